@@ -1,0 +1,224 @@
+"""`zhian demo`: a whole synthetic district, live, in the browser, on the embedded default."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from zhian.access.roles import Role, role_name
+from zhian.access.service import AccessService
+from zhian.cli.common import console, progress_bar
+from zhian.cli.node_commands import WORKSPACE_MARKER, write_workspace
+from zhian.config import load_settings
+from zhian.db.engine import make_engine
+from zhian.db.migrate import upgrade
+from zhian.devices.service import DeviceService
+from zhian.ingest.events import Event
+from zhian.kit.clock import Clock, SystemClock
+from zhian.node import Node
+from zhian.registry.importer import import_paths
+from zhian.sim import District, build_district, stream_events
+
+REPLAY_CHUNK = 5000
+
+
+def prepare_workspace(workspace: Path, *, fresh: bool) -> None:
+    """Start from an empty workspace; only ever delete a folder Zhian made itself."""
+    if fresh and workspace.exists():
+        if not (workspace / WORKSPACE_MARKER).exists():
+            console.print(
+                f"[red]{workspace} exists and is not a Zhian workspace; refusing to delete it. "
+                "Choose another --workspace."
+            )
+            raise typer.Exit(2)
+        shutil.rmtree(workspace)
+    write_workspace(workspace)
+
+
+def load_district(node: Node, district: District) -> dict[str, str]:
+    """Import the district's master data through the CSV importer; issue device tokens."""
+    folder = node.settings.workspace / "masterdata"
+    district.write_csv(folder)
+    reports = import_paths(node.db, sorted(folder.glob("*.csv")))
+    rejected = sum(report.rejected for report in reports)
+    if rejected:
+        raise RuntimeError(
+            f"the simulator produced {rejected} master-data rows the importer refused"
+        )
+    with node.db.session() as session:
+        service = DeviceService(session)
+        tokens = service.issue_tokens(
+            [str(row["id"]) for row in district.tables["devices"]], now=node.clock.now()
+        )
+    node.refresh_directory()
+    return tokens
+
+
+def place_demo_accounts(node: Node, district: District) -> list[tuple[str, str, str]]:
+    """One login per main role, each placed at the level of the tree where it works."""
+    first_of_level: dict[str, str] = {}
+    for row in district.tables["jurisdictions"]:
+        first_of_level.setdefault(str(row["level"]), str(row["id"]))
+    top = first_of_level.get("district") or first_of_level["city"]
+    community = first_of_level.get("community", first_of_level.get("station", top))
+    placement = {
+        Role.COMMAND_CENTRE: top,
+        Role.ANALYST: top,
+        Role.AUDITOR: top,
+        Role.STATION_OFFICER: first_of_level.get("station", top),
+        Role.COMMUNITY_OFFICER: community,
+        Role.GRID_WORKER: community,
+        Role.PROPERTY_SECURITY: community,
+    }
+    with node.db.session() as session:
+        return AccessService(session).ensure_demo_accounts(
+            {role.value: jurisdiction for role, jurisdiction in placement.items()},
+            now=node.clock.now(),
+        )
+
+
+def replay(node: Node, events: Iterator[Event], *, start: datetime, end: datetime) -> int:
+    """Push simulated history through the real intake, with progress."""
+    total_seconds = (end - start).total_seconds()
+    accepted = 0
+    began = time.perf_counter()
+    with progress_bar() as progress:
+        task = progress.add_task("Replaying simulated days", total=int(total_seconds), rate="")
+        while chunk := list(itertools.islice(events, REPLAY_CHUNK)):
+            result = node.intake.submit_events(chunk, source="sim")
+            accepted += result.accepted
+            done = (chunk[-1].time - start).total_seconds()
+            rate = accepted / max(time.perf_counter() - began, 1e-9)
+            progress.update(task, completed=int(done), rate=f"{rate:,.0f} ev/s")
+        progress.update(task, completed=int(total_seconds))
+    return accepted
+
+
+class LiveStream(threading.Thread):
+    """Keeps feeding the district's events at real-time speed, once a second."""
+
+    def __init__(self, node: Node, events: Iterator[Event], clock: Clock) -> None:
+        super().__init__(name="zhian-demo-live", daemon=True)
+        self._node = node
+        self._events = events
+        self._clock = clock
+        self._stop_requested = threading.Event()
+
+    def run(self) -> None:
+        pending: Event | None = None
+        while not self._stop_requested.wait(1.0):
+            now = self._clock.now()
+            batch: list[Event] = []
+            if pending is not None:
+                if pending.time > now:
+                    continue
+                batch.append(pending)
+                pending = None
+            for event in self._events:
+                if event.time > now:
+                    pending = event
+                    break
+                batch.append(event)
+            if batch:
+                self._node.intake.submit_events(batch, source="sim")
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+
+
+def demo(
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Folder for the demo's data.")
+    ] = Path("zhian-demo"),
+    days: Annotated[float, typer.Option(min=0.05, help="Simulated days to replay.")] = 3.0,
+    scale: Annotated[float, typer.Option(min=0.05, help="District size (1 = a pilot).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8600,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty workspace.")] = True,
+    serve: Annotated[bool, typer.Option(help="Start the web server and live stream.")] = True,
+) -> None:
+    """Build a synthetic district, replay days of events, then stream live and serve the UI."""
+    clock = SystemClock()
+    prepare_workspace(workspace, fresh=fresh)
+    # The demo signs its sessions with a fresh key each run; a real node takes its key from
+    # ZHIAN_WEB__SECRET_KEY.
+    settings = load_settings(workspace, web={"secret_key": secrets.token_urlsafe(32)})
+    upgrade(make_engine(settings.database_url))
+    with console.status("Building the synthetic district…"):
+        district = build_district(seed=seed, scale=scale)
+    now = clock.now()
+    start = now - timedelta(days=days)
+    with Node.open(settings, clock) as node:
+        with console.status("Importing master data and issuing device tokens…"):
+            tokens = load_district(node, district)
+            accounts = place_demo_accounts(node, district)
+        accepted = replay(
+            node, stream_events(district, start=start, end=now, seed=seed), start=start, end=now
+        )
+        with console.status("Filling the event store…"):
+            node.feeder.wait_caught_up(timeout_seconds=600)
+        _print_summary(node, district, tokens, accepted, host, port)
+        _print_accounts(accounts)
+        if not serve:
+            return
+        live = LiveStream(node, stream_events(district, start=now, end=None, seed=seed + 1), clock)
+        live.start()
+        try:
+            _serve(node, host, port)
+        finally:
+            live.stop()
+            live.join(timeout=5)
+
+
+def _serve(node: Node, host: str, port: int) -> None:
+    import uvicorn
+
+    from zhian.web.app import create_app
+
+    uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+
+
+def _print_summary(
+    node: Node, district: District, tokens: dict[str, str], accepted: int, host: str, port: int
+) -> None:
+    table = Table("master data", "rows")
+    for entity, rows in district.tables.items():
+        table.add_row(entity, f"{len(rows):,}")
+    console.print(table)
+    sample_device, sample_token = next(iter(tokens.items()))
+    token_file = node.settings.workspace / "demo-device-tokens.csv"
+    token_file.write_text(
+        "device_id,token\n" + "".join(f"{d},{t}\n" for d, t in tokens.items()), encoding="utf-8"
+    )
+    token_file.chmod(0o600)
+    console.print(
+        Panel.fit(
+            f"Replayed {accepted:,} events into {node.settings.workspace}\n"
+            f"Open [bold]http://{host}:{port}/[/]  (English: http://{host}:{port}/?lang=en)\n"
+            f"API docs: http://{host}:{port}/docs\n"
+            f"Device tokens for the intake API: {token_file}\n"
+            f"  e.g. curl -H 'Authorization: Bearer {sample_token}' "
+            f"-H 'Content-Type: application/json' http://{host}:{port}/api/v1/events "
+            f"-d '{{…an event from device {sample_device}…}}'",
+            title="Zhian demo",
+        )
+    )
+
+
+def _print_accounts(accounts: list[tuple[str, str, str]]) -> None:
+    table = Table("demo account 演示账号", "password 密码", "role 角色", title="Log in at /login")
+    for username, password, role in accounts:
+        table.add_row(username, password, f"{role} · {role_name(Role(role))}")
+    console.print(table)

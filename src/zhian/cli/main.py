@@ -1,0 +1,43 @@
+"""The `zhian` command."""
+
+from __future__ import annotations
+
+import typer
+
+from zhian import __version__
+from zhian.cli import demo, intake, node_commands, quarantine
+from zhian.cli.registry import import_master_data
+from zhian.cli.simulate import simulate
+
+app = typer.Typer(
+    name="zhian",
+    help="Zhian 治安: an open platform for community public safety.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"zhian {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Collect security-device events, turn them into warnings, close the loop."""
+
+
+app.command("init")(node_commands.init)
+app.command("migrate")(node_commands.migrate)
+app.command("serve")(node_commands.serve)
+app.command("demo")(demo.demo)
+app.command("simulate")(simulate)
+app.command("import")(import_master_data)
+app.command("ingest")(intake.ingest)
+app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(node_commands.docs_app, name="docs")

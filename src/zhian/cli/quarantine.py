@@ -1,0 +1,59 @@
+"""`zhian quarantine`: browse refused input and replay it after a fix."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
+from zhian.node import Node
+
+app = typer.Typer(help="Refused input, kept verbatim with its reasons.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_items(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    reason: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
+    device: Annotated[str | None, typer.Option(help="Only this device id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Most rows shown.")] = 50,
+) -> None:
+    """List held items with the field and reason each was refused for."""
+    with Node.open(settings_for(workspace), feed=False) as node:
+        counts = node.quarantine.count_by_reason()
+        items = node.quarantine.list_held(reason_code=reason, device_id=device, limit=limit)
+    table = Table("id", "received", "source", "device", "event", "reason", "field: why")
+    for item in items:
+        why = "; ".join(f"{r['field']}: {r['reason']}" for r in item.reasons)
+        table.add_row(
+            str(item.id),
+            item.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+            item.source,
+            item.device_id or "-",
+            item.event_id or "-",
+            item.reason_code,
+            why,
+        )
+    console.print(table)
+    summary = ", ".join(f"{code}: {n}" for code, n in sorted(counts.items())) or "empty"
+    console.print(f"Held by reason: {summary}")
+
+
+@app.command("replay")
+def replay(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    item_id: Annotated[
+        list[int] | None, typer.Option("--id", help="Replay only these items (repeatable).")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Replay only this reason code.")] = None,
+) -> None:
+    """Send held items through the intake again, e.g. after the missing device was imported."""
+    with Node.open(settings_for(workspace)) as node:
+        report = node.replay_quarantine(ids=item_id, reason_code=reason)
+        node.feeder.wait_caught_up(timeout_seconds=60)
+    console.print(
+        f"Replayed {report.replayed}: {report.accepted} accepted, {report.duplicate} duplicate, "
+        f"{report.still_rejected} still refused."
+    )

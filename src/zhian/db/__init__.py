@@ -1,0 +1,1 @@
+"""Operational database plumbing: engine, sessions, declarative base, migrations."""

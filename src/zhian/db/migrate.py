@@ -1,0 +1,28 @@
+"""Run the Alembic migrations shipped inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest by default)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def check(engine: Engine) -> None:
+    """Fail if the models and the migrations disagree (Alembic's `check`)."""
+    command.check(alembic_config(engine))

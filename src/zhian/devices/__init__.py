@@ -1,0 +1,1 @@
+"""Devices: what they are, where they stand, and the credentials they post with."""

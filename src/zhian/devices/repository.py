@@ -1,0 +1,64 @@
+"""Every query on the device table."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
+
+from zhian.devices.models import Device
+
+# Ids per IN (...) list: well under SQLite's bound-parameter limit, even on old builds.
+CHUNK_SIZE = 500
+
+
+class DeviceRepository:
+    """Reads and writes devices; the caller owns the transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, device_id: str) -> Device | None:
+        return self.session.get(Device, device_id)
+
+    def existing_ids(self, device_ids: Collection[str]) -> set[str]:
+        ids = list(device_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), CHUNK_SIZE):
+            chunk = ids[start : start + CHUNK_SIZE]
+            found.update(self.session.scalars(select(Device.id).where(Device.id.in_(chunk))))
+        return found
+
+    def set_token_hashes(self, hashes: Sequence[tuple[str, str]], issued_at: datetime) -> None:
+        """Store (device id, token sha256) pairs in one executemany, replacing old hashes."""
+        if hashes:
+            self.session.execute(
+                update(Device),
+                [
+                    {"id": device_id, "token_sha256": digest, "token_issued_at": issued_at}
+                    for device_id, digest in hashes
+                ],
+            )
+
+    def list_devices(self, *, community_id: str | None = None) -> list[Device]:
+        statement = select(Device).order_by(Device.id)
+        if community_id is not None:
+            statement = statement.where(Device.community_id == community_id)
+        return list(self.session.scalars(statement))
+
+    def directory_rows(
+        self,
+    ) -> Sequence[Row[str, str, str | None, str | None, str | None, bool, str | None]]:
+        """The columns the device directory holds, for every device."""
+        statement = select(
+            Device.id,
+            Device.kind,
+            Device.community_id,
+            Device.zone_id,
+            Device.gateway_id,
+            Device.is_enabled,
+            Device.token_sha256,
+        )
+        return self.session.execute(statement).all()

@@ -1,0 +1,109 @@
+"""Device credentials and the directory the event intake authenticates against."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy.orm import Session
+
+from zhian.devices.models import DeviceKind
+from zhian.devices.repository import DeviceRepository
+from zhian.devices.schemas import (
+    DeviceDirectory,
+    DeviceEntry,
+    DeviceRead,
+    hash_token,
+)
+from zhian.errors import NotFoundError
+
+# 32 random bytes: 43 URL-safe characters, beyond guessing.
+TOKEN_BYTES = 32
+
+
+class DeviceService:
+    """Issues and rotates device tokens, enables and disables devices, and snapshots them.
+
+    A token is shown once when issued; only its sha256 is stored. The caller owns the
+    transaction: nothing commits here.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.repository = DeviceRepository(session)
+
+    def issue_token(self, device_id: str, *, now: datetime) -> str:
+        """A new token for the device; the previous one stops working."""
+        return self.issue_tokens([device_id], now=now)[device_id]
+
+    def issue_tokens(self, device_ids: Iterable[str], *, now: datetime) -> dict[str, str]:
+        """New tokens for many devices at once (device id -> token); all or none are issued."""
+        if now.tzinfo is None:
+            raise ValueError("`now` must be timezone-aware")
+        wanted = list(dict.fromkeys(device_ids))
+        unknown = set(wanted) - self.repository.existing_ids(wanted)
+        if unknown:
+            names = ", ".join(f"'{device_id}'" for device_id in sorted(unknown))
+            raise NotFoundError(f"unknown device {names}", field="device_id")
+        tokens = {device_id: secrets.token_urlsafe(TOKEN_BYTES) for device_id in wanted}
+        self.repository.set_token_hashes(
+            [(device_id, hash_token(token)) for device_id, token in tokens.items()], now
+        )
+        return tokens
+
+    def set_enabled(self, device_id: str, enabled: bool) -> None:
+        """Enable or disable a device; a disabled device's token no longer authenticates."""
+        device = self.repository.get(device_id)
+        if device is None:
+            raise NotFoundError(f"unknown device '{device_id}'", field="device_id")
+        device.is_enabled = enabled
+        self.repository.session.flush()
+
+    def directory(self) -> DeviceDirectory:
+        """An immutable snapshot of every device and token hash, for the intake's hot path."""
+        by_token: dict[str, str] = {}
+        devices: dict[str, DeviceEntry] = {}
+        for (
+            device_id,
+            kind,
+            community_id,
+            zone_id,
+            gateway_id,
+            is_enabled,
+            digest,
+        ) in self.repository.directory_rows():
+            devices[device_id] = DeviceEntry(
+                id=device_id,
+                kind=DeviceKind(kind),
+                community_id=community_id,
+                zone_id=zone_id,
+                gateway_id=gateway_id,
+                is_enabled=is_enabled,
+            )
+            if digest is not None:
+                by_token[digest] = device_id
+        return DeviceDirectory(
+            by_token_sha256=MappingProxyType(by_token), devices=MappingProxyType(devices)
+        )
+
+    def list_devices(self, *, community_id: str | None = None) -> list[DeviceRead]:
+        """Devices by id, optionally of one community, for the device pages."""
+        return [
+            DeviceRead(
+                id=device.id,
+                kind=DeviceKind(device.kind),
+                name=device.name,
+                community_id=device.community_id,
+                building_id=device.building_id,
+                unit_id=device.unit_id,
+                zone_id=device.zone_id,
+                gateway_id=device.gateway_id,
+                latitude=device.latitude,
+                longitude=device.longitude,
+                is_enabled=device.is_enabled,
+                has_token=device.token_sha256 is not None,
+                token_issued_at=device.token_issued_at,
+            )
+            for device in self.repository.list_devices(community_id=community_id)
+        ]

@@ -1,0 +1,91 @@
+"""Image blobs (face captures, vehicle snapshots), content-addressed in the workspace."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from zhian.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+
+_REF = re.compile(r"^img:(?P<digest>[0-9a-f]{64})\.(?P<ext>jpg|png)$")
+_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+_MEDIA_TYPES = {"image/jpeg": "JPEG", "image/jpg": "JPEG", "image/png": "PNG"}
+
+
+class ImageStore:
+    """Checks that an upload really is a JPEG or PNG and keeps it under its sha256."""
+
+    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+        self._directory = directory
+        self._max_bytes = max_bytes
+
+    def save(self, data: bytes, content_type: str | None) -> str:
+        """Store an image durably and return its reference, e.g. `img:<sha256>.jpg`."""
+        declared = _MEDIA_TYPES.get((content_type or "").split(";")[0].strip().lower())
+        if declared is None:
+            raise UnsupportedMediaTypeError(
+                f"content type '{content_type}' is not an accepted image; use image/jpeg or "
+                "image/png",
+                field="Content-Type",
+            )
+        if len(data) > self._max_bytes:
+            raise PayloadTooLargeError(
+                f"image is {len(data)} bytes; the limit is {self._max_bytes}", field="body"
+            )
+        found = _sniff(data)
+        if found != declared:
+            raise BadRequestError(
+                f"body is not a valid {declared} image"
+                + (f" (it looks like {found})" if found else ""),
+                field="body",
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        ref = f"img:{digest}.{_FORMATS[found]}"
+        path = self.path_of(ref)
+        if not path.exists():
+            _write_durably(path, data)
+        return ref
+
+    def path_of(self, ref: str) -> Path:
+        """The file behind a reference; refuses anything that is not a well-formed reference."""
+        match = _REF.match(ref)
+        if match is None:
+            raise BadRequestError(f"'{ref}' is not an image reference", field="image")
+        digest = match.group("digest")
+        return self._directory / digest[:2] / f"{digest}.{match.group('ext')}"
+
+    def exists(self, ref: str) -> bool:
+        return _REF.match(ref) is not None and self.path_of(ref).exists()
+
+    def read(self, ref: str) -> bytes:
+        return self.path_of(ref).read_bytes()
+
+
+def _sniff(data: bytes) -> str | None:
+    """The image format Pillow finds after a full structural check, or None."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            return image.format if image.format in _FORMATS else None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".part")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,0 +1,1 @@
+"""Quarantine: rejected input kept verbatim with its reasons, replayable after a fix."""

@@ -1,0 +1,111 @@
+"""Holding refused input and replaying it after a fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from zhian.db.engine import Database
+from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.ingest.quarantine.repository import QuarantineRepository
+from zhian.ingest.service import BatchResult, QuarantineEntry
+
+
+class QuarantineStore:
+    """The intake's quarantine sink: one committed transaction per refused batch."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def hold(self, entries: Sequence[QuarantineEntry]) -> None:
+        with self._db.session() as session:
+            QuarantineRepository(session).add_all(
+                [
+                    QuarantineItem(
+                        received_at=entry.received_at,
+                        source=entry.source,
+                        sender_device_id=entry.sender_device_id,
+                        device_id=entry.device_id,
+                        event_id=entry.event_id,
+                        content_type=entry.content_type,
+                        raw=entry.raw,
+                        reasons=[msgspec.structs.asdict(r) for r in entry.reasons],
+                        reason_code=entry.reason_code,
+                        status="held",
+                    )
+                    for entry in entries
+                ]
+            )
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    replayed: int
+    accepted: int
+    duplicate: int
+    still_rejected: int
+
+
+# (raw item, sender device, content type) → the intake's verdict on that one item
+Resubmit = Callable[[bytes, str | None, str], BatchResult]
+
+
+class QuarantineService:
+    """Lists held input and sends it through the intake again once master data is fixed."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def list_held(
+        self, *, reason_code: str | None = None, device_id: str | None = None, limit: int = 100
+    ) -> list[QuarantineItem]:
+        with self._db.session() as session:
+            return QuarantineRepository(session).list(
+                reason_code=reason_code, device_id=device_id, limit=limit
+            )
+
+    def count_by_reason(self) -> dict[str, int]:
+        with self._db.session() as session:
+            return QuarantineRepository(session).count_by_reason()
+
+    def replay(
+        self,
+        resubmit: Resubmit,
+        *,
+        now: datetime,
+        ids: Sequence[int] | None = None,
+        reason_code: str | None = None,
+        batch_size: int = 500,
+    ) -> ReplayReport:
+        """Re-run held items; accepted or duplicate ones leave the quarantine, others stay."""
+        accepted = duplicate = still = 0
+        last_id = 0
+        while True:
+            with self._db.session() as session:
+                items = QuarantineRepository(session).list(
+                    reason_code=reason_code, ids=ids, after_id=last_id, limit=batch_size
+                )
+                if not items:
+                    break
+                for item in items:
+                    last_id = item.id
+                    if item.reason_code == "malformed" and item.event_id is None:
+                        still += 1  # a whole unparseable body: fix it at the sender
+                        continue
+                    outcome = resubmit(item.raw, item.sender_device_id, item.content_type).items[0]
+                    item.replayed_at = now
+                    if outcome.status == "rejected":
+                        still += 1
+                        item.reasons = [msgspec.structs.asdict(e) for e in outcome.errors]
+                        item.replay_outcome = "still rejected"
+                    else:
+                        item.status = "replayed"
+                        item.replay_outcome = outcome.status
+                        accepted += outcome.status == "accepted"
+                        duplicate += outcome.status == "duplicate"
+            if len(items) < batch_size:
+                break
+        return ReplayReport(accepted + duplicate + still, accepted, duplicate, still)

@@ -1,0 +1,373 @@
+"""The intake: validate, de-duplicate, make durable, acknowledge; quarantine the rest."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+import anyio.to_thread
+import msgspec
+
+from zhian.config import IntakeSettings
+from zhian.ingest.dedupe import DuplicateIndex, event_key
+from zhian.ingest.events import Event, LoggedEventKey
+from zhian.ingest.validate import (
+    EventValidator,
+    FieldError,
+    IntakeDirectory,
+    ItemRejected,
+    decode_error,
+)
+from zhian.kit.clock import Clock
+from zhian.log.base import EventLog
+
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+class ItemOutcome(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What happened to one item of a request, in request order."""
+
+    index: int
+    status: Status
+    line: int | None = None
+    id: str | None = None
+    device_id: str | None = None
+    errors: list[FieldError] = []
+
+
+class BatchResult(msgspec.Struct, frozen=True):
+    accepted: int
+    duplicate: int
+    rejected: int
+    items: list[ItemOutcome]
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """A refused item on its way to the quarantine, verbatim."""
+
+    received_at: datetime
+    source: str
+    sender_device_id: str | None
+    device_id: str | None
+    event_id: str | None
+    content_type: str
+    raw: bytes
+    reasons: list[FieldError]
+    reason_code: str
+
+
+class QuarantineSink(Protocol):
+    def hold(self, entries: Sequence[QuarantineEntry]) -> None:
+        """Keep the entries durably before returning."""
+
+
+@dataclass
+class IntakeStats:
+    """Running counters since start-up, for the status page."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    requests: int = 0
+    last_accepted_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.rejected_by_reason: Counter[str] = Counter()
+        self.accepted_by_source: Counter[str] = Counter()
+
+
+_EVENT_DECODER = msgspec.json.Decoder(Event)
+_BATCH_DECODER = msgspec.json.Decoder(list[Event])
+_RAW_LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+_KEY_DECODER = msgspec.msgpack.Decoder(LoggedEventKey)
+
+
+class IntakeService:
+    """Takes events from every protocol through one path.
+
+    An event is acknowledged (`accepted`) only once the durable log holds it; a
+    (device, id) pair already logged is reported as `duplicate` and not stored again;
+    everything refused goes verbatim to the quarantine with a reason per field.
+    """
+
+    def __init__(
+        self,
+        *,
+        log: EventLog,
+        quarantine: QuarantineSink,
+        clock: Clock,
+        settings: IntakeSettings,
+        image_exists: Callable[[str], bool],
+        directory: IntakeDirectory | None = None,
+    ) -> None:
+        self._log = log
+        self._quarantine = quarantine
+        self._clock = clock
+        self._settings = settings
+        self._image_exists = image_exists
+        self._validator = EventValidator(
+            max_future_seconds=settings.max_future_seconds, max_age_days=settings.max_age_days
+        )
+        self._index = DuplicateIndex()
+        self._encoder = msgspec.msgpack.Encoder()
+        self._stats_lock = threading.Lock()
+        self.directory = directory or IntakeDirectory()
+        self.stats = IntakeStats()
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Rebuild the duplicate index from the log; returns how many keys it holds."""
+        cutoff = self._key_cutoff().timestamp()
+
+        def keys() -> Iterable[tuple[str, float]]:
+            for _seq, record in self._log.iter_records():
+                logged = _KEY_DECODER.decode(record)
+                received = logged.received_at.timestamp()
+                if received >= cutoff:
+                    yield event_key(logged.event.device_id, logged.event.id), received
+
+        self._index.load(keys())
+        return len(self._index)
+
+    def forget_old_keys(self) -> int:
+        """Drop duplicate keys older than the window; run now and then (they can't recur)."""
+        return self._index.forget_before(self._key_cutoff())
+
+    def _key_cutoff(self) -> datetime:
+        # The index is keyed by arrival time. An event accepted at `received` has a time of
+        # at most received + max_future, so it turns too old to be accepted again once
+        # now > received + max_future + max_age; keys received before that can go.
+        window = timedelta(
+            days=self._settings.max_age_days, seconds=self._settings.max_future_seconds
+        )
+        return self._clock.now() - window
+
+    # --- entry points ---------------------------------------------------------------------
+
+    def submit_events(
+        self, events: Sequence[Event], *, source: str, sender_id: str | None = None
+    ) -> BatchResult:
+        """The in-process API: events already decoded (the simulator, file loaders)."""
+        candidates: list[Event | ItemRejected] = list(events)
+        # Refused in-process events are kept as the JSON a sender would have posted.
+        raws = _LazyJson(events)
+        return self._process(candidates, raws, source, sender_id, "application/json")
+
+    def submit_raw(
+        self,
+        items: Sequence[bytes],
+        *,
+        source: str,
+        sender_id: str | None,
+        content_type: str,
+        hold_rejected: bool = True,
+    ) -> BatchResult:
+        """Items as received (one JSON object each); each decoded and checked on its own.
+
+        `hold_rejected=False` is for replays from the quarantine, which keeps its own rows.
+        """
+        candidates: list[Event | ItemRejected] = []
+        batch = _decode_batch(items)
+        if batch is not None:
+            candidates.extend(batch)
+        else:
+            for raw in items:
+                try:
+                    candidates.append(_EVENT_DECODER.decode(raw))
+                except msgspec.ValidationError as exc:
+                    candidates.append(ItemRejected([decode_error(exc)], "invalid"))
+                except msgspec.DecodeError as exc:
+                    reason = f"malformed JSON: {exc}"
+                    candidates.append(ItemRejected([FieldError("", reason)], "malformed"))
+        return self._process(
+            candidates, items, source, sender_id, content_type, hold_rejected=hold_rejected
+        )
+
+    async def submit_raw_async(
+        self, items: Sequence[bytes], *, source: str, sender_id: str | None, content_type: str
+    ) -> BatchResult:
+        return await anyio.to_thread.run_sync(
+            lambda: self.submit_raw(
+                items, source=source, sender_id=sender_id, content_type=content_type
+            )
+        )
+
+    def quarantine_whole(
+        self,
+        raw: bytes,
+        *,
+        source: str,
+        sender_id: str | None,
+        content_type: str,
+        error: FieldError,
+    ) -> None:
+        """Keep a request that could not be split into items (malformed body)."""
+        self._quarantine.hold(
+            [
+                QuarantineEntry(
+                    received_at=self._clock.now(),
+                    source=source,
+                    sender_device_id=sender_id,
+                    device_id=None,
+                    event_id=None,
+                    content_type=content_type,
+                    raw=raw,
+                    reasons=[error],
+                    reason_code="malformed",
+                )
+            ]
+        )
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.rejected += 1
+            self.stats.rejected_by_reason["malformed"] += 1
+
+    # --- the one path ---------------------------------------------------------------------
+
+    def _process(
+        self,
+        candidates: list[Event | ItemRejected],
+        raws: Sequence[bytes],
+        source: str,
+        sender_id: str | None,
+        content_type: str,
+        *,
+        hold_rejected: bool = True,
+    ) -> BatchResult:
+        now = self._clock.now()
+        checked = self._validator.check_batch(
+            candidates,
+            directory=self.directory,
+            sender_id=sender_id,
+            now=now,
+            image_exists=self._image_exists,
+        )
+        valid_positions = [i for i, item in enumerate(checked) if type(item) is not ItemRejected]
+        valid: list[Event] = [checked[i] for i in valid_positions]  # type: ignore[misc]
+        keys = [f"{e.device_id}\x1f{e.id}" for e in valid]  # see dedupe.event_key
+        claimed = self._index.reserve(keys, now.timestamp())
+        # A key repeated inside one batch is claimed by its first occurrence only.
+        fresh = [e for e, is_new in zip(valid, claimed, strict=True) if is_new]
+        if fresh:
+            # Each record is the msgpack of LoggedEvent(now, source, event), an array of
+            # three; the shared head is encoded once per batch instead of once per event.
+            head = b"\x93" + self._encoder.encode(now) + self._encoder.encode(source)
+            encode = self._encoder.encode
+            records = [head + encode(event) for event in fresh]
+            try:
+                self._log.append(records)
+            except BaseException:
+                self._index.release(k for k, is_new in zip(keys, claimed, strict=True) if is_new)
+                raise
+
+        outcomes = self._outcomes(checked, claimed)
+        if hold_rejected and len(valid) < len(checked):
+            self._hold_rejected(checked, raws, now, source, sender_id, content_type)
+        codes = [item.code for item in checked if isinstance(item, ItemRejected)]
+        return self._count(outcomes, codes, source, now)
+
+    @staticmethod
+    def _outcomes(checked: list[Event | ItemRejected], claimed: list[bool]) -> list[ItemOutcome]:
+        outcomes: list[ItemOutcome] = []
+        append = outcomes.append
+        claims = iter(claimed)
+        for index, item in enumerate(checked):
+            if type(item) is ItemRejected:
+                append(ItemOutcome(index, "rejected", errors=item.errors))
+            else:
+                status: Status = "accepted" if next(claims) else "duplicate"
+                append(ItemOutcome(index, status, id=item.id, device_id=item.device_id))  # type: ignore[union-attr]
+        return outcomes
+
+    def _hold_rejected(
+        self,
+        checked: list[Event | ItemRejected],
+        raws: Sequence[bytes],
+        now: datetime,
+        source: str,
+        sender_id: str | None,
+        content_type: str,
+    ) -> None:
+        entries: list[QuarantineEntry] = []
+        for index, item in enumerate(checked):
+            if not isinstance(item, ItemRejected):
+                continue
+            raw = raws[index]
+            identity = _identity(raw)
+            entries.append(
+                QuarantineEntry(
+                    received_at=now,
+                    source=source,
+                    sender_device_id=sender_id,
+                    device_id=identity[0],
+                    event_id=identity[1],
+                    content_type=content_type,
+                    raw=raw,
+                    reasons=item.errors,
+                    reason_code=item.code,
+                )
+            )
+        if entries:
+            self._quarantine.hold(entries)
+
+    def _count(
+        self, outcomes: list[ItemOutcome], codes: list[str], source: str, now: datetime
+    ) -> BatchResult:
+        tally = Counter(o.status for o in outcomes)
+        with self._stats_lock:
+            stats = self.stats
+            stats.requests += 1
+            stats.accepted += tally["accepted"]
+            stats.duplicate += tally["duplicate"]
+            stats.rejected += tally["rejected"]
+            stats.accepted_by_source[source] += tally["accepted"]
+            stats.rejected_by_reason.update(codes)
+            if tally["accepted"]:
+                stats.last_accepted_at = now
+        return BatchResult(tally["accepted"], tally["duplicate"], tally["rejected"], outcomes)
+
+
+class _LazyJson(Sequence[bytes]):
+    """JSON of in-process events, encoded only for the few that are refused."""
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self._events = events
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: int) -> bytes:  # type: ignore[override]
+        return msgspec.json.encode(self._events[index])
+
+
+class _Identity(msgspec.Struct):
+    id: object = None
+    device_id: object = None
+
+
+_IDENTITY_DECODER = msgspec.json.Decoder(_Identity)
+
+
+def _identity(raw: bytes) -> tuple[str | None, str | None]:
+    """Best-effort device and event id of a refused item, so the quarantine can be searched."""
+    try:
+        found = _IDENTITY_DECODER.decode(raw)
+    except msgspec.DecodeError:
+        return None, None
+    device = found.device_id if isinstance(found.device_id, str) else None
+    event = found.id if isinstance(found.id, str) else None
+    return (device[:64] if device else None), (event[:64] if event else None)
+
+
+def _decode_batch(items: Sequence[bytes]) -> list[Event | ItemRejected] | None:
+    """Decode all items in one C call; None when any is bad (then each is decoded alone)."""
+    try:
+        return list(_BATCH_DECODER.decode(b"[" + b",".join(items) + b"]"))
+    except msgspec.DecodeError:
+        return None

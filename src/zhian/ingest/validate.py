@@ -1,0 +1,232 @@
+"""The one validation path every protocol ends in: decode, then check against the world."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import msgspec
+
+from zhian.ingest.events import CrowdEvent, Event, FaceEvent, VehicleEvent
+
+FEATURE_MIN_DIMS = 128
+FEATURE_MAX_DIMS = 512
+
+_MSGSPEC_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
+
+
+_TYPE_CHECKED = frozenset({FaceEvent, CrowdEvent, VehicleEvent})
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """Why one item was refused: the field at fault ("" for the whole item) and the reason."""
+
+    field: str
+    reason: str
+
+
+class DeviceInfo(Protocol):
+    """What the intake needs to know about a device."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def is_enabled(self) -> bool: ...
+    @property
+    def gateway_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class IntakeDirectory:
+    """A snapshot of the master data the intake checks events against."""
+
+    devices: Mapping[str, DeviceInfo] = field(default_factory=dict)
+    zone_ids: frozenset[str] = frozenset()
+    authenticate: Callable[[str], str | None] = lambda _token: None
+
+
+class ItemRejected(Exception):  # noqa: N818 - a rejection, not a programming error
+    """An item failed validation; carries every field error found."""
+
+    def __init__(self, errors: list[FieldError], code: str) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+        self.errors = errors
+        self.code = code
+
+
+def decode_error(exc: msgspec.DecodeError) -> FieldError:
+    """Turn msgspec's message into a field name and a reason a sender can act on."""
+    match = _MSGSPEC_PATH.match(str(exc))
+    assert match is not None  # the pattern matches any string
+    reason, path = match.group("reason"), (match.group("path") or "").lstrip(".")
+    for pattern, what in ((_MISSING_FIELD, "is required"), (_UNKNOWN_FIELD, "is not allowed")):
+        named = pattern.match(reason)
+        if named:
+            name = named.group("name")
+            return FieldError(field=f"{path}.{name}" if path else name, reason=f"{what}")
+    if path == "type" and reason.startswith("Invalid value"):
+        reason = f"{reason}; expected one of access, vehicle, face, alarm, heartbeat, crowd"
+    return FieldError(field=path, reason=reason)
+
+
+class EventValidator:
+    """Checks decoded events against time bounds, devices, zones and type-specific rules."""
+
+    def __init__(self, *, max_future_seconds: float, max_age_days: float) -> None:
+        self._max_future = timedelta(seconds=max_future_seconds)
+        self._max_age = timedelta(days=max_age_days)
+
+    def check_batch(
+        self,
+        candidates: list[Event | ItemRejected],
+        *,
+        directory: IntakeDirectory,
+        sender_id: str | None,
+        now: datetime,
+        image_exists: Callable[[str], bool],
+    ) -> list[Event | ItemRejected]:
+        """Check each decoded event; return it (normalised) or why it is refused.
+
+        The hot path of every intake: bounds are computed once per batch and the common
+        case (a known device, an in-window time, no image) costs a handful of lookups.
+        """
+        latest = now + self._max_future
+        earliest = now - self._max_age
+        devices = directory.devices
+        # Comparing datetimes whose tzinfo objects differ costs ~2 µs each; the bounds are
+        # converted once into each offset the batch uses (decoders share tzinfo objects).
+        bounds: dict[int, tuple[datetime, datetime]] = {}
+        checked: list[Event | ItemRejected] = []
+        append = checked.append
+        for event in candidates:
+            if isinstance(event, ItemRejected):
+                append(event)
+                continue
+            device = devices.get(event.device_id)
+            moment = event.time
+            zone = moment.tzinfo
+            window = bounds.get(id(zone))
+            if window is None:
+                window = bounds[id(zone)] = (earliest.astimezone(zone), latest.astimezone(zone))
+            if (
+                device is None
+                or not device.is_enabled
+                or (
+                    sender_id is not None
+                    and sender_id != device.id
+                    and device.gateway_id != sender_id
+                )
+                or not window[0] <= moment <= window[1]
+            ):
+                append(self._refusal(event, device, sender_id, latest))
+            elif type(event) in _TYPE_CHECKED:
+                try:
+                    append(self._check_type(event, directory, image_exists))
+                except ItemRejected as rejection:
+                    append(rejection)
+            else:
+                append(event)
+        return checked
+
+    def _refusal(
+        self, event: Event, device: DeviceInfo | None, sender_id: str | None, latest: datetime
+    ) -> ItemRejected:
+        if device is None:
+            return ItemRejected(
+                [FieldError("device_id", f"unknown device '{event.device_id}'")], "unknown_device"
+            )
+        if not device.is_enabled:
+            return ItemRejected(
+                [FieldError("device_id", f"device '{event.device_id}' is disabled")],
+                "disabled_device",
+            )
+        if sender_id is not None and sender_id != device.id and device.gateway_id != sender_id:
+            reason = (
+                f"this token belongs to '{sender_id}', which may not post for '{event.device_id}'"
+            )
+            return ItemRejected([FieldError("device_id", reason)], "wrong_sender")
+        if event.time > latest:
+            return ItemRejected(
+                [FieldError("time", f"lies more than {self._max_future} in the future")],
+                "time_in_future",
+            )
+        return ItemRejected(
+            [FieldError("time", f"is older than the accepted window of {self._max_age}")],
+            "time_too_old",
+        )
+
+    def _check_type(
+        self, event: Event, directory: IntakeDirectory, image_exists: Callable[[str], bool]
+    ) -> Event:
+        if isinstance(event, FaceEvent):
+            return self._check_face(event, image_exists)
+        if isinstance(event, CrowdEvent):
+            self._check_crowd(event, directory)
+        elif isinstance(event, VehicleEvent) and event.image and not image_exists(event.image):
+            raise ItemRejected([FieldError("image", "unknown image reference")], "invalid")
+        return event
+
+    @staticmethod
+    def _check_crowd(event: CrowdEvent, directory: IntakeDirectory) -> None:
+        errors: list[FieldError] = []
+        if event.zone_id not in directory.zone_ids:
+            errors.append(FieldError("zone_id", f"unknown zone '{event.zone_id}'"))
+        has_lines = event.count_in is not None or event.count_out is not None
+        if event.occupancy is None and not has_lines:
+            errors.append(FieldError("occupancy", "give either occupancy or count_in/count_out"))
+        elif event.occupancy is not None and has_lines:
+            errors.append(FieldError("occupancy", "give occupancy or count_in/count_out, not both"))
+        elif has_lines:
+            if event.count_in is None or event.count_out is None:
+                missing = "count_in" if event.count_in is None else "count_out"
+                errors.append(FieldError(missing, "is required with line counts"))
+            if event.interval_seconds is None:
+                errors.append(FieldError("interval_seconds", "is required with line counts"))
+        if errors:
+            raise ItemRejected(errors, "invalid")
+
+    @staticmethod
+    def _check_face(event: FaceEvent, image_exists: Callable[[str], bool]) -> FaceEvent:
+        if event.image is not None and not image_exists(event.image):
+            raise ItemRejected([FieldError("image", "unknown image reference")], "invalid")
+        if event.feature is None or isinstance(event.feature, str):
+            if event.feature is not None:
+                _feature_dims(_b64decode_feature(event.feature))
+            return event
+        values = event.feature
+        if not FEATURE_MIN_DIMS <= len(values) <= FEATURE_MAX_DIMS:
+            raise _feature_error(f"has {len(values)} dimensions; expected 128 to 512")
+        if not all(math.isfinite(v) for v in values):
+            raise _feature_error("contains a value that is not a finite number")
+        # Features travel and rest as base64 float32: 30x cheaper to parse than number lists.
+        packed = struct.pack(f"<{len(values)}f", *values)
+        return msgspec.structs.replace(event, feature=base64.b64encode(packed).decode("ascii"))
+
+
+def _b64decode_feature(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _feature_error("is not valid base64") from None
+
+
+def _feature_dims(raw: bytes) -> int:
+    if len(raw) % 4:
+        raise _feature_error(f"decodes to {len(raw)} bytes, not a whole number of float32")
+    dims = len(raw) // 4
+    if not FEATURE_MIN_DIMS <= dims <= FEATURE_MAX_DIMS:
+        raise _feature_error(f"has {dims} dimensions; expected 128 to 512")
+    return dims
+
+
+def _feature_error(reason: str) -> ItemRejected:
+    return ItemRejected([FieldError("feature", reason)], "invalid")

@@ -1,0 +1,6 @@
+"""The durable event log: an event is acknowledged only once the log holds it on disk."""
+
+from zhian.log.base import EventLog, EventLogError, LogClosedError, LogCorruptError
+from zhian.log.local import LocalEventLog
+
+__all__ = ["EventLog", "EventLogError", "LocalEventLog", "LogClosedError", "LogCorruptError"]

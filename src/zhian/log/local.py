@@ -1,0 +1,623 @@
+"""The embedded event log: numbered segment files in one folder, written with group commit.
+
+Layout: `<first seq, 20 digits>.seg` files, each a run of frames
+`[u32 payload length LE][u32 crc32(payload) LE][payload]`. A segment's name gives the
+sequence number of its first record, so numbering needs no separate metadata file.
+
+One writer thread owns the files. Callers frame their records, queue them with a future
+and wait; the writer takes everything queued, writes it with one `write` per segment, calls
+`fsync` once and resolves every future. Many concurrent callers therefore share one fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import concurrent.futures
+import fcntl
+import logging
+import os
+import queue
+import struct
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+from zhian.log.base import EventLogError, LogClosedError, LogCorruptError
+
+logger = logging.getLogger(__name__)
+
+SEGMENT_SUFFIX: Final = ".seg"
+SEQ_DIGITS: Final = 20
+HEADER = struct.Struct("<II")
+HEADER_BYTES: Final = HEADER.size
+MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_SEGMENT_BYTES: Final = 256 * 1024 * 1024
+# Records between two entries of a segment's sparse offset index: a read that misses the
+# position cache walks at most this many frames (plus one appended batch) to its start.
+INDEX_STRIDE: Final = 4096
+READ_BLOCK_BYTES: Final = 1024 * 1024
+SCAN_BLOCK_BYTES: Final = 8 * 1024 * 1024
+# Positions remembered for sequential readers (the store feeder, the rules engine, ...).
+POSITION_CACHE_SIZE: Final = 8
+ITER_CHUNK_RECORDS: Final = 16_384
+LOCK_FILE_NAME: Final = "LOCK"
+
+_pack_header = HEADER.pack
+_unpack_header = HEADER.unpack_from
+_crc32 = zlib.crc32
+
+
+def segment_name(first_seq: int) -> str:
+    return f"{first_seq:0{SEQ_DIGITS}d}{SEGMENT_SUFFIX}"
+
+
+def frame_records(records: Sequence[bytes]) -> bytes:
+    """The on-disk bytes of `records`, ready to be appended to a segment as one write."""
+    # map() over whole columns: about twice as fast as a per-record loop, and framing is
+    # the caller's main cost on the append path.
+    lengths = list(map(len, records))
+    # An empty record is refused so that a run of zero bytes (what some file systems
+    # leave after a crash) can never read back as valid frames.
+    if min(lengths) == 0 or max(lengths) > MAX_RECORD_BYTES:
+        raise ValueError(f"a log record must hold 1 to {MAX_RECORD_BYTES} bytes")
+    parts: list[bytes] = [b""] * (2 * len(lengths))
+    parts[::2] = map(_pack_header, lengths, map(_crc32, records))
+    parts[1::2] = records
+    return b"".join(parts)
+
+
+@dataclass(eq=False)
+class _Segment:
+    """One segment file; `count` and `size` cover its durable records only."""
+
+    first_seq: int
+    path: Path
+    count: int = 0
+    size: int = 0
+    # Sparse index: record `index_seqs[i]` starts at byte `index_offsets[i]`.
+    index_seqs: list[int] = field(default_factory=list)
+    index_offsets: list[int] = field(default_factory=list)
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + self.count - 1
+
+    def add_index_entry(self, seq: int, offset: int) -> None:
+        if not self.index_seqs or seq - self.index_seqs[-1] >= INDEX_STRIDE:
+            self.index_seqs.append(seq)
+            self.index_offsets.append(offset)
+
+    def position_of(self, seq: int) -> tuple[int, int]:
+        """The nearest indexed (seq, offset) at or before `seq`."""
+        i = bisect.bisect_right(self.index_seqs, seq) - 1
+        if i < 0:
+            return self.first_seq, 0
+        return self.index_seqs[i], self.index_offsets[i]
+
+
+@dataclass(eq=False)
+class _Pending:
+    """Records a caller has framed and queued, with the future the writer resolves."""
+
+    frame: bytes
+    count: int
+    future: concurrent.futures.Future[int]
+
+
+@dataclass(eq=False)
+class _Chunk:
+    """The part of one group commit that goes into one segment."""
+
+    segment: _Segment
+    is_new: bool
+    start_offset: int
+    frames: list[bytes] = field(default_factory=list)
+    count: int = 0
+    # (first seq, offset) of each pending batch in this chunk, for the sparse index.
+    starts: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _ReadPlan:
+    path: Path
+    start_seq: int
+    start_offset: int
+    end_offset: int
+
+
+class _TornFrameError(Exception):
+    """The frame at `offset` is incomplete or fails its checksum."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"{reason} at byte {offset}")
+        self.offset = offset
+        self.reason = reason
+
+
+class LocalEventLog:
+    """The event log of the embedded tier: segment files on local disk, one writer thread.
+
+    One process owns a log folder at a time (a lock file enforces it). Opening the log
+    recovers it: a torn tail of the last segment is cut off; damage anywhere else raises
+    `LogCorruptError`, since it cannot come from a crash.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        fsync: bool = True,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    ) -> None:
+        if segment_bytes < 1:
+            raise ValueError("segment_bytes must be positive")
+        self._directory = directory
+        self._fsync = fsync
+        self._segment_bytes = segment_bytes
+        self._lock = threading.Lock()  # guards the segments' durable state and the cache
+        self._submit_lock = threading.Lock()  # orders "is it closed?" with queueing
+        # None asks the writer to stop once everything queued before it is written.
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._positions: OrderedDict[int, tuple[_Segment, int]] = OrderedDict()
+        self._closed = False
+        self._failure: EventLogError | None = None
+
+        is_new_folder = not directory.exists()
+        directory.mkdir(parents=True, exist_ok=True)
+        if is_new_folder and fsync:
+            _fsync_directory(directory.parent)
+        self._lock_fd = self._take_folder_lock()
+        try:
+            self._segments = self._recover()
+            self._first_seqs = [segment.first_seq for segment in self._segments]
+            current = self._segments[-1]
+            self._durable_seq = current.last_seq
+            self._write_fd = os.open(current.path, os.O_WRONLY | os.O_APPEND)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+        self._writer = threading.Thread(
+            target=self._run_writer, name=f"zhian-log-writer:{directory.name}", daemon=True
+        )
+        self._writer.start()
+
+    # -- the public contract ------------------------------------------------------------
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    @property
+    def durable_seq(self) -> int:
+        return self._durable_seq
+
+    def append(self, records: Sequence[bytes]) -> int:
+        return self._submit(records).result()
+
+    def append_async(self, records: Sequence[bytes]) -> Awaitable[int]:
+        return asyncio.wrap_future(self._submit(records))
+
+    def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        if after_seq < 0 or limit < 0:
+            raise ValueError("after_seq and limit must not be negative")
+        plans, last_seq = self._plan_read(after_seq, limit)
+        out: list[tuple[int, bytes]] = []
+        for plan in plans:
+            next_seq, next_offset = _read_frames(plan, after_seq + 1, last_seq, out)
+            if next_seq > last_seq:
+                self._remember_position(next_seq, plan.path, next_offset)
+        return out
+
+    def iter_records(self, after_seq: int = 0) -> Iterator[tuple[int, bytes]]:
+        end_seq = self._durable_seq
+        while after_seq < end_seq:
+            chunk = self.read(after_seq, min(ITER_CHUNK_RECORDS, end_seq - after_seq))
+            if not chunk:
+                return
+            yield from chunk
+            after_seq = chunk[-1][0]
+
+    def close(self) -> None:
+        with self._submit_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        self._writer.join()
+        if self._write_fd >= 0:
+            os.close(self._write_fd)
+        os.close(self._lock_fd)
+
+    def __enter__(self) -> LocalEventLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- appending ----------------------------------------------------------------------
+
+    def _submit(self, records: Sequence[bytes]) -> concurrent.futures.Future[int]:
+        if not records:
+            raise ValueError("append needs at least one record")
+        # Framing and checksums run in the caller's thread, overlapping the writer's fsync.
+        pending = _Pending(frame_records(records), len(records), concurrent.futures.Future())
+        with self._submit_lock:
+            if self._closed:
+                raise LogClosedError("the event log is closed")
+            if self._failure is not None:
+                raise EventLogError(self._failure.message) from self._failure.__cause__
+            self._queue.put(pending)
+        return pending.future
+
+    def _run_writer(self) -> None:
+        while True:
+            group: list[_Pending] = []
+            stopping = False
+            item = self._queue.get()
+            while True:
+                if item is None:
+                    stopping = True
+                    break
+                # False when the caller gave up (asyncio cancellation): nothing is written.
+                if item.future.set_running_or_notify_cancel():
+                    group.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                try:
+                    self._commit_group(group)
+                except Exception as exc:
+                    # A bug rather than an I/O error; still, never leave a caller waiting.
+                    logger.exception("the event log writer failed; the log stops")
+                    self._failure = EventLogError(f"the event log writer failed: {exc}")
+                    self._failure.__cause__ = exc
+                    for pending in group:
+                        if not pending.future.done():
+                            pending.future.set_exception(self._failure)
+            if stopping:
+                return
+
+    def _commit_group(self, group: list[_Pending]) -> None:
+        if self._failure is not None:
+            for pending in group:
+                pending.future.set_exception(self._failure)
+            return
+        first_seq = self._durable_seq + 1
+        chunks = self._plan_group(group)
+        try:
+            self._write_chunks(chunks)
+        except Exception as exc:
+            error = EventLogError(f"could not append to the event log: {exc}")
+            error.__cause__ = exc
+            self._roll_back(chunks, exc)
+            logger.exception("event log append failed; %d callers get the error", len(group))
+            for pending in group:
+                pending.future.set_exception(error)
+            return
+        self._publish(chunks)
+        seq = first_seq
+        for pending in group:
+            seq += pending.count
+            pending.future.set_result(seq - 1)
+
+    def _plan_group(self, group: list[_Pending]) -> list[_Chunk]:
+        current = self._segments[-1]
+        chunk = _Chunk(current, is_new=False, start_offset=current.size)
+        chunks = [chunk]
+        seq = self._durable_seq + 1
+        size = current.size
+        count = current.count
+        for pending in group:
+            # Roll only between batches: a batch never straddles two segments.
+            if size >= self._segment_bytes and count > 0:
+                segment = _Segment(seq, self._directory / segment_name(seq))
+                chunk = _Chunk(segment, is_new=True, start_offset=0)
+                chunks.append(chunk)
+                size = count = 0
+            chunk.starts.append((seq, size))
+            chunk.frames.append(pending.frame)
+            chunk.count += pending.count
+            size += len(pending.frame)
+            count += pending.count
+            seq += pending.count
+        return chunks
+
+    def _write_chunks(self, chunks: list[_Chunk]) -> None:
+        for i, chunk in enumerate(chunks):
+            if chunk.is_new:
+                # The previous segment must be durable before a later one exists, or a
+                # crash could leave a gap that recovery takes for corruption.
+                self._write_fd = self._create_segment_file(chunk.segment.path)
+            if chunk.frames:  # the first chunk is empty when the group opens a segment
+                _write_all(self._write_fd, b"".join(chunk.frames))
+                if self._fsync:
+                    self._fsync_or_fail(self._write_fd)
+            if i + 1 < len(chunks):
+                os.close(self._write_fd)
+                self._write_fd = -1
+
+    def _create_segment_file(self, path: Path) -> int:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
+        if self._fsync:
+            _fsync_directory(self._directory)
+        return fd
+
+    def _fsync_or_fail(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            # After a failed fsync the kernel may have dropped the dirty pages: nothing
+            # written since the last good fsync can be trusted, so the log stops.
+            self._failure = EventLogError(f"fsync of the event log failed: {exc}")
+            self._failure.__cause__ = exc
+            raise
+
+    def _roll_back(self, chunks: list[_Chunk], cause: Exception) -> None:
+        """Undo a failed group so that the files hold only acknowledged records again."""
+        # Order matters for a crash midway: new segments go (durably) before the old one
+        # shrinks, so the files on disk always number their records without a gap.
+        try:
+            if self._write_fd >= 0:
+                os.close(self._write_fd)
+                self._write_fd = -1
+            if len(chunks) > 1:
+                for chunk in chunks[1:]:
+                    chunk.segment.path.unlink(missing_ok=True)
+                if self._fsync:
+                    _fsync_directory(self._directory)
+            first = chunks[0]
+            self._write_fd = os.open(first.segment.path, os.O_WRONLY | os.O_APPEND)
+            os.ftruncate(self._write_fd, first.start_offset)
+            if self._fsync:
+                os.fsync(self._write_fd)
+        except OSError as exc:
+            logger.exception("could not roll back a failed append; the event log stops")
+            if self._failure is None:
+                self._failure = EventLogError(
+                    f"the event log failed ({cause}) and could not be rolled back ({exc})"
+                )
+
+    def _publish(self, chunks: list[_Chunk]) -> None:
+        with self._lock:
+            for chunk in chunks:
+                segment = chunk.segment
+                if chunk.is_new:
+                    self._segments.append(segment)
+                    self._first_seqs.append(segment.first_seq)
+                for seq, offset in chunk.starts:
+                    segment.add_index_entry(seq, offset)
+                segment.count += chunk.count
+                segment.size += sum(len(frame) for frame in chunk.frames)
+            self._durable_seq = self._segments[-1].last_seq
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _plan_read(self, after_seq: int, limit: int) -> tuple[list[_ReadPlan], int]:
+        with self._lock:
+            if self._closed:
+                raise LogClosedError("the event log is closed")
+            last_seq = min(self._durable_seq, after_seq + limit)
+            start = after_seq + 1
+            first_index = bisect.bisect_right(self._first_seqs, start) - 1
+            if start > last_seq or first_index < 0:
+                # Nothing new, or records older than the oldest segment kept.
+                if start <= last_seq:
+                    raise EventLogError(f"record {start} is no longer in the event log")
+                return [], last_seq
+            plans: list[_ReadPlan] = []
+            for segment in self._segments[first_index:]:
+                if segment.first_seq > last_seq:
+                    break
+                cached = self._positions.get(start)
+                if cached is not None and cached[0] is segment and not plans:
+                    seq, offset = start, cached[1]
+                elif not plans:
+                    seq, offset = segment.position_of(start)
+                else:
+                    seq, offset = segment.first_seq, 0
+                plans.append(_ReadPlan(segment.path, seq, offset, segment.size))
+            return plans, last_seq
+
+    def _remember_position(self, next_seq: int, path: Path, offset: int) -> None:
+        with self._lock:
+            index = bisect.bisect_right(self._first_seqs, next_seq - 1) - 1
+            segment = self._segments[index]
+            if segment.path != path:
+                return
+            self._positions[next_seq] = (segment, offset)
+            self._positions.move_to_end(next_seq)
+            while len(self._positions) > POSITION_CACHE_SIZE:
+                self._positions.popitem(last=False)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _take_folder_lock(self) -> int:
+        fd = os.open(self._directory / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EventLogError(
+                f"the event log in {self._directory} is already open in another process"
+            ) from None
+        return fd
+
+    def _recover(self) -> list[_Segment]:
+        paths = sorted(self._directory.glob("*" + SEGMENT_SUFFIX))
+        if not paths:
+            path = self._directory / segment_name(1)
+            os.close(self._create_segment_file(path))
+            return [_Segment(1, path)]
+        segments: list[_Segment] = []
+        for i, path in enumerate(paths):
+            is_last = i == len(paths) - 1
+            segment = _Segment(_first_seq_of(path), path)
+            try:
+                _scan_segment(segment)
+            except _TornFrameError as torn:
+                if not is_last:
+                    raise LogCorruptError(
+                        f"event log segment {path} is damaged ({torn}); only the newest "
+                        "segment may end in an incomplete write. Restore it from a backup."
+                    ) from None
+                self._truncate_torn_tail(segment, torn)
+            if segments and segments[-1].last_seq + 1 != segment.first_seq:
+                previous = segments[-1]
+                raise LogCorruptError(
+                    f"event log segment {previous.path} ends at record {previous.last_seq} "
+                    f"but the next segment starts at {segment.first_seq}"
+                )
+            segments.append(segment)
+        return segments
+
+    def _truncate_torn_tail(self, segment: _Segment, torn: _TornFrameError) -> None:
+        dropped = segment.path.stat().st_size - torn.offset
+        logger.warning(
+            "event log segment %s: cutting %d bytes after record %d (%s); "
+            "they were never acknowledged",
+            segment.path,
+            dropped,
+            segment.last_seq,
+            torn.reason,
+        )
+        fd = os.open(segment.path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, torn.offset)
+            if self._fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _first_seq_of(path: Path) -> int:
+    stem = path.name.removesuffix(SEGMENT_SUFFIX)
+    if len(stem) != SEQ_DIGITS or not stem.isdigit() or int(stem) < 1:
+        raise LogCorruptError(f"{path} is not a valid event log segment name")
+    return int(stem)
+
+
+def _scan_segment(segment: _Segment) -> None:
+    """Count and index a segment's valid frames; `_TornFrameError` at the first bad one."""
+    fd = os.open(segment.path, os.O_RDONLY)
+    try:
+        file_size = os.fstat(fd).st_size
+        offset = 0
+        count = 0
+        index_seqs = segment.index_seqs
+        index_offsets = segment.index_offsets
+        next_index = 0
+        while offset < file_size:
+            block = os.pread(fd, min(SCAN_BLOCK_BYTES, file_size - offset), offset)
+            end = len(block)
+            pos = 0
+            # The hot loop of recovery (1M records a second or so): keep it lean.
+            while pos + HEADER_BYTES <= end:
+                length, crc = _unpack_header(block, pos)
+                start = pos + HEADER_BYTES
+                stop = start + length
+                if stop > end:
+                    break
+                if _crc32(block[start:stop]) != crc or not length:
+                    segment.count, segment.size = count, offset + pos
+                    raise _TornFrameError(offset + pos, "bad checksum" if length else "empty frame")
+                if count == next_index:
+                    index_seqs.append(segment.first_seq + count)
+                    index_offsets.append(offset + pos)
+                    next_index += INDEX_STRIDE
+                count += 1
+                pos = stop
+            if pos == 0:
+                # The frame does not fit this block: read it whole, if the file holds it.
+                torn_at = offset
+                segment.count, segment.size = count, offset
+                if end < HEADER_BYTES:
+                    raise _TornFrameError(torn_at, "incomplete header")
+                length, crc = _unpack_header(block, 0)
+                if not 0 < length <= MAX_RECORD_BYTES or offset + HEADER_BYTES + length > file_size:
+                    raise _TornFrameError(torn_at, "incomplete record")
+                payload = os.pread(fd, length, offset + HEADER_BYTES)
+                if len(payload) != length or _crc32(payload) != crc:
+                    raise _TornFrameError(torn_at, "bad checksum")
+                if count == next_index:
+                    index_seqs.append(segment.first_seq + count)
+                    index_offsets.append(offset)
+                    next_index += INDEX_STRIDE
+                count += 1
+                pos = HEADER_BYTES + length
+            offset += pos
+        segment.count, segment.size = count, offset
+    finally:
+        os.close(fd)
+
+
+def _read_frames(
+    plan: _ReadPlan, first_seq: int, last_seq: int, out: list[tuple[int, bytes]]
+) -> tuple[int, int]:
+    """Append records first_seq..last_seq found in one segment to `out`.
+
+    Returns the sequence number and offset of the frame after the last one read.
+    """
+    seq = plan.start_seq
+    offset = plan.start_offset
+    fd = os.open(plan.path, os.O_RDONLY)
+    try:
+        while seq <= last_seq and offset < plan.end_offset:
+            block = os.pread(fd, min(READ_BLOCK_BYTES, plan.end_offset - offset), offset)
+            end = len(block)
+            pos = 0
+            while seq <= last_seq and pos + HEADER_BYTES <= end:
+                length, crc = _unpack_header(block, pos)
+                stop = pos + HEADER_BYTES + length
+                if stop > end:
+                    break
+                if seq >= first_seq:
+                    payload = block[pos + HEADER_BYTES : stop]
+                    if _crc32(payload) != crc:
+                        raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
+                    out.append((seq, payload))
+                seq += 1
+                pos = stop
+            if pos == 0:
+                # A frame larger than one block.
+                if end < HEADER_BYTES:
+                    raise LogCorruptError(f"{plan.path}: record {seq} is cut short")
+                length, crc = _unpack_header(block, 0)
+                payload = os.pread(fd, length, offset + HEADER_BYTES)
+                if len(payload) != length or _crc32(payload) != crc:
+                    raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
+                if seq >= first_seq:
+                    out.append((seq, payload))
+                seq += 1
+                pos = HEADER_BYTES + length
+            offset += pos
+    finally:
+        os.close(fd)
+    return seq, offset
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

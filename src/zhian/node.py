@@ -1,0 +1,109 @@
+"""The composition root: one running Zhian node built from its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+
+from zhian.config import Settings
+from zhian.db.engine import Database, make_engine
+from zhian.db.migrate import upgrade
+from zhian.devices.service import DeviceService
+from zhian.ingest.images import ImageStore
+from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, ReplayReport
+from zhian.ingest.service import BatchResult, IntakeService
+from zhian.ingest.validate import DeviceInfo, IntakeDirectory
+from zhian.kit.clock import Clock, SystemClock
+from zhian.log.local import LocalEventLog
+from zhian.registry.service import RegistryService
+from zhian.store.events import EventStore
+from zhian.store.feeder import StoreFeeder
+
+
+class Node:
+    """Database, durable log, event store and intake of one node, wired together.
+
+    `Node.open` migrates the database, recovers the log and the duplicate index and
+    starts the thread that feeds the event store; `close` stops it all in order.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        self.db = Database(make_engine(settings.database_url, echo=settings.database.echo))
+        self.log = LocalEventLog(
+            settings.log_dir, fsync=settings.log.fsync, segment_bytes=settings.log.segment_bytes
+        )
+        self.store = EventStore(settings.event_store_path)
+        self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)
+        self.quarantine = QuarantineService(self.db)
+        self.intake = IntakeService(
+            log=self.log,
+            quarantine=QuarantineStore(self.db),
+            clock=clock,
+            settings=settings.intake,
+            image_exists=self.images.exists,
+        )
+        self.feeder = StoreFeeder(
+            self.log,
+            self.store,
+            batch_events=settings.store.batch_events,
+            poll_seconds=settings.store.poll_seconds,
+        )
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None, *, feed: bool = True) -> Node:
+        upgrade(make_engine(settings.database_url))
+        node = cls(settings, clock or SystemClock())
+        node.intake.recover()
+        node.refresh_directory()
+        if feed:
+            node.feeder.start()
+        return node
+
+    def refresh_directory(self) -> None:
+        """Reload devices and zones into the intake after master data changed."""
+        with self.db.session() as session:
+            devices = DeviceService(session).directory()
+            zone_ids = RegistryService(session).zone_ids()
+        entries: Mapping[str, DeviceInfo] = devices.devices
+        self.intake.directory = IntakeDirectory(
+            devices=entries, zone_ids=frozenset(zone_ids), authenticate=devices.authenticate
+        )
+
+    def replay_quarantine(
+        self, *, ids: list[int] | None = None, reason_code: str | None = None
+    ) -> ReplayReport:
+        """Send held items through the intake again (after a master-data fix)."""
+        self.refresh_directory()
+
+        def resubmit(raw: bytes, sender: str | None, content_type: str) -> BatchResult:
+            return self.intake.submit_raw(
+                [raw],
+                source="replay",
+                sender_id=sender,
+                content_type=content_type,
+                hold_rejected=False,
+            )
+
+        return self.quarantine.replay(
+            resubmit, now=self.clock.now(), ids=ids, reason_code=reason_code
+        )
+
+    def close(self) -> None:
+        self.feeder.stop()
+        self.log.close()
+        self.store.close()
+        self.db.dispose()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

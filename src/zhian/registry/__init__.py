@@ -1,0 +1,1 @@
+"""Master data (一标三实): places, housing, residents and vehicles."""

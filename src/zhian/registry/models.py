@@ -1,0 +1,150 @@
+"""Tables of the master registry. Identifiers are stable string codes shared with devices."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhian.db.base import Base
+
+
+class JurisdictionLevel(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"
+    STATION = "station"
+    COMMUNITY = "community"
+
+
+class CommunityKind(StrEnum):
+    OPEN = "open"  # an old open neighbourhood, many entrances
+    GATED = "gated"  # a gated estate with access control at every door
+    RENTAL = "rental"  # a rental-heavy block
+    COMMERCIAL = "commercial"  # a shopping street
+    CAMPUS = "campus"  # a school, hospital or other key unit
+
+
+class RegisteredUse(StrEnum):
+    OWNER_OCCUPIED = "owner_occupied"
+    RENTED = "rented"
+    IDLE = "idle"
+
+
+class PoiKind(StrEnum):
+    SCHOOL = "school"
+    HOSPITAL = "hospital"
+    MALL = "mall"
+    STATION = "station"
+    SHOP = "shop"
+    OTHER = "other"
+
+
+class Jurisdiction(Base):
+    """A node of the jurisdiction tree: province › city › district › station › community."""
+
+    __tablename__ = "jurisdictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Community(Base):
+    """A residential community, commercial street or key unit under one jurisdiction."""
+
+    __tablename__ = "communities"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    floors: Mapped[int] = mapped_column(Integer)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class Unit(Base):
+    """A building unit (单元): one stairwell and entrance door of a building."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class House(Base):
+    """One dwelling (实有房屋) with its floor area and registered use."""
+
+    __tablename__ = "houses"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    number: Mapped[str] = mapped_column(String(32))
+    area_m2: Mapped[float] = mapped_column(Float)
+    registered_use: Mapped[str] = mapped_column(String(16))
+
+
+class Zone(Base):
+    """An area with a polygon (WKT, WGS84) whose occupancy and density are watched."""
+
+    __tablename__ = "zones"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[str | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    polygon_wkt: Mapped[str] = mapped_column(String(4000))
+    area_m2: Mapped[float] = mapped_column(Float)
+
+
+class PointOfInterest(Base):
+    __tablename__ = "points_of_interest"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    community_id: Mapped[str | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class Resident(Base):
+    """A registered resident (实有人口). `id` is the pseudonymous reference devices report.
+
+    Identity fields (name, ID-card number, phone) are not held here yet: they arrive
+    encrypted at rest with the governance issue (#4).
+    """
+
+    __tablename__ = "residents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"), index=True)
+    birth_year: Mapped[int] = mapped_column(Integer)
+    is_floating: Mapped[bool] = mapped_column(default=False)
+    card_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Vehicle(Base):
+    __tablename__ = "vehicles"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), unique=True)
+    plate_color: Mapped[str] = mapped_column(String(16))
+    vehicle_class: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)

@@ -1,0 +1,296 @@
+"""Row schemas of the master-data import (one per entity) and the registry's read schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, NamedTuple
+
+import shapely
+import shapely.wkt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from shapely.errors import ShapelyError
+from shapely.validation import explain_validity
+
+from zhian.db.base import Base
+from zhian.devices.models import Device, DeviceKind
+from zhian.registry.models import (
+    Building,
+    Community,
+    CommunityKind,
+    House,
+    Jurisdiction,
+    JurisdictionLevel,
+    PoiKind,
+    PointOfInterest,
+    RegisteredUse,
+    Resident,
+    Unit,
+    Vehicle,
+    Zone,
+)
+
+# Spellings a spreadsheet uses for yes and no; Chinese exports write 是/否.
+TRUE_WORDS = frozenset({"true", "1", "是", "yes", "y", "t"})
+FALSE_WORDS = frozenset({"false", "0", "否", "no", "n", "f"})
+
+# Oldest birth year accepted; the newest comes from the validation context (`current_year`),
+# since the schema may not read the wall clock.
+MIN_BIRTH_YEAR = 1900
+# Tallest buildings have about 160 floors; a larger figure is a typing slip.
+MAX_FLOORS = 200
+
+
+def is_empty_cell(value: object) -> bool:
+    """True for a cell that holds nothing: None, or a string of blanks."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _parse_flag(value: object) -> object:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise ValueError(f"must be true/false, 1/0 or 是/否, got {value!r}")
+
+
+def _lower_word(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _no_blanks(value: str) -> str:
+    if any(char.isspace() for char in value):
+        raise ValueError("must not contain spaces")
+    return value
+
+
+def _normalise_plate(value: str) -> str:
+    plate = "".join(value.split()).upper()
+    if not plate:
+        raise ValueError("must not be empty")
+    return plate
+
+
+def _check_polygon(text: str) -> str:
+    try:
+        geometry = shapely.wkt.loads(text)
+    except (ShapelyError, ValueError):
+        raise ValueError("is not valid WKT, expected e.g. POLYGON((lon lat, ...))") from None
+    if geometry.geom_type != "Polygon":
+        raise ValueError(f"must be a POLYGON, not a {geometry.geom_type.upper()}")
+    if geometry.is_empty:
+        raise ValueError("must not be an empty POLYGON")
+    if not geometry.is_valid:
+        # GEOS says e.g. "Self-intersection[116.47 39.996]".
+        problem, _, where = explain_validity(geometry).partition("[")
+        near = f" near {where.rstrip(']')}" if where else ""
+        raise ValueError(f"is not a valid polygon ({problem.lower()}{near})")
+    min_lon, min_lat, max_lon, max_lat = geometry.bounds
+    if min_lon < -180 or max_lon > 180 or min_lat < -90 or max_lat > 90:
+        raise ValueError("has points outside longitude -180..180 / latitude -90..90")
+    return text
+
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_blanks)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+AreaM2 = Annotated[float, Field(gt=0)]
+Flag = Annotated[bool, BeforeValidator(_parse_flag)]
+Plate = Annotated[str, StringConstraints(max_length=16), AfterValidator(_normalise_plate)]
+PolygonWkt = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_check_polygon)]
+
+
+class RowModel(BaseModel):
+    """One data row of an import file; an empty cell reads as absent (NULL or the default)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        coerce_numbers_to_str=True,  # a spreadsheet turns house number 101 into a number
+        allow_inf_nan=False,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty_cells(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {key: value for key, value in data.items() if not is_empty_cell(value)}
+        return data
+
+
+class JurisdictionRow(RowModel):
+    id: Code
+    parent_id: Code | None = None
+    level: Annotated[JurisdictionLevel, BeforeValidator(_lower_word)]
+    name: Name
+
+
+class CommunityRow(RowModel):
+    id: Code
+    jurisdiction_id: Code
+    name: Name
+    kind: Annotated[CommunityKind, BeforeValidator(_lower_word)]
+    latitude: Latitude
+    longitude: Longitude
+
+
+class BuildingRow(RowModel):
+    id: Code
+    community_id: Code
+    name: Name
+    floors: Annotated[int, Field(ge=1, le=MAX_FLOORS)]
+    latitude: Latitude
+    longitude: Longitude
+
+
+class UnitRow(RowModel):
+    id: Code
+    building_id: Code
+    name: Name
+
+
+class HouseRow(RowModel):
+    id: Code
+    unit_id: Code
+    number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    area_m2: AreaM2
+    registered_use: Annotated[RegisteredUse, BeforeValidator(_lower_word)]
+
+
+class ZoneRow(RowModel):
+    id: Code
+    community_id: Code | None = None
+    jurisdiction_id: Code
+    name: Name
+    polygon_wkt: PolygonWkt
+    area_m2: AreaM2
+
+
+class PointOfInterestRow(RowModel):
+    id: Code
+    jurisdiction_id: Code
+    community_id: Code | None = None
+    kind: Annotated[PoiKind, BeforeValidator(_lower_word)]
+    name: Name
+    latitude: Latitude
+    longitude: Longitude
+
+
+class ResidentRow(RowModel):
+    id: Code
+    house_id: Code
+    birth_year: Annotated[int, Field(ge=MIN_BIRTH_YEAR)]
+    is_floating: Flag = False
+    card_ref: Code | None = None
+
+    @field_validator("birth_year")
+    @classmethod
+    def _not_in_the_future(cls, year: int, info: ValidationInfo) -> int:
+        context = info.context if isinstance(info.context, Mapping) else {}
+        current_year = context.get("current_year")
+        if isinstance(current_year, int) and year > current_year:
+            raise ValueError(f"must not be after {current_year}")
+        return year
+
+
+class VehicleRow(RowModel):
+    id: Code
+    plate: Plate
+    plate_color: Label
+    vehicle_class: Label
+    community_id: Code
+    owner_id: Code | None = None
+
+
+class DeviceRow(RowModel):
+    """A device as imported; its token is issued by the device service, never imported."""
+
+    id: Code
+    kind: Annotated[DeviceKind, BeforeValidator(_lower_word)]
+    name: Name
+    community_id: Code | None = None
+    building_id: Code | None = None
+    unit_id: Code | None = None
+    zone_id: Code | None = None
+    gateway_id: Code | None = None
+    latitude: Latitude
+    longitude: Longitude
+    is_enabled: Flag = True
+
+
+class EntitySpec(NamedTuple):
+    """How one entity is imported: its row schema, its table and its name in messages."""
+
+    row_model: type[RowModel]
+    orm_model: type[Base]
+    noun: str
+
+
+# Load order: every entity refers only to entities before it (or to itself).
+ENTITY_ORDER: tuple[str, ...] = (
+    "jurisdictions",
+    "communities",
+    "buildings",
+    "units",
+    "houses",
+    "zones",
+    "points_of_interest",
+    "residents",
+    "vehicles",
+    "devices",
+)
+
+ENTITIES: Mapping[str, EntitySpec] = {
+    "jurisdictions": EntitySpec(JurisdictionRow, Jurisdiction, "jurisdiction"),
+    "communities": EntitySpec(CommunityRow, Community, "community"),
+    "buildings": EntitySpec(BuildingRow, Building, "building"),
+    "units": EntitySpec(UnitRow, Unit, "unit"),
+    "houses": EntitySpec(HouseRow, House, "house"),
+    "zones": EntitySpec(ZoneRow, Zone, "zone"),
+    "points_of_interest": EntitySpec(PointOfInterestRow, PointOfInterest, "point of interest"),
+    "residents": EntitySpec(ResidentRow, Resident, "resident"),
+    "vehicles": EntitySpec(VehicleRow, Vehicle, "vehicle"),
+    "devices": EntitySpec(DeviceRow, Device, "device"),
+}
+
+
+def required_columns(entity: str) -> tuple[str, ...]:
+    """Columns an import file of `entity` must have, in schema order."""
+    fields = ENTITIES[entity].row_model.model_fields
+    return tuple(name for name, info in fields.items() if info.is_required())
+
+
+def known_columns(entity: str) -> tuple[str, ...]:
+    """Every column an import file of `entity` may have, in schema order."""
+    return tuple(ENTITIES[entity].row_model.model_fields)
+
+
+class CommunityRead(BaseModel):
+    """A community as the pages and the demo list it."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    jurisdiction_id: str
+    name: str
+    kind: CommunityKind
+    latitude: float
+    longitude: float

@@ -1,0 +1,429 @@
+"""Bulk upsert of master data (一标三实) with a per-row error report, and registry queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from sqlalchemy.orm import Session
+
+from zhian.devices.models import DeviceKind
+from zhian.errors import BadRequestError
+from zhian.kit.clock import Clock
+from zhian.registry.models import JurisdictionLevel
+from zhian.registry.repository import RegistryRepository, table_of
+from zhian.registry.schemas import (
+    ENTITIES,
+    ENTITY_ORDER,
+    CommunityRead,
+    EntitySpec,
+    is_empty_cell,
+    known_columns,
+    required_columns,
+)
+
+
+class ImportFileError(BadRequestError):
+    """A whole file cannot be imported: unknown entity, bad header, unreadable text."""
+
+    code = "import_file_error"
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one row was rejected. `row` is the spreadsheet row number (the header is row 1)."""
+
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What one import of one entity did: every non-blank row is inserted, updated,
+    unchanged (already held exactly so) or rejected with its errors."""
+
+    entity: str
+    total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    source: str | None = None  # the file (and sheet) it came from, when it came from one
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A row that passed validation and waits for the reference checks."""
+
+    row: int
+    values: dict[str, Any]  # every column of the row schema, defaults filled in
+    present: frozenset[str]  # the columns the file has; only these are updated
+
+
+# A check of a row against the row it refers to through a self reference; returns a reason.
+ParentCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
+
+_LEVEL_RANK = {level.value: rank for rank, level in enumerate(JurisdictionLevel)}
+
+
+def _check_jurisdiction_parent(child: Mapping[str, Any], parent: Mapping[str, Any]) -> str | None:
+    # Levels run province › city › district › station › community; a parent sits higher.
+    child_rank = _LEVEL_RANK.get(str(child["level"]))
+    parent_rank = _LEVEL_RANK.get(str(parent["level"]))
+    if child_rank is not None and parent_rank is not None and parent_rank >= child_rank:
+        return f"a {child['level']} cannot sit under {parent['level']} '{parent['id']}'"
+    return None
+
+
+def _check_gateway(child: Mapping[str, Any], parent: Mapping[str, Any]) -> str | None:
+    if parent["kind"] != DeviceKind.GATEWAY:
+        return f"device '{parent['id']}' is a {parent['kind']}, not a gateway"
+    return None
+
+
+_PARENT_CHECKS: Mapping[str, ParentCheck] = {
+    "jurisdictions": _check_jurisdiction_parent,
+    "devices": _check_gateway,
+}
+
+
+def entity_spec(entity: str) -> EntitySpec:
+    """The import spec of `entity`, or a clear error naming the entities there are."""
+    spec = ENTITIES.get(entity)
+    if spec is None:
+        raise ImportFileError(
+            f"unknown entity '{entity}'; expected one of: {', '.join(ENTITY_ORDER)}"
+        )
+    return spec
+
+
+def check_header(entity: str, columns: Iterable[str]) -> None:
+    """Raise ImportFileError naming the column when a header cannot be imported as `entity`."""
+    entity_spec(entity)
+    seen: set[str] = set()
+    for column in columns:
+        if column in seen:
+            raise ImportFileError(f"column '{column}' appears twice in the header", field=column)
+        seen.add(column)
+    known = known_columns(entity)
+    unknown = [column for column in seen if column not in known]
+    if unknown:
+        raise ImportFileError(
+            f"unknown column '{unknown[0]}' for {entity}; the columns are: {', '.join(known)}",
+            field=unknown[0],
+        )
+    missing = [column for column in required_columns(entity) if column not in seen]
+    if missing:
+        names = ", ".join(f"'{column}'" for column in missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise ImportFileError(
+            f"the header lacks required column{plural} {names} for {entity}", field=missing[0]
+        )
+
+
+def _quote(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else repr(value)
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _reason(error: ErrorDetails, entity: str) -> str:
+    """Pydantic's error in plain English, as a spreadsheet user reads it."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    got = error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return f"is not a column of {entity}"
+    if kind == "greater_than":
+        return f"must be greater than {_number(ctx['gt'])}"
+    if kind == "greater_than_equal":
+        return f"must be at least {_number(ctx['ge'])}"
+    if kind == "less_than":
+        return f"must be less than {_number(ctx['lt'])}"
+    if kind == "less_than_equal":
+        return f"must be at most {_number(ctx['le'])}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number, got {_quote(got)}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number, got {_quote(got)}"
+    if kind == "finite_number":
+        return "must be a finite number"
+    if kind == "string_too_long":
+        return f"must be at most {ctx['max_length']} characters"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_type":
+        return f"must be text, got {_quote(got)}"
+    if kind == "enum":
+        return f"must be one of {ctx['expected']}, got {_quote(got)}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return error["msg"]
+
+
+def _row_errors(exc: ValidationError, row: int, entity: str) -> list[RowError]:
+    errors = []
+    for error in exc.errors(include_url=False):
+        column = str(error["loc"][0]) if error["loc"] else ""
+        errors.append(RowError(row=row, column=column, reason=_reason(error, entity)))
+    return errors
+
+
+class _Load:
+    """One run of `load_rows`: validate every row, check references, then write in bulk."""
+
+    def __init__(
+        self,
+        repository: RegistryRepository,
+        entity: str,
+        spec: EntitySpec,
+        context: Mapping[str, object],
+    ) -> None:
+        self.repository = repository
+        self.entity = entity
+        self.spec = spec
+        self.context = context
+        self.fields = tuple(spec.row_model.model_fields)
+        self.report = ImportReport(entity=entity)
+        # id -> the row where a row with that id was rejected, for clearer child errors.
+        self.rejected_ids: dict[str, int] = {}
+        table = table_of(spec.orm_model)
+        self.foreign_keys: list[tuple[str, str]] = []
+        self.self_key: str | None = None
+        for key in table.foreign_keys:
+            if key.parent.name not in self.fields:
+                continue
+            if key.column.table is table:
+                self.self_key = key.parent.name
+            else:
+                self.foreign_keys.append((key.parent.name, key.column.table.name))
+        self.foreign_keys.sort(key=lambda pair: self.fields.index(pair[0]))
+        self.unique_columns = [
+            column.name for column in table.columns if column.unique and column.name in self.fields
+        ]
+
+    def run(self, rows: Iterable[Mapping[str, object]], first_row_number: int) -> ImportReport:
+        candidates = self._validate(rows, first_row_number)
+        candidates = self._check_references(candidates)
+        if self.self_key is not None:
+            candidates = self._resolve_self_references(candidates, self.self_key)
+        self._write(candidates)
+        self.report.errors.sort(key=lambda error: error.row)
+        return self.report
+
+    def _reject(self, row: int, errors: list[RowError], row_id: str | None) -> None:
+        self.report.rejected += 1
+        self.report.errors.extend(errors)
+        if row_id is not None:
+            self.rejected_ids.setdefault(row_id, row)
+
+    def _validate(
+        self, rows: Iterable[Mapping[str, object]], first_row_number: int
+    ) -> list[_Candidate]:
+        candidates: list[_Candidate] = []
+        first_row_of_id: dict[str, int] = {}
+        for row, raw in enumerate(rows, start=first_row_number):
+            if all(is_empty_cell(value) for value in raw.values()):
+                continue
+            self.report.total += 1
+            raw_id = raw.get("id")
+            row_id = None if is_empty_cell(raw_id) else str(raw_id).strip()
+            if row_id is not None:
+                if row_id in first_row_of_id:
+                    first = first_row_of_id[row_id]
+                    reason = f"duplicate id in this file (first on row {first})"
+                    self._reject(row, [RowError(row, "id", reason)], None)
+                    continue
+                first_row_of_id[row_id] = row
+            try:
+                model = self.spec.row_model.model_validate(raw, context=self.context)
+            except ValidationError as exc:
+                self._reject(row, _row_errors(exc, row, self.entity), row_id)
+                continue
+            values = model.model_dump(mode="json")
+            present = frozenset(key for key in raw if key in self.fields)
+            candidates.append(_Candidate(row=row, values=values, present=present))
+        return candidates
+
+    def _check_references(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """References to other entities must exist; unique values must be free in the table
+        and appear once in the file."""
+        errors: dict[int, list[RowError]] = {}
+        for column, target in self.foreign_keys:
+            target_spec = ENTITIES[target]
+            wanted = {c.values[column] for c in candidates if c.values[column] is not None}
+            found = self.repository.existing_ids(target_spec.orm_model, wanted)
+            for index, candidate in enumerate(candidates):
+                value = candidate.values[column]
+                if value is not None and value not in found:
+                    reason = f"unknown {target_spec.noun} '{value}'"
+                    errors.setdefault(index, []).append(RowError(candidate.row, column, reason))
+        for column in self.unique_columns:
+            wanted = {c.values[column] for c in candidates if c.values[column] is not None}
+            owners = self.repository.owners_of(self.spec.orm_model, column, wanted)
+            for index, candidate in enumerate(candidates):
+                owner = owners.get(candidate.values[column])
+                if owner is not None and owner != candidate.values["id"]:
+                    value = candidate.values[column]
+                    reason = f"{column} '{value}' already belongs to {self.spec.noun} '{owner}'"
+                    errors.setdefault(index, []).append(RowError(candidate.row, column, reason))
+        # Duplicates within the file last, so a row already rejected claims no value.
+        for column in self.unique_columns:
+            first_row_of_value: dict[object, int] = {}
+            for index, candidate in enumerate(candidates):
+                value = candidate.values[column]
+                if value is None or index in errors:
+                    continue
+                if value in first_row_of_value:
+                    first = first_row_of_value[value]
+                    reason = f"duplicate {column} in this file (first on row {first})"
+                    errors[index] = [RowError(candidate.row, column, reason)]
+                else:
+                    first_row_of_value[value] = candidate.row
+        kept = []
+        for index, candidate in enumerate(candidates):
+            if index in errors:
+                self._reject(candidate.row, errors[index], candidate.values["id"])
+            else:
+                kept.append(candidate)
+        return kept
+
+    def _resolve_self_references(
+        self, candidates: list[_Candidate], column: str
+    ) -> list[_Candidate]:
+        """Accept rows whose parent is accepted or stored, parents first, so inserts keep order.
+
+        A parent may come later in the file than its children; each pass accepts the rows
+        whose parent is settled, and what never settles is a cycle.
+        """
+        check = _PARENT_CHECKS.get(self.entity)
+        parent_ids = {c.values[column] for c in candidates if c.values[column] is not None}
+        stored = self.repository.rows_by_id(self.spec.orm_model, parent_ids, self.fields)
+        pending = {c.values["id"]: c for c in candidates}
+        accepted: dict[str, _Candidate] = {}
+        while pending:
+            settled = 0
+            for row_id, candidate in list(pending.items()):
+                parent_id = candidate.values[column]
+                if parent_id is not None and parent_id != row_id and parent_id in pending:
+                    continue  # wait until the parent is settled
+                settled += 1
+                del pending[row_id]
+                reason = self._parent_problem(candidate, parent_id, accepted, stored, check)
+                if reason is None:
+                    accepted[row_id] = candidate
+                else:
+                    self._reject(candidate.row, [RowError(candidate.row, column, reason)], row_id)
+            if not settled:
+                for row_id, candidate in pending.items():
+                    reason = f"'{candidate.values[column]}' is part of a reference cycle"
+                    self._reject(candidate.row, [RowError(candidate.row, column, reason)], row_id)
+                break
+        return list(accepted.values())
+
+    def _parent_problem(
+        self,
+        candidate: _Candidate,
+        parent_id: str | None,
+        accepted: Mapping[str, _Candidate],
+        stored: Mapping[str, Mapping[str, Any]],
+        check: ParentCheck | None,
+    ) -> str | None:
+        if parent_id is None:
+            return None
+        if parent_id == candidate.values["id"]:
+            return "must not refer to the row itself"
+        if parent_id in accepted:
+            parent: Mapping[str, Any] = accepted[parent_id].values
+        elif parent_id in stored:
+            parent = stored[parent_id]
+        elif parent_id in self.rejected_ids:
+            return (
+                f"{self.spec.noun} '{parent_id}' is rejected on row {self.rejected_ids[parent_id]}"
+            )
+        else:
+            return f"unknown {self.spec.noun} '{parent_id}'"
+        return check(candidate.values, parent) if check is not None else None
+
+    def _write(self, candidates: list[_Candidate]) -> None:
+        model = self.spec.orm_model
+        stored = self.repository.rows_by_id(
+            model, [c.values["id"] for c in candidates], self.fields
+        )
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for candidate in candidates:
+            old = stored.get(candidate.values["id"])
+            if old is None:
+                inserts.append(candidate.values)
+                continue
+            changes = {
+                key: candidate.values[key]
+                for key in candidate.present
+                if key != "id" and old.get(key) != candidate.values[key]
+            }
+            if changes:
+                updates.append({"id": candidate.values["id"], **changes})
+            else:
+                self.report.unchanged += 1
+        # Inserts first: an updated row may now refer to a row inserted here.
+        self.repository.insert_many(model, inserts)
+        self.repository.update_many(model, updates)
+        self.report.inserted += len(inserts)
+        self.report.updated += len(updates)
+
+
+class RegistryService:
+    """Loads and reads the master registry. The caller owns the transaction: nothing commits.
+
+    Pass a clock to bound plausible values by today (a birth year cannot lie ahead).
+    """
+
+    def __init__(self, session: Session, *, clock: Clock | None = None) -> None:
+        self.repository = RegistryRepository(session)
+        self.clock = clock
+
+    def load_rows(
+        self,
+        entity: str,
+        rows: Iterable[Mapping[str, object]],
+        *,
+        first_row_number: int = 2,
+    ) -> ImportReport:
+        """Upsert `rows` of `entity` by id; every rejected row is reported, none half-loaded.
+
+        Rows are numbered from `first_row_number` on; wholly blank rows count for the
+        numbering but are skipped. References must exist in the database (entities earlier
+        in the load order go first) or, for a self reference, anywhere in the same rows.
+        A column the rows lack is left as stored on update and takes its default on insert.
+        """
+        spec = entity_spec(entity)
+        context: dict[str, object] = {}
+        if self.clock is not None:
+            context["current_year"] = self.clock.now().year
+        return _Load(self.repository, entity, spec, context).run(rows, first_row_number)
+
+    def count_by_entity(self) -> dict[str, int]:
+        """Rows held per entity, in load order."""
+        return {
+            entity: self.repository.count(ENTITIES[entity].orm_model) for entity in ENTITY_ORDER
+        }
+
+    def list_communities(self) -> list[CommunityRead]:
+        """Every community, by id."""
+        return [CommunityRead.model_validate(row) for row in self.repository.list_communities()]
+
+    def zone_ids(self) -> list[str]:
+        """Ids of every zone; the intake checks crowd counts against them."""
+        return self.repository.zone_ids()

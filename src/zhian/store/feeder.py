@@ -1,0 +1,149 @@
+"""The background thread that applies the durable log to the event store, in order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import msgspec
+
+from zhian.errors import ZhianError
+from zhian.ingest.events import LoggedEvent
+from zhian.log.base import EventLog, LogCorruptError
+from zhian.store.events import EventStore
+
+logger = logging.getLogger(__name__)
+
+# Longest pause between retries after an error that may pass (disk full, a locked file).
+MAX_RETRY_SECONDS = 30.0
+
+
+class UndecodableRecordError(ZhianError):
+    """A log record is not a `LoggedEvent`; the feeder stops rather than skip it."""
+
+    code = "undecodable_log_record"
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"log record {seq} is not a valid logged event: {reason}")
+        self.seq = seq
+
+
+class StoreFeeder:
+    """Keeps the event store caught up with the log, on a daemon thread.
+
+    It reads from the store's own `last_seq` on, so a restart resumes exactly where the
+    last committed batch ended. A record it cannot decode stops it: skipping it would
+    lose an acknowledged event without anyone noticing, so the error is logged and raised
+    from `wait_caught_up` instead. Other errors are retried with a growing pause.
+    """
+
+    def __init__(
+        self, log: EventLog, store: EventStore, *, batch_events: int, poll_seconds: float
+    ) -> None:
+        if batch_events < 1 or poll_seconds <= 0:
+            raise ValueError("batch_events and poll_seconds must be positive")
+        self._log = log
+        self._store = store
+        self._batch_events = batch_events
+        self._poll_seconds = poll_seconds
+        self._decoder = msgspec.msgpack.Decoder(LoggedEvent)
+        self._stopping = threading.Event()
+        self._progress = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._last_error: Exception | None = None
+        self._failed_for_good = False  # the last error stopped the thread
+
+    @property
+    def last_error(self) -> Exception | None:
+        """The error of the last failed attempt; None once a batch goes through again."""
+        return self._last_error
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.is_running:
+            raise RuntimeError("the store feeder is already running")
+        self._stopping.clear()
+        self._last_error = None
+        self._failed_for_good = False
+        self._thread = threading.Thread(target=self._run, name="zhian-store-feeder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_seconds: float | None = None) -> None:
+        """Stop after the batch in progress, if any; that batch is committed or not at all."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_seconds)
+            self._thread = None
+
+    def lag(self) -> int:
+        """Durable events not yet in the store."""
+        return max(0, self._log.durable_seq - self._store.last_seq())
+
+    def wait_caught_up(self, timeout_seconds: float) -> bool:
+        """Wait until the store holds every event durable now; False on timeout.
+
+        Raises the error that stopped the feeder as soon as it does. An error the feeder
+        is still retrying is raised only if it is still there at the timeout.
+        """
+        target = self._log.durable_seq
+        deadline = time.monotonic() + timeout_seconds
+        with self._progress:
+            while True:
+                if self._last_error is not None and self._failed_for_good:
+                    raise self._last_error
+                if self._store.last_seq() >= target:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if self._last_error is not None:
+                        raise self._last_error
+                    return False
+                self._progress.wait(min(remaining, self._poll_seconds))
+
+    def feed_once(self) -> int:
+        """Apply the next batch of the log to the store; returns how many events it held."""
+        after_seq = self._store.last_seq()
+        records = self._log.read(after_seq, self._batch_events)
+        batch: list[tuple[int, LoggedEvent]] = []
+        decode = self._decoder.decode
+        for seq, payload in records:
+            try:
+                batch.append((seq, decode(payload)))
+            except msgspec.DecodeError as exc:
+                # Store what precedes the bad record, so the store stops right before it.
+                if batch:
+                    self._store.apply(batch)
+                raise UndecodableRecordError(seq, str(exc)) from exc
+        if batch:
+            self._store.apply(batch)
+        return len(batch)
+
+    def _run(self) -> None:
+        retry_seconds = self._poll_seconds
+        while not self._stopping.is_set():
+            try:
+                applied = self.feed_once()
+            except (UndecodableRecordError, LogCorruptError) as exc:
+                logger.exception("the store feeder stops at a bad log record")
+                self._set_error(exc, for_good=True)
+                return
+            except Exception as exc:
+                logger.exception("the store feeder failed; retrying in %.1f s", retry_seconds)
+                self._set_error(exc)
+                self._stopping.wait(retry_seconds)
+                retry_seconds = min(retry_seconds * 2, MAX_RETRY_SECONDS)
+                continue
+            retry_seconds = self._poll_seconds
+            self._set_error(None)
+            if applied < self._batch_events:
+                self._stopping.wait(self._poll_seconds)
+
+    def _set_error(self, error: Exception | None, *, for_good: bool = False) -> None:
+        with self._progress:
+            self._last_error = error
+            self._failed_for_good = for_good
+            self._progress.notify_all()

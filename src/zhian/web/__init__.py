@@ -1,0 +1,1 @@
+"""HTTP entry point: REST API, pages and static assets."""

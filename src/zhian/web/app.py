@@ -1,0 +1,31 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from zhian import __version__
+from zhian.errors import ZhianError
+from zhian.node import Node
+from zhian.web import auth, intake_api, status_views
+
+
+def create_app(node: Node) -> FastAPI:
+    """Build the web app around a running node (the caller opens and closes the node)."""
+    app = FastAPI(
+        title="Zhian 治安",
+        version=__version__,
+        description="Open platform for community public safety.",
+    )
+    app.state.node = node
+    app.include_router(intake_api.router)
+    app.include_router(status_views.router)
+    app.include_router(status_views.public_router)
+    auth.install(app)
+
+    @app.exception_handler(ZhianError)
+    async def zhian_error(_request: Request, exc: ZhianError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
+
+    return app

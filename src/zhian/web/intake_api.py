@@ -1,0 +1,82 @@
+"""Native intake endpoints: events and images, for devices holding a token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Depends, Request, Response
+
+from zhian.errors import BadRequestError, PayloadTooLargeError
+from zhian.ingest.native.framing import media_type, split_body
+from zhian.ingest.validate import FieldError
+from zhian.node import Node
+from zhian.web.deps import authenticate_device, get_node, read_bounded_body
+
+router = APIRouter(prefix="/api/v1", tags=["intake"])
+
+_JSON = "application/json"
+
+
+@router.post(
+    "/events",
+    summary="Submit events (one JSON object, a JSON array, or NDJSON)",
+    responses={
+        200: {"description": "Per-item outcome: accepted, duplicate or rejected with reasons"},
+        400: {"description": "The body is not JSON at all"},
+        401: {"description": "Missing or unknown device token"},
+        413: {"description": "Body or batch too large"},
+        415: {"description": "Unsupported content type"},
+    },
+)
+async def submit_events(
+    request: Request,
+    node: Annotated[Node, Depends(get_node)],
+    sender_id: Annotated[str, Depends(authenticate_device)],
+) -> Response:
+    settings = node.settings.intake
+    content_type = request.headers.get("content-type")
+    body = await read_bounded_body(request, settings.max_body_bytes)
+    try:
+        framed = split_body(body, content_type)
+    except BadRequestError as exc:
+        node.intake.quarantine_whole(
+            body,
+            source="native",
+            sender_id=sender_id,
+            content_type=media_type(content_type),
+            error=FieldError(exc.field or "body", exc.message),
+        )
+        raise
+    if len(framed.items) > settings.max_batch_items:
+        raise PayloadTooLargeError(
+            f"{len(framed.items)} events in one request; the limit is {settings.max_batch_items}",
+            field="body",
+        )
+    result = await node.intake.submit_raw_async(
+        framed.items, source="native", sender_id=sender_id, content_type=media_type(content_type)
+    )
+    if framed.lines:
+        result = msgspec.structs.replace(
+            result,
+            items=[
+                msgspec.structs.replace(item, line=framed.lines[item.index])
+                for item in result.items
+            ],
+        )
+    return Response(msgspec.json.encode(result), media_type=_JSON)
+
+
+@router.post(
+    "/images",
+    summary="Upload a JPEG or PNG image; returns the reference events carry",
+    status_code=201,
+)
+async def upload_image(
+    request: Request,
+    node: Annotated[Node, Depends(get_node)],
+    _sender_id: Annotated[str, Depends(authenticate_device)],
+) -> Response:
+    body = await read_bounded_body(request, node.settings.images.max_bytes)
+    ref = node.images.save(body, request.headers.get("content-type"))
+    return Response(msgspec.json.encode({"ref": ref}), media_type=_JSON, status_code=201)
