@@ -7,7 +7,7 @@ from types import TracebackType
 
 from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
+from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
 from zhian.ingest.images import ImageStore
 from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, ReplayReport
@@ -54,7 +54,7 @@ class Node:
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None, *, feed: bool = True) -> Node:
-        upgrade(make_engine(settings.database_url))
+        upgrade_url(settings.database_url)
         node = cls(settings, clock or SystemClock())
         node.intake.recover()
         node.refresh_directory()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -10,10 +11,19 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.sim.conftest import DAY_END
-from zhian.ingest.events import AccessEvent, AlarmEvent, Event, FaceEvent, HeartbeatEvent
+from zhian.ingest.events import (
+    AccessEvent,
+    AlarmEvent,
+    CrowdEvent,
+    Event,
+    FaceEvent,
+    HeartbeatEvent,
+)
 from zhian.sim import (
     SCENARIOS,
+    Day,
     District,
+    Scenario,
     Simulation,
     TruthRecord,
     read_truth,
@@ -209,3 +219,34 @@ def test_the_scenario_registry_chooses_what_is_planted(district: District) -> No
     only_sos = Simulation(district, start=start, end=end, seed=3, scenarios=[SosPressed])
     list(only_sos.events())
     assert {r.scenario for r in only_sos.truth} == {names.SOS}
+
+
+class TempleFair(Scenario):
+    """What a later issue's scenario looks like: one class, planted through `Day`."""
+
+    name = "temple_fair_crowd_surge"
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        t0 = day.pick(rng, 9, 10, 4 * 3600)
+        if t0 is not None:
+            day.surge("Z02", t0, t0 + 4 * 3600, 3000.0)
+            day.record(self.name, "Z02", t0, t0 + 4 * 3600, peak=3000)
+
+
+def test_a_new_scenario_is_one_class(district: District) -> None:
+    start = datetime.fromisoformat("2026-11-16T00:00:00+08:00")
+    simulation = Simulation(
+        district, start=start, end=start + timedelta(hours=15), seed=3,
+        scenarios=[*SCENARIOS, TempleFair],
+    )  # fmt: skip
+    events = list(simulation.events())
+    (fair,) = [r for r in simulation.truth if r.scenario == TempleFair.name]
+    assert fair.end is not None
+    middle = fair.start + (fair.end - fair.start) / 2
+    plaza = {
+        e.time.replace(second=0): e.occupancy
+        for e in events
+        if isinstance(e, CrowdEvent) and e.zone_id == "Z02" and e.occupancy is not None
+    }
+    assert (plaza[middle.replace(second=0, microsecond=0)] or 0) > 2_500
+    assert (plaza[(fair.start - timedelta(hours=1)).replace(second=0)] or 0) < 500

@@ -21,8 +21,7 @@ from zhian.access.service import AccessService
 from zhian.cli.common import console, progress_bar
 from zhian.cli.node_commands import WORKSPACE_MARKER, write_workspace
 from zhian.config import load_settings
-from zhian.db.engine import make_engine
-from zhian.db.migrate import upgrade
+from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
 from zhian.ingest.events import Event
 from zhian.kit.clock import Clock, SystemClock
@@ -155,7 +154,7 @@ def demo(
     # The demo signs its sessions with a fresh key each run; a real node takes its key from
     # ZHIAN_WEB__SECRET_KEY.
     settings = load_settings(workspace, web={"secret_key": secrets.token_urlsafe(32)})
-    upgrade(make_engine(settings.database_url))
+    upgrade_url(settings.database_url)
     with console.status("Building the synthetic district…"):
         district = build_district(seed=seed, scale=scale)
     now = clock.now()

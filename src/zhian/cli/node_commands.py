@@ -9,8 +9,7 @@ import typer
 
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
 from zhian.config import CONFIG_FILE_NAME, config_reference_markdown, default_config_toml
-from zhian.db.engine import make_engine
-from zhian.db.migrate import upgrade
+from zhian.db.migrate import upgrade_url
 
 WORKSPACE_MARKER = ".zhian-workspace"
 
@@ -32,14 +31,14 @@ def init(
 ) -> None:
     """Create a workspace with a commented default configuration and an empty database."""
     config = write_workspace(workspace, overwrite=force)
-    upgrade(make_engine(settings_for(workspace).database_url))
+    upgrade_url(settings_for(workspace).database_url)
     console.print(f"Workspace ready: [bold]{workspace}[/] (configuration in {config})")
 
 
 def migrate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Bring the operational database schema up to date."""
     settings = settings_for(workspace)
-    upgrade(make_engine(settings.database_url))
+    upgrade_url(settings.database_url)
     console.print("Database schema is up to date.")
 
 

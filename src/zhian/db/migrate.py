@@ -26,3 +26,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def check(engine: Engine) -> None:
     """Fail if the models and the migrations disagree (Alembic's `check`)."""
     command.check(alembic_config(engine))
+
+
+def upgrade_url(url: str) -> None:
+    """Migrate the database at `url` and release the connection used for it."""
+    from zhian.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()

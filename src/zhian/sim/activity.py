@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from zhian.ingest.events import Direction
 from zhian.sim.people import Car, Person, Role
-from zhian.sim.timeline import DAY_SECONDS, Day, Sink
+from zhian.sim.timeline import DAY_SECONDS, RECOGNISED_SHARE, Day, Sink
 
 if TYPE_CHECKING:
     from zhian.sim.district import District
@@ -156,7 +156,7 @@ class Routines:
 
     @staticmethod
     def capture(sink: Sink, t: int, camera: str, person: Person) -> None:
-        recognised = sink.rng.random() < 0.6
+        recognised = sink.rng.random() < RECOGNISED_SHARE
         sink.face(t, camera, person.id, person.face_subject if recognised else None)
 
     def leave(self, sink: Sink, t: int, arg: tuple[Person, bool]) -> None:

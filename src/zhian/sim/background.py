@@ -58,7 +58,7 @@ class Background:
         self.scale = district.scale
         self.traffic = _weights(TRAFFIC, CHECKPOINT_PER_DAY)
         self.pedestrians = _weights(PEDESTRIANS, STREET_CAPTURES_PER_DAY)
-        self.crowds = Crowds(district.public.crowd_counters)
+        self.crowds = Crowds(district.public.crowd_counters, timeline.surges)
 
     def run_hour(
         self, sink: Sink, day_start: int, hour_t: int, weekend: bool, rng: random.Random

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from zhian.sim.tables import CrowdCounter
-from zhian.sim.timeline import Sink
+from zhian.sim.timeline import Sink, Surge
 
 MINUTES_PER_DAY = 1440
 COUNT_SECONDS = 60
@@ -78,26 +78,11 @@ def _targets(zone: str, weekend: bool) -> list[float]:
 
 
 @dataclass
-class Surge:
-    """Extra people in a zone over an interval (a temple fair, an event), peaking midway."""
-
-    zone: str
-    t0: int
-    t1: int
-    peak: float
-
-    def people_at(self, t: int) -> float:
-        if not self.t0 <= t < self.t1:
-            return 0.0
-        return self.peak * math.sin(math.pi * (t - self.t0) / (self.t1 - self.t0))
-
-
-@dataclass
 class Crowds:
     """Target occupancy per zone and the counters that report it."""
 
     counters: list[CrowdCounter]
-    surges: list[Surge] = field(default_factory=list)
+    surges: list[Surge] = field(default_factory=list)  # shared with the timeline
 
     def __post_init__(self) -> None:
         self.zones = sorted({c.zone_id for c in self.counters})
@@ -122,7 +107,6 @@ class Crowds:
         self, sink: Sink, day_start: int, hour_t: int, weekend: bool, rng: random.Random
     ) -> None:
         first_minute = (hour_t - day_start) // 60
-        self.surges = [s for s in self.surges if s.t1 > hour_t]
         for zone in self.zones:
             dwell = DWELL_MINUTES.get(zone, 30.0)
             counters = self.by_zone[zone]

@@ -7,8 +7,10 @@ one slice (an hour) at a time, so memory stays bounded however long it runs.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 TZ = timezone(timedelta(hours=8))
 SLICE_SECONDS = 3600
-# How far past the action's own time an action may place events (a walk from door to gate).
+# How far past its own second an action may place events (the walk from a unit to the gate).
 SPILL_SECONDS = 1800
 WINDOW_SECONDS = SLICE_SECONDS + SPILL_SECONDS
 DAY_SECONDS = 86_400
@@ -64,9 +66,7 @@ def id_prefix(unix_seconds: int) -> str:
 class Sink:
     """The events of the slice being built, bucketed by second, plus the spill window."""
 
-    __slots__ = (
-        "base", "buckets", "faces", "ids", "prefixes", "rng", "times", "unix_epoch"
-    )  # fmt: skip
+    __slots__ = ("base", "buckets", "faces", "ids", "prefixes", "rng", "times", "unix_epoch")
 
     def __init__(self, epoch: datetime, base: int, district_seed: int) -> None:
         self.unix_epoch = int(epoch.timestamp())
@@ -208,6 +208,21 @@ class Sink:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Surge:
+    """Extra people in a zone over [t0, t1) (a temple fair, a concert), peaking midway."""
+
+    zone: str
+    t0: int
+    t1: int
+    peak: float
+
+    def people_at(self, t: int) -> float:
+        if not self.t0 <= t < self.t1:
+            return 0.0
+        return self.peak * math.sin(math.pi * (t - self.t0) / (self.t1 - self.t0))
+
+
 def _overlaps(intervals: list[tuple[int, int]] | None, t0: int, t1: int) -> bool:
     return bool(intervals) and any(a < t1 and t0 < b for a, b in intervals or ())
 
@@ -233,6 +248,7 @@ class Timeline:
         self.faults: dict[str, list[tuple[int, int, str]]] = {}
         self.reserved: dict[str, list[tuple[int, int]]] = {}
         self.blocked: dict[int, list[tuple[int, int]]] = {}
+        self.surges: list[Surge] = []
         self.truth: list[TruthRecord] = []
 
     def at(self, t: int, action: Action, arg: Any = None) -> None:
@@ -257,6 +273,7 @@ class Timeline:
                 self.faults[device] = faults
         _prune(self.reserved, t)
         _prune(self.blocked, t)
+        self.surges[:] = [s for s in self.surges if s.t1 > t]
 
 
 class Day:
@@ -306,6 +323,10 @@ class Day:
     def fault(self, device: str, t0: int, t1: int, code: str) -> None:
         """Heartbeats of `device` report `fault` with `code` in [t0, t1)."""
         self.timeline.faults.setdefault(device, []).append((t0, t1, code))
+
+    def surge(self, zone: str, t0: int, t1: int, peak: float) -> None:
+        """Up to `peak` extra people in `zone` over [t0, t1); its counters report them."""
+        self.timeline.surges.append(Surge(zone, t0, t1, peak))
 
     def reserve(self, device: str, t0: int, t1: int) -> bool:
         """Claim a device for a scenario in [t0, t1); False if another scenario holds it."""
