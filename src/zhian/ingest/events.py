@@ -31,7 +31,7 @@ AlarmKind = Literal[
 EVENT_TYPES = ("access", "vehicle", "face", "alarm", "heartbeat", "crowd")
 
 
-class Subject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Subject(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """Who passed: a resident reference, a card, a face cluster, a visitor or a QR pass."""
 
     kind: SubjectKind
@@ -39,7 +39,12 @@ class Subject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class _EventBase(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", kw_only=True
+    msgspec.Struct,
+    frozen=True,
+    forbid_unknown_fields=True,
+    tag_field="type",
+    kw_only=True,
+    gc=False,  # events hold no cycles; untracked, millions of them cost the GC nothing
 ):
     id: EventId
     device_id: DeviceId
@@ -98,7 +103,7 @@ class CrowdEvent(_EventBase, tag="crowd", frozen=True):
 Event = AccessEvent | VehicleEvent | FaceEvent | AlarmEvent | HeartbeatEvent | CrowdEvent
 
 
-class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
+class LoggedEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """What the durable log holds for each accepted event."""
 
     received_at: datetime

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import anyio.to_thread
 import msgspec
@@ -28,7 +28,7 @@ from zhian.log.base import EventLog
 Status = Literal["accepted", "duplicate", "rejected"]
 
 
-class ItemOutcome(msgspec.Struct, frozen=True, omit_defaults=True):
+class ItemOutcome(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """What happened to one item of a request, in request order."""
 
     index: int
@@ -36,7 +36,7 @@ class ItemOutcome(msgspec.Struct, frozen=True, omit_defaults=True):
     line: int | None = None
     id: str | None = None
     device_id: str | None = None
-    errors: list[FieldError] = []
+    errors: list[FieldError] | None = None
 
 
 class BatchResult(msgspec.Struct, frozen=True):
@@ -248,8 +248,11 @@ class IntakeService:
             now=now,
             image_exists=self._image_exists,
         )
-        valid_positions = [i for i, item in enumerate(checked) if type(item) is not ItemRejected]
-        valid: list[Event] = [checked[i] for i in valid_positions]  # type: ignore[misc]
+        rejected = [item for item in checked if isinstance(item, ItemRejected)]
+        valid = cast(
+            list[Event],
+            checked if not rejected else [e for e in checked if type(e) is not ItemRejected],
+        )
         keys = [f"{e.device_id}\x1f{e.id}" for e in valid]  # see dedupe.event_key
         claimed = self._index.reserve(keys, now.timestamp())
         # A key repeated inside one batch is claimed by its first occurrence only.
@@ -266,14 +269,26 @@ class IntakeService:
                 self._index.release(k for k, is_new in zip(keys, claimed, strict=True) if is_new)
                 raise
 
-        outcomes = self._outcomes(checked, claimed)
-        if hold_rejected and len(valid) < len(checked):
+        if rejected and hold_rejected:
             self._hold_rejected(checked, raws, now, source, sender_id, content_type)
-        codes = [item.code for item in checked if isinstance(item, ItemRejected)]
-        return self._count(outcomes, codes, source, now)
+        result = BatchResult(
+            accepted=len(fresh),
+            duplicate=len(valid) - len(fresh),
+            rejected=len(rejected),
+            items=self._outcomes(checked, claimed, has_rejected=bool(rejected)),
+        )
+        self._count(result, [r.code for r in rejected], source, now)
+        return result
 
     @staticmethod
-    def _outcomes(checked: list[Event | ItemRejected], claimed: list[bool]) -> list[ItemOutcome]:
+    def _outcomes(
+        checked: list[Event | ItemRejected], claimed: list[bool], *, has_rejected: bool
+    ) -> list[ItemOutcome]:
+        if not has_rejected:  # the common case, kept lean: one struct per event
+            return [
+                ItemOutcome(index, "accepted" if is_new else "duplicate", None, e.id, e.device_id)  # type: ignore[union-attr]
+                for index, (e, is_new) in enumerate(zip(checked, claimed, strict=True))
+            ]
         outcomes: list[ItemOutcome] = []
         append = outcomes.append
         claims = iter(claimed)
@@ -316,21 +331,17 @@ class IntakeService:
         if entries:
             self._quarantine.hold(entries)
 
-    def _count(
-        self, outcomes: list[ItemOutcome], codes: list[str], source: str, now: datetime
-    ) -> BatchResult:
-        tally = Counter(o.status for o in outcomes)
+    def _count(self, result: BatchResult, codes: list[str], source: str, now: datetime) -> None:
         with self._stats_lock:
             stats = self.stats
             stats.requests += 1
-            stats.accepted += tally["accepted"]
-            stats.duplicate += tally["duplicate"]
-            stats.rejected += tally["rejected"]
-            stats.accepted_by_source[source] += tally["accepted"]
+            stats.accepted += result.accepted
+            stats.duplicate += result.duplicate
+            stats.rejected += result.rejected
+            stats.accepted_by_source[source] += result.accepted
             stats.rejected_by_reason.update(codes)
-            if tally["accepted"]:
+            if result.accepted:
                 stats.last_accepted_at = now
-        return BatchResult(tally["accepted"], tally["duplicate"], tally["rejected"], outcomes)
 
 
 class _LazyJson(Sequence[bytes]):

@@ -27,7 +27,7 @@ _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$"
 _TYPE_CHECKED = frozenset({FaceEvent, CrowdEvent, VehicleEvent})
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(msgspec.Struct, frozen=True, gc=False):
     """Why one item was refused: the field at fault ("" for the whole item) and the reason."""
 
     field: str
@@ -105,6 +105,8 @@ class EventValidator:
         # Comparing datetimes whose tzinfo objects differ costs ~2 µs each; the bounds are
         # converted once into each offset the batch uses (decoders share tzinfo objects).
         bounds: dict[int, tuple[datetime, datetime]] = {}
+        last_zone: object = None
+        window = (earliest, latest)
         checked: list[Event | ItemRejected] = []
         append = checked.append
         for event in candidates:
@@ -114,9 +116,13 @@ class EventValidator:
             device = devices.get(event.device_id)
             moment = event.time
             zone = moment.tzinfo
-            window = bounds.get(id(zone))
-            if window is None:
-                window = bounds[id(zone)] = (earliest.astimezone(zone), latest.astimezone(zone))
+            if zone is not last_zone:
+                cached = bounds.get(id(zone))
+                if cached is None:
+                    cached = (earliest.astimezone(zone), latest.astimezone(zone))
+                    bounds[id(zone)] = cached
+                window = cached
+                last_zone = zone
             if (
                 device is None
                 or not device.is_enabled

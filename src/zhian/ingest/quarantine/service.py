@@ -99,7 +99,7 @@ class QuarantineService:
                     item.replayed_at = now
                     if outcome.status == "rejected":
                         still += 1
-                        item.reasons = [msgspec.structs.asdict(e) for e in outcome.errors]
+                        item.reasons = [msgspec.structs.asdict(e) for e in outcome.errors or []]
                         item.replay_outcome = "still rejected"
                     else:
                         item.status = "replayed"
