@@ -14,6 +14,7 @@ from zhian.ingest.events import (
     Event,
     FaceEvent,
     HeartbeatEvent,
+    LoggedBatch,
     LoggedEvent,
     Subject,
     VehicleEvent,
@@ -93,4 +94,7 @@ def make_logged(
 
 
 def encode(logged: list[LoggedEvent]) -> list[bytes]:
-    return [_encoder.encode(item) for item in logged]
+    """One log record per event (a batch of one), as a sender posting singly produces."""
+    return [
+        _encoder.encode(LoggedBatch(item.received_at, item.source, [item.event])) for item in logged
+    ]

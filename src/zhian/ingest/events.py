@@ -104,14 +104,30 @@ Event = AccessEvent | VehicleEvent | FaceEvent | AlarmEvent | HeartbeatEvent | C
 
 
 class LoggedEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    """What the durable log holds for each accepted event."""
+    """One accepted event with how and when it arrived: the event store's unit."""
 
     received_at: datetime
     source: str
     event: Event
 
 
-class EventIdentity(msgspec.Struct, frozen=True):
+class LoggedBatch(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """What one durable-log record holds: the events accepted together in one request.
+
+    One record per batch, not per event: one encode call, one frame and one checksum for
+    the whole batch, and a record is applied to the store all or nothing.
+    """
+
+    received_at: datetime
+    source: str
+    events: list[Event]
+
+    def logged_events(self) -> list[LoggedEvent]:
+        received_at, source = self.received_at, self.source
+        return [LoggedEvent(received_at, source, event) for event in self.events]
+
+
+class EventIdentity(msgspec.Struct, frozen=True, gc=False):
     """The fields that identify an event; other fields are skipped, not built."""
 
     id: str
@@ -119,9 +135,9 @@ class EventIdentity(msgspec.Struct, frozen=True):
     time: datetime
 
 
-class LoggedEventKey(msgspec.Struct, frozen=True, array_like=True):
+class LoggedBatchKeys(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """A log record decoded only as far as recovery needs (the duplicate index)."""
 
     received_at: datetime
     source: str
-    event: EventIdentity
+    events: list[EventIdentity]

@@ -14,7 +14,7 @@ import msgspec
 
 from zhian.config import IntakeSettings
 from zhian.ingest.dedupe import DuplicateIndex, event_key
-from zhian.ingest.events import Event, LoggedEventKey
+from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.validate import (
     EventValidator,
     FieldError,
@@ -84,7 +84,7 @@ class IntakeStats:
 _EVENT_DECODER = msgspec.json.Decoder(Event)
 _BATCH_DECODER = msgspec.json.Decoder(list[Event])
 _RAW_LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
-_KEY_DECODER = msgspec.msgpack.Decoder(LoggedEventKey)
+_KEY_DECODER = msgspec.msgpack.Decoder(LoggedBatchKeys)
 
 
 class IntakeService:
@@ -127,10 +127,11 @@ class IntakeService:
 
         def keys() -> Iterable[tuple[str, float]]:
             for _seq, record in self._log.iter_records():
-                logged = _KEY_DECODER.decode(record)
-                received = logged.received_at.timestamp()
+                batch = _KEY_DECODER.decode(record)
+                received = batch.received_at.timestamp()
                 if received >= cutoff:
-                    yield event_key(logged.event.device_id, logged.event.id), received
+                    for event in batch.events:
+                        yield event_key(event.device_id, event.id), received
 
         self._index.load(keys())
         return len(self._index)
@@ -258,11 +259,7 @@ class IntakeService:
         # A key repeated inside one batch is claimed by its first occurrence only.
         fresh = [e for e, is_new in zip(valid, claimed, strict=True) if is_new]
         if fresh:
-            # Each record is the msgpack of LoggedEvent(now, source, event), an array of
-            # three; the shared head is encoded once per batch instead of once per event.
-            head = b"\x93" + self._encoder.encode(now) + self._encoder.encode(source)
-            encode = self._encoder.encode
-            records = [head + encode(event) for event in fresh]
+            records = [self._encoder.encode(LoggedBatch(now, source, fresh))]
             try:
                 self._log.append(records)
             except BaseException:

@@ -9,7 +9,7 @@ import time
 import msgspec
 
 from zhian.errors import ZhianError
-from zhian.ingest.events import LoggedEvent
+from zhian.ingest.events import LoggedBatch, LoggedEvent
 from zhian.log.base import EventLog, LogCorruptError
 from zhian.store.events import EventStore
 
@@ -17,15 +17,17 @@ logger = logging.getLogger(__name__)
 
 # Longest pause between retries after an error that may pass (disk full, a locked file).
 MAX_RETRY_SECONDS = 30.0
+# Records read from the log at a time while gathering a store batch (a record is a batch).
+_RECORDS_PER_READ = 16
 
 
 class UndecodableRecordError(ZhianError):
-    """A log record is not a `LoggedEvent`; the feeder stops rather than skip it."""
+    """A log record is not a `LoggedBatch`; the feeder stops rather than skip it."""
 
     code = "undecodable_log_record"
 
     def __init__(self, seq: int, reason: str) -> None:
-        super().__init__(f"log record {seq} is not a valid logged event: {reason}")
+        super().__init__(f"log record {seq} is not a valid logged batch: {reason}")
         self.seq = seq
 
 
@@ -47,7 +49,7 @@ class StoreFeeder:
         self._store = store
         self._batch_events = batch_events
         self._poll_seconds = poll_seconds
-        self._decoder = msgspec.msgpack.Decoder(LoggedEvent)
+        self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
         self._stopping = threading.Event()
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -105,19 +107,28 @@ class StoreFeeder:
                 self._progress.wait(min(remaining, self._poll_seconds))
 
     def feed_once(self) -> int:
-        """Apply the next batch of the log to the store; returns how many events it held."""
+        """Apply the next records of the log to the store; returns how many events they held.
+
+        Whole records only: a record's events land in one store transaction, and records
+        are gathered until about `batch_events` events.
+        """
         after_seq = self._store.last_seq()
-        records = self._log.read(after_seq, self._batch_events)
         batch: list[tuple[int, LoggedEvent]] = []
         decode = self._decoder.decode
-        for seq, payload in records:
-            try:
-                batch.append((seq, decode(payload)))
-            except msgspec.DecodeError as exc:
-                # Store what precedes the bad record, so the store stops right before it.
-                if batch:
-                    self._store.apply(batch)
-                raise UndecodableRecordError(seq, str(exc)) from exc
+        while len(batch) < self._batch_events:
+            records = self._log.read(after_seq, _RECORDS_PER_READ)
+            if not records:
+                break
+            for seq, payload in records:
+                try:
+                    logged = decode(payload).logged_events()
+                except msgspec.DecodeError as exc:
+                    # Store what precedes the bad record, so the store stops right before it.
+                    if batch:
+                        self._store.apply(batch)
+                    raise UndecodableRecordError(seq, str(exc)) from exc
+                batch.extend((seq, item) for item in logged)
+                after_seq = seq
         if batch:
             self._store.apply(batch)
         return len(batch)
