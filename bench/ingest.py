@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -99,6 +100,8 @@ def bench_http(workspace: Path, token: str, events: Sequence[Event], clients: in
             str(port),
         ],
         stdout=subprocess.DEVNULL,
+        # A served node refuses to start without a real session key.
+        env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32)},
     )
     url = f"http://127.0.0.1:{port}/api/v1/events"
     try:

@@ -97,6 +97,395 @@ class WebSettings(BaseModel):
             "Key that signs session cookies. Set it in ZHIAN_WEB__SECRET_KEY, not the file."
         ),
     )
+    csrf_enforced: bool = Field(
+        default=True,
+        description=(
+            "Refuse unsafe requests (POST, PUT, PATCH, DELETE) authenticated by the session "
+            "cookie unless they carry the session's CSRF token (docs/dev/csrf.md)."
+        ),
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one username before it is locked."
+    )
+    login_ip_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address before it is locked "
+        "(higher: offices share addresses).",
+    )
+    login_lock_seconds: int = Field(
+        default=60, ge=1, description="Length of the first lock; each next lock doubles it."
+    )
+    login_lock_max_seconds: int = Field(
+        default=3600, ge=1, description="Longest lock after repeated failures."
+    )
+    login_failure_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="Failures and locks are forgotten after this long without a new failure.",
+    )
+    api_token_max_days: int = Field(
+        default=365, ge=1, description="Longest lifetime of an API token, in days."
+    )
+
+
+class PageSettings(BaseModel):
+    """The web pages: display time zone, list sizes, the live feed, uploads."""
+
+    utc_offset_minutes: int = Field(
+        default=480,
+        ge=-720,
+        le=840,
+        description="Offset from UTC of the times the pages show, in minutes (480 = +08:00).",
+    )
+    alerts_per_page: int = Field(
+        default=50, ge=5, le=500, description="Rows per page of the alert wall."
+    )
+    live_keepalive_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Idle seconds after which the live feed (SSE) sends a keep-alive comment.",
+    )
+    countdown_warning_seconds: int = Field(
+        default=180,
+        ge=0,
+        description="A countdown on the pages turns to a warning colour this many seconds "
+        "before its deadline.",
+    )
+    max_attachments: int = Field(
+        default=6, ge=0, le=50, description="Most photos attached to one handling feedback."
+    )
+
+
+class RuleSettings(BaseModel):
+    """Streaming rules: thresholds of device health, access patterns and watchlist hits."""
+
+    offline_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="Silence (no heartbeat, no event) after which a device counts as offline.",
+    )
+    offline_seconds_by_kind: dict[str, int] = Field(
+        default={},
+        description=(
+            "Per device kind override of offline_seconds, e.g. {smoke_sensor = 3600} for "
+            "sensors that report hourly."
+        ),
+    )
+    online_sample_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="How often the online rate per community and kind is sampled.",
+    )
+    denied_count: int = Field(
+        default=3, ge=2, description="Denied reads at one door that make a forced-entry attempt."
+    )
+    denied_window_seconds: int = Field(
+        default=300, ge=10, description="Window in which denied_count denied reads must fall."
+    )
+    tailgating_seconds: int = Field(
+        default=15,
+        ge=1,
+        description=(
+            "A denied read by one subject followed within this many seconds by a granted read "
+            "of another subject at the same door is a tailgating attempt."
+        ),
+    )
+    plate_tolerance: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="Characters a plate may differ from a watchlist plate (a misread) and hit.",
+    )
+    face_threshold: float = Field(
+        default=0.85,
+        gt=0,
+        le=1,
+        description="Cosine similarity from which a face feature hits a watchlist person.",
+    )
+    batch_events: int = Field(
+        default=5000, ge=1, description="Most log records the rule engine reads in one step."
+    )
+    poll_seconds: float = Field(
+        default=0.02, gt=0, description="How often the rule engine looks for new log records."
+    )
+    evaluate_seconds: float = Field(
+        default=1.0, gt=0, description="How often timer rules (device offline) are evaluated."
+    )
+
+
+class AlertSettings(BaseModel):
+    """The alert loop: deadlines per tier, correlation, webhooks."""
+
+    minor_feedback_seconds: int = Field(
+        default=900, ge=60, description="Minor alerts: feedback (handled) within this time."
+    )
+    general_sign_seconds: int = Field(
+        default=300, ge=60, description="General alerts: signed for within this time."
+    )
+    general_on_site_seconds: int = Field(
+        default=900, ge=60, description="General alerts: an officer on site within this time."
+    )
+    major_response_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="Major alerts: response (responders on site) within this time.",
+    )
+    jurisdiction_deadlines: dict[str, dict[str, int]] = Field(
+        default={},
+        description=(
+            "Per jurisdiction overrides of the four deadlines above, inherited by the "
+            "jurisdictions below, e.g. {J-STATION = {general_sign_seconds = 180}}."
+        ),
+    )
+    warn_before_seconds: int = Field(
+        default=120, ge=0, description="Warn this long before a deadline runs out."
+    )
+    sla_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often the SLA monitor checks deadlines."
+    )
+    correlation_window_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Alerts at the same place within this time merge into one incident.",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts to deliver one webhook message before giving up."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="Pause after the first failed delivery; doubles each time."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest pause between two delivery attempts."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Time a webhook receiver has to answer."
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often the webhook worker looks for due deliveries."
+    )
+
+
+class GovernanceSettings(BaseModel):
+    """Keys, retention per data class and data-quality goals (docs/governance.md)."""
+
+    key_file: str = Field(
+        default="",
+        description=(
+            "Key ring file (mode 0600). Empty means keys/zhian-keys.json in the workspace; "
+            "a relative path is taken from the workspace."
+        ),
+    )
+    key_env: str = Field(
+        default="ZHIAN_KEYRING",
+        description="Environment variable that, when set, holds the key ring's JSON instead.",
+    )
+    face_days: float = Field(
+        default=30, gt=0, description="Days face captures are kept (watchlist hits are held)."
+    )
+    passage_days: float = Field(
+        default=180, gt=0, description="Days access and vehicle passages are kept."
+    )
+    heartbeat_days: float = Field(default=30, gt=0, description="Days heartbeats are kept.")
+    alarm_days: float = Field(default=1095, gt=0, description="Days device alarms are kept.")
+    crowd_days: float = Field(default=365, gt=0, description="Days crowd counts are kept.")
+    quarantine_days: float = Field(
+        default=90, gt=0, description="Days refused input is kept in the quarantine."
+    )
+    audit_days: float = Field(default=1095, gt=0, description="Days audit entries are kept.")
+    image_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        description="An image no kept event refers to is removed only after this many hours.",
+    )
+    late_after_minutes: float = Field(
+        default=5, gt=0, description="An event arriving later than this after its time is late."
+    )
+    valid_goal: float = Field(
+        default=0.98, gt=0, le=1, description="Share of valid input each source should reach."
+    )
+
+
+class MqttSettings(BaseModel):
+    """The MQTT subscriber for IoT sensors (docs/deploy-mqtt.md)."""
+
+    enabled: bool = Field(
+        default=False, description="Subscribe to the broker while the node runs (`zhian serve`)."
+    )
+    host: str = Field(default="127.0.0.1", description="Address of the MQTT broker.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Port of the MQTT broker.")
+    client_id: str = Field(
+        default="zhian-node",
+        min_length=1,
+        max_length=64,
+        description=(
+            "MQTT client id. Keep it stable: the broker keeps the session (subscriptions and "
+            "unacknowledged messages) under this id across restarts."
+        ),
+    )
+    topic_prefix: str = Field(
+        default="zhian",
+        min_length=1,
+        pattern=r"^[^#+]+$",
+        description=(
+            "First topic level; Zhian subscribes to <prefix>/+/+/+ (community/device/type)."
+        ),
+    )
+    username: str = Field(
+        default="", description="User name at the broker; empty for none. ZHIAN_MQTT__USERNAME."
+    )
+    password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Password at the broker. Set it in ZHIAN_MQTT__PASSWORD, not the file.",
+    )
+    keepalive_seconds: int = Field(
+        default=60, ge=5, le=65535, description="MQTT keepalive interval, in seconds."
+    )
+    session_expiry_seconds: int = Field(
+        default=7 * 86400,
+        ge=0,
+        description=(
+            "How long the broker keeps Zhian's session and its queued messages while Zhian "
+            "is away, in seconds (MQTT 5 session expiry)."
+        ),
+    )
+    reconnect_min_seconds: int = Field(
+        default=1, ge=1, description="First wait before reconnecting after the broker is lost."
+    )
+    reconnect_max_seconds: int = Field(
+        default=60, ge=1, description="Longest wait between reconnection attempts (it doubles)."
+    )
+    batch_max_messages: int = Field(
+        default=500,
+        ge=1,
+        le=65535,
+        description=(
+            "Most messages handed to the intake together; also the MQTT 5 receive maximum "
+            "(unacknowledged messages the broker may send at once)."
+        ),
+    )
+    batch_max_ms: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for a batch to fill before it goes to the intake, in ms.",
+    )
+
+
+class FerrySettings(BaseModel):
+    """Ferry packages: events and images as files across a one-way gateway (docs/ferry.md)."""
+
+    max_events_per_package: int = Field(
+        default=100_000, ge=1, description="Most events one exported package holds."
+    )
+    watch_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often `zhian ferry watch` looks for new packages."
+    )
+
+
+class ViidSettings(BaseModel):
+    """GA/T 1400 (视图库): the /VIID server and the upward client (docs/interop-viid.md)."""
+
+    server_id: str = Field(
+        default="00000000005030000001",
+        pattern=r"^[0-9]{20}$",
+        description=(
+            "This node's 20-digit VIID platform ID: VIIDServerID, User-Identify of pushes and "
+            "of the upward client, and the first 12 digits of generated notification IDs."
+        ),
+    )
+    realm: str = Field(
+        default="zhian-viid",
+        min_length=1,
+        description="Digest realm. HA1 stored per device includes it: changing it voids them.",
+    )
+    nonce_expiry_seconds: int = Field(
+        default=300, ge=10, description="How long a Digest nonce from a 401 challenge is valid."
+    )
+    keepalive_interval_seconds: int = Field(
+        default=60, ge=5, description="Keepalive interval expected from devices."
+    )
+    missed_keepalives: int = Field(
+        default=3,
+        ge=1,
+        description="A session expires after this many intervals without a successful call.",
+    )
+    timezone_offset_hours: float = Field(
+        default=8.0,
+        ge=-14,
+        le=14,
+        description="Offset of the local time in yyyyMMddHHmmss fields (China: +8).",
+    )
+    face_quality: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description=(
+            "`quality` given to face events: FaceObject carries no capture quality, and cameras "
+            "upload only faces they already judged usable."
+        ),
+    )
+    direction: str = Field(
+        default="in",
+        pattern=r"^(in|out)$",
+        description=(
+            "`direction` of access and vehicle events: VIID carries compass headings only "
+            "(kept in the VIID object), not in/out."
+        ),
+    )
+    page_size: int = Field(default=20, ge=1, description="Default PageRecordNum of GET queries.")
+    max_page_size: int = Field(default=200, ge=1, description="Largest PageRecordNum served.")
+    push_enabled: bool = Field(
+        default=True,
+        description="Run the subscription pusher and the upward client while the node runs.",
+    )
+    push_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the pusher looks for due subscriptions."
+    )
+    push_batch_size: int = Field(
+        default=10, ge=1, le=100, description="Most objects in one SubscribeNotifications POST."
+    )
+    push_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one push to a subscriber's ReceiveAddr."
+    )
+    receive_networks: str = Field(
+        default="127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+        description=(
+            "Comma-separated networks a subscription's ReceiveAddr may point into (literal IPs "
+            "or localhost only), so a subscriber cannot make the node post anywhere."
+        ),
+    )
+    upper_url: str = Field(
+        default="",
+        description=(
+            "Base URL of the upper VIID platform (http://host:port); empty: no upward link."
+        ),
+    )
+    upper_platform_id: str = Field(
+        default="",
+        description=(
+            "20-digit ID of the upper platform; its subscriptions (User-Identify) are delivered "
+            "through the upward client, cached while it is unreachable."
+        ),
+    )
+    upper_username: str = Field(
+        default="", description="Digest username at the upper platform (default: server_id)."
+    )
+    upper_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Digest password at the upper platform. Set ZHIAN_VIID__UPPER_PASSWORD.",
+    )
+    upper_keepalive_interval_seconds: float = Field(
+        default=30.0, gt=0, description="Keepalive interval towards the upper platform."
+    )
+    upper_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one request to the upper platform."
+    )
+    upper_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Retries of a notification before the link is re-registered; it stays cached.",
+    )
 
 
 class Settings(BaseSettings):
@@ -116,6 +505,13 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     images: ImageSettings = ImageSettings()
     web: WebSettings = WebSettings()
+    mqtt: MqttSettings = MqttSettings()
+    ferry: FerrySettings = FerrySettings()
+    pages: PageSettings = PageSettings()
+    rules: RuleSettings = RuleSettings()
+    alerts: AlertSettings = AlertSettings()
+    governance: GovernanceSettings = GovernanceSettings()
+    viid: ViidSettings = ViidSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import TracebackType
 
+from zhian.alerts.loop import AlertLoop
+from zhian.cascade.component import ViidComponent
 from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
 from zhian.ingest.images import ImageStore
+from zhian.ingest.mqtt import MqttSubscriber
 from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, ReplayReport
 from zhian.ingest.service import BatchResult, IntakeService
 from zhian.ingest.validate import DeviceInfo, IntakeDirectory
@@ -51,6 +54,27 @@ class Node:
             batch_events=settings.store.batch_events,
             poll_seconds=settings.store.poll_seconds,
         )
+        # Rules, alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md).
+        self.alert_loop = AlertLoop(self.db, self.log, clock, settings)
+        self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
+        self.watchlists = self.alert_loop.watchlists
+        # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
+        self.viid = ViidComponent(
+            db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
+        )
+        # IoT sensors over MQTT (docs/deploy-mqtt.md); subscribes only in a feeding node.
+        self.mqtt = (
+            MqttSubscriber(
+                intake=self.intake,
+                quarantine=QuarantineStore(self.db),
+                clock=clock,
+                settings=settings.mqtt,
+                intake_settings=settings.intake,
+                image_exists=self.images.exists,
+            )
+            if settings.mqtt.enabled
+            else None
+        )
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None, *, feed: bool = True) -> Node:
@@ -60,10 +84,14 @@ class Node:
         node.refresh_directory()
         if feed:
             node.feeder.start()
+            node.alert_loop.start()
+            node.viid.start()
+            if node.mqtt is not None:
+                node.mqtt.start()
         return node
 
     def refresh_directory(self) -> None:
-        """Reload devices and zones into the intake after master data changed."""
+        """Reload devices, zones and watchlists into the intake and the rules after a change."""
         with self.db.session() as session:
             devices = DeviceService(session).directory()
             zone_ids = RegistryService(session).zone_ids()
@@ -71,6 +99,8 @@ class Node:
         self.intake.directory = IntakeDirectory(
             devices=entries, zone_ids=frozenset(zone_ids), authenticate=devices.authenticate
         )
+        # The rules place alerts by the same master data; they must not lag behind it.
+        self.alert_loop.rule_engine.refresh()
 
     def replay_quarantine(
         self, *, ids: list[int] | None = None, reason_code: str | None = None
@@ -92,6 +122,10 @@ class Node:
         )
 
     def close(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.stop()  # first: its last batch still needs the intake and the log
+        self.viid.stop()
+        self.alert_loop.stop()
         self.feeder.stop()
         self.log.close()
         self.store.close()

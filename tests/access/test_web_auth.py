@@ -21,6 +21,7 @@ from zhian.config import load_settings
 from zhian.db.base import Base
 from zhian.db.engine import Database, make_engine
 from zhian.errors import ZhianError
+from zhian.kit.clock import ManualClock
 from zhian.registry.models import Jurisdiction
 from zhian.web.auth import SESSION_COOKIE, CurrentUser, install, require_roles
 
@@ -51,7 +52,10 @@ def db(tmp_path: Path) -> Iterator[Database]:
 def make_app(db: Database, tmp_path: Path, secret_key: str = "x" * 32) -> FastAPI:
     app = FastAPI()
     app.state.node = SimpleNamespace(
-        db=db, settings=load_settings(tmp_path, web={"secret_key": secret_key})
+        db=db,
+        # CSRF is tested with the real app in test_security.py; here sign-in alone.
+        settings=load_settings(tmp_path, web={"secret_key": secret_key, "csrf_enforced": False}),
+        clock=ManualClock(NOW),
     )
     install(app)
 
@@ -144,7 +148,7 @@ async def test_wrong_password_re_renders_the_form_with_401(client: AsyncClient) 
         response = await client.post("/login", data={"username": username, "password": password})
         assert response.status_code == 401
         assert "用户名或密码错误" in response.text
-        assert "set-cookie" not in response.headers
+        assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
     english = await client.post(
         "/login", data={"username": "grid", "password": "nope nope", "lang": "en"}
     )

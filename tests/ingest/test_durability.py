@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -44,6 +45,8 @@ def start_server(workspace: Path, port: int) -> subprocess.Popen[bytes]:
             ],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
+            # A served node refuses to start without a real session key.
+            env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32)},
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

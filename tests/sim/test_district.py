@@ -36,7 +36,16 @@ MODELS = {
     "vehicles": Vehicle,
     "devices": Device,
 }
-TOKEN_COLUMNS = {"token_sha256", "token_issued_at"}
+# Columns no file carries: device credentials, and identity fields the importer encrypts
+# and tokenises from name/id_number/phone (the simulator invents no identities).
+TOKEN_COLUMNS = {
+    "token_sha256",
+    "token_issued_at",
+    "name_enc",
+    "id_number_enc",
+    "phone_enc",
+    "id_number_token",
+}
 L = "[A-HJ-NP-Z]"
 PLATE_FORMATS = {
     "blue": re.compile(rf"^[\u4e00-\u9fff]{L}[A-HJ-NP-Z0-9]{{5}}$"),

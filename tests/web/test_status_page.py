@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from tests.ingest.factories import access_event, load_master_data
+from tests.web.session import sign_in
 from zhian.access.service import AccessService
 from zhian.config import load_settings
 from zhian.kit.clock import ManualClock
@@ -47,8 +48,7 @@ def client(workspace: Path, clock: ManualClock) -> Iterator[TestClient]:
 
 
 def log_in(client: TestClient) -> None:
-    response = client.post("/login", data={"username": "duty", "password": PASSWORD})
-    assert response.status_code == 303
+    sign_in(client, "duty", PASSWORD)
 
 
 def test_anonymous_visitors_are_sent_to_the_login(client: TestClient) -> None:

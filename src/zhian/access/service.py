@@ -1,11 +1,13 @@
-"""Creating users, checking passwords and the demo accounts."""
+"""Users, passwords, sign-in lockout, API tokens, jurisdiction scopes and demo accounts."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,9 +15,12 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from zhian.access.models import User
+from zhian.access.lockout import Lock, LockoutPolicy, LoginThrottle
+from zhian.access.models import ApiToken, User
+from zhian.access.permissions import TOKEN_EXCLUDED_PERMISSIONS, check_names, permissions_of
 from zhian.access.repository import UserRepository
 from zhian.access.roles import ROLE_NAMES_ZH, UNSCOPED_ROLES, Role
+from zhian.access.scope import JurisdictionScope
 from zhian.errors import BadRequestError, ConflictError, NotFoundError
 
 MIN_PASSWORD_CHARS = 8
@@ -36,6 +41,13 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role], ...] = (
 )
 DEMO_PASSWORD_BYTES = 9  # 12 URL-safe characters
 
+# API tokens: the prefix tells them from device tokens at a glance (and in leak scanners).
+API_TOKEN_PREFIX = "zat_"  # noqa: S105 - a public prefix, not a secret
+API_TOKEN_BYTES = 32
+API_TOKEN_DEFAULT_DAYS = 90
+# last_used_at is written at most this often per token: an integration may poll every second.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
 _DEFAULT_HASHER = PasswordHasher()
 # Hash of a throwaway password per hasher parameters: an unknown username is verified
 # against it, so it costs as much time as a known one.
@@ -54,6 +66,48 @@ class UserRead(BaseModel):
     jurisdiction_id: str | None
     is_active: bool
     created_at: datetime
+    # Set when the request authenticated with an API token: its id and the permissions it
+    # narrows the role to (None: a signed-in person, who holds the role's permissions).
+    token_id: int | None = None
+    token_permissions: frozenset[str] | None = None
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        """What this user (or token) may do; see `zhian.access.permissions`."""
+        held = permissions_of(self.role)
+        return held if self.token_permissions is None else held & self.token_permissions
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+class ApiTokenRead(BaseModel):
+    """An API token as listed; the token itself is shown only once, when issued."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    name: str
+    owner_id: int
+    role: Role
+    permissions: list[str]
+    jurisdiction_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of one sign-in attempt: the user, or the lock that refused it (or neither)."""
+
+    user: UserRead | None
+    lock: Lock | None = None
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def normalise_username(username: str) -> str:
@@ -125,6 +179,169 @@ class AccessService:
     def get_user(self, user_id: int) -> UserRead | None:
         user = self.repository.get(user_id)
         return None if user is None else UserRead.model_validate(user)
+
+    def list_users(self) -> list[UserRead]:
+        return [UserRead.model_validate(user) for user in self.repository.list_users()]
+
+    def set_active(self, username: str, is_active: bool) -> UserRead:
+        """Disable (or enable again) a user; a disabled user's sessions and tokens stop at once."""
+        user = self.repository.get_by_username(normalise_username(username))
+        if user is None:
+            raise NotFoundError(f"unknown user '{normalise_username(username)}'", field="username")
+        user.is_active = is_active
+        self.repository.flush()
+        return UserRead.model_validate(user)
+
+    def sign_in(
+        self,
+        username: str,
+        password: str,
+        *,
+        client_address: str | None,
+        policy: LockoutPolicy,
+        now: datetime,
+    ) -> SignInResult:
+        """Check a password unless the username or the address is locked; count failures.
+
+        A locked attempt is refused without looking at the password, so guessing during a
+        lock learns nothing. The caller commits (failures must be kept even on refusal).
+        """
+        throttle = LoginThrottle(self.repository, policy)
+        name = normalise_username(username)
+        lock = throttle.check(name, client_address, now)
+        if lock is not None:
+            return SignInResult(None, lock)
+        user = self.authenticate(name, password)
+        if user is None:
+            return SignInResult(None, throttle.record_failure(name, client_address, now))
+        throttle.record_success(name)
+        return SignInResult(user)
+
+    def scope_for(self, user: UserRead) -> JurisdictionScope:
+        """The jurisdictions and communities `user` may see (docs/dev/scoping.md)."""
+        if user.jurisdiction_id is None:
+            return JurisdictionScope.unscoped()
+        return JurisdictionScope.build(
+            role=user.role,
+            jurisdiction_id=user.jurisdiction_id,
+            parents=self.repository.jurisdiction_parents(),
+            community_jurisdiction=self.repository.community_jurisdictions(),
+        )
+
+    def issue_api_token(
+        self,
+        owner: str,
+        name: str,
+        *,
+        now: datetime,
+        days: int = API_TOKEN_DEFAULT_DAYS,
+        max_days: int = 365,
+        permissions: Collection[str] = (),
+        jurisdiction_id: str | None = None,
+    ) -> str:
+        """A new API token acting for the user `owner`; returned once, only its hash is kept.
+
+        It holds the owner's role, narrowed to `permissions` when given (never
+        `personal_data.reveal`), in `jurisdiction_id` (default: the owner's; it must lie in
+        the owner's scope), and expires after `days` (at most `max_days`).
+        """
+        if now.tzinfo is None:
+            raise ValueError("`now` must be timezone-aware")
+        user = self.repository.get_by_username(normalise_username(owner))
+        if user is None or not user.is_active:
+            raise NotFoundError(f"no active user '{normalise_username(owner)}'", field="owner")
+        label = name.strip()
+        if not label or len(label) > 100:
+            raise BadRequestError("a token name is 1 to 100 characters", field="name")
+        if not 1 <= days <= max_days:
+            raise BadRequestError(f"a token lives 1 to {max_days} days", field="days")
+        wanted = sorted(set(permissions))
+        unknown = check_names(wanted)
+        if unknown:
+            raise BadRequestError(f"unknown permission '{unknown[0]}'", field="permissions")
+        held = permissions_of(user.role) - TOKEN_EXCLUDED_PERMISSIONS
+        beyond = [item for item in wanted if item not in held]
+        if beyond:
+            raise BadRequestError(
+                f"a token of a '{user.role}' cannot hold '{beyond[0]}'", field="permissions"
+            )
+        owner_read = UserRead.model_validate(user)
+        place = jurisdiction_id or user.jurisdiction_id
+        if place is not None:
+            self._check_jurisdiction(Role(user.role), place)
+        if not self.scope_for(owner_read).contains(place) and user.jurisdiction_id is not None:
+            raise BadRequestError(
+                f"jurisdiction '{place}' is outside the owner's '{user.jurisdiction_id}'",
+                field="jurisdiction_id",
+            )
+        token = API_TOKEN_PREFIX + secrets.token_urlsafe(API_TOKEN_BYTES)
+        self.repository.add_token(
+            ApiToken(
+                name=label,
+                owner_id=user.id,
+                role=user.role,
+                permissions=wanted,
+                jurisdiction_id=place,
+                token_sha256=hash_api_token(token),
+                created_at=now,
+                expires_at=now + timedelta(days=days),
+            )
+        )
+        return token
+
+    def revoke_api_token(self, token_id: int, *, now: datetime) -> ApiTokenRead:
+        """Revoke a token at once; revoking twice keeps the first time."""
+        token = self.repository.get_token(token_id)
+        if token is None:
+            raise NotFoundError(f"unknown API token {token_id}", field="token_id")
+        if token.revoked_at is None:
+            token.revoked_at = now
+            self.repository.flush()
+        return ApiTokenRead.model_validate(token)
+
+    def list_api_tokens(self, *, owner: str | None = None) -> list[ApiTokenRead]:
+        owner_id: int | None = None
+        if owner is not None:
+            user = self.repository.get_by_username(normalise_username(owner))
+            if user is None:
+                raise NotFoundError(f"unknown user '{normalise_username(owner)}'", field="owner")
+            owner_id = user.id
+        return [
+            ApiTokenRead.model_validate(token)
+            for token in self.repository.list_tokens(owner_id=owner_id)
+        ]
+
+    def authenticate_api_token(self, token: str, *, now: datetime) -> UserRead | None:
+        """The principal an API token acts as, or None when unknown, expired or revoked.
+
+        None too when its owner was disabled, changed role, or moved so that the token's
+        jurisdiction left their scope: a token never outlives its owner's authority.
+        """
+        if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+            return None
+        row = self.repository.get_token_by_hash(hash_api_token(token))
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        owner = self.repository.get(row.owner_id)
+        if owner is None or not owner.is_active or owner.role != row.role:
+            return None
+        owner_read = UserRead.model_validate(owner)
+        if owner.jurisdiction_id is not None and not self.scope_for(owner_read).contains(
+            row.jurisdiction_id
+        ):
+            return None
+        if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_RESOLUTION:
+            row.last_used_at = now
+            self.repository.flush()
+        narrowed = frozenset(row.permissions) or permissions_of(row.role)
+        return owner_read.model_copy(
+            update={
+                "display_name": f"{owner.display_name} · {row.name}",
+                "jurisdiction_id": row.jurisdiction_id,
+                "token_id": row.id,
+                "token_permissions": narrowed - TOKEN_EXCLUDED_PERMISSIONS,
+            }
+        )
 
     def ensure_demo_accounts(
         self, jurisdiction_ids: Mapping[str, str], now: datetime

@@ -28,6 +28,7 @@ from zhian.kit.clock import Clock, SystemClock
 from zhian.node import Node
 from zhian.registry.importer import import_paths
 from zhian.sim import District, build_district, stream_events
+from zhian.watchlists.demo import seed_demo_watchlist
 
 REPLAY_CHUNK = 5000
 
@@ -85,6 +86,14 @@ def place_demo_accounts(node: Node, district: District) -> list[tuple[str, str, 
             {role.value: jurisdiction for role, jurisdiction in placement.items()},
             now=node.clock.now(),
         )
+
+
+def seed_watchlist(node: Node, district: District) -> None:
+    """A few stolen-vehicle reports, owned by the command centre, so plate hits show early."""
+    with node.db.session() as session:
+        owner = next(u for u in AccessService(session).list_users() if u.username == "command")
+    seed_demo_watchlist(node, district, user_id=owner.id)
+    node.refresh_directory()
 
 
 def replay(node: Node, events: Iterator[Event], *, start: datetime, end: datetime) -> int:
@@ -163,6 +172,7 @@ def demo(
         with console.status("Importing master data and issuing device tokens…"):
             tokens = load_district(node, district)
             accounts = place_demo_accounts(node, district)
+            seed_watchlist(node, district)
         accepted = replay(
             node, stream_events(district, start=start, end=now, seed=seed), start=start, end=now
         )

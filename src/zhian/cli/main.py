@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from zhian import __version__
-from zhian.cli import demo, intake, node_commands, quarantine
+from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
 
@@ -40,4 +40,12 @@ app.command("simulate")(simulate)
 app.command("import")(import_master_data)
 app.command("ingest")(intake.ingest)
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(ferry.app, name="ferry")
 app.add_typer(node_commands.docs_app, name="docs")
+app.add_typer(access.users_app, name="users")
+app.add_typer(access.tokens_app, name="tokens")
+node_commands.docs_app.command("permissions")(access.docs_permissions)
+app.add_typer(governance.keys_app, name="keys")
+app.add_typer(governance.audit_app, name="audit")
+app.add_typer(governance.retention_app, name="retention")
+app.add_typer(governance.quality_app, name="quality")

@@ -50,10 +50,12 @@ def serve(
     """Run the node: intake API, event store feeder and web pages."""
     import uvicorn
 
+    from zhian.cli.access import refuse_weak_secret
     from zhian.node import Node
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
+    refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
     with Node.open(settings) as node:
         console.print(
             f"Zhian listening on http://{host or settings.web.host}:{port or settings.web.port}/"

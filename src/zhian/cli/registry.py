@@ -14,6 +14,7 @@ from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_
 from zhian.config import load_settings
 from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
+from zhian.governance.context import Governance
 from zhian.kit.clock import SystemClock
 from zhian.registry.importer import import_paths
 from zhian.registry.service import ImportFileError, ImportReport
@@ -107,7 +108,11 @@ def import_master_data(
                     tasks[source] = progress.add_task(source, total=None)
                 progress.update(tasks[source], completed=rows_read)
 
-            reports = import_paths(db, paths, clock=SystemClock(), progress=advance)
+            # Identity cells (name, id_number, phone) are sealed with the key ring (#4).
+            sealer = Governance.load(settings.governance, settings.workspace, SystemClock()).sealer
+            reports = import_paths(
+                db, paths, clock=SystemClock(), progress=advance, identity=sealer
+            )
     except ImportFileError as exc:
         error_console.print(f"[bold red]Import stopped:[/bold red] {exc.message}")
         raise typer.Exit(2) from None

@@ -1,8 +1,27 @@
 """Every table of the operational database, imported in one place for Alembic and tests."""
 
-from zhian.access.models import User
+from zhian.access.models import ApiToken, LoginFailure, User  # noqa: F401
+from zhian.alerts.models import (  # noqa: F401
+    Alert,
+    AlertAction,
+    AlertDeadline,
+    DeviceOnlineSample,
+    Incident,
+    ProcedureStep,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from zhian.audit.models import AuditEntry, AuditHead  # noqa: F401
+from zhian.cascade.models import (  # noqa: F401
+    ViidCredential,
+    ViidObject,
+    ViidSubscription,
+    ViidUpperOutbox,
+)
 from zhian.db.base import Base
 from zhian.devices.models import Device
+from zhian.governance.models import LegalHold  # noqa: F401
+from zhian.ingest.ferry.models import FerryImport  # noqa: F401
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.registry.models import (
     Building,
@@ -15,6 +34,8 @@ from zhian.registry.models import (
     Vehicle,
     Zone,
 )
+from zhian.rules.models import RuleCheckpoint  # noqa: F401
+from zhian.watchlists.models import WatchlistEntry  # noqa: F401
 
 __all__ = [
     "Base",

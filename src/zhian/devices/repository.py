@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import Device
 
 # Ids per IN (...) list: well under SQLite's bound-parameter limit, even on old builds.
@@ -42,10 +43,14 @@ class DeviceRepository:
                 ],
             )
 
-    def list_devices(self, *, community_id: str | None = None) -> list[Device]:
+    def list_devices(
+        self, *, community_id: str | None = None, scope: JurisdictionScope | None = None
+    ) -> list[Device]:
         statement = select(Device).order_by(Device.id)
         if community_id is not None:
             statement = statement.where(Device.community_id == community_id)
+        if scope is not None:
+            statement = statement.where(scope.community_clause(Device.community_id))
         return list(self.session.scalars(statement))
 
     def directory_rows(

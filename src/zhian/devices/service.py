@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import DeviceKind
 from zhian.devices.repository import DeviceRepository
 from zhian.devices.schemas import (
@@ -87,8 +88,10 @@ class DeviceService:
             by_token_sha256=MappingProxyType(by_token), devices=MappingProxyType(devices)
         )
 
-    def list_devices(self, *, community_id: str | None = None) -> list[DeviceRead]:
-        """Devices by id, optionally of one community, for the device pages."""
+    def list_devices(
+        self, *, community_id: str | None = None, scope: JurisdictionScope | None = None
+    ) -> list[DeviceRead]:
+        """Devices by id, optionally of one community and within a user's scope."""
         return [
             DeviceRead(
                 id=device.id,
@@ -105,5 +108,5 @@ class DeviceService:
                 has_token=device.token_sha256 is not None,
                 token_issued_at=device.token_issued_at,
             )
-            for device in self.repository.list_devices(community_id=community_id)
+            for device in self.repository.list_devices(community_id=community_id, scope=scope)
         ]

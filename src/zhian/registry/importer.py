@@ -13,6 +13,7 @@ import openpyxl
 
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
 from zhian.registry.schemas import ENTITIES, ENTITY_ORDER
 from zhian.registry.service import ImportFileError, ImportReport, RegistryService, check_header
 
@@ -215,6 +216,7 @@ def import_paths(
     *,
     clock: Clock | None = None,
     progress: ProgressCallback | None = None,
+    identity: IdentityProtector | None = None,
 ) -> list[ImportReport]:
     """Load files in dependency order (ENTITY_ORDER), each table in its own transaction.
 
@@ -229,6 +231,7 @@ def import_paths(
         if progress is not None:
             rows = _counted(rows, table.source, progress)
         with db.session() as session:
-            report = RegistryService(session, clock=clock).load_rows(table.entity, rows)
+            service = RegistryService(session, clock=clock, identity=identity)
+            report = service.load_rows(table.entity, rows)
         reports.append(replace(report, source=table.source))
     return reports

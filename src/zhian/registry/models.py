@@ -126,8 +126,9 @@ class PointOfInterest(Base):
 class Resident(Base):
     """A registered resident (实有人口). `id` is the pseudonymous reference devices report.
 
-    Identity fields (name, ID-card number, phone) are not held here yet: they arrive
-    encrypted at rest with the governance issue (#4).
+    Identity fields (name, ID-card number, phone) are held only sealed (AES-GCM, see
+    `zhian.governance.crypto`, context `residents.<column>:<id>`); `id_number_token` is
+    the keyed token of the ID-card number, for joins without the number itself.
     """
 
     __tablename__ = "residents"
@@ -137,6 +138,11 @@ class Resident(Base):
     birth_year: Mapped[int] = mapped_column(Integer)
     is_floating: Mapped[bool] = mapped_column(default=False)
     card_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Governance (#4): sealed identity fields (bytes map to LargeBinary) and the join token.
+    name_enc: Mapped[bytes | None] = mapped_column()
+    id_number_enc: Mapped[bytes | None] = mapped_column()
+    phone_enc: Mapped[bytes | None] = mapped_column()
+    id_number_token: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Vehicle(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, NamedTuple
 
 import shapely
@@ -23,6 +24,7 @@ from shapely.validation import explain_validity
 
 from zhian.db.base import Base
 from zhian.devices.models import Device, DeviceKind
+from zhian.governance.validation import normalise_id_number, normalise_name, normalise_phone
 from zhian.registry.models import (
     Building,
     Community,
@@ -294,3 +296,43 @@ class CommunityRead(BaseModel):
     kind: CommunityKind
     latitude: float
     longitude: float
+
+
+# --- Identity fields (governance, issue #4) --------------------------------------------
+# Cells an import file may carry beside the table's columns. They never reach the table
+# as written: the registry seals them (AES-GCM) and keeps a keyed token of the ID number.
+
+
+class ResidentIdentityRow(RowModel):
+    """The identity cells of a resident row: all optional, each checked for what it is."""
+
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    id_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return normalise_name(value)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str, info: ValidationInfo) -> str:
+        context = info.context if isinstance(info.context, Mapping) else {}
+        current_year = context.get("current_year")
+        today = date(current_year, 12, 31) if isinstance(current_year, int) else None
+        return normalise_id_number(value, today=today)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalise_phone(value)
+
+
+IDENTITY_ROWS: Mapping[str, type[RowModel]] = {"residents": ResidentIdentityRow}
+
+
+def identity_columns(entity: str) -> tuple[str, ...]:
+    """Identity cells an import file of `entity` may carry (sealed, never stored as text)."""
+    model = IDENTITY_ROWS.get(entity)
+    return tuple(model.model_fields) if model is not None else ()

@@ -13,13 +13,21 @@ from sqlalchemy.orm import Session
 from zhian.devices.models import DeviceKind
 from zhian.errors import BadRequestError
 from zhian.kit.clock import Clock
+from zhian.registry.identity import (
+    NO_KEY_REASON,
+    IdentityProtector,
+    identity_changes,
+    stored_columns,
+)
 from zhian.registry.models import JurisdictionLevel
 from zhian.registry.repository import RegistryRepository, table_of
 from zhian.registry.schemas import (
     ENTITIES,
     ENTITY_ORDER,
+    IDENTITY_ROWS,
     CommunityRead,
     EntitySpec,
+    identity_columns,
     is_empty_cell,
     known_columns,
     required_columns,
@@ -63,6 +71,7 @@ class _Candidate:
     row: int
     values: dict[str, Any]  # every column of the row schema, defaults filled in
     present: frozenset[str]  # the columns the file has; only these are updated
+    identity: dict[str, str | None] = field(default_factory=dict)  # cells to seal (#4)
 
 
 # A check of a row against the row it refers to through a self reference; returns a reason.
@@ -110,7 +119,7 @@ def check_header(entity: str, columns: Iterable[str]) -> None:
         if column in seen:
             raise ImportFileError(f"column '{column}' appears twice in the header", field=column)
         seen.add(column)
-    known = known_columns(entity)
+    known = (*known_columns(entity), *identity_columns(entity))
     unknown = [column for column in seen if column not in known]
     if unknown:
         raise ImportFileError(
@@ -189,8 +198,11 @@ class _Load:
         entity: str,
         spec: EntitySpec,
         context: Mapping[str, object],
+        identity: IdentityProtector | None = None,
     ) -> None:
         self.repository = repository
+        self.identity = identity
+        self.identity_model = IDENTITY_ROWS.get(entity)
         self.entity = entity
         self.spec = spec
         self.context = context
@@ -246,15 +258,45 @@ class _Load:
                     self._reject(row, [RowError(row, "id", reason)], None)
                     continue
                 first_row_of_id[row_id] = row
+            raw, identity, identity_errors = self._split_identity(raw, row)
             try:
                 model = self.spec.row_model.model_validate(raw, context=self.context)
             except ValidationError as exc:
-                self._reject(row, _row_errors(exc, row, self.entity), row_id)
+                errors = _row_errors(exc, row, self.entity) + identity_errors
+                self._reject(row, sorted(errors, key=self._column_rank), row_id)
+                continue
+            if identity_errors:
+                self._reject(row, identity_errors, row_id)
                 continue
             values = model.model_dump(mode="json")
             present = frozenset(key for key in raw if key in self.fields)
-            candidates.append(_Candidate(row=row, values=values, present=present))
+            candidates.append(_Candidate(row, values, present, identity))
         return candidates
+
+    def _column_rank(self, error: RowError) -> int:
+        columns = (*self.fields, *identity_columns(self.entity))
+        return columns.index(error.column) if error.column in columns else len(columns)
+
+    def _split_identity(
+        self, raw: Mapping[str, object], row: int
+    ) -> tuple[Mapping[str, object], dict[str, str | None], list[RowError]]:
+        """Take the identity cells (name, id_number, phone) out of a row and check them."""
+        if self.identity_model is None:
+            return raw, {}, []
+        names = identity_columns(self.entity)
+        cells = {key: value for key, value in raw.items() if key in names}
+        if not cells:
+            return raw, {}, []
+        rest = {key: value for key, value in raw.items() if key not in names}
+        filled = [key for key, value in cells.items() if not is_empty_cell(value)]
+        if filled and self.identity is None:
+            return rest, {}, [RowError(row, filled[0], NO_KEY_REASON)]
+        try:
+            model = self.identity_model.model_validate(cells, context=self.context)
+        except ValidationError as exc:
+            return rest, {}, _row_errors(exc, row, self.entity)
+        values = model.model_dump()
+        return rest, {key: values[key] for key in cells}, []
 
     def _check_references(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """References to other entities must exist; unique values must be free in the table
@@ -356,23 +398,30 @@ class _Load:
             return f"unknown {self.spec.noun} '{parent_id}'"
         return check(candidate.values, parent) if check is not None else None
 
+    def _sealed(self, candidate: _Candidate, old: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not candidate.identity or self.identity is None:
+            return {}
+        row_id = candidate.values["id"]
+        return identity_changes(self.identity, row_id, candidate.identity, old)
+
     def _write(self, candidates: list[_Candidate]) -> None:
         model = self.spec.orm_model
-        stored = self.repository.rows_by_id(
-            model, [c.values["id"] for c in candidates], self.fields
-        )
+        columns = (*self.fields, *stored_columns()) if self.identity_model else self.fields
+        stored = self.repository.rows_by_id(model, [c.values["id"] for c in candidates], columns)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for candidate in candidates:
             old = stored.get(candidate.values["id"])
+            sealed = self._sealed(candidate, old)
             if old is None:
-                inserts.append(candidate.values)
+                inserts.append({**candidate.values, **sealed})
                 continue
             changes = {
                 key: candidate.values[key]
                 for key in candidate.present
                 if key != "id" and old.get(key) != candidate.values[key]
             }
+            changes.update(sealed)
             if changes:
                 updates.append({"id": candidate.values["id"], **changes})
             else:
@@ -390,9 +439,16 @@ class RegistryService:
     Pass a clock to bound plausible values by today (a birth year cannot lie ahead).
     """
 
-    def __init__(self, session: Session, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock | None = None,
+        identity: IdentityProtector | None = None,
+    ) -> None:
         self.repository = RegistryRepository(session)
         self.clock = clock
+        self.identity = identity  # seals identity cells (governance); None refuses them
 
     def load_rows(
         self,
@@ -412,7 +468,9 @@ class RegistryService:
         context: dict[str, object] = {}
         if self.clock is not None:
             context["current_year"] = self.clock.now().year
-        return _Load(self.repository, entity, spec, context).run(rows, first_row_number)
+        return _Load(self.repository, entity, spec, context, self.identity).run(
+            rows, first_row_number
+        )
 
     def count_by_entity(self) -> dict[str, int]:
         """Rows held per entity, in load order."""

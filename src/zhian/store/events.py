@@ -373,6 +373,77 @@ class EventStore:
     def has_event(self, device_id: str, event_id: str) -> bool:
         return self.count_event(device_id, event_id) > 0
 
+    # -- retention and data quality (governance, issue #4) --------------------------------
+
+    def delete_before(
+        self,
+        event_type: str,
+        cutoff: datetime,
+        keep: RetentionKeep | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> int:
+        """Remove events of `event_type` whose time lies before `cutoff`, except those
+        `keep` names (legal holds); returns how many went, or would go with `dry_run`."""
+        table = _TABLE_BY_TYPE[event_type]
+        where, parameters = _retention_filter(table, cutoff, keep or RetentionKeep())
+        if dry_run:
+            ((count,),) = self._query_named(
+                f"SELECT count(*) FROM {table.name} WHERE {where}", parameters
+            )
+            return int(count)
+        with self._write_lock:
+            rows = self._connection.execute(
+                f"DELETE FROM {table.name} WHERE {where}", parameters
+            ).fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def image_refs(self) -> set[str]:
+        """Every image reference a stored event still holds (vehicle and face snapshots)."""
+        parts = " UNION ".join(
+            f"SELECT image FROM {t.name} WHERE image IS NOT NULL"
+            for t in EVENT_TABLES.values()
+            if any(c.name == "image" for c in t.columns)
+        )
+        return {ref for (ref,) in self._query(parts)}
+
+    def arrival_stats(
+        self, since: datetime, until: datetime, *, late_after_seconds: float
+    ) -> list[ArrivalStats]:
+        """Per device, source and UTC hour of arrival: counts, lateness and completeness."""
+        parts = " UNION ALL ".join(
+            f"SELECT device_id, source, time, received_at, ({_COMPLETE_SQL[t.event_type]}) "
+            f"AS complete FROM {t.name} WHERE received_at >= $since AND received_at < $until"
+            for t in EVENT_TABLES.values()
+        )
+        sql = (
+            "SELECT device_id, source, date_trunc('hour', timezone('UTC', received_at)) AS hour, "
+            "count(*), avg(lag), max(lag), min(lag), count(*) FILTER (WHERE lag > $late), "
+            "count(*) FILTER (WHERE lag < 0), count(*) FILTER (WHERE complete) "
+            "FROM (SELECT *, epoch(received_at) - epoch(time) AS lag FROM "
+            f"({parts})) GROUP BY ALL ORDER BY hour, device_id, source"
+        )
+        rows = self._query_named(sql, {"since": since, "until": until, "late": late_after_seconds})
+        return [
+            ArrivalStats(
+                device_id=row[0],
+                source=row[1],
+                hour=_utc(row[2]),
+                accepted=int(row[3]),
+                mean_lag_seconds=float(row[4]),
+                max_lag_seconds=float(row[5]),
+                min_lag_seconds=float(row[6]),
+                late=int(row[7]),
+                ahead=int(row[8]),
+                complete=int(row[9]),
+            )
+            for row in rows
+        ]
+
+    def _query_named(self, sql: str, parameters: dict[str, object]) -> list[tuple[Any, ...]]:
+        with closing(self._reader_root.cursor()) as cursor:
+            return cursor.execute(sql, parameters).fetchall()
+
 
 def _arrow_table(table: _EventTable, pairs: list[tuple[int, LoggedEvent]]) -> pa.Table:
     """The rows of one table, built column by column (much faster than row by row)."""
@@ -419,3 +490,72 @@ _seq_of = itemgetter(0)
 def _utc(value: datetime) -> datetime:
     """DuckDB hands back naive UTC (we ask for `timezone('UTC', …)`, which needs no pytz)."""
     return value.replace(tzinfo=UTC)
+
+
+# --- retention and data quality (governance, issue #4) -----------------------------------
+
+
+@dataclass(frozen=True)
+class RetentionKeep:
+    """Events a purge must leave alone (legal holds): by device, subject, plate or event
+    (`device_id/event_id`)."""
+
+    device_ids: frozenset[str] = frozenset()
+    subject_refs: frozenset[str] = frozenset()
+    plates: frozenset[str] = frozenset()
+    event_keys: frozenset[str] = frozenset()
+
+
+class ArrivalStats(msgspec.Struct, frozen=True, kw_only=True):
+    """What arrived from one device through one source in one hour, and how late.
+
+    Lag is arrival minus event time, in seconds; `ahead` counts negative lags (a device
+    clock running fast). `complete` counts events carrying every optional field their
+    type should have.
+    """
+
+    device_id: str
+    source: str
+    hour: datetime
+    accepted: int
+    mean_lag_seconds: float
+    max_lag_seconds: float
+    min_lag_seconds: float
+    late: int
+    ahead: int
+    complete: int
+
+
+_TABLE_BY_TYPE: Final = {table.event_type: table for table in EVENT_TABLES.values()}
+
+# What a complete event of each type carries beyond its required fields.
+_COMPLETE_SQL: Final = {
+    "access": "TRUE",
+    "vehicle": "image IS NOT NULL",
+    "face": "feature IS NOT NULL AND image IS NOT NULL",
+    "alarm": "TRUE",
+    "heartbeat": "status = 'ok' OR fault_code IS NOT NULL",
+    "crowd": "occupancy IS NOT NULL OR (count_in IS NOT NULL AND count_out IS NOT NULL "
+    "AND interval_seconds IS NOT NULL)",
+}
+
+
+def _retention_filter(
+    table: _EventTable, cutoff: datetime, keep: RetentionKeep
+) -> tuple[str, dict[str, object]]:
+    columns = {column.name for column in table.columns}
+    where = ["time < $cutoff"]
+    parameters: dict[str, object] = {"cutoff": cutoff}
+    if keep.device_ids:
+        where.append("NOT list_contains($devices, device_id)")
+        parameters["devices"] = sorted(keep.device_ids)
+    if keep.event_keys:
+        where.append("NOT list_contains($events, device_id || '/' || event_id)")
+        parameters["events"] = sorted(keep.event_keys)
+    if keep.subject_refs and "subject_ref" in columns:
+        where.append("(subject_ref IS NULL OR NOT list_contains($subjects, subject_ref))")
+        parameters["subjects"] = sorted(keep.subject_refs)
+    if keep.plates and "plate" in columns:
+        where.append("NOT list_contains($plates, plate)")
+        parameters["plates"] = sorted(keep.plates)
+    return " AND ".join(where), parameters

@@ -8,7 +8,19 @@ from fastapi.responses import JSONResponse
 from zhian import __version__
 from zhian.errors import ZhianError
 from zhian.node import Node
-from zhian.web import auth, intake_api, status_views
+from zhian.web import (
+    alert_views,
+    alerts_api,
+    auth,
+    device_views,
+    intake_api,
+    kpi_views,
+    layout,
+    live,
+    status_views,
+    viid_api,
+    workbench_views,
+)
 
 
 def create_app(node: Node) -> FastAPI:
@@ -20,8 +32,12 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     app.include_router(intake_api.router)
+    app.include_router(viid_api.router)
     app.include_router(status_views.router)
     app.include_router(status_views.public_router)
+    for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
+        app.include_router(pages.router)
+    layout.install(app, status_views.templates)
     auth.install(app)
 
     @app.exception_handler(ZhianError)

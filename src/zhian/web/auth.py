@@ -1,27 +1,50 @@
-"""Sign-in pages, the signed session cookie, and the dependencies that guard every route."""
+"""Sign-in pages with lockout, the session cookie they issue, and the guards of every route.
+
+Authentication itself (cookie, API token, `current_user`) lives in `zhian.web.sessions`,
+the route → permission map in `zhian.web.permissions` and its enforcement, with CSRF, in
+`zhian.web.guard`; `install` wires them into an app.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from zhian.access.lockout import Lock, LockKind, LockoutPolicy
 from zhian.access.roles import Role
 from zhian.access.service import MAX_PASSWORD_CHARS, AccessService, UserRead
 from zhian.config import Settings
-from zhian.db.engine import Database
-from zhian.errors import ConfigurationError, ForbiddenError, UnauthorizedError
+from zhian.errors import ForbiddenError
+from zhian.web.guard import AccessGuard
+from zhian.web.sessions import (
+    PRESESSION_COOKIE,
+    PRESESSION_MAX_AGE_SECONDS,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_SECONDS,
+    CurrentUser,
+    LoginRequiredError,
+    current_user,
+    new_csrf_token,
+    new_presession_cookie,
+    new_session_cookie,
+    node_of,
+    require_signing_key,
+)
 
-SESSION_COOKIE = "zhian_session"
-SESSION_MAX_AGE_SECONDS = 12 * 60 * 60  # one duty shift
-# Separates session signatures from anything else signed with the same key.
-_SESSION_SALT = "zhian.session.v1"
+__all__ = [
+    "SESSION_COOKIE",
+    "CurrentUser",
+    "LoginRequiredError",
+    "current_user",
+    "install",
+    "require_roles",
+]
 
 router = APIRouter(tags=["auth"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -34,6 +57,8 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "密码",
         "submit": "登录",
         "failed": "用户名或密码错误",
+        "locked_user": "账号已临时锁定，请于{minutes}分钟后重试",
+        "locked_ip": "此地址登录失败次数过多，已临时锁定，请于{minutes}分钟后重试",
         "lang": "English",
     },
     "en": {
@@ -43,42 +68,22 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Password",
         "submit": "Sign in",
         "failed": "Wrong username or password",
+        "locked_user": "This account is locked for now; try again in {minutes} min",
+        "locked_ip": "Too many failed sign-ins from this address; try again in {minutes} min",
         "lang": "中文",
     },
 }
 
 
-class _AuthNode(Protocol):
-    """The part of `zhian.node.Node` that sign-in needs."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
-
-class LoginRequiredError(UnauthorizedError):
-    """A page was asked for without a valid session; `install` turns it into a redirect."""
-
-    def __init__(self, next_url: str) -> None:
-        super().__init__("sign in first")
-        self.next_url = next_url
-
-
-def _node(request: Request) -> _AuthNode:
-    node: _AuthNode = request.app.state.node
-    return node
-
-
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    key = _node(request).settings.web.secret_key.get_secret_value()
-    if not key:
-        raise ConfigurationError(
-            "web.secret_key is empty, so sessions cannot be signed; "
-            "set ZHIAN_WEB__SECRET_KEY to a long random value"
-        )
-    return URLSafeTimedSerializer(key, salt=_SESSION_SALT)
+def lockout_policy(settings: Settings) -> LockoutPolicy:
+    web = settings.web
+    return LockoutPolicy(
+        max_failures=web.login_max_failures,
+        ip_max_failures=web.login_ip_max_failures,
+        lock_seconds=web.login_lock_seconds,
+        lock_max_seconds=web.login_lock_max_seconds,
+        window_seconds=web.login_failure_window_seconds,
+    )
 
 
 def _safe_next(value: str | None) -> str:
@@ -100,42 +105,6 @@ def _lang(value: str | None) -> str:
 
 def _is_https(request: Request) -> bool:
     return request.url.scheme == "https"
-
-
-def current_user(request: Request) -> UserRead:
-    """The signed-in, active user; 401 on API paths, else a redirect to the login page."""
-    cached: UserRead | None = getattr(request.state, "user", None)
-    if cached is not None:
-        return cached
-    user = _session_user(request)
-    if user is None:
-        if request.url.path.startswith("/api/"):
-            raise UnauthorizedError("sign in first: this API needs a session", field="session")
-        query = request.url.query
-        raise LoginRequiredError(request.url.path + (f"?{query}" if query else ""))
-    request.state.user = user
-    return user
-
-
-def _session_user(request: Request) -> UserRead | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    serializer = _serializer(request)
-    try:
-        payload: Any = serializer.loads(token, max_age=SESSION_MAX_AGE_SECONDS)
-    except BadSignature:  # also an expired session (SignatureExpired)
-        return None
-    user_id = payload.get("uid") if isinstance(payload, dict) else None
-    if not isinstance(user_id, int):
-        return None
-    with _node(request).db.session() as session:
-        user = AccessService(session).get_user(user_id)
-    # Read on every request, so a deactivated user is out at once, not after 12 hours.
-    return user if user is not None and user.is_active else None
-
-
-CurrentUser = Annotated[UserRead, Depends(current_user)]
 
 
 def require_roles(*roles: Role) -> Callable[[UserRead], UserRead]:
@@ -163,8 +132,25 @@ def _login_page(
     next_url: str,
     username: str = "",
     has_failed: bool = False,
+    lock: Lock | None = None,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    """The login form; it always carries a CSRF token (a pre-session one before sign-in)."""
+    csrf_token: str = request.state.csrf_token
+    fresh_presession = None
+    if not csrf_token:
+        csrf_token = new_csrf_token()
+        fresh_presession = new_presession_cookie(node_of(request).settings, csrf_token)
+        request.state.csrf_token = csrf_token
+    message = TEXT[lang]["failed"] if has_failed else ""
+    if lock is not None:
+        key = "locked_user" if lock.kind is LockKind.USERNAME else "locked_ip"
+        message = TEXT[lang][key].format(minutes=lock.minutes_left(node_of(request).clock.now()))
+    status_code = 200
+    if lock is not None:
+        status_code = 429
+    elif has_failed:
+        status_code = 401
+    response = templates.TemplateResponse(
         request,
         "login.html",
         {
@@ -172,10 +158,27 @@ def _login_page(
             "lang": lang,
             "next": next_url,
             "username": username,
-            "has_failed": has_failed,
+            "message": message,
+            "is_locked": lock is not None,
+            "csrf_token": csrf_token,
         },
-        status_code=401 if has_failed else 200,
+        status_code=status_code,
     )
+    if lock is not None:
+        response.headers["Retry-After"] = str(
+            max(1, int((lock.until - node_of(request).clock.now()).total_seconds()))
+        )
+    if fresh_presession is not None:
+        response.set_cookie(
+            PRESESSION_COOKIE,
+            fresh_presession,
+            max_age=PRESESSION_MAX_AGE_SECONDS,
+            path="/",
+            secure=_is_https(request),
+            httponly=True,
+            samesite="lax",
+        )
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -195,28 +198,40 @@ def login(
     next_url: Annotated[str, Form(alias="next")] = "/",
     lang: Annotated[str, Form()] = "zh",
 ) -> Response:
-    serializer = _serializer(request)  # a missing key fails before any password is checked
-    user = None
+    node = node_of(request)
+    require_signing_key(node.settings)  # a missing key fails before any password is checked
+    result = None
     if username.strip() and password and len(password) <= MAX_PASSWORD_CHARS:
-        with _node(request).db.session() as session:
-            user = AccessService(session).authenticate(username, password)
-    if user is None:
+        with node.db.session() as session:
+            result = AccessService(session).sign_in(
+                username,
+                password,
+                client_address=request.client.host if request.client else None,
+                policy=lockout_policy(node.settings),
+                now=node.clock.now(),
+            )
+    if result is None or result.user is None:
         return _login_page(
             request,
             lang=_lang(lang),
             next_url=_safe_next(next_url),
             username=username[:64],
             has_failed=True,
+            lock=None if result is None else result.lock,
         )
     response = RedirectResponse(_safe_next(next_url), status_code=303)
+    # Always a new session (new id, new CSRF token): never the cookie sent before sign-in.
     response.set_cookie(
         SESSION_COOKIE,
-        serializer.dumps({"uid": user.id}),
+        new_session_cookie(node.settings, result.user.id),
         max_age=SESSION_MAX_AGE_SECONDS,
         path="/",
         secure=_is_https(request),
         httponly=True,
         samesite="lax",
+    )
+    response.delete_cookie(
+        PRESESSION_COOKIE, path="/", secure=_is_https(request), httponly=True, samesite="lax"
     )
     return response
 
@@ -239,6 +254,7 @@ async def _redirect_to_login(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Add the sign-in routes to `app` and send anonymous page requests to the login page."""
+    """Add the sign-in routes, the access guard (route map, CSRF) and the login redirect."""
     app.include_router(router)
+    app.add_middleware(AccessGuard)
     app.add_exception_handler(LoginRequiredError, _redirect_to_login)

@@ -12,8 +12,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from zhian.access.roles import Role, role_name
+from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService, UserRead
 from zhian.devices.service import DeviceService
 from zhian.node import Node
+from zhian.store.events import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import get_node
 
@@ -23,6 +26,10 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 # Device is considered silent after this long without any event (a later issue makes it a rule).
 _SILENT_AFTER = timedelta(minutes=15)
+# A scoped user's recent events: one query per device up to this many devices, else the
+# newest events of the node filtered to theirs.
+_PER_DEVICE_QUERIES = 20
+_SCOPED_WINDOW = 5000
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
@@ -80,13 +87,42 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def status_snapshot(node: Node) -> dict[str, Any]:
-    """Everything the status page and its JSON twin show."""
+def _recent_in_scope(
+    node: Node, device_ids: set[str], *, limit: int = 50
+) -> list[StoredEventSummary]:
+    """The newest events of the devices in scope: per device for a few, else a wide window."""
+    if len(device_ids) <= _PER_DEVICE_QUERIES:
+        merged = [
+            event
+            for device_id in sorted(device_ids)
+            for event in node.store.recent_events(limit=limit, device_id=device_id)
+        ]
+        merged.sort(key=lambda event: (event.time, event.seq), reverse=True)
+        return merged[:limit]
+    window = node.store.recent_events(limit=_SCOPED_WINDOW)
+    return [event for event in window if event.device_id in device_ids][:limit]
+
+
+def status_snapshot(node: Node, user: UserRead | None = None) -> dict[str, Any]:
+    """Everything the status page and its JSON twin show, within `user`'s jurisdiction.
+
+    Devices, their last-seen times and the recent events are those of the user's scope;
+    the intake and store figures are node-wide counts without any record in them.
+    """
     stats = node.intake.stats
     now = node.clock.now()
     last_seen = node.store.device_last_seen()
     with node.db.session() as session:
-        devices = DeviceService(session).list_devices()
+        scope = (
+            JurisdictionScope.unscoped() if user is None else AccessService(session).scope_for(user)
+        )
+        devices = DeviceService(session).list_devices(scope=scope)
+    if not scope.is_unscoped:
+        in_scope = {device.id for device in devices}
+        last_seen = {key: value for key, value in last_seen.items() if key in in_scope}
+        recent = _recent_in_scope(node, in_scope)
+    else:
+        recent = node.store.recent_events(limit=50)
     device_rows = [
         {
             "id": device.id,
@@ -113,14 +149,14 @@ def status_snapshot(node: Node) -> dict[str, Any]:
         "store_lag": node.feeder.lag(),
         "stored_by_type": node.store.count_by_type(),
         "quarantine_by_reason": node.quarantine.count_by_reason(),
-        "recent": node.store.recent_events(limit=50),
+        "recent": recent,
         "devices": device_rows,
     }
 
 
 @router.get("/api/v1/status", summary="Intake statistics, store lag and device last-seen times")
-def status_json(node: Annotated[Node, Depends(get_node)]) -> Response:
-    return Response(msgspec.json.encode(status_snapshot(node)), media_type="application/json")
+def status_json(node: Annotated[Node, Depends(get_node)], user: CurrentUser) -> Response:
+    return Response(msgspec.json.encode(status_snapshot(node, user)), media_type="application/json")
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -134,7 +170,7 @@ def status_page(
         request,
         "status.html",
         {
-            "s": status_snapshot(node),
+            "s": status_snapshot(node, user),
             "t": TEXT[lang],
             "lang": lang,
             "user": user,

@@ -1,0 +1,224 @@
+"""The permission table: every permission Zhian checks and the roles that hold it.
+
+Least privilege: a role holds only what its users' work needs (DESIGN.md, "Who uses it").
+Reading personal data in the clear (`personal_data.reveal`) is for police roles only and
+always needs a stated purpose; auditors read the audit log but no personal data; admins
+manage users and settings but reveal nothing; integrators onboard devices and run the
+integrations, never seeing identities. `docs/permissions.md` is generated from this module
+(`zhian docs permissions`) and a test fails when it drifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from zhian.access.roles import ROLE_NAMES_ZH, Role
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One thing a user may do: a dotted name, what it allows, and the roles holding it."""
+
+    name: str
+    description: str
+    description_zh: str
+    roles: frozenset[Role]
+
+
+_CC = Role.COMMAND_CENTRE
+_SO = Role.STATION_OFFICER
+_CO = Role.COMMUNITY_OFFICER
+_GW = Role.GRID_WORKER
+_PS = Role.PROPERTY_SECURITY
+_US = Role.UNIT_SECURITY
+_AN = Role.ANALYST
+_AU = Role.AUDITOR
+_AD = Role.ADMIN
+_IN = Role.INTEGRATOR
+
+# Police and the community staff who respond to alerts on site.
+_RESPONDERS = (_CC, _SO, _CO, _GW, _PS, _US)
+_POLICE = (_CC, _SO, _CO)
+
+
+def _permission(name: str, description: str, description_zh: str, *roles: Role) -> Permission:
+    return Permission(name, description, description_zh, frozenset(roles))
+
+
+PERMISSIONS: tuple[Permission, ...] = (
+    _permission(
+        "status.view",
+        "See the node's status page: intake figures, recent events and devices in scope.",
+        "查看运行状态：接入统计、辖区内的最新事件与设备",
+        *_RESPONDERS,
+        _AN,
+        _AU,
+        _AD,
+        _IN,
+    ),
+    _permission(
+        "alerts.view",
+        "See the alert wall, alert details, the workbench and the live feed of the jurisdiction.",
+        "查看辖区预警墙、预警详情、工作台与实时推送",
+        *_RESPONDERS,
+        _AN,
+    ),
+    _permission("alerts.sign", "Sign for (take ownership of) an alert.", "签收预警", *_RESPONDERS),
+    _permission("alerts.dispatch", "Dispatch an alert to a responder.", "派发预警", _CC, _SO, _CO),
+    _permission(
+        "alerts.handle",
+        "Report arrival, handling and procedure steps of an alert.",
+        "到场、处置与预案步骤反馈",
+        *_RESPONDERS,
+    ),
+    _permission(
+        "alerts.close",
+        "Close an alert as resolved or false alarm.",
+        "结项（已处置或误报）",
+        *_RESPONDERS,
+    ),
+    _permission(
+        "watchlists.view",
+        "See watchlist entries of the jurisdiction (identities stay masked).",
+        "查看辖区布控（身份信息脱敏）",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "watchlists.manage",
+        "Add or withdraw watchlist entries, each with a legal basis and an expiry.",
+        "新增或撤销布控（须有法律依据与期限）",
+        *_POLICE,
+    ),
+    _permission(
+        "personal_data.reveal",
+        "Reveal a masked identity field, stating a purpose (case number or reason); audited.",
+        "查看脱敏身份信息原文（须说明用途，留痕审计）",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "audit.view", "Search the audit log by person, record and time.", "查询审计日志", _AU
+    ),
+    _permission("audit.export", "Export audit log entries.", "导出审计日志", _AU),
+    _permission(
+        "masterdata.import",
+        "Import or change master data (jurisdictions, communities, housing, residents).",
+        "导入或修改基础数据（一标三实）",
+        _SO,
+        _CO,
+        _AD,
+    ),
+    _permission(
+        "devices.view",
+        "See devices of the jurisdiction and their state.",
+        "查看辖区设备及状态",
+        *_RESPONDERS,
+        _AD,
+        _IN,
+    ),
+    _permission(
+        "devices.manage",
+        "Onboard devices, enable or disable them, issue device tokens.",
+        "设备接入、启停与设备令牌",
+        _IN,
+    ),
+    _permission("users.manage", "Create, change and disable users.", "用户管理", _AD),
+    _permission(
+        "quality.view",
+        "See data-quality figures per source and device.",
+        "查看各来源与设备的数据质量",
+        *_POLICE,
+        _AN,
+        _AD,
+        _IN,
+    ),
+    _permission(
+        "quarantine.view",
+        "Browse the quarantine of rejected input (payload fields masked).",
+        "浏览隔离区（载荷字段脱敏）",
+        _AD,
+        _IN,
+    ),
+    _permission(
+        "quarantine.replay",
+        "Send quarantined input through the intake again after a fix.",
+        "修复后重放隔离数据",
+        _AD,
+        _IN,
+    ),
+    _permission("settings.manage", "Change node settings.", "修改系统设置", _AD),
+    _permission(
+        "kpi.view",
+        "See assessment figures (KPIs) of the jurisdiction.",
+        "查看辖区考核指标",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "integrations.manage",
+        "Manage API tokens, webhooks and platform links (GA/T 1400, cascade).",
+        "管理接口令牌、Webhook 与平台对接",
+        _AD,
+        _IN,
+    ),
+)
+
+PERMISSIONS_BY_NAME: dict[str, Permission] = {item.name: item for item in PERMISSIONS}
+
+# Never granted to an API token, whatever its owner holds: a reveal needs a person who
+# states a purpose, not an integration.
+TOKEN_EXCLUDED_PERMISSIONS: frozenset[str] = frozenset({"personal_data.reveal"})
+
+
+def permission(name: str) -> Permission:
+    """The permission called `name`; KeyError names it when it does not exist."""
+    try:
+        return PERMISSIONS_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown permission '{name}'") from None
+
+
+def permissions_of(role: Role | str) -> frozenset[str]:
+    """Names of the permissions `role` holds (empty for an unknown role)."""
+    try:
+        checked = Role(role)
+    except ValueError:
+        return frozenset()
+    return frozenset(item.name for item in PERMISSIONS if checked in item.roles)
+
+
+def has_permission(role: Role | str, name: str) -> bool:
+    return name in permissions_of(role) if name in PERMISSIONS_BY_NAME else False
+
+
+def check_names(names: Iterable[str]) -> list[str]:
+    """The names that are not permissions (empty when all are)."""
+    return [name for name in names if name not in PERMISSIONS_BY_NAME]
+
+
+def permissions_markdown() -> str:
+    """docs/permissions.md: the role × permission table, generated from `PERMISSIONS`."""
+    roles = list(Role)
+    out = [
+        "# Permissions 权限表",
+        "",
+        "Generated from `zhian.access.permissions` by `zhian docs permissions`; a test fails",
+        "when it drifts. Every route's permission is in `zhian.web.permissions.ROUTES`.",
+        "Scoping by jurisdiction applies on top: a user sees only their jurisdiction's",
+        "subtree (docs/dev/scoping.md). API tokens never carry `personal_data.reveal`.",
+        "Devices are not users: a device token only submits events to the intake",
+        "(routes marked `device` in the route map) and is never accepted as a user token.",
+        "",
+        "| permission | meaning | 说明 | " + " | ".join(f"`{role.value}`" for role in roles) + " |",
+        "|---|---|---|" + "---|" * len(roles),
+    ]
+    for item in PERMISSIONS:
+        marks = " | ".join("✓" if role in item.roles else "" for role in roles)
+        out.append(f"| `{item.name}` | {item.description} | {item.description_zh} | {marks} |")
+    out += ["", "## Roles 角色", "", "| role | 角色 | permissions |", "|---|---|---|"]
+    for role in roles:
+        held = ", ".join(f"`{name}`" for name in sorted(permissions_of(role))) or "—"
+        out.append(f"| `{role.value}` | {ROLE_NAMES_ZH[role]} | {held} |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,1 @@
+"""Alerts: lifecycle, SLA, routing, correlation, notifications and KPIs."""

@@ -1,0 +1,101 @@
+"""The live feed: an in-process publish/subscribe of alert messages, turned into SSE by the web."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+
+from zhian.alerts.schemas import LiveMessage
+from zhian.kit.clock import Clock, SystemClock
+
+DEFAULT_QUEUE_MESSAGES = 1000
+
+
+class Subscription:
+    """An async iterator of the messages published since it was made; `close()` ends it.
+
+    Made by `LiveFeed.subscribe()` inside a running event loop; it is registered at once,
+    so nothing published after `subscribe()` returns is missed.
+    """
+
+    def __init__(self, feed: LiveFeed, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
+        self._feed = feed
+        self.loop = loop
+        self._capacity = capacity
+        self._buffer: deque[LiveMessage] = deque()
+        self._dropped = 0
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    def offer(self, message: LiveMessage) -> None:
+        # Runs on the subscriber's loop; a slow reader loses its oldest messages.
+        if len(self._buffer) >= self._capacity:
+            self._buffer.popleft()
+            self._dropped += 1
+        self._buffer.append(message)
+        self._ready.set()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> LiveMessage:
+        while True:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._dropped:
+                dropped, self._dropped = self._dropped, 0
+                return LiveMessage(
+                    type="feed.overflow", at=self._feed.clock.now(), data={"dropped": dropped}
+                )
+            if self._buffer:
+                return self._buffer.popleft()
+            self._ready.clear()
+            await self._ready.wait()
+
+    def close(self) -> None:
+        self._closed = True
+        self._ready.set()
+        self._feed.unsubscribe(self)
+
+
+class LiveFeed:
+    """Fan-out of `LiveMessage`s to every subscriber; `publish` is thread-safe and never blocks.
+
+    Each subscriber holds a bounded buffer on its own event loop. A subscriber that falls
+    more than `capacity` messages behind loses the oldest and then receives a
+    `feed.overflow` message saying how many it lost.
+    """
+
+    def __init__(self, clock: Clock | None = None, capacity: int = DEFAULT_QUEUE_MESSAGES) -> None:
+        self.clock = clock or SystemClock()
+        self._capacity = capacity
+        self._subscribers: set[Subscription] = set()
+        self._lock = threading.Lock()
+        self.published = 0
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def publish(self, message: LiveMessage) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+            self.published += 1
+        for subscriber in subscribers:
+            try:
+                subscriber.loop.call_soon_threadsafe(subscriber.offer, message)
+            except RuntimeError:  # the subscriber's loop is closed
+                self.unsubscribe(subscriber)
+
+    def subscribe(self) -> Subscription:
+        """A new subscription; call inside the event loop that will iterate it."""
+        subscription = Subscription(self, asyncio.get_running_loop(), self._capacity)
+        with self._lock:
+            self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscribers.discard(subscription)

@@ -1,0 +1,86 @@
+"""The alert loop of a node: live feed, rule engine, SLA monitor and webhook worker, wired."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from zhian.alerts.live import LiveFeed
+from zhian.alerts.service import AlertService
+from zhian.alerts.sla import SlaMonitor
+from zhian.alerts.webhooks import WebhookService, WebhookWorker
+from zhian.config import Settings
+from zhian.db.engine import Database
+from zhian.kit.clock import Clock
+from zhian.log.base import EventLog
+from zhian.rules.directory import PlaceDirectory, load_directory
+from zhian.rules.engine import RuleEngine
+from zhian.watchlists.matcher import WatchlistMatcher
+from zhian.watchlists.service import WatchlistService
+
+
+class AlertLoop:
+    """Owns the background parts of the alert loop and hands out services in transactions."""
+
+    def __init__(self, db: Database, log: EventLog, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.live_feed = LiveFeed(clock)
+        self.rule_engine = RuleEngine(
+            log,
+            self.alerts,
+            clock,
+            settings.rules,
+            load_directory=self._directory,
+            load_matcher=self._matcher,
+        )
+        self.sla_monitor = SlaMonitor(
+            self._check_deadlines, clock.now, interval_seconds=settings.alerts.sla_tick_seconds
+        )
+        self.webhook_worker = WebhookWorker(self._webhooks, clock, settings.alerts)
+
+    @contextmanager
+    def alerts(self) -> Iterator[AlertService]:
+        """An AlertService in one transaction; its live messages go out after the commit."""
+        with self.db.session() as session:
+            service = AlertService(session, clock=self.clock, settings=self.settings.alerts)
+            yield service
+        for message in service.messages:
+            self.live_feed.publish(message)
+
+    @contextmanager
+    def watchlists(self) -> Iterator[WatchlistService]:
+        with self.db.session() as session:
+            yield WatchlistService(session, clock=self.clock)
+
+    @contextmanager
+    def _webhooks(self) -> Iterator[WebhookService]:
+        with self.db.session() as session:
+            yield WebhookService(session, clock=self.clock, settings=self.settings.alerts)
+
+    def _directory(self) -> PlaceDirectory:
+        with self.db.session() as session:
+            return load_directory(session)
+
+    def _matcher(self) -> WatchlistMatcher:
+        rules = self.settings.rules
+        with self.watchlists() as service:
+            return service.matcher(
+                plate_tolerance=rules.plate_tolerance, face_threshold=rules.face_threshold
+            )
+
+    def _check_deadlines(self, now: datetime) -> tuple[int, int]:
+        with self.alerts() as service:
+            return service.check_deadlines(now)
+
+    def start(self) -> None:
+        self.rule_engine.start()
+        self.sla_monitor.start()
+        self.webhook_worker.start()
+
+    def stop(self) -> None:
+        self.rule_engine.stop()
+        self.sla_monitor.stop()
+        self.webhook_worker.stop()

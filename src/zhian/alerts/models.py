@@ -1,0 +1,159 @@
+"""Tables of the alert loop: alerts, their history, deadlines, incidents, procedures,
+webhooks and device online-rate samples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhian.db.base import Base, UtcDateTime
+
+
+class Incident(Base):
+    """Several alerts at one place within a short window, handled as one situation."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[str] = mapped_column(String(64), index=True)
+    community_id: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_alert_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Alert(Base):
+    """A warning raised by a rule or model, owned by a jurisdiction and a role, on a clock.
+
+    `active_key` holds `rule|subject|place` while the alert is open and NULL once closed:
+    its unique index keeps one open alert per key, whatever the backend.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    tier: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(400))
+    active_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    place_id: Mapped[str] = mapped_column(String(64), index=True)
+    place_name: Mapped[str | None] = mapped_column(String(200))
+    device_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    community_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    jurisdiction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_role: Mapped[str] = mapped_column(String(32))
+    escalated_to_jurisdiction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    title_zh: Mapped[str] = mapped_column(String(500))
+    title_en: Mapped[str] = mapped_column(String(500))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    is_breached: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    signed_by: Mapped[int | None] = mapped_column(Integer)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    assignee_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    on_site_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    closed_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class AlertAction(Base):
+    """One entry of an alert's history: who did what, when, from where, with what note."""
+
+    __tablename__ = "alert_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AlertDeadline(Base):
+    """One SLA clock of an alert: a milestone (sign, on site, feedback, response) due by a time."""
+
+    __tablename__ = "alert_deadlines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ProcedureStep(Base):
+    """A ticked or skipped step of an alert's response procedure (预案)."""
+
+    __tablename__ = "alert_procedure_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    step: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookSubscription(Base):
+    """An outside system that receives live messages by signed HTTP POST."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    kinds: Mapped[list[str] | None] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookDelivery(Base):
+    """One message to one subscription, retried with back-off until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    message_type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DeviceOnlineSample(Base):
+    """How many devices of one kind in one community were reporting at one moment."""
+
+    __tablename__ = "device_online_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sampled_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    community_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_kind: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    online: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,282 @@
+"""Every query of the alert loop."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from zhian.alerts.models import (
+    Alert,
+    AlertAction,
+    AlertDeadline,
+    DeviceOnlineSample,
+    Incident,
+    ProcedureStep,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from zhian.alerts.schemas import AlertFilter
+from zhian.registry.models import Community, Jurisdiction
+
+
+class AlertRepository:
+    """Reads and writes alert tables; also reads the jurisdiction tree for routing.
+
+    The registry service has no tree query yet, so the two registry tables are read
+    here, read-only.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- places ----------------------------------------------------------------------------
+
+    def jurisdiction_parents(self) -> dict[str, str | None]:
+        rows = self.session.execute(select(Jurisdiction.id, Jurisdiction.parent_id))
+        return {row[0]: row[1] for row in rows}
+
+    def community_jurisdictions(self) -> dict[str, str]:
+        rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
+        return {row[0]: row[1] for row in rows}
+
+    # -- alerts ----------------------------------------------------------------------------
+
+    def add(self, row: Alert | AlertAction | AlertDeadline | Incident | ProcedureStep) -> None:
+        self.session.add(row)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def get(self, alert_id: int) -> Alert | None:
+        return self.session.get(Alert, alert_id)
+
+    def get_for_update(self, alert_id: int) -> Alert | None:
+        return self.session.scalars(
+            select(Alert).where(Alert.id == alert_id).with_for_update()
+        ).first()
+
+    def active_by_keys(self, keys: Collection[str]) -> dict[str, Alert]:
+        if not keys:
+            return {}
+        rows = self.session.scalars(select(Alert).where(Alert.active_key.in_(list(keys))))
+        return {row.key: row for row in rows}
+
+    def _filtered(
+        self,
+        query: Select[Alert],
+        filters: AlertFilter,
+        jurisdictions: Collection[str] | None,
+    ) -> Select[Alert]:
+        if filters.tier is not None:
+            query = query.where(Alert.tier == filters.tier.value)
+        if filters.state is not None:
+            query = query.where(Alert.state == filters.state.value)
+        if filters.kind is not None:
+            query = query.where(Alert.kind == filters.kind)
+        if filters.place is not None:
+            query = query.where(
+                or_(
+                    Alert.place_id == filters.place,
+                    Alert.community_id == filters.place,
+                    Alert.device_id == filters.place,
+                )
+            )
+        if jurisdictions is not None:
+            ids = list(jurisdictions)
+            query = query.where(
+                or_(Alert.jurisdiction_id.in_(ids), Alert.escalated_to_jurisdiction_id.in_(ids))
+            )
+        if filters.since is not None:
+            query = query.where(Alert.created_at >= filters.since)
+        if filters.until is not None:
+            query = query.where(Alert.created_at < filters.until)
+        if filters.is_open is True:
+            query = query.where(Alert.state != "closed")
+        elif filters.is_open is False:
+            query = query.where(Alert.state == "closed")
+        if filters.is_breached is not None:
+            query = query.where(Alert.is_breached == filters.is_breached)
+        return query
+
+    def list_alerts(
+        self,
+        filters: AlertFilter,
+        jurisdictions: Collection[str] | None,
+        *,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Alert], int]:
+        base = self._filtered(select(Alert), filters, jurisdictions)
+        total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = self.session.scalars(
+            base.order_by(Alert.created_at.desc(), Alert.id.desc()).offset(offset).limit(limit)
+        )
+        return list(rows), total
+
+    def alerts_between(
+        self, since: datetime, until: datetime, jurisdictions: Collection[str] | None
+    ) -> list[Alert]:
+        return self.list_alerts(
+            AlertFilter(since=since, until=until), jurisdictions, offset=0, limit=1_000_000
+        )[0]
+
+    def open_alerts(self, jurisdictions: Collection[str] | None) -> list[Alert]:
+        return self.list_alerts(
+            AlertFilter(is_open=True), jurisdictions, offset=0, limit=1_000_000
+        )[0]
+
+    def closed_or_handled_since(
+        self, since: datetime, jurisdictions: Collection[str] | None
+    ) -> list[Alert]:
+        query = select(Alert).where(or_(Alert.closed_at >= since, Alert.handled_at >= since))
+        query = self._filtered(query, AlertFilter(), jurisdictions)
+        return list(self.session.scalars(query))
+
+    def recent_at_place(
+        self, place_id: str, since: datetime, exclude_kinds: Collection[str], exclude_id: int
+    ) -> Alert | None:
+        return self.session.scalars(
+            select(Alert)
+            .where(
+                Alert.place_id == place_id,
+                Alert.created_at >= since,
+                Alert.id != exclude_id,
+                Alert.kind.not_in(list(exclude_kinds)),
+            )
+            .order_by(Alert.created_at.desc())
+            .limit(1)
+        ).first()
+
+    def alerts_of_incident(self, incident_id: int) -> list[Alert]:
+        return list(
+            self.session.scalars(
+                select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.id)
+            )
+        )
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        return self.session.get(Incident, incident_id)
+
+    # -- history, deadlines, procedure -------------------------------------------------------
+
+    def actions_of(self, alert_id: int) -> list[AlertAction]:
+        return list(
+            self.session.scalars(
+                select(AlertAction)
+                .where(AlertAction.alert_id == alert_id)
+                .order_by(AlertAction.at, AlertAction.id)
+            )
+        )
+
+    def deadlines_of(self, alert_ids: Collection[int]) -> dict[int, list[AlertDeadline]]:
+        out: dict[int, list[AlertDeadline]] = {alert_id: [] for alert_id in alert_ids}
+        if not alert_ids:
+            return out
+        rows = self.session.scalars(
+            select(AlertDeadline)
+            .where(AlertDeadline.alert_id.in_(list(alert_ids)))
+            .order_by(AlertDeadline.due_at, AlertDeadline.id)
+        )
+        for row in rows:
+            out[row.alert_id].append(row)
+        return out
+
+    def unmet_deadlines_due(self, before: datetime) -> list[AlertDeadline]:
+        return list(
+            self.session.scalars(
+                select(AlertDeadline)
+                .where(
+                    AlertDeadline.met_at.is_(None),
+                    AlertDeadline.breached_at.is_(None),
+                    AlertDeadline.due_at <= before,
+                )
+                .order_by(AlertDeadline.due_at)
+            )
+        )
+
+    def deadlines_between(
+        self, since: datetime, until: datetime, alert_ids: Collection[int]
+    ) -> list[AlertDeadline]:
+        if not alert_ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(AlertDeadline).where(AlertDeadline.alert_id.in_(list(alert_ids)))
+            )
+        )
+
+    def steps_of(self, alert_id: int) -> list[ProcedureStep]:
+        return list(
+            self.session.scalars(
+                select(ProcedureStep)
+                .where(ProcedureStep.alert_id == alert_id)
+                .order_by(ProcedureStep.id)
+            )
+        )
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def add_subscription(self, row: WebhookSubscription) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def subscriptions(self, *, active_only: bool) -> list[WebhookSubscription]:
+        query = select(WebhookSubscription).order_by(WebhookSubscription.id)
+        if active_only:
+            query = query.where(WebhookSubscription.is_active.is_(True))
+        return list(self.session.scalars(query))
+
+    def get_subscription(self, subscription_id: int) -> WebhookSubscription | None:
+        return self.session.get(WebhookSubscription, subscription_id)
+
+    def add_deliveries(self, rows: Sequence[WebhookDelivery]) -> None:
+        self.session.add_all(rows)
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[WebhookDelivery]:
+        return list(
+            self.session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(limit)
+            )
+        )
+
+    def deliveries(self, subscription_id: int) -> list[WebhookDelivery]:
+        return list(
+            self.session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.subscription_id == subscription_id)
+                .order_by(WebhookDelivery.id)
+            )
+        )
+
+    def deactivate_subscription(self, subscription_id: int) -> int:
+        result = self.session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == subscription_id)
+            .values(is_active=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- online samples --------------------------------------------------------------------
+
+    def add_samples(self, rows: Sequence[DeviceOnlineSample]) -> None:
+        self.session.add_all(rows)
+
+    def samples(
+        self, since: datetime, until: datetime, community_ids: Collection[str] | None
+    ) -> list[DeviceOnlineSample]:
+        query = select(DeviceOnlineSample).where(
+            DeviceOnlineSample.sampled_at >= since, DeviceOnlineSample.sampled_at < until
+        )
+        if community_ids is not None:
+            query = query.where(DeviceOnlineSample.community_id.in_(list(community_ids)))
+        return list(
+            self.session.scalars(
+                query.order_by(DeviceOnlineSample.sampled_at, DeviceOnlineSample.id)
+            )
+        )

@@ -1,0 +1,682 @@
+"""The alert lifecycle: raising from drafts, routing, transitions, procedures, correlation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from zhian.access.roles import Role
+from zhian.access.service import AccessService
+from zhian.alerts import readers
+from zhian.alerts.drafts import TIER_ORDER, AlertClear, AlertDraft, OnlineSample
+from zhian.alerts.models import (
+    Alert,
+    AlertAction,
+    AlertDeadline,
+    DeviceOnlineSample,
+    Incident,
+    ProcedureStep,
+)
+from zhian.alerts.places import JurisdictionTree
+from zhian.alerts.procedures import procedure_for
+from zhian.alerts.repository import AlertRepository
+from zhian.alerts.schemas import (
+    AlertDetail,
+    AlertFilter,
+    AlertPage,
+    AlertState,
+    AlertSummary,
+    DaySeries,
+    KpiReport,
+    LiveMessage,
+    OnlineRatePoint,
+    Outcome,
+    TodayCounts,
+    TodoItem,
+)
+from zhian.alerts.sla import DeadlinePolicy, milestones_met_by
+from zhian.alerts.webhooks import WebhookService
+from zhian.config import AlertSettings
+from zhian.errors import BadRequestError, ConflictError, NotFoundError
+from zhian.kit.clock import Clock
+
+# The responder role for each tier (routing: jurisdiction of the place + this role).
+TIER_ROLES: dict[str, Role] = {
+    "minor": Role.GRID_WORKER,
+    "general": Role.COMMUNITY_OFFICER,
+    "major": Role.COMMAND_CENTRE,
+}
+# step action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[AlertState], AlertState]] = {
+    "sign": (frozenset({AlertState.NEW}), AlertState.SIGNED),
+    "dispatch": (frozenset({AlertState.SIGNED}), AlertState.DISPATCHED),
+    "arrive": (frozenset({AlertState.DISPATCHED}), AlertState.ON_SITE),
+    "handle": (frozenset({AlertState.ON_SITE}), AlertState.HANDLED),
+}
+OPEN_STATES = frozenset(AlertState) - {AlertState.CLOSED}
+# Maintenance alerts are not merged into incidents with alarms at the same place.
+UNCORRELATED_KINDS = frozenset({"device_offline", "device_fault"})
+MAX_EVIDENCE_EVENTS = 20
+MAX_NOTE_CHARS = 2000
+
+
+class AlertService:
+    """Raises alerts from rule drafts and moves them through their lifecycle.
+
+    Every transition records who, when, from where and a note, and refuses a step the
+    current state does not allow with a `ConflictError` that names the state. What
+    happened is queued in `messages` (the live feed, published by the caller after the
+    commit) and as webhook deliveries (in this same transaction). Nothing commits here.
+    """
+
+    def __init__(self, session: Session, *, clock: Clock, settings: AlertSettings) -> None:
+        self.session = session
+        self.repository = AlertRepository(session)
+        self.clock = clock
+        self.settings = settings
+        self.messages: list[LiveMessage] = []
+        self.webhooks = WebhookService(session, clock=clock, settings=settings)
+        self._tree: JurisdictionTree | None = None
+
+    # -- places ----------------------------------------------------------------------------
+
+    @property
+    def tree(self) -> JurisdictionTree:
+        if self._tree is None:
+            self._tree = JurisdictionTree(
+                parents=self.repository.jurisdiction_parents(),
+                community_jurisdiction=self.repository.community_jurisdictions(),
+            )
+        return self._tree
+
+    def _scope(self, jurisdiction_id: str | None) -> set[str] | None:
+        return None if jurisdiction_id is None else self.tree.subtree(jurisdiction_id)
+
+    # -- raising ---------------------------------------------------------------------------
+
+    def raise_drafts(self, drafts: Sequence[AlertDraft]) -> list[int]:
+        """Open an alert per new key; a draft whose key is open updates that alert instead."""
+        if not drafts:
+            return []
+        active = self.repository.active_by_keys({draft.key for draft in drafts})
+        ids: list[int] = []
+        for draft in drafts:
+            alert = active.get(draft.key)
+            if alert is None:
+                alert = self._open(draft)
+                active[draft.key] = alert
+            else:
+                self._repeat(alert, draft)
+            ids.append(alert.id)
+        return ids
+
+    def _open(self, draft: AlertDraft) -> Alert:
+        now = self.clock.now()
+        jurisdiction_id = self.tree.of_community(draft.community_id)
+        alert = Alert(
+            rule=draft.rule,
+            kind=draft.kind,
+            tier=draft.tier,
+            state=AlertState.NEW.value,
+            key=draft.key,
+            active_key=draft.key,
+            subject=draft.subject,
+            place_id=draft.place_id,
+            place_name=draft.place_name,
+            device_id=draft.device_id,
+            community_id=draft.community_id,
+            jurisdiction_id=jurisdiction_id,
+            owner_role=TIER_ROLES[draft.tier].value,
+            title_zh=draft.explanation_zh[:500],
+            title_en=draft.explanation_en[:500],
+            evidence=readers.evidence_json(draft),
+            count=1,
+            is_breached=False,
+            created_at=now,
+            first_seen_at=draft.observed_at,
+            last_seen_at=draft.observed_at,
+            attachments=[],
+        )
+        self.repository.add(alert)
+        self.repository.flush()
+        policy = DeadlinePolicy(self.settings, self.tree)
+        for milestone, seconds in policy.deadlines(draft.tier, jurisdiction_id):
+            self.repository.add(
+                AlertDeadline(
+                    alert_id=alert.id, milestone=milestone, due_at=now + timedelta(seconds=seconds)
+                )
+            )
+        self._record(alert, "created", None, AlertState.NEW, user_id=None, ip=None, note="")
+        self.repository.flush()
+        self._emit("alert.created", alert)
+        self._correlate(alert)
+        return alert
+
+    def _repeat(self, alert: Alert, draft: AlertDraft) -> None:
+        alert.count += 1
+        alert.last_seen_at = max(alert.last_seen_at, draft.observed_at)
+        alert.evidence = readers.merge_evidence(alert.evidence, draft, MAX_EVIDENCE_EVENTS)
+        if TIER_ORDER[draft.tier] > TIER_ORDER[alert.tier]:
+            alert.tier = draft.tier
+            alert.owner_role = TIER_ROLES[draft.tier].value
+            alert.title_zh, alert.title_en = draft.explanation_zh, draft.explanation_en
+        self.repository.flush()
+        self._emit("alert.updated", alert, {"count": alert.count})
+
+    def _correlate(self, alert: Alert) -> None:
+        window = self.settings.correlation_window_seconds
+        if window <= 0 or alert.kind in UNCORRELATED_KINDS:
+            return
+        other = self.repository.recent_at_place(
+            alert.place_id,
+            alert.created_at - timedelta(seconds=window),
+            UNCORRELATED_KINDS,
+            alert.id,
+        )
+        if other is None:
+            return
+        incident = (
+            None if other.incident_id is None else self.repository.get_incident(other.incident_id)
+        )
+        if incident is None:
+            incident = Incident(
+                place_id=alert.place_id,
+                community_id=alert.community_id,
+                opened_at=other.created_at,
+                last_alert_at=alert.created_at,
+                alert_count=1,
+            )
+            self.repository.add(incident)
+            self.repository.flush()
+            other.incident_id = incident.id
+        alert.incident_id = incident.id
+        incident.alert_count += 1
+        incident.last_alert_at = alert.created_at
+        self.repository.flush()
+        alert_ids = [a.id for a in self.repository.alerts_of_incident(incident.id)]
+        self._emit("incident.updated", alert, {"incident_id": incident.id, "alert_ids": alert_ids})
+
+    def clear(self, clears: Iterable[AlertClear]) -> list[int]:
+        """Close open alerts whose condition ended by itself (outcome resolved, by the system)."""
+        wanted = {clear.key: clear for clear in clears}
+        closed = []
+        for key, alert in self.repository.active_by_keys(wanted.keys()).items():
+            clear = wanted[key]
+            note = f"{clear.note_zh} / {clear.note_en}"
+            self._close(alert, Outcome.RESOLVED, user_id=None, ip=None, note=note, action="cleared")
+            closed.append(alert.id)
+        return closed
+
+    def record_samples(self, samples: Iterable[OnlineSample]) -> None:
+        self.repository.add_samples(
+            [
+                DeviceOnlineSample(
+                    sampled_at=s.sampled_at,
+                    community_id=s.community_id,
+                    device_kind=s.device_kind,
+                    total=s.total,
+                    online=s.online,
+                )
+                for s in samples
+            ]
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def sign(
+        self, alert_id: int, *, user_id: int, ip: str | None = None, note: str = ""
+    ) -> AlertDetail:
+        return self._step(alert_id, "sign", user_id=user_id, ip=ip, note=note)
+
+    def dispatch(
+        self,
+        alert_id: int,
+        *,
+        user_id: int,
+        assignee_id: int | None = None,
+        ip: str | None = None,
+        note: str = "",
+    ) -> AlertDetail:
+        return self._step(
+            alert_id,
+            "dispatch",
+            user_id=user_id,
+            ip=ip,
+            note=note,
+            assignee_id=assignee_id if assignee_id is not None else user_id,
+        )
+
+    def arrive(
+        self, alert_id: int, *, user_id: int, ip: str | None = None, note: str = ""
+    ) -> AlertDetail:
+        return self._step(alert_id, "arrive", user_id=user_id, ip=ip, note=note)
+
+    def handle(
+        self,
+        alert_id: int,
+        *,
+        user_id: int,
+        feedback: str,
+        attachments: Sequence[str] = (),
+        ip: str | None = None,
+        note: str = "",
+    ) -> AlertDetail:
+        if not feedback.strip():
+            raise BadRequestError("feedback is required to mark an alert handled", field="feedback")
+        bad = [ref for ref in attachments if not readers.is_image_ref(ref)]
+        if bad:
+            raise BadRequestError(
+                f"attachment '{bad[0]}' is not an image reference (img:<sha256>.jpg|png)",
+                field="attachments",
+            )
+        return self._step(
+            alert_id,
+            "handle",
+            user_id=user_id,
+            ip=ip,
+            note=note,
+            feedback=feedback.strip(),
+            attachments=list(attachments),
+        )
+
+    def close(
+        self,
+        alert_id: int,
+        *,
+        user_id: int,
+        outcome: Outcome | str,
+        ip: str | None = None,
+        note: str = "",
+    ) -> AlertDetail:
+        try:
+            chosen = Outcome(outcome)
+        except ValueError:
+            names = ", ".join(o.value for o in Outcome)
+            raise BadRequestError(
+                f"outcome '{outcome}' is not one of: {names}", field="outcome"
+            ) from None
+        alert = self._get(alert_id, for_update=True)
+        state = AlertState(alert.state)
+        if state is AlertState.CLOSED:
+            raise ConflictError(f"alert {alert_id} is already 'closed'", field="state")
+        if chosen is Outcome.RESOLVED:
+            if state is not AlertState.HANDLED:
+                raise ConflictError(
+                    f"alert {alert_id} is '{state.value}': closing as resolved needs state "
+                    "'handled' (feedback first)",
+                    field="state",
+                )
+            pending = [s.key for s in self._steps(alert) if s.status == "pending"]
+            if pending:
+                raise ConflictError(
+                    f"alert {alert_id} has procedure steps not ticked or skipped: "
+                    + ", ".join(pending),
+                    field="procedure",
+                )
+        self._close(alert, chosen, user_id=user_id, ip=ip, note=_note(note), action="close")
+        return self.get_alert(alert_id)
+
+    def tick_step(
+        self,
+        alert_id: int,
+        step: str,
+        *,
+        user_id: int,
+        skipped: bool = False,
+        reason: str = "",
+        ip: str | None = None,
+    ) -> AlertDetail:
+        """Tick (or skip, with a reason) a step of the alert's procedure."""
+        alert = self._get(alert_id, for_update=True)
+        if alert.state == AlertState.CLOSED:
+            raise ConflictError(
+                f"alert {alert_id} is 'closed': its procedure is final", field="state"
+            )
+        steps = {s.key: s for s in self._steps(alert)}
+        if step not in steps:
+            known = ", ".join(steps) or "none (this kind has no procedure)"
+            raise BadRequestError(f"unknown step '{step}'; steps: {known}", field="step")
+        if steps[step].status != "pending":
+            raise ConflictError(f"step '{step}' is already {steps[step].status}", field="step")
+        if skipped and not reason.strip():
+            raise BadRequestError("skipping a step needs a reason", field="reason")
+        now = self.clock.now()
+        status = "skipped" if skipped else "ticked"
+        self.repository.add(
+            ProcedureStep(
+                alert_id=alert.id,
+                step=step,
+                status=status,
+                reason=reason.strip(),
+                user_id=user_id,
+                at=now,
+            )
+        )
+        self._record(
+            alert,
+            "tick_step",
+            None,
+            None,
+            user_id=user_id,
+            ip=ip,
+            note=_note(reason),
+            data={"step": step, "status": status},
+        )
+        if skipped:
+            supervisor = self.tree.parent(
+                alert.escalated_to_jurisdiction_id or alert.jurisdiction_id
+            )
+            self._emit(
+                "procedure.skipped",
+                alert,
+                {
+                    "step": step,
+                    "reason": reason.strip(),
+                    "user_id": user_id,
+                    "supervisor_jurisdiction_id": supervisor,
+                },
+            )
+        self.repository.flush()
+        return self.get_alert(alert_id)
+
+    def _step(
+        self, alert_id: int, action: str, *, user_id: int, ip: str | None, note: str, **changes: Any
+    ) -> AlertDetail:
+        sources, target = TRANSITIONS[action]
+        alert = self._get(alert_id, for_update=True)
+        state = AlertState(alert.state)
+        if state not in sources:
+            needed = " or ".join(f"'{s.value}'" for s in sorted(sources))
+            raise ConflictError(
+                f"alert {alert_id} is '{state.value}': cannot {action}; {action} needs state "
+                f"{needed}",
+                field="state",
+            )
+        now = self.clock.now()
+        alert.state = target.value
+        if action == "sign":
+            alert.signed_at, alert.signed_by = now, user_id
+        elif action == "dispatch":
+            alert.dispatched_at, alert.assignee_id = now, changes["assignee_id"]
+        elif action == "arrive":
+            alert.on_site_at = now
+        elif action == "handle":
+            alert.handled_at = now
+            alert.feedback = changes["feedback"]
+            alert.attachments = changes["attachments"]
+        self._meet(alert, milestones_met_by(action), now)
+        data = {k: v for k, v in changes.items() if k != "feedback"}
+        self._record(
+            alert, action, state, target, user_id=user_id, ip=ip, note=_note(note), data=data
+        )
+        self.repository.flush()
+        self._emit(
+            "alert.transition",
+            alert,
+            {
+                "action": action,
+                "from_state": state.value,
+                "to_state": target.value,
+                "user_id": user_id,
+            },
+        )
+        return self.get_alert(alert_id)
+
+    def _close(
+        self,
+        alert: Alert,
+        outcome: Outcome,
+        *,
+        user_id: int | None,
+        ip: str | None,
+        note: str,
+        action: str,
+    ) -> None:
+        now = self.clock.now()
+        state = AlertState(alert.state)
+        alert.state = AlertState.CLOSED.value
+        alert.outcome = outcome.value
+        alert.closed_at, alert.closed_by = now, user_id
+        alert.active_key = None
+        # Closing ends every clock: what was not breached counts as met now.
+        self._meet(alert, None, now)
+        self._record(
+            alert,
+            action,
+            state,
+            AlertState.CLOSED,
+            user_id=user_id,
+            ip=ip,
+            note=note,
+            data={"outcome": outcome.value},
+        )
+        self.repository.flush()
+        self._emit(
+            "alert.transition",
+            alert,
+            {
+                "action": action,
+                "from_state": state.value,
+                "to_state": "closed",
+                "user_id": user_id,
+                "outcome": outcome.value,
+            },
+        )
+
+    def _meet(self, alert: Alert, milestones: frozenset[str] | None, now: datetime) -> None:
+        for deadline in self.repository.deadlines_of([alert.id])[alert.id]:
+            if deadline.met_at is None and (milestones is None or deadline.milestone in milestones):
+                deadline.met_at = now
+
+    def _get(self, alert_id: int, *, for_update: bool = False) -> Alert:
+        alert = (
+            self.repository.get_for_update(alert_id)
+            if for_update
+            else self.repository.get(alert_id)
+        )
+        if alert is None:
+            raise NotFoundError(f"no alert {alert_id}", field="alert_id")
+        return alert
+
+    def _steps(self, alert: Alert) -> list[readers.StepState]:
+        return readers.step_states(procedure_for(alert.kind), self.repository.steps_of(alert.id))
+
+    def _record(
+        self,
+        alert: Alert,
+        action: str,
+        from_state: AlertState | None,
+        to_state: AlertState | None,
+        *,
+        user_id: int | None,
+        ip: str | None,
+        note: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.repository.add(
+            AlertAction(
+                alert_id=alert.id,
+                action=action,
+                from_state=None if from_state is None else from_state.value,
+                to_state=None if to_state is None else to_state.value,
+                user_id=user_id,
+                ip=ip,
+                note=note,
+                at=self.clock.now(),
+                data=data or {},
+            )
+        )
+
+    def _emit(self, kind: str, alert: Alert | None, data: dict[str, Any] | None = None) -> None:
+        summary = None if alert is None else self._summary(alert)
+        message = LiveMessage(type=kind, at=self.clock.now(), alert=summary, data=data or {})
+        self.messages.append(message)
+        self.webhooks.enqueue(message)
+
+    def _summary(self, alert: Alert) -> AlertSummary:
+        deadlines = self.repository.deadlines_of([alert.id])[alert.id]
+        return readers.summary(alert, deadlines)
+
+    # -- SLA -------------------------------------------------------------------------------
+
+    def check_deadlines(self, now: datetime) -> tuple[int, int]:
+        """Warn on clocks about to run out; escalate breached ones. Returns (warned, breached).
+
+        A breach marks the alert as breached for good and escalates it one level up the
+        jurisdiction tree from where it is now (a second breach goes one more level up).
+        """
+        warned = breached = 0
+        horizon = now + timedelta(seconds=self.settings.warn_before_seconds)
+        for deadline in self.repository.unmet_deadlines_due(horizon):
+            alert = self._get(deadline.alert_id)
+            if alert.state == AlertState.CLOSED.value:
+                continue
+            data = {"milestone": deadline.milestone, "due_at": deadline.due_at.isoformat()}
+            if deadline.due_at <= now:
+                deadline.breached_at = now
+                alert.is_breached = True
+                current = alert.escalated_to_jurisdiction_id or alert.jurisdiction_id
+                target = self.tree.parent(current)
+                self._record(
+                    alert, "breached", None, None, user_id=None, ip=None, note="", data=data
+                )
+                if target is not None:
+                    alert.escalated_to_jurisdiction_id = target
+                    self._record(
+                        alert,
+                        "escalated",
+                        None,
+                        None,
+                        user_id=None,
+                        ip=None,
+                        note="",
+                        data={"from": current, "to": target},
+                    )
+                self.repository.flush()
+                self._emit("alert.breached", alert, {**data, "escalated_to": target})
+                breached += 1
+            elif deadline.warned_at is None:
+                deadline.warned_at = now
+                self._record(alert, "warned", None, None, user_id=None, ip=None, note="", data=data)
+                self.repository.flush()
+                self._emit("alert.warning", alert, data)
+                warned += 1
+        return warned, breached
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_alert(self, alert_id: int) -> AlertDetail:
+        alert = self._get(alert_id)
+        return readers.detail(
+            alert,
+            self.repository.deadlines_of([alert.id])[alert.id],
+            self.repository.actions_of(alert.id),
+            self._steps(alert),
+            self.allowed_actions(alert),
+        )
+
+    def allowed_actions(self, alert: Alert | AlertSummary) -> list[str]:
+        state = AlertState(alert.state)
+        actions = [name for name, (sources, _) in TRANSITIONS.items() if state in sources]
+        if state in OPEN_STATES:
+            if procedure_for(alert.kind):
+                actions.append("tick_step")
+            actions.append("close")
+        return actions
+
+    def list_alerts(
+        self, filters: AlertFilter | None = None, *, page: int = 1, per_page: int = 50
+    ) -> AlertPage:
+        filters = filters or AlertFilter()
+        if page < 1:
+            raise BadRequestError("page must be 1 or more", field="page")
+        if not 1 <= per_page <= 500:
+            raise BadRequestError("per_page must lie between 1 and 500", field="per_page")
+        rows, total = self.repository.list_alerts(
+            filters,
+            self._scope(filters.jurisdiction_id),
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )
+        deadlines = self.repository.deadlines_of([row.id for row in rows])
+        items = [readers.summary(row, deadlines[row.id]) for row in rows]
+        return AlertPage(items=items, total=total, page=page, per_page=per_page)
+
+    def open_device_alerts(self, community_id: str | None = None) -> list[AlertSummary]:
+        rows = [
+            row
+            for row in self.repository.open_alerts(None)
+            if row.kind in UNCORRELATED_KINDS
+            and (community_id is None or row.community_id == community_id)
+        ]
+        deadlines = self.repository.deadlines_of([row.id for row in rows])
+        return [readers.summary(row, deadlines[row.id]) for row in rows]
+
+    def my_todos(self, user_id: int) -> list[TodoItem]:
+        """Open alerts this user must act on, with the deadline of the next step."""
+        user = AccessService(self.session).get_user(user_id)
+        if user is None:
+            raise NotFoundError(f"no user {user_id}", field="user_id")
+        scope = None if user.jurisdiction_id is None else self.tree.subtree(user.jurisdiction_id)
+        rows = self.repository.open_alerts(scope)
+        mine = []
+        for row in rows:
+            escalated_here = scope is not None and row.escalated_to_jurisdiction_id in scope
+            if (
+                row.assignee_id == user_id
+                or row.owner_role == user.role.value
+                or escalated_here
+                or user.role is Role.ADMIN
+            ):
+                mine.append(row)
+        deadlines = self.repository.deadlines_of([row.id for row in mine])
+        items = [readers.todo(row, deadlines[row.id], self.allowed_actions(row)) for row in mine]
+        far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
+        return sorted(items, key=lambda item: (item.due_at or far, item.alert.id))
+
+    def counts_today(self, jurisdiction_id: str | None = None) -> TodayCounts:
+        return readers.counts_today(self.repository, self._scope(jurisdiction_id), self.clock.now())
+
+    def weekly_series(
+        self, jurisdiction_id: str | None = None, *, days: int = 7
+    ) -> list[DaySeries]:
+        return readers.weekly_series(
+            self.repository, self._scope(jurisdiction_id), self.clock.now(), days
+        )
+
+    def kpis(self, jurisdiction_id: str | None = None, *, days: int = 30) -> KpiReport:
+        scope = self._scope(jurisdiction_id)
+        communities = None if scope is None else self.tree.communities_in(scope)
+        return readers.kpis(
+            self.repository, scope, communities, jurisdiction_id, self.clock.now(), days
+        )
+
+    def online_rate_series(
+        self, community_id: str | None = None, *, hours: int = 24
+    ) -> list[OnlineRatePoint]:
+        now = self.clock.now()
+        rows = self.repository.samples(
+            now - timedelta(hours=hours),
+            now + timedelta(seconds=1),
+            None if community_id is None else [community_id],
+        )
+        return [
+            OnlineRatePoint(
+                sampled_at=r.sampled_at,
+                community_id=r.community_id,
+                device_kind=r.device_kind,
+                total=r.total,
+                online=r.online,
+                rate_pct=100.0 * r.online / r.total if r.total else 100.0,
+            )
+            for r in rows
+        ]
+
+
+def _note(note: str) -> str:
+    if len(note) > MAX_NOTE_CHARS:
+        raise BadRequestError(f"note is longer than {MAX_NOTE_CHARS} characters", field="note")
+    return note.strip()

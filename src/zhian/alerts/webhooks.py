@@ -1,0 +1,224 @@
+"""Outbound webhooks: subscriptions, a delivery queue in the database, and the worker that
+POSTs signed messages with exponential back-off."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from zhian.alerts.models import WebhookDelivery, WebhookSubscription
+from zhian.alerts.repository import AlertRepository
+from zhian.alerts.schemas import LiveMessage
+from zhian.config import AlertSettings
+from zhian.errors import BadRequestError, NotFoundError
+from zhian.kit.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Zhian-Signature"
+DELIVERY_HEADER = "X-Zhian-Delivery"
+MAX_SECRET_CHARS = 200
+
+
+def sign_body(secret: str, body: bytes) -> str:
+    """The value of `X-Zhian-Signature`: `sha256=` and the hex HMAC-SHA256 of the body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSubscriptionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    url: str
+    kinds: list[str] | None
+    is_active: bool
+    created_at: datetime
+
+
+class WebhookDeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    subscription_id: int
+    message_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class WebhookService:
+    """Subscriptions and the delivery queue. Nothing commits here."""
+
+    def __init__(self, session: Session, *, clock: Clock, settings: AlertSettings) -> None:
+        self.repository = AlertRepository(session)
+        self.clock = clock
+        self.settings = settings
+        self._active: list[WebhookSubscription] | None = None
+
+    def subscribe(
+        self, url: str, secret: str, kinds: list[str] | None = None
+    ) -> WebhookSubscriptionRead:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadRequestError(f"url '{url}' is not an http(s) address", field="url")
+        if not 16 <= len(secret) <= MAX_SECRET_CHARS:
+            raise BadRequestError(
+                f"secret must hold 16 to {MAX_SECRET_CHARS} characters", field="secret"
+            )
+        row = WebhookSubscription(
+            url=url, secret=secret, kinds=kinds, is_active=True, created_at=self.clock.now()
+        )
+        self.repository.add_subscription(row)
+        self._active = None
+        return WebhookSubscriptionRead.model_validate(row)
+
+    def list_subscriptions(self) -> list[WebhookSubscriptionRead]:
+        return [
+            WebhookSubscriptionRead.model_validate(row)
+            for row in self.repository.subscriptions(active_only=False)
+        ]
+
+    def deactivate(self, subscription_id: int) -> None:
+        if not self.repository.deactivate_subscription(subscription_id):
+            raise NotFoundError(
+                f"no webhook subscription {subscription_id}", field="subscription_id"
+            )
+        self._active = None
+
+    def deliveries(self, subscription_id: int) -> list[WebhookDeliveryRead]:
+        return [
+            WebhookDeliveryRead.model_validate(r)
+            for r in self.repository.deliveries(subscription_id)
+        ]
+
+    def enqueue(self, message: LiveMessage) -> int:
+        """Queue `message` for every active subscription whose kinds match; returns how many."""
+        if self._active is None:
+            self._active = self.repository.subscriptions(active_only=True)
+        if not self._active:
+            return 0
+        kind = None if message.alert is None else message.alert.kind
+        body = message.model_dump_json()
+        now = self.clock.now()
+        rows = [
+            WebhookDelivery(
+                subscription_id=sub.id,
+                message_type=message.type,
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for sub in self._active
+            if not sub.kinds or kind in sub.kinds or message.type in sub.kinds
+        ]
+        self.repository.add_deliveries(rows)
+        return len(rows)
+
+    def due(self, now: datetime, limit: int) -> list[tuple[int, str, str, str]]:
+        """(delivery id, url, secret, body) of deliveries due now."""
+        out = []
+        for row in self.repository.due_deliveries(now, limit):
+            sub = self.repository.get_subscription(row.subscription_id)
+            if sub is None or not sub.is_active:
+                row.status, row.last_error = "failed", "subscription deactivated"
+                continue
+            out.append((row.id, sub.url, sub.secret, row.body))
+        return out
+
+    def record_attempt(self, delivery_id: int, error: str | None, now: datetime) -> None:
+        row = self.repository.session.get(WebhookDelivery, delivery_id)
+        if row is None:
+            return
+        row.attempts += 1
+        if error is None:
+            row.status, row.delivered_at, row.last_error = "delivered", now, None
+            return
+        row.last_error = error[:500]
+        if row.attempts >= self.settings.webhook_max_attempts:
+            row.status = "failed"
+            return
+        pause = min(
+            self.settings.webhook_backoff_seconds * 2 ** (row.attempts - 1),
+            self.settings.webhook_backoff_max_seconds,
+        )
+        row.next_attempt_at = now + timedelta(seconds=pause)
+
+
+class WebhookWorker:
+    """Delivers due webhook messages on a daemon thread; `deliver_due(now)` runs one round."""
+
+    def __init__(
+        self,
+        open_service: Callable[[], AbstractContextManager[WebhookService]],
+        clock: Clock,
+        settings: AlertSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._open = open_service
+        self._clock = clock
+        self._settings = settings
+        self._client = httpx.Client(timeout=settings.webhook_timeout_seconds, transport=transport)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def deliver_due(self, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
+        """Attempt every due delivery once; returns (delivered, failed attempts)."""
+        moment = now or self._clock.now()
+        with self._open() as service:
+            due = service.due(moment, limit)
+        results: list[tuple[int, str | None]] = []
+        for delivery_id, url, secret, body in due:
+            raw = body.encode()
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign_body(secret, raw),
+                DELIVERY_HEADER: str(delivery_id),
+            }
+            try:
+                response = self._client.post(url, content=raw, headers=headers)
+                error = None if response.is_success else f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            results.append((delivery_id, error))
+        if results:
+            with self._open() as service:
+                for delivery_id, error in results:
+                    service.record_attempt(delivery_id, error, moment)
+        delivered = sum(1 for _, error in results if error is None)
+        return delivered, len(results) - delivered
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the webhook worker is already running")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="zhian-webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._settings.webhook_poll_seconds):
+            try:
+                self.deliver_due()
+            except Exception:
+                logger.exception("webhook delivery round failed; trying again")

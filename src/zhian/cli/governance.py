@@ -1,0 +1,252 @@
+"""`zhian keys|audit|retention|quality`: key ring, audit verification, retention, data quality."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.table import Table
+
+from zhian.audit.service import Actor
+from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_console
+from zhian.config import Settings, load_settings
+from zhian.db.engine import Database, make_engine
+from zhian.db.migrate import upgrade
+from zhian.governance.context import Governance
+from zhian.governance.crypto import FieldCipher
+from zhian.governance.identity import key_census, reseal_all
+from zhian.governance.keys import (
+    KeyRingError,
+    generate_keyring,
+    key_file_path,
+    load_keyring,
+    write_keyring,
+)
+from zhian.governance.quality import QualityService
+from zhian.governance.retention import RetentionService
+from zhian.kit.clock import SystemClock
+from zhian.store.events import EventStore
+
+keys_app = typer.Typer(help="Encryption and token keys (密钥).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of data per class (数据保留).", no_args_is_help=True)
+quality_app = typer.Typer(help="Data quality per source (数据质量).", no_args_is_help=True)
+
+CLI_ACTOR = Actor.system("cli")
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    engine = make_engine(settings.database_url, echo=settings.database.echo)
+    try:
+        upgrade(engine)
+        yield Database(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _event_store(settings: Settings) -> Iterator[EventStore]:
+    try:
+        store = EventStore(settings.event_store_path)
+    except duckdb.IOException as exc:
+        error_console.print(
+            f"[bold red]The event store is in use[/bold red] ({exc}); stop the node first."
+        )
+        raise typer.Exit(2) from None
+    with store:
+        yield store
+
+
+def _fail(message: str) -> typer.Exit:
+    error_console.print(f"[bold red]{message}[/bold red]")
+    return typer.Exit(2)
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+@keys_app.command("init")
+def keys_init(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Create the key ring file (mode 0600) in the workspace; refuses to overwrite one."""
+    settings = load_settings(workspace)
+    path = key_file_path(settings.governance, settings.workspace)
+    try:
+        write_keyring(path, generate_keyring())
+    except KeyRingError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"Key ring written to {path} (mode 0600). Back it up: without it the")
+    console.print("encrypted identity fields cannot be read.")
+
+
+@keys_app.command("status")
+def keys_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Show the key ids, the active one and how many sealed values each key holds."""
+    settings = load_settings(workspace)
+    try:
+        ring = load_keyring(settings.governance, settings.workspace)
+    except KeyRingError as exc:
+        raise _fail(exc.message) from None
+    with _database(settings) as db, db.session() as session:
+        census = key_census(session)
+    table = Table(title="Key ring")
+    table.add_column("key id")
+    table.add_column("active")
+    table.add_column("sealed values", justify="right")
+    for key_id in sorted(set(ring.keys) | set(census)):
+        present = "" if key_id in ring.keys else " [red](missing from ring)[/red]"
+        table.add_row(key_id + present, "yes" if key_id == ring.active else "", str(census[key_id]))
+    console.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Add a new active key, re-encrypt every sealed value to it, then retire the old keys.
+
+    The new ring is written before anything is re-encrypted, so an interrupted rotation
+    leaves every value readable; run it again to finish.
+    """
+    settings = load_settings(workspace)
+    governance = settings.governance
+    path = key_file_path(governance, settings.workspace)
+    try:
+        ring = load_keyring(governance, settings.workspace, environ={})
+    except KeyRingError as exc:
+        raise _fail(f"{exc.message} (rotation rewrites the key file)") from None
+    rotated = ring.with_new_active()
+    write_keyring(path, rotated, replace=True)
+    clock = SystemClock()
+    with _database(settings) as db, db.session() as session:
+        counts = reseal_all(session, FieldCipher(rotated))
+        leftover = key_census(session)
+        Governance(governance, clock, rotated).audit(session).record(
+            CLI_ACTOR,
+            "keys.rotate",
+            record_type="key_ring",
+            record_ids=[rotated.active],
+            details={"resealed": counts, "previous": ring.active},
+        )
+    retired = {key_id for key_id in rotated.keys if key_id != rotated.active}
+    retired -= set(leftover)
+    if retired:
+        write_keyring(path, rotated.without(retired), replace=True)
+    total = sum(counts.values())
+    console.print(f"Active key is now {rotated.active}; {total} values re-encrypted.")
+    for label, count in counts.items():
+        console.print(f"  {label}: {count}")
+    if retired:
+        console.print(f"Retired keys: {', '.join(sorted(retired))}")
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Check the audit chain; exits 1 and names each entry when anything was tampered with."""
+    settings = load_settings(workspace)
+    governance = Governance.load(settings.governance, settings.workspace, SystemClock())
+    with _database(settings) as db, db.session() as session:
+        report = governance.audit(session).verify()
+    span = f"entries {report.first_id}..{report.last_id}" if report.checked else "no entries"
+    seal = "sealed head" if report.is_sealed else "unsealed head (no key ring)"
+    if report.ok:
+        console.print(f"[green]Audit chain intact[/green]: {report.checked} {span}, {seal}.")
+        return
+    table = Table(title=f"Audit chain broken ({report.checked} checked, {span})")
+    table.add_column("entry", justify="right")
+    table.add_column("finding")
+    table.add_column("detail", style="red")
+    for problem in report.problems:
+        table.add_row(str(problem.entry_id), problem.kind, problem.detail)
+    console.print(table)
+    raise typer.Exit(1)
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+@retention_app.command("apply")
+def retention_apply(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would go; change nothing.")
+    ] = False,
+) -> None:
+    """Purge data past its retention from every store (legal holds are kept); audited."""
+    settings = load_settings(workspace)
+    clock = SystemClock()
+    governance = Governance.load(settings.governance, settings.workspace, clock)
+    with _database(settings) as db, _event_store(settings) as store, db.session() as session:
+        service = RetentionService(
+            session,
+            store=store,
+            blob_dir=settings.blob_dir,
+            settings=settings.governance,
+            clock=clock,
+            audit=governance.audit(session),
+        )
+        report = service.apply(CLI_ACTOR, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    table = Table(title="Retention (dry run)" if dry_run else "Retention")
+    table.add_column("data class")
+    table.add_column("kept for", justify="right")
+    table.add_column("older than")
+    table.add_column(verb, justify="right")
+    table.add_column("held", justify="right")
+    for outcome in report.outcomes:
+        days = f"{outcome.retention_days:g} d" if outcome.retention_days else "unreferenced"
+        cutoff = outcome.cutoff.strftime("%Y-%m-%d %H:%M") if outcome.cutoff else ""
+        table.add_row(outcome.data_class, days, cutoff, str(outcome.removed), str(outcome.held))
+    console.print(table)
+
+
+# --- quality ------------------------------------------------------------------------------
+
+
+@quality_app.command("report")
+def quality_report(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    hours: Annotated[float, typer.Option(help="Window to report, in hours back from now.")] = 24,
+    limit: Annotated[int, typer.Option(help="Sources to list, worst first.")] = 20,
+) -> None:
+    """Validity, completeness, lateness and clock skew per device and source, worst first."""
+    settings = load_settings(workspace)
+    until = SystemClock().now()
+    since = until - timedelta(hours=hours)
+    governance = settings.governance
+    with _database(settings) as db, _event_store(settings) as store, db.session() as session:
+        report = QualityService(
+            session,
+            store,
+            late_after_minutes=governance.late_after_minutes,
+            goal=governance.valid_goal,
+        ).report(since, until)
+    table = Table(title=f"Data quality, last {hours:g} h (goal ≥ {report.goal:.0%} valid)")
+    for heading in ("device", "source", "received", "valid", "complete", "late", "ahead"):
+        table.add_column(heading, justify="left" if heading in ("device", "source") else "right")
+    table.add_column("max lag s", justify="right")
+    table.add_column("top reasons")
+    for source in report.sources[:limit]:
+        valid = f"{source.validity:.1%}"
+        if source.validity < report.goal:
+            valid = f"[red]{valid}[/red]"
+        reasons = ", ".join(f"{code} {n}" for code, n in source.rejected_by_reason.most_common(3))
+        max_lag = f"{source.max_lag_seconds:.0f}" if source.max_lag_seconds is not None else ""
+        table.add_row(
+            source.device_id,
+            source.source,
+            str(source.received),
+            valid,
+            f"{source.completeness:.1%}",
+            f"{source.late_share:.1%}",
+            f"{source.skew_share:.1%}",
+            max_lag,
+            reasons,
+        )
+    console.print(table)
+    console.print(f"{len(report.below_goal)} of {len(report.sources)} sources below the goal.")

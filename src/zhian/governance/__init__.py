@@ -1,0 +1,1 @@
+"""Governance: validation, masking, keyed tokens, field encryption, retention, data quality."""

@@ -1,0 +1,57 @@
+"""What governance needs at run time, built once per process from settings and the key ring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from zhian.audit.service import AuditService
+from zhian.config import GovernanceSettings
+from zhian.errors import ConfigurationError
+from zhian.governance.crypto import FieldCipher
+from zhian.governance.identity import IdentitySealer
+from zhian.governance.keys import KeyRing, try_load_keyring
+from zhian.governance.tokens import Tokeniser
+from zhian.kit.clock import Clock
+
+
+class Governance:
+    """The key ring (if the node has one) and the clock, handing out governance services.
+
+    A fresh workspace has no key ring: auditing still works (unsealed head), but sealing
+    or revealing identity fields raises ConfigurationError until `zhian keys init` ran.
+    """
+
+    def __init__(self, settings: GovernanceSettings, clock: Clock, ring: KeyRing | None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.ring = ring
+        self._sealer = (
+            IdentitySealer(FieldCipher(ring), Tokeniser(ring.token_key)) if ring else None
+        )
+
+    @classmethod
+    def load(cls, settings: GovernanceSettings, workspace: Path, clock: Clock) -> Governance:
+        return cls(settings, clock, try_load_keyring(settings, workspace))
+
+    @property
+    def sealer(self) -> IdentitySealer | None:
+        """Seals and tokenises identity values; None without a key ring."""
+        return self._sealer
+
+    def require_sealer(self) -> IdentitySealer:
+        if self._sealer is None:
+            raise ConfigurationError(
+                f"this node has no key ring; run `zhian keys init` or set {self.settings.key_env}"
+            )
+        return self._sealer
+
+    def tokeniser(self) -> Tokeniser:
+        """The keyed tokeniser for the event store and analytics (needs the key ring)."""
+        return self.require_sealer().tokeniser
+
+    def audit(self, session: Session) -> AuditService:
+        """An audit service in the caller's transaction, sealing the head when keys exist."""
+        seal_key = self.ring.seal_key if self.ring is not None else None
+        return AuditService(session, clock=self.clock, seal_key=seal_key)

@@ -1,0 +1,110 @@
+"""Sealed identity columns: the registry's protector, re-encryption to a new key, key census."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Column, Table, select, update
+from sqlalchemy.orm import Session
+
+from zhian.governance.crypto import FieldCipher, key_id_of
+from zhian.governance.tokens import Tokeniser, TokenKind
+from zhian.registry.models import Resident
+
+# Rows re-encrypted per round trip during rotation.
+RESEAL_BATCH_ROWS = 500
+
+
+def field_context(table: str, column: str, row_id: str) -> str:
+    """The associated data a value is sealed for: its table, column and row."""
+    return f"{table}.{column}:{row_id}"
+
+
+class IdentitySealer:
+    """Seals, opens and tokenises identity values (the registry's `IdentityProtector`)."""
+
+    def __init__(self, cipher: FieldCipher, tokeniser: Tokeniser) -> None:
+        self.cipher = cipher
+        self.tokeniser = tokeniser
+
+    def seal(self, table: str, column: str, row_id: str, value: str) -> bytes:
+        return self.cipher.seal(value, field_context(table, column, row_id))
+
+    def open(self, table: str, column: str, row_id: str, sealed: bytes) -> str:
+        return self.cipher.open(sealed, field_context(table, column, row_id))
+
+    def token(self, kind: str, value: str) -> str:
+        token_kind: TokenKind = kind  # type: ignore[assignment]
+        return self.tokeniser.token(token_kind, value)
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    """A column holding sealed values, and the primary key its context names."""
+
+    table: str
+    key: Column[Any]
+    column: Column[Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.table}.{self.column.name}"
+
+
+# Every sealed column of the operational database; rotation and the census walk these.
+_RESIDENTS = cast(Table, Resident.__table__)
+SEALED_COLUMNS: tuple[SealedColumn, ...] = tuple(
+    SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c[name])
+    for name in ("name_enc", "id_number_enc", "phone_enc")
+)
+
+
+def reseal_all(session: Session, cipher: FieldCipher) -> dict[str, int]:
+    """Re-encrypt every sealed value not under the active key; returns counts per column.
+
+    Runs in the caller's transaction: on failure nothing is half re-encrypted.
+    """
+    counts: dict[str, int] = {}
+    for sealed in SEALED_COLUMNS:
+        table = sealed.column.table
+        changed = 0
+        after: str | None = None
+        while True:
+            query = (
+                select(sealed.key, sealed.column)
+                .where(sealed.column.is_not(None))
+                .order_by(sealed.key)
+                .limit(RESEAL_BATCH_ROWS)
+            )
+            if after is not None:
+                query = query.where(sealed.key > after)
+            rows = session.execute(query).all()
+            if not rows:
+                break
+            updates = []
+            for row_id, value in rows:
+                context = field_context(sealed.table, sealed.column.name, row_id)
+                fresh = cipher.reseal(value, context)
+                if fresh is not None:
+                    updates.append({"row_id": row_id, "value": fresh})
+            for item in updates:
+                session.execute(
+                    update(table)
+                    .where(sealed.key == item["row_id"])
+                    .values({sealed.column.name: item["value"]})
+                )
+            changed += len(updates)
+            after = rows[-1][0]
+        counts[sealed.label] = changed
+    return counts
+
+
+def key_census(session: Session) -> Counter[str]:
+    """How many sealed values each key id holds, over every sealed column."""
+    census: Counter[str] = Counter()
+    for sealed in SEALED_COLUMNS:
+        for (value,) in session.execute(select(sealed.column).where(sealed.column.is_not(None))):
+            census[key_id_of(value)] += 1
+    return census

@@ -1,0 +1,103 @@
+"""The topic scheme `<prefix>/{community}/{device_id}/{type}` and its checks against a payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from zhian.ingest.events import EVENT_TYPES
+from zhian.ingest.validate import FieldError
+
+# The quarantine's `source` column holds 32 characters; longer topics keep their tail
+# (device and type) there, and the device is also kept whole as the sender.
+SOURCE_MAX_CHARS = 32
+
+
+@dataclass(frozen=True)
+class TopicAddress:
+    """What a topic says about its message: the community, the device and the event type."""
+
+    topic: str
+    community: str
+    device_id: str
+    event_type: str
+
+    @property
+    def source(self) -> str:
+        """The intake source for this topic: `mqtt:<topic>`, clipped to the column width."""
+        source = f"mqtt:{self.topic}"
+        if len(source) <= SOURCE_MAX_CHARS:
+            return source
+        return "mqtt:…" + self.topic[-(SOURCE_MAX_CHARS - 6) :]
+
+
+def subscription_filter(prefix: str) -> str:
+    """The one subscription Zhian makes: every community, device and type under the prefix."""
+    return f"{prefix}/+/+/+"
+
+
+def parse_topic(prefix: str, topic: str) -> TopicAddress | FieldError:
+    """The address a topic names, or why it is not a topic of the scheme."""
+    levels = topic.split("/")
+    if len(levels) != 4 or levels[0] != prefix:
+        return FieldError(
+            "topic", f"'{topic}' does not follow {prefix}/{{community}}/{{device}}/{{type}}"
+        )
+    _, community, device_id, event_type = levels
+    if not community or not device_id:
+        return FieldError("topic", f"'{topic}' has an empty community or device level")
+    if len(device_id) > 64:
+        return FieldError("topic", f"the device level of '{topic}' is longer than 64 characters")
+    if event_type not in EVENT_TYPES:
+        return FieldError(
+            "topic",
+            f"'{event_type}' in '{topic}' is not an event type; expected one of "
+            + ", ".join(EVENT_TYPES),
+        )
+    return TopicAddress(topic, community, device_id, event_type)
+
+
+class PayloadIdentity(msgspec.Struct):
+    """The fields of a payload the topic is checked against; anything else is the intake's."""
+
+    type: object = None
+    device_id: object = None
+    id: object = None
+
+
+_IDENTITY = msgspec.json.Decoder(PayloadIdentity)
+
+
+def read_identity(payload: bytes) -> PayloadIdentity | None:
+    """Type, device and id of a payload, or None when it is not a JSON object at all."""
+    try:
+        return _IDENTITY.decode(payload)
+    except msgspec.DecodeError:
+        return None
+
+
+def topic_errors(address: TopicAddress, identity: PayloadIdentity | None) -> list[FieldError]:
+    """Where the payload contradicts its topic. Fields it lacks are left to the intake."""
+    if identity is None:
+        return []
+    errors: list[FieldError] = []
+    device = identity.device_id
+    if isinstance(device, str) and device != address.device_id:
+        errors.append(
+            FieldError(
+                "device_id",
+                f"'{device}' does not match the device '{address.device_id}' of topic "
+                f"'{address.topic}'; a device publishes only its own events",
+            )
+        )
+    kind = identity.type
+    if isinstance(kind, str) and kind != address.event_type:
+        errors.append(
+            FieldError(
+                "type",
+                f"'{kind}' does not match the type '{address.event_type}' of topic "
+                f"'{address.topic}'",
+            )
+        )
+    return errors

@@ -1,0 +1,68 @@
+"""Identity cells of an import (name, ID number, phone): sealed and tokenised on write.
+
+The registry knows nothing of keys: the caller hands it an `IdentityProtector` (governance
+builds one from the key ring). Without one, rows carrying identity values are rejected
+rather than stored in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+# Sealed columns per identity field of a resident; the ID number also gets a join token.
+SEALED_COLUMNS: Mapping[str, str] = {
+    "name": "name_enc",
+    "id_number": "id_number_enc",
+    "phone": "phone_enc",
+}
+TOKEN_COLUMNS: Mapping[str, str] = {"id_number": "id_number_token"}
+NO_KEY_REASON = (
+    "identity fields are stored encrypted and this node has no key ring yet; "
+    "run `zhian keys init` first"
+)
+
+
+class IdentityProtector(Protocol):
+    """Seals, opens and tokenises identity values (see zhian.governance.identity)."""
+
+    def seal(self, table: str, column: str, row_id: str, value: str) -> bytes: ...
+
+    def open(self, table: str, column: str, row_id: str, sealed: bytes) -> str: ...
+
+    def token(self, kind: str, value: str) -> str: ...
+
+
+def stored_columns() -> tuple[str, ...]:
+    """The resident columns that hold identity, sealed or tokenised."""
+    return (*SEALED_COLUMNS.values(), *TOKEN_COLUMNS.values())
+
+
+def identity_changes(
+    protector: IdentityProtector,
+    row_id: str,
+    identity: Mapping[str, str | None],
+    old: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Column values to write for the identity cells of one row.
+
+    On update a value equal to the stored one (compared after opening it) is left alone,
+    so re-importing the same file reports the row unchanged.
+    """
+    changes: dict[str, Any] = {}
+    for field, value in identity.items():
+        column = SEALED_COLUMNS[field]
+        if old is not None:
+            sealed = old.get(column)
+            current = (
+                None if sealed is None else protector.open("residents", column, row_id, sealed)
+            )
+            if current == value:
+                continue
+        changes[column] = (
+            None if value is None else protector.seal("residents", column, row_id, value)
+        )
+        token_column = TOKEN_COLUMNS.get(field)
+        if token_column is not None:
+            changes[token_column] = None if value is None else protector.token(field, value)
+    return changes

@@ -1,0 +1,1 @@
+"""Streaming rules: device health, alarms, watchlist hits, access patterns."""

@@ -1,0 +1,285 @@
+"""The rule engine: reads the durable log from its own checkpoint and runs every rule on it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
+from zhian.config import RuleSettings
+from zhian.errors import ZhianError
+from zhian.ingest.events import LoggedBatch
+from zhian.kit.clock import Clock
+from zhian.log.base import EventLog
+from zhian.rules.access import AccessConfig, AccessPatternRule
+from zhian.rules.alarms import AlarmConfig, AlarmRule
+from zhian.rules.base import Rule
+from zhian.rules.devices import DeviceHealthConfig, DeviceHealthRule
+from zhian.rules.directory import PlaceDirectory
+from zhian.rules.models import RuleCheckpoint
+from zhian.rules.watchlist import WatchlistRule
+from zhian.watchlists.matcher import WatchlistMatcher
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "rules"
+RECORDS_PER_READ = 256
+# Save the checkpoint at least this often when batches raise nothing (a restart then
+# re-reads at most this much of the log; drafts are idempotent per key anyway).
+CHECKPOINT_SECONDS = 1.0
+# Arrival times further ahead of the clock than this do not move stream time.
+MAX_AHEAD = timedelta(seconds=60)
+
+
+class AlertSink(Protocol):
+    """What the engine hands its output to, inside one transaction (AlertService)."""
+
+    session: Session
+
+    def raise_drafts(self, drafts: Sequence[AlertDraft]) -> list[int]: ...
+
+    def clear(self, clears: Sequence[AlertClear]) -> list[int]: ...
+
+    def record_samples(self, samples: Sequence[OnlineSample]) -> None: ...
+
+
+class RuleEngineStoppedError(ZhianError):
+    code = "rule_engine_stopped"
+
+
+def build_rules(settings: RuleSettings) -> list[Rule]:
+    """Every streaming rule, each configured from its own part of the `rules` settings."""
+    return [
+        DeviceHealthRule(DeviceHealthConfig.from_settings(settings)),
+        AlarmRule(AlarmConfig.from_settings(settings)),
+        AccessPatternRule(AccessConfig.from_settings(settings)),
+        WatchlistRule(),
+    ]
+
+
+class RuleEngine:
+    """Runs the rules over the log in order, exactly where the last committed batch ended.
+
+    Each batch's alerts and the checkpoint commit in one transaction, so a restart neither
+    loses nor repeats alerts. Timer rules are evaluated on stream time: the newest arrival
+    time (the intake's `received_at`) read so far, moved on by the clock since. Live, that
+    is now; while the engine catches up after a restart, it is the time of the backlog,
+    so devices are not reported offline for the engine's own downtime.
+    """
+
+    def __init__(
+        self,
+        log: EventLog,
+        open_sink: Callable[[], AbstractContextManager[AlertSink]],
+        clock: Clock,
+        settings: RuleSettings,
+        *,
+        load_directory: Callable[[], PlaceDirectory],
+        load_matcher: Callable[[], WatchlistMatcher],
+        refresh_seconds: float = 5.0,
+    ) -> None:
+        self._log = log
+        self._open_sink = open_sink
+        self._clock = clock
+        self.settings = settings
+        self._load_directory = load_directory
+        self._load_matcher = load_matcher
+        self._refresh_seconds = refresh_seconds
+        self.rules = build_rules(settings)
+        self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
+        self._last_seq: int | None = None
+        self._watermark: datetime | None = None
+        self._watermark_seen_at: datetime | None = None
+        self._next_refresh = 0.0
+        self._next_evaluate = 0.0
+        self._last_save = 0.0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.last_error: Exception | None = None
+        self.processed = 0
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        if self._last_seq is None:
+            with self._open_sink() as sink:
+                row = sink.session.scalar(
+                    select(RuleCheckpoint.last_seq).where(RuleCheckpoint.name == CHECKPOINT_NAME)
+                )
+            self._last_seq = int(row or 0)
+        return self._last_seq
+
+    def lag(self) -> int:
+        return max(0, self._log.durable_seq - self.last_seq)
+
+    def refresh(self) -> None:
+        """Reload the device directory and the watchlist snapshot."""
+        directory = self._load_directory()
+        matcher = self._load_matcher()
+        for rule in self.rules:
+            rule.set_directory(directory)
+            if isinstance(rule, WatchlistRule):
+                rule.set_matcher(matcher)
+        self._next_refresh = time.monotonic() + self._refresh_seconds
+
+    def stream_now(self) -> datetime:
+        now = self._clock.now()
+        if self._watermark is None or self._watermark_seen_at is None:
+            return now
+        return min(now, self._watermark + (now - self._watermark_seen_at))
+
+    # -- work --------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Run the rules over the next batch of the log; returns how many events it held."""
+        with self._lock:
+            if time.monotonic() >= self._next_refresh:
+                self.refresh()
+            after = last = self.last_seq
+            out = RuleOutput()
+            decode = self._decoder.decode
+            clock_now = self._clock.now()
+            count = 0
+            # Whole records (one per accepted request), gathered to about `batch_events`.
+            while count < self.settings.batch_events:
+                records = self._log.read(last, RECORDS_PER_READ)
+                if not records:
+                    break
+                for seq, payload in records:
+                    try:
+                        batch = decode(payload)
+                    except msgspec.DecodeError as exc:
+                        raise RuleEngineStoppedError(
+                            f"log record {seq} is not a logged batch: {exc}"
+                        ) from exc
+                    arrived = batch.received_at
+                    if (self._watermark is None or arrived > self._watermark) and (
+                        arrived <= clock_now + MAX_AHEAD
+                    ):
+                        self._watermark, self._watermark_seen_at = arrived, clock_now
+                    for event in batch.events:
+                        for rule in self.rules:
+                            result = rule.on_event(event, batch.received_at)
+                            if result is not None:
+                                out.extend(result)
+                    count += len(batch.events)
+                    last = seq
+            if last != after or out:
+                self._commit(out, last)
+            self.processed += count
+            return count
+
+    def evaluate(self, now: datetime | None = None) -> RuleOutput:
+        """Run the timer rules at `now` (default: stream time) and commit what they raise."""
+        with self._lock:
+            if time.monotonic() >= self._next_refresh:
+                self.refresh()
+            moment = now or self.stream_now()
+            out = RuleOutput()
+            for rule in self.rules:
+                result = rule.evaluate(moment)
+                if result is not None:
+                    out.extend(result)
+            self._commit(out, self.last_seq)
+            return out
+
+    def drain(self) -> int:
+        """Process everything durable now (tests, replays); returns how many events."""
+        total = 0
+        while (n := self.run_once()) > 0:
+            total += n
+        return total
+
+    def _commit(self, out: RuleOutput, last: int) -> None:
+        moved = last != self.last_seq
+        due = time.monotonic() - self._last_save >= CHECKPOINT_SECONDS
+        if not out and not (moved and due):
+            if moved:
+                self._last_seq = last  # saved with the next output or within a second
+            return
+        with self._open_sink() as sink:
+            if out.drafts:
+                sink.raise_drafts(out.drafts)
+            if out.clears:
+                sink.clear(out.clears)
+            if out.samples:
+                sink.record_samples(out.samples)
+            self._write_checkpoint(sink.session, last)
+        self._last_seq = last
+        self._last_save = time.monotonic()
+
+    # -- thread ------------------------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.is_running:
+            raise RuntimeError("the rule engine is already running")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="zhian-rules", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._last_seq is not None:
+            with self._open_sink() as sink:
+                self._write_checkpoint(sink.session, self._last_seq)
+
+    def _write_checkpoint(self, session: Session, last: int) -> None:
+        checkpoint = session.get(RuleCheckpoint, CHECKPOINT_NAME)
+        if checkpoint is None:
+            session.add(
+                RuleCheckpoint(name=CHECKPOINT_NAME, last_seq=last, updated_at=self._clock.now())
+            )
+        elif checkpoint.last_seq != last:
+            checkpoint.last_seq, checkpoint.updated_at = last, self._clock.now()
+
+    def wait_caught_up(self, timeout_seconds: float) -> bool:
+        target = self._log.durable_seq
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.last_error is not None:
+                raise self.last_error
+            if (self._last_seq or 0) >= target:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _run(self) -> None:
+        retry = self.settings.poll_seconds
+        while not self._stopping.is_set():
+            try:
+                n = self.run_once()
+                if time.monotonic() >= self._next_evaluate:
+                    self.evaluate()
+                    self._next_evaluate = time.monotonic() + self.settings.evaluate_seconds
+                self.last_error = None
+                retry = self.settings.poll_seconds
+            except RuleEngineStoppedError as exc:
+                logger.exception("the rule engine stops at a bad log record")
+                self.last_error = exc
+                return
+            except Exception as exc:
+                logger.exception("the rule engine failed; retrying in %.1f s", retry)
+                self.last_error = exc
+                self._stopping.wait(retry)
+                retry = min(retry * 2, 30.0)
+                continue
+            if n < self.settings.batch_events:
+                self._stopping.wait(self.settings.poll_seconds)

@@ -1,0 +1,37 @@
+"""The watchlist table (布控): plates and persons under a stated legal basis, with an expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhian.db.base import Base, UtcDateTime
+
+
+class WatchlistEntry(Base):
+    """A plate or a person to be flagged when seen, for a lawful case, until `expires_at`.
+
+    A person is given by a subject reference (resident, card, face cluster …) and/or a
+    face feature (base64 float32). Withdrawn (撤控) or expired entries stop matching.
+    """
+
+    __tablename__ = "watchlist_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(16))  # "plate" | "person"
+    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    subject_ref: Mapped[str | None] = mapped_column(String(128), index=True)
+    feature: Mapped[str | None] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(200))
+    legal_basis_kind: Mapped[str] = mapped_column(String(32))
+    legal_basis_ref: Mapped[str] = mapped_column(String(128))
+    owner_user_id: Mapped[int] = mapped_column(Integer)
+    jurisdiction_id: Mapped[str] = mapped_column(String(64), index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(Integer)
+    withdraw_reason: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,102 @@
+"""Watchlist entry schemas: what an entry must state to be lawful, and how it reads back."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A Chinese plate: province character, issuing-office letter, 5 or 6 characters (new energy:
+# 6), and an optional trailing character (学, 警, 挂 …).
+PLATE_PATTERN = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}[\u4e00-\u9fff]?$")
+
+
+class LegalBasisKind(StrEnum):
+    CASE = "case"  # 案件编号
+    WARRANT = "warrant"  # 通缉令 / 拘留证
+    MISSING_PERSON = "missing_person"  # 失踪人员报告
+    STOLEN_VEHICLE = "stolen_vehicle"  # 被盗车辆报案
+
+
+class WatchTarget(StrEnum):
+    PLATE = "plate"
+    PERSON = "person"
+
+
+class WatchlistEntryCreate(BaseModel):
+    """A new watchlist entry. A person needs a subject reference or a face feature."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    target: WatchTarget
+    label: str = Field(min_length=1, max_length=200)
+    plate: str | None = Field(default=None, max_length=16)
+    subject_ref: str | None = Field(default=None, max_length=128)
+    feature: str | None = None
+    legal_basis_kind: LegalBasisKind
+    legal_basis_ref: str = Field(min_length=3, max_length=128)
+    jurisdiction_id: str = Field(min_length=1, max_length=64)
+    expires_at: datetime
+    tier: str = Field(default="general", pattern="^(minor|general|major)$")
+
+    @field_validator("plate")
+    @classmethod
+    def _plate(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        plate = value.upper().replace(" ", "").replace("·", "")
+        if not PLATE_PATTERN.match(plate):
+            raise ValueError("is not a plate number (e.g. 浙A12345)")
+        return plate
+
+    @field_validator("feature")
+    @classmethod
+    def _feature(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid base64") from None
+        if len(raw) % 4 or not 128 <= len(raw) // 4 <= 512:
+            raise ValueError("must be 128 to 512 float32 values, base64")
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a timezone (e.g. 2026-12-31T23:59:59+08:00)")
+        return value
+
+    @model_validator(mode="after")
+    def _target_fields(self) -> WatchlistEntryCreate:
+        if self.target is WatchTarget.PLATE and self.plate is None:
+            raise ValueError("a plate entry needs `plate`")
+        if self.target is WatchTarget.PERSON and not (self.subject_ref or self.feature):
+            raise ValueError("a person entry needs `subject_ref` or `feature`")
+        return self
+
+
+class WatchlistEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    target: WatchTarget
+    label: str
+    plate: str | None
+    subject_ref: str | None
+    has_feature: bool
+    legal_basis_kind: LegalBasisKind
+    legal_basis_ref: str
+    owner_user_id: int
+    jurisdiction_id: str
+    tier: str
+    created_at: datetime
+    expires_at: datetime
+    withdrawn_at: datetime | None
+    withdraw_reason: str | None

@@ -1,0 +1,239 @@
+"""Watchlist entries: adding, withdrawing (撤控), bulk import and withdrawal, and the matcher."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from zhian.errors import BadRequestError, ConflictError, NotFoundError
+from zhian.kit.clock import Clock
+from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
+from zhian.watchlists.models import WatchlistEntry
+from zhian.watchlists.repository import WatchlistRepository
+from zhian.watchlists.schemas import WatchlistEntryCreate, WatchlistEntryRead
+
+IMPORT_COLUMNS = (
+    "target",
+    "label",
+    "plate",
+    "subject_ref",
+    "feature",
+    "legal_basis_kind",
+    "legal_basis_ref",
+    "jurisdiction_id",
+    "expires_at",
+    "tier",
+)
+WITHDRAW_COLUMNS = ("id", "plate", "subject_ref", "legal_basis_ref", "reason")
+
+
+@dataclass(frozen=True)
+class WatchlistRowError:
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass
+class WatchlistImportReport:
+    source: str = ""
+    accepted: int = 0
+    rejected: int = 0
+    entry_ids: list[int] = field(default_factory=list)
+    errors: list[WatchlistRowError] = field(default_factory=list)
+
+
+def _read(entry: WatchlistEntry) -> WatchlistEntryRead:
+    return WatchlistEntryRead(
+        id=entry.id,
+        target=entry.target,
+        label=entry.label,
+        plate=entry.plate,
+        subject_ref=entry.subject_ref,
+        has_feature=entry.feature is not None,
+        legal_basis_kind=entry.legal_basis_kind,
+        legal_basis_ref=entry.legal_basis_ref,
+        owner_user_id=entry.owner_user_id,
+        jurisdiction_id=entry.jurisdiction_id,
+        tier=entry.tier,
+        created_at=entry.created_at,
+        expires_at=entry.expires_at,
+        withdrawn_at=entry.withdrawn_at,
+        withdraw_reason=entry.withdraw_reason,
+    )
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class WatchlistService:
+    """Keeps the watchlist. Every entry states its legal basis, owner, jurisdiction and expiry;
+    an entry already expired is refused. The caller owns the transaction."""
+
+    def __init__(self, session: Session, *, clock: Clock) -> None:
+        self.repository = WatchlistRepository(session)
+        self.clock = clock
+
+    def add(self, entry: WatchlistEntryCreate, *, user_id: int) -> WatchlistEntryRead:
+        now = self.clock.now()
+        if entry.expires_at <= now:
+            raise BadRequestError("expires_at lies in the past", field="expires_at")
+        row = WatchlistEntry(
+            target=entry.target.value,
+            plate=entry.plate,
+            subject_ref=entry.subject_ref,
+            feature=entry.feature,
+            label=entry.label,
+            legal_basis_kind=entry.legal_basis_kind.value,
+            legal_basis_ref=entry.legal_basis_ref,
+            owner_user_id=user_id,
+            jurisdiction_id=entry.jurisdiction_id,
+            tier=entry.tier,
+            created_at=now,
+            expires_at=entry.expires_at,
+        )
+        self.repository.add(row)
+        return _read(row)
+
+    def withdraw(self, entry_id: int, *, user_id: int, reason: str) -> WatchlistEntryRead:
+        if not reason.strip():
+            raise BadRequestError("withdrawing an entry needs a reason", field="reason")
+        row = self.repository.get(entry_id)
+        if row is None:
+            raise NotFoundError(f"no watchlist entry {entry_id}", field="entry_id")
+        if row.withdrawn_at is not None:
+            raise ConflictError(
+                f"watchlist entry {entry_id} is already withdrawn", field="entry_id"
+            )
+        row.withdrawn_at, row.withdrawn_by = self.clock.now(), user_id
+        row.withdraw_reason = reason.strip()[:500]
+        self.repository.session.flush()
+        return _read(row)
+
+    def list_entries(
+        self, jurisdiction_id: str | None = None, *, active_only: bool = True
+    ) -> list[WatchlistEntryRead]:
+        active_at = self.clock.now() if active_only else None
+        return [
+            _read(r) for r in self.repository.list_entries(jurisdiction_id, active_at=active_at)
+        ]
+
+    def import_rows(
+        self, rows: Iterable[Mapping[str, object]], *, user_id: int, first_row_number: int = 2
+    ) -> WatchlistImportReport:
+        """Add one entry per row; a bad row is reported by row, field and reason, not loaded."""
+        report = WatchlistImportReport()
+        for number, row in enumerate(rows, start=first_row_number):
+            if all(_blank(v) for v in row.values()):
+                continue
+            values = {k: (None if _blank(v) else v) for k, v in row.items() if k in IMPORT_COLUMNS}
+            unknown = sorted(set(row) - set(IMPORT_COLUMNS))
+            if unknown:
+                report.rejected += 1
+                report.errors.append(
+                    WatchlistRowError(number, unknown[0], "is not a watchlist column")
+                )
+                continue
+            values = {k: v for k, v in values.items() if v is not None}
+            try:
+                entry = WatchlistEntryCreate.model_validate(
+                    {
+                        k: str(v) if k != "expires_at" or isinstance(v, str) else v
+                        for k, v in values.items()
+                    }
+                )
+                created = self.add(entry, user_id=user_id)
+            except ValidationError as exc:
+                report.rejected += 1
+                for error in exc.errors():
+                    where = ".".join(str(p) for p in error["loc"]) or "row"
+                    report.errors.append(WatchlistRowError(number, where, error["msg"]))
+                continue
+            except BadRequestError as exc:
+                report.rejected += 1
+                report.errors.append(WatchlistRowError(number, exc.field or "row", exc.message))
+                continue
+            report.accepted += 1
+            report.entry_ids.append(created.id)
+        return report
+
+    def withdraw_rows(
+        self, rows: Iterable[Mapping[str, object]], *, user_id: int, first_row_number: int = 2
+    ) -> WatchlistImportReport:
+        """Withdraw entries named by `id`, or by `plate`/`subject_ref` (+ `legal_basis_ref`)."""
+        report = WatchlistImportReport()
+        now = self.clock.now()
+        for number, row in enumerate(rows, start=first_row_number):
+            if all(_blank(v) for v in row.values()):
+                continue
+            reason = "" if _blank(row.get("reason")) else str(row.get("reason")).strip()
+            if not reason:
+                report.rejected += 1
+                report.errors.append(
+                    WatchlistRowError(number, "reason", "a withdrawal needs a reason")
+                )
+                continue
+            targets = self._targets(row, now)
+            if isinstance(targets, WatchlistRowError):
+                report.rejected += 1
+                report.errors.append(WatchlistRowError(number, targets.field, targets.reason))
+                continue
+            for entry_id in targets:
+                self.withdraw(entry_id, user_id=user_id, reason=reason)
+                report.entry_ids.append(entry_id)
+            report.accepted += 1
+        return report
+
+    def _targets(self, row: Mapping[str, object], now: datetime) -> list[int] | WatchlistRowError:
+        raw_id = row.get("id")
+        if not _blank(raw_id):
+            try:
+                entry_id = int(str(raw_id).strip().removesuffix(".0"))
+            except ValueError:
+                return WatchlistRowError(0, "id", f"'{raw_id}' is not an entry number")
+            entry = self.repository.get(entry_id)
+            if entry is None:
+                return WatchlistRowError(0, "id", f"no watchlist entry {entry_id}")
+            if entry.withdrawn_at is not None:
+                return WatchlistRowError(0, "id", f"entry {entry_id} is already withdrawn")
+            return [entry_id]
+        plate = None if _blank(row.get("plate")) else str(row.get("plate")).strip().upper()
+        subject = None if _blank(row.get("subject_ref")) else str(row.get("subject_ref")).strip()
+        basis = (
+            None if _blank(row.get("legal_basis_ref")) else str(row.get("legal_basis_ref")).strip()
+        )
+        if plate is None and subject is None:
+            return WatchlistRowError(0, "id", "name the entry by id, plate or subject_ref")
+        found = self.repository.find_active(now, plate=plate, subject_ref=subject, basis_ref=basis)
+        if not found:
+            return WatchlistRowError(
+                0, "plate" if plate else "subject_ref", "no active entry matches"
+            )
+        return [entry.id for entry in found]
+
+    def matcher(self, *, plate_tolerance: int, face_threshold: float) -> WatchlistMatcher:
+        """A snapshot of the entries active now, for the watchlist rule."""
+        plates, subjects, faces = [], [], []
+        for row in self.repository.active(self.clock.now()):
+            item = WatchItem(
+                entry_id=row.id,
+                label=row.label,
+                tier=row.tier,
+                jurisdiction_id=row.jurisdiction_id,
+                legal_basis_ref=row.legal_basis_ref,
+                expires_at=row.expires_at,
+            )
+            if row.plate:
+                plates.append((row.plate, item))
+            if row.subject_ref:
+                subjects.append((row.subject_ref, item))
+            if row.feature:
+                faces.append((row.feature, item))
+        return WatchlistMatcher(
+            plates, subjects, faces, plate_tolerance=plate_tolerance, face_threshold=face_threshold
+        )

@@ -1,0 +1,252 @@
+"""The alert wall (filters, live rows, one-click sign) and the alert detail with its actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from zhian.access.service import AccessService
+from zhian.alerts.schemas import AlertDetail, AlertFilter, AlertPage
+from zhian.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ZhianError
+from zhian.registry.service import RegistryService
+from zhian.web.alert_access import (
+    FILTER_FIELDS,
+    LIFECYCLE_ACTIONS,
+    may_act,
+    page_number,
+    parse_filter,
+    scope_of,
+)
+from zhian.web.alerts_api import client_ip, run_action, run_step, visible_alert
+from zhian.web.auth import current_user
+from zhian.web.layout import Page, PageDep
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+AlertId = Annotated[int, Path(ge=1, le=2**62)]
+_FORM_LIMITS = {"max_files": 50, "max_fields": 50}
+
+
+def _filter_query(request: Request) -> dict[str, str]:
+    return {
+        name: value
+        for name in FILTER_FIELDS
+        if (value := request.query_params.get(name, "").strip())
+    }
+
+
+def _wall_rows(page: Page) -> tuple[AlertPage | None, AlertFilter | None, ZhianError | None]:
+    try:
+        filters = parse_filter(
+            page.request.query_params, zone=page.zone, jurisdiction_id=scope_of(page.user)
+        )
+        number = page_number(page.request.query_params.get("page"))
+    except BadRequestError as error:
+        return None, None, error
+    with page.node.alerts() as alerts:
+        result = alerts.list_alerts(
+            filters, page=number, per_page=page.node.settings.pages.alerts_per_page
+        )
+    return result, filters, None
+
+
+def _rows_context(page: Page, result: AlertPage | None) -> dict[str, Any]:
+    query = _filter_query(page.request)
+    return {
+        "result": result,
+        "query": urlencode(query),
+        "may_sign": {
+            alert.id: may_act(page.user, alert, "sign")
+            for alert in (result.items if result else [])
+        },
+        "fresh_after": page.now.timestamp() - 60,
+    }
+
+
+@router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
+def alert_wall(page: PageDep) -> HTMLResponse:
+    result, _filters, error = _wall_rows(page)
+    with page.node.db.session() as session:
+        communities = RegistryService(session).list_communities()
+    return page.render(
+        "alerts.html",
+        {
+            **_rows_context(page, result),
+            "error": error,
+            "form": _filter_query(page.request),
+            "communities": communities,
+            "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/alerts/_rows", response_class=HTMLResponse, include_in_schema=False)
+def alert_wall_rows(page: PageDep) -> HTMLResponse:
+    """The wall's table body alone: reloaded whenever the live feed reports an alert."""
+    result, _filters, error = _wall_rows(page)
+    return page.render(
+        "_alert_rows.html",
+        {**_rows_context(page, result), "error": error},
+        status_code=error.status_code if error else 200,
+    )
+
+
+def _user_names(page: Page, detail: AlertDetail) -> dict[int, str]:
+    ids = {action.user_id for action in detail.timeline if action.user_id is not None}
+    ids |= {step.user_id for step in detail.procedure if step.user_id is not None}
+    ids |= {uid for uid in (detail.assignee_id, detail.signed_by, detail.closed_by) if uid}
+    names: dict[int, str] = {}
+    with page.node.db.session() as session:
+        access = AccessService(session)
+        for user_id in sorted(ids):
+            user = access.get_user(user_id)
+            names[user_id] = user.display_name if user else f"#{user_id}"
+    return names
+
+
+def _detail_page(
+    page: Page, alert_id: int, *, error: ZhianError | None = None, status_code: int = 200
+) -> HTMLResponse:
+    try:
+        with page.node.alerts() as alerts:
+            detail = visible_alert(alerts, page.user, alert_id)
+    except NotFoundError as missing:
+        return page.render("error.html", {"error": missing}, status_code=404)
+    offered = [
+        action
+        for action in detail.actions
+        if action in LIFECYCLE_ACTIONS and may_act(page.user, detail, action)
+    ]
+    return page.render(
+        "alert_detail.html",
+        {
+            "alert": detail,
+            "offered": offered,
+            "may_tick": "tick_step" in detail.actions and may_act(page.user, detail, "tick_step"),
+            "names": _user_names(page, detail),
+            "error": error,
+            "max_attachments": page.node.settings.pages.max_attachments,
+            "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)
+def alert_detail(page: PageDep, alert_id: AlertId) -> HTMLResponse:
+    return _detail_page(page, alert_id)
+
+
+def _text(form: FormData, name: str, limit: int = 2000) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > limit:
+        raise BadRequestError(f"at most {limit} characters", field=name)
+    return text
+
+
+async def _attachments(page: Page, form: FormData) -> list[str]:
+    """Store each uploaded photo (JPEG/PNG, checked) and return the image references."""
+    uploads = [
+        item
+        for item in form.getlist("attachments")
+        if isinstance(item, UploadFile) and item.filename
+    ]
+    limit = page.node.settings.pages.max_attachments
+    if len(uploads) > limit:
+        raise BadRequestError(f"at most {limit} photos per feedback", field="attachments")
+    refs: list[str] = []
+    max_bytes = page.node.settings.images.max_bytes
+    for upload in uploads:
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise PayloadTooLargeError(
+                f"photo '{upload.filename}' is larger than {max_bytes} bytes", field="attachments"
+            )
+        try:
+            refs.append(page.node.images.save(data, upload.content_type))
+        except ZhianError as error:
+            raise type(error)(
+                f"photo '{upload.filename}': {error.message}", field="attachments"
+            ) from None
+    return refs
+
+
+def perform(
+    page: Page, alert_id: int, action: str, form: FormData, attachments: list[str]
+) -> AlertDetail:
+    """Run one lifecycle action from a page form for the signed-in user."""
+    return run_action(
+        page.node,
+        page.user,
+        alert_id,
+        action,
+        ip=client_ip(page.request),
+        note=_text(form, "note"),
+        feedback=_text(form, "feedback", 4000),
+        outcome=_text(form, "outcome"),
+        attachments=attachments,
+    )
+
+
+@router.post("/alerts/{alert_id}/actions/{action}", include_in_schema=False)
+async def alert_action(
+    page: PageDep, alert_id: AlertId, action: Annotated[str, Path(max_length=16)]
+) -> Response:
+    """A form on the detail page (or the wall's sign button, through htmx)."""
+    is_htmx = page.request.headers.get("hx-request") == "true"
+    try:
+        async with page.request.form(**_FORM_LIMITS) as form:
+            attachments = await _attachments(page, form) if action == "handle" else []
+            detail = perform(page, alert_id, action, form, attachments)
+    except ZhianError as error:
+        if is_htmx and action == "sign":
+            return _wall_row(page, alert_id, error=error)
+        return _detail_page(page, alert_id, error=error, status_code=error.status_code)
+    if is_htmx and action == "sign":
+        return _wall_row(page, detail.id)
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+def _wall_row(page: Page, alert_id: int, *, error: ZhianError | None = None) -> HTMLResponse:
+    with page.node.alerts() as alerts:
+        alert = visible_alert(alerts, page.user, alert_id)
+    return page.render(
+        "_alert_row.html",
+        {
+            "alert": alert,
+            "can_sign": may_act(page.user, alert, "sign"),
+            "fresh_after": page.now.timestamp() - 60,
+            "row_error": error,
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.post("/alerts/{alert_id}/steps/{step}", include_in_schema=False)
+async def alert_step(
+    page: PageDep, alert_id: AlertId, step: Annotated[str, Path(max_length=64)]
+) -> Response:
+    """Tick a procedure step, or skip it with a reason (the supervisor is told)."""
+    try:
+        async with page.request.form(**_FORM_LIMITS) as form:
+            decision = _text(form, "decision")
+            if decision not in ("tick", "skip"):
+                raise BadRequestError("decision is 'tick' or 'skip'", field="decision")
+            run_step(
+                page.node,
+                page.user,
+                alert_id,
+                step,
+                skipped=decision == "skip",
+                reason=_text(form, "reason"),
+                ip=client_ip(page.request),
+            )
+    except ZhianError as error:
+        return _detail_page(page, alert_id, error=error, status_code=error.status_code)
+    return RedirectResponse(f"/alerts/{alert_id}#procedure", status_code=303)

@@ -1,0 +1,252 @@
+"""JSON routes of the alert loop, for the pages' scripts and for integrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhian.access.service import UserRead
+from zhian.alerts.schemas import AlertDetail, AlertPage, KpiReport, TodoItem
+from zhian.alerts.service import AlertService
+from zhian.errors import BadRequestError
+from zhian.node import Node
+from zhian.web.alert_access import (
+    LIFECYCLE_ACTIONS,
+    check_in_scope,
+    check_may_act,
+    page_number,
+    parse_filter,
+    resolve_jurisdiction,
+    scope_of,
+)
+from zhian.web.auth import CurrentUser, current_user
+from zhian.web.deps import get_node
+from zhian.web.layout import display_zone
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(current_user)])
+
+NodeDep = Annotated[Node, Depends(get_node)]
+AlertId = Annotated[int, Path(ge=1, le=2**62)]
+MAX_PER_PAGE = 500
+
+
+class ActionRequest(BaseModel):
+    """The body of a lifecycle action; which fields count depends on the action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=2000)
+    feedback: str = Field(default="", max_length=4000, description="handle: what was done")
+    outcome: str = Field(default="", description="close: resolved, false_alarm or duplicate")
+    attachments: list[str] = Field(
+        default_factory=list, max_length=50, description="handle: image refs from /images"
+    )
+
+
+class StepRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skipped: bool = False
+    reason: str = Field(default="", max_length=2000)
+
+
+def visible_alert(alerts: AlertService, user: UserRead, alert_id: int) -> AlertDetail:
+    """The alert, if it lies in the user's jurisdiction subtree (404 otherwise)."""
+    detail = alerts.get_alert(alert_id)
+    check_in_scope(alerts.tree, scope_of(user), detail)
+    return detail
+
+
+def run_action(
+    node: Node,
+    user: UserRead,
+    alert_id: int,
+    action: str,
+    *,
+    ip: str | None,
+    note: str = "",
+    feedback: str = "",
+    outcome: str = "",
+    attachments: Sequence[str] = (),
+) -> AlertDetail:
+    """One lifecycle step for `user`, checked for scope and role; commits and publishes."""
+    if action not in LIFECYCLE_ACTIONS:
+        raise BadRequestError(
+            f"unknown action '{action}'; one of: {', '.join(LIFECYCLE_ACTIONS)}", field="action"
+        )
+    with node.alerts() as alerts:
+        check_may_act(user, visible_alert(alerts, user, alert_id), action)
+        if action == "sign":
+            return alerts.sign(alert_id, user_id=user.id, ip=ip, note=note)
+        if action == "dispatch":
+            return alerts.dispatch(alert_id, user_id=user.id, ip=ip, note=note)
+        if action == "arrive":
+            return alerts.arrive(alert_id, user_id=user.id, ip=ip, note=note)
+        if action == "handle":
+            return alerts.handle(
+                alert_id,
+                user_id=user.id,
+                feedback=feedback,
+                attachments=tuple(attachments),
+                ip=ip,
+                note=note,
+            )
+        return alerts.close(alert_id, user_id=user.id, outcome=outcome, ip=ip, note=note)
+
+
+def run_step(
+    node: Node,
+    user: UserRead,
+    alert_id: int,
+    step: str,
+    *,
+    skipped: bool,
+    reason: str,
+    ip: str | None,
+) -> AlertDetail:
+    """Tick or skip one procedure step for `user`; commits and publishes."""
+    with node.alerts() as alerts:
+        check_may_act(user, visible_alert(alerts, user, alert_id), "tick_step")
+        return alerts.tick_step(
+            alert_id, step, user_id=user.id, skipped=skipped, reason=reason, ip=ip
+        )
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _json(model: BaseModel | list[Any]) -> Response:
+    if isinstance(model, list):
+        body = "[" + ",".join(item.model_dump_json() for item in model) + "]"
+    else:
+        body = model.model_dump_json()
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/alerts", summary="Alerts of your jurisdiction, newest first", response_model=AlertPage
+)
+def list_alerts(
+    request: Request,
+    node: NodeDep,
+    user: CurrentUser,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+) -> Response:
+    """Filters as on the wall: `tier`, `state`, `kind`, `place`, `since`, `until`, `open`."""
+    filters = parse_filter(
+        request.query_params, zone=display_zone(node), jurisdiction_id=scope_of(user)
+    )
+    number = page_number(request.query_params.get("page"))
+    with node.alerts() as alerts:
+        return _json(alerts.list_alerts(filters, page=number, per_page=per_page))
+
+
+@router.get("/alerts/{alert_id}", summary="One alert in full", response_model=AlertDetail)
+def get_alert(node: NodeDep, user: CurrentUser, alert_id: AlertId) -> Response:
+    with node.alerts() as alerts:
+        return _json(visible_alert(alerts, user, alert_id))
+
+
+@router.post(
+    "/alerts/{alert_id}/{action}",
+    summary="Sign, dispatch, arrive, handle or close an alert",
+    response_model=AlertDetail,
+)
+def act_on_alert(
+    request: Request,
+    node: NodeDep,
+    user: CurrentUser,
+    alert_id: AlertId,
+    action: Annotated[str, Path(max_length=16)],
+    body: ActionRequest,
+) -> Response:
+    for ref in body.attachments:
+        if not node.images.exists(ref):
+            raise BadRequestError(
+                f"'{ref}' is not an uploaded image; upload it to /api/v1/images first",
+                field="attachments",
+            )
+    detail = run_action(
+        node,
+        user,
+        alert_id,
+        action,
+        ip=client_ip(request),
+        note=body.note,
+        feedback=body.feedback,
+        outcome=body.outcome,
+        attachments=body.attachments,
+    )
+    return _json(detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/steps/{step}",
+    summary="Tick, or skip with a reason, a step of the alert's response procedure",
+    response_model=AlertDetail,
+)
+def tick_step(
+    request: Request,
+    node: NodeDep,
+    user: CurrentUser,
+    alert_id: AlertId,
+    step: Annotated[str, Path(max_length=64)],
+    body: StepRequest,
+) -> Response:
+    return _json(
+        run_step(
+            node,
+            user,
+            alert_id,
+            step,
+            skipped=body.skipped,
+            reason=body.reason,
+            ip=client_ip(request),
+        )
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}/images/{ref}",
+    summary="An image of an alert's evidence or feedback",
+    response_class=Response,
+)
+def alert_image(
+    node: NodeDep, user: CurrentUser, alert_id: AlertId, ref: Annotated[str, Path(max_length=80)]
+) -> Response:
+    """Only images the alert refers to: no browsing of the image store by reference."""
+    with node.alerts() as alerts:
+        detail = visible_alert(alerts, user, alert_id)
+    if ref not in detail.evidence.images and ref not in detail.attachments:
+        raise BadRequestError(f"alert {alert_id} has no image '{ref}'", field="ref")
+    media_type = "image/png" if ref.endswith(".png") else "image/jpeg"
+    return Response(
+        node.images.read(ref),
+        media_type=media_type,
+        headers={"Cache-Control": "private, max-age=86400"},
+    )
+
+
+@router.get(
+    "/todos", summary="Alerts you must act on, most urgent first", response_model=list[TodoItem]
+)
+def my_todos(node: NodeDep, user: CurrentUser) -> Response:
+    with node.alerts() as alerts:
+        return _json(alerts.my_todos(user.id))
+
+
+@router.get("/kpis", summary="KPIs of your jurisdiction or one below it", response_model=KpiReport)
+def kpis(
+    node: NodeDep,
+    user: CurrentUser,
+    jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> Response:
+    with node.alerts() as alerts:
+        chosen = resolve_jurisdiction(alerts.tree, scope_of(user), jurisdiction)
+        return _json(alerts.kpis(chosen, days=days))

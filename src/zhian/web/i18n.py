@@ -1,0 +1,246 @@
+"""The pages' translation table: Simplified Chinese by default, English on request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from zhian.access.roles import ROLE_NAMES_EN, ROLE_NAMES_ZH, Role
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+# One row per text: key -> (Chinese, English). Kept as pairs so a missing translation
+# cannot happen; `TEXT` below is the per-language view the templates read as `t.<key>`.
+_PAIRS: dict[str, tuple[str, str]] = {
+    # shell
+    "app": ("治安", "Zhian"),
+    "nav_workbench": ("工作台", "Workbench"),
+    "nav_alerts": ("预警", "Alerts"),
+    "nav_devices": ("设备", "Devices"),
+    "nav_kpis": ("考核指标", "KPIs"),
+    "nav_status": ("运行状态", "Status"),
+    "lang_switch": ("English", "中文"),
+    "logout": ("退出", "Log out"),
+    "menu": ("菜单", "Menu"),
+    "live_on": ("实时", "Live"),
+    "live_off": ("连接中断", "Offline"),
+    "sound": ("声音提醒", "Sound"),
+    "new_alert": ("新预警", "New alert"),
+    "overdue": ("已超时", "overdue"),
+    "none": ("无", "none"),
+    "open": ("打开", "Open"),
+    "error": ("操作未完成", "Not done"),
+    "back": ("返回", "Back"),
+    "all": ("全部", "All"),
+    "minutes_short": ("分", "min"),
+    # workbench
+    "workbench_title": ("民警工作台", "Officer workbench"),
+    "my_todos": ("我的待办", "My to-dos"),
+    "todo_empty": ("暂无待办", "Nothing to do"),
+    "to_sign": ("待签收", "To sign"),
+    "to_handle": ("待处置", "To handle"),
+    "next_action": ("下一步", "Next step"),
+    "due": ("剩余时间", "Time left"),
+    "new_today": ("今日新增", "New today"),
+    "open_now": ("未结项", "Open now"),
+    "breached_open": ("超时未结", "Open past deadline"),
+    "last_week": ("近七日处置情况", "Last 7 days"),
+    "handled": ("已处置", "Handled"),
+    "false_alarms": ("误报", "False alarms"),
+    # alert wall
+    "wall_title": ("预警墙", "Alert wall"),
+    "tier": ("等级", "Tier"),
+    "state": ("状态", "State"),
+    "kind": ("类型", "Kind"),
+    "place": ("地点", "Place"),
+    "since": ("起始时间", "From"),
+    "until": ("截止时间", "To"),
+    "filter": ("筛选", "Filter"),
+    "reset": ("重置", "Reset"),
+    "open_only": ("仅未结项", "Open only"),
+    "created_at": ("发生时间", "Raised"),
+    "title": ("内容", "What"),
+    "count": ("次数", "Count"),
+    "total": ("共", "Total"),
+    "no_alerts": ("没有符合条件的预警", "No alerts match"),
+    "page_prev": ("上一页", "Previous"),
+    "page_next": ("下一页", "Next"),
+    "breached": ("已超时", "Past deadline"),
+    "escalated_to": ("已上报至", "Escalated to"),
+    # alert detail
+    "detail_title": ("预警详情", "Alert"),
+    "why": ("预警原因", "Why"),
+    "evidence": ("证据", "Evidence"),
+    "events": ("相关事件", "Events"),
+    "images": ("图片", "Images"),
+    "figures": ("数据", "Figures"),
+    "candidates": ("比对候选", "Candidates"),
+    "score": ("相似度", "Score"),
+    "timeline": ("处置记录", "Timeline"),
+    "deadlines": ("时限", "Deadlines"),
+    "milestone": ("环节", "Step"),
+    "due_at": ("截止", "Due"),
+    "met_at": ("完成", "Met"),
+    "procedure": ("处置预案", "Procedure"),
+    "step_pending": ("待完成", "pending"),
+    "step_ticked": ("已完成", "done"),
+    "step_skipped": ("已跳过", "skipped"),
+    "tick": ("完成", "Done"),
+    "skip": ("跳过", "Skip"),
+    "skip_reason": ("跳过原因(将通知上级)", "Reason for skipping (the supervisor is told)"),
+    "actions": ("操作", "Actions"),
+    "no_actions": ("当前状态下无可用操作", "No action in this state"),
+    "not_your_role": ("此预警由{role}处置", "This alert is for: {role}"),
+    "note": ("备注", "Note"),
+    "feedback": ("处置反馈", "Feedback"),
+    "attachments": ("照片/附件", "Photos"),
+    "outcome": ("结项结果", "Outcome"),
+    "who": ("操作人", "By"),
+    "when": ("时间", "When"),
+    "where": ("来源地址", "From"),
+    "action": ("动作", "Action"),
+    "device": ("设备", "Device"),
+    "type": ("类型", "Type"),
+    "time": ("时间", "Time"),
+    "system": ("系统", "System"),
+    "incident": ("合并事件", "Incident"),
+    "owner": ("责任", "Owner"),
+    # devices
+    "devices_title": ("设备状态", "Devices"),
+    "community": ("社区", "Community"),
+    "devices_total": ("设备数", "Devices"),
+    "online": ("在线", "Online"),
+    "offline": ("离线", "Offline"),
+    "online_rate": ("在线率", "Online rate"),
+    "online_trend": ("在线率趋势(24小时)", "Online rate, last 24 h"),
+    "open_faults": ("未恢复的设备故障", "Open device faults"),
+    "no_faults": ("没有未恢复的故障", "No open faults"),
+    "last_seen": ("最后上报", "Last seen"),
+    "never": ("从未上报", "never"),
+    "goal": ("目标", "goal"),
+    # KPIs
+    "kpis_title": ("考核指标", "KPIs"),
+    "jurisdiction": ("辖区", "Jurisdiction"),
+    "period_days": ("统计天数", "Days"),
+    "alerts_by_tier": ("各等级预警数", "Alerts by tier"),
+    "median_sign": ("签收用时中位数", "Median time to sign"),
+    "median_close": ("结项用时中位数", "Median time to close"),
+    "compliance": ("时限达标率", "Deadline compliance"),
+    "false_alarm_rate": ("误报率(按规则)", "False-alarm rate per rule"),
+    "rule": ("规则", "Rule"),
+    "rate": ("比率", "Rate"),
+    "device_online_rate": ("设备在线率", "Device online rate"),
+    "no_data": ("暂无数据", "no data"),
+    "period": ("统计区间", "Period"),
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {key: pair[0] for key, pair in _PAIRS.items()},
+    "en": {key: pair[1] for key, pair in _PAIRS.items()},
+}
+
+# Display names of the values pages show, per group: value -> (Chinese, English).
+_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "tier": {
+        "minor": ("一般", "Minor"),
+        "general": ("较大", "General"),
+        "major": ("重大", "Major"),
+    },
+    "state": {
+        "new": ("待签收", "New"),
+        "signed": ("已签收", "Signed"),
+        "dispatched": ("已派警", "Dispatched"),
+        "on_site": ("已到场", "On site"),
+        "handled": ("已处置", "Handled"),
+        "closed": ("已结项", "Closed"),
+    },
+    "outcome": {
+        "resolved": ("已解决", "Resolved"),
+        "false_alarm": ("误报", "False alarm"),
+        "duplicate": ("重复", "Duplicate"),
+    },
+    "action": {
+        "sign": ("签收", "Sign"),
+        "dispatch": ("派警", "Dispatch"),
+        "arrive": ("到场", "Arrive"),
+        "handle": ("处置反馈", "Handle"),
+        "close": ("结项", "Close"),
+        "tick_step": ("预案步骤", "Procedure step"),
+        "created": ("产生预警", "Raised"),
+        "warned": ("即将超时", "Deadline warning"),
+        "breached": ("超时", "Deadline missed"),
+        "escalated": ("升级上报", "Escalated"),
+        "cleared": ("自动解除", "Cleared"),
+    },
+    "milestone": {
+        "sign": ("签收", "Sign"),
+        "on_site": ("到场", "On site"),
+        "feedback": ("反馈", "Feedback"),
+        "response": ("响应", "Response"),
+    },
+    "kind": {
+        "device_offline": ("设备离线", "Device offline"),
+        "device_fault": ("设备故障", "Device fault"),
+        "alarm_smoke": ("烟感报警", "Smoke alarm"),
+        "alarm_fire": ("火警", "Fire alarm"),
+        "alarm_gas": ("燃气报警", "Gas alarm"),
+        "alarm_intrusion": ("入侵报警", "Intrusion alarm"),
+        "alarm_perimeter": ("周界报警", "Perimeter alarm"),
+        "alarm_sos": ("一键求助", "SOS"),
+        "alarm_tamper": ("防拆报警", "Tamper alarm"),
+        "alarm_water_leak": ("漏水报警", "Water leak"),
+        "alarm_other": ("其他报警", "Other alarm"),
+        "watchlist_plate": ("布控车辆", "Watchlist plate"),
+        "watchlist_person": ("布控人员", "Watchlist person"),
+        "denied_access": ("多次刷卡失败", "Repeated denied access"),
+        "tailgating": ("尾随/强行进入", "Tailgating"),
+    },
+    "figure": {
+        "level": ("级别", "Level"),
+        "alarm_kind": ("报警类型", "Alarm kind"),
+        "silent_minutes": ("静默分钟", "Silent minutes"),
+        "denied": ("拒绝次数", "Denied"),
+        "window_minutes": ("时间窗(分)", "Window (min)"),
+    },
+    "rule": {
+        "alarm": ("设备报警", "Alarms"),
+    },
+    "device_kind": {
+        "door": ("门禁", "Door"),
+        "vehicle_gate": ("道闸", "Vehicle gate"),
+        "face_camera": ("人脸抓拍机", "Face camera"),
+        "checkpoint": ("卡口", "Checkpoint"),
+        "smoke_sensor": ("烟感", "Smoke sensor"),
+        "perimeter_alarm": ("周界报警", "Perimeter alarm"),
+        "sos_button": ("一键求助", "SOS button"),
+        "crowd_counter": ("客流计数", "Crowd counter"),
+        "body_camera": ("执法记录仪", "Body camera"),
+        "gateway": ("网关", "Gateway"),
+    },
+}
+
+
+def text(lang: str) -> Mapping[str, str]:
+    """Every text of the pages in `lang` (unknown languages get the default)."""
+    return TEXT.get(lang, TEXT[DEFAULT_LANG])
+
+
+def label(lang: str, group: str, value: object) -> str:
+    """The display name of `value` in `group` (e.g. a tier); the value itself if unnamed."""
+    if value is None:
+        return ""
+    if group == "role":
+        try:
+            role = Role(str(value))
+        except ValueError:
+            return str(value)
+        return (ROLE_NAMES_EN if lang == "en" else ROLE_NAMES_ZH)[role]
+    names = _LABELS.get(group, {}).get(str(value))
+    if names is None:
+        return str(value)
+    return names[1] if lang == "en" else names[0]
+
+
+def choices(lang: str, group: str) -> list[tuple[str, str]]:
+    """(value, display name) of every value of `group`, in table order, for a select."""
+    return [(value, label(lang, group, value)) for value in _LABELS.get(group, {})]

@@ -1,0 +1,173 @@
+"""The page shell: templates, language choice (query, then cookie), navigation, static files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from zhian.access.roles import Role, role_name
+from zhian.access.service import UserRead
+from zhian.node import Node
+from zhian.web.auth import CurrentUser
+from zhian.web.deps import get_node
+from zhian.web.i18n import DEFAULT_LANG, LANGS, choices, label, text
+
+LANG_COOKIE = "zhian_lang"
+LANG_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+# (key of the text table, path) in menu order; the status page keeps "/".
+NAVIGATION: tuple[tuple[str, str], ...] = (
+    ("nav_workbench", "/workbench"),
+    ("nav_alerts", "/alerts"),
+    ("nav_devices", "/devices"),
+    ("nav_kpis", "/kpis"),
+    ("nav_status", "/"),
+)
+
+
+def page_lang(request: Request) -> str:
+    """The page language: `?lang=` when given, else the remembered choice, else Chinese."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in LANGS else DEFAULT_LANG
+
+
+def lang_url(request: Request, lang: str) -> str:
+    """This page's address with the language set to `lang` (the switch in the header)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    query.append(("lang", lang))
+    return f"{request.url.path}?{urlencode(query)}"
+
+
+def nav_items(request: Request, lang: str) -> list[dict[str, Any]]:
+    """The menu entries; the language travels in the link so every page agrees on it."""
+    path = request.url.path
+    items = []
+    for key, href in NAVIGATION:
+        is_active = path == href if href == "/" else path == href or path.startswith(href + "/")
+        items.append({"label": text(lang)[key], "href": f"{href}?lang={lang}", "active": is_active})
+    return items
+
+
+def display_zone(node: Node) -> timezone:
+    """The zone the pages show times in (`pages.utc_offset_minutes`, +08:00 by default)."""
+    return timezone(timedelta(minutes=node.settings.pages.utc_offset_minutes))
+
+
+def _make_environment() -> Environment:
+    # Strict: a misspelt name in one of these templates fails its test instead of rendering "".
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+    )
+    register_globals(environment)
+    return environment
+
+
+def register_globals(environment: Environment) -> None:
+    """The helpers `base.html` needs, for any environment that renders a page on it."""
+    environment.globals.update(
+        ui_text=text,
+        label=label,
+        choices=choices,
+        nav_items=nav_items,
+        lang_url=lang_url,
+        static_url=static_url,
+    )
+
+
+def static_url(path: str) -> str:
+    return f"/static/{path}"
+
+
+templates = Jinja2Templates(env=_make_environment())
+
+
+def local_time(value: datetime | None, zone: timezone, fmt: str = "%m-%d %H:%M") -> str:
+    """A UTC time shown in the display zone (+08:00 by default)."""
+    if value is None:
+        return ""
+    return value.astimezone(zone).strftime(fmt)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every page handler needs: the node, the signed-in user, the language."""
+
+    request: Request
+    node: Node
+    user: UserRead
+    lang: str
+
+    @property
+    def t(self) -> Mapping[str, str]:
+        return text(self.lang)
+
+    @property
+    def zone(self) -> timezone:
+        return display_zone(self.node)
+
+    @property
+    def now(self) -> datetime:
+        return self.node.clock.now()
+
+    def render(
+        self, name: str, context: Mapping[str, Any], *, status_code: int = 200
+    ) -> HTMLResponse:
+        zone = self.zone
+        values: dict[str, Any] = {
+            "t": self.t,
+            "lang": self.lang,
+            "user": self.user,
+            "role": role_name(Role(self.user.role), self.lang),
+            "server_now": self.now.astimezone(UTC).isoformat(),
+            "when": lambda value, fmt="%m-%d %H:%M": local_time(value, zone, fmt),
+            "is_partial": name.rsplit("/", 1)[-1].startswith("_"),
+            **context,
+        }
+        response = templates.TemplateResponse(self.request, name, values, status_code=status_code)
+        remember_lang(self.request, response, self.lang)
+        return response
+
+
+def remember_lang(request: Request, response: HTMLResponse, lang: str) -> None:
+    """Keep an explicit `?lang=` choice in a cookie, so the next page speaks it too."""
+    if request.query_params.get("lang") in LANGS and request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=LANG_COOKIE_MAX_AGE_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+
+
+def page(request: Request, node: Annotated[Node, Depends(get_node)], user: CurrentUser) -> Page:
+    return Page(request=request, node=node, user=user, lang=page_lang(request))
+
+
+PageDep = Annotated[Page, Depends(page)]
+
+
+def install(app: FastAPI, *other_templates: Jinja2Templates) -> None:
+    """Serve the vendored assets under /static and give other page templates the shell."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for other in other_templates:
+        register_globals(other.env)

@@ -1,0 +1,78 @@
+"""`GET /api/v1/live`: the alerts live feed as server-sent events, for every page.
+
+Each message goes out as `event: <first segment of its type>` ("alert", "procedure",
+"incident", "feed") with the whole `LiveMessage` as JSON data, so a page can listen to
+one name (`hx-trigger="sse:alert"`) and still tell `alert.created` from `alert.transition`.
+A user sees only messages about alerts of their jurisdiction subtree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from zhian.alerts.places import JurisdictionTree
+from zhian.alerts.schemas import LiveMessage
+from zhian.node import Node
+from zhian.web.alert_access import is_in_scope, scope_of
+from zhian.web.auth import CurrentUser
+from zhian.web.deps import get_node
+
+router = APIRouter(tags=["live"])
+
+# Reconnect delay the browser uses after the stream drops.
+RETRY_MILLISECONDS = 3000
+
+
+def is_visible(message: LiveMessage, tree: JurisdictionTree, scope: str | None) -> bool:
+    """Whether a user whose jurisdiction is `scope` may see `message`."""
+    if scope is None or message.type.startswith("feed."):
+        return True
+    if message.alert is not None:
+        return is_in_scope(tree, scope, message.alert)
+    supervisor = message.data.get("supervisor_jurisdiction_id")
+    return isinstance(supervisor, str) and supervisor in tree.subtree(scope)
+
+
+def sse_frame(message: LiveMessage) -> str:
+    """One server-sent event; the JSON has no raw newlines, so it fits one `data:` line."""
+    return f"event: {message.type.split('.', 1)[0]}\ndata: {message.model_dump_json()}\n\n"
+
+
+async def live_stream(
+    node: Node, tree: JurisdictionTree, scope: str | None, keepalive_seconds: float
+) -> AsyncIterator[str]:
+    subscription = node.live_feed.subscribe()
+    try:
+        yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
+        while True:
+            try:
+                message = await asyncio.wait_for(anext(subscription), keepalive_seconds)
+            except TimeoutError:
+                yield ": keep-alive\n\n"  # keeps proxies from closing an idle stream
+                continue
+            except StopAsyncIteration:
+                return
+            if is_visible(message, tree, scope):
+                yield sse_frame(message)
+    finally:
+        subscription.close()
+
+
+@router.get(
+    "/api/v1/live",
+    summary="Live feed of alert messages (server-sent events) for the user's jurisdiction",
+    response_class=StreamingResponse,
+)
+def live(node: Annotated[Node, Depends(get_node)], user: CurrentUser) -> StreamingResponse:
+    with node.alerts() as alerts:
+        tree = alerts.tree
+    return StreamingResponse(
+        live_stream(node, tree, scope_of(user), node.settings.pages.live_keepalive_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,230 @@
+"""The route → permission map: what every route of the app needs, checked in one place.
+
+Each (method, path) has an entry: a permission name from `zhian.access.permissions`,
+`PUBLIC` (login page, health, static assets, API docs) or `DEVICE` (intake routes, which
+authenticate devices on their own: a device token or a GA/T 1400 digest session). The
+guard middleware (`zhian.web.guard`) enforces the map before a route runs; a test builds
+the real app and fails when a route has no entry, so a new route cannot ship unguarded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.routing import BaseRoute, Mount, Route, compile_path
+
+from zhian.access.permissions import PERMISSIONS_BY_NAME
+from zhian.access.service import UserRead
+from zhian.errors import ForbiddenError
+from zhian.web.sessions import CurrentUser
+
+PUBLIC = "public"
+DEVICE = "device"
+
+
+@dataclass(frozen=True)
+class ByPathParameter:
+    """A permission chosen by a path parameter (the action of an alert, for instance).
+
+    Values not in `permissions` need `otherwise`; the route itself answers 400 for them.
+    """
+
+    parameter: str
+    permissions: Mapping[str, str]
+    otherwise: str
+
+    def resolve(self, path_params: Mapping[str, Any]) -> str:
+        value = str(path_params.get(self.parameter, ""))
+        return self.permissions.get(value, self.otherwise)
+
+    def names(self) -> set[str]:
+        return {*self.permissions.values(), self.otherwise}
+
+
+Access = str | ByPathParameter
+
+_ALERT_ACTIONS = ByPathParameter(
+    "action",
+    {
+        "sign": "alerts.sign",
+        "dispatch": "alerts.dispatch",
+        "arrive": "alerts.handle",
+        "handle": "alerts.handle",
+        "close": "alerts.close",
+    },
+    otherwise="alerts.view",
+)
+
+# (method, path as the route declares it) -> access. Keep in the order of app.py.
+ROUTES: dict[tuple[str, str], Access] = {
+    # API description and static assets: no data.
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    # Sign-in.
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/api/v1/health"): PUBLIC,
+    # Intake: device tokens (zhian.web.deps.authenticate_device).
+    ("POST", "/api/v1/events"): DEVICE,
+    ("POST", "/api/v1/images"): DEVICE,
+    # GA/T 1400: digest sessions of registered platforms and devices (zhian.ingest.viid).
+    ("POST", "/VIID/System/Register"): DEVICE,
+    ("POST", "/VIID/System/Keepalive"): DEVICE,
+    ("POST", "/VIID/System/UnRegister"): DEVICE,
+    ("GET", "/VIID/System/Time"): DEVICE,
+    ("POST", "/VIID/System/Time"): DEVICE,
+    ("POST", "/VIID/Faces"): DEVICE,
+    ("GET", "/VIID/Faces"): DEVICE,
+    ("POST", "/VIID/Persons"): DEVICE,
+    ("GET", "/VIID/Persons"): DEVICE,
+    ("POST", "/VIID/MotorVehicles"): DEVICE,
+    ("GET", "/VIID/MotorVehicles"): DEVICE,
+    ("POST", "/VIID/NonMotorVehicles"): DEVICE,
+    ("GET", "/VIID/NonMotorVehicles"): DEVICE,
+    ("POST", "/VIID/Images"): DEVICE,
+    ("GET", "/VIID/APEs"): DEVICE,
+    ("POST", "/VIID/Subscribes"): DEVICE,
+    ("PUT", "/VIID/Subscribes"): DEVICE,
+    ("PUT", "/VIID/Subscribes/{subscription_id}"): DEVICE,
+    ("DELETE", "/VIID/Subscribes"): DEVICE,
+    # Status.
+    ("GET", "/"): "status.view",
+    ("GET", "/api/v1/status"): "status.view",
+    # Workbench and alerts.
+    ("GET", "/workbench"): "alerts.view",
+    ("GET", "/workbench/_todos"): "alerts.view",
+    ("GET", "/workbench/_counts"): "alerts.view",
+    ("GET", "/alerts"): "alerts.view",
+    ("GET", "/alerts/_rows"): "alerts.view",
+    ("GET", "/alerts/{alert_id}"): "alerts.view",
+    ("POST", "/alerts/{alert_id}/actions/{action}"): _ALERT_ACTIONS,
+    ("POST", "/alerts/{alert_id}/steps/{step}"): "alerts.handle",
+    ("GET", "/api/v1/alerts"): "alerts.view",
+    ("GET", "/api/v1/alerts/{alert_id}"): "alerts.view",
+    ("POST", "/api/v1/alerts/{alert_id}/{action}"): _ALERT_ACTIONS,
+    ("POST", "/api/v1/alerts/{alert_id}/steps/{step}"): "alerts.handle",
+    ("GET", "/api/v1/alerts/{alert_id}/images/{ref}"): "alerts.view",
+    ("GET", "/api/v1/todos"): "alerts.view",
+    ("GET", "/api/v1/live"): "alerts.view",
+    # Devices and assessment.
+    ("GET", "/devices"): "devices.view",
+    ("GET", "/kpis"): "kpi.view",
+    ("GET", "/api/v1/kpis"): "kpi.view",
+}
+
+
+def permission_names(access: Access) -> set[str]:
+    """The permission names an entry may need (empty for PUBLIC and DEVICE)."""
+    if isinstance(access, ByPathParameter):
+        return access.names()
+    return set() if access in (PUBLIC, DEVICE) else {access}
+
+
+def unknown_permissions() -> list[str]:
+    """Entries naming a permission that does not exist (a test keeps this empty)."""
+    named = {name for access in ROUTES.values() for name in permission_names(access)}
+    return sorted(named - set(PERMISSIONS_BY_NAME))
+
+
+def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, BaseRoute | None]]:
+    """(method, path) of every route of `app` in matching order; mounts answer GET.
+
+    Included routers are walked through `effective_route_contexts` where FastAPI keeps
+    them unflattened (0.16x), or read directly where it flattens them.
+    """
+    for route in app.router.routes:
+        yield from _walk(route)
+
+
+def _walk(route: Any) -> Iterator[tuple[str, str, BaseRoute | None]]:
+    if isinstance(route, Mount):
+        yield "GET", route.path, route
+    elif isinstance(route, Route):
+        for method in sorted(route.methods or ()):
+            if method != "HEAD" or "GET" not in (route.methods or ()):
+                yield method, route.path, route
+    elif hasattr(route, "effective_route_contexts"):
+        for context in route.effective_route_contexts():
+            original = context.original_route
+            methods = sorted(getattr(original, "methods", None) or ())
+            path = context.path_format
+            if isinstance(original, Mount):
+                yield "GET", path, original
+                continue
+            for method in methods:
+                if method != "HEAD" or "GET" not in methods:
+                    yield method, path, original
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    method: str
+    path: str
+    path_params: dict[str, str]
+    access: Access | None
+
+    def permission(self) -> str | None:
+        """The permission this request needs; None for PUBLIC, DEVICE or an unmapped route."""
+        access = self.access
+        if access is None:
+            return None
+        if isinstance(access, ByPathParameter):
+            return access.resolve(self.path_params)
+        return None if access in (PUBLIC, DEVICE) else access
+
+
+class RouteTable:
+    """Finds the route a request will reach, the way the router does: first full match."""
+
+    def __init__(self, routes: list[tuple[str, str, BaseRoute | None]]) -> None:
+        self._entries: list[tuple[str, str, re.Pattern[str]]] = []
+        for method, path, route in routes:
+            pattern = path + "/{path:path}" if isinstance(route, Mount) else path
+            regex, _format, _convertors = compile_path(pattern)
+            self._entries.append((method, path, regex))
+
+    @classmethod
+    def of(cls, app: FastAPI) -> RouteTable:
+        return cls(list(iter_routes(app)))
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        wanted = "GET" if method == "HEAD" else method
+        for route_method, route_path, regex in self._entries:
+            if route_method != wanted:
+                continue
+            found = regex.match(path)
+            if found is not None:
+                params = found.groupdict()
+                return RouteMatch(wanted, route_path, params, ROUTES.get((wanted, route_path)))
+        return None
+
+
+def forbidden(user: UserRead, permission: str) -> ForbiddenError:
+    """403 naming the permission and the user's role (field `permission`)."""
+    via = " through an API token" if user.token_id is not None else ""
+    return ForbiddenError(
+        f"this needs the permission '{permission}'; you are signed in as role "
+        f"'{user.role}'{via}, which does not hold it",
+        field="permission",
+    )
+
+
+def require_permission(name: str) -> Callable[[UserRead], UserRead]:
+    """A dependency that lets through only users holding `name` (403 otherwise)."""
+    if name not in PERMISSIONS_BY_NAME:
+        raise ValueError(f"unknown permission '{name}'")
+
+    def check_permission(user: CurrentUser) -> UserRead:
+        if not user.can(name):
+            raise forbidden(user, name)
+        return user
+
+    return check_permission

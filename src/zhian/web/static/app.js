@@ -1,0 +1,110 @@
+// Zhian pages: live countdowns, ECharts from inline JSON, live-feed toasts and sound.
+(function () {
+  "use strict";
+  var body = document.body;
+  // A refused action (4xx) answers with the row or page that names the reason: show it.
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "4..", swap: true, error: true },
+    { code: "...", swap: false, error: true }
+  ];
+  // Server time minus browser time: countdowns follow the server's (injected) clock.
+  var offsetMs = Date.parse(body.dataset.serverNow) - Date.now();
+  if (isNaN(offsetMs)) { offsetMs = 0; }
+  var warnSeconds = parseInt(body.dataset.warnSeconds || "180", 10);
+  var overdueLabel = body.dataset.overdue || "overdue";
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function format(seconds) {
+    var s = Math.abs(Math.round(seconds));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(r);
+  }
+  function tick() {
+    var now = Date.now() + offsetMs;
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var left = (Date.parse(el.dataset.deadline) - now) / 1000;
+      el.textContent = left < 0 ? overdueLabel + " " + format(left) : format(left);
+      el.classList.toggle("over", left < 0);
+      el.classList.toggle("soon", left >= 0 && left <= warnSeconds);
+    });
+  }
+
+  var charts = [];
+  function drawCharts(root) {
+    if (typeof echarts === "undefined") { return; }
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.chart);
+      if (!source || el.dataset.drawn) { return; }
+      el.dataset.drawn = "1";
+      var chart = echarts.init(el, null, { renderer: "canvas" });
+      chart.setOption(JSON.parse(source.textContent));
+      charts.push(chart);
+    });
+  }
+  window.addEventListener("resize", function () {
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+
+  // Sound is a per-browser choice, off until the user turns it on (autoplay rules).
+  var soundKey = "zhian.sound";
+  var audio = null;
+  function beep() {
+    if (localStorage.getItem(soundKey) !== "on") { return; }
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.15;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.35);
+    } catch (e) { /* no audio device: the toast still shows */ }
+  }
+  document.querySelectorAll("input[data-sound-toggle]").forEach(function (box) {
+    box.checked = localStorage.getItem(soundKey) === "on";
+    box.addEventListener("change", function () {
+      localStorage.setItem(soundKey, box.checked ? "on" : "off");
+    });
+  });
+
+  var toasts = document.getElementById("toasts");
+  function toast(alert) {
+    if (!toasts || !alert) { return; }
+    var lang = document.documentElement.lang === "en" ? "en" : "zh";
+    var box = document.createElement("div");
+    box.className = "toast";
+    box.setAttribute("role", "status");
+    var link = document.createElement("a");
+    link.href = "/alerts/" + alert.id;
+    link.textContent = (body.dataset.newAlert || "New alert") + " #" + alert.id;
+    box.appendChild(link);
+    box.appendChild(document.createTextNode(" " + (lang === "en" ? alert.title_en : alert.title_zh)));
+    toasts.appendChild(box);
+    setTimeout(function () { box.remove(); }, 8000);
+  }
+
+  // The live feed (/api/v1/live) names each SSE event by its first segment ("alert",
+  // "procedure" ...); the data is the whole message, with its full "type".
+  var liveBadge = document.getElementById("live-state");
+  function onAlert(event) {
+    var message;
+    try { message = JSON.parse(event.data); } catch (e) { return; }
+    if (message.type !== "alert.created") { return; }
+    toast(message.alert);
+    beep();
+  }
+  document.body.addEventListener("htmx:sseOpen", function (event) {
+    if (liveBadge) { liveBadge.classList.add("on"); liveBadge.textContent = liveBadge.dataset.on; }
+    var source = event.detail && event.detail.source;
+    if (source && !source.zhianListening) {
+      source.zhianListening = true;
+      source.addEventListener("alert", onAlert);
+    }
+  });
+  document.body.addEventListener("htmx:sseError", function () {
+    if (liveBadge) { liveBadge.classList.remove("on"); liveBadge.textContent = liveBadge.dataset.off; }
+  });
+
+  htmx.onLoad(function (root) { drawCharts(root); tick(); });
+  setInterval(tick, 1000);
+})();

@@ -1,0 +1,59 @@
+"""The officer workbench (民警工作台): my to-dos with countdowns, today's counts, last week."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+
+from zhian.alerts.schemas import TodoItem
+from zhian.web.alert_access import scope_of
+from zhian.web.auth import current_user
+from zhian.web.charts import weekly_chart
+from zhian.web.layout import Page, PageDep
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+
+def _todos(page: Page) -> dict[str, list[TodoItem]]:
+    with page.node.alerts() as alerts:
+        items = alerts.my_todos(page.user.id)
+    return {
+        "to_sign": [item for item in items if item.action == "sign"],
+        "to_handle": [item for item in items if item.action != "sign"],
+    }
+
+
+def _workbench(page: Page) -> dict[str, Any]:
+    scope = scope_of(page.user)
+    with page.node.alerts() as alerts:
+        counts = alerts.counts_today(scope)
+        week = alerts.weekly_series(scope, days=7)
+    return {
+        "counts": counts,
+        "week_chart": weekly_chart(week, page.t),
+        "week": week,
+        **_todos(page),
+    }
+
+
+@router.get("/workbench", response_class=HTMLResponse, include_in_schema=False)
+def workbench_page(page: PageDep) -> HTMLResponse:
+    return page.render(
+        "workbench.html",
+        {**_workbench(page), "warn_seconds": page.node.settings.pages.countdown_warning_seconds},
+    )
+
+
+@router.get("/workbench/_todos", response_class=HTMLResponse, include_in_schema=False)
+def workbench_todos(page: PageDep) -> HTMLResponse:
+    """The to-do lists alone: the page reloads them when the live feed says alerts moved."""
+    return page.render("_todos.html", _todos(page))
+
+
+@router.get("/workbench/_counts", response_class=HTMLResponse, include_in_schema=False)
+def workbench_counts(page: PageDep) -> HTMLResponse:
+    with page.node.alerts() as alerts:
+        counts = alerts.counts_today(scope_of(page.user))
+    return page.render("_counts.html", {"counts": counts})

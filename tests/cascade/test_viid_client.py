@@ -1,0 +1,157 @@
+"""The upward client against a local fake upper platform that goes down and comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from tests.ingest.viid.conftest import CAMERA, PASSWORDS, SERVER_ID, provision, viid_settings
+from zhian.cascade.viid_client import ViidUpperClient
+from zhian.config import Settings, load_settings
+from zhian.ingest.viid.fake import DeviceEmulator, FakeUpperPlatform, statuses
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+from zhian.web.app import create_app
+
+UPPER_ID = "33000000005030000001"
+UPPER_PASSWORD = "upper-secret"
+
+
+@pytest.fixture
+def upper() -> Iterator[FakeUpperPlatform]:
+    platform = FakeUpperPlatform(username=SERVER_ID, password=UPPER_PASSWORD)
+    platform.start()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture
+def settings(workspace: Path, upper: FakeUpperPlatform) -> Settings:
+    return load_settings(
+        workspace,
+        viid=viid_settings(
+            upper_url=upper.url,
+            upper_platform_id=UPPER_ID,
+            upper_password=SecretStr(UPPER_PASSWORD),
+            upper_retries=1,
+        ),
+    )
+
+
+def subscribe_for_upper(client: TestClient, upper: FakeUpperPlatform) -> None:
+    body = {
+        "SubscribeListObject": {
+            "SubscribeObject": [
+                {
+                    "SubscribeID": "330000000000032026112009000000001",
+                    "Title": "faces upward",
+                    "SubscribeDetail": "12",
+                    "ResourceClass": 4,
+                    "ResourceURI": SERVER_ID,
+                    "ReceiveAddr": f"{upper.url}/VIID/SubscribeNotifications",
+                    "ReportInterval": 1,
+                    "OperateType": 0,
+                    "ResultImageDeclare": "-1",
+                }
+            ]
+        }
+    }
+    # The upper platform is not registered here; it is recognised by its configured ID.
+    response = client.post("/VIID/Subscribes", json=body, headers={"User-Identify": UPPER_ID})
+    assert [s["StatusCode"] for s in statuses(response.json())] == [0]
+
+
+def upload(camera: DeviceEmulator, clock: ManualClock, count: int) -> list[str]:
+    faces = [camera.face(clock.now()) for _ in range(count)]
+    camera.post("/VIID/Faces", {"FaceListObject": {"FaceObject": faces}})
+    return [str(f["FaceID"]) for f in faces]
+
+
+def push(node: Node, clock: ManualClock) -> None:
+    clock.advance(timedelta(seconds=3))
+    node.viid.pusher.run_once()
+
+
+def upper_client(node: Node) -> ViidUpperClient:
+    assert node.viid.upper is not None
+    return node.viid.upper
+
+
+def test_everything_cached_while_down_arrives_in_order_once(
+    node: Node,
+    clock: ManualClock,
+    client: TestClient,
+    upper: FakeUpperPlatform,
+    registered: DeviceEmulator,
+) -> None:
+    subscribe_for_upper(client, upper)
+    link = upper_client(node)
+    sent = upload(registered, clock, 3)
+    push(node, clock)
+
+    first = link.step()
+    assert (first.is_registered, first.delivered, first.backlog) == (True, 1, 0)
+    assert upper.registrations == 1
+
+    upper.stop()
+    for _ in range(3):  # three pushes while the upper platform is down: 25 faces
+        sent += upload(registered, clock, 8 if _ < 2 else 9)
+        push(node, clock)
+        report = link.step()
+        assert report.error and report.delivered == 0
+    assert link.backlog() == 3  # one notification per push: 8, 8 and 9 faces
+
+    upper.start()  # same port, but it forgot our session
+    reports = [link.step() for _ in range(3)]
+
+    assert sum(r.delivered for r in reports) == 3
+    assert link.backlog() == 0
+    assert upper.registrations == 2
+    assert upper.face_ids() == sent
+    assert len(set(upper.notification_ids())) == len(upper.notification_ids())
+    first_notification = upper.received[0].body["SubscribeNotificationListObject"][
+        "SubscribeNotificationObject"
+    ][0]
+    assert "SubImageList" not in first_notification["FaceObjectList"]["FaceObject"][0]  # declare -1
+
+
+def test_keepalive_failure_makes_the_client_register_again(
+    node: Node, clock: ManualClock, upper: FakeUpperPlatform
+) -> None:
+    link = upper_client(node)
+    assert link.step().is_registered
+    upper.stop()
+    upper.start()  # the upper platform restarted and lost every session
+    clock.advance(timedelta(seconds=31))
+
+    report = link.step()
+
+    assert report.is_registered
+    assert upper.registrations == 2
+
+
+def test_the_cache_survives_a_restart_of_this_node(
+    settings: Settings, clock: ManualClock, upper: FakeUpperPlatform
+) -> None:
+    upper.stop()
+    with Node.open(settings, clock) as node:
+        provision(node, clock)
+        with TestClient(create_app(node)) as client:
+            subscribe_for_upper(client, upper)
+            camera = DeviceEmulator(client, CAMERA, PASSWORDS[CAMERA])
+            camera.register()
+            sent = upload(camera, clock, 4)
+            push(node, clock)
+        assert upper_client(node).step().backlog == 1
+    upper.start()
+
+    with Node.open(settings, clock) as node:
+        report = upper_client(node).step()
+
+    assert (report.delivered, report.backlog) == (1, 0)
+    assert upper.face_ids() == sent

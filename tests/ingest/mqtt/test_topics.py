@@ -1,0 +1,33 @@
+"""The topic scheme, without a broker."""
+
+from __future__ import annotations
+
+from zhian.ingest.mqtt import TopicAddress, parse_topic, subscription_filter
+from zhian.ingest.validate import FieldError
+
+
+def test_a_topic_names_community_device_and_type() -> None:
+    assert subscription_filter("zhian") == "zhian/+/+/+"
+    assert parse_topic("zhian", "zhian/C1/SMOKE-1/alarm") == TopicAddress(
+        "zhian/C1/SMOKE-1/alarm", "C1", "SMOKE-1", "alarm"
+    )
+
+
+def test_a_topic_outside_the_scheme_is_refused_with_the_reason() -> None:
+    unknown_type = parse_topic("zhian", "zhian/C1/SMOKE-1/temperature")
+    assert isinstance(unknown_type, FieldError)
+    assert unknown_type.field == "topic"
+    assert "'temperature' in 'zhian/C1/SMOKE-1/temperature' is not an event type" in (
+        unknown_type.reason
+    )
+    assert isinstance(parse_topic("zhian", "zhian/C1//alarm"), FieldError)
+
+
+def test_the_quarantine_source_keeps_the_topic_within_the_column() -> None:
+    short = parse_topic("zhian", "zhian/C1/DOOR1/access")
+    assert isinstance(short, TopicAddress)
+    assert short.source == "mqtt:zhian/C1/DOOR1/access"
+    long = parse_topic("zhian", "zhian/C-330106-001/34020000001320000001/heartbeat")
+    assert isinstance(long, TopicAddress)
+    assert long.source == "mqtt:…0000001320000001/heartbeat"
+    assert len(long.source) == 32

@@ -1,0 +1,122 @@
+"""A node with a small district slice, users per role and alarm events for the page tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from tests.ingest.factories import load_master_data
+from tests.web.session import sign_in
+from zhian.access.service import AccessService
+from zhian.alerts.schemas import AlertFilter, AlertSummary
+from zhian.config import load_settings
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+from zhian.registry.service import RegistryService
+from zhian.web.app import create_app
+
+PASSWORD = "correct horse battery"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+# username -> (role, jurisdiction); J-OTHER is a station beside the one owning the devices.
+USERS: dict[str, tuple[str, str | None]] = {
+    "command": ("command_centre", "J-CITY"),
+    "station": ("station_officer", "J-STATION"),
+    "grid": ("grid_worker", "J-STATION"),
+    "analyst": ("analyst", "J-CITY"),
+    "outsider": ("station_officer", "J-OTHER"),
+}
+
+
+def alarm_event(
+    event_id: str, time: datetime, kind: str = "fire", level: int = 2, device_id: str = "DOOR1"
+) -> dict[str, Any]:
+    return {
+        "type": "alarm",
+        "id": event_id,
+        "device_id": device_id,
+        "time": time.isoformat(),
+        "kind": kind,
+        "level": level,
+        "detail": "",
+    }
+
+
+def submit(node: Node, *events: dict[str, Any]) -> None:
+    """Events through the one intake path, as a device would send them."""
+    result = node.intake.submit_raw(
+        [json.dumps(event).encode() for event in events],
+        source="native",
+        sender_id=None,
+        content_type="application/json",
+    )
+    assert result.accepted == len(events), result.items
+
+
+def wait_for_alert(node: Node, kind: str, timeout_seconds: float = 10.0) -> AlertSummary:
+    """The newest alert of `kind`, once the rule engine has raised it."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        with node.alerts() as alerts:
+            page = alerts.list_alerts(AlertFilter(kind=kind), page=1, per_page=1)
+        if page.items:
+            return page.items[0]
+        time.sleep(0.02)
+    raise AssertionError(f"no {kind} alert within {timeout_seconds} s")
+
+
+@pytest.fixture
+def node(workspace: Path, clock: ManualClock) -> Iterator[Node]:
+    settings = load_settings(workspace, web={"secret_key": "k" * 40})
+    # Master data first, then the running node: its rule engine reads the places at start.
+    with Node.open(settings, clock, feed=False) as loading:
+        load_master_data(loading, now=clock.now())
+        with loading.db.session() as session:
+            report = RegistryService(session).load_rows(
+                "jurisdictions",
+                [{"id": "J-OTHER", "parent_id": "J-CITY", "level": "station", "name": "南站"}],
+            )
+            assert report.rejected == 0, report.errors
+            access = AccessService(session, password_hasher=FAST_HASHER)
+            for username, (role, jurisdiction) in USERS.items():
+                access.create_user(
+                    username,
+                    PASSWORD,
+                    role=role,
+                    jurisdiction_id=jurisdiction,
+                    display_name=f"测试·{username}",
+                    now=clock.now(),
+                )
+    with Node.open(settings, clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def client(node: Node) -> Iterator[TestClient]:
+    with TestClient(create_app(node), follow_redirects=False) as test_client:
+        yield test_client
+
+
+def log_in(client: TestClient, username: str = "command") -> None:
+    sign_in(client, username, PASSWORD)
+
+
+@pytest.fixture
+def fire(node: Node, clock: ManualClock) -> AlertSummary:
+    """A major alert (fire, with a response procedure) at the devices' station."""
+    submit(node, alarm_event("fire-1", clock.now(), kind="fire"))
+    return wait_for_alert(node, "alarm_fire")
+
+
+@pytest.fixture
+def tamper(node: Node, clock: ManualClock) -> AlertSummary:
+    """A minor alert (tamper) at the same station: the grid worker's to sign."""
+    submit(node, alarm_event("tamper-1", clock.now(), kind="tamper", device_id="CAM1"))
+    return wait_for_alert(node, "alarm_tamper")
