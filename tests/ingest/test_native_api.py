@@ -161,6 +161,12 @@ def test_device_rules_per_item(
     assert isinstance(items, list)
     assert items[0]["status"] == "accepted"
     assert items[1]["errors"] == [{"field": "device_id", "reason": "unknown device 'NOPE'"}]
+    assert [item.get("code") for item in items] == [
+        None,
+        "unknown_device",
+        "disabled_device",
+        "wrong_sender",
+    ]
     assert items[2]["errors"] == [{"field": "device_id", "reason": "device 'OFF1' is disabled"}]
     assert items[3]["errors"][0]["field"] == "device_id"
     assert "may not post for 'CAM1'" in items[3]["errors"][0]["reason"]

@@ -37,6 +37,8 @@ class ItemOutcome(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     id: str | None = None
     device_id: str | None = None
     errors: list[FieldError] | None = None
+    # For rejected items, a stable reason code: invalid, malformed, unknown_device, …
+    code: str | None = None
 
 
 class BatchResult(msgspec.Struct, frozen=True):
@@ -291,7 +293,7 @@ class IntakeService:
         claims = iter(claimed)
         for index, item in enumerate(checked):
             if type(item) is ItemRejected:
-                append(ItemOutcome(index, "rejected", errors=item.errors))
+                append(ItemOutcome(index, "rejected", errors=item.errors, code=item.code))
             else:
                 status: Status = "accepted" if next(claims) else "duplicate"
                 append(ItemOutcome(index, status, id=item.id, device_id=item.device_id))  # type: ignore[union-attr]

@@ -9,9 +9,9 @@ import msgspec
 from zhian.ingest.events import EVENT_TYPES
 from zhian.ingest.validate import FieldError
 
-# The quarantine's `source` column holds 32 characters; longer topics keep their tail
+# The quarantine's `source` column holds 255 characters; a longer topic keeps its tail
 # (device and type) there, and the device is also kept whole as the sender.
-SOURCE_MAX_CHARS = 32
+SOURCE_MAX_CHARS = 255
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ class QuarantineItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    source: Mapped[str] = mapped_column(String(32), index=True)
+    # "native", "file", "mqtt:<topic>", "viid:<object>" …: where it came in.
+    source: Mapped[str] = mapped_column(String(255), index=True)
     # The device that sent it, if it authenticated; None for anonymous or unparseable input.
     sender_device_id: Mapped[str | None] = mapped_column(String(64), index=True)
     device_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -40,7 +40,7 @@ def upgrade() -> None:
         "quarantine_items",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("received_at", zhian.db.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("source", sa.String(length=255), nullable=False),
         sa.Column("sender_device_id", sa.String(length=64), nullable=True),
         sa.Column("device_id", sa.String(length=64), nullable=True),
         sa.Column("event_id", sa.String(length=64), nullable=True),
