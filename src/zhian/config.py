@@ -305,6 +305,16 @@ class GovernanceSettings(BaseModel):
     valid_goal: float = Field(
         default=0.98, gt=0, le=1, description="Share of valid input each source should reach."
     )
+    retention_daily: bool = Field(
+        default=True,
+        description="Run the retention purge once a day inside the running node (audited).",
+    )
+    retention_hour: int = Field(
+        default=3,
+        ge=0,
+        le=23,
+        description="Hour of the day (in the pages' UTC offset) the daily retention run starts.",
+    )
 
 
 class MqttSettings(BaseModel):
@@ -488,6 +498,128 @@ class ViidSettings(BaseModel):
     )
 
 
+class ModelSettings(BaseModel):
+    """Batch analytic models (docs/models.md): schedule and default parameters; each
+    community may override a parameter on the models page."""
+
+    enabled: bool = Field(default=True, description="Run the batch models in a feeding node.")
+    interval_minutes: float = Field(default=60, gt=0, description="Minutes between model runs.")
+    utc_offset_hours: float = Field(
+        default=8, description="Offset of local time, for nights, days and allowed hours."
+    )
+    lookback_days: int = Field(
+        default=60, ge=1, description="History a run reads for last sightings and presence."
+    )
+    unregistered_min_nights: int = Field(
+        default=10, ge=1, description="Nights present (of the window) before a registration task."
+    )
+    unregistered_window_days: int = Field(
+        default=14, ge=1, description="Window of the unregistered-resident model, in days."
+    )
+    visitor_grace_days: int = Field(
+        default=60,
+        ge=0,
+        description="A declared visitor pass (kind visitor) stays this many days before it "
+        "counts as residence (visiting relatives).",
+    )
+    moved_out_absent_days: int = Field(
+        default=21, ge=1, description="Days without any passage before a resident seems moved out."
+    )
+    vacant_absent_days: int = Field(
+        default=14, ge=1, description="Days every registered resident of a house is absent."
+    )
+    group_rental_m2_per_person: float = Field(
+        default=5.0, gt=0, description="Least floor area per regular occupant, in m²."
+    )
+    group_rental_min_occupants: int = Field(
+        default=5, ge=2, description="Fewest regular occupants before a house can be crowded."
+    )
+    zombie_absent_days: int = Field(
+        default=7, ge=1, description="Days a vehicle stays in after entering, without passage."
+    )
+    muck_allowed_from_hour: int = Field(
+        default=22, ge=0, le=23, description="Local hour from which muck trucks may enter."
+    )
+    muck_allowed_until_hour: int = Field(
+        default=5, ge=0, le=23, description="Local hour until which muck trucks may enter."
+    )
+    casing_min_units: int = Field(
+        default=5, ge=2, description="Distinct unit doors a non-resident enters within the window."
+    )
+    casing_window_minutes: int = Field(
+        default=30, ge=1, description="Window of the unit-door casing rule, in minutes."
+    )
+    casing_min_communities: int = Field(
+        default=3, ge=2, description="Communities an unknown face enters in one local day."
+    )
+    welfare_silent_hours: float = Field(
+        default=48,
+        gt=0,
+        description="Hours an opted-in resident, last seen coming home, may pass unseen.",
+    )
+
+
+class CrowdSettings(BaseModel):
+    """Crowd safety (docs/crowd.md): density levels, hysteresis, forecast and staffing."""
+
+    levels: list[float] = Field(
+        default=[0.5, 1.0, 1.5, 2.5, 4.0],
+        min_length=5,
+        max_length=5,
+        description=(
+            "Persons/m² from which a zone is busy, pre-warning, warning (the field's "
+            "threshold), danger and critical; below the first it is free."
+        ),
+    )
+    hysteresis: list[float] = Field(
+        default=[0.05, 0.1, 0.1, 0.2, 0.3],
+        min_length=5,
+        max_length=5,
+        description=(
+            "Persons/m² below each level's threshold the density must fall before the zone "
+            "leaves that level (one margin per entry of levels)."
+        ),
+    )
+    forecast_minutes: int = Field(
+        default=20, ge=10, le=60, description="How far ahead the occupancy forecast looks."
+    )
+    forecast_probability: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description=(
+            "Probability of crossing the warning level within forecast_minutes from which "
+            "a forecast warning is raised."
+        ),
+    )
+    forecast_min_density: float = Field(
+        default=0.5,
+        ge=0,
+        description="Persons/m² a zone must hold now before its forecast may raise a warning.",
+    )
+    persons_per_officer: list[int] = Field(
+        default=[0, 2000, 1000, 500, 300, 200],
+        min_length=6,
+        max_length=6,
+        description=(
+            "Staffing ratio: people one officer covers at each level (free, busy, "
+            "pre-warning, warning, danger, critical); 0 means no officer is needed."
+        ),
+    )
+    camera_error: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Relative standard error of a camera occupancy reading (the reconciler).",
+    )
+    line_error: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Relative standard error of a counting line's in/out counts (drift).",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of a Zhian node. Build with `load_settings`, never at import."""
 
@@ -512,6 +644,8 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     governance: GovernanceSettings = GovernanceSettings()
     viid: ViidSettings = ViidSettings()
+    crowd: CrowdSettings = CrowdSettings()
+    models: ModelSettings = ModelSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta, timezone
 from types import TracebackType
 
 from zhian.alerts.loop import AlertLoop
@@ -11,6 +12,8 @@ from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
+from zhian.governance.context import Governance
+from zhian.governance.tasks import RetentionScheduler
 from zhian.ingest.images import ImageStore
 from zhian.ingest.mqtt import MqttSubscriber
 from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, ReplayReport
@@ -18,7 +21,9 @@ from zhian.ingest.service import BatchResult, IntakeService
 from zhian.ingest.validate import DeviceInfo, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
 from zhian.log.local import LocalEventLog
+from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
+from zhian.rules.crowd import CrowdMonitor
 from zhian.store.events import EventStore
 from zhian.store.feeder import StoreFeeder
 
@@ -58,9 +63,24 @@ class Node:
         self.alert_loop = AlertLoop(self.db, self.log, clock, settings)
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
+        # Batch analytic models, run every `models.interval_minutes` (docs/models.md).
+        self.models = ModelScheduler(self.db, self.store, self.alerts, clock, settings.models)
+        # Crowd safety (docs/crowd.md): the crowd rule's settings, zones and snapshot.
+        self.crowd = CrowdMonitor.attach(self.alert_loop.rule_engine.rules, self.db, settings.crowd)
         # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
         self.viid = ViidComponent(
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
+        )
+        # Audit, key ring, and the daily retention run: this process owns the event store.
+        self.governance = Governance.load(settings.governance, settings.workspace, clock)
+        self.retention = RetentionScheduler(
+            db=self.db,
+            store=self.store,
+            blob_dir=settings.blob_dir,
+            settings=settings.governance,
+            governance=self.governance,
+            clock=clock,
+            zone=timezone(timedelta(minutes=settings.pages.utc_offset_minutes)),
         )
         # IoT sensors over MQTT (docs/deploy-mqtt.md); subscribes only in a feeding node.
         self.mqtt = (
@@ -85,7 +105,9 @@ class Node:
         if feed:
             node.feeder.start()
             node.alert_loop.start()
+            node.models.start()
             node.viid.start()
+            node.retention.start()
             if node.mqtt is not None:
                 node.mqtt.start()
         return node
@@ -124,7 +146,9 @@ class Node:
     def close(self) -> None:
         if self.mqtt is not None:
             self.mqtt.stop()  # first: its last batch still needs the intake and the log
+        self.retention.stop()
         self.viid.stop()
+        self.models.stop()
         self.alert_loop.stop()
         self.feeder.stop()
         self.log.close()

@@ -104,6 +104,9 @@ def test_events_refer_to_known_master_data(district: District, day_events: list[
                 unknown_cards += 1
         elif subject.kind == "visitor":
             assert subject.ref in couriers or subject.ref.startswith("visitor-")
+        elif subject.kind == "face_cluster" and isinstance(event, AccessEvent):
+            # A face the door does not know: refused (a forced-entry attempt).
+            assert event.result == "denied" and event.method == "face"
         else:
             assert subject.kind == "qr" and subject.ref.startswith("qr-")
     assert unknown_cards >= 1

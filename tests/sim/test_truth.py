@@ -31,6 +31,9 @@ from zhian.sim import (
 )
 from zhian.sim import truth as names
 from zhian.sim.scenarios import SosPressed
+from zhian.sim.scenarios_access import CARD_MISREAD, DENIED_BURST
+from zhian.sim.scenarios_housing import HOUSING_SCENARIOS
+from zhian.sim.scenarios_vehicles import VEHICLE_SCENARIOS
 
 E = TypeVar("E", bound=Event)
 PLANTED = {
@@ -44,6 +47,9 @@ PLANTED = {
     names.NIGHT_SHIFT_WORKER,
     names.AWAY_ON_TRIP,
     names.COURIER,
+    DENIED_BURST,
+    CARD_MISREAD,
+    *(cls.name for cls in [*HOUSING_SCENARIOS, *VEHICLE_SCENARIOS]),
 }
 
 

@@ -9,12 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.web.conftest import log_in
+from tests.web.conftest import FAST_HASHER, PASSWORD, log_in
+from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertSummary
 from zhian.node import Node
 from zhian.web.i18n import TEXT
 
-PAGES = ["/workbench", "/alerts", "/devices", "/kpis", "/"]
+PAGES = ["/workbench", "/alerts", "/devices", "/kpis", "/status", "/"]
 
 
 def offered_actions(html: str) -> list[str]:
@@ -43,7 +44,7 @@ def test_every_page_renders_in_chinese_for_a_signed_in_user(
         f"/alerts/{fire.id}": "预警原因",
         "/devices": "设备状态",
         "/kpis": "考核指标",
-        "/": "接入统计",
+        "/status": "接入统计",
     }
     for path, heading in expected.items():
         page = client.get(path)
@@ -297,3 +298,23 @@ def test_alert_json_api_acts_with_role_and_state_checks(
     assert step.json()["procedure"][0]["status"] == "ticked"
     foreign = client.get(f"/api/v1/alerts/{fire.id}/images/img:{'a' * 64}.jpg")
     assert foreign.status_code == 400 and foreign.json()["error"]["field"] == "ref"
+
+
+def test_the_start_page_is_the_workbench_for_alert_users_and_the_status_for_others(
+    client: TestClient, node: Node
+) -> None:
+    with node.db.session() as session:
+        AccessService(session, password_hasher=FAST_HASHER).create_user(
+            "admin", PASSWORD, role="admin", jurisdiction_id=None, now=node.clock.now()
+        )
+    log_in(client, "command")
+    start = client.get("/?lang=en")
+    assert start.status_code == 303 and start.headers["location"] == "/workbench?lang=en"
+    # Signing in goes to "/", so an officer lands on the workbench.
+    landed = client.get("/", follow_redirects=True)
+    assert "民警工作台" in landed.text and str(landed.url).endswith("/workbench")
+    log_in(client, "admin")
+    status = client.get("/", follow_redirects=True)
+    assert str(status.url).endswith("/status") and "接入统计" in status.text
+    assert 'href="/status?lang=zh" class="active"' in status.text
+    assert client.get("/workbench").status_code == 403  # why admins do not land there

@@ -4,6 +4,7 @@ fails the suite."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ PATH_VALUES = {
     "step": "confirm",
     "ref": "missing.jpg",
     "subscription_id": "1",
+    "device_id": "NO-SUCH-DEVICE",
 }
 
 # Routes whose allowed column cannot be exercised by one generic request, and why.
@@ -247,8 +249,56 @@ def test_wrong_jurisdiction_sees_only_its_own_devices(
     assert device_ids("command_centre") == {"G1", "DOOR1", "CAM1", "CNT1", "OFF1"}  # J-STATION
     assert "D9" in device_ids("admin") and "DOOR1" in device_ids("admin")
 
-    page = request_as(client, cookies, "outsider", "GET", "/")
+    page = request_as(client, cookies, "outsider", "GET", "/status")
     assert page.status_code == 200
     assert "South door" in page.text and "North gate camera" not in page.text
-    own = request_as(client, cookies, "station_officer", "GET", "/")
+    own = request_as(client, cookies, "station_officer", "GET", "/status")
     assert "North gate camera" in own.text and "South door" not in own.text
+
+
+def test_wrong_jurisdiction_sees_nothing_of_the_governance_pages(
+    matrix: tuple[TestClient, dict[str, str]],
+) -> None:
+    """Quarantine, quality and status: a right role in J-OTHER sees none of J-STATION."""
+    client, cookies = matrix
+    app = client.app
+    assert isinstance(app, FastAPI)
+    node: Node = app.state.node
+    now = node.clock.now()
+    refused = [
+        {
+            "type": "heartbeat",
+            "id": f"q-{device}",
+            "device_id": device,
+            "time": "soon",
+            "status": "ok",
+        }
+        for device in ("DOOR1", "D9")
+    ]
+    node.intake.submit_raw(
+        [json.dumps(item).encode() for item in refused],
+        source="native",
+        sender_id=None,
+        content_type="application/json",
+    )
+    with node.db.session() as session:
+        AccessService(session, password_hasher=FAST_HASHER).create_user(
+            "far_integrator",
+            PASSWORD,
+            role=Role.INTEGRATOR,
+            jurisdiction_id="J-OTHER",
+            now=now,
+        )
+    sign_in(client, "far_integrator", PASSWORD)
+    far = client.get("/quarantine")
+    assert far.status_code == 200
+    assert "q-D9" in far.text and "q-DOOR1" not in far.text
+    own = request_as(client, cookies, Role.INTEGRATOR.value, "GET", "/quarantine")
+    assert "q-DOOR1" in own.text and "q-D9" not in own.text
+    everything = request_as(client, cookies, Role.ADMIN.value, "GET", "/quarantine")
+    assert "q-DOOR1" in everything.text and "q-D9" in everything.text
+
+    outsider_status = request_as(client, cookies, "outsider", "GET", "/api/v1/status").json()
+    assert {event["device_id"] for event in outsider_status["recent"]} <= {"D9"}
+    quality = request_as(client, cookies, "outsider", "GET", "/quality")
+    assert 'data-device="DOOR1"' not in quality.text

@@ -52,7 +52,7 @@ def log_in(client: TestClient) -> None:
 
 
 def test_anonymous_visitors_are_sent_to_the_login(client: TestClient) -> None:
-    page = client.get("/")
+    page = client.get("/status")
     api = client.get("/api/v1/status")
 
     assert page.status_code == 303
@@ -64,8 +64,8 @@ def test_anonymous_visitors_are_sent_to_the_login(client: TestClient) -> None:
 def test_status_page_shows_events_devices_and_figures(client: TestClient) -> None:
     log_in(client)
 
-    page = client.get("/")
-    english = client.get("/?lang=en")
+    page = client.get("/status")
+    english = client.get("/status?lang=en")
 
     assert page.status_code == 200
     text = page.text

@@ -157,6 +157,27 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "crowd.view",
+        "See the crowd situation: occupancy, density, forecast and advice per zone.",
+        "查看人流态势与超载预警",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "models.view",
+        "See the analytic models, their running precision and each community's parameters.",
+        "查看研判模型、运行精度与各社区参数",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "models.manage",
+        "Change a community's model parameters (thresholds, windows, permitted hours).",
+        "修改社区的研判模型参数（阈值、时间窗、许可时段）",
+        _CC,
+        _SO,
+    ),
+    _permission(
         "integrations.manage",
         "Manage API tokens, webhooks and platform links (GA/T 1400, cascade).",
         "管理接口令牌、Webhook 与平台对接",

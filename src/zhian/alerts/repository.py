@@ -19,28 +19,34 @@ from zhian.alerts.models import (
     WebhookSubscription,
 )
 from zhian.alerts.schemas import AlertFilter
-from zhian.registry.models import Community, Jurisdiction
+from zhian.registry.schemas import JurisdictionTreeRead
+from zhian.registry.service import RegistryService
 
 
 class AlertRepository:
-    """Reads and writes alert tables; also reads the jurisdiction tree for routing.
-
-    The registry service has no tree query yet, so the two registry tables are read
-    here, read-only.
-    """
+    """Reads and writes alert tables; the jurisdiction tree for routing comes from the
+    registry service (`RegistryService.jurisdiction_tree`), read in the same session."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._registry_tree: JurisdictionTreeRead | None = None
 
     # -- places ----------------------------------------------------------------------------
 
+    def _tree(self) -> JurisdictionTreeRead:
+        # One read per repository (a request, a rule pass): the tree changes only on import.
+        if self._registry_tree is None:
+            self._registry_tree = RegistryService(self.session).jurisdiction_tree()
+        return self._registry_tree
+
     def jurisdiction_parents(self) -> dict[str, str | None]:
-        rows = self.session.execute(select(Jurisdiction.id, Jurisdiction.parent_id))
-        return {row[0]: row[1] for row in rows}
+        return dict(self._tree().parents)
 
     def community_jurisdictions(self) -> dict[str, str]:
-        rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
-        return {row[0]: row[1] for row in rows}
+        return dict(self._tree().community_jurisdiction)
+
+    def jurisdiction_names(self) -> dict[str, str]:
+        return dict(self._tree().names)
 
     # -- alerts ----------------------------------------------------------------------------
 

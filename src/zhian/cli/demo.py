@@ -168,14 +168,20 @@ def demo(
         district = build_district(seed=seed, scale=scale)
     now = clock.now()
     start = now - timedelta(days=days)
-    with Node.open(settings, clock) as node:
+    # History arrives at its own times, then the clock is live (zhian.sim.replay): an
+    # outage going on at `now` is already past the offline period when the live stream
+    # takes over, so the wall shows it at once.
+    from zhian.sim.replay import ArrivalClock
+
+    arrival = ArrivalClock(start, live=clock)
+    with Node.open(settings, arrival) as node:
         with console.status("Importing master data and issuing device tokens…"):
             tokens = load_district(node, district)
             accounts = place_demo_accounts(node, district)
             seed_watchlist(node, district)
-        accepted = replay(
-            node, stream_events(district, start=start, end=now, seed=seed), start=start, end=now
-        )
+        history = arrival.follow(stream_events(district, start=start, end=now, seed=seed))
+        accepted = replay(node, history, start=start, end=now)
+        arrival.go_live()
         with console.status("Filling the event store…"):
             node.feeder.wait_caught_up(timeout_seconds=600)
         _print_summary(node, district, tokens, accepted, host, port)

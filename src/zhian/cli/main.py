@@ -6,6 +6,7 @@ import typer
 
 from zhian import __version__
 from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine
+from zhian.cli.eval import eval_models
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
 
@@ -37,6 +38,7 @@ app.command("migrate")(node_commands.migrate)
 app.command("serve")(node_commands.serve)
 app.command("demo")(demo.demo)
 app.command("simulate")(simulate)
+app.command("eval")(eval_models)
 app.command("import")(import_master_data)
 app.command("ingest")(intake.ingest)
 app.add_typer(quarantine.app, name="quarantine")

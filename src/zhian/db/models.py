@@ -23,6 +23,7 @@ from zhian.devices.models import Device
 from zhian.governance.models import LegalHold  # noqa: F401
 from zhian.ingest.ferry.models import FerryImport  # noqa: F401
 from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.models.orm import ModelParameter, WelfareOptin  # noqa: F401
 from zhian.registry.models import (
     Building,
     Community,
@@ -34,6 +35,7 @@ from zhian.registry.models import (
     Vehicle,
     Zone,
 )
+from zhian.rules.crowd_data import CrowdFlowPoint  # noqa: F401
 from zhian.rules.models import RuleCheckpoint  # noqa: F401
 from zhian.watchlists.models import WatchlistEntry  # noqa: F401
 

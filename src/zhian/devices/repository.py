@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import Device
+from zhian.ingest.quarantine.models import QuarantineItem
 
 # Ids per IN (...) list: well under SQLite's bound-parameter limit, even on old builds.
 CHUNK_SIZE = 500
@@ -67,3 +68,18 @@ class DeviceRepository:
             Device.token_sha256,
         )
         return self.session.execute(statement).all()
+
+    def rejected_input(self, device_id: str, limit: int) -> list[QuarantineItem]:
+        """Quarantined items about or sent by the device, newest first (read only)."""
+        statement = (
+            select(QuarantineItem)
+            .where(
+                or_(
+                    QuarantineItem.device_id == device_id,
+                    QuarantineItem.sender_device_id == device_id,
+                )
+            )
+            .order_by(QuarantineItem.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(statement))

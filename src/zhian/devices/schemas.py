@@ -37,6 +37,20 @@ class DeviceRead(BaseModel):
     token_issued_at: datetime | None
 
 
+class RejectedInput(BaseModel):
+    """One quarantined item of a device: when, through what, and every reason it was refused."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    received_at: datetime
+    source: str
+    event_id: str | None
+    reason_code: str
+    reasons: list[dict[str, str]]
+    status: str
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceEntry:
     """What the intake needs to know about one device, per event."""

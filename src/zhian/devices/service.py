@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
-from zhian.devices.models import DeviceKind
+from zhian.devices.models import Device, DeviceKind
 from zhian.devices.repository import DeviceRepository
 from zhian.devices.schemas import (
     DeviceDirectory,
     DeviceEntry,
     DeviceRead,
+    RejectedInput,
     hash_token,
 )
-from zhian.errors import NotFoundError
+from zhian.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from zhian.registry.service import RegistryService
 
 # 32 random bytes: 43 URL-safe characters, beyond guessing.
 TOKEN_BYTES = 32
@@ -93,20 +95,88 @@ class DeviceService:
     ) -> list[DeviceRead]:
         """Devices by id, optionally of one community and within a user's scope."""
         return [
-            DeviceRead(
-                id=device.id,
-                kind=DeviceKind(device.kind),
-                name=device.name,
-                community_id=device.community_id,
-                building_id=device.building_id,
-                unit_id=device.unit_id,
-                zone_id=device.zone_id,
-                gateway_id=device.gateway_id,
-                latitude=device.latitude,
-                longitude=device.longitude,
-                is_enabled=device.is_enabled,
-                has_token=device.token_sha256 is not None,
-                token_issued_at=device.token_issued_at,
-            )
+            _read(device)
             for device in self.repository.list_devices(community_id=community_id, scope=scope)
         ]
+
+    def get_device(
+        self, device_id: str, *, scope: JurisdictionScope | None = None
+    ) -> DeviceRead | None:
+        """One device; None when unknown or outside `scope` (its existence is not disclosed)."""
+        device = self.repository.get(device_id)
+        if device is None:
+            return None
+        if scope is not None and not scope.contains_community(device.community_id):
+            return None
+        return _read(device)
+
+    def register(
+        self, fields: Mapping[str, object], *, scope: JurisdictionScope | None = None
+    ) -> DeviceRead:
+        """Register a new device through the master-data validation of the registry.
+
+        Every field is checked as an import row is (`RegistryService.load_rows("devices")`);
+        the first problem raises BadRequestError naming the column. An id already held
+        raises ConflictError (registering never overwrites a device); a scoped user may
+        register only in a community of their scope. No token is issued here.
+        """
+        device_id = str(fields.get("id") or "").strip()
+        if device_id and self.repository.get(device_id) is not None:
+            raise ConflictError(f"device '{device_id}' is already registered", field="id")
+        community_id = str(fields.get("community_id") or "").strip() or None
+        if scope is not None and not scope.is_unscoped:
+            if community_id is None:
+                raise BadRequestError(
+                    "is required: you may register devices only in your jurisdiction's communities",
+                    field="community_id",
+                )
+            if not scope.contains_community(community_id):
+                raise ForbiddenError(
+                    f"community '{community_id}' is not in your jurisdiction",
+                    field="community_id",
+                )
+        row = {key: value for key, value in fields.items() if value not in (None, "")}
+        report = RegistryService(self.repository.session).load_rows("devices", [row])
+        if report.errors:
+            first = report.errors[0]
+            raise BadRequestError(first.reason, field=first.column)
+        device = self.repository.get(device_id)
+        if device is None:  # load_rows inserts a clean row or reports why not
+            raise BadRequestError("the device was not registered", field="id")
+        return _read(device)
+
+    def rejected_input(self, device_id: str, *, limit: int = 20) -> list[RejectedInput]:
+        """The device's most recent quarantined input (as sender or as the event's device)."""
+        return [
+            RejectedInput(
+                id=item.id,
+                received_at=item.received_at,
+                source=item.source,
+                event_id=item.event_id,
+                reason_code=item.reason_code,
+                reasons=[
+                    {"field": str(r.get("field", "")), "reason": str(r.get("reason", ""))}
+                    for r in item.reasons
+                ],
+                status=item.status,
+            )
+            for item in self.repository.rejected_input(device_id, limit)
+        ]
+
+
+def _read(device: Device) -> DeviceRead:
+    return DeviceRead(
+        id=device.id,
+        kind=DeviceKind(device.kind),
+        name=device.name,
+        community_id=device.community_id,
+        building_id=device.building_id,
+        unit_id=device.unit_id,
+        zone_id=device.zone_id,
+        gateway_id=device.gateway_id,
+        latitude=device.latitude,
+        longitude=device.longitude,
+        is_enabled=device.is_enabled,
+        has_token=device.token_sha256 is not None,
+        token_issued_at=device.token_issued_at,
+    )

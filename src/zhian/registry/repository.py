@@ -9,7 +9,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from zhian.db.base import Base
-from zhian.registry.models import Community, Zone
+from zhian.registry.models import Community, Jurisdiction, Zone
 
 # Ids per IN (...) list: well under SQLite's bound-parameter limit, even on old builds.
 CHUNK_SIZE = 500
@@ -81,3 +81,10 @@ class RegistryRepository:
 
     def zone_ids(self) -> list[str]:
         return list(self.session.scalars(select(Zone.id)))
+
+    def list_jurisdictions(self) -> list[Jurisdiction]:
+        return list(self.session.scalars(select(Jurisdiction).order_by(Jurisdiction.id)))
+
+    def community_jurisdictions(self) -> dict[str, str]:
+        rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
+        return {community_id: jurisdiction_id for community_id, jurisdiction_id in rows}

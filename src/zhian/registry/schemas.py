@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, NamedTuple
 
@@ -283,6 +284,27 @@ def required_columns(entity: str) -> tuple[str, ...]:
 def known_columns(entity: str) -> tuple[str, ...]:
     """Every column an import file of `entity` may have, in schema order."""
     return tuple(ENTITIES[entity].row_model.model_fields)
+
+
+class JurisdictionRead(BaseModel):
+    """A node of the jurisdiction tree as the pages and the alert routing read it."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    parent_id: str | None
+    level: JurisdictionLevel
+    name: str
+
+
+@dataclass(frozen=True)
+class JurisdictionTreeRead:
+    """The whole jurisdiction tree in one read: parents, names, and each community's owner."""
+
+    parents: Mapping[str, str | None]
+    names: Mapping[str, str]
+    levels: Mapping[str, str]
+    community_jurisdiction: Mapping[str, str]
 
 
 class CommunityRead(BaseModel):

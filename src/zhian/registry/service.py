@@ -27,6 +27,8 @@ from zhian.registry.schemas import (
     IDENTITY_ROWS,
     CommunityRead,
     EntitySpec,
+    JurisdictionRead,
+    JurisdictionTreeRead,
     identity_columns,
     is_empty_cell,
     known_columns,
@@ -485,3 +487,43 @@ class RegistryService:
     def zone_ids(self) -> list[str]:
         """Ids of every zone; the intake checks crowd counts against them."""
         return self.repository.zone_ids()
+
+    def jurisdictions(self, *, under: str | None = None) -> list[JurisdictionRead]:
+        """Jurisdictions by id: every one, or `under` and every one below it."""
+        rows = [
+            JurisdictionRead.model_validate(row) for row in self.repository.list_jurisdictions()
+        ]
+        if under is None:
+            return rows
+        tree = self.jurisdiction_tree()
+        wanted = _subtree(tree.parents, under)
+        return [row for row in rows if row.id in wanted]
+
+    def jurisdiction_names(self) -> dict[str, str]:
+        """Jurisdiction id -> display name."""
+        return dict(self.jurisdiction_tree().names)
+
+    def jurisdiction_tree(self) -> JurisdictionTreeRead:
+        """The whole tree in two queries: parents, names, levels and community owners."""
+        rows = self.repository.list_jurisdictions()
+        return JurisdictionTreeRead(
+            parents={row.id: row.parent_id for row in rows},
+            names={row.id: row.name for row in rows},
+            levels={row.id: row.level for row in rows},
+            community_jurisdiction=self.repository.community_jurisdictions(),
+        )
+
+
+def _subtree(parents: Mapping[str, str | None], root: str) -> set[str]:
+    children: dict[str, list[str]] = {}
+    for child, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    out = {root} if root in parents else set()
+    stack = list(out)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in out:
+                out.add(child)
+                stack.append(child)
+    return out

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
-from zhian.config import RuleSettings
+from zhian.config import CrowdSettings, RuleSettings
 from zhian.errors import ZhianError
 from zhian.ingest.events import LoggedBatch
 from zhian.kit.clock import Clock
@@ -23,6 +23,7 @@ from zhian.log.base import EventLog
 from zhian.rules.access import AccessConfig, AccessPatternRule
 from zhian.rules.alarms import AlarmConfig, AlarmRule
 from zhian.rules.base import Rule
+from zhian.rules.crowd import CrowdConfig, CrowdRule
 from zhian.rules.devices import DeviceHealthConfig, DeviceHealthRule
 from zhian.rules.directory import PlaceDirectory
 from zhian.rules.models import RuleCheckpoint
@@ -63,6 +64,8 @@ def build_rules(settings: RuleSettings) -> list[Rule]:
         AlarmRule(AlarmConfig.from_settings(settings)),
         AccessPatternRule(AccessConfig.from_settings(settings)),
         WatchlistRule(),
+        # Crowd safety; CrowdMonitor (node) applies the `crowd` settings and zones.
+        CrowdRule(CrowdConfig.from_settings(CrowdSettings())),
     ]
 
 

@@ -450,3 +450,17 @@ SCENARIOS: list[type[Scenario]] = [
     SosPressed,
     PerimeterIntrusion,
 ]
+
+# Scenarios of the batch models (issue #6) live in their own modules, which subclass
+# `Scenario`, so they are imported once it exists.
+from zhian.sim.scenarios_housing import HOUSING_SCENARIOS  # noqa: E402
+from zhian.sim.scenarios_vehicles import VEHICLE_SCENARIOS  # noqa: E402
+
+SCENARIOS += [*HOUSING_SCENARIOS, *VEHICLE_SCENARIOS]
+
+# Access control (#3): forced-entry bursts and card-misread noise; the outage going on
+# across a stream's boundary (what a replayed history hands the live stream).
+from zhian.sim.scenarios_access import ACCESS_SCENARIOS  # noqa: E402
+from zhian.sim.scenarios_boundary import BOUNDARY_SCENARIOS  # noqa: E402
+
+SCENARIOS += [*ACCESS_SCENARIOS, *BOUNDARY_SCENARIOS]

@@ -444,6 +444,20 @@ class EventStore:
         with closing(self._reader_root.cursor()) as cursor:
             return cursor.execute(sql, parameters).fetchall()
 
+    def query(
+        self,
+        sql: str,
+        parameters: dict[str, object] | None = None,
+        *,
+        tables: dict[str, pa.Table] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Read-only SQL over the event tables (batch models, issue #6); `tables` are Arrow
+        tables (master data) visible by name to this one query."""
+        with closing(self._reader_root.cursor()) as cursor:
+            for name, table in (tables or {}).items():
+                cursor.register(name, table)
+            return cursor.execute(sql, parameters or {}).fetchall()
+
 
 def _arrow_table(table: _EventTable, pairs: list[tuple[int, LoggedEvent]]) -> pa.Table:
     """The rows of one table, built column by column (much faster than row by row)."""

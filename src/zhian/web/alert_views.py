@@ -21,13 +21,20 @@ from zhian.web.alert_access import (
     parse_filter,
     scope_of,
 )
-from zhian.web.alerts_api import client_ip, run_action, run_step, visible_alert
+from zhian.web.alerts_api import (
+    assignee_choices,
+    client_ip,
+    run_action,
+    run_step,
+    visible_alert,
+)
 from zhian.web.auth import current_user
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
-AlertId = Annotated[int, Path(ge=1, le=2**62)]
+# alerts.id is a 32-bit INTEGER: a larger id is a 422, not a PostgreSQL out-of-range 500.
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 _FORM_LIMITS = {"max_files": 50, "max_fields": 50}
 
 
@@ -115,13 +122,14 @@ def _detail_page(
     try:
         with page.node.alerts() as alerts:
             detail = visible_alert(alerts, page.user, alert_id)
+            offered = [
+                action
+                for action in detail.actions
+                if action in LIFECYCLE_ACTIONS and may_act(page.user, detail, action)
+            ]
+            assignees = assignee_choices(alerts, detail) if "dispatch" in offered else []
     except NotFoundError as missing:
         return page.render("error.html", {"error": missing}, status_code=404)
-    offered = [
-        action
-        for action in detail.actions
-        if action in LIFECYCLE_ACTIONS and may_act(page.user, detail, action)
-    ]
     return page.render(
         "alert_detail.html",
         {
@@ -129,6 +137,7 @@ def _detail_page(
             "offered": offered,
             "may_tick": "tick_step" in detail.actions and may_act(page.user, detail, "tick_step"),
             "names": _user_names(page, detail),
+            "assignees": assignees,
             "error": error,
             "max_attachments": page.node.settings.pages.max_attachments,
             "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
@@ -191,7 +200,18 @@ def perform(
         feedback=_text(form, "feedback", 4000),
         outcome=_text(form, "outcome"),
         attachments=attachments,
+        assignee_id=_assignee(form) if action == "dispatch" else None,
     )
+
+
+def _assignee(form: FormData) -> int | None:
+    """The dispatch form's responder; blank: the dispatcher takes it."""
+    value = _text(form, "assignee_id", 20)
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise BadRequestError(f"'{value}' is not a user id", field="assignee_id")
+    return int(value)
 
 
 @router.post("/alerts/{alert_id}/actions/{action}", include_in_schema=False)

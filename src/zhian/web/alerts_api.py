@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from zhian.access.service import UserRead
-from zhian.alerts.schemas import AlertDetail, AlertPage, KpiReport, TodoItem
+from zhian.access.service import AccessService, UserRead
+from zhian.alerts.schemas import AlertDetail, AlertPage, AlertSummary, KpiReport, TodoItem
 from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError
 from zhian.node import Node
@@ -21,16 +21,19 @@ from zhian.web.alert_access import (
     page_number,
     parse_filter,
     resolve_jurisdiction,
+    role_rank,
     scope_of,
 )
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import get_node
 from zhian.web.layout import display_zone
+from zhian.web.personal_data import audit_read
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(current_user)])
 
 NodeDep = Annotated[Node, Depends(get_node)]
-AlertId = Annotated[int, Path(ge=1, le=2**62)]
+# alerts.id is a 32-bit INTEGER: a larger id is a 422, not a PostgreSQL out-of-range 500.
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_PER_PAGE = 500
 
 
@@ -44,6 +47,12 @@ class ActionRequest(BaseModel):
     outcome: str = Field(default="", description="close: resolved, false_alarm or duplicate")
     attachments: list[str] = Field(
         default_factory=list, max_length=50, description="handle: image refs from /images"
+    )
+    assignee_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="dispatch: the responder (a user of the alert's jurisdiction subtree "
+        "whose role may act); default the dispatcher",
     )
 
 
@@ -61,6 +70,27 @@ def visible_alert(alerts: AlertService, user: UserRead, alert_id: int) -> AlertD
     return detail
 
 
+def assignee_choices(alerts: AlertService, alert: AlertSummary) -> list[UserRead]:
+    """Who an alert may be dispatched to: active users placed in the subtree of its owner
+    jurisdiction (or of the one it escalated to) whose role acts on alerts, by name."""
+    places: set[str] = set()
+    for root in (alert.jurisdiction_id, alert.escalated_to_jurisdiction_id):
+        if root is not None:
+            places |= alerts.tree.subtree(root)
+    users = AccessService(alerts.session).list_users()
+    return sorted(
+        (
+            user
+            for user in users
+            if user.is_active
+            and user.jurisdiction_id in places
+            and role_rank(user.role) > 0
+            and user.can("alerts.handle")
+        ),
+        key=lambda user: (-role_rank(user.role), user.display_name, user.id),
+    )
+
+
 def run_action(
     node: Node,
     user: UserRead,
@@ -72,18 +102,32 @@ def run_action(
     feedback: str = "",
     outcome: str = "",
     attachments: Sequence[str] = (),
+    assignee_id: int | None = None,
 ) -> AlertDetail:
     """One lifecycle step for `user`, checked for scope and role; commits and publishes."""
     if action not in LIFECYCLE_ACTIONS:
         raise BadRequestError(
             f"unknown action '{action}'; one of: {', '.join(LIFECYCLE_ACTIONS)}", field="action"
         )
+    if assignee_id is not None and action != "dispatch":
+        raise BadRequestError("only a dispatch names an assignee", field="assignee_id")
     with node.alerts() as alerts:
-        check_may_act(user, visible_alert(alerts, user, alert_id), action)
+        alert = visible_alert(alerts, user, alert_id)
+        check_may_act(user, alert, action)
         if action == "sign":
             return alerts.sign(alert_id, user_id=user.id, ip=ip, note=note)
         if action == "dispatch":
-            return alerts.dispatch(alert_id, user_id=user.id, ip=ip, note=note)
+            if assignee_id is not None and assignee_id not in {
+                choice.id for choice in assignee_choices(alerts, alert)
+            }:
+                raise BadRequestError(
+                    f"user {assignee_id} may not take alert {alert_id}: not an active "
+                    "responder of its jurisdiction",
+                    field="assignee_id",
+                )
+            return alerts.dispatch(
+                alert_id, user_id=user.id, ip=ip, note=note, assignee_id=assignee_id
+            )
         if action == "arrive":
             return alerts.arrive(alert_id, user_id=user.id, ip=ip, note=note)
         if action == "handle":
@@ -181,6 +225,7 @@ def act_on_alert(
         feedback=body.feedback,
         outcome=body.outcome,
         attachments=body.attachments,
+        assignee_id=body.assignee_id,
     )
     return _json(detail)
 
@@ -217,13 +262,29 @@ def tick_step(
     response_class=Response,
 )
 def alert_image(
-    node: NodeDep, user: CurrentUser, alert_id: AlertId, ref: Annotated[str, Path(max_length=80)]
+    request: Request,
+    node: NodeDep,
+    user: CurrentUser,
+    alert_id: AlertId,
+    ref: Annotated[str, Path(max_length=80)],
 ) -> Response:
-    """Only images the alert refers to: no browsing of the image store by reference."""
+    """Only images the alert refers to: no browsing of the image store by reference.
+
+    An image (a face capture, a vehicle snapshot) is personal data: each read is audited.
+    """
     with node.alerts() as alerts:
         detail = visible_alert(alerts, user, alert_id)
     if ref not in detail.evidence.images and ref not in detail.attachments:
         raise BadRequestError(f"alert {alert_id} has no image '{ref}'", field="ref")
+    audit_read(
+        node,
+        user,
+        request,
+        action="alert_image.read",
+        record_type="image",
+        record_ids=[ref],
+        details={"alert_id": alert_id},
+    )
     media_type = "image/png" if ref.endswith(".png") else "image/jpeg"
     return Response(
         node.images.read(ref),

@@ -11,12 +11,17 @@ from zhian.node import Node
 from zhian.web import (
     alert_views,
     alerts_api,
+    audit_views,
     auth,
+    crowd_views,
     device_views,
     intake_api,
     kpi_views,
     layout,
     live,
+    model_views,
+    quality_views,
+    quarantine_views,
     status_views,
     viid_api,
     workbench_views,
@@ -37,6 +42,10 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(status_views.public_router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
         app.include_router(pages.router)
+    app.include_router(crowd_views.router)
+    app.include_router(model_views.router)
+    for governance_pages in (audit_views, quality_views, quarantine_views):
+        app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)
     auth.install(app)
 

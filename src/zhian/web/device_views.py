@@ -1,18 +1,33 @@
-"""Devices: status per community, the online-rate trend, and open device faults."""
+"""Devices: status per community, the online-rate trend and open faults; the device list,
+registration, credentials (intake token, GA/T 1400 Digest password), protocol, session,
+last seen and recent rejected input of each device."""
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService
 from zhian.alerts.schemas import OnlineRatePoint
+from zhian.audit.service import Actor
+from zhian.cascade.repository import ViidRepository
+from zhian.devices.models import DeviceKind
+from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
+from zhian.errors import BadRequestError, NotFoundError, ZhianError
+from zhian.governance.context import Governance
+from zhian.ingest.viid.sessions import ViidSession
 from zhian.registry.service import RegistryService
 from zhian.web.alert_access import communities_in_scope, scope_of
+from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.charts import online_rate_chart
 from zhian.web.layout import Page, PageDep
@@ -22,6 +37,37 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 # The issue's goal for device online rate, per community and per kind.
 ONLINE_GOAL_PCT = 98.0
 TREND_HOURS = 24
+# A device's protocols are what it sent through in this window, plus the credentials it holds.
+PROTOCOL_WINDOW = timedelta(hours=24)
+REJECTED_SHOWN = 20
+# Intake source (the part before ':' of a quarantine source) -> protocol shown.
+PROTOCOL_OF_SOURCE = {
+    "native": "native",
+    "viid": "gat1400",
+    "mqtt": "mqtt",
+    "ferry": "ferry",
+    "file": "file",
+    "sim": "sim",
+    "replay": "replay",
+}
+PROTOCOL_ORDER = ("native", "gat1400", "mqtt", "ferry", "file", "sim", "replay")
+# Fields of the registration form, as the master-data import names them.
+REGISTER_FIELDS = (
+    "id",
+    "kind",
+    "name",
+    "community_id",
+    "building_id",
+    "unit_id",
+    "zone_id",
+    "gateway_id",
+    "latitude",
+    "longitude",
+)
+VIID_ID_DIGITS = 20
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 128
+DeviceId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _latest(points: list[OnlineRatePoint]) -> dict[str, dict[str, OnlineRatePoint]]:
@@ -90,4 +136,229 @@ def device_overview(page: Page) -> dict[str, Any]:
 
 @router.get("/devices", response_class=HTMLResponse, include_in_schema=False)
 def devices_page(page: PageDep) -> HTMLResponse:
-    return page.render("devices.html", device_overview(page))
+    return page.render("devices.html", _overview_context(page))
+
+
+# --- protocols, sessions, credentials ------------------------------------------------------
+
+
+def protocol_of_source(source: str) -> str:
+    """The protocol an intake source stands for ('viid:Faces' -> 'gat1400')."""
+    head = source.split(":", 1)[0]
+    return PROTOCOL_OF_SOURCE.get(head, head)
+
+
+def protocols(
+    sources: Iterable[str], *, has_token: bool, has_viid_credential: bool
+) -> list[dict[str, Any]]:
+    """What a device speaks: protocols it sent through (seen) and those it holds credentials
+    for without having sent anything yet (not seen), in a fixed order."""
+    seen = {protocol_of_source(source) for source in sources}
+    held = {name for name, has in (("native", has_token), ("gat1400", has_viid_credential)) if has}
+    order = {name: index for index, name in enumerate(PROTOCOL_ORDER)}
+    return [
+        {"name": name, "seen": name in seen}
+        for name in sorted(seen | held, key=lambda name: (order.get(name, len(order)), name))
+    ]
+
+
+def _sources_by_device(page: Page) -> dict[str, set[str]]:
+    now = page.now
+    stats = page.node.store.arrival_stats(
+        now - PROTOCOL_WINDOW, now + timedelta(seconds=1), late_after_seconds=300
+    )
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in stats:
+        found[row.device_id].add(row.source)
+    return found
+
+
+def _viid_sessions(page: Page) -> dict[str, ViidSession]:
+    return {session.device_id: session for session in page.node.viid.service.sessions.live()}
+
+
+def _scope(page: Page) -> JurisdictionScope:
+    with page.node.db.session() as session:
+        return AccessService(session).scope_for(page.user)
+
+
+def _audit(page: Page, action: str, device_id: str, details: dict[str, Any]) -> None:
+    """One audit entry in its own transaction (for work that committed on its own)."""
+    with page.node.db.session() as session:
+        _audit_in(page, session, action, device_id, details)
+
+
+def _audit_in(
+    page: Page, session: Session, action: str, device_id: str, details: dict[str, Any]
+) -> None:
+    node = page.node
+    governance = Governance.load(node.settings.governance, node.settings.workspace, node.clock)
+    governance.audit(session).record(
+        Actor.user(page.user.id),
+        action,
+        record_type="device",
+        record_ids=[device_id],
+        ip=client_ip(page.request),
+        details=details,
+    )
+
+
+def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
+    """Every device of the user's scope with its protocols, session and last seen."""
+    with page.node.db.session() as session:
+        devices = DeviceService(session).list_devices(scope=scope)
+        viid_ids = set(ViidRepository(session).credential_device_ids())
+        communities = {c.id: c.name for c in RegistryService(session).list_communities()}
+    sources = _sources_by_device(page)
+    sessions = _viid_sessions(page)
+    last_seen = page.node.store.device_last_seen()
+    return [
+        {
+            "device": device,
+            "community": communities.get(device.community_id or "", device.community_id or ""),
+            "protocols": protocols(
+                sources.get(device.id, ()),
+                has_token=device.has_token,
+                has_viid_credential=device.id in viid_ids,
+            ),
+            "session": sessions.get(device.id),
+            "last_seen": last_seen.get(device.id),
+        }
+        for device in devices
+    ]
+
+
+def _visible_device(page: Page, device_id: str) -> DeviceRead:
+    with page.node.db.session() as session:
+        scope = AccessService(session).scope_for(page.user)
+        device = DeviceService(session).get_device(device_id, scope=scope)
+    if device is None:
+        raise NotFoundError(f"no device '{device_id}' in your jurisdiction", field="device_id")
+    return device
+
+
+def device_detail(page: Page, device_id: str) -> dict[str, Any]:
+    """One device: attributes, protocols, VIID session, last seen, credentials, rejections."""
+    device = _visible_device(page, device_id)
+    with page.node.db.session() as session:
+        credential = ViidRepository(session).credential(device_id)
+        viid_credential = (
+            None
+            if credential is None
+            else {"username": credential.username, "issued_at": credential.issued_at}
+        )
+        rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
+        communities = {c.id: c.name for c in RegistryService(session).list_communities()}
+    sources = _sources_by_device(page).get(device_id, set())
+    return {
+        "device": device,
+        "community": communities.get(device.community_id or "", device.community_id or ""),
+        "protocols": protocols(
+            sources | {item.source for item in rejected},
+            has_token=device.has_token,
+            has_viid_credential=viid_credential is not None,
+        ),
+        "session": _viid_sessions(page).get(device_id),
+        "last_seen": page.node.store.device_last_seen().get(device_id),
+        "viid_credential": viid_credential,
+        "is_viid_id": len(device_id) == VIID_ID_DIGITS and device_id.isdigit(),
+        "rejected": rejected,
+        "may_manage": page.user.can("devices.manage"),
+        "new_token": None,
+        "new_password": None,
+        "notice": None,
+        "error": None,
+    }
+
+
+def _render_detail(
+    page: Page, device_id: str, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    context = {**device_detail(page, device_id), **extra}
+    response = page.render("device_detail.html", context, status_code=status_code)
+    if extra.get("new_token") or extra.get("new_password"):
+        # A secret shown once must not stay in any cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _overview_context(page: Page) -> dict[str, Any]:
+    scope = _scope(page)
+    return {
+        **device_overview(page),
+        "devices": device_rows(page, scope),
+        "may_manage": page.user.can("devices.manage"),
+        "device_kinds": [kind.value for kind in DeviceKind],
+        "form": {},
+        "form_error": None,
+    }
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+@router.get("/devices/{device_id}", response_class=HTMLResponse, include_in_schema=False)
+def device_page(page: PageDep, device_id: DeviceId) -> HTMLResponse:
+    return _render_detail(page, device_id)
+
+
+@router.post("/devices", include_in_schema=False)
+async def register_device(page: PageDep) -> Response:
+    """Register a device from the form; errors re-render the form naming the field."""
+    form = await page.request.form()
+    fields = {name: str(form.get(name) or "").strip() for name in REGISTER_FIELDS}
+    try:
+        with page.node.db.session() as session:
+            scope = AccessService(session).scope_for(page.user)
+            device = DeviceService(session).register(fields, scope=scope)
+            _audit_in(
+                page,
+                session,
+                "device.register",
+                device.id,
+                {"kind": device.kind.value, "community_id": device.community_id},
+            )
+    except ZhianError as error:
+        context = {**_overview_context(page), "form": fields, "form_error": error}
+        return page.render("devices.html", context, status_code=error.status_code)
+    page.node.refresh_directory()  # the intake and the rules know the device from now on
+    return RedirectResponse(f"/devices/{device.id}?lang={page.lang}&registered=1", status_code=303)
+
+
+@router.post("/devices/{device_id}/token", include_in_schema=False)
+def issue_device_token(page: PageDep, device_id: DeviceId) -> Response:
+    """Issue (or rotate) the device's intake token; shown once on the page that answers."""
+    device = _visible_device(page, device_id)
+    with page.node.db.session() as session:
+        token = DeviceService(session).issue_token(device.id, now=page.now)
+        _audit_in(page, session, "device.token_issue", device.id, {"rotated": device.has_token})
+    page.node.refresh_directory()  # the old token stops working now
+    return _render_detail(page, device.id, new_token=token)
+
+
+@router.post("/devices/{device_id}/viid-password", include_in_schema=False)
+async def set_viid_password(page: PageDep, device_id: DeviceId) -> Response:
+    """Set the GA/T 1400 Digest password (only HA1 is kept); a blank field generates one."""
+    device = _visible_device(page, device_id)
+    form = await page.request.form()
+    password = str(form.get("password") or "")
+    generated = not password
+    try:
+        if generated:
+            password = secrets.token_urlsafe(18)
+        elif not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+            raise BadRequestError(
+                f"must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters",
+                field="password",
+            )
+        page.node.viid.service.set_password(device.id, password)
+    except ZhianError as error:
+        return _render_detail(page, device.id, status_code=error.status_code, error=error)
+    # set_password commits on its own; the audit entry follows in its own transaction.
+    _audit(page, "device.viid_password_set", device.id, {"generated": generated})
+    return _render_detail(
+        page,
+        device.id,
+        new_password=password if generated else None,
+        notice="password_set",
+    )

@@ -57,16 +57,9 @@ def kpi_overview(
 
 
 def _names(page: Page) -> dict[str, str]:
-    """Display names of jurisdictions where the registry gives one (a community's name)."""
-    with page.node.alerts() as alerts:
-        by_community = alerts.tree.community_jurisdiction
+    """Display names of every jurisdiction, from the registry."""
     with page.node.db.session() as session:
-        communities = RegistryService(session).list_communities()
-    return {
-        by_community[community.id]: community.name
-        for community in communities
-        if community.id in by_community
-    }
+        return RegistryService(session).jurisdiction_names()
 
 
 @router.get("/kpis", response_class=HTMLResponse, include_in_schema=False)

@@ -27,13 +27,18 @@ LANG_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-# (key of the text table, path) in menu order; the status page keeps "/".
+# (key of the text table, path) in menu order; "/" redirects to the workbench or the status.
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_workbench", "/workbench"),
     ("nav_alerts", "/alerts"),
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
-    ("nav_status", "/"),
+    ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views
+    ("nav_models", "/models"),  # text registered by zhian.web.model_views
+    ("nav_status", "/status"),
+    ("nav_quality", "/quality"),  # governance texts registered by zhian.web.*_views
+    ("nav_quarantine", "/quarantine"),
+    ("nav_audit", "/audit"),
 )
 
 
@@ -58,7 +63,7 @@ def nav_items(request: Request, lang: str) -> list[dict[str, Any]]:
     path = request.url.path
     items = []
     for key, href in NAVIGATION:
-        is_active = path == href if href == "/" else path == href or path.startswith(href + "/")
+        is_active = path == href or path.startswith(href + "/")
         items.append({"label": text(lang)[key], "href": f"{href}?lang={lang}", "active": is_active})
     return items
 

@@ -96,7 +96,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("PUT", "/VIID/Subscribes/{subscription_id}"): DEVICE,
     ("DELETE", "/VIID/Subscribes"): DEVICE,
     # Status.
-    ("GET", "/"): "status.view",
+    ("GET", "/"): "status.view",  # redirects to the workbench or the status page
+    ("GET", "/status"): "status.view",
     ("GET", "/api/v1/status"): "status.view",
     # Workbench and alerts.
     ("GET", "/workbench"): "alerts.view",
@@ -116,8 +117,22 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/live"): "alerts.view",
     # Devices and assessment.
     ("GET", "/devices"): "devices.view",
+    ("GET", "/devices/{device_id}"): "devices.view",
+    ("POST", "/devices"): "devices.manage",
+    ("POST", "/devices/{device_id}/token"): "devices.manage",
+    ("POST", "/devices/{device_id}/viid-password"): "devices.manage",
     ("GET", "/kpis"): "kpi.view",
+    ("GET", "/crowd"): "crowd.view",
+    ("GET", "/models"): "models.view",
+    ("GET", "/models/communities/{community_id}"): "models.view",
+    ("POST", "/models/communities/{community_id}"): "models.manage",
     ("GET", "/api/v1/kpis"): "kpi.view",
+    # Governance: audit log, data quality, quarantine (docs/governance.md).
+    ("GET", "/audit"): "audit.view",
+    ("GET", "/audit/export.csv"): "audit.export",
+    ("GET", "/quality"): "quality.view",
+    ("GET", "/quarantine"): "quarantine.view",
+    ("POST", "/quarantine/replay"): "quarantine.replay",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from zhian.access.roles import Role, role_name
@@ -19,6 +19,7 @@ from zhian.node import Node
 from zhian.store.events import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import get_node
+from zhian.web.personal_data import audit_read, check_unmasked_read, masked_events, wants_unmasked
 
 router = APIRouter(tags=["status"], dependencies=[Depends(current_user)])
 public_router = APIRouter(tags=["status"])
@@ -57,6 +58,10 @@ TEXT: dict[str, dict[str, str]] = {
         "never": "从未上报",
         "lang": "English",
         "logout": "退出",
+        "case_number": "案件编号",
+        "reason": "事由",
+        "reveal": "显示原文",
+        "reveal_note": "车牌与人员编号默认脱敏；查看原文须说明用途并留痕审计。",
     },
     "en": {
         "title": "Zhian · status",
@@ -83,6 +88,10 @@ TEXT: dict[str, dict[str, str]] = {
         "never": "never",
         "lang": "中文",
         "logout": "Log out",
+        "case_number": "Case number",
+        "reason": "Reason",
+        "reveal": "Show in the clear",
+        "reveal_note": "Plates and subject refs are masked; clear text needs a purpose (audited).",
     },
 }
 
@@ -103,11 +112,15 @@ def _recent_in_scope(
     return [event for event in window if event.device_id in device_ids][:limit]
 
 
-def status_snapshot(node: Node, user: UserRead | None = None) -> dict[str, Any]:
+def status_snapshot(
+    node: Node, user: UserRead | None = None, *, unmasked: bool = False
+) -> dict[str, Any]:
     """Everything the status page and its JSON twin show, within `user`'s jurisdiction.
 
     Devices, their last-seen times and the recent events are those of the user's scope;
-    the intake and store figures are node-wide counts without any record in them.
+    the intake and store figures are node-wide counts without any record in them. Plates
+    and subject references in the recent events are masked unless `unmasked` (the caller
+    checks the permission and audits the read: `zhian.web.personal_data`).
     """
     stats = node.intake.stats
     now = node.clock.now()
@@ -149,17 +162,59 @@ def status_snapshot(node: Node, user: UserRead | None = None) -> dict[str, Any]:
         "store_lag": node.feeder.lag(),
         "stored_by_type": node.store.count_by_type(),
         "quarantine_by_reason": node.quarantine.count_by_reason(),
-        "recent": recent,
+        "recent": recent if unmasked else masked_events(recent),
         "devices": device_rows,
     }
 
 
+def _snapshot(node: Node, user: UserRead, request: Request) -> dict[str, Any]:
+    """The snapshot, unmasked (audited, with a stated purpose) when `reveal=1` asks for it."""
+    if not wants_unmasked(request.query_params):
+        return status_snapshot(node, user)
+    purpose = check_unmasked_read(
+        node, user, request, action="events.read_unmasked", record_type="event"
+    )
+    snapshot = status_snapshot(node, user, unmasked=True)
+    audit_read(
+        node,
+        user,
+        request,
+        action="events.read_unmasked",
+        record_type="event",
+        record_ids=[f"{event.device_id}/{event.event_id}" for event in snapshot["recent"]],
+        purpose=purpose,
+        details={"page": request.url.path},
+    )
+    return snapshot
+
+
 @router.get("/api/v1/status", summary="Intake statistics, store lag and device last-seen times")
-def status_json(node: Annotated[Node, Depends(get_node)], user: CurrentUser) -> Response:
-    return Response(msgspec.json.encode(status_snapshot(node, user)), media_type="application/json")
+def status_json(
+    request: Request,
+    node: Annotated[Node, Depends(get_node)],
+    user: CurrentUser,
+    reveal: Annotated[
+        str | None, Query(pattern="^1$", description="1: plates and subject refs in the clear")
+    ] = None,
+    case_number: Annotated[str | None, Query(max_length=64)] = None,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Plates and subject references are masked; `reveal=1` with a `case_number` or a
+    `reason` shows them to holders of `personal_data.reveal`, and the read is audited."""
+    snapshot = _snapshot(node, user, request)
+    return Response(msgspec.json.encode(snapshot), media_type="application/json")
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/", include_in_schema=False)
+def start_page(request: Request, user: CurrentUser) -> RedirectResponse:
+    """The start page: the workbench for those who work alerts, else the status page."""
+    target = "/workbench" if user.can("alerts.view") else "/status"
+    lang = request.query_params.get("lang")
+    query = f"?lang={lang}" if lang in TEXT else ""
+    return RedirectResponse(target + query, status_code=303)
+
+
+@router.get("/status", response_class=HTMLResponse, include_in_schema=False)
 def status_page(
     request: Request,
     node: Annotated[Node, Depends(get_node)],
@@ -170,7 +225,7 @@ def status_page(
         request,
         "status.html",
         {
-            "s": status_snapshot(node, user),
+            "s": _snapshot(node, user, request),
             "t": TEXT[lang],
             "lang": lang,
             "user": user,

@@ -77,7 +77,9 @@ async def unregister(request: Request, node: NodeDep) -> Response:
     return _respond(reply)
 
 
-@router.api_route("/System/Time", methods=["GET", "POST"], summary="System time (校时)")
+# One operation per method: a shared route would give both the same OpenAPI operation id.
+@router.get("/System/Time", summary="System time (校时)", operation_id="viid_system_time_get")
+@router.post("/System/Time", summary="System time (校时)", operation_id="viid_system_time_post")
 async def system_time(node: NodeDep) -> Response:
     return _respond(ViidReply(200, node.viid.service.system_time()))
 
@@ -167,7 +169,12 @@ async def _subscriber(request: Request, node: Node) -> str | Response:
     return who or ""
 
 
-@router.api_route("/Subscribes", methods=["POST", "PUT"], summary="Subscribe, modify or cancel")
+@router.post(
+    "/Subscribes", summary="Subscribe, modify or cancel", operation_id="viid_subscribes_post"
+)
+@router.put(
+    "/Subscribes", summary="Subscribe, modify or cancel", operation_id="viid_subscribes_put"
+)
 async def post_subscribes(request: Request, node: NodeDep) -> Response:
     body = await _body(request, node)
     who = await _subscriber(request, node)

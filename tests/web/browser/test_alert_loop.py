@@ -148,6 +148,14 @@ def _fire_alarm(node: Node, device_id: str) -> None:
     assert result.accepted == 1, result.items
 
 
+def _dispatch_elsewhere(node: Node, alert_id: int) -> None:
+    with node.alerts() as alerts:
+        user = next(
+            u for u in AccessService(alerts.session).list_users() if u.username == "command"
+        )
+        alerts.dispatch(alert_id, user_id=user.id, note="另一工位派警")
+
+
 def _fits_the_width(page: object) -> bool:
     width: bool = page.evaluate(  # type: ignore[attr-defined]
         "document.documentElement.scrollWidth <= window.innerWidth + 1"
@@ -209,7 +217,10 @@ def test_an_alarm_is_seen_live_signed_handled_closed_and_counted(
     expect(page.locator("#why")).to_contain_text("火灾报警")
     actions = page.locator("#actions button[data-action]")
     expect(actions).to_have_count(2)  # dispatch, close
-    page.click("button[data-action=dispatch]")
+    expect(page.locator("#assignee")).to_be_visible()  # the dispatch form's responder picker
+    expect(page.locator("#live-state.on")).to_have_text("实时")
+    # Dispatched from another desk: the open page follows the live feed, without a reload.
+    _dispatch_elsewhere(live_server.node, int(alert_id))
     expect(page.locator("#alert-state")).to_contain_text("已派警")
     page.click("button[data-action=arrive]")
     expect(page.locator("#alert-state")).to_contain_text("已到场")

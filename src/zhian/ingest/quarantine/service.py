@@ -8,6 +8,7 @@ from datetime import datetime
 
 import msgspec
 
+from zhian.access.scope import JurisdictionScope
 from zhian.db.engine import Database
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.quarantine.repository import QuarantineRepository
@@ -60,16 +61,33 @@ class QuarantineService:
         self._db = db
 
     def list_held(
-        self, *, reason_code: str | None = None, device_id: str | None = None, limit: int = 100
+        self,
+        *,
+        reason_code: str | None = None,
+        device_id: str | None = None,
+        source: str | None = None,
+        ids: Sequence[int] | None = None,
+        scope: JurisdictionScope | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = False,
     ) -> list[QuarantineItem]:
+        """Held items matching the filters, within `scope` (items of its devices only)."""
         with self._db.session() as session:
             return QuarantineRepository(session).list(
-                reason_code=reason_code, device_id=device_id, limit=limit
+                reason_code=reason_code,
+                device_id=device_id,
+                source=source,
+                ids=ids,
+                scope=scope,
+                limit=limit,
+                offset=offset,
+                newest_first=newest_first,
             )
 
-    def count_by_reason(self) -> dict[str, int]:
+    def count_by_reason(self, *, scope: JurisdictionScope | None = None) -> dict[str, int]:
         with self._db.session() as session:
-            return QuarantineRepository(session).count_by_reason()
+            return QuarantineRepository(session).count_by_reason(scope=scope)
 
     def replay(
         self,

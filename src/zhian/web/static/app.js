@@ -93,12 +93,52 @@
     toast(message.alert);
     beep();
   }
+  // An alert's detail page follows that alert: when anyone (another officer, the SLA
+  // clock, the rules) changes it, the page re-fetches itself, unless the user is filling
+  // in one of its forms; then it only says so, and the user reloads when ready.
+  function isBusy(root) {
+    return Array.prototype.some.call(
+      root.querySelectorAll("textarea, input, select"),
+      function (el) {
+        if (el === document.activeElement) { return true; }
+        var typed = el.tagName === "TEXTAREA" || el.type === "text" || el.type === "file";
+        return typed && el.value !== "";
+      }
+    );
+  }
+  var refetching = false;
+  function onAlertChange(event) {
+    var followed = document.querySelector("main[data-follow-alert]");
+    if (!followed) { return; }
+    var message;
+    try { message = JSON.parse(event.data); } catch (e) { return; }
+    var id = message.alert ? String(message.alert.id) : String((message.data || {}).alert_id);
+    if (id !== followed.dataset.followAlert || message.type === "alert.created") { return; }
+    if (isBusy(followed)) {
+      var notice = document.getElementById("alert-changed");
+      if (notice) { notice.hidden = false; }
+      return;
+    }
+    refetch(id, "#" + followed.id);
+  }
+  var again = false;
+  function refetch(id, target) {
+    if (refetching) { again = true; return; }  // one more once this one is in
+    refetching = true;
+    htmx.ajax("GET", "/alerts/" + id, { target: target, select: target, swap: "outerHTML" })
+      .finally(function () {
+        refetching = false;
+        if (again) { again = false; refetch(id, target); }
+      });
+  }
   document.body.addEventListener("htmx:sseOpen", function (event) {
     if (liveBadge) { liveBadge.classList.add("on"); liveBadge.textContent = liveBadge.dataset.on; }
     var source = event.detail && event.detail.source;
     if (source && !source.zhianListening) {
       source.zhianListening = true;
       source.addEventListener("alert", onAlert);
+      source.addEventListener("alert", onAlertChange);
+      source.addEventListener("procedure", onAlertChange);
     }
   });
   document.body.addEventListener("htmx:sseError", function () {

@@ -1,0 +1,138 @@
+"""The daily retention run inside the node that owns the event store (one writer per file)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+from zhian.audit.service import Actor
+from zhian.config import GovernanceSettings
+from zhian.db.engine import Database
+from zhian.governance.context import Governance
+from zhian.governance.retention import RETENTION_ACTION, RetentionReport, RetentionService
+from zhian.kit.clock import Clock
+from zhian.store.events import EventStore
+
+logger = logging.getLogger(__name__)
+
+SCHEDULER_ACTOR = Actor.system("retention-scheduler")
+
+
+def scheduled_at(now: datetime, hour: int, zone: timezone) -> datetime:
+    """Today's run time (local `hour`:00 in `zone`) as seen from `now`."""
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(hour), tzinfo=zone)
+
+
+class RetentionScheduler:
+    """Runs `RetentionService.apply` once a day at `governance.retention_hour` (local time).
+
+    The first run after start-up is the next scheduled hour, unless the audit log shows no
+    run since the last one that was due (a node down at 03:00 catches up when it is back).
+    A run that fails is logged and tried again at the next poll.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: EventStore,
+        blob_dir: Path,
+        settings: GovernanceSettings,
+        governance: Governance,
+        clock: Clock,
+        zone: timezone,
+        poll_seconds: float = 60.0,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._blob_dir = blob_dir
+        self._settings = settings
+        self._governance = governance
+        self._clock = clock
+        self._zone = zone
+        self._poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_run_at: datetime | None = None
+        self.runs = 0
+
+    def _due_slot(self, now: datetime) -> datetime:
+        """The most recent scheduled time at or before `now`."""
+        today = scheduled_at(now, self._settings.retention_hour, self._zone)
+        return today if today <= now else today - timedelta(days=1)
+
+    def recall(self) -> None:
+        """Take the time of the last run from the audit log (or treat start-up as one)."""
+        with self._db.session() as session:
+            found = self._governance.audit(session).search(action=RETENTION_ACTION, limit=1)
+        now = self._clock.now()
+        if found:
+            self.last_run_at = found[0].at
+        elif self.last_run_at is None:
+            # A node with no run on record waits for the next scheduled hour rather than
+            # purging the moment it first starts.
+            self.last_run_at = now
+
+    def is_due(self, now: datetime) -> bool:
+        if not self._settings.retention_daily:
+            return False
+        if self.last_run_at is None:
+            return True
+        return self.last_run_at < self._due_slot(now)
+
+    def tick(self) -> RetentionReport | None:
+        """Run when due; the report of the run, or None when nothing was due."""
+        now = self._clock.now()
+        if not self.is_due(now):
+            return None
+        return self.run_now()
+
+    def run_now(self) -> RetentionReport:
+        """Apply retention now, in one transaction with its audit entry."""
+        with self._db.session() as session:
+            report = RetentionService(
+                session,
+                store=self._store,
+                blob_dir=self._blob_dir,
+                settings=self._settings,
+                clock=self._clock,
+                audit=self._governance.audit(session),
+            ).apply(SCHEDULER_ACTOR)
+        self.last_run_at = report.at
+        self.runs += 1
+        logger.info("retention run removed %d items", report.removed)
+        return report
+
+    def start(self) -> None:
+        if self._thread is not None or not self._settings.retention_daily:
+            return
+        self.recall()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Look at the clock now rather than at the next poll (after a clock change)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._poll_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.tick()
+            except Exception:  # a bad run must not end the daily job; the log says why
+                logger.exception("retention run failed; trying again at the next poll")

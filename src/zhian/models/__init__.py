@@ -1,0 +1,1 @@
+"""Batch analytic models (issue #6): SQL over the event store, master data, parameters."""

@@ -1,0 +1,144 @@
+"""Registry freshness from absence: suspected moved out (疑似已搬离) and vacant house (疑似空置)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from zhian.alerts.drafts import AlertDraft, EventRef
+from zhian.config import ModelSettings
+from zhian.models.base import ModelRun, parameter_figures
+from zhian.models.sightings import LastSighting, last_sightings
+
+
+def _ref(seen: LastSighting) -> EventRef:
+    return EventRef(id=seen.event_id, type=seen.event_type, device_id=seen.device_id, time=seen.at)
+
+
+class MovedOutModel:
+    """A registered resident with no passage of any kind (door, camera, own car) for N
+    consecutive days, after having been seen: the registry may be stale. When a whole
+    household is gone, one task for the house. Residents never seen at all (small children,
+    who read no card) raise nothing: absence is only measured from a sighting."""
+
+    name = "model.moved_out"
+    scenario = "moved_out"
+    title_zh = "疑似已搬离"
+    title_en = "Suspected moved out"
+    parameters = ("moved_out_absent_days", "lookback_days")
+
+    def min_delay(self, settings: ModelSettings) -> timedelta:
+        return timedelta(days=settings.moved_out_absent_days)
+
+    def run(self, run: ModelRun) -> list[AlertDraft]:
+        seen = last_sightings(run)
+        drafts: list[AlertDraft] = []
+        for house, members in run.master.members.items():
+            community = run.master.house_community.get(house)
+            params = run.params(community)
+            limit = timedelta(days=params.moved_out_absent_days)
+            known = [seen[m] for m in members if m in seen]
+            if not known:
+                continue
+            absent = [s for s in known if run.now - s.at >= limit]
+            label_zh, label_en = run.master.house_label[house]
+            figures = parameter_figures(params, self.parameters)
+            if len(absent) == len(known):
+                last = max(known, key=lambda s: s.at)
+                days = (run.now - last.at).days
+                drafts.append(
+                    AlertDraft(
+                        rule=self.name,
+                        kind="moved_out",
+                        tier="minor",
+                        subject=house,
+                        place_id=house,
+                        community_id=community,
+                        place_name=label_zh,
+                        observed_at=run.now,
+                        explanation_zh=f"{label_zh}全户{len(members)}人已连续{days}天无任何通行记录，"
+                        f"最后出现于{run.local(last.at):%m-%d %H:%M}，请核实并更新实有人口登记",
+                        explanation_en=f"No passage by any of the {len(members)} registered "
+                        f"residents of {label_en} for {days} days (last seen "
+                        f"{run.local(last.at):%m-%d %H:%M}): please check and update the registry",
+                        events=(_ref(last),),
+                        figures={**figures, "absent_days": days, "household": len(members)},
+                    )
+                )
+                continue
+            # Only while the rest of the household is still about: a household that left
+            # together is reported once, as a household, when the last of them passes N.
+            recent = run.now - max(s.at for s in known) < limit / 2
+            for s in absent if recent else ():
+                days = (run.now - s.at).days
+                drafts.append(
+                    AlertDraft(
+                        rule=self.name,
+                        kind="moved_out",
+                        tier="minor",
+                        subject=s.resident_id,
+                        place_id=house,
+                        community_id=community,
+                        place_name=label_zh,
+                        observed_at=run.now,
+                        explanation_zh=f"{label_zh}登记居民{s.resident_id}已连续{days}天无通行记录"
+                        f"（同户其他人仍在），最后出现于{run.local(s.at):%m-%d %H:%M}，请核实登记",
+                        explanation_en=f"Registered resident {s.resident_id} of {label_en} has "
+                        f"not passed for {days} days while the household still has; last seen "
+                        f"{run.local(s.at):%m-%d %H:%M}: please check the registry",
+                        events=(_ref(s),),
+                        figures={**figures, "absent_days": days},
+                    )
+                )
+        return drafts
+
+
+class VacantHouseModel:
+    """Every registered resident of a house absent for N days (measured from the last
+    sighting of any of them): the house seems empty, a check for the property and officer.
+    Utility readings (water/electricity) are not read yet."""
+
+    name = "model.vacant_house"
+    scenario = "vacant_house"
+    title_zh = "疑似空置"
+    title_en = "Suspected vacant house"
+    parameters = ("vacant_absent_days", "lookback_days")
+
+    def min_delay(self, settings: ModelSettings) -> timedelta:
+        return timedelta(days=settings.vacant_absent_days)
+
+    def run(self, run: ModelRun) -> list[AlertDraft]:
+        seen = last_sightings(run)
+        drafts: list[AlertDraft] = []
+        for house, members in run.master.members.items():
+            known = [seen[m] for m in members if m in seen]
+            if not known:
+                continue
+            community = run.master.house_community.get(house)
+            params = run.params(community)
+            last = max(known, key=lambda s: s.at)
+            days = (run.now - last.at).days
+            if run.now - last.at < timedelta(days=params.vacant_absent_days):
+                continue
+            label_zh, label_en = run.master.house_label[house]
+            drafts.append(
+                AlertDraft(
+                    rule=self.name,
+                    kind="vacant_house",
+                    tier="minor",
+                    subject=house,
+                    place_id=house,
+                    community_id=community,
+                    place_name=label_zh,
+                    observed_at=run.now,
+                    explanation_zh=f"{label_zh}登记的{len(members)}名居民近{days}天均无通行记录，疑似空置",
+                    explanation_en=f"None of the {len(members)} registered residents of "
+                    f"{label_en} has passed for {days} days: the house seems vacant",
+                    events=(_ref(last),),
+                    figures={
+                        **parameter_figures(params, self.parameters),
+                        "absent_days": days,
+                        "registered_residents": len(members),
+                    },
+                )
+            )
+        return drafts

@@ -1,0 +1,117 @@
+"""Master data the models join against, read once per run as small Arrow tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhian.devices.models import Device
+from zhian.models.orm import WelfareOptin
+from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
+
+RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental"})
+
+
+@dataclass
+class MasterData:
+    """Residents, houses, devices and vehicles, plus the welfare opt-ins, as the models use
+    them: Arrow tables for SQL (`m_keys`, `m_residents`, `m_devices`, `m_vehicles`,
+    `m_optins`) and names for sentences."""
+
+    tables: dict[str, pa.Table]
+    house_community: dict[str, str] = field(default_factory=dict)
+    house_label: dict[str, tuple[str, str]] = field(default_factory=dict)  # zh, en
+    unit_label: dict[str, tuple[str, str]] = field(default_factory=dict)
+    community_name: dict[str, str] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)  # house -> residents
+    resident_house: dict[str, str] = field(default_factory=dict)
+    device_community: dict[str, str | None] = field(default_factory=dict)
+    optins: dict[str, str] = field(default_factory=dict)  # resident -> self | guardian
+
+
+def load_master(session: Session) -> MasterData:
+    """A snapshot of the registry and device master data (read-only)."""
+    communities = {c.id: c for c in session.scalars(select(Community))}
+    buildings = {b.id: b for b in session.scalars(select(Building))}
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    houses = list(session.scalars(select(House)))
+    residents = list(session.scalars(select(Resident)))
+    devices = list(session.scalars(select(Device)))
+    vehicles = list(session.scalars(select(Vehicle)))
+    optins = list(session.scalars(select(WelfareOptin)))
+    return build_master(communities, buildings, units, houses, residents, devices, vehicles, optins)
+
+
+def build_master(
+    communities: dict[str, Community],
+    buildings: dict[str, Building],
+    units: dict[str, Unit],
+    houses: list[House],
+    residents: list[Resident],
+    devices: list[Device],
+    vehicles: list[Vehicle],
+    optins: list[WelfareOptin],
+) -> MasterData:
+    data = MasterData(tables={})
+    data.community_name = {c.id: c.name for c in communities.values()}
+    for unit in units.values():
+        building = buildings[unit.building_id]
+        data.unit_label[unit.id] = (f"{building.name}{unit.name}", f"{building.name} {unit.name}")
+    for house in houses:
+        building = buildings[units[house.unit_id].building_id]
+        data.house_community[house.id] = building.community_id
+        zh, en = data.unit_label[house.unit_id]
+        data.house_label[house.id] = (f"{zh}{house.number}室", f"{en} room {house.number}")
+    keys: list[tuple[str, str]] = []
+    for r in residents:
+        data.members.setdefault(r.house_id, []).append(r.id)
+        data.resident_house[r.id] = r.house_id
+        keys.append((f"resident:{r.id}", r.id))
+        if r.card_ref:
+            keys.append((f"card:{r.card_ref}", r.id))
+    unit_building = {u.id: u.building_id for u in units.values()}
+    data.device_community = {d.id: d.community_id for d in devices}
+    data.optins = {o.resident_id: o.requested_by for o in optins}
+    data.tables = {
+        "m_keys": pa.table(
+            {"key": _text([k for k, _ in keys]), "resident_id": _text([r for _, r in keys])}
+        ),
+        "m_residents": pa.table(
+            {
+                "resident_id": _text([r.id for r in residents]),
+                "house_id": _text([r.house_id for r in residents]),
+            }
+        ),
+        "m_devices": pa.table(
+            {
+                "device_id": _text([d.id for d in devices]),
+                "kind": _text([d.kind for d in devices]),
+                "community_id": _text([d.community_id for d in devices]),
+                "unit_id": _text([d.unit_id for d in devices]),
+                "building_id": _text(
+                    [d.building_id or unit_building.get(d.unit_id or "") for d in devices]
+                ),
+                "is_residential": [
+                    d.community_id is not None
+                    and communities[d.community_id].kind in RESIDENTIAL_KINDS
+                    for d in devices
+                ],
+            }
+        ),
+        "m_vehicles": pa.table(
+            {
+                "plate": _text([v.plate for v in vehicles]),
+                "community_id": _text([v.community_id for v in vehicles]),
+                "owner_id": _text([v.owner_id for v in vehicles]),
+            }
+        ),
+        "m_optins": pa.table({"resident_id": _text([o.resident_id for o in optins])}),
+    }
+    return data
+
+
+def _text(values: list[str | None]) -> pa.Array:
+    return pa.array(values, type=pa.string())

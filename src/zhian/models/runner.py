@@ -1,0 +1,42 @@
+"""Running every model once: master data and overrides from the database, drafts out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from zhian.alerts.drafts import AlertDraft
+from zhian.config import ModelSettings
+from zhian.models.base import BatchModel, ModelRun
+from zhian.models.catalogue import MODELS
+from zhian.models.master import MasterData, load_master
+from zhian.models.parameters import ParameterService
+from zhian.store.events import EventStore
+
+
+def prepare_run(
+    session: Session,
+    store: EventStore,
+    settings: ModelSettings,
+    now: datetime,
+    master: MasterData | None = None,
+) -> ModelRun:
+    """Everything a run reads besides the events, taken in one session (`master` reuses
+    a snapshot already loaded)."""
+    master = master or load_master(session)
+    overrides = ParameterService(session).overrides()
+    return ModelRun(store=store, master=master, settings=settings, now=now, overrides=overrides)
+
+
+def run_models(run: ModelRun, models: Sequence[BatchModel] = MODELS) -> list[AlertDraft]:
+    """The drafts of every model for this run, model by model."""
+    drafts: list[AlertDraft] = []
+    for model in models:
+        for draft in model.run(run):
+            # Every alert links to the page where its community's parameters are changed.
+            link = f"/models/communities/{draft.community_id}" if draft.community_id else "/models"
+            drafts.append(replace(draft, figures={**draft.figures, "parameters_url": link}))
+    return drafts

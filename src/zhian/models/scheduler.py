@@ -1,0 +1,70 @@
+"""Runs the batch models periodically inside a node and hands their drafts to the alerts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from zhian.alerts.service import AlertService
+from zhian.config import ModelSettings
+from zhian.db.engine import Database
+from zhian.kit.clock import Clock
+from zhian.models.runner import prepare_run, run_models
+from zhian.store.events import EventStore
+
+logger = logging.getLogger(__name__)
+
+
+class ModelScheduler:
+    """Every `interval_minutes`, one run of every model; drafts whose alert is still open
+    update it (the alert service merges by key), so a standing situation is one alert."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: EventStore,
+        alerts: Callable[[], AbstractContextManager[AlertService]],
+        clock: Clock,
+        settings: ModelSettings,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._alerts = alerts
+        self._clock = clock
+        self._settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: Exception | None = None
+
+    def run_once(self) -> list[int]:
+        """Run every model now; returns the ids of the alerts raised or updated."""
+        with self._db.session() as session:
+            run = prepare_run(session, self._store, self._settings, self._clock.now())
+        drafts = run_models(run)
+        with self._alerts() as alerts:
+            return alerts.raise_drafts(drafts)
+
+    def start(self) -> None:
+        if not self._settings.enabled or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="zhian-models", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _loop(self) -> None:
+        interval = self._settings.interval_minutes * 60
+        while not self._stop.wait(interval):
+            try:
+                self.run_once()
+                self.last_error = None
+            except Exception as exc:  # a failed run must not end the schedule
+                logger.exception("batch model run failed")
+                self.last_error = exc

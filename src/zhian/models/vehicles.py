@@ -1,0 +1,138 @@
+"""Vehicles: zombie vehicles (僵尸车) and restricted vehicles in residential communities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from zhian.alerts.drafts import AlertDraft, EventRef
+from zhian.config import ModelSettings
+from zhian.models.base import LOCAL, ModelRun, parameter_figures, utc
+
+ZOMBIE_SQL = """
+SELECT e.plate, d.community_id, arg_max(e.direction, e.time), timezone('UTC', max(e.time)),
+       arg_max(e.event_id, e.time), arg_max(e.device_id, e.time), count(*)
+FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
+WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= $since AND e.time < $now
+  AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
+                  AND v.community_id = d.community_id)
+GROUP BY e.plate, d.community_id
+"""
+
+RESTRICTED_SQL = f"""
+SELECT e.plate, e.vehicle_class, d.community_id, e.event_id, e.device_id,
+       timezone('UTC', e.time), hour({LOCAL.format(col="e.time")})
+FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
+WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
+  AND e.vehicle_class IN ('muck_truck', 'hazmat') AND e.time >= $since AND e.time < $now
+ORDER BY e.time
+"""
+
+
+class ZombieVehicleModel:
+    """A vehicle not registered to the community entered through its gate and has not
+    passed any of its gates for more than N days: a property task (abandoned or stored)."""
+
+    name = "model.zombie_vehicle"
+    scenario = "zombie_vehicle"
+    title_zh = "僵尸车"
+    title_en = "Zombie vehicle"
+    parameters = ("zombie_absent_days",)
+
+    def min_delay(self, settings: ModelSettings) -> timedelta:
+        return timedelta(days=settings.zombie_absent_days)
+
+    def run(self, run: ModelRun) -> list[AlertDraft]:
+        since = run.now - timedelta(days=run.settings.lookback_days)
+        drafts = []
+        for plate, community, direction, last, event_id, device, passes in run.query(
+            ZOMBIE_SQL, since=since
+        ):
+            params = run.params(community)
+            entered = utc(last)
+            days = (run.now - entered).total_seconds() / 86400
+            if direction != "in" or days <= params.zombie_absent_days:
+                continue
+            name = run.master.community_name.get(community, community)
+            drafts.append(
+                AlertDraft(
+                    rule=self.name,
+                    kind="zombie_vehicle",
+                    tier="minor",
+                    subject=plate,
+                    place_id=community,
+                    community_id=community,
+                    place_name=name,
+                    device_id=device,
+                    observed_at=run.now,
+                    explanation_zh=f"车辆{plate}于{run.local(entered):%m-%d %H:%M}驶入{name}后"
+                    f"已{days:.0f}天无通行记录，疑似僵尸车",
+                    explanation_en=f"Vehicle {plate} entered {name} on "
+                    f"{run.local(entered):%m-%d %H:%M} and has not passed a gate for "
+                    f"{days:.0f} days",
+                    events=(EventRef(event_id, "vehicle", device, entered),),
+                    figures={
+                        **parameter_figures(params, self.parameters),
+                        "days_since_entry": round(days, 1),
+                        "passages": passes,
+                    },
+                )
+            )
+        return drafts
+
+
+class RestrictedVehicleModel:
+    """Hazmat vehicles entering a residential community at any hour, and muck trucks
+    entering outside their permitted night hours (default 22:00–05:00 local)."""
+
+    name = "model.restricted_vehicle"
+    scenario = "restricted_vehicle"
+    title_zh = "限行车辆"
+    title_en = "Restricted vehicle"
+    parameters = ("muck_allowed_from_hour", "muck_allowed_until_hour")
+
+    def min_delay(self, settings: ModelSettings) -> timedelta:
+        return timedelta(0)
+
+    def run(self, run: ModelRun) -> list[AlertDraft]:
+        since = run.now - timedelta(days=2)
+        drafts = []
+        for plate, vclass, community, event_id, device, at, hour in run.query(
+            RESTRICTED_SQL, since=since
+        ):
+            params = run.params(community)
+            start, until = params.muck_allowed_from_hour, params.muck_allowed_until_hour
+            allowed = (hour >= start or hour < until) if start > until else start <= hour < until
+            if vclass == "muck_truck" and allowed:
+                continue
+            name = run.master.community_name.get(community, community)
+            what_zh = "危化品运输车" if vclass == "hazmat" else "渣土车"
+            when = run.local(utc(at))
+            reason_zh = (
+                "禁止驶入居住区"
+                if vclass == "hazmat"
+                else (f"非许可时段（{start}:00–{until}:00）驶入居住区")
+            )
+            drafts.append(
+                AlertDraft(
+                    rule=self.name,
+                    kind="restricted_vehicle",
+                    tier="general",
+                    subject=plate,
+                    place_id=community,
+                    community_id=community,
+                    place_name=name,
+                    device_id=device,
+                    observed_at=utc(at),
+                    explanation_zh=f"{what_zh}{plate}于{when:%m-%d %H:%M}{reason_zh}：{name}",
+                    explanation_en=f"{vclass} {plate} entered the residential community {name} "
+                    f"at {when:%m-%d %H:%M}"
+                    + ("" if vclass == "hazmat" else f", outside {start}:00–{until}:00"),
+                    events=(EventRef(event_id, "vehicle", device, utc(at)),),
+                    figures={
+                        **parameter_figures(params, self.parameters),
+                        "vehicle_class": vclass,
+                        "local_hour": hour,
+                    },
+                )
+            )
+        return drafts

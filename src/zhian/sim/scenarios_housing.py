@@ -1,0 +1,284 @@
+"""Planted housing situations for the batch models (issue #6), and the noise around them.
+
+Positive cases: someone living in a house without registration, a resident or a whole
+household moving out (the house then stands empty), an opted-in resident who comes home and
+is not seen again (a welfare check is due). Noise that must raise nothing: relatives on a
+declared visit for weeks, households away on a week's holiday.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from zhian.ingest.events import AccessMethod, Direction, Subject
+from zhian.sim.activity import Routines
+from zhian.sim.district import District
+from zhian.sim.people import Person, Role
+from zhian.sim.scenarios import HOUR, Scenario
+from zhian.sim.tables import Site
+from zhian.sim.timeline import DAY_SECONDS, Day, Sink
+
+UNREGISTERED_RESIDENT = "unregistered_resident"
+RELATIVES_VISITING = "relatives_visiting"
+MOVED_OUT = "moved_out"
+VACANT_HOUSE = "vacant_house"
+HOLIDAY_WEEK = "holiday_week"
+WELFARE_OPTIN = "welfare_optin"
+WELFARE_CHECK = "welfare_check"
+# A block that outlasts any stream: the resident is gone for good.
+FOREVER = 3650 * DAY_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Lodger:
+    """Someone who sleeps at a unit without being a registered resident of it."""
+
+    subject: Subject
+    site: Site
+    door: str
+    entrance: int
+    home_share: float  # nights spent here
+    first: int  # second they move in
+    last: int  # second they leave
+
+
+def _pass(sink: Sink, t: int, arg: tuple[Lodger, Direction]) -> None:
+    lodger, direction = arg
+    entrance = lodger.site.entrances[lodger.entrance]
+    method: AccessMethod = "qr" if lodger.subject.kind == "qr" else "password"
+    steps: list[str | None] = [entrance.door, lodger.door]
+    if direction == "out":
+        steps.reverse()
+    for device in steps:
+        if device is None:
+            continue
+        sink.access(t, device, lodger.subject, direction, method)
+        if device == entrance.door and entrance.camera is not None:
+            sink.face(t + 1, entrance.camera, lodger.subject.ref, None)
+        t += 40 + int(sink.rng.random() * 100)
+
+
+def _doored_sites(district: District) -> list[Site]:
+    return [s for s in district.sites if s.unit_doors]
+
+
+class _Lodgers(Scenario):
+    """Common ground: lodgers chosen on the first day, a day out and an evening home."""
+
+    share_per_scale: float = 2.0
+
+    def __init__(self, routines: Routines) -> None:
+        super().__init__(routines)
+        self.lodgers: list[Lodger] = []
+
+    def choose(self, district: District, rng: random.Random, day: Day) -> None:
+        raise NotImplementedError
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if day.is_first:
+            self.choose(district, rng, day)
+        for lodger in self.lodgers:
+            if not lodger.first <= day.start + 20 * HOUR < lodger.last:
+                continue
+            if rng.random() >= lodger.home_share:
+                continue
+            out = day.pick(rng, 7.0, 9.0)
+            back = day.pick(rng, 18.0, 21.0)
+            if out is not None and out >= lodger.first:
+                day.at(out, _pass, (lodger, "out"))
+            if back is not None:
+                day.at(back, _pass, (lodger, "in"))
+
+
+def _new_lodger(
+    rng: random.Random, site: Site, kind: str, prefix: str, share: float, first: int, last: int
+) -> Lodger:
+    ref = f"{prefix}-{rng.getrandbits(40):010x}"
+    return Lodger(
+        Subject(kind, ref),  # type: ignore[arg-type]
+        site,
+        site.unit_doors[int(rng.random() * len(site.unit_doors))],
+        int(rng.random() * len(site.entrances)),
+        share,
+        first,
+        last,
+    )
+
+
+class UnregisteredResident(_Lodgers):
+    """Someone living at a unit on a long-term QR pass, never registered: home most nights."""
+
+    name = UNREGISTERED_RESIDENT
+
+    def choose(self, district: District, rng: random.Random, day: Day) -> None:
+        sites = _doored_sites(district)
+        for _ in range(max(1, round(self.share_per_scale * district.scale))):
+            site = sites[int(rng.random() * len(sites))]
+            lodger = _new_lodger(rng, site, "qr", "qr", 0.9, day.window[0], FOREVER)
+            self.lodgers.append(lodger)
+            day.record(
+                self.name, f"qr:{lodger.subject.ref}", day.window[0], None, door=lodger.door,
+                community_id=site.community_id,
+            )  # fmt: skip
+
+
+class RelativesVisiting(_Lodgers):
+    """Noise: grandparents staying three to four weeks on a declared visitor pass."""
+
+    name = RELATIVES_VISITING
+
+    def choose(self, district: District, rng: random.Random, day: Day) -> None:
+        sites = _doored_sites(district)
+        for _ in range(max(1, round(self.share_per_scale * district.scale))):
+            site = sites[int(rng.random() * len(sites))]
+            first = day.pick(rng, 10, 12)
+            if first is None:
+                continue
+            last = first + (20 + int(rng.random() * 10)) * DAY_SECONDS
+            lodger = _new_lodger(rng, site, "visitor", "visitor", 0.95, first, last)
+            self.lodgers.append(lodger)
+            day.at(first, _pass, (lodger, "in"))
+            day.at(last, _pass, (lodger, "out"))
+            day.record(self.name, f"visitor:{lodger.subject.ref}", first, last, door=lodger.door)
+
+
+def _households(district: District, *, min_adults: int) -> list[tuple[str, list[Person]]]:
+    found = []
+    for site in district.sites:
+        for house, members in site.households:
+            people = [district.people[i] for i in members]
+            if sum(p.role is not Role.CHILD for p in people) >= min_adults:
+                found.append((house, people))
+    return found
+
+
+class _Leaving(Scenario):
+    """Residents who leave for good on the stream's first afternoon: they pass out once
+    more, then never again; the registry is unchanged."""
+
+    per_scale = 1.0
+
+    def leave(self, district: District, rng: random.Random, day: Day, whole: bool) -> None:
+        households = _households(district, min_adults=2)
+        for _ in range(max(1, round(self.per_scale * district.scale))):
+            house, people = households[int(rng.random() * len(households))]
+            t = day.pick(rng, 13, 17)
+            if t is None:
+                return
+            leaving = people if whole else [p for p in people if p.role is not Role.CHILD][:1]
+            if not all(day.is_free(p.index, t - 2 * HOUR, t + FOREVER) for p in leaving):
+                continue
+            for p in leaving:
+                day.block(p.index, t - 2 * HOUR, t + FOREVER)
+            travellers = [p for p in leaving if p.role is not Role.CHILD]
+            day.at(t, self.routines.household_leaves, (travellers, -1))
+            if whole:
+                # The house stands empty, and the registry of every member is stale.
+                day.record(VACANT_HOUSE, house, t, None, residents=[p.id for p in people])
+                day.record(MOVED_OUT, house, t, None, residents=[p.id for p in people])
+            else:
+                day.record(MOVED_OUT, leaving[0].id, t, None, house_id=house)
+
+
+class MemberMovesOut(_Leaving):
+    """One adult of a household moves away; the others stay."""
+
+    name = MOVED_OUT
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if day.is_first:
+            self.leave(district, rng, day, whole=False)
+
+
+class HouseholdLeaves(_Leaving):
+    """A whole household leaves: the house stands empty."""
+
+    name = VACANT_HOUSE
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if day.is_first:
+            self.leave(district, rng, day, whole=True)
+
+
+class HolidayWeek(Scenario):
+    """Noise: a household away for six to eight days, then back."""
+
+    name = HOLIDAY_WEEK
+    per_scale = 2.0
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if not day.is_first:
+            return
+        households = _households(district, min_adults=1)
+        for _ in range(max(1, round(self.per_scale * district.scale))):
+            house, people = households[int(rng.random() * len(households))]
+            t0 = day.pick(rng, 9, 11)
+            if t0 is None:
+                return
+            t1 = t0 + (6 + int(rng.random() * 3)) * DAY_SECONDS + int(8 * HOUR)
+            if not all(day.is_free(p.index, t0 - HOUR, t1 + HOUR) for p in people):
+                continue
+            for p in people:
+                day.block(p.index, t0 - HOUR, t1 + HOUR)
+            travellers = [p for p in people if p.role is not Role.CHILD]
+            day.at(t0, self.routines.household_leaves, (travellers, -1))
+            day.at(t1, self.routines.household_returns, (travellers, -1))
+            day.record(self.name, house, t0, t1, residents=[p.id for p in people])
+
+
+def welfare_optins(district: District, day: Day) -> list[tuple[Person, str]]:
+    """Elderly residents living alone who asked, or whose guardian asked, for welfare
+    checks (the simulator's choice; the models only ever read the opt-in table)."""
+    rng = day.rng(WELFARE_OPTIN)
+    alone = [
+        people[0]
+        for _, people in _households(district, min_adults=1)
+        if len(people) == 1 and people[0].unit_door is not None and people[0].role is Role.RETIREE
+    ]
+    rng.shuffle(alone)
+    chosen = alone[: max(2, round(WelfareOptins.per_scale * district.scale))]
+    return [(p, "self" if rng.random() < 0.6 else "guardian") for p in chosen]
+
+
+class WelfareOptins(Scenario):
+    """Noise: the opted-in residents, living their ordinary days (recorded once)."""
+
+    name = WELFARE_OPTIN
+    per_scale = 4.0
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if day.is_first:
+            for person, asked in welfare_optins(district, day):
+                day.record(self.name, person.id, day.window[0], None, requested_by=asked)
+
+
+class WelfareChecks(Scenario):
+    """An opted-in resident comes home on the first afternoon and is then not seen for
+    four days (taken ill at home): a visit is due."""
+
+    name = WELFARE_CHECK
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if not day.is_first:
+            return
+        chosen = welfare_optins(district, day)
+        for person, _ in chosen[: max(1, len(chosen) // 4)]:
+            t = day.pick(rng, 15, 17)
+            if t is None or not day.is_free(person.index, t - 4 * HOUR, t + 4 * DAY_SECONDS):
+                continue
+            day.block(person.index, t - 4 * HOUR, t + 4 * DAY_SECONDS)
+            day.at(t - 2 * HOUR, self.routines.household_leaves, ([person], -1))
+            day.at(t, self.routines.household_returns, ([person], -1))
+            day.record(self.name, person.id, t, t + 4 * DAY_SECONDS, house_id=person.house_id)
+
+
+HOUSING_SCENARIOS: list[type[Scenario]] = [
+    UnregisteredResident,
+    RelativesVisiting,
+    MemberMovesOut,
+    HouseholdLeaves,
+    HolidayWeek,
+    WelfareOptins,
+    WelfareChecks,
+]

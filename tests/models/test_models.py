@@ -1,0 +1,167 @@
+"""Model behaviour on hand-made passages: opt-in only, per-community parameters, alerts
+that explain themselves, and the feedback loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from zhian.ingest.events import AccessEvent, Event, Subject, VehicleEvent
+from zhian.kit.clock import ManualClock
+from zhian.models.feedback import collect_feedback
+from zhian.models.orm import WelfareOptin
+from zhian.models.parameters import ParameterService
+from zhian.node import Node
+from zhian.registry.importer import import_paths
+from zhian.sim import TZ, District, build_district
+
+START = datetime(2026, 11, 1, 8, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def district() -> District:
+    return build_district(seed=5, scale=0.2)
+
+
+@pytest.fixture
+def node(tmp_path: Path, district: District) -> Iterator[Node]:
+    from zhian.config import load_settings
+
+    settings = load_settings(tmp_path / "ws", log={"fsync": False})
+    clock = ManualClock(START)
+    with Node.open(settings, clock, feed=False) as opened:
+        district.write_csv(tmp_path / "csv")
+        import_paths(opened.db, sorted((tmp_path / "csv").glob("*.csv")))
+        opened.refresh_directory()
+        yield opened
+
+
+def _submit(node: Node, events: list[Event]) -> None:
+    result = node.intake.submit_events(events, source="test")
+    assert result.accepted == len(events)
+    while node.feeder.feed_once():
+        pass
+
+
+def _retiree_door(district: District) -> tuple[str, str, Subject]:
+    person = next(p for p in district.people if p.unit_door is not None)
+    assert person.unit_door is not None
+    return person.id, person.unit_door, person.access_subject
+
+
+def _at(node: Node, moment: datetime) -> None:
+    assert isinstance(node.clock, ManualClock)
+    node.clock.set(moment)
+
+
+def test_welfare_check_only_for_opted_in_residents_last_seen_coming_home(
+    node: Node, district: District
+) -> None:
+    resident, door, subject = _retiree_door(district)
+    _submit(node, [AccessEvent(id="w1", device_id=door, time=START, subject=subject,
+                               direction="in", method="card", result="granted")])  # fmt: skip
+    _at(node, START + timedelta(hours=60))
+    assert node.models.run_once() == []  # not opted in: nothing, however long
+    with node.db.session() as session:
+        session.add(WelfareOptin(resident_id=resident, requested_by="guardian", since=START))
+    (alert_id,) = node.models.run_once()
+    with node.alerts() as alerts:
+        detail = alerts.get_alert(alert_id)
+    assert detail.rule == "model.welfare_check"
+    assert detail.place_id == next(p.house_id for p in district.people if p.id == resident)
+    assert "小时未见出入" in detail.evidence.explanation_zh
+    assert detail.evidence.figures["param.welfare_silent_hours"] == 48
+    assert detail.evidence.figures["requested_by"] == "guardian"
+    assert detail.evidence.figures["parameters_url"] == f"/models/communities/{detail.community_id}"
+    assert [e.id for e in detail.evidence.events] == ["w1"]
+
+
+def test_a_resident_who_went_out_is_away_not_a_welfare_case(node: Node, district: District) -> None:
+    resident, door, subject = _retiree_door(district)
+    _submit(node, [AccessEvent(id="o1", device_id=door, time=START, subject=subject,
+                               direction="out", method="card", result="granted")])  # fmt: skip
+    with node.db.session() as session:
+        session.add(WelfareOptin(resident_id=resident, requested_by="self", since=START))
+    _at(node, START + timedelta(days=5))
+    assert node.models.run_once() == []
+
+
+def _muck_truck(district: District) -> tuple[str, str, VehicleEvent]:
+    site = next(s for s in district.sites if s.vehicle_gates)
+    truck = district.muck_trucks[0]
+    event = VehicleEvent(
+        id="m1",
+        device_id=site.vehicle_gates[0],
+        time=START.replace(hour=14),
+        plate=truck.plate,
+        plate_color=truck.plate_color,
+        vehicle_class=truck.vehicle_class,
+        direction="in",
+    )
+    return site.community_id, truck.plate, event
+
+
+def test_community_parameters_change_what_fires_and_are_shown(
+    node: Node, district: District
+) -> None:
+    community, plate, event = _muck_truck(district)
+    _at(node, START.replace(hour=15))
+    _submit(node, [event])
+    with node.db.session() as session:
+        ParameterService(session).set_values(
+            community,
+            {"muck_allowed_from_hour": 9, "muck_allowed_until_hour": 17},
+            defaults=node.settings.models,
+            user_id=None,
+            now=node.clock.now(),
+        )
+    assert node.models.run_once() == []  # this community permits muck trucks by day
+    with node.db.session() as session:
+        ParameterService(session).set_values(
+            community,
+            {"muck_allowed_from_hour": 22, "muck_allowed_until_hour": 5},
+            defaults=node.settings.models,
+            user_id=None,
+            now=node.clock.now(),
+        )
+        assert ParameterService(session).overrides() == {}  # back at the defaults
+    (alert_id,) = node.models.run_once()
+    with node.alerts() as alerts:
+        detail = alerts.get_alert(alert_id)
+    assert f"渣土车{plate}" in detail.evidence.explanation_zh
+    assert detail.evidence.figures["param.muck_allowed_from_hour"] == 22
+
+
+def test_parameters_are_checked_by_name_and_bounds(node: Node) -> None:
+    from zhian.errors import BadRequestError
+
+    with node.db.session() as session, pytest.raises(BadRequestError) as caught:
+        ParameterService(session).set_values(
+            "C01", {"muck_allowed_from_hour": 30}, defaults=node.settings.models,
+            user_id=None, now=node.clock.now(),
+        )  # fmt: skip
+    assert caught.value.field == "muck_allowed_from_hour"
+    with node.db.session() as session, pytest.raises(BadRequestError) as unknown:
+        ParameterService(session).set_values(
+            "C01", {"ethnicity": 1}, defaults=node.settings.models, user_id=None,
+            now=node.clock.now(),
+        )  # fmt: skip
+    assert unknown.value.field == "ethnicity"
+
+
+def test_false_alarm_feedback_lowers_running_precision(node: Node, district: District) -> None:
+    community, _, event = _muck_truck(district)
+    _at(node, START.replace(hour=15))
+    _submit(node, [event])
+    (alert_id,) = node.models.run_once()
+    with node.alerts() as alerts:
+        before = collect_feedback(alerts)[("model.restricted_vehicle", None)]
+        assert before.precision is None
+        alerts.close(alert_id, user_id=1, outcome="false_alarm", note="permit shown")
+    with node.alerts() as alerts:
+        feedback = collect_feedback(alerts)
+    assert feedback[("model.restricted_vehicle", community)].false_alarms == 1
+    assert feedback[("model.restricted_vehicle", None)].precision == 0.0

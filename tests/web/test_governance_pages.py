@@ -1,0 +1,321 @@
+"""The governance pages: the auditor's log (search, export, chain status), data quality,
+the quarantine (scoped, replayable), masked personal data on the status page with audited
+unmasked reads, and injection attempts against all of them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.web.conftest import FAST_HASHER, PASSWORD, log_in
+from zhian.access.service import AccessService
+from zhian.audit.service import Actor, AuditEntryRead
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+from zhian.registry.service import RegistryService
+
+# Scoped users beside the shared ones of tests/web/conftest.py.
+MORE_USERS = {
+    "auditor": ("auditor", "J-STATION"),
+    "admin": ("admin", None),
+    "integrator": ("integrator", "J-STATION"),
+    "far_integrator": ("integrator", "J-OTHER"),
+}
+SQL_ATTEMPTS = ("' OR '1'='1", "1; DROP TABLE audit_entries; --", "x' UNION SELECT * FROM users --")
+
+
+@pytest.fixture
+def users(node: Node, clock: ManualClock) -> None:
+    with node.db.session() as session:
+        access = AccessService(session, password_hasher=FAST_HASHER)
+        for username, (role, place) in MORE_USERS.items():
+            access.create_user(
+                username, PASSWORD, role=role, jurisdiction_id=place, now=clock.now()
+            )
+
+
+def vehicle(event_id: str, moment: datetime, plate: str, device_id: str = "CAM1") -> bytes:
+    return json.dumps(
+        {
+            "type": "vehicle",
+            "id": event_id,
+            "device_id": device_id,
+            "time": moment.isoformat(),
+            "plate": plate,
+            "plate_color": "blue",
+            "vehicle_class": "car",
+            "direction": "in",
+        }
+    ).encode()
+
+
+def send(node: Node, *items: bytes) -> None:
+    node.intake.submit_raw(
+        list(items), source="native", sender_id=None, content_type="application/json"
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+
+
+def audit_entries(node: Node, **filters: Any) -> list[AuditEntryRead]:
+    with node.db.session() as session:
+        return node.governance.audit(session).search(**filters)
+
+
+# --- audit log ------------------------------------------------------------------------
+
+
+def test_auditor_searches_by_person_record_and_time_and_sees_the_chain_verified(
+    client: TestClient, node: Node, users: None
+) -> None:
+    with node.db.session() as session:
+        audit = node.governance.audit(session)
+        audit.record(Actor.user(2), "resident.reveal", record_type="resident", record_ids=["R1"])
+        audit.record(
+            Actor.user(3),
+            "watchlist.create",
+            record_type="watchlist_entry",
+            record_ids=["7"],
+            purpose="{{7*7}} <script>x</script>",
+        )
+    log_in(client, "auditor")
+
+    page = client.get("/audit")
+    assert page.status_code == 200
+    assert 'id="chain-status" data-ok="true"' in page.text
+    assert "resident.reveal" in page.text and "watchlist.create" in page.text
+    # Stored text shows literally: no template evaluation, no markup.
+    assert "{{7*7}}" in page.text and "49" not in page.text.split("audit-entries")[1][:2000]
+    assert "<script>x</script>" not in page.text
+
+    by_record = client.get("/audit", params={"record": "R1"})
+    assert "resident.reveal" in by_record.text and "watchlist.create" not in by_record.text
+    by_person = client.get("/audit", params={"actor": "station"})  # a username
+    assert "resident.reveal" in by_person.text and "watchlist.create" not in by_person.text
+    later = client.get("/audit", params={"since": "2099-01-01T00:00"})
+    assert 'id="audit-empty"' in later.text
+    bad_time = client.get("/audit", params={"since": "yesterday"})
+    assert bad_time.status_code == 400 and 'data-field="since"' in bad_time.text
+
+
+def test_a_row_edited_behind_the_application_shows_the_chain_broken(
+    client: TestClient, node: Node, users: None
+) -> None:
+    with node.db.session() as session:
+        audit = node.governance.audit(session)
+        for n in range(3):
+            audit.record(Actor.user(2), "resident.reveal", record_ids=[f"R{n}"])
+    with node.db.engine.begin() as connection:
+        connection.execute(text("UPDATE audit_entries SET action = 'nothing' WHERE id = 2"))
+    log_in(client, "auditor")
+    page = client.get("/audit")
+    assert 'data-ok="false"' in page.text
+    assert "#2" in page.text.split('id="chain-problems"')[1]
+
+
+@pytest.mark.parametrize("attempt", SQL_ATTEMPTS)
+def test_sql_in_every_audit_filter_is_only_a_value(
+    client: TestClient, node: Node, users: None, attempt: str
+) -> None:
+    with node.db.session() as session:
+        node.governance.audit(session).record(Actor.user(2), "resident.reveal")
+    log_in(client, "auditor")
+    for name in ("actor", "action", "record_type", "record", "case_number"):
+        page = client.get("/audit", params={name: attempt})
+        assert page.status_code == 200, name
+        assert 'id="audit-empty"' in page.text, name
+    assert len(audit_entries(node, action="resident.reveal")) == 1  # the table is intact
+
+
+def test_export_neutralises_formulas_and_is_itself_audited(
+    client: TestClient, node: Node, users: None
+) -> None:
+    dangerous = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    with node.db.session() as session:
+        audit = node.governance.audit(session)
+        for n, value in enumerate(dangerous):
+            audit.record(
+                Actor.user(2),
+                "resident.reveal",
+                record_ids=[f"R{n}"],
+                purpose=value,
+                case_number="A2026-0042",
+            )
+    log_in(client, "auditor")
+    export = client.get("/audit/export.csv", params={"case_number": "A2026-0042"})
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
+    assert sorted(row["purpose"] for row in rows) == sorted("'" + value for value in dangerous)
+    assert all(not row["purpose"].startswith(("=", "+", "-", "@")) for row in rows)
+
+    [trace] = audit_entries(node, action="audit.export")
+    assert trace.case_number == "A2026-0042"
+    assert trace.details["rows"] == len(dangerous)
+    assert len(trace.record_ids) == len(dangerous)
+
+
+def test_only_auditors_read_the_log(client: TestClient, users: None) -> None:
+    log_in(client, "admin")
+    assert client.get("/audit").status_code == 403
+    assert client.get("/audit/export.csv").status_code == 403
+
+
+# --- data quality ---------------------------------------------------------------------
+
+
+def test_quality_page_shows_worst_sources_first_within_the_jurisdiction(
+    client: TestClient, node: Node, clock: ManualClock, users: None
+) -> None:
+    now = clock.now()
+    send(
+        node,
+        *(vehicle(f"ok{n}", now, "浙A12345") for n in range(3)),
+        vehicle("bad1", now, "not-a-plate"),
+        json.dumps(
+            {
+                "type": "heartbeat",
+                "id": "h1",
+                "device_id": "DOOR1",
+                "time": now.isoformat(),
+                "status": "ok",
+            }
+        ).encode(),
+    )
+    log_in(client, "station")
+    page = client.get("/quality")
+    assert page.status_code == 200
+    rows = page.text.split('id="quality-sources"')[1]
+    assert rows.index('data-device="CAM1"') < rows.index('data-device="DOOR1"')  # worst first
+    assert "75.0%" in rows  # CAM1: 3 of 4 valid, below the 98 % goal
+    assert 'id="below-goal" class="breach">1 / 2' in page.text
+
+    log_in(client, "outsider")  # a station officer of J-OTHER sees none of it
+    other = client.get("/quality")
+    assert 'data-device="CAM1"' not in other.text and 'id="quality-empty"' in other.text
+    assert client.get("/quality", params={"hours": "0 OR 1=1"}).status_code == 400
+
+
+# --- quarantine -------------------------------------------------------------------------
+
+
+def test_quarantine_is_scoped_filterable_and_shows_the_reason_and_masked_raw_item(
+    client: TestClient, node: Node, clock: ManualClock, users: None
+) -> None:
+    send(node, vehicle("bad1", clock.now(), "XX12345"), vehicle("bad2", clock.now(), "粤BI2345"))
+    log_in(client, "integrator")
+    page = client.get("/quarantine", params={"reason": "invalid"})
+    assert page.status_code == 200
+    assert page.text.count('data-reason="invalid"') == 2
+    assert "<code>plate</code>" in page.text and "province abbreviation" in page.text
+    assert "粤B***45" in page.text  # the raw item, plate masked
+
+    log_in(client, "far_integrator")  # same role, other jurisdiction: nothing of it
+    far = client.get("/quarantine")
+    assert 'id="quarantine-empty"' in far.text and "XX12345" not in far.text
+    replay = client.post("/quarantine/replay", data={"reason": "invalid"})
+    assert replay.status_code == 303
+    assert "replayed=0" in replay.headers["location"]
+
+    for attempt in SQL_ATTEMPTS:
+        for name in ("reason", "device", "source"):
+            response = client.get("/quarantine", params={name: attempt})
+            assert response.status_code == 200 and 'id="quarantine-empty"' in response.text
+
+
+def test_replay_after_a_fix_accepts_the_item_and_is_audited(
+    client: TestClient, node: Node, clock: ManualClock, users: None
+) -> None:
+    send(node, vehicle("v1", clock.now(), "浙A12345", device_id="GATE9"))
+    log_in(client, "admin")
+    [item] = node.quarantine.list_held(reason_code="unknown_device")
+    page = client.get("/quarantine", params={"device": "GATE9"})
+    assert f'data-item-id="{item.id}"' in page.text
+
+    with node.db.session() as session:  # the fix: the gate is registered
+        report = RegistryService(session).load_rows(
+            "devices",
+            [
+                {
+                    "id": "GATE9",
+                    "kind": "vehicle_gate",
+                    "name": "East gate",
+                    "community_id": "C1",
+                    "latitude": 30.27,
+                    "longitude": 120.15,
+                }
+            ],
+        )
+        assert report.rejected == 0, report.errors
+    replay = client.post("/quarantine/replay", data={"ids": [str(item.id)]})
+    assert replay.status_code == 303
+    assert "accepted=1" in replay.headers["location"]
+    assert node.quarantine.list_held(reason_code="unknown_device") == []
+    [trace] = audit_entries(node, action="quarantine.replay")
+    assert trace.record_ids == [str(item.id)] and trace.details["accepted"] == 1
+
+
+def test_replay_needs_the_csrf_token_and_the_permission(client: TestClient, users: None) -> None:
+    log_in(client, "integrator")
+    token = client.headers.pop("X-CSRF-Token")
+    assert client.post("/quarantine/replay", data={"reason": "invalid"}).status_code == 403
+    client.headers["X-CSRF-Token"] = token
+    log_in(client, "station")
+    refused = client.post("/quarantine/replay", data={"reason": "invalid"})
+    assert refused.status_code == 403 and "quarantine.replay" in refused.text
+    log_in(client, "integrator")
+    bad = client.post("/quarantine/replay", data={"ids": ["1 OR 1=1"]})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "ids"
+
+
+# --- personal data on the status page ---------------------------------------------------
+
+
+def test_status_lists_mask_plates_and_subjects_and_unmasked_reads_are_audited(
+    client: TestClient, node: Node, clock: ManualClock, users: None
+) -> None:
+    send(node, vehicle("v1", clock.now(), "浙A12345"))
+    log_in(client, "station")
+    masked = client.get("/api/v1/status").json()["recent"]
+    assert [event["summary"] for event in masked] == ["in · 浙A***45 · blue · car"]
+    assert "浙A12345" not in client.get("/status").text
+    assert audit_entries(node, action="events.read_unmasked") == []
+
+    no_purpose = client.get("/api/v1/status", params={"reveal": "1"})
+    assert no_purpose.status_code == 400
+    assert no_purpose.json()["error"]["field"] == "purpose"
+    clear = client.get("/api/v1/status", params={"reveal": "1", "case_number": "A2026-0042"})
+    assert clear.status_code == 200
+    assert clear.json()["recent"][0]["summary"] == "in · 浙A12345 · blue · car"
+    [read] = audit_entries(node, action="events.read_unmasked")
+    assert read.case_number == "A2026-0042" and read.record_ids == ["CAM1/v1"]
+    [refusal] = audit_entries(node, action="events.read_unmasked.refused")
+    assert refusal.details["field"] == "purpose"
+
+    log_in(client, "auditor")  # may see the status page, may not reveal
+    refused = client.get("/status", params={"reveal": "1", "reason": "curious about it"})
+    assert refused.status_code == 403
+    assert len(audit_entries(node, action="events.read_unmasked.refused")) == 2
+
+
+# --- wrong jurisdiction and image refs on the alert routes -----------------------------
+
+
+def test_alerts_of_another_jurisdiction_are_not_found_and_image_refs_do_not_traverse(
+    client: TestClient, fire: Any
+) -> None:
+    # Lists, details and actions: tests/web/test_pages.py; here the image route.
+    log_in(client, "outsider")
+    assert client.get(f"/api/v1/alerts/{fire.id}/images/x.jpg").status_code == 404
+
+    log_in(client, "station")
+    for ref in ("..%2F..%2Fzhian.db", "..%2F..%2F..%2Fetc%2Fpasswd", "%2E%2E%2Fkeys", "img:..jpg"):
+        response = client.get(f"/api/v1/alerts/{fire.id}/images/{ref}")
+        assert response.status_code in (400, 404), ref
+        assert b"root:" not in response.content and b"SQLite" not in response.content
