@@ -110,7 +110,7 @@ CREATE TABLE face_events (event_id text, device_id text, time timestamptz,
   subject_kind text, subject_ref text);
 CREATE TABLE m_keys (key text PRIMARY KEY, resident_id text);
 CREATE TABLE m_devices (device_id text PRIMARY KEY, kind text, community_id text,
-  unit_id text, building_id text, is_residential boolean);
+  unit_id text, house_id text, building_id text, is_residential boolean);
 CREATE TABLE m_vehicles (plate text PRIMARY KEY, community_id text, owner_id text);
 """
 PG_INDEXES = """
@@ -197,7 +197,17 @@ WHERE a.result = 'granted' AND a.direction = 'in' AND a.subject_kind <> 'visitor
   AND NOT EXISTS (SELECT 1 FROM m_keys k WHERE k.key = a.subject_kind || ':' || a.subject_ref)
 GROUP BY 1, 2 HAVING count(DISTINCT d.community_id) >= 3
 """
+PG_GROUP_RENTAL = f"""
+SELECT d.house_id, coalesce(k.resident_id, a.subject_kind || ':' || a.subject_ref),
+       min(a.subject_kind), min(a.time), array_agg(DISTINCT ({_LT})::date),
+       (array_agg(a.event_id ORDER BY a.time DESC))[1:2]
+FROM access_events a JOIN m_devices d ON d.device_id = a.device_id AND d.house_id IS NOT NULL
+LEFT JOIN m_keys k ON k.key = a.subject_kind || ':' || a.subject_ref
+WHERE a.result = 'granted' AND a.time >= %(since)s AND a.time < %(now)s
+GROUP BY 1, 2
+"""
 PG_QUERIES = {
+    "model.group_rental": [PG_GROUP_RENTAL],
     "model.unregistered_resident": [PG_NIGHTS],
     "model.moved_out": [PG_SIGHTINGS],
     "model.vacant_house": [PG_SIGHTINGS],

@@ -534,6 +534,15 @@ class ModelSettings(BaseModel):
     group_rental_min_occupants: int = Field(
         default=5, ge=2, description="Fewest regular occupants before a house can be crowded."
     )
+    group_rental_min_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days (of the window) someone passes a house's own door to be a regular "
+        "occupant.",
+    )
+    group_rental_window_days: int = Field(
+        default=14, ge=1, description="Window of the group-rental model, in days."
+    )
     zombie_absent_days: int = Field(
         default=7, ge=1, description="Days a vehicle stays in after entering, without passage."
     )

@@ -6,6 +6,8 @@ import typer
 
 from zhian import __version__
 from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine
+from zhian.cli import watchlist as watchlist_commands
+from zhian.cli import webhooks as webhook_commands
 from zhian.cli.eval import eval_models
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
@@ -42,6 +44,8 @@ app.command("eval")(eval_models)
 app.command("import")(import_master_data)
 app.command("ingest")(intake.ingest)
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(watchlist_commands.app, name="watchlist")
+app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(ferry.app, name="ferry")
 app.add_typer(node_commands.docs_app, name="docs")
 app.add_typer(access.users_app, name="users")

@@ -35,6 +35,8 @@ class Device(Base):
     community_id: Mapped[str | None] = mapped_column(ForeignKey("communities.id"), index=True)
     building_id: Mapped[str | None] = mapped_column(ForeignKey("buildings.id"))
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    # A door at one house (a rental's smart lock, 智能门锁): who passes it lives there.
+    house_id: Mapped[str | None] = mapped_column(ForeignKey("houses.id"), index=True)
     zone_id: Mapped[str | None] = mapped_column(ForeignKey("zones.id"))
     gateway_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
     latitude: Mapped[float] = mapped_column(Float)

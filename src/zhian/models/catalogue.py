@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zhian.models.base import BatchModel
 from zhian.models.casing import CasingModel
+from zhian.models.group_rental import GroupRentalModel
 from zhian.models.housing import MovedOutModel, VacantHouseModel
 from zhian.models.unregistered import UnregisteredResidentModel
 from zhian.models.vehicles import RestrictedVehicleModel, ZombieVehicleModel
@@ -13,6 +14,7 @@ MODELS: tuple[BatchModel, ...] = (
     UnregisteredResidentModel(),
     MovedOutModel(),
     VacantHouseModel(),
+    GroupRentalModel(),
     ZombieVehicleModel(),
     RestrictedVehicleModel(),
     CasingModel(),

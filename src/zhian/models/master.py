@@ -24,6 +24,7 @@ class MasterData:
     tables: dict[str, pa.Table]
     house_community: dict[str, str] = field(default_factory=dict)
     house_label: dict[str, tuple[str, str]] = field(default_factory=dict)  # zh, en
+    house_area: dict[str, float] = field(default_factory=dict)  # house -> floor area, m²
     unit_label: dict[str, tuple[str, str]] = field(default_factory=dict)
     community_name: dict[str, str] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)  # house -> residents
@@ -65,6 +66,7 @@ def build_master(
         data.house_community[house.id] = building.community_id
         zh, en = data.unit_label[house.unit_id]
         data.house_label[house.id] = (f"{zh}{house.number}室", f"{en} room {house.number}")
+        data.house_area[house.id] = house.area_m2
     keys: list[tuple[str, str]] = []
     for r in residents:
         data.members.setdefault(r.house_id, []).append(r.id)
@@ -91,6 +93,7 @@ def build_master(
                 "kind": _text([d.kind for d in devices]),
                 "community_id": _text([d.community_id for d in devices]),
                 "unit_id": _text([d.unit_id for d in devices]),
+                "house_id": _text([d.house_id for d in devices]),
                 "building_id": _text(
                     [d.building_id or unit_building.get(d.unit_id or "") for d in devices]
                 ),

@@ -232,6 +232,7 @@ class DeviceRow(RowModel):
     community_id: Code | None = None
     building_id: Code | None = None
     unit_id: Code | None = None
+    house_id: Code | None = None
     zone_id: Code | None = None
     gateway_id: Code | None = None
     latitude: Latitude

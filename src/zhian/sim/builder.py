@@ -62,6 +62,7 @@ class Builder:
         *,
         building: str | None = None,
         unit: str | None = None,
+        house: str | None = None,
         zone: str | None = None,
         gateway: str | None = None,
         enabled: bool = True,
@@ -76,6 +77,7 @@ class Builder:
             community_id=community,
             building_id=building,
             unit_id=unit,
+            house_id=house,
             zone_id=zone,
             gateway_id=gateway,
             latitude=at[0],
@@ -229,7 +231,7 @@ class Builder:
                 )
             for floor in range(1, spec.floors + 1):
                 for h in range(1, spec.per_floor + 1):
-                    self.house(spec, site, site_index, unit_id, door, f"{floor}{h:02d}")
+                    self.house(spec, site, site_index, unit_id, door, f"{floor}{h:02d}", unit_at)
         # A sensor that is switched off stays silent on purpose: not an offline device.
         site.smoke_by_building[building_id] = [d for d in smoke if d not in self.disabled]
 
@@ -241,6 +243,7 @@ class Builder:
         unit_id: str,
         door: str | None,
         number: str,
+        at: tuple[float, float],
     ) -> None:
         rng = self.rng
         house_id = f"{unit_id}-{number}"
@@ -262,6 +265,20 @@ class Builder:
             area_m2=area,
             registered_use=use.value,
         )
+        if spec.kind is CommunityKind.RENTAL and unit_id.startswith(f"{spec.code}-B001-"):
+            # The rental block's first building has a smart door lock (智能门锁) at every
+            # house: a door of the house itself, unlike a unit door serving many houses.
+            site.house_locks[house_id] = self.device(
+                f"{house_id}-LOCK",
+                DeviceKind.DOOR,
+                f"{spec.name}{unit_id.rsplit('-', 1)[1]}·{number}室智能门锁",
+                site.community_id,
+                at,
+                building=unit_id.rsplit("-", 1)[0],
+                unit=unit_id,
+                house=house_id,
+                gateway=site.gateway,
+            )
         if use is RegisteredUse.IDLE:
             return
         members: list[int] = []

@@ -464,3 +464,9 @@ from zhian.sim.scenarios_access import ACCESS_SCENARIOS  # noqa: E402
 from zhian.sim.scenarios_boundary import BOUNDARY_SCENARIOS  # noqa: E402
 
 SCENARIOS += [*ACCESS_SCENARIOS, *BOUNDARY_SCENARIOS]
+
+# Crowd safety (#6): the temple fair (planted only in a district passed through
+# `with_temple_fair`) and counting-line drift (noise that must not fire).
+from zhian.sim.scenarios_crowd import CROWD_SCENARIOS  # noqa: E402
+
+SCENARIOS += CROWD_SCENARIOS

@@ -108,6 +108,7 @@ def with_temple_fair(district: District) -> District:
                 "community_id": FAIR_COMMUNITY,
                 "building_id": None,
                 "unit_id": None,
+                "house_id": None,
                 "zone_id": zone_id,
                 "gateway_id": None,
                 "latitude": at[0],

@@ -273,6 +273,180 @@ class WelfareChecks(Scenario):
             day.record(self.name, person.id, t, t + 4 * DAY_SECONDS, house_id=person.house_id)
 
 
+GROUP_RENTAL = "group_rental"
+CROWDED_HOUSE_NOISE = "crowded_house_noise"
+# Floor area per person below which a house counts as crowded (the models' default).
+_M2_PER_PERSON = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Occupant:
+    """Someone who passes a house's own smart lock (and the doors before it)."""
+
+    subject: Subject
+    site: Site
+    entrance: int
+    doors: tuple[str, ...]  # outermost first: unit door (if any), then the house lock
+    home_share: float
+    first: int
+    last: int
+
+
+def _pass_house(sink: Sink, t: int, arg: tuple[Occupant, Direction]) -> None:
+    occupant, direction = arg
+    entrance = occupant.site.entrances[occupant.entrance]
+    steps: list[str | None] = [entrance.door, *occupant.doors]
+    if direction == "out":
+        steps.reverse()
+    for device in steps:
+        if device is None:
+            continue
+        sink.access(t, device, occupant.subject, direction, "qr")
+        if device == entrance.door and entrance.camera is not None:
+            sink.face(t + 1, entrance.camera, occupant.subject.ref, None)
+        t += 40 + int(sink.rng.random() * 100)
+
+
+def locked_houses(district: District) -> list[tuple[Site, str, str, float]]:
+    """Houses with their own smart door lock: (site, house, lock, area m²)."""
+    area = {str(r["id"]): float(str(r["area_m2"])) for r in district.tables["houses"]}
+    return [
+        (site, house, lock, area[house])
+        for site in district.sites
+        for house, lock in sorted(site.house_locks.items())
+    ]
+
+
+def _doors_of(district: District, house: str, lock: str) -> tuple[str, ...]:
+    unit_door = house.rsplit("-", 1)[0] + "-DOOR"
+    return (unit_door, lock) if unit_door in district.device_rows else (lock,)
+
+
+class _HouseOccupants(Scenario):
+    """Common ground: people who come home through a house's own lock most evenings."""
+
+    def __init__(self, routines: Routines) -> None:
+        super().__init__(routines)
+        self.occupants: list[Occupant] = []
+
+    def choose(self, district: District, rng: random.Random, day: Day) -> None:
+        raise NotImplementedError
+
+    def move_in(
+        self,
+        district: District,
+        rng: random.Random,
+        day: Day,
+        place: tuple[Site, str, str, float],
+        count: int,
+        *,
+        kind: str = "qr",
+        share: float = 0.9,
+        first: int | None = None,
+        last: int = FOREVER,
+    ) -> list[Occupant]:
+        site, house, lock, _ = place
+        doors = _doors_of(district, house, lock)
+        moved = [
+            Occupant(
+                Subject(kind, f"{kind}-{rng.getrandbits(40):010x}"),  # type: ignore[arg-type]
+                site,
+                int(rng.random() * len(site.entrances)),
+                doors,
+                share,
+                day.window[0] if first is None else first,
+                last,
+            )
+            for _ in range(count)
+        ]
+        self.occupants += moved
+        return moved
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if day.is_first:
+            self.choose(district, rng, day)
+        for occupant in self.occupants:
+            if not occupant.first <= day.start + 20 * HOUR < occupant.last:
+                continue
+            if rng.random() >= occupant.home_share:
+                continue
+            out = day.pick(rng, 7.0, 9.0)
+            back = day.pick(rng, 18.0, 22.0)
+            if out is not None and out >= occupant.first:
+                day.at(out, _pass_house, (occupant, "out"))
+            if back is not None:
+                day.at(back, _pass_house, (occupant, "in"))
+
+
+def _unregistered(day: Day, occupants: list[Occupant], house: str) -> None:
+    # Living at a house without registration is what the unregistered model is for.
+    for o in occupants:
+        day.record(
+            UNREGISTERED_RESIDENT, f"qr:{o.subject.ref}", o.first, None,
+            door=o.doors[0], house_id=house, community_id=o.site.community_id,
+        )  # fmt: skip
+
+
+class GroupRental(_HouseOccupants):
+    """A small rental house behind a smart lock let to far more tenants than its floor
+    area allows (疑似群租, a fire risk): every one of them comes home most evenings."""
+
+    name = GROUP_RENTAL
+
+    def choose(self, district: District, rng: random.Random, day: Day) -> None:
+        houses = [h for h in locked_houses(district) if h[3] < 30]
+        if not houses:
+            return
+        place = houses[int(rng.random() * len(houses))]
+        count = max(6, int(place[3] / _M2_PER_PERSON) + 2 + int(rng.random() * 4))
+        tenants = self.move_in(district, rng, day, place, count)
+        day.record(self.name, place[1], day.window[0], None, occupants=count, area_m2=place[3])
+        _unregistered(day, tenants, place[1])
+
+
+class CrowdedHouseNoise(_HouseOccupants):
+    """Noise that must not raise a group-rental task: a large family in a big house (room
+    enough for each), a party one evening, and a grandparent on a declared visitor pass
+    staying a month with a family of four in a small house."""
+
+    name = CROWDED_HOUSE_NOISE
+
+    def choose(self, district: District, rng: random.Random, day: Day) -> None:
+        houses = locked_houses(district)
+        if len(houses) < 4:
+            return
+        by_area = sorted(houses, key=lambda h: h[3])
+        big = by_area[-1]
+        family = int(big[3] // _M2_PER_PERSON)
+        if family >= 5:
+            _unregistered(day, self.move_in(district, rng, day, big, family), big[1])
+            day.record(self.name, big[1], day.window[0], None, case="large_family")
+        # A family of four, joined by a grandparent for a month, in the smallest house
+        # where five would be crowded.
+        small = [h for h in by_area[:-1] if 4 * _M2_PER_PERSON <= h[3] < 5 * _M2_PER_PERSON]
+        if small:
+            place = small[0]
+            _unregistered(day, self.move_in(district, rng, day, place, 4), place[1])
+            first = day.pick(rng, 10, 12)
+            if first is not None:
+                last = first + (26 + int(rng.random() * 6)) * DAY_SECONDS
+                self.move_in(
+                    district, rng, day, place, 1, kind="visitor", share=0.95,
+                    first=first, last=last,
+                )  # fmt: skip
+                day.record(self.name, place[1], first, last, case="grandparent_visit")
+        # A party: ten guests one evening at a small house, and never again.
+        place = by_area[1]
+        t = day.pick(rng, 18.0, 19.0)
+        if t is not None:
+            for guest in self.move_in(
+                district, rng, day, place, 10, share=0.0, first=t, last=t + 5 * HOUR
+            ):
+                day.at(t + int(rng.random() * 1800), _pass_house, (guest, "in"))
+                day.at(t + 4 * HOUR + int(rng.random() * 1800), _pass_house, (guest, "out"))
+            day.record(self.name, place[1], t, t + 5 * HOUR, case="party")
+
+
 HOUSING_SCENARIOS: list[type[Scenario]] = [
     UnregisteredResident,
     RelativesVisiting,
@@ -281,4 +455,6 @@ HOUSING_SCENARIOS: list[type[Scenario]] = [
     HolidayWeek,
     WelfareOptins,
     WelfareChecks,
+    GroupRental,
+    CrowdedHouseNoise,
 ]

@@ -43,6 +43,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "community_id",
         "building_id",
         "unit_id",
+        "house_id",
         "zone_id",
         "gateway_id",
         "latitude",
@@ -73,6 +74,7 @@ class Site:
     unit_doors: list[str] = field(default_factory=list)
     residents_by_door: dict[str, list[int]] = field(default_factory=dict)
     households: list[tuple[str, list[int]]] = field(default_factory=list)
+    house_locks: dict[str, str] = field(default_factory=dict)  # house -> its smart door lock
     smoke_by_building: dict[str, list[str]] = field(default_factory=dict)
     perimeter: list[str] = field(default_factory=list)
     sos: list[str] = field(default_factory=list)

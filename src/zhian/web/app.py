@@ -24,6 +24,7 @@ from zhian.web import (
     quarantine_views,
     status_views,
     viid_api,
+    watchlist_views,
     workbench_views,
 )
 
@@ -44,6 +45,7 @@ def create_app(node: Node) -> FastAPI:
         app.include_router(pages.router)
     app.include_router(crowd_views.router)
     app.include_router(model_views.router)
+    app.include_router(watchlist_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

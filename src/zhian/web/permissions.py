@@ -127,6 +127,12 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/models/communities/{community_id}"): "models.view",
     ("POST", "/models/communities/{community_id}"): "models.manage",
     ("GET", "/api/v1/kpis"): "kpi.view",
+    # Watchlists (布控): list, add, withdraw, bulk import and withdrawal.
+    ("GET", "/watchlists"): "watchlists.view",
+    ("POST", "/watchlists"): "watchlists.manage",
+    ("POST", "/watchlists/{entry_id}/withdraw"): "watchlists.manage",
+    ("POST", "/watchlists/import"): "watchlists.manage",
+    ("POST", "/watchlists/withdrawals"): "watchlists.manage",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

@@ -1,0 +1,110 @@
+"""Suspected group rental (疑似群租): more regular occupants than a house's floor area
+allows, seen at the house's own door (a rental's smart lock, 智能门锁) — a fire risk."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from zhian.alerts.drafts import AlertDraft
+from zhian.config import ModelSettings
+from zhian.models.base import LOCAL, ModelRun, event_refs, parameter_figures, utc
+
+# Who passes each house door, on which local days; a registered resident's card and face
+# are one person (m_keys), anyone else is their subject.
+OCCUPANTS_SQL = f"""
+WITH p AS (
+  SELECT d.house_id, a.subject_kind AS kind,
+         coalesce(k.resident_id, a.subject_kind || ':' || a.subject_ref) AS who,
+         CAST({LOCAL.format(col="a.time")} AS DATE) AS day, a.time, a.event_id, a.device_id
+  FROM access_events a
+  JOIN m_devices d ON d.device_id = a.device_id AND d.house_id IS NOT NULL
+  LEFT JOIN m_keys k ON k.key = a.subject_kind || ':' || a.subject_ref
+  WHERE a.result = 'granted' AND a.time >= $since AND a.time < $now
+)
+SELECT house_id, who, any_value(kind), timezone('UTC', min(time)),
+       list(DISTINCT day),
+       list(struct_pack(id := event_id, dev := device_id, t := timezone('UTC', time))
+            ORDER BY time DESC)[1:2]
+FROM p GROUP BY house_id, who
+"""
+
+
+class GroupRentalModel:
+    """Distinct regular occupants of a house (passing its own door on ≥ N of the last M
+    days) above what its floor area allows (`group_rental_m2_per_person` each), and at
+    least `group_rental_min_occupants` of them → an inspection task (fire risk). Only
+    houses with a door of their own are judged: a unit door serves many houses. A declared
+    visitor pass counts only after `visitor_grace_days` (a grandparent staying a month);
+    a party, one evening, makes no one a regular."""
+
+    name = "model.group_rental"
+    scenario = "group_rental"
+    title_zh = "疑似群租"
+    title_en = "Suspected group rental"
+    parameters = (
+        "group_rental_m2_per_person",
+        "group_rental_min_occupants",
+        "group_rental_min_days",
+        "group_rental_window_days",
+        "visitor_grace_days",
+    )
+
+    def min_delay(self, settings: ModelSettings) -> timedelta:
+        return timedelta(days=settings.group_rental_min_days)
+
+    def run(self, run: ModelRun) -> list[AlertDraft]:
+        since = run.now - timedelta(days=run.settings.lookback_days)
+        today = run.local(run.now).date()
+        regulars: dict[str, list[tuple[str, int, list[dict[str, Any]]]]] = {}
+        for house, who, kind, first, days, items in run.query(OCCUPANTS_SQL, since=since):
+            params = run.params(run.master.house_community.get(house))
+            start = today - timedelta(days=params.group_rental_window_days)
+            seen: list[date] = [d for d in days if start <= d <= today]
+            if len(seen) < params.group_rental_min_days:
+                continue
+            if kind == "visitor" and (run.now - utc(first)).days < params.visitor_grace_days:
+                continue
+            regulars.setdefault(house, []).append((who, len(seen), items))
+        drafts = []
+        for house, people in sorted(regulars.items()):
+            area = run.master.house_area.get(house)
+            community = run.master.house_community.get(house)
+            params = run.params(community)
+            if area is None or len(people) < params.group_rental_min_occupants:
+                continue
+            per_person = area / len(people)
+            if per_person >= params.group_rental_m2_per_person:
+                continue
+            zh, en = run.master.house_label[house]
+            window = params.group_rental_window_days
+            limit = params.group_rental_m2_per_person
+            events = [i for _, _, items in people for i in items]
+            events.sort(key=lambda i: i["t"], reverse=True)
+            drafts.append(
+                AlertDraft(
+                    rule=self.name,
+                    kind="group_rental",
+                    tier="minor",
+                    subject=house,
+                    place_id=house,
+                    community_id=community,
+                    place_name=zh,
+                    observed_at=run.now,
+                    explanation_zh=f"{zh}（{area:g}㎡）近{window}天有{len(people)}人经常出入，"
+                    f"人均{per_person:.1f}㎡，低于{limit:g}㎡，疑似群租，存在消防隐患，请上门检查",
+                    explanation_en=f"{len(people)} regular occupants passed the door of {en} "
+                    f"({area:g} m²) in the last {window} days: {per_person:.1f} m² each, under "
+                    f"{limit:g} m²; suspected group rental (fire risk), please inspect",
+                    events=event_refs(events[:10], "access"),
+                    figures={
+                        **parameter_figures(params, self.parameters),
+                        "occupants": len(people),
+                        "area_m2": area,
+                        "m2_per_person": round(per_person, 2),
+                        "registered_residents": len(run.master.members.get(house, [])),
+                        "occupant_days": ",".join(str(n) for _, n, _ in people),
+                    },
+                )
+            )
+        return drafts
