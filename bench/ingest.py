@@ -193,8 +193,9 @@ def main() -> None:
     print(f"events: {len(events):,} from the demo district (batches of {BATCH}, fsync on)")
     with tempfile.TemporaryDirectory(prefix="zhian-bench-") as folder:
         root = Path(folder)
-        # Intake and the store feeder share one interpreter (one GIL): first the intake
-        # alone (the feeder started afterwards, catch-up timed), then both together.
+        # Intake and the node's background work (store feeder, rule engine, schedulers)
+        # share one interpreter (one GIL): first the intake alone (the feeder started
+        # afterwards, catch-up timed), then with the whole node running.
         node, _ = open_workspace(root, "in-process", district, feed=False)
         with node:
             alone = bench_in_process(node, events, args.in_process_batch)
@@ -203,7 +204,7 @@ def main() -> None:
             node.feeder.wait_caught_up(timeout_seconds=600)
             catch_up = time.perf_counter() - lag_started
         print(
-            f"in-process intake, feeder paused : {alone:10,.0f} events/s"
+            f"in-process intake, background paused : {alone:10,.0f} events/s"
             f"  (batches of {args.in_process_batch}; store caught up in {catch_up:.1f} s,"
             f" {len(events) / catch_up:,.0f} events/s)"
         )
@@ -214,7 +215,7 @@ def main() -> None:
             node.feeder.wait_caught_up(timeout_seconds=600)
             catch_up = time.perf_counter() - lag_started
         print(
-            f"in-process intake, feeder running: {in_process:10,.0f} events/s"
+            f"in-process intake, whole node running: {in_process:10,.0f} events/s"
             f"  (store caught up {catch_up:.1f} s after the last batch)"
         )
 
@@ -229,8 +230,8 @@ def main() -> None:
     print(f"ratio HTTP / baseline      : {http / baseline:8.1f}x")
     targets = [
         ("HTTP >= 50,000/s", http >= 50_000),
-        ("in-process >= 250,000/s (feeder paused)", alone >= 250_000),
-        ("in-process >= 250,000/s (feeder running)", in_process >= 250_000),
+        ("in-process >= 250,000/s (background paused)", alone >= 250_000),
+        ("in-process >= 250,000/s (whole node running)", in_process >= 250_000),
         ("HTTP >= 10x baseline", http >= 10 * baseline),
     ]
     for label, met in targets:

@@ -528,6 +528,25 @@ class ModelSettings(BaseModel):
     vacant_absent_days: int = Field(
         default=14, ge=1, description="Days every registered resident of a house is absent."
     )
+    utility_water_baseline_m3: float = Field(
+        default=0.05,
+        ge=0,
+        description="Water per day above which a house's utility reading counts as consumption, "
+        "in m³.",
+    )
+    utility_electricity_baseline_kwh: float = Field(
+        default=2.0,
+        ge=0,
+        description="Electricity per day above which a reading counts as consumption, in kWh "
+        "(a fridge on standby stays below).",
+    )
+    utility_occupied_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of the absent days with consumption above which a house is lived in, "
+        "not vacant.",
+    )
     group_rental_m2_per_person: float = Field(
         default=5.0, gt=0, description="Least floor area per regular occupant, in m²."
     )

@@ -92,6 +92,14 @@ PERMISSIONS: tuple[Permission, ...] = (
         *_POLICE,
     ),
     _permission(
+        "residents.view",
+        "See a resident's place and masked identity (revealing a field needs "
+        "`personal_data.reveal`).",
+        "查看实有人口的居住地与脱敏身份信息（查看原文另需权限）",
+        *_RESPONDERS,
+        _AN,
+    ),
+    _permission(
         "personal_data.reveal",
         "Reveal a masked identity field, stating a purpose (case number or reason); audited.",
         "查看脱敏身份信息原文（须说明用途，留痕审计）",

@@ -24,6 +24,7 @@ from zhian.governance.models import LegalHold  # noqa: F401
 from zhian.ingest.ferry.models import FerryImport  # noqa: F401
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.models.orm import ModelParameter, WelfareOptin  # noqa: F401
+from zhian.models.utilities import UtilityReading  # noqa: F401
 from zhian.registry.models import (
     Building,
     Community,

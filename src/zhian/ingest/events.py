@@ -101,6 +101,14 @@ class CrowdEvent(_EventBase, tag="crowd", frozen=True):
 
 
 Event = AccessEvent | VehicleEvent | FaceEvent | AlarmEvent | HeartbeatEvent | CrowdEvent
+EVENT_CLASSES: tuple[type[Event], ...] = (
+    AccessEvent,
+    VehicleEvent,
+    FaceEvent,
+    AlarmEvent,
+    HeartbeatEvent,
+    CrowdEvent,
+)
 
 
 class LoggedEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):

@@ -8,6 +8,32 @@ from zhian.alerts.drafts import AlertDraft, EventRef
 from zhian.config import ModelSettings
 from zhian.models.base import ModelRun, parameter_figures
 from zhian.models.sightings import LastSighting, last_sightings
+from zhian.models.utilities import (
+    READINGS_KEY,
+    UTILITY_PARAMETERS,
+    DailyReading,
+    UsageSummary,
+    summarise_usage,
+)
+
+
+def _usage_sentence(usage: UsageSummary | None) -> tuple[str, str]:
+    """The readings' part of the vacant-house sentence, zh and en; empty without readings."""
+    if usage is None:
+        return "", ""
+    zh: list[str] = []
+    en: list[str] = []
+    if usage.water_m3_per_day is not None:
+        zh.append(f"日均用水{usage.water_m3_per_day:.2f}m³")
+        en.append(f"{usage.water_m3_per_day:.2f} m³ water")
+    if usage.electricity_kwh_per_day is not None:
+        zh.append(f"日均用电{usage.electricity_kwh_per_day:.1f}kWh")
+        en.append(f"{usage.electricity_kwh_per_day:.1f} kWh electricity")
+    return (
+        f"，期间{usage.days}天水电读数{'、'.join(zh)}，仅{usage.consuming_days}天超过基线",
+        f"; over {usage.days} days of utility readings it used {' and '.join(en)} a day, "
+        f"above the baseline on {usage.consuming_days} of them",
+    )
 
 
 def _ref(seen: LastSighting) -> EventRef:
@@ -95,7 +121,10 @@ class MovedOutModel:
 class VacantHouseModel:
     """Every registered resident of a house absent for N days (measured from the last
     sighting of any of them): the house seems empty, a check for the property and officer.
-    Utility readings (water/electricity) are not read yet."""
+    Where the optional utility feed has readings for the absent days, they decide: real
+    consumption on most days means someone lives there (perhaps unregistered: the
+    unregistered-resident model's matter) and raises nothing; near-zero consumption is added
+    to the evidence."""
 
     name = "model.vacant_house"
     scenario = "vacant_house"
@@ -108,6 +137,8 @@ class VacantHouseModel:
 
     def run(self, run: ModelRun) -> list[AlertDraft]:
         seen = last_sightings(run)
+        # The optional feed, loaded by `prepare_run`; absent, the model reads passages only.
+        readings: dict[str, list[DailyReading]] = run.shared.get(READINGS_KEY, {})
         drafts: list[AlertDraft] = []
         for house, members in run.master.members.items():
             known = [seen[m] for m in members if m in seen]
@@ -119,7 +150,17 @@ class VacantHouseModel:
             days = (run.now - last.at).days
             if run.now - last.at < timedelta(days=params.vacant_absent_days):
                 continue
+            usage = summarise_usage(
+                readings.get(house, ()),
+                after=run.local(last.at).date(),
+                before=run.local(run.now).date(),
+                params=params,
+            )
+            if usage is not None and usage.is_occupied:
+                continue
             label_zh, label_en = run.master.house_label[house]
+            used_zh, used_en = _usage_sentence(usage)
+            names = self.parameters + (UTILITY_PARAMETERS if usage is not None else ())
             drafts.append(
                 AlertDraft(
                     rule=self.name,
@@ -130,14 +171,16 @@ class VacantHouseModel:
                     community_id=community,
                     place_name=label_zh,
                     observed_at=run.now,
-                    explanation_zh=f"{label_zh}登记的{len(members)}名居民近{days}天均无通行记录，疑似空置",
+                    explanation_zh=f"{label_zh}登记的{len(members)}名居民近{days}天均无通行记录"
+                    f"{used_zh}，疑似空置",
                     explanation_en=f"None of the {len(members)} registered residents of "
-                    f"{label_en} has passed for {days} days: the house seems vacant",
+                    f"{label_en} has passed for {days} days{used_en}: the house seems vacant",
                     events=(_ref(last),),
                     figures={
-                        **parameter_figures(params, self.parameters),
+                        **parameter_figures(params, names),
                         "absent_days": days,
                         "registered_residents": len(members),
+                        **(usage.figures() if usage is not None else {}),
                     },
                 )
             )

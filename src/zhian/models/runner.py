@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from zhian.models.base import BatchModel, ModelRun
 from zhian.models.catalogue import MODELS
 from zhian.models.master import MasterData, load_master
 from zhian.models.parameters import ParameterService
+from zhian.models.utilities import READINGS_KEY, UtilityService
 from zhian.store.events import EventStore
 
 
@@ -28,7 +29,17 @@ def prepare_run(
     a snapshot already loaded)."""
     master = master or load_master(session)
     overrides = ParameterService(session).overrides()
-    return ModelRun(store=store, master=master, settings=settings, now=now, overrides=overrides)
+    # The optional utility feed (vacant-house model), over the lookback.
+    since = (now - timedelta(days=settings.lookback_days)).date()
+    readings = UtilityService(session).readings_since(since)
+    return ModelRun(
+        store=store,
+        master=master,
+        settings=settings,
+        now=now,
+        overrides=overrides,
+        shared={READINGS_KEY: readings},
+    )
 
 
 def run_models(run: ModelRun, models: Sequence[BatchModel] = MODELS) -> list[AlertDraft]:

@@ -39,6 +39,9 @@ class AccessPatternRule:
     within seconds, and the refused subject not let in on a retry within that window: a
     tailgating attempt (minor), raised once the window has passed."""
 
+    # The engine hands this rule only these event types (see rules_by_event_type).
+    event_types: ClassVar[frozenset[type]] = frozenset({AccessEvent})
+
     key: ClassVar[str] = "access_patterns"
 
     def __init__(self, config: AccessConfig) -> None:

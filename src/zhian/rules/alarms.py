@@ -63,6 +63,9 @@ class AlarmConfig:
 class AlarmRule:
     """One alert per device and alarm kind while open; repeats raise its count."""
 
+    # The engine hands this rule only these event types (see rules_by_event_type).
+    event_types: ClassVar[frozenset[type]] = frozenset({AlarmEvent})
+
     key: ClassVar[str] = ALARM_RULE
 
     def __init__(self, config: AlarmConfig) -> None:

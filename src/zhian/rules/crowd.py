@@ -156,6 +156,9 @@ class _Track:
 class CrowdRule:
     """Reconciled occupancy, levels, forecast and recommendations per zone; one alert each."""
 
+    # The engine hands this rule only these event types (see rules_by_event_type).
+    event_types: ClassVar[frozenset[type]] = frozenset({CrowdEvent})
+
     key: ClassVar[str] = CROWD_RULE
 
     def __init__(self, config: CrowdConfig) -> None:

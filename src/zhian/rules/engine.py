@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
 from zhian.config import CrowdSettings, RuleSettings
 from zhian.errors import ZhianError
-from zhian.ingest.events import LoggedBatch
+from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch
 from zhian.kit.clock import Clock
 from zhian.log.base import EventLog
 from zhian.rules.access import AccessConfig, AccessPatternRule
@@ -69,6 +69,21 @@ def build_rules(settings: RuleSettings) -> list[Rule]:
     ]
 
 
+def rules_by_event_type(rules: Sequence[Rule]) -> dict[type[Event], list[Rule]]:
+    """Which rules see which event type: a rule names its `event_types`, or sees all.
+
+    Most events are heartbeats that only the device-health rule reads; dispatching by
+    type keeps the other rules off the hot path.
+    """
+    table: dict[type[Event], list[Rule]] = {kind: [] for kind in EVENT_CLASSES}
+    for rule in rules:
+        wanted = getattr(rule, "event_types", None)
+        for kind in EVENT_CLASSES:
+            if wanted is None or kind in wanted:
+                table[kind].append(rule)
+    return table
+
+
 class RuleEngine:
     """Runs the rules over the log in order, exactly where the last committed batch ended.
 
@@ -98,6 +113,7 @@ class RuleEngine:
         self._load_matcher = load_matcher
         self._refresh_seconds = refresh_seconds
         self.rules = build_rules(settings)
+        self._rules_by_type = rules_by_event_type(self.rules)
         self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
         self._last_seq: int | None = None
         self._watermark: datetime | None = None
@@ -171,8 +187,9 @@ class RuleEngine:
                         arrived <= clock_now + MAX_AHEAD
                     ):
                         self._watermark, self._watermark_seen_at = arrived, clock_now
+                    rules_for = self._rules_by_type
                     for event in batch.events:
-                        for rule in self.rules:
+                        for rule in rules_for[type(event)]:
                             result = rule.on_event(event, batch.received_at)
                             if result is not None:
                                 out.extend(result)

@@ -27,6 +27,9 @@ class WatchlistRule:
     against the event time on every match.
     """
 
+    # The engine hands this rule only these event types (see rules_by_event_type).
+    event_types: ClassVar[frozenset[type]] = frozenset({VehicleEvent, FaceEvent})
+
     key: ClassVar[str] = WATCHLIST_RULE
 
     def __init__(self) -> None:

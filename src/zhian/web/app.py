@@ -22,6 +22,7 @@ from zhian.web import (
     model_views,
     quality_views,
     quarantine_views,
+    resident_views,
     status_views,
     viid_api,
     watchlist_views,
@@ -46,6 +47,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(crowd_views.router)
     app.include_router(model_views.router)
     app.include_router(watchlist_views.router)
+    app.include_router(resident_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

@@ -133,6 +133,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/watchlists/{entry_id}/withdraw"): "watchlists.manage",
     ("POST", "/watchlists/import"): "watchlists.manage",
     ("POST", "/watchlists/withdrawals"): "watchlists.manage",
+    # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself
+    # so that a refused reveal is audited (zhian.web.resident_views).
+    ("GET", "/residents/{resident_id}"): "residents.view",
+    ("POST", "/residents/{resident_id}/reveal"): "residents.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

@@ -1,0 +1,243 @@
+"""A resident's page (实有人口): place, birth year, floating flag and masked identity.
+
+Identity fields (name, ID-card number, phone) are shown masked (张*, 1101**********1234,
+138****5678). A user holding `personal_data.reveal` may ask for one field in the clear by
+stating a purpose (case number or reason): `RevealService.reveal` opens it and audits the
+reveal in the request's transaction, and the clear value is shown once (`no-store`). A
+refused reveal (no permission, no purpose, unknown field) is audited in its own
+transaction, then answered 403 / 400 naming the field. A resident outside the user's
+jurisdiction is 404: the scope is part of the query's SQL (docs/dev/scoping.md).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService
+from zhian.audit.service import Actor
+from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
+from zhian.governance.reveal import (
+    IDENTITY_FIELDS,
+    IdentityField,
+    MaskedIdentity,
+    Purpose,
+    RevealService,
+)
+from zhian.registry.models import Building, Community, House, Resident, Unit
+from zhian.web.auth import current_user
+from zhian.web.i18n import TEXT
+from zhian.web.layout import Page, PageDep
+from zhian.web.personal_data import REVEAL_PERMISSION, audit_read, client_ip, purpose_of
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+ResidentId = Annotated[str, PathParam(min_length=1, max_length=64)]
+RECORD_TYPE = "resident"
+VIEW_ACTION = "resident.view"
+REFUSED_ACTION = "resident.reveal.refused"
+
+# The page's own texts (zh, en), registered with the page texts.
+_PAIRS: dict[str, tuple[str, str]] = {
+    "res_title": ("实有人口", "Resident"),
+    "res_place": ("居住地", "Residence"),
+    "res_community": ("社区", "Community"),
+    "res_building": ("楼栋", "Building"),
+    "res_unit": ("单元", "Unit"),
+    "res_house": ("房屋", "House"),
+    "res_birth_year": ("出生年份", "Birth year"),
+    "res_floating": ("流动人口", "Floating population"),
+    "res_yes": ("是", "Yes"),
+    "res_no": ("否", "No"),
+    "res_identity": ("身份信息（已脱敏）", "Identity (masked)"),
+    "res_field_name": ("姓名", "Name"),
+    "res_field_id_number": ("身份证号", "ID-card number"),
+    "res_field_phone": ("手机号", "Phone"),
+    "res_none": ("未登记", "Not on record"),
+    "res_no_keys": (
+        "本节点尚未配置密钥，身份信息无法显示",
+        "This node has no key ring yet; identity fields cannot be shown",
+    ),
+    "res_case_number": ("案件编号", "Case number"),
+    "res_reason": ("用途说明", "Reason"),
+    "res_reveal": ("查看原文", "Reveal"),
+    "res_purpose_hint": (
+        "须填写案件编号或用途说明；查看将留痕审计",
+        "State a case number or a reason; the reveal is audited",
+    ),
+    "res_revealed": ("原文（仅显示一次，已审计）", "Clear value (shown once, audited)"),
+}
+for _key, (_zh, _en) in _PAIRS.items():
+    TEXT["zh"].setdefault(_key, _zh)
+    TEXT["en"].setdefault(_key, _en)
+
+
+def resident_in_scope(
+    session: Session, resident_id: str, scope: JurisdictionScope
+) -> dict[str, Any] | None:
+    """The resident with its house, unit, building and community, if the scope covers it."""
+    statement = (
+        select(
+            Resident.id,
+            Resident.birth_year,
+            Resident.is_floating,
+            House.number.label("house"),
+            Unit.name.label("unit"),
+            Building.name.label("building"),
+            Community.id.label("community_id"),
+            Community.name.label("community"),
+        )
+        .join(House, Resident.house_id == House.id)
+        .join(Unit, House.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .join(Community, Building.community_id == Community.id)
+        .where(Resident.id == resident_id, scope.community_clause(Community.id))
+    )
+    row = session.execute(statement).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _visible_resident(page: Page, session: Session, resident_id: str) -> dict[str, Any]:
+    scope = AccessService(session).scope_for(page.user)
+    found = resident_in_scope(session, resident_id, scope)
+    if found is None:
+        raise NotFoundError(
+            f"no resident '{resident_id[:64]}' in your jurisdiction", field="resident_id"
+        )
+    return found
+
+
+def _masked(page: Page, session: Session, resident_id: str) -> MaskedIdentity | None:
+    """Masked identity, or None when the node has no key ring to open it."""
+    sealer = page.node.governance.sealer
+    if sealer is None:
+        return None
+    audit = page.node.governance.audit(session)
+    return RevealService(session, sealer=sealer, audit=audit).masked(resident_id)
+
+
+def _render(
+    page: Page,
+    resident_id: str,
+    *,
+    status_code: int = 200,
+    revealed: dict[str, str] | None = None,
+    error: ZhianError | None = None,
+    error_field: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    with page.node.db.session() as session:
+        resident = _visible_resident(page, session, resident_id)
+        masked = _masked(page, session, resident_id)
+    if revealed is None and error is None:
+        audit_read(
+            page.node,
+            page.user,
+            page.request,
+            action=VIEW_ACTION,
+            record_type=RECORD_TYPE,
+            record_ids=[resident_id],
+            details={"masked": True},
+        )
+    fields = [
+        {"name": field, "masked": getattr(masked, field) if masked is not None else None}
+        for field in IDENTITY_FIELDS
+    ]
+    response = page.render(
+        "resident.html",
+        {
+            "resident": resident,
+            "has_keys": masked is not None,
+            "fields": fields,
+            "may_reveal": page.user.can(REVEAL_PERMISSION),
+            "revealed": revealed,
+            "error": error,
+            "error_field": error_field,
+            "form": form or {},
+        },
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"  # identity stays out of every cache
+    return response
+
+
+@router.get("/residents/{resident_id}", response_class=HTMLResponse, include_in_schema=False)
+def resident_page(page: PageDep, resident_id: ResidentId) -> HTMLResponse:
+    return _render(page, resident_id)
+
+
+def _check_request(page: Page, field: str, form: dict[str, str]) -> Purpose:
+    """Refuse an unknown field (400), a user without the permission (403), no purpose (400)."""
+    if field not in IDENTITY_FIELDS:
+        raise BadRequestError(
+            f"'{field[:40]}' is not an identity field; use one of {', '.join(IDENTITY_FIELDS)}",
+            field="field",
+        )
+    if not page.user.can(REVEAL_PERMISSION):
+        raise ForbiddenError(
+            f"revealing '{field}' needs the permission '{REVEAL_PERMISSION}'; "
+            f"role '{page.user.role}' does not hold it",
+            field="permission",
+        )
+    return purpose_of(form)
+
+
+def _audit_refusal(page: Page, resident_id: str, form: dict[str, str], error: ZhianError) -> None:
+    """The refused reveal, in its own transaction (the request itself then fails)."""
+    with page.node.db.session() as session:
+        page.node.governance.audit(session).record(
+            Actor.user(page.user.id),
+            REFUSED_ACTION,
+            record_type=RECORD_TYPE,
+            record_ids=[resident_id],
+            ip=client_ip(page.request),
+            purpose=form["reason"][:500] or None,
+            case_number=form["case_number"][:64] or None,
+            details={
+                "identity_field": form["field"][:40],
+                "field": error.field,
+                "reason": error.message,
+            },
+        )
+
+
+@router.post("/residents/{resident_id}/reveal", include_in_schema=False)
+async def reveal_field(page: PageDep, resident_id: ResidentId) -> HTMLResponse:
+    """Reveal one identity field with a stated purpose; the clear value is shown once."""
+    raw = await page.request.form()
+    form = {name: str(raw.get(name) or "").strip() for name in ("field", "case_number", "reason")}
+    field = form["field"]
+    with page.node.db.session() as session:
+        _visible_resident(page, session, resident_id)  # 404 outside the scope, nothing audited
+    try:
+        purpose = _check_request(page, field, form)
+        with page.node.db.session() as session:
+            service = RevealService(
+                session,
+                sealer=page.node.governance.require_sealer(),
+                audit=page.node.governance.audit(session),
+            )
+            value = service.reveal(
+                page.user,
+                resident_id,
+                cast(IdentityField, field),  # checked against IDENTITY_FIELDS above
+                purpose,
+                ip=client_ip(page.request),
+            )
+    except (BadRequestError, ForbiddenError, NotFoundError) as error:
+        _audit_refusal(page, resident_id, form, error)
+        return _render(
+            page,
+            resident_id,
+            status_code=error.status_code,
+            error=error,
+            error_field=field,
+            form=form,
+        )
+    return _render(page, resident_id, revealed={"field": field, "value": value})
