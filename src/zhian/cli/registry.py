@@ -45,7 +45,8 @@ def _summary(reports: list[ImportReport]) -> Table:
     return table
 
 
-def _errors(report: ImportReport) -> Table:
+def rejected_rows_table(report: ImportReport) -> Table:
+    """The first rejected rows of one file (row, column, reason); the rest go to --report."""
     shown = report.errors[:ERRORS_SHOWN]
     more = len(report.errors) - len(shown)
     caption = f"… and {more} more (see --report)" if more > 0 else None
@@ -122,7 +123,7 @@ def import_master_data(
     console.print(_summary(reports))
     for file_report in reports:
         if file_report.errors:
-            console.print(_errors(file_report))
+            console.print(rejected_rows_table(file_report))
     if report is not None:
         write_error_report(report, reports)
         console.print(f"Error report written to {report}")

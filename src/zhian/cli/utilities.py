@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_console
-from zhian.cli.registry import write_error_report
+from zhian.cli.registry import rejected_rows_table, write_error_report
 from zhian.config import load_settings
 from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
@@ -17,7 +17,6 @@ from zhian.models.utilities import UtilityService, read_readings
 from zhian.registry.service import ImportFileError, ImportReport
 
 # Row errors shown on screen per file; the --report file holds them all.
-ERRORS_SHOWN = 20
 
 
 def _summary(reports: list[ImportReport]) -> Table:
@@ -34,19 +33,6 @@ def _summary(reports: list[ImportReport]) -> Table:
             str(report.unchanged),
             f"[red]{report.rejected}[/red]" if report.rejected else "0",
         )
-    return table
-
-
-def _errors(report: ImportReport) -> Table:
-    shown = report.errors[:ERRORS_SHOWN]
-    more = len(report.errors) - len(shown)
-    caption = f"… and {more} more (see --report)" if more > 0 else None
-    table = Table(title=f"Rejected rows in {report.source}", caption=caption)
-    table.add_column("row", justify="right")
-    table.add_column("column")
-    table.add_column("reason", style="red")
-    for error in shown:
-        table.add_row(str(error.row), error.column, error.reason)
     return table
 
 
@@ -89,7 +75,7 @@ def import_utilities(
     console.print(_summary(reports))
     for file_report in reports:
         if file_report.errors:
-            console.print(_errors(file_report))
+            console.print(rejected_rows_table(file_report))
     if report is not None:
         write_error_report(report, reports)
         console.print(f"Error report written to {report}")
