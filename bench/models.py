@@ -4,8 +4,9 @@ Run: .venv/bin/python bench/models.py [--events 10000000] [--scale 2] [--pg-url 
 
 The simulator streams a district (scale `--scale`) until `--events` events; they are
 stored in DuckDB through `EventStore.apply` (the store's own write path, in batches of
-200,000). Each model then runs once at the stream's end, alone, and its wall time and the
-process's peak resident memory during the run are printed. In the same run the access,
+200,000, plates and subject refs tokenised and sealed as in a node). Each model then
+runs once at the stream's end, alone, and its wall time and the process's peak resident
+memory during the run are printed. In the same run the access,
 vehicle and face rows (the only tables the models read) are copied into a scratch
 PostgreSQL database, indexed (time, subject key, plate, device), and each model's SQL,
 written for PostgreSQL, runs there: the ratios are PostgreSQL time / DuckDB time. The
@@ -30,10 +31,15 @@ import psycopg
 
 from zhian.config import ModelSettings
 from zhian.devices.models import Device
+from zhian.governance.crypto import FieldCipher
+from zhian.governance.identity import IdentitySealer
+from zhian.governance.keys import generate_keyring
+from zhian.governance.tokens import Tokeniser
+from zhian.governance.vault import IdentifierVault
 from zhian.ingest.events import Event, LoggedEvent
 from zhian.models.base import ModelRun
 from zhian.models.catalogue import MODELS
-from zhian.models.master import MasterData, build_master
+from zhian.models.master import MasterData, TokenOf, build_master
 from zhian.models.orm import WelfareOptin
 from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
 from zhian.sim import TZ, District, Simulation, build_district
@@ -75,7 +81,7 @@ class PeakMemory:
         self.peak = max(self.peak, rss_bytes())
 
 
-def master_of(district: District, optins: list[str]) -> MasterData:
+def master_of(district: District, optins: list[str], tokens: TokenOf) -> MasterData:
     t = district.tables
     return build_master(
         {str(r["id"]): Community(**r) for r in t["communities"]},
@@ -86,7 +92,16 @@ def master_of(district: District, optins: list[str]) -> MasterData:
         [Device(**r) for r in t["devices"]],
         [Vehicle(**r) for r in t["vehicles"]],
         [WelfareOptin(resident_id=r, requested_by="self", since=START) for r in optins],
+        tokens,
     )
+
+
+def bench_vault() -> IdentifierVault:
+    """The node's vault with a fresh key ring; sealed values are discarded (the operational
+    database is not part of this benchmark), tokens and sealing cost what they cost."""
+    ring = generate_keyring()
+    sealer = IdentitySealer(FieldCipher(ring), Tokeniser(ring.token_key))
+    return IdentifierVault(sealer, lambda rows: None, lambda: datetime.now(UTC))
 
 
 def load_duckdb(store: EventStore, events: Iterator[Event]) -> tuple[int, datetime]:
@@ -270,13 +285,13 @@ def main() -> None:
     district = build_district(seed=args.seed, scale=args.scale)
     simulation = Simulation(district, start=START, end=None, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="zhian-bench-models-") as folder:
-        store = EventStore(Path(folder) / "events.duckdb")
+        store = EventStore(Path(folder) / "events.duckdb", bench_vault())
         began = time.perf_counter()
         stored, last = load_duckdb(store, itertools.islice(simulation.events(), args.events))
         load_seconds = time.perf_counter() - began
         counts = store.count_by_type()
         optins = [r.subject for r in simulation.truth if r.scenario == WELFARE_OPTIN]
-        master = master_of(district, optins)
+        master = master_of(district, optins, store.protector.token)
         now = last.astimezone(UTC)
         days = (last - START).total_seconds() / 86400
         size = (Path(folder) / "events.duckdb").stat().st_size

@@ -522,6 +522,14 @@ class ModelSettings(BaseModel):
         description="A declared visitor pass (kind visitor) stays this many days before it "
         "counts as residence (visiting relatives).",
     )
+    unregistered_face_similarity_floor: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Least cosine similarity between the face captured as an unregistered "
+        "resident passes and a resident's enrolled face for that resident to be offered as one "
+        "of the top 3 registry candidates (registered elsewhere, 人户分离).",
+    )
     moved_out_absent_days: int = Field(
         default=21, ge=1, description="Days without any passage before a resident seems moved out."
     )

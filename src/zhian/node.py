@@ -43,7 +43,10 @@ class Node:
         self.log = LocalEventLog(
             settings.log_dir, fsync=settings.log.fsync, segment_bytes=settings.log.segment_bytes
         )
-        self.store = EventStore(settings.event_store_path)
+        # The key ring first: the event store keeps identifiers only as keyed tokens.
+        self.governance = Governance.for_node(settings.governance, settings.workspace, clock)
+        self.vault = self.governance.vault(self.db)
+        self.store = EventStore(settings.event_store_path, self.vault)
         self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)
         self.quarantine = QuarantineService(self.db)
         self.intake = IntakeService(
@@ -64,7 +67,9 @@ class Node:
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
         # Batch analytic models, run every `models.interval_minutes` (docs/models.md).
-        self.models = ModelScheduler(self.db, self.store, self.alerts, clock, settings.models)
+        self.models = ModelScheduler(
+            self.db, self.store, self.alerts, clock, settings.models, self.governance
+        )
         # Crowd safety (docs/crowd.md): the crowd rule's settings, zones and snapshot.
         self.crowd = CrowdMonitor.attach(self.alert_loop.rule_engine.rules, self.db, settings.crowd)
         # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
@@ -72,7 +77,6 @@ class Node:
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
         )
         # Audit, key ring, and the daily retention run: this process owns the event store.
-        self.governance = Governance.load(settings.governance, settings.workspace, clock)
         self.retention = RetentionScheduler(
             db=self.db,
             store=self.store,

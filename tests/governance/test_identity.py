@@ -191,6 +191,8 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "residents.name_enc": 2,
             "residents.id_number_enc": 0,
             "residents.phone_enc": 1,
+            "residents.face_feature_enc": 0,
+            "identifier_vault.sealed": 0,
         }
         assert key_census(session) == {"k2": 3}
     with db.session() as session:

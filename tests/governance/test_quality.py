@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.store.vault import MemoryVault
 from zhian.db.engine import Database
 from zhian.governance.quality import QualityService
 from zhian.ingest.events import HeartbeatEvent, LoggedEvent, VehicleEvent
@@ -61,7 +62,7 @@ def test_worst_sources_first_with_rates(db: Database, tmp_path: Path) -> None:
                 )
             )
     stats = IntakeStats(duplicate=4)
-    with EventStore(tmp_path / "events.duckdb") as store, db.session() as session:
+    with EventStore(tmp_path / "events.duckdb", MemoryVault()) as store, db.session() as session:
         store.apply(list(enumerate(logged, start=1)))
         service = QualityService(
             session, store, late_after_minutes=5, goal=0.98, intake_stats=stats

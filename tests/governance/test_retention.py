@@ -37,8 +37,9 @@ IMG_FRESH = "img:" + "d" * 64 + ".jpg"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(tmp_path / "events.duckdb") as opened:
+def store(tmp_path: Path, db: Database, governance: Governance) -> Iterator[EventStore]:
+    # The node's vault: sealed identifiers in the operational database, purged with events.
+    with EventStore(tmp_path / "events.duckdb", governance.vault(db)) as opened:
         yield opened
 
 
@@ -196,6 +197,7 @@ def test_dry_run_counts_and_apply_purges_every_store(
         "quarantine": (1, 1),
         "images": (1, 0),  # only the orphan: F1 still names IMG_OLD; IMG_FRESH is in its grace
         "audit": (0, 0),
+        "identifiers": (0, 0),  # every sealed identifier is still held by an event
     }
     assert store.count_by_type() == before
 
@@ -207,6 +209,16 @@ def test_dry_run_counts_and_apply_purges_every_store(
     # Events go first, so F1's image is unreferenced by the time images are swept.
     assert {o.data_class: o.removed for o in done.outcomes}["images"] == 2
     assert {p.stem[:1] for p in blob_dir.glob("*/*.jpg")} == {"b", "d"}
+    # R-FREE's passage and the plate's went: their sealed values leave the vault too.
+    assert {o.data_class: o.removed for o in done.outcomes}["identifiers"] == 2
+    token = store.protector.token
+    with db.session() as session:
+        kept = governance.vault(db).reveal(
+            session,
+            [token("subject", ref) for ref in ("FC-WATCHED", "R-HELD", "R-FREE")]
+            + [token("plate", "京A12345")],
+        )
+    assert sorted(item.value for item in kept.values()) == ["FC-WATCHED", "R-HELD"]
 
     again = run(db, store, governance, blob_dir, dry_run=False)
     assert again.removed == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.vault import MemoryVault
 from zhian.config import GovernanceSettings, load_settings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
@@ -25,7 +26,7 @@ CST = timezone(timedelta(hours=8))
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(tmp_path / "events.duckdb") as opened:
+    with EventStore(tmp_path / "events.duckdb", MemoryVault()) as opened:
         yield opened
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.governance.masking import mask_plate
 from zhian.ingest.events import AccessEvent, Event, Subject, VehicleEvent
 from zhian.kit.clock import ManualClock
 from zhian.models.feedback import collect_feedback
@@ -131,7 +132,9 @@ def test_community_parameters_change_what_fires_and_are_shown(
     (alert_id,) = node.models.run_once()
     with node.alerts() as alerts:
         detail = alerts.get_alert(alert_id)
-    assert f"渣土车{plate}" in detail.evidence.explanation_zh
+    # The store holds the plate only as a token: the sentence shows its masked form.
+    assert f"渣土车{mask_plate(plate)}" in detail.evidence.explanation_zh
+    assert plate not in detail.evidence.explanation_zh + detail.evidence.explanation_en
     assert detail.evidence.figures["param.muck_allowed_from_hour"] == 22
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from zhian.registry.models import (
 )
 from zhian.registry.schemas import ENTITIES, ENTITY_ORDER
 from zhian.sim import District, build_district
+from zhian.sim.faces import FaceFeatures, cosine, decode_feature
 from zhian.sim.tables import TABLE_ORDER
 
 MODELS = {
@@ -37,8 +39,10 @@ MODELS = {
     "devices": Device,
 }
 # Columns no file carries: device credentials, and identity fields the importer encrypts
-# and tokenises from name/id_number/phone (the simulator invents no identities).
+# and tokenises from name/id_number/phone (the simulator invents no identities), and the
+# sealed enrolled face feature (written only on request, see test_write_csv_with_faces).
 TOKEN_COLUMNS = {
+    "face_feature_enc",
     "token_sha256",
     "token_issued_at",
     "name_enc",
@@ -184,6 +188,24 @@ def test_write_csv(district: District, tmp_path: Path) -> None:
     assert len(rows) == len(district.tables["residents"])
     assert {row["is_floating"] for row in rows} == {"true", "false"}
     assert any(row["card_ref"] == "" for row in rows)  # NULL is an empty cell
+
+
+def test_write_csv_with_faces(district: District, tmp_path: Path) -> None:
+    district.write_csv(tmp_path, face_features=True)
+    with (tmp_path / "residents.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[-1] == "face_feature"
+    faces = FaceFeatures(district.seed)
+    first = rows[0]
+    enrolled = decode_feature(first["face_feature"])
+    assert len(enrolled) == 128
+    assert abs(sum(v * v for v in enrolled) - 1.0) < 1e-4
+    # The enrolled feature is the person's noiseless face: their captures look like it.
+    rng = random.Random(3)
+    capture = decode_feature(faces.capture(first["id"], rng))
+    stranger = decode_feature(faces.capture(rows[1]["id"], rng))
+    assert cosine(enrolled, capture) > 0.9
+    assert abs(cosine(enrolled, stranger)) < 0.5
 
 
 @pytest.mark.parametrize("scale", [0.0, -1.0])

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from tests.store.factories import START, make_logged
+from tests.store.vault import MemoryVault
 from zhian.ingest.events import (
     EVENT_TYPES,
     AccessEvent,
@@ -31,7 +33,7 @@ CST = timezone(timedelta(hours=8))
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(tmp_path / "events.duckdb") as event_store:
+    with EventStore(tmp_path / "events.duckdb", MemoryVault()) as event_store:
         yield event_store
 
 
@@ -112,9 +114,13 @@ def test_recent_events_summaries(store: EventStore) -> None:
         ("heartbeat", "fault · E12"),
         ("alarm", "smoke · level 3"),
         ("face", "quality 0.87 · no match"),
-        ("vehicle", "out · 粤B12345 · blue · car"),
-        ("access", "in · face · granted · resident R00012"),
+        ("vehicle", "out · 粤B***45 · blue · car"),
+        ("access", "in · face · granted · resident R***12"),
     ]
+    # The summaries name the tokens they mask, for an audited reveal.
+    assert recent[-2].identifiers == [store.protector.token("plate", "粤B12345")]
+    assert recent[-1].identifiers == [store.protector.token("subject", "R00012")]
+    assert recent[0].identifiers == []
     access = recent[-1]
     assert access.seq == 1
     assert access.event_id == "a1"
@@ -200,9 +206,10 @@ def test_a_failing_insert_leaves_nothing_of_the_batch(
 def test_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "events.duckdb"
     batch = numbered(make_logged(30))
-    with EventStore(path) as store:
+    vault = MemoryVault()  # the node's key ring stays the same across restarts
+    with EventStore(path, vault) as store:
         store.apply(batch)
-    with EventStore(path) as store:
+    with EventStore(path, vault) as store:
         assert store.last_seq() == 30
         store.apply(batch)  # a replay of what the log already delivered
         assert sum(store.count_by_type().values()) == 30
@@ -238,3 +245,91 @@ def test_naive_received_at_is_taken_as_utc(store: EventStore) -> None:
     store.apply([(1, LoggedEvent(received_at=naive, source="native", event=event))])
     (summary,) = store.recent_events()
     assert summary.received_at == naive.replace(tzinfo=UTC)
+
+
+def test_identifiers_are_kept_as_tokens_and_their_values_only_sealed_in_the_vault(
+    tmp_path: Path,
+) -> None:
+    vault = MemoryVault()
+    at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    events: list[Event] = [
+        AccessEvent(
+            id=f"a{n}",
+            device_id="door-1",
+            time=at + timedelta(seconds=n),
+            subject=Subject(kind="card", ref="C98765432"),
+            direction="in",
+            method="card",
+            result="granted",
+        )
+        for n in range(3)
+    ] + [
+        VehicleEvent(
+            id="v1",
+            device_id="gate-1",
+            time=at,
+            plate="京AD12345",
+            plate_color="green",
+            vehicle_class="car",
+            direction="in",
+        )
+    ]
+    path = tmp_path / "events.duckdb"
+    with EventStore(path, vault) as store:
+        store.apply(numbered([logged(event) for event in events]))
+        card, plate = vault.token("subject", "C98765432"), vault.token("plate", "京AD12345")
+        assert store.query("SELECT DISTINCT subject_ref, subject_masked FROM access_events") == [
+            (card, "C******32")
+        ]
+        assert store.query("SELECT plate, plate_masked FROM vehicle_events") == [
+            (plate, "京A****45")
+        ]
+        assert store.identifier_tokens() == {card, plate}
+    # No clear value anywhere in the file; each sealed once, in the vault, not the store.
+    raw = path.read_bytes()
+    assert b"C98765432" not in raw and "京AD12345".encode() not in raw
+    assert sorted(row["token"] for row in vault.rows) == sorted([card, plate])  # type: ignore[type-var]
+    sealed = {str(row["token"]): row["sealed"] for row in vault.rows}
+    assert all(b"C98765432" not in value for value in sealed.values())  # type: ignore[operator]
+
+
+def test_a_store_written_before_tokenisation_is_tokenised_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "events.duckdb"
+
+    # The layout of an older store: the plate in clear and no masked column.
+    with duckdb.connect(str(path)) as old:
+        old.execute(
+            "CREATE TABLE vehicle_events (seq BIGINT, event_id VARCHAR, device_id VARCHAR, "
+            "time TIMESTAMPTZ, received_at TIMESTAMPTZ, source VARCHAR, plate VARCHAR, "
+            "plate_color VARCHAR, vehicle_class VARCHAR, direction VARCHAR, image VARCHAR)"
+        )
+        old.execute(
+            "INSERT INTO vehicle_events VALUES (1, 'v1', 'gate-1', '2026-03-01 08:00:00+00', "
+            "'2026-03-01 08:00:01+00', 'native', '沪C54321', 'blue', 'car', 'in', NULL)"
+        )
+    vault = MemoryVault()
+    with EventStore(path, vault) as store:
+        assert store.query("SELECT plate, plate_masked FROM vehicle_events") == [
+            (vault.token("plate", "沪C54321"), "沪C***21")
+        ]
+        assert [row["kind"] for row in vault.rows] == ["plate"]
+        # New rows line up with the upgraded layout.
+        store.apply(
+            [
+                (
+                    2,
+                    logged(
+                        VehicleEvent(
+                            id="v2",
+                            device_id="gate-1",
+                            time=datetime(2026, 3, 1, 9, tzinfo=UTC),
+                            plate="沪C54321",
+                            plate_color="blue",
+                            vehicle_class="car",
+                            direction="out",
+                        )
+                    ),
+                )
+            ]
+        )
+        assert store.query("SELECT count(DISTINCT plate), count(*) FROM vehicle_events") == [(1, 2)]

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from tests.store.factories import encode, make_logged
+from tests.store.vault import MemoryVault
 from zhian.ingest.events import EVENT_TYPES, LoggedEvent
 from zhian.log import LocalEventLog
 from zhian.store import EventStore, StoreFeeder, UndecodableRecordError
@@ -23,7 +24,7 @@ def log(tmp_path: Path) -> Iterator[LocalEventLog]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(tmp_path / "events.duckdb") as event_store:
+    with EventStore(tmp_path / "events.duckdb", MemoryVault()) as event_store:
         yield event_store
 
 
@@ -78,7 +79,11 @@ def test_restarted_feeder_resumes_without_duplicates(tmp_path: Path) -> None:
         make_logged(2_000, first=3_001),
         make_logged(1_000, first=5_001),
     )
-    with LocalEventLog(tmp_path / "log") as log, EventStore(tmp_path / "events.duckdb") as store:
+    vault = MemoryVault()  # the node's key ring stays the same across restarts
+    with (
+        LocalEventLog(tmp_path / "log") as log,
+        EventStore(tmp_path / "events.duckdb", vault) as store,
+    ):
         feeder = make_feeder(log, store)
         append_all(log, first)
         feeder.start()
@@ -94,7 +99,10 @@ def test_restarted_feeder_resumes_without_duplicates(tmp_path: Path) -> None:
         assert_stored_exactly_once(store, first + second)
 
     # After a restart of the whole process, the store says where to resume.
-    with LocalEventLog(tmp_path / "log") as log, EventStore(tmp_path / "events.duckdb") as store:
+    with (
+        LocalEventLog(tmp_path / "log") as log,
+        EventStore(tmp_path / "events.duckdb", MemoryVault()) as store,
+    ):
         append_all(log, third)
         feeder = make_feeder(log, store)
         assert feeder.lag() == 1_000

@@ -2,7 +2,8 @@
 
 Every operation under /api/ is fuzzed for a user of jurisdiction A, by session cookie and by
 API token, and the device intake by a device token, on SQLite and PostgreSQL. Checks: no 5xx,
-bodies as documented, and no trace of jurisdiction B: B's ids and names all carry the marker
+statuses, content types and bodies as documented (errors in the envelope of
+zhian.web.openapi_errors), and no trace of jurisdiction B: B's ids and names all carry the marker
 LEAKCHECK, which must never appear in a response, and B's alerts must come out untouched.
 """
 
@@ -23,6 +24,7 @@ from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.ingest.factories import load_master_data
@@ -185,7 +187,12 @@ def fuzz(world: World, operation: Any, headers: dict[str, str], who: str, **fixe
             assert_no_leak(f"{key}: {value}", label)
         case.validate_response(
             response,
-            checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                content_type_conformance,
+                response_schema_conformance,
+            ],
         )
 
     run()
@@ -242,3 +249,6 @@ def test_fuzzing_the_api_shows_no_server_error_and_nothing_of_another_jurisdicti
     assert any(status == 200 for _, status in reads), reads
     other_paths = {f"/api/v1/alerts/{a.id}" for a in world.other_alerts}
     assert {status for path, status in reads if path in other_paths} == {404}, reads
+    # Errors were fuzzed too, so their statuses and envelopes were checked against the
+    # document: 404 for B's alerts, 400 for the unknown actions the fuzzer makes up.
+    assert {400, 404} <= {status for _, _, status in world.seen}, world.seen

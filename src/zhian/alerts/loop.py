@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.live import LiveFeed
 from zhian.alerts.service import AlertService
 from zhian.alerts.sla import SlaMonitor
@@ -52,8 +53,10 @@ class AlertLoop:
 
     @contextmanager
     def watchlists(self) -> Iterator[WatchlistService]:
+        """The whole node's watchlist, unscoped on purpose: the rule engine matches every
+        entry. Pages and commands acting for a user make their own, in the user's scope."""
         with self.db.session() as session:
-            yield WatchlistService(session, clock=self.clock)
+            yield WatchlistService(session, clock=self.clock, scope=JurisdictionScope.unscoped())
 
     @contextmanager
     def _webhooks(self) -> Iterator[WebhookService]:

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from zhian.cascade.models import ViidCredential, ViidObject, ViidSubscription, ViidUpperOutbox
+from zhian.db.upsert import insert_new
 
 
 class ViidRepository:
@@ -54,12 +54,7 @@ class ViidRepository:
 
     def add_objects(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert objects; one already kept (same kind and ID, e.g. a resend) is left alone."""
-        if not rows:
-            return
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ViidObject).values(list(rows)).on_conflict_do_nothing()
-        self.session.execute(statement)
+        insert_new(self.session, ViidObject, rows)
 
     def query_objects(
         self, kind: str, where: Sequence[ColumnElement[bool]], offset: int, limit: int

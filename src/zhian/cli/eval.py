@@ -33,6 +33,8 @@ def eval_models(
     with console.status(f"Simulating and evaluating {seeds} seed(s) of {days} days…"):
         scores = evaluate(list(range(1, seeds + 1)), days=days, scale=scale, step_hours=step_hours)
     console.print(_table(scores, seeds, days, scale))
+    for line in _candidate_lines(scores):
+        console.print(line)
     below = [s.model for s in scores.values() if s.precision < BAR or s.recall < BAR]
     if crowd:
         leads: dict[int, crowd_eval.CrowdEvalResult] = {}
@@ -46,6 +48,23 @@ def eval_models(
         console.print(f"[red]Below the bar ({BAR}): {', '.join(below)}")
         raise typer.Exit(1)
     console.print(f"[green]Every model at or above the bar ({BAR}).")
+
+
+def _candidate_lines(scores: dict[str, ModelScore]) -> list[str]:
+    """Registry candidates by face, for the models that offer them (issue #6)."""
+    lines = []
+    for s in scores.values():
+        hit, false = s.top3_hit_rate, s.false_candidate_rate
+        if hit is None and false is None:
+            continue
+        lines.append(
+            f"{s.model} · registry candidates: top-3 hit rate "
+            f"{'–' if hit is None else f'{hit:.3f}'} ({s.candidate_hits}/{s.candidate_cases} "
+            f"registered elsewhere, {s.candidate_linked} with linked captures); offered for "
+            f"people in no registry entry {'–' if false is None else f'{false:.3f}'} "
+            f"({s.no_entry_offered}/{s.no_entry_cases})"
+        )
+    return lines
 
 
 def _crowd_ok(result: crowd_eval.CrowdEvalResult) -> bool:

@@ -50,9 +50,21 @@ def _database(settings: Settings) -> Iterator[Database]:
 
 
 @contextmanager
-def _event_store(settings: Settings) -> Iterator[EventStore]:
+def _event_store(settings: Settings, db: Database) -> Iterator[EventStore]:
+    # A store's identifiers are tokens of the node's key ring: a fresh ring only for a
+    # workspace without a store yet (as the node itself would make on first start).
+    clock = SystemClock()
+    if settings.event_store_path.exists():
+        try:
+            ring = load_keyring(settings.governance, settings.workspace)
+        except KeyRingError as exc:
+            raise _fail(exc.message) from None
+        governance = Governance(settings.governance, clock, ring)
+    else:
+        governance = Governance.for_node(settings.governance, settings.workspace, clock)
+    vault = governance.vault(db)
     try:
-        store = EventStore(settings.event_store_path)
+        store = EventStore(settings.event_store_path, vault)
     except duckdb.IOException as exc:
         error_console.print(
             f"[bold red]The event store is in use[/bold red] ({exc}); stop the node first."
@@ -181,7 +193,7 @@ def retention_apply(
     settings = load_settings(workspace)
     clock = SystemClock()
     governance = Governance.load(settings.governance, settings.workspace, clock)
-    with _database(settings) as db, _event_store(settings) as store, db.session() as session:
+    with _database(settings) as db, _event_store(settings, db) as store, db.session() as session:
         service = RetentionService(
             session,
             store=store,
@@ -219,7 +231,7 @@ def quality_report(
     until = SystemClock().now()
     since = until - timedelta(hours=hours)
     governance = settings.governance
-    with _database(settings) as db, _event_store(settings) as store, db.session() as session:
+    with _database(settings) as db, _event_store(settings, db) as store, db.session() as session:
         report = QualityService(
             session,
             store,

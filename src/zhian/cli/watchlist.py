@@ -27,7 +27,6 @@ from zhian.errors import ZhianError
 from zhian.governance.context import Governance
 from zhian.kit.clock import Clock, SystemClock
 from zhian.watchlists.importer import read_rows
-from zhian.watchlists.scoped import import_in_scope, visible_entries, withdraw_rows_in_scope
 from zhian.watchlists.service import (
     IMPORT_COLUMNS,
     WITHDRAW_COLUMNS,
@@ -94,10 +93,10 @@ def _bulk(workspace: Path, path: Path, username: str, *, withdraw: bool) -> None
         with _session(settings) as session:
             user = _acting_user(session, username, MANAGE)
             scope = AccessService(session).scope_for(user)
-            service = WatchlistService(session, clock=clock)
+            service = WatchlistService(session, clock=clock, scope=scope)
             rows = read_rows(path, columns)
-            run = withdraw_rows_in_scope if withdraw else import_in_scope
-            report = run(service, rows, user_id=user.id, scope=scope)
+            run = service.withdraw_rows if withdraw else service.import_rows
+            report = run(rows, user_id=user.id)
             report.source = str(path)
             _audit(settings, session, clock).record(
                 Actor.user(user.id),
@@ -163,12 +162,13 @@ def list_entries(
     clock = SystemClock()
     with _session(settings) as session:
         if user is None:
+            # The operator of the node, at its console: the whole watchlist, on purpose.
             scope, actor = JurisdictionScope.unscoped(), CLI_ACTOR
         else:
             acting = _acting_user(session, user, "watchlists.view")
             scope, actor = AccessService(session).scope_for(acting), Actor.user(acting.id)
-        service = WatchlistService(session, clock=clock)
-        entries = visible_entries(service, scope, active_only=not include_inactive)
+        service = WatchlistService(session, clock=clock, scope=scope)
+        entries = service.list_entries(active_only=not include_inactive)
         _audit(settings, session, clock).record(
             actor,
             "watchlist.list",

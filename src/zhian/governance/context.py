@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from zhian.audit.service import AuditService
 from zhian.config import GovernanceSettings
+from zhian.db.engine import Database
 from zhian.errors import ConfigurationError
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.identity import IdentitySealer
-from zhian.governance.keys import KeyRing, try_load_keyring
+from zhian.governance.keys import (
+    KeyRing,
+    generate_keyring,
+    key_file_path,
+    try_load_keyring,
+    write_keyring,
+)
 from zhian.governance.tokens import Tokeniser
+from zhian.governance.vault import IdentifierVault, database_persister
 from zhian.kit.clock import Clock
+
+logger = logging.getLogger(__name__)
 
 
 class Governance:
@@ -34,6 +45,27 @@ class Governance:
     @classmethod
     def load(cls, settings: GovernanceSettings, workspace: Path, clock: Clock) -> Governance:
         return cls(settings, clock, try_load_keyring(settings, workspace))
+
+    @classmethod
+    def for_node(cls, settings: GovernanceSettings, workspace: Path, clock: Clock) -> Governance:
+        """The node's governance: a node keeps identifiers only as tokens, so it needs a
+        key ring; a workspace without one (and no key in the environment) gets a fresh
+        random ring in its key file, with a warning to back it up."""
+        ring = try_load_keyring(settings, workspace)
+        if ring is None:
+            path = key_file_path(settings, workspace)
+            ring = generate_keyring()
+            write_keyring(path, ring)
+            logger.warning(
+                "created a new key ring at %s: back it up, without it the sealed identity "
+                "fields and identifiers cannot be read",
+                path,
+            )
+        return cls(settings, clock, ring)
+
+    def vault(self, db: Database) -> IdentifierVault:
+        """The identifier vault the event store writes through (needs the key ring)."""
+        return IdentifierVault(self.require_sealer(), database_persister(db), self.clock.now)
 
     @property
     def sealer(self) -> IdentitySealer | None:

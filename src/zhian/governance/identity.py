@@ -10,6 +10,7 @@ from sqlalchemy import Column, Table, select, update
 from sqlalchemy.orm import Session
 
 from zhian.governance.crypto import FieldCipher, key_id_of
+from zhian.governance.models import VaultEntry
 from zhian.governance.tokens import Tokeniser, TokenKind
 from zhian.registry.models import Resident
 
@@ -55,9 +56,13 @@ class SealedColumn:
 
 # Every sealed column of the operational database; rotation and the census walk these.
 _RESIDENTS = cast(Table, Resident.__table__)
-SEALED_COLUMNS: tuple[SealedColumn, ...] = tuple(
-    SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c[name])
-    for name in ("name_enc", "id_number_enc", "phone_enc")
+_VAULT = cast(Table, VaultEntry.__table__)
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    *(
+        SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c[name])
+        for name in ("name_enc", "id_number_enc", "phone_enc", "face_feature_enc")
+    ),
+    SealedColumn("identifier_vault", _VAULT.c.token, _VAULT.c.sealed),
 )
 
 

@@ -28,6 +28,13 @@ def mask_name(value: str) -> str:
     return value[0] + MASK * (len(value) - 1)
 
 
+def mask_ref(value: str) -> str:
+    """R0***01: a subject reference's first character and last two, a star between."""
+    if len(value) <= 3:
+        return MASK * len(value)
+    return value[0] + MASK * (len(value) - 3) + value[-2:]
+
+
 def mask_plate(value: str) -> str:
     """京A***45: province, city letter and the last two characters."""
     if len(value) <= 4:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -32,3 +32,18 @@ class LegalHold(Base):
     until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     released_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class VaultEntry(Base):
+    """The sealed value of one identifier the event store holds only as a token.
+
+    The event store and the models see `token` (HMAC of the value) and a masked form; an
+    audited reveal opens `sealed` here. Retention removes entries no stored event holds.
+    """
+
+    __tablename__ = "identifier_vault"
+
+    token: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from zhian.audit.service import Actor, AuditService
 from zhian.config import GovernanceSettings
 from zhian.governance.holds import LegalHoldRead, LegalHoldService
+from zhian.governance.vault import purge_orphans
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.kit.clock import Clock
 from zhian.store.events import EventStore, RetentionKeep
@@ -95,6 +96,7 @@ class RetentionService:
             count = self._purge_events(event_types, cutoff, RetentionKeep(), dry_run=True)
             removed = self._purge_events(event_types, cutoff, keep, dry_run=dry_run)
             report.outcomes.append(ClassOutcome(name, days, cutoff, removed, count - removed))
+        report.outcomes.append(self._identifiers(dry_run=dry_run))
         report.outcomes.append(self._quarantine(now, dry_run=dry_run))
         report.outcomes.append(self._images(now, dry_run=dry_run))
         audit_cutoff = now - timedelta(days=self._settings.audit_days)
@@ -135,10 +137,12 @@ class RetentionService:
             watched_subjects, watched_plates = self._watchlisted()
             subjects |= watched_subjects
             plates |= watched_plates
+        # The store holds identifiers as tokens: a hold names the value.
+        token = self._store.protector.token
         return RetentionKeep(
             device_ids=frozenset(_refs(holds, "device")),
-            subject_refs=frozenset(subjects),
-            plates=frozenset(plates),
+            subject_refs=frozenset(token("subject", ref) for ref in subjects),
+            plates=frozenset(token("plate", plate) for plate in plates),
             event_keys=frozenset(_refs(holds, "event")),
         )
 
@@ -157,6 +161,19 @@ class RetentionService:
             if plate:
                 plates.add(plate)
         return subjects, plates
+
+    def _identifiers(self, *, dry_run: bool) -> ClassOutcome:
+        """Vault entries of identifiers no stored event holds any more (after the purge).
+
+        The store is paused meanwhile, so no batch can bring back a token between the
+        census and the delete; the purged tokens are forgotten before it resumes, so a
+        later sighting seals its value anew (the insert waits for this transaction)."""
+        with self._store.writes_paused():
+            held = self._store.identifier_tokens()
+            orphans = purge_orphans(self._session, held, dry_run=dry_run)
+            if not dry_run:
+                self._store.protector.forget(orphans)
+        return ClassOutcome("identifiers", None, None, len(orphans))
 
     def _quarantine(self, now: datetime, *, dry_run: bool) -> ClassOutcome:
         days = self._settings.quarantine_days

@@ -46,6 +46,7 @@ class CasingModel:
 
     name = "model.casing"
     scenario = "casing"
+    identifier = "subject"  # its subjects: store tokens of this kind
     title_zh = "疑似踩点"
     title_en = "Suspected theft casing"
     parameters = ("casing_min_units", "casing_window_minutes", "casing_min_communities")

@@ -17,18 +17,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from zhian.config import load_settings
 from zhian.ingest.events import AccessEvent, FaceEvent, VehicleEvent
 from zhian.kit.clock import ManualClock
 from zhian.models.base import BatchModel
 from zhian.models.catalogue import MODELS
-from zhian.models.master import load_master
+from zhian.models.faces import load_enrolled_faces
+from zhian.models.master import TokenOf, load_master
 from zhian.models.orm import WelfareOptin
 from zhian.models.runner import prepare_run, run_models
 from zhian.node import Node
 from zhian.registry.importer import import_paths
 from zhian.sim import TZ, Simulation, TruthRecord, build_district
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
+from zhian.store.identifiers import IdentifierKind
 
 # The batch models read passages and captures only; heartbeats, alarms and crowd counts
 # are left out of the evaluation's intake to keep it quick.
@@ -48,6 +52,14 @@ class ModelScore:
     delays_hours: list[float] = field(default_factory=list)
     false_subjects: list[str] = field(default_factory=list)
     missed_subjects: list[str] = field(default_factory=list)
+    # Registry candidates by face (unregistered-resident model), over the alerts whose last
+    # draft offered candidates or could have: those of someone the truth says is in the
+    # registry at another address, and those of someone in no registry entry.
+    candidate_cases: int = 0
+    candidate_linked: int = 0  # ... with at least one face capture linked to the passages
+    candidate_hits: int = 0  # ... with the true resident among the candidates
+    no_entry_cases: int = 0
+    no_entry_offered: int = 0  # ... offered any candidate at all (each one is wrong)
 
     @property
     def precision(self) -> float:
@@ -56,6 +68,16 @@ class ModelScore:
     @property
     def recall(self) -> float:
         return self.detected / self.planted if self.planted else 1.0
+
+    @property
+    def top3_hit_rate(self) -> float | None:
+        """Share of registered-elsewhere alerts whose resident is among the candidates."""
+        return self.candidate_hits / self.candidate_cases if self.candidate_cases else None
+
+    @property
+    def false_candidate_rate(self) -> float | None:
+        """Share of alerts of people in no registry entry that were offered a candidate."""
+        return self.no_entry_offered / self.no_entry_cases if self.no_entry_cases else None
 
     @property
     def median_delay_hours(self) -> float | None:
@@ -69,6 +91,11 @@ class ModelScore:
         self.delays_hours += other.delays_hours
         self.false_subjects += other.false_subjects
         self.missed_subjects += other.missed_subjects
+        self.candidate_cases += other.candidate_cases
+        self.candidate_linked += other.candidate_linked
+        self.candidate_hits += other.candidate_hits
+        self.no_entry_cases += other.no_entry_cases
+        self.no_entry_offered += other.no_entry_offered
 
 
 def evaluate_seed(
@@ -91,8 +118,10 @@ def evaluate_seed(
         with Node.open(settings, clock, feed=False) as node:
             district = build_district(seed=seed, scale=scale)
             csv_dir = Path(folder) / "masterdata"
-            district.write_csv(csv_dir)
-            import_paths(node.db, sorted(csv_dir.glob("*.csv")))
+            # Residents come with their enrolled face features, sealed by the node's keys.
+            district.write_csv(csv_dir, face_features=True)
+            sealer = node.governance.sealer
+            import_paths(node.db, sorted(csv_dir.glob("*.csv")), identity=sealer)
             node.refresh_directory()
             simulation = Simulation(district, start=begin, end=end, seed=seed)
             events = (e for e in simulation.events() if isinstance(e, _MODEL_EVENTS))
@@ -112,16 +141,29 @@ def evaluate_seed(
                             )
                         )
             with node.db.session() as session:
-                master = load_master(session)  # fixed for the whole stream
+                master = load_master(session, node.store.protector.token)  # fixed
+                faces = (
+                    load_enrolled_faces(session, sealer, node.governance.audit(session))
+                    if sealer is not None
+                    else None
+                )
             first_alert: dict[tuple[str, str], datetime] = {}
+            last_figures: dict[tuple[str, str], dict[str, float | int | str]] = {}
             moment = begin + timedelta(hours=step_hours)
             while moment <= end:
                 with node.db.session() as session:
-                    run = prepare_run(session, node.store, settings.models, moment, master)
+                    run = prepare_run(
+                        session, node.store, settings.models, moment, master, faces=faces
+                    )
                 for draft in run_models(run, models):
                     first_alert.setdefault((draft.rule, draft.subject), moment)
+                    last_figures[(draft.rule, draft.subject)] = draft.figures
                 moment += timedelta(hours=step_hours)
-            return score(models, first_alert, truth, end, settings.models, step_hours)
+            tokens = node.store.protector.token
+            scores = score(models, first_alert, truth, end, settings.models, step_hours, tokens)
+            for model in models:
+                score_candidates(scores[model.name], model, last_figures, truth, tokens)
+            return scores
 
 
 def score(
@@ -131,13 +173,20 @@ def score(
     end: datetime,
     settings: Any,
     step_hours: float,
+    tokens: TokenOf,
 ) -> dict[str, ModelScore]:
-    """Match first alerts to planted truth, per model."""
+    """Match first alerts to planted truth, per model (truth names people and vehicles by
+    their values; the alerts by the store's tokens)."""
     scores: dict[str, ModelScore] = {}
     slack = timedelta(hours=step_hours)
     for model in models:
         result = ModelScore(model.name)
-        planted = [r for r in truth if r.scenario == model.scenario]
+        identifier: IdentifierKind | None = getattr(model, "identifier", None)
+        planted = [
+            msgspec.structs.replace(r, subject=stored_subject(r.subject, identifier, tokens))
+            for r in truth
+            if r.scenario == model.scenario
+        ]
         alerts = {s: t for (rule, s), t in first_alert.items() if rule == model.name}
         result.alerts = len(alerts)
         by_subject: dict[str, list[TruthRecord]] = {}
@@ -163,6 +212,46 @@ def score(
                 result.missed_subjects.append(record.subject)
         scores[model.name] = result
     return scores
+
+
+def stored_subject(subject: str, identifier: IdentifierKind | None, tokens: TokenOf) -> str:
+    """A truth subject as the models name it: a plate or a `kind:ref` key tokenised."""
+    if identifier == "plate":
+        return tokens("plate", subject)
+    if identifier == "subject":
+        kind, _, ref = subject.partition(":")
+        return f"{kind}:{tokens('subject', ref)}"
+    return subject
+
+
+def score_candidates(
+    result: ModelScore,
+    model: BatchModel,
+    last_figures: dict[tuple[str, str], dict[str, float | int | str]],
+    truth: list[TruthRecord],
+    tokens: TokenOf,
+) -> None:
+    """Count the registry candidates of a model's alerts against the planted truth: for a
+    subject the truth places in the registry elsewhere (`registered_resident`), a hit when
+    that resident is among the candidates; for any other subject, each offer is wrong."""
+    identifier: IdentifierKind | None = getattr(model, "identifier", None)
+    registered: dict[str, str] = {}
+    for record in truth:
+        if record.scenario == model.scenario and "registered_resident" in record.detail:
+            subject = stored_subject(record.subject, identifier, tokens)
+            registered[subject] = str(record.detail["registered_resident"])
+    for (rule, subject), figures in last_figures.items():
+        if rule != model.name or "face_captures" not in figures:
+            continue  # not a model that offers candidates, or no enrolled faces
+        offered = {str(figures[f"candidate_{n}"]) for n in (1, 2, 3) if f"candidate_{n}" in figures}
+        resident = registered.get(subject)
+        if resident is None:
+            result.no_entry_cases += 1
+            result.no_entry_offered += bool(offered)
+            continue
+        result.candidate_cases += 1
+        result.candidate_linked += int(figures["face_captures"]) > 0
+        result.candidate_hits += resident in offered
 
 
 def evaluate(

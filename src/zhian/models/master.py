@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Session
 from zhian.devices.models import Device
 from zhian.models.orm import WelfareOptin
 from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
+from zhian.store.identifiers import IdentifierKind
+
+TokenOf = Callable[[IdentifierKind, str], str]
 
 RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental"})
 
@@ -33,8 +37,9 @@ class MasterData:
     optins: dict[str, str] = field(default_factory=dict)  # resident -> self | guardian
 
 
-def load_master(session: Session) -> MasterData:
-    """A snapshot of the registry and device master data (read-only)."""
+def load_master(session: Session, tokens: TokenOf) -> MasterData:
+    """A snapshot of the registry and device master data (read-only); `tokens` turns
+    identifiers into the store's tokens (`EventStore.protector.token`)."""
     communities = {c.id: c for c in session.scalars(select(Community))}
     buildings = {b.id: b for b in session.scalars(select(Building))}
     units = {u.id: u for u in session.scalars(select(Unit))}
@@ -43,7 +48,9 @@ def load_master(session: Session) -> MasterData:
     devices = list(session.scalars(select(Device)))
     vehicles = list(session.scalars(select(Vehicle)))
     optins = list(session.scalars(select(WelfareOptin)))
-    return build_master(communities, buildings, units, houses, residents, devices, vehicles, optins)
+    return build_master(
+        communities, buildings, units, houses, residents, devices, vehicles, optins, tokens
+    )
 
 
 def build_master(
@@ -55,7 +62,9 @@ def build_master(
     devices: list[Device],
     vehicles: list[Vehicle],
     optins: list[WelfareOptin],
+    tokens: TokenOf,
 ) -> MasterData:
+    """Master data as the models join it: subject keys and plates as the store's tokens."""
     data = MasterData(tables={})
     data.community_name = {c.id: c.name for c in communities.values()}
     for unit in units.values():
@@ -71,9 +80,9 @@ def build_master(
     for r in residents:
         data.members.setdefault(r.house_id, []).append(r.id)
         data.resident_house[r.id] = r.house_id
-        keys.append((f"resident:{r.id}", r.id))
+        keys.append((f"resident:{tokens('subject', r.id)}", r.id))
         if r.card_ref:
-            keys.append((f"card:{r.card_ref}", r.id))
+            keys.append((f"card:{tokens('subject', r.card_ref)}", r.id))
     unit_building = {u.id: u.building_id for u in units.values()}
     data.device_community = {d.id: d.community_id for d in devices}
     data.optins = {o.resident_id: o.requested_by for o in optins}
@@ -106,7 +115,7 @@ def build_master(
         ),
         "m_vehicles": pa.table(
             {
-                "plate": _text([v.plate for v in vehicles]),
+                "plate": _text([tokens("plate", v.plate) for v in vehicles]),
                 "community_id": _text([v.community_id for v in vehicles]),
                 "owner_id": _text([v.owner_id for v in vehicles]),
             }

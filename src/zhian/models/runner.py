@@ -12,6 +12,7 @@ from zhian.alerts.drafts import AlertDraft
 from zhian.config import ModelSettings
 from zhian.models.base import BatchModel, ModelRun
 from zhian.models.catalogue import MODELS
+from zhian.models.faces import FACES_KEY, EnrolledFaces
 from zhian.models.master import MasterData, load_master
 from zhian.models.parameters import ParameterService
 from zhian.models.utilities import READINGS_KEY, UtilityService
@@ -24,10 +25,12 @@ def prepare_run(
     settings: ModelSettings,
     now: datetime,
     master: MasterData | None = None,
+    faces: EnrolledFaces | None = None,
 ) -> ModelRun:
     """Everything a run reads besides the events, taken in one session (`master` reuses
-    a snapshot already loaded)."""
-    master = master or load_master(session)
+    a snapshot already loaded; `faces`, residents' enrolled face features opened by
+    `load_enrolled_faces`, lets the unregistered-resident model name candidates)."""
+    master = master or load_master(session, store.protector.token)
     overrides = ParameterService(session).overrides()
     # The optional utility feed (vacant-house model), over the lookback.
     since = (now - timedelta(days=settings.lookback_days)).date()
@@ -38,7 +41,7 @@ def prepare_run(
         settings=settings,
         now=now,
         overrides=overrides,
-        shared={READINGS_KEY: readings},
+        shared={READINGS_KEY: readings, **({FACES_KEY: faces} if faces is not None else {})},
     )
 
 

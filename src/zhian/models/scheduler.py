@@ -10,7 +10,9 @@ from contextlib import AbstractContextManager
 from zhian.alerts.service import AlertService
 from zhian.config import ModelSettings
 from zhian.db.engine import Database
+from zhian.governance.context import Governance
 from zhian.kit.clock import Clock
+from zhian.models.faces import load_enrolled_faces
 from zhian.models.runner import prepare_run, run_models
 from zhian.store.events import EventStore
 
@@ -19,7 +21,10 @@ logger = logging.getLogger(__name__)
 
 class ModelScheduler:
     """Every `interval_minutes`, one run of every model; drafts whose alert is still open
-    update it (the alert service merges by key), so a standing situation is one alert."""
+    update it (the alert service merges by key), so a standing situation is one alert.
+
+    With `governance` holding a key ring, each run opens residents' enrolled face features
+    (audited) for the unregistered-resident model's registry candidates."""
 
     def __init__(
         self,
@@ -28,8 +33,10 @@ class ModelScheduler:
         alerts: Callable[[], AbstractContextManager[AlertService]],
         clock: Clock,
         settings: ModelSettings,
+        governance: Governance | None = None,
     ) -> None:
         self._db = db
+        self._governance = governance
         self._store = store
         self._alerts = alerts
         self._clock = clock
@@ -41,7 +48,13 @@ class ModelScheduler:
     def run_once(self) -> list[int]:
         """Run every model now; returns the ids of the alerts raised or updated."""
         with self._db.session() as session:
-            run = prepare_run(session, self._store, self._settings, self._clock.now())
+            sealer = self._governance.sealer if self._governance is not None else None
+            faces = (
+                load_enrolled_faces(session, sealer, self._governance.audit(session))
+                if self._governance is not None and sealer is not None
+                else None
+            )
+            run = prepare_run(session, self._store, self._settings, self._clock.now(), faces=faces)
         drafts = run_models(run)
         with self._alerts() as alerts:
             return alerts.raise_drafts(drafts)

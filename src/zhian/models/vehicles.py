@@ -9,8 +9,9 @@ from zhian.config import ModelSettings
 from zhian.models.base import LOCAL, ModelRun, parameter_figures, utc
 
 ZOMBIE_SQL = """
-SELECT e.plate, d.community_id, arg_max(e.direction, e.time), timezone('UTC', max(e.time)),
-       arg_max(e.event_id, e.time), arg_max(e.device_id, e.time), count(*)
+SELECT e.plate, any_value(e.plate_masked), d.community_id, arg_max(e.direction, e.time),
+       timezone('UTC', max(e.time)), arg_max(e.event_id, e.time), arg_max(e.device_id, e.time),
+       count(*)
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
 WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= $since AND e.time < $now
   AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
@@ -19,7 +20,7 @@ GROUP BY e.plate, d.community_id
 """
 
 RESTRICTED_SQL = f"""
-SELECT e.plate, e.vehicle_class, d.community_id, e.event_id, e.device_id,
+SELECT e.plate, e.plate_masked, e.vehicle_class, d.community_id, e.event_id, e.device_id,
        timezone('UTC', e.time), hour({LOCAL.format(col="e.time")})
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
 WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
@@ -34,6 +35,7 @@ class ZombieVehicleModel:
 
     name = "model.zombie_vehicle"
     scenario = "zombie_vehicle"
+    identifier = "plate"  # its subjects: store tokens of this kind
     title_zh = "僵尸车"
     title_en = "Zombie vehicle"
     parameters = ("zombie_absent_days",)
@@ -44,7 +46,7 @@ class ZombieVehicleModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=run.settings.lookback_days)
         drafts = []
-        for plate, community, direction, last, event_id, device, passes in run.query(
+        for plate, masked, community, direction, last, event_id, device, passes in run.query(
             ZOMBIE_SQL, since=since
         ):
             params = run.params(community)
@@ -64,9 +66,9 @@ class ZombieVehicleModel:
                     place_name=name,
                     device_id=device,
                     observed_at=run.now,
-                    explanation_zh=f"车辆{plate}于{run.local(entered):%m-%d %H:%M}驶入{name}后"
+                    explanation_zh=f"车辆{masked}于{run.local(entered):%m-%d %H:%M}驶入{name}后"
                     f"已{days:.0f}天无通行记录，疑似僵尸车",
-                    explanation_en=f"Vehicle {plate} entered {name} on "
+                    explanation_en=f"Vehicle {masked} entered {name} on "
                     f"{run.local(entered):%m-%d %H:%M} and has not passed a gate for "
                     f"{days:.0f} days",
                     events=(EventRef(event_id, "vehicle", device, entered),),
@@ -86,6 +88,7 @@ class RestrictedVehicleModel:
 
     name = "model.restricted_vehicle"
     scenario = "restricted_vehicle"
+    identifier = "plate"  # its subjects: store tokens of this kind
     title_zh = "限行车辆"
     title_en = "Restricted vehicle"
     parameters = ("muck_allowed_from_hour", "muck_allowed_until_hour")
@@ -96,7 +99,7 @@ class RestrictedVehicleModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=2)
         drafts = []
-        for plate, vclass, community, event_id, device, at, hour in run.query(
+        for plate, masked, vclass, community, event_id, device, at, hour in run.query(
             RESTRICTED_SQL, since=since
         ):
             params = run.params(community)
@@ -123,8 +126,8 @@ class RestrictedVehicleModel:
                     place_name=name,
                     device_id=device,
                     observed_at=utc(at),
-                    explanation_zh=f"{what_zh}{plate}于{when:%m-%d %H:%M}{reason_zh}：{name}",
-                    explanation_en=f"{vclass} {plate} entered the residential community {name} "
+                    explanation_zh=f"{what_zh}{masked}于{when:%m-%d %H:%M}{reason_zh}：{name}",
+                    explanation_en=f"{vclass} {masked} entered the residential community {name} "
                     f"at {when:%m-%d %H:%M}"
                     + ("" if vclass == "hazmat" else f", outside {start}:00–{until}:00"),
                     events=(EventRef(event_id, "vehicle", device, utc(at)),),

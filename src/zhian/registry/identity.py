@@ -1,4 +1,4 @@
-"""Identity cells of an import (name, ID number, phone): sealed and tokenised on write.
+"""Identity cells of an import (name, ID number, phone, face feature): sealed on write.
 
 The registry knows nothing of keys: the caller hands it an `IdentityProtector` (governance
 builds one from the key ring). Without one, rows carrying identity values are rejected
@@ -15,6 +15,8 @@ SEALED_COLUMNS: Mapping[str, str] = {
     "name": "name_enc",
     "id_number": "id_number_enc",
     "phone": "phone_enc",
+    # Issue #6: the enrolled face feature (base64 float32), no token: it is never joined on.
+    "face_feature": "face_feature_enc",
 }
 TOKEN_COLUMNS: Mapping[str, str] = {"id_number": "id_number_token"}
 NO_KEY_REASON = (

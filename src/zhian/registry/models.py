@@ -126,9 +126,10 @@ class PointOfInterest(Base):
 class Resident(Base):
     """A registered resident (实有人口). `id` is the pseudonymous reference devices report.
 
-    Identity fields (name, ID-card number, phone) are held only sealed (AES-GCM, see
-    `zhian.governance.crypto`, context `residents.<column>:<id>`); `id_number_token` is
-    the keyed token of the ID-card number, for joins without the number itself.
+    Identity fields (name, ID-card number, phone, enrolled face feature) are held only
+    sealed (AES-GCM, see `zhian.governance.crypto`, context `residents.<column>:<id>`);
+    `id_number_token` is the keyed token of the ID-card number, for joins without the
+    number itself.
     """
 
     __tablename__ = "residents"
@@ -142,6 +143,9 @@ class Resident(Base):
     name_enc: Mapped[bytes | None] = mapped_column()
     id_number_enc: Mapped[bytes | None] = mapped_column()
     phone_enc: Mapped[bytes | None] = mapped_column()
+    # Issue #6: the face feature a residential face access system enrolled (base64 float32),
+    # sealed like the identity fields: it identifies the person as surely as a name.
+    face_feature_enc: Mapped[bytes | None] = mapped_column()
     id_number_token: Mapped[str | None] = mapped_column(String(64), index=True)
 
 

@@ -1,15 +1,22 @@
-"""Every query of the master registry; generic over the registry's tables, keyed by `id`."""
+"""Every query of the master registry.
+
+The bulk loader's queries are generic over the registry's tables, keyed by `id`, and read
+the whole table: only the import (an admin's job) uses them. Queries that return residents
+or houses to a reader take the reader's `JurisdictionScope` and put it in the SQL
+(docs/dev/scoping.md): a row outside the scope is neither listed, found nor searched.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import RowMapping, Select, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.db.base import Base
-from zhian.registry.models import Community, Jurisdiction, Zone
+from zhian.registry.models import Building, Community, House, Jurisdiction, Resident, Unit, Zone
 
 # Ids per IN (...) list: well under SQLite's bound-parameter limit, even on old builds.
 CHUNK_SIZE = 500
@@ -23,6 +30,29 @@ def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
 
 def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
+
+
+def _resident_places(scope: JurisdictionScope) -> Select[*tuple[Any, ...]]:
+    """Residents with house, unit, building and community, within `scope`."""
+    return (
+        select(
+            Resident.id,
+            Resident.birth_year,
+            Resident.is_floating,
+            Resident.card_ref,
+            Resident.house_id,
+            House.number.label("house"),
+            Unit.name.label("unit"),
+            Building.name.label("building"),
+            Community.id.label("community_id"),
+            Community.name.label("community"),
+        )
+        .join(House, Resident.house_id == House.id)
+        .join(Unit, House.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .join(Community, Building.community_id == Community.id)
+        .where(scope.community_clause(Community.id))
+    )
 
 
 class RegistryRepository:
@@ -84,6 +114,52 @@ class RegistryRepository:
 
     def list_jurisdictions(self) -> list[Jurisdiction]:
         return list(self.session.scalars(select(Jurisdiction).order_by(Jurisdiction.id)))
+
+    def resident_place(self, resident_id: str, *, scope: JurisdictionScope) -> RowMapping | None:
+        """One resident with its place, or None when absent or outside `scope` (alike)."""
+        statement = _resident_places(scope).where(Resident.id == resident_id)
+        return self.session.execute(statement).mappings().first()
+
+    def resident_places(
+        self,
+        *,
+        scope: JurisdictionScope,
+        community_id: str | None = None,
+        card_ref: str | None = None,
+        id_number_token: str | None = None,
+        limit: int | None = None,
+    ) -> list[RowMapping]:
+        """Residents in `scope` by id, narrowed by community, card or ID-number token."""
+        statement = _resident_places(scope).order_by(Resident.id).limit(limit)
+        if community_id is not None:
+            statement = statement.where(Community.id == community_id)
+        if card_ref is not None:
+            statement = statement.where(Resident.card_ref == card_ref)
+        if id_number_token is not None:
+            statement = statement.where(Resident.id_number_token == id_number_token)
+        return list(self.session.execute(statement).mappings())
+
+    def houses(
+        self, *, scope: JurisdictionScope, community_id: str | None = None
+    ) -> list[RowMapping]:
+        """Houses in `scope` with their community, by id."""
+        statement = (
+            select(
+                House.id,
+                House.unit_id,
+                House.number,
+                House.area_m2,
+                House.registered_use,
+                Building.community_id,
+            )
+            .join(Unit, House.unit_id == Unit.id)
+            .join(Building, Unit.building_id == Building.id)
+            .where(scope.community_clause(Building.community_id))
+            .order_by(House.id)
+        )
+        if community_id is not None:
+            statement = statement.where(Building.community_id == community_id)
+        return list(self.session.execute(statement).mappings())
 
     def community_jurisdictions(self) -> dict[str, str]:
         rows = self.session.execute(select(Community.id, Community.jurisdiction_id))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, NamedTuple
 
+import numpy as np
 import shapely
 import shapely.wkt
 from pydantic import (
@@ -51,6 +54,10 @@ FALSE_WORDS = frozenset({"false", "0", "否", "no", "n", "f"})
 MIN_BIRTH_YEAR = 1900
 # Tallest buildings have about 160 floors; a larger figure is a typing slip.
 MAX_FLOORS = 200
+# An enrolled face feature has as many float32 values as the intake accepts in a capture
+# (zhian.ingest.validate), so it can be compared with captures of the same model.
+FACE_FEATURE_MIN_DIMS = 128
+FACE_FEATURE_MAX_DIMS = 512
 
 
 def is_empty_cell(value: object) -> bool:
@@ -74,6 +81,28 @@ def _parse_flag(value: object) -> object:
 
 def _lower_word(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def normalise_face_feature(value: str) -> str:
+    """A face feature as canonical base64 of little-endian float32: 128 to 512 finite values,
+    not all zero (re-encoded, so the same feature always reads the same once sealed)."""
+    try:
+        raw = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not valid base64 (little-endian float32 values)") from None
+    if len(raw) % 4:
+        raise ValueError(f"decodes to {len(raw)} bytes, not a whole number of float32 values")
+    dims = len(raw) // 4
+    if not FACE_FEATURE_MIN_DIMS <= dims <= FACE_FEATURE_MAX_DIMS:
+        raise ValueError(
+            f"has {dims} values; expected {FACE_FEATURE_MIN_DIMS} to {FACE_FEATURE_MAX_DIMS}"
+        )
+    vector = np.frombuffer(raw, dtype="<f4")
+    if not bool(np.isfinite(vector).all()):
+        raise ValueError("contains a value that is not a finite number")
+    if not bool(np.any(vector)):
+        raise ValueError("is all zeros")
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _no_blanks(value: str) -> str:
@@ -321,6 +350,36 @@ class CommunityRead(BaseModel):
     longitude: float
 
 
+class HouseRead(BaseModel):
+    """A dwelling (实有房屋) with the community it lies in."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    unit_id: str
+    number: str
+    area_m2: float
+    registered_use: RegisteredUse
+    community_id: str
+
+
+class ResidentPlaceRead(BaseModel):
+    """A resident (实有人口) and where they live; never the sealed identity fields."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    birth_year: int
+    is_floating: bool
+    card_ref: str | None
+    house_id: str
+    house: str  # the house number, e.g. "301"
+    unit: str
+    building: str
+    community_id: str
+    community: str
+
+
 # --- Identity fields (governance, issue #4) --------------------------------------------
 # Cells an import file may carry beside the table's columns. They never reach the table
 # as written: the registry seals them (AES-GCM) and keeps a keyed token of the ID number.
@@ -332,6 +391,8 @@ class ResidentIdentityRow(RowModel):
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     id_number: Annotated[str, StringConstraints(max_length=32)] | None = None
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    # Issue #6: enrolled by a residential face access system (base64 float32).
+    face_feature: Annotated[str, StringConstraints(max_length=4096)] | None = None
 
     @field_validator("name")
     @classmethod
@@ -350,6 +411,11 @@ class ResidentIdentityRow(RowModel):
     @classmethod
     def _phone(cls, value: str) -> str:
         return normalise_phone(value)
+
+    @field_validator("face_feature")
+    @classmethod
+    def _face_feature(cls, value: str) -> str:
+        return normalise_face_feature(value)
 
 
 IDENTITY_ROWS: Mapping[str, type[RowModel]] = {"residents": ResidentIdentityRow}

@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import DeviceKind
-from zhian.errors import BadRequestError
+from zhian.errors import BadRequestError, NotFoundError
 from zhian.kit.clock import Clock
 from zhian.registry.identity import (
     NO_KEY_REASON,
@@ -27,8 +28,10 @@ from zhian.registry.schemas import (
     IDENTITY_ROWS,
     CommunityRead,
     EntitySpec,
+    HouseRead,
     JurisdictionRead,
     JurisdictionTreeRead,
+    ResidentPlaceRead,
     identity_columns,
     is_empty_cell,
     known_columns,
@@ -483,6 +486,42 @@ class RegistryService:
     def list_communities(self) -> list[CommunityRead]:
         """Every community, by id."""
         return [CommunityRead.model_validate(row) for row in self.repository.list_communities()]
+
+    def resident(self, resident_id: str, *, scope: JurisdictionScope) -> ResidentPlaceRead:
+        """One resident and their place; NotFoundError when absent or outside `scope`, alike,
+        so a reader learns nothing of another jurisdiction's residents."""
+        row = self.repository.resident_place(resident_id, scope=scope)
+        if row is None:
+            where = "" if scope.is_unscoped else " in your jurisdiction"
+            raise NotFoundError(f"no resident '{resident_id[:64]}'{where}", field="resident_id")
+        return ResidentPlaceRead.model_validate(dict(row))
+
+    def residents(
+        self,
+        *,
+        scope: JurisdictionScope,
+        community_id: str | None = None,
+        card_ref: str | None = None,
+        id_number_token: str | None = None,
+        limit: int | None = None,
+    ) -> list[ResidentPlaceRead]:
+        """Residents in `scope`, by id; narrowed to a community, an access card or the keyed
+        token of an ID-card number (`zhian.registry.identity`)."""
+        rows = self.repository.resident_places(
+            scope=scope,
+            community_id=community_id,
+            card_ref=card_ref,
+            id_number_token=id_number_token,
+            limit=limit,
+        )
+        return [ResidentPlaceRead.model_validate(dict(row)) for row in rows]
+
+    def houses(
+        self, *, scope: JurisdictionScope, community_id: str | None = None
+    ) -> list[HouseRead]:
+        """Houses in `scope`, by id, optionally of one community."""
+        rows = self.repository.houses(scope=scope, community_id=community_id)
+        return [HouseRead.model_validate(dict(row)) for row in rows]
 
     def zone_ids(self) -> list[str]:
         """Ids of every zone; the intake checks crowd counts against them."""

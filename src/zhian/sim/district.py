@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from zhian.sim.builder import Builder, public_places
+from zhian.sim.faces import FaceFeatures
 from zhian.sim.layout import (
     COMPANY_VEHICLES,
     COURIERS,
@@ -60,18 +61,27 @@ class District:
     def ids(self, entity: str) -> set[str]:
         return {str(row["id"]) for row in self.tables[entity]}
 
-    def write_csv(self, directory: Path) -> list[Path]:
-        """One `<entity>.csv` per table (header = column names, true/false, empty = NULL)."""
+    def write_csv(self, directory: Path, *, face_features: bool = False) -> list[Path]:
+        """One `<entity>.csv` per table (header = column names, true/false, empty = NULL).
+
+        With `face_features`, residents.csv also carries each resident's enrolled face
+        feature (`face_feature`, an identity cell: importing it needs a key ring).
+        """
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
+        faces = FaceFeatures(self.seed)
         for entity in TABLE_ORDER:
             path = directory / f"{entity}.csv"
             columns = COLUMNS[entity]
+            enrol = face_features and entity == "residents"
             with path.open("w", encoding="utf-8", newline="") as handle:
                 writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(columns)
+                writer.writerow((*columns, "face_feature") if enrol else columns)
                 for row in self.tables[entity]:
-                    writer.writerow([csv_cell(row[column]) for column in columns])
+                    cells = [csv_cell(row[column]) for column in columns]
+                    if enrol:
+                        cells.append(faces.enrolled(str(row["id"])))
+                    writer.writerow(cells)
             paths.append(path)
         return paths
 

@@ -2,8 +2,8 @@
 
 Each person's embedding is derived from a hash of (district seed, person reference), so it
 is the same in every stream and needs no table; every capture adds fresh noise and
-normalises. Two captures of one person have a cosine similarity of about 0.94, two
-different people about 0 ± 0.1.
+normalises. Two captures of one person have a cosine similarity of about 0.94, a capture
+and the enrolled (noiseless) feature about 0.97, two different people about 0 ± 0.1.
 """
 
 from __future__ import annotations
@@ -47,12 +47,20 @@ class FaceFeatures:
     def capture(self, person: str, rng: random.Random) -> str:
         """One capture's feature: base64 of little-endian float32, unit length."""
         noise = array("b", rng.randbytes(FEATURE_DIMENSIONS))
-        vector = list(map(operator.add, self._embedding(person), noise))
-        scale = 1.0 / (math.hypot(*vector) or 1.0)
-        values = array("f", map(operator.mul, vector, repeat(scale, FEATURE_DIMENSIONS)))
-        if _BIG_ENDIAN:
-            values.byteswap()
-        return base64.b64encode(values.tobytes()).decode("ascii")
+        return _encoded(list(map(operator.add, self._embedding(person), noise)))
+
+    def enrolled(self, person: str) -> str:
+        """The feature a face access system enrolled: the embedding without capture noise
+        (enrolment takes several frames at the door and keeps their mean)."""
+        return _encoded(list(self._embedding(person)))
+
+
+def _encoded(vector: list[int]) -> str:
+    scale = 1.0 / (math.hypot(*vector) or 1.0)
+    values = array("f", map(operator.mul, vector, repeat(scale, FEATURE_DIMENSIONS)))
+    if _BIG_ENDIAN:
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
 
 
 def decode_feature(text: str) -> list[float]:

@@ -279,6 +279,8 @@ class Tailgating(Scenario):
             if camera is not None and not day.reserve(camera, t - 60, t + 60):
                 continue
             host = hosts[int(rng.random() * len(hosts))]
+            if not day.is_free(host.index, t - 60, t + 60):
+                continue  # away (a holiday, moved out): not at the door
             intruder = f"tailgater-{rng.getrandbits(32):08x}"
             card = f"{rng.getrandbits(48):012X}"  # 12 digits: never a registered card
             day.at(t, self._emit, (variant, door, camera, host, intruder, card))

@@ -101,6 +101,8 @@ class CardMisread(Scenario):
                 continue
             person = residents[int(rng.random() * len(residents))]
             door = person.unit_door
+            if not day.is_free(person.index, t, t + 120):
+                continue  # away (a holiday, moved out): not at the door
             if door is None or not day.reserve(door, t - QUIET_SECONDS, t + QUIET_SECONDS):
                 continue
             times = [t, t + 3 + int(rng.random() * 5)]

@@ -1,6 +1,7 @@
 """Planted housing situations for the batch models (issue #6), and the noise around them.
 
-Positive cases: someone living in a house without registration, a resident or a whole
+Positive cases: someone living in a house without registration (now and then a resident
+registered at another address: 人户分离), a resident or a whole
 household moving out (the house then stands empty), an opted-in resident who comes home and
 is not seen again (a welfare check is due). Noise that must raise nothing: relatives on a
 declared visit for weeks, households away on a week's holiday.
@@ -20,6 +21,8 @@ from zhian.sim.tables import Site
 from zhian.sim.timeline import DAY_SECONDS, Day, Sink
 
 UNREGISTERED_RESIDENT = "unregistered_resident"
+# The random stream of the registered-elsewhere lodgers, apart so the others keep theirs.
+REGISTERED_ELSEWHERE = "registered_elsewhere"
 RELATIVES_VISITING = "relatives_visiting"
 MOVED_OUT = "moved_out"
 VACANT_HOUSE = "vacant_house"
@@ -41,6 +44,7 @@ class Lodger:
     home_share: float  # nights spent here
     first: int  # second they move in
     last: int  # second they leave
+    face: str  # whose face the entrance cameras capture (a resident's id, else the pass)
 
 
 def _pass(sink: Sink, t: int, arg: tuple[Lodger, Direction]) -> None:
@@ -55,7 +59,7 @@ def _pass(sink: Sink, t: int, arg: tuple[Lodger, Direction]) -> None:
             continue
         sink.access(t, device, lodger.subject, direction, method)
         if device == entrance.door and entrance.camera is not None:
-            sink.face(t + 1, entrance.camera, lodger.subject.ref, None)
+            sink.face(t + 1, entrance.camera, lodger.face, None)
         t += 40 + int(sink.rng.random() * 100)
 
 
@@ -92,7 +96,14 @@ class _Lodgers(Scenario):
 
 
 def _new_lodger(
-    rng: random.Random, site: Site, kind: str, prefix: str, share: float, first: int, last: int
+    rng: random.Random,
+    site: Site,
+    kind: str,
+    prefix: str,
+    share: float,
+    first: int,
+    last: int,
+    face: str | None = None,
 ) -> Lodger:
     ref = f"{prefix}-{rng.getrandbits(40):010x}"
     return Lodger(
@@ -103,13 +114,21 @@ def _new_lodger(
         share,
         first,
         last,
+        face or ref,
     )
 
 
 class UnregisteredResident(_Lodgers):
-    """Someone living at a unit on a long-term QR pass, never registered: home most nights."""
+    """Someone living at a unit on a long-term QR pass, never registered: home most nights.
+
+    Some are in the registry at another address (人户分离): a resident leaves their
+    registered house on the first afternoon (planted as moved out too, which it is) and
+    lodges at a unit elsewhere from that evening. Their truth names the registry entry
+    (`registered_resident`), which the model's face candidates should find.
+    """
 
     name = UNREGISTERED_RESIDENT
+    elsewhere_per_scale: float = 4.0
 
     def choose(self, district: District, rng: random.Random, day: Day) -> None:
         sites = _doored_sites(district)
@@ -120,6 +139,37 @@ class UnregisteredResident(_Lodgers):
             day.record(
                 self.name, f"qr:{lodger.subject.ref}", day.window[0], None, door=lodger.door,
                 community_id=site.community_id,
+            )  # fmt: skip
+        self.choose_registered_elsewhere(district, day.rng(REGISTERED_ELSEWHERE), day)
+
+    def choose_registered_elsewhere(self, district: District, rng: random.Random, day: Day) -> None:
+        sites = _doored_sites(district)
+        # Behind a unit door, so that their leaving is seen (moved out needs a sighting).
+        households = [
+            (house, people)
+            for house, people in _households(district, min_adults=2)
+            if _first_adult(people).unit_door is not None
+        ]
+        for _ in range(max(1, round(self.elsewhere_per_scale * district.scale))):
+            house, people = households[int(rng.random() * len(households))]
+            person = _first_adult(people)
+            t = day.pick(rng, 13, 17)
+            if t is None:
+                return
+            site = sites[int(rng.random() * len(sites))]
+            lodger = _new_lodger(rng, site, "qr", "qr", 0.9, t, FOREVER, face=person.id)
+            while lodger.door == person.unit_door:  # their own door is no separation
+                site = sites[int(rng.random() * len(sites))]
+                lodger = _new_lodger(rng, site, "qr", "qr", 0.9, t, FOREVER, face=person.id)
+            if not day.is_free(person.index, t - 2 * HOUR, t + FOREVER):
+                continue
+            day.block(person.index, t - 2 * HOUR, t + FOREVER)
+            day.at(t, self.routines.household_leaves, ([person], -1))
+            self.lodgers.append(lodger)
+            day.record(MOVED_OUT, person.id, t, None, house_id=house)
+            day.record(
+                self.name, f"qr:{lodger.subject.ref}", t, None, door=lodger.door,
+                community_id=site.community_id, registered_resident=person.id,
             )  # fmt: skip
 
 
@@ -141,6 +191,10 @@ class RelativesVisiting(_Lodgers):
             day.at(first, _pass, (lodger, "in"))
             day.at(last, _pass, (lodger, "out"))
             day.record(self.name, f"visitor:{lodger.subject.ref}", first, last, door=lodger.door)
+
+
+def _first_adult(people: list[Person]) -> Person:
+    return next(p for p in people if p.role is not Role.CHILD)
 
 
 def _households(district: District, *, min_adults: int) -> list[tuple[str, list[Person]]]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import struct
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
@@ -33,6 +33,7 @@ from zhian.ingest.events import (
     LoggedEvent,
     VehicleEvent,
 )
+from zhian.store.identifiers import IdentifierKind, IdentifierProtector, ProtectedIdentifier
 
 # The row of `store_state` that records how far this store has applied the log.
 STORE_CONSUMER: Final = "event_store"
@@ -78,6 +79,12 @@ class _Column:
     name: str
     sql_type: str
     extract: Extractor
+    # Personal identifiers are stored as their token, with the masked form in `masked_name`.
+    identifier: IdentifierKind | None = None
+
+    @property
+    def masked_name(self) -> str:
+        return self.name.removesuffix("_ref") + "_masked"
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,20 @@ class _EventTable:
     event_type: str
     name: str
     columns: tuple[_Column, ...]  # the type's own fields, after the common columns
-    summary_sql: str  # one line for lists, built in SQL from the columns
+    summary_sql: str  # one line for lists, built in SQL from the columns (masked forms)
+
+    @property
+    def identifier_columns(self) -> tuple[_Column, ...]:
+        return tuple(c for c in self.columns if c.identifier is not None)
+
+    def sql_columns(self) -> list[tuple[str, str]]:
+        """Every column in table order; masked forms last, so older stores gain them by
+        ALTER TABLE ... ADD COLUMN and positional inserts still line up."""
+        return [
+            *_COMMON_COLUMNS,
+            *((c.name, c.sql_type) for c in self.columns),
+            *((c.masked_name, "VARCHAR") for c in self.identifier_columns),
+        ]
 
 
 _COMMON_COLUMNS: Final = (
@@ -100,15 +120,20 @@ _COMMON_COLUMNS: Final = (
 )
 
 
-def _column(name: str, sql_type: str = "VARCHAR", extract: Extractor | None = None) -> _Column:
-    return _Column(name, sql_type, extract or _field(name))
+def _column(
+    name: str,
+    sql_type: str = "VARCHAR",
+    extract: Extractor | None = None,
+    identifier: IdentifierKind | None = None,
+) -> _Column:
+    return _Column(name, sql_type, extract or _field(name), identifier)
 
 
 _SUBJECT_COLUMNS = (
     _column("subject_kind", extract=_subject_field("kind")),
-    _column("subject_ref", extract=_subject_field("ref")),
+    _column("subject_ref", extract=_subject_field("ref"), identifier="subject"),
 )
-_SUBJECT_SQL = "subject_kind || ' ' || subject_ref"
+_SUBJECT_SQL = "subject_kind || ' ' || subject_masked"
 
 EVENT_TABLES: Final[dict[type[Event], _EventTable]] = {
     AccessEvent: _EventTable(
@@ -121,13 +146,13 @@ EVENT_TABLES: Final[dict[type[Event], _EventTable]] = {
         "vehicle",
         "vehicle_events",
         (
-            _column("plate"),
+            _column("plate", identifier="plate"),
             _column("plate_color"),
             _column("vehicle_class"),
             _column("direction"),
             _column("image"),
         ),
-        "concat_ws(' · ', direction, plate, plate_color, vehicle_class)",
+        "concat_ws(' · ', direction, plate_masked, plate_color, vehicle_class)",
     ),
     FaceEvent: _EventTable(
         "face",
@@ -179,7 +204,8 @@ class StoredEventSummary(msgspec.Struct, frozen=True, kw_only=True):
     time: datetime
     received_at: datetime
     source: str
-    summary: str
+    summary: str  # plates and subject references masked
+    identifiers: list[str] = []  # the tokens of the identifiers the summary masks
 
 
 class EventStore:
@@ -189,9 +215,10 @@ class EventStore:
     in the same transaction as the rows, so each logged event is stored exactly once.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, protector: IdentifierProtector) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
+        self.protector = protector
         self._connection = duckdb.connect(str(path))
         # Readers take cursors from a connection nobody executes on, so that opening one
         # never races with a batch being written on the main connection.
@@ -231,12 +258,61 @@ class EventStore:
             f"INSERT INTO store_state VALUES ('{STORE_CONSUMER}', 0) ON CONFLICT DO NOTHING",
         ]
         for table in EVENT_TABLES.values():
-            columns = [*_COMMON_COLUMNS, *((c.name, c.sql_type) for c in table.columns)]
-            body = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
+            body = ", ".join(f"{name} {sql_type}" for name, sql_type in table.sql_columns())
             statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({body})")
         with self._write_lock:
             for statement in statements:
                 self._connection.execute(statement)
+            for table in EVENT_TABLES.values():
+                self._tokenise_older_rows(table)
+
+    def _tokenise_older_rows(self, table: _EventTable) -> None:
+        """Bring a store written before identifiers were tokenised up to date, in place:
+        each stored value becomes its token, and its masked form fills the new column."""
+        present = {
+            name
+            for (name,) in self._connection.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table.name]
+            ).fetchall()
+        }
+        for column in table.identifier_columns:
+            if column.masked_name in present:
+                continue
+            connection = self._connection
+            connection.begin()
+            try:
+                connection.execute(
+                    f"ALTER TABLE {table.name} ADD COLUMN {column.masked_name} VARCHAR"
+                )
+                values = [
+                    value
+                    for (value,) in connection.execute(
+                        f"SELECT DISTINCT {column.name} FROM {table.name} "
+                        f"WHERE {column.name} IS NOT NULL"
+                    ).fetchall()
+                ]
+                kind = column.identifier or "subject"
+                protected = [self.protector.protect(kind, value) for value in values]
+                mapping = pa.table(
+                    {
+                        "value": pa.array(values, type=pa.string()),
+                        "token": pa.array([p.token for p in protected], type=pa.string()),
+                        "masked": pa.array([p.masked for p in protected], type=pa.string()),
+                    }
+                )
+                connection.register("tokenised", mapping)
+                connection.execute(
+                    f"UPDATE {table.name} SET {column.name} = t.token, "
+                    f"{column.masked_name} = t.masked FROM tokenised t "
+                    f"WHERE {table.name}.{column.name} = t.value"
+                )
+                connection.unregister("tokenised")
+                self.protector.flush()  # the sealed values first: the rows lose theirs
+                connection.commit()
+            except BaseException:
+                with suppress(duckdb.Error):
+                    connection.rollback()
+                raise
 
     # -- writing ------------------------------------------------------------------------
 
@@ -263,10 +339,13 @@ class EventStore:
                     groups[kind] = [pair]
                 else:
                     members.append(pair)
+            protect = self.protector.protect
             tables = [
-                (EVENT_TABLES[kind], _arrow_table(EVENT_TABLES[kind], pairs))
+                (EVENT_TABLES[kind], _arrow_table(EVENT_TABLES[kind], pairs, protect))
                 for kind, pairs in groups.items()
             ]
+            # Sealed values are durable before the rows that carry only their tokens.
+            self.protector.flush()
             connection = self._connection
             connection.begin()
             try:
@@ -304,12 +383,13 @@ class EventStore:
         where = "" if device_id is None else "WHERE device_id = $device_id"
         parts = [
             f"SELECT '{t.event_type}' AS type, seq, event_id, device_id, time, received_at, "
-            f"source, {t.summary_sql} AS summary FROM {t.name} {where}"
+            f"source, {t.summary_sql} AS summary, {_tokens_sql(t)} AS tokens "
+            f"FROM {t.name} {where}"
             for t in EVENT_TABLES.values()
         ]
         sql = (
             "SELECT type, seq, event_id, device_id, timezone('UTC', time), "
-            "timezone('UTC', received_at), source, summary "
+            "timezone('UTC', received_at), source, summary, tokens "
             f"FROM ({' UNION ALL '.join(parts)}) ORDER BY time DESC, seq DESC LIMIT $limit"
         )
         parameters: dict[str, object] = {"limit": limit}
@@ -327,6 +407,7 @@ class EventStore:
                 received_at=_utc(row[5]),
                 source=row[6],
                 summary=row[7],
+                identifiers=list(row[8]),
             )
             for row in rows
         ]
@@ -398,6 +479,21 @@ class EventStore:
             ).fetchall()
         return int(rows[0][0]) if rows else 0
 
+    @contextmanager
+    def writes_paused(self) -> Iterator[None]:
+        """No batch is applied inside the block (the vault's purge needs a still store)."""
+        with self._write_lock:
+            yield
+
+    def identifier_tokens(self) -> set[str]:
+        """Every identifier token a stored event still holds (the vault keeps no others)."""
+        parts = " UNION ".join(
+            f"SELECT {c.name} FROM {t.name} WHERE {c.name} IS NOT NULL"
+            for t in EVENT_TABLES.values()
+            for c in t.identifier_columns
+        )
+        return {token for (token,) in self._query(parts)}
+
     def image_refs(self) -> set[str]:
         """Every image reference a stored event still holds (vehicle and face snapshots)."""
         parts = " UNION ".join(
@@ -459,7 +555,19 @@ class EventStore:
             return cursor.execute(sql, parameters or {}).fetchall()
 
 
-def _arrow_table(table: _EventTable, pairs: list[tuple[int, LoggedEvent]]) -> pa.Table:
+def _tokens_sql(table: _EventTable) -> str:
+    """A list of the row's identifier tokens (none, or one per identifier column)."""
+    names = [c.name for c in table.identifier_columns]
+    if not names:
+        return "[]::VARCHAR[]"
+    return f"list_filter([{', '.join(names)}], lambda x: x IS NOT NULL)"
+
+
+def _arrow_table(
+    table: _EventTable,
+    pairs: list[tuple[int, LoggedEvent]],
+    protect: Callable[[IdentifierKind, str], ProtectedIdentifier],
+) -> pa.Table:
     """The rows of one table, built column by column (much faster than row by row)."""
     seqs = list(map(_seq_of, pairs))
     logged = [pair[1] for pair in pairs]
@@ -472,9 +580,18 @@ def _arrow_table(table: _EventTable, pairs: list[tuple[int, LoggedEvent]]) -> pa
         "received_at": _timestamps([item.received_at for item in logged]),
         "source": pa.array([item.source for item in logged], type=pa.string()),
     }
+    masked: dict[str, pa.Array] = {}
     for column in table.columns:
-        columns[column.name] = pa.array(column.extract(events), type=_ARROW_TYPES[column.sql_type])
-    return pa.table(columns)
+        values = column.extract(events)
+        if column.identifier is not None:
+            kind = column.identifier
+            protected = [None if value is None else protect(kind, value) for value in values]
+            values = [None if p is None else p.token for p in protected]
+            masked[column.masked_name] = pa.array(
+                [None if p is None else p.masked for p in protected], type=pa.string()
+            )
+        columns[column.name] = pa.array(values, type=_ARROW_TYPES[column.sql_type])
+    return pa.table({**columns, **masked})
 
 
 _json_encode = msgspec.json.Encoder().encode
@@ -511,8 +628,8 @@ def _utc(value: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class RetentionKeep:
-    """Events a purge must leave alone (legal holds): by device, subject, plate or event
-    (`device_id/event_id`)."""
+    """Events a purge must leave alone (legal holds): by device, subject or plate (their
+    tokens, as the store holds them) or event (`device_id/event_id`)."""
 
     device_ids: frozenset[str] = frozenset()
     subject_refs: frozenset[str] = frozenset()

@@ -1,13 +1,24 @@
-"""Every query of the watchlist table."""
+"""Every query of the watchlist table, each within the caller's jurisdiction scope.
+
+Every read takes a `JurisdictionScope` and puts it in the SQL (docs/dev/scoping.md), so an
+entry outside the scope is never loaded: not listed, not found by id, not matched by plate.
+System work over the whole node (the rule engine's matcher, an admin's import) passes
+`JurisdictionScope.unscoped()` on purpose.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.watchlists.models import WatchlistEntry
+
+
+def _active_at(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return WatchlistEntry.withdrawn_at.is_(None), WatchlistEntry.expires_at > now
 
 
 class WatchlistRepository:
@@ -18,35 +29,51 @@ class WatchlistRepository:
         self.session.add(entry)
         self.session.flush()
 
-    def get(self, entry_id: int) -> WatchlistEntry | None:
-        return self.session.get(WatchlistEntry, entry_id)
-
-    def active(self, now: datetime) -> list[WatchlistEntry]:
-        return list(
-            self.session.scalars(
-                select(WatchlistEntry)
-                .where(WatchlistEntry.withdrawn_at.is_(None), WatchlistEntry.expires_at > now)
-                .order_by(WatchlistEntry.id)
-            )
+    def get(self, entry_id: int, *, scope: JurisdictionScope) -> WatchlistEntry | None:
+        """The entry, or None when it does not exist or lies outside `scope` (alike)."""
+        query = select(WatchlistEntry).where(
+            WatchlistEntry.id == entry_id, scope.clause(WatchlistEntry.jurisdiction_id)
         )
+        return self.session.scalars(query).first()
+
+    def active(self, now: datetime, *, scope: JurisdictionScope) -> list[WatchlistEntry]:
+        query = (
+            select(WatchlistEntry)
+            .where(*_active_at(now), scope.clause(WatchlistEntry.jurisdiction_id))
+            .order_by(WatchlistEntry.id)
+        )
+        return list(self.session.scalars(query))
 
     def list_entries(
-        self, jurisdiction_id: str | None, *, active_at: datetime | None
+        self,
+        *,
+        scope: JurisdictionScope,
+        jurisdiction_id: str | None = None,
+        active_at: datetime | None = None,
     ) -> list[WatchlistEntry]:
-        query = select(WatchlistEntry).order_by(WatchlistEntry.id)
+        """Entries in `scope`, oldest first; narrowed to one jurisdiction or to the active."""
+        query = (
+            select(WatchlistEntry)
+            .where(scope.clause(WatchlistEntry.jurisdiction_id))
+            .order_by(WatchlistEntry.id)
+        )
         if jurisdiction_id is not None:
             query = query.where(WatchlistEntry.jurisdiction_id == jurisdiction_id)
         if active_at is not None:
-            query = query.where(
-                WatchlistEntry.withdrawn_at.is_(None), WatchlistEntry.expires_at > active_at
-            )
+            query = query.where(*_active_at(active_at))
         return list(self.session.scalars(query))
 
     def find_active(
-        self, now: datetime, *, plate: str | None, subject_ref: str | None, basis_ref: str | None
+        self,
+        now: datetime,
+        *,
+        scope: JurisdictionScope,
+        plate: str | None,
+        subject_ref: str | None,
+        basis_ref: str | None,
     ) -> list[WatchlistEntry]:
         query = select(WatchlistEntry).where(
-            WatchlistEntry.withdrawn_at.is_(None), WatchlistEntry.expires_at > now
+            *_active_at(now), scope.clause(WatchlistEntry.jurisdiction_id)
         )
         if plate is not None:
             query = query.where(WatchlistEntry.plate == plate)

@@ -1,4 +1,10 @@
-"""Watchlist entries: adding, withdrawing (撤控), bulk import and withdrawal, and the matcher."""
+"""Watchlist entries: adding, withdrawing (撤控), bulk import and withdrawal, and the matcher.
+
+A `WatchlistService` works within one `JurisdictionScope`, given when it is made: a user's
+(`AccessService.scope_for`) for pages and the command line, `JurisdictionScope.unscoped()`
+for the system (the rule engine's matcher, the demo). Every read goes through the scoped
+repository, so an entry outside the scope is neither listed, found, matched nor changed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from datetime import datetime
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.errors import BadRequestError, ConflictError, NotFoundError
 from zhian.kit.clock import Clock
 from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
@@ -72,14 +79,26 @@ def _blank(value: object) -> bool:
 
 
 class WatchlistService:
-    """Keeps the watchlist. Every entry states its legal basis, owner, jurisdiction and expiry;
-    an entry already expired is refused. The caller owns the transaction."""
+    """Keeps the watchlist within `scope`. Every entry states its legal basis, owner,
+    jurisdiction and expiry; an entry already expired, or of a jurisdiction outside the
+    scope, is refused. The caller owns the transaction."""
 
-    def __init__(self, session: Session, *, clock: Clock) -> None:
+    def __init__(self, session: Session, *, clock: Clock, scope: JurisdictionScope) -> None:
         self.repository = WatchlistRepository(session)
         self.clock = clock
+        self.scope = scope
+
+    def _not_found(self, entry_id: int) -> NotFoundError:
+        # Outside the scope reads like absent: the entry's existence is not disclosed.
+        where = "" if self.scope.is_unscoped else " in your jurisdiction"
+        return NotFoundError(f"no watchlist entry {entry_id}{where}", field="entry_id")
 
     def add(self, entry: WatchlistEntryCreate, *, user_id: int) -> WatchlistEntryRead:
+        if not self.scope.contains(entry.jurisdiction_id):
+            raise BadRequestError(
+                f"jurisdiction '{entry.jurisdiction_id}' is not in your jurisdiction",
+                field="jurisdiction_id",
+            )
         now = self.clock.now()
         if entry.expires_at <= now:
             raise BadRequestError("expires_at lies in the past", field="expires_at")
@@ -103,9 +122,9 @@ class WatchlistService:
     def withdraw(self, entry_id: int, *, user_id: int, reason: str) -> WatchlistEntryRead:
         if not reason.strip():
             raise BadRequestError("withdrawing an entry needs a reason", field="reason")
-        row = self.repository.get(entry_id)
+        row = self.repository.get(entry_id, scope=self.scope)
         if row is None:
-            raise NotFoundError(f"no watchlist entry {entry_id}", field="entry_id")
+            raise self._not_found(entry_id)
         if row.withdrawn_at is not None:
             raise ConflictError(
                 f"watchlist entry {entry_id} is already withdrawn", field="entry_id"
@@ -118,15 +137,19 @@ class WatchlistService:
     def list_entries(
         self, jurisdiction_id: str | None = None, *, active_only: bool = True
     ) -> list[WatchlistEntryRead]:
-        active_at = self.clock.now() if active_only else None
-        return [
-            _read(r) for r in self.repository.list_entries(jurisdiction_id, active_at=active_at)
-        ]
+        """Entries in the scope, oldest first; `jurisdiction_id` narrows to one jurisdiction."""
+        rows = self.repository.list_entries(
+            scope=self.scope,
+            jurisdiction_id=jurisdiction_id,
+            active_at=self.clock.now() if active_only else None,
+        )
+        return [_read(row) for row in rows]
 
     def import_rows(
         self, rows: Iterable[Mapping[str, object]], *, user_id: int, first_row_number: int = 2
     ) -> WatchlistImportReport:
-        """Add one entry per row; a bad row is reported by row, field and reason, not loaded."""
+        """Add one entry per row; a bad row (a jurisdiction outside the scope included) is
+        reported by row, field and reason, not loaded."""
         report = WatchlistImportReport()
         for number, row in enumerate(rows, start=first_row_number):
             if all(_blank(v) for v in row.values()):
@@ -165,7 +188,8 @@ class WatchlistService:
     def withdraw_rows(
         self, rows: Iterable[Mapping[str, object]], *, user_id: int, first_row_number: int = 2
     ) -> WatchlistImportReport:
-        """Withdraw entries named by `id`, or by `plate`/`subject_ref` (+ `legal_basis_ref`)."""
+        """Withdraw entries named by `id`, or by `plate`/`subject_ref` (+ `legal_basis_ref`);
+        a name matches only entries in the scope."""
         report = WatchlistImportReport()
         now = self.clock.now()
         for number, row in enumerate(rows, start=first_row_number):
@@ -196,9 +220,9 @@ class WatchlistService:
                 entry_id = int(str(raw_id).strip().removesuffix(".0"))
             except ValueError:
                 return WatchlistRowError(0, "id", f"'{raw_id}' is not an entry number")
-            entry = self.repository.get(entry_id)
+            entry = self.repository.get(entry_id, scope=self.scope)
             if entry is None:
-                return WatchlistRowError(0, "id", f"no watchlist entry {entry_id}")
+                return WatchlistRowError(0, "id", self._not_found(entry_id).message)
             if entry.withdrawn_at is not None:
                 return WatchlistRowError(0, "id", f"entry {entry_id} is already withdrawn")
             return [entry_id]
@@ -209,7 +233,9 @@ class WatchlistService:
         )
         if plate is None and subject is None:
             return WatchlistRowError(0, "id", "name the entry by id, plate or subject_ref")
-        found = self.repository.find_active(now, plate=plate, subject_ref=subject, basis_ref=basis)
+        found = self.repository.find_active(
+            now, scope=self.scope, plate=plate, subject_ref=subject, basis_ref=basis
+        )
         if not found:
             return WatchlistRowError(
                 0, "plate" if plate else "subject_ref", "no active entry matches"
@@ -217,9 +243,9 @@ class WatchlistService:
         return [entry.id for entry in found]
 
     def matcher(self, *, plate_tolerance: int, face_threshold: float) -> WatchlistMatcher:
-        """A snapshot of the entries active now, for the watchlist rule."""
+        """A snapshot of the entries active now in the scope, for the watchlist rule."""
         plates, subjects, faces = [], [], []
-        for row in self.repository.active(self.clock.now()):
+        for row in self.repository.active(self.clock.now(), scope=self.scope):
             item = WatchItem(
                 entry_id=row.id,
                 label=row.label,

@@ -26,15 +26,32 @@ from zhian.web.alert_access import (
 )
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import get_node
+from zhian.web.guard import MAX_FORM_BYTES
 from zhian.web.layout import display_zone
+from zhian.web.openapi_errors import error_responses
 from zhian.web.personal_data import audit_read
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(current_user)])
+# Every route: 401 without a session or API token, 403 without the route's permission.
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["alerts"],
+    dependencies=[Depends(current_user)],
+    responses=error_responses(401, 403),
+)
 
 NodeDep = Annotated[Node, Depends(get_node)]
 # alerts.id is a 32-bit INTEGER: a larger id is a 422, not a PostgreSQL out-of-range 500.
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_PER_PAGE = 500
+# A POST signed in by cookie without the X-CSRF-Token header has its body read by the
+# guard, looking for the form field, up to a limit.
+_UNSAFE_ERRORS = error_responses(
+    400,
+    404,
+    409,
+    413,
+    described={413: f"Over {MAX_FORM_BYTES // 2**20} MiB sent by cookie without X-CSRF-Token"},
+)
 
 
 class ActionRequest(BaseModel):
@@ -173,7 +190,10 @@ def _json(model: BaseModel | list[Any]) -> Response:
 
 
 @router.get(
-    "/alerts", summary="Alerts of your jurisdiction, newest first", response_model=AlertPage
+    "/alerts",
+    summary="Alerts of your jurisdiction, newest first",
+    response_model=AlertPage,
+    responses=error_responses(400),
 )
 def list_alerts(
     request: Request,
@@ -190,7 +210,12 @@ def list_alerts(
         return _json(alerts.list_alerts(filters, page=number, per_page=per_page))
 
 
-@router.get("/alerts/{alert_id}", summary="One alert in full", response_model=AlertDetail)
+@router.get(
+    "/alerts/{alert_id}",
+    summary="One alert in full",
+    response_model=AlertDetail,
+    responses=error_responses(404),
+)
 def get_alert(node: NodeDep, user: CurrentUser, alert_id: AlertId) -> Response:
     with node.alerts() as alerts:
         return _json(visible_alert(alerts, user, alert_id))
@@ -200,6 +225,7 @@ def get_alert(node: NodeDep, user: CurrentUser, alert_id: AlertId) -> Response:
     "/alerts/{alert_id}/{action}",
     summary="Sign, dispatch, arrive, handle or close an alert",
     response_model=AlertDetail,
+    responses=_UNSAFE_ERRORS,
 )
 def act_on_alert(
     request: Request,
@@ -234,6 +260,7 @@ def act_on_alert(
     "/alerts/{alert_id}/steps/{step}",
     summary="Tick, or skip with a reason, a step of the alert's response procedure",
     response_model=AlertDetail,
+    responses=_UNSAFE_ERRORS,
 )
 def tick_step(
     request: Request,
@@ -260,6 +287,7 @@ def tick_step(
     "/alerts/{alert_id}/images/{ref}",
     summary="An image of an alert's evidence or feedback",
     response_class=Response,
+    responses=error_responses(400, 404),
 )
 def alert_image(
     request: Request,
@@ -301,7 +329,12 @@ def my_todos(node: NodeDep, user: CurrentUser) -> Response:
         return _json(alerts.my_todos(user.id))
 
 
-@router.get("/kpis", summary="KPIs of your jurisdiction or one below it", response_model=KpiReport)
+@router.get(
+    "/kpis",
+    summary="KPIs of your jurisdiction or one below it",
+    response_model=KpiReport,
+    responses=error_responses(400),
+)
 def kpis(
     node: NodeDep,
     user: CurrentUser,

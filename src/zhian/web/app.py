@@ -55,6 +55,9 @@ def create_app(node: Node) -> FastAPI:
 
     @app.exception_handler(ZhianError)
     async def zhian_error(_request: Request, exc: ZhianError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
+        # The envelope of zhian.web.openapi_errors; a 401 names its scheme (RFC 9110 §15.5.2),
+        # as the guard's own 401s do.
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code, headers=headers)
 
     return app

@@ -12,8 +12,14 @@ from zhian.ingest.native.framing import media_type, split_body
 from zhian.ingest.validate import FieldError
 from zhian.node import Node
 from zhian.web.deps import authenticate_device, get_node, read_bounded_body
+from zhian.web.openapi_errors import error_responses
 
-router = APIRouter(prefix="/api/v1", tags=["intake"])
+# Devices authenticate by their own token (zhian.web.deps), not by a session: no 403.
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["intake"],
+    responses=error_responses(401, described={401: "Missing or unknown device token"}),
+)
 
 _JSON = "application/json"
 
@@ -23,10 +29,16 @@ _JSON = "application/json"
     summary="Submit events (one JSON object, a JSON array, or NDJSON)",
     responses={
         200: {"description": "Per-item outcome: accepted, duplicate or rejected with reasons"},
-        400: {"description": "The body is not JSON at all"},
-        401: {"description": "Missing or unknown device token"},
-        413: {"description": "Body or batch too large"},
-        415: {"description": "Unsupported content type"},
+        **error_responses(
+            400,
+            413,
+            415,
+            described={
+                400: "The body is not JSON at all, or holds no events",
+                413: "Body or batch too large",
+                415: "Neither JSON (application/json) nor NDJSON (application/x-ndjson)",
+            },
+        ),
     },
 )
 async def submit_events(
@@ -71,6 +83,16 @@ async def submit_events(
     "/images",
     summary="Upload a JPEG or PNG image; returns the reference events carry",
     status_code=201,
+    responses=error_responses(
+        400,
+        413,
+        415,
+        described={
+            400: "The body is not the image its content type declares",
+            413: "Image larger than images.max_bytes",
+            415: "Not image/jpeg or image/png",
+        },
+    ),
 )
 async def upload_image(
     request: Request,

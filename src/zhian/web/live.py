@@ -21,8 +21,9 @@ from zhian.node import Node
 from zhian.web.alert_access import is_in_scope, scope_of
 from zhian.web.auth import CurrentUser
 from zhian.web.deps import get_node
+from zhian.web.openapi_errors import error_responses
 
-router = APIRouter(tags=["live"])
+router = APIRouter(tags=["live"], responses=error_responses(401, 403))
 
 # Reconnect delay the browser uses after the stream drops.
 RETRY_MILLISECONDS = 3000

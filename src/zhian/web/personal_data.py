@@ -1,7 +1,8 @@
 """Personal data on pages: masked event summaries by default, audited unmasked reads.
 
 What counts as personal data (DESIGN.md, "Responsible use"): plates, resident and card
-references (subject refs) and face captures. Lists show plates and subject refs masked;
+references (subject refs) and face captures. The event store holds plates and subject refs
+only as tokens and masked forms, so lists show them masked;
 a user holding `personal_data.reveal` may ask for them in the clear by stating a purpose
 (case number or reason), and that read is audited with the records it showed. A refused
 request is audited too, in its own transaction (the request itself then fails).
@@ -12,59 +13,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 
 from zhian.access.service import UserRead
 from zhian.audit.service import Actor
 from zhian.errors import ForbiddenError, ZhianError
-from zhian.governance.masking import mask_plate
+from zhian.governance.masking import mask_ref as mask_ref
 from zhian.governance.reveal import Purpose
 from zhian.node import Node
 from zhian.store.events import StoredEventSummary
 
 REVEAL_PERMISSION = "personal_data.reveal"
-_SEPARATOR = " · "
-# The subject kinds an event summary ends with ("resident R0001").
-_SUBJECT_KINDS = ("resident", "card", "face_cluster", "visitor", "qr")
 
 
-def mask_ref(value: str) -> str:
-    """R0***01: the first character and the last two, a star for each one between."""
-    if len(value) <= 3:
-        return "*" * len(value)
-    return value[0] + "*" * (len(value) - 3) + value[-2:]
-
-
-def mask_summary(event_type: str, summary: str) -> str:
-    """An event's one-line summary with its plate and subject reference masked.
-
-    The summaries are built by the event store (`concat_ws(' · ', ...)`): a vehicle's
-    plate is the second part (after the direction); a subject is a part "<kind> <ref>".
-    """
-    parts = summary.split(_SEPARATOR)
-    if event_type == "vehicle" and len(parts) >= 2:
-        parts[1] = mask_plate(parts[1])
-    for index, part in enumerate(parts):
-        kind, _, ref = part.partition(" ")
-        if kind in _SUBJECT_KINDS and ref:
-            parts[index] = f"{kind} {mask_ref(ref)}"
-    return _SEPARATOR.join(parts)
-
-
-def masked_events(events: Iterable[StoredEventSummary]) -> list[StoredEventSummary]:
-    return [
-        StoredEventSummary(
-            type=event.type,
-            seq=event.seq,
-            event_id=event.event_id,
-            device_id=event.device_id,
-            time=event.time,
-            received_at=event.received_at,
-            source=event.source,
-            summary=mask_summary(event.type, event.summary),
-        )
-        for event in events
-    ]
+def unmasked_events(node: Node, events: list[StoredEventSummary]) -> list[StoredEventSummary]:
+    """The events with the masked plates and subject refs of their summaries in the clear,
+    opened from the identifier vault (the caller checked the permission and audits)."""
+    tokens = {token for event in events for token in event.identifiers}
+    with node.db.session() as session:
+        clear = node.vault.reveal(session, tokens)
+    shown = []
+    for event in events:
+        summary = event.summary
+        for token in event.identifiers:
+            if token in clear:
+                summary = summary.replace(clear[token].masked, clear[token].value, 1)
+        shown.append(msgspec.structs.replace(event, summary=summary))
+    return shown
 
 
 def client_ip(request: Request) -> str | None:

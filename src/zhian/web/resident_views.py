@@ -6,20 +6,19 @@ stating a purpose (case number or reason): `RevealService.reveal` opens it and a
 reveal in the request's transaction, and the clear value is shown once (`no-store`). A
 refused reveal (no permission, no purpose, unknown field) is audited in its own
 transaction, then answered 403 / 400 naming the field. A resident outside the user's
-jurisdiction is 404: the scope is part of the query's SQL (docs/dev/scoping.md).
+jurisdiction is 404: `RegistryService.resident` puts the user's scope in the query's SQL
+(docs/dev/scoping.md).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.audit.service import Actor
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
@@ -30,7 +29,8 @@ from zhian.governance.reveal import (
     Purpose,
     RevealService,
 )
-from zhian.registry.models import Building, Community, House, Resident, Unit
+from zhian.registry.schemas import ResidentPlaceRead
+from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -78,39 +78,10 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["en"].setdefault(_key, _en)
 
 
-def resident_in_scope(
-    session: Session, resident_id: str, scope: JurisdictionScope
-) -> dict[str, Any] | None:
-    """The resident with its house, unit, building and community, if the scope covers it."""
-    statement = (
-        select(
-            Resident.id,
-            Resident.birth_year,
-            Resident.is_floating,
-            House.number.label("house"),
-            Unit.name.label("unit"),
-            Building.name.label("building"),
-            Community.id.label("community_id"),
-            Community.name.label("community"),
-        )
-        .join(House, Resident.house_id == House.id)
-        .join(Unit, House.unit_id == Unit.id)
-        .join(Building, Unit.building_id == Building.id)
-        .join(Community, Building.community_id == Community.id)
-        .where(Resident.id == resident_id, scope.community_clause(Community.id))
-    )
-    row = session.execute(statement).first()
-    return dict(row._mapping) if row is not None else None
-
-
-def _visible_resident(page: Page, session: Session, resident_id: str) -> dict[str, Any]:
+def _visible_resident(page: Page, session: Session, resident_id: str) -> ResidentPlaceRead:
+    """The resident in the user's scope; 404 outside it, as for one that does not exist."""
     scope = AccessService(session).scope_for(page.user)
-    found = resident_in_scope(session, resident_id, scope)
-    if found is None:
-        raise NotFoundError(
-            f"no resident '{resident_id[:64]}' in your jurisdiction", field="resident_id"
-        )
-    return found
+    return RegistryService(session).resident(resident_id, scope=scope)
 
 
 def _masked(page: Page, session: Session, resident_id: str) -> MaskedIdentity | None:

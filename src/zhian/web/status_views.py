@@ -19,7 +19,13 @@ from zhian.node import Node
 from zhian.store.events import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import get_node
-from zhian.web.personal_data import audit_read, check_unmasked_read, masked_events, wants_unmasked
+from zhian.web.openapi_errors import error_responses
+from zhian.web.personal_data import (
+    audit_read,
+    check_unmasked_read,
+    unmasked_events,
+    wants_unmasked,
+)
 
 router = APIRouter(tags=["status"], dependencies=[Depends(current_user)])
 public_router = APIRouter(tags=["status"])
@@ -162,7 +168,7 @@ def status_snapshot(
         "store_lag": node.feeder.lag(),
         "stored_by_type": node.store.count_by_type(),
         "quarantine_by_reason": node.quarantine.count_by_reason(),
-        "recent": recent if unmasked else masked_events(recent),
+        "recent": unmasked_events(node, recent) if unmasked else recent,
         "devices": device_rows,
     }
 
@@ -188,7 +194,11 @@ def _snapshot(node: Node, user: UserRead, request: Request) -> dict[str, Any]:
     return snapshot
 
 
-@router.get("/api/v1/status", summary="Intake statistics, store lag and device last-seen times")
+@router.get(
+    "/api/v1/status",
+    summary="Intake statistics, store lag and device last-seen times",
+    responses=error_responses(400, 401, 403),
+)
 def status_json(
     request: Request,
     node: Annotated[Node, Depends(get_node)],

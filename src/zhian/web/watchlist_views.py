@@ -4,7 +4,8 @@ per-row report (row, column, reason).
 
 Plates on the watchlist are shown to holders of `watchlists.view` (the point of the list);
 subject references stay masked. Every list read and every change is audited; a change and
-its audit entry share one transaction. The scope is applied by `zhian.watchlists.scoped`.
+its audit entry share one transaction. The service is made in the user's scope, and its
+repository puts the scope in every query (docs/dev/scoping.md).
 """
 
 from __future__ import annotations
@@ -28,13 +29,6 @@ from zhian.audit.service import Actor
 from zhian.errors import BadRequestError, ZhianError
 from zhian.watchlists.importer import read_rows
 from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
-from zhian.watchlists.scoped import (
-    add_in_scope,
-    import_in_scope,
-    visible_entries,
-    withdraw_in_scope,
-    withdraw_rows_in_scope,
-)
 from zhian.watchlists.service import (
     IMPORT_COLUMNS,
     WITHDRAW_COLUMNS,
@@ -111,6 +105,11 @@ def _scope(page: Page, session: Session) -> JurisdictionScope:
     return AccessService(session).scope_for(page.user)
 
 
+def _service(page: Page, session: Session) -> WatchlistService:
+    """The watchlist as the user may work on it: their scope is in every query."""
+    return WatchlistService(session, clock=page.node.clock, scope=_scope(page, session))
+
+
 def _audit(
     page: Page,
     session: Session,
@@ -137,9 +136,9 @@ def _context(page: Page, **extra: Any) -> dict[str, Any]:
     """The list (audited as a read), the jurisdictions for the form and the flags."""
     show_all = page.request.query_params.get("all") == "1"
     with page.node.db.session() as session:
-        scope = _scope(page, session)
-        service = WatchlistService(session, clock=page.node.clock)
-        entries = visible_entries(service, scope, active_only=not show_all)
+        service = _service(page, session)
+        scope = service.scope
+        entries = service.list_entries(active_only=not show_all)
         _audit(
             page,
             session,
@@ -216,10 +215,7 @@ async def add_entry(page: PageDep) -> Response:
     try:
         entry = entry_from_form(fields, page)
         with page.node.db.session() as session:
-            service = WatchlistService(session, clock=page.node.clock)
-            created = add_in_scope(
-                service, entry, user_id=page.user.id, scope=_scope(page, session)
-            )
+            created = _service(page, session).add(entry, user_id=page.user.id)
             _audit(
                 page,
                 session,
@@ -248,13 +244,8 @@ async def withdraw_entry(page: PageDep, entry_id: EntryId) -> Response:
     reason = str(form.get("reason") or "").strip()
     try:
         with page.node.db.session() as session:
-            service = WatchlistService(session, clock=page.node.clock)
-            withdrawn = withdraw_in_scope(
-                service,
-                entry_id,
-                user_id=page.user.id,
-                reason=reason,
-                scope=_scope(page, session),
+            withdrawn = _service(page, session).withdraw(
+                entry_id, user_id=page.user.id, reason=reason
             )
             _audit(
                 page,
@@ -298,8 +289,7 @@ def _bulk(page: Page, name: str, data: bytes, *, withdraw: bool) -> WatchlistImp
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         with page.node.db.session() as session:
-            service = WatchlistService(session, clock=page.node.clock)
-            scope = _scope(page, session)
+            service = _service(page, session)
             columns = WITHDRAW_COLUMNS if withdraw else IMPORT_COLUMNS
             try:
                 rows = read_rows(path, columns)
@@ -308,8 +298,8 @@ def _bulk(page: Page, name: str, data: bytes, *, withdraw: bool) -> WatchlistImp
                 raise BadRequestError(
                     error.message.replace(str(path), name), field=error.field
                 ) from None
-            run = withdraw_rows_in_scope if withdraw else import_in_scope
-            report = run(service, rows, user_id=page.user.id, scope=scope)
+            run = service.withdraw_rows if withdraw else service.import_rows
+            report = run(rows, user_id=page.user.id)
             report.source = name
             _audit(
                 page,

@@ -173,7 +173,9 @@ def test_vehicle_upload_maps_plate_colour_and_class(
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     vehicles = [e for e in node.store.recent_events(limit=5) if e.type == "vehicle"]
     assert [(e.event_id, e.device_id) for e in vehicles] == [(vehicle["MotorVehicleID"], GATE)]
-    assert "浙A12345" in vehicles[0].summary
+    # The store keeps the plate as its token; the summary shows it masked.
+    assert "浙A***45" in vehicles[0].summary
+    assert vehicles[0].identifiers == [node.vault.token("plate", "浙A12345")]
 
 
 def test_uploads_need_a_live_session(camera: DeviceEmulator, clock: ManualClock) -> None:

@@ -88,7 +88,9 @@ def test_vehicle_fixture_with_colortype_quirk_and_dashed_time(
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     (vehicle,) = [e for e in node.store.recent_events(limit=5) if e.type == "vehicle"]
     assert vehicle.time == parse_time("20261120085900")
-    assert "浙B54321" in vehicle.summary
+    # The store keeps the plate as its token; the summary shows it masked.
+    assert "浙B***21" in vehicle.summary
+    assert vehicle.identifiers == [node.vault.token("plate", "浙B54321")]
 
 
 def test_image_fixture_stores_the_picture_and_maps_its_faces(
