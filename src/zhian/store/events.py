@@ -291,7 +291,8 @@ class EventStore:
                         f"WHERE {column.name} IS NOT NULL"
                     ).fetchall()
                 ]
-                kind = column.identifier or "subject"
+                kind = column.identifier
+                assert kind is not None  # identifier_columns holds only these
                 protected = [self.protector.protect(kind, value) for value in values]
                 mapping = pa.table(
                     {

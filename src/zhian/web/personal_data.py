@@ -19,7 +19,6 @@ from starlette.requests import Request
 from zhian.access.service import UserRead
 from zhian.audit.service import Actor
 from zhian.errors import ForbiddenError, ZhianError
-from zhian.governance.masking import mask_ref as mask_ref
 from zhian.governance.reveal import Purpose
 from zhian.node import Node
 from zhian.store.events import StoredEventSummary

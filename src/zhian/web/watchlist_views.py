@@ -27,6 +27,7 @@ from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.audit.service import Actor
 from zhian.errors import BadRequestError, ZhianError
+from zhian.governance.masking import mask_ref
 from zhian.watchlists.importer import read_rows
 from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
 from zhian.watchlists.service import (
@@ -38,7 +39,7 @@ from zhian.watchlists.service import (
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
-from zhian.web.personal_data import client_ip, mask_ref
+from zhian.web.personal_data import client_ip
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
