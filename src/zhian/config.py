@@ -588,8 +588,12 @@ class ModelSettings(BaseModel):
     casing_min_communities: int = Field(
         default=3, ge=2, description="Communities an unknown face enters in one local day."
     )
+    # 72 h, not 48: a retiree who stays in one whole day, came home in the morning and goes
+    # out the next afternoon is unseen for 50+ hours on an ordinary week (measured in the
+    # simulator's 5-seed evaluation, docs/models.md §7); a person taken ill at home is still
+    # found on the third day.
     welfare_silent_hours: float = Field(
-        default=48,
+        default=72,
         gt=0,
         description="Hours an opted-in resident, last seen coming home, may pass unseen.",
     )

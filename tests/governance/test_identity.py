@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from zhian.access.roles import Role
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import UserRead
 from zhian.audit.service import AuditService
 from zhian.config import GovernanceSettings
@@ -22,6 +23,8 @@ from zhian.registry.models import Resident
 from zhian.registry.service import ImportReport, RegistryService
 
 from .factories import LI_ID, ZHANG_ID, resident
+
+EVERYWHERE = JurisdictionScope.unscoped()
 
 
 def load(db: Database, governance: Governance, rows: list[dict[str, object]]) -> ImportReport:
@@ -63,7 +66,7 @@ def test_identity_cells_are_sealed_and_tokenised(db: Database, governance: Gover
         assert clear not in stored
     assert row["id_number_token"] == governance.tokeniser().token("id_number", ZHANG_ID)
     with db.session() as session:
-        masked = reveal_service(session, governance).masked("R1")
+        masked = reveal_service(session, governance).masked("R1", scope=EVERYWHERE)
     assert (masked.name, masked.id_number, masked.phone) == (
         "张*",
         "1101**********" + ZHANG_ID[-4:],
@@ -85,7 +88,10 @@ def test_reimport_is_unchanged_and_a_change_is_resealed(
         stored = session.get(Resident, "R1")
         assert stored is not None
         assert stored.id_number_token == governance.tokeniser().token("id_number", LI_ID)
-        assert reveal_service(session, governance).masked("R1").phone == "139****1111"
+        assert (
+            reveal_service(session, governance).masked("R1", scope=EVERYWHERE).phone
+            == "139****1111"
+        )
 
 
 def test_invalid_identity_cells_are_rejected_with_reasons(
@@ -129,20 +135,39 @@ def test_reveal_needs_a_permitted_role_and_a_purpose_and_is_audited(
     with db.session() as session:
         service = reveal_service(session, governance)
         with pytest.raises(ForbiddenError, match="grid_worker"):
-            service.reveal(user(Role.GRID_WORKER), "R1", "phone", Purpose(reason="welfare visit"))
+            service.reveal(
+                user(Role.GRID_WORKER),
+                "R1",
+                "phone",
+                Purpose(reason="welfare visit"),
+                scope=EVERYWHERE,
+            )
         with pytest.raises(ForbiddenError):
-            service.reveal(user(Role.AUDITOR), "R1", "phone", Purpose(case_number="A2026-01"))
+            service.reveal(
+                user(Role.AUDITOR), "R1", "phone", Purpose(case_number="A2026-01"), scope=EVERYWHERE
+            )
         with pytest.raises(BadRequestError, match="state a purpose"):
-            service.reveal(user(Role.STATION_OFFICER), "R1", "phone", Purpose(reason="  "))
+            service.reveal(
+                user(Role.STATION_OFFICER), "R1", "phone", Purpose(reason="  "), scope=EVERYWHERE
+            )
         with pytest.raises(BadRequestError, match="at least 4 characters"):
-            service.reveal(user(Role.STATION_OFFICER), "R1", "phone", Purpose(reason="why"))
+            service.reveal(
+                user(Role.STATION_OFFICER), "R1", "phone", Purpose(reason="why"), scope=EVERYWHERE
+            )
         with pytest.raises(NotFoundError, match="unknown resident"):
-            service.reveal(user(Role.STATION_OFFICER), "R9", "phone", Purpose(reason="case work"))
+            service.reveal(
+                user(Role.STATION_OFFICER),
+                "R9",
+                "phone",
+                Purpose(reason="case work"),
+                scope=EVERYWHERE,
+            )
         value = service.reveal(
             user(Role.STATION_OFFICER),
             "R1",
             "id_number",
             Purpose(case_number="A2026-0042", reason="burglary witness"),
+            scope=EVERYWHERE,
             ip="127.0.0.1",
         )
         assert value == ZHANG_ID
@@ -172,7 +197,7 @@ def test_a_sealed_value_moved_to_another_resident_does_not_open(
             )
         )
     with db.session() as session, pytest.raises(DecryptionError, match=r"residents\.phone_enc:R2"):
-        reveal_service(session, governance).masked("R2")
+        reveal_service(session, governance).masked("R2", scope=EVERYWHERE)
 
 
 def test_rotation_reseals_every_value_under_the_new_key(
@@ -198,6 +223,29 @@ def test_rotation_reseals_every_value_under_the_new_key(
     with db.session() as session:
         phone = session.scalar(select(Resident.phone_enc).where(Resident.id == "R1"))
         assert phone is not None and key_id_of(phone) == "k2"
-        masked = reveal_service(session, rotated).masked("R1")
+        masked = reveal_service(session, rotated).masked("R1", scope=EVERYWHERE)
         assert masked.name == "张*"
         assert isinstance(rotated.audit(session), AuditService)
+
+
+def test_a_resident_outside_the_readers_scope_reads_as_unknown_and_nothing_is_audited(
+    db: Database, governance: Governance
+) -> None:
+    load(db, governance, [resident("R1", name="张三", id_number=ZHANG_ID, phone="13812345678")])
+    elsewhere = JurisdictionScope(
+        root="J2", jurisdiction_ids=frozenset({"J2"}), community_ids=frozenset({"C2"})
+    )
+    home = JurisdictionScope(
+        root="J1", jurisdiction_ids=frozenset({"J1"}), community_ids=frozenset({"C1"})
+    )
+    officer = user(Role.STATION_OFFICER)
+    purpose = Purpose(case_number="A2026-0042")
+    with db.session() as session:
+        service = reveal_service(session, governance)
+        with pytest.raises(NotFoundError, match="unknown resident 'R1'"):
+            service.reveal(officer, "R1", "phone", purpose, scope=elsewhere)
+        with pytest.raises(NotFoundError, match="unknown resident 'R1'"):
+            service.masked("R1", scope=elsewhere)
+        assert governance.audit(session).search(action="resident.reveal") == []
+        # The same officer placed over the resident's community may reveal.
+        assert service.reveal(officer, "R1", "phone", purpose, scope=home) == "13812345678"

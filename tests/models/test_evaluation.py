@@ -41,4 +41,4 @@ def test_time_to_detect_follows_the_parameters(scores: dict[str, ModelScore]) ->
     moved = scores["model.moved_out"].median_delay_hours
     welfare = scores["model.welfare_check"].median_delay_hours
     assert moved is not None and 10 * 24 <= moved <= 11 * 24
-    assert welfare is not None and 48 <= welfare <= 48 + 12
+    assert welfare is not None and 72 <= welfare <= 72 + 12

@@ -64,7 +64,7 @@ def test_welfare_check_only_for_opted_in_residents_last_seen_coming_home(
     resident, door, subject = _retiree_door(district)
     _submit(node, [AccessEvent(id="w1", device_id=door, time=START, subject=subject,
                                direction="in", method="card", result="granted")])  # fmt: skip
-    _at(node, START + timedelta(hours=60))
+    _at(node, START + timedelta(hours=80))
     assert node.models.run_once() == []  # not opted in: nothing, however long
     with node.db.session() as session:
         session.add(WelfareOptin(resident_id=resident, requested_by="guardian", since=START))
@@ -74,7 +74,7 @@ def test_welfare_check_only_for_opted_in_residents_last_seen_coming_home(
     assert detail.rule == "model.welfare_check"
     assert detail.place_id == next(p.house_id for p in district.people if p.id == resident)
     assert "小时未见出入" in detail.evidence.explanation_zh
-    assert detail.evidence.figures["param.welfare_silent_hours"] == 48
+    assert detail.evidence.figures["param.welfare_silent_hours"] == 72
     assert detail.evidence.figures["requested_by"] == "guardian"
     assert detail.evidence.figures["parameters_url"] == f"/models/communities/{detail.community_id}"
     assert [e.id for e in detail.evidence.events] == ["w1"]

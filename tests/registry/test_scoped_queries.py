@@ -124,5 +124,18 @@ def test_an_empty_scope_sees_nothing(db: Database) -> None:
         registry = RegistryService(session)
         assert registry.residents(scope=nobody) == []
         assert registry.houses(scope=nobody) == []
+        assert registry.list_communities(scope=nobody) == []
         with pytest.raises(NotFoundError):
             registry.resident("R-C-A", scope=nobody)
+
+
+def test_a_station_lists_only_the_communities_of_its_subtree(db: Database) -> None:
+    with db.session() as session:
+        registry = RegistryService(session)
+        tree = registry.jurisdiction_tree()
+        station_a = scope_of(tree, Role.STATION_OFFICER, "J-A")
+        city = scope_of(tree, Role.COMMAND_CENTRE, "J-CITY")
+        assert [c.id for c in registry.list_communities(scope=station_a)] == ["C-A", "C-AX"]
+        every = [c.id for c in registry.list_communities(scope=JurisdictionScope.unscoped())]
+        assert [c.id for c in registry.list_communities(scope=city)] == every
+        assert "C-B" in every

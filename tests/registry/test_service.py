@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from zhian.access.scope import JurisdictionScope
 from zhian.db.engine import Database
 from zhian.devices.models import Device
 from zhian.devices.service import DeviceService
@@ -35,7 +36,7 @@ def test_district_loads_every_entity(district_db: Database) -> None:
     with district_db.session() as session:
         service = RegistryService(session)
         counts = service.count_by_entity()
-        communities = service.list_communities()
+        communities = service.list_communities(scope=JurisdictionScope.unscoped())
     assert list(counts) == list(ENTITY_ORDER)
     assert counts == {
         "jurisdictions": 5,

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import msgspec
 import typer
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from zhian.cli.demo import load_district
 from zhian.cli.simulate import simulate
+from zhian.config import load_settings
 from zhian.ingest.events import Event
-from zhian.sim import read_truth
+from zhian.node import Node
+from zhian.registry.models import Resident
+from zhian.sim import build_district, read_truth
 from zhian.sim.tables import TABLE_ORDER
 
 
@@ -57,3 +62,32 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
     for name in ("events.ndjson", "truth.jsonl", "residents.csv", "devices.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_enrolled_face_features_only_when_asked(tmp_path: Path) -> None:
+    args = ["--days", "0.05", "--scale", "0.05", "--seed", "5", "--start", "2026-11-16T08:00"]
+    headers = {}
+    for name, extra in (("plain", []), ("faces", ["--face-features"])):
+        result = CliRunner().invoke(_app(), [str(tmp_path / name), *args, *extra])
+        assert result.exit_code == 0, result.output
+        with (tmp_path / name / "residents.csv").open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        headers[name] = set(rows[0])
+        if extra:
+            assert all(row["face_feature"] for row in rows)
+    assert headers["faces"] - headers["plain"] == {"face_feature"}
+
+
+def test_the_demo_district_loads_with_sealed_face_features(tmp_path: Path) -> None:
+    district = build_district(seed=7, scale=0.05)
+    settings = load_settings(tmp_path / "workspace", log={"fsync": False})
+    with Node.open(settings, feed=False) as node:
+        tokens = load_district(node, district)
+        with node.db.session() as session:
+            enrolled = session.scalars(
+                select(Resident.face_feature_enc).where(Resident.face_feature_enc.is_not(None))
+            ).all()
+    assert len(tokens) == len(district.tables["devices"])
+    # Every resident is enrolled, each feature sealed (no base64 of floats in the column).
+    assert len(enrolled) == len(district.tables["residents"])
+    assert all(not bytes(sealed).isascii() for sealed in enrolled)

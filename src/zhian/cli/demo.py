@@ -49,8 +49,12 @@ def prepare_workspace(workspace: Path, *, fresh: bool) -> None:
 def load_district(node: Node, district: District) -> dict[str, str]:
     """Import the district's master data through the CSV importer; issue device tokens."""
     folder = node.settings.workspace / "masterdata"
-    district.write_csv(folder)
-    reports = import_paths(node.db, sorted(folder.glob("*.csv")))
+    # Residents come with enrolled face features (sealed on import by the node's keys), so
+    # the unregistered-resident alerts can name registry candidates as in the field.
+    district.write_csv(folder, face_features=True)
+    reports = import_paths(
+        node.db, sorted(folder.glob("*.csv")), identity=node.governance.require_sealer()
+    )
     rejected = sum(report.rejected for report in reports)
     if rejected:
         raise RuntimeError(

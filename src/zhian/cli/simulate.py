@@ -55,6 +55,11 @@ def simulate(
     days: Annotated[float, typer.Option(min=0.01, help="Simulated days.")] = 3,
     scale: Annotated[float, typer.Option(min=0.01, help="District size (1 = a pilot).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the district and its events.")] = 7,
+    face_features: Annotated[
+        bool,
+        typer.Option(help="Add residents' enrolled face features to residents.csv "
+                     "(importing them then needs a key ring: `zhian keys init`)."),
+    ] = False,
     start: Annotated[
         str | None,
         typer.Option(help="First moment (ISO; +08:00 if no offset). Default: midnight, "
@@ -69,7 +74,7 @@ def simulate(
     out.mkdir(parents=True, exist_ok=True)
     with console.status("Building the synthetic district…"):
         district = build_district(seed=seed, scale=scale)
-        district.write_csv(out)
+        district.write_csv(out, face_features=face_features)
     simulation = Simulation(district, start=begin, end=end, seed=seed)
     by_type: Counter[type] = Counter()
     total_seconds = (end - begin).total_seconds()

@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from zhian.access.roles import Role
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import UserRead
 from zhian.audit.service import Actor, AuditService
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError
@@ -16,6 +17,7 @@ from zhian.governance.identity import IdentitySealer
 from zhian.governance.masking import mask
 from zhian.registry.identity import SEALED_COLUMNS
 from zhian.registry.models import Resident
+from zhian.registry.repository import RegistryRepository
 
 IdentityField = Literal["name", "id_number", "phone"]
 IDENTITY_FIELDS: tuple[IdentityField, ...] = ("name", "id_number", "phone")
@@ -75,8 +77,8 @@ class RevealService:
         self._sealer = sealer
         self._audit = audit
 
-    def masked(self, resident_id: str) -> MaskedIdentity:
-        resident = self._resident(resident_id)
+    def masked(self, resident_id: str, *, scope: JurisdictionScope) -> MaskedIdentity:
+        resident = self._resident(resident_id, scope)
         values = {field: self._open(resident, field) for field in IDENTITY_FIELDS}
         return MaskedIdentity(
             resident_id=resident.id,
@@ -92,6 +94,7 @@ class RevealService:
         field: IdentityField,
         purpose: Purpose,
         *,
+        scope: JurisdictionScope,
         ip: str | None = None,
     ) -> str:
         """The clear value of one identity field, audited as `resident.reveal`."""
@@ -105,7 +108,7 @@ class RevealService:
                 f"the role '{user.role}' may not reveal identity fields", field="role"
             )
         stated = purpose.checked()
-        resident = self._resident(resident_id)
+        resident = self._resident(resident_id, scope)
         value = self._open(resident, field)
         if value is None:
             raise NotFoundError(f"resident '{resident_id}' has no {field} on record", field=field)
@@ -121,10 +124,11 @@ class RevealService:
         )
         return value
 
-    def _resident(self, resident_id: str) -> Resident:
-        resident = self._session.get(Resident, resident_id)
+    def _resident(self, resident_id: str, scope: JurisdictionScope) -> Resident:
+        # Outside the reader's scope reads exactly as absent: the reveal learns nothing.
+        resident = RegistryRepository(self._session).resident(resident_id, scope=scope)
         if resident is None:
-            raise NotFoundError(f"unknown resident '{resident_id}'", field="resident_id")
+            raise NotFoundError(f"unknown resident '{resident_id[:64]}'", field="resident_id")
         return resident
 
     def _open(self, resident: Resident, field: IdentityField) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from zhian.config import load_settings
+from zhian.governance.keys import generate_keyring, key_file_path, write_keyring
 from zhian.ingest.events import AccessEvent, FaceEvent, VehicleEvent
 from zhian.kit.clock import ManualClock
 from zhian.models.base import BatchModel
@@ -114,6 +115,9 @@ def evaluate_seed(
     end = begin + timedelta(days=days)
     with tempfile.TemporaryDirectory(prefix="zhian-eval-", dir=workspace) as folder:
         settings = load_settings(Path(folder), models=model_settings or {}, log={"fsync": False})
+        # A throwaway ring for a throwaway workspace: written here so that the node does not
+        # warn, on every seed, to back up a key nobody will need again.
+        write_keyring(key_file_path(settings.governance, Path(folder)), generate_keyring())
         clock = ManualClock(end.astimezone(UTC))
         with Node.open(settings, clock, feed=False) as node:
             district = build_district(seed=seed, scale=scale)

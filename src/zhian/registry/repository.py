@@ -106,8 +106,22 @@ class RegistryRepository:
         table = table_of(model)
         return self.session.scalar(select(func.count()).select_from(table)) or 0
 
-    def list_communities(self) -> list[Community]:
-        return list(self.session.scalars(select(Community).order_by(Community.id)))
+    def list_communities(self, *, scope: JurisdictionScope) -> list[Community]:
+        statement = select(Community).where(scope.community_clause(Community.id))
+        return list(self.session.scalars(statement.order_by(Community.id)))
+
+    def resident(self, resident_id: str, *, scope: JurisdictionScope) -> Resident | None:
+        """The resident row (sealed fields included), or None when absent or outside `scope`,
+        alike."""
+        statement = (
+            select(Resident)
+            .join(House, Resident.house_id == House.id)
+            .join(Unit, House.unit_id == Unit.id)
+            .join(Building, Unit.building_id == Building.id)
+            .where(Resident.id == resident_id)
+            .where(scope.community_clause(Building.community_id))
+        )
+        return self.session.scalars(statement).first()
 
     def zone_ids(self) -> list[str]:
         return list(self.session.scalars(select(Zone.id)))

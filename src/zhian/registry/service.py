@@ -483,9 +483,11 @@ class RegistryService:
             entity: self.repository.count(ENTITIES[entity].orm_model) for entity in ENTITY_ORDER
         }
 
-    def list_communities(self) -> list[CommunityRead]:
-        """Every community, by id."""
-        return [CommunityRead.model_validate(row) for row in self.repository.list_communities()]
+    def list_communities(self, *, scope: JurisdictionScope) -> list[CommunityRead]:
+        """The communities within `scope`, by id (pass `JurisdictionScope.unscoped()` for the
+        node's own work, never for a user)."""
+        rows = self.repository.list_communities(scope=scope)
+        return [CommunityRead.model_validate(row) for row in rows]
 
     def resident(self, resident_id: str, *, scope: JurisdictionScope) -> ResidentPlaceRead:
         """One resident and their place; NotFoundError when absent or outside `scope`, alike,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.service import DeviceService
 from zhian.registry.service import RegistryService
 
@@ -102,7 +103,11 @@ class PlaceDirectory:
 
 
 def load_directory(session: Session) -> PlaceDirectory:
-    communities = {c.id: c.name for c in RegistryService(session).list_communities()}
+    # The node's own directory of places: every community, whoever reads an alert later.
+    everywhere = JurisdictionScope.unscoped()
+    communities = {
+        c.id: c.name for c in RegistryService(session).list_communities(scope=everywhere)
+    }
     devices = {
         d.id: DevicePlace(
             id=d.id,

@@ -78,7 +78,8 @@ def _rows_context(page: Page, result: AlertPage | None) -> dict[str, Any]:
 def alert_wall(page: PageDep) -> HTMLResponse:
     result, _filters, error = _wall_rows(page)
     with page.node.db.session() as session:
-        communities = RegistryService(session).list_communities()
+        scope = AccessService(session).scope_for(page.user)
+        communities = RegistryService(session).list_communities(scope=scope)
     return page.render(
         "alerts.html",
         {

@@ -95,12 +95,9 @@ def device_overview(page: Page) -> dict[str, Any]:
             if visible is None or alert.community_id in visible
         ]
     with page.node.db.session() as session:
-        communities = [
-            community
-            for community in RegistryService(session).list_communities()
-            if visible is None or community.id in visible
-        ]
-        devices = DeviceService(session).list_devices()
+        scope = AccessService(session).scope_for(page.user)
+        communities = RegistryService(session).list_communities(scope=scope)
+        devices = DeviceService(session).list_devices(scope=scope)
     registered: dict[str, int] = defaultdict(int)
     for device in devices:
         if device.community_id is not None and device.is_enabled:
@@ -208,7 +205,8 @@ def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
     with page.node.db.session() as session:
         devices = DeviceService(session).list_devices(scope=scope)
         viid_ids = set(ViidRepository(session).credential_device_ids())
-        communities = {c.id: c.name for c in RegistryService(session).list_communities()}
+        in_scope = RegistryService(session).list_communities(scope=scope)
+        communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page)
     sessions = _viid_sessions(page)
     last_seen = page.node.store.device_last_seen()
@@ -248,7 +246,9 @@ def device_detail(page: Page, device_id: str) -> dict[str, Any]:
             else {"username": credential.username, "issued_at": credential.issued_at}
         )
         rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
-        communities = {c.id: c.name for c in RegistryService(session).list_communities()}
+        scope = AccessService(session).scope_for(page.user)
+        in_scope = RegistryService(session).list_communities(scope=scope)
+        communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page).get(device_id, set())
     return {
         "device": device,

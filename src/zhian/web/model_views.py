@@ -44,9 +44,7 @@ CommunityId = Annotated[str, Path(min_length=1, max_length=64)]
 def _communities(page: Page) -> list[Any]:
     with page.node.db.session() as session:
         scope = AccessService(session).scope_for(page.user)
-        return [
-            c for c in RegistryService(session).list_communities() if scope.contains_community(c.id)
-        ]
+        return list(RegistryService(session).list_communities(scope=scope))
 
 
 @router.get("/models", response_class=HTMLResponse, include_in_schema=False)

@@ -90,7 +90,8 @@ def _masked(page: Page, session: Session, resident_id: str) -> MaskedIdentity | 
     if sealer is None:
         return None
     audit = page.node.governance.audit(session)
-    return RevealService(session, sealer=sealer, audit=audit).masked(resident_id)
+    scope = AccessService(session).scope_for(page.user)
+    return RevealService(session, sealer=sealer, audit=audit).masked(resident_id, scope=scope)
 
 
 def _render(
@@ -199,6 +200,7 @@ async def reveal_field(page: PageDep, resident_id: ResidentId) -> HTMLResponse:
                 resident_id,
                 cast(IdentityField, field),  # checked against IDENTITY_FIELDS above
                 purpose,
+                scope=AccessService(session).scope_for(page.user),
                 ip=client_ip(page.request),
             )
     except (BadRequestError, ForbiddenError, NotFoundError) as error:
