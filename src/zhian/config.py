@@ -294,6 +294,18 @@ class GovernanceSettings(BaseModel):
         default=90, gt=0, description="Days refused input is kept in the quarantine."
     )
     audit_days: float = Field(default=1095, gt=0, description="Days audit entries are kept.")
+    # 31, not 30: the intake's duplicate index is rebuilt from the log and needs
+    # intake.max_age_days (30) plus intake.max_future_seconds of it; a node refuses to
+    # start with less (zhian.governance.retention.check_log_days).
+    log_days: float = Field(
+        default=31,
+        gt=0,
+        description=(
+            "Days the durable intake log keeps a segment after its last record arrived, once "
+            "the event store and the rules have read it. At least intake.max_age_days plus "
+            "intake.max_future_seconds (the duplicate window)."
+        ),
+    )
     image_grace_hours: float = Field(
         default=24,
         ge=0,

@@ -13,6 +13,7 @@ from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
 from zhian.governance.context import Governance
+from zhian.governance.retention import check_log_days
 from zhian.governance.tasks import RetentionScheduler
 from zhian.ingest.images import ImageStore
 from zhian.ingest.mqtt import MqttSubscriber
@@ -36,6 +37,8 @@ class Node:
     """
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
+        # Before anything is opened: a log window too short for the duplicate index.
+        check_log_days(settings.governance, settings.intake)
         self.settings = settings
         self.clock = clock
         settings.workspace.mkdir(parents=True, exist_ok=True)
@@ -62,8 +65,11 @@ class Node:
             batch_events=settings.store.batch_events,
             poll_seconds=settings.store.poll_seconds,
         )
-        # Rules, alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md).
-        self.alert_loop = AlertLoop(self.db, self.log, clock, settings)
+        # Rules, alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md). The
+        # rule thread seals watchlist plates through a vault of its own (one writer each).
+        self.alert_loop = AlertLoop(
+            self.db, self.log, clock, settings, protector=self.governance.vault(self.db)
+        )
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
         # Batch analytic models, run every `models.interval_minutes` (docs/models.md).
@@ -76,7 +82,8 @@ class Node:
         self.viid = ViidComponent(
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
         )
-        # Audit, key ring, and the daily retention run: this process owns the event store.
+        # Audit, key ring, and the daily retention run: this process owns the event store
+        # and the log (whose old segments it prunes once the store and the rules read them).
         self.retention = RetentionScheduler(
             db=self.db,
             store=self.store,
@@ -85,6 +92,8 @@ class Node:
             governance=self.governance,
             clock=clock,
             zone=timezone(timedelta(minutes=settings.pages.utc_offset_minutes)),
+            log=self.log,
+            intake=settings.intake,
         )
         # IoT sensors over MQTT (docs/deploy-mqtt.md); subscribes only in a feeding node.
         self.mqtt = (

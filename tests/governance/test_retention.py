@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.alerts.models import Alert
 from zhian.audit.service import Actor
 from zhian.db.engine import Database
 from zhian.errors import BadRequestError
@@ -295,3 +296,40 @@ def test_a_hold_must_name_a_known_class_and_a_case(
                 case_number="A1",
                 reason="x",
             )
+
+
+def test_a_watchlist_alert_keeps_its_plates_vault_entry_after_the_passages_go(
+    db: Database, store: EventStore, governance: Governance, clock: ManualClock, tmp_path: Path
+) -> None:
+    now = clock.now()
+    blob_dir = tmp_path / "blobs"
+    fill(store, now, blob_dir)
+    seed_operational(db, now)
+    plate_token = store.protector.token("plate", "京A12345")
+    with db.session() as session:
+        session.add(
+            Alert(
+                rule="watchlist",
+                kind="watchlist_plate",
+                tier="major",
+                state="closed",
+                key="watchlist:entry:1",
+                subject="entry:1",
+                place_id="GATE1",
+                owner_role="station_officer",
+                title_zh="布控车辆京A***45经过东门",
+                title_en="watchlisted plate 京A***45 passed GATE1",
+                evidence={"figures": {"plate_masked": "京A***45", "plate_token": plate_token}},
+                created_at=now - timedelta(days=200),
+                first_seen_at=now - timedelta(days=200),
+                last_seen_at=now - timedelta(days=200),
+            )
+        )
+
+    done = run(db, store, governance, blob_dir, dry_run=False, setup=True)
+    assert not store.has_event("GATE1", "V1")  # the plate's passage went
+    # Only R-FREE's subject leaves the vault; the alert still holds the plate's entry.
+    assert {o.data_class: o.removed for o in done.outcomes}["identifiers"] == 1
+    with db.session() as session:
+        opened = governance.vault(db).reveal(session, [plate_token])
+    assert [item.value for item in opened.values()] == ["京A12345"]

@@ -15,7 +15,7 @@ from zhian.config import load_settings
 from zhian.ingest.events import AccessEvent, Event, FaceEvent, Subject
 from zhian.kit.clock import ManualClock
 from zhian.models.evaluation import evaluate_seed
-from zhian.models.faces import FACE_READ_ACTION
+from zhian.models.faces import CAPTURE_READ_ACTION, FACE_READ_ACTION
 from zhian.models.unregistered import UnregisteredResidentModel
 from zhian.node import Node
 from zhian.registry.importer import import_paths
@@ -168,6 +168,31 @@ def test_opening_enrolled_faces_is_audited(node: Node, district: District) -> No
     assert (entry.actor_type, entry.actor_id, entry.record_type) == ("system", "models", "resident")
     assert entry.details["residents"] == len(district.people)
     assert entry.purpose is not None and "unregistered_resident" in entry.purpose
+
+
+def test_opening_capture_features_is_audited_once_per_run_for_linked_captures_only(
+    node: Node, district: District
+) -> None:
+    _, entrance, unit_door = _gate(district)
+    assert entrance.camera is not None
+    events = _evenings(entrance, unit_door, Subject("qr", "q"), district.people[0].id, 19, "m")
+    # Captures at the same camera an hour away from any passage: linked to no one, unopened.
+    rng = random.Random(2)
+    events += [
+        FaceEvent(id=f"x{d}", device_id=entrance.camera,
+                  time=START.replace(hour=21) + timedelta(days=d), quality=0.9,
+                  feature=FaceFeatures(5).capture("stranger-9", rng))
+        for d in range(3)
+    ]  # fmt: skip
+    _unregistered_alerts(node, events)
+    node.models.run_once()  # a second run opens them again, and says so again
+    with node.db.session() as session:
+        entries = node.governance.audit(session).search(action=CAPTURE_READ_ACTION)
+    assert len(entries) == 2
+    for entry in entries:
+        assert (entry.actor_type, entry.actor_id) == ("system", "models")
+        assert entry.record_type == "face_event"
+        assert entry.details["captures"] == NIGHTS  # the linked ones, not the three others
 
 
 def test_evaluation_counts_hits_and_candidates_offered_to_no_one_registered() -> None:

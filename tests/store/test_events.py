@@ -153,11 +153,11 @@ def test_device_last_seen_and_events_per_minute(store: EventStore) -> None:
         store.events_per_minute(since=datetime(2025, 3, 1))
 
 
-def test_feature_lists_are_stored_as_base64(store: EventStore) -> None:
+def test_feature_lists_are_sealed_as_base64(store: EventStore) -> None:
     face = FaceEvent(id="f", device_id="cam", time=START, quality=0.5, feature=[1.0, 2.0, 3.0])
     store.apply([(1, logged(face))])
-    (feature,) = store._query("SELECT feature FROM face_events")[0]
-    assert feature == "AACAPwAAAEAAAEBA"
+    (feature,) = store.query("SELECT feature FROM face_events")[0]
+    assert store.protector.open_feature("cam", "f", feature) == "AACAPwAAAEAAAEBA"
 
 
 def test_replayed_seqs_are_skipped(store: EventStore) -> None:

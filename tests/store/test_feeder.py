@@ -174,3 +174,25 @@ def test_an_error_still_there_at_the_timeout_is_raised(
         assert isinstance(feeder.last_error, duckdb.Error)
     finally:
         feeder.stop()
+
+
+def test_a_store_behind_the_pruned_log_says_so_and_stores_what_is_left(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logged = make_logged(2_000)
+    with LocalEventLog(tmp_path / "small-log", segment_bytes=20_000) as log:
+        append_all(log, logged[:1_000])
+        append_all(log, logged[1_000:])
+        pruned = log.prune_through(log.durable_seq - 1)
+        assert pruned, "the test needs at least one pruned segment"
+        kept = logged[log.first_seq - 1 :]  # one record per event: record n holds event n
+        # A fresh store (say, its file was replaced) starts from record 0.
+        with EventStore(tmp_path / "fresh.duckdb", MemoryVault()) as fresh:
+            feeder = make_feeder(log, fresh)
+            with caplog.at_level(logging.WARNING, logger="zhian.store.feeder"):
+                while feeder.feed_once():
+                    pass
+            assert_stored_exactly_once(fresh, kept)
+    warnings = [r.getMessage() for r in caplog.records if "pruned by retention" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert f"now begins at {pruned[-1].last_seq + 1}" in warnings[0]

@@ -6,16 +6,18 @@ from datetime import UTC, datetime
 
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.identity import IdentitySealer
-from zhian.governance.keys import generate_keyring
+from zhian.governance.keys import KeyRing, generate_keyring
 from zhian.governance.tokens import Tokeniser
 from zhian.governance.vault import IdentifierVault, VaultRow
 
 
 class MemoryVault(IdentifierVault):
-    """The vault with its rows in `rows` instead of the operational database."""
+    """The vault with its rows in `rows` instead of the operational database; a fresh key
+    ring unless `ring` is given (a rotated ring, say)."""
 
-    def __init__(self) -> None:
-        ring = generate_keyring()
+    def __init__(self, ring: KeyRing | None = None) -> None:
+        ring = ring or generate_keyring()
+        self.ring = ring
         self.rows: list[VaultRow] = []
         super().__init__(
             IdentitySealer(FieldCipher(ring), Tokeniser(ring.token_key)),

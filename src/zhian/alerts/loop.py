@@ -17,14 +17,27 @@ from zhian.kit.clock import Clock
 from zhian.log.base import EventLog
 from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.rules.engine import RuleEngine
+from zhian.store.identifiers import IdentifierProtector
 from zhian.watchlists.matcher import WatchlistMatcher
 from zhian.watchlists.service import WatchlistService
 
 
 class AlertLoop:
-    """Owns the background parts of the alert loop and hands out services in transactions."""
+    """Owns the background parts of the alert loop and hands out services in transactions.
 
-    def __init__(self, db: Database, log: EventLog, clock: Clock, settings: Settings) -> None:
+    `protector` seals the identifiers the rules name in alerts (a vault of the rule
+    engine's own: alerts hold only tokens and masked forms).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        log: EventLog,
+        clock: Clock,
+        settings: Settings,
+        *,
+        protector: IdentifierProtector,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -36,6 +49,7 @@ class AlertLoop:
             settings.rules,
             load_directory=self._directory,
             load_matcher=self._matcher,
+            protector=protector,
         )
         self.sla_monitor = SlaMonitor(
             self._check_deadlines, clock.now, interval_seconds=settings.alerts.sla_tick_seconds

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from zhian.alerts.identifiers import PLATE_KIND, PLATE_TOKEN
 from zhian.alerts.models import (
     Alert,
     AlertAction,
@@ -47,6 +48,19 @@ class AlertRepository:
 
     def jurisdiction_names(self) -> dict[str, str]:
         return dict(self._tree().names)
+
+    # -- identifiers -----------------------------------------------------------------------
+
+    def plate_tokens(self) -> set[str]:
+        """The vault tokens that stored watchlist-plate alerts hold."""
+        tokens = set()
+        for evidence in self.session.scalars(
+            select(Alert.evidence).where(Alert.kind == PLATE_KIND)
+        ):
+            token = (evidence.get("figures") or {}).get(PLATE_TOKEN)
+            if isinstance(token, str):
+                tokens.add(token)
+        return tokens
 
     # -- alerts ----------------------------------------------------------------------------
 

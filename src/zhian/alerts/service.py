@@ -605,6 +605,11 @@ class AlertService:
         items = [readers.summary(row, deadlines[row.id]) for row in rows]
         return AlertPage(items=items, total=total, page=page, per_page=per_page)
 
+    def identifier_tokens(self) -> set[str]:
+        """Vault tokens the alerts hold (watchlist plates): a reveal from an alert needs
+        their vault entries, so retention must count them as held, as the stored events'."""
+        return self.repository.plate_tokens()
+
     def open_device_alerts(self, community_id: str | None = None) -> list[AlertSummary]:
         rows = [
             row

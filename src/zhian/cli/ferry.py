@@ -12,7 +12,7 @@ from rich.table import Table
 
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
 from zhian.ingest.ferry.package import PackageRejected
-from zhian.ingest.ferry.service import FerryService, ImportReport
+from zhian.ingest.ferry.service import ExportWindowPrunedError, FerryService, ImportReport
 from zhian.node import Node
 
 app = typer.Typer(
@@ -58,7 +58,11 @@ def export(
         raise typer.BadParameter("must lie after --since", param_hint="--until")
     with Node.open(settings_for(workspace)) as node:
         node.feeder.wait_caught_up(timeout_seconds=120)
-        packages = ferry_service(node).export(since=start, until=end, out_dir=out)
+        try:
+            packages = ferry_service(node).export(since=start, until=end, out_dir=out)
+        except ExportWindowPrunedError as error:
+            # Retention pruned the log this far back: say which --since still works.
+            raise typer.BadParameter(error.message, param_hint="--since") from None
     if not packages:
         console.print("No events in that window; no package written.")
         return

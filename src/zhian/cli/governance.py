@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -16,10 +17,12 @@ from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_
 from zhian.config import Settings, load_settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade
+from zhian.errors import ConfigurationError
 from zhian.governance.context import Governance
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.identity import key_census, reseal_all
 from zhian.governance.keys import (
+    KeyRing,
     KeyRingError,
     generate_keyring,
     key_file_path,
@@ -29,7 +32,9 @@ from zhian.governance.keys import (
 from zhian.governance.quality import QualityService
 from zhian.governance.retention import RetentionService
 from zhian.kit.clock import SystemClock
+from zhian.log import LocalEventLog
 from zhian.store.events import EventStore
+from zhian.store.features import FEATURE_COLUMN, FEATURE_TABLE
 
 keys_app = typer.Typer(help="Encryption and token keys (密钥).", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
@@ -74,6 +79,51 @@ def _event_store(settings: Settings, db: Database) -> Iterator[EventStore]:
         yield store
 
 
+# The store's sealed column, as rotation and the census report it.
+STORE_FEATURES_LABEL = f"{FEATURE_TABLE}.{FEATURE_COLUMN} (event store)"
+
+
+class _StoreInUseError(Exception):
+    """A running node holds the event store (DuckDB allows one writing process)."""
+
+
+@contextmanager
+def _store_with_ring(
+    settings: Settings, db: Database, ring: KeyRing
+) -> Iterator[EventStore | None]:
+    """The workspace's event store opened with `ring` for the key commands; None where the
+    workspace has no store yet. Raises _StoreInUseError while a node runs on it."""
+    if not settings.event_store_path.exists():
+        yield None
+        return
+    vault = Governance(settings.governance, SystemClock(), ring).vault(db)
+    try:
+        store = EventStore(settings.event_store_path, vault)
+    except duckdb.IOException as exc:
+        raise _StoreInUseError(str(exc)) from None
+    with store:
+        yield store
+
+
+def _store_in_use_note(exc: _StoreInUseError) -> str:
+    return (
+        f"[yellow]The event store is in use by a running node[/yellow] ({exc}): its sealed "
+        "face features were not reached."
+    )
+
+
+@contextmanager
+def _event_log(settings: Settings) -> Iterator[LocalEventLog | None]:
+    # Opened only where the node has one: nothing to prune in a workspace without a log.
+    if not settings.log_dir.is_dir():
+        yield None
+        return
+    with LocalEventLog(
+        settings.log_dir, fsync=settings.log.fsync, segment_bytes=settings.log.segment_bytes
+    ) as log:
+        yield log
+
+
 def _fail(message: str) -> typer.Exit:
     error_console.print(f"[bold red]{message}[/bold red]")
     return typer.Exit(2)
@@ -103,8 +153,15 @@ def keys_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         ring = load_keyring(settings.governance, settings.workspace)
     except KeyRingError as exc:
         raise _fail(exc.message) from None
-    with _database(settings) as db, db.session() as session:
-        census = key_census(session)
+    with _database(settings) as db:
+        with db.session() as session:
+            census = key_census(session)
+        try:
+            with _store_with_ring(settings, db, ring) as store:
+                if store is not None:
+                    census += store.sealed_key_counts()
+        except _StoreInUseError as exc:
+            error_console.print(_store_in_use_note(exc) + " They are not counted below.")
     table = Table(title="Key ring")
     table.add_column("key id")
     table.add_column("active")
@@ -120,7 +177,8 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Add a new active key, re-encrypt every sealed value to it, then retire the old keys.
 
     The new ring is written before anything is re-encrypted, so an interrupted rotation
-    leaves every value readable; run it again to finish.
+    leaves every value readable; run it again to finish. The event store's face features
+    are re-sealed too, which needs the node stopped: while it runs, the old keys are kept.
     """
     settings = load_settings(workspace)
     governance = settings.governance
@@ -132,17 +190,29 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     rotated = ring.with_new_active()
     write_keyring(path, rotated, replace=True)
     clock = SystemClock()
-    with _database(settings) as db, db.session() as session:
-        counts = reseal_all(session, FieldCipher(rotated))
-        leftover = key_census(session)
-        Governance(governance, clock, rotated).audit(session).record(
-            CLI_ACTOR,
-            "keys.rotate",
-            record_type="key_ring",
-            record_ids=[rotated.active],
-            details={"resealed": counts, "previous": ring.active},
-        )
-    retired = {key_id for key_id in rotated.keys if key_id != rotated.active}
+    store_busy: _StoreInUseError | None = None
+    store_counts: dict[str, int] = {}
+    leftover: Counter[str] = Counter()
+    with _database(settings) as db:
+        try:
+            with _store_with_ring(settings, db, rotated) as store:
+                if store is not None:
+                    store_counts[STORE_FEATURES_LABEL] = store.reseal_features()
+                    leftover += store.sealed_key_counts()
+        except _StoreInUseError as exc:
+            store_busy = exc
+        with db.session() as session:
+            counts = reseal_all(session, FieldCipher(rotated)) | store_counts
+            leftover += key_census(session)
+            Governance(governance, clock, rotated).audit(session).record(
+                CLI_ACTOR,
+                "keys.rotate",
+                record_type="key_ring",
+                record_ids=[rotated.active],
+                details={"resealed": counts, "previous": ring.active},
+            )
+    # A key still sealing a value stays; so do all of them while the store was out of reach.
+    retired = set() if store_busy else {k for k in rotated.keys if k != rotated.active}
     retired -= set(leftover)
     if retired:
         write_keyring(path, rotated.without(retired), replace=True)
@@ -152,6 +222,11 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         console.print(f"  {label}: {count}")
     if retired:
         console.print(f"Retired keys: {', '.join(sorted(retired))}")
+    if store_busy is not None:
+        error_console.print(_store_in_use_note(store_busy))
+        error_console.print(
+            "The old keys are kept. Stop the node and run `zhian keys rotate` again to finish."
+        )
 
 
 # --- audit --------------------------------------------------------------------------------
@@ -193,15 +268,25 @@ def retention_apply(
     settings = load_settings(workspace)
     clock = SystemClock()
     governance = Governance.load(settings.governance, settings.workspace, clock)
-    with _database(settings) as db, _event_store(settings, db) as store, db.session() as session:
-        service = RetentionService(
-            session,
-            store=store,
-            blob_dir=settings.blob_dir,
-            settings=settings.governance,
-            clock=clock,
-            audit=governance.audit(session),
-        )
+    with (
+        _database(settings) as db,
+        _event_store(settings, db) as store,
+        _event_log(settings) as log,
+        db.session() as session,
+    ):
+        try:
+            service = RetentionService(
+                session,
+                store=store,
+                blob_dir=settings.blob_dir,
+                settings=settings.governance,
+                clock=clock,
+                audit=governance.audit(session),
+                log=log,
+                intake=settings.intake,
+            )
+        except ConfigurationError as exc:
+            raise _fail(exc.message) from None
         report = service.apply(CLI_ACTOR, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     table = Table(title="Retention (dry run)" if dry_run else "Retention")

@@ -1,13 +1,15 @@
 """Retention: per data class, data older than its period is purged from every store.
 
 Stores: the event store (by event time), the quarantine and the audit log (operational
-database), and image blobs no kept event refers to. Legal holds, and watchlist entries in
-force, keep what they name. A run (or a dry run) counts per class what goes and what a
-hold keeps, and is itself audited.
+database), image blobs no kept event refers to, and whole segments of the durable intake
+log that every consumer has read. Legal holds, and watchlist entries in force, keep what
+they name. A run (or a dry run) counts per class what goes and what a hold keeps, and is
+itself audited.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,14 +18,22 @@ from pathlib import Path
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from zhian.alerts.repository import AlertRepository
 from zhian.audit.service import Actor, AuditService
-from zhian.config import GovernanceSettings
+from zhian.config import GovernanceSettings, IntakeSettings
+from zhian.errors import ConfigurationError
 from zhian.governance.holds import LegalHoldRead, LegalHoldService
 from zhian.governance.vault import purge_orphans
 from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.ingest.service import duplicate_window, record_received_at
 from zhian.kit.clock import Clock
+from zhian.log.base import PrunableLog, SegmentInfo
+from zhian.rules.engine import CHECKPOINT_NAME
+from zhian.rules.models import RuleCheckpoint
 from zhian.store.events import EventStore, RetentionKeep
 from zhian.watchlists.models import WatchlistEntry
+
+logger = logging.getLogger(__name__)
 
 # Event-store classes: name → (event types, setting holding its days).
 EVENT_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -33,8 +43,26 @@ EVENT_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
     "alarm": (("alarm",), "alarm_days"),
     "crowd": (("crowd",), "crowd_days"),
 }
-DATA_CLASSES: tuple[str, ...] = (*EVENT_CLASSES, "quarantine", "audit", "images")
+DATA_CLASSES: tuple[str, ...] = (*EVENT_CLASSES, "quarantine", "audit", "images", "log")
+# The log is pruned by whole segments and only once the event store holds its events, and
+# the store is where holds keep them: a hold on the log would only stop all pruning.
+HOLDABLE_CLASSES: tuple[str, ...] = tuple(name for name in DATA_CLASSES if name != "log")
 RETENTION_ACTION = "retention.apply"
+
+
+def check_log_days(governance: GovernanceSettings, intake: IntakeSettings) -> None:
+    """Refuse a log window shorter than the intake's duplicate window: after a restart the
+    duplicate index is rebuilt from the log, and a key pruned too early would let a
+    resent event in twice."""
+    window = duplicate_window(intake)
+    if timedelta(days=governance.log_days) < window:
+        raise ConfigurationError(
+            f"governance.log_days = {governance.log_days:g} is shorter than the intake's "
+            f"duplicate window of {window / timedelta(days=1):.3f} days "
+            "(intake.max_age_days + intake.max_future_seconds), which the durable log must "
+            "cover. Raise governance.log_days or lower intake.max_age_days.",
+            field="governance.log_days",
+        )
 
 
 @dataclass(frozen=True)
@@ -64,8 +92,12 @@ class RetentionReport:
 
 class RetentionService:
     """Applies the retention periods of `governance` settings. The caller owns the
-    transaction of the operational database; the event store and blobs change at once,
-    so a run that fails half-way is simply run again."""
+    transaction of the operational database; the event store, blobs and log change at
+    once, so a run that fails half-way is simply run again.
+
+    With `log` (and the `intake` settings that bound it) the durable intake log is pruned
+    too; without, the report has no `log` class.
+    """
 
     def __init__(
         self,
@@ -76,14 +108,23 @@ class RetentionService:
         settings: GovernanceSettings,
         clock: Clock,
         audit: AuditService,
+        log: PrunableLog | None = None,
+        intake: IntakeSettings | None = None,
     ) -> None:
+        if log is not None:
+            if intake is None:
+                raise ValueError("pruning the log needs the intake settings (duplicate window)")
+            check_log_days(settings, intake)
         self._session = session
         self._store = store
         self._blob_dir = blob_dir
         self._settings = settings
         self._clock = clock
         self._audit = audit
-        self.holds = LegalHoldService(session, clock=clock, audit=audit, data_classes=DATA_CLASSES)
+        self._log = log
+        self.holds = LegalHoldService(
+            session, clock=clock, audit=audit, data_classes=HOLDABLE_CLASSES
+        )
 
     def apply(self, actor: Actor, *, dry_run: bool = False) -> RetentionReport:
         """Purge (or with `dry_run` only count) everything past its retention."""
@@ -99,6 +140,8 @@ class RetentionService:
         report.outcomes.append(self._identifiers(dry_run=dry_run))
         report.outcomes.append(self._quarantine(now, dry_run=dry_run))
         report.outcomes.append(self._images(now, dry_run=dry_run))
+        if self._log is not None:
+            report.outcomes.append(self._log_segments(self._log, now, dry_run=dry_run))
         audit_cutoff = now - timedelta(days=self._settings.audit_days)
         purged = self._audit.purge_before(audit_cutoff, actor, dry_run=dry_run)
         report.outcomes.append(
@@ -163,13 +206,16 @@ class RetentionService:
         return subjects, plates
 
     def _identifiers(self, *, dry_run: bool) -> ClassOutcome:
-        """Vault entries of identifiers no stored event holds any more (after the purge).
+        """Vault entries of identifiers no stored event or alert holds any more (after the
+        purge).
 
         The store is paused meanwhile, so no batch can bring back a token between the
         census and the delete; the purged tokens are forgotten before it resumes, so a
         later sighting seals its value anew (the insert waits for this transaction)."""
         with self._store.writes_paused():
-            held = self._store.identifier_tokens()
+            # Alerts outlive passages (3 years against 180 days): a watchlist-plate alert's
+            # token must still open for an audited reveal, so it holds its vault entry too.
+            held = self._store.identifier_tokens() | AlertRepository(self._session).plate_tokens()
             orphans = purge_orphans(self._session, held, dry_run=dry_run)
             if not dry_run:
                 self._store.protector.forget(orphans)
@@ -209,6 +255,60 @@ class RetentionService:
             if not dry_run:
                 path.unlink(missing_ok=True)
         return ClassOutcome("images", None, cutoff, removed)
+
+    def _log_segments(self, log: PrunableLog, now: datetime, *, dry_run: bool) -> ClassOutcome:
+        """Whole log segments, oldest first, that every consumer has read and whose newest
+        record arrived before the window; never the segment appends go to. Counted in
+        records (accepted batches)."""
+        days = self._settings.log_days
+        cutoff = now - timedelta(days=days)
+        consumed = self._log_consumed_seq()
+        expired: list[SegmentInfo] = []
+        for segment in log.segments():
+            if segment.is_active or not _arrived_before(log, segment, cutoff):
+                break
+            if segment.last_seq > consumed:
+                logger.warning(
+                    "event log: records %d to %d are past governance.log_days but kept: "
+                    "the event store or the rules have read only up to %d",
+                    segment.first_seq,
+                    segment.last_seq,
+                    consumed,
+                )
+                break
+            expired.append(segment)
+        removed = expired
+        if expired and not dry_run:
+            removed = log.prune_through(expired[-1].last_seq)
+        return ClassOutcome("log", days, cutoff, sum(segment.records for segment in removed))
+
+    def _log_consumed_seq(self) -> int:
+        """The newest log record every consumer that replays the log has passed.
+
+        Those are the event store's feeder (its `last_seq`) and the rules engine (its
+        committed checkpoint, where a restart resumes; none yet means nothing is read).
+        The intake's recovery and the ferry export read the log too but keep no position:
+        `log_days` covers the first, and the second exports only what the log still holds.
+        """
+        rules = self._session.scalar(
+            select(RuleCheckpoint.last_seq).where(RuleCheckpoint.name == CHECKPOINT_NAME)
+        )
+        return min(self._store.last_seq(), int(rules or 0))
+
+
+def _arrived_before(log: PrunableLog, segment: SegmentInfo, cutoff: datetime) -> bool:
+    """Whether a segment's newest record reached the intake before `cutoff`.
+
+    The intake stamps each record with its clock as it appends, so a segment's last record
+    is its newest (the record's own time is kept rather than the file's, which a copy or a
+    restore would change).
+    """
+    if segment.records < 1:
+        return False
+    found = log.read(segment.last_seq - 1, 1)
+    if not found or found[0][0] != segment.last_seq:  # pruned meanwhile
+        return False
+    return record_received_at(found[0][1]) < cutoff
 
 
 def _refs(holds: list[LegalHoldRead], kind: str) -> set[str]:

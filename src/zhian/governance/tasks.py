@@ -8,11 +8,17 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from zhian.audit.service import Actor
-from zhian.config import GovernanceSettings
+from zhian.config import GovernanceSettings, IntakeSettings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
-from zhian.governance.retention import RETENTION_ACTION, RetentionReport, RetentionService
+from zhian.governance.retention import (
+    RETENTION_ACTION,
+    RetentionReport,
+    RetentionService,
+    check_log_days,
+)
 from zhian.kit.clock import Clock
+from zhian.log.base import PrunableLog
 from zhian.store.events import EventStore
 
 logger = logging.getLogger(__name__)
@@ -31,7 +37,9 @@ class RetentionScheduler:
 
     The first run after start-up is the next scheduled hour, unless the audit log shows no
     run since the last one that was due (a node down at 03:00 catches up when it is back).
-    A run that fails is logged and tried again at the next poll.
+    A run that fails is logged and tried again at the next poll. Given the node's `log`,
+    a run prunes it too; a log window shorter than the intake's duplicate window is
+    refused here, at start-up, rather than at the first run.
     """
 
     def __init__(
@@ -45,8 +53,16 @@ class RetentionScheduler:
         clock: Clock,
         zone: timezone,
         poll_seconds: float = 60.0,
+        log: PrunableLog | None = None,
+        intake: IntakeSettings | None = None,
     ) -> None:
+        if log is not None:
+            if intake is None:
+                raise ValueError("pruning the log needs the intake settings (duplicate window)")
+            check_log_days(settings, intake)
         self._db = db
+        self._log = log
+        self._intake = intake
         self._store = store
         self._blob_dir = blob_dir
         self._settings = settings
@@ -101,6 +117,8 @@ class RetentionScheduler:
                 settings=self._settings,
                 clock=self._clock,
                 audit=self._governance.audit(session),
+                log=self._log,
+                intake=self._intake,
             ).apply(SCHEDULER_ACTOR)
         self.last_run_at = report.at
         self.runs += 1

@@ -4,7 +4,8 @@ The store asks `protect` for each plate and subject reference it writes and keep
 the token and the masked form. The first time a value is seen in this process its sealed
 value is queued, and `flush` (called by the store before it commits the rows) writes the
 queue to `identifier_vault` in the operational database, where key rotation re-encrypts
-it with every other sealed column and a reveal opens it.
+it with every other sealed column and a reveal opens it. Face features are not kept here:
+the vault only seals them, bound to their row, and the store keeps the sealed value.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from zhian.db.engine import Database
 from zhian.db.upsert import insert_new
-from zhian.governance.identity import IdentitySealer
+from zhian.governance.crypto import key_id_of
+from zhian.governance.identity import IdentitySealer, field_context
 from zhian.governance.masking import mask_plate, mask_ref
 from zhian.governance.models import VaultEntry
+from zhian.store.features import FEATURE_COLUMN, FEATURE_TABLE, feature_row_id
 from zhian.store.identifiers import IdentifierKind, ProtectedIdentifier
 
 VAULT_TABLE = "identifier_vault"
@@ -39,7 +42,8 @@ class RevealedIdentifier(NamedTuple):
 
 
 class IdentifierVault:
-    """Implements the store's `IdentifierProtector` with the node's key ring.
+    """Implements the store's `StoreProtector` (identifier tokens, sealed face features)
+    with the node's key ring.
 
     `persist` writes vault rows durably (`database_persister`); tests may keep them in a
     list. Thread-safe for one writer (the store feeder) and any number of token lookups.
@@ -93,6 +97,23 @@ class IdentifierVault:
     def forget(self, tokens: set[str]) -> None:
         if tokens:
             self._memo = {k: v for k, v in self._memo.items() if v.token not in tokens}
+
+    # -- face features (sealed in the store itself, not kept here) -------------------------
+
+    def seal_feature(self, device_id: str, event_id: str, feature: str) -> bytes:
+        row_id = feature_row_id(device_id, event_id)
+        return self._sealer.seal(FEATURE_TABLE, FEATURE_COLUMN, row_id, feature)
+
+    def open_feature(self, device_id: str, event_id: str, sealed: bytes) -> str:
+        row_id = feature_row_id(device_id, event_id)
+        return self._sealer.open(FEATURE_TABLE, FEATURE_COLUMN, row_id, sealed)
+
+    def reseal_feature(self, device_id: str, event_id: str, sealed: bytes) -> bytes | None:
+        context = field_context(FEATURE_TABLE, FEATURE_COLUMN, feature_row_id(device_id, event_id))
+        return self._sealer.cipher.reseal(sealed, context)
+
+    def feature_key_id(self, sealed: bytes) -> str:
+        return key_id_of(sealed)
 
     def reveal(self, session: Session, tokens: Iterable[str]) -> dict[str, RevealedIdentifier]:
         """The clear values of `tokens` that the vault holds (the caller audits the read)."""

@@ -89,6 +89,30 @@ _RAW_LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 _KEY_DECODER = msgspec.msgpack.Decoder(LoggedBatchKeys)
 
 
+class _LoggedBatchHead(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """A log record decoded only as far as its arrival time; the events are skipped."""
+
+    received_at: datetime
+
+
+_HEAD_DECODER = msgspec.msgpack.Decoder(_LoggedBatchHead)
+
+
+def record_received_at(record: bytes) -> datetime:
+    """When the intake accepted the batch that a durable-log record holds."""
+    return _HEAD_DECODER.decode(record).received_at
+
+
+def duplicate_window(settings: IntakeSettings) -> timedelta:
+    """How long after its arrival an event's key can still come back as a duplicate.
+
+    An event accepted at `received` has a time of at most received + max_future, so it
+    turns too old to be accepted again once now > received + max_future + max_age. The
+    duplicate index, rebuilt from the log at start-up, needs the log to cover this long.
+    """
+    return timedelta(days=settings.max_age_days, seconds=settings.max_future_seconds)
+
+
 class IntakeService:
     """Takes events from every protocol through one path.
 
@@ -124,7 +148,11 @@ class IntakeService:
     # --- start-up -------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Rebuild the duplicate index from the log; returns how many keys it holds."""
+        """Rebuild the duplicate index from the log; returns how many keys it holds.
+
+        Retention never prunes the log inside the duplicate window (`governance.log_days`
+        is at least that long), so every key the index needs is still there.
+        """
         cutoff = self._key_cutoff().timestamp()
 
         def keys() -> Iterable[tuple[str, float]]:
@@ -143,13 +171,8 @@ class IntakeService:
         return self._index.forget_before(self._key_cutoff())
 
     def _key_cutoff(self) -> datetime:
-        # The index is keyed by arrival time. An event accepted at `received` has a time of
-        # at most received + max_future, so it turns too old to be accepted again once
-        # now > received + max_future + max_age; keys received before that can go.
-        window = timedelta(
-            days=self._settings.max_age_days, seconds=self._settings.max_future_seconds
-        )
-        return self._clock.now() - window
+        # The index is keyed by arrival time; keys received before the window can go.
+        return self._clock.now() - duplicate_window(self._settings)
 
     # --- entry points ---------------------------------------------------------------------
 

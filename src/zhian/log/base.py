@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from zhian.errors import ZhianError
@@ -29,12 +30,18 @@ class EventLog(Protocol):
     """An append-only sequence of opaque records, numbered 1, 2, 3 … without gaps.
 
     A record is durable once `append` returns: it survives a crash of the process or of
-    the machine. Only durable records are ever read.
+    the machine. Only durable records are ever read. Retention may drop the oldest records
+    once every consumer has passed them; numbering goes on regardless.
     """
 
     @property
     def durable_seq(self) -> int:
         """Sequence number of the newest durable record; 0 for an empty log."""
+        ...
+
+    @property
+    def first_seq(self) -> int:
+        """Sequence number of the oldest record still kept; `durable_seq + 1` when none is."""
         ...
 
     def append(self, records: Sequence[bytes]) -> int:
@@ -46,13 +53,44 @@ class EventLog(Protocol):
         ...
 
     def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
-        """Up to `limit` durable records with sequence numbers above `after_seq`, in order."""
+        """Up to `limit` durable records with sequence numbers above `after_seq`, in order.
+
+        Records already pruned are skipped: the answer then starts at `first_seq`.
+        """
         ...
 
     def iter_records(self, after_seq: int = 0) -> Iterator[tuple[int, bytes]]:
-        """Every record above `after_seq` that was durable when the scan began, in order."""
+        """Every record above `after_seq` that was durable when the scan began, in order
+        (from `first_seq` on, where older ones were pruned)."""
         ...
 
     def close(self) -> None:
         """Finish pending appends and release the log; later calls raise `LogClosedError`."""
+        ...
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """One stretch of the log that retention can drop as a whole."""
+
+    first_seq: int
+    last_seq: int  # first_seq - 1 while the segment holds no record
+    size_bytes: int
+    is_active: bool  # the segment appends go to; never dropped
+
+    @property
+    def records(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+
+class PrunableLog(EventLog, Protocol):
+    """A log whose oldest segments retention may drop once every consumer has read them."""
+
+    def segments(self) -> list[SegmentInfo]:
+        """The segments kept now, oldest first; the last one is the active one."""
+        ...
+
+    def prune_through(self, seq: int) -> list[SegmentInfo]:
+        """Delete the oldest segments whose records all lie at or below `seq`, never the
+        active one; returns those deleted. Safe alongside appends and reads."""
         ...

@@ -7,6 +7,9 @@ sequence number of its first record, so numbering needs no separate metadata fil
 One writer thread owns the files. Callers frame their records, queue them with a future
 and wait; the writer takes everything queued, writes it with one `write` per segment, calls
 `fsync` once and resolves every future. Many concurrent callers therefore share one fsync.
+
+Retention prunes whole segments from the oldest end (`prune_through`), so the files kept
+are always one unbroken run of records; the first need not start at record 1.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from zhian.log.base import EventLogError, LogClosedError, LogCorruptError
+from zhian.log.base import EventLogError, LogClosedError, LogCorruptError, SegmentInfo
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +129,8 @@ class _Chunk:
 @dataclass(eq=False)
 class _ReadPlan:
     path: Path
+    # Opened while the segment list was locked: a segment pruned meanwhile stays readable.
+    fd: int
     start_seq: int
     start_offset: int
     end_offset: int
@@ -162,6 +167,7 @@ class LocalEventLog:
         self._segment_bytes = segment_bytes
         self._lock = threading.Lock()  # guards the segments' durable state and the cache
         self._submit_lock = threading.Lock()  # orders "is it closed?" with queueing
+        self._prune_lock = threading.Lock()  # one prune at a time
         # None asks the writer to stop once everything queued before it is written.
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._positions: OrderedDict[int, tuple[_Segment, int]] = OrderedDict()
@@ -197,6 +203,10 @@ class LocalEventLog:
     def durable_seq(self) -> int:
         return self._durable_seq
 
+    @property
+    def first_seq(self) -> int:
+        return self._first_seqs[0]
+
     def append(self, records: Sequence[bytes]) -> int:
         return self._submit(records).result()
 
@@ -206,22 +216,71 @@ class LocalEventLog:
     def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
         if after_seq < 0 or limit < 0:
             raise ValueError("after_seq and limit must not be negative")
-        plans, last_seq = self._plan_read(after_seq, limit)
-        out: list[tuple[int, bytes]] = []
-        for plan in plans:
-            next_seq, next_offset = _read_frames(plan, after_seq + 1, last_seq, out)
-            if next_seq > last_seq:
-                self._remember_position(next_seq, plan.path, next_offset)
-        return out
+        return self._read(after_seq, limit, end_seq=None)
 
     def iter_records(self, after_seq: int = 0) -> Iterator[tuple[int, bytes]]:
         end_seq = self._durable_seq
         while after_seq < end_seq:
-            chunk = self.read(after_seq, min(ITER_CHUNK_RECORDS, end_seq - after_seq))
+            chunk = self._read(after_seq, ITER_CHUNK_RECORDS, end_seq=end_seq)
             if not chunk:
                 return
             yield from chunk
             after_seq = chunk[-1][0]
+
+    def segments(self) -> list[SegmentInfo]:
+        with self._lock:
+            if self._closed:
+                raise LogClosedError("the event log is closed")
+            active = self._segments[-1]
+            return [_info(segment, segment is active) for segment in self._segments]
+
+    def prune_through(self, seq: int) -> list[SegmentInfo]:
+        with self._prune_lock:
+            with self._lock:
+                if self._closed:
+                    raise LogClosedError("the event log is closed")
+                doomed: list[_Segment] = []
+                for segment in self._segments[:-1]:  # never the active one
+                    if segment.last_seq > seq:
+                        break
+                    doomed.append(segment)
+                if not doomed:
+                    return []
+                # New lists rather than edits in place: the writer reads `_segments[-1]`
+                # without the lock, and sees either list with the same last segment.
+                self._segments = self._segments[len(doomed) :]
+                self._first_seqs = self._first_seqs[len(doomed) :]
+                for next_seq in [s for s, (seg, _) in self._positions.items() if seg in doomed]:
+                    del self._positions[next_seq]
+            # Outside the lock: appends and reads go on. A read planned before holds its
+            # files open, so it still finds the records it was promised.
+            removed = self._unlink_oldest_first(doomed)
+            return [_info(segment, False) for segment in removed]
+
+    def _unlink_oldest_first(self, doomed: list[_Segment]) -> list[_Segment]:
+        """Delete the files oldest first, each made durable before the next goes, so a
+        crash at any point leaves an unbroken run of segments that opens normally."""
+        for done, segment in enumerate(doomed):
+            try:
+                segment.path.unlink()
+                if self._fsync:
+                    _fsync_directory(self._directory)
+            except OSError as exc:
+                # Keep what is still on disk in view again, so memory and files agree.
+                kept = doomed[done:]
+                if not segment.path.exists():
+                    kept = doomed[done + 1 :]
+                with self._lock:
+                    self._segments = kept + self._segments
+                    self._first_seqs = [s.first_seq for s in self._segments]
+                raise EventLogError(f"could not delete event log segment: {exc}") from exc
+            logger.info(
+                "event log: pruned segment %s (records %d to %d)",
+                segment.path.name,
+                segment.first_seq,
+                segment.last_seq,
+            )
+        return doomed
 
     def close(self) -> None:
         with self._submit_lock:
@@ -405,35 +464,59 @@ class LocalEventLog:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _plan_read(self, after_seq: int, limit: int) -> tuple[list[_ReadPlan], int]:
+    def _read(self, after_seq: int, limit: int, *, end_seq: int | None) -> list[tuple[int, bytes]]:
+        plans, start, last_seq = self._plan_read(after_seq, limit, end_seq)
+        out: list[tuple[int, bytes]] = []
+        try:
+            for plan in plans:
+                next_seq, next_offset = _read_frames(plan, start, last_seq, out)
+                if next_seq > last_seq:
+                    self._remember_position(next_seq, plan.path, next_offset)
+        finally:
+            for plan in plans:
+                os.close(plan.fd)
+        return out
+
+    def _plan_read(
+        self, after_seq: int, limit: int, end_seq: int | None
+    ) -> tuple[list[_ReadPlan], int, int]:
+        """What to read for records after `after_seq` (at most `limit`, none beyond
+        `end_seq`): the plans, and the first and last sequence numbers they cover."""
         with self._lock:
             if self._closed:
                 raise LogClosedError("the event log is closed")
-            last_seq = min(self._durable_seq, after_seq + limit)
-            start = after_seq + 1
+            # Records retention pruned are skipped, not an error: every consumer had them.
+            start = max(after_seq + 1, self._first_seqs[0])
+            ceiling = self._durable_seq if end_seq is None else min(end_seq, self._durable_seq)
+            last_seq = min(ceiling, start - 1 + limit)
+            if start > last_seq:
+                return [], start, last_seq
             first_index = bisect.bisect_right(self._first_seqs, start) - 1
-            if start > last_seq or first_index < 0:
-                # Nothing new, or records older than the oldest segment kept.
-                if start <= last_seq:
-                    raise EventLogError(f"record {start} is no longer in the event log")
-                return [], last_seq
             plans: list[_ReadPlan] = []
-            for segment in self._segments[first_index:]:
-                if segment.first_seq > last_seq:
-                    break
-                cached = self._positions.get(start)
-                if cached is not None and cached[0] is segment and not plans:
-                    seq, offset = start, cached[1]
-                elif not plans:
-                    seq, offset = segment.position_of(start)
-                else:
-                    seq, offset = segment.first_seq, 0
-                plans.append(_ReadPlan(segment.path, seq, offset, segment.size))
-            return plans, last_seq
+            try:
+                for segment in self._segments[first_index:]:
+                    if segment.first_seq > last_seq:
+                        break
+                    cached = self._positions.get(start)
+                    if cached is not None and cached[0] is segment and not plans:
+                        seq, offset = start, cached[1]
+                    elif not plans:
+                        seq, offset = segment.position_of(start)
+                    else:
+                        seq, offset = segment.first_seq, 0
+                    fd = os.open(segment.path, os.O_RDONLY)
+                    plans.append(_ReadPlan(segment.path, fd, seq, offset, segment.size))
+            except BaseException:
+                for plan in plans:
+                    os.close(plan.fd)
+                raise
+            return plans, start, last_seq
 
     def _remember_position(self, next_seq: int, path: Path, offset: int) -> None:
         with self._lock:
             index = bisect.bisect_right(self._first_seqs, next_seq - 1) - 1
+            if index < 0:  # its segment was pruned meanwhile
+                return
             segment = self._segments[index]
             if segment.path != path:
                 return
@@ -500,6 +583,10 @@ class LocalEventLog:
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _info(segment: _Segment, is_active: bool) -> SegmentInfo:
+    return SegmentInfo(segment.first_seq, segment.last_seq, segment.size, is_active)
 
 
 def _first_seq_of(path: Path) -> int:
@@ -572,39 +659,36 @@ def _read_frames(
     """
     seq = plan.start_seq
     offset = plan.start_offset
-    fd = os.open(plan.path, os.O_RDONLY)
-    try:
-        while seq <= last_seq and offset < plan.end_offset:
-            block = os.pread(fd, min(READ_BLOCK_BYTES, plan.end_offset - offset), offset)
-            end = len(block)
-            pos = 0
-            while seq <= last_seq and pos + HEADER_BYTES <= end:
-                length, crc = _unpack_header(block, pos)
-                stop = pos + HEADER_BYTES + length
-                if stop > end:
-                    break
-                if seq >= first_seq:
-                    payload = block[pos + HEADER_BYTES : stop]
-                    if _crc32(payload) != crc:
-                        raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
-                    out.append((seq, payload))
-                seq += 1
-                pos = stop
-            if pos == 0:
-                # A frame larger than one block.
-                if end < HEADER_BYTES:
-                    raise LogCorruptError(f"{plan.path}: record {seq} is cut short")
-                length, crc = _unpack_header(block, 0)
-                payload = os.pread(fd, length, offset + HEADER_BYTES)
-                if len(payload) != length or _crc32(payload) != crc:
+    fd = plan.fd
+    while seq <= last_seq and offset < plan.end_offset:
+        block = os.pread(fd, min(READ_BLOCK_BYTES, plan.end_offset - offset), offset)
+        end = len(block)
+        pos = 0
+        while seq <= last_seq and pos + HEADER_BYTES <= end:
+            length, crc = _unpack_header(block, pos)
+            stop = pos + HEADER_BYTES + length
+            if stop > end:
+                break
+            if seq >= first_seq:
+                payload = block[pos + HEADER_BYTES : stop]
+                if _crc32(payload) != crc:
                     raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
-                if seq >= first_seq:
-                    out.append((seq, payload))
-                seq += 1
-                pos = HEADER_BYTES + length
-            offset += pos
-    finally:
-        os.close(fd)
+                out.append((seq, payload))
+            seq += 1
+            pos = stop
+        if pos == 0:
+            # A frame larger than one block.
+            if end < HEADER_BYTES:
+                raise LogCorruptError(f"{plan.path}: record {seq} is cut short")
+            length, crc = _unpack_header(block, 0)
+            payload = os.pread(fd, length, offset + HEADER_BYTES)
+            if len(payload) != length or _crc32(payload) != crc:
+                raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
+            if seq >= first_seq:
+                out.append((seq, payload))
+            seq += 1
+            pos = HEADER_BYTES + length
+        offset += pos
     return seq, offset
 
 

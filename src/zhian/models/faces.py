@@ -1,5 +1,6 @@
 """Registry candidates by face: enrolled features (an audited read), captures linked by place
-and time, and the residents most like them (issue #6, unregistered-resident model)."""
+and time (their sealed features opened, an audited read too), and the residents most like
+them (issue #6, unregistered-resident model)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import base64
 import binascii
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,14 +20,19 @@ from sqlalchemy.orm import Session
 
 from zhian.audit.service import Actor, AuditService
 from zhian.devices.models import Device, DeviceKind
+from zhian.models.base import ModelRun
 from zhian.registry.identity import SEALED_COLUMNS, IdentityProtector
 from zhian.registry.models import Resident
+from zhian.store.features import FeatureSealer
 
 Vector = npt.NDArray[np.float32]
 
 # Where `prepare_run` leaves the enrolled features in `ModelRun.shared`.
 FACES_KEY = "enrolled_faces"
 FACE_READ_ACTION = "resident.face_features.read"
+# Where a run keeps its `CaptureFeatureReader` in `ModelRun.shared`, and its audit action.
+CAPTURES_KEY = "capture_features"
+CAPTURE_READ_ACTION = "face_capture.features.read"
 MODEL_ACTOR = Actor.system("models")
 TOP_CANDIDATES = 3
 # A face camera within this distance of a door in the same community watches that door
@@ -134,6 +141,49 @@ def load_enrolled_faces(
         by_dims=by_dims,
         door_cameras=door_cameras(session),
         count=sum(len(pairs) for pairs in grouped.values()),
+    )
+
+
+class CaptureFeatureReader:
+    """Opens the sealed features of the face captures a model links to passages, and only
+    those, counting them so that the run's caller audits the read once per run."""
+
+    def __init__(self, sealer: FeatureSealer) -> None:
+        self._sealer = sealer
+        self.opened = 0
+
+    def open(self, captures: Iterable[Mapping[str, Any]]) -> list[str]:
+        """The base64 features of captures as the store lists them (`dev`, `id`, `feature`)."""
+        features = []
+        for capture in captures:
+            self.opened += 1  # counted before opening: a failed open was still an attempt
+            features.append(
+                self._sealer.open_feature(capture["dev"], capture["id"], capture["feature"])
+            )
+        return features
+
+
+def capture_reader(run: ModelRun) -> CaptureFeatureReader:
+    """The run's one reader of capture features (made on first use)."""
+    reader = run.shared.get(CAPTURES_KEY)
+    if not isinstance(reader, CaptureFeatureReader):
+        reader = run.shared[CAPTURES_KEY] = CaptureFeatureReader(run.store.protector)
+    return reader
+
+
+def audit_capture_reads(run: ModelRun, audit: AuditService) -> None:
+    """Record the capture features a model run opened: one entry per run (action
+    `face_capture.features.read`, actor `system:models`) with their count, in the caller's
+    transaction; nothing when the run opened none."""
+    reader = run.shared.get(CAPTURES_KEY)
+    if not isinstance(reader, CaptureFeatureReader) or reader.opened == 0:
+        return
+    audit.record(
+        MODEL_ACTOR,
+        CAPTURE_READ_ACTION,
+        record_type="face_event",
+        purpose="registration task candidates (model.unregistered_resident)",
+        details={"captures": reader.opened, "model": "model.unregistered_resident"},
     )
 
 

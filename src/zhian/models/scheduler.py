@@ -12,7 +12,7 @@ from zhian.config import ModelSettings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
 from zhian.kit.clock import Clock
-from zhian.models.faces import load_enrolled_faces
+from zhian.models.faces import audit_capture_reads, load_enrolled_faces
 from zhian.models.runner import prepare_run, run_models
 from zhian.store.events import EventStore
 
@@ -24,7 +24,8 @@ class ModelScheduler:
     update it (the alert service merges by key), so a standing situation is one alert.
 
     With `governance` holding a key ring, each run opens residents' enrolled face features
-    (audited) for the unregistered-resident model's registry candidates."""
+    (audited) for the unregistered-resident model's registry candidates; the capture
+    features a run opens are audited once it has run."""
 
     def __init__(
         self,
@@ -56,6 +57,9 @@ class ModelScheduler:
             )
             run = prepare_run(session, self._store, self._settings, self._clock.now(), faces=faces)
         drafts = run_models(run)
+        if self._governance is not None:  # the capture features the run opened, if any
+            with self._db.session() as session:
+                audit_capture_reads(run, self._governance.audit(session))
         with self._alerts() as alerts:
             return alerts.raise_drafts(drafts)
 

@@ -14,6 +14,7 @@ from zhian.models.faces import (
     LINK_SECONDS,
     MAX_CAPTURES,
     EnrolledFaces,
+    capture_reader,
     subject_face,
 )
 
@@ -45,7 +46,8 @@ GROUP BY p.who, present.nights
 
 # Face captures with a feature at a camera watching a residential door (m_door_cameras),
 # within LINK_SECONDS of one of the subject's passages there: the captures of the person
-# passing, linked by place and time alone (no reference of the capture is read).
+# passing, linked by place and time alone (no reference of the capture is read). Features
+# come out sealed; the model opens only these, through the run's audited reader.
 CAPTURES_SQL = f"""
 WITH p AS (
   SELECT a.subject_kind || ':' || a.subject_ref AS who, a.device_id, a.time
@@ -150,7 +152,7 @@ class UnregisteredResidentModel:
         events = event_refs(resident.items, "access")
         if faces is not None and captures is not None:
             linked = captures.get(resident.who, [])
-            face, agreeing = subject_face(i["feature"] for i in linked)
+            face, agreeing = subject_face(capture_reader(run).open(linked))
             floor = params.unregistered_face_similarity_floor
             found = faces.candidates(face, floor) if face is not None else []
             figures.update(parameter_figures(params, self.face_parameters))

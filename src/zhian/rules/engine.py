@@ -28,6 +28,7 @@ from zhian.rules.devices import DeviceHealthConfig, DeviceHealthRule
 from zhian.rules.directory import PlaceDirectory
 from zhian.rules.models import RuleCheckpoint
 from zhian.rules.watchlist import WatchlistRule
+from zhian.store.identifiers import IdentifierProtector
 from zhian.watchlists.matcher import WatchlistMatcher
 
 logger = logging.getLogger(__name__)
@@ -57,13 +58,14 @@ class RuleEngineStoppedError(ZhianError):
     code = "rule_engine_stopped"
 
 
-def build_rules(settings: RuleSettings) -> list[Rule]:
-    """Every streaming rule, each configured from its own part of the `rules` settings."""
+def build_rules(settings: RuleSettings, protector: IdentifierProtector) -> list[Rule]:
+    """Every streaming rule, each configured from its own part of the `rules` settings;
+    `protector` seals the identifiers a rule names in its alerts (watchlist plates)."""
     return [
         DeviceHealthRule(DeviceHealthConfig.from_settings(settings)),
         AlarmRule(AlarmConfig.from_settings(settings)),
         AccessPatternRule(AccessConfig.from_settings(settings)),
-        WatchlistRule(),
+        WatchlistRule(protector.protect),
         # Crowd safety; CrowdMonitor (node) applies the `crowd` settings and zones.
         CrowdRule(CrowdConfig.from_settings(CrowdSettings())),
     ]
@@ -92,6 +94,10 @@ class RuleEngine:
     time (the intake's `received_at`) read so far, moved on by the clock since. Live, that
     is now; while the engine catches up after a restart, it is the time of the backlog,
     so devices are not reported offline for the engine's own downtime.
+
+    `protector` is the engine's own identifier vault (one writer per vault: the store
+    feeder has another); what the rules sealed is flushed before their alerts commit, so
+    no stored alert names a token the vault cannot open.
     """
 
     def __init__(
@@ -103,6 +109,7 @@ class RuleEngine:
         *,
         load_directory: Callable[[], PlaceDirectory],
         load_matcher: Callable[[], WatchlistMatcher],
+        protector: IdentifierProtector,
         refresh_seconds: float = 5.0,
     ) -> None:
         self._log = log
@@ -112,7 +119,8 @@ class RuleEngine:
         self._load_directory = load_directory
         self._load_matcher = load_matcher
         self._refresh_seconds = refresh_seconds
-        self.rules = build_rules(settings)
+        self._protector = protector
+        self.rules = build_rules(settings, protector)
         self._rules_by_type = rules_by_event_type(self.rules)
         self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
         self._last_seq: int | None = None
@@ -228,6 +236,8 @@ class RuleEngine:
             if moved:
                 self._last_seq = last  # saved with the next output or within a second
             return
+        if out.drafts:
+            self._protector.flush()  # the sealed values first: the alerts hold their tokens
         with self._open_sink() as sink:
             if out.drafts:
                 sink.raise_drafts(out.drafts)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
 from zhian.alerts.drafts import TIER_ORDER, AlertDraft, Candidate, RuleOutput, Tier
+from zhian.alerts.identifiers import LEGAL_BASIS_REF, PLATE_KIND, PLATE_MASKED, PLATE_TOKEN
 from zhian.ingest.events import Event, FaceEvent, VehicleEvent
 from zhian.rules.base import ref
 from zhian.rules.directory import PlaceDirectory
+from zhian.store.identifiers import IdentifierKind, ProtectedIdentifier
 from zhian.watchlists.matcher import EMPTY, Match, WatchlistMatcher
 
 WATCHLIST_RULE = "watchlist"
+
+# Seals an identifier in the vault and returns its token and masked form.
+Protect = Callable[[IdentifierKind, str], ProtectedIdentifier]
 
 
 def _tier(matches: list[Match]) -> Tier:
@@ -25,6 +31,11 @@ class WatchlistRule:
     The engine replaces the snapshot (`set_matcher`) every few seconds, so additions,
     withdrawals and expiries take effect without a restart; expiry is also checked
     against the event time on every match.
+
+    The rule reads the intake log, so it sees plates in the clear; its alerts carry only
+    the masked plate and its token (`protect` seals the value in the identifier vault),
+    because alerts go to pages, the API, the live feed and webhooks. A face hit names
+    no subject reference at all, only the watchlist entry.
     """
 
     # The engine hands this rule only these event types (see rules_by_event_type).
@@ -32,7 +43,8 @@ class WatchlistRule:
 
     key: ClassVar[str] = WATCHLIST_RULE
 
-    def __init__(self) -> None:
+    def __init__(self, protect: Protect) -> None:
+        self._protect = protect
         self.directory = PlaceDirectory({})
         self.matcher: WatchlistMatcher = EMPTY
 
@@ -75,19 +87,20 @@ class WatchlistRule:
     def _plate(self, event: VehicleEvent, matches: list[Match]) -> AlertDraft:
         name, place_id, community_id = self._place(event.device_id)
         best = matches[0]
+        plate = self._protect("plate", event.plate)
         exact = best.score >= 1.0
         how_zh = "" if exact else "（一位字符可能误识）"
         how_en = "" if exact else " (one character may be misread)"
         return AlertDraft(
             rule=WATCHLIST_RULE,
-            kind="watchlist_plate",
+            kind=PLATE_KIND,
             tier=_tier(matches),
             subject=f"entry:{best.item.entry_id}",
             place_id=place_id,
             observed_at=event.time,
-            explanation_zh=f"布控车辆{event.plate}经过{name}{how_zh}：{best.item.label}",
+            explanation_zh=f"布控车辆{plate.masked}经过{name}{how_zh}：{best.item.label}",
             explanation_en=(
-                f"watchlisted plate {event.plate} passed {event.device_id}{how_en}: "
+                f"watchlisted plate {plate.masked} passed {event.device_id}{how_en}: "
                 f"{best.item.label}"
             ),
             device_id=event.device_id,
@@ -95,7 +108,11 @@ class WatchlistRule:
             place_name=name,
             events=(ref(event),),
             images=() if event.image is None else (event.image,),
-            figures={"plate": event.plate, "legal_basis_ref": best.item.legal_basis_ref},
+            figures={
+                PLATE_MASKED: plate.masked,
+                PLATE_TOKEN: plate.token,
+                LEGAL_BASIS_REF: best.item.legal_basis_ref,
+            },
             candidates=tuple(
                 Candidate(m.item.entry_id, m.item.label, m.score) for m in matches[:3]
             ),
@@ -121,7 +138,7 @@ class WatchlistRule:
             place_name=name,
             events=(ref(event),),
             images=() if event.image is None else (event.image,),
-            figures={"similarity": best.score, "legal_basis_ref": best.item.legal_basis_ref},
+            figures={"similarity": best.score, LEGAL_BASIS_REF: best.item.legal_basis_ref},
             candidates=tuple(
                 Candidate(m.item.entry_id, m.item.label, m.score) for m in matches[:3]
             ),

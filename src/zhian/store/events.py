@@ -2,6 +2,10 @@
 
 Tables carry no index: events arrive roughly in time order, so DuckDB's per-block min/max
 (zone maps) already prune by `time`, and retention can delete by time range later.
+
+No personal data is kept in the clear: identifiers are stored as keyed tokens (with a
+masked form), face features as sealed values (BLOB) bound to their row; see
+`zhian.store.identifiers` and `zhian.store.features`.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import base64
 import struct
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
@@ -33,7 +38,8 @@ from zhian.ingest.events import (
     LoggedEvent,
     VehicleEvent,
 )
-from zhian.store.identifiers import IdentifierKind, IdentifierProtector, ProtectedIdentifier
+from zhian.store.features import StoreProtector
+from zhian.store.identifiers import IdentifierKind, ProtectedIdentifier
 
 # The row of `store_state` that records how far this store has applied the log.
 STORE_CONSUMER: Final = "event_store"
@@ -46,7 +52,10 @@ _ARROW_TYPES: Final[dict[str, Any]] = {
     "SMALLINT": pa.int16(),
     "DOUBLE": pa.float64(),
     "TIMESTAMPTZ": _TIMESTAMP,
+    "BLOB": pa.binary(),
 }
+# Rows read and rewritten per round when face features are sealed anew (upgrade, rotation).
+RESEAL_BATCH_ROWS: Final = 10_000
 
 Extractor = Callable[[list[Any]], list[Any]]
 
@@ -81,6 +90,8 @@ class _Column:
     extract: Extractor
     # Personal identifiers are stored as their token, with the masked form in `masked_name`.
     identifier: IdentifierKind | None = None
+    # Biometric values (the face feature) are stored sealed, bound to their row (a BLOB).
+    sealed: bool = False
 
     @property
     def masked_name(self) -> str:
@@ -99,6 +110,10 @@ class _EventTable:
     @property
     def identifier_columns(self) -> tuple[_Column, ...]:
         return tuple(c for c in self.columns if c.identifier is not None)
+
+    @property
+    def sealed_columns(self) -> tuple[_Column, ...]:
+        return tuple(c for c in self.columns if c.sealed)
 
     def sql_columns(self) -> list[tuple[str, str]]:
         """Every column in table order; masked forms last, so older stores gain them by
@@ -125,8 +140,9 @@ def _column(
     sql_type: str = "VARCHAR",
     extract: Extractor | None = None,
     identifier: IdentifierKind | None = None,
+    sealed: bool = False,
 ) -> _Column:
-    return _Column(name, sql_type, extract or _field(name), identifier)
+    return _Column(name, sql_type, extract or _field(name), identifier, sealed)
 
 
 _SUBJECT_COLUMNS = (
@@ -160,7 +176,7 @@ EVENT_TABLES: Final[dict[type[Event], _EventTable]] = {
         (
             _column("quality", "DOUBLE"),
             *_SUBJECT_COLUMNS,
-            _column("feature", extract=_feature),
+            _column("feature", "BLOB", extract=_feature, sealed=True),
             _column("image"),
         ),
         "concat_ws(' · ', 'quality ' || printf('%.2f', quality), "
@@ -215,16 +231,16 @@ class EventStore:
     in the same transaction as the rows, so each logged event is stored exactly once.
     """
 
-    def __init__(self, path: Path, protector: IdentifierProtector) -> None:
+    def __init__(self, path: Path, protector: StoreProtector) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self.protector = protector
         self._connection = duckdb.connect(str(path))
+        self._write_lock = threading.Lock()
+        self._create_schema()
         # Readers take cursors from a connection nobody executes on, so that opening one
         # never races with a batch being written on the main connection.
         self._reader_root = self._connection.cursor()
-        self._write_lock = threading.Lock()
-        self._create_schema()
         # fetchall, not fetchone: DuckDB refuses other work while a result is unfinished.
         ((last_seq,),) = self._connection.execute(
             "SELECT last_seq FROM store_state WHERE consumer = ?", [STORE_CONSUMER]
@@ -265,6 +281,31 @@ class EventStore:
                 self._connection.execute(statement)
             for table in EVENT_TABLES.values():
                 self._tokenise_older_rows(table)
+                self._seal_older_rows(table)
+            if self._compaction_marker.exists():
+                self._compact()
+
+    @property
+    def _compaction_marker(self) -> Path:
+        # Present from before an upgrade commits until the file is rewritten: a crash in
+        # between leaves it, and the next open finishes the rewrite.
+        return self._path.with_name(self._path.name + ".compact")
+
+    def _compact(self) -> None:
+        """Rewrite the store into a fresh file that replaces this one. DuckDB leaves the
+        blocks an update frees as they were, so after an upgrade the clear identifiers
+        and face features would otherwise stay readable in the file's free space."""
+        fresh = self._path.with_name(self._path.name + ".fresh")
+        fresh.unlink(missing_ok=True)
+        connection = self._connection
+        ((database,),) = connection.execute("SELECT current_database()").fetchall()
+        connection.execute("ATTACH ? AS fresh", [str(fresh)])
+        connection.execute(f'COPY FROM DATABASE "{database}" TO fresh')
+        connection.execute("DETACH fresh")
+        connection.close()
+        fresh.replace(self._path)
+        self._compaction_marker.unlink()
+        self._connection = duckdb.connect(str(self._path))
 
     def _tokenise_older_rows(self, table: _EventTable) -> None:
         """Bring a store written before identifiers were tokenised up to date, in place:
@@ -278,9 +319,9 @@ class EventStore:
         for column in table.identifier_columns:
             if column.masked_name in present:
                 continue
+            self._compaction_marker.touch()
             connection = self._connection
-            connection.begin()
-            try:
+            with _transaction(connection):
                 connection.execute(
                     f"ALTER TABLE {table.name} ADD COLUMN {column.masked_name} VARCHAR"
                 )
@@ -309,11 +350,35 @@ class EventStore:
                 )
                 connection.unregister("tokenised")
                 self.protector.flush()  # the sealed values first: the rows lose theirs
-                connection.commit()
-            except BaseException:
-                with suppress(duckdb.Error):
-                    connection.rollback()
-                raise
+
+    def _seal_older_rows(self, table: _EventTable) -> None:
+        """Bring a store written before face features were sealed up to date, in place: the
+        column becomes a BLOB (same position, so positional inserts still line up) and
+        each clear value is replaced by its sealed value, all in one transaction."""
+        seal = self.protector.seal_feature
+        for column in table.sealed_columns:
+            ((data_type,),) = self._connection.execute(
+                "SELECT data_type FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                [table.name, column.name],
+            ).fetchall()
+            if data_type == "BLOB":
+                continue
+            self._compaction_marker.touch()
+            connection = self._connection
+            with _transaction(connection):
+                # encode(): the clear base64 text as bytes, until each row is sealed below.
+                connection.execute(
+                    f"ALTER TABLE {table.name} ALTER COLUMN {column.name} "
+                    f"SET DATA TYPE BLOB USING encode({column.name})"
+                )
+                _rewrite_sealed(
+                    connection,
+                    table,
+                    column,
+                    lambda device_id, event_id, clear: seal(
+                        device_id, event_id, clear.decode("ascii")
+                    ),
+                )
 
     # -- writing ------------------------------------------------------------------------
 
@@ -340,27 +405,21 @@ class EventStore:
                     groups[kind] = [pair]
                 else:
                     members.append(pair)
-            protect = self.protector.protect
+            protect, seal = self.protector.protect, self.protector.seal_feature
             tables = [
-                (EVENT_TABLES[kind], _arrow_table(EVENT_TABLES[kind], pairs, protect))
+                (EVENT_TABLES[kind], _arrow_table(EVENT_TABLES[kind], pairs, protect, seal))
                 for kind, pairs in groups.items()
             ]
             # Sealed values are durable before the rows that carry only their tokens.
             self.protector.flush()
             connection = self._connection
-            connection.begin()
-            try:
+            with _transaction(connection):
                 for table, rows in tables:
                     _insert(connection, table, rows)
                 connection.execute(
                     "UPDATE store_state SET last_seq = ? WHERE consumer = ?",
                     [new_last_seq, STORE_CONSUMER],
                 )
-                connection.commit()
-            except BaseException:
-                with suppress(duckdb.Error):  # keep the original error, not the rollback's
-                    connection.rollback()
-                raise
             self._last_seq = new_last_seq
 
     # -- reading ------------------------------------------------------------------------
@@ -495,6 +554,34 @@ class EventStore:
         )
         return {token for (token,) in self._query(parts)}
 
+    def reseal_features(self) -> int:
+        """Seal every face feature not under the active key anew (key rotation), in one
+        transaction; returns how many were re-sealed."""
+        reseal = self.protector.reseal_feature
+        with self._write_lock:
+            connection = self._connection
+            with _transaction(connection):
+                changed = sum(
+                    _rewrite_sealed(connection, table, column, reseal)
+                    for table in EVENT_TABLES.values()
+                    for column in table.sealed_columns
+                )
+        return changed
+
+    def sealed_key_counts(self) -> Counter[str]:
+        """How many sealed face features each key id holds (the key census)."""
+        census: Counter[str] = Counter()
+        key_of = self.protector.feature_key_id
+        with closing(self._reader_root.cursor()) as cursor:
+            for table in EVENT_TABLES.values():
+                for column in table.sealed_columns:
+                    cursor.execute(
+                        f"SELECT {column.name} FROM {table.name} WHERE {column.name} IS NOT NULL"
+                    )
+                    while rows := cursor.fetchmany(RESEAL_BATCH_ROWS):
+                        census.update(key_of(value) for (value,) in rows)
+        return census
+
     def image_refs(self) -> set[str]:
         """Every image reference a stored event still holds (vehicle and face snapshots)."""
         parts = " UNION ".join(
@@ -568,6 +655,7 @@ def _arrow_table(
     table: _EventTable,
     pairs: list[tuple[int, LoggedEvent]],
     protect: Callable[[IdentifierKind, str], ProtectedIdentifier],
+    seal: Callable[[str, str, str], bytes],
 ) -> pa.Table:
     """The rows of one table, built column by column (much faster than row by row)."""
     seqs = list(map(_seq_of, pairs))
@@ -591,6 +679,11 @@ def _arrow_table(
             masked[column.masked_name] = pa.array(
                 [None if p is None else p.masked for p in protected], type=pa.string()
             )
+        elif column.sealed:
+            values = [
+                None if value is None else seal(e.device_id, e.id, value)
+                for e, value in zip(events, values, strict=True)
+            ]
         columns[column.name] = pa.array(values, type=_ARROW_TYPES[column.sql_type])
     return pa.table({**columns, **masked})
 
@@ -617,6 +710,52 @@ def _insert(connection: duckdb.DuckDBPyConnection, table: _EventTable, rows: pa.
 
 
 _seq_of = itemgetter(0)
+
+# (device id, event id, stored value) -> the value to store instead, or None to keep it.
+SealedRewrite = Callable[[str, str, bytes], bytes | None]
+
+
+def _rewrite_sealed(
+    connection: duckdb.DuckDBPyConnection,
+    table: _EventTable,
+    column: _Column,
+    rewrite: SealedRewrite,
+) -> int:
+    """Pass every stored value of a sealed column through `rewrite`, in rounds by `seq`
+    (unique per stored event), inside the caller's transaction; returns rows changed."""
+    changed = 0
+    after = -1
+    while True:
+        rows = connection.execute(
+            f"SELECT seq, device_id, event_id, {column.name} FROM {table.name} "
+            f"WHERE {column.name} IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?",
+            [after, RESEAL_BATCH_ROWS],
+        ).fetchall()
+        if not rows:
+            return changed
+        after = rows[-1][0]
+        updates = [
+            (seq, fresh)
+            for seq, device_id, event_id, value in rows
+            if (fresh := rewrite(device_id, event_id, value)) is not None
+        ]
+        if not updates:
+            continue
+        connection.register(
+            "rewritten",
+            pa.table(
+                {
+                    "seq": pa.array([seq for seq, _ in updates], type=pa.int64()),
+                    "value": pa.array([value for _, value in updates], type=pa.binary()),
+                }
+            ),
+        )
+        connection.execute(
+            f"UPDATE {table.name} SET {column.name} = r.value FROM rewritten r "
+            f"WHERE {table.name}.seq = r.seq"
+        )
+        connection.unregister("rewritten")
+        changed += len(updates)
 
 
 def _utc(value: datetime) -> datetime:
@@ -691,3 +830,17 @@ def _retention_filter(
         where.append("NOT list_contains($plates, plate)")
         parameters["plates"] = sorted(keep.plates)
     return " AND ".join(where), parameters
+
+
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: committed when the block ends, rolled back if it raises
+    (keeping the block's error, not the rollback's)."""
+    connection.begin()
+    try:
+        yield
+        connection.commit()
+    except BaseException:
+        with suppress(duckdb.Error):
+            connection.rollback()
+        raise

@@ -55,6 +55,7 @@ class StoreFeeder:
         self._thread: threading.Thread | None = None
         self._last_error: Exception | None = None
         self._failed_for_good = False  # the last error stopped the thread
+        self._warned_gap = False  # told once that retention pruned records never stored
 
     @property
     def last_error(self) -> Exception | None:
@@ -113,6 +114,7 @@ class StoreFeeder:
         are gathered until about `batch_events` events.
         """
         after_seq = self._store.last_seq()
+        self._warn_if_pruned_ahead(after_seq)
         batch: list[tuple[int, LoggedEvent]] = []
         decode = self._decoder.decode
         while len(batch) < self._batch_events:
@@ -132,6 +134,23 @@ class StoreFeeder:
         if batch:
             self._store.apply(batch)
         return len(batch)
+
+    def _warn_if_pruned_ahead(self, after_seq: int) -> None:
+        """Say once when the store resumes below the log's oldest record: retention pruned
+        records this store never held (a store rebuilt or replaced after the prune), so they
+        can no longer be stored, and the log's read would skip them silently."""
+        first = self._log.first_seq
+        if after_seq + 1 >= first or self._warned_gap:
+            return
+        self._warned_gap = True
+        logger.warning(
+            "the event store ends at log record %d but the log now begins at %d: records "
+            "%d-%d were pruned by retention and are not in this store",
+            after_seq,
+            first,
+            after_seq + 1,
+            first - 1,
+        )
 
     def _run(self) -> None:
         retry_seconds = self._poll_seconds

@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from zhian.access.service import AccessService
+from zhian.alerts.identifiers import AlertPlate, plate_of
 from zhian.alerts.schemas import AlertDetail, AlertFilter, AlertPage
 from zhian.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ZhianError
+from zhian.governance.reveal import Purpose
 from zhian.registry.service import RegistryService
 from zhian.web.alert_access import (
     FILTER_FIELDS,
@@ -24,12 +26,14 @@ from zhian.web.alert_access import (
 from zhian.web.alerts_api import (
     assignee_choices,
     client_ip,
+    reveal_plate,
     run_action,
     run_step,
     visible_alert,
 )
 from zhian.web.auth import current_user
 from zhian.web.layout import Page, PageDep
+from zhian.web.personal_data import REVEAL_PERMISSION, wants_unmasked
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -117,8 +121,30 @@ def _user_names(page: Page, detail: AlertDetail) -> dict[int, str]:
     return names
 
 
+def _purpose_form(page: Page, plate: AlertPlate | None) -> dict[str, str]:
+    """The reveal form's purpose: what the user stated, else the watchlist entry's legal
+    basis (a case number when it reads as one), so acting on a hit is one step."""
+    params = page.request.query_params
+    if wants_unmasked(params):
+        return {"case_number": params.get("case_number", ""), "reason": params.get("reason", "")}
+    basis = plate.legal_basis_ref if plate is not None else None
+    if basis is None:
+        return {"case_number": "", "reason": ""}
+    try:
+        Purpose(case_number=basis).checked()
+    except BadRequestError:
+        return {"case_number": "", "reason": page.t["plate_basis_reason"].format(ref=basis)}
+    return {"case_number": basis, "reason": ""}
+
+
 def _detail_page(
-    page: Page, alert_id: int, *, error: ZhianError | None = None, status_code: int = 200
+    page: Page,
+    alert_id: int,
+    *,
+    error: ZhianError | None = None,
+    status_code: int = 200,
+    revealed_plate: str | None = None,
+    reveal_error: ZhianError | None = None,
 ) -> HTMLResponse:
     try:
         with page.node.alerts() as alerts:
@@ -131,10 +157,16 @@ def _detail_page(
             assignees = assignee_choices(alerts, detail) if "dispatch" in offered else []
     except NotFoundError as missing:
         return page.render("error.html", {"error": missing}, status_code=404)
+    plate = plate_of(detail)
     return page.render(
         "alert_detail.html",
         {
             "alert": detail,
+            "plate": plate,
+            "may_reveal": page.user.can(REVEAL_PERMISSION),
+            "purpose": _purpose_form(page, plate),
+            "revealed_plate": revealed_plate,
+            "reveal_error": reveal_error,
             "offered": offered,
             "may_tick": "tick_step" in detail.actions and may_act(page.user, detail, "tick_step"),
             "names": _user_names(page, detail),
@@ -149,7 +181,30 @@ def _detail_page(
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)
 def alert_detail(page: PageDep, alert_id: AlertId) -> HTMLResponse:
-    return _detail_page(page, alert_id)
+    """The alert; `reveal=1` with a case number or reason shows its watchlist plate."""
+    if not wants_unmasked(page.request.query_params):
+        return _detail_page(page, alert_id)
+    return _revealed_detail_page(page, alert_id)
+
+
+def _revealed_detail_page(page: Page, alert_id: int) -> HTMLResponse:
+    """The alert with its plate in the clear (audited), or with the refusal beside the
+    form; outside the user's jurisdiction a 404 that reveals and audits nothing."""
+    try:
+        with page.node.alerts() as alerts:
+            detail = visible_alert(alerts, page.user, alert_id)
+    except NotFoundError as missing:
+        return page.render("error.html", {"error": missing}, status_code=404)
+    try:
+        plate = reveal_plate(page.node, page.user, page.request, detail)
+    except ZhianError as refused:
+        response = _detail_page(
+            page, alert_id, reveal_error=refused, status_code=refused.status_code
+        )
+    else:
+        response = _detail_page(page, alert_id, revealed_plate=plate)
+    response.headers["Cache-Control"] = "no-store"  # the clear plate stays out of caches
+    return response
 
 
 def _text(form: FormData, name: str, limit: int = 2000) -> str:

@@ -10,9 +10,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.access.service import AccessService, UserRead
+from zhian.alerts.identifiers import plate_of
 from zhian.alerts.schemas import AlertDetail, AlertPage, AlertSummary, KpiReport, TodoItem
 from zhian.alerts.service import AlertService
-from zhian.errors import BadRequestError
+from zhian.errors import BadRequestError, NotFoundError
 from zhian.node import Node
 from zhian.web.alert_access import (
     LIFECYCLE_ACTIONS,
@@ -29,7 +30,7 @@ from zhian.web.deps import get_node
 from zhian.web.guard import MAX_FORM_BYTES
 from zhian.web.layout import display_zone
 from zhian.web.openapi_errors import error_responses
-from zhian.web.personal_data import audit_read
+from zhian.web.personal_data import audit_read, check_unmasked_read, wants_unmasked
 
 # Every route: 401 without a session or API token, 403 without the route's permission.
 router = APIRouter(
@@ -43,6 +44,8 @@ NodeDep = Annotated[Node, Depends(get_node)]
 # alerts.id is a 32-bit INTEGER: a larger id is a 422, not a PostgreSQL out-of-range 500.
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_PER_PAGE = 500
+# The audit action of a watchlist plate shown in the clear (`.refused` when refused).
+PLATE_REVEAL_ACTION = "alert.reveal_plate"
 # A POST signed in by cookie without the X-CSRF-Token header has its body read by the
 # guard, looking for the form field, up to a limit.
 _UNSAFE_ERRORS = error_responses(
@@ -70,6 +73,14 @@ class ActionRequest(BaseModel):
         ge=1,
         description="dispatch: the responder (a user of the alert's jurisdiction subtree "
         "whose role may act); default the dispatcher",
+    )
+
+
+class AlertRevealed(AlertDetail):
+    """One alert in full, with its watchlist plate in the clear after an audited reveal."""
+
+    revealed_plate: str | None = Field(
+        default=None, description="`reveal=1` with a purpose: the plate in the clear (audited)"
     )
 
 
@@ -181,6 +192,46 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def reveal_plate(node: Node, user: UserRead, request: Request, detail: AlertDetail) -> str:
+    """The plate of a watchlist-plate alert in the clear, for the purpose stated in the
+    query (`case_number` / `reason`), audited with the alert; the caller checked the scope.
+
+    400 without a purpose and 403 without `personal_data.reveal` (both audited as
+    refused); 404 when the alert holds no plate token or the vault no longer holds it.
+    """
+    plate = plate_of(detail)
+    if plate is None:
+        raise NotFoundError(f"alert {detail.id} names no plate to reveal", field="plate")
+    record_ids = [str(detail.id)]
+    purpose = check_unmasked_read(
+        node, user, request, action=PLATE_REVEAL_ACTION, record_type="alert", record_ids=record_ids
+    )
+    if plate.token is None:
+        raise NotFoundError(
+            f"alert {detail.id} was written before plates were tokenised: only the masked "
+            "plate was kept",
+            field="plate",
+        )
+    with node.db.session() as session:
+        opened = node.vault.reveal(session, [plate.token]).get(plate.token)
+    if opened is None:
+        raise NotFoundError(
+            f"the vault no longer holds the plate of alert {detail.id} (purged by retention)",
+            field="plate",
+        )
+    audit_read(
+        node,
+        user,
+        request,
+        action=PLATE_REVEAL_ACTION,
+        record_type="alert",
+        record_ids=record_ids,
+        purpose=purpose,
+        details={"kind": detail.kind, "identifier": "plate", "token": plate.token},
+    )
+    return opened.value
+
+
 def _json(model: BaseModel | list[Any]) -> Response:
     if isinstance(model, list):
         body = "[" + ",".join(item.model_dump_json() for item in model) + "]"
@@ -213,12 +264,31 @@ def list_alerts(
 @router.get(
     "/alerts/{alert_id}",
     summary="One alert in full",
-    response_model=AlertDetail,
-    responses=error_responses(404),
+    response_model=AlertRevealed,
+    responses=error_responses(400, 404),
 )
-def get_alert(node: NodeDep, user: CurrentUser, alert_id: AlertId) -> Response:
+def get_alert(
+    request: Request,
+    node: NodeDep,
+    user: CurrentUser,
+    alert_id: AlertId,
+    reveal: Annotated[
+        str | None, Query(pattern="^1$", description="1: a watchlist plate in the clear")
+    ] = None,
+    case_number: Annotated[str | None, Query(max_length=64)] = None,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """A watchlist plate is masked (`plate_masked`, with its `plate_token`); `reveal=1`
+    with a `case_number` or a `reason` shows it to holders of `personal_data.reveal`
+    (never to API tokens), and the read is audited with the alert."""
     with node.alerts() as alerts:
-        return _json(visible_alert(alerts, user, alert_id))
+        detail = visible_alert(alerts, user, alert_id)
+    if not wants_unmasked(request.query_params):
+        return _json(AlertRevealed(**detail.model_dump()))
+    plate = reveal_plate(node, user, request, detail)
+    response = _json(AlertRevealed(**detail.model_dump(), revealed_plate=plate))
+    response.headers["Cache-Control"] = "no-store"  # the clear plate stays out of caches
+    return response
 
 
 @router.post(

@@ -105,6 +105,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "system": ("系统", "System"),
     "incident": ("合并事件", "Incident"),
     "owner": ("责任", "Owner"),
+    # alert detail: a watchlist plate, masked, revealed with a stated purpose
+    "plate": ("布控车牌", "Watchlisted plate"),
+    "plate_note": (
+        "车牌默认脱敏显示；查看原文须填写案件编号或用途说明，留痕审计。",
+        "The plate is masked; seeing it in the clear needs a case number or a reason (audited).",
+    ),
+    "plate_case_number": ("案件编号", "Case number"),
+    "plate_reason": ("用途说明", "Reason"),
+    "plate_basis_reason": ("布控依据 {ref}", "Watchlist legal basis {ref}"),
+    "plate_reveal": ("查看车牌原文", "Reveal the plate"),
+    "plate_revealed": ("车牌原文（已审计）", "Plate in the clear (audited)"),
+    "plate_no_token": (
+        "此预警早于车牌令牌化，仅保留脱敏车牌，无法查看原文。",
+        "This alert predates plate tokens: only the masked plate was kept.",
+    ),
     # devices
     "devices_title": ("设备状态", "Devices"),
     "community": ("社区", "Community"),
@@ -254,6 +269,9 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "silent_minutes": ("静默分钟", "Silent minutes"),
         "denied": ("拒绝次数", "Denied"),
         "window_minutes": ("时间窗(分)", "Window (min)"),
+        "plate_masked": ("车牌(脱敏)", "Plate (masked)"),
+        "legal_basis_ref": ("布控依据编号", "Legal basis ref"),
+        "similarity": ("相似度", "Similarity"),
     },
     "rule": {
         "alarm": ("设备报警", "Alarms"),

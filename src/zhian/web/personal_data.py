@@ -58,9 +58,16 @@ def purpose_of(params: Mapping[str, str]) -> Purpose:
 
 
 def check_unmasked_read(
-    node: Node, user: UserRead, request: Request, *, action: str, record_type: str
+    node: Node,
+    user: UserRead,
+    request: Request,
+    *,
+    action: str,
+    record_type: str,
+    record_ids: Iterable[str] = (),
 ) -> Purpose:
-    """The purpose of an unmasked read, or the refusal, audited in its own transaction."""
+    """The purpose of an unmasked read, or the refusal, audited in its own transaction
+    (naming `record_ids` when the read was for known records)."""
     try:
         if not user.can(REVEAL_PERMISSION):
             raise ForbiddenError(
@@ -75,6 +82,7 @@ def check_unmasked_read(
                 Actor.user(user.id),
                 f"{action}.refused",
                 record_type=record_type,
+                record_ids=list(record_ids),
                 ip=client_ip(request),
                 purpose=(request.query_params.get("reason") or None),
                 case_number=(request.query_params.get("case_number") or "")[:64] or None,

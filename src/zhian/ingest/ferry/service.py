@@ -7,7 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +28,7 @@ from zhian.ingest.ferry.package import (
 )
 from zhian.ingest.ferry.repository import FerryImportRepository
 from zhian.ingest.images import ImageStore
-from zhian.ingest.service import IntakeService
+from zhian.ingest.service import IntakeService, record_received_at
 from zhian.ingest.validate import EventValidator, ItemRejected
 from zhian.kit.clock import Clock
 from zhian.log.base import EventLog
@@ -42,6 +42,17 @@ REJECTED_DIR = "rejected"
 _CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 _LOGGED = msgspec.msgpack.Decoder(LoggedBatch)
 _SHOWN_PROBLEMS = 5
+
+
+class ExportWindowPrunedError(ZhianError):
+    """The window starts before the oldest events the durable log still holds."""
+
+    status_code = 409
+    code = "ferry_window_pruned"
+
+    def __init__(self, message: str, *, earliest: datetime) -> None:
+        super().__init__(message, field="since")
+        self.earliest = earliest
 
 
 @dataclass(frozen=True)
@@ -76,9 +87,11 @@ class FerryService:
     """Writes the events of a time window as packages, and applies packages whole or not at all.
 
     Export takes what the event store still holds (retention has already removed what must
-    go), in the content the durable log recorded. Import verifies everything first (manifest,
-    sizes, hashes, every row, every event against the intake's rules); only a package that
-    passes is submitted, through the one intake path, and recorded in `ferry_imports`.
+    go), in the content the durable log recorded; so only as far back as retention has left
+    the log (`governance.log_days`), and a window reaching further back is refused.
+    Import verifies everything first (manifest, sizes, hashes, every row, every event
+    against the intake's rules); only a package that passes is submitted, through the one
+    intake path, and recorded in `ferry_imports`.
     """
 
     def __init__(
@@ -110,6 +123,7 @@ class FerryService:
             raise ValueError("since and until must be timezone-aware")
         if until <= since:
             raise ValueError("until must lie after since")
+        self._check_log_covers(since)
         out_dir.mkdir(parents=True, exist_ok=True)
         created_at = self._clock.now()
         run = f"{created_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
@@ -140,6 +154,29 @@ class FerryService:
         if batch:
             flush()
         return packages
+
+    def earliest_exportable(self) -> datetime | None:
+        """The earliest `since` the log can answer in full; None while nothing was pruned.
+
+        A record pruned by retention arrived before the oldest record kept, and its events'
+        times lie at most `max_future_seconds` after their arrival.
+        """
+        if self._log.first_seq <= 1:
+            return None
+        oldest = self._log.read(0, 1)
+        kept_from = record_received_at(oldest[0][1]) if oldest else self._clock.now()
+        return kept_from + timedelta(seconds=self._intake_settings.max_future_seconds)
+
+    def _check_log_covers(self, since: datetime) -> None:
+        # Exporting the part of the window the log still has would look complete and not be.
+        earliest = self.earliest_exportable()
+        if earliest is not None and since < earliest:
+            raise ExportWindowPrunedError(
+                f"events before {earliest.isoformat()} are no longer in the durable log "
+                "(retention prunes it after governance.log_days); export a window starting "
+                "at or after that time",
+                earliest=earliest,
+            )
 
     def _events_between(self, since: datetime, until: datetime) -> Iterator[Event]:
         stored: dict[str, dict[str, int]] = {}

@@ -102,7 +102,8 @@
       function (el) {
         if (el === document.activeElement) { return true; }
         var typed = el.tagName === "TEXTAREA" || el.type === "text" || el.type === "file";
-        return typed && el.value !== "";
+        // Changed from what the page filled in (a reveal form comes with its purpose).
+        return typed && el.value !== (el.defaultValue || "");
       }
     );
   }
