@@ -22,6 +22,7 @@ from zhian.ingest.service import BatchResult, IntakeService
 from zhian.ingest.validate import DeviceInfo, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
 from zhian.log.local import LocalEventLog
+from zhian.log.sealed import SealedEventLog
 from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
 from zhian.rules.crowd import CrowdMonitor
@@ -43,11 +44,17 @@ class Node:
         self.clock = clock
         settings.workspace.mkdir(parents=True, exist_ok=True)
         self.db = Database(make_engine(settings.database_url, echo=settings.database.echo))
-        self.log = LocalEventLog(
-            settings.log_dir, fsync=settings.log.fsync, segment_bytes=settings.log.segment_bytes
-        )
-        # The key ring first: the event store keeps identifiers only as keyed tokens.
+        # The key ring first: the event store keeps identifiers only as keyed tokens, and
+        # the intake log keeps each record sealed (it holds plates and face features).
         self.governance = Governance.for_node(settings.governance, settings.workspace, clock)
+        self.log = SealedEventLog(
+            LocalEventLog(
+                settings.log_dir,
+                fsync=settings.log.fsync,
+                segment_bytes=settings.log.segment_bytes,
+            ),
+            self.governance.cipher(),
+        )
         self.vault = self.governance.vault(self.db)
         self.store = EventStore(settings.event_store_path, self.vault)
         self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)

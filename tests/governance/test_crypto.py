@@ -70,6 +70,20 @@ def test_sealed_values_carry_their_key_id_and_open_only_in_their_context() -> No
         cipher.open(tampered, "residents.phone_enc:R1")
 
 
+def test_binary_values_seal_like_text_and_open_only_in_their_context() -> None:
+    cipher = FieldCipher(generate_keyring())
+    record = bytes(range(256)) * 4  # not valid UTF-8: a record, not a text field
+    sealed = cipher.seal_bytes(record, "event_log.record")
+
+    assert record not in sealed and key_id_of(sealed) == "k1"
+    assert cipher.open_bytes(sealed, "event_log.record") == record
+    with pytest.raises(DecryptionError, match="sealed for another field"):
+        cipher.open_bytes(sealed, "residents.phone_enc:R1")
+    # One format for both: a text value opens as its UTF-8 bytes, and back.
+    assert cipher.open_bytes(cipher.seal("张三", "c"), "c") == "张三".encode()
+    assert cipher.open(cipher.seal_bytes("张三".encode(), "c"), "c") == "张三"
+
+
 def test_rotation_keeps_old_values_readable_and_reseals_them() -> None:
     old_ring = generate_keyring()
     sealed = FieldCipher(old_ring).seal("张三", "residents.name_enc:R1")

@@ -23,7 +23,7 @@ from zhian.governance.retention import RetentionReport, RetentionService, check_
 from zhian.ingest.events import LoggedBatch, VehicleEvent
 from zhian.ingest.ferry.service import ExportWindowPrunedError
 from zhian.kit.clock import ManualClock
-from zhian.log import LocalEventLog
+from zhian.log import EventLog, LocalEventLog
 from zhian.node import Node
 from zhian.rules.engine import CHECKPOINT_NAME
 from zhian.rules.models import RuleCheckpoint
@@ -37,6 +37,16 @@ NEW_PLATE = "浙B23456"
 def bytes_under(directory: Path) -> bytes:
     """Everything stored in the files of a folder, to look for a value in the clear."""
     return b"".join(path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file())
+
+
+def plates_in(log: EventLog) -> set[str]:
+    """The plates of the vehicle events the log still holds, read back through it."""
+    return {
+        event.plate
+        for _seq, record in log.iter_records()
+        for event in msgspec.msgpack.decode(record, type=LoggedBatch).events
+        if isinstance(event, VehicleEvent)
+    }
 
 
 # --- the service over a real log, store and checkpoint ----------------------------------
@@ -327,7 +337,11 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
         node.alert_loop.rule_engine.stop()
         log_dir = node.settings.log_dir
         assert [s.first_seq for s in node.log.segments()] == [1, 2, 3, 4]
-        assert OLD_PLATE.encode() in bytes_under(log_dir)
+        # The log is sealed at rest: its files show no plate, yet it holds both.
+        assert OLD_PLATE.encode() not in bytes_under(log_dir)
+        assert NEW_PLATE.encode() not in bytes_under(log_dir)
+        assert plates_in(node.log) == {OLD_PLATE, NEW_PLATE}
+        stored_before = len(bytes_under(log_dir))
 
         with node.db.session() as session:
             dry = RetentionService(
@@ -347,8 +361,8 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
 
         assert report.by_class()["log"].removed == 3
         assert node.log.first_seq == 4
-        assert OLD_PLATE.encode() not in bytes_under(log_dir)
-        assert NEW_PLATE.encode() in bytes_under(log_dir)
+        assert plates_in(node.log) == {NEW_PLATE}
+        assert len(bytes_under(log_dir)) < stored_before / 100  # the faces' segments went
         with node.db.session() as session:
             [entry] = node.governance.audit(session).search(action="retention.apply")
         assert entry.details["log"]["removed"] == 3
@@ -400,3 +414,54 @@ def test_the_cli_shows_the_log_class_and_refuses_a_short_window(tmp_path: Path) 
     result = runner.invoke(app, ["retention", "apply", "-w", str(workspace)])
     assert result.exit_code == 2
     assert "governance.log_days = 3" in result.output
+
+
+def test_rotation_keeps_a_key_the_log_uses_until_retention_prunes_its_records(
+    tmp_path: Path, database_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from zhian.cli.main import app
+    from zhian.governance.keys import load_keyring
+
+    def keys(command: str) -> str:
+        result = CliRunner().invoke(app, ["keys", command, "-w", str(settings.workspace)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    monkeypatch.setenv("ZHIAN_DATABASE__URL", database_url)
+    # The smallest segments: each batch of faces fills one of its own.
+    settings = load_settings(
+        tmp_path / "ws",
+        log={"segment_bytes": 1024 * 1024, "fsync": False},
+        governance={"retention_daily": False},
+    )
+    start = clock.now()
+    with Node.open(settings, clock) as node:  # makes the ring: k1
+        load_master_data(node, now=start)
+        for n in range(3):
+            raws = batch_of_faces(f"old{n}", start - timedelta(minutes=1), OLD_PLATE)
+            assert submit(node, raws) == (len(raws), 0, 0)
+
+    output = keys("rotate")
+    assert "Kept k1: 3 intake-log records until retention prunes them." in output
+    assert "Retired keys" not in output
+    ring = load_keyring(settings.governance, settings.workspace)
+    assert (ring.active, set(ring.keys)) == ("k2", {"k1", "k2"})
+    [k1_row] = [line for line in keys("status").splitlines() if "k1" in line]
+    # key id, active, intake-log records, sealed values (all re-sealed under k2)
+    assert [cell.strip() for cell in k1_row.split("│")][1:5] == ["k1", "", "3", "0"]
+
+    clock.advance(timedelta(days=32))
+    with Node.open(settings, clock) as node:  # reads k1's records, seals new ones with k2
+        assert plates_in(node.log) == {OLD_PLATE}
+        assert submit(node, [vehicle_raw("fresh", clock.now(), NEW_PLATE)]) == (1, 0, 0)
+        caught_up(node)
+        node.alert_loop.rule_engine.stop()  # commits the rules' checkpoint
+        assert node.retention.run_now().by_class()["log"].removed == 3
+
+    output = keys("rotate")
+    assert "Retired keys: k1" in output
+    assert "Kept k2: 1 intake-log records" in output
+    ring = load_keyring(settings.governance, settings.workspace)
+    assert (ring.active, set(ring.keys)) == ("k3", {"k2", "k3"})

@@ -19,7 +19,7 @@ from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade
 from zhian.errors import ConfigurationError
 from zhian.governance.context import Governance
-from zhian.governance.crypto import FieldCipher
+from zhian.governance.crypto import FieldCipher, key_id_of
 from zhian.governance.identity import key_census, reseal_all
 from zhian.governance.keys import (
     KeyRing,
@@ -32,7 +32,9 @@ from zhian.governance.keys import (
 from zhian.governance.quality import QualityService
 from zhian.governance.retention import RetentionService
 from zhian.kit.clock import SystemClock
-from zhian.log import LocalEventLog
+from zhian.log import EventLogError, LocalEventLog, SealedEventLog
+from zhian.log.base import PrunableLog
+from zhian.log.sealed import is_sealed
 from zhian.store.events import EventStore
 from zhian.store.features import FEATURE_COLUMN, FEATURE_TABLE
 
@@ -113,15 +115,41 @@ def _store_in_use_note(exc: _StoreInUseError) -> str:
 
 
 @contextmanager
-def _event_log(settings: Settings) -> Iterator[LocalEventLog | None]:
-    # Opened only where the node has one: nothing to prune in a workspace without a log.
+def _event_log(settings: Settings, cipher: FieldCipher | None) -> Iterator[PrunableLog | None]:
+    """The workspace's intake log, its records opened with `cipher` (a ring-less workspace
+    never sealed any); None where the node has no log: nothing to prune there."""
     if not settings.log_dir.is_dir():
         yield None
         return
-    with LocalEventLog(
+    with _stored_log(settings) as stored:
+        yield stored if cipher is None else SealedEventLog(stored, cipher)
+
+
+def _stored_log(settings: Settings) -> LocalEventLog:
+    """The log as it lies on disk; EventLogError while a running node holds it."""
+    return LocalEventLog(
         settings.log_dir, fsync=settings.log.fsync, segment_bytes=settings.log.segment_bytes
-    ) as log:
-        yield log
+    )
+
+
+def _log_key_counts(settings: Settings) -> Counter[str]:
+    """Sealed intake-log records per key id, read from each record's header (nothing is
+    decrypted). Raises EventLogError while a running node holds the log."""
+    counts: Counter[str] = Counter()
+    if not settings.log_dir.is_dir():
+        return counts
+    with _stored_log(settings) as stored:
+        for _seq, record in stored.iter_records():
+            if is_sealed(record):
+                counts[key_id_of(record)] += 1
+    return counts
+
+
+def _log_in_use_note(exc: EventLogError) -> str:
+    return (
+        f"[yellow]The intake log is in use by a running node[/yellow] ({exc.message}): its "
+        "sealed records were not counted."
+    )
 
 
 def _fail(message: str) -> typer.Exit:
@@ -162,13 +190,25 @@ def keys_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
                     census += store.sealed_key_counts()
         except _StoreInUseError as exc:
             error_console.print(_store_in_use_note(exc) + " They are not counted below.")
+    try:
+        log_counts = _log_key_counts(settings)
+    except EventLogError as exc:
+        log_counts = Counter()
+        error_console.print(_log_in_use_note(exc))
     table = Table(title="Key ring")
     table.add_column("key id")
     table.add_column("active")
+    # The log's records are not re-sealed by rotation: they go as retention prunes them.
+    table.add_column("intake-log records", justify="right")
     table.add_column("sealed values", justify="right")
-    for key_id in sorted(set(ring.keys) | set(census)):
+    for key_id in sorted(set(ring.keys) | set(census) | set(log_counts)):
         present = "" if key_id in ring.keys else " [red](missing from ring)[/red]"
-        table.add_row(key_id + present, "yes" if key_id == ring.active else "", str(census[key_id]))
+        table.add_row(
+            key_id + present,
+            "yes" if key_id == ring.active else "",
+            str(log_counts[key_id]),
+            str(census[key_id]),
+        )
     console.print(table)
 
 
@@ -179,6 +219,8 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     The new ring is written before anything is re-encrypted, so an interrupted rotation
     leaves every value readable; run it again to finish. The event store's face features
     are re-sealed too, which needs the node stopped: while it runs, the old keys are kept.
+    The intake log's records are not re-sealed: a key they use is kept until retention
+    prunes them.
     """
     settings = load_settings(workspace)
     governance = settings.governance
@@ -191,6 +233,12 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     write_keyring(path, rotated, replace=True)
     clock = SystemClock()
     store_busy: _StoreInUseError | None = None
+    log_busy: EventLogError | None = None
+    try:
+        # Not re-sealed: a record's key is kept until retention prunes the record.
+        log_counts = _log_key_counts(settings)
+    except EventLogError as exc:
+        log_counts, log_busy = Counter(), exc
     store_counts: dict[str, int] = {}
     leftover: Counter[str] = Counter()
     with _database(settings) as db:
@@ -211,9 +259,10 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
                 record_ids=[rotated.active],
                 details={"resealed": counts, "previous": ring.active},
             )
-    # A key still sealing a value stays; so do all of them while the store was out of reach.
-    retired = set() if store_busy else {k for k in rotated.keys if k != rotated.active}
-    retired -= set(leftover)
+    # A key still sealing a value stays; so do all of them while the store or the log was
+    # out of reach.
+    old_keys = {k for k in rotated.keys if k != rotated.active}
+    retired = set() if store_busy or log_busy else old_keys - set(leftover) - set(log_counts)
     if retired:
         write_keyring(path, rotated.without(retired), replace=True)
     total = sum(counts.values())
@@ -222,8 +271,15 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         console.print(f"  {label}: {count}")
     if retired:
         console.print(f"Retired keys: {', '.join(sorted(retired))}")
+    for key_id in sorted(old_keys & set(log_counts)):
+        console.print(
+            f"Kept {key_id}: {log_counts[key_id]} intake-log records until retention prunes them."
+        )
+    if log_busy is not None:
+        error_console.print(_log_in_use_note(log_busy))
     if store_busy is not None:
         error_console.print(_store_in_use_note(store_busy))
+    if store_busy is not None or log_busy is not None:
         error_console.print(
             "The old keys are kept. Stop the node and run `zhian keys rotate` again to finish."
         )
@@ -271,7 +327,7 @@ def retention_apply(
     with (
         _database(settings) as db,
         _event_store(settings, db) as store,
-        _event_log(settings) as log,
+        _event_log(settings, governance.cipher() if governance.ring else None) as log,
         db.session() as session,
     ):
         try:

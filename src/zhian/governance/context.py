@@ -79,6 +79,10 @@ class Governance:
             )
         return self._sealer
 
+    def cipher(self) -> FieldCipher:
+        """The field cipher of the key ring (needs one): it also seals the intake log."""
+        return self.require_sealer().cipher
+
     def tokeniser(self) -> Tokeniser:
         """The keyed tokeniser for the event store and analytics (needs the key ring)."""
         return self.require_sealer().tokeniser

@@ -40,16 +40,24 @@ class FieldCipher:
 
     def seal(self, plaintext: str, context: str) -> bytes:
         """Encrypt `plaintext` under the active key, bound to `context`."""
+        return self.seal_bytes(plaintext.encode("utf-8"), context)
+
+    def open(self, sealed: bytes, context: str) -> str:
+        """Decrypt a sealed value; DecryptionError when it was not sealed for `context`."""
+        return self.open_bytes(sealed, context).decode("utf-8")
+
+    def seal_bytes(self, plaintext: bytes, context: str) -> bytes:
+        """`seal` for binary values (a whole durable-log record, say)."""
         key_id = self._ring.active.encode("ascii")
         header = bytes([FORMAT_VERSION, len(key_id)]) + key_id
         nonce = secrets.token_bytes(NONCE_BYTES)
         body = self._aead[self._ring.active].encrypt(
-            nonce, plaintext.encode("utf-8"), header + context.encode("utf-8")
+            nonce, plaintext, header + context.encode("utf-8")
         )
         return header + nonce + body
 
-    def open(self, sealed: bytes, context: str) -> str:
-        """Decrypt a sealed value; DecryptionError when it was not sealed for `context`."""
+    def open_bytes(self, sealed: bytes, context: str) -> bytes:
+        """`open` for binary values; DecryptionError when not sealed for `context`."""
         key_id = key_id_of(sealed)
         aead = self._aead.get(key_id)
         if aead is None:
@@ -58,14 +66,13 @@ class FieldCipher:
         header = sealed[:header_length]
         nonce = sealed[header_length : header_length + NONCE_BYTES]
         try:
-            plaintext = aead.decrypt(
+            return aead.decrypt(
                 nonce, sealed[header_length + NONCE_BYTES :], header + context.encode("utf-8")
             )
         except InvalidTag:
             raise DecryptionError(
                 f"value does not open for '{context}': altered, or sealed for another field"
             ) from None
-        return plaintext.decode("utf-8")
 
     def reseal(self, sealed: bytes, context: str) -> bytes | None:
         """The value under the active key, or None when it already is."""

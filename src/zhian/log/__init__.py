@@ -2,5 +2,13 @@
 
 from zhian.log.base import EventLog, EventLogError, LogClosedError, LogCorruptError
 from zhian.log.local import LocalEventLog
+from zhian.log.sealed import SealedEventLog
 
-__all__ = ["EventLog", "EventLogError", "LocalEventLog", "LogClosedError", "LogCorruptError"]
+__all__ = [
+    "EventLog",
+    "EventLogError",
+    "LocalEventLog",
+    "LogClosedError",
+    "LogCorruptError",
+    "SealedEventLog",
+]
