@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
@@ -264,6 +264,32 @@ class AlertSettings(BaseModel):
     )
     webhook_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the webhook worker looks for due deliveries."
+    )
+
+
+class LiveSettings(BaseModel):
+    """The live feed (SSE): within one process, or across processes over PostgreSQL."""
+
+    type: Literal["memory", "postgres"] = Field(
+        default="memory",
+        description=(
+            "memory: pages see alerts raised in their own process only (one process runs "
+            "web and workers). postgres: LISTEN/NOTIFY on the operational database, for "
+            "web and workers in separate processes; needs a PostgreSQL database.url."
+        ),
+    )
+    keep_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "postgres: how long a published message is kept for listeners that catch up "
+            "after a dropped connection."
+        ),
+    )
+    reconnect_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="postgres: longest pause between a listener's attempts to reconnect.",
     )
 
 
@@ -694,6 +720,7 @@ class Settings(BaseSettings):
     pages: PageSettings = PageSettings()
     rules: RuleSettings = RuleSettings()
     alerts: AlertSettings = AlertSettings()
+    live: LiveSettings = LiveSettings()
     governance: GovernanceSettings = GovernanceSettings()
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
