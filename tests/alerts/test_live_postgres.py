@@ -93,7 +93,7 @@ def test_a_message_published_in_another_process_reaches_the_subscriber(
     feed: PostgresLiveFeed, postgres_url: str, clock: ManualClock
 ) -> None:
     async def scenario() -> list[LiveMessage]:
-        publish_from_another_process(postgres_url, message("alert.before", clock.now(), 0))
+        feed.publish(message("alert.before", clock.now(), 0))
         subscription = feed.subscribe()  # from now on: the message above is history
         await asyncio.to_thread(
             publish_from_another_process,
@@ -196,3 +196,21 @@ def test_publishers_prune_what_is_older_than_keep_seconds(db: Database, clock: M
     with db.session() as session:
         kept = session.scalars(select(LiveMessageRecord.id).order_by(LiveMessageRecord.id)).all()
     assert kept == list(range(2, PRUNE_EVERY + 1))  # the first, 61 s old, is gone
+
+
+def test_a_record_that_is_not_a_message_is_skipped_not_retried_forever(
+    feed: PostgresLiveFeed, db: Database, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> list[LiveMessage]:
+        subscription = feed.subscribe()
+        with db.session() as session:
+            session.add(LiveMessageRecord(published_at=clock.now(), body='{"type": 7}'))
+        await asyncio.to_thread(feed.publish, message("alert.created", clock.now(), 1))
+        try:
+            return await receive(subscription, 1)
+        finally:
+            subscription.close()
+
+    with caplog.at_level(logging.ERROR, logger="zhian.alerts.live_postgres"):
+        assert [m.data["n"] for m in asyncio.run(scenario())] == [1]
+    assert "is not a LiveMessage" in caplog.text

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 
 from zhian.alerts.live import MemoryLiveFeed, Subscription
@@ -47,6 +48,8 @@ CATCH_UP_BATCH = 500
 PRUNE_EVERY = 100
 # Listener connections carry this name, so an operator sees them in pg_stat_activity.
 APPLICATION_NAME = "zhian-live-listener"
+# A listener gives up on an unreachable server after this long, and tries again later.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 class PostgresLiveFeed:
@@ -141,7 +144,10 @@ class PostgresLiveFeed:
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         connection = psycopg.connect(
-            self._conninfo, autocommit=True, application_name=APPLICATION_NAME
+            self._conninfo,
+            autocommit=True,
+            application_name=APPLICATION_NAME,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
         connection.execute(f"LISTEN {CHANNEL}")
         self._connection = connection
@@ -157,8 +163,13 @@ class PostgresLiveFeed:
                 (self._last_id or 0, CATCH_UP_BATCH),
             ).fetchall()
             for record_id, body in rows:
-                self._local.publish(LiveMessage.model_validate_json(body))
                 self._last_id = int(record_id)
+                try:
+                    message = LiveMessage.model_validate_json(body)
+                except ValidationError:  # e.g. written by another version; must not stall us
+                    logger.exception("live message %d is not a LiveMessage; skipped", record_id)
+                    continue
+                self._local.publish(message)
             if len(rows) < CATCH_UP_BATCH:
                 return
 
