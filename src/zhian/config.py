@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -739,6 +739,17 @@ class Settings(BaseSettings):
         if cls.toml_path is not None and cls.toml_path.exists():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _live_feed_needs_postgres(self) -> Settings:
+        # Refused here, before a node opens anything, rather than at the first page.
+        if self.live.type == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                'live.type = "postgres" needs a PostgreSQL database.url; this node\'s '
+                'database is SQLite. Use live.type = "memory" (one process runs the web '
+                "and the background loops) or move the database to PostgreSQL."
+            )
+        return self
 
     # Paths inside the workspace; one place decides the layout.
     @property

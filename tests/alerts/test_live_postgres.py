@@ -16,13 +16,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from zhian.alerts.live import MemoryLiveFeed, Subscription, open_live_feed
 from zhian.alerts.live_postgres import APPLICATION_NAME, PRUNE_EVERY, PostgresLiveFeed
 from zhian.alerts.models import LiveMessageRecord
 from zhian.alerts.schemas import LiveMessage
-from zhian.config import LiveSettings
+from zhian.config import LiveSettings, load_settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
 from zhian.errors import ConfigurationError
@@ -214,3 +215,9 @@ def test_a_record_that_is_not_a_message_is_skipped_not_retried_forever(
     with caplog.at_level(logging.ERROR, logger="zhian.alerts.live_postgres"):
         assert [m.data["n"] for m in asyncio.run(scenario())] == [1]
     assert "is not a LiveMessage" in caplog.text
+
+
+def test_settings_refuse_a_postgres_feed_on_a_sqlite_node(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"live\.type = \"postgres\" needs a PostgreSQL"):
+        load_settings(tmp_path, live={"type": "postgres"})
+    assert load_settings(tmp_path).live.type == "memory"
