@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -264,6 +264,32 @@ class AlertSettings(BaseModel):
     )
     webhook_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the webhook worker looks for due deliveries."
+    )
+
+
+class LiveSettings(BaseModel):
+    """The live feed (SSE): within one process, or across processes over PostgreSQL."""
+
+    type: Literal["memory", "postgres"] = Field(
+        default="memory",
+        description=(
+            "memory: pages see alerts raised in their own process only (one process runs "
+            "web and workers). postgres: LISTEN/NOTIFY on the operational database, for "
+            "web and workers in separate processes; needs a PostgreSQL database.url."
+        ),
+    )
+    keep_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "postgres: how long a published message is kept for listeners that catch up "
+            "after a dropped connection."
+        ),
+    )
+    reconnect_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="postgres: longest pause between a listener's attempts to reconnect.",
     )
 
 
@@ -694,6 +720,7 @@ class Settings(BaseSettings):
     pages: PageSettings = PageSettings()
     rules: RuleSettings = RuleSettings()
     alerts: AlertSettings = AlertSettings()
+    live: LiveSettings = LiveSettings()
     governance: GovernanceSettings = GovernanceSettings()
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
@@ -712,6 +739,17 @@ class Settings(BaseSettings):
         if cls.toml_path is not None and cls.toml_path.exists():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _live_feed_needs_postgres(self) -> Settings:
+        # Refused here, before a node opens anything, rather than at the first page.
+        if self.live.type == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                'live.type = "postgres" needs a PostgreSQL database.url; this node\'s '
+                'database is SQLite. Use live.type = "memory" (one process runs the web '
+                "and the background loops) or move the database to PostgreSQL."
+            )
+        return self
 
     # Paths inside the workspace; one place decides the layout.
     @property

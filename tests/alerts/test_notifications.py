@@ -15,7 +15,7 @@ from typing import ClassVar
 import pytest
 
 from tests.alerts.factories import Users, draft
-from zhian.alerts.live import LiveFeed
+from zhian.alerts.live import MemoryLiveFeed
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.webhooks import SIGNATURE_HEADER
 from zhian.kit.clock import ManualClock
@@ -59,7 +59,7 @@ def test_nothing_is_published_when_the_block_fails(node: Node) -> None:
 
 
 def test_a_slow_subscriber_loses_the_oldest_and_is_told(clock: ManualClock) -> None:
-    feed = LiveFeed(clock, capacity=3)
+    feed = MemoryLiveFeed(clock, capacity=3)
 
     async def scenario() -> list[str]:
         subscription = feed.subscribe()

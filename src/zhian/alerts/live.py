@@ -1,12 +1,22 @@
-"""The live feed: an in-process publish/subscribe of alert messages, turned into SSE by the web."""
+"""The live feed: publish/subscribe of alert messages, turned into SSE by the web.
+
+`LiveFeed` is what the rest of the node sees. `MemoryLiveFeed` fans out within one
+process; `PostgresLiveFeed` (`alerts/live_postgres.py`) carries messages from the process
+that raised them (a worker) to the processes that serve pages. `open_live_feed` picks one
+by `live.type`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections import deque
+from typing import Protocol
 
 from zhian.alerts.schemas import LiveMessage
+from zhian.config import LiveSettings
+from zhian.db.engine import Database
+from zhian.errors import ConfigurationError
 from zhian.kit.clock import Clock, SystemClock
 
 DEFAULT_QUEUE_MESSAGES = 1000
@@ -19,7 +29,9 @@ class Subscription:
     so nothing published after `subscribe()` returns is missed.
     """
 
-    def __init__(self, feed: LiveFeed, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
+    def __init__(
+        self, feed: MemoryLiveFeed, loop: asyncio.AbstractEventLoop, capacity: int
+    ) -> None:
         self._feed = feed
         self.loop = loop
         self._capacity = capacity
@@ -59,7 +71,28 @@ class Subscription:
         self._feed.unsubscribe(self)
 
 
-class LiveFeed:
+class LiveFeed(Protocol):
+    """Where alert messages are published after their transaction commits, and where the
+    live pages subscribe to them."""
+
+    clock: Clock
+    published: int  # messages this instance published (tests and diagnostics)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Subscriptions open on this instance."""
+
+    def publish(self, message: LiveMessage) -> None:
+        """Send `message` to every subscriber; thread-safe, never raises to the publisher."""
+
+    def subscribe(self) -> Subscription:
+        """A new subscription; call inside the event loop that will iterate it."""
+
+    def close(self) -> None:
+        """Stop any background listening; the feed is not used afterwards."""
+
+
+class MemoryLiveFeed:
     """Fan-out of `LiveMessage`s to every subscriber; `publish` is thread-safe and never blocks.
 
     Each subscriber holds a bounded buffer on its own event loop. A subscriber that falls
@@ -99,3 +132,21 @@ class LiveFeed:
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(subscription)
+
+    def close(self) -> None:
+        """Nothing runs in the background of an in-process feed."""
+
+
+def open_live_feed(settings: LiveSettings, db: Database, clock: Clock) -> LiveFeed:
+    """The feed `live.type` names; a postgres feed needs a PostgreSQL database."""
+    if settings.type == "memory":
+        return MemoryLiveFeed(clock)
+    if db.engine.dialect.name != "postgresql":
+        raise ConfigurationError(
+            'live.type = "postgres" needs a PostgreSQL database (database.url); this '
+            f'node\'s database is {db.engine.dialect.name}. Use live.type = "memory" on '
+            "one process, or move the operational database to PostgreSQL."
+        )
+    from zhian.alerts.live_postgres import PostgresLiveFeed  # it builds on this module
+
+    return PostgresLiveFeed(db, clock, settings)

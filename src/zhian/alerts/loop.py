@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from zhian.access.scope import JurisdictionScope
-from zhian.alerts.live import LiveFeed
+from zhian.alerts.live import LiveFeed, open_live_feed
 from zhian.alerts.service import AlertService
 from zhian.alerts.sla import SlaMonitor
 from zhian.alerts.webhooks import WebhookService, WebhookWorker
@@ -41,7 +41,7 @@ class AlertLoop:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.live_feed = LiveFeed(clock)
+        self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock)
         self.rule_engine = RuleEngine(
             log,
             self.alerts,
@@ -101,3 +101,4 @@ class AlertLoop:
         self.rule_engine.stop()
         self.sla_monitor.stop()
         self.webhook_worker.stop()
+        self.live_feed.close()

@@ -157,3 +157,18 @@ class DeviceOnlineSample(Base):
     device_kind: Mapped[str] = mapped_column(String(32))
     total: Mapped[int] = mapped_column(Integer)
     online: Mapped[int] = mapped_column(Integer)
+
+
+class LiveMessageRecord(Base):
+    """A live-feed message published for other processes (`live.type = "postgres"`).
+
+    The NOTIFY that follows it carries only its id: listeners read every record above the
+    last id they saw, so one that lost its connection catches up when it is back. Kept
+    for `live.keep_seconds`, then pruned by the publishers.
+    """
+
+    __tablename__ = "live_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    body: Mapped[str] = mapped_column(Text)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from zhian.alerts.places import JurisdictionTree
 from zhian.config import AlertSettings
+from zhian.kit.loops import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -69,33 +69,26 @@ class SlaMonitor:
     ) -> None:
         self._run_check = run_check
         self._now = now
-        self._interval = interval_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "sla",
+            self._tick_in_loop,
+            interval_seconds=interval_seconds,
+            wait_first=True,
+            logger=logger,
+        )
 
     def tick(self, now: datetime | None = None) -> tuple[int, int]:
         """One check; returns (warnings, breaches) raised."""
         return self._run_check(now or self._now())
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError("the SLA monitor is already running")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="zhian-sla", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
-            try:
-                self.tick()
-            except Exception:
-                logger.exception("the SLA check failed; trying again next tick")
+    def _tick_in_loop(self) -> None:
+        self.tick()
 
 
 def warn_at(due_at: datetime, settings: AlertSettings) -> datetime:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from zhian.alerts.schemas import LiveMessage
 from zhian.config import AlertSettings
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.kit.clock import Clock
+from zhian.kit.loops import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +173,13 @@ class WebhookWorker:
         self._clock = clock
         self._settings = settings
         self._client = httpx.Client(timeout=settings.webhook_timeout_seconds, transport=transport)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "webhooks",
+            self._deliver_in_loop,
+            interval_seconds=settings.webhook_poll_seconds,
+            wait_first=True,
+            logger=logger,
+        )
 
     def deliver_due(self, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
         """Attempt every due delivery once; returns (delivered, failed attempts)."""
@@ -203,22 +208,11 @@ class WebhookWorker:
         return delivered, len(results) - delivered
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError("the webhook worker is already running")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="zhian-webhooks", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loop.stop()
         self._client.close()
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self._settings.webhook_poll_seconds):
-            try:
-                self.deliver_due()
-            except Exception:
-                logger.exception("webhook delivery round failed; trying again")
+    def _deliver_in_loop(self) -> None:
+        self.deliver_due()

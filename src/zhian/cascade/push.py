@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from zhian.cascade.subscriptions import EXPIRED
 from zhian.cascade.viid_service import ViidService, with_pictures
 from zhian.ingest.viid.objects import KINDS, KINDS_BY_DETAIL
 from zhian.ingest.viid.wire import ACCEPT, CONTENT_TYPE, format_time, is_acknowledged
+from zhian.kit.loops import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -55,29 +55,26 @@ class SubscriptionPusher:
         self._settings = viid.settings
         self._upward = upward
         self._http = httpx.Client(timeout=self._settings.push_timeout_seconds, transport=transport)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Keeps pushing after a transient database or network fault, with a growing pause.
+        self._loop = BackgroundLoop(
+            "viid-push",
+            self._push_in_loop,
+            interval_seconds=self._settings.push_poll_seconds,
+            wait_first=True,
+            logger=logger,
+        )
         self._serial = 0
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="viid-push", daemon=True)
-            self._thread.start()
+        if not self._loop.is_running:
+            self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop(timeout_seconds=10)
         self._http.close()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._settings.push_poll_seconds):
-            try:
-                self.run_once()
-            except Exception:  # keep pushing after a transient database or network fault
-                logger.exception("subscription push failed")
+    def _push_in_loop(self) -> None:
+        self.run_once()  # each due subscription is pushed until it has nothing left
 
     def run_once(self) -> int:
         """Push every due subscription; returns how many objects were acknowledged."""

@@ -24,6 +24,7 @@ from zhian.db.engine import Database
 from zhian.ingest.viid.digest import authorization_for
 from zhian.ingest.viid.wire import ACCEPT, CONTENT_TYPE, is_acknowledged
 from zhian.kit.clock import Clock
+from zhian.kit.loops import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 _DRAIN_CHUNK = 50
@@ -62,8 +63,14 @@ class ViidUpperClient:
         self._last_ok: datetime | None = None
         self._nc = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # The link must outlive a transient database fault: the loop tries again, slower.
+        self._loop = BackgroundLoop(
+            "viid-upper",
+            self._step_in_loop,
+            interval_seconds=settings.push_poll_seconds,
+            wait_first=True,
+            logger=logger,
+        )
         self.registrations = 0
 
     @property
@@ -198,27 +205,17 @@ class ViidUpperClient:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="viid-upper", daemon=True)
-            self._thread.start()
+        if not self._loop.is_running:
+            self._loop.start()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._settings.push_poll_seconds):
-            try:
-                report = self.step()
-            except Exception:  # the link must outlive a transient database fault
-                logger.exception("upward VIID step failed")
-                continue
-            if report.error:
-                logger.warning("upper VIID platform: %s (%d cached)", report.error, report.backlog)
+    def _step_in_loop(self) -> None:
+        report = self.step()
+        if report.error:  # the peer is down or refused: cached, retried at the next poll
+            logger.warning("upper VIID platform: %s (%d cached)", report.error, report.backlog)
 
     def stop(self) -> None:
         """Stop the thread and say UnRegister (best effort: peers may answer 403)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop(timeout_seconds=10)
         if self._registered:
             body = msgspec.json.encode({"UnRegisterObject": {"DeviceID": self._settings.server_id}})
             with contextlib.suppress(httpx.HTTPError):

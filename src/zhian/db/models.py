@@ -7,6 +7,7 @@ from zhian.alerts.models import (  # noqa: F401
     AlertDeadline,
     DeviceOnlineSample,
     Incident,
+    LiveMessageRecord,
     ProcedureStep,
     WebhookDelivery,
     WebhookSubscription,

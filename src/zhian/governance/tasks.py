@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from zhian.governance.retention import (
     check_log_days,
 )
 from zhian.kit.clock import Clock
+from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import PrunableLog
 from zhian.store.events import EventStore
 
@@ -69,10 +69,14 @@ class RetentionScheduler:
         self._governance = governance
         self._clock = clock
         self._zone = zone
-        self._poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        # A bad run must not end the daily job: the loop logs why and tries again later.
+        self._loop = BackgroundLoop(
+            "retention",
+            self._tick_in_loop,
+            interval_seconds=poll_seconds,
+            wait_first=True,
+            logger=logger,
+        )
         self.last_run_at: datetime | None = None
         self.runs = 0
 
@@ -126,31 +130,17 @@ class RetentionScheduler:
         return report
 
     def start(self) -> None:
-        if self._thread is not None or not self._settings.retention_daily:
+        if self._loop.is_running or not self._settings.retention_daily:
             return
         self.recall()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def poke(self) -> None:
         """Look at the clock now rather than at the next poll (after a clock change)."""
-        self._wake.set()
+        self._loop.wake()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._loop.stop(timeout_seconds=30)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._poll_seconds)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.tick()
-            except Exception:  # a bad run must not end the daily job; the log says why
-                logger.exception("retention run failed; trying again at the next poll")
+    def _tick_in_loop(self) -> None:
+        self.tick()

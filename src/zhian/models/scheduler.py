@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -12,6 +11,7 @@ from zhian.config import ModelSettings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
 from zhian.kit.clock import Clock
+from zhian.kit.loops import BackgroundLoop
 from zhian.models.faces import audit_capture_reads, load_enrolled_faces
 from zhian.models.runner import prepare_run, run_models
 from zhian.store.events import EventStore
@@ -42,8 +42,13 @@ class ModelScheduler:
         self._alerts = alerts
         self._clock = clock
         self._settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "models",
+            self._run_in_loop,
+            interval_seconds=settings.interval_minutes * 60,
+            wait_first=True,
+            logger=logger,
+        )
         self.last_error: Exception | None = None
 
     def run_once(self) -> list[int]:
@@ -64,24 +69,17 @@ class ModelScheduler:
             return alerts.raise_drafts(drafts)
 
     def start(self) -> None:
-        if not self._settings.enabled or self._thread is not None:
+        if not self._settings.enabled or self._loop.is_running:
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="zhian-models", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        interval = self._settings.interval_minutes * 60
-        while not self._stop.wait(interval):
-            try:
-                self.run_once()
-                self.last_error = None
-            except Exception as exc:  # a failed run must not end the schedule
-                logger.exception("batch model run failed")
-                self.last_error = exc
+    def _run_in_loop(self) -> None:
+        try:
+            self.run_once()
+        except Exception as exc:  # logged by the loop, which tries again; a page shows it
+            self.last_error = exc
+            raise
+        self.last_error = None

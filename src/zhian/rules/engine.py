@@ -19,6 +19,7 @@ from zhian.config import CrowdSettings, RuleSettings
 from zhian.errors import ZhianError
 from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch
 from zhian.kit.clock import Clock
+from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog
 from zhian.rules.access import AccessConfig, AccessPatternRule
 from zhian.rules.alarms import AlarmConfig, AlarmRule
@@ -129,8 +130,13 @@ class RuleEngine:
         self._next_refresh = 0.0
         self._next_evaluate = 0.0
         self._last_save = 0.0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "rules",
+            self._step,
+            interval_seconds=settings.poll_seconds,
+            fatal=(RuleEngineStoppedError,),
+            logger=logger,
+        )
         self._lock = threading.Lock()
         self.last_error: Exception | None = None
         self.processed = 0
@@ -253,20 +259,13 @@ class RuleEngine:
 
     @property
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.is_running
 
     def start(self) -> None:
-        if self.is_running:
-            raise RuntimeError("the rule engine is already running")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="zhian-rules", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loop.stop()
         if self._last_seq is not None:
             with self._open_sink() as sink:
                 self._write_checkpoint(sink.session, self._last_seq)
@@ -291,25 +290,19 @@ class RuleEngine:
             time.sleep(0.01)
         return False
 
-    def _run(self) -> None:
-        retry = self.settings.poll_seconds
-        while not self._stopping.is_set():
-            try:
-                n = self.run_once()
-                if time.monotonic() >= self._next_evaluate:
-                    self.evaluate()
-                    self._next_evaluate = time.monotonic() + self.settings.evaluate_seconds
-                self.last_error = None
-                retry = self.settings.poll_seconds
-            except RuleEngineStoppedError as exc:
-                logger.exception("the rule engine stops at a bad log record")
-                self.last_error = exc
-                return
-            except Exception as exc:
-                logger.exception("the rule engine failed; retrying in %.1f s", retry)
-                self.last_error = exc
-                self._stopping.wait(retry)
-                retry = min(retry * 2, 30.0)
-                continue
-            if n < self.settings.batch_events:
-                self._stopping.wait(self.settings.poll_seconds)
+    def _step(self) -> bool:
+        """One round of the loop; True while a full batch suggests more records wait."""
+        try:
+            n = self.run_once()
+            if time.monotonic() >= self._next_evaluate:
+                self.evaluate()
+                self._next_evaluate = time.monotonic() + self.settings.evaluate_seconds
+        except RuleEngineStoppedError as exc:
+            logger.exception("the rule engine stops at a bad log record")
+            self.last_error = exc
+            raise
+        except Exception as exc:  # logged by the loop, which tries again with a growing pause
+            self.last_error = exc
+            raise
+        self.last_error = None
+        return n >= self.settings.batch_events

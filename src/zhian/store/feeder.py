@@ -10,6 +10,7 @@ import msgspec
 
 from zhian.errors import ZhianError
 from zhian.ingest.events import LoggedBatch, LoggedEvent
+from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog, LogCorruptError
 from zhian.store.events import EventStore
 
@@ -50,9 +51,15 @@ class StoreFeeder:
         self._batch_events = batch_events
         self._poll_seconds = poll_seconds
         self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
-        self._stopping = threading.Event()
         self._progress = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "store-feeder",
+            self._step,
+            interval_seconds=poll_seconds,
+            max_backoff_seconds=MAX_RETRY_SECONDS,
+            fatal=(UndecodableRecordError, LogCorruptError),
+            logger=logger,
+        )
         self._last_error: Exception | None = None
         self._failed_for_good = False  # the last error stopped the thread
         self._warned_gap = False  # told once that retention pruned records never stored
@@ -64,23 +71,18 @@ class StoreFeeder:
 
     @property
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.is_running
 
     def start(self) -> None:
         if self.is_running:
             raise RuntimeError("the store feeder is already running")
-        self._stopping.clear()
         self._last_error = None
         self._failed_for_good = False
-        self._thread = threading.Thread(target=self._run, name="zhian-store-feeder", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout_seconds: float | None = None) -> None:
         """Stop after the batch in progress, if any; that batch is committed or not at all."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_seconds)
-            self._thread = None
+        self._loop.stop(timeout_seconds)
 
     def lag(self) -> int:
         """Durable events not yet in the store."""
@@ -152,25 +154,19 @@ class StoreFeeder:
             first - 1,
         )
 
-    def _run(self) -> None:
-        retry_seconds = self._poll_seconds
-        while not self._stopping.is_set():
-            try:
-                applied = self.feed_once()
-            except (UndecodableRecordError, LogCorruptError) as exc:
-                logger.exception("the store feeder stops at a bad log record")
-                self._set_error(exc, for_good=True)
-                return
-            except Exception as exc:
-                logger.exception("the store feeder failed; retrying in %.1f s", retry_seconds)
-                self._set_error(exc)
-                self._stopping.wait(retry_seconds)
-                retry_seconds = min(retry_seconds * 2, MAX_RETRY_SECONDS)
-                continue
-            retry_seconds = self._poll_seconds
-            self._set_error(None)
-            if applied < self._batch_events:
-                self._stopping.wait(self._poll_seconds)
+    def _step(self) -> bool:
+        """One round of the loop; True while a full batch suggests more records wait."""
+        try:
+            applied = self.feed_once()
+        except (UndecodableRecordError, LogCorruptError) as exc:
+            logger.exception("the store feeder stops at a bad log record")
+            self._set_error(exc, for_good=True)
+            raise
+        except Exception as exc:  # logged by the loop, which tries again with a growing pause
+            self._set_error(exc)
+            raise
+        self._set_error(None)
+        return applied >= self._batch_events
 
     def _set_error(self, error: Exception | None, *, for_good: bool = False) -> None:
         with self._progress:
