@@ -25,6 +25,7 @@ from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
 from zhian.ingest.events import Event
 from zhian.kit.clock import Clock, SystemClock
+from zhian.kit.running import find_running_node
 from zhian.node import Node
 from zhian.registry.importer import import_paths
 from zhian.sim import District, build_district, stream_events
@@ -35,6 +36,13 @@ REPLAY_CHUNK = 5000
 
 def prepare_workspace(workspace: Path, *, fresh: bool) -> None:
     """Start from an empty workspace; only ever delete a folder Zhian made itself."""
+    running = find_running_node(workspace)
+    if running is not None:
+        console.print(
+            f"[red]A node is running on {workspace} (pid {running.pid}, {running.url}); "
+            "stop it first, or choose another --workspace."
+        )
+        raise typer.Exit(2)
     if fresh and workspace.exists():
         if not (workspace / WORKSPACE_MARKER).exists():
             console.print(
