@@ -105,6 +105,8 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serving]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # Nothing the commands sent made the node fail either.
+    assert "Traceback" not in (workspace / "server.log").read_text(errors="replace")
 
 
 def ws(serving: Serving) -> tuple[str, str]:
@@ -276,6 +278,12 @@ def case_ferry_import(s: Serving) -> None:
     assert SENDING in result.stderr
     # The node exported them itself: each package comes back as already held.
     assert "imported" in result.output
+    # A refused package is refused by the node and reported as such, in its row.
+    bogus = s.files / "bogus-package"
+    bogus.mkdir()
+    (bogus / "manifest.json").write_text("{not json", encoding="utf-8")
+    result = zhian("ferry", "import", str(bogus), *ws(s))
+    assert result.exit_code == 1 and "rejected" in result.output, result.output
 
 
 def case_ferry_watch(s: Serving) -> None:
@@ -322,6 +330,7 @@ def case_keys_status(s: Serving) -> None:
 def case_keys_rotate(s: Serving) -> None:
     output = ok("keys", "rotate", *ws(s))
     assert "Active key is now" in output and "The old keys are kept" in output
+    assert "restart it so that it reads the new key" in output
 
 
 def case_docs_config(s: Serving) -> None:
@@ -425,3 +434,14 @@ def test_every_command_has_a_case() -> None:
 def test_command_while_serving(serving: Serving, path: tuple[str, ...]) -> None:
     CASES[path](serving)
     assert find_running_node(serving.workspace) is not None, "the node stopped"
+
+
+def test_the_control_api_wants_the_marker_token(serving: Serving) -> None:
+    marker = find_running_node(serving.workspace)
+    assert marker is not None and marker.url == serving.url
+    for header in ({}, {"Authorization": "Bearer not-the-token"}):
+        # Refused: by the token check, or before it by the guard against cross-site posts.
+        response = httpx.post(f"{serving.url}/api/v1/node/retention/apply", headers=header)
+        assert response.status_code in (401, 403), response.text
+        response = httpx.get(f"{serving.url}/api/v1/node/quality", headers=header)
+        assert response.status_code == 401, response.text

@@ -35,6 +35,7 @@ from zhian.governance.keys import (
     write_keyring,
 )
 from zhian.kit.clock import SystemClock
+from zhian.kit.running import find_running_node
 from zhian.log import EventLogError, LocalEventLog
 from zhian.log.sealed import is_sealed
 from zhian.store.events import EventStore
@@ -238,6 +239,14 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     if store_busy is not None or log_busy is not None:
         error_console.print(
             "The old keys are kept. Stop the node and run `zhian keys rotate` again to finish."
+        )
+    running = find_running_node(settings.workspace)
+    if running is not None:
+        # The node read its key ring at start: values re-sealed just now use a key it lacks.
+        error_console.print(
+            f"A node is running at {running.url} (pid {running.pid}) with the ring it read at "
+            "start: restart it so that it reads the new key.",
+            soft_wrap=True,
         )
 
 
