@@ -22,10 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-import typer
-from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
+from tests.cli.commands import app_commands
 from tests.ingest.factories import MASTER_DATA, access_event
 from tests.ingest.test_durability import free_port, start_server
 from zhian.cli.main import app
@@ -413,19 +412,8 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
 }
 
 
-def app_commands(command: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
-    """Every runnable command path of the app, e.g. ("quarantine", "list")."""
-    if isinstance(command, TyperGroup):
-        return {
-            path
-            for name, sub in command.commands.items()
-            for path in app_commands(sub, (*prefix, name))
-        }
-    return {prefix}
-
-
 def test_every_command_has_a_case() -> None:
-    commands = app_commands(typer.main.get_command(app))
+    commands = app_commands()
     assert sorted(commands - set(CASES)) == [], "add a case for each new command"
     assert sorted(set(CASES) - commands) == [], "a case for a command the app no longer has"
 
