@@ -52,6 +52,13 @@ class NodeAnswerError(ZhianError):
         self.code = code
 
 
+class NodeUnreachableError(ZhianError):
+    """The workspace's node holds its lock but does not answer (starting, or stuck)."""
+
+    status_code = 503
+    code = "node_unreachable"
+
+
 class CaughtUp(msgspec.Struct, frozen=True):
     caught_up: bool
 
@@ -145,12 +152,9 @@ class RemoteOperations:
                 break
             except httpx.ConnectError:
                 if time.monotonic() > deadline:
-                    raise NodeAnswerError(
-                        503,
-                        "node_unreachable",
-                        f"the node (pid {self.running.pid}) does not answer at "
-                        f"{self.running.url}; wait until it has started, or stop it",
-                        None,
+                    raise NodeUnreachableError(
+                        f"The node (pid {self.running.pid}) does not answer at "
+                        f"{self.running.url}; wait until it has started, or stop it."
                     ) from None
                 time.sleep(0.5)
         if response.status_code >= 400:
@@ -197,7 +201,7 @@ def node_operations(workspace: Path, *, feed: bool = True) -> Iterator[NodeOpera
     try:
         node = Node.open(settings, feed=feed)
     except (EventLogError, duckdb.IOException) as error:
-        # Held by a process that published no marker (`zhian demo`, or an older node).
+        # Held by a process that published no marker (a node opened by other code).
         raise _fail(
             f"The workspace's log or event store is in use by another process ({error}). "
             "Stop that process, or run the node with `zhian serve`, which takes commands."
