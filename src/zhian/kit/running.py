@@ -101,8 +101,8 @@ def find_running_node(workspace: Path) -> RunningNode | None:
     lock = workspace / LOCK_FILE_NAME
     try:
         fd = os.open(lock, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, PermissionError):
+        return None  # no node ever served here, or not one this user may reach
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
