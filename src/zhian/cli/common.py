@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,8 @@ from rich.progress import (
 )
 
 from zhian.config import Settings, load_settings
+from zhian.db.engine import Database, make_engine
+from zhian.db.migrate import upgrade
 
 console = Console()
 error_console = Console(stderr=True)
@@ -35,6 +39,19 @@ DEFAULT_WORKSPACE = Path("workspace")
 
 def settings_for(workspace: Path) -> Settings:
     return load_settings(workspace)
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Database]:
+    """The workspace's operational database alone, schema brought up to date. It is shared
+    with a running node (SQLite waits for its lock), so commands that need no more than
+    this work the same whether a node runs or not."""
+    engine = make_engine(settings.database_url, echo=settings.database.echo)
+    try:
+        upgrade(engine)
+        yield Database(engine)
+    finally:
+        engine.dispose()
 
 
 def progress_bar() -> Progress:

@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +21,13 @@ from zhian.access.roles import Role, role_name
 from zhian.access.service import AccessService
 from zhian.cli.common import console, progress_bar
 from zhian.cli.node_commands import WORKSPACE_MARKER, write_workspace
+from zhian.cli.running import claim_for_serving
 from zhian.config import load_settings
 from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
 from zhian.ingest.events import Event
 from zhian.kit.clock import Clock, SystemClock
+from zhian.kit.running import find_running_node, loopback_url
 from zhian.node import Node
 from zhian.registry.importer import import_paths
 from zhian.sim import District, build_district, stream_events
@@ -35,6 +38,13 @@ REPLAY_CHUNK = 5000
 
 def prepare_workspace(workspace: Path, *, fresh: bool) -> None:
     """Start from an empty workspace; only ever delete a folder Zhian made itself."""
+    running = find_running_node(workspace)
+    if running is not None:
+        console.print(
+            f"[red]A node is running on {workspace} (pid {running.pid}, {running.url}); "
+            "stop it first, or choose another --workspace."
+        )
+        raise typer.Exit(2)
     if fresh and workspace.exists():
         if not (workspace / WORKSPACE_MARKER).exists():
             console.print(
@@ -178,7 +188,10 @@ def demo(
     from zhian.sim.replay import ArrivalClock
 
     arrival = ArrivalClock(start, live=clock)
-    with Node.open(settings, arrival) as node:
+    # Serving, the demo publishes the running-node marker as `zhian serve` does, so other
+    # commands on its workspace send their work to it (docs/cli.md).
+    claim = claim_for_serving(workspace, loopback_url(host, port)) if serve else nullcontext()
+    with claim, Node.open(settings, arrival) as node:
         with console.status("Importing master data and issuing device tokens…"):
             tokens = load_district(node, district)
             accounts = place_demo_accounts(node, district)

@@ -11,27 +11,15 @@ import typer
 from rich.table import Table
 
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
+from zhian.cli.running import node_operations
+from zhian.errors import ZhianError
 from zhian.ingest.ferry.package import PackageRejected
-from zhian.ingest.ferry.service import ExportWindowPrunedError, FerryService, ImportReport
-from zhian.node import Node
+from zhian.ingest.ferry.service import ImportReport
 
 app = typer.Typer(
     help="Ferry packages: events and images as files across a one-way gateway.",
     no_args_is_help=True,
 )
-
-
-def ferry_service(node: Node) -> FerryService:
-    return FerryService(
-        intake=node.intake,
-        images=node.images,
-        db=node.db,
-        log=node.log,
-        store=node.store,
-        clock=node.clock,
-        settings=node.settings.ferry,
-        intake_settings=node.settings.intake,
-    )
 
 
 def _moment(text: str, option: str) -> datetime:
@@ -52,15 +40,18 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Folder the packages are written to.")],
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
 ) -> None:
-    """Write the events of a time window, with their images, as self-describing packages."""
+    """Write the events of a time window, with their images, as self-describing packages.
+
+    Done by the node when one runs on the workspace (it writes the folder), else here."""
     start, end = _moment(since, "--since"), _moment(until, "--until")
     if end <= start:
         raise typer.BadParameter("must lie after --since", param_hint="--until")
-    with Node.open(settings_for(workspace)) as node:
-        node.feeder.wait_caught_up(timeout_seconds=120)
+    with node_operations(workspace) as node:
         try:
-            packages = ferry_service(node).export(since=start, until=end, out_dir=out)
-        except ExportWindowPrunedError as error:
+            packages = node.ferry_export(start, end, out)
+        except ZhianError as error:
+            if error.field != "since":
+                raise
             # Retention pruned the log this far back: say which --since still works.
             raise typer.BadParameter(error.message, param_hint="--since") from None
     if not packages:
@@ -90,20 +81,21 @@ def import_packages(
     packages: Annotated[list[Path], typer.Argument(help="Package folders (with manifest.json).")],
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
 ) -> None:
-    """Verify each package completely, then apply it whole; a refused package changes nothing."""
+    """Verify each package completely, then apply it whole; a refused package changes nothing.
+
+    Sent to the node when one runs on the workspace, else applied here."""
     table = Table("package", "status", "events", "accepted", "duplicate", "refused")
     refused = 0
-    with Node.open(settings_for(workspace)) as node:
-        service = ferry_service(node)
+    with node_operations(workspace) as node:
         for path in packages:
             try:
-                report = service.import_package(path)
+                report = node.ferry_import(path)
             except PackageRejected as exc:
                 refused += 1
                 table.add_row(path.name, f"[red]rejected: {exc}", "-", "-", "-", "-")
                 continue
             _report_row(table, path.name, report)
-        node.feeder.wait_caught_up(timeout_seconds=120)
+        node.wait_stored(timeout_seconds=120)
     console.print(table)
     if refused:
         raise typer.Exit(1)
@@ -119,10 +111,9 @@ def watch(
     if not directory.is_dir():
         raise typer.BadParameter(f"'{directory}' is not a folder", param_hint="DIRECTORY")
     settings = settings_for(workspace)
-    with Node.open(settings) as node:
-        service = ferry_service(node)
+    with node_operations(workspace) as node:
         while True:
-            for outcome in service.watch_once(directory):
+            for outcome in node.ferry_watch_once(directory):
                 if outcome.report is not None:
                     report = outcome.report
                     console.print(
@@ -134,4 +125,4 @@ def watch(
             if once:
                 break
             time.sleep(settings.ferry.watch_poll_seconds)
-        node.feeder.wait_caught_up(timeout_seconds=120)
+        node.wait_stored(timeout_seconds=120)

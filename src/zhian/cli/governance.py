@@ -13,11 +13,16 @@ import typer
 from rich.table import Table
 
 from zhian.audit.service import Actor
-from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_console
+from zhian.cli.common import (
+    DEFAULT_WORKSPACE,
+    WorkspaceOption,
+    console,
+    database,
+    error_console,
+)
+from zhian.cli.running import node_operations
 from zhian.config import Settings, load_settings
-from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
-from zhian.errors import ConfigurationError
+from zhian.db.engine import Database
 from zhian.governance.context import Governance
 from zhian.governance.crypto import FieldCipher, key_id_of
 from zhian.governance.identity import key_census, reseal_all
@@ -29,11 +34,9 @@ from zhian.governance.keys import (
     load_keyring,
     write_keyring,
 )
-from zhian.governance.quality import QualityService
-from zhian.governance.retention import RetentionService
 from zhian.kit.clock import SystemClock
-from zhian.log import EventLogError, LocalEventLog, SealedEventLog
-from zhian.log.base import PrunableLog
+from zhian.kit.running import find_running_node
+from zhian.log import EventLogError, LocalEventLog
 from zhian.log.sealed import is_sealed
 from zhian.store.events import EventStore
 from zhian.store.features import FEATURE_COLUMN, FEATURE_TABLE
@@ -44,41 +47,6 @@ retention_app = typer.Typer(help="Retention of data per class (数据保留).", 
 quality_app = typer.Typer(help="Data quality per source (数据质量).", no_args_is_help=True)
 
 CLI_ACTOR = Actor.system("cli")
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[Database]:
-    engine = make_engine(settings.database_url, echo=settings.database.echo)
-    try:
-        upgrade(engine)
-        yield Database(engine)
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def _event_store(settings: Settings, db: Database) -> Iterator[EventStore]:
-    # A store's identifiers are tokens of the node's key ring: a fresh ring only for a
-    # workspace without a store yet (as the node itself would make on first start).
-    clock = SystemClock()
-    if settings.event_store_path.exists():
-        try:
-            ring = load_keyring(settings.governance, settings.workspace)
-        except KeyRingError as exc:
-            raise _fail(exc.message) from None
-        governance = Governance(settings.governance, clock, ring)
-    else:
-        governance = Governance.for_node(settings.governance, settings.workspace, clock)
-    vault = governance.vault(db)
-    try:
-        store = EventStore(settings.event_store_path, vault)
-    except duckdb.IOException as exc:
-        error_console.print(
-            f"[bold red]The event store is in use[/bold red] ({exc}); stop the node first."
-        )
-        raise typer.Exit(2) from None
-    with store:
-        yield store
 
 
 # The store's sealed column, as rotation and the census report it.
@@ -112,17 +80,6 @@ def _store_in_use_note(exc: _StoreInUseError) -> str:
         f"[yellow]The event store is in use by a running node[/yellow] ({exc}): its sealed "
         "face features were not reached."
     )
-
-
-@contextmanager
-def _event_log(settings: Settings, cipher: FieldCipher | None) -> Iterator[PrunableLog | None]:
-    """The workspace's intake log, its records opened with `cipher` (a ring-less workspace
-    never sealed any); None where the node has no log: nothing to prune there."""
-    if not settings.log_dir.is_dir():
-        yield None
-        return
-    with _stored_log(settings) as stored:
-        yield stored if cipher is None else SealedEventLog(stored, cipher)
 
 
 def _stored_log(settings: Settings) -> LocalEventLog:
@@ -181,7 +138,7 @@ def keys_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         ring = load_keyring(settings.governance, settings.workspace)
     except KeyRingError as exc:
         raise _fail(exc.message) from None
-    with _database(settings) as db:
+    with database(settings) as db:
         with db.session() as session:
             census = key_census(session)
         try:
@@ -241,7 +198,7 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         log_counts, log_busy = Counter(), exc
     store_counts: dict[str, int] = {}
     leftover: Counter[str] = Counter()
-    with _database(settings) as db:
+    with database(settings) as db:
         try:
             with _store_with_ring(settings, db, rotated) as store:
                 if store is not None:
@@ -283,6 +240,14 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         error_console.print(
             "The old keys are kept. Stop the node and run `zhian keys rotate` again to finish."
         )
+    running = find_running_node(settings.workspace)
+    if running is not None:
+        # The node read its key ring at start: values re-sealed just now use a key it lacks.
+        error_console.print(
+            f"A node is running at {running.url} (pid {running.pid}) with the ring it read at "
+            "start: restart it so that it reads the new key.",
+            soft_wrap=True,
+        )
 
 
 # --- audit --------------------------------------------------------------------------------
@@ -293,7 +258,7 @@ def audit_verify(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Check the audit chain; exits 1 and names each entry when anything was tampered with."""
     settings = load_settings(workspace)
     governance = Governance.load(settings.governance, settings.workspace, SystemClock())
-    with _database(settings) as db, db.session() as session:
+    with database(settings) as db, db.session() as session:
         report = governance.audit(session).verify()
     span = f"entries {report.first_id}..{report.last_id}" if report.checked else "no entries"
     seal = "sealed head" if report.is_sealed else "unsealed head (no key ring)"
@@ -320,30 +285,11 @@ def retention_apply(
         bool, typer.Option("--dry-run", help="Only count what would go; change nothing.")
     ] = False,
 ) -> None:
-    """Purge data past its retention from every store (legal holds are kept); audited."""
-    settings = load_settings(workspace)
-    clock = SystemClock()
-    governance = Governance.load(settings.governance, settings.workspace, clock)
-    with (
-        _database(settings) as db,
-        _event_store(settings, db) as store,
-        _event_log(settings, governance.cipher() if governance.ring else None) as log,
-        db.session() as session,
-    ):
-        try:
-            service = RetentionService(
-                session,
-                store=store,
-                blob_dir=settings.blob_dir,
-                settings=settings.governance,
-                clock=clock,
-                audit=governance.audit(session),
-                log=log,
-                intake=settings.intake,
-            )
-        except ConfigurationError as exc:
-            raise _fail(exc.message) from None
-        report = service.apply(CLI_ACTOR, dry_run=dry_run)
+    """Purge data past its retention from every store (legal holds are kept); audited.
+
+    Done by the node when one runs on the workspace, else here."""
+    with node_operations(workspace, feed=False) as node:
+        report = node.apply_retention(dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     table = Table(title="Retention (dry run)" if dry_run else "Retention")
     table.add_column("data class")
@@ -368,17 +314,10 @@ def quality_report(
     limit: Annotated[int, typer.Option(help="Sources to list, worst first.")] = 20,
 ) -> None:
     """Validity, completeness, lateness and clock skew per device and source, worst first."""
-    settings = load_settings(workspace)
     until = SystemClock().now()
     since = until - timedelta(hours=hours)
-    governance = settings.governance
-    with _database(settings) as db, _event_store(settings, db) as store, db.session() as session:
-        report = QualityService(
-            session,
-            store,
-            late_after_minutes=governance.late_after_minutes,
-            goal=governance.valid_goal,
-        ).report(since, until)
+    with node_operations(workspace, feed=False) as node:
+        report = node.quality_report(since, until)
     table = Table(title=f"Data quality, last {hours:g} h (goal ≥ {report.goal:.0%} valid)")
     for heading in ("device", "source", "received", "valid", "complete", "late", "ahead"):
         table.add_column(heading, justify="left" if heading in ("device", "source") else "right")

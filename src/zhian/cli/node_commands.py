@@ -51,12 +51,16 @@ def serve(
     import uvicorn
 
     from zhian.cli.access import refuse_weak_secret
+    from zhian.cli.running import claim_for_serving
+    from zhian.kit.running import loopback_url
     from zhian.node import Node
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
     refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
-    with Node.open(settings) as node:
+    # The running-node marker: CLI commands send their log and store work here meanwhile.
+    url = loopback_url(host or settings.web.host, port or settings.web.port)
+    with claim_for_serving(settings.workspace, url), Node.open(settings) as node:
         console.print(
             f"Zhian listening on http://{host or settings.web.host}:{port or settings.web.port}/"
         )

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
-from zhian.node import Node
+from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, database, settings_for
+from zhian.cli.running import node_operations
+from zhian.ingest.quarantine.service import QuarantineService
 
 app = typer.Typer(help="Refused input, kept verbatim with its reasons.", no_args_is_help=True)
 
@@ -21,9 +22,11 @@ def list_items(
     limit: Annotated[int, typer.Option(min=1, help="Most rows shown.")] = 50,
 ) -> None:
     """List held items with the field and reason each was refused for."""
-    with Node.open(settings_for(workspace), feed=False) as node:
-        counts = node.quarantine.count_by_reason()
-        items = node.quarantine.list_held(reason_code=reason, device_id=device, limit=limit)
+    # The quarantine lives in the database alone: no need to reach the log or the store.
+    with database(settings_for(workspace)) as db:
+        quarantine = QuarantineService(db)
+        counts = quarantine.count_by_reason()
+        items = quarantine.list_held(reason_code=reason, device_id=device, limit=limit)
     table = Table("id", "received", "source", "device", "event", "reason", "field: why")
     for item in items:
         why = "; ".join(f"{r['field']}: {r['reason']}" for r in item.reasons)
@@ -49,10 +52,12 @@ def replay(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Replay only this reason code.")] = None,
 ) -> None:
-    """Send held items through the intake again, e.g. after the missing device was imported."""
-    with Node.open(settings_for(workspace)) as node:
-        report = node.replay_quarantine(ids=item_id, reason_code=reason)
-        node.feeder.wait_caught_up(timeout_seconds=60)
+    """Send held items through the intake again, e.g. after the missing device was imported.
+
+    Sent to the node when one runs on the workspace, else replayed here."""
+    with node_operations(workspace) as node:
+        report = node.replay_quarantine(item_id, reason)
+        node.wait_stored(timeout_seconds=60)
     console.print(
         f"Replayed {report.replayed}: {report.accepted} accepted, {report.duplicate} duplicate, "
         f"{report.still_rejected} still refused."

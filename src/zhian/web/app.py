@@ -20,6 +20,7 @@ from zhian.web import (
     layout,
     live,
     model_views,
+    node_api,
     quality_views,
     quarantine_views,
     resident_views,
@@ -40,6 +41,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.include_router(intake_api.router)
     app.include_router(viid_api.router)
+    app.include_router(node_api.router)  # CLI commands on this machine (zhian.kit.running)
     app.include_router(status_views.router)
     app.include_router(status_views.public_router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):

@@ -20,14 +20,13 @@ from zhian.ingest.events import Event, LoggedBatch
 from zhian.ingest.ferry.service import FerryService
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.node_operations import ferry_service
 
 # Cells a spreadsheet would run as formulas, and a literal leading apostrophe.
 RISKY_REFS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "'quoted"]
 
 
 def ferry_of(node: Node) -> FerryService:
-    from zhian.cli.ferry import ferry_service
-
     return ferry_service(node)
 
 

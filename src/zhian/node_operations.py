@@ -1,0 +1,164 @@
+"""Work a command asks of a node's durable log and event store, wherever that node runs.
+
+The log and the event store admit one owning process (a folder lock, one DuckDB writer),
+so `zhian ingest`, `quarantine replay`, `ferry`, `retention apply` and `quality report`
+either run the work in their own process (no node runs on the workspace) or send it to the
+node that runs (its control API, `zhian.web.node_api`). Both go through `NodeOperations`;
+`InProcessOperations` is the one that does the work, in whichever process owns the node.
+The results travel as JSON (`encode_result`/`decode_result`) in the same types.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, get_origin
+
+import msgspec
+
+from zhian.audit.service import Actor
+from zhian.governance.quality import QualityReport, QualityService
+from zhian.governance.retention import RetentionReport, RetentionService
+from zhian.ingest.ferry.service import ExportedPackage, FerryService, ImportReport, WatchOutcome
+from zhian.ingest.quarantine.service import ReplayReport
+from zhian.node import Node
+
+CLI_ACTOR = Actor.system("cli")
+# The error code a refused ferry package travels with, so the caller raises PackageRejected.
+PACKAGE_REJECTED = "package_rejected"
+
+ResultT = TypeVar("ResultT")
+
+
+class IntakeCounts(msgspec.Struct, frozen=True):
+    """What the intake made of one chunk of a file."""
+
+    accepted: int
+    duplicate: int
+    rejected: int
+
+
+class NodeOperations(Protocol):
+    """What a command asks of the process that owns the log and the event store."""
+
+    def ingest(self, items: list[bytes], *, refresh_directory: bool) -> IntakeCounts:
+        """Submit raw events read from a file (source "file"); refused ones are held."""
+        ...
+
+    def wait_stored(self, timeout_seconds: float) -> bool:
+        """Wait until the event store holds every event durable now; False on timeout."""
+        ...
+
+    def replay_quarantine(self, ids: list[int] | None, reason_code: str | None) -> ReplayReport: ...
+
+    def ferry_export(
+        self, since: datetime, until: datetime, out_dir: Path
+    ) -> list[ExportedPackage]: ...
+
+    def ferry_import(self, package: Path) -> ImportReport:
+        """Raises `PackageRejected` when the package is refused whole."""
+        ...
+
+    def ferry_watch_once(self, directory: Path) -> list[WatchOutcome]: ...
+
+    def apply_retention(self, *, dry_run: bool) -> RetentionReport: ...
+
+    def quality_report(self, since: datetime, until: datetime) -> QualityReport: ...
+
+
+class InProcessOperations:
+    """The operations run on a node this process holds open."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    def ingest(self, items: list[bytes], *, refresh_directory: bool) -> IntakeCounts:
+        if refresh_directory:
+            # Devices imported a moment ago by another command are known before the file is.
+            self._node.refresh_directory()
+        result = self._node.intake.submit_raw(
+            items, source="file", sender_id=None, content_type="application/json"
+        )
+        return IntakeCounts(result.accepted, result.duplicate, result.rejected)
+
+    def wait_stored(self, timeout_seconds: float) -> bool:
+        return self._node.feeder.wait_caught_up(timeout_seconds=timeout_seconds)
+
+    def replay_quarantine(self, ids: list[int] | None, reason_code: str | None) -> ReplayReport:
+        return self._node.replay_quarantine(ids=ids, reason_code=reason_code)
+
+    def ferry_export(
+        self, since: datetime, until: datetime, out_dir: Path
+    ) -> list[ExportedPackage]:
+        # The window's events must be in the store before they can be exported.
+        self._node.feeder.wait_caught_up(timeout_seconds=120)
+        return ferry_service(self._node).export(since=since, until=until, out_dir=out_dir)
+
+    def ferry_import(self, package: Path) -> ImportReport:
+        return ferry_service(self._node).import_package(package)
+
+    def ferry_watch_once(self, directory: Path) -> list[WatchOutcome]:
+        return ferry_service(self._node).watch_once(directory)
+
+    def apply_retention(self, *, dry_run: bool) -> RetentionReport:
+        node = self._node
+        with node.db.session() as session:
+            return RetentionService(
+                session,
+                store=node.store,
+                blob_dir=node.settings.blob_dir,
+                settings=node.settings.governance,
+                clock=node.clock,
+                audit=node.governance.audit(session),
+                log=node.log,
+                intake=node.settings.intake,
+            ).apply(CLI_ACTOR, dry_run=dry_run)
+
+    def quality_report(self, since: datetime, until: datetime) -> QualityReport:
+        governance = self._node.settings.governance
+        with self._node.db.session() as session:
+            return QualityService(
+                session,
+                self._node.store,
+                late_after_minutes=governance.late_after_minutes,
+                goal=governance.valid_goal,
+            ).report(since, until)
+
+
+def ferry_service(node: Node) -> FerryService:
+    """The ferry (跨网摆渡) on a node's intake, log and store."""
+    return FerryService(
+        intake=node.intake,
+        images=node.images,
+        db=node.db,
+        log=node.log,
+        store=node.store,
+        clock=node.clock,
+        settings=node.settings.ferry,
+        intake_settings=node.settings.intake,
+    )
+
+
+def _encode_extra(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+def _decode_extra(wanted: type, value: Any) -> Any:
+    if wanted is Path:
+        return Path(value)
+    if get_origin(wanted) is Counter or wanted is Counter:
+        return Counter(value)
+    raise NotImplementedError(f"cannot decode {wanted}")
+
+
+def encode_result(result: object) -> bytes:
+    """A result of `NodeOperations` as JSON (paths as text)."""
+    return msgspec.json.encode(result, enc_hook=_encode_extra)
+
+
+def decode_result(body: bytes, result_type: type[ResultT]) -> ResultT:
+    """The result `encode_result` wrote, back in its own type."""
+    return msgspec.json.decode(body, type=result_type, dec_hook=_decode_extra)
