@@ -185,7 +185,7 @@ def test_dry_run_counts_and_apply_purges_every_store(
     blob_dir = tmp_path / "blobs"
     fill(store, now, blob_dir)
     seed_operational(db, now)
-    before = store.count_by_type()
+    before = store.queries.count_by_type()
 
     dry = run(db, store, governance, blob_dir, dry_run=True, setup=True)
     outcomes = {o.data_class: (o.removed, o.held) for o in dry.outcomes}
@@ -200,7 +200,7 @@ def test_dry_run_counts_and_apply_purges_every_store(
         "audit": (0, 0),
         "identifiers": (0, 0),  # every sealed identifier is still held by an event
     }
-    assert store.count_by_type() == before
+    assert store.queries.count_by_type() == before
 
     done = run(db, store, governance, blob_dir, dry_run=False)
     assert {o.data_class: o.removed for o in done.outcomes}["passage"] == 2

@@ -67,14 +67,14 @@ def test_runs_once_a_day_at_the_configured_hour(
     job = scheduler(db, store, ring, clock, tmp_path)
     job.recall()  # nothing on record: start-up counts as the last run, no purge at boot
     assert job.tick() is None
-    assert store.count_by_type().get("heartbeat") == 1
+    assert store.queries.count_by_type().get("heartbeat") == 1
 
     clock.set(datetime(2026, 11, 21, 2, 59, tzinfo=CST))
     assert job.tick() is None  # not yet 03:00
     clock.set(datetime(2026, 11, 21, 3, 0, tzinfo=CST))
     report = job.tick()
     assert report is not None and report.by_class()["heartbeat"].removed == 1
-    assert store.count_by_type().get("heartbeat", 0) == 0
+    assert store.queries.count_by_type().get("heartbeat", 0) == 0
     assert job.tick() is None  # once per day
     clock.set(datetime(2026, 11, 21, 23, 0, tzinfo=CST))
     assert job.tick() is None

@@ -375,7 +375,7 @@ def quality_report(
     with _database(settings) as db, _event_store(settings, db) as store, db.session() as session:
         report = QualityService(
             session,
-            store,
+            store.queries,
             late_after_minutes=governance.late_after_minutes,
             goal=governance.valid_goal,
         ).report(since, until)

@@ -30,7 +30,8 @@ from zhian.kit.clock import Clock
 from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.rules.engine import CHECKPOINT_NAME
 from zhian.rules.models import RuleCheckpoint
-from zhian.store.events import EventStore, RetentionKeep
+from zhian.store.events import EventStore
+from zhian.store.maintenance import RetentionKeep
 from zhian.watchlists.models import WatchlistEntry
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,8 @@ import base64
 import binascii
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +23,7 @@ from zhian.models.base import ModelRun
 from zhian.registry.identity import SEALED_COLUMNS, IdentityProtector
 from zhian.registry.models import Resident
 from zhian.store.features import FeatureSealer
+from zhian.store.queries import SealedCapture
 
 Vector = npt.NDArray[np.float32]
 
@@ -152,13 +152,13 @@ class CaptureFeatureReader:
         self._sealer = sealer
         self.opened = 0
 
-    def open(self, captures: Iterable[Mapping[str, Any]]) -> list[str]:
-        """The base64 features of captures as the store lists them (`dev`, `id`, `feature`)."""
+    def open(self, captures: Iterable[SealedCapture]) -> list[str]:
+        """The base64 features of captures as the store lists them."""
         features = []
         for capture in captures:
             self.opened += 1  # counted before opening: a failed open was still an attempt
             features.append(
-                self._sealer.open_feature(capture["dev"], capture["id"], capture["feature"])
+                self._sealer.open_feature(capture.device_id, capture.event_id, capture.feature)
             )
         return features
 
@@ -167,7 +167,7 @@ def capture_reader(run: ModelRun) -> CaptureFeatureReader:
     """The run's one reader of capture features (made on first use)."""
     reader = run.shared.get(CAPTURES_KEY)
     if not isinstance(reader, CaptureFeatureReader):
-        reader = run.shared[CAPTURES_KEY] = CaptureFeatureReader(run.store.protector)
+        reader = run.shared[CAPTURES_KEY] = CaptureFeatureReader(run.sealer)
     return reader
 
 
