@@ -135,8 +135,9 @@ def _two_communities(district: District) -> list[AccessEvent]:
             doors.setdefault(community, str(device["id"]))
     first, second = sorted(doors.values())[:2]
     stranger = Subject(kind="qr", ref="qr-planted-stranger")
+    evening = START + timedelta(hours=20)
     return [
-        AccessEvent(id=f"planted-{n}", device_id=door, time=START + timedelta(hours=20, minutes=30 * n),
+        AccessEvent(id=f"planted-{n}", device_id=door, time=evening + timedelta(minutes=30 * n),
                     subject=stranger, direction="in", method="qr", result="granted")
         for n, door in enumerate((first, second))
     ]  # fmt: skip
