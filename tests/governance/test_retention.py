@@ -27,6 +27,7 @@ from zhian.ingest.events import (
 )
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.kit.clock import ManualClock
+from zhian.retention_classes import node_retention_registry
 from zhian.store.events import EventStore
 from zhian.watchlists.models import WatchlistEntry
 
@@ -117,8 +118,7 @@ def run(
     with db.session() as session:
         service = RetentionService(
             session,
-            store=store,
-            blob_dir=blob_dir,
+            registry=node_retention_registry(store, blob_dir),
             settings=governance.settings,
             clock=governance.clock,
             audit=governance.audit(session),
@@ -244,8 +244,7 @@ def test_released_holds_no_longer_keep_records(
     with db.session() as session:
         service = RetentionService(
             session,
-            store=store,
-            blob_dir=blob_dir,
+            registry=node_retention_registry(store, blob_dir),
             settings=governance.settings,
             clock=clock,
             audit=governance.audit(session),
@@ -263,8 +262,7 @@ def test_a_hold_must_name_a_known_class_and_a_case(
     with db.session() as session:
         service = RetentionService(
             session,
-            store=store,
-            blob_dir=tmp_path,
+            registry=node_retention_registry(store, tmp_path),
             settings=governance.settings,
             clock=governance.clock,
             audit=governance.audit(session),

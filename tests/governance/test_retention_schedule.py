@@ -19,6 +19,7 @@ from zhian.governance.tasks import RetentionScheduler
 from zhian.ingest.events import HeartbeatEvent, LoggedEvent
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.retention_classes import node_retention_registry
 from zhian.store.events import EventStore
 
 CST = timezone(timedelta(hours=8))
@@ -41,8 +42,7 @@ def scheduler(
     governance_settings = GovernanceSettings.model_validate({"retention_hour": 3, **settings})
     return RetentionScheduler(
         db=db,
-        store=store,
-        blob_dir=tmp_path / "blobs",
+        registry=node_retention_registry(store, tmp_path / "blobs"),
         settings=governance_settings,
         governance=Governance(governance_settings, clock, ring),
         clock=clock,

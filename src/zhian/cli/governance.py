@@ -35,6 +35,7 @@ from zhian.kit.clock import SystemClock
 from zhian.log import EventLogError, LocalEventLog, SealedEventLog
 from zhian.log.base import PrunableLog
 from zhian.log.sealed import is_sealed
+from zhian.retention_classes import node_retention_registry
 from zhian.store.events import EventStore
 from zhian.store.features import FEATURE_COLUMN, FEATURE_TABLE
 
@@ -333,8 +334,7 @@ def retention_apply(
         try:
             service = RetentionService(
                 session,
-                store=store,
-                blob_dir=settings.blob_dir,
+                registry=node_retention_registry(store, settings.blob_dir),
                 settings=settings.governance,
                 clock=clock,
                 audit=governance.audit(session),
