@@ -22,7 +22,7 @@ from zhian.models.master import RESIDENTIAL_KINDS, build_master
 from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
 from zhian.sim import TZ, District, Simulation, build_district
 from zhian.store import EventQueries, EventStore
-from zhian.store.queries import ReferenceTables
+from zhian.store.queries import ReferenceTables, query_names
 
 START = datetime(2026, 11, 1, tzinfo=TZ)
 END = START + timedelta(days=4)
@@ -156,6 +156,12 @@ def sim(
     queries = next(engine)
     yield Simulated(district, events, vault, _master(district, vault), queries)
     next(engine, None)
+
+
+def test_every_named_query_has_its_case_here() -> None:
+    names = query_names()
+    assert "recent_events" in names and "door_face_captures" in names
+    assert [n for n in names if f"test_{n}" not in globals()] == []
 
 
 # --- operations pages and data quality ------------------------------------------------------

@@ -315,3 +315,9 @@ class EventQueries(Protocol):
         residential door (`door_cameras`: door_id, camera_id) within `link_seconds` of one
         of their passages there, newest first: linked by place and time alone."""
         ...
+
+
+def query_names() -> tuple[str, ...]:
+    """The name of every named query, in the order `EventQueries` declares them: the one
+    list a process that routes reads to the store's owner by name checks against."""
+    return tuple(name for name in vars(EventQueries) if not name.startswith("_"))
