@@ -17,8 +17,10 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.audit.service import Actor, AuditService
-from zhian.devices.models import Device, DeviceKind
+from zhian.devices.models import DeviceKind
+from zhian.devices.service import DeviceService
 from zhian.models.base import ModelRun
 from zhian.registry.identity import SEALED_COLUMNS, IdentityProtector
 from zhian.registry.models import Resident
@@ -190,15 +192,15 @@ def audit_capture_reads(run: ModelRun, audit: AuditService) -> None:
 def door_cameras(session: Session) -> pa.Table:
     """(door_id, camera_id) of every face camera within `DOOR_CAMERA_METRES` of a door of
     the same community; a door that captures faces itself is paired with itself."""
-    devices = session.execute(
-        select(Device.id, Device.kind, Device.community_id, Device.latitude, Device.longitude)
-        .where(Device.kind.in_([DeviceKind.DOOR.value, DeviceKind.FACE_CAMERA.value]))
-        .where(Device.community_id.is_not(None))
-    ).all()
-    doors = [d for d in devices if d.kind == DeviceKind.DOOR.value]
-    cameras: dict[str, list[tuple[str, float, float]]] = {}
+    devices = [
+        d
+        for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
+        if d.kind in (DeviceKind.DOOR, DeviceKind.FACE_CAMERA) and d.community_id is not None
+    ]
+    doors = [d for d in devices if d.kind == DeviceKind.DOOR]
+    cameras: dict[str | None, list[tuple[str, float, float]]] = {}
     for d in devices:
-        if d.kind == DeviceKind.FACE_CAMERA.value:
+        if d.kind == DeviceKind.FACE_CAMERA:
             cameras.setdefault(d.community_id, []).append((d.id, d.latitude, d.longitude))
     pairs = [(door.id, door.id) for door in doors]
     for door in doors:

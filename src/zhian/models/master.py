@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import Device
+from zhian.devices.schemas import DeviceRead
+from zhian.devices.service import DeviceService
 from zhian.models.orm import WelfareOptin
 from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
 from zhian.registry.service import RegistryService
@@ -41,10 +44,9 @@ class MasterData:
 def load_master(session: Session, tokens: TokenOf) -> MasterData:
     """A snapshot of the registry and device master data (read-only); `tokens` turns
     identifiers into the store's tokens (`EventStore.protector.token`). The registry is
-    read through its service; devices and the models' own opt-ins from their tables."""
+    and devices are read through their services, the models' own opt-ins from their table."""
     registry = RegistryService(session).snapshot()
-    # TODO(#11): devices through DeviceService once its reads carry the house of a device.
-    devices = list(session.scalars(select(Device)))
+    devices = DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
     optins = list(session.scalars(select(WelfareOptin)))
     return build_master(
         {c.id: c for c in registry.communities},
@@ -65,7 +67,7 @@ def build_master(
     units: dict[str, Unit],
     houses: list[House],
     residents: list[Resident],
-    devices: list[Device],
+    devices: Sequence[Device | DeviceRead],
     vehicles: list[Vehicle],
     optins: list[WelfareOptin],
     tokens: TokenOf,
