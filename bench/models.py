@@ -251,7 +251,7 @@ def load_postgres(conn: psycopg.Connection[Any], store: EventStore, master: Mast
             while block := handle.read(1 << 20):
                 copy.write(block)
         path.unlink()
-    for name, table in master.tables.items():
+    for name, table in master.reference.by_name().items():
         if name == "m_optins" or name == "m_residents":
             continue
         columns = ", ".join(table.column_names)
@@ -289,7 +289,7 @@ def main() -> None:
         began = time.perf_counter()
         stored, last = load_duckdb(store, itertools.islice(simulation.events(), args.events))
         load_seconds = time.perf_counter() - began
-        counts = store.count_by_type()
+        counts = store.queries.count_by_type()
         optins = [r.subject for r in simulation.truth if r.scenario == WELFARE_OPTIN]
         master = master_of(district, optins, store.protector.token)
         now = last.astimezone(UTC)
@@ -300,7 +300,14 @@ def main() -> None:
         settings = ModelSettings()
         duck: dict[str, tuple[float, int]] = {}
         for model in MODELS:
-            run = ModelRun(store=store, master=master, settings=settings, now=now, overrides={})
+            run = ModelRun(
+                queries=store.queries,
+                sealer=store.protector,
+                master=master,
+                settings=settings,
+                now=now,
+                overrides={},
+            )
             drafts: list[Any] = []
 
             def run_duck(model: Any = model, run: ModelRun = run, out: list[Any] = drafts) -> None:

@@ -25,6 +25,7 @@ from zhian.log.local import LocalEventLog
 from zhian.log.sealed import SealedEventLog
 from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
+from zhian.retention_classes import node_retention_registry
 from zhian.rules.crowd import CrowdMonitor
 from zhian.store.events import EventStore
 from zhian.store.feeder import StoreFeeder
@@ -93,8 +94,7 @@ class Node:
         # and the log (whose old segments it prunes once the store and the rules read them).
         self.retention = RetentionScheduler(
             db=self.db,
-            store=self.store,
-            blob_dir=settings.blob_dir,
+            registry=node_retention_registry(self.store, settings.blob_dir),
             settings=settings.governance,
             governance=self.governance,
             clock=clock,

@@ -23,6 +23,7 @@ from zhian.governance.retention import RetentionReport, RetentionService
 from zhian.ingest.ferry.service import ExportedPackage, FerryService, ImportReport, WatchOutcome
 from zhian.ingest.quarantine.service import ReplayReport
 from zhian.node import Node
+from zhian.retention_classes import node_retention_registry
 
 CLI_ACTOR = Actor.system("cli")
 # The error code a refused ferry package travels with, so the caller raises PackageRejected.
@@ -106,8 +107,7 @@ class InProcessOperations:
         with node.db.session() as session:
             return RetentionService(
                 session,
-                store=node.store,
-                blob_dir=node.settings.blob_dir,
+                registry=node_retention_registry(node.store, node.settings.blob_dir),
                 settings=node.settings.governance,
                 clock=node.clock,
                 audit=node.governance.audit(session),
@@ -120,7 +120,7 @@ class InProcessOperations:
         with self._node.db.session() as session:
             return QualityService(
                 session,
-                self._node.store,
+                self._node.store.queries,
                 late_after_minutes=governance.late_after_minutes,
                 goal=governance.valid_goal,
             ).report(since, until)

@@ -65,7 +65,7 @@ def test_worst_sources_first_with_rates(db: Database, tmp_path: Path) -> None:
     with EventStore(tmp_path / "events.duckdb", MemoryVault()) as store, db.session() as session:
         store.apply(list(enumerate(logged, start=1)))
         service = QualityService(
-            session, store, late_after_minutes=5, goal=0.98, intake_stats=stats
+            session, store.queries, late_after_minutes=5, goal=0.98, intake_stats=stats
         )
         hourly = service.hourly(HOUR, HOUR + timedelta(hours=2))
         report = service.report(HOUR, HOUR + timedelta(hours=2))

@@ -27,6 +27,7 @@ from zhian.ingest.events import (
 )
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.kit.clock import ManualClock
+from zhian.retention_classes import node_retention_registry
 from zhian.store.events import EventStore
 from zhian.watchlists.models import WatchlistEntry
 
@@ -117,8 +118,7 @@ def run(
     with db.session() as session:
         service = RetentionService(
             session,
-            store=store,
-            blob_dir=blob_dir,
+            registry=node_retention_registry(store, blob_dir),
             settings=governance.settings,
             clock=governance.clock,
             audit=governance.audit(session),
@@ -185,7 +185,7 @@ def test_dry_run_counts_and_apply_purges_every_store(
     blob_dir = tmp_path / "blobs"
     fill(store, now, blob_dir)
     seed_operational(db, now)
-    before = store.count_by_type()
+    before = store.queries.count_by_type()
 
     dry = run(db, store, governance, blob_dir, dry_run=True, setup=True)
     outcomes = {o.data_class: (o.removed, o.held) for o in dry.outcomes}
@@ -200,7 +200,7 @@ def test_dry_run_counts_and_apply_purges_every_store(
         "audit": (0, 0),
         "identifiers": (0, 0),  # every sealed identifier is still held by an event
     }
-    assert store.count_by_type() == before
+    assert store.queries.count_by_type() == before
 
     done = run(db, store, governance, blob_dir, dry_run=False)
     assert {o.data_class: o.removed for o in done.outcomes}["passage"] == 2
@@ -244,8 +244,7 @@ def test_released_holds_no_longer_keep_records(
     with db.session() as session:
         service = RetentionService(
             session,
-            store=store,
-            blob_dir=blob_dir,
+            registry=node_retention_registry(store, blob_dir),
             settings=governance.settings,
             clock=clock,
             audit=governance.audit(session),
@@ -263,8 +262,7 @@ def test_a_hold_must_name_a_known_class_and_a_case(
     with db.session() as session:
         service = RetentionService(
             session,
-            store=store,
-            blob_dir=tmp_path,
+            registry=node_retention_registry(store, tmp_path),
             settings=governance.settings,
             clock=governance.clock,
             audit=governance.audit(session),

@@ -25,6 +25,7 @@ from zhian.ingest.ferry.service import ExportWindowPrunedError
 from zhian.kit.clock import ManualClock
 from zhian.log import EventLog, LocalEventLog
 from zhian.node import Node
+from zhian.retention_classes import node_retention_registry
 from zhian.rules.engine import CHECKPOINT_NAME
 from zhian.rules.models import RuleCheckpoint
 from zhian.store.events import EventStore
@@ -122,8 +123,7 @@ def apply(
     with db.session() as session:
         return RetentionService(
             session,
-            store=store,
-            blob_dir=tmp_path / "blobs",
+            registry=node_retention_registry(store, tmp_path / "blobs"),
             settings=GovernanceSettings.model_validate(settings),
             clock=governance.clock,
             audit=governance.audit(session),
@@ -346,8 +346,7 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
         with node.db.session() as session:
             dry = RetentionService(
                 session,
-                store=node.store,
-                blob_dir=node.settings.blob_dir,
+                registry=node_retention_registry(node.store, node.settings.blob_dir),
                 settings=node.settings.governance,
                 clock=clock,
                 audit=node.governance.audit(session),

@@ -19,6 +19,7 @@ from zhian.governance.tasks import RetentionScheduler
 from zhian.ingest.events import HeartbeatEvent, LoggedEvent
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.retention_classes import node_retention_registry
 from zhian.store.events import EventStore
 
 CST = timezone(timedelta(hours=8))
@@ -41,8 +42,7 @@ def scheduler(
     governance_settings = GovernanceSettings.model_validate({"retention_hour": 3, **settings})
     return RetentionScheduler(
         db=db,
-        store=store,
-        blob_dir=tmp_path / "blobs",
+        registry=node_retention_registry(store, tmp_path / "blobs"),
         settings=governance_settings,
         governance=Governance(governance_settings, clock, ring),
         clock=clock,
@@ -67,14 +67,14 @@ def test_runs_once_a_day_at_the_configured_hour(
     job = scheduler(db, store, ring, clock, tmp_path)
     job.recall()  # nothing on record: start-up counts as the last run, no purge at boot
     assert job.tick() is None
-    assert store.count_by_type().get("heartbeat") == 1
+    assert store.queries.count_by_type().get("heartbeat") == 1
 
     clock.set(datetime(2026, 11, 21, 2, 59, tzinfo=CST))
     assert job.tick() is None  # not yet 03:00
     clock.set(datetime(2026, 11, 21, 3, 0, tzinfo=CST))
     report = job.tick()
     assert report is not None and report.by_class()["heartbeat"].removed == 1
-    assert store.count_by_type().get("heartbeat", 0) == 0
+    assert store.queries.count_by_type().get("heartbeat", 0) == 0
     assert job.tick() is None  # once per day
     clock.set(datetime(2026, 11, 21, 23, 0, tzinfo=CST))
     assert job.tick() is None

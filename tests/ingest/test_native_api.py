@@ -63,7 +63,7 @@ def test_bad_items_do_not_sink_good_neighbours(
     assert [json.loads(item.raw) for item in held] == [wrong_type, missing, unknown_type]
     assert {item.reason_code for item in held} == {"invalid"}
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    assert node.store.count_by_type().get("access", 0) == 2
+    assert node.store.queries.count_by_type().get("access", 0) == 2
 
 
 def test_ndjson_reports_line_numbers_and_keeps_malformed_lines(

@@ -25,8 +25,7 @@ from zhian.ingest.events import (
     Subject,
     VehicleEvent,
 )
-from zhian.store import EventStore
-from zhian.store import events as events_module
+from zhian.store import EventStore, schema, writer
 
 CST = timezone(timedelta(hours=8))
 
@@ -46,10 +45,10 @@ def logged(event: Event) -> LoggedEvent:
 
 
 def test_one_table_per_event_type(store: EventStore) -> None:
-    tables = list(events_module.EVENT_TABLES.values())
+    tables = list(schema.EVENT_TABLES.values())
     assert [table.event_type for table in tables] == list(EVENT_TYPES)
     assert [table.name for table in tables] == [f"{t}_events" for t in EVENT_TYPES]
-    assert store.count_by_type() == dict.fromkeys(EVENT_TYPES, 0)
+    assert store.queries.count_by_type() == dict.fromkeys(EVENT_TYPES, 0)
     assert store.last_seq() == 0
 
 
@@ -58,7 +57,7 @@ def test_apply_then_count_and_find(store: EventStore) -> None:
     store.apply(batch)
 
     assert store.last_seq() == 600
-    assert store.count_by_type() == dict.fromkeys(EVENT_TYPES, 100)
+    assert store.queries.count_by_type() == dict.fromkeys(EVENT_TYPES, 100)
     assert store.count_event("DEV001", "E000000001") == 1
     assert store.has_event("DEV001", "E000000001")
     assert not store.has_event("DEV002", "E000000001")
@@ -108,7 +107,7 @@ def test_recent_events_summaries(store: EventStore) -> None:
     ]
     store.apply(numbered([logged(event) for event in events]))
 
-    recent = store.recent_events()
+    recent = store.queries.recent_events()
     assert [(item.type, item.summary) for item in recent] == [
         ("crowd", "zone Z01 · in 12 · out 3 · 60 s"),
         ("heartbeat", "fault · E12"),
@@ -130,27 +129,30 @@ def test_recent_events_summaries(store: EventStore) -> None:
     assert access.time.tzinfo == UTC
     assert access.received_at == at + timedelta(seconds=1)
 
-    assert [item.event_id for item in store.recent_events(limit=2)] == ["c1", "h1"]
-    assert [item.event_id for item in store.recent_events(device_id="door-1")] == ["h1", "a1"]
+    assert [item.event_id for item in store.queries.recent_events(limit=2)] == ["c1", "h1"]
+    assert [item.event_id for item in store.queries.recent_events(device_id="door-1")] == [
+        "h1",
+        "a1",
+    ]
 
 
 def test_device_last_seen_and_events_per_minute(store: EventStore) -> None:
     # Event n comes from DEVICES[n % 20] at START + n seconds, n = 1..150.
     store.apply(numbered(make_logged(150)))
 
-    last_seen = store.device_last_seen()
+    last_seen = store.queries.device_last_seen()
     assert len(last_seen) == 20
     assert last_seen["DEV010"] == START + timedelta(seconds=150)
     assert last_seen["DEV009"] == START + timedelta(seconds=149)
     assert last_seen["DEV011"] == START + timedelta(seconds=131)
 
-    per_minute = store.events_per_minute(since=START + timedelta(seconds=60))
+    per_minute = store.queries.events_per_minute(since=START + timedelta(seconds=60))
     assert per_minute == [
         (START + timedelta(minutes=1), 60),
         (START + timedelta(minutes=2), 31),
     ]
     with pytest.raises(ValueError):
-        store.events_per_minute(since=datetime(2025, 3, 1))
+        store.queries.events_per_minute(since=datetime(2025, 3, 1))
 
 
 def test_feature_lists_are_sealed_as_base64(store: EventStore) -> None:
@@ -165,11 +167,11 @@ def test_replayed_seqs_are_skipped(store: EventStore) -> None:
     store.apply(batch[:40])
     store.apply(batch[:40])
     assert store.last_seq() == 40
-    assert sum(store.count_by_type().values()) == 40
+    assert sum(store.queries.count_by_type().values()) == 40
 
     store.apply(batch[30:])  # overlaps what is stored
     assert store.last_seq() == 60
-    assert sum(store.count_by_type().values()) == 60
+    assert sum(store.queries.count_by_type().values()) == 60
     assert all(store.count_event(item.event.device_id, item.event.id) == 1 for _, item in batch)
     assert store.event_id_counts("DEV001") == {"E000000001": 1, "E000000021": 1, "E000000041": 1}
 
@@ -181,26 +183,26 @@ def test_a_failing_insert_leaves_nothing_of_the_batch(
     store: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.apply(numbered(make_logged(12)))
-    before = store.count_by_type()
-    real_insert = events_module._insert
+    before = store.queries.count_by_type()
+    real_insert = writer.insert_rows
 
-    def insert(connection: object, table: events_module._EventTable, rows: pa.Table) -> None:
+    def insert(connection: object, table: schema.EventTable, rows: pa.Table) -> None:
         if table.event_type == "alarm":
             raise OSError("disk full")
         real_insert(connection, table, rows)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(events_module, "_insert", insert)
+    monkeypatch.setattr(writer, "insert_rows", insert)
     batch = numbered(make_logged(60, first=13), first_seq=13)
     with pytest.raises(OSError, match="disk full"):
         store.apply(batch)
     # Tables inserted before the failure roll back with it.
-    assert store.count_by_type() == before
+    assert store.queries.count_by_type() == before
     assert store.last_seq() == 12
 
     monkeypatch.undo()
     store.apply(batch)
     assert store.last_seq() == 72
-    assert sum(store.count_by_type().values()) == 72
+    assert sum(store.queries.count_by_type().values()) == 72
 
 
 def test_state_survives_reopening(tmp_path: Path) -> None:
@@ -212,7 +214,7 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
     with EventStore(path, vault) as store:
         assert store.last_seq() == 30
         store.apply(batch)  # a replay of what the log already delivered
-        assert sum(store.count_by_type().values()) == 30
+        assert sum(store.queries.count_by_type().values()) == 30
 
 
 def test_reads_run_while_batches_are_applied(store: EventStore) -> None:
@@ -223,9 +225,9 @@ def test_reads_run_while_batches_are_applied(store: EventStore) -> None:
     def read() -> None:
         try:
             while not done.is_set():
-                counts = store.count_by_type()
+                counts = store.queries.count_by_type()
                 assert sum(counts.values()) % 500 == 0  # a batch is seen whole or not at all
-                store.recent_events(limit=10)
+                store.queries.recent_events(limit=10)
         except BaseException as exc:
             errors.append(exc)
 
@@ -236,14 +238,14 @@ def test_reads_run_while_batches_are_applied(store: EventStore) -> None:
     done.set()
     reader.join()
     assert errors == []
-    assert sum(store.count_by_type().values()) == 5000
+    assert sum(store.queries.count_by_type().values()) == 5000
 
 
 def test_naive_received_at_is_taken_as_utc(store: EventStore) -> None:
     event = HeartbeatEvent(id="h", device_id="door-1", time=START, status="ok")
     naive = datetime(2025, 3, 1, 8, 0, 5)  # what an old log record may hold
     store.apply([(1, LoggedEvent(received_at=naive, source="native", event=event))])
-    (summary,) = store.recent_events()
+    (summary,) = store.queries.recent_events()
     assert summary.received_at == naive.replace(tzinfo=UTC)
 
 

@@ -39,9 +39,9 @@ def append_all(log: LocalEventLog, logged: list[LoggedEvent]) -> None:
 
 
 def assert_stored_exactly_once(store: EventStore, logged: list[LoggedEvent]) -> None:
-    assert sum(store.count_by_type().values()) == len(logged)
+    assert sum(store.queries.count_by_type().values()) == len(logged)
     parts = " UNION ALL ".join(f"SELECT device_id, event_id FROM {t}_events" for t in EVENT_TYPES)
-    distinct = store._query(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({parts}))")[0][0]
+    distinct = store.query(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({parts}))")[0][0]
     assert distinct == len(logged)
     for item in logged[:: max(1, len(logged) // 50)]:
         assert store.count_event(item.event.device_id, item.event.id) == 1
@@ -62,7 +62,7 @@ def test_feeder_stores_every_logged_event_once(log: LocalEventLog, store: EventS
     assert feeder.lag() == 0
     assert store.last_seq() == 10_000
     # Event n has type number n % 6; 10,000 = 6 × 1,666 + 4.
-    assert store.count_by_type() == {
+    assert store.queries.count_by_type() == {
         "access": 1_666,
         "vehicle": 1_667,
         "face": 1_667,

@@ -142,7 +142,9 @@ def world(workspace: Path, clock: ManualClock, database_url: str) -> Iterator[Wo
             alarm_event(f"{MARKER}-tamper", now, kind="tamper", device_id=f"{MARKER}-FACE_CAMERA"),
         )
         wait_until(lambda: len(all_alerts(node)) == 4, "four alerts raised")
-        wait_until(lambda: f"{MARKER}-DOOR" in node.store.device_last_seen(), "B's events stored")
+        wait_until(
+            lambda: f"{MARKER}-DOOR" in node.store.queries.device_last_seen(), "B's events stored"
+        )
         with TestClient(create_app(node), follow_redirects=False) as client:
             yield World(node, client, tokens["DOOR1"], api_token)
 

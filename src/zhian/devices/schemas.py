@@ -28,6 +28,7 @@ class DeviceRead(BaseModel):
     community_id: str | None
     building_id: str | None
     unit_id: str | None
+    house_id: str | None = None  # a house's own door (a rental's smart lock)
     zone_id: str | None
     gateway_id: str | None
     latitude: float

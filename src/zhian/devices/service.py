@@ -172,6 +172,7 @@ def _read(device: Device) -> DeviceRead:
         community_id=device.community_id,
         building_id=device.building_id,
         unit_id=device.unit_id,
+        house_id=device.house_id,
         zone_id=device.zone_id,
         gateway_id=device.gateway_id,
         latitude=device.latitude,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.service import IntakeStats
-from zhian.store.events import ArrivalStats, EventStore
+from zhian.store.queries import ArrivalStats, EventQueries
 
 UNKNOWN_DEVICE = "(unknown)"
 
@@ -100,14 +100,14 @@ class QualityService:
     def __init__(
         self,
         session: Session,
-        store: EventStore,
+        queries: EventQueries,
         *,
         late_after_minutes: float,
         goal: float,
         intake_stats: IntakeStats | None = None,
     ) -> None:
         self._session = session
-        self._store = store
+        self._queries = queries
         self._late_seconds = late_after_minutes * 60
         self._goal = goal
         self._intake_stats = intake_stats
@@ -115,7 +115,9 @@ class QualityService:
     def hourly(self, since: datetime, until: datetime) -> list[QualityBucket]:
         """Per device, source and UTC hour of arrival, in time order."""
         buckets: dict[tuple[str, str, datetime], QualityBucket] = {}
-        for stats in self._store.arrival_stats(since, until, late_after_seconds=self._late_seconds):
+        for stats in self._queries.arrival_stats(
+            since, until, late_after_seconds=self._late_seconds
+        ):
             key = (stats.device_id, stats.source, stats.hour)
             buckets.setdefault(key, QualityBucket(*key)).add_arrivals(stats)
         for key, refused in self._rejections(since, until).items():

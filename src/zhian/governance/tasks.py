@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta, timezone
-from pathlib import Path
 
 from zhian.audit.service import Actor
 from zhian.config import GovernanceSettings, IntakeSettings
@@ -16,10 +15,10 @@ from zhian.governance.retention import (
     RetentionService,
     check_log_days,
 )
+from zhian.governance.retention_registry import RetentionRegistry
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import PrunableLog
-from zhian.store.events import EventStore
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +45,7 @@ class RetentionScheduler:
         self,
         *,
         db: Database,
-        store: EventStore,
-        blob_dir: Path,
+        registry: RetentionRegistry,
         settings: GovernanceSettings,
         governance: Governance,
         clock: Clock,
@@ -63,8 +61,7 @@ class RetentionScheduler:
         self._db = db
         self._log = log
         self._intake = intake
-        self._store = store
-        self._blob_dir = blob_dir
+        self._registry = registry
         self._settings = settings
         self._governance = governance
         self._clock = clock
@@ -116,8 +113,7 @@ class RetentionScheduler:
         with self._db.session() as session:
             report = RetentionService(
                 session,
-                store=self._store,
-                blob_dir=self._blob_dir,
+                registry=self._registry,
                 settings=self._settings,
                 clock=self._clock,
                 audit=self._governance.audit(session),

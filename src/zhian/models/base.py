@@ -1,7 +1,8 @@
-"""What every batch model shares: the run context, the protocol, and small SQL pieces."""
+"""What every batch model shares: the run context and the protocol."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -9,24 +10,17 @@ from typing import Any, Protocol
 from zhian.alerts.drafts import AlertDraft, EventRef
 from zhian.config import ModelSettings
 from zhian.models.master import MasterData
-from zhian.store.events import EventStore
-
-# Local time of an event column, as naive local wall time.
-LOCAL = "(timezone('UTC', {col}) + to_seconds($offset))"
-# The key that maps a door's or a camera's subject onto the registry (m_keys.key).
-SUBJECT_KEY = "({alias}.subject_kind || ':' || {alias}.subject_ref)"
-# A short list of supporting events, newest first.
-EVIDENCE = (
-    "list(struct_pack(id := {a}.event_id, dev := {a}.device_id, t := timezone('UTC', {a}.time)) "
-    "ORDER BY {a}.time DESC)[1:{n}]"
-)
+from zhian.store.features import FeatureSealer
+from zhian.store.queries import EventQueries, EvidenceEvent, SealedCapture
 
 
 @dataclass(frozen=True)
 class ModelRun:
-    """One run of the models: the store, master data, parameters and the moment it runs."""
+    """One run of the models: the store's named queries, master data, parameters and the
+    moment it runs; `sealer` opens the face features a model links (audited per run)."""
 
-    store: EventStore
+    queries: EventQueries
+    sealer: FeatureSealer
     master: MasterData
     settings: ModelSettings
     now: datetime
@@ -41,14 +35,10 @@ class ModelRun:
             return self.settings
         return self.settings.model_copy(update=changed)
 
-    def sql_parameters(self, **extra: object) -> dict[str, object]:
-        offset = int(self.settings.utc_offset_hours * 3600)
-        return {"now": self.now, "offset": offset, **extra}
-
-    def query(self, sql: str, **extra: object) -> list[tuple[Any, ...]]:
-        # DuckDB refuses named parameters a statement does not use.
-        used = {k: v for k, v in self.sql_parameters(**extra).items() if f"${k}" in sql}
-        return self.store.query(sql, used, tables=self.master.tables)
+    @property
+    def utc_offset_seconds(self) -> int:
+        """Local time's offset from UTC, for queries that count local days and hours."""
+        return int(self.settings.utc_offset_hours * 3600)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(UTC).replace(tzinfo=None) + timedelta(
@@ -71,15 +61,12 @@ class BatchModel(Protocol):
         ...
 
 
-def event_refs(items: list[dict[str, Any]] | None, event_type: str) -> tuple[EventRef, ...]:
+def event_refs(
+    items: Iterable[EvidenceEvent | SealedCapture], event_type: str
+) -> tuple[EventRef, ...]:
     return tuple(
-        EventRef(id=i["id"], type=event_type, device_id=i["dev"], time=i["t"].replace(tzinfo=UTC))
-        for i in items or ()
+        EventRef(id=i.event_id, type=event_type, device_id=i.device_id, time=i.time) for i in items
     )
-
-
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)
 
 
 def parameter_figures(settings: ModelSettings, names: tuple[str, ...]) -> dict[str, float | int]:

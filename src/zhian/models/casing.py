@@ -6,37 +6,8 @@ from datetime import timedelta
 
 from zhian.alerts.drafts import AlertDraft, EventRef
 from zhian.config import ModelSettings
-from zhian.models.base import LOCAL, ModelRun, parameter_figures, utc
-
-# Unknown subjects only: not a registered resident or card, not a registered visitor pass
-# (couriers and declared visitors hold `visitor` passes issued to a named person).
-UNITS_SQL = """
-SELECT a.subject_kind || ':' || a.subject_ref, d.community_id, d.unit_id, a.event_id,
-       a.device_id, timezone('UTC', a.time)
-FROM access_events a JOIN m_devices d ON d.device_id = a.device_id
-WHERE a.result = 'granted' AND a.direction = 'in' AND d.unit_id IS NOT NULL
-  AND a.subject_kind <> 'visitor' AND a.time >= $since AND a.time < $now
-  AND NOT EXISTS (SELECT 1 FROM m_keys k WHERE k.key = a.subject_kind || ':' || a.subject_ref)
-  AND (a.subject_kind || ':' || a.subject_ref) IN (
-    SELECT b.subject_kind || ':' || b.subject_ref FROM access_events b
-    JOIN m_devices u ON u.device_id = b.device_id AND u.unit_id IS NOT NULL
-    WHERE b.time >= $since AND b.time < $now AND b.direction = 'in'
-    GROUP BY ALL HAVING count(DISTINCT u.unit_id) >= $min_units)
-ORDER BY 1, a.time
-"""
-
-COMMUNITIES_SQL = f"""
-SELECT a.subject_kind || ':' || a.subject_ref AS who,
-       CAST({LOCAL.format(col="a.time")} AS DATE) AS day,
-       list(DISTINCT d.community_id), count(DISTINCT d.community_id),
-       list(struct_pack(id := a.event_id, dev := a.device_id, t := timezone('UTC', a.time))
-            ORDER BY a.time)[1:8]
-FROM access_events a JOIN m_devices d ON d.device_id = a.device_id AND d.is_residential
-WHERE a.result = 'granted' AND a.direction = 'in' AND a.subject_kind <> 'visitor'
-  AND a.time >= $since AND a.time < $now
-  AND NOT EXISTS (SELECT 1 FROM m_keys k WHERE k.key = a.subject_kind || ':' || a.subject_ref)
-GROUP BY ALL HAVING count(DISTINCT d.community_id) >= $min_communities
-"""
+from zhian.models.base import ModelRun, event_refs, parameter_figures
+from zhian.store.queries import UnitDoorPassage
 
 
 class CasingModel:
@@ -57,18 +28,22 @@ class CasingModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=1)
         floor = _lowest(run, "casing_min_units")
-        rows = run.query(UNITS_SQL, since=since, min_units=floor)
+        rows = run.queries.unit_door_passages(run.master.reference, since, run.now, min_units=floor)
         drafts: list[AlertDraft] = []
-        by_subject: dict[str, list[tuple[str, str, str, str, str, object]]] = {}
+        by_subject: dict[str, list[UnitDoorPassage]] = {}
         for row in rows:
-            by_subject.setdefault(row[0], []).append(row)
+            by_subject.setdefault(row.subject, []).append(row)
         for who, passes in by_subject.items():
             draft = self._units(run, who, passes)
             if draft is not None:
                 drafts.append(draft)
         floor_c = _lowest(run, "casing_min_communities")
-        for who, day, communities, count, items in run.query(
-            COMMUNITIES_SQL, since=since, min_communities=floor_c
+        for who, day, communities, count, items in run.queries.community_day_entries(
+            run.master.reference,
+            since,
+            run.now,
+            utc_offset_seconds=run.utc_offset_seconds,
+            min_communities=floor_c,
         ):
             params = run.params(communities[0])
             if count < params.casing_min_communities:
@@ -83,32 +58,32 @@ class CasingModel:
                     place_id=communities[0],
                     community_id=communities[0],
                     place_name=names,
-                    observed_at=utc(items[-1]["t"]),
+                    observed_at=items[-1].time,
                     explanation_zh=f"非本区人员{day:%m-%d}一天内进入{count}个小区（{names}），疑似踩点",
                     explanation_en=f"A non-resident entered {count} residential communities "
                     f"on {day:%m-%d} ({', '.join(communities)})",
-                    events=tuple(EventRef(i["id"], "access", i["dev"], utc(i["t"])) for i in items),
+                    events=event_refs(items, "access"),
                     figures={**parameter_figures(params, self.parameters), "communities": count},
                 )
             )
         return drafts
 
-    def _units(self, run: ModelRun, who: str, passes: list[tuple]) -> AlertDraft | None:  # type: ignore[type-arg]
-        community = passes[0][1]
+    def _units(self, run: ModelRun, who: str, passes: list[UnitDoorPassage]) -> AlertDraft | None:
+        community = passes[0].community_id
         params = run.params(community)
         window = timedelta(minutes=params.casing_window_minutes)
-        best: list[tuple] = []  # type: ignore[type-arg]
+        best: list[UnitDoorPassage] = []
         lo = 0
         for hi in range(len(passes)):
-            while utc(passes[hi][5]) - utc(passes[lo][5]) > window:
+            while passes[hi].at - passes[lo].at > window:
                 lo += 1
             chunk = passes[lo : hi + 1]
-            if len({p[2] for p in chunk}) > len({p[2] for p in best}):
+            if len({p.unit_id for p in chunk}) > len({p.unit_id for p in best}):
                 best = chunk
-        units = sorted({p[2] for p in best})
+        units = sorted({p.unit_id for p in best})
         if len(units) < params.casing_min_units:
             return None
-        minutes = (utc(best[-1][5]) - utc(best[0][5])).total_seconds() / 60
+        minutes = (best[-1].at - best[0].at).total_seconds() / 60
         name = run.master.community_name.get(community, community)
         return AlertDraft(
             rule=self.name,
@@ -118,11 +93,11 @@ class CasingModel:
             place_id=community,
             community_id=community,
             place_name=name,
-            observed_at=utc(best[-1][5]),
+            observed_at=best[-1].at,
             explanation_zh=f"非本楼人员{minutes:.0f}分钟内进入{name}的{len(units)}个单元门，疑似踩点",
             explanation_en=f"A non-resident entered {len(units)} unit doors of {name} within "
             f"{minutes:.0f} minutes",
-            events=tuple(EventRef(p[3], "access", p[4], utc(p[5])) for p in best[:10]),
+            events=tuple(EventRef(p.event_id, "access", p.device_id, p.at) for p in best[:10]),
             figures={
                 **parameter_figures(params, self.parameters),
                 "units": len(units),

@@ -8,9 +8,8 @@ import base64
 import binascii
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,12 +17,15 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.audit.service import Actor, AuditService
-from zhian.devices.models import Device, DeviceKind
+from zhian.devices.models import DeviceKind
+from zhian.devices.service import DeviceService
 from zhian.models.base import ModelRun
 from zhian.registry.identity import SEALED_COLUMNS, IdentityProtector
 from zhian.registry.models import Resident
 from zhian.store.features import FeatureSealer
+from zhian.store.queries import SealedCapture
 
 Vector = npt.NDArray[np.float32]
 
@@ -152,13 +154,13 @@ class CaptureFeatureReader:
         self._sealer = sealer
         self.opened = 0
 
-    def open(self, captures: Iterable[Mapping[str, Any]]) -> list[str]:
-        """The base64 features of captures as the store lists them (`dev`, `id`, `feature`)."""
+    def open(self, captures: Iterable[SealedCapture]) -> list[str]:
+        """The base64 features of captures as the store lists them."""
         features = []
         for capture in captures:
             self.opened += 1  # counted before opening: a failed open was still an attempt
             features.append(
-                self._sealer.open_feature(capture["dev"], capture["id"], capture["feature"])
+                self._sealer.open_feature(capture.device_id, capture.event_id, capture.feature)
             )
         return features
 
@@ -167,7 +169,7 @@ def capture_reader(run: ModelRun) -> CaptureFeatureReader:
     """The run's one reader of capture features (made on first use)."""
     reader = run.shared.get(CAPTURES_KEY)
     if not isinstance(reader, CaptureFeatureReader):
-        reader = run.shared[CAPTURES_KEY] = CaptureFeatureReader(run.store.protector)
+        reader = run.shared[CAPTURES_KEY] = CaptureFeatureReader(run.sealer)
     return reader
 
 
@@ -190,15 +192,15 @@ def audit_capture_reads(run: ModelRun, audit: AuditService) -> None:
 def door_cameras(session: Session) -> pa.Table:
     """(door_id, camera_id) of every face camera within `DOOR_CAMERA_METRES` of a door of
     the same community; a door that captures faces itself is paired with itself."""
-    devices = session.execute(
-        select(Device.id, Device.kind, Device.community_id, Device.latitude, Device.longitude)
-        .where(Device.kind.in_([DeviceKind.DOOR.value, DeviceKind.FACE_CAMERA.value]))
-        .where(Device.community_id.is_not(None))
-    ).all()
-    doors = [d for d in devices if d.kind == DeviceKind.DOOR.value]
-    cameras: dict[str, list[tuple[str, float, float]]] = {}
+    devices = [
+        d
+        for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
+        if d.kind in (DeviceKind.DOOR, DeviceKind.FACE_CAMERA) and d.community_id is not None
+    ]
+    doors = [d for d in devices if d.kind == DeviceKind.DOOR]
+    cameras: dict[str | None, list[tuple[str, float, float]]] = {}
     for d in devices:
-        if d.kind == DeviceKind.FACE_CAMERA.value:
+        if d.kind == DeviceKind.FACE_CAMERA:
             cameras.setdefault(d.community_id, []).append((d.id, d.latitude, d.longitude))
     pairs = [(door.id, door.id) for door in doors]
     for door in doors:

@@ -4,30 +4,11 @@ allows, seen at the house's own door (a rental's smart lock, 智能门锁) — a
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from zhian.alerts.drafts import AlertDraft
 from zhian.config import ModelSettings
-from zhian.models.base import LOCAL, ModelRun, event_refs, parameter_figures, utc
-
-# Who passes each house door, on which local days; a registered resident's card and face
-# are one person (m_keys), anyone else is their subject.
-OCCUPANTS_SQL = f"""
-WITH p AS (
-  SELECT d.house_id, a.subject_kind AS kind,
-         coalesce(k.resident_id, a.subject_kind || ':' || a.subject_ref) AS who,
-         CAST({LOCAL.format(col="a.time")} AS DATE) AS day, a.time, a.event_id, a.device_id
-  FROM access_events a
-  JOIN m_devices d ON d.device_id = a.device_id AND d.house_id IS NOT NULL
-  LEFT JOIN m_keys k ON k.key = a.subject_kind || ':' || a.subject_ref
-  WHERE a.result = 'granted' AND a.time >= $since AND a.time < $now
-)
-SELECT house_id, who, any_value(kind), timezone('UTC', min(time)),
-       list(DISTINCT day),
-       list(struct_pack(id := event_id, dev := device_id, t := timezone('UTC', time))
-            ORDER BY time DESC)[1:2]
-FROM p GROUP BY house_id, who
-"""
+from zhian.models.base import ModelRun, event_refs, parameter_figures
+from zhian.store.queries import EvidenceEvent
 
 
 class GroupRentalModel:
@@ -56,14 +37,17 @@ class GroupRentalModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=run.settings.lookback_days)
         today = run.local(run.now).date()
-        regulars: dict[str, list[tuple[str, int, list[dict[str, Any]]]]] = {}
-        for house, who, kind, first, days, items in run.query(OCCUPANTS_SQL, since=since):
+        regulars: dict[str, list[tuple[str, int, list[EvidenceEvent]]]] = {}
+        occupants = run.queries.house_door_occupants(
+            run.master.reference, since, run.now, utc_offset_seconds=run.utc_offset_seconds
+        )
+        for house, who, kind, first, days, items in occupants:
             params = run.params(run.master.house_community.get(house))
             start = today - timedelta(days=params.group_rental_window_days)
             seen: list[date] = [d for d in days if start <= d <= today]
             if len(seen) < params.group_rental_min_days:
                 continue
-            if kind == "visitor" and (run.now - utc(first)).days < params.visitor_grace_days:
+            if kind == "visitor" and (run.now - first).days < params.visitor_grace_days:
                 continue
             regulars.setdefault(house, []).append((who, len(seen), items))
         drafts = []
@@ -80,7 +64,7 @@ class GroupRentalModel:
             window = params.group_rental_window_days
             limit = params.group_rental_m2_per_person
             events = [i for _, _, items in people for i in items]
-            events.sort(key=lambda i: i["t"], reverse=True)
+            events.sort(key=lambda i: i.time, reverse=True)
             drafts.append(
                 AlertDraft(
                     rule=self.name,

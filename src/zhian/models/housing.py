@@ -7,7 +7,7 @@ from datetime import timedelta
 from zhian.alerts.drafts import AlertDraft, EventRef
 from zhian.config import ModelSettings
 from zhian.models.base import ModelRun, parameter_figures
-from zhian.models.sightings import LastSighting, last_sightings
+from zhian.models.sightings import last_sightings
 from zhian.models.utilities import (
     READINGS_KEY,
     UTILITY_PARAMETERS,
@@ -15,6 +15,7 @@ from zhian.models.utilities import (
     UsageSummary,
     summarise_usage,
 )
+from zhian.store.queries import ResidentSighting
 
 
 def _usage_sentence(usage: UsageSummary | None) -> tuple[str, str]:
@@ -36,7 +37,7 @@ def _usage_sentence(usage: UsageSummary | None) -> tuple[str, str]:
     )
 
 
-def _ref(seen: LastSighting) -> EventRef:
+def _ref(seen: ResidentSighting) -> EventRef:
     return EventRef(id=seen.event_id, type=seen.event_type, device_id=seen.device_id, time=seen.at)
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import Device
+from zhian.devices.schemas import DeviceRead
+from zhian.devices.service import DeviceService
 from zhian.models.orm import WelfareOptin
 from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
+from zhian.registry.service import RegistryService
 from zhian.store.identifiers import IdentifierKind
+from zhian.store.queries import ReferenceTables
 
 TokenOf = Callable[[IdentifierKind, str], str]
 
@@ -22,10 +27,9 @@ RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental"})
 @dataclass
 class MasterData:
     """Residents, houses, devices and vehicles, plus the welfare opt-ins, as the models use
-    them: Arrow tables for SQL (`m_keys`, `m_residents`, `m_devices`, `m_vehicles`,
-    `m_optins`) and names for sentences."""
+    them: reference tables for the store's named queries and names for sentences."""
 
-    tables: dict[str, pa.Table]
+    reference: ReferenceTables
     house_community: dict[str, str] = field(default_factory=dict)
     house_label: dict[str, tuple[str, str]] = field(default_factory=dict)  # zh, en
     house_area: dict[str, float] = field(default_factory=dict)  # house -> floor area, m²
@@ -39,17 +43,21 @@ class MasterData:
 
 def load_master(session: Session, tokens: TokenOf) -> MasterData:
     """A snapshot of the registry and device master data (read-only); `tokens` turns
-    identifiers into the store's tokens (`EventStore.protector.token`)."""
-    communities = {c.id: c for c in session.scalars(select(Community))}
-    buildings = {b.id: b for b in session.scalars(select(Building))}
-    units = {u.id: u for u in session.scalars(select(Unit))}
-    houses = list(session.scalars(select(House)))
-    residents = list(session.scalars(select(Resident)))
-    devices = list(session.scalars(select(Device)))
-    vehicles = list(session.scalars(select(Vehicle)))
+    identifiers into the store's tokens (`EventStore.protector.token`). The registry is
+    and devices are read through their services, the models' own opt-ins from their table."""
+    registry = RegistryService(session).snapshot()
+    devices = DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
     optins = list(session.scalars(select(WelfareOptin)))
     return build_master(
-        communities, buildings, units, houses, residents, devices, vehicles, optins, tokens
+        {c.id: c for c in registry.communities},
+        {b.id: b for b in registry.buildings},
+        {u.id: u for u in registry.units},
+        registry.houses,
+        registry.residents,
+        devices,
+        registry.vehicles,
+        optins,
+        tokens,
     )
 
 
@@ -59,44 +67,42 @@ def build_master(
     units: dict[str, Unit],
     houses: list[House],
     residents: list[Resident],
-    devices: list[Device],
+    devices: Sequence[Device | DeviceRead],
     vehicles: list[Vehicle],
     optins: list[WelfareOptin],
     tokens: TokenOf,
 ) -> MasterData:
     """Master data as the models join it: subject keys and plates as the store's tokens."""
-    data = MasterData(tables={})
-    data.community_name = {c.id: c.name for c in communities.values()}
+    unit_label: dict[str, tuple[str, str]] = {}
     for unit in units.values():
         building = buildings[unit.building_id]
-        data.unit_label[unit.id] = (f"{building.name}{unit.name}", f"{building.name} {unit.name}")
+        unit_label[unit.id] = (f"{building.name}{unit.name}", f"{building.name} {unit.name}")
+    house_community: dict[str, str] = {}
+    house_label: dict[str, tuple[str, str]] = {}
     for house in houses:
         building = buildings[units[house.unit_id].building_id]
-        data.house_community[house.id] = building.community_id
-        zh, en = data.unit_label[house.unit_id]
-        data.house_label[house.id] = (f"{zh}{house.number}室", f"{en} room {house.number}")
-        data.house_area[house.id] = house.area_m2
+        house_community[house.id] = building.community_id
+        zh, en = unit_label[house.unit_id]
+        house_label[house.id] = (f"{zh}{house.number}室", f"{en} room {house.number}")
     keys: list[tuple[str, str]] = []
+    members: dict[str, list[str]] = {}
     for r in residents:
-        data.members.setdefault(r.house_id, []).append(r.id)
-        data.resident_house[r.id] = r.house_id
+        members.setdefault(r.house_id, []).append(r.id)
         keys.append((f"resident:{tokens('subject', r.id)}", r.id))
         if r.card_ref:
             keys.append((f"card:{tokens('subject', r.card_ref)}", r.id))
     unit_building = {u.id: u.building_id for u in units.values()}
-    data.device_community = {d.id: d.community_id for d in devices}
-    data.optins = {o.resident_id: o.requested_by for o in optins}
-    data.tables = {
-        "m_keys": pa.table(
+    reference = ReferenceTables(
+        keys=pa.table(
             {"key": _text([k for k, _ in keys]), "resident_id": _text([r for _, r in keys])}
         ),
-        "m_residents": pa.table(
+        residents=pa.table(
             {
                 "resident_id": _text([r.id for r in residents]),
                 "house_id": _text([r.house_id for r in residents]),
             }
         ),
-        "m_devices": pa.table(
+        devices=pa.table(
             {
                 "device_id": _text([d.id for d in devices]),
                 "kind": _text([d.kind for d in devices]),
@@ -113,16 +119,27 @@ def build_master(
                 ],
             }
         ),
-        "m_vehicles": pa.table(
+        vehicles=pa.table(
             {
                 "plate": _text([tokens("plate", v.plate) for v in vehicles]),
                 "community_id": _text([v.community_id for v in vehicles]),
                 "owner_id": _text([v.owner_id for v in vehicles]),
             }
         ),
-        "m_optins": pa.table({"resident_id": _text([o.resident_id for o in optins])}),
-    }
-    return data
+        optins=pa.table({"resident_id": _text([o.resident_id for o in optins])}),
+    )
+    return MasterData(
+        reference=reference,
+        house_community=house_community,
+        house_label=house_label,
+        house_area={house.id: house.area_m2 for house in houses},
+        unit_label=unit_label,
+        community_name={c.id: c.name for c in communities.values()},
+        members=members,
+        resident_house={r.id: r.house_id for r in residents},
+        device_community={d.id: d.community_id for d in devices},
+        optins={o.resident_id: o.requested_by for o in optins},
+    )
 
 
 def _text(values: list[str | None]) -> pa.Array:

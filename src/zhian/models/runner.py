@@ -36,7 +36,8 @@ def prepare_run(
     since = (now - timedelta(days=settings.lookback_days)).date()
     readings = UtilityService(session).readings_since(since)
     return ModelRun(
-        store=store,
+        queries=store.queries,
+        sealer=store.protector,
         master=master,
         settings=settings,
         now=now,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from zhian.alerts.drafts import AlertDraft
 from zhian.config import ModelSettings
-from zhian.models.base import LOCAL, ModelRun, event_refs, parameter_figures, utc
+from zhian.models.base import ModelRun, event_refs, parameter_figures
 from zhian.models.faces import (
     FACES_KEY,
     LINK_SECONDS,
@@ -17,57 +16,7 @@ from zhian.models.faces import (
     capture_reader,
     subject_face,
 )
-
-# A subject is present on a night when its last passage between 17:00 and 03:00 local is
-# coming in: it came home and did not leave again. Nights are named by their evening.
-NIGHTS_SQL = f"""
-WITH p AS (
-  SELECT a.subject_kind || ':' || a.subject_ref AS who, a.subject_kind AS kind, a.direction,
-         a.time, a.event_id, a.device_id, d.community_id, d.unit_id,
-         {LOCAL.format(col="a.time")} AS lt
-  FROM access_events a JOIN m_devices d ON d.device_id = a.device_id AND d.is_residential
-  WHERE a.result = 'granted' AND a.time >= $since AND a.time < $now
-    AND NOT EXISTS (SELECT 1 FROM m_keys k WHERE k.key = a.subject_kind || ':' || a.subject_ref)
-),
-nights AS (
-  SELECT who, CAST(lt - INTERVAL 12 HOUR AS DATE) AS night, arg_max(direction, time) AS last_dir
-  FROM p WHERE hour(lt) >= 17 OR hour(lt) < 3 GROUP BY ALL
-),
-present AS (
-  SELECT who, list(night ORDER BY night) AS nights FROM nights WHERE last_dir = 'in' GROUP BY who
-)
-SELECT p.who, any_value(p.kind), timezone('UTC', min(p.time)), present.nights,
-       mode(p.unit_id) FILTER (WHERE p.unit_id IS NOT NULL), mode(p.community_id),
-       list(struct_pack(id := p.event_id, dev := p.device_id, t := timezone('UTC', p.time))
-            ORDER BY p.time DESC)[1:8]
-FROM p JOIN present USING (who)
-GROUP BY p.who, present.nights
-"""
-
-# Face captures with a feature at a camera watching a residential door (m_door_cameras),
-# within LINK_SECONDS of one of the subject's passages there: the captures of the person
-# passing, linked by place and time alone (no reference of the capture is read). Features
-# come out sealed; the model opens only these, through the run's audited reader.
-CAPTURES_SQL = f"""
-WITH p AS (
-  SELECT a.subject_kind || ':' || a.subject_ref AS who, a.device_id, a.time
-  FROM access_events a JOIN m_devices d ON d.device_id = a.device_id AND d.is_residential
-  WHERE a.result = 'granted' AND a.time >= $since AND a.time < $now
-    AND list_contains($whos, a.subject_kind || ':' || a.subject_ref)
-),
-linked AS (
-  SELECT DISTINCT p.who, f.event_id, f.device_id, f.time, f.feature
-  FROM p JOIN m_door_cameras c ON c.door_id = p.device_id
-  JOIN face_events f ON f.device_id = c.camera_id
-   AND f.time BETWEEN p.time - INTERVAL {LINK_SECONDS} SECOND
-                  AND p.time + INTERVAL {LINK_SECONDS} SECOND
-  WHERE f.feature IS NOT NULL
-    AND f.time >= $since - INTERVAL {LINK_SECONDS} SECOND AND f.time < $now
-)
-SELECT who, list(struct_pack(id := event_id, dev := device_id, t := timezone('UTC', time),
-                             feature := feature) ORDER BY time DESC)[1:{MAX_CAPTURES}]
-FROM linked GROUP BY who
-"""
+from zhian.store.queries import EvidenceEvent, SealedCapture
 
 
 @dataclass(frozen=True)
@@ -79,7 +28,7 @@ class _Resident:
     community: str
     recent: list[date]
     params: ModelSettings
-    items: list[dict[str, Any]]
+    items: list[EvidenceEvent]
 
 
 class UnregisteredResidentModel:
@@ -115,13 +64,16 @@ class UnregisteredResidentModel:
         since = run.now - timedelta(days=run.settings.lookback_days)
         today = run.local(run.now).date()
         found = []
-        for who, kind, first, nights, unit, community, items in run.query(NIGHTS_SQL, since=since):
+        presences = run.queries.night_presences(
+            run.master.reference, since, run.now, utc_offset_seconds=run.utc_offset_seconds
+        )
+        for who, kind, first, nights, unit, community, items in presences:
             params = run.params(community)
             window_start = today - timedelta(days=params.unregistered_window_days)
             recent: list[date] = [n for n in nights if window_start <= n < today]
             if len(recent) < params.unregistered_min_nights:
                 continue
-            known_days = (run.now - utc(first)).days
+            known_days = (run.now - first).days
             if kind == "visitor" and known_days < params.visitor_grace_days:
                 continue
             found.append(_Resident(who, unit, community, recent, params, items))
@@ -132,7 +84,7 @@ class UnregisteredResidentModel:
         run: ModelRun,
         resident: _Resident,
         faces: EnrolledFaces | None,
-        captures: dict[str, list[dict[str, Any]]] | None,
+        captures: dict[str, list[SealedCapture]] | None,
     ) -> AlertDraft:
         params, recent = resident.params, resident.recent
         zh, en = run.master.unit_label.get(
@@ -190,14 +142,16 @@ class UnregisteredResidentModel:
 
 def _captures(
     run: ModelRun, faces: EnrolledFaces, present: list[_Resident]
-) -> dict[str, list[dict[str, Any]]]:
-    """who -> the face captures linked to its passages, newest first."""
-    if not present:
-        return {}
+) -> dict[str, list[SealedCapture]]:
+    """who -> the face captures linked to its passages, newest first; features come out
+    sealed and the model opens only these, through the run's audited reader."""
     since: datetime = run.now - timedelta(days=run.settings.lookback_days)
-    given = run.sql_parameters(since=since, whos=[r.who for r in present])
-    # DuckDB refuses named parameters a statement does not use.
-    parameters = {k: v for k, v in given.items() if f"${k}" in CAPTURES_SQL}
-    tables = {**run.master.tables, "m_door_cameras": faces.door_cameras}
-    rows = run.store.query(CAPTURES_SQL, parameters, tables=tables)
-    return {who: items for who, items in rows}
+    return run.queries.door_face_captures(
+        run.master.reference,
+        faces.door_cameras,
+        [r.who for r in present],
+        since,
+        run.now,
+        link_seconds=LINK_SECONDS,
+        max_captures=MAX_CAPTURES,
+    )

@@ -6,27 +6,7 @@ from datetime import timedelta
 
 from zhian.alerts.drafts import AlertDraft, EventRef
 from zhian.config import ModelSettings
-from zhian.models.base import LOCAL, ModelRun, parameter_figures, utc
-
-ZOMBIE_SQL = """
-SELECT e.plate, any_value(e.plate_masked), d.community_id, arg_max(e.direction, e.time),
-       timezone('UTC', max(e.time)), arg_max(e.event_id, e.time), arg_max(e.device_id, e.time),
-       count(*)
-FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= $since AND e.time < $now
-  AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
-                  AND v.community_id = d.community_id)
-GROUP BY e.plate, d.community_id
-"""
-
-RESTRICTED_SQL = f"""
-SELECT e.plate, e.plate_masked, e.vehicle_class, d.community_id, e.event_id, e.device_id,
-       timezone('UTC', e.time), hour({LOCAL.format(col="e.time")})
-FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
-  AND e.vehicle_class IN ('muck_truck', 'hazmat') AND e.time >= $since AND e.time < $now
-ORDER BY e.time
-"""
+from zhian.models.base import ModelRun, parameter_figures
 
 
 class ZombieVehicleModel:
@@ -46,11 +26,17 @@ class ZombieVehicleModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=run.settings.lookback_days)
         drafts = []
-        for plate, masked, community, direction, last, event_id, device, passes in run.query(
-            ZOMBIE_SQL, since=since
-        ):
+        for (
+            plate,
+            masked,
+            community,
+            direction,
+            entered,
+            event_id,
+            device,
+            passes,
+        ) in run.queries.gate_vehicle_stays(run.master.reference, since, run.now):
             params = run.params(community)
-            entered = utc(last)
             days = (run.now - entered).total_seconds() / 86400
             if direction != "in" or days <= params.zombie_absent_days:
                 continue
@@ -99,9 +85,10 @@ class RestrictedVehicleModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=2)
         drafts = []
-        for plate, masked, vclass, community, event_id, device, at, hour in run.query(
-            RESTRICTED_SQL, since=since
-        ):
+        entries = run.queries.restricted_vehicle_entries(
+            run.master.reference, since, run.now, utc_offset_seconds=run.utc_offset_seconds
+        )
+        for plate, masked, vclass, community, event_id, device, at, hour in entries:
             params = run.params(community)
             start, until = params.muck_allowed_from_hour, params.muck_allowed_until_hour
             allowed = (hour >= start or hour < until) if start > until else start <= hour < until
@@ -109,7 +96,7 @@ class RestrictedVehicleModel:
                 continue
             name = run.master.community_name.get(community, community)
             what_zh = "危化品运输车" if vclass == "hazmat" else "渣土车"
-            when = run.local(utc(at))
+            when = run.local(at)
             reason_zh = (
                 "禁止驶入居住区"
                 if vclass == "hazmat"
@@ -125,12 +112,12 @@ class RestrictedVehicleModel:
                     community_id=community,
                     place_name=name,
                     device_id=device,
-                    observed_at=utc(at),
+                    observed_at=at,
                     explanation_zh=f"{what_zh}{masked}于{when:%m-%d %H:%M}{reason_zh}：{name}",
                     explanation_en=f"{vclass} {masked} entered the residential community {name} "
                     f"at {when:%m-%d %H:%M}"
                     + ("" if vclass == "hazmat" else f", outside {start}:00–{until}:00"),
-                    events=(EventRef(event_id, "vehicle", device, utc(at)),),
+                    events=(EventRef(event_id, "vehicle", device, at),),
                     figures={
                         **parameter_figures(params, self.parameters),
                         "vehicle_class": vclass,

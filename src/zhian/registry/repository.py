@@ -9,7 +9,7 @@ or houses to a reader take the reader's `JurisdictionScope` and put it in the SQ
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import RowMapping, Select, Table, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from zhian.access.scope import JurisdictionScope
 from zhian.db.base import Base
 from zhian.registry.models import Building, Community, House, Jurisdiction, Resident, Unit, Zone
+
+_Row = TypeVar("_Row", bound=Base)
 
 # Ids per IN (...) list: well under SQLite's bound-parameter limit, even on old builds.
 CHUNK_SIZE = 500
@@ -101,6 +103,10 @@ class RegistryRepository:
         """Update rows by primary key; each mapping holds `id` and the columns to change."""
         if rows:
             self.session.execute(update(model), list(rows))
+
+    def all_rows(self, model: type[_Row]) -> list[_Row]:
+        """Every row of a registry table (the node's own batch work, never a reader's)."""
+        return list(self.session.scalars(select(model)))
 
     def count(self, model: type[Base]) -> int:
         table = table_of(model)

@@ -20,7 +20,15 @@ from zhian.registry.identity import (
     identity_changes,
     stored_columns,
 )
-from zhian.registry.models import JurisdictionLevel
+from zhian.registry.models import (
+    Building,
+    Community,
+    House,
+    JurisdictionLevel,
+    Resident,
+    Unit,
+    Vehicle,
+)
 from zhian.registry.repository import RegistryRepository, table_of
 from zhian.registry.schemas import (
     ENTITIES,
@@ -438,6 +446,19 @@ class _Load:
         self.report.updated += len(updates)
 
 
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """Every community, building, unit, house, resident and vehicle as stored: the batch
+    models' read-only view of the registry (the node's own work, never a user's)."""
+
+    communities: list[Community]
+    buildings: list[Building]
+    units: list[Unit]
+    houses: list[House]
+    residents: list[Resident]
+    vehicles: list[Vehicle]
+
+
 class RegistryService:
     """Loads and reads the master registry. The caller owns the transaction: nothing commits.
 
@@ -482,6 +503,18 @@ class RegistryService:
         return {
             entity: self.repository.count(ENTITIES[entity].orm_model) for entity in ENTITY_ORDER
         }
+
+    def snapshot(self) -> RegistrySnapshot:
+        """The whole registry, read once (batch models join against it)."""
+        rows = self.repository.all_rows
+        return RegistrySnapshot(
+            communities=rows(Community),
+            buildings=rows(Building),
+            units=rows(Unit),
+            houses=rows(House),
+            residents=rows(Resident),
+            vehicles=rows(Vehicle),
+        )
 
     def list_communities(self, *, scope: JurisdictionScope) -> list[CommunityRead]:
         """The communities within `scope`, by id (pass `JurisdictionScope.unscoped()` for the

@@ -21,7 +21,7 @@ from zhian.audit.service import Actor
 from zhian.errors import ForbiddenError, ZhianError
 from zhian.governance.reveal import Purpose
 from zhian.node import Node
-from zhian.store.events import StoredEventSummary
+from zhian.store.queries import StoredEventSummary
 
 REVEAL_PERMISSION = "personal_data.reveal"
 

@@ -50,7 +50,7 @@ def test_round_trip_gives_identical_events_and_images(
     )
     assert logged_events(inner) == logged_events(outer)
     assert inner.feeder.wait_caught_up(timeout_seconds=10)
-    assert inner.store.count_by_type() == outer.store.count_by_type()
+    assert inner.store.queries.count_by_type() == outer.store.queries.count_by_type()
     for event in logged_events(inner):
         if isinstance(event, VehicleEvent | FaceEvent) and event.image:
             assert inner.images.read(event.image) == outer.images.read(event.image)

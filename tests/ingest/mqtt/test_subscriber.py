@@ -38,7 +38,7 @@ def test_qos1_events_arrive_in_the_store_exactly_once(
     counts = mqtt_node.store.event_id_counts("DOOR1")
     assert counts == {f"m{i}": 1 for i in range(60)}
     assert (subscriber.stats.accepted, subscriber.stats.duplicate) == (60, 10)
-    stored = mqtt_node.store.recent_events(limit=1, device_id="DOOR1")
+    stored = mqtt_node.store.queries.recent_events(limit=1, device_id="DOOR1")
     assert stored[0].source == "mqtt"
 
 

@@ -89,7 +89,7 @@ def test_keepalive_expiry_gives_401_then_reregistering_works(
     # register, keepalive, register, keepalive: each fed the intake a heartbeat (a heartbeat
     # is identified by its time, so the first two, at the same instant, count once)
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    assert node.store.count_by_type().get("heartbeat", 0) == 3
+    assert node.store.queries.count_by_type().get("heartbeat", 0) == 3
 
 
 def test_any_successful_call_refreshes_the_session(
@@ -153,7 +153,7 @@ def test_a_door_reader_face_is_also_an_access_event(
 
     assert statuses(response.json())[0]["StatusCode"] == 0
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    counts = node.store.count_by_type()
+    counts = node.store.queries.count_by_type()
     assert counts.get("access") == 1
     assert counts.get("face") == 1
 
@@ -171,7 +171,7 @@ def test_vehicle_upload_maps_plate_colour_and_class(
 
     assert statuses(response.json())[0]["StatusCode"] == 0
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    vehicles = [e for e in node.store.recent_events(limit=5) if e.type == "vehicle"]
+    vehicles = [e for e in node.store.queries.recent_events(limit=5) if e.type == "vehicle"]
     assert [(e.event_id, e.device_id) for e in vehicles] == [(vehicle["MotorVehicleID"], GATE)]
     # The store keeps the plate as its token; the summary shows it masked.
     assert "浙A***45" in vehicles[0].summary
@@ -241,7 +241,7 @@ def test_a_resend_is_acknowledged_but_stored_once(
     assert (first["StatusCode"], second["StatusCode"]) == (0, 0)
     assert second["StatusString"] == "duplicate"
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    assert node.store.count_by_type().get("face") == 1
+    assert node.store.queries.count_by_type().get("face") == 1
 
 
 def test_ethnicity_and_origin_fields_are_dropped_unknown_fields_kept(

@@ -42,7 +42,7 @@ def test_face_fixtures_are_accepted(
 
     assert [s["StatusCode"] for s in listed] == [0]
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    assert node.store.count_by_type().get("face") == 1
+    assert node.store.queries.count_by_type().get("face") == 1
 
 
 def test_gbk_text_survives_decoding(registered: DeviceEmulator, client: TestClient) -> None:
@@ -86,7 +86,7 @@ def test_vehicle_fixture_with_colortype_quirk_and_dashed_time(
 
     assert [s["StatusCode"] for s in listed] == [0]
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    (vehicle,) = [e for e in node.store.recent_events(limit=5) if e.type == "vehicle"]
+    (vehicle,) = [e for e in node.store.queries.recent_events(limit=5) if e.type == "vehicle"]
     assert vehicle.time == parse_time("20261120085900")
     # The store keeps the plate as its token; the summary shows it masked.
     assert "浙B***21" in vehicle.summary
@@ -100,7 +100,7 @@ def test_image_fixture_stores_the_picture_and_maps_its_faces(
 
     assert [s["StatusCode"] for s in listed] == [0]
     assert node.feeder.wait_caught_up(timeout_seconds=10)
-    assert node.store.count_by_type().get("face") == 1
+    assert node.store.queries.count_by_type().get("face") == 1
 
 
 def test_malformed_fixture_is_status_7(registered: DeviceEmulator) -> None:
