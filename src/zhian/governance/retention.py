@@ -28,8 +28,7 @@ from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.service import duplicate_window, record_received_at
 from zhian.kit.clock import Clock
 from zhian.log.base import PrunableLog, SegmentInfo
-from zhian.rules.engine import CHECKPOINT_NAME
-from zhian.rules.models import RuleCheckpoint
+from zhian.log.readers import slowest_reader
 from zhian.store.events import EventStore, RetentionKeep
 from zhian.watchlists.models import WatchlistEntry
 
@@ -51,9 +50,9 @@ RETENTION_ACTION = "retention.apply"
 
 
 def check_log_days(governance: GovernanceSettings, intake: IntakeSettings) -> None:
-    """Refuse a log window shorter than the intake's duplicate window: after a restart the
-    duplicate index is rebuilt from the log, and a key pruned too early would let a
-    resent event in twice."""
+    """Refuse a log window shorter than the intake's duplicate window: a duplicate index
+    lost or replaced is built again from the log, and a key pruned too early would then let
+    a resent event in twice."""
     window = duplicate_window(intake)
     if timedelta(days=governance.log_days) < window:
         raise ConfigurationError(
@@ -257,23 +256,28 @@ class RetentionService:
         return ClassOutcome("images", None, cutoff, removed)
 
     def _log_segments(self, log: PrunableLog, now: datetime, *, dry_run: bool) -> ClassOutcome:
-        """Whole log segments, oldest first, that every consumer has read and whose newest
-        record arrived before the window; never the segment appends go to. Counted in
-        records (accepted batches)."""
+        """Whole log segments, oldest first, that every named reader has acknowledged and
+        whose newest record arrived before the window; never the segment appends go to.
+        Counted in records (accepted batches)."""
         days = self._settings.log_days
         cutoff = now - timedelta(days=days)
-        consumed = self._log_consumed_seq()
+        # The log's registry says who reads it (zhian.log.readers); none yet keeps it all.
+        slowest = slowest_reader(log.readers)
+        consumed = slowest.seq if slowest is not None else 0
         expired: list[SegmentInfo] = []
         for segment in log.segments():
             if segment.is_active or not _arrived_before(log, segment, cutoff):
                 break
             if segment.last_seq > consumed:
                 logger.warning(
-                    "event log: records %d to %d are past governance.log_days but kept: "
-                    "the event store or the rules have read only up to %d",
+                    "event log: records %d to %d are past governance.log_days but kept: %s",
                     segment.first_seq,
                     segment.last_seq,
-                    consumed,
+                    "no reader of the log is registered"
+                    if slowest is None
+                    else f"log reader {slowest.name!r} has acknowledged only up to {consumed} "
+                    f"(last at {slowest.updated_at:%Y-%m-%d %H:%M}; `zhian log drop-reader` "
+                    "forgets a reader that will not come back)",
                 )
                 break
             expired.append(segment)
@@ -281,19 +285,6 @@ class RetentionService:
         if expired and not dry_run:
             removed = log.prune_through(expired[-1].last_seq)
         return ClassOutcome("log", days, cutoff, sum(segment.records for segment in removed))
-
-    def _log_consumed_seq(self) -> int:
-        """The newest log record every consumer that replays the log has passed.
-
-        Those are the event store's feeder (its `last_seq`) and the rules engine (its
-        committed checkpoint, where a restart resumes; none yet means nothing is read).
-        The intake's recovery and the ferry export read the log too but keep no position:
-        `log_days` covers the first, and the second exports only what the log still holds.
-        """
-        rules = self._session.scalar(
-            select(RuleCheckpoint.last_seq).where(RuleCheckpoint.name == CHECKPOINT_NAME)
-        )
-        return min(self._store.last_seq(), int(rules or 0))
 
 
 def _arrived_before(log: PrunableLog, segment: SegmentInfo, cutoff: datetime) -> bool:

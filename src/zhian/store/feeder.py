@@ -11,10 +11,13 @@ import msgspec
 from zhian.errors import ZhianError
 from zhian.ingest.events import LoggedBatch, LoggedEvent
 from zhian.log.base import EventLog, LogCorruptError
+from zhian.log.readers import LogReader
 from zhian.store.events import EventStore
 
 logger = logging.getLogger(__name__)
 
+# The feeder's name among the log's readers (zhian.log.readers).
+READER_NAME = "store"
 # Longest pause between retries after an error that may pass (disk full, a locked file).
 MAX_RETRY_SECONDS = 30.0
 # Records read from the log at a time while gathering a store batch (a record is a batch).
@@ -41,7 +44,13 @@ class StoreFeeder:
     """
 
     def __init__(
-        self, log: EventLog, store: EventStore, *, batch_events: int, poll_seconds: float
+        self,
+        log: EventLog,
+        store: EventStore,
+        *,
+        batch_events: int,
+        poll_seconds: float,
+        reader: LogReader | None = None,
     ) -> None:
         if batch_events < 1 or poll_seconds <= 0:
             raise ValueError("batch_events and poll_seconds must be positive")
@@ -49,6 +58,9 @@ class StoreFeeder:
         self._store = store
         self._batch_events = batch_events
         self._poll_seconds = poll_seconds
+        # The feeder's named position in the log (retention prunes below it); the store's
+        # own `last_seq` stays the checkpoint, acknowledged after each store commit.
+        self._reader = reader
         self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
         self._stopping = threading.Event()
         self._progress = threading.Condition()
@@ -72,6 +84,8 @@ class StoreFeeder:
         self._stopping.clear()
         self._last_error = None
         self._failed_for_good = False
+        if self._reader is not None:
+            self._reader.register(self._store.last_seq())
         self._thread = threading.Thread(target=self._run, name="zhian-store-feeder", daemon=True)
         self._thread.start()
 
@@ -133,6 +147,8 @@ class StoreFeeder:
                 after_seq = seq
         if batch:
             self._store.apply(batch)
+            if self._reader is not None:
+                self._reader.ack(after_seq)
         return len(batch)
 
     def _warn_if_pruned_ahead(self, after_seq: int) -> None:
