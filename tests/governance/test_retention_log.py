@@ -376,6 +376,11 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
         caught_up(node)
         # The checkpoint on record is what a restart resumes from: stopping commits it.
         node.alert_loop.rule_engine.stop()
+        # Both readers registered themselves and acknowledged what they committed.
+        assert [(p.name, p.seq) for p in node.log.readers.positions()] == [
+            ("rules", 4),
+            ("store", 4),
+        ]
         log_dir = node.settings.log_dir
         assert [s.first_seq for s in node.log.segments()] == [1, 2, 3, 4]
         # The log is sealed at rest: its files show no plate, yet it holds both.
