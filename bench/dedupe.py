@@ -27,7 +27,7 @@ import msgspec
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.keys import generate_keyring
 from zhian.ingest.dedupe import DuplicateIndex, event_key
-from zhian.ingest.events import HeartbeatEvent, LoggedBatch, LoggedBatchKeys
+from zhian.ingest.events import Event, HeartbeatEvent, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.service import record_keys
 from zhian.log import LocalEventLog, SealedEventLog
 from zhian.log.base import EventLog
@@ -44,7 +44,7 @@ def make_records(events: int, batch: int, *, days: float) -> list[tuple[bytes, l
     made: list[tuple[bytes, list[str]]] = []
     for n in range(count):
         at = NOW - timedelta(days=days) * (1 - n / count)
-        items = [
+        items: list[Event] = [
             HeartbeatEvent(
                 id=str(uuid.uuid4()),
                 device_id=f"DEV{(n * batch + i) % DEVICES:05d}",
