@@ -93,7 +93,7 @@ class Node:
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
         )
         # Audit, key ring, and the daily retention run: this process owns the event store
-        # and the log (whose old segments it prunes once the store and the rules read them).
+        # and the log (whose old segments it prunes below the slowest of the log's readers).
         self.retention = RetentionScheduler(
             db=self.db,
             store=self.store,

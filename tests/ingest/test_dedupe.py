@@ -45,6 +45,7 @@ def test_a_claimed_key_is_a_duplicate_until_released(log: LocalEventLog) -> None
     index.release(["A\x1f2"])
     assert index.reserve(["A\x1f2"], AT.timestamp()) == [True]
     index.close()
+    index.close()  # a second close does nothing
 
 
 def test_a_clean_stop_leaves_no_tail_to_read(log: LocalEventLog, tmp_path: Path) -> None:
@@ -121,4 +122,20 @@ def test_keys_older_than_the_window_are_forgotten(log: LocalEventLog, tmp_path: 
 
     assert index.forget_before(AT - timedelta(days=30)) == 2
     assert len(index) == 1
+    index.close()
+
+
+def test_each_flush_forgets_keys_older_than_the_window(log: LocalEventLog, tmp_path: Path) -> None:
+    index = open_index(
+        tmp_path / "keys.sqlite3", log, keep_seconds=timedelta(days=30).total_seconds()
+    )
+    index.reserve(log_batch(log, ["old"], AT - timedelta(days=31)), AT.timestamp())
+    index.catch_up()
+    assert index.reserve(["DOOR1\x1fold"], AT.timestamp()) == [False]
+
+    index.reserve(log_batch(log, ["new"], AT), AT.timestamp())
+    index.catch_up()  # arrival times in the log say "old" is now past the window
+
+    assert len(index) == 1
+    assert index.reserve(["DOOR1\x1fold", "DOOR1\x1fnew"], AT.timestamp()) == [True, False]
     index.close()

@@ -2,9 +2,9 @@
 
 Stores: the event store (by event time), the quarantine and the audit log (operational
 database), image blobs no kept event refers to, and whole segments of the durable intake
-log that every consumer has read. Legal holds, and watchlist entries in force, keep what
-they name. A run (or a dry run) counts per class what goes and what a hold keeps, and is
-itself audited.
+log that every named reader of the log has acknowledged. Legal holds, and watchlist entries
+in force, keep what they name. A run (or a dry run) counts per class what goes and what a
+hold keeps, and is itself audited.
 """
 
 from __future__ import annotations

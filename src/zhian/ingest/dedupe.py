@@ -55,8 +55,9 @@ class DuplicateIndex:
     """Remembers event keys, each with the time it arrived, within the accepted window.
 
     Events older than the window are refused as too old, so keys beyond it can be forgotten:
-    the file is bounded by the window, not by the history. `path=None` keeps the index in
-    memory only (tests, throwaway runs): a start-up then indexes the whole log again.
+    with `keep_seconds` (the duplicate window) each flush drops some that arrived longer ago
+    than that, so the file is bounded by the window, not by the history. `path=None` keeps
+    the index in memory only (tests, throwaway runs): a start-up then indexes the whole log.
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class DuplicateIndex:
         *,
         flush_seconds: float = 1.0,
         flush_keys: int = 100_000,
+        keep_seconds: float | None = None,
     ) -> None:
         self._log = log
+        self._keep_seconds = keep_seconds
         self._record_keys = record_keys
         self._flush_seconds = flush_seconds
         self._flush_keys = flush_keys
@@ -83,6 +86,7 @@ class DuplicateIndex:
         self._writer.executescript(_SCHEMA)
         self._reader = self._writer if path is None else _connect(path)
         self._shares_connection = path is None
+        self._closed = False
 
     def __len__(self) -> int:
         with self._lock:
@@ -165,8 +169,12 @@ class DuplicateIndex:
         return len(old) + deleted
 
     def close(self) -> None:
-        """Index what is left, so the next start-up has no tail to read, and close."""
+        """Index what is left, so the next start-up has no tail to read, and close (once;
+        later calls do nothing, as a node closed twice closes its intake twice)."""
         with self._flush_lock:
+            if self._closed:
+                return
+            self._closed = True
             self._catch_up()
             with self._lock:
                 self._reader.close()
@@ -189,11 +197,23 @@ class DuplicateIndex:
                 "INSERT OR IGNORE INTO event_keys (key, seq, received_at) VALUES (?, ?, ?)", rows
             )
             self._set_indexed_through(end)
+            if self._keep_seconds is not None:
+                self._forget_some(max(row[2] for row in rows) - self._keep_seconds, len(rows))
         # Committed, so no longer needed in memory (claims of batches in flight stay).
         with self._lock:
             for key, _seq, _received in rows:
                 self._claimed.pop(key, None)
         return len(rows)
+
+    def _forget_some(self, cutoff: float, indexed: int) -> None:
+        """Drop keys that arrived before `cutoff` (arrival times of the log, no wall clock),
+        a bounded number per flush: forgetting keeps pace with indexing, and no flush stalls
+        on a whole day of expired keys."""
+        self._writer.execute(
+            "DELETE FROM event_keys WHERE key IN "
+            "(SELECT key FROM event_keys WHERE received_at < ? LIMIT ?)",
+            (cutoff, 2 * indexed + 1_000),
+        )
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

@@ -149,7 +149,12 @@ class IntakeService:
             max_future_seconds=settings.max_future_seconds, max_age_days=settings.max_age_days
         )
         # None keeps the index in memory (tests): a start-up then reads the whole log.
-        self._index = DuplicateIndex(duplicate_index_path, log, record_keys)
+        self._index = DuplicateIndex(
+            duplicate_index_path,
+            log,
+            record_keys,
+            keep_seconds=duplicate_window(settings).total_seconds(),
+        )
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()
         self.directory = directory or IntakeDirectory()

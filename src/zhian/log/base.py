@@ -34,7 +34,7 @@ class EventLog(Protocol):
 
     A record is durable once `append` returns: it survives a crash of the process or of
     the machine. Only durable records are ever read. Retention may drop the oldest records
-    once every consumer has passed them; numbering goes on regardless.
+    once every named reader has acknowledged them; numbering goes on regardless.
     """
 
     @property
