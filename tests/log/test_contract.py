@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.log.contract import LogContract, OpenLog
-from zhian.config import LogSettings
+from zhian.config import LogSettings, load_settings
 from zhian.errors import ConfigurationError
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.keys import generate_keyring
+from zhian.kit.clock import ManualClock
 from zhian.log import LocalEventLog, SealedEventLog
 from zhian.log.factory import open_event_log
 from zhian.log.readers import local_log_readers
+from zhian.node import Node
 
 # A few contract records fill a segment, so pruning has whole segments to drop.
 SEGMENT_BYTES = 200
@@ -66,3 +69,10 @@ def test_the_nats_log_is_refused_until_the_scaled_tier_builds_it(tmp_path: Path)
     assert not (tmp_path / "log").exists()
     with pytest.raises(ValueError, match="type"):
         LogSettings.model_validate({"type": "kafka"})
+
+
+def test_a_node_configured_for_nats_refuses_to_start(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path / "ws", log={"type": "nats"})
+    with pytest.raises(ConfigurationError, match="NATS JetStream log comes with the issue"):
+        Node(settings, ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC)))
+    assert not settings.log_dir.exists()
