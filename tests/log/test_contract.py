@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +40,27 @@ class TestLocalLog(LogContract):
             assert [(p.name, p.seq) for p in seen] == [("store", 2)]
             assert local_log_readers(tmp_path / "log").drop("store")
             assert log.readers.positions() == []
+
+    def test_another_process_reads_the_positions_while_the_log_is_held(
+        self, tmp_path: Path
+    ) -> None:
+        script = (
+            "import sys; from pathlib import Path; "
+            "from zhian.log.readers import local_log_readers; "
+            "print([(p.name, p.seq) for p in local_log_readers(Path(sys.argv[1])).positions()])"
+        )
+        with LocalEventLog(tmp_path / "log", fsync=False) as log:
+            log.append([b"one", b"two", b"three"])
+            log.readers.ack("store", 3)
+            log.readers.ack("rules", 2)
+            seen = subprocess.run(
+                [sys.executable, "-c", script, str(tmp_path / "log")],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+        assert seen.stdout.strip() == "[('rules', 2), ('store', 3)]"
 
 
 class TestSealedLog(LogContract):
