@@ -5,20 +5,11 @@ from __future__ import annotations
 import typer
 
 from zhian import __version__
-from zhian.cli import (
-    access,
-    demo,
-    ferry,
-    governance,
-    intake,
-    log_commands,
-    node_commands,
-    quarantine,
-    utilities,
-)
+from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine, utilities
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
 from zhian.cli.eval import eval_models
+from zhian.cli.log_commands import app as log_app
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
 
@@ -55,7 +46,7 @@ app.command("import")(import_master_data)
 app.command("import-utilities")(utilities.import_utilities)
 app.command("ingest")(intake.ingest)
 app.add_typer(quarantine.app, name="quarantine")
-app.add_typer(log_commands.app, name="log")
+app.add_typer(log_app, name="log")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(ferry.app, name="ferry")
