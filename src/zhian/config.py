@@ -54,8 +54,17 @@ class IntakeSettings(BaseModel):
 
 
 class LogSettings(BaseModel):
-    """The durable event log (in-process implementation of the embedded tier)."""
+    """The durable event log; `type` picks the backend, which owns the other settings."""
 
+    type: Literal["local", "nats"] = Field(
+        default="local",
+        description=(
+            "Log backend: local (segment files in the workspace, the embedded tier). nats "
+            "(JetStream, the scaled tier) is reserved: a node refuses to start with it until "
+            'the issue "The scaled tier" builds it.'
+        ),
+    )
+    # The local backend's settings.
     fsync: bool = Field(
         default=True,
         description=(
@@ -761,6 +770,10 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.workspace / "log"
+
+    @property
+    def duplicate_index_path(self) -> Path:
+        return self.workspace / "intake-keys.sqlite3"
 
     @property
     def event_store_path(self) -> Path:

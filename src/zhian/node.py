@@ -21,13 +21,15 @@ from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, 
 from zhian.ingest.service import BatchResult, IntakeService
 from zhian.ingest.validate import DeviceInfo, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
-from zhian.log.local import LocalEventLog
-from zhian.log.sealed import SealedEventLog
+from zhian.log.factory import open_event_log
+from zhian.log.readers import LogReader
 from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
 from zhian.retention_classes import node_retention_registry
 from zhian.rules.crowd import CrowdMonitor
+from zhian.rules.engine import READER_NAME as RULES_READER
 from zhian.store.events import EventStore
+from zhian.store.feeder import READER_NAME as STORE_READER
 from zhian.store.feeder import StoreFeeder
 
 
@@ -48,14 +50,7 @@ class Node:
         # The key ring first: the event store keeps identifiers only as keyed tokens, and
         # the intake log keeps each record sealed (it holds plates and face features).
         self.governance = Governance.for_node(settings.governance, settings.workspace, clock)
-        self.log = SealedEventLog(
-            LocalEventLog(
-                settings.log_dir,
-                fsync=settings.log.fsync,
-                segment_bytes=settings.log.segment_bytes,
-            ),
-            self.governance.cipher(),
-        )
+        self.log = open_event_log(settings.log, settings.log_dir, self.governance.cipher())
         self.vault = self.governance.vault(self.db)
         self.store = EventStore(settings.event_store_path, self.vault)
         self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)
@@ -66,17 +61,25 @@ class Node:
             clock=clock,
             settings=settings.intake,
             image_exists=self.images.exists,
+            duplicate_index_path=settings.duplicate_index_path,
         )
+        # The log's named readers: retention prunes only what both have acknowledged.
         self.feeder = StoreFeeder(
             self.log,
             self.store,
             batch_events=settings.store.batch_events,
             poll_seconds=settings.store.poll_seconds,
+            reader=LogReader(self.log.readers, STORE_READER),
         )
         # Rules, alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md). The
         # rule thread seals watchlist plates through a vault of its own (one writer each).
         self.alert_loop = AlertLoop(
-            self.db, self.log, clock, settings, protector=self.governance.vault(self.db)
+            self.db,
+            self.log,
+            clock,
+            settings,
+            protector=self.governance.vault(self.db),
+            rules_reader=LogReader(self.log.readers, RULES_READER),
         )
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
@@ -91,7 +94,7 @@ class Node:
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
         )
         # Audit, key ring, and the daily retention run: this process owns the event store
-        # and the log (whose old segments it prunes once the store and the rules read them).
+        # and the log (whose old segments it prunes below the slowest of the log's readers).
         self.retention = RetentionScheduler(
             db=self.db,
             registry=node_retention_registry(self.store, settings.blob_dir),
@@ -171,6 +174,7 @@ class Node:
         self.models.stop()
         self.alert_loop.stop()
         self.feeder.stop()
+        self.intake.close()  # indexes the log's tail, so the next start reads none of it
         self.log.close()
         self.store.close()
         self.db.dispose()

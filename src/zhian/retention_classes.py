@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from zhian.alerts.retention import register_alert_tokens
 from zhian.governance.retention import audit_class, identifiers_class
 from zhian.governance.retention_registry import RetentionRegistry
 from zhian.ingest.retention import register_ingest_classes
-from zhian.rules.engine import CHECKPOINT_NAME
-from zhian.rules.models import RuleCheckpoint
 from zhian.store.events import EventStore
 from zhian.store.retention import register_event_classes
 from zhian.watchlists.retention import register_watchlist_keeper
@@ -30,14 +25,4 @@ def node_retention_registry(store: EventStore, blob_dir: Path) -> RetentionRegis
     registry.register(audit_class())
     register_watchlist_keeper(registry)
     register_alert_tokens(registry)
-    # TODO(#11): the log's named readers replace this position (helper "log").
-    registry.read_log(_rules_position)
     return registry
-
-
-def _rules_position(session: Session) -> int:
-    """The rules engine's committed checkpoint, where a restart resumes (none yet: 0)."""
-    found = session.scalar(
-        select(RuleCheckpoint.last_seq).where(RuleCheckpoint.name == CHECKPOINT_NAME)
-    )
-    return int(found or 0)

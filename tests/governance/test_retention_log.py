@@ -26,8 +26,6 @@ from zhian.kit.clock import ManualClock
 from zhian.log import EventLog, LocalEventLog
 from zhian.node import Node
 from zhian.retention_classes import node_retention_registry
-from zhian.rules.engine import CHECKPOINT_NAME
-from zhian.rules.models import RuleCheckpoint
 from zhian.store.events import EventStore
 
 ACTOR = Actor.system("test")
@@ -91,9 +89,15 @@ def fill_log(log: LocalEventLog, now: datetime) -> list[LoggedBatch]:
 
 
 def consume(
-    db: Database, store: EventStore, batches: list[LoggedBatch], *, store_to: int, rules_to: int
+    log: LocalEventLog,
+    store: EventStore,
+    batches: list[LoggedBatch],
+    *,
+    store_to: int,
+    rules_to: int,
 ) -> None:
-    """The event store has applied records 1..store_to, the rules committed rules_to."""
+    """The event store has applied records 1..store_to and says so as the log's reader
+    "store"; the reader "rules" has acknowledged rules_to."""
     store.apply(
         [
             (seq, logged)
@@ -101,13 +105,8 @@ def consume(
             for logged in batch.logged_events()
         ]
     )
-    if rules_to:
-        with db.session() as session:
-            session.add(
-                RuleCheckpoint(
-                    name=CHECKPOINT_NAME, last_seq=rules_to, updated_at=batches[0].received_at
-                )
-            )
+    log.readers.ack("store", store_to)
+    log.readers.register("rules", rules_to)
 
 
 def apply(
@@ -141,7 +140,7 @@ def test_segments_read_by_every_consumer_and_past_the_window_go(
     tmp_path: Path,
 ) -> None:
     batches = fill_log(log, clock.now())
-    consume(db, store, batches, store_to=5, rules_to=5)
+    consume(log, store, batches, store_to=5, rules_to=5)
     assert OLD_PLATE.encode() in bytes_under(log.directory)
 
     dry = apply(db, store, governance, log, tmp_path, dry_run=True)
@@ -173,7 +172,7 @@ def test_past_the_window_everything_but_the_active_segment_goes(
     tmp_path: Path,
 ) -> None:
     batches = fill_log(log, clock.now())
-    consume(db, store, batches, store_to=5, rules_to=5)
+    consume(log, store, batches, store_to=5, rules_to=5)
     clock.advance(timedelta(days=60))
 
     report = apply(db, store, governance, log, tmp_path)
@@ -187,9 +186,9 @@ def test_past_the_window_everything_but_the_active_segment_goes(
 @pytest.mark.parametrize(
     ("store_to", "rules_to", "first_kept"),
     [
-        (2, 5, 3),  # the event store has applied records 1-2 only
-        (5, 1, 2),  # the rules' committed checkpoint is at record 1
-        (5, 0, 1),  # the rules have never committed a checkpoint
+        (2, 5, 3),  # the event store has acknowledged records 1-2 only
+        (5, 1, 2),  # the rules have acknowledged record 1
+        (5, 0, 1),  # the rules registered but have acknowledged nothing
     ],
 )
 def test_nothing_a_consumer_has_not_read_goes(
@@ -204,12 +203,54 @@ def test_nothing_a_consumer_has_not_read_goes(
     first_kept: int,
 ) -> None:
     batches = fill_log(log, clock.now())
-    consume(db, store, batches, store_to=store_to, rules_to=rules_to)
+    consume(log, store, batches, store_to=store_to, rules_to=rules_to)
 
     report = apply(db, store, governance, log, tmp_path)
 
     assert report.by_class()["log"].removed == first_kept - 1
     assert log.first_seq == first_kept
+
+
+def test_a_log_with_no_registered_reader_keeps_everything(
+    db: Database,
+    store: EventStore,
+    governance: Governance,
+    log: LocalEventLog,
+    clock: ManualClock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fill_log(log, clock.now())
+    clock.advance(timedelta(days=60))
+
+    report = apply(db, store, governance, log, tmp_path)
+
+    assert report.by_class()["log"].removed == 0
+    assert log.first_seq == 1
+    assert "no reader of the log is registered" in caplog.text
+
+
+def test_the_slowest_reader_decides_and_a_dropped_one_no_longer_holds_back(
+    db: Database,
+    store: EventStore,
+    governance: Governance,
+    log: LocalEventLog,
+    clock: ManualClock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    batches = fill_log(log, clock.now())
+    consume(log, store, batches, store_to=5, rules_to=5)
+    # A reader that registered once and stopped for good (a forwarder switched off).
+    log.readers.register("cascade", 1)
+
+    held = apply(db, store, governance, log, tmp_path)
+
+    assert held.by_class()["log"].removed == 1
+    assert "log reader 'cascade' has acknowledged only up to 1" in caplog.text
+    assert log.readers.drop("cascade")
+    assert apply(db, store, governance, log, tmp_path).by_class()["log"].removed == 2
+    assert log.first_seq == 4
 
 
 def test_a_longer_window_keeps_more(
@@ -221,7 +262,7 @@ def test_a_longer_window_keeps_more(
     tmp_path: Path,
 ) -> None:
     batches = fill_log(log, clock.now())
-    consume(db, store, batches, store_to=5, rules_to=5)
+    consume(log, store, batches, store_to=5, rules_to=5)
 
     report = apply(db, store, governance, log, tmp_path, log_days=45)
 
@@ -335,6 +376,11 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
         caught_up(node)
         # The checkpoint on record is what a restart resumes from: stopping commits it.
         node.alert_loop.rule_engine.stop()
+        # Both readers registered themselves and acknowledged what they committed.
+        assert [(p.name, p.seq) for p in node.log.readers.positions()] == [
+            ("rules", 4),
+            ("store", 4),
+        ]
         log_dir = node.settings.log_dir
         assert [s.first_seq for s in node.log.segments()] == [1, 2, 3, 4]
         # The log is sealed at rest: its files show no plate, yet it holds both.

@@ -15,6 +15,7 @@ from zhian.config import Settings
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
 from zhian.log.base import EventLog
+from zhian.log.readers import LogReader
 from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.rules.engine import RuleEngine
 from zhian.store.identifiers import IdentifierProtector
@@ -37,6 +38,7 @@ class AlertLoop:
         settings: Settings,
         *,
         protector: IdentifierProtector,
+        rules_reader: LogReader | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -50,6 +52,7 @@ class AlertLoop:
             load_directory=self._directory,
             load_matcher=self._matcher,
             protector=protector,
+            reader=rules_reader,
         )
         self.sla_monitor = SlaMonitor(
             self._check_deadlines, clock.now, interval_seconds=settings.alerts.sla_tick_seconds

@@ -9,6 +9,7 @@ from zhian.cli import access, demo, ferry, governance, intake, node_commands, qu
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
 from zhian.cli.eval import eval_models
+from zhian.cli.log_commands import app as log_app
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
 
@@ -45,6 +46,7 @@ app.command("import")(import_master_data)
 app.command("import-utilities")(utilities.import_utilities)
 app.command("ingest")(intake.ingest)
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(log_app, name="log")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(ferry.app, name="ferry")

@@ -3,8 +3,8 @@
 The data classes are registered by the domains that own them (`retention_registry`): the
 event store's event classes, the quarantine and image blobs (ingest), the identifiers of
 the vault and the audit log (governance). Whole segments of the durable intake log that
-every reader has passed go too (`_log_segments`). Legal holds, and what registered keepers
-name (watchlist entries in force), keep their rows. A run (or a dry run) counts per class
+every named reader of the log has acknowledged go too (`_log_segments`). Legal holds, and
+what registered keepers name (watchlist entries in force), keep their rows. A run (or a dry run) counts per class
 what goes and what a hold keeps, and is itself audited.
 """
 
@@ -33,6 +33,7 @@ from zhian.governance.vault import purge_orphans
 from zhian.ingest.service import duplicate_window, record_received_at
 from zhian.kit.clock import Clock
 from zhian.log.base import PrunableLog, SegmentInfo
+from zhian.log.readers import slowest_reader
 from zhian.store.identifiers import IdentifierProtector
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,9 @@ __all__ = ["RETENTION_ACTION", "ClassOutcome", "RetentionReport", "RetentionServ
 
 
 def check_log_days(governance: GovernanceSettings, intake: IntakeSettings) -> None:
-    """Refuse a log window shorter than the intake's duplicate window: after a restart the
-    duplicate index is rebuilt from the log, and a key pruned too early would let a
-    resent event in twice."""
+    """Refuse a log window shorter than the intake's duplicate window: a duplicate index
+    lost or replaced is built again from the log, and a key pruned too early would then let
+    a resent event in twice."""
     window = duplicate_window(intake)
     if timedelta(days=governance.log_days) < window:
         raise ConfigurationError(
@@ -151,23 +152,28 @@ class RetentionService:
     # --- the durable intake log ---------------------------------------------------------
 
     def _log_segments(self, log: PrunableLog, now: datetime, *, dry_run: bool) -> ClassOutcome:
-        """Whole log segments, oldest first, that every reader has passed and whose newest
-        record arrived before the window; never the segment appends go to. Counted in
-        records (accepted batches)."""
+        """Whole log segments, oldest first, that every named reader has acknowledged and
+        whose newest record arrived before the window; never the segment appends go to.
+        Counted in records (accepted batches)."""
         days = self._settings.log_days
         cutoff = now - timedelta(days=days)
-        consumed = self._log_consumed_seq()
+        # The log's registry says who reads it (zhian.log.readers); none yet keeps it all.
+        slowest = slowest_reader(log.readers)
+        consumed = slowest.seq if slowest is not None else 0
         expired: list[SegmentInfo] = []
         for segment in log.segments():
             if segment.is_active or not _arrived_before(log, segment, cutoff):
                 break
             if segment.last_seq > consumed:
                 logger.warning(
-                    "event log: records %d to %d are past governance.log_days but kept: "
-                    "the slowest reader has read only up to %d",
+                    "event log: records %d to %d are past governance.log_days but kept: %s",
                     segment.first_seq,
                     segment.last_seq,
-                    consumed,
+                    "no reader of the log is registered"
+                    if slowest is None
+                    else f"log reader {slowest.name!r} has acknowledged only up to {consumed} "
+                    f"(last at {slowest.updated_at:%Y-%m-%d %H:%M}; `zhian log drop-reader` "
+                    "forgets a reader that will not come back)",
                 )
                 break
             expired.append(segment)
@@ -175,16 +181,6 @@ class RetentionService:
         if expired and not dry_run:
             removed = log.prune_through(expired[-1].last_seq)
         return ClassOutcome(LOG_CLASS, days, cutoff, sum(segment.records for segment in removed))
-
-    def _log_consumed_seq(self) -> int:
-        """The newest log record every reader that replays the log has passed (each
-        registered reader's position; none registered means nothing is read).
-
-        The intake's recovery and the ferry export read the log too but keep no position:
-        `log_days` covers the first, and the second exports only what the log still holds.
-        """
-        positions = [reader(self._session) for reader in self._registry.log_readers]
-        return min(positions, default=0)
 
 
 # --- the classes governance owns ---------------------------------------------------------------

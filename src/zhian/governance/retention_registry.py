@@ -54,8 +54,6 @@ class KeptRefs:
 Keeper = Callable[[Session, datetime], KeptRefs]
 # The identifier tokens a domain's own rows still hold (an alert's plate token).
 TokenHolder = Callable[[Session], set[str]]
-# The newest log record a reader of the durable log has passed (the log is pruned below).
-LogReader = Callable[[Session], int]
 
 
 @dataclass
@@ -123,7 +121,6 @@ class RetentionRegistry:
     classes: list[RetentionClass] = field(default_factory=list)
     keepers: list[tuple[frozenset[str], Keeper]] = field(default_factory=list)
     token_holders: list[TokenHolder] = field(default_factory=list)
-    log_readers: list[LogReader] = field(default_factory=list)
 
     def register(self, data_class: RetentionClass) -> None:
         if any(c.name == data_class.name for c in self.classes):
@@ -137,10 +134,6 @@ class RetentionRegistry:
     def hold_tokens(self, holder: TokenHolder) -> None:
         """Count the tokens `holder` names as in use: their vault entries stay."""
         self.token_holders.append(holder)
-
-    def read_log(self, reader: LogReader) -> None:
-        """Keep the log's records from `reader`'s position on."""
-        self.log_readers.append(reader)
 
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.classes)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal, Protocol, cast
 
 import anyio.to_thread
@@ -103,12 +104,19 @@ def record_received_at(record: bytes) -> datetime:
     return _HEAD_DECODER.decode(record).received_at
 
 
+def record_keys(record: bytes) -> tuple[float, list[str]]:
+    """A durable-log record's arrival time (epoch seconds) and its events' duplicate keys."""
+    batch = _KEY_DECODER.decode(record)
+    return batch.received_at.timestamp(), [event_key(e.device_id, e.id) for e in batch.events]
+
+
 def duplicate_window(settings: IntakeSettings) -> timedelta:
     """How long after its arrival an event's key can still come back as a duplicate.
 
     An event accepted at `received` has a time of at most received + max_future, so it
     turns too old to be accepted again once now > received + max_future + max_age. The
-    duplicate index, rebuilt from the log at start-up, needs the log to cover this long.
+    duplicate index keeps keys this long, and the log covers it too, so that a lost index
+    file can be built again from the log.
     """
     return timedelta(days=settings.max_age_days, seconds=settings.max_future_seconds)
 
@@ -130,6 +138,7 @@ class IntakeService:
         settings: IntakeSettings,
         image_exists: Callable[[str], bool],
         directory: IntakeDirectory | None = None,
+        duplicate_index_path: Path | None = None,
     ) -> None:
         self._log = log
         self._quarantine = quarantine
@@ -139,7 +148,13 @@ class IntakeService:
         self._validator = EventValidator(
             max_future_seconds=settings.max_future_seconds, max_age_days=settings.max_age_days
         )
-        self._index = DuplicateIndex()
+        # None keeps the index in memory (tests): a start-up then reads the whole log.
+        self._index = DuplicateIndex(
+            duplicate_index_path,
+            log,
+            record_keys,
+            keep_seconds=duplicate_window(settings).total_seconds(),
+        )
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()
         self.directory = directory or IntakeDirectory()
@@ -148,23 +163,17 @@ class IntakeService:
     # --- start-up -------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Rebuild the duplicate index from the log; returns how many keys it holds.
+        """Bring the duplicate index up to the log; returns how many keys it indexed.
 
-        Retention never prunes the log inside the duplicate window (`governance.log_days`
-        is at least that long), so every key the index needs is still there.
+        Only the log's tail that was not indexed before the last stop is read (all of it
+        for a new or lost index file: retention keeps the log as long as the duplicate
+        window, `governance.log_days`, so every key the index needs is still there).
         """
-        cutoff = self._key_cutoff().timestamp()
+        return self._index.catch_up()
 
-        def keys() -> Iterable[tuple[str, float]]:
-            for _seq, record in self._log.iter_records():
-                batch = _KEY_DECODER.decode(record)
-                received = batch.received_at.timestamp()
-                if received >= cutoff:
-                    for event in batch.events:
-                        yield event_key(event.device_id, event.id), received
-
-        self._index.load(keys())
-        return len(self._index)
+    def close(self) -> None:
+        """Index the rest of the log and close the duplicate index (before the log)."""
+        self._index.close()
 
     def forget_old_keys(self) -> int:
         """Drop duplicate keys older than the window; run now and then (they can't recur)."""
@@ -290,6 +299,7 @@ class IntakeService:
             except BaseException:
                 self._index.release(k for k, is_new in zip(keys, claimed, strict=True) if is_new)
                 raise
+            self._index.flush_if_due()
 
         if rejected and hold_rejected:
             self._hold_rejected(checked, raws, now, source, sender_id, content_type)

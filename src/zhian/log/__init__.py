@@ -2,6 +2,7 @@
 
 from zhian.log.base import EventLog, EventLogError, LogClosedError, LogCorruptError
 from zhian.log.local import LocalEventLog
+from zhian.log.readers import LogReader, LogReaders, ReaderPosition
 from zhian.log.sealed import SealedEventLog
 
 __all__ = [
@@ -10,5 +11,8 @@ __all__ = [
     "LocalEventLog",
     "LogClosedError",
     "LogCorruptError",
+    "LogReader",
+    "LogReaders",
+    "ReaderPosition",
     "SealedEventLog",
 ]

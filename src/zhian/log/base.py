@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from zhian.errors import ZhianError
+
+if TYPE_CHECKING:
+    from zhian.log.readers import LogReaders
 
 
 class EventLogError(ZhianError):
@@ -31,7 +34,7 @@ class EventLog(Protocol):
 
     A record is durable once `append` returns: it survives a crash of the process or of
     the machine. Only durable records are ever read. Retention may drop the oldest records
-    once every consumer has passed them; numbering goes on regardless.
+    once every named reader has acknowledged them; numbering goes on regardless.
     """
 
     @property
@@ -84,7 +87,12 @@ class SegmentInfo:
 
 
 class PrunableLog(EventLog, Protocol):
-    """A log whose oldest segments retention may drop once every consumer has read them."""
+    """A log whose oldest segments retention may drop once every named reader has read them."""
+
+    @property
+    def readers(self) -> LogReaders:
+        """The named readers of this log and their acknowledged positions."""
+        ...
 
     def segments(self) -> list[SegmentInfo]:
         """The segments kept now, oldest first; the last one is the active one."""

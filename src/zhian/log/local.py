@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Final
 
 from zhian.log.base import EventLogError, LogClosedError, LogCorruptError, SegmentInfo
+from zhian.log.readers import READERS_FOLDER, FileLogReaders
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,8 @@ class LocalEventLog:
         self._positions: OrderedDict[int, tuple[_Segment, int]] = OrderedDict()
         self._closed = False
         self._failure: EventLogError | None = None
+        # Beside the segments, so other processes find the positions without the lock.
+        self._readers = FileLogReaders(directory / READERS_FOLDER, fsync=fsync)
 
         is_new_folder = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
@@ -206,6 +209,10 @@ class LocalEventLog:
     @property
     def first_seq(self) -> int:
         return self._first_seqs[0]
+
+    @property
+    def readers(self) -> FileLogReaders:
+        return self._readers
 
     def append(self, records: Sequence[bytes]) -> int:
         return self._submit(records).result()

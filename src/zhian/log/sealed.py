@@ -14,6 +14,7 @@ from typing import Final, Protocol
 
 from zhian.errors import ZhianError
 from zhian.log.base import LogCorruptError, PrunableLog, SegmentInfo
+from zhian.log.readers import LogReaders
 
 # Every record is sealed for the same context: a record's position is not known before
 # the log numbers it, and binding to the log (not to a table column) is what matters.
@@ -55,6 +56,11 @@ class SealedEventLog:
     @property
     def first_seq(self) -> int:
         return self._stored.first_seq
+
+    @property
+    def readers(self) -> LogReaders:
+        # Positions are sequence numbers, the same sealed or not.
+        return self._stored.readers
 
     def append(self, records: Sequence[bytes]) -> int:
         return self._stored.append(self._seal(records))

@@ -21,6 +21,7 @@ from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog
+from zhian.log.readers import LogReader
 from zhian.rules.access import AccessConfig, AccessPatternRule
 from zhian.rules.alarms import AlarmConfig, AlarmRule
 from zhian.rules.base import Rule
@@ -35,6 +36,8 @@ from zhian.watchlists.matcher import WatchlistMatcher
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "rules"
+# The engine's name among the log's readers (zhian.log.readers).
+READER_NAME = "rules"
 RECORDS_PER_READ = 256
 # Save the checkpoint at least this often when batches raise nothing (a restart then
 # re-reads at most this much of the log; drafts are idempotent per key anyway).
@@ -112,8 +115,12 @@ class RuleEngine:
         load_matcher: Callable[[], WatchlistMatcher],
         protector: IdentifierProtector,
         refresh_seconds: float = 5.0,
+        reader: LogReader | None = None,
     ) -> None:
         self._log = log
+        # The engine's named position in the log, acknowledged after each committed
+        # checkpoint (retention prunes below it); the checkpoint row is what a restart reads.
+        self._reader = reader
         self._open_sink = open_sink
         self._clock = clock
         self.settings = settings
@@ -151,6 +158,8 @@ class RuleEngine:
                     select(RuleCheckpoint.last_seq).where(RuleCheckpoint.name == CHECKPOINT_NAME)
                 )
             self._last_seq = int(row or 0)
+            if self._reader is not None:
+                self._reader.register(self._last_seq)
         return self._last_seq
 
     def lag(self) -> int:
@@ -254,6 +263,8 @@ class RuleEngine:
             self._write_checkpoint(sink.session, last)
         self._last_seq = last
         self._last_save = time.monotonic()
+        if self._reader is not None:
+            self._reader.ack(last)
 
     # -- thread ------------------------------------------------------------------------------
 
@@ -269,6 +280,8 @@ class RuleEngine:
         if self._last_seq is not None:
             with self._open_sink() as sink:
                 self._write_checkpoint(sink.session, self._last_seq)
+            if self._reader is not None:
+                self._reader.ack(self._last_seq)
 
     def _write_checkpoint(self, session: Session, last: int) -> None:
         checkpoint = session.get(RuleCheckpoint, CHECKPOINT_NAME)

@@ -12,10 +12,13 @@ from zhian.errors import ZhianError
 from zhian.ingest.events import LoggedBatch, LoggedEvent
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog, LogCorruptError
+from zhian.log.readers import LogReader
 from zhian.store.events import EventStore
 
 logger = logging.getLogger(__name__)
 
+# The feeder's name among the log's readers (zhian.log.readers).
+READER_NAME = "store"
 # Longest pause between retries after an error that may pass (disk full, a locked file).
 MAX_RETRY_SECONDS = 30.0
 # Records read from the log at a time while gathering a store batch (a record is a batch).
@@ -42,7 +45,13 @@ class StoreFeeder:
     """
 
     def __init__(
-        self, log: EventLog, store: EventStore, *, batch_events: int, poll_seconds: float
+        self,
+        log: EventLog,
+        store: EventStore,
+        *,
+        batch_events: int,
+        poll_seconds: float,
+        reader: LogReader | None = None,
     ) -> None:
         if batch_events < 1 or poll_seconds <= 0:
             raise ValueError("batch_events and poll_seconds must be positive")
@@ -50,6 +59,9 @@ class StoreFeeder:
         self._store = store
         self._batch_events = batch_events
         self._poll_seconds = poll_seconds
+        # The feeder's named position in the log (retention prunes below it); the store's
+        # own `last_seq` stays the checkpoint, acknowledged after each store commit.
+        self._reader = reader
         self._decoder = msgspec.msgpack.Decoder(LoggedBatch)
         self._progress = threading.Condition()
         self._loop = BackgroundLoop(
@@ -78,6 +90,8 @@ class StoreFeeder:
             raise RuntimeError("the store feeder is already running")
         self._last_error = None
         self._failed_for_good = False
+        if self._reader is not None:
+            self._reader.register(self._store.last_seq())
         self._loop.start()
 
     def stop(self, timeout_seconds: float | None = None) -> None:
@@ -135,6 +149,8 @@ class StoreFeeder:
                 after_seq = seq
         if batch:
             self._store.apply(batch)
+            if self._reader is not None:
+                self._reader.ack(after_seq)
         return len(batch)
 
     def _warn_if_pruned_ahead(self, after_seq: int) -> None:

@@ -36,7 +36,6 @@ def register_event_classes(registry: RetentionRegistry, store: EventStore) -> No
                 description=f"stored {' and '.join(event_types)} events, by event time",
             )
         )
-    registry.read_log(lambda session: store.last_seq())
 
 
 def _pruner(store: EventStore, name: str, event_types: tuple[str, ...], setting: str) -> Prune:

@@ -1,0 +1,141 @@
+"""The duplicate index on disk: a restart reads only the log's unindexed tail, and a resent
+event is still a duplicate after any kind of stop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from zhian.ingest.dedupe import DuplicateIndex, event_key
+from zhian.ingest.events import HeartbeatEvent, LoggedBatch
+from zhian.ingest.service import record_keys
+from zhian.log import LocalEventLog
+
+AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def log_batch(log: LocalEventLog, ids: list[str], at: datetime = AT) -> list[str]:
+    """Append one intake record of heartbeats; returns their duplicate keys."""
+    events = [
+        HeartbeatEvent(id=event_id, device_id="DOOR1", time=at, status="ok") for event_id in ids
+    ]
+    log.append([msgspec.msgpack.encode(LoggedBatch(at, "native", events))])
+    return [event_key("DOOR1", event_id) for event_id in ids]
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[LocalEventLog]:
+    with LocalEventLog(tmp_path / "log", fsync=False) as opened:
+        yield opened
+
+
+def open_index(path: Path | None, log: LocalEventLog, **options: float) -> DuplicateIndex:
+    return DuplicateIndex(path, log, record_keys, **options)  # type: ignore[arg-type]
+
+
+def test_a_claimed_key_is_a_duplicate_until_released(log: LocalEventLog) -> None:
+    index = open_index(None, log)
+    keys = ["A\x1f1", "A\x1f2", "A\x1f1"]
+    assert index.reserve(keys, AT.timestamp()) == [True, True, False]
+    assert index.reserve(["A\x1f2", "A\x1f3"], AT.timestamp()) == [False, True]
+    index.release(["A\x1f2"])
+    assert index.reserve(["A\x1f2"], AT.timestamp()) == [True]
+    index.close()
+    index.close()  # a second close does nothing
+
+
+def test_a_clean_stop_leaves_no_tail_to_read(log: LocalEventLog, tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite3"
+    index = open_index(path, log)
+    assert index.catch_up() == 0
+    for n in range(3):
+        keys = log_batch(log, [f"e{n}a", f"e{n}b"])
+        assert index.reserve(keys, AT.timestamp()) == [True, True]
+    index.close()
+
+    reopened = open_index(path, log)
+    assert reopened.catch_up() == 0  # nothing read from the log
+    assert reopened.indexed_through == 3
+    assert reopened.reserve([event_key("DOOR1", "e1b"), "DOOR1\x1fnew"], AT.timestamp()) == [
+        False,
+        True,
+    ]
+    reopened.close()
+
+
+def test_after_a_crash_only_the_unindexed_tail_is_read(log: LocalEventLog, tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite3"
+    index = open_index(path, log, flush_seconds=3600)
+    index.reserve(log_batch(log, ["a", "b"]), AT.timestamp())
+    assert index.flush_if_due() == 0  # not due: the keys wait in memory
+    index.catch_up()  # as a periodic flush would
+    index.reserve(log_batch(log, ["c"]), AT.timestamp())
+    index.reserve(log_batch(log, ["d", "e"]), AT.timestamp())
+    # The process dies here: records 2 and 3 are in the log, not in the file.
+
+    after_crash = open_index(path, log)
+    assert after_crash.catch_up() == 3  # c, d, e: the tail only
+    assert (
+        after_crash.reserve([event_key("DOOR1", x) for x in "abcde"], AT.timestamp()) == [False] * 5
+    )
+    after_crash.close()
+
+
+def test_a_flush_is_due_after_enough_keys(log: LocalEventLog, tmp_path: Path) -> None:
+    index = open_index(tmp_path / "keys.sqlite3", log, flush_seconds=3600, flush_keys=3)
+    index.reserve(log_batch(log, ["a", "b"]), AT.timestamp())
+    assert index.flush_if_due() == 0
+    index.reserve(log_batch(log, ["c"]), AT.timestamp())
+    assert index.flush_if_due() == 3
+    assert index.indexed_through == 2
+    index.close()
+
+
+def test_an_index_ahead_of_its_log_is_built_again(tmp_path: Path) -> None:
+    """A log folder replaced (restored from an older copy) must not be judged by keys the
+    index took from a longer log."""
+    path = tmp_path / "keys.sqlite3"
+    with LocalEventLog(tmp_path / "old-log", fsync=False) as old:
+        index = open_index(path, old)
+        for n in range(3):
+            index.reserve(log_batch(old, [f"x{n}"]), AT.timestamp())
+        index.close()
+    with LocalEventLog(tmp_path / "new-log", fsync=False) as new:
+        log_batch(new, ["y"])
+        rebuilt = open_index(path, new)
+        assert rebuilt.catch_up() == 1
+        assert rebuilt.reserve(["DOOR1\x1fx0", "DOOR1\x1fy"], AT.timestamp()) == [True, False]
+        rebuilt.close()
+
+
+def test_keys_older_than_the_window_are_forgotten(log: LocalEventLog, tmp_path: Path) -> None:
+    index = open_index(tmp_path / "keys.sqlite3", log)
+    old = log_batch(log, ["old"], AT - timedelta(days=40))
+    index.reserve(old, (AT - timedelta(days=40)).timestamp())
+    index.catch_up()
+    index.reserve(["DOOR1\x1fpending"], (AT - timedelta(days=40)).timestamp())
+    index.reserve(["DOOR1\x1fnew"], AT.timestamp())
+
+    assert index.forget_before(AT - timedelta(days=30)) == 2
+    assert len(index) == 1
+    index.close()
+
+
+def test_each_flush_forgets_keys_older_than_the_window(log: LocalEventLog, tmp_path: Path) -> None:
+    index = open_index(
+        tmp_path / "keys.sqlite3", log, keep_seconds=timedelta(days=30).total_seconds()
+    )
+    index.reserve(log_batch(log, ["old"], AT - timedelta(days=31)), AT.timestamp())
+    index.catch_up()
+    assert index.reserve(["DOOR1\x1fold"], AT.timestamp()) == [False]
+
+    index.reserve(log_batch(log, ["new"], AT), AT.timestamp())
+    index.catch_up()  # arrival times in the log say "old" is now past the window
+
+    assert len(index) == 1
+    assert index.reserve(["DOOR1\x1fold", "DOOR1\x1fnew"], AT.timestamp()) == [True, False]
+    index.close()
