@@ -312,6 +312,18 @@ def case_quality_report(s: Serving) -> None:
     assert "DOOR1" in result.output
 
 
+def case_log_readers(s: Serving) -> None:
+    # The running node's feeder and rule engine have registered their positions.
+    output = ok("log", "readers", *ws(s))
+    assert "store" in output and "rules" in output and "Retention may prune" in output
+
+
+def case_log_drop_reader(s: Serving) -> None:
+    # An unknown reader is refused; a real one is not dropped here (the node still reads).
+    result = zhian("log", "drop-reader", "no-such-reader", *ws(s))
+    assert result.exit_code == 1 and "No log reader named" in result.stderr
+
+
 def case_audit_verify(s: Serving) -> None:
     assert "Audit chain intact" in ok("audit", "verify", *ws(s))
 
@@ -399,6 +411,8 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("ferry", "watch"): case_ferry_watch,
     ("retention", "apply"): case_retention_apply,
     ("quality", "report"): case_quality_report,
+    ("log", "readers"): case_log_readers,
+    ("log", "drop-reader"): case_log_drop_reader,
     ("audit", "verify"): case_audit_verify,
     ("keys", "init"): case_keys_init,
     ("keys", "status"): case_keys_status,

@@ -4,8 +4,8 @@ The data classes are registered by the domains that own them (`retention_registr
 event store's event classes, the quarantine and image blobs (ingest), the identifiers of
 the vault and the audit log (governance). Whole segments of the durable intake log that
 every named reader of the log has acknowledged go too (`_log_segments`). Legal holds, and
-what registered keepers name (watchlist entries in force), keep their rows. A run (or a dry run) counts per class
-what goes and what a hold keeps, and is itself audited.
+what registered keepers name (watchlist entries in force), keep their rows. A run (or a
+dry run) counts per class what goes and what a hold keeps, and is itself audited.
 """
 
 from __future__ import annotations
