@@ -10,6 +10,7 @@ from typing import Any, cast
 import msgspec
 from sqlalchemy import ColumnElement
 
+from zhian.access.scope import JurisdictionScope
 from zhian.cascade.models import ViidObject
 from zhian.cascade.repository import ViidRepository
 from zhian.config import ViidSettings
@@ -521,7 +522,11 @@ class ViidService:
         """GET /VIID/APEs: every device holding a VIID credential, with its online state."""
         with self.db.session() as session:
             ids = set(ViidRepository(session).credential_device_ids())
-            devices = [d for d in DeviceService(session).list_devices() if d.id in ids]
+            devices = [
+                d
+                for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
+                if d.id in ids
+            ]
         online = {s.device_id for s in self.sessions.live()}
         apes = [
             {

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from zhian.access.scope import JurisdictionScope
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
 from zhian.node import Node
 
@@ -22,8 +23,12 @@ def list_items(
 ) -> None:
     """List held items with the field and reason each was refused for."""
     with Node.open(settings_for(workspace), feed=False) as node:
-        counts = node.quarantine.count_by_reason()
-        items = node.quarantine.list_held(reason_code=reason, device_id=device, limit=limit)
+        # The command line is the node administrator's: the whole node.
+        everywhere = JurisdictionScope.unscoped()
+        counts = node.quarantine.count_by_reason(scope=everywhere)
+        items = node.quarantine.list_held(
+            reason_code=reason, device_id=device, limit=limit, scope=everywhere
+        )
     table = Table("id", "received", "source", "device", "event", "reason", "field: why")
     for item in items:
         why = "; ".join(f"{r['field']}: {r['reason']}" for r in item.reasons)

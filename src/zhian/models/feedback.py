@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter
 from zhian.alerts.service import AlertService
 from zhian.models.catalogue import MODELS
@@ -43,6 +44,7 @@ def collect_feedback(
         while True:
             batch = alerts.list_alerts(
                 AlertFilter(kind=kind, is_open=False, jurisdiction_id=jurisdiction_id),
+                scope=JurisdictionScope.unscoped(),  # the models' running precision: node-wide
                 page=page,
                 per_page=_PAGE,
             )

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, Response
 from zhian.access.service import AccessService, UserRead
 from zhian.audit.service import Actor, AuditEntryRead
 from zhian.errors import BadRequestError
-from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -169,7 +168,7 @@ def audit_page(page: PageDep) -> HTMLResponse:
                 "audit.search",
                 record_type="audit_entry",
                 record_ids=[str(entry.id) for entry in found[:PER_PAGE]],
-                ip=client_ip(page.request),
+                ip=page.context.ip,
                 case_number=query.form["case_number"],
                 details={"filters": {k: v for k, v in query.form.items() if v}},
             )
@@ -232,7 +231,7 @@ def export_audit(page: PageDep) -> Response:
             "audit.export",
             record_type="audit_entry",
             record_ids=[str(entry.id) for entry in entries],
-            ip=client_ip(page.request),
+            ip=page.context.ip,
             case_number=query.form["case_number"] or None,
             details={
                 "rows": len(entries),

@@ -26,8 +26,6 @@ from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.governance.context import Governance
 from zhian.ingest.viid.sessions import ViidSession
 from zhian.registry.service import RegistryService
-from zhian.web.alert_access import communities_in_scope, scope_of
-from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.charts import online_rate_chart
 from zhian.web.layout import Page, PageDep
@@ -82,20 +80,10 @@ def _latest(points: list[OnlineRatePoint]) -> dict[str, dict[str, OnlineRatePoin
 
 def device_overview(page: Page) -> dict[str, Any]:
     """Communities of the user's scope with their device counts, online rates and faults."""
-    with page.node.alerts() as alerts:
-        visible = communities_in_scope(alerts.tree, scope_of(page.user))
-        points = [
-            point
-            for point in alerts.online_rate_series(hours=TREND_HOURS)
-            if visible is None or point.community_id in visible
-        ]
-        faults = [
-            alert
-            for alert in alerts.open_device_alerts()
-            if visible is None or alert.community_id in visible
-        ]
+    alerts, scope = page.context.alerts, page.context.scope
+    points = alerts.online_rate_series(scope=scope, hours=TREND_HOURS)
+    faults = alerts.open_device_alerts(scope=scope)
     with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
         communities = RegistryService(session).list_communities(scope=scope)
         devices = DeviceService(session).list_devices(scope=scope)
     registered: dict[str, int] = defaultdict(int)
@@ -195,7 +183,7 @@ def _audit_in(
         action,
         record_type="device",
         record_ids=[device_id],
-        ip=client_ip(page.request),
+        ip=page.context.ip,
         details=details,
     )
 

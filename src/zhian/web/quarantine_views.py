@@ -22,7 +22,6 @@ from zhian.errors import BadRequestError
 from zhian.governance.masking import mask_id_number, mask_phone, mask_plate
 from zhian.governance.validation import PLATE_PROVINCES
 from zhian.ingest.quarantine.models import QuarantineItem
-from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -173,7 +172,7 @@ def replay_quarantine(
             "quarantine.replay",
             record_type="quarantine_item",
             record_ids=[str(item_id) for item_id in chosen],
-            ip=client_ip(page.request),
+            ip=page.context.ip,
             details={
                 "reason": reason or None,
                 "accepted": report.accepted if report else 0,

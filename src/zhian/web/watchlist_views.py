@@ -39,7 +39,6 @@ from zhian.watchlists.service import (
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
-from zhian.web.personal_data import client_ip
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -126,7 +125,7 @@ def _audit(
         action,
         record_type="watchlist_entry",
         record_ids=record_ids,
-        ip=client_ip(page.request),
+        ip=page.context.ip,
         purpose=purpose,
         case_number=case_number,
         details=details,
