@@ -82,6 +82,11 @@ class RequestContext:
         """A `RevealRead` of this request (its client address filled in)."""
         return RevealRead(action, record_type, record_ids, self.ip, details)
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the request has committed (e.g. reload what the rule engine
+        holds in memory); never when it rolled back."""
+        self._after_commit.append(action)
+
     def finish(self, *, committed: bool) -> None:
         """After the transaction: publish what the commit made true, audit refusals."""
         if committed:
