@@ -162,10 +162,12 @@ def test_false_alarm_feedback_lowers_running_precision(node: Node, district: Dis
     _submit(node, [event])
     (alert_id,) = node.models.run_once()
     with node.alerts() as alerts:
-        before = collect_feedback(alerts)[("model.restricted_vehicle", None)]
+        before = collect_feedback(alerts, scope=JurisdictionScope.unscoped())[
+            ("model.restricted_vehicle", None)
+        ]
         assert before.precision is None
         alerts.close(alert_id, user_id=1, outcome="false_alarm", note="permit shown")
     with node.alerts() as alerts:
-        feedback = collect_feedback(alerts)
+        feedback = collect_feedback(alerts, scope=JurisdictionScope.unscoped())
     assert feedback[("model.restricted_vehicle", community)].false_alarms == 1
     assert feedback[("model.restricted_vehicle", None)].precision == 0.0

@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
-from zhian.access.service import AccessService
 from zhian.alerts.schemas import OnlineRatePoint
 from zhian.audit.service import Actor
 from zhian.cascade.repository import ViidRepository
@@ -163,8 +162,7 @@ def _viid_sessions(page: Page) -> dict[str, ViidSession]:
 
 
 def _scope(page: Page) -> JurisdictionScope:
-    with page.node.db.session() as session:
-        return AccessService(session).scope_for(page.user)
+    return page.context.scope
 
 
 def _audit(page: Page, action: str, device_id: str, details: dict[str, Any]) -> None:
@@ -216,7 +214,7 @@ def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
 
 def _visible_device(page: Page, device_id: str) -> DeviceRead:
     with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
+        scope = page.context.scope
         device = DeviceService(session).get_device(device_id, scope=scope)
     if device is None:
         raise NotFoundError(f"no device '{device_id}' in your jurisdiction", field="device_id")
@@ -234,7 +232,7 @@ def device_detail(page: Page, device_id: str) -> dict[str, Any]:
             else {"username": credential.username, "issued_at": credential.issued_at}
         )
         rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
-        scope = AccessService(session).scope_for(page.user)
+        scope = page.context.scope
         in_scope = RegistryService(session).list_communities(scope=scope)
         communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page).get(device_id, set())
@@ -297,7 +295,7 @@ async def register_device(page: PageDep) -> Response:
     fields = {name: str(form.get(name) or "").strip() for name in REGISTER_FIELDS}
     try:
         with page.node.db.session() as session:
-            scope = AccessService(session).scope_for(page.user)
+            scope = page.context.scope
             device = DeviceService(session).register(fields, scope=scope)
             _audit_in(
                 page,
