@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import column, select, table
 
 from zhian.access.roles import Role
-from zhian.access.scope import JurisdictionScope
+from zhian.access.scope import JurisdictionScope, ScopeRequiredError, require_scope
 
 PARENTS = {"city": None, "st-1": "city", "c-1": "st-1", "c-2": "st-1", "st-2": "city"}
 COMMUNITIES = {"estate": "c-1", "school": "c-2", "street": "st-1", "far": "st-2"}
@@ -41,3 +42,43 @@ def test_clause_renders_an_in_list_or_true() -> None:
         scope(Role.ADMIN, None).community_clause(devices.c.community_id)
     )
     assert "WHERE true" in str(unscoped)
+
+
+def test_every_role_gets_the_rule_of_its_level() -> None:
+    """One rule for every repository: officers, analysts and the command centre see the
+    subtree; grid workers, property and unit security only their own node."""
+    for role in Role:
+        placed = scope(role, "st-1")
+        if role in (Role.GRID_WORKER, Role.PROPERTY_SECURITY, Role.UNIT_SECURITY):
+            assert placed.jurisdiction_ids == {"st-1"}, role
+            assert placed.community_ids == {"street"}, role
+        else:
+            assert placed.jurisdiction_ids == {"st-1", "c-1", "c-2"}, role
+
+
+def test_alerts_are_seen_where_owned_and_where_escalated() -> None:
+    grid = scope(Role.GRID_WORKER, "st-1")
+    assert grid.contains_alert("st-1", None)
+    assert not grid.contains_alert("c-1", None)  # below the grid worker's node
+    assert grid.contains_alert("c-1", "st-1")  # escalated up to it
+    assert scope(Role.STATION_OFFICER, "st-1").contains_alert("c-1", None)
+    assert scope(Role.COMMAND_CENTRE, "st-2").contains_alert("c-1", "st-2")
+    assert not scope(Role.COMMAND_CENTRE, "st-2").contains_alert("c-1", "st-1")
+    assert JurisdictionScope.unscoped().contains_alert(None, None)
+    alerts = table("alerts", column("jurisdiction_id"), column("escalated_to_jurisdiction_id"))
+    where = grid.alert_clause(alerts.c.jurisdiction_id, alerts.c.escalated_to_jurisdiction_id)
+    assert str(where).count(" IN ") == 2 and " OR " in str(where)
+
+
+def test_narrowing_never_widens_a_scope() -> None:
+    station = scope(Role.STATION_OFFICER, "st-1")
+    below = station.narrowed(frozenset({"c-1", "st-2"}), frozenset({"estate", "far"}))
+    assert below.jurisdiction_ids == {"c-1"} and below.community_ids == {"estate"}
+    whole = JurisdictionScope.unscoped().narrowed(frozenset({"st-2"}), frozenset({"far"}))
+    assert whole.jurisdiction_ids == {"st-2"} and not whole.is_unscoped
+
+
+def test_a_scoped_read_without_a_scope_refuses() -> None:
+    with pytest.raises(ScopeRequiredError, match=r"JurisdictionScope\.unscoped"):
+        require_scope(None)
+    assert require_scope(JurisdictionScope.unscoped()).is_unscoped

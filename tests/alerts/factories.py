@@ -9,6 +9,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from zhian.access.roles import Role
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.alerts.drafts import AlertDraft, EventRef, Tier
 from zhian.devices.service import DeviceService
@@ -133,3 +134,12 @@ def draft(
         events=(EventRef(id=event_id, type="alarm", device_id=device_id, time=at),),
         figures={"level": 3},
     )
+
+
+def scope_of_user(node: Node, user_id: int) -> JurisdictionScope:
+    """The jurisdiction scope of one of `Users`, as a request would get it."""
+    with node.db.session() as session:
+        access = AccessService(session)
+        user = access.get_user(user_id)
+        assert user is not None
+        return access.scope_for(user)

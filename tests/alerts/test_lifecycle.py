@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.alerts.factories import Users, draft
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter, AlertState, Outcome
 from zhian.errors import BadRequestError, ConflictError, NotFoundError
 from zhian.kit.clock import ManualClock
@@ -25,7 +26,7 @@ def test_every_transition_records_who_when_where_and_note(
 ) -> None:
     alert_id = _raise(node)
     with node.alerts() as alerts:
-        new = alerts.get_alert(alert_id)
+        new = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     assert new.state is AlertState.NEW
     assert new.jurisdiction_id == "J-STN" and new.owner_role == "community_officer"
     assert new.actions == ["sign", "close"]
@@ -80,7 +81,9 @@ def test_a_step_the_state_does_not_allow_is_refused_naming_the_state(
     assert f"is '{state_name}'" in refused.value.message
     assert refused.value.field == "state" and refused.value.status_code == 409
     with node.alerts() as alerts:
-        assert alerts.get_alert(alert_id).state is AlertState.NEW
+        assert (
+            alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped()).state is AlertState.NEW
+        )
 
 
 def test_sign_twice_resolve_before_handled_and_anything_after_close_are_refused(
@@ -129,13 +132,18 @@ def test_repeats_update_one_open_alert_and_a_closed_key_opens_a_new_one(
     again = _raise(node, event_id="E2")
     assert again == first
     with node.alerts() as alerts:
-        detail = alerts.get_alert(first)
+        detail = alerts.get_alert(first, scope=JurisdictionScope.unscoped())
         assert detail.count == 2
         assert [e.id for e in detail.evidence.events] == ["E1", "E2"]
         alerts.close(first, user_id=users.officer, outcome="false_alarm")
     assert _raise(node, event_id="E3") != first
     with node.alerts() as alerts:
-        assert alerts.list_alerts(AlertFilter(kind="alarm_intrusion")).total == 2
+        assert (
+            alerts.list_alerts(
+                AlertFilter(kind="alarm_intrusion"), scope=JurisdictionScope.unscoped()
+            ).total
+            == 2
+        )
 
 
 def test_list_filters_and_paging(node: Node, users: Users, clock: ManualClock) -> None:
@@ -145,15 +153,45 @@ def test_list_filters_and_paging(node: Node, users: Users, clock: ManualClock) -
         clock.advance(timedelta(minutes=1))
     with node.alerts() as alerts:
         alerts.sign(ids[1], user_id=users.officer)
-        assert alerts.list_alerts(AlertFilter(tier="general")).total == 2
-        assert [a.id for a in alerts.list_alerts(AlertFilter(state="signed")).items] == [ids[1]]
-        page = alerts.list_alerts(AlertFilter(), page=2, per_page=3)
+        assert (
+            alerts.list_alerts(
+                AlertFilter(tier="general"), scope=JurisdictionScope.unscoped()
+            ).total
+            == 2
+        )
+        assert [
+            a.id
+            for a in alerts.list_alerts(
+                AlertFilter(state="signed"), scope=JurisdictionScope.unscoped()
+            ).items
+        ] == [ids[1]]
+        page = alerts.list_alerts(
+            AlertFilter(), page=2, per_page=3, scope=JurisdictionScope.unscoped()
+        )
         assert page.total == 4 and [a.id for a in page.items] == [ids[0]]
-        assert alerts.list_alerts(AlertFilter(place="C1-E1-DOOR")).total == 4
-        assert alerts.list_alerts(AlertFilter(jurisdiction_id="J-CITY")).total == 4
-        assert alerts.list_alerts(AlertFilter(jurisdiction_id="J-OTHER")).total == 0
+        assert (
+            alerts.list_alerts(
+                AlertFilter(place="C1-E1-DOOR"), scope=JurisdictionScope.unscoped()
+            ).total
+            == 4
+        )
+        assert (
+            alerts.list_alerts(
+                AlertFilter(jurisdiction_id="J-CITY"), scope=JurisdictionScope.unscoped()
+            ).total
+            == 4
+        )
+        assert (
+            alerts.list_alerts(
+                AlertFilter(jurisdiction_id="J-OTHER"), scope=JurisdictionScope.unscoped()
+            ).total
+            == 0
+        )
         since = clock.now() - timedelta(minutes=2, seconds=30)
-        assert alerts.list_alerts(AlertFilter(since=since)).total == 2
+        assert (
+            alerts.list_alerts(AlertFilter(since=since), scope=JurisdictionScope.unscoped()).total
+            == 2
+        )
         with pytest.raises(BadRequestError) as bad:
-            alerts.list_alerts(AlertFilter(), per_page=0)
+            alerts.list_alerts(AlertFilter(), per_page=0, scope=JurisdictionScope.unscoped())
         assert bad.value.field == "per_page"

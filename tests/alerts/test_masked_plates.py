@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.alerts.factories import Users, load_place
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter, LiveMessage
 from zhian.alerts.webhooks import WebhookService, WebhookWorker
 from zhian.config import load_settings
@@ -150,8 +151,10 @@ def test_a_plate_hit_holds_the_masked_plate_and_a_token_never_the_plate(
     sent = b"".join(_delivered(node))
     assert MASKED.encode() in sent and PLATE.encode() not in sent
     with node.alerts() as alerts:
-        [hit] = alerts.list_alerts(AlertFilter(kind="watchlist_plate")).items
-        detail = alerts.get_alert(hit.id)
+        [hit] = alerts.list_alerts(
+            AlertFilter(kind="watchlist_plate"), scope=JurisdictionScope.unscoped()
+        ).items
+        detail = alerts.get_alert(hit.id, scope=JurisdictionScope.unscoped())
     figures = detail.evidence.figures
     assert figures["plate_masked"] == MASKED and "plate" not in figures
     assert MASKED in detail.title_zh and MASKED in detail.evidence.explanation_en
@@ -181,8 +184,10 @@ def test_a_person_hit_names_the_entry_not_the_subject(
     pushed = _raise(node, face)
 
     with node.alerts() as alerts:
-        [hit] = alerts.list_alerts(AlertFilter(kind="watchlist_person")).items
-        figures = alerts.get_alert(hit.id).evidence.figures
+        [hit] = alerts.list_alerts(
+            AlertFilter(kind="watchlist_person"), scope=JurisdictionScope.unscoped()
+        ).items
+        figures = alerts.get_alert(hit.id, scope=JurisdictionScope.unscoped()).evidence.figures
     assert figures["legal_basis_ref"] == "CASE-2026-0042"
     stored = _stored_bytes(node)
     live = b"".join(message.model_dump_json().encode() for message in pushed)

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.alerts.factories import Users, draft
+from tests.alerts.factories import Users, draft, scope_of_user
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.drafts import OnlineSample
 from zhian.alerts.schemas import Tier
 from zhian.errors import BadRequestError, ConflictError
@@ -71,7 +72,9 @@ def test_alerts_at_one_place_within_the_window_merge_into_an_incident(
     clock.advance(timedelta(minutes=30))
     third = _fire(node, "C1-B1-SMK2:fire")  # outside the 10-minute window
     with node.alerts() as alerts:
-        a, b, c = (alerts.get_alert(i) for i in (first, second, third))
+        a, b, c = (
+            alerts.get_alert(i, scope=JurisdictionScope.unscoped()) for i in (first, second, third)
+        )
     assert a.incident_id is not None and a.incident_id == b.incident_id
     assert c.incident_id is None
 
@@ -85,12 +88,14 @@ def test_todos_counts_series_and_kpis(node: Node, users: Users, clock: ManualClo
             )
     with node.alerts() as alerts:
         minor = alerts.raise_drafts([draft(clock.now(), tier="minor", subject="M")])[0]
-        todos = alerts.my_todos(users.officer)
+        todos = alerts.my_todos(users.officer, scope=scope_of_user(node, users.officer))
         assert [t.alert.id for t in todos] == general
         assert {t.action for t in todos} == {"sign"}
         assert todos[0].due_at == todos[0].alert.created_at + timedelta(minutes=5)
-        assert [t.alert.id for t in alerts.my_todos(users.grid)] == [minor]
-        assert alerts.my_todos(users.command) == []
+        assert [
+            t.alert.id for t in alerts.my_todos(users.grid, scope=scope_of_user(node, users.grid))
+        ] == [minor]
+        assert alerts.my_todos(users.command, scope=scope_of_user(node, users.command)) == []
     clock.advance(timedelta(minutes=2))
     with node.alerts() as alerts:
         alerts.sign(general[0], user_id=users.officer)
@@ -108,10 +113,13 @@ def test_todos_counts_series_and_kpis(node: Node, users: Users, clock: ManualClo
                 OnlineSample(clock.now(), "C1", "face_camera", total=50, online=50),
             ]
         )
-        today = alerts.counts_today("J-STN")
-        series = alerts.weekly_series("J-STN")
-        kpis = alerts.kpis("J-CITY")
-        assert alerts.kpis("J-OTHER").alerts_by_tier[Tier.GENERAL] == 0
+        station = scope_of_user(node, users.officer)  # J-STN and below
+        today = alerts.counts_today(scope=station)
+        series = alerts.weekly_series(scope=station)
+        kpis = alerts.kpis(scope=scope_of_user(node, users.command), jurisdiction_id="J-CITY")
+        # A jurisdiction outside the reader's scope is refused, not reported empty.
+        with pytest.raises(BadRequestError):
+            alerts.kpis(scope=station, jurisdiction_id="J-DIST")
     assert (today.new_today, today.open_now, today.breached_open) == (4, 2, 1)
     assert len(series) == 7
     assert (series[-1].handled, series[-1].open, series[-1].false_alarm) == (1, 2, 1)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.ingest.factories import MASTER_DATA, access_event, load_master_data
+from zhian.access.scope import JurisdictionScope
 from zhian.config import load_settings
 from zhian.db.engine import make_engine
 from zhian.db.migrate import check, upgrade
@@ -30,7 +31,10 @@ def test_master_data_quarantine_and_replay(
         load_master_data(node, now=clock.now(), skip_devices=("OFF1",))
         with node.db.session() as session:
             counts = RegistryService(session).count_by_entity()
-            devices = {d.id for d in DeviceService(session).list_devices()}
+            devices = {
+                d.id
+                for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
+            }
         assert counts["devices"] == len(MASTER_DATA["devices"]) - 1
         assert "OFF1" not in devices
 
@@ -39,7 +43,7 @@ def test_master_data_quarantine_and_replay(
             [raw], source="file", sender_id=None, content_type="application/json"
         )
         assert result.rejected == 1
-        [held] = node.quarantine.list_held()
+        [held] = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
         assert (held.raw, held.reason_code, held.device_id) == (raw, "unknown_device", "OFF1")
         assert held.received_at == clock.now()
 
@@ -49,4 +53,4 @@ def test_master_data_quarantine_and_replay(
             )
         report = node.replay_quarantine()
         assert (report.accepted, report.still_rejected) == (1, 0)
-        assert node.quarantine.list_held() == []
+        assert node.quarantine.list_held(scope=JurisdictionScope.unscoped()) == []

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import Device, DeviceKind
 from zhian.devices.schemas import DeviceEntry, hash_token
 from zhian.devices.service import DeviceService
@@ -105,11 +106,11 @@ def test_directory_is_an_immutable_snapshot(session: Session) -> None:
 def test_list_devices_hides_the_hash(session: Session) -> None:
     service = DeviceService(session)
     service.issue_token("D004", now=NOW)
-    devices = service.list_devices()
+    devices = service.list_devices(scope=JurisdictionScope.unscoped())
     assert len(devices) == DEVICE_COUNT
     assert [device.id for device in devices[:3]] == ["D000", "D001", "D002"]
     by_id = {device.id: device for device in devices}
     assert by_id["D004"].has_token and by_id["D004"].token_issued_at == NOW
     assert not by_id["D005"].has_token
     assert "token_sha256" not in by_id["D004"].model_dump()
-    assert service.list_devices(community_id="C99") == []
+    assert service.list_devices(community_id="C99", scope=JurisdictionScope.unscoped()) == []

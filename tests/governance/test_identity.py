@@ -17,7 +17,7 @@ from zhian.errors import BadRequestError, ConfigurationError, ForbiddenError, No
 from zhian.governance.context import Governance
 from zhian.governance.crypto import DecryptionError, key_id_of
 from zhian.governance.identity import key_census, reseal_all
-from zhian.governance.reveal import Purpose, RevealService
+from zhian.governance.reveal import Purpose, RefusedReveal, RevealService
 from zhian.kit.clock import ManualClock
 from zhian.registry.models import Resident
 from zhian.registry.service import ImportReport, RegistryService
@@ -45,9 +45,14 @@ def user(role: Role, *, user_id: int = 7, active: bool = True) -> UserRead:
     )
 
 
-def reveal_service(session, governance: Governance) -> RevealService:  # type: ignore[no-untyped-def]
+def reveal_service(  # type: ignore[no-untyped-def]
+    session, governance: Governance, refusals: list[RefusedReveal] | None = None
+) -> RevealService:
     return RevealService(
-        session, sealer=governance.require_sealer(), audit=governance.audit(session)
+        session,
+        sealer=governance.require_sealer(),
+        audit=governance.audit(session),
+        refusals=(refusals if refusals is not None else []).append,
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests.ingest.factories import access_event, load_master_data
+from zhian.access.scope import JurisdictionScope
 from zhian.cli.main import app
 from zhian.config import Settings
 from zhian.kit.clock import SystemClock
@@ -45,7 +46,10 @@ def test_ingest_ndjson_and_csv_files(settings: Settings, tmp_path: Path) -> None
         assert node.feeder.wait_caught_up(timeout_seconds=10)
         assert node.store.count_event("DOOR1", "f1") == 1
         assert node.store.count_event("CAM1", "a1") == 1
-        held = {item.event_id or item.raw.decode(): item for item in node.quarantine.list_held()}
+        held = {
+            item.event_id or item.raw.decode(): item
+            for item in node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+        }
         assert set(held) == {"f2", "not json", "a2"}
         assert held["a2"].reasons == [{"field": "level", "reason": "Expected `int`, got `str`"}]
 

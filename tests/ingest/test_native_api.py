@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.ingest.conftest import bearer
 from tests.ingest.factories import access_event
+from zhian.access.scope import JurisdictionScope
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
@@ -59,7 +60,7 @@ def test_bad_items_do_not_sink_good_neighbours(
     assert items[3]["errors"][0]["field"] == "type"
     assert "expected one of access" in items[3]["errors"][0]["reason"]
 
-    held = node.quarantine.list_held()
+    held = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
     assert [json.loads(item.raw) for item in held] == [wrong_type, missing, unknown_type]
     assert {item.reason_code for item in held} == {"invalid"}
     assert node.feeder.wait_caught_up(timeout_seconds=10)
@@ -90,7 +91,7 @@ def test_ndjson_reports_line_numbers_and_keeps_malformed_lines(
         (4, "accepted"),
     ]
     assert "malformed" in result["items"][1]["errors"][0]["reason"]
-    [held] = node.quarantine.list_held()
+    [held] = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
     assert held.raw == b'{"type": "access", "id": "broken"'
     assert held.reason_code == "malformed"
 
@@ -170,7 +171,10 @@ def test_device_rules_per_item(
     assert items[2]["errors"] == [{"field": "device_id", "reason": "device 'OFF1' is disabled"}]
     assert items[3]["errors"][0]["field"] == "device_id"
     assert "may not post for 'CAM1'" in items[3]["errors"][0]["reason"]
-    codes = {item.event_id: item.reason_code for item in node.quarantine.list_held()}
+    codes = {
+        item.event_id: item.reason_code
+        for item in node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+    }
     assert codes == {
         "stranger": "unknown_device",
         "retired": "disabled_device",
@@ -232,7 +236,7 @@ def test_whole_request_errors(
     assert "not valid JSON" in malformed.json()["error"]["message"]
     assert too_large.status_code == 413
     assert too_many.status_code == 413
-    [held] = node.quarantine.list_held()
+    [held] = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
     assert held.raw == b"[{oops"
     assert held.reason_code == "malformed"
 
@@ -321,6 +325,6 @@ def test_quarantined_event_replays_after_master_data_fix(
     fixed = node.replay_quarantine()
 
     assert (fixed.accepted, fixed.still_rejected) == (1, 0)
-    assert node.quarantine.list_held() == []
+    assert node.quarantine.list_held(scope=JurisdictionScope.unscoped()) == []
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     assert node.store.count_event("DOOR9", "late-device") == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertDetail
 from zhian.config import load_settings
 from zhian.ingest.events import AccessEvent, Event, FaceEvent, Subject
@@ -85,7 +86,9 @@ def _unregistered_alerts(node: Node, events: list[Event]) -> list[AlertDetail]:
     while node.feeder.feed_once():
         pass
     with node.alerts() as alerts:
-        found = [alerts.get_alert(i) for i in node.models.run_once()]
+        found = [
+            alerts.get_alert(i, scope=JurisdictionScope.unscoped()) for i in node.models.run_once()
+        ]
     return [a for a in found if a.rule == "model.unregistered_resident"]
 
 

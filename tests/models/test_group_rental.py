@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.access.scope import JurisdictionScope
 from zhian.config import load_settings
 from zhian.devices.models import Device
 from zhian.ingest.events import AccessEvent, Event, Subject
@@ -70,7 +71,9 @@ def _run(node: Node, events: list[Event], at: datetime) -> list[str]:
     # The tenants are unregistered too: that model raises its own registration tasks.
     with node.alerts() as alerts:
         return [
-            i for i in node.models.run_once() if alerts.get_alert(i).rule == "model.group_rental"
+            i
+            for i in node.models.run_once()
+            if alerts.get_alert(i, scope=JurisdictionScope.unscoped()).rule == "model.group_rental"
         ]
 
 
@@ -96,7 +99,7 @@ def test_more_regular_occupants_than_the_area_allows_raise_an_inspection_task(
     crowd = max(6, int(area // 5) + 2)
     (alert_id,) = _run(node, _evenings(lock, _tenants(crowd), 8, "g"), START + timedelta(days=8))
     with node.alerts() as alerts:
-        detail = alerts.get_alert(alert_id)
+        detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     assert detail.rule == "model.group_rental"
     assert detail.place_id == house
     figures = detail.evidence.figures
@@ -135,7 +138,7 @@ def test_a_visiting_grandparent_counts_only_after_the_grace_period(
     more = _evenings(lock, _tenants(1, "late"), 8, "w")
     (alert_id,) = _run(node, more, START + timedelta(days=8, hours=1))
     with node.alerts() as alerts:
-        assert alerts.get_alert(alert_id).place_id == house
+        assert alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped()).place_id == house
 
 
 def test_the_importer_ties_a_door_to_a_known_house_or_names_the_field(

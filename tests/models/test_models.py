@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.access.scope import JurisdictionScope
 from zhian.governance.masking import mask_plate
 from zhian.ingest.events import AccessEvent, Event, Subject, VehicleEvent
 from zhian.kit.clock import ManualClock
@@ -70,7 +71,7 @@ def test_welfare_check_only_for_opted_in_residents_last_seen_coming_home(
         session.add(WelfareOptin(resident_id=resident, requested_by="guardian", since=START))
     (alert_id,) = node.models.run_once()
     with node.alerts() as alerts:
-        detail = alerts.get_alert(alert_id)
+        detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     assert detail.rule == "model.welfare_check"
     assert detail.place_id == next(p.house_id for p in district.people if p.id == resident)
     assert "小时未见出入" in detail.evidence.explanation_zh
@@ -131,7 +132,7 @@ def test_community_parameters_change_what_fires_and_are_shown(
         assert ParameterService(session).overrides() == {}  # back at the defaults
     (alert_id,) = node.models.run_once()
     with node.alerts() as alerts:
-        detail = alerts.get_alert(alert_id)
+        detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     # The store holds the plate only as a token: the sentence shows its masked form.
     assert f"渣土车{mask_plate(plate)}" in detail.evidence.explanation_zh
     assert plate not in detail.evidence.explanation_zh + detail.evidence.explanation_en
@@ -161,10 +162,12 @@ def test_false_alarm_feedback_lowers_running_precision(node: Node, district: Dis
     _submit(node, [event])
     (alert_id,) = node.models.run_once()
     with node.alerts() as alerts:
-        before = collect_feedback(alerts)[("model.restricted_vehicle", None)]
+        before = collect_feedback(alerts, scope=JurisdictionScope.unscoped())[
+            ("model.restricted_vehicle", None)
+        ]
         assert before.precision is None
         alerts.close(alert_id, user_id=1, outcome="false_alarm", note="permit shown")
     with node.alerts() as alerts:
-        feedback = collect_feedback(alerts)
+        feedback = collect_feedback(alerts, scope=JurisdictionScope.unscoped())
     assert feedback[("model.restricted_vehicle", community)].false_alarms == 1
     assert feedback[("model.restricted_vehicle", None)].precision == 0.0

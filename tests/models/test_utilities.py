@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.access.scope import JurisdictionScope
 from zhian.ingest.events import AccessEvent
 from zhian.kit.clock import ManualClock
 from zhian.models.utilities import UtilityService, read_readings
@@ -77,7 +78,11 @@ def _readings(node: Node, house: str, water_m3: float, electricity_kwh: float) -
 def _vacant_alerts(node: Node) -> list[str]:
     ids = node.models.run_once()
     with node.alerts() as alerts:
-        return [i for i in ids if alerts.get_alert(i).rule == "model.vacant_house"]
+        return [
+            i
+            for i in ids
+            if alerts.get_alert(i, scope=JurisdictionScope.unscoped()).rule == "model.vacant_house"
+        ]
 
 
 def test_importer_names_row_column_and_reason(
@@ -139,7 +144,7 @@ def test_vacant_house_with_zero_readings_is_flagged_with_them_in_evidence(
     _readings(node, house, water_m3=0.0, electricity_kwh=0.3)
     (alert_id,) = _vacant_alerts(node)
     with node.alerts() as alerts:
-        detail = alerts.get_alert(alert_id)
+        detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     assert detail.place_id == house
     figures = detail.evidence.figures
     assert figures["utility_days"] == ABSENT_DAYS - 1
@@ -165,7 +170,7 @@ def test_without_readings_the_model_judges_passages_alone(node: Node, district: 
     _last_seen_then_absent(node, district, house)
     (alert_id,) = _vacant_alerts(node)
     with node.alerts() as alerts:
-        detail = alerts.get_alert(alert_id)
+        detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     assert detail.place_id == house
     assert "utility_days" not in detail.evidence.figures
     assert "param.utility_water_baseline_m3" not in detail.evidence.figures

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.ingest.factories import load_master_data
 from tests.web.session import sign_in
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertFilter
 from zhian.config import CrowdSettings, load_settings
@@ -91,7 +92,9 @@ def _feed(node: Node, clock: ManualClock, occupancies: list[int]) -> None:
 
 def _open_crowd_alerts(node: Node) -> list[tuple[str, str]]:
     with node.alerts() as alerts:
-        page = alerts.list_alerts(AlertFilter(kind=CROWD_KIND, is_open=True))
+        page = alerts.list_alerts(
+            AlertFilter(kind=CROWD_KIND, is_open=True), scope=JurisdictionScope.unscoped()
+        )
     return [(a.tier, a.title_zh) for a in page.items]
 
 

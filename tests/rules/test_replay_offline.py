@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter, AlertSummary
 from zhian.config import load_settings
 from zhian.devices.service import DeviceService
@@ -62,7 +63,9 @@ def _replay(node: Node, events: Iterator[Event]) -> None:
 
 def _offline(node: Node) -> list[AlertSummary]:
     with node.alerts() as alerts:
-        return alerts.list_alerts(AlertFilter(kind="device_offline"), per_page=100).items
+        return alerts.list_alerts(
+            AlertFilter(kind="device_offline"), per_page=100, scope=JurisdictionScope.unscoped()
+        ).items
 
 
 def test_an_outage_across_the_hand_over_shows_within_a_minute(

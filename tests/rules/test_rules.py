@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.loop import AlertLoop
 from zhian.alerts.schemas import AlertFilter, AlertState, Tier
 from zhian.ingest.events import (
@@ -43,7 +44,7 @@ def _beat(device: str, at: datetime, status: str = "ok", code: str | None = None
 
 def _alerts(node: Node, kind: str) -> list:  # type: ignore[type-arg]
     with node.alerts() as alerts:
-        return alerts.list_alerts(AlertFilter(kind=kind)).items
+        return alerts.list_alerts(AlertFilter(kind=kind), scope=JurisdictionScope.unscoped()).items
 
 
 def test_a_silent_device_is_reported_as_lost_coverage_and_cleared_when_it_returns(
@@ -61,7 +62,7 @@ def test_a_silent_device_is_reported_as_lost_coverage_and_cleared_when_it_return
     assert offline.title_zh.startswith("梧桐里社区东口人脸抓拍离线：梧桐里社区东口无人脸覆盖")
     assert "no face coverage" in offline.title_en
     with node.alerts() as alerts:
-        points = alerts.online_rate_series("C1")
+        points = alerts.online_rate_series(community_id="C1", scope=JurisdictionScope.unscoped())
     faces = [p for p in points if p.device_kind == "face_camera"]
     assert faces[0].rate_pct == 100.0 and faces[-1].rate_pct == 0.0
     clock.advance(timedelta(minutes=1))
@@ -101,7 +102,10 @@ def test_alarms_get_a_tier_by_kind_and_level_and_repeats_merge(node: Node, start
         alarm("C1-B1-SMK1", "fire", 4, 90),
     )
     with node.alerts() as alerts:
-        rows = {(a.kind, a.device_id): a for a in alerts.list_alerts().items}
+        rows = {
+            (a.kind, a.device_id): a
+            for a in alerts.list_alerts(scope=JurisdictionScope.unscoped()).items
+        }
     assert rows[("alarm_smoke", "C1-B1-SMK1")].tier is Tier.GENERAL
     assert rows[("alarm_smoke", "C1-B1-SMK1")].count == 2
     assert rows[("alarm_smoke", "C1-B1-SMK2")].tier is Tier.MAJOR  # level 3: confirmed
@@ -204,7 +208,7 @@ def test_watchlist_plates_exact_and_one_misread_and_faces_with_top_three(
     assert hit.count == 1 and "浙A***45" in hit.title_zh and "浙A12345" not in hit.title_zh
     _submit(node, car("浙A1Z345", 3))  # one character misread: the same open alert
     with node.alerts() as alerts:
-        detail = alerts.get_alert(hit.id)
+        detail = alerts.get_alert(hit.id, scope=JurisdictionScope.unscoped())
     assert detail.count == 2 and detail.evidence.candidates[0].label == "布控0"
     noisy = _unit(2) + 0.15 * _unit(99)
     face = FaceEvent(
@@ -224,7 +228,9 @@ def test_watchlist_plates_exact_and_one_misread_and_faces_with_top_three(
     _submit(node, face, stranger)
     [person] = _alerts(node, "watchlist_person")
     with node.alerts() as alerts:
-        candidates = alerts.get_alert(person.id).evidence.candidates
+        candidates = alerts.get_alert(
+            person.id, scope=JurisdictionScope.unscoped()
+        ).evidence.candidates
     assert len(candidates) == 3 and candidates[0].label == "布控2"
     assert candidates[0].score >= 0.85 > candidates[1].score
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter, AlertSummary
 from zhian.config import load_settings
 from zhian.devices.service import DeviceService
@@ -62,7 +63,9 @@ def run(
             chunk.append(event)
         flush()
         with node.alerts() as alerts:
-            rows = alerts.list_alerts(AlertFilter(), per_page=500)
+            rows = alerts.list_alerts(
+                AlertFilter(), per_page=500, scope=JurisdictionScope.unscoped()
+            )
             assert rows.total < 500
         yield rows.items, simulation.truth
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.ingest.factories import load_master_data
 from tests.web.session import sign_in
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertFilter, AlertSummary
 from zhian.config import load_settings
@@ -65,7 +66,9 @@ def wait_for_alert(node: Node, kind: str, timeout_seconds: float = 10.0) -> Aler
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         with node.alerts() as alerts:
-            page = alerts.list_alerts(AlertFilter(kind=kind), page=1, per_page=1)
+            page = alerts.list_alerts(
+                AlertFilter(kind=kind), page=1, per_page=1, scope=JurisdictionScope.unscoped()
+            )
         if page.items:
             return page.items[0]
         time.sleep(0.02)

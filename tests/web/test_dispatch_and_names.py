@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import log_in
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertSummary
 from zhian.node import Node
@@ -45,7 +46,7 @@ def test_the_picker_offers_the_responders_of_the_alerts_jurisdiction(
     )
     assert dispatched.status_code == 303
     with node.alerts() as alerts:
-        detail = alerts.get_alert(tamper.id)
+        detail = alerts.get_alert(tamper.id, scope=JurisdictionScope.unscoped())
     assert detail.state == "dispatched" and detail.assignee_id == ids["grid"]
     # The assignee may now report arrival, whatever the alert's owner role.
     log_in(client, "grid")

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.web.conftest import FAST_HASHER, PASSWORD, log_in
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.audit.service import Actor, AuditEntryRead
 from zhian.kit.clock import ManualClock
@@ -234,7 +235,9 @@ def test_replay_after_a_fix_accepts_the_item_and_is_audited(
 ) -> None:
     send(node, vehicle("v1", clock.now(), "浙A12345", device_id="GATE9"))
     log_in(client, "admin")
-    [item] = node.quarantine.list_held(reason_code="unknown_device")
+    [item] = node.quarantine.list_held(
+        reason_code="unknown_device", scope=JurisdictionScope.unscoped()
+    )
     page = client.get("/quarantine", params={"device": "GATE9"})
     assert f'data-item-id="{item.id}"' in page.text
 
@@ -256,7 +259,10 @@ def test_replay_after_a_fix_accepts_the_item_and_is_audited(
     replay = client.post("/quarantine/replay", data={"ids": [str(item.id)]})
     assert replay.status_code == 303
     assert "accepted=1" in replay.headers["location"]
-    assert node.quarantine.list_held(reason_code="unknown_device") == []
+    assert (
+        node.quarantine.list_held(reason_code="unknown_device", scope=JurisdictionScope.unscoped())
+        == []
+    )
     [trace] = audit_entries(node, action="quarantine.replay")
     assert trace.record_ids == [str(item.id)] and trace.details["accepted"] == 1
 

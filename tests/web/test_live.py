@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from tests.web.conftest import alarm_event, submit
-from zhian.alerts.places import JurisdictionTree
+from zhian.access.roles import Role
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import LiveMessage
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
@@ -18,9 +19,16 @@ from zhian.web.live import live_stream
 pytestmark = pytest.mark.anyio
 
 
-def tree_of(node: Node) -> JurisdictionTree:
+def scope_at(node: Node, jurisdiction_id: str) -> JurisdictionScope:
+    """The scope of a station officer placed at `jurisdiction_id` (the subtree)."""
     with node.alerts() as alerts:
-        return alerts.tree
+        tree = alerts.tree
+    return JurisdictionScope.build(
+        role=Role.STATION_OFFICER,
+        jurisdiction_id=jurisdiction_id,
+        parents=tree.parents,
+        community_jurisdiction=tree.community_jurisdiction,
+    )
 
 
 async def next_frame(stream: AsyncIterator[str], timeout_seconds: float = 10.0) -> str:
@@ -42,7 +50,7 @@ async def next_event(stream: AsyncIterator[str]) -> tuple[str, dict[str, object]
 async def test_a_new_alert_reaches_the_stream_of_its_jurisdiction(
     node: Node, clock: ManualClock
 ) -> None:
-    stream = live_stream(node, tree_of(node), "J-STATION", keepalive_seconds=0.05)
+    stream = live_stream(node, scope_at(node, "J-STATION"), keepalive_seconds=0.05)
     try:
         assert (await next_frame(stream)).startswith("retry: 3000\n")
         assert await next_frame(stream) == ": keep-alive\n\n"  # idle: a comment, no event
@@ -62,8 +70,8 @@ async def test_a_new_alert_reaches_the_stream_of_its_jurisdiction(
 async def test_messages_outside_the_jurisdiction_are_held_back(
     node: Node, clock: ManualClock
 ) -> None:
-    outsider = live_stream(node, tree_of(node), "J-OTHER", keepalive_seconds=0.05)
-    city = live_stream(node, tree_of(node), "J-CITY", keepalive_seconds=0.05)
+    outsider = live_stream(node, scope_at(node, "J-OTHER"), keepalive_seconds=0.05)
+    city = live_stream(node, scope_at(node, "J-CITY"), keepalive_seconds=0.05)
     try:
         await next_frame(outsider)
         await next_frame(city)

@@ -15,15 +15,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from tests.alerts.factories import draft
 from tests.ingest.factories import load_master_data
 from tests.web.session import sign_in
 from zhian.access.permissions import PERMISSIONS_BY_NAME
 from zhian.access.roles import UNSCOPED_ROLES, Role
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.config import load_settings
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.registry.service import RegistryService
+from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
+from zhian.watchlists.service import WatchlistService
 from zhian.web.app import create_app
 from zhian.web.permissions import (
     DEVICE,
@@ -38,14 +42,18 @@ from zhian.web.sessions import SESSION_COOKIE
 PASSWORD = "correct horse battery"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
-# Values for path parameters: ids that do not exist, so an allowed request ends in 404/400,
-# never in a change.
+# Values for path parameters: records that exist in J-STATION (the fixture fills in the ids
+# it creates), so an allowed request reaches the handler's real work. A 404 there means the
+# route lost the record (a scope rule that disagrees with the guard), not "allowed".
 PATH_VALUES = {
-    "alert_id": "987654",
+    "alert_id": "",  # a minor alert in C1: every responder role may act on it
     "step": "confirm",
-    "ref": "missing.jpg",
+    "ref": "missing.jpg",  # an image the alert does not hold: 400, never a file read
     "subscription_id": "1",
-    "device_id": "NO-SUCH-DEVICE",
+    "device_id": "DOOR1",
+    "community_id": "C1",
+    "resident_id": "R1",
+    "entry_id": "",  # a watchlist entry of J-STATION
 }
 
 # Routes whose allowed column cannot be exercised by one generic request, and why.
@@ -80,6 +88,20 @@ OTHER_PLACE = {
         }
     ],
 }
+
+HOUSES = [
+    {"id": "H1", "unit_id": "C1-B1-U1", "number": "301", "area_m2": 90, "registered_use": "rented"}
+]
+RESIDENTS = [{"id": "R1", "house_id": "H1", "birth_year": 1985, "is_floating": False}]
+WATCHLIST_ENTRY = WatchlistEntryCreate(
+    target=WatchTarget.PLATE,
+    label="stolen car",
+    plate="浙A12345",
+    legal_basis_kind=LegalBasisKind.STOLEN_VEHICLE,
+    legal_basis_ref="BD-2026-001",
+    jurisdiction_id="J-STATION",
+    expires_at=datetime(2027, 1, 1, tzinfo=UTC),
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +140,20 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
                 jurisdiction_id="J-OTHER-C",
                 now=clock.now(),
             )
+        with node.db.session() as session:
+            registry = RegistryService(session)
+            for entity, rows in (("houses", HOUSES), ("residents", RESIDENTS)):
+                report = registry.load_rows(entity, rows)
+                assert report.rejected == 0, report.errors
+            entry = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped()).add(
+                WATCHLIST_ENTRY, user_id=1
+            )
+            PATH_VALUES["entry_id"] = str(entry.id)
+        with node.alerts() as alerts:
+            [alert_id] = alerts.raise_drafts(
+                [draft(clock.now(), tier="minor", device_id="DOOR1", subject="DOOR1:intrusion")]
+            )
+            PATH_VALUES["alert_id"] = str(alert_id)
         node.refresh_directory()
         with TestClient(create_app(node), follow_redirects=False) as client:
             cookies = {}
@@ -206,7 +242,15 @@ def test_anonymous_wrong_role_and_allowed(matrix: tuple[TestClient, dict[str, st
                 continue
             for role in holders:
                 allowed = request_as(client, cookies, role.value, method, path)
-                assert allowed.status_code not in (401, 403), (where, role, allowed.text[-500:])
+                # Allowed means the route did its work: a refusal, a lost record (404) or a
+                # crash (5xx) all fail. A 400/409/422 is the route judging the empty form.
+                assert allowed.status_code not in (401, 403, 404), (
+                    where,
+                    role,
+                    allowed.status_code,
+                    allowed.text[-500:],
+                )
+                assert allowed.status_code < 500, (where, role, allowed.text[-500:])
                 assert allowed.status_code != 303 or "/login" not in allowed.headers.get(
                     "location", ""
                 ), (where, role)

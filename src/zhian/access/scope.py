@@ -1,8 +1,9 @@
-"""Jurisdiction scoping: the jurisdictions and communities a user may see, as SQL clauses.
+"""Jurisdiction scoping: the one rule for who may see what, as SQL clauses.
 
 A repository applies the scope to its own queries (`scope.clause(Table.jurisdiction_id)`,
-`scope.community_clause(Table.community_id)`), so no page can forget it; see
-docs/dev/scoping.md.
+`scope.community_clause(Table.community_id)`, `scope.alert_clause(...)`), so no page can
+forget it, and refuses a call without one (`require_scope`); system work over the whole
+node passes `JurisdictionScope.unscoped()` on purpose. See docs/dev/scoping.md.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, or_, true
 from sqlalchemy.orm import QueryableAttribute
 
 from zhian.access.roles import Role
@@ -24,6 +25,10 @@ COMMUNITY_LEVEL_ROLES: frozenset[Role] = frozenset(
 )
 
 ScopedColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+class ScopeRequiredError(TypeError):
+    """A scoped read was called without a scope: a programming error, never "everything"."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,30 @@ class JurisdictionScope:
             return True
         return community_id is not None and community_id in self.community_ids
 
+    def contains_alert(self, jurisdiction_id: str | None, escalated_to: str | None) -> bool:
+        """Whether an alert owned by `jurisdiction_id` (escalated to `escalated_to`) is
+        visible: the same rule as `alert_clause`, for one already loaded (the live feed)."""
+        if self.jurisdiction_ids is None:
+            return True
+        return self.contains(jurisdiction_id) or self.contains(escalated_to)
+
+    def narrowed(
+        self, jurisdiction_ids: frozenset[str], community_ids: frozenset[str]
+    ) -> JurisdictionScope:
+        """This scope cut down to the given jurisdictions and communities (a report on one
+        jurisdiction below the user's): never wider than the scope itself."""
+        jurisdictions = (
+            jurisdiction_ids
+            if self.jurisdiction_ids is None
+            else jurisdiction_ids & self.jurisdiction_ids
+        )
+        communities = (
+            community_ids if self.community_ids is None else community_ids & self.community_ids
+        )
+        return JurisdictionScope(
+            root=self.root, jurisdiction_ids=jurisdictions, community_ids=communities
+        )
+
     def clause(self, column: ScopedColumn) -> ColumnElement[bool]:
         """`column IN (jurisdictions in scope)`, or TRUE for an unscoped user."""
         return _in(column, self.jurisdiction_ids)
@@ -88,6 +117,23 @@ class JurisdictionScope:
     def community_clause(self, column: ScopedColumn) -> ColumnElement[bool]:
         """`column IN (communities in scope)`, or TRUE for an unscoped user."""
         return _in(column, self.community_ids)
+
+    def alert_clause(self, owner: ScopedColumn, escalated_to: ScopedColumn) -> ColumnElement[bool]:
+        """An alert is visible where it is owned, and where it has been escalated to (the
+        supervisor who must act on a breached deadline sees it)."""
+        if self.jurisdiction_ids is None:
+            return true()
+        return or_(_in(owner, self.jurisdiction_ids), _in(escalated_to, self.jurisdiction_ids))
+
+
+def require_scope(scope: JurisdictionScope | None) -> JurisdictionScope:
+    """The scope, or ScopeRequiredError: a repository never reads "everything" by default."""
+    if not isinstance(scope, JurisdictionScope):
+        raise ScopeRequiredError(
+            "a scoped read needs a JurisdictionScope: the user's (AccessService.scope_for) "
+            "or, for system work over the whole node, JurisdictionScope.unscoped()"
+        )
+    return scope
 
 
 def _in(column: ScopedColumn, ids: frozenset[str] | None) -> ColumnElement[bool]:

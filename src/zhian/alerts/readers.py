@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.drafts import AlertDraft
 from zhian.alerts.models import Alert, AlertAction, AlertDeadline, ProcedureStep
 from zhian.alerts.procedures import ProcedureStepSpec
@@ -229,12 +230,10 @@ def _day_start(moment: datetime) -> datetime:
     return datetime.combine(moment.astimezone(CST).date(), time(0), tzinfo=CST)
 
 
-def counts_today(
-    repo: AlertRepository, scope: Collection[str] | None, now: datetime
-) -> TodayCounts:
+def counts_today(repo: AlertRepository, scope: JurisdictionScope, now: datetime) -> TodayCounts:
     start = _day_start(now)
-    new_today = repo.alerts_between(start, now + timedelta(seconds=1), scope)
-    open_rows = repo.open_alerts(scope)
+    new_today = repo.alerts_between(start, now + timedelta(seconds=1), scope=scope)
+    open_rows = repo.open_alerts(scope=scope)
     return TodayCounts(
         new_today=len(new_today),
         open_now=len(open_rows),
@@ -243,13 +242,13 @@ def counts_today(
 
 
 def weekly_series(
-    repo: AlertRepository, scope: Collection[str] | None, now: datetime, days: int
+    repo: AlertRepository, scope: JurisdictionScope, now: datetime, days: int
 ) -> list[DaySeries]:
     """Per day: alerts handled (handled or closed resolved that day), alerts raised that day
     still open now, alerts closed as false alarms that day."""
     first = _day_start(now) - timedelta(days=days - 1)
-    raised = repo.alerts_between(first, now + timedelta(seconds=1), scope)
-    finished = repo.closed_or_handled_since(first, scope)
+    raised = repo.alerts_between(first, now + timedelta(seconds=1), scope=scope)
+    finished = repo.closed_or_handled_since(first, scope=scope)
     handled: Counter[date] = Counter()
     false_alarm: Counter[date] = Counter()
     still_open: Counter[date] = Counter()
@@ -278,15 +277,14 @@ def _median(values: list[float]) -> float | None:
 
 def kpis(
     repo: AlertRepository,
-    scope: Collection[str] | None,
-    communities: Collection[str] | None,
+    scope: JurisdictionScope,
     jurisdiction_id: str | None,
     now: datetime,
     days: int,
 ) -> KpiReport:
     since = now - timedelta(days=days)
     until = now + timedelta(seconds=1)
-    rows = repo.alerts_between(since, until, scope)
+    rows = repo.alerts_between(since, until, scope=scope)
     by_tier = {tier: 0 for tier in Tier}
     sign_seconds: list[float] = []
     close_seconds: list[float] = []
@@ -308,7 +306,7 @@ def kpis(
         elif deadline.met_at is not None:
             met += 1
     per_sample: dict[datetime, list[tuple[int, int]]] = defaultdict(list)
-    for sample in repo.samples(since, until, communities):
+    for sample in repo.samples(since, until, scope=scope):
         per_sample[sample.sampled_at].append((sample.total, sample.online))
     total = sum(t for values in per_sample.values() for t, _ in values)
     online = sum(o for values in per_sample.values() for _, o in values)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope, require_scope
 from zhian.alerts.identifiers import PLATE_KIND, PLATE_TOKEN
 from zhian.alerts.models import (
     Alert,
@@ -84,12 +85,26 @@ class AlertRepository:
         rows = self.session.scalars(select(Alert).where(Alert.active_key.in_(list(keys))))
         return {row.key: row for row in rows}
 
+    def get_visible(self, alert_id: int, *, scope: JurisdictionScope) -> Alert | None:
+        """The alert if `scope` sees it; None outside it, exactly as if it did not exist."""
+        return self.session.scalars(
+            select(Alert).where(
+                Alert.id == alert_id,
+                require_scope(scope).alert_clause(
+                    Alert.jurisdiction_id, Alert.escalated_to_jurisdiction_id
+                ),
+            )
+        ).first()
+
     def _filtered(
-        self,
-        query: Select[Alert],
-        filters: AlertFilter,
-        jurisdictions: Collection[str] | None,
+        self, query: Select[Alert], filters: AlertFilter, scope: JurisdictionScope
     ) -> Select[Alert]:
+        # The scope first: a read without one refuses rather than returning every alert.
+        query = query.where(
+            require_scope(scope).alert_clause(
+                Alert.jurisdiction_id, Alert.escalated_to_jurisdiction_id
+            )
+        )
         if filters.tier is not None:
             query = query.where(Alert.tier == filters.tier.value)
         if filters.state is not None:
@@ -103,11 +118,6 @@ class AlertRepository:
                     Alert.community_id == filters.place,
                     Alert.device_id == filters.place,
                 )
-            )
-        if jurisdictions is not None:
-            ids = list(jurisdictions)
-            query = query.where(
-                or_(Alert.jurisdiction_id.in_(ids), Alert.escalated_to_jurisdiction_id.in_(ids))
             )
         if filters.since is not None:
             query = query.where(Alert.created_at >= filters.since)
@@ -124,12 +134,12 @@ class AlertRepository:
     def list_alerts(
         self,
         filters: AlertFilter,
-        jurisdictions: Collection[str] | None,
         *,
+        scope: JurisdictionScope,
         offset: int,
         limit: int,
     ) -> tuple[list[Alert], int]:
-        base = self._filtered(select(Alert), filters, jurisdictions)
+        base = self._filtered(select(Alert), filters, scope)
         total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
         rows = self.session.scalars(
             base.order_by(Alert.created_at.desc(), Alert.id.desc()).offset(offset).limit(limit)
@@ -137,22 +147,20 @@ class AlertRepository:
         return list(rows), total
 
     def alerts_between(
-        self, since: datetime, until: datetime, jurisdictions: Collection[str] | None
+        self, since: datetime, until: datetime, *, scope: JurisdictionScope
     ) -> list[Alert]:
         return self.list_alerts(
-            AlertFilter(since=since, until=until), jurisdictions, offset=0, limit=1_000_000
+            AlertFilter(since=since, until=until), scope=scope, offset=0, limit=1_000_000
         )[0]
 
-    def open_alerts(self, jurisdictions: Collection[str] | None) -> list[Alert]:
-        return self.list_alerts(
-            AlertFilter(is_open=True), jurisdictions, offset=0, limit=1_000_000
-        )[0]
+    def open_alerts(self, *, scope: JurisdictionScope) -> list[Alert]:
+        return self.list_alerts(AlertFilter(is_open=True), scope=scope, offset=0, limit=1_000_000)[
+            0
+        ]
 
-    def closed_or_handled_since(
-        self, since: datetime, jurisdictions: Collection[str] | None
-    ) -> list[Alert]:
+    def closed_or_handled_since(self, since: datetime, *, scope: JurisdictionScope) -> list[Alert]:
         query = select(Alert).where(or_(Alert.closed_at >= since, Alert.handled_at >= since))
-        query = self._filtered(query, AlertFilter(), jurisdictions)
+        query = self._filtered(query, AlertFilter(), scope)
         return list(self.session.scalars(query))
 
     def recent_at_place(
@@ -288,13 +296,13 @@ class AlertRepository:
         self.session.add_all(rows)
 
     def samples(
-        self, since: datetime, until: datetime, community_ids: Collection[str] | None
+        self, since: datetime, until: datetime, *, scope: JurisdictionScope
     ) -> list[DeviceOnlineSample]:
         query = select(DeviceOnlineSample).where(
-            DeviceOnlineSample.sampled_at >= since, DeviceOnlineSample.sampled_at < until
+            DeviceOnlineSample.sampled_at >= since,
+            DeviceOnlineSample.sampled_at < until,
+            require_scope(scope).community_clause(DeviceOnlineSample.community_id),
         )
-        if community_ids is not None:
-            query = query.where(DeviceOnlineSample.community_id.in_(list(community_ids)))
         return list(
             self.session.scalars(
                 query.order_by(DeviceOnlineSample.sampled_at, DeviceOnlineSample.id)

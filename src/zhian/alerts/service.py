@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from zhian.access.roles import Role
+from zhian.access.scope import JurisdictionScope, require_scope
 from zhian.access.service import AccessService
 from zhian.alerts import readers
 from zhian.alerts.drafts import TIER_ORDER, AlertClear, AlertDraft, OnlineSample
@@ -92,8 +93,15 @@ class AlertService:
             )
         return self._tree
 
-    def _scope(self, jurisdiction_id: str | None) -> set[str] | None:
-        return None if jurisdiction_id is None else self.tree.subtree(jurisdiction_id)
+    def _within(self, scope: JurisdictionScope, jurisdiction_id: str | None) -> JurisdictionScope:
+        """`scope` narrowed to the subtree of `jurisdiction_id` (a filter or a report on one
+        jurisdiction): never wider than the caller's scope."""
+        if jurisdiction_id is None:
+            return require_scope(scope)
+        below = self.tree.subtree(jurisdiction_id)
+        return require_scope(scope).narrowed(
+            frozenset(below), frozenset(self.tree.communities_in(below))
+        )
 
     # -- raising ---------------------------------------------------------------------------
 
@@ -317,7 +325,7 @@ class AlertService:
                     field="procedure",
                 )
         self._close(alert, chosen, user_id=user_id, ip=ip, note=_note(note), action="close")
-        return self.get_alert(alert_id)
+        return self._detail(alert)
 
     def tick_step(
         self,
@@ -380,7 +388,7 @@ class AlertService:
                 },
             )
         self.repository.flush()
-        return self.get_alert(alert_id)
+        return self._detail(alert)
 
     def _step(
         self, alert_id: int, action: str, *, user_id: int, ip: str | None, note: str, **changes: Any
@@ -423,7 +431,7 @@ class AlertService:
                 "user_id": user_id,
             },
         )
-        return self.get_alert(alert_id)
+        return self._detail(alert)
 
     def _close(
         self,
@@ -568,8 +576,14 @@ class AlertService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def get_alert(self, alert_id: int) -> AlertDetail:
-        alert = self._get(alert_id)
+    def get_alert(self, alert_id: int, *, scope: JurisdictionScope) -> AlertDetail:
+        """One alert in full; 404 outside `scope` (its existence is not disclosed)."""
+        alert = self.repository.get_visible(alert_id, scope=scope)
+        if alert is None:
+            raise NotFoundError(f"no alert {alert_id} in your jurisdiction", field="alert_id")
+        return self._detail(alert)
+
+    def _detail(self, alert: Alert) -> AlertDetail:
         return readers.detail(
             alert,
             self.repository.deadlines_of([alert.id])[alert.id],
@@ -588,8 +602,15 @@ class AlertService:
         return actions
 
     def list_alerts(
-        self, filters: AlertFilter | None = None, *, page: int = 1, per_page: int = 50
+        self,
+        filters: AlertFilter | None = None,
+        *,
+        scope: JurisdictionScope,
+        page: int = 1,
+        per_page: int = 50,
     ) -> AlertPage:
+        """The alerts `scope` sees (owned by, or escalated to, its jurisdictions), newest
+        first; `filters.jurisdiction_id` narrows within the scope, never beyond it."""
         filters = filters or AlertFilter()
         if page < 1:
             raise BadRequestError("page must be 1 or more", field="page")
@@ -597,7 +618,7 @@ class AlertService:
             raise BadRequestError("per_page must lie between 1 and 500", field="per_page")
         rows, total = self.repository.list_alerts(
             filters,
-            self._scope(filters.jurisdiction_id),
+            scope=self._within(scope, filters.jurisdiction_id),
             offset=(page - 1) * per_page,
             limit=per_page,
         )
@@ -610,26 +631,29 @@ class AlertService:
         their vault entries, so retention must count them as held, as the stored events'."""
         return self.repository.plate_tokens()
 
-    def open_device_alerts(self, community_id: str | None = None) -> list[AlertSummary]:
+    def open_device_alerts(
+        self, *, scope: JurisdictionScope, community_id: str | None = None
+    ) -> list[AlertSummary]:
         rows = [
             row
-            for row in self.repository.open_alerts(None)
+            for row in self.repository.open_alerts(scope=scope)
             if row.kind in UNCORRELATED_KINDS
             and (community_id is None or row.community_id == community_id)
         ]
         deadlines = self.repository.deadlines_of([row.id for row in rows])
         return [readers.summary(row, deadlines[row.id]) for row in rows]
 
-    def my_todos(self, user_id: int) -> list[TodoItem]:
-        """Open alerts this user must act on, with the deadline of the next step."""
+    def my_todos(self, user_id: int, *, scope: JurisdictionScope) -> list[TodoItem]:
+        """Open alerts this user (seeing `scope`) must act on, with the next deadline."""
         user = AccessService(self.session).get_user(user_id)
         if user is None:
             raise NotFoundError(f"no user {user_id}", field="user_id")
-        scope = None if user.jurisdiction_id is None else self.tree.subtree(user.jurisdiction_id)
-        rows = self.repository.open_alerts(scope)
+        rows = self.repository.open_alerts(scope=scope)
         mine = []
         for row in rows:
-            escalated_here = scope is not None and row.escalated_to_jurisdiction_id in scope
+            escalated_here = not scope.is_unscoped and scope.contains(
+                row.escalated_to_jurisdiction_id
+            )
             if (
                 row.assignee_id == user_id
                 or row.owner_role == user.role.value
@@ -642,31 +666,45 @@ class AlertService:
         far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
         return sorted(items, key=lambda item: (item.due_at or far, item.alert.id))
 
-    def counts_today(self, jurisdiction_id: str | None = None) -> TodayCounts:
-        return readers.counts_today(self.repository, self._scope(jurisdiction_id), self.clock.now())
+    def counts_today(self, *, scope: JurisdictionScope) -> TodayCounts:
+        return readers.counts_today(self.repository, require_scope(scope), self.clock.now())
 
-    def weekly_series(
-        self, jurisdiction_id: str | None = None, *, days: int = 7
-    ) -> list[DaySeries]:
-        return readers.weekly_series(
-            self.repository, self._scope(jurisdiction_id), self.clock.now(), days
-        )
+    def weekly_series(self, *, scope: JurisdictionScope, days: int = 7) -> list[DaySeries]:
+        return readers.weekly_series(self.repository, require_scope(scope), self.clock.now(), days)
 
-    def kpis(self, jurisdiction_id: str | None = None, *, days: int = 30) -> KpiReport:
-        scope = self._scope(jurisdiction_id)
-        communities = None if scope is None else self.tree.communities_in(scope)
+    def kpis(
+        self, *, scope: JurisdictionScope, jurisdiction_id: str | None = None, days: int = 30
+    ) -> KpiReport:
+        """KPIs over `scope`, or over the subtree of `jurisdiction_id` within it (400 for a
+        jurisdiction the scope does not hold, or one the tree does not know)."""
+        if jurisdiction_id is not None:
+            if jurisdiction_id not in self.tree.parents:
+                raise BadRequestError(
+                    f"unknown jurisdiction '{jurisdiction_id}'", field="jurisdiction"
+                )
+            if not require_scope(scope).contains(jurisdiction_id):
+                raise BadRequestError(
+                    f"jurisdiction '{jurisdiction_id}' is not in your jurisdiction '{scope.root}'",
+                    field="jurisdiction",
+                )
         return readers.kpis(
-            self.repository, scope, communities, jurisdiction_id, self.clock.now(), days
+            self.repository,
+            self._within(scope, jurisdiction_id),
+            jurisdiction_id if jurisdiction_id is not None else scope.root,
+            self.clock.now(),
+            days,
         )
 
     def online_rate_series(
-        self, community_id: str | None = None, *, hours: int = 24
+        self, *, scope: JurisdictionScope, community_id: str | None = None, hours: int = 24
     ) -> list[OnlineRatePoint]:
         now = self.clock.now()
+        if community_id is not None:
+            scope = require_scope(scope).narrowed(
+                frozenset(self.tree.parents), frozenset({community_id})
+            )
         rows = self.repository.samples(
-            now - timedelta(hours=hours),
-            now + timedelta(seconds=1),
-            None if community_id is None else [community_id],
+            now - timedelta(hours=hours), now + timedelta(seconds=1), scope=scope
         )
         return [
             OnlineRatePoint(

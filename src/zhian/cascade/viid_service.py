@@ -10,12 +10,13 @@ from typing import Any, cast
 import msgspec
 from sqlalchemy import ColumnElement
 
+from zhian.access.scope import JurisdictionScope
 from zhian.cascade.models import ViidObject
 from zhian.cascade.repository import ViidRepository
 from zhian.config import ViidSettings
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
-from zhian.errors import NotFoundError
+from zhian.errors import BadRequestError, NotFoundError
 from zhian.ingest.events import Event, HeartbeatEvent
 from zhian.ingest.images import ImageStore
 from zhian.ingest.service import IntakeService
@@ -112,7 +113,8 @@ class ViidService:
         if device_id not in self._intake.directory.devices:
             raise NotFoundError(f"unknown device '{device_id}'", field="device_id")
         if problem := id_error(device_id, 20):
-            raise NotFoundError(f"a GA/T 1400 device ID {problem}", field="device_id")
+            # The device exists: its id cannot take a GA/T 1400 credential (400, not 404).
+            raise BadRequestError(f"a GA/T 1400 device ID {problem}", field="device_id")
         user = username or device_id
         with self.db.session() as session:
             ViidRepository(session).put_credential(
@@ -521,7 +523,11 @@ class ViidService:
         """GET /VIID/APEs: every device holding a VIID credential, with its online state."""
         with self.db.session() as session:
             ids = set(ViidRepository(session).credential_device_ids())
-            devices = [d for d in DeviceService(session).list_devices() if d.id in ids]
+            devices = [
+                d
+                for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
+                if d.id in ids
+            ]
         online = {s.device_id for s in self.sessions.live()}
         apes = [
             {

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from zhian.access.scope import JurisdictionScope
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, database, settings_for
 from zhian.cli.running import node_operations
 from zhian.ingest.quarantine.service import QuarantineService
@@ -25,8 +26,12 @@ def list_items(
     # The quarantine lives in the database alone: no need to reach the log or the store.
     with database(settings_for(workspace)) as db:
         quarantine = QuarantineService(db)
-        counts = quarantine.count_by_reason()
-        items = quarantine.list_held(reason_code=reason, device_id=device, limit=limit)
+        # The command line is the node administrator's: the whole node.
+        everywhere = JurisdictionScope.unscoped()
+        counts = quarantine.count_by_reason(scope=everywhere)
+        items = quarantine.list_held(
+            reason_code=reason, device_id=device, limit=limit, scope=everywhere
+        )
     table = Table("id", "received", "source", "device", "event", "reason", "field: why")
     for item in items:
         why = "; ".join(f"{r['field']}: {r['reason']}" for r in item.reasons)

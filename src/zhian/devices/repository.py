@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, or_, select, update
 from sqlalchemy.orm import Session
 
-from zhian.access.scope import JurisdictionScope
+from zhian.access.scope import JurisdictionScope, require_scope
 from zhian.devices.models import Device
 from zhian.ingest.quarantine.models import QuarantineItem
 
@@ -45,13 +45,12 @@ class DeviceRepository:
             )
 
     def list_devices(
-        self, *, community_id: str | None = None, scope: JurisdictionScope | None = None
+        self, *, community_id: str | None = None, scope: JurisdictionScope
     ) -> list[Device]:
         statement = select(Device).order_by(Device.id)
         if community_id is not None:
             statement = statement.where(Device.community_id == community_id)
-        if scope is not None:
-            statement = statement.where(scope.community_clause(Device.community_id))
+        statement = statement.where(require_scope(scope).community_clause(Device.community_id))
         return list(self.session.scalars(statement))
 
     def directory_rows(

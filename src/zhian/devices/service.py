@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
-from zhian.access.scope import JurisdictionScope
+from zhian.access.scope import JurisdictionScope, require_scope
 from zhian.devices.models import Device, DeviceKind
 from zhian.devices.repository import DeviceRepository
 from zhian.devices.schemas import (
@@ -91,7 +91,7 @@ class DeviceService:
         )
 
     def list_devices(
-        self, *, community_id: str | None = None, scope: JurisdictionScope | None = None
+        self, *, community_id: str | None = None, scope: JurisdictionScope
     ) -> list[DeviceRead]:
         """Devices by id, optionally of one community and within a user's scope."""
         return [
@@ -99,20 +99,16 @@ class DeviceService:
             for device in self.repository.list_devices(community_id=community_id, scope=scope)
         ]
 
-    def get_device(
-        self, device_id: str, *, scope: JurisdictionScope | None = None
-    ) -> DeviceRead | None:
+    def get_device(self, device_id: str, *, scope: JurisdictionScope) -> DeviceRead | None:
         """One device; None when unknown or outside `scope` (its existence is not disclosed)."""
         device = self.repository.get(device_id)
         if device is None:
             return None
-        if scope is not None and not scope.contains_community(device.community_id):
+        if not require_scope(scope).contains_community(device.community_id):
             return None
         return _read(device)
 
-    def register(
-        self, fields: Mapping[str, object], *, scope: JurisdictionScope | None = None
-    ) -> DeviceRead:
+    def register(self, fields: Mapping[str, object], *, scope: JurisdictionScope) -> DeviceRead:
         """Register a new device through the master-data validation of the registry.
 
         Every field is checked as an import row is (`RegistryService.load_rows("devices")`);
@@ -124,7 +120,7 @@ class DeviceService:
         if device_id and self.repository.get(device_id) is not None:
             raise ConflictError(f"device '{device_id}' is already registered", field="id")
         community_id = str(fields.get("community_id") or "").strip() or None
-        if scope is not None and not scope.is_unscoped:
+        if not require_scope(scope).is_unscoped:
             if community_id is None:
                 raise BadRequestError(
                     "is required: you may register devices only in your jurisdiction's communities",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter
 from zhian.alerts.service import AlertService
 from zhian.models.catalogue import MODELS
@@ -32,9 +33,10 @@ class ModelFeedback:
 
 
 def collect_feedback(
-    alerts: AlertService, jurisdiction_id: str | None = None
+    alerts: AlertService, *, scope: JurisdictionScope
 ) -> dict[tuple[str, str | None], ModelFeedback]:
-    """Feedback per (model rule, community), plus a total per model under community None."""
+    """Feedback per (model rule, community) over the alerts `scope` sees (a reader's, or
+    `JurisdictionScope.unscoped()` for the node), plus a total per model under None."""
     found: dict[tuple[str, str | None], ModelFeedback] = {}
     for model in MODELS:
         total = found[(model.name, None)] = ModelFeedback(model.name, None)
@@ -42,7 +44,8 @@ def collect_feedback(
         page = 1
         while True:
             batch = alerts.list_alerts(
-                AlertFilter(kind=kind, is_open=False, jurisdiction_id=jurisdiction_id),
+                AlertFilter(kind=kind, is_open=False),
+                scope=scope,
                 page=page,
                 per_page=_PAGE,
             )

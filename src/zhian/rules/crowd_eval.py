@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter
 from zhian.config import load_settings
 from zhian.devices.service import DeviceService
@@ -112,7 +113,11 @@ def _run(seed: int, from_hour: float, to_hour: float, workspace: Path) -> CrowdE
             engine.drain()
             engine.evaluate(minute_end)
             with node.alerts() as alerts:
-                page = alerts.list_alerts(AlertFilter(kind=CROWD_KIND, is_open=True), per_page=500)
+                page = alerts.list_alerts(
+                    AlertFilter(kind=CROWD_KIND, is_open=True),
+                    scope=JurisdictionScope.unscoped(),
+                    per_page=500,
+                )
             for alert in page.items:
                 if alert.tier in WARNING_TIERS and alert.place_id is not None:
                     first_warning.setdefault(alert.place_id, minute_end)

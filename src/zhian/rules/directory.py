@@ -120,6 +120,6 @@ def load_directory(session: Session) -> PlaceDirectory:
             zone_id=d.zone_id,
             is_enabled=d.is_enabled,
         )
-        for d in DeviceService(session).list_devices()
+        for d in DeviceService(session).list_devices(scope=everywhere)
     }
     return PlaceDirectory(devices)

@@ -1,5 +1,8 @@
 """Who may act on an alert, and the wall's filters read from a query string.
 
+Which alerts a user sees is not decided here: the alert repository applies the user's
+`JurisdictionScope` (zhian.access.scope) in the SQL of every read.
+
 The alerts service decides which transitions the alert's *state* allows; this module
 decides which users the pages offer them to: the tier's owner role or a role above it
 (the issue: "only the owner's role or above signs"), and the assignee for the steps on site.
@@ -14,9 +17,8 @@ from pydantic import ValidationError
 
 from zhian.access.roles import Role
 from zhian.access.service import UserRead
-from zhian.alerts.places import JurisdictionTree
 from zhian.alerts.schemas import AlertDetail, AlertFilter, AlertState, AlertSummary, Tier
-from zhian.errors import BadRequestError, ForbiddenError, NotFoundError
+from zhian.errors import BadRequestError, ForbiddenError
 
 # Rank of the responder roles along the escalation ladder; other roles read but never act.
 ROLE_RANK: dict[Role, int] = {
@@ -31,45 +33,6 @@ LIFECYCLE_ACTIONS = ("sign", "dispatch", "arrive", "handle", "close")
 # Steps the assignee does on site, whatever their rank.
 _ASSIGNEE_ACTIONS = frozenset({"arrive", "handle", "tick_step"})
 FILTER_FIELDS = ("tier", "state", "kind", "place", "since", "until", "open")
-
-
-def scope_of(user: UserRead) -> str | None:
-    """The jurisdiction whose subtree the user sees; None (the whole node) for admins."""
-    return user.jurisdiction_id
-
-
-def communities_in_scope(tree: JurisdictionTree, scope: str | None) -> set[str] | None:
-    """Communities under the jurisdiction `scope`; None (all of them) for the whole node."""
-    return None if scope is None else tree.communities_in(tree.subtree(scope))
-
-
-def is_in_scope(tree: JurisdictionTree, scope: str | None, alert: AlertSummary) -> bool:
-    """Whether `alert` is owned by, or escalated to, the subtree of `scope`."""
-    if scope is None:
-        return True
-    subtree = tree.subtree(scope)
-    return alert.jurisdiction_id in subtree or alert.escalated_to_jurisdiction_id in subtree
-
-
-def check_in_scope(tree: JurisdictionTree, scope: str | None, alert: AlertSummary) -> None:
-    """404 for an alert outside the user's jurisdiction: its existence is not disclosed."""
-    if not is_in_scope(tree, scope, alert):
-        raise NotFoundError(f"no alert {alert.id} in your jurisdiction", field="alert_id")
-
-
-def resolve_jurisdiction(
-    tree: JurisdictionTree, scope: str | None, asked: str | None
-) -> str | None:
-    """The jurisdiction to report on: the one asked for if the user's scope holds it."""
-    if not asked:
-        return scope
-    if scope is not None and asked not in tree.subtree(scope):
-        raise BadRequestError(
-            f"jurisdiction '{asked}' is not in your jurisdiction '{scope}'", field="jurisdiction"
-        )
-    if asked not in tree.parents:
-        raise BadRequestError(f"unknown jurisdiction '{asked}'", field="jurisdiction")
-    return asked
 
 
 def role_rank(role: str) -> int:
@@ -113,14 +76,13 @@ def _local(value: str, field: str, zone: timezone) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
-def parse_filter(
-    params: Mapping[str, str], *, zone: timezone, jurisdiction_id: str | None
-) -> AlertFilter:
+def parse_filter(params: Mapping[str, str], *, zone: timezone) -> AlertFilter:
     """The wall's filter from query parameters; blank means "any". 400 names a bad field.
 
     Times without an offset are read in the display zone; `open=1` keeps open alerts only.
+    The user's scope is not a filter: the alert service applies it to every read.
     """
-    values: dict[str, object] = {"jurisdiction_id": jurisdiction_id}
+    values: dict[str, object] = {}
     for name in ("tier", "state", "kind", "place"):
         value = (params.get(name) or "").strip()
         if value:

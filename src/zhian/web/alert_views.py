@@ -13,7 +13,7 @@ from zhian.access.service import AccessService
 from zhian.alerts.identifiers import AlertPlate, plate_of
 from zhian.alerts.schemas import AlertDetail, AlertFilter, AlertPage
 from zhian.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ZhianError
-from zhian.governance.reveal import Purpose
+from zhian.governance.reveal import REVEAL_PERMISSION, Purpose
 from zhian.registry.service import RegistryService
 from zhian.web.alert_access import (
     FILTER_FIELDS,
@@ -21,11 +21,9 @@ from zhian.web.alert_access import (
     may_act,
     page_number,
     parse_filter,
-    scope_of,
 )
 from zhian.web.alerts_api import (
     assignee_choices,
-    client_ip,
     reveal_plate,
     run_action,
     run_step,
@@ -33,7 +31,7 @@ from zhian.web.alerts_api import (
 )
 from zhian.web.auth import current_user
 from zhian.web.layout import Page, PageDep
-from zhian.web.personal_data import REVEAL_PERMISSION, wants_unmasked
+from zhian.web.personal_data import wants_unmasked
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -52,16 +50,16 @@ def _filter_query(request: Request) -> dict[str, str]:
 
 def _wall_rows(page: Page) -> tuple[AlertPage | None, AlertFilter | None, ZhianError | None]:
     try:
-        filters = parse_filter(
-            page.request.query_params, zone=page.zone, jurisdiction_id=scope_of(page.user)
-        )
+        filters = parse_filter(page.request.query_params, zone=page.zone)
         number = page_number(page.request.query_params.get("page"))
     except BadRequestError as error:
         return None, None, error
-    with page.node.alerts() as alerts:
-        result = alerts.list_alerts(
-            filters, page=number, per_page=page.node.settings.pages.alerts_per_page
-        )
+    result = page.context.alerts.list_alerts(
+        filters,
+        scope=page.context.scope,
+        page=number,
+        per_page=page.node.settings.pages.alerts_per_page,
+    )
     return result, filters, None
 
 
@@ -81,9 +79,7 @@ def _rows_context(page: Page, result: AlertPage | None) -> dict[str, Any]:
 @router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
 def alert_wall(page: PageDep) -> HTMLResponse:
     result, _filters, error = _wall_rows(page)
-    with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
-        communities = RegistryService(session).list_communities(scope=scope)
+    communities = RegistryService(page.context.session).list_communities(scope=page.context.scope)
     return page.render(
         "alerts.html",
         {
@@ -113,11 +109,10 @@ def _user_names(page: Page, detail: AlertDetail) -> dict[int, str]:
     ids |= {step.user_id for step in detail.procedure if step.user_id is not None}
     ids |= {uid for uid in (detail.assignee_id, detail.signed_by, detail.closed_by) if uid}
     names: dict[int, str] = {}
-    with page.node.db.session() as session:
-        access = AccessService(session)
-        for user_id in sorted(ids):
-            user = access.get_user(user_id)
-            names[user_id] = user.display_name if user else f"#{user_id}"
+    access = AccessService(page.context.session)
+    for user_id in sorted(ids):
+        user = access.get_user(user_id)
+        names[user_id] = user.display_name if user else f"#{user_id}"
     return names
 
 
@@ -147,14 +142,13 @@ def _detail_page(
     reveal_error: ZhianError | None = None,
 ) -> HTMLResponse:
     try:
-        with page.node.alerts() as alerts:
-            detail = visible_alert(alerts, page.user, alert_id)
-            offered = [
-                action
-                for action in detail.actions
-                if action in LIFECYCLE_ACTIONS and may_act(page.user, detail, action)
-            ]
-            assignees = assignee_choices(alerts, detail) if "dispatch" in offered else []
+        detail = visible_alert(page.context, alert_id)
+        offered = [
+            action
+            for action in detail.actions
+            if action in LIFECYCLE_ACTIONS and may_act(page.user, detail, action)
+        ]
+        assignees = assignee_choices(page.context, detail) if "dispatch" in offered else []
     except NotFoundError as missing:
         return page.render("error.html", {"error": missing}, status_code=404)
     plate = plate_of(detail)
@@ -191,12 +185,13 @@ def _revealed_detail_page(page: Page, alert_id: int) -> HTMLResponse:
     """The alert with its plate in the clear (audited), or with the refusal beside the
     form; outside the user's jurisdiction a 404 that reveals and audits nothing."""
     try:
-        with page.node.alerts() as alerts:
-            detail = visible_alert(alerts, page.user, alert_id)
+        detail = visible_alert(page.context, alert_id)
     except NotFoundError as missing:
         return page.render("error.html", {"error": missing}, status_code=404)
+    params = page.request.query_params
+    purpose = Purpose(case_number=params.get("case_number"), reason=params.get("reason"))
     try:
-        plate = reveal_plate(page.node, page.user, page.request, detail)
+        plate = reveal_plate(page.context, detail, purpose)
     except ZhianError as refused:
         response = _detail_page(
             page, alert_id, reveal_error=refused, status_code=refused.status_code
@@ -247,11 +242,9 @@ def perform(
 ) -> AlertDetail:
     """Run one lifecycle action from a page form for the signed-in user."""
     return run_action(
-        page.node,
-        page.user,
+        page.context,
         alert_id,
         action,
-        ip=client_ip(page.request),
         note=_text(form, "note"),
         feedback=_text(form, "feedback", 4000),
         outcome=_text(form, "outcome"),
@@ -290,8 +283,7 @@ async def alert_action(
 
 
 def _wall_row(page: Page, alert_id: int, *, error: ZhianError | None = None) -> HTMLResponse:
-    with page.node.alerts() as alerts:
-        alert = visible_alert(alerts, page.user, alert_id)
+    alert = visible_alert(page.context, alert_id)
     return page.render(
         "_alert_row.html",
         {
@@ -315,13 +307,11 @@ async def alert_step(
             if decision not in ("tick", "skip"):
                 raise BadRequestError("decision is 'tick' or 'skip'", field="decision")
             run_step(
-                page.node,
-                page.user,
+                page.context,
                 alert_id,
                 step,
                 skipped=decision == "skip",
                 reason=_text(form, "reason"),
-                ip=client_ip(page.request),
             )
     except ZhianError as error:
         return _detail_page(page, alert_id, error=error, status_code=error.status_code)

@@ -12,25 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhian.access.service import AccessService, UserRead
 from zhian.alerts.identifiers import plate_of
 from zhian.alerts.schemas import AlertDetail, AlertPage, AlertSummary, KpiReport, TodoItem
-from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError, NotFoundError
-from zhian.node import Node
+from zhian.governance.reveal import Purpose
 from zhian.web.alert_access import (
     LIFECYCLE_ACTIONS,
-    check_in_scope,
     check_may_act,
     page_number,
     parse_filter,
-    resolve_jurisdiction,
     role_rank,
-    scope_of,
 )
-from zhian.web.auth import CurrentUser, current_user
-from zhian.web.deps import get_node
+from zhian.web.auth import current_user
+from zhian.web.deps import Context, RequestContext
 from zhian.web.guard import MAX_FORM_BYTES
 from zhian.web.layout import display_zone
 from zhian.web.openapi_errors import error_responses
-from zhian.web.personal_data import audit_read, check_unmasked_read, wants_unmasked
 
 # Every route: 401 without a session or API token, 403 without the route's permission.
 router = APIRouter(
@@ -40,7 +35,6 @@ router = APIRouter(
     responses=error_responses(401, 403),
 )
 
-NodeDep = Annotated[Node, Depends(get_node)]
 # alerts.id is a 32-bit INTEGER: a larger id is a 422, not a PostgreSQL out-of-range 500.
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_PER_PAGE = 500
@@ -91,21 +85,20 @@ class StepRequest(BaseModel):
     reason: str = Field(default="", max_length=2000)
 
 
-def visible_alert(alerts: AlertService, user: UserRead, alert_id: int) -> AlertDetail:
-    """The alert, if it lies in the user's jurisdiction subtree (404 otherwise)."""
-    detail = alerts.get_alert(alert_id)
-    check_in_scope(alerts.tree, scope_of(user), detail)
-    return detail
+def visible_alert(context: RequestContext, alert_id: int) -> AlertDetail:
+    """The alert, if the user's scope sees it (404 otherwise)."""
+    return context.alerts.get_alert(alert_id, scope=context.scope)
 
 
-def assignee_choices(alerts: AlertService, alert: AlertSummary) -> list[UserRead]:
+def assignee_choices(context: RequestContext, alert: AlertSummary) -> list[UserRead]:
     """Who an alert may be dispatched to: active users placed in the subtree of its owner
     jurisdiction (or of the one it escalated to) whose role acts on alerts, by name."""
+    tree = context.alerts.tree
     places: set[str] = set()
     for root in (alert.jurisdiction_id, alert.escalated_to_jurisdiction_id):
         if root is not None:
-            places |= alerts.tree.subtree(root)
-    users = AccessService(alerts.session).list_users()
+            places |= tree.subtree(root)
+    users = AccessService(context.session).list_users()
     return sorted(
         (
             user
@@ -120,81 +113,66 @@ def assignee_choices(alerts: AlertService, alert: AlertSummary) -> list[UserRead
 
 
 def run_action(
-    node: Node,
-    user: UserRead,
+    context: RequestContext,
     alert_id: int,
     action: str,
     *,
-    ip: str | None,
     note: str = "",
     feedback: str = "",
     outcome: str = "",
     attachments: Sequence[str] = (),
     assignee_id: int | None = None,
 ) -> AlertDetail:
-    """One lifecycle step for `user`, checked for scope and role; commits and publishes."""
+    """One lifecycle step for the user, checked for scope and role (the request commits;
+    the live feed hears of it after the commit)."""
     if action not in LIFECYCLE_ACTIONS:
         raise BadRequestError(
             f"unknown action '{action}'; one of: {', '.join(LIFECYCLE_ACTIONS)}", field="action"
         )
     if assignee_id is not None and action != "dispatch":
         raise BadRequestError("only a dispatch names an assignee", field="assignee_id")
-    with node.alerts() as alerts:
-        alert = visible_alert(alerts, user, alert_id)
-        check_may_act(user, alert, action)
-        if action == "sign":
-            return alerts.sign(alert_id, user_id=user.id, ip=ip, note=note)
-        if action == "dispatch":
-            if assignee_id is not None and assignee_id not in {
-                choice.id for choice in assignee_choices(alerts, alert)
-            }:
-                raise BadRequestError(
-                    f"user {assignee_id} may not take alert {alert_id}: not an active "
-                    "responder of its jurisdiction",
-                    field="assignee_id",
-                )
-            return alerts.dispatch(
-                alert_id, user_id=user.id, ip=ip, note=note, assignee_id=assignee_id
+    user, ip, alerts = context.user, context.ip, context.alerts
+    alert = visible_alert(context, alert_id)
+    check_may_act(user, alert, action)
+    if action == "sign":
+        return alerts.sign(alert_id, user_id=user.id, ip=ip, note=note)
+    if action == "dispatch":
+        if assignee_id is not None and assignee_id not in {
+            choice.id for choice in assignee_choices(context, alert)
+        }:
+            raise BadRequestError(
+                f"user {assignee_id} may not take alert {alert_id}: not an active "
+                "responder of its jurisdiction",
+                field="assignee_id",
             )
-        if action == "arrive":
-            return alerts.arrive(alert_id, user_id=user.id, ip=ip, note=note)
-        if action == "handle":
-            return alerts.handle(
-                alert_id,
-                user_id=user.id,
-                feedback=feedback,
-                attachments=tuple(attachments),
-                ip=ip,
-                note=note,
-            )
-        return alerts.close(alert_id, user_id=user.id, outcome=outcome, ip=ip, note=note)
+        return alerts.dispatch(alert_id, user_id=user.id, ip=ip, note=note, assignee_id=assignee_id)
+    if action == "arrive":
+        return alerts.arrive(alert_id, user_id=user.id, ip=ip, note=note)
+    if action == "handle":
+        return alerts.handle(
+            alert_id,
+            user_id=user.id,
+            feedback=feedback,
+            attachments=tuple(attachments),
+            ip=ip,
+            note=note,
+        )
+    return alerts.close(alert_id, user_id=user.id, outcome=outcome, ip=ip, note=note)
 
 
 def run_step(
-    node: Node,
-    user: UserRead,
-    alert_id: int,
-    step: str,
-    *,
-    skipped: bool,
-    reason: str,
-    ip: str | None,
+    context: RequestContext, alert_id: int, step: str, *, skipped: bool, reason: str
 ) -> AlertDetail:
-    """Tick or skip one procedure step for `user`; commits and publishes."""
-    with node.alerts() as alerts:
-        check_may_act(user, visible_alert(alerts, user, alert_id), "tick_step")
-        return alerts.tick_step(
-            alert_id, step, user_id=user.id, skipped=skipped, reason=reason, ip=ip
-        )
+    """Tick or skip one procedure step for the user."""
+    check_may_act(context.user, visible_alert(context, alert_id), "tick_step")
+    return context.alerts.tick_step(
+        alert_id, step, user_id=context.user.id, skipped=skipped, reason=reason, ip=context.ip
+    )
 
 
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def reveal_plate(node: Node, user: UserRead, request: Request, detail: AlertDetail) -> str:
-    """The plate of a watchlist-plate alert in the clear, for the purpose stated in the
-    query (`case_number` / `reason`), audited with the alert; the caller checked the scope.
+def reveal_plate(context: RequestContext, detail: AlertDetail, purpose: Purpose) -> str:
+    """The plate of a watchlist-plate alert in the clear, for `purpose`, audited with the
+    alert through the reveal service; the caller checked the scope (`visible_alert`).
 
     400 without a purpose and 403 without `personal_data.reveal` (both audited as
     refused); 404 when the alert holds no plate token or the vault no longer holds it.
@@ -202,33 +180,29 @@ def reveal_plate(node: Node, user: UserRead, request: Request, detail: AlertDeta
     plate = plate_of(detail)
     if plate is None:
         raise NotFoundError(f"alert {detail.id} names no plate to reveal", field="plate")
-    record_ids = [str(detail.id)]
-    purpose = check_unmasked_read(
-        node, user, request, action=PLATE_REVEAL_ACTION, record_type="alert", record_ids=record_ids
+    read = context.read(
+        PLATE_REVEAL_ACTION,
+        "alert",
+        str(detail.id),
+        kind=detail.kind,
+        identifier="plate",
+        token=plate.token,
     )
+    stated = context.reveal.authorise(context.user, purpose, read)
     if plate.token is None:
         raise NotFoundError(
             f"alert {detail.id} was written before plates were tokenised: only the masked "
             "plate was kept",
             field="plate",
         )
-    with node.db.session() as session:
-        opened = node.vault.reveal(session, [plate.token]).get(plate.token)
+    opened = context.reveal.opened([plate.token], user=context.user, purpose=stated, read=read).get(
+        plate.token
+    )
     if opened is None:
         raise NotFoundError(
             f"the vault no longer holds the plate of alert {detail.id} (purged by retention)",
             field="plate",
         )
-    audit_read(
-        node,
-        user,
-        request,
-        action=PLATE_REVEAL_ACTION,
-        record_type="alert",
-        record_ids=record_ids,
-        purpose=purpose,
-        details={"kind": detail.kind, "identifier": "plate", "token": plate.token},
-    )
     return opened.value
 
 
@@ -248,17 +222,15 @@ def _json(model: BaseModel | list[Any]) -> Response:
 )
 def list_alerts(
     request: Request,
-    node: NodeDep,
-    user: CurrentUser,
+    context: Context,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
 ) -> Response:
     """Filters as on the wall: `tier`, `state`, `kind`, `place`, `since`, `until`, `open`."""
-    filters = parse_filter(
-        request.query_params, zone=display_zone(node), jurisdiction_id=scope_of(user)
-    )
+    filters = parse_filter(request.query_params, zone=display_zone(context.node))
     number = page_number(request.query_params.get("page"))
-    with node.alerts() as alerts:
-        return _json(alerts.list_alerts(filters, page=number, per_page=per_page))
+    return _json(
+        context.alerts.list_alerts(filters, scope=context.scope, page=number, per_page=per_page)
+    )
 
 
 @router.get(
@@ -268,9 +240,7 @@ def list_alerts(
     responses=error_responses(400, 404),
 )
 def get_alert(
-    request: Request,
-    node: NodeDep,
-    user: CurrentUser,
+    context: Context,
     alert_id: AlertId,
     reveal: Annotated[
         str | None, Query(pattern="^1$", description="1: a watchlist plate in the clear")
@@ -281,11 +251,10 @@ def get_alert(
     """A watchlist plate is masked (`plate_masked`, with its `plate_token`); `reveal=1`
     with a `case_number` or a `reason` shows it to holders of `personal_data.reveal`
     (never to API tokens), and the read is audited with the alert."""
-    with node.alerts() as alerts:
-        detail = visible_alert(alerts, user, alert_id)
-    if not wants_unmasked(request.query_params):
+    detail = visible_alert(context, alert_id)
+    if reveal is None:
         return _json(AlertRevealed(**detail.model_dump()))
-    plate = reveal_plate(node, user, request, detail)
+    plate = reveal_plate(context, detail, Purpose(case_number=case_number, reason=reason))
     response = _json(AlertRevealed(**detail.model_dump(), revealed_plate=plate))
     response.headers["Cache-Control"] = "no-store"  # the clear plate stays out of caches
     return response
@@ -298,25 +267,21 @@ def get_alert(
     responses=_UNSAFE_ERRORS,
 )
 def act_on_alert(
-    request: Request,
-    node: NodeDep,
-    user: CurrentUser,
+    context: Context,
     alert_id: AlertId,
     action: Annotated[str, Path(max_length=16)],
     body: ActionRequest,
 ) -> Response:
     for ref in body.attachments:
-        if not node.images.exists(ref):
+        if not context.node.images.exists(ref):
             raise BadRequestError(
                 f"'{ref}' is not an uploaded image; upload it to /api/v1/images first",
                 field="attachments",
             )
     detail = run_action(
-        node,
-        user,
+        context,
         alert_id,
         action,
-        ip=client_ip(request),
         note=body.note,
         feedback=body.feedback,
         outcome=body.outcome,
@@ -333,24 +298,12 @@ def act_on_alert(
     responses=_UNSAFE_ERRORS,
 )
 def tick_step(
-    request: Request,
-    node: NodeDep,
-    user: CurrentUser,
+    context: Context,
     alert_id: AlertId,
     step: Annotated[str, Path(max_length=64)],
     body: StepRequest,
 ) -> Response:
-    return _json(
-        run_step(
-            node,
-            user,
-            alert_id,
-            step,
-            skipped=body.skipped,
-            reason=body.reason,
-            ip=client_ip(request),
-        )
-    )
+    return _json(run_step(context, alert_id, step, skipped=body.skipped, reason=body.reason))
 
 
 @router.get(
@@ -360,9 +313,7 @@ def tick_step(
     responses=error_responses(400, 404),
 )
 def alert_image(
-    request: Request,
-    node: NodeDep,
-    user: CurrentUser,
+    context: Context,
     alert_id: AlertId,
     ref: Annotated[str, Path(max_length=80)],
 ) -> Response:
@@ -370,22 +321,15 @@ def alert_image(
 
     An image (a face capture, a vehicle snapshot) is personal data: each read is audited.
     """
-    with node.alerts() as alerts:
-        detail = visible_alert(alerts, user, alert_id)
+    detail = visible_alert(context, alert_id)
     if ref not in detail.evidence.images and ref not in detail.attachments:
         raise BadRequestError(f"alert {alert_id} has no image '{ref}'", field="ref")
-    audit_read(
-        node,
-        user,
-        request,
-        action="alert_image.read",
-        record_type="image",
-        record_ids=[ref],
-        details={"alert_id": alert_id},
+    context.reveal.record_read(
+        context.user, context.read("alert_image.read", "image", ref, alert_id=alert_id)
     )
     media_type = "image/png" if ref.endswith(".png") else "image/jpeg"
     return Response(
-        node.images.read(ref),
+        context.node.images.read(ref),
         media_type=media_type,
         headers={"Cache-Control": "private, max-age=86400"},
     )
@@ -394,9 +338,8 @@ def alert_image(
 @router.get(
     "/todos", summary="Alerts you must act on, most urgent first", response_model=list[TodoItem]
 )
-def my_todos(node: NodeDep, user: CurrentUser) -> Response:
-    with node.alerts() as alerts:
-        return _json(alerts.my_todos(user.id))
+def my_todos(context: Context) -> Response:
+    return _json(context.alerts.my_todos(context.user.id, scope=context.scope))
 
 
 @router.get(
@@ -406,11 +349,10 @@ def my_todos(node: NodeDep, user: CurrentUser) -> Response:
     responses=error_responses(400),
 )
 def kpis(
-    node: NodeDep,
-    user: CurrentUser,
+    context: Context,
     jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> Response:
-    with node.alerts() as alerts:
-        chosen = resolve_jurisdiction(alerts.tree, scope_of(user), jurisdiction)
-        return _json(alerts.kpis(chosen, days=days))
+    return _json(
+        context.alerts.kpis(scope=context.scope, jurisdiction_id=jurisdiction or None, days=days)
+    )

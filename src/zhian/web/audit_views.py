@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, Response
 from zhian.access.service import AccessService, UserRead
 from zhian.audit.service import Actor, AuditEntryRead
 from zhian.errors import BadRequestError
-from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -131,8 +130,7 @@ class AuditQuery:
 
 
 def _users(page: Page) -> list[UserRead]:
-    with page.node.db.session() as session:
-        return AccessService(session).list_users()
+    return AccessService(page.context.session).list_users()
 
 
 @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
@@ -156,23 +154,22 @@ def audit_page(page: PageDep) -> HTMLResponse:
             },
             status_code=400,
         )
-    with page.node.db.session() as session:
-        audit = page.node.governance.audit(session)
-        found = audit.search(
-            **query.search_args(), limit=PER_PAGE + 1, offset=(query.page - 1) * PER_PAGE
+    audit = page.node.governance.audit(page.context.session)
+    found = audit.search(
+        **query.search_args(), limit=PER_PAGE + 1, offset=(query.page - 1) * PER_PAGE
+    )
+    report = audit.verify()
+    if query.form["case_number"]:
+        # A search with a case reference is itself a trace worth keeping (issue #4).
+        audit.record(
+            Actor.user(page.user.id),
+            "audit.search",
+            record_type="audit_entry",
+            record_ids=[str(entry.id) for entry in found[:PER_PAGE]],
+            ip=page.context.ip,
+            case_number=query.form["case_number"],
+            details={"filters": {k: v for k, v in query.form.items() if v}},
         )
-        report = audit.verify()
-        if query.form["case_number"]:
-            # A search with a case reference is itself a trace worth keeping (issue #4).
-            audit.record(
-                Actor.user(page.user.id),
-                "audit.search",
-                record_type="audit_entry",
-                record_ids=[str(entry.id) for entry in found[:PER_PAGE]],
-                ip=client_ip(page.request),
-                case_number=query.form["case_number"],
-                details={"filters": {k: v for k, v in query.form.items() if v}},
-            )
     return page.render(
         "audit.html",
         {
@@ -222,23 +219,22 @@ def export_audit(page: PageDep) -> Response:
     users = _users(page)
     names = {str(user.id): user.username for user in users}
     query = AuditQuery(page.request.query_params, page.zone, users)
-    with page.node.db.session() as session:
-        audit = page.node.governance.audit(session)
-        entries = audit.search(**query.search_args(), limit=EXPORT_MAX_ROWS)
-        body = export_csv(entries, names)
-        # The export is audited in the same transaction: no export without its trace.
-        audit.record(
-            Actor.user(page.user.id),
-            "audit.export",
-            record_type="audit_entry",
-            record_ids=[str(entry.id) for entry in entries],
-            ip=client_ip(page.request),
-            case_number=query.form["case_number"] or None,
-            details={
-                "rows": len(entries),
-                "filters": {k: v for k, v in query.form.items() if v},
-            },
-        )
+    audit = page.node.governance.audit(page.context.session)
+    entries = audit.search(**query.search_args(), limit=EXPORT_MAX_ROWS)
+    body = export_csv(entries, names)
+    # The export is audited in the same transaction: no export without its trace.
+    audit.record(
+        Actor.user(page.user.id),
+        "audit.export",
+        record_type="audit_entry",
+        record_ids=[str(entry.id) for entry in entries],
+        ip=page.context.ip,
+        case_number=query.form["case_number"] or None,
+        details={
+            "rows": len(entries),
+            "filters": {k: v for k, v in query.form.items() if v},
+        },
+    )
     stamp = page.now.strftime("%Y%m%d-%H%M%S")
     return Response(
         # A byte-order mark: spreadsheets then read the Chinese text as UTF-8.

@@ -1,16 +1,127 @@
-"""Request dependencies shared by routes: the node, device authentication, bounded bodies."""
+"""Request dependencies shared by routes: the request's context (user, scope, one database
+transaction), the node, device authentication, bounded bodies.
+
+`RequestContext` follows Polar's `get_db_session`: one session per request, committed once
+when the handler returns and rolled back when it raises. Handlers never open their own
+transaction; services never commit. What must happen only after the commit (live-feed
+messages) or despite the rollback (a refused reveal's audit entry) is queued on the
+context and done when the transaction has ended.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from typing import Annotated
 
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService, UserRead
+from zhian.alerts.service import AlertService
 from zhian.errors import PayloadTooLargeError, UnauthorizedError
+from zhian.governance.reveal import RefusedReveal, RevealRead, RevealService, record_refusal
 from zhian.node import Node
+from zhian.web.sessions import current_user
 
 
 def get_node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
+
+
+class RequestContext:
+    """What a handler works with: the node, the signed-in user, the user's jurisdiction
+    scope and the request's one database session."""
+
+    def __init__(self, node: Node, user: UserRead, session: Session, ip: str | None) -> None:
+        self.node = node
+        self.user = user
+        self.session = session
+        self.ip = ip
+        self._after_commit: list[Callable[[], None]] = []
+        self._refusals: list[RefusedReveal] = []
+
+    @cached_property
+    def scope(self) -> JurisdictionScope:
+        """The user's jurisdiction scope (docs/dev/scoping.md), read once per request."""
+        return AccessService(self.session).scope_for(self.user)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        """The alert service on this request's session; its live messages are published
+        once the request has committed (a rolled-back change is never announced)."""
+        service = AlertService(
+            self.session, clock=self.node.clock, settings=self.node.settings.alerts
+        )
+
+        def publish() -> None:
+            for message in service.messages:
+                self.node.live_feed.publish(message)
+
+        self._after_commit.append(publish)
+        return service
+
+    @cached_property
+    def reveal(self) -> RevealService:
+        """The reveal service for this request: reveals audited in its transaction,
+        refusals audited in one of their own after it ends."""
+        governance = self.node.governance
+        return RevealService(
+            self.session,
+            audit=governance.audit(self.session),
+            refusals=self._refusals.append,
+            vault=self.node.vault,
+            sealer=governance.sealer,
+        )
+
+    def read(
+        self, action: str, record_type: str, *record_ids: str, **details: object
+    ) -> RevealRead:
+        """A `RevealRead` of this request (its client address filled in)."""
+        return RevealRead(action, record_type, record_ids, self.ip, details)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the request has committed (e.g. reload what the rule engine
+        holds in memory); never when it rolled back."""
+        self._after_commit.append(action)
+
+    def finish(self, *, committed: bool) -> None:
+        """After the transaction: publish what the commit made true, audit refusals."""
+        if committed:
+            for action in self._after_commit:
+                action()
+        if self._refusals:
+            with self.node.db.session() as session:
+                audit = self.node.governance.audit(session)
+                for refused in self._refusals:
+                    record_refusal(audit, refused)
+
+
+def request_context(
+    request: Request,
+    node: Annotated[Node, Depends(get_node)],
+    user: Annotated[UserRead, Depends(current_user)],
+) -> Iterator[RequestContext]:
+    """One transaction per request: commit when the handler returns, roll back when it
+    raises (`Database.session` does both), then run what waits on the outcome."""
+    ip = request.client.host if request.client else None
+    context: RequestContext | None = None
+    committed = False
+    try:
+        with node.db.session() as session:
+            context = RequestContext(node, user, session, ip)
+            yield context
+        committed = True
+    finally:
+        if context is not None:
+            context.finish(committed=committed)
+
+
+# `scope="function"`: the commit happens before the response is sent, so a client that
+# reads right after a write sees it, and a failing commit is the request's error.
+Context = Annotated[RequestContext, Depends(request_context, scope="function")]
 
 
 def authenticate_device(request: Request) -> str:

@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
-from zhian.access.service import AccessService
 from zhian.alerts.schemas import OnlineRatePoint
 from zhian.audit.service import Actor
 from zhian.cascade.repository import ViidRepository
@@ -26,8 +25,6 @@ from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.governance.context import Governance
 from zhian.ingest.viid.sessions import ViidSession
 from zhian.registry.service import RegistryService
-from zhian.web.alert_access import communities_in_scope, scope_of
-from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.charts import online_rate_chart
 from zhian.web.layout import Page, PageDep
@@ -82,20 +79,10 @@ def _latest(points: list[OnlineRatePoint]) -> dict[str, dict[str, OnlineRatePoin
 
 def device_overview(page: Page) -> dict[str, Any]:
     """Communities of the user's scope with their device counts, online rates and faults."""
-    with page.node.alerts() as alerts:
-        visible = communities_in_scope(alerts.tree, scope_of(page.user))
-        points = [
-            point
-            for point in alerts.online_rate_series(hours=TREND_HOURS)
-            if visible is None or point.community_id in visible
-        ]
-        faults = [
-            alert
-            for alert in alerts.open_device_alerts()
-            if visible is None or alert.community_id in visible
-        ]
+    alerts, scope = page.context.alerts, page.context.scope
+    points = alerts.online_rate_series(scope=scope, hours=TREND_HOURS)
+    faults = alerts.open_device_alerts(scope=scope)
     with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
         communities = RegistryService(session).list_communities(scope=scope)
         devices = DeviceService(session).list_devices(scope=scope)
     registered: dict[str, int] = defaultdict(int)
@@ -175,8 +162,7 @@ def _viid_sessions(page: Page) -> dict[str, ViidSession]:
 
 
 def _scope(page: Page) -> JurisdictionScope:
-    with page.node.db.session() as session:
-        return AccessService(session).scope_for(page.user)
+    return page.context.scope
 
 
 def _audit(page: Page, action: str, device_id: str, details: dict[str, Any]) -> None:
@@ -195,7 +181,7 @@ def _audit_in(
         action,
         record_type="device",
         record_ids=[device_id],
-        ip=client_ip(page.request),
+        ip=page.context.ip,
         details=details,
     )
 
@@ -228,7 +214,7 @@ def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
 
 def _visible_device(page: Page, device_id: str) -> DeviceRead:
     with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
+        scope = page.context.scope
         device = DeviceService(session).get_device(device_id, scope=scope)
     if device is None:
         raise NotFoundError(f"no device '{device_id}' in your jurisdiction", field="device_id")
@@ -246,7 +232,7 @@ def device_detail(page: Page, device_id: str) -> dict[str, Any]:
             else {"username": credential.username, "issued_at": credential.issued_at}
         )
         rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
-        scope = AccessService(session).scope_for(page.user)
+        scope = page.context.scope
         in_scope = RegistryService(session).list_communities(scope=scope)
         communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page).get(device_id, set())
@@ -309,7 +295,7 @@ async def register_device(page: PageDep) -> Response:
     fields = {name: str(form.get(name) or "").strip() for name in REGISTER_FIELDS}
     try:
         with page.node.db.session() as session:
-            scope = AccessService(session).scope_for(page.user)
+            scope = page.context.scope
             device = DeviceService(session).register(fields, scope=scope)
             _audit_in(
                 page,

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.places import JurisdictionTree
 from zhian.alerts.schemas import KpiReport
 from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.registry.service import RegistryService
-from zhian.web.alert_access import resolve_jurisdiction, scope_of
 from zhian.web.auth import current_user
 from zhian.web.charts import tier_chart
 from zhian.web.i18n import label
@@ -27,9 +27,9 @@ def _children(tree: JurisdictionTree, parent: str | None) -> list[str]:
     return sorted(child for child, up in tree.parents.items() if up == parent)
 
 
-def jurisdiction_choices(tree: JurisdictionTree, scope: str | None) -> list[str]:
-    """The jurisdictions a user may pick: their own and every one below it, top first."""
-    ids = tree.subtree(scope) if scope is not None else set(tree.parents)
+def jurisdiction_choices(tree: JurisdictionTree, scope: JurisdictionScope) -> list[str]:
+    """The jurisdictions a user may pick: those of their scope, top first."""
+    ids = [jid for jid in tree.parents if scope.contains(jid)]
     return sorted(ids, key=lambda jid: (len(tree.ancestry(jid)), jid))
 
 
@@ -38,15 +38,16 @@ def _minutes(seconds: float | None) -> str:
 
 
 def kpi_overview(
-    alerts: AlertService, scope: str | None, asked: str | None, days: int
+    alerts: AlertService, scope: JurisdictionScope, asked: str | None, days: int
 ) -> dict[str, Any]:
-    """The report of one jurisdiction and a row per jurisdiction directly below it."""
+    """The report of one jurisdiction of the scope (400 for one outside it) and a row per
+    jurisdiction of the scope directly below it."""
     tree = alerts.tree
-    chosen = resolve_jurisdiction(tree, scope, asked)
-    report = alerts.kpis(chosen, days=days)
-    children = _children(tree, chosen)[:MAX_CHILD_ROWS]
+    report = alerts.kpis(scope=scope, jurisdiction_id=asked or None, days=days)
+    chosen = report.jurisdiction_id
+    children = [c for c in _children(tree, chosen) if scope.contains(c)][:MAX_CHILD_ROWS]
     rows: list[tuple[str, KpiReport]] = [
-        (child, alerts.kpis(child, days=days)) for child in children
+        (child, alerts.kpis(scope=scope, jurisdiction_id=child, days=days)) for child in children
     ]
     return {
         "report": report,
@@ -58,8 +59,7 @@ def kpi_overview(
 
 def _names(page: Page) -> dict[str, str]:
     """Display names of every jurisdiction, from the registry."""
-    with page.node.db.session() as session:
-        return RegistryService(session).jurisdiction_names()
+    return RegistryService(page.context.session).jurisdiction_names()
 
 
 @router.get("/kpis", response_class=HTMLResponse, include_in_schema=False)
@@ -69,13 +69,12 @@ def kpi_page(
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> HTMLResponse:
     error: ZhianError | None = None
+    context = page.context
     try:
-        with page.node.alerts() as alerts:
-            overview = kpi_overview(alerts, scope_of(page.user), jurisdiction, days)
+        overview = kpi_overview(context.alerts, context.scope, jurisdiction, days)
     except BadRequestError as exc:
         error = exc
-        with page.node.alerts() as alerts:
-            overview = kpi_overview(alerts, scope_of(page.user), None, days)
+        overview = kpi_overview(context.alerts, context.scope, None, days)
     report: KpiReport = overview["report"]
     tiers = {tier.value: count for tier, count in report.alerts_by_tier.items()}
     return page.render(

@@ -18,8 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from zhian.access.roles import Role, role_name
 from zhian.access.service import UserRead
 from zhian.node import Node
-from zhian.web.auth import CurrentUser
-from zhian.web.deps import get_node
+from zhian.web.deps import Context, RequestContext
 from zhian.web.i18n import DEFAULT_LANG, LANGS, choices, label, text
 
 LANG_COOKIE = "zhian_lang"
@@ -113,12 +112,14 @@ def local_time(value: datetime | None, zone: timezone, fmt: str = "%m-%d %H:%M")
 
 @dataclass(frozen=True)
 class Page:
-    """What every page handler needs: the node, the signed-in user, the language."""
+    """What every page handler needs: the node, the signed-in user, the language, and the
+    request's context (scope, one session committed at the end: `zhian.web.deps`)."""
 
     request: Request
     node: Node
     user: UserRead
     lang: str
+    context: RequestContext
 
     @property
     def t(self) -> Mapping[str, str]:
@@ -165,8 +166,14 @@ def remember_lang(request: Request, response: HTMLResponse, lang: str) -> None:
         )
 
 
-def page(request: Request, node: Annotated[Node, Depends(get_node)], user: CurrentUser) -> Page:
-    return Page(request=request, node=node, user=user, lang=page_lang(request))
+def page(request: Request, context: Context) -> Page:
+    return Page(
+        request=request,
+        node=context.node,
+        user=context.user,
+        lang=page_lang(request),
+        context=context,
+    )
 
 
 PageDep = Annotated[Page, Depends(page)]

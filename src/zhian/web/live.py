@@ -3,24 +3,21 @@
 Each message goes out as `event: <first segment of its type>` ("alert", "procedure",
 "incident", "feed") with the whole `LiveMessage` as JSON data, so a page can listen to
 one name (`hx-trigger="sse:alert"`) and still tell `alert.created` from `alert.transition`.
-A user sees only messages about alerts of their jurisdiction subtree.
+A user sees only messages about alerts of their jurisdiction scope.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from zhian.alerts.places import JurisdictionTree
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import LiveMessage
 from zhian.node import Node
-from zhian.web.alert_access import is_in_scope, scope_of
-from zhian.web.auth import CurrentUser
-from zhian.web.deps import get_node
+from zhian.web.deps import Context
 from zhian.web.openapi_errors import error_responses
 
 router = APIRouter(tags=["live"], responses=error_responses(401, 403))
@@ -29,14 +26,17 @@ router = APIRouter(tags=["live"], responses=error_responses(401, 403))
 RETRY_MILLISECONDS = 3000
 
 
-def is_visible(message: LiveMessage, tree: JurisdictionTree, scope: str | None) -> bool:
-    """Whether a user whose jurisdiction is `scope` may see `message`."""
-    if scope is None or message.type.startswith("feed."):
+def is_visible(message: LiveMessage, scope: JurisdictionScope) -> bool:
+    """Whether a user of `scope` may see `message`: the repositories' rule
+    (`JurisdictionScope.contains_alert`) applied to a message already in hand."""
+    if scope.is_unscoped or message.type.startswith("feed."):
         return True
     if message.alert is not None:
-        return is_in_scope(tree, scope, message.alert)
+        return scope.contains_alert(
+            message.alert.jurisdiction_id, message.alert.escalated_to_jurisdiction_id
+        )
     supervisor = message.data.get("supervisor_jurisdiction_id")
-    return isinstance(supervisor, str) and supervisor in tree.subtree(scope)
+    return isinstance(supervisor, str) and scope.contains(supervisor)
 
 
 def sse_frame(message: LiveMessage) -> str:
@@ -45,7 +45,7 @@ def sse_frame(message: LiveMessage) -> str:
 
 
 async def live_stream(
-    node: Node, tree: JurisdictionTree, scope: str | None, keepalive_seconds: float
+    node: Node, scope: JurisdictionScope, keepalive_seconds: float
 ) -> AsyncIterator[str]:
     subscription = node.live_feed.subscribe()
     try:
@@ -58,7 +58,7 @@ async def live_stream(
                 continue
             except StopAsyncIteration:
                 return
-            if is_visible(message, tree, scope):
+            if is_visible(message, scope):
                 yield sse_frame(message)
     finally:
         subscription.close()
@@ -69,11 +69,10 @@ async def live_stream(
     summary="Live feed of alert messages (server-sent events) for the user's jurisdiction",
     response_class=StreamingResponse,
 )
-def live(node: Annotated[Node, Depends(get_node)], user: CurrentUser) -> StreamingResponse:
-    with node.alerts() as alerts:
-        tree = alerts.tree
+def live(context: Context) -> StreamingResponse:
+    node = context.node
     return StreamingResponse(
-        live_stream(node, tree, scope_of(user), node.settings.pages.live_keepalive_seconds),
+        live_stream(node, context.scope, node.settings.pages.live_keepalive_seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhian.access.service import AccessService
 from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.models.catalogue import MODELS
 from zhian.models.feedback import collect_feedback
@@ -42,15 +41,13 @@ CommunityId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _communities(page: Page) -> list[Any]:
-    with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
-        return list(RegistryService(session).list_communities(scope=scope))
+    context = page.context
+    return list(RegistryService(context.session).list_communities(scope=context.scope))
 
 
 @router.get("/models", response_class=HTMLResponse, include_in_schema=False)
 def models_page(page: PageDep) -> HTMLResponse:
-    with page.node.alerts() as alerts:
-        feedback = collect_feedback(alerts, page.user.jurisdiction_id)
+    feedback = collect_feedback(page.context.alerts, scope=page.context.scope)
     rows = [
         {
             "name": m.name,
@@ -69,8 +66,7 @@ def _parameter_page(
     if community is None:  # outside the scope reads as absent
         raise NotFoundError(f"community '{community_id}' not found", field="community_id")
     defaults = page.node.settings.models
-    with page.node.db.session() as session:
-        effective = ParameterService(session).effective(defaults, community_id)
+    effective = ParameterService(page.context.session).effective(defaults, community_id)
     rows = [
         {
             "name": name,
@@ -109,14 +105,13 @@ async def save_model_parameters(page: PageDep, community_id: CommunityId) -> Res
                     values[name] = float(raw)
                 except ValueError:
                     raise BadRequestError(f"'{raw}' is not a number", field=name) from None
-        with page.node.db.session() as session:
-            ParameterService(session).set_values(
-                community_id,
-                values,
-                defaults=page.node.settings.models,
-                user_id=page.user.id,
-                now=page.now,
-            )
+        ParameterService(page.context.session).set_values(
+            community_id,
+            values,
+            defaults=page.node.settings.models,
+            user_id=page.user.id,
+            now=page.now,
+        )
     except ZhianError as error:
         return _parameter_page(page, community_id, error=error)
     return RedirectResponse(f"/models/communities/{community_id}?saved=1", status_code=303)

@@ -1,37 +1,51 @@
-"""Personal data on pages: masked event summaries by default, audited unmasked reads.
+"""Personal data on pages: what a request asks to see in the clear, and event summaries
+opened through the reveal service.
 
 What counts as personal data (DESIGN.md, "Responsible use"): plates, resident and card
-references (subject refs) and face captures. The event store holds plates and subject refs
-only as tokens and masked forms, so lists show them masked;
-a user holding `personal_data.reveal` may ask for them in the clear by stating a purpose
-(case number or reason), and that read is audited with the records it showed. A refused
-request is audited too, in its own transaction (the request itself then fails).
+references (subject refs) and face captures. Lists show them masked; `reveal=1` with a
+purpose (`case_number` / `reason`) asks for them in the clear, which
+`zhian.governance.reveal.RevealService` alone decides, opens and audits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
-from starlette.requests import Request
 
-from zhian.access.service import UserRead
-from zhian.audit.service import Actor
-from zhian.errors import ForbiddenError, ZhianError
-from zhian.governance.reveal import Purpose
-from zhian.node import Node
+from zhian.governance.reveal import Purpose, RevealRead
 from zhian.store.queries import StoredEventSummary
+from zhian.web.deps import RequestContext
 
-REVEAL_PERMISSION = "personal_data.reveal"
+
+def wants_unmasked(params: Mapping[str, str]) -> bool:
+    return params.get("reveal") == "1"
 
 
-def unmasked_events(node: Node, events: list[StoredEventSummary]) -> list[StoredEventSummary]:
+def stated_purpose(params: Mapping[str, str]) -> Purpose:
+    """The purpose as the request states it (`case_number`, `reason`), not yet checked."""
+    return Purpose(
+        case_number=params.get("case_number") or None, reason=params.get("reason") or None
+    )
+
+
+def unmasked_events(
+    context: RequestContext,
+    events: list[StoredEventSummary],
+    purpose: Purpose,
+    read: RevealRead,
+) -> list[StoredEventSummary]:
     """The events with the masked plates and subject refs of their summaries in the clear,
-    opened from the identifier vault (the caller checked the permission and audits)."""
+    opened and audited (naming the events) by the reveal service after `authorise`."""
     tokens = {token for event in events for token in event.identifiers}
-    with node.db.session() as session:
-        clear = node.vault.reveal(session, tokens)
+    read = RevealRead(
+        read.action,
+        read.record_type,
+        tuple(f"{event.device_id}/{event.event_id}" for event in events),
+        read.ip,
+        read.details,
+    )
+    clear = context.reveal.opened(tokens, user=context.user, purpose=purpose, read=read)
     shown = []
     for event in events:
         summary = event.summary
@@ -40,77 +54,3 @@ def unmasked_events(node: Node, events: list[StoredEventSummary]) -> list[Stored
                 summary = summary.replace(clear[token].masked, clear[token].value, 1)
         shown.append(msgspec.structs.replace(event, summary=summary))
     return shown
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def wants_unmasked(params: Mapping[str, str]) -> bool:
-    return params.get("reveal") == "1"
-
-
-def purpose_of(params: Mapping[str, str]) -> Purpose:
-    """The stated purpose from `case_number` / `reason`; 400 names what is missing."""
-    return Purpose(
-        case_number=params.get("case_number") or None, reason=params.get("reason") or None
-    ).checked()
-
-
-def check_unmasked_read(
-    node: Node,
-    user: UserRead,
-    request: Request,
-    *,
-    action: str,
-    record_type: str,
-    record_ids: Iterable[str] = (),
-) -> Purpose:
-    """The purpose of an unmasked read, or the refusal, audited in its own transaction
-    (naming `record_ids` when the read was for known records)."""
-    try:
-        if not user.can(REVEAL_PERMISSION):
-            raise ForbiddenError(
-                f"showing personal data in the clear needs the permission "
-                f"'{REVEAL_PERMISSION}'; role '{user.role}' does not hold it",
-                field="permission",
-            )
-        return purpose_of(request.query_params)
-    except ZhianError as error:
-        with node.db.session() as session:
-            node.governance.audit(session).record(
-                Actor.user(user.id),
-                f"{action}.refused",
-                record_type=record_type,
-                record_ids=list(record_ids),
-                ip=client_ip(request),
-                purpose=(request.query_params.get("reason") or None),
-                case_number=(request.query_params.get("case_number") or "")[:64] or None,
-                details={"field": error.field, "reason": error.message},
-            )
-        raise
-
-
-def audit_read(
-    node: Node,
-    user: UserRead,
-    request: Request,
-    *,
-    action: str,
-    record_type: str,
-    record_ids: Iterable[str],
-    purpose: Purpose | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    """One audit entry for a read of personal data (committed before the page is sent)."""
-    with node.db.session() as session:
-        node.governance.audit(session).record(
-            Actor.user(user.id),
-            action,
-            record_type=record_type,
-            record_ids=list(record_ids),
-            ip=client_ip(request),
-            purpose=purpose.reason if purpose else None,
-            case_number=purpose.case_number if purpose else None,
-            details=details,
-        )

@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from zhian.access.service import AccessService
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError
 from zhian.governance.quality import QualityBucket, QualityService
@@ -98,7 +97,7 @@ def quality_overview(page: Page, hours: int) -> dict[str, Any]:
     since = until - timedelta(hours=hours)
     settings = page.node.settings.governance
     with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
+        scope = page.context.scope
         devices = {device.id: device for device in DeviceService(session).list_devices(scope=scope)}
         service = QualityService(
             session,

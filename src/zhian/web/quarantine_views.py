@@ -16,13 +16,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from zhian.access.service import AccessService
 from zhian.audit.service import Actor
 from zhian.errors import BadRequestError
 from zhian.governance.masking import mask_id_number, mask_phone, mask_plate
 from zhian.governance.validation import PLATE_PROVINCES
 from zhian.ingest.quarantine.models import QuarantineItem
-from zhian.web.alerts_api import client_ip
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -114,8 +112,7 @@ def _filters(page: Page) -> dict[str, str]:
 @router.get("/quarantine", response_class=HTMLResponse, include_in_schema=False)
 def quarantine_page(page: PageDep) -> HTMLResponse:
     form = _filters(page)
-    with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
+    scope = page.context.scope
     items = page.node.quarantine.list_held(
         reason_code=form.get("reason"),
         device_id=form.get("device"),
@@ -160,27 +157,26 @@ def replay_quarantine(
     wanted = _ids(ids or [])
     if not wanted and not reason:
         raise BadRequestError("choose items to replay, or a reason", field="ids")
-    with page.node.db.session() as session:
-        scope = AccessService(session).scope_for(page.user)
     visible = page.node.quarantine.list_held(
-        ids=wanted or None, reason_code=reason or None, scope=scope, limit=10_000
+        ids=wanted or None, reason_code=reason or None, scope=page.context.scope, limit=10_000
     )
     chosen = [item.id for item in visible]
+    # The replay resubmits through the intake, batch by batch, each committed with what it
+    # appended to the log (that cannot be rolled back); the audit entry is the request's.
     report = page.node.replay_quarantine(ids=chosen) if chosen else None
-    with page.node.db.session() as session:
-        page.node.governance.audit(session).record(
-            Actor.user(page.user.id),
-            "quarantine.replay",
-            record_type="quarantine_item",
-            record_ids=[str(item_id) for item_id in chosen],
-            ip=client_ip(page.request),
-            details={
-                "reason": reason or None,
-                "accepted": report.accepted if report else 0,
-                "duplicate": report.duplicate if report else 0,
-                "still_rejected": report.still_rejected if report else 0,
-            },
-        )
+    page.node.governance.audit(page.context.session).record(
+        Actor.user(page.user.id),
+        "quarantine.replay",
+        record_type="quarantine_item",
+        record_ids=[str(item_id) for item_id in chosen],
+        ip=page.context.ip,
+        details={
+            "reason": reason or None,
+            "accepted": report.accepted if report else 0,
+            "duplicate": report.duplicate if report else 0,
+            "still_rejected": report.still_rejected if report else 0,
+        },
+    )
     query = {
         "lang": page.lang,
         "replayed": report.replayed if report else 0,

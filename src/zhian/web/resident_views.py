@@ -2,46 +2,36 @@
 
 Identity fields (name, ID-card number, phone) are shown masked (张*, 1101**********1234,
 138****5678). A user holding `personal_data.reveal` may ask for one field in the clear by
-stating a purpose (case number or reason): `RevealService.reveal` opens it and audits the
-reveal in the request's transaction, and the clear value is shown once (`no-store`). A
-refused reveal (no permission, no purpose, unknown field) is audited in its own
-transaction, then answered 403 / 400 naming the field. A resident outside the user's
+stating a purpose (case number or reason): the reveal service
+(`zhian.governance.reveal.RevealService`) checks, opens and audits it in the request's
+transaction, and the clear value is shown once (`no-store`). A refused reveal (no
+permission, no purpose, unknown field) is audited by the same service in a transaction of
+its own, then answered 403 / 400 naming the field. A resident outside the user's
 jurisdiction is 404: `RegistryService.resident` puts the user's scope in the query's SQL
 (docs/dev/scoping.md).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from zhian.access.service import AccessService
-from zhian.audit.service import Actor
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
-from zhian.governance.reveal import (
-    IDENTITY_FIELDS,
-    IdentityField,
-    MaskedIdentity,
-    Purpose,
-    RevealService,
-)
+from zhian.governance.reveal import IDENTITY_FIELDS, REVEAL_PERMISSION, Purpose
 from zhian.registry.schemas import ResidentPlaceRead
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
-from zhian.web.personal_data import REVEAL_PERMISSION, audit_read, client_ip, purpose_of
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 ResidentId = Annotated[str, PathParam(min_length=1, max_length=64)]
 RECORD_TYPE = "resident"
 VIEW_ACTION = "resident.view"
-REFUSED_ACTION = "resident.reveal.refused"
 
 # The page's own texts (zh, en), registered with the page texts.
 _PAIRS: dict[str, tuple[str, str]] = {
@@ -78,20 +68,9 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["en"].setdefault(_key, _en)
 
 
-def _visible_resident(page: Page, session: Session, resident_id: str) -> ResidentPlaceRead:
+def _visible_resident(page: Page, resident_id: str) -> ResidentPlaceRead:
     """The resident in the user's scope; 404 outside it, as for one that does not exist."""
-    scope = AccessService(session).scope_for(page.user)
-    return RegistryService(session).resident(resident_id, scope=scope)
-
-
-def _masked(page: Page, session: Session, resident_id: str) -> MaskedIdentity | None:
-    """Masked identity, or None when the node has no key ring to open it."""
-    sealer = page.node.governance.sealer
-    if sealer is None:
-        return None
-    audit = page.node.governance.audit(session)
-    scope = AccessService(session).scope_for(page.user)
-    return RevealService(session, sealer=sealer, audit=audit).masked(resident_id, scope=scope)
+    return RegistryService(page.context.session).resident(resident_id, scope=page.context.scope)
 
 
 def _render(
@@ -104,18 +83,12 @@ def _render(
     error_field: str | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    with page.node.db.session() as session:
-        resident = _visible_resident(page, session, resident_id)
-        masked = _masked(page, session, resident_id)
+    context = page.context
+    resident = _visible_resident(page, resident_id)
+    masked = context.reveal.masked(resident_id, scope=context.scope)
     if revealed is None and error is None:
-        audit_read(
-            page.node,
-            page.user,
-            page.request,
-            action=VIEW_ACTION,
-            record_type=RECORD_TYPE,
-            record_ids=[resident_id],
-            details={"masked": True},
+        context.reveal.record_read(
+            context.user, context.read(VIEW_ACTION, RECORD_TYPE, resident_id, masked=True)
         )
     fields = [
         {"name": field, "masked": getattr(masked, field) if masked is not None else None}
@@ -144,67 +117,23 @@ def resident_page(page: PageDep, resident_id: ResidentId) -> HTMLResponse:
     return _render(page, resident_id)
 
 
-def _check_request(page: Page, field: str, form: dict[str, str]) -> Purpose:
-    """Refuse an unknown field (400), a user without the permission (403), no purpose (400)."""
-    if field not in IDENTITY_FIELDS:
-        raise BadRequestError(
-            f"'{field[:40]}' is not an identity field; use one of {', '.join(IDENTITY_FIELDS)}",
-            field="field",
-        )
-    if not page.user.can(REVEAL_PERMISSION):
-        raise ForbiddenError(
-            f"revealing '{field}' needs the permission '{REVEAL_PERMISSION}'; "
-            f"role '{page.user.role}' does not hold it",
-            field="permission",
-        )
-    return purpose_of(form)
-
-
-def _audit_refusal(page: Page, resident_id: str, form: dict[str, str], error: ZhianError) -> None:
-    """The refused reveal, in its own transaction (the request itself then fails)."""
-    with page.node.db.session() as session:
-        page.node.governance.audit(session).record(
-            Actor.user(page.user.id),
-            REFUSED_ACTION,
-            record_type=RECORD_TYPE,
-            record_ids=[resident_id],
-            ip=client_ip(page.request),
-            purpose=form["reason"][:500] or None,
-            case_number=form["case_number"][:64] or None,
-            details={
-                "identity_field": form["field"][:40],
-                "field": error.field,
-                "reason": error.message,
-            },
-        )
-
-
 @router.post("/residents/{resident_id}/reveal", include_in_schema=False)
 async def reveal_field(page: PageDep, resident_id: ResidentId) -> HTMLResponse:
     """Reveal one identity field with a stated purpose; the clear value is shown once."""
     raw = await page.request.form()
     form = {name: str(raw.get(name) or "").strip() for name in ("field", "case_number", "reason")}
     field = form["field"]
-    with page.node.db.session() as session:
-        _visible_resident(page, session, resident_id)  # 404 outside the scope, nothing audited
+    context = page.context
     try:
-        purpose = _check_request(page, field, form)
-        with page.node.db.session() as session:
-            service = RevealService(
-                session,
-                sealer=page.node.governance.require_sealer(),
-                audit=page.node.governance.audit(session),
-            )
-            value = service.reveal(
-                page.user,
-                resident_id,
-                cast(IdentityField, field),  # checked against IDENTITY_FIELDS above
-                purpose,
-                scope=AccessService(session).scope_for(page.user),
-                ip=client_ip(page.request),
-            )
-    except (BadRequestError, ForbiddenError, NotFoundError) as error:
-        _audit_refusal(page, resident_id, form, error)
+        value = context.reveal.reveal(
+            context.user,
+            resident_id,
+            field,
+            Purpose(case_number=form["case_number"] or None, reason=form["reason"] or None),
+            scope=context.scope,
+            ip=context.ip,
+        )
+    except (BadRequestError, ForbiddenError) as error:
         return _render(
             page,
             resident_id,
@@ -212,5 +141,11 @@ async def reveal_field(page: PageDep, resident_id: ResidentId) -> HTMLResponse:
             error=error,
             error_field=field,
             form=form,
+        )
+    except NotFoundError as error:
+        if error.field == "resident_id":
+            raise  # outside the scope: 404, nothing revealed, nothing audited
+        return _render(
+            page, resident_id, status_code=404, error=error, error_field=field, form=form
         )
     return _render(page, resident_id, revealed={"field": field, "value": value})

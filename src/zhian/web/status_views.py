@@ -13,19 +13,13 @@ from fastapi.templating import Jinja2Templates
 
 from zhian.access.roles import Role, role_name
 from zhian.access.scope import JurisdictionScope
-from zhian.access.service import AccessService, UserRead
 from zhian.devices.service import DeviceService
 from zhian.node import Node
 from zhian.store.queries import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
-from zhian.web.deps import get_node
+from zhian.web.deps import Context, RequestContext
 from zhian.web.openapi_errors import error_responses
-from zhian.web.personal_data import (
-    audit_read,
-    check_unmasked_read,
-    unmasked_events,
-    wants_unmasked,
-)
+from zhian.web.personal_data import stated_purpose, unmasked_events, wants_unmasked
 
 router = APIRouter(tags=["status"], dependencies=[Depends(current_user)])
 public_router = APIRouter(tags=["status"])
@@ -118,24 +112,19 @@ def _recent_in_scope(
     return [event for event in window if event.device_id in device_ids][:limit]
 
 
-def status_snapshot(
-    node: Node, user: UserRead | None = None, *, unmasked: bool = False
-) -> dict[str, Any]:
-    """Everything the status page and its JSON twin show, within `user`'s jurisdiction.
+def status_snapshot(context: RequestContext) -> dict[str, Any]:
+    """Everything the status page and its JSON twin show, within the user's scope.
 
     Devices, their last-seen times and the recent events are those of the user's scope;
     the intake and store figures are node-wide counts without any record in them. Plates
-    and subject references in the recent events are masked unless `unmasked` (the caller
-    checks the permission and audits the read: `zhian.web.personal_data`).
+    and subject references in the recent events are masked (`_snapshot` opens them
+    through the reveal service).
     """
+    node, scope = context.node, context.scope
     stats = node.intake.stats
     now = node.clock.now()
     last_seen = node.store.queries.device_last_seen()
-    with node.db.session() as session:
-        scope = (
-            JurisdictionScope.unscoped() if user is None else AccessService(session).scope_for(user)
-        )
-        devices = DeviceService(session).list_devices(scope=scope)
+    devices = DeviceService(context.session).list_devices(scope=scope)
     if not scope.is_unscoped:
         in_scope = {device.id for device in devices}
         last_seen = {key: value for key, value in last_seen.items() if key in in_scope}
@@ -167,30 +156,21 @@ def status_snapshot(
         "log_seq": node.log.durable_seq,
         "store_lag": node.feeder.lag(),
         "stored_by_type": node.store.queries.count_by_type(),
-        "quarantine_by_reason": node.quarantine.count_by_reason(),
-        "recent": unmasked_events(node, recent) if unmasked else recent,
+        # Counts by reason name no record: node-wide, as the intake figures.
+        "quarantine_by_reason": node.quarantine.count_by_reason(scope=JurisdictionScope.unscoped()),
+        "recent": recent,
         "devices": device_rows,
     }
 
 
-def _snapshot(node: Node, user: UserRead, request: Request) -> dict[str, Any]:
+def _snapshot(context: RequestContext, request: Request) -> dict[str, Any]:
     """The snapshot, unmasked (audited, with a stated purpose) when `reveal=1` asks for it."""
     if not wants_unmasked(request.query_params):
-        return status_snapshot(node, user)
-    purpose = check_unmasked_read(
-        node, user, request, action="events.read_unmasked", record_type="event"
-    )
-    snapshot = status_snapshot(node, user, unmasked=True)
-    audit_read(
-        node,
-        user,
-        request,
-        action="events.read_unmasked",
-        record_type="event",
-        record_ids=[f"{event.device_id}/{event.event_id}" for event in snapshot["recent"]],
-        purpose=purpose,
-        details={"page": request.url.path},
-    )
+        return status_snapshot(context)
+    read = context.read("events.read_unmasked", "event", page=request.url.path)
+    purpose = context.reveal.authorise(context.user, stated_purpose(request.query_params), read)
+    snapshot = status_snapshot(context)
+    snapshot["recent"] = unmasked_events(context, snapshot["recent"], purpose, read)
     return snapshot
 
 
@@ -201,8 +181,7 @@ def _snapshot(node: Node, user: UserRead, request: Request) -> dict[str, Any]:
 )
 def status_json(
     request: Request,
-    node: Annotated[Node, Depends(get_node)],
-    user: CurrentUser,
+    context: Context,
     reveal: Annotated[
         str | None, Query(pattern="^1$", description="1: plates and subject refs in the clear")
     ] = None,
@@ -211,7 +190,7 @@ def status_json(
 ) -> Response:
     """Plates and subject references are masked; `reveal=1` with a `case_number` or a
     `reason` shows them to holders of `personal_data.reveal`, and the read is audited."""
-    snapshot = _snapshot(node, user, request)
+    snapshot = _snapshot(context, request)
     return Response(msgspec.json.encode(snapshot), media_type="application/json")
 
 
@@ -227,19 +206,18 @@ def start_page(request: Request, user: CurrentUser) -> RedirectResponse:
 @router.get("/status", response_class=HTMLResponse, include_in_schema=False)
 def status_page(
     request: Request,
-    node: Annotated[Node, Depends(get_node)],
-    user: CurrentUser,
+    context: Context,
     lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "status.html",
         {
-            "s": _snapshot(node, user, request),
+            "s": _snapshot(context, request),
             "t": TEXT[lang],
             "lang": lang,
-            "user": user,
-            "role": role_name(Role(user.role), lang),
+            "user": context.user,
+            "role": role_name(Role(context.user.role), lang),
         },
     )
 

@@ -20,11 +20,8 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from zhian.access.scope import JurisdictionScope
-from zhian.access.service import AccessService
 from zhian.audit.service import Actor
 from zhian.errors import BadRequestError, ZhianError
 from zhian.governance.masking import mask_ref
@@ -39,7 +36,6 @@ from zhian.watchlists.service import (
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
-from zhian.web.personal_data import client_ip
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -102,18 +98,14 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["en"].setdefault(_key, _en)
 
 
-def _scope(page: Page, session: Session) -> JurisdictionScope:
-    return AccessService(session).scope_for(page.user)
-
-
-def _service(page: Page, session: Session) -> WatchlistService:
+def _service(page: Page) -> WatchlistService:
     """The watchlist as the user may work on it: their scope is in every query."""
-    return WatchlistService(session, clock=page.node.clock, scope=_scope(page, session))
+    context = page.context
+    return WatchlistService(context.session, clock=page.node.clock, scope=context.scope)
 
 
 def _audit(
     page: Page,
-    session: Session,
     action: str,
     record_ids: list[str],
     details: dict[str, Any] | None = None,
@@ -121,12 +113,12 @@ def _audit(
     purpose: str | None = None,
     case_number: str | None = None,
 ) -> None:
-    page.node.governance.audit(session).record(
+    page.node.governance.audit(page.context.session).record(
         Actor.user(page.user.id),
         action,
         record_type="watchlist_entry",
         record_ids=record_ids,
-        ip=client_ip(page.request),
+        ip=page.context.ip,
         purpose=purpose,
         case_number=case_number,
         details=details,
@@ -136,17 +128,15 @@ def _audit(
 def _context(page: Page, **extra: Any) -> dict[str, Any]:
     """The list (audited as a read), the jurisdictions for the form and the flags."""
     show_all = page.request.query_params.get("all") == "1"
-    with page.node.db.session() as session:
-        service = _service(page, session)
-        scope = service.scope
-        entries = service.list_entries(active_only=not show_all)
-        _audit(
-            page,
-            session,
-            "watchlist.list",
-            [str(entry.id) for entry in entries],
-            {"include_inactive": show_all},
-        )
+    service = _service(page)
+    scope = service.scope
+    entries = service.list_entries(active_only=not show_all)
+    _audit(
+        page,
+        "watchlist.list",
+        [str(entry.id) for entry in entries],
+        {"include_inactive": show_all},
+    )
     jurisdictions = sorted(scope.jurisdiction_ids) if scope.jurisdiction_ids is not None else []
     context: dict[str, Any] = {
         "entries": [
@@ -215,25 +205,24 @@ async def add_entry(page: PageDep) -> Response:
     fields = {name: str(form.get(name) or "").strip() for name in ADD_FIELDS}
     try:
         entry = entry_from_form(fields, page)
-        with page.node.db.session() as session:
-            created = _service(page, session).add(entry, user_id=page.user.id)
-            _audit(
-                page,
-                session,
-                "watchlist.create",
-                [str(created.id)],
-                {
-                    "target": created.target.value,
-                    "legal_basis_kind": created.legal_basis_kind.value,
-                    "jurisdiction_id": created.jurisdiction_id,
-                    "tier": created.tier,
-                    "expires_at": created.expires_at.isoformat(),
-                },
-                case_number=created.legal_basis_ref[:64],
-            )
+        created = _service(page).add(entry, user_id=page.user.id)
+        _audit(
+            page,
+            "watchlist.create",
+            [str(created.id)],
+            {
+                "target": created.target.value,
+                "legal_basis_kind": created.legal_basis_kind.value,
+                "jurisdiction_id": created.jurisdiction_id,
+                "tier": created.tier,
+                "expires_at": created.expires_at.isoformat(),
+            },
+            case_number=created.legal_basis_ref[:64],
+        )
     except ZhianError as error:
         return _render(page, status_code=error.status_code, form=fields, form_error=error)
-    page.node.refresh_directory()  # the watchlist rule matches the entry from now on
+    # The watchlist rule matches the entry from now on, once it is committed.
+    page.context.after_commit(page.node.refresh_directory)
     query = urlencode({"lang": page.lang, "done": "added"})
     return RedirectResponse(f"/watchlists?{query}#entry-{created.id}", status_code=303)
 
@@ -244,21 +233,17 @@ async def withdraw_entry(page: PageDep, entry_id: EntryId) -> Response:
     form = await page.request.form()
     reason = str(form.get("reason") or "").strip()
     try:
-        with page.node.db.session() as session:
-            withdrawn = _service(page, session).withdraw(
-                entry_id, user_id=page.user.id, reason=reason
-            )
-            _audit(
-                page,
-                session,
-                "watchlist.withdraw",
-                [str(withdrawn.id)],
-                {"reason": withdrawn.withdraw_reason},
-                purpose=withdrawn.withdraw_reason,
-            )
+        withdrawn = _service(page).withdraw(entry_id, user_id=page.user.id, reason=reason)
+        _audit(
+            page,
+            "watchlist.withdraw",
+            [str(withdrawn.id)],
+            {"reason": withdrawn.withdraw_reason},
+            purpose=withdrawn.withdraw_reason,
+        )
     except ZhianError as error:
         return _render(page, status_code=error.status_code, form_error=error)
-    page.node.refresh_directory()
+    page.context.after_commit(page.node.refresh_directory)
     return RedirectResponse(
         f"/watchlists?{urlencode({'lang': page.lang, 'done': 'withdrawn'})}", status_code=303
     )
@@ -289,26 +274,24 @@ def _bulk(page: Page, name: str, data: bytes, *, withdraw: bool) -> WatchlistImp
     with tempfile.TemporaryDirectory(prefix="zhian-watchlist-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        with page.node.db.session() as session:
-            service = _service(page, session)
-            columns = WITHDRAW_COLUMNS if withdraw else IMPORT_COLUMNS
-            try:
-                rows = read_rows(path, columns)
-            except BadRequestError as error:
-                # The reader names the temporary path; the user knows the file by its name.
-                raise BadRequestError(
-                    error.message.replace(str(path), name), field=error.field
-                ) from None
-            run = service.withdraw_rows if withdraw else service.import_rows
-            report = run(rows, user_id=page.user.id)
-            report.source = name
-            _audit(
-                page,
-                session,
-                "watchlist.bulk_withdraw" if withdraw else "watchlist.import",
-                [str(entry_id) for entry_id in report.entry_ids],
-                {"file": name, "accepted": report.accepted, "rejected": report.rejected},
-            )
+        service = _service(page)
+        columns = WITHDRAW_COLUMNS if withdraw else IMPORT_COLUMNS
+        try:
+            rows = read_rows(path, columns)
+        except BadRequestError as error:
+            # The reader names the temporary path; the user knows the file by its name.
+            raise BadRequestError(
+                error.message.replace(str(path), name), field=error.field
+            ) from None
+        run = service.withdraw_rows if withdraw else service.import_rows
+        report = run(rows, user_id=page.user.id)
+        report.source = name
+        _audit(
+            page,
+            "watchlist.bulk_withdraw" if withdraw else "watchlist.import",
+            [str(entry_id) for entry_id in report.entry_ids],
+            {"file": name, "accepted": report.accepted, "rejected": report.rejected},
+        )
     return report
 
 
@@ -320,7 +303,7 @@ async def _bulk_page(page: Page, *, withdraw: bool) -> Response:
     except ZhianError as error:
         return _render(page, status_code=error.status_code, form_error=error, report_kind=kind)
     if report.entry_ids:
-        page.node.refresh_directory()
+        page.context.after_commit(page.node.refresh_directory)
     return _render(page, report=report, report_kind=kind)
 
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from zhian.alerts.schemas import TodoItem
-from zhian.web.alert_access import scope_of
 from zhian.web.auth import current_user
 from zhian.web.charts import weekly_chart
 from zhian.web.layout import Page, PageDep
@@ -17,8 +16,8 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 
 def _todos(page: Page) -> dict[str, list[TodoItem]]:
-    with page.node.alerts() as alerts:
-        items = alerts.my_todos(page.user.id)
+    context = page.context
+    items = context.alerts.my_todos(context.user.id, scope=context.scope)
     return {
         "to_sign": [item for item in items if item.action == "sign"],
         "to_handle": [item for item in items if item.action != "sign"],
@@ -26,10 +25,9 @@ def _todos(page: Page) -> dict[str, list[TodoItem]]:
 
 
 def _workbench(page: Page) -> dict[str, Any]:
-    scope = scope_of(page.user)
-    with page.node.alerts() as alerts:
-        counts = alerts.counts_today(scope)
-        week = alerts.weekly_series(scope, days=7)
+    context = page.context
+    counts = context.alerts.counts_today(scope=context.scope)
+    week = context.alerts.weekly_series(scope=context.scope, days=7)
     return {
         "counts": counts,
         "week_chart": weekly_chart(week, page.t),
@@ -54,6 +52,5 @@ def workbench_todos(page: PageDep) -> HTMLResponse:
 
 @router.get("/workbench/_counts", response_class=HTMLResponse, include_in_schema=False)
 def workbench_counts(page: PageDep) -> HTMLResponse:
-    with page.node.alerts() as alerts:
-        counts = alerts.counts_today(scope_of(page.user))
+    counts = page.context.alerts.counts_today(scope=page.context.scope)
     return page.render("_counts.html", {"counts": counts})

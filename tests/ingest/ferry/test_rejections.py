@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import CST
 from tests.ingest.factories import load_master_data
 from tests.ingest.ferry.conftest import ferry_of, logged_events, sample_events
+from zhian.access.scope import JurisdictionScope
 from zhian.config import load_settings
 from zhian.ingest.ferry.package import PackageRejected
 from zhian.kit.clock import ManualClock
@@ -183,7 +184,7 @@ def test_a_bad_package_is_refused_whole_and_nothing_is_applied(
     assert reason in refused.value.reason, refused.value
     assert logged_events(receiver) == []
     assert ferry_of(receiver).recent_imports() == []
-    assert receiver.quarantine.list_held() == []
+    assert receiver.quarantine.list_held(scope=JurisdictionScope.unscoped()) == []
 
 
 def test_the_pristine_package_itself_is_accepted(pristine: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from tests.ingest.factories import MASTER_DATA, access_event
 from tests.ingest.mqtt.broker import restarted_broker
 from tests.ingest.mqtt.conftest import Publisher, wait_until
+from zhian.access.scope import JurisdictionScope
 from zhian.ingest.mqtt import MqttSubscriber
 from zhian.ingest.quarantine.service import QuarantineStore
 from zhian.kit.clock import ManualClock
@@ -51,7 +52,10 @@ def test_a_bad_payload_is_quarantined_with_its_topic_and_reason(
     subscriber = subscriber_of(mqtt_node)
 
     assert wait_until(lambda: subscriber.stats.acked == 2), subscriber.stats
-    held = {item.event_id: item for item in mqtt_node.quarantine.list_held()}
+    held = {
+        item.event_id: item
+        for item in mqtt_node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+    }
     assert set(held) == {"bad-direction", None}
     for item in held.values():
         assert item.source == f"mqtt:{topic}"
@@ -75,7 +79,10 @@ def test_a_payload_that_contradicts_its_topic_is_refused(
     subscriber = subscriber_of(mqtt_node)
 
     assert wait_until(lambda: subscriber.stats.acked == 3), subscriber.stats
-    held = {item.event_id: item for item in mqtt_node.quarantine.list_held()}
+    held = {
+        item.event_id: item
+        for item in mqtt_node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+    }
     spoof = held["spoof"]
     assert spoof.reason_code == "topic_mismatch"
     assert spoof.sender_device_id == "CAM1"
@@ -154,7 +161,7 @@ def test_unacknowledged_messages_come_back_after_a_restart_and_are_stored_once(
     assert mqtt_node.store.event_id_counts("DOOR1") == expected
     # Events the first one made durable came back and were recognised, not stored again.
     assert second.stats.duplicate >= 1
-    held = mqtt_node.quarantine.list_held()
+    held = mqtt_node.quarantine.list_held(scope=JurisdictionScope.unscoped())
     assert [(item.event_id, item.reason_code) for item in held] == [("r-bad", "topic_mismatch")]
 
 
@@ -197,7 +204,7 @@ def test_a_message_from_an_unknown_device_is_replayable_once_the_device_exists(
     publisher.publish(topic, access_event("n1", clock.now(), device_id="NEW1"))
     subscriber = subscriber_of(mqtt_node)
     assert wait_until(lambda: subscriber.stats.acked == 1), subscriber.stats
-    (held,) = mqtt_node.quarantine.list_held()
+    (held,) = mqtt_node.quarantine.list_held(scope=JurisdictionScope.unscoped())
     assert (held.reason_code, held.source, held.sender_device_id) == (
         "unknown_device",
         f"mqtt:{topic}",

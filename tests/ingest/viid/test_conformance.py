@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from tests.ingest.viid.conftest import CAMERA, DOOR, GATE, PASSWORDS
+from zhian.access.scope import JurisdictionScope
 from zhian.ingest.viid.fake import DeviceEmulator, statuses
 from zhian.ingest.viid.objects import FACES
 from zhian.kit.clock import ManualClock
@@ -192,7 +193,7 @@ def test_malformed_json_is_status_7_and_quarantined(registered: DeviceEmulator, 
 
     assert response.status_code == 200
     assert only_status(response)["StatusCode"] == 7
-    held = node.quarantine.list_held()
+    held = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
     assert [h.source for h in held] == ["viid"]
     assert held[0].raw == b'{"FaceListObject": {"FaceObject": ['
 
@@ -228,7 +229,7 @@ def test_bad_ids_refuse_that_object_only_and_name_the_field(
     assert [s["StatusCode"] for s in listed] == [0, 8, 8]
     assert "FaceID" in listed[1]["StatusString"] and "48 digits" in listed[1]["StatusString"]
     assert "DeviceID" in listed[2]["StatusString"] and "20 digits" in listed[2]["StatusString"]
-    assert len(node.quarantine.list_held()) == 2
+    assert len(node.quarantine.list_held(scope=JurisdictionScope.unscoped())) == 2
 
 
 def test_a_resend_is_acknowledged_but_stored_once(

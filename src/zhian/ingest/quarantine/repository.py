@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from zhian.access.scope import JurisdictionScope
+from zhian.access.scope import JurisdictionScope, require_scope
 from zhian.devices.models import Device
 from zhian.ingest.quarantine.models import QuarantineItem
 
@@ -40,13 +40,13 @@ class QuarantineRepository:
         after_id: int = 0,
         limit: int = 100,
         offset: int = 0,
-        scope: JurisdictionScope | None = None,
+        scope: JurisdictionScope,
         source: str | None = None,
         newest_first: bool = False,
     ) -> list[QuarantineItem]:
         order = QuarantineItem.id.desc() if newest_first else QuarantineItem.id
         query = select(QuarantineItem).order_by(order)
-        if scope is not None and not scope.is_unscoped:
+        if not require_scope(scope).is_unscoped:
             query = query.where(_in_scope(scope))
         if source is not None:
             query = query.where(QuarantineItem.source == source)
@@ -62,14 +62,12 @@ class QuarantineRepository:
             query = query.where(QuarantineItem.id.in_(ids))
         return list(self._session.scalars(query.limit(limit).offset(offset)))
 
-    def count_by_reason(
-        self, status: str = "held", *, scope: JurisdictionScope | None = None
-    ) -> dict[str, int]:
+    def count_by_reason(self, status: str = "held", *, scope: JurisdictionScope) -> dict[str, int]:
         query = (
             select(QuarantineItem.reason_code, func.count())
             .where(QuarantineItem.status == status)
             .group_by(QuarantineItem.reason_code)
         )
-        if scope is not None and not scope.is_unscoped:
+        if not require_scope(scope).is_unscoped:
             query = query.where(_in_scope(scope))
         return {code: count for code, count in self._session.execute(query)}

@@ -67,7 +67,7 @@ class QuarantineService:
         device_id: str | None = None,
         source: str | None = None,
         ids: Sequence[int] | None = None,
-        scope: JurisdictionScope | None = None,
+        scope: JurisdictionScope,
         limit: int = 100,
         offset: int = 0,
         newest_first: bool = False,
@@ -85,7 +85,7 @@ class QuarantineService:
                 newest_first=newest_first,
             )
 
-    def count_by_reason(self, *, scope: JurisdictionScope | None = None) -> dict[str, int]:
+    def count_by_reason(self, *, scope: JurisdictionScope) -> dict[str, int]:
         with self._db.session() as session:
             return QuarantineRepository(session).count_by_reason(scope=scope)
 
@@ -104,7 +104,12 @@ class QuarantineService:
         while True:
             with self._db.session() as session:
                 items = QuarantineRepository(session).list(
-                    reason_code=reason_code, ids=ids, after_id=last_id, limit=batch_size
+                    reason_code=reason_code,
+                    ids=ids,
+                    after_id=last_id,
+                    limit=batch_size,
+                    # The caller chose the ids within its scope (or is the CLI, an admin's).
+                    scope=JurisdictionScope.unscoped(),
                 )
                 if not items:
                     break
