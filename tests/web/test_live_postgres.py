@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from tests.alerts.factories import load_place
-from tests.web.test_live import next_event, next_frame, tree_of
+from tests.web.test_live import next_event, next_frame, scope_at
 from zhian.alerts.live_postgres import PostgresLiveFeed
 from zhian.config import load_settings
 from zhian.kit.clock import ManualClock
@@ -54,7 +54,7 @@ async def test_the_stream_delivers_an_alert_raised_by_another_process(
     web_node: Node, tmp_path: Path, postgres_url: str
 ) -> None:
     assert isinstance(web_node.live_feed, PostgresLiveFeed)
-    stream = live_stream(web_node, tree_of(web_node), "J-STN", keepalive_seconds=0.5)
+    stream = live_stream(web_node, scope_at(web_node, "J-STN"), keepalive_seconds=0.5)
     try:
         assert (await next_frame(stream)).startswith("retry: ")  # subscribed from here on
         alert_id = await anyio.to_thread.run_sync(

@@ -30,9 +30,8 @@ from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, Watch
 from zhian.watchlists.service import WatchlistService
 from zhian.web.app import create_app
 from zhian.web.permissions import (
-    DEVICE,
-    PUBLIC,
     ROUTES,
+    SELF_AUTHENTICATED,
     ByPathParameter,
     iter_routes,
     unknown_permissions,
@@ -219,7 +218,7 @@ def test_anonymous_wrong_role_and_allowed(matrix: tuple[TestClient, dict[str, st
     client, cookies = matrix
     checked = 0
     for (method, route_path), access in ROUTES.items():
-        if access in (PUBLIC, DEVICE):
+        if access in SELF_AUTHENTICATED:
             continue
         for path, name in permission_cases(access, route_path):
             holders = [role for role in Role if role in PERMISSIONS_BY_NAME[name].roles]

@@ -19,7 +19,7 @@ from zhian.audit.service import Actor
 from zhian.governance.reveal import Purpose
 from zhian.node import Node
 from zhian.web.deps import RequestContext, request_context
-from zhian.web.permissions import DEVICE, PUBLIC, ROUTES
+from zhian.web.permissions import ROUTES, SELF_AUTHENTICATED
 
 
 def _calls(dependant: Dependant) -> Iterator[object]:
@@ -37,7 +37,7 @@ def test_every_guarded_route_takes_the_request_context(client: TestClient) -> No
             continue
         for method in route.methods:
             access = ROUTES.get((method, route.path))
-            if access in (PUBLIC, DEVICE, None):
+            if access in (*SELF_AUTHENTICATED, None):
                 continue
             if request_context not in set(_calls(route.dependant)):
                 missing.append(f"{method} {route.path}")

@@ -1,8 +1,10 @@
 """The route → permission map: what every route of the app needs, checked in one place.
 
 Each (method, path) has an entry: a permission name from `zhian.access.permissions`,
-`PUBLIC` (login page, health, static assets, API docs) or `DEVICE` (intake routes, which
-authenticate devices on their own: a device token or a GA/T 1400 digest session). The
+`PUBLIC` (login page, health, static assets, API docs), `DEVICE` (intake routes, which
+authenticate devices on their own: a device token or a GA/T 1400 digest session) or
+`NODE_CONTROL` (the node's control API for its own command line, which checks the token of
+the workspace's running-node marker itself: `zhian.web.node_api`). The
 guard middleware (`zhian.web.guard`) enforces the map before a route runs; a test builds
 the real app and fails when a route has no entry, so a new route cannot ship unguarded.
 """
@@ -24,6 +26,9 @@ from zhian.web.sessions import CurrentUser
 
 PUBLIC = "public"
 DEVICE = "device"
+NODE_CONTROL = "node-control"
+# Entries that name no user permission: each route authenticates its caller on its own.
+SELF_AUTHENTICATED = (PUBLIC, DEVICE, NODE_CONTROL)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,15 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
     ("GET", "/api/v1/health"): PUBLIC,
+    # The control API of the node's own command line (the running-node token).
+    ("POST", "/api/v1/node/ingest"): NODE_CONTROL,
+    ("POST", "/api/v1/node/wait-stored"): NODE_CONTROL,
+    ("POST", "/api/v1/node/quarantine/replay"): NODE_CONTROL,
+    ("POST", "/api/v1/node/ferry/export"): NODE_CONTROL,
+    ("POST", "/api/v1/node/ferry/import"): NODE_CONTROL,
+    ("POST", "/api/v1/node/ferry/watch-once"): NODE_CONTROL,
+    ("POST", "/api/v1/node/retention/apply"): NODE_CONTROL,
+    ("GET", "/api/v1/node/quality"): NODE_CONTROL,
     # Intake: device tokens (zhian.web.deps.authenticate_device).
     ("POST", "/api/v1/events"): DEVICE,
     ("POST", "/api/v1/images"): DEVICE,
@@ -150,7 +164,7 @@ def permission_names(access: Access) -> set[str]:
     """The permission names an entry may need (empty for PUBLIC and DEVICE)."""
     if isinstance(access, ByPathParameter):
         return access.names()
-    return set() if access in (PUBLIC, DEVICE) else {access}
+    return set() if access in SELF_AUTHENTICATED else {access}
 
 
 def unknown_permissions() -> list[str]:
@@ -197,13 +211,14 @@ class RouteMatch:
     access: Access | None
 
     def permission(self) -> str | None:
-        """The permission this request needs; None for PUBLIC, DEVICE or an unmapped route."""
+        """The permission this request needs; None for a self-authenticated or unmapped
+        route."""
         access = self.access
         if access is None:
             return None
         if isinstance(access, ByPathParameter):
             return access.resolve(self.path_params)
-        return None if access in (PUBLIC, DEVICE) else access
+        return None if access in SELF_AUTHENTICATED else access
 
 
 class RouteTable:
