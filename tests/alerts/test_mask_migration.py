@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from tests.alerts.test_masked_plates import plain
@@ -105,6 +106,7 @@ def _seed_old_rows(engine: Engine) -> None:
         )
 
 
+@pytest.mark.empty_database
 def test_old_watchlist_hits_are_rewritten_to_the_masked_plate(database_url: str) -> None:
     engine = make_engine(database_url)
     try:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     engine = make_engine(database_url)
-    upgrade(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     yield Database(engine)
     engine.dispose()

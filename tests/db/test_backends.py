@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.ingest.factories import MASTER_DATA, access_event, load_master_data
 from zhian.access.scope import JurisdictionScope
 from zhian.config import load_settings
@@ -16,9 +18,10 @@ from zhian.node import Node
 from zhian.registry.service import RegistryService
 
 
+@pytest.mark.empty_database
 def test_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
     engine = make_engine(database_url)
-    upgrade(engine)
+    upgrade(engine)  # by name: the real migrations from empty, not the session's template
     check(engine)  # raises when models and migrations disagree
     engine.dispose()
 

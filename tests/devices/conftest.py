@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from zhian.db.base import Base
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
 from zhian.registry.service import RegistryService
 
@@ -31,9 +31,8 @@ def _device(number: int) -> dict[str, object]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    # TODO(migrations): build the schema with zhian.db.migrate.upgrade once they exist.
     engine = make_engine(f"sqlite:///{tmp_path / 'zhian.db'}")
-    Base.metadata.create_all(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     database = Database(engine)
     with database.session() as session:
         registry = RegistryService(session)

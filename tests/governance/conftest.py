@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from zhian.config import GovernanceSettings
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
 from zhian.governance.context import Governance
 from zhian.governance.keys import KeyRing, generate_keyring
 from zhian.kit.clock import ManualClock
@@ -19,7 +19,7 @@ from .factories import load_places
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     engine = make_engine(database_url)
-    upgrade(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     database = Database(engine)
     load_places(database)
     yield database

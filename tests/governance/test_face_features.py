@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from tests.store.test_face_features import captures, features_of, numbered, opened_features
 from zhian.cli.main import app
 from zhian.config import Settings, load_settings
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
 from zhian.governance.context import Governance
 from zhian.governance.keys import load_keyring
 from zhian.kit.clock import SystemClock
@@ -37,7 +37,7 @@ def sealed_count(output: str, key_id: str) -> int | None:
 
 def open_store(settings: Settings) -> tuple[EventStore, Database]:
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     db = Database(engine)
     governance = Governance.load(settings.governance, settings.workspace, SystemClock())
     return EventStore(settings.event_store_path, governance.vault(db)), db

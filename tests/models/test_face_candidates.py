@@ -13,9 +13,9 @@ import pytest
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertDetail
 from zhian.config import load_settings
+from zhian.evaluation.models import evaluate_seed
 from zhian.ingest.events import AccessEvent, Event, FaceEvent, Subject
 from zhian.kit.clock import ManualClock
-from zhian.models.evaluation import evaluate_seed
 from zhian.models.faces import CAPTURE_READ_ACTION, FACE_READ_ACTION
 from zhian.models.unregistered import UnregisteredResidentModel
 from zhian.node import Node

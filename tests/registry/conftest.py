@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from zhian.db.base import Base
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
 from zhian.registry.importer import import_paths
 from zhian.registry.schemas import ENTITY_ORDER
@@ -24,9 +24,8 @@ def district_files() -> list[Path]:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    # TODO(migrations): build the schema with zhian.db.migrate.upgrade once they exist.
     engine = make_engine(f"sqlite:///{tmp_path / 'zhian.db'}")
-    Base.metadata.create_all(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     yield engine
     engine.dispose()
 

@@ -11,8 +11,8 @@ from tests.governance.factories import LI_ID, ZHANG_ID
 from tests.registry.factories import load_two_stations, scope_of
 from zhian.access.roles import Role
 from zhian.access.scope import JurisdictionScope
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
 from zhian.errors import NotFoundError
 from zhian.registry.service import RegistryService
 
@@ -20,7 +20,7 @@ from zhian.registry.service import RegistryService
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     engine = make_engine(database_url)
-    upgrade(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     database = Database(engine)
     load_two_stations(database)
     yield database

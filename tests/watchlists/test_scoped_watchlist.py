@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from tests.registry.factories import load_two_stations, scope_of
 from zhian.access.roles import Role
 from zhian.access.scope import JurisdictionScope
+from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.db.migrate import upgrade
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.kit.clock import ManualClock
 from zhian.registry.service import RegistryService
@@ -29,7 +29,7 @@ PLATES = {"J-A": "浙A11111", "J-B": "浙B22222", "J-CITY": "浙C33333"}
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     engine = make_engine(database_url)
-    upgrade(engine)
+    migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     database = Database(engine)
     load_two_stations(database)
     yield database

@@ -79,3 +79,12 @@ def test_a_user_without_the_permission_or_an_unreadable_file_is_refused(
     code, output = invoke("watchlist", "import", str(wrong), "--user", "officer1", "-w", workspace)
     assert code == 2 and ".csv or .xlsx" in output
     assert audit(node, "watchlist.import") == []
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("plate,reason\n浙A11111,找回\n", encoding="utf-16")
+    code, output = invoke(
+        "watchlist", "withdraw", str(utf16), "--user", "officer1", "-w", workspace
+    )
+    assert code == 2, output
+    assert "encoding:" in output and "neither UTF-8 nor GB18030/GBK" in output
+    assert "Traceback" not in output
+    assert audit(node, "watchlist.bulk_withdraw") == []

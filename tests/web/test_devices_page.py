@@ -14,8 +14,8 @@ from tests.ingest.factories import access_event
 from tests.web.conftest import FAST_HASHER, PASSWORD, log_in
 from zhian.access.service import AccessService
 from zhian.audit.service import AuditService
-from zhian.cascade.repository import ViidRepository
 from zhian.ingest.viid.fake import DeviceEmulator
+from zhian.ingest.viid.repository import ViidRepository
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.web.device_views import protocols

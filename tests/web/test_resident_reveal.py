@@ -53,11 +53,11 @@ def keyed_node(workspace: Path, clock: ManualClock) -> Iterator[Node]:
     """A node with a key ring on disk and resident R1 imported with identity columns."""
     settings = load_settings(workspace, web={"secret_key": "r" * 40})
     write_keyring(key_file_path(settings.governance, workspace), generate_keyring())
-    with Node.open(settings, clock, feed=False) as loading:
-        load_master_data(loading, now=clock.now())
-        with loading.db.session() as session:
+    with Node.open(settings, clock, feed=False) as opened:
+        load_master_data(opened, now=clock.now())
+        with opened.db.session() as session:
             registry = RegistryService(
-                session, clock=clock, identity=loading.governance.require_sealer()
+                session, clock=clock, identity=opened.governance.require_sealer()
             )
             for entity, rows in (
                 ("jurisdictions", [OTHER_STATION]),
@@ -71,7 +71,7 @@ def keyed_node(workspace: Path, clock: ManualClock) -> Iterator[Node]:
                 access.create_user(
                     username, PASSWORD, role=role, jurisdiction_id=jurisdiction, now=clock.now()
                 )
-    with Node.open(settings, clock, feed=False) as opened:
+        opened.refresh_directory()
         yield opened
 
 

@@ -195,3 +195,19 @@ def test_a_bulk_file_of_the_wrong_kind_or_columns_is_refused_whole(
     assert unknown.status_code == 400 and 'data-field="colour"' in unknown.text
     assert "list.csv" in unknown.text and "zhian-watchlist-" not in unknown.text
     assert audit_entries(node, "watchlist.import") == []
+
+
+def test_a_bulk_file_in_another_encoding_is_refused_naming_the_encoding(
+    client: TestClient, node: Node
+) -> None:
+    # Excel's "Unicode text" is UTF-16: neither UTF-8 nor GB18030 (it was a 500 before).
+    utf16 = "plate,legal_basis_kind,legal_basis_ref\n浙A11111,stolen_vehicle,X-1\n"
+    log_in(client, "station")
+    for url in ("/watchlists/import", "/watchlists/withdrawals"):
+        answer = upload(client, url, "名单.csv", utf16.encode("utf-16"))
+        assert answer.status_code == 400, answer.text
+        assert 'data-field="encoding"' in answer.text
+        assert "名单.csv: the text is neither UTF-8 nor GB18030/GBK" in answer.text
+        assert "zhian-watchlist-" not in answer.text
+    assert audit_entries(node, "watchlist.import") == []
+    assert audit_entries(node, "watchlist.bulk_withdraw") == []

@@ -1,6 +1,7 @@
-"""Cascade (级联): the GA/T 1400 state a node keeps for its peers, and its upward link.
+"""Cascade (级联): the upward link of a node to an upper GA/T 1400 platform.
 
-`viid_service` holds what the /VIID routes need beyond the protocol (Digest credentials,
-sessions, the VIID object store, subscriptions), `push` delivers subscriptions, and
-`viid_client` registers with an upper platform and forwards to it, caching durably.
+`viid_client` registers with the upper platform and forwards to it what it subscribed to,
+through a durable outbox (`models`, `repository`). The GA/T 1400 server a node runs for its
+devices and lower platforms lives with the protocol adapter in `zhian.ingest.viid`;
+`component` wires the two together for the composition root.
 """

@@ -1,15 +1,16 @@
-"""The GA/T 1400 parts of a node, built and started together by the composition root."""
+"""The GA/T 1400 parts of a node (the server in ingest.viid, the upward link here), built
+and started together by the composition root."""
 
 from __future__ import annotations
 
-from zhian.cascade.push import SubscriptionPusher
-from zhian.cascade.subscriptions import SubscriptionService
 from zhian.cascade.viid_client import ViidUpperClient
-from zhian.cascade.viid_service import ViidService
 from zhian.config import Settings
 from zhian.db.engine import Database
 from zhian.ingest.images import ImageStore
 from zhian.ingest.service import IntakeService
+from zhian.ingest.viid.push import SubscriptionPusher
+from zhian.ingest.viid.service import ViidService
+from zhian.ingest.viid.subscriptions import SubscriptionService
 from zhian.kit.clock import Clock
 
 

@@ -18,7 +18,7 @@ import httpx
 import msgspec
 from sqlalchemy.orm import Session
 
-from zhian.cascade.repository import ViidRepository
+from zhian.cascade.repository import UpwardOutboxRepository
 from zhian.config import ViidSettings
 from zhian.db.engine import Database
 from zhian.ingest.viid.digest import authorization_for
@@ -82,13 +82,13 @@ class ViidUpperClient:
     def enqueue(
         self, session: Session, receive_addr: str, notification_id: str, payload: bytes
     ) -> None:
-        ViidRepository(session).enqueue_upward(
+        UpwardOutboxRepository(session).enqueue_upward(
             receive_addr, notification_id, payload, self._clock.now()
         )
 
     def backlog(self) -> int:
         with self._db.session() as session:
-            return ViidRepository(session).outbox_size()
+            return UpwardOutboxRepository(session).outbox_size()
 
     # --- the link ---------------------------------------------------------------------------
 
@@ -160,14 +160,14 @@ class ViidUpperClient:
             with self._db.session() as session:
                 head = [
                     (r.seq, r.receive_addr, r.payload)
-                    for r in ViidRepository(session).outbox_head(_DRAIN_CHUNK)
+                    for r in UpwardOutboxRepository(session).outbox_head(_DRAIN_CHUNK)
                 ]
             if not head:
                 return delivered, ""
             for seq, receive_addr, payload in head:
                 error = self._send(receive_addr, payload)
                 with self._db.session() as session:
-                    repository = ViidRepository(session)
+                    repository = UpwardOutboxRepository(session)
                     if error:
                         repository.outbox_failed(seq, error)
                     else:

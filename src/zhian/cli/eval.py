@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from zhian.cli.common import console
-from zhian.models.evaluation import ModelScore, evaluate
-from zhian.rules import crowd_eval
+from zhian.evaluation import crowd as crowd_eval
+from zhian.evaluation.models import ModelScore, evaluate
 
 # The bar of issue #6, for every model on the standard scenarios.
 BAR = 0.95

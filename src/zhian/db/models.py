@@ -13,17 +13,13 @@ from zhian.alerts.models import (  # noqa: F401
     WebhookSubscription,
 )
 from zhian.audit.models import AuditEntry, AuditHead  # noqa: F401
-from zhian.cascade.models import (  # noqa: F401
-    ViidCredential,
-    ViidObject,
-    ViidSubscription,
-    ViidUpperOutbox,
-)
+from zhian.cascade.models import ViidUpperOutbox  # noqa: F401
 from zhian.db.base import Base
 from zhian.devices.models import Device
 from zhian.governance.models import LegalHold  # noqa: F401
 from zhian.ingest.ferry.models import FerryImport  # noqa: F401
 from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.ingest.viid.models import ViidCredential, ViidObject, ViidSubscription  # noqa: F401
 from zhian.models.orm import ModelParameter, WelfareOptin  # noqa: F401
 from zhian.models.utilities import UtilityReading  # noqa: F401
 from zhian.registry.models import (

@@ -3,22 +3,20 @@ usage summary the vacant-house model weighs (docs/models.md §3)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import openpyxl
 from sqlalchemy import Date, Float, ForeignKey, UniqueConstraint, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhian.config import ModelSettings
 from zhian.db.base import Base
+from zhian.kit.tables import ImportFileError, Row, open_sheets
 from zhian.registry.models import House
-from zhian.registry.service import ImportFileError, ImportReport, RowError
+from zhian.registry.service import ImportReport, RowError
 
 ENTITY = "utility_readings"
 # Where `prepare_run` leaves the readings in `ModelRun.shared`.
@@ -32,8 +30,6 @@ UTILITY_PARAMETERS = (
     "utility_occupied_share",
 )
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
-
-Row = dict[str, object]
 
 
 class UtilityReading(Base):
@@ -263,8 +259,7 @@ def _parsed(row: Row) -> tuple[tuple[str, date], tuple[float | None, float | Non
 # Reading files -----------------------------------------------------------------------------
 
 
-def _header(cells: Iterable[object], source: str) -> list[str]:
-    header = [_text(cell).lower() for cell in cells]
+def _check_header(header: list[str], source: str) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ImportFileError(f"{source}: missing column {', '.join(missing)}", field=missing[0])
@@ -275,55 +270,11 @@ def _header(cells: Iterable[object], source: str) -> list[str]:
     unknown = [c for c in header if c and c not in REQUIRED_COLUMNS + VALUE_COLUMNS]
     if unknown:
         raise ImportFileError(f"{source}: unknown column {', '.join(unknown)}", field=unknown[0])
-    return header
-
-
-def _row(header: list[str], cells: Iterable[object]) -> Row:
-    row: Row = {column: None for column in header if column}
-    for index, value in enumerate(cells):
-        column = header[index] if index < len(header) else ""
-        if column:
-            row[column] = value
-        elif not _blank(value):
-            row[f"(column {index + 1})"] = value  # rejected, not lost
-    return row
-
-
-def _decode(path: Path) -> str:
-    """UTF-8 with or without BOM, else GB18030 (what Chinese Excel saves as CSV)."""
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(f"{path}: the text is neither UTF-8 nor GB18030/GBK")
 
 
 def read_readings(path: Path) -> list[Row]:
     """The data rows of a CSV file or of a workbook's first sheet, header checked; rows keep
     their file position (blank rows included) so errors name the spreadsheet row."""
-    if not path.is_file():
-        raise ImportFileError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            lines = list(csv.reader(io.StringIO(_decode(path), newline="")))
-        except csv.Error as exc:
-            raise ImportFileError(f"{path}: not valid CSV: {exc}") from None
-        rows: Iterator[Sequence[object]] = iter(lines)
-    elif suffix in {".xlsx", ".xlsm"}:
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors alike
-            raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-        try:
-            rows = iter(list(book.worksheets[0].iter_rows(values_only=True)))
-        finally:
-            book.close()
-    else:
-        raise ImportFileError(
-            f"{path}: cannot read '{suffix or path.name}' files; use .csv or .xlsx"
-        )
-    header = _header(next(rows, ()), str(path))
-    return [_row(header, cells) for cells in rows]
+    [sheet] = open_sheets(path)
+    _check_header(sheet.header, str(path))
+    return list(sheet.rows())

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import openpyxl
 
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
+from zhian.kit.tables import ImportFileError, Row, Sheet, open_sheets
 from zhian.registry.identity import IdentityProtector
 from zhian.registry.schemas import ENTITIES, ENTITY_ORDER
-from zhian.registry.service import ImportFileError, ImportReport, RegistryService, check_header
+from zhian.registry.service import ImportReport, RegistryService, check_header
 
-Row = dict[str, object]
 # Called with (table source, rows read so far) while a table loads.
 ProgressCallback = Callable[[str, int], None]
 
-CSV_SUFFIXES = frozenset({".csv"})
-EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 # How often, in rows, the progress callback hears of a loading table.
 PROGRESS_EVERY_ROWS = 500
 
@@ -36,42 +29,19 @@ class Table:
     """
 
     entity: str
-    source: str  # the path as given, and the sheet for a workbook: "data/master.xlsx[houses]"
-    columns: tuple[str, ...]
-    _read_rows: Callable[[], Iterator[Row]]
+    sheet: Sheet
+
+    @property
+    def source(self) -> str:
+        """The path as given, and the sheet for a workbook: "data/master.xlsx[houses]"."""
+        return self.sheet.source
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.sheet.columns
 
     def rows(self) -> Iterator[Row]:
-        return self._read_rows()
-
-
-def _normalise_header(cells: Iterable[object]) -> list[str]:
-    return ["" if cell is None else str(cell).strip().lower() for cell in cells]
-
-
-def _row_dict(header: list[str], cells: Iterable[object]) -> Row:
-    """Map cells to header columns; a value beyond the header or under a nameless column
-    keeps a placeholder name, so the row is rejected rather than the value lost."""
-    row: Row = {column: None for column in header if column}
-    for index, value in enumerate(cells):
-        column = header[index] if index < len(header) else ""
-        if column:
-            row[column] = value
-        elif value is not None and (not isinstance(value, str) or value.strip()):
-            row[f"(column {index + 1})"] = value
-    return row
-
-
-def _decode(path: Path) -> str:
-    """File text: UTF-8 with or without BOM, else GB18030 (what Chinese Excel saves as CSV)."""
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path}: the text is neither UTF-8 nor GB18030/GBK") from None
+        return self.sheet.rows()
 
 
 def _entity_from_stem(path: Path) -> str:
@@ -84,88 +54,24 @@ def _entity_from_stem(path: Path) -> str:
     return entity
 
 
-def _checked_header(source: str, entity: str, header: list[str]) -> tuple[str, ...]:
-    columns = tuple(column for column in header if column)
+def _checked(entity: str, sheet: Sheet) -> Table:
     try:
-        check_header(entity, columns)
+        check_header(entity, sheet.columns)
     except ImportFileError as exc:
-        raise ImportFileError(f"{source}: {exc.message}", field=exc.field) from None
-    return columns
+        raise ImportFileError(f"{sheet.source}: {exc.message}", field=exc.field) from None
+    return Table(entity=entity, sheet=sheet)
 
 
-def _open_csv(path: Path, entity: str | None) -> Table:
-    text = _decode(path)
-    entity = entity or _entity_from_stem(path)
-    try:
-        header = _normalise_header(next(csv.reader(io.StringIO(text, newline="")), []))
-    except csv.Error as exc:
-        raise ImportFileError(f"{path}: the header row is not valid CSV: {exc}") from None
-    columns = _checked_header(str(path), entity, header)
-
-    def read_rows() -> Iterator[Row]:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            next(reader, None)
-            for cells in reader:
-                yield _row_dict(header, cells)
-        except csv.Error as exc:
-            raise ImportFileError(
-                f"{path}: line {reader.line_num} is not valid CSV: {exc}"
-            ) from None
-
-    return Table(entity=entity, source=str(path), columns=columns, _read_rows=read_rows)
-
-
-def _open_workbook(path: Path) -> Any:
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors alike
-        raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-
-
-def _open_excel(path: Path, entity: str | None) -> list[Table]:
-    """One table per sheet named like an entity; else the first sheet, entity from the name."""
-    workbook = _open_workbook(path)
-    try:
-        names: list[str] = list(workbook.sheetnames)
-        by_entity = {name.strip().lower(): name for name in names}
-        if entity is not None:
-            chosen = [(entity, by_entity.get(entity, names[0]))]
-        else:
-            chosen = [(key, name) for key, name in by_entity.items() if key in ENTITIES]
-            if not chosen:
-                chosen = [(_entity_from_stem(path), names[0])]
-        headers = {}
-        for sheet_entity, sheet in chosen:
-            first = next(workbook[sheet].iter_rows(max_row=1, values_only=True), ())
-            source = f"{path}[{sheet}]"
-            header = _normalise_header(first)
-            headers[sheet] = (sheet_entity, source, header)
-            _checked_header(source, sheet_entity, header)
-    finally:
-        workbook.close()
-
-    def reader(sheet: str, header: list[str]) -> Callable[[], Iterator[Row]]:
-        def read_rows() -> Iterator[Row]:
-            book = _open_workbook(path)
-            try:
-                # Read-only sheets yield blank rows too, so numbering matches the sheet's.
-                for cells in book[sheet].iter_rows(min_row=2, values_only=True):
-                    yield _row_dict(header, cells)
-            finally:
-                book.close()
-
-        return read_rows
-
-    return [
-        Table(
-            entity=sheet_entity,
-            source=source,
-            columns=tuple(column for column in header if column),
-            _read_rows=reader(sheet, header),
-        )
-        for sheet, (sheet_entity, source, header) in headers.items()
-    ]
+def _tables_of(path: Path, sheets: list[Sheet], entity: str | None) -> list[Table]:
+    """A CSV file holds the entity its name says; a workbook one table per sheet named
+    like an entity, else its first sheet, the entity from the file's name."""
+    if sheets[0].name is None:
+        return [_checked(entity or _entity_from_stem(path), sheets[0])]
+    by_entity = {(sheet.name or "").strip().lower(): sheet for sheet in sheets}
+    if entity is not None:
+        return [_checked(entity, by_entity.get(entity, sheets[0]))]
+    named = [_checked(key, sheet) for key, sheet in by_entity.items() if key in ENTITIES]
+    return named or [_checked(_entity_from_stem(path), sheets[0])]
 
 
 def open_tables(path: Path, entity: str | None = None) -> list[Table]:
@@ -175,16 +81,7 @@ def open_tables(path: Path, entity: str | None = None) -> list[Table]:
         raise ImportFileError(
             f"unknown entity '{entity}'; expected one of: {', '.join(ENTITY_ORDER)}"
         )
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise ImportFileError(f"{path}: no such file")
-    if suffix in CSV_SUFFIXES:
-        return [_open_csv(path, entity)]
-    if suffix in EXCEL_SUFFIXES:
-        return _open_excel(path, entity)
-    raise ImportFileError(
-        f"{path}: cannot read '{suffix or path.name}' files; save it as .csv or .xlsx"
-    )
+    return _tables_of(path, open_sheets(path, every_sheet=True), entity)
 
 
 def read_table(path: Path, entity: str | None = None) -> tuple[str, Iterator[Row]]:

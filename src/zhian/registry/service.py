@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import DeviceKind
-from zhian.errors import BadRequestError, NotFoundError
+from zhian.errors import NotFoundError
 from zhian.kit.clock import Clock
+from zhian.kit.tables import ImportFileError as ImportFileError  # what check_header raises
 from zhian.registry.identity import (
     NO_KEY_REASON,
     IdentityProtector,
@@ -45,12 +46,6 @@ from zhian.registry.schemas import (
     known_columns,
     required_columns,
 )
-
-
-class ImportFileError(BadRequestError):
-    """A whole file cannot be imported: unknown entity, bad header, unreadable text."""
-
-    code = "import_file_error"
 
 
 @dataclass(frozen=True, slots=True)

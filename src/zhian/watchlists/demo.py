@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Protocol
 
 from zhian.kit.clock import Clock
-from zhian.sim import District
 from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
 from zhian.watchlists.service import WatchlistService
 
 DEMO_PLATES = 3
+
+
+class DemoCar(Protocol):
+    """A simulated vehicle (zhian.sim.Car): its plate, and its owner's index or -1."""
+
+    @property
+    def plate(self) -> str: ...
+
+    @property
+    def owner(self) -> int: ...
+
+
+class DemoDistrict(Protocol):
+    """What the demo reads of a simulated district (zhian.sim.District); the watchlists
+    domain does not import the simulator."""
+
+    @property
+    def tables(self) -> Mapping[str, Sequence[Mapping[str, object]]]: ...
+
+    @property
+    def cars(self) -> Sequence[DemoCar]: ...
 
 
 class WatchlistHost(Protocol):
@@ -22,7 +43,7 @@ class WatchlistHost(Protocol):
     def watchlists(self) -> AbstractContextManager[WatchlistService]: ...
 
 
-def seed_demo_watchlist(node: WatchlistHost, district: District, *, user_id: int) -> list[int]:
+def seed_demo_watchlist(node: WatchlistHost, district: DemoDistrict, *, user_id: int) -> list[int]:
     """Put a few vehicles the district's traffic brings past its gates on the watchlist,
     as stolen-vehicle reports of the top jurisdiction, for 30 days. Returns the entry ids."""
     top = next(row for row in district.tables["jurisdictions"] if row["parent_id"] is None)

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import OnlineRatePoint
 from zhian.audit.service import Actor
-from zhian.cascade.repository import ViidRepository
 from zhian.devices.models import DeviceKind
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.governance.context import Governance
+from zhian.ingest.viid.repository import ViidRepository
 from zhian.ingest.viid.sessions import ViidSession
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user

@@ -9,8 +9,8 @@ import anyio.to_thread
 import msgspec
 from fastapi import APIRouter, Depends, Request, Response
 
-from zhian.cascade.viid_service import ViidReply
 from zhian.ingest.viid.objects import KINDS, ObjectKind
+from zhian.ingest.viid.service import ViidReply
 from zhian.ingest.viid.wire import CONTENT_TYPE
 from zhian.node import Node
 from zhian.web.deps import get_node, read_bounded_body

@@ -1,6 +1,9 @@
-"""GA/T 1400 (视图库, VIID): wire format, Digest auth, sessions and mapping to Zhian events.
+"""GA/T 1400 (视图库, VIID): the protocol adapter and the server a node runs for it.
 
-Protocol code only: nothing here touches the database, the log or the store. The stateful
-side (credentials, the VIID object store, subscriptions, the upward client) lives in
-`zhian.cascade`; the HTTP routes in `zhian.web.viid_api`. See docs/interop-viid.md.
+Protocol code (`wire`, `digest`, `sessions`, `objects`, `mapping`, `query`, and the test
+peers in `fake`) touches nothing of the platform but ingest base types. The server side
+(`service`: credentials, sessions, the VIID object store; `subscriptions` and `push`:
+subscriptions of lower platforms and their delivery; `models`, `repository`) keeps its
+state in the database. The HTTP routes are in `zhian.web.viid_api`; the upward link to an
+upper platform is `zhian.cascade`. See docs/interop-viid.md.
 """

@@ -11,8 +11,6 @@ import msgspec
 from sqlalchemy import ColumnElement
 
 from zhian.access.scope import JurisdictionScope
-from zhian.cascade.models import ViidObject
-from zhian.cascade.repository import ViidRepository
 from zhian.config import ViidSettings
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
@@ -30,8 +28,10 @@ from zhian.ingest.viid.mapping import (
     map_object,
     scrub,
 )
+from zhian.ingest.viid.models import ViidObject
 from zhian.ingest.viid.objects import IMAGE_INNER_LISTS, ObjectKind
 from zhian.ingest.viid.query import parse_query
+from zhian.ingest.viid.repository import ViidRepository
 from zhian.ingest.viid.sessions import SessionTable
 from zhian.ingest.viid.wire import (
     StatusCode,

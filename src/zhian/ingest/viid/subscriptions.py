@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from zhian.cascade.models import ViidSubscription
-from zhian.cascade.repository import ViidRepository
-from zhian.cascade.viid_service import ViidReply, ViidService
+from zhian.ingest.viid.models import ViidSubscription
 from zhian.ingest.viid.objects import KINDS_BY_DETAIL
+from zhian.ingest.viid.repository import ViidRepository
+from zhian.ingest.viid.service import ViidReply, ViidService
 from zhian.ingest.viid.wire import (
     StatusCode,
     ViidRequestError,

@@ -11,11 +11,11 @@ import httpx
 import msgspec
 from sqlalchemy.orm import Session
 
-from zhian.cascade.models import ViidObject, ViidSubscription
-from zhian.cascade.repository import ViidRepository
-from zhian.cascade.subscriptions import EXPIRED
-from zhian.cascade.viid_service import ViidService, with_pictures
+from zhian.ingest.viid.models import ViidObject, ViidSubscription
 from zhian.ingest.viid.objects import KINDS, KINDS_BY_DETAIL
+from zhian.ingest.viid.repository import ViidRepository
+from zhian.ingest.viid.service import ViidService, with_pictures
+from zhian.ingest.viid.subscriptions import EXPIRED
 from zhian.ingest.viid.wire import ACCEPT, CONTENT_TYPE, format_time, is_acknowledged
 from zhian.kit.loops import BackgroundLoop
 

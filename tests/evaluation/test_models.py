@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from zhian.evaluation.models import ModelScore, evaluate_seed
 from zhian.models.catalogue import MODELS
-from zhian.models.evaluation import ModelScore, evaluate_seed
 
 SHORT = {
     "moved_out_absent_days": 10,

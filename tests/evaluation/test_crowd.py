@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zhian.rules.crowd_eval import evaluate
+from zhian.evaluation.crowd import evaluate
 
 
 def test_the_surge_is_warned_ten_minutes_ahead_without_false_warnings(tmp_path: Path) -> None:
