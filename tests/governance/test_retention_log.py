@@ -307,7 +307,7 @@ def submit(node: Node, raws: list[bytes]) -> tuple[int, int, int]:
 
 def caught_up(node: Node) -> None:
     assert node.feeder.wait_caught_up(timeout_seconds=30)
-    assert node.alert_loop.rule_engine.wait_caught_up(timeout_seconds=30)
+    assert node.rule_engine.wait_caught_up(timeout_seconds=30)
 
 
 @pytest.fixture
@@ -334,7 +334,7 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
         assert submit(node, [fresh]) == (1, 0, 0)
         caught_up(node)
         # The checkpoint on record is what a restart resumes from: stopping commits it.
-        node.alert_loop.rule_engine.stop()
+        node.rule_engine.stop()
         log_dir = node.settings.log_dir
         assert [s.first_seq for s in node.log.segments()] == [1, 2, 3, 4]
         # The log is sealed at rest: its files show no plate, yet it holds both.
@@ -457,7 +457,7 @@ def test_rotation_keeps_a_key_the_log_uses_until_retention_prunes_its_records(
         assert plates_in(node.log) == {OLD_PLATE}
         assert submit(node, [vehicle_raw("fresh", clock.now(), NEW_PLATE)]) == (1, 0, 0)
         caught_up(node)
-        node.alert_loop.rule_engine.stop()  # commits the rules' checkpoint
+        node.rule_engine.stop()  # commits the rules' checkpoint
         assert node.retention.run_now().by_class()["log"].removed == 3
 
     output = keys("rotate")

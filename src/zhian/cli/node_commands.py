@@ -1,4 +1,4 @@
-"""Commands that set up and run a node: init, migrate, serve, docs."""
+"""Commands that set up and run a node: init, migrate, serve, worker, docs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ from typing import Annotated
 
 import typer
 
-from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
-from zhian.config import CONFIG_FILE_NAME, config_reference_markdown, default_config_toml
+from zhian.cli.common import (
+    DEFAULT_WORKSPACE,
+    WorkspaceOption,
+    console,
+    error_console,
+    settings_for,
+)
+from zhian.config import (
+    CONFIG_FILE_NAME,
+    Settings,
+    config_reference_markdown,
+    default_config_toml,
+)
 from zhian.db.migrate import upgrade_url
 
 WORKSPACE_MARKER = ".zhian-workspace"
@@ -46,19 +57,37 @@ def serve(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     host: Annotated[str | None, typer.Option(help="Listen address (default from config).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
+    run_all: Annotated[
+        bool | None,
+        typer.Option(
+            "--all/--web-only",
+            help=(
+                "Run everything in this one process, or the web only (with `zhian worker` "
+                "beside it). Default: worker.separate in the config (false: everything)."
+            ),
+        ),
+    ] = None,
 ) -> None:
-    """Run the node: intake API, event store feeder and web pages."""
+    """Run the node: intake API and web pages, and unless split, the background loops."""
     import uvicorn
 
     from zhian.cli.access import refuse_weak_secret
-    from zhian.node import Node
+    from zhian.node import Node, NodeRole
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
     refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
-    with Node.open(settings) as node:
+    refuse_several_web_processes(settings)
+    role = (
+        NodeRole.ALL
+        if (not settings.worker.separate if run_all is None else run_all)
+        else (NodeRole.WEB)
+    )
+    with Node.open(settings, role=role) as node:
+        runs = "everything" if role is NodeRole.ALL else "the web (start `zhian worker` too)"
         console.print(
             f"Zhian listening on http://{host or settings.web.host}:{port or settings.web.port}/"
+            f" ({runs})"
         )
         uvicorn.run(
             create_app(node),
@@ -66,6 +95,31 @@ def serve(
             port=port or settings.web.port,
             log_level="warning",
         )
+
+
+def refuse_several_web_processes(settings: Settings) -> None:
+    """Stop at start-up when `web.workers` asks for more web processes than the log allows."""
+    if settings.web.workers > 1:
+        error_console.print(
+            f"web.workers = {settings.web.workers}: several web processes would each append "
+            "to the event log, and the local log admits one writing process. Set web.workers "
+            '= 1 (a log that several processes can append to, log.type = "nats", is a '
+            "later issue)."
+        )
+        raise typer.Exit(2)
+
+
+def worker(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Run the background loops (store feeder, rules, SLA, webhooks, models, pushers,
+    retention) beside a `zhian serve --web-only` of the same workspace."""
+    from zhian.worker.main import run_worker
+
+    settings = settings_for(workspace)
+
+    def ready(url: str) -> None:
+        console.print(f"Zhian worker running (store queries for the web on {url})")
+
+    run_worker(settings, on_ready=ready)
 
 
 docs_app = typer.Typer(help="Generate reference documentation from the code.")

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.service import IntakeStats
-from zhian.store.events import ArrivalStats, EventStore
+from zhian.store.events import ArrivalStats
+from zhian.store.remote import EventReads
 
 UNKNOWN_DEVICE = "(unknown)"
 
@@ -100,7 +101,7 @@ class QualityService:
     def __init__(
         self,
         session: Session,
-        store: EventStore,
+        store: EventReads,
         *,
         late_after_minutes: float,
         goal: float,

@@ -16,6 +16,8 @@ from zhian.config import IntakeSettings
 from zhian.ingest.dedupe import DuplicateIndex, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.validate import (
+    DIRECTORY_MISS_CODES,
+    DirectoryKeeper,
     EventValidator,
     FieldError,
     IntakeDirectory,
@@ -143,6 +145,9 @@ class IntakeService:
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()
         self.directory = directory or IntakeDirectory()
+        # When set, a refusal for an unknown or disabled device reloads the directory
+        # (rate-limited) and checks the batch again before anything is refused.
+        self.directory_keeper: DirectoryKeeper | None = None
         self.stats = IntakeStats()
 
     # --- start-up -------------------------------------------------------------------------
@@ -275,6 +280,15 @@ class IntakeService:
             image_exists=self._image_exists,
         )
         rejected = [item for item in checked if isinstance(item, ItemRejected)]
+        if rejected and self._reloaded_for(rejected):
+            checked = self._validator.check_batch(
+                candidates,
+                directory=self.directory,
+                sender_id=sender_id,
+                now=now,
+                image_exists=self._image_exists,
+            )
+            rejected = [item for item in checked if isinstance(item, ItemRejected)]
         valid = cast(
             list[Event],
             checked if not rejected else [e for e in checked if type(e) is not ItemRejected],
@@ -321,6 +335,15 @@ class IntakeService:
                 status: Status = "accepted" if next(claims) else "duplicate"
                 append(ItemOutcome(index, status, id=item.id, device_id=item.device_id))  # type: ignore[union-attr]
         return outcomes
+
+    def _reloaded_for(self, rejected: list[ItemRejected]) -> bool:
+        keeper = self.directory_keeper
+        if keeper is None or not any(r.code in DIRECTORY_MISS_CODES for r in rejected):
+            return False
+        if not keeper.refresh_on_miss():
+            return False
+        self.directory = keeper.current
+        return True
 
     def _hold_rejected(
         self,

@@ -7,6 +7,8 @@ import binascii
 import math
 import re
 import struct
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,6 +59,59 @@ class IntakeDirectory:
     devices: Mapping[str, DeviceInfo] = field(default_factory=dict)
     zone_ids: frozenset[str] = frozenset()
     authenticate: Callable[[str], str | None] = lambda _token: None
+
+
+# Refusals that a newer directory may turn into acceptances (a device imported or enabled,
+# or a gateway assigned, by another process since the last load).
+DIRECTORY_MISS_CODES = frozenset({"unknown_device", "disabled_device", "wrong_sender"})
+
+
+class DirectoryKeeper:
+    """Keeps the intake's directory current while other processes change the devices.
+
+    `refresh` reloads unconditionally (after a change this process made, and now and
+    then); `refresh_on_miss` reloads only if the last load is older than
+    `miss_interval_seconds`, so a sender posting for an unknown device cannot make every
+    request reload the whole directory.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], IntakeDirectory],
+        *,
+        miss_interval_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._miss_interval = miss_interval_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._loaded_at = -math.inf
+        self._listeners: list[Callable[[IntakeDirectory], None]] = []
+        self.current = IntakeDirectory()
+
+    def subscribe(self, listener: Callable[[IntakeDirectory], None]) -> None:
+        """Call `listener` with every directory loaded from now on."""
+        self._listeners.append(listener)
+
+    def refresh(self) -> IntakeDirectory:
+        with self._lock:
+            return self._reload()
+
+    def refresh_on_miss(self) -> bool:
+        """Reload unless the last load is recent; whether it reloaded."""
+        with self._lock:
+            if self._monotonic() - self._loaded_at < self._miss_interval:
+                return False
+            self._reload()
+            return True
+
+    def _reload(self) -> IntakeDirectory:
+        self._loaded_at = self._monotonic()
+        self.current = self._load()
+        for listener in self._listeners:
+            listener(self.current)
+        return self.current
 
 
 class ItemRejected(Exception):  # noqa: N818 - a rejection, not a programming error

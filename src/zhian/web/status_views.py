@@ -110,11 +110,11 @@ def _recent_in_scope(
         merged = [
             event
             for device_id in sorted(device_ids)
-            for event in node.store.recent_events(limit=limit, device_id=device_id)
+            for event in node.event_reads.recent_events(limit=limit, device_id=device_id)
         ]
         merged.sort(key=lambda event: (event.time, event.seq), reverse=True)
         return merged[:limit]
-    window = node.store.recent_events(limit=_SCOPED_WINDOW)
+    window = node.event_reads.recent_events(limit=_SCOPED_WINDOW)
     return [event for event in window if event.device_id in device_ids][:limit]
 
 
@@ -130,7 +130,7 @@ def status_snapshot(
     """
     stats = node.intake.stats
     now = node.clock.now()
-    last_seen = node.store.device_last_seen()
+    last_seen = node.event_reads.device_last_seen()
     with node.db.session() as session:
         scope = (
             JurisdictionScope.unscoped() if user is None else AccessService(session).scope_for(user)
@@ -141,7 +141,7 @@ def status_snapshot(
         last_seen = {key: value for key, value in last_seen.items() if key in in_scope}
         recent = _recent_in_scope(node, in_scope)
     else:
-        recent = node.store.recent_events(limit=50)
+        recent = node.event_reads.recent_events(limit=50)
     device_rows = [
         {
             "id": device.id,
@@ -165,8 +165,8 @@ def status_snapshot(
             "last_accepted_at": stats.last_accepted_at,
         },
         "log_seq": node.log.durable_seq,
-        "store_lag": node.feeder.lag(),
-        "stored_by_type": node.store.count_by_type(),
+        "store_lag": max(0, node.log.durable_seq - node.event_reads.last_seq()),
+        "stored_by_type": node.event_reads.count_by_type(),
         "quarantine_by_reason": node.quarantine.count_by_reason(),
         "recent": unmasked_events(node, recent) if unmasked else recent,
         "devices": device_rows,
