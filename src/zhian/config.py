@@ -55,16 +55,9 @@ class IntakeSettings(BaseModel):
         default=30.0,
         gt=0,
         description=(
-            "How often a running node reloads its device directory, to see devices "
-            "another process changed (imported, disabled) without a restart."
-        ),
-    )
-    directory_miss_refresh_seconds: float = Field(
-        default=1.0,
-        ge=0,
-        description=(
-            "An event from an unknown or disabled device reloads the device directory "
-            "before it is refused, at most once per this many seconds."
+            "How often a running node reloads its device directory, to see changes by "
+            "another process that no event asks about (a device disabled). A device "
+            "imported or enabled elsewhere is looked up at its first event."
         ),
     )
 

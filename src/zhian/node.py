@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta, timezone
 from enum import StrEnum
 from types import TracebackType
@@ -15,6 +15,7 @@ from zhian.cascade.component import ViidComponent
 from zhian.config import CrowdSettings, Settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
+from zhian.devices.schemas import DeviceDirectory
 from zhian.devices.service import DeviceService
 from zhian.errors import ZhianError
 from zhian.governance.context import Governance
@@ -137,10 +138,10 @@ class Node:
             settings=settings.intake,
             image_exists=self.images.exists,
         )
-        # Devices imported while the node runs: reloaded on a miss and every little while.
+        self._devices_snapshot = DeviceDirectory(by_token_sha256={}, devices={})
+        # Devices imported while the node runs: looked up on a miss, reloaded now and then.
         self.directory = DirectoryKeeper(
-            self._load_intake_directory,
-            miss_interval_seconds=settings.intake.directory_miss_refresh_seconds,
+            self._load_intake_directory, has_changed=self._devices_changed
         )
         self.directory.subscribe(self._use_directory)
         self.intake.directory_keeper = self.directory
@@ -294,15 +295,39 @@ class Node:
         entries: Mapping[str, DeviceInfo] = devices.devices
 
         def authenticate(token: str) -> str | None:
-            # A token issued by another process since the last load: reload once, rate-limited.
             found = devices.authenticate(token)
-            if found is None and self.directory.refresh_on_miss():
-                return self.directory.current.authenticate(token)
+            if found is None and self._token_issued_since(token):
+                # Issued by another process since this snapshot: reload, then look again.
+                self.directory.refresh()
+                return self._devices_snapshot.authenticate(token)
             return found
 
+        self._devices_snapshot = devices
         return IntakeDirectory(
             devices=entries, zone_ids=frozenset(zone_ids), authenticate=authenticate
         )
+
+    def _token_issued_since(self, token: str) -> bool:
+        with self.db.session() as session:
+            return DeviceService(session).token_owner(token) is not None
+
+    def _devices_changed(self, directory: IntakeDirectory, device_ids: Collection[str]) -> bool:
+        """Whether the database disagrees with `directory` about any of `device_ids`."""
+        with self.db.session() as session:
+            service = DeviceService(session)
+            for device_id in device_ids:
+                stored = service.get_device(device_id)
+                known = directory.devices.get(device_id)
+                if stored is None:
+                    if known is not None:
+                        return True
+                    continue
+                if known is None or (stored.is_enabled, stored.gateway_id) != (
+                    known.is_enabled,
+                    known.gateway_id,
+                ):
+                    return True
+        return False
 
     def _watch_directory(self) -> None:
         # Another process (a CLI import, the other role) may change devices at any time; a

@@ -145,8 +145,8 @@ class IntakeService:
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()
         self.directory = directory or IntakeDirectory()
-        # When set, a refusal for an unknown or disabled device reloads the directory
-        # (rate-limited) and checks the batch again before anything is refused.
+        # When set, a refusal for an unknown or disabled device reloads the directory if
+        # the database knows better, and checks the batch again before refusing anything.
         self.directory_keeper: DirectoryKeeper | None = None
         self.stats = IntakeStats()
 
@@ -280,7 +280,7 @@ class IntakeService:
             image_exists=self._image_exists,
         )
         rejected = [item for item in checked if isinstance(item, ItemRejected)]
-        if rejected and self._reloaded_for(rejected):
+        if rejected and self._reloaded_for(candidates, checked):
             checked = self._validator.check_batch(
                 candidates,
                 directory=self.directory,
@@ -336,11 +336,20 @@ class IntakeService:
                 append(ItemOutcome(index, status, id=item.id, device_id=item.device_id))  # type: ignore[union-attr]
         return outcomes
 
-    def _reloaded_for(self, rejected: list[ItemRejected]) -> bool:
+    def _reloaded_for(
+        self, candidates: list[Event | ItemRejected], checked: list[Event | ItemRejected]
+    ) -> bool:
         keeper = self.directory_keeper
-        if keeper is None or not any(r.code in DIRECTORY_MISS_CODES for r in rejected):
+        if keeper is None:
             return False
-        if not keeper.refresh_on_miss():
+        missed = {
+            candidate.device_id
+            for candidate, outcome in zip(candidates, checked, strict=True)
+            if isinstance(outcome, ItemRejected)
+            and outcome.code in DIRECTORY_MISS_CODES
+            and not isinstance(candidate, ItemRejected)
+        }
+        if not missed or not keeper.refresh_if_changed(missed):
             return False
         self.directory = keeper.current
         return True

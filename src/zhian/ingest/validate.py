@@ -8,8 +8,7 @@ import math
 import re
 import struct
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -70,23 +69,20 @@ class DirectoryKeeper:
     """Keeps the intake's directory current while other processes change the devices.
 
     `refresh` reloads unconditionally (after a change this process made, and now and
-    then); `refresh_on_miss` reloads only if the last load is older than
-    `miss_interval_seconds`, so a sender posting for an unknown device cannot make every
-    request reload the whole directory.
+    then). `refresh_if_changed` first asks `has_changed` (a cheap look at the named devices
+    in the database) and reloads only when the snapshot is out of date for them, so a
+    sender posting for unknown devices costs one small query, never a reload.
     """
 
     def __init__(
         self,
         load: Callable[[], IntakeDirectory],
         *,
-        miss_interval_seconds: float,
-        monotonic: Callable[[], float] = time.monotonic,
+        has_changed: Callable[[IntakeDirectory, Collection[str]], bool],
     ) -> None:
         self._load = load
-        self._miss_interval = miss_interval_seconds
-        self._monotonic = monotonic
+        self._has_changed = has_changed
         self._lock = threading.Lock()
-        self._loaded_at = -math.inf
         self._listeners: list[Callable[[IntakeDirectory], None]] = []
         self.current = IntakeDirectory()
 
@@ -98,16 +94,17 @@ class DirectoryKeeper:
         with self._lock:
             return self._reload()
 
-    def refresh_on_miss(self) -> bool:
-        """Reload unless the last load is recent; whether it reloaded."""
+    def refresh_if_changed(self, device_ids: Collection[str]) -> bool:
+        """Reload if the database disagrees with the snapshot about `device_ids`."""
+        seen = self.current
+        if not self._has_changed(seen, device_ids):
+            return False
         with self._lock:
-            if self._monotonic() - self._loaded_at < self._miss_interval:
-                return False
-            self._reload()
-            return True
+            if self.current is seen:  # else another thread reloaded meanwhile
+                self._reload()
+        return True
 
     def _reload(self) -> IntakeDirectory:
-        self._loaded_at = self._monotonic()
         self.current = self._load()
         for listener in self._listeners:
             listener(self.current)

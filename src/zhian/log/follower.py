@@ -55,7 +55,11 @@ class LogFollower:
     @property
     def first_seq(self) -> int:
         self._check_open()
-        if not self._first_seqs:
+        # Retention deletes the oldest segment first: while it is there, it is the first.
+        if (
+            not self._first_seqs
+            or not (self._directory / segment_name(self._first_seqs[0])).exists()
+        ):
             self._list_segments()
         return self._first_seqs[0] if self._first_seqs else self.durable_seq + 1
 
@@ -116,17 +120,25 @@ class LogFollower:
 
     def _read(self, after_seq: int, limit: int, end_seq: int) -> list[tuple[int, bytes]]:
         self._check_open()
-        # One retry after listing the folder again: a segment rolled or was pruned.
-        for attempt in range(2):
-            if attempt or not self._first_seqs or self._first_seqs[-1] <= after_seq:
-                self._list_segments()
+        out: list[tuple[int, bytes]] = []
+        is_relisted = False
+        while len(out) < limit:
             try:
-                return self._read_listed(after_seq, limit, end_seq)
-            except FileNotFoundError:
+                got = self._read_listed(after_seq, limit - len(out), end_seq)
+            except FileNotFoundError:  # pruned since the folder was listed
                 self._position = None
-                if attempt:
+                if is_relisted:
                     raise
-        raise AssertionError("unreachable")
+                got = []
+            out += got
+            if got:
+                after_seq = got[-1][0]
+            if after_seq >= end_seq or is_relisted:
+                break
+            # Short of what is durable: a segment rolled (or went) since the last listing.
+            self._list_segments()
+            is_relisted = True
+        return out
 
     def _read_listed(self, after_seq: int, limit: int, end_seq: int) -> list[tuple[int, bytes]]:
         if not self._first_seqs:
