@@ -78,11 +78,9 @@ def serve(
     settings = settings_for(workspace)
     refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
     refuse_several_web_processes(settings)
-    role = (
-        NodeRole.ALL
-        if (not settings.worker.separate if run_all is None else run_all)
-        else (NodeRole.WEB)
-    )
+    if run_all is None:
+        run_all = not settings.worker.separate
+    role = NodeRole.ALL if run_all else NodeRole.WEB
     with Node.open(settings, role=role) as node:
         runs = "everything" if role is NodeRole.ALL else "the web (start `zhian worker` too)"
         console.print(
