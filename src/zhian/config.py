@@ -779,6 +779,11 @@ class Settings(BaseSettings):
     def blob_dir(self) -> Path:
         return self.workspace / "blobs"
 
+    @property
+    def worker_endpoint_file(self) -> Path:
+        """Where a running worker publishes its loopback query endpoint and token."""
+        return self.workspace / "worker-endpoint.json"
+
 
 def load_settings(workspace: Path | None = None, **overrides: Any) -> Settings:
     """Settings of a workspace: its zhian.toml, then ZHIAN_* variables, then overrides."""

@@ -27,13 +27,14 @@ from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, 
 from zhian.ingest.service import BatchResult, IntakeService
 from zhian.ingest.validate import DeviceInfo, DirectoryKeeper, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
+from zhian.kit.loopback import PeerUnreachableError
 from zhian.log.base import PrunableLog
 from zhian.log.follower import LogFollower
 from zhian.log.local import LocalEventLog
 from zhian.log.sealed import SealedEventLog
 from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
-from zhian.rules.crowd import CrowdConfig, CrowdMonitor, CrowdRule
+from zhian.rules.crowd import CrowdConfig, CrowdMonitor, CrowdRule, CrowdSnapshot
 from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.rules.engine import RuleEngine
 from zhian.store.events import EventStore
@@ -51,6 +52,10 @@ class NodeRole(StrEnum):
     ALL = "all"  # everything in one process: the embedded default, the demo, CLI commands
     WEB = "web"  # intake, pages and API; owns the durable log's writer
     WORKER = "worker"  # the background loops; owns the event store, follows the log
+
+
+# The query the worker answers for the web's crowd page (beside the store's named queries).
+CROWD_SNAPSHOT_QUERY = "crowd_snapshot"
 
 
 class NodeRoleError(ZhianError):
@@ -126,9 +131,13 @@ class Node:
         self._store = (
             None if role is NodeRole.WEB else EventStore(settings.event_store_path, self.vault)
         )
-        self.event_reads: EventReads = (
-            RemoteEventStore(settings.workspace) if self._store is None else self._store
-        )
+        self._remote_store: RemoteEventStore | None = None
+        self.event_reads: EventReads
+        if self._store is None:
+            self._remote_store = RemoteEventStore(settings.worker_endpoint_file)
+            self.event_reads = self._remote_store
+        else:
+            self.event_reads = self._store
         self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)
         self.quarantine = QuarantineService(self.db)
         self.intake = IntakeService(
@@ -153,15 +162,18 @@ class Node:
         self._rule_engine: RuleEngine | None = None
         self._models: ModelScheduler | None = None
         self._retention: RetentionScheduler | None = None
+        # Crowd safety (docs/crowd.md): the crowd rule's settings, zones and snapshot.
         if self._store is not None:
             self._build_loops(self._store)
-            rules = self.rule_engine.rules
+            self.crowd = CrowdMonitor.attach(self.rule_engine.rules, self.db, settings.crowd)
         else:
-            # The crowd page's settings; the live snapshot is the worker's (its rule sees
-            # the events), so this lone rule never sees one.
-            rules = [CrowdRule(CrowdConfig.from_settings(CrowdSettings()))]
-        # Crowd safety (docs/crowd.md): the crowd rule's settings, zones and snapshot.
-        self.crowd = CrowdMonitor.attach(rules, self.db, settings.crowd)
+            # The rule runs in the worker, where the events are: its snapshot is asked there.
+            self.crowd = CrowdMonitor(
+                CrowdRule(CrowdConfig.from_settings(CrowdSettings())),
+                self.db,
+                settings.crowd,
+                snapshot_source=self._worker_crowd_snapshot,
+            )
         # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
         self.viid = ViidComponent(
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
@@ -213,6 +225,18 @@ class Node:
             log=self.log if self.role is NodeRole.ALL else None,
             intake=settings.intake,
         )
+
+    def _worker_crowd_snapshot(self) -> CrowdSnapshot:
+        assert self._remote_store is not None  # the web role's source only
+        try:
+            snapshot: CrowdSnapshot = self._remote_store.channel.ask(
+                CROWD_SNAPSHOT_QUERY, {}, CrowdSnapshot
+            )
+        except PeerUnreachableError:
+            # The page still shows the zones' settings; the figures come back with the worker.
+            logger.warning("the worker did not answer for the crowd snapshot")
+            return self.crowd.rule.snapshot
+        return snapshot
 
     # -- the parts a role may lack ------------------------------------------------------
 
@@ -374,8 +398,8 @@ class Node:
         self.log.close()
         if self._store is not None:
             self._store.close()
-        if isinstance(self.event_reads, RemoteEventStore):
-            self.event_reads.close()
+        if self._remote_store is not None:
+            self._remote_store.close()
         self.db.dispose()
 
     def __enter__(self) -> Node:

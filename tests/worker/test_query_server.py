@@ -1,4 +1,4 @@
-"""The worker's store-query endpoint: allow-listed names, a token, loopback only."""
+"""The worker's query endpoint: allow-listed store queries, a token, loopback only."""
 
 from __future__ import annotations
 
@@ -7,20 +7,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
+import msgspec
 import pytest
 
 from tests.ingest.factories import access_event, load_master_data
 from zhian.config import Settings
 from zhian.kit.clock import ManualClock
-from zhian.node import Node
-from zhian.store.remote import (
-    ENDPOINT_FILE_NAME,
-    TOKEN_HEADER,
-    RemoteEventStore,
-    StoreUnreachableError,
-    WorkerEndpoint,
-)
-from zhian.worker.query_server import QueryEndpointError, StoreQueryServer
+from zhian.kit.loopback import TOKEN_HEADER, LoopbackEndpoint, PeerUnreachableError
+from zhian.node import CROWD_SNAPSHOT_QUERY, Node, NodeRole, NodeRoleError
+from zhian.store.remote import RemoteEventStore, answer_query
+from zhian.worker.query_server import QueryEndpointError, QueryServer
 
 
 @pytest.fixture
@@ -43,18 +39,21 @@ def node(settings: Settings, clock: ManualClock) -> Iterator[Node]:
 
 
 @pytest.fixture
-def server(node: Node, settings: Settings) -> Iterator[StoreQueryServer]:
-    running = StoreQueryServer(node.store, host="127.0.0.1", port=0)
+def server(node: Node, settings: Settings) -> Iterator[QueryServer]:
+    store = node.store
+    running = QueryServer(
+        lambda name, body: answer_query(store, name, body), host="127.0.0.1", port=0
+    )
     running.start()
-    running.endpoint.publish(settings.workspace)
+    running.endpoint.publish(settings.worker_endpoint_file)
     yield running
     running.stop()
 
 
 def test_remote_reads_answer_what_the_store_holds(
-    node: Node, server: StoreQueryServer, settings: Settings, clock: ManualClock
+    node: Node, server: QueryServer, settings: Settings, clock: ManualClock
 ) -> None:
-    remote = RemoteEventStore(settings.workspace)
+    remote = RemoteEventStore(settings.worker_endpoint_file)
     try:
         assert remote.recent_events(10) == node.store.recent_events(10)
         assert [e.event_id for e in remote.recent_events(2, "DOOR1")] == ["e2", "e1"]
@@ -70,8 +69,8 @@ def test_remote_reads_answer_what_the_store_holds(
         remote.close()
 
 
-def test_the_endpoint_wants_the_token_and_a_known_query_name(server: StoreQueryServer) -> None:
-    url = server.endpoint.url + "/store/"
+def test_the_endpoint_wants_the_token_and_a_known_query_name(server: QueryServer) -> None:
+    url = server.endpoint.url + "/query/"
     good = {TOKEN_HEADER: server.endpoint.token}
     assert httpx.post(url + "count_by_type", content=b"{}").status_code == 403
     assert (
@@ -86,17 +85,59 @@ def test_the_endpoint_wants_the_token_and_a_known_query_name(server: StoreQueryS
 
 def test_without_a_worker_the_web_says_so(settings: Settings) -> None:
     settings.workspace.mkdir(parents=True, exist_ok=True)
-    remote = RemoteEventStore(settings.workspace)
-    with pytest.raises(StoreUnreachableError, match="zhian worker"):
+    remote = RemoteEventStore(settings.worker_endpoint_file)
+    with pytest.raises(PeerUnreachableError, match="zhian worker"):
         remote.recent_events()
     # A stale endpoint file (the worker died): an answer the web can show, not a traceback.
-    WorkerEndpoint.new("127.0.0.1", 9).publish(settings.workspace)
-    assert (settings.workspace / ENDPOINT_FILE_NAME).stat().st_mode & 0o077 == 0
-    with pytest.raises(StoreUnreachableError, match="did not answer"):
+    LoopbackEndpoint.new("127.0.0.1", 9).publish(settings.worker_endpoint_file)
+    assert settings.worker_endpoint_file.stat().st_mode & 0o077 == 0
+    with pytest.raises(PeerUnreachableError, match="did not answer"):
         remote.count_by_type()
     remote.close()
 
 
 def test_the_endpoint_listens_on_loopback_only(node: Node) -> None:
     with pytest.raises(QueryEndpointError, match="loopback"):
-        StoreQueryServer(node.store, host="0.0.0.0", port=0)  # noqa: S104 - refused on purpose
+        QueryServer(lambda _name, _body: b"", host="0.0.0.0", port=0)  # noqa: S104 - refused on purpose
+
+
+def test_a_web_node_reads_through_the_worker_in_the_same_workspace(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Both roles in one test process: the web writes the log, the worker follows it."""
+    with Node.open(settings, clock, feed=False, role=NodeRole.WEB) as web:
+        load_master_data(web, now=clock.now())
+        with Node.open(settings, clock, feed=False, role=NodeRole.WORKER) as worker:
+            store, crowd = worker.store, worker.crowd
+
+            def answer(name: str, body: bytes) -> bytes:
+                if name == CROWD_SNAPSHOT_QUERY:
+                    return msgspec.json.encode(crowd.snapshot())
+                return answer_query(store, name, body)
+
+            server = QueryServer(answer, host="127.0.0.1", port=0)
+            server.start()
+            server.endpoint.publish(settings.worker_endpoint_file)
+            try:
+                counts = {"occupancy": 900, "zone_id": "Z-PLAZA"}
+                event = access_event("w1", clock.now(), device_id="CNT1", type="crowd", **counts)
+                for key in ("subject", "direction", "method", "result"):
+                    del event[key]
+                result = web.intake.submit_raw(
+                    [json.dumps(event).encode()],
+                    source="test",
+                    sender_id="CNT1",
+                    content_type="application/json",
+                )
+                assert result.accepted == 1, result
+                worker.feeder.feed_once()
+                worker.rule_engine.drain()
+                worker.rule_engine.evaluate(clock.now() + timedelta(minutes=2))  # a crowd tick
+                assert [e.event_id for e in web.event_reads.recent_events(5)] == ["w1"]
+                snapshot = web.crowd.snapshot()
+                assert [zone.zone_id for zone in snapshot.zones] == ["Z-PLAZA"]
+                assert snapshot == worker.crowd.snapshot()
+                with pytest.raises(NodeRoleError, match="zhian worker"):
+                    _ = web.store
+            finally:
+                server.stop()

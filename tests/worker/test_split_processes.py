@@ -25,7 +25,7 @@ from zhian.devices.service import DeviceService
 from zhian.kit.clock import SystemClock
 from zhian.node import Node
 from zhian.registry.service import RegistryService
-from zhian.store.remote import ENDPOINT_FILE_NAME, RemoteEventStore
+from zhian.store.remote import RemoteEventStore
 
 SOS_DEVICE = {
     "id": "SOS1",
@@ -154,14 +154,14 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
     with zhian_process(workspace, "serve", "--web-only", "--port", str(port)) as web:
         wait_healthy(port, web)
         with zhian_process(workspace, "worker") as worker:
-            wait_for(lambda: (workspace / ENDPOINT_FILE_NAME).exists(), "the worker")
+            wait_for(settings.worker_endpoint_file.exists, "the worker")
             assert worker.poll() is None
 
             assert post_sos(port, sos_token, "sos-split-1")["accepted"] == 1
             wait_for(lambda: sos_alerts(settings) == ["alarm_sos"], "the worker's SOS alert")
 
             # The worker stored it, and answers the web's (and this test's) store queries.
-            reads = RemoteEventStore(workspace)
+            reads = RemoteEventStore(settings.worker_endpoint_file)
             try:
                 wait_for(
                     lambda: any(e.event_id == "sos-split-1" for e in reads.recent_events(10)),
@@ -176,7 +176,7 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
             assert post_sos(port, late_token, "sos-late-1", device_id="SOS2")["accepted"] == 1
             wait_for(lambda: sos_alerts(settings, "SOS2") == ["alarm_sos"], "the late alert")
         assert worker.returncode == 0
-        assert not (workspace / ENDPOINT_FILE_NAME).exists()  # withdrawn on the way out
+        assert not settings.worker_endpoint_file.exists()  # withdrawn on the way out
 
 
 @pytest.mark.slow

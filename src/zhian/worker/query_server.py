@@ -1,4 +1,4 @@
-"""The worker's loopback endpoint that answers the web's allow-listed event-store queries."""
+"""The worker's loopback endpoint: answers the web's allow-listed queries (zhian.kit.loopback)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import ipaddress
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import msgspec
 
 from zhian.errors import ZhianError
-from zhian.store.events import EventStore
-from zhian.store.remote import QUERY_PATH_PREFIX, TOKEN_HEADER, WorkerEndpoint, answer_query
+from zhian.kit.loopback import QUERY_PATH_PREFIX, TOKEN_HEADER, LoopbackEndpoint
+
+# Answers query `name` with argument bytes `body`: JSON bytes, or KeyError for a name it
+# does not serve, or a msgspec error for arguments that do not fit.
+QueryAnswer = Callable[[str, bytes], bytes]
 
 logger = logging.getLogger(__name__)
 
@@ -24,29 +28,29 @@ class QueryEndpointError(ZhianError):
     code = "query_endpoint_refused"
 
 
-class StoreQueryServer:
-    """Serves `zhian.store.remote.STORE_QUERIES` on a loopback port, token required.
+class QueryServer:
+    """Serves named queries on a loopback port, token required.
 
     A plain threading HTTP server: a handful of page reads a second, no framework needed,
     and it runs beside the worker's loops without an event loop of its own.
     """
 
-    def __init__(self, store: EventStore, *, host: str, port: int) -> None:
+    def __init__(self, answer: QueryAnswer, *, host: str, port: int) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise QueryEndpointError(
                 f"worker.query_host must be a loopback address, not {host!r}: the endpoint "
                 "reads personal-data tokens from the event store"
             )
-        self._store = store
+        self._answer_query = answer
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         bound_host, bound_port = self._server.server_address[:2]
-        self.endpoint = WorkerEndpoint.new(str(bound_host), int(bound_port))
+        self.endpoint = LoopbackEndpoint.new(str(bound_host), int(bound_port))
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="store-query-server", daemon=True
+            target=self._server.serve_forever, name="query-server", daemon=True
         )
         self._thread.start()
 
@@ -69,7 +73,7 @@ class StoreQueryServer:
                 self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
-                logger.debug("store query: " + format, *args)
+                logger.debug("query endpoint: " + format, *args)
 
         return Handler
 
@@ -84,13 +88,13 @@ class StoreQueryServer:
             return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b'{"error": "body too large"}'
         body = request.rfile.read(length)
         try:
-            return HTTPStatus.OK, answer_query(
-                self._store, request.path.removeprefix(QUERY_PATH_PREFIX), body
+            return HTTPStatus.OK, self._answer_query(
+                request.path.removeprefix(QUERY_PATH_PREFIX), body
             )
         except KeyError:
             return HTTPStatus.NOT_FOUND, b'{"error": "unknown query"}'
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return HTTPStatus.UNPROCESSABLE_ENTITY, msgspec.json.encode({"error": str(exc)})
         except Exception:
-            logger.exception("store query failed")
+            logger.exception("query %s failed", request.path)
             return HTTPStatus.INTERNAL_SERVER_ERROR, b'{"error": "query failed"}'
