@@ -784,6 +784,11 @@ class Settings(BaseSettings):
         """Where a running worker publishes its loopback query endpoint and token."""
         return self.workspace / "worker-endpoint.json"
 
+    @property
+    def web_endpoint_file(self) -> Path:
+        """Where a web process (the log's writer) publishes its loopback endpoint."""
+        return self.workspace / "web-endpoint.json"
+
 
 def load_settings(workspace: Path | None = None, **overrides: Any) -> Settings:
     """Settings of a workspace: its zhian.toml, then ZHIAN_* variables, then overrides."""

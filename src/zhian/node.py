@@ -10,6 +10,8 @@ from enum import StrEnum
 from types import TracebackType
 from typing import NoReturn
 
+import msgspec
+
 from zhian.alerts.loop import AlertLoop
 from zhian.cascade.component import ViidComponent
 from zhian.config import CrowdSettings, Settings
@@ -27,8 +29,9 @@ from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, 
 from zhian.ingest.service import BatchResult, IntakeService
 from zhian.ingest.validate import DeviceInfo, DirectoryKeeper, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
-from zhian.kit.loopback import PeerUnreachableError
-from zhian.log.base import PrunableLog
+from zhian.kit.loopback import LoopbackClient, PeerUnreachableError
+from zhian.kit.loopback_server import QueryServer
+from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.log.follower import LogFollower
 from zhian.log.local import LocalEventLog
 from zhian.log.sealed import SealedEventLog
@@ -56,6 +59,12 @@ class NodeRole(StrEnum):
 
 # The query the worker answers for the web's crowd page (beside the store's named queries).
 CROWD_SNAPSHOT_QUERY = "crowd_snapshot"
+# The query the web (the log's writer) answers for the worker's retention run.
+PRUNE_LOG_QUERY = "prune_log"
+
+
+class _PruneArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    through_seq: int
 
 
 class NodeRoleError(ZhianError):
@@ -117,14 +126,21 @@ class Node:
         # The key ring first: the event store keeps identifiers only as keyed tokens, and
         # the intake log keeps each record sealed (it holds plates and face features).
         self.governance = Governance.for_node(settings.governance, settings.workspace, clock)
-        # One process writes the log (a lock file enforces it); the worker only follows it.
-        stored_log: PrunableLog = (
-            LogFollower(settings.log_dir)
-            if role is NodeRole.WORKER
-            else LocalEventLog(
+        # One process writes the log (a lock file enforces it); the worker only follows it,
+        # and hands the segments its retention run would delete to the writer.
+        self._web_channel: LoopbackClient | None = None
+        self._log_server: QueryServer | None = None
+        stored_log: PrunableLog
+        if role is NodeRole.WORKER:
+            self._web_channel = LoopbackClient(
+                settings.web_endpoint_file,
+                missing_hint="the event log is written by the web process: start `zhian serve`",
+            )
+            stored_log = LogFollower(settings.log_dir, prune=self._prune_by_writer)
+        else:
+            stored_log = LocalEventLog(
                 settings.log_dir, fsync=settings.log.fsync, segment_bytes=settings.log.segment_bytes
             )
-        )
         self.log = SealedEventLog(stored_log, self.governance.cipher())
         self.vault = self.governance.vault(self.db)
         # DuckDB admits one writing process: the worker (or the one process) owns the store.
@@ -212,8 +228,7 @@ class Node:
             self.db, store, self.alerts, self.clock, settings.models, self.governance
         )
         # Audit, key ring, and the daily retention run: the store's owner runs it, and
-        # prunes the log too where it also writes the log (one process; see the docs for
-        # the split processes).
+        # prunes the log too (in the worker, the follower asks the log's writer to).
         self._retention = RetentionScheduler(
             db=self.db,
             store=store,
@@ -222,9 +237,23 @@ class Node:
             governance=self.governance,
             clock=self.clock,
             zone=timezone(timedelta(minutes=settings.pages.utc_offset_minutes)),
-            log=self.log if self.role is NodeRole.ALL else None,
+            log=self.log,
             intake=settings.intake,
         )
+
+    def _prune_by_writer(self, seq: int) -> list[SegmentInfo]:
+        assert self._web_channel is not None  # the worker role's follower only
+        removed: list[SegmentInfo] = self._web_channel.ask(
+            PRUNE_LOG_QUERY, {"through_seq": seq}, list[SegmentInfo]
+        )
+        return removed
+
+    def _answer_worker(self, name: str, body: bytes) -> bytes:
+        """The web role's side of the channel: the worker's retention prunes the log here."""
+        if name != PRUNE_LOG_QUERY:
+            raise KeyError(name)
+        through = msgspec.json.decode(body, type=_PruneArgs).through_seq
+        return msgspec.json.encode(self.log.prune_through(through))
 
     def _worker_crowd_snapshot(self) -> CrowdSnapshot:
         assert self._remote_store is not None  # the web role's source only
@@ -295,6 +324,12 @@ class Node:
             self.models.start()
             self.viid.start()
             self.retention.start()
+        else:
+            self._log_server = QueryServer(
+                self._answer_worker, host=self.settings.worker.query_host, port=0
+            )
+            self._log_server.start()
+            self._log_server.endpoint.publish(self.settings.web_endpoint_file)
         if self.mqtt is not None:
             self.mqtt.start()
         self._directory_thread = threading.Thread(
@@ -388,6 +423,9 @@ class Node:
             self._directory_thread.join(timeout=10)
         if self.mqtt is not None:
             self.mqtt.stop()  # first: its last batch still needs the intake and the log
+        if self._log_server is not None:
+            self._log_server.endpoint.withdraw(self.settings.web_endpoint_file)
+            self._log_server.stop()
         for loop in (self._retention, self._models, self._rule_engine):
             if loop is not None:
                 loop.stop()
@@ -400,6 +438,8 @@ class Node:
             self._store.close()
         if self._remote_store is not None:
             self._remote_store.close()
+        if self._web_channel is not None:
+            self._web_channel.close()
         self.db.dispose()
 
     def __enter__(self) -> Node:

@@ -14,9 +14,9 @@ from tests.ingest.factories import access_event, load_master_data
 from zhian.config import Settings
 from zhian.kit.clock import ManualClock
 from zhian.kit.loopback import TOKEN_HEADER, LoopbackEndpoint, PeerUnreachableError
+from zhian.kit.loopback_server import QueryEndpointError, QueryServer
 from zhian.node import CROWD_SNAPSHOT_QUERY, Node, NodeRole, NodeRoleError
 from zhian.store.remote import RemoteEventStore, answer_query
-from zhian.worker.query_server import QueryEndpointError, QueryServer
 
 
 @pytest.fixture
@@ -141,3 +141,27 @@ def test_a_web_node_reads_through_the_worker_in_the_same_workspace(
                     _ = web.store
             finally:
                 server.stop()
+
+
+def test_the_worker_prunes_the_log_through_the_process_that_writes_it(
+    settings: Settings, clock: ManualClock
+) -> None:
+    # Small segments (below the configurable minimum, for the test): a few records each.
+    log = settings.log.model_copy(update={"segment_bytes": 2000, "fsync": False})
+    small = settings.model_copy(update={"log": log})
+    with Node.open(small, clock, feed=False, role=NodeRole.WEB) as web:
+        load_master_data(web, now=clock.now())
+        for i in range(50):
+            raw = json.dumps(access_event(f"p{i}", clock.now())).encode()
+            assert web.intake.submit_raw(
+                [raw], source="test", sender_id="DOOR1", content_type="application/json"
+            ).accepted
+        web.start()  # in the web role: the loopback endpoint the worker prunes through
+        with Node.open(small, clock, feed=False, role=NodeRole.WORKER) as worker:
+            firsts = [segment.first_seq for segment in worker.log.segments()]
+            assert len(firsts) > 2
+            removed = worker.log.prune_through(firsts[2] - 1)
+            assert [segment.first_seq for segment in removed] == firsts[:2]
+            assert web.log.first_seq == worker.log.first_seq == firsts[2]
+            assert worker.log.read(0, 1)[0][0] == firsts[2]
+    assert not settings.web_endpoint_file.exists()  # withdrawn when the web closed

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -30,11 +30,16 @@ ITER_CHUNK_RECORDS: Final = 16_384
 class LogFollower:
     """Reads the durable records of a log folder that another process owns and writes.
 
-    It takes no lock and writes nothing: `append` and `prune_through` refuse. Wrap it in
-    `SealedEventLog` with the writer's cipher to read what the writer sealed.
+    It takes no lock and writes nothing: `append` refuses, and `prune_through` is handed to
+    the owner through `prune` (retention may decide here, but only the writer deletes
+    segments: its own readers hold them open). Wrap it in `SealedEventLog` with the
+    writer's cipher to read what the writer sealed.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, *, prune: Callable[[int], list[SegmentInfo]] | None = None
+    ) -> None:
+        self._prune = prune
         # The folder may not exist yet (the writer starts later): it then reads as empty.
         self._directory = directory
         self._first_seqs: list[int] = []
@@ -102,7 +107,12 @@ class LogFollower:
         return infos
 
     def prune_through(self, seq: int) -> list[SegmentInfo]:
-        raise EventLogError("only the process that owns the event log may prune it")
+        if self._prune is None:
+            raise EventLogError("only the process that owns the event log may prune it")
+        removed = self._prune(seq)
+        self._list_segments()
+        self._position = None
+        return removed
 
     def close(self) -> None:
         self._closed = True

@@ -10,9 +10,9 @@ from collections.abc import Callable
 import msgspec
 
 from zhian.config import Settings
+from zhian.kit.loopback_server import QueryServer
 from zhian.node import CROWD_SNAPSHOT_QUERY, Node, NodeRole
 from zhian.store.remote import answer_query
-from zhian.worker.query_server import QueryServer
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The worker's loopback endpoint: answers the web's allow-listed queries (zhian.kit.loopback)."""
+"""The answering side of the loopback channel between a node's processes (zhian.kit.loopback)."""
 
 from __future__ import annotations
 
@@ -31,15 +31,15 @@ class QueryEndpointError(ZhianError):
 class QueryServer:
     """Serves named queries on a loopback port, token required.
 
-    A plain threading HTTP server: a handful of page reads a second, no framework needed,
-    and it runs beside the worker's loops without an event loop of its own.
+    A plain threading HTTP server: a handful of queries a second, no framework needed,
+    and it runs beside a process's loops without an event loop of its own.
     """
 
     def __init__(self, answer: QueryAnswer, *, host: str, port: int) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise QueryEndpointError(
-                f"worker.query_host must be a loopback address, not {host!r}: the endpoint "
-                "reads personal-data tokens from the event store"
+                f"worker.query_host must be a loopback address, not {host!r}: the channel "
+                "between a node's processes carries personal-data tokens"
             )
         self._answer_query = answer
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
