@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from tests.ingest.factories import load_master_data
 from tests.ingest.test_durability import free_port
+from zhian.access.service import AccessService
 from zhian.alerts.models import Alert
 from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
@@ -137,6 +138,20 @@ def add_sos_device(settings: Settings, device_id: str) -> str:
         db.dispose()
 
 
+def add_admin_token(settings: Settings) -> str:
+    db = Database(make_engine(settings.database_url))
+    try:
+        with db.session() as session:
+            access = AccessService(session)
+            now = SystemClock().now()
+            access.create_user(
+                "ops", "a long enough passphrase 42", role="admin", jurisdiction_id=None, now=now
+            )
+            return access.issue_api_token("ops", "split test", now=now)
+    finally:
+        db.dispose()
+
+
 @pytest.fixture
 def master_data(settings: Settings) -> None:
     """The intake tests' community, loaded before any process starts."""
@@ -170,6 +185,17 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
                 assert reads.device_last_seen()["SOS1"] is not None
             finally:
                 reads.close()
+
+            # A user added while both run reads the status page, which the web process
+            # serves from the worker's store.
+            status = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/status",
+                headers={"Authorization": f"Bearer {add_admin_token(settings)}"},
+                timeout=10,
+            )
+            assert status.status_code == 200, status.text
+            assert status.json()["stored_by_type"]["alarm"] == 1
+            assert [e["event_id"] for e in status.json()["recent"]] == ["sos-split-1"]
 
             # A device imported by another process while both run: accepted, no restart.
             late_token = add_sos_device(settings, "SOS2")
