@@ -278,6 +278,13 @@ class Node:
         """The event store, in the process that owns it (pages use `event_reads`)."""
         return self._store if self._store is not None else self._absent("event store")
 
+    @store.setter
+    def store(self, store: EventStore) -> None:
+        """Reopen the store in its owner (tests that close the file to look at its bytes)."""
+        if self._store is None:
+            self._absent("event store")
+        self._store = self.event_reads = store
+
     @property
     def feeder(self) -> StoreFeeder:
         return self._feeder if self._feeder is not None else self._absent("store feeder")
