@@ -111,7 +111,7 @@ def main() -> None:
         node = Node.open(load_settings(workspace))
         try:
             load_district(node, district)
-            node.alert_loop.rule_engine.refresh()
+            node.rule_engine.refresh()
             stop = threading.Event()
             sent = [0]
             loader = threading.Thread(

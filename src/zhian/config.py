@@ -51,6 +51,15 @@ class IntakeSettings(BaseModel):
             "index: a duplicate older than this is rejected as too old instead."
         ),
     )
+    directory_refresh_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How often a running node reloads its device directory, to see changes by "
+            "another process that no event asks about (a device disabled). A device "
+            "imported or enabled elsewhere is looked up at its first event."
+        ),
+    )
 
 
 class LogSettings(BaseModel):
@@ -135,6 +144,43 @@ class WebSettings(BaseModel):
     )
     api_token_max_days: int = Field(
         default=365, ge=1, description="Longest lifetime of an API token, in days."
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Web processes `zhian serve` starts (uvicorn workers). More than one needs a "
+            "log that several processes can append to; the local log allows one."
+        ),
+    )
+
+
+class WorkerSettings(BaseModel):
+    """How the node's work is split between processes (docs/deploy-processes.md)."""
+
+    separate: bool = Field(
+        default=False,
+        description=(
+            "Run the background loops in their own `zhian worker` process; `zhian serve` "
+            "then runs the web only. False (the embedded default): `zhian serve` runs "
+            "everything in one process, as `zhian serve --all` does."
+        ),
+    )
+    query_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Loopback address where the worker answers the web's event-store queries "
+            "(a token in the workspace guards it; a non-loopback address is refused)."
+        ),
+    )
+    query_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description=(
+            "Port of the worker's event-store query endpoint; 0 picks a free one (the "
+            "worker writes where it listens into the workspace)."
+        ),
     )
 
 
@@ -724,6 +770,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     images: ImageSettings = ImageSettings()
     web: WebSettings = WebSettings()
+    worker: WorkerSettings = WorkerSettings()
     mqtt: MqttSettings = MqttSettings()
     ferry: FerrySettings = FerrySettings()
     pages: PageSettings = PageSettings()
@@ -782,6 +829,16 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.workspace / "blobs"
+
+    @property
+    def worker_endpoint_file(self) -> Path:
+        """Where a running worker publishes its loopback query endpoint and token."""
+        return self.workspace / "worker-endpoint.json"
+
+    @property
+    def web_endpoint_file(self) -> Path:
+        """Where a web process (the log's writer) publishes its loopback endpoint."""
+        return self.workspace / "web-endpoint.json"
 
 
 def load_settings(workspace: Path | None = None, **overrides: Any) -> Settings:

@@ -1,17 +1,26 @@
-"""The composition root: one running Zhian node built from its settings."""
+"""The composition root: one running Zhian node built from its settings, for one process role."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Collection, Mapping
 from datetime import timedelta, timezone
+from enum import StrEnum
 from types import TracebackType
+from typing import NoReturn
 
+import msgspec
+
+from zhian.access.scope import JurisdictionScope
 from zhian.alerts.loop import AlertLoop
 from zhian.cascade.component import ViidComponent
-from zhian.config import Settings
+from zhian.config import CrowdSettings, Settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
+from zhian.devices.schemas import DeviceDirectory
 from zhian.devices.service import DeviceService
+from zhian.errors import ZhianError
 from zhian.governance.context import Governance
 from zhian.governance.retention import check_log_days
 from zhian.governance.tasks import RetentionScheduler
@@ -19,40 +28,135 @@ from zhian.ingest.images import ImageStore
 from zhian.ingest.mqtt import MqttSubscriber
 from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, ReplayReport
 from zhian.ingest.service import BatchResult, IntakeService
-from zhian.ingest.validate import DeviceInfo, IntakeDirectory
+from zhian.ingest.validate import DeviceInfo, DirectoryKeeper, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
-from zhian.log.factory import open_event_log
+from zhian.kit.loopback import LoopbackClient, PeerUnreachableError
+from zhian.kit.loopback_server import QueryServer
+from zhian.log.base import PrunableLog, SegmentInfo
+from zhian.log.factory import follow_event_log, open_event_log
 from zhian.log.readers import LogReader
 from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
 from zhian.retention_classes import node_retention_registry
-from zhian.rules.crowd import CrowdMonitor
+from zhian.rules.crowd import CrowdConfig, CrowdMonitor, CrowdRule, CrowdSnapshot
+from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.rules.engine import READER_NAME as RULES_READER
+from zhian.rules.engine import RuleEngine
 from zhian.store.events import EventStore
 from zhian.store.feeder import READER_NAME as STORE_READER
 from zhian.store.feeder import StoreFeeder
+from zhian.store.identifiers import IdentifierProtector
+from zhian.store.remote import EventReads, LocalEventReads, RemoteEventStore
+from zhian.watchlists.matcher import WatchlistMatcher
+
+logger = logging.getLogger(__name__)
+
+
+class NodeRole(StrEnum):
+    """Which parts of a node one process runs (docs/deploy-processes.md)."""
+
+    ALL = "all"  # everything in one process: the embedded default, the demo, CLI commands
+    WEB = "web"  # intake, pages and API; owns the durable log's writer
+    WORKER = "worker"  # the background loops; owns the event store, follows the log
+
+
+# The query the worker answers for the web's crowd page (beside the store's named queries).
+CROWD_SNAPSHOT_QUERY = "crowd_snapshot"
+# The query the web (the log's writer) answers for the worker's retention run.
+PRUNE_LOG_QUERY = "prune_log"
+
+
+class _PruneArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    through_seq: int
+
+
+class NodeRoleError(ZhianError):
+    """A part of the node was asked for in a process whose role does not run it."""
+
+    status_code = 503
+    code = "not_in_this_process"
+
+
+def build_rule_engine(
+    db: Database, log: PrunableLog, alert_loop: AlertLoop, protector: IdentifierProtector
+) -> RuleEngine:
+    """The streaming rules over the log, raising alerts through the alert loop; a named
+    reader of the log (`rules`), so retention keeps what the rules have not read.
+
+    `protector` seals the identifiers the rules name in alerts (a vault of the rule
+    engine's own: one writer per vault, and alerts hold only tokens and masked forms).
+    """
+    settings = alert_loop.settings
+
+    def places() -> PlaceDirectory:
+        with db.session() as session:
+            return load_directory(session)
+
+    def matcher() -> WatchlistMatcher:
+        with alert_loop.watchlists() as service:
+            return service.matcher(
+                plate_tolerance=settings.rules.plate_tolerance,
+                face_threshold=settings.rules.face_threshold,
+            )
+
+    return RuleEngine(
+        log,
+        alert_loop.alerts,
+        alert_loop.clock,
+        settings.rules,
+        load_directory=places,
+        load_matcher=matcher,
+        protector=protector,
+        reader=LogReader(log.readers, RULES_READER),
+    )
 
 
 class Node:
-    """Database, durable log, event store and intake of one node, wired together.
+    """Database, durable log, event store, intake and loops of one node, wired for a role.
 
-    `Node.open` migrates the database, recovers the log and the duplicate index and
-    starts the thread that feeds the event store; `close` stops it all in order.
+    `Node.open` migrates the database, recovers the log and the duplicate index and, when
+    asked to feed, starts the role's background loops; `close` stops it all in order.
+    A part the role does not run (the event store in the web process, say) raises
+    `NodeRoleError` when asked for; pages read events through `event_reads` in every role.
     """
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, role: NodeRole = NodeRole.ALL) -> None:
         # Before anything is opened: a log window too short for the duplicate index.
         check_log_days(settings.governance, settings.intake)
         self.settings = settings
         self.clock = clock
+        self.role = role
         settings.workspace.mkdir(parents=True, exist_ok=True)
         self.db = Database(make_engine(settings.database_url, echo=settings.database.echo))
         # The key ring first: the event store keeps identifiers only as keyed tokens, and
         # the intake log keeps each record sealed (it holds plates and face features).
         self.governance = Governance.for_node(settings.governance, settings.workspace, clock)
-        self.log = open_event_log(settings.log, settings.log_dir, self.governance.cipher())
+        # One process writes the log (a lock file enforces it); the worker only follows it,
+        # and hands the segments its retention run would delete to the writer.
+        self._web_channel: LoopbackClient | None = None
+        self._log_server: QueryServer | None = None
+        if role is NodeRole.WORKER:
+            self._web_channel = LoopbackClient(
+                settings.web_endpoint_file,
+                missing_hint="the event log is written by the web process: start `zhian serve`",
+            )
+            self.log = follow_event_log(
+                settings.log, settings.log_dir, self.governance.cipher(), self._prune_by_writer
+            )
+        else:
+            self.log = open_event_log(settings.log, settings.log_dir, self.governance.cipher())
         self.vault = self.governance.vault(self.db)
-        self.store = EventStore(settings.event_store_path, self.vault)
+        # DuckDB admits one writing process: the worker (or the one process) owns the store.
+        self._store = (
+            None if role is NodeRole.WEB else EventStore(settings.event_store_path, self.vault)
+        )
+        self._remote_store: RemoteEventStore | None = None
+        self.event_reads: EventReads
+        if self._store is None:
+            self._remote_store = RemoteEventStore(settings.worker_endpoint_file)
+            self.event_reads = self._remote_store
+        else:
+            self.event_reads = LocalEventReads(self._store)
         self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)
         self.quarantine = QuarantineService(self.db)
         self.intake = IntakeService(
@@ -61,51 +165,42 @@ class Node:
             clock=clock,
             settings=settings.intake,
             image_exists=self.images.exists,
-            duplicate_index_path=settings.duplicate_index_path,
+            # Only a process that appends keeps the duplicate index (the worker never does).
+            duplicate_index_path=None if role is NodeRole.WORKER else settings.duplicate_index_path,
         )
-        # The log's named readers: retention prunes only what both have acknowledged.
-        self.feeder = StoreFeeder(
-            self.log,
-            self.store,
-            batch_events=settings.store.batch_events,
-            poll_seconds=settings.store.poll_seconds,
-            reader=LogReader(self.log.readers, STORE_READER),
+        self._devices_snapshot = DeviceDirectory(by_token_sha256={}, devices={})
+        # Devices imported while the node runs: looked up on a miss, reloaded now and then.
+        self.directory = DirectoryKeeper(
+            self._load_intake_directory, has_changed=self._devices_changed
         )
-        # Rules, alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md). The
-        # rule thread seals watchlist plates through a vault of its own (one writer each).
-        self.alert_loop = AlertLoop(
-            self.db,
-            self.log,
-            clock,
-            settings,
-            protector=self.governance.vault(self.db),
-            rules_reader=LogReader(self.log.readers, RULES_READER),
-        )
+        self.directory.subscribe(self._use_directory)
+        self.intake.directory_keeper = self.directory
+        # Alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md).
+        self.alert_loop = AlertLoop(self.db, clock, settings)
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
-        # Batch analytic models, run every `models.interval_minutes` (docs/models.md).
-        self.models = ModelScheduler(
-            self.db, self.store, self.alerts, clock, settings.models, self.governance
-        )
+        self._feeder: StoreFeeder | None = None
+        self._rule_engine: RuleEngine | None = None
+        self._models: ModelScheduler | None = None
+        self._retention: RetentionScheduler | None = None
         # Crowd safety (docs/crowd.md): the crowd rule's settings, zones and snapshot.
-        self.crowd = CrowdMonitor.attach(self.alert_loop.rule_engine.rules, self.db, settings.crowd)
+        if self._store is not None:
+            self._build_loops(self._store)
+            self.crowd = CrowdMonitor.attach(self.rule_engine.rules, self.db, settings.crowd)
+        else:
+            # The rule runs in the worker, where the events are: its snapshot is asked there.
+            self.crowd = CrowdMonitor(
+                CrowdRule(CrowdConfig.from_settings(CrowdSettings())),
+                self.db,
+                settings.crowd,
+                snapshot_source=self._worker_crowd_snapshot,
+            )
         # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
         self.viid = ViidComponent(
             db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
         )
-        # Audit, key ring, and the daily retention run: this process owns the event store
-        # and the log (whose old segments it prunes below the slowest of the log's readers).
-        self.retention = RetentionScheduler(
-            db=self.db,
-            registry=node_retention_registry(self.store, settings.blob_dir),
-            settings=settings.governance,
-            governance=self.governance,
-            clock=clock,
-            zone=timezone(timedelta(minutes=settings.pages.utc_offset_minutes)),
-            log=self.log,
-            intake=settings.intake,
-        )
-        # IoT sensors over MQTT (docs/deploy-mqtt.md); subscribes only in a feeding node.
+        # IoT sensors over MQTT (docs/deploy-mqtt.md): an intake path, so it runs where the
+        # log is written (the web process when split); subscribes only in a feeding node.
         self.mqtt = (
             MqttSubscriber(
                 intake=self.intake,
@@ -115,37 +210,206 @@ class Node:
                 intake_settings=settings.intake,
                 image_exists=self.images.exists,
             )
-            if settings.mqtt.enabled
+            if settings.mqtt.enabled and role is not NodeRole.WORKER
             else None
         )
+        self._directory_stop = threading.Event()
+        self._directory_thread: threading.Thread | None = None
+
+    def _build_loops(self, store: EventStore) -> None:
+        settings = self.settings
+        self._feeder = StoreFeeder(
+            self.log,
+            store,
+            batch_events=settings.store.batch_events,
+            poll_seconds=settings.store.poll_seconds,
+            reader=LogReader(self.log.readers, STORE_READER),
+        )
+        # The rule thread seals watchlist plates through a vault of its own.
+        self._rule_engine = build_rule_engine(
+            self.db, self.log, self.alert_loop, self.governance.vault(self.db)
+        )
+        # Batch analytic models, run every `models.interval_minutes` (docs/models.md).
+        self._models = ModelScheduler(
+            self.db, store, self.alerts, self.clock, settings.models, self.governance
+        )
+        # Audit, key ring, and the daily retention run: the store's owner runs it, and
+        # prunes the log too (in the worker, the follower asks the log's writer to).
+        self._retention = RetentionScheduler(
+            db=self.db,
+            registry=node_retention_registry(store, settings.blob_dir),
+            settings=settings.governance,
+            governance=self.governance,
+            clock=self.clock,
+            zone=timezone(timedelta(minutes=settings.pages.utc_offset_minutes)),
+            log=self.log,
+            intake=settings.intake,
+        )
+
+    def _prune_by_writer(self, seq: int) -> list[SegmentInfo]:
+        assert self._web_channel is not None  # the worker role's follower only
+        removed: list[SegmentInfo] = self._web_channel.ask(
+            PRUNE_LOG_QUERY, {"through_seq": seq}, list[SegmentInfo]
+        )
+        return removed
+
+    def _answer_worker(self, name: str, body: bytes) -> bytes:
+        """The web role's side of the channel: the worker's retention prunes the log here."""
+        if name != PRUNE_LOG_QUERY:
+            raise KeyError(name)
+        through = msgspec.json.decode(body, type=_PruneArgs).through_seq
+        return msgspec.json.encode(self.log.prune_through(through))
+
+    def _worker_crowd_snapshot(self) -> CrowdSnapshot:
+        assert self._remote_store is not None  # the web role's source only
+        try:
+            snapshot: CrowdSnapshot = self._remote_store.channel.ask(
+                CROWD_SNAPSHOT_QUERY, {}, CrowdSnapshot
+            )
+        except PeerUnreachableError:
+            # The page still shows the zones' settings; the figures come back with the worker.
+            logger.warning("the worker did not answer for the crowd snapshot")
+            return self.crowd.rule.snapshot
+        return snapshot
+
+    # -- the parts a role may lack ------------------------------------------------------
+
+    def _absent(self, part: str) -> NoReturn:
+        owner = "the web process" if self.role is NodeRole.WORKER else "the worker (zhian worker)"
+        raise NodeRoleError(f"the {part} runs in {owner}, not in this {self.role} process")
+
+    @property
+    def store(self) -> EventStore:
+        """The event store, in the process that owns it (pages use `event_reads`)."""
+        return self._store if self._store is not None else self._absent("event store")
+
+    @store.setter
+    def store(self, store: EventStore) -> None:
+        """Reopen the store in its owner (tests that close the file to look at its bytes)."""
+        if self._store is None:
+            self._absent("event store")
+        self._store = store
+        self.event_reads = LocalEventReads(store)
+
+    @property
+    def feeder(self) -> StoreFeeder:
+        return self._feeder if self._feeder is not None else self._absent("store feeder")
+
+    @property
+    def rule_engine(self) -> RuleEngine:
+        return self._rule_engine if self._rule_engine is not None else self._absent("rule engine")
+
+    @property
+    def models(self) -> ModelScheduler:
+        return self._models if self._models is not None else self._absent("model scheduler")
+
+    @property
+    def retention(self) -> RetentionScheduler:
+        return self._retention if self._retention is not None else self._absent("retention run")
+
+    # -- life cycle ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings, clock: Clock | None = None, *, feed: bool = True) -> Node:
+    def open(
+        cls,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        feed: bool = True,
+        role: NodeRole = NodeRole.ALL,
+    ) -> Node:
+        """Open a node for `role`; with `feed`, start that role's background loops."""
         upgrade_url(settings.database_url)
-        node = cls(settings, clock or SystemClock())
-        node.intake.recover()
+        node = cls(settings, clock or SystemClock(), role)
+        if role is not NodeRole.WORKER:  # only a process that appends needs the index
+            node.intake.recover()
         node.refresh_directory()
         if feed:
-            node.feeder.start()
-            node.alert_loop.start()
-            node.models.start()
-            node.viid.start()
-            node.retention.start()
-            if node.mqtt is not None:
-                node.mqtt.start()
+            node.start()
         return node
+
+    def start(self) -> None:
+        """Start the background loops this process's role runs."""
+        if self.role is not NodeRole.WEB:
+            self.feeder.start()
+            self.rule_engine.start()
+            self.alert_loop.start()
+            self.models.start()
+            self.viid.start()
+            self.retention.start()
+        else:
+            self._log_server = QueryServer(
+                self._answer_worker, host=self.settings.worker.query_host, port=0
+            )
+            self._log_server.start()
+            self._log_server.endpoint.publish(self.settings.web_endpoint_file)
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self._directory_thread = threading.Thread(
+            target=self._watch_directory, name="directory-refresh", daemon=True
+        )
+        self._directory_thread.start()
 
     def refresh_directory(self) -> None:
         """Reload devices, zones and watchlists into the intake and the rules after a change."""
+        self.directory.refresh()
+        if self._rule_engine is not None:
+            # The rules place alerts by the same master data; they must not lag behind it.
+            self._rule_engine.refresh()
+
+    def _use_directory(self, directory: IntakeDirectory) -> None:
+        self.intake.directory = directory
+
+    def _load_intake_directory(self) -> IntakeDirectory:
         with self.db.session() as session:
             devices = DeviceService(session).directory()
             zone_ids = RegistryService(session).zone_ids()
         entries: Mapping[str, DeviceInfo] = devices.devices
-        self.intake.directory = IntakeDirectory(
-            devices=entries, zone_ids=frozenset(zone_ids), authenticate=devices.authenticate
+
+        def authenticate(token: str) -> str | None:
+            found = devices.authenticate(token)
+            if found is None and self._token_issued_since(token):
+                # Issued by another process since this snapshot: reload, then look again.
+                self.directory.refresh()
+                return self._devices_snapshot.authenticate(token)
+            return found
+
+        self._devices_snapshot = devices
+        return IntakeDirectory(
+            devices=entries, zone_ids=frozenset(zone_ids), authenticate=authenticate
         )
-        # The rules place alerts by the same master data; they must not lag behind it.
-        self.alert_loop.rule_engine.refresh()
+
+    def _token_issued_since(self, token: str) -> bool:
+        with self.db.session() as session:
+            return DeviceService(session).token_owner(token) is not None
+
+    def _devices_changed(self, directory: IntakeDirectory, device_ids: Collection[str]) -> bool:
+        """Whether the database disagrees with `directory` about any of `device_ids`."""
+        with self.db.session() as session:
+            service = DeviceService(session)
+            for device_id in device_ids:
+                stored = service.get_device(device_id, scope=JurisdictionScope.unscoped())
+                known = directory.devices.get(device_id)
+                if stored is None:
+                    if known is not None:
+                        return True
+                    continue
+                if known is None or (stored.is_enabled, stored.gateway_id) != (
+                    known.is_enabled,
+                    known.gateway_id,
+                ):
+                    return True
+        return False
+
+    def _watch_directory(self) -> None:
+        # Another process (a CLI import, the other role) may change devices at any time; a
+        # miss reloads at once, this catches changes that cause no miss (a device disabled).
+        interval = self.settings.intake.directory_refresh_seconds
+        while not self._directory_stop.wait(interval):
+            try:
+                self.directory.refresh()
+            except Exception:  # the next round tries again; the old directory stays
+                logger.exception("reloading the device directory failed")
 
     def replay_quarantine(
         self, *, ids: list[int] | None = None, reason_code: str | None = None
@@ -167,16 +431,30 @@ class Node:
         )
 
     def close(self) -> None:
+        self._directory_stop.set()
+        if self._directory_thread is not None:
+            self._directory_thread.join(timeout=10)
         if self.mqtt is not None:
             self.mqtt.stop()  # first: its last batch still needs the intake and the log
-        self.retention.stop()
+        if self._log_server is not None:
+            self._log_server.endpoint.withdraw(self.settings.web_endpoint_file)
+            self._log_server.stop()
+        for loop in (self._retention, self._models, self._rule_engine):
+            if loop is not None:
+                loop.stop()
         self.viid.stop()
-        self.models.stop()
         self.alert_loop.stop()
-        self.feeder.stop()
-        self.intake.close()  # indexes the log's tail, so the next start reads none of it
+        if self._feeder is not None:
+            self._feeder.stop()
+        if self.role is not NodeRole.WORKER:
+            self.intake.close()  # indexes the log's tail, so the next start reads none of it
         self.log.close()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
+        if self._remote_store is not None:
+            self._remote_store.close()
+        if self._web_channel is not None:
+            self._web_channel.close()
         self.db.dispose()
 
     def __enter__(self) -> Node:

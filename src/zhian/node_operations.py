@@ -10,6 +10,7 @@ The results travel as JSON (`encode_result`/`decode_result`) in the same types.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -22,10 +23,12 @@ from zhian.governance.quality import QualityReport, QualityService
 from zhian.governance.retention import RetentionReport, RetentionService
 from zhian.ingest.ferry.service import ExportedPackage, FerryService, ImportReport, WatchOutcome
 from zhian.ingest.quarantine.service import ReplayReport
-from zhian.node import Node
+from zhian.node import Node, NodeRole
 from zhian.retention_classes import node_retention_registry
 
 CLI_ACTOR = Actor.system("cli")
+# How often a web process looks at the worker's store position while a command waits.
+STORED_POLL_SECONDS = 0.2
 # The error code a refused ferry package travels with, so the caller raises PackageRejected.
 PACKAGE_REJECTED = "package_rejected"
 
@@ -84,7 +87,17 @@ class InProcessOperations:
         return IntakeCounts(result.accepted, result.duplicate, result.rejected)
 
     def wait_stored(self, timeout_seconds: float) -> bool:
-        return self._node.feeder.wait_caught_up(timeout_seconds=timeout_seconds)
+        node = self._node
+        if node.role is not NodeRole.WEB:
+            return node.feeder.wait_caught_up(timeout_seconds=timeout_seconds)
+        # Split: the store is fed in the worker; watch its position through `event_reads`.
+        target = node.log.durable_seq
+        deadline = time.monotonic() + timeout_seconds
+        while node.event_reads.last_seq() < target:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(STORED_POLL_SECONDS)
+        return True
 
     def replay_quarantine(self, ids: list[int] | None, reason_code: str | None) -> ReplayReport:
         return self._node.replay_quarantine(ids=ids, reason_code=reason_code)
@@ -120,7 +133,7 @@ class InProcessOperations:
         with self._node.db.session() as session:
             return QualityService(
                 session,
-                self._node.store.queries,
+                self._node.event_reads,
                 late_after_minutes=governance.late_after_minutes,
                 goal=governance.valid_goal,
             ).report(since, until)

@@ -52,7 +52,7 @@ def _watch(node: Node, users: Users, clock: ManualClock, **target: str) -> None:
             ),
             user_id=users.officer,
         )
-    node.alert_loop.rule_engine.refresh()
+    node.rule_engine.refresh()
 
 
 def _car(clock: ManualClock, event_id: str = "V1") -> VehicleEvent:
@@ -76,7 +76,7 @@ def _raise(node: Node, *events: Event) -> list[LiveMessage]:
         def act() -> None:
             result = node.intake.submit_events(list(events), source="test")
             assert result.rejected == 0, result
-            node.alert_loop.rule_engine.drain()
+            node.rule_engine.drain()
 
         await asyncio.to_thread(act)
         received = []

@@ -386,6 +386,11 @@ def case_serve(s: Serving) -> None:
     assert "already running" in output
 
 
+def case_worker(s: Serving) -> None:
+    # The node serves everything, event store included: a worker beside it is refused.
+    assert "held by another process" in refused("worker", *ws(s))
+
+
 CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("init",): case_init,
     ("migrate",): case_migrate,
@@ -423,6 +428,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("eval",): case_eval,
     ("demo",): case_demo,
     ("serve",): case_serve,
+    ("worker",): case_worker,
 }
 
 

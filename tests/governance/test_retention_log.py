@@ -348,7 +348,7 @@ def submit(node: Node, raws: list[bytes]) -> tuple[int, int, int]:
 
 def caught_up(node: Node) -> None:
     assert node.feeder.wait_caught_up(timeout_seconds=30)
-    assert node.alert_loop.rule_engine.wait_caught_up(timeout_seconds=30)
+    assert node.rule_engine.wait_caught_up(timeout_seconds=30)
 
 
 @pytest.fixture
@@ -375,7 +375,7 @@ def test_a_node_prunes_its_log_and_keeps_working_after_a_restart(
         assert submit(node, [fresh]) == (1, 0, 0)
         caught_up(node)
         # The checkpoint on record is what a restart resumes from: stopping commits it.
-        node.alert_loop.rule_engine.stop()
+        node.rule_engine.stop()
         # Both readers registered themselves and acknowledged what they committed.
         assert [(p.name, p.seq) for p in node.log.readers.positions()] == [
             ("rules", 4),
@@ -502,7 +502,7 @@ def test_rotation_keeps_a_key_the_log_uses_until_retention_prunes_its_records(
         assert plates_in(node.log) == {OLD_PLATE}
         assert submit(node, [vehicle_raw("fresh", clock.now(), NEW_PLATE)]) == (1, 0, 0)
         caught_up(node)
-        node.alert_loop.rule_engine.stop()  # commits the rules' checkpoint
+        node.rule_engine.stop()  # commits the rules' checkpoint
         assert node.retention.run_now().by_class()["log"].removed == 3
 
     output = keys("rotate")

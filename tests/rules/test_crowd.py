@@ -74,7 +74,7 @@ def crowd_node(workspace: Path, clock: ManualClock) -> Iterator[Node]:
 
 def _feed(node: Node, clock: ManualClock, occupancies: list[int]) -> None:
     """One camera reading of the 1,200 m² plaza a minute; the engine ticks every minute."""
-    engine = node.alert_loop.rule_engine
+    engine = node.rule_engine
     start = clock.now() + timedelta(seconds=30)
     for minute, people in enumerate(occupancies):
         at = start + timedelta(minutes=minute)

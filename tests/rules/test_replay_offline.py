@@ -48,13 +48,13 @@ def _open(workspace: Path, district: District, clock: Clock) -> Node:
             [str(r["id"]) for r in district.tables["devices"]], now=clock.now()
         )
     node.refresh_directory()
-    node.alert_loop.rule_engine.evaluate()
+    node.rule_engine.evaluate()
     return node
 
 
 def _replay(node: Node, events: Iterator[Event]) -> None:
     """What `zhian demo` does, with the engine's work done in step with each chunk."""
-    engine = node.alert_loop.rule_engine
+    engine = node.rule_engine
     while chunk := list(itertools.islice(events, CHUNK)):
         assert node.intake.submit_events(chunk, source="sim").rejected == 0
         engine.drain()
@@ -75,7 +75,7 @@ def test_an_outage_across_the_hand_over_shows_within_a_minute(
     arrival = ArrivalClock(NOW - HISTORY, live=live)
     camera = boundary_cameras(district)[0]
     with _open(tmp_path / "arrival", district, arrival) as node:
-        engine = node.alert_loop.rule_engine
+        engine = node.rule_engine
         history = stream_events(district, start=NOW - HISTORY, end=NOW, seed=7)
         _replay(node, arrival.follow(history))
         assert not arrival.is_live and arrival.now() < NOW
@@ -121,5 +121,5 @@ def test_replayed_all_at_once_the_same_history_raises_nothing_yet(
     with _open(tmp_path / "naive", district, clock) as node:
         _replay(node, stream_events(district, start=NOW - HISTORY, end=NOW, seed=7))
         clock.advance(timedelta(seconds=30))
-        node.alert_loop.rule_engine.evaluate()
+        node.rule_engine.evaluate()
         assert _offline(node) == []  # the rule is not bent for the demo

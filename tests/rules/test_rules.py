@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from zhian.access.scope import JurisdictionScope
-from zhian.alerts.loop import AlertLoop
 from zhian.alerts.schemas import AlertFilter, AlertState, Tier
 from zhian.ingest.events import (
     AccessEvent,
@@ -20,7 +19,7 @@ from zhian.ingest.events import (
     VehicleEvent,
 )
 from zhian.kit.clock import ManualClock
-from zhian.node import Node
+from zhian.node import Node, build_rule_engine
 from zhian.watchlists.schemas import WatchlistEntryCreate
 
 _ids = iter(range(1, 1_000_000))
@@ -29,7 +28,7 @@ _ids = iter(range(1, 1_000_000))
 def _submit(node: Node, *events: Event) -> None:
     result = node.intake.submit_events(list(events), source="test")
     assert result.rejected == 0, result
-    node.alert_loop.rule_engine.drain()
+    node.rule_engine.drain()
 
 
 def _beat(device: str, at: datetime, status: str = "ok", code: str | None = None) -> HeartbeatEvent:
@@ -50,7 +49,7 @@ def _alerts(node: Node, kind: str) -> list:  # type: ignore[type-arg]
 def test_a_silent_device_is_reported_as_lost_coverage_and_cleared_when_it_returns(
     node: Node, clock: ManualClock
 ) -> None:
-    engine = node.alert_loop.rule_engine
+    engine = node.rule_engine
     devices = ["C1-E1-FACE", "C1-E1-DOOR", "C1-VG1", "C1-B1-SMK1", "C1-B1-SMK2", "C1-SOS1"]
     engine.evaluate(clock.now())  # every device starts as seen now
     for _ in range(4):  # 20 minutes of heartbeats, but the face camera is silent
@@ -137,7 +136,7 @@ def test_denied_reads_and_tailgating_at_one_door(node: Node, start: datetime) ->
     _submit(node, read(600, "BADCARD", "denied"), read(605, "R2", "granted"))
     # Raised once the refused card had its 15 s to retry.
     assert _alerts(node, "tailgating") == []
-    node.alert_loop.rule_engine.evaluate(start + timedelta(seconds=616))
+    node.rule_engine.evaluate(start + timedelta(seconds=616))
     [tail] = _alerts(node, "tailgating")
     assert tail.tier is Tier.MINOR and "尾随" in tail.title_zh
     # Three refusals within 5 minutes: a forced-entry attempt.
@@ -189,7 +188,7 @@ def test_watchlist_plates_exact_and_one_misread_and_faces_with_top_three(
             ),
             user_id=users.officer,
         )
-    node.alert_loop.rule_engine.refresh()
+    node.rule_engine.refresh()
     clock.advance(timedelta(minutes=2))  # the warrant entry has expired
 
     def car(plate: str, n: int) -> VehicleEvent:
@@ -240,11 +239,11 @@ def test_a_restart_neither_loses_nor_repeats_alerts(
 ) -> None:  # type: ignore[no-untyped-def]
     alarm = AlarmEvent(id="A-restart", device_id="C1-SOS1", time=clock.now(), kind="sos", level=3)
     _submit(node, alarm)
-    node.alert_loop.rule_engine.stop()
+    node.rule_engine.stop()
     # A new engine (as after a restart) resumes from the committed checkpoint.
-    restarted = AlertLoop(
-        node.db, node.log, clock, node_settings, protector=node.governance.vault(node.db)
-    ).rule_engine
+    restarted = build_rule_engine(
+        node.db, node.log, node.alert_loop, node.governance.vault(node.db)
+    )
     assert restarted.last_seq == node.log.durable_seq
     assert restarted.drain() == 0
     [sos] = _alerts(node, "alarm_sos")

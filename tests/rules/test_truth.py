@@ -42,7 +42,7 @@ def run(
                 [str(r["id"]) for r in district.tables["devices"]], now=clock.now()
             )
         node.refresh_directory()
-        engine = node.alert_loop.rule_engine
+        engine = node.rule_engine
         engine.evaluate(DAY_START)
         chunk: list = []  # type: ignore[type-arg]
         minute_end = DAY_START + timedelta(minutes=1)

@@ -66,7 +66,7 @@ def wait_for_alert(node: Node, kind: str) -> AlertSummary:
     The test drives the engine itself (its thread would take up to a poll interval): what
     the intake acknowledged is durable, so one drain sees it.
     """
-    node.alert_loop.rule_engine.drain()
+    node.rule_engine.drain()
     with node.alerts() as alerts:
         page = alerts.list_alerts(
             AlertFilter(kind=kind), page=1, per_page=1, scope=JurisdictionScope.unscoped()

@@ -37,7 +37,7 @@ def hit(node: Node, clock: ManualClock) -> AlertSummary:
             ),
             user_id=1,
         )
-    node.alert_loop.rule_engine.refresh()
+    node.rule_engine.refresh()
     vehicle = {
         "type": "vehicle",
         "id": "plate-hit-1",

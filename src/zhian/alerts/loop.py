@@ -1,4 +1,8 @@
-"""The alert loop of a node: live feed, rule engine, SLA monitor and webhook worker, wired."""
+"""The alert loop of a node: live feed, SLA monitor and webhook worker, wired.
+
+The rule engine that raises alerts is built by the composition root (`zhian.node`): the
+alerts package handles alerts, it does not decide what raises them.
+"""
 
 from __future__ import annotations
 
@@ -14,46 +18,17 @@ from zhian.alerts.webhooks import WebhookService, WebhookWorker
 from zhian.config import Settings
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
-from zhian.log.base import EventLog
-from zhian.log.readers import LogReader
-from zhian.rules.directory import PlaceDirectory, load_directory
-from zhian.rules.engine import RuleEngine
-from zhian.store.identifiers import IdentifierProtector
-from zhian.watchlists.matcher import WatchlistMatcher
 from zhian.watchlists.service import WatchlistService
 
 
 class AlertLoop:
-    """Owns the background parts of the alert loop and hands out services in transactions.
+    """Owns the background parts of the alert loop and hands out services in transactions."""
 
-    `protector` seals the identifiers the rules name in alerts (a vault of the rule
-    engine's own: alerts hold only tokens and masked forms).
-    """
-
-    def __init__(
-        self,
-        db: Database,
-        log: EventLog,
-        clock: Clock,
-        settings: Settings,
-        *,
-        protector: IdentifierProtector,
-        rules_reader: LogReader | None = None,
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock)
-        self.rule_engine = RuleEngine(
-            log,
-            self.alerts,
-            clock,
-            settings.rules,
-            load_directory=self._directory,
-            load_matcher=self._matcher,
-            protector=protector,
-            reader=rules_reader,
-        )
         self.sla_monitor = SlaMonitor(
             self._check_deadlines, clock.now, interval_seconds=settings.alerts.sla_tick_seconds
         )
@@ -80,28 +55,15 @@ class AlertLoop:
         with self.db.session() as session:
             yield WebhookService(session, clock=self.clock, settings=self.settings.alerts)
 
-    def _directory(self) -> PlaceDirectory:
-        with self.db.session() as session:
-            return load_directory(session)
-
-    def _matcher(self) -> WatchlistMatcher:
-        rules = self.settings.rules
-        with self.watchlists() as service:
-            return service.matcher(
-                plate_tolerance=rules.plate_tolerance, face_threshold=rules.face_threshold
-            )
-
     def _check_deadlines(self, now: datetime) -> tuple[int, int]:
         with self.alerts() as service:
             return service.check_deadlines(now)
 
     def start(self) -> None:
-        self.rule_engine.start()
         self.sla_monitor.start()
         self.webhook_worker.start()
 
     def stop(self) -> None:
-        self.rule_engine.stop()
         self.sla_monitor.stop()
         self.webhook_worker.stop()
         self.live_feed.close()

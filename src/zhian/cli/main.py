@@ -39,6 +39,7 @@ def main(
 app.command("init")(node_commands.init)
 app.command("migrate")(node_commands.migrate)
 app.command("serve")(node_commands.serve)
+app.command("worker")(node_commands.worker)
 app.command("demo")(demo.demo)
 app.command("simulate")(simulate)
 app.command("eval")(eval_models)

@@ -1,4 +1,4 @@
-"""Commands that set up and run a node: init, migrate, serve, docs."""
+"""Commands that set up and run a node: init, migrate, serve, worker, docs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ from typing import Annotated
 
 import typer
 
-from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, settings_for
-from zhian.config import CONFIG_FILE_NAME, config_reference_markdown, default_config_toml
+from zhian.cli.common import (
+    DEFAULT_WORKSPACE,
+    WorkspaceOption,
+    console,
+    error_console,
+    settings_for,
+)
+from zhian.config import (
+    CONFIG_FILE_NAME,
+    Settings,
+    config_reference_markdown,
+    default_config_toml,
+)
 from zhian.db.migrate import upgrade_url
 
 WORKSPACE_MARKER = ".zhian-workspace"
@@ -46,23 +57,39 @@ def serve(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     host: Annotated[str | None, typer.Option(help="Listen address (default from config).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
+    run_all: Annotated[
+        bool | None,
+        typer.Option(
+            "--all/--web-only",
+            help=(
+                "Run everything in this one process, or the web only (with `zhian worker` "
+                "beside it). Default: worker.separate in the config (false: everything)."
+            ),
+        ),
+    ] = None,
 ) -> None:
-    """Run the node: intake API, event store feeder and web pages."""
+    """Run the node: intake API and web pages, and unless split, the background loops."""
     import uvicorn
 
     from zhian.cli.access import refuse_weak_secret
     from zhian.cli.running import claim_for_serving
     from zhian.kit.running import loopback_url
-    from zhian.node import Node
+    from zhian.node import Node, NodeRole
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
     refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
+    refuse_several_web_processes(settings)
+    if run_all is None:
+        run_all = not settings.worker.separate
+    role = NodeRole.ALL if run_all else NodeRole.WEB
     # The running-node marker: CLI commands send their log and store work here meanwhile.
     url = loopback_url(host or settings.web.host, port or settings.web.port)
-    with claim_for_serving(settings.workspace, url), Node.open(settings) as node:
+    with claim_for_serving(settings.workspace, url), Node.open(settings, role=role) as node:
+        runs = "everything" if role is NodeRole.ALL else "the web (start `zhian worker` too)"
         console.print(
             f"Zhian listening on http://{host or settings.web.host}:{port or settings.web.port}/"
+            f" ({runs})"
         )
         uvicorn.run(
             create_app(node),
@@ -70,6 +97,42 @@ def serve(
             port=port or settings.web.port,
             log_level="warning",
         )
+
+
+def refuse_several_web_processes(settings: Settings) -> None:
+    """Stop at start-up when `web.workers` asks for more web processes than the log allows."""
+    if settings.web.workers > 1:
+        error_console.print(
+            f"web.workers = {settings.web.workers}: several web processes would each append "
+            "to the event log, and the local log admits one writing process. Set web.workers "
+            '= 1 (a log that several processes can append to, log.type = "nats", is a '
+            "later issue)."
+        )
+        raise typer.Exit(2)
+
+
+def worker(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Run the background loops (store feeder, rules, SLA, webhooks, models, pushers,
+    retention) beside a `zhian serve --web-only` of the same workspace."""
+    import duckdb
+
+    from zhian.worker.main import run_worker
+
+    settings = settings_for(workspace)
+
+    def ready(url: str) -> None:
+        console.print(f"Zhian worker running (store queries for the web on {url})")
+
+    try:
+        run_worker(settings, on_ready=ready)
+    except duckdb.IOException:
+        # DuckDB admits one process per store file: a `serve --all` or another worker.
+        error_console.print(
+            f"The event store {settings.event_store_path} is held by another process (a "
+            "`zhian serve --all` or another `zhian worker` on this workspace). A worker runs "
+            "beside `zhian serve --web-only`; stop the other process first."
+        )
+        raise typer.Exit(2) from None
 
 
 docs_app = typer.Typer(help="Generate reference documentation from the code.")

@@ -25,6 +25,9 @@ class DeviceRepository:
     def get(self, device_id: str) -> Device | None:
         return self.session.get(Device, device_id)
 
+    def id_for_token_hash(self, digest: str) -> str | None:
+        return self.session.scalar(select(Device.id).where(Device.token_sha256 == digest))
+
     def existing_ids(self, device_ids: Collection[str]) -> set[str]:
         ids = list(device_ids)
         found: set[str] = set()

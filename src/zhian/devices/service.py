@@ -99,6 +99,10 @@ class DeviceService:
             for device in self.repository.list_devices(community_id=community_id, scope=scope)
         ]
 
+    def token_owner(self, token: str) -> str | None:
+        """The device a token was issued to (enabled or not); None for an unknown token."""
+        return self.repository.id_for_token_hash(hash_token(token))
+
     def get_device(self, device_id: str, *, scope: JurisdictionScope) -> DeviceRead | None:
         """One device; None when unknown or outside `scope` (its existence is not disclosed)."""
         device = self.repository.get(device_id)

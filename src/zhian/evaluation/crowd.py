@@ -97,7 +97,7 @@ def _run(seed: int, from_hour: float, to_hour: float, workspace: Path) -> CrowdE
                 [FlowPointIn.model_validate(row) for row in fair_flow_points()]
             )
         node.refresh_directory()
-        engine = node.alert_loop.rule_engine
+        engine = node.rule_engine
         chunk: list[Event] = []
         minute_end = start + timedelta(minutes=1)
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.service import IntakeStats
-from zhian.store.queries import ArrivalStats, EventQueries
+from zhian.store.queries import ArrivalStats
 
 UNKNOWN_DEVICE = "(unknown)"
 
@@ -94,13 +95,22 @@ class QualityReport:
         return [source for source in self.sources if source.validity < self.goal]
 
 
+class ArrivalReads(Protocol):
+    """The one event-store question quality asks: the store's named query, or the worker's
+    answer to it when the store lives in another process."""
+
+    def arrival_stats(
+        self, since: datetime, until: datetime, *, late_after_seconds: float
+    ) -> list[ArrivalStats]: ...
+
+
 class QualityService:
     """Computes quality figures; reads only (the event store and the quarantine)."""
 
     def __init__(
         self,
         session: Session,
-        queries: EventQueries,
+        queries: ArrivalReads,
         *,
         late_after_minutes: float,
         goal: float,

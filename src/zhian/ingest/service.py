@@ -17,6 +17,8 @@ from zhian.config import IntakeSettings
 from zhian.ingest.dedupe import DuplicateIndex, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.validate import (
+    DIRECTORY_MISS_CODES,
+    DirectoryKeeper,
     EventValidator,
     FieldError,
     IntakeDirectory,
@@ -158,6 +160,9 @@ class IntakeService:
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()
         self.directory = directory or IntakeDirectory()
+        # When set, a refusal for an unknown or disabled device reloads the directory if
+        # the database knows better, and checks the batch again before refusing anything.
+        self.directory_keeper: DirectoryKeeper | None = None
         self.stats = IntakeStats()
 
     # --- start-up -------------------------------------------------------------------------
@@ -284,6 +289,15 @@ class IntakeService:
             image_exists=self._image_exists,
         )
         rejected = [item for item in checked if isinstance(item, ItemRejected)]
+        if rejected and self._reloaded_for(candidates, checked):
+            checked = self._validator.check_batch(
+                candidates,
+                directory=self.directory,
+                sender_id=sender_id,
+                now=now,
+                image_exists=self._image_exists,
+            )
+            rejected = [item for item in checked if isinstance(item, ItemRejected)]
         valid = cast(
             list[Event],
             checked if not rejected else [e for e in checked if type(e) is not ItemRejected],
@@ -331,6 +345,24 @@ class IntakeService:
                 status: Status = "accepted" if next(claims) else "duplicate"
                 append(ItemOutcome(index, status, id=item.id, device_id=item.device_id))  # type: ignore[union-attr]
         return outcomes
+
+    def _reloaded_for(
+        self, candidates: list[Event | ItemRejected], checked: list[Event | ItemRejected]
+    ) -> bool:
+        keeper = self.directory_keeper
+        if keeper is None:
+            return False
+        missed = {
+            candidate.device_id
+            for candidate, outcome in zip(candidates, checked, strict=True)
+            if isinstance(outcome, ItemRejected)
+            and outcome.code in DIRECTORY_MISS_CODES
+            and not isinstance(candidate, ItemRejected)
+        }
+        if not missed or not keeper.refresh_if_changed(missed):
+            return False
+        self.directory = keeper.current
+        return True
 
     def _hold_rejected(
         self,

@@ -7,7 +7,8 @@ import binascii
 import math
 import re
 import struct
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -57,6 +58,57 @@ class IntakeDirectory:
     devices: Mapping[str, DeviceInfo] = field(default_factory=dict)
     zone_ids: frozenset[str] = frozenset()
     authenticate: Callable[[str], str | None] = lambda _token: None
+
+
+# Refusals that a newer directory may turn into acceptances (a device imported or enabled,
+# or a gateway assigned, by another process since the last load).
+DIRECTORY_MISS_CODES = frozenset({"unknown_device", "disabled_device", "wrong_sender"})
+
+
+class DirectoryKeeper:
+    """Keeps the intake's directory current while other processes change the devices.
+
+    `refresh` reloads unconditionally (after a change this process made, and now and
+    then). `refresh_if_changed` first asks `has_changed` (a cheap look at the named devices
+    in the database) and reloads only when the snapshot is out of date for them, so a
+    sender posting for unknown devices costs one small query, never a reload.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], IntakeDirectory],
+        *,
+        has_changed: Callable[[IntakeDirectory, Collection[str]], bool],
+    ) -> None:
+        self._load = load
+        self._has_changed = has_changed
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[IntakeDirectory], None]] = []
+        self.current = IntakeDirectory()
+
+    def subscribe(self, listener: Callable[[IntakeDirectory], None]) -> None:
+        """Call `listener` with every directory loaded from now on."""
+        self._listeners.append(listener)
+
+    def refresh(self) -> IntakeDirectory:
+        with self._lock:
+            return self._reload()
+
+    def refresh_if_changed(self, device_ids: Collection[str]) -> bool:
+        """Reload if the database disagrees with the snapshot about `device_ids`."""
+        seen = self.current
+        if not self._has_changed(seen, device_ids):
+            return False
+        with self._lock:
+            if self.current is seen:  # else another thread reloaded meanwhile
+                self._reload()
+        return True
+
+    def _reload(self) -> IntakeDirectory:
+        self.current = self._load()
+        for listener in self._listeners:
+            listener(self.current)
+        return self.current
 
 
 class ItemRejected(Exception):  # noqa: N818 - a rejection, not a programming error

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from zhian.config import LogSettings
 from zhian.errors import ConfigurationError
-from zhian.log.base import PrunableLog
+from zhian.log.base import PrunableLog, SegmentInfo
+from zhian.log.follower import LogFollower
 from zhian.log.local import LocalEventLog
 from zhian.log.sealed import RecordCipher, SealedEventLog
 
@@ -18,6 +20,25 @@ def open_event_log(
 
     `directory` is where the local backend keeps its segments and reader positions.
     """
+    _refuse_unbuilt(settings)
+    stored = LocalEventLog(directory, fsync=settings.fsync, segment_bytes=settings.segment_bytes)
+    return stored if cipher is None else SealedEventLog(stored, cipher)
+
+
+def follow_event_log(
+    settings: LogSettings,
+    directory: Path,
+    cipher: RecordCipher | None,
+    prune: Callable[[int], list[SegmentInfo]],
+) -> PrunableLog:
+    """A read-only view of the log another process writes (the worker's, when the web
+    process holds the local log); `prune` asks the writer to drop what retention may."""
+    _refuse_unbuilt(settings)
+    stored = LogFollower(directory, prune=prune)
+    return stored if cipher is None else SealedEventLog(stored, cipher)
+
+
+def _refuse_unbuilt(settings: LogSettings) -> None:
     if settings.type == "nats":
         # Accepted by the schema so that a configuration can name it, refused here so that
         # nobody runs a node believing its log is replicated.
@@ -26,5 +47,3 @@ def open_event_log(
             '"The scaled tier". Use log.type = "local" (the default).',
             field="log.type",
         )
-    stored = LocalEventLog(directory, fsync=settings.fsync, segment_bytes=settings.segment_bytes)
-    return stored if cipher is None else SealedEventLog(stored, cipher)

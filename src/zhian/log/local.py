@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Final
 
 from zhian.log.base import EventLogError, LogClosedError, LogCorruptError, SegmentInfo
+from zhian.log.marker import DurableMarker
 from zhian.log.readers import READERS_FOLDER, FileLogReaders
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,9 @@ class LocalEventLog:
             current = self._segments[-1]
             self._durable_seq = current.last_seq
             self._write_fd = os.open(current.path, os.O_WRONLY | os.O_APPEND)
+            # Followers in other processes read up to what this marker says (log/follower.py).
+            self._marker = DurableMarker(directory)
+            self._marker.publish(self._durable_seq)
         except BaseException:
             os.close(self._lock_fd)
             raise
@@ -298,6 +302,7 @@ class LocalEventLog:
         self._writer.join()
         if self._write_fd >= 0:
             os.close(self._write_fd)
+        self._marker.close()
         os.close(self._lock_fd)
 
     def __enter__(self) -> LocalEventLog:
@@ -468,6 +473,7 @@ class LocalEventLog:
                 segment.count += chunk.count
                 segment.size += sum(len(frame) for frame in chunk.frames)
             self._durable_seq = self._segments[-1].last_seq
+        self._marker.publish(self._durable_seq)
 
     # -- reading ------------------------------------------------------------------------
 

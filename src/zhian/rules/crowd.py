@@ -399,10 +399,19 @@ class CrowdMonitor:
     """The node's handle on crowd safety: configures the engine's crowd rule from the
     `crowd` settings and the crowd master data, and shows its latest snapshot."""
 
-    def __init__(self, rule: CrowdRule, db: Database, settings: CrowdSettings) -> None:
+    def __init__(
+        self,
+        rule: CrowdRule,
+        db: Database,
+        settings: CrowdSettings,
+        *,
+        snapshot_source: Callable[[], CrowdSnapshot] | None = None,
+    ) -> None:
         self.rule = rule
         self.db = db
         self.config = CrowdConfig.from_settings(settings)
+        # Where the rule runs in another process (the worker), its snapshot is asked there.
+        self._snapshot_source = snapshot_source
         rule.configure(self.config, self.load_directory)
 
     @classmethod
@@ -415,4 +424,6 @@ class CrowdMonitor:
             return CrowdDataService(session).directory()
 
     def snapshot(self) -> CrowdSnapshot:
+        if self._snapshot_source is not None:
+            return self._snapshot_source()
         return self.rule.snapshot

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from zhian import __version__
 from zhian.errors import ZhianError
-from zhian.node import Node
+from zhian.node import Node, NodeRole
 from zhian.web import (
     alert_views,
     alerts_api,
@@ -32,7 +32,13 @@ from zhian.web import (
 
 
 def create_app(node: Node) -> FastAPI:
-    """Build the web app around a running node (the caller opens and closes the node)."""
+    """Build the web app around a running node (the caller opens and closes the node).
+
+    The node runs everything (`NodeRole.ALL`) or the web half (`NodeRole.WEB`): pages read
+    the event store through `node.event_reads`, which the worker answers when split.
+    """
+    if node.role is NodeRole.WORKER:
+        raise ValueError("a worker node serves no web app: open the node as web or all")
     app = FastAPI(
         title="Zhian 治安",
         version=__version__,

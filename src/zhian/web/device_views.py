@@ -148,7 +148,7 @@ def protocols(
 
 def _sources_by_device(page: Page) -> dict[str, set[str]]:
     now = page.now
-    stats = page.node.store.queries.arrival_stats(
+    stats = page.node.event_reads.arrival_stats(
         now - PROTOCOL_WINDOW, now + timedelta(seconds=1), late_after_seconds=300
     )
     found: dict[str, set[str]] = defaultdict(set)
@@ -195,7 +195,7 @@ def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
         communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page)
     sessions = _viid_sessions(page)
-    last_seen = page.node.store.queries.device_last_seen()
+    last_seen = page.node.event_reads.device_last_seen()
     return [
         {
             "device": device,
@@ -245,7 +245,7 @@ def device_detail(page: Page, device_id: str) -> dict[str, Any]:
             has_viid_credential=viid_credential is not None,
         ),
         "session": _viid_sessions(page).get(device_id),
-        "last_seen": page.node.store.queries.device_last_seen().get(device_id),
+        "last_seen": page.node.event_reads.device_last_seen().get(device_id),
         "viid_credential": viid_credential,
         "is_viid_id": len(device_id) == VIID_ID_DIGITS and device_id.isdigit(),
         "rejected": rejected,

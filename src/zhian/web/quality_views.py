@@ -101,7 +101,7 @@ def quality_overview(page: Page, hours: int) -> dict[str, Any]:
         devices = {device.id: device for device in DeviceService(session).list_devices(scope=scope)}
         service = QualityService(
             session,
-            page.node.store.queries,
+            page.node.event_reads,
             late_after_minutes=settings.late_after_minutes,
             goal=settings.valid_goal,
             intake_stats=page.node.intake.stats,

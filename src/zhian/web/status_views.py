@@ -104,11 +104,11 @@ def _recent_in_scope(
         merged = [
             event
             for device_id in sorted(device_ids)
-            for event in node.store.queries.recent_events(limit=limit, device_id=device_id)
+            for event in node.event_reads.recent_events(limit=limit, device_id=device_id)
         ]
         merged.sort(key=lambda event: (event.time, event.seq), reverse=True)
         return merged[:limit]
-    window = node.store.queries.recent_events(limit=_SCOPED_WINDOW)
+    window = node.event_reads.recent_events(limit=_SCOPED_WINDOW)
     return [event for event in window if event.device_id in device_ids][:limit]
 
 
@@ -123,14 +123,14 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
     node, scope = context.node, context.scope
     stats = node.intake.stats
     now = node.clock.now()
-    last_seen = node.store.queries.device_last_seen()
+    last_seen = node.event_reads.device_last_seen()
     devices = DeviceService(context.session).list_devices(scope=scope)
     if not scope.is_unscoped:
         in_scope = {device.id for device in devices}
         last_seen = {key: value for key, value in last_seen.items() if key in in_scope}
         recent = _recent_in_scope(node, in_scope)
     else:
-        recent = node.store.queries.recent_events(limit=50)
+        recent = node.event_reads.recent_events(limit=50)
     device_rows = [
         {
             "id": device.id,
@@ -154,8 +154,8 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
             "last_accepted_at": stats.last_accepted_at,
         },
         "log_seq": node.log.durable_seq,
-        "store_lag": node.feeder.lag(),
-        "stored_by_type": node.store.queries.count_by_type(),
+        "store_lag": max(0, node.log.durable_seq - node.event_reads.last_seq()),
+        "stored_by_type": node.event_reads.count_by_type(),
         # Counts by reason name no record: node-wide, as the intake figures.
         "quarantine_by_reason": node.quarantine.count_by_reason(scope=JurisdictionScope.unscoped()),
         "recent": recent,

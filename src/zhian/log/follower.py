@@ -1,0 +1,185 @@
+"""A read-only view of a local log folder that another process writes (the worker's view).
+
+The writer (`LocalEventLog`) publishes the sequence number of its newest durable record in
+a small marker file after every group commit, once the records are on disk. A follower
+reads segment files directly but never past that number: a record still being written,
+or one a failed commit is about to roll back, stays invisible, exactly as it is to the
+writer's own readers. Segments roll and retention deletes the oldest ones while a follower
+reads; it lists the folder again whenever a file it expected is gone or a newer one is
+needed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+from zhian.log.base import EventLogError, LogClosedError, SegmentInfo
+
+# The segment format is the writer's; reading it through the writer's own frame reader
+# keeps one parser of it (private names, but the same package and the same format).
+from zhian.log.local import SEGMENT_SUFFIX, _first_seq_of, _read_frames, _ReadPlan, segment_name
+from zhian.log.marker import read_durable_seq
+from zhian.log.readers import READERS_FOLDER, FileLogReaders
+
+ITER_CHUNK_RECORDS: Final = 16_384
+
+
+class LogFollower:
+    """Reads the durable records of a log folder that another process owns and writes.
+
+    It takes no lock and writes nothing: `append` refuses, and `prune_through` is handed to
+    the owner through `prune` (retention may decide here, but only the writer deletes
+    segments: its own readers hold them open). Wrap it in `SealedEventLog` with the
+    writer's cipher to read what the writer sealed.
+    """
+
+    def __init__(
+        self, directory: Path, *, prune: Callable[[int], list[SegmentInfo]] | None = None
+    ) -> None:
+        self._prune = prune
+        # The folder may not exist yet (the writer starts later): it then reads as empty.
+        self._directory = directory
+        self._first_seqs: list[int] = []
+        self._closed = False
+        # Where the next record of a sequential reader starts: seq -> (segment, offset).
+        self._position: tuple[int, int, int] | None = None
+        # Reader positions are files beside the log: the follower's readers (the store
+        # feeder, the rules) write theirs there and the writer's retention reads them.
+        self._readers = FileLogReaders(directory / READERS_FOLDER)
+        self._list_segments()
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    @property
+    def readers(self) -> FileLogReaders:
+        return self._readers
+
+    @property
+    def durable_seq(self) -> int:
+        self._check_open()
+        return read_durable_seq(self._directory)
+
+    @property
+    def first_seq(self) -> int:
+        self._check_open()
+        # Retention deletes the oldest segment first: while it is there, it is the first.
+        if (
+            not self._first_seqs
+            or not (self._directory / segment_name(self._first_seqs[0])).exists()
+        ):
+            self._list_segments()
+        return self._first_seqs[0] if self._first_seqs else self.durable_seq + 1
+
+    def append(self, records: Sequence[bytes]) -> int:
+        raise EventLogError(
+            "this process only follows the event log; the process that owns it appends"
+        )
+
+    def append_async(self, records: Sequence[bytes]) -> Awaitable[int]:
+        return self.append(records)  # type: ignore[return-value]  # always raises
+
+    def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        if after_seq < 0 or limit < 0:
+            raise ValueError("after_seq and limit must not be negative")
+        return self._read(after_seq, limit, self.durable_seq)
+
+    def iter_records(self, after_seq: int = 0) -> Iterator[tuple[int, bytes]]:
+        end_seq = self.durable_seq
+        while after_seq < end_seq:
+            chunk = self._read(after_seq, ITER_CHUNK_RECORDS, end_seq)
+            if not chunk:
+                return
+            yield from chunk
+            after_seq = chunk[-1][0]
+
+    def segments(self) -> list[SegmentInfo]:
+        """The segments on disk as far as the writer made them durable (sizes from files)."""
+        self._check_open()
+        durable = self.durable_seq
+        self._list_segments()
+        infos: list[SegmentInfo] = []
+        for i, first in enumerate(self._first_seqs):
+            is_active = i == len(self._first_seqs) - 1
+            last = durable if is_active else self._first_seqs[i + 1] - 1
+            try:
+                size = (self._directory / segment_name(first)).stat().st_size
+            except FileNotFoundError:
+                continue  # pruned while listing
+            infos.append(SegmentInfo(first, last, size, is_active))
+        return infos
+
+    def prune_through(self, seq: int) -> list[SegmentInfo]:
+        if self._prune is None:
+            raise EventLogError("only the process that owns the event log may prune it")
+        removed = self._prune(seq)
+        self._list_segments()
+        self._position = None
+        return removed
+
+    def close(self) -> None:
+        self._closed = True
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LogClosedError("the event log follower is closed")
+
+    def _list_segments(self) -> None:
+        self._first_seqs = sorted(
+            _first_seq_of(path) for path in self._directory.glob("*" + SEGMENT_SUFFIX)
+        )
+
+    def _read(self, after_seq: int, limit: int, end_seq: int) -> list[tuple[int, bytes]]:
+        self._check_open()
+        out: list[tuple[int, bytes]] = []
+        is_relisted = False
+        while len(out) < limit:
+            try:
+                got = self._read_listed(after_seq, limit - len(out), end_seq)
+            except FileNotFoundError:  # pruned since the folder was listed
+                self._position = None
+                if is_relisted:
+                    raise
+                got = []
+            out += got
+            if got:
+                after_seq = got[-1][0]
+            if after_seq >= end_seq or is_relisted:
+                break
+            # Short of what is durable: a segment rolled (or went) since the last listing.
+            self._list_segments()
+            is_relisted = True
+        return out
+
+    def _read_listed(self, after_seq: int, limit: int, end_seq: int) -> list[tuple[int, bytes]]:
+        if not self._first_seqs:
+            return []
+        start = max(after_seq + 1, self._first_seqs[0])
+        last_seq = min(end_seq, start - 1 + limit)
+        out: list[tuple[int, bytes]] = []
+        index = bisect.bisect_right(self._first_seqs, start) - 1
+        for segment_first in self._first_seqs[index:]:
+            if segment_first > last_seq or (out and out[-1][0] >= last_seq):
+                break
+            path = self._directory / segment_name(segment_first)
+            seq, offset = segment_first, 0
+            if self._position is not None and self._position[:2] == (start, segment_first):
+                seq, offset = start, self._position[2]
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                # Frames up to `end_seq` are whole on disk (the marker follows the fsync),
+                # so reading to the file's current end never parses a half-written one.
+                plan = _ReadPlan(path, fd, seq, offset, os.fstat(fd).st_size)
+                next_seq, next_offset = _read_frames(plan, start, last_seq, out)
+            finally:
+                os.close(fd)
+            self._position = (next_seq, segment_first, next_offset)
+            start = max(start, next_seq)
+        return out

@@ -1,0 +1,236 @@
+"""`zhian serve` and `zhian worker` as two real processes on one workspace, and `serve --all`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.ingest.factories import load_master_data
+from tests.ingest.test_durability import free_port
+from zhian.access.service import AccessService
+from zhian.alerts.models import Alert
+from zhian.config import Settings
+from zhian.db.engine import Database, make_engine
+from zhian.devices.service import DeviceService
+from zhian.kit.clock import SystemClock
+from zhian.node import Node
+from zhian.registry.service import RegistryService
+from zhian.store.remote import RemoteEventStore
+
+SOS_DEVICE = {
+    "id": "SOS1",
+    "kind": "sos_button",
+    "name": "Lobby SOS button",
+    "gateway_id": None,
+    "community_id": "C1",
+    "building_id": None,
+    "unit_id": None,
+    "zone_id": None,
+    "latitude": 30.27,
+    "longitude": 120.15,
+    "is_enabled": True,
+}
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout_seconds: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def zhian_process(workspace: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `python -m zhian ARGS` on the workspace; SIGTERM and wait at the end."""
+    log = workspace / f"{args[0]}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zhian", *args, "--workspace", str(workspace)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32)},
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        print(log.read_text(errors="replace"))  # shown by pytest when the test fails
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    def answers() -> bool:
+        assert process.poll() is None, "the server exited"
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).is_success
+        except httpx.TransportError:
+            return False
+
+    wait_for(answers, "the web process")
+
+
+def post_sos(port: int, token: str, event_id: str, device_id: str = "SOS1") -> dict[str, object]:
+    event = {
+        "type": "alarm",
+        "id": event_id,
+        "device_id": device_id,
+        "time": SystemClock().now().isoformat(),
+        "kind": "sos",
+        "level": 3,
+    }
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/events",
+        json=event,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def sos_alerts(settings: Settings, device_id: str = "SOS1") -> list[str]:
+    db = Database(make_engine(settings.database_url))
+    try:
+        with db.session() as session:
+            return list(
+                session.scalars(
+                    select(Alert.kind).where(
+                        Alert.device_id == device_id, Alert.kind == "alarm_sos"
+                    )
+                )
+            )
+    finally:
+        db.dispose()
+
+
+def add_sos_device(settings: Settings, device_id: str) -> str:
+    """Import a device and issue its token from this (another) process; returns the token."""
+    db = Database(make_engine(settings.database_url))
+    try:
+        with db.session() as session:
+            report = RegistryService(session).load_rows(
+                "devices", [{**SOS_DEVICE, "id": device_id}]
+            )
+            assert report.rejected == 0, report.errors
+            return DeviceService(session).issue_tokens([device_id], now=SystemClock().now())[
+                device_id
+            ]
+    finally:
+        db.dispose()
+
+
+def add_admin_token(settings: Settings) -> str:
+    db = Database(make_engine(settings.database_url))
+    try:
+        with db.session() as session:
+            access = AccessService(session)
+            now = SystemClock().now()
+            access.create_user(
+                "ops", "a long enough passphrase 42", role="admin", jurisdiction_id=None, now=now
+            )
+            return access.issue_api_token("ops", "split test", now=now)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def master_data(settings: Settings) -> None:
+    """The intake tests' community, loaded before any process starts."""
+    with Node.open(settings, feed=False) as node:
+        load_master_data(node, now=SystemClock().now())
+
+
+@pytest.mark.slow
+def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
+    settings: Settings, master_data: None
+) -> None:
+    sos_token = add_sos_device(settings, "SOS1")
+    port = free_port()
+    workspace = settings.workspace
+    with zhian_process(workspace, "serve", "--web-only", "--port", str(port)) as web:
+        wait_healthy(port, web)
+        with zhian_process(workspace, "worker") as worker:
+            wait_for(settings.worker_endpoint_file.exists, "the worker")
+            assert worker.poll() is None
+
+            assert post_sos(port, sos_token, "sos-split-1")["accepted"] == 1
+            wait_for(lambda: sos_alerts(settings) == ["alarm_sos"], "the worker's SOS alert")
+
+            # The worker stored it, and answers the web's (and this test's) store queries.
+            reads = RemoteEventStore(settings.worker_endpoint_file)
+            try:
+                wait_for(
+                    lambda: any(e.event_id == "sos-split-1" for e in reads.recent_events(10)),
+                    "the event in the store",
+                )
+                assert reads.device_last_seen()["SOS1"] is not None
+            finally:
+                reads.close()
+
+            # A user added while both run reads the status page, which the web process
+            # serves from the worker's store.
+            status = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/status",
+                headers={"Authorization": f"Bearer {add_admin_token(settings)}"},
+                timeout=10,
+            )
+            assert status.status_code == 200, status.text
+            assert status.json()["stored_by_type"]["alarm"] == 1
+            assert [e["event_id"] for e in status.json()["recent"]] == ["sos-split-1"]
+
+            # A device imported by another process while both run: accepted, no restart.
+            late_token = add_sos_device(settings, "SOS2")
+            assert post_sos(port, late_token, "sos-late-1", device_id="SOS2")["accepted"] == 1
+            wait_for(lambda: sos_alerts(settings, "SOS2") == ["alarm_sos"], "the late alert")
+        assert worker.returncode == 0
+        assert not settings.worker_endpoint_file.exists()  # withdrawn on the way out
+
+
+@pytest.mark.slow
+def test_serve_all_still_runs_everything_in_one_process(
+    settings: Settings, master_data: None
+) -> None:
+    sos_token = add_sos_device(settings, "SOS1")
+    port = free_port()
+    with zhian_process(settings.workspace, "serve", "--all", "--port", str(port)) as server:
+        wait_healthy(port, server)
+        assert post_sos(port, sos_token, "sos-all-1")["accepted"] == 1
+        wait_for(lambda: sos_alerts(settings) == ["alarm_sos"], "the SOS alert")
+        # A device imported while the node runs is known to it without a restart.
+        late_token = add_sos_device(settings, "SOS2")
+        assert post_sos(port, late_token, "sos-late-1", device_id="SOS2")["accepted"] == 1
+
+
+def test_several_web_processes_with_the_local_log_are_refused(settings: Settings) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "zhian", "serve", "--workspace", str(settings.workspace)],
+        capture_output=True,
+        env={
+            **os.environ,
+            "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32),
+            "ZHIAN_WEB__WORKERS": "3",
+        },
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"web.workers = 3" in result.stderr
