@@ -55,16 +55,16 @@ def test_remote_reads_answer_what_the_store_holds(
 ) -> None:
     remote = RemoteEventStore(settings.worker_endpoint_file)
     try:
-        assert remote.recent_events(10) == node.store.recent_events(10)
+        assert remote.recent_events(10) == node.store.queries.recent_events(10)
         assert [e.event_id for e in remote.recent_events(2, "DOOR1")] == ["e2", "e1"]
-        assert remote.device_last_seen() == node.store.device_last_seen()
-        assert remote.count_by_type() == node.store.count_by_type()
+        assert remote.device_last_seen() == node.store.queries.device_last_seen()
+        assert remote.count_by_type() == node.store.queries.count_by_type()
         assert remote.last_seq() == node.store.last_seq() > 0
         since = clock.now() - timedelta(hours=1)
         until = clock.now() + timedelta(hours=1)
         assert remote.arrival_stats(
             since, until, late_after_seconds=60
-        ) == node.store.arrival_stats(since, until, late_after_seconds=60)
+        ) == node.store.queries.arrival_stats(since, until, late_after_seconds=60)
     finally:
         remote.close()
 
