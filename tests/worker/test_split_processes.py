@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -20,7 +21,7 @@ from tests.ingest.factories import load_master_data
 from tests.ingest.test_durability import free_port
 from zhian.access.service import AccessService
 from zhian.alerts.models import Alert
-from zhian.config import Settings
+from zhian.config import Settings, load_settings
 from zhian.db.engine import Database, make_engine
 from zhian.devices.service import DeviceService
 from zhian.kit.clock import SystemClock
@@ -53,7 +54,9 @@ def wait_for(check: Callable[[], bool], what: str, timeout_seconds: float = 40.0
 
 
 @contextmanager
-def zhian_process(workspace: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def zhian_process(
+    workspace: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `python -m zhian ARGS` on the workspace; SIGTERM and wait at the end."""
     log = workspace / f"{args[0]}.log"
     with log.open("wb") as output:
@@ -61,7 +64,7 @@ def zhian_process(workspace: Path, *args: str) -> Iterator[subprocess.Popen[byte
             [sys.executable, "-m", "zhian", *args, "--workspace", str(workspace)],
             stdout=output,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32)},
+            env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32), **(env or {})},
         )
     try:
         yield process
@@ -138,16 +141,21 @@ def add_sos_device(settings: Settings, device_id: str) -> str:
         db.dispose()
 
 
-def add_admin_token(settings: Settings) -> str:
+def add_user_token(
+    settings: Settings, role: str = "admin", jurisdiction_id: str | None = None
+) -> str:
+    """A user created from this (another) process, and an API token of theirs."""
     db = Database(make_engine(settings.database_url))
     try:
         with db.session() as session:
             access = AccessService(session)
             now = SystemClock().now()
+            name = f"ops-{role}"
             access.create_user(
-                "ops", "a long enough passphrase 42", role="admin", jurisdiction_id=None, now=now
-            )
-            return access.issue_api_token("ops", "split test", now=now)
+                name, "a long enough passphrase 42", role=role, jurisdiction_id=jurisdiction_id,
+                now=now,
+            )  # fmt: skip
+            return access.issue_api_token(name, "split test", now=now)
     finally:
         db.dispose()
 
@@ -190,7 +198,7 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
             # serves from the worker's store.
             status = httpx.get(
                 f"http://127.0.0.1:{port}/api/v1/status",
-                headers={"Authorization": f"Bearer {add_admin_token(settings)}"},
+                headers={"Authorization": f"Bearer {add_user_token(settings)}"},
                 timeout=10,
             )
             assert status.status_code == 200, status.text
@@ -203,6 +211,57 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
             wait_for(lambda: sos_alerts(settings, "SOS2") == ["alarm_sos"], "the late alert")
         assert worker.returncode == 0
         assert not settings.worker_endpoint_file.exists()  # withdrawn on the way out
+
+
+def next_sse_alert(lines: Iterator[str]) -> dict[str, object]:
+    """The data of the next `alert` event of an SSE stream, past comments and others."""
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "alert":
+            message: dict[str, object] = json.loads(line.removeprefix("data: "))
+            return message
+    raise AssertionError("the live stream ended without an alert")
+
+
+@pytest.mark.slow
+def test_an_alert_the_worker_raises_reaches_the_live_feed_the_web_process_serves(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The whole path across processes: a device posts to the web process, the worker's
+    rule engine raises the alert, and the web process's SSE stream delivers it (through the
+    postgres live feed), to a user who opened the stream before the event was sent."""
+    workspace = tmp_path / "workspace"
+    env = {"ZHIAN_DATABASE__URL": postgres_url, "ZHIAN_LIVE__TYPE": "postgres"}
+    settings = load_settings(workspace, database={"url": postgres_url}, live={"type": "postgres"})
+    with Node.open(settings, feed=False) as node:
+        load_master_data(node, now=SystemClock().now())
+    sos_token = add_sos_device(settings, "SOS1")
+    # The duty officer of the city: the live feed of the whole jurisdiction tree.
+    officer_token = add_user_token(settings, "command_centre", "J-CITY")
+    port = free_port()
+    with zhian_process(workspace, "serve", "--web-only", "--port", str(port), env=env) as web:
+        wait_healthy(port, web)
+        with zhian_process(workspace, "worker", env=env) as worker:
+            wait_for(settings.worker_endpoint_file.exists, "the worker")
+            with httpx.stream(
+                "GET",
+                f"http://127.0.0.1:{port}/api/v1/live",
+                headers={"Authorization": f"Bearer {officer_token}"},
+                timeout=httpx.Timeout(10, read=40),
+            ) as stream:
+                assert stream.status_code == 200
+                lines = stream.iter_lines()
+                assert next(lines).startswith("retry: ")  # subscribed from here on
+                assert post_sos(port, sos_token, "sos-live-1")["accepted"] == 1
+                message = next_sse_alert(lines)
+            assert worker.poll() is None
+    assert message["type"] == "alert.created"
+    alert = message["alert"]
+    assert isinstance(alert, dict)
+    assert alert["kind"] == "alarm_sos" and alert["device_id"] == "SOS1"
+    assert sos_alerts(settings) == ["alarm_sos"]  # raised once, by the worker
 
 
 @pytest.mark.slow
