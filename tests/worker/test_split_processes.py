@@ -79,6 +79,16 @@ def zhian_process(
         print(log.read_text(errors="replace"))  # shown by pytest when the test fails
 
 
+def run_cli(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "zhian", *args, "--workspace", str(workspace)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
     def answers() -> bool:
         assert process.poll() is None, "the server exited"
@@ -209,6 +219,16 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
             late_token = add_sos_device(settings, "SOS2")
             assert post_sos(port, late_token, "sos-late-1", device_id="SOS2")["accepted"] == 1
             wait_for(lambda: sos_alerts(settings, "SOS2") == ["alarm_sos"], "the late alert")
+
+            # Commands beside the split node: the web process answers what it can (quality
+            # figures come from the worker's store) and refuses, in one line, what needs
+            # the store itself.
+            quality = run_cli(workspace, "quality", "report")
+            assert quality.returncode == 0, quality.stderr
+            assert "sending to it" in quality.stderr and "SOS1" in quality.stdout
+            retention = run_cli(workspace, "retention", "apply", "--dry-run")
+            assert retention.returncode == 2, retention.stdout
+            assert "zhian worker" in retention.stderr and "Traceback" not in retention.stderr
         assert worker.returncode == 0
         assert not settings.worker_endpoint_file.exists()  # withdrawn on the way out
 
