@@ -186,6 +186,8 @@ def test_an_event_posted_to_the_web_process_is_stored_and_alerted_by_the_worker(
     workspace = settings.workspace
     with zhian_process(workspace, "serve", "--web-only", "--port", str(port)) as web:
         wait_healthy(port, web)
+        # Split on the default in-process live feed: said at start, not discovered later.
+        assert 'live.type = "memory"' in (workspace / "serve.log").read_text()
         with zhian_process(workspace, "worker") as worker:
             wait_for(settings.worker_endpoint_file.exists, "the worker")
             assert worker.poll() is None
@@ -263,6 +265,7 @@ def test_an_alert_the_worker_raises_reaches_the_live_feed_the_web_process_serves
     port = free_port()
     with zhian_process(workspace, "serve", "--web-only", "--port", str(port), env=env) as web:
         wait_healthy(port, web)
+        assert 'live.type = "memory"' not in (workspace / "serve.log").read_text()
         with zhian_process(workspace, "worker", env=env) as worker:
             wait_for(settings.worker_endpoint_file.exists, "the worker")
             with httpx.stream(

@@ -83,6 +83,11 @@ def serve(
     if run_all is None:
         run_all = not settings.worker.separate
     role = NodeRole.ALL if run_all else NodeRole.WEB
+    if role is NodeRole.WEB and settings.live.type == "memory":
+        error_console.print(
+            'live.type = "memory": alerts the worker raises reach these pages when they '
+            'reload, not live. Set live.type = "postgres" for the live feed across processes.'
+        )
     # The running-node marker: CLI commands send their log and store work here meanwhile.
     url = loopback_url(host or settings.web.host, port or settings.web.port)
     with claim_for_serving(settings.workspace, url), Node.open(settings, role=role) as node:
