@@ -15,7 +15,7 @@ import msgspec
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.loop import AlertLoop
 from zhian.cascade.component import ViidComponent
-from zhian.config import CrowdSettings, Settings
+from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
 from zhian.devices.schemas import DeviceDirectory
@@ -42,6 +42,7 @@ from zhian.rules.crowd import CrowdConfig, CrowdMonitor, CrowdRule, CrowdSnapsho
 from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.rules.engine import READER_NAME as RULES_READER
 from zhian.rules.engine import RuleEngine
+from zhian.rules.settings import CrowdSettings
 from zhian.store.events import EventStore
 from zhian.store.feeder import READER_NAME as STORE_READER
 from zhian.store.feeder import StoreFeeder

@@ -14,7 +14,7 @@ from collections import deque
 from typing import Protocol
 
 from zhian.alerts.schemas import LiveMessage
-from zhian.config import LiveSettings
+from zhian.alerts.settings import LiveSettings
 from zhian.db.engine import Database
 from zhian.errors import ConfigurationError
 from zhian.kit.clock import Clock, SystemClock

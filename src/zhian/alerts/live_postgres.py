@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select
 from zhian.alerts.live import MemoryLiveFeed, Subscription
 from zhian.alerts.models import LiveMessageRecord
 from zhian.alerts.schemas import LiveMessage
-from zhian.config import LiveSettings
+from zhian.alerts.settings import LiveSettings
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop

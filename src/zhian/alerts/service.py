@@ -38,9 +38,9 @@ from zhian.alerts.schemas import (
     TodayCounts,
     TodoItem,
 )
+from zhian.alerts.settings import AlertSettings
 from zhian.alerts.sla import DeadlinePolicy, milestones_met_by
 from zhian.alerts.webhooks import WebhookService
-from zhian.config import AlertSettings
 from zhian.errors import BadRequestError, ConflictError, NotFoundError
 from zhian.kit.clock import Clock
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from zhian.alerts.places import JurisdictionTree
-from zhian.config import AlertSettings
+from zhian.alerts.settings import AlertSettings
 from zhian.kit.loops import BackgroundLoop
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from zhian.alerts.models import WebhookDelivery, WebhookSubscription
 from zhian.alerts.repository import AlertRepository
 from zhian.alerts.schemas import LiveMessage
-from zhian.config import AlertSettings
+from zhian.alerts.settings import AlertSettings
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop

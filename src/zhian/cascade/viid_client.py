@@ -19,9 +19,9 @@ import msgspec
 from sqlalchemy.orm import Session
 
 from zhian.cascade.repository import UpwardOutboxRepository
-from zhian.config import ViidSettings
 from zhian.db.engine import Database
 from zhian.ingest.viid.digest import authorization_for
+from zhian.ingest.viid.settings import ViidSettings
 from zhian.ingest.viid.wire import ACCEPT, CONTENT_TYPE, is_acknowledged
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop

@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from zhian.audit.service import AuditService
-from zhian.config import GovernanceSettings
 from zhian.db.engine import Database
 from zhian.errors import ConfigurationError
 from zhian.governance.crypto import FieldCipher
@@ -20,6 +19,7 @@ from zhian.governance.keys import (
     try_load_keyring,
     write_keyring,
 )
+from zhian.governance.settings import GovernanceSettings
 from zhian.governance.tokens import Tokeniser
 from zhian.governance.vault import IdentifierVault, database_persister
 from zhian.kit.clock import Clock

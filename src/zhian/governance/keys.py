@@ -23,8 +23,8 @@ from pathlib import Path
 
 import msgspec
 
-from zhian.config import GovernanceSettings
 from zhian.errors import ConfigurationError
+from zhian.governance.settings import GovernanceSettings
 
 KEY_BYTES = 32  # AES-256-GCM and HMAC-SHA256
 KEY_FILE_MODE = 0o600

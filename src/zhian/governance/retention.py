@@ -19,7 +19,6 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from zhian.audit.service import Actor, AuditService
-from zhian.config import GovernanceSettings, IntakeSettings
 from zhian.errors import ConfigurationError
 from zhian.governance.holds import LegalHoldRead, LegalHoldService
 from zhian.governance.retention_registry import (
@@ -29,8 +28,10 @@ from zhian.governance.retention_registry import (
     RetentionRegistry,
     RetentionRun,
 )
+from zhian.governance.settings import GovernanceSettings
 from zhian.governance.vault import purge_orphans
 from zhian.ingest.service import duplicate_window, record_received_at
+from zhian.ingest.settings import IntakeSettings
 from zhian.kit.clock import Clock
 from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.log.readers import slowest_reader

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from zhian.audit.service import Actor, AuditService
-from zhian.config import GovernanceSettings
+from zhian.governance.settings import GovernanceSettings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import logging
 from datetime import datetime, time, timedelta, timezone
 
 from zhian.audit.service import Actor
-from zhian.config import GovernanceSettings, IntakeSettings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
 from zhian.governance.retention import (
@@ -16,6 +15,8 @@ from zhian.governance.retention import (
     check_log_days,
 )
 from zhian.governance.retention_registry import RetentionRegistry
+from zhian.governance.settings import GovernanceSettings
+from zhian.ingest.settings import IntakeSettings
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import PrunableLog

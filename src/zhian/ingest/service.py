@@ -13,9 +13,9 @@ from typing import Literal, Protocol, cast
 import anyio.to_thread
 import msgspec
 
-from zhian.config import IntakeSettings
 from zhian.ingest.dedupe import DuplicateIndex, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
+from zhian.ingest.settings import IntakeSettings
 from zhian.ingest.validate import (
     DIRECTORY_MISS_CODES,
     DirectoryKeeper,

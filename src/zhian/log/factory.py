@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from zhian.config import LogSettings
 from zhian.errors import ConfigurationError
 from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.log.follower import LogFollower
 from zhian.log.local import LocalEventLog
 from zhian.log.sealed import RecordCipher, SealedEventLog
+from zhian.log.settings import LogSettings
 
 
 def open_event_log(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from zhian.alerts.drafts import AlertDraft, EventRef
-from zhian.config import ModelSettings
 from zhian.models.master import MasterData
+from zhian.models.settings import ModelSettings
 from zhian.store.features import FeatureSealer
 from zhian.store.queries import EventQueries, EvidenceEvent, SealedCapture
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from zhian.alerts.drafts import AlertDraft
-from zhian.config import ModelSettings
 from zhian.models.base import ModelRun, event_refs, parameter_figures
+from zhian.models.settings import ModelSettings
 from zhian.store.queries import EvidenceEvent
 
 

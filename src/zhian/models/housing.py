@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from zhian.alerts.drafts import AlertDraft, EventRef
-from zhian.config import ModelSettings
 from zhian.models.base import ModelRun, parameter_figures
+from zhian.models.settings import ModelSettings
 from zhian.models.sightings import last_sightings
 from zhian.models.utilities import (
     READINGS_KEY,

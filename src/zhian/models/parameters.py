@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhian.config import ModelSettings
 from zhian.errors import BadRequestError
 from zhian.models.orm import ModelParameter
+from zhian.models.settings import ModelSettings
 
 # The settings a community may change (the schedule and clock stay node-wide).
 TUNABLE: tuple[str, ...] = tuple(

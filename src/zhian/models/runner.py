@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from zhian.alerts.drafts import AlertDraft
-from zhian.config import ModelSettings
 from zhian.models.base import BatchModel, ModelRun
 from zhian.models.catalogue import MODELS
 from zhian.models.faces import FACES_KEY, EnrolledFaces
 from zhian.models.master import MasterData, load_master
 from zhian.models.parameters import ParameterService
+from zhian.models.settings import ModelSettings
 from zhian.models.utilities import READINGS_KEY, UtilityService
 from zhian.store.events import EventStore
 

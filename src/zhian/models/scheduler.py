@@ -7,13 +7,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from zhian.alerts.service import AlertService
-from zhian.config import ModelSettings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 from zhian.models.faces import audit_capture_reads, load_enrolled_faces
 from zhian.models.runner import prepare_run, run_models
+from zhian.models.settings import ModelSettings
 from zhian.store.events import EventStore
 
 logger = logging.getLogger(__name__)

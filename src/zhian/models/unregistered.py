@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from zhian.alerts.drafts import AlertDraft
-from zhian.config import ModelSettings
 from zhian.models.base import ModelRun, event_refs, parameter_figures
 from zhian.models.faces import (
     FACES_KEY,
@@ -16,6 +15,7 @@ from zhian.models.faces import (
     capture_reader,
     subject_face,
 )
+from zhian.models.settings import ModelSettings
 from zhian.store.queries import EvidenceEvent, SealedCapture
 
 

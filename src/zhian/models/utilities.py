@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import Date, Float, ForeignKey, UniqueConstraint, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from zhian.config import ModelSettings
 from zhian.db.base import Base
 from zhian.kit.tables import ImportFileError, Row, open_sheets
+from zhian.models.settings import ModelSettings
 from zhian.registry.models import House
 from zhian.registry.service import ImportReport, RowError
 

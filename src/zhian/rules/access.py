@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from zhian.alerts.drafts import AlertDraft, RuleOutput
-from zhian.config import RuleSettings
 from zhian.ingest.events import AccessEvent, Event
 from zhian.rules.base import ref
 from zhian.rules.directory import PlaceDirectory
+from zhian.rules.settings import RuleSettings
 
 DENIED_RULE = "denied_access"
 TAILGATING_RULE = "tailgating"

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import ClassVar
 
 from zhian.alerts.drafts import AlertDraft, RuleOutput, Tier
-from zhian.config import RuleSettings
 from zhian.ingest.events import AlarmEvent, Event
 from zhian.rules.base import ref
 from zhian.rules.directory import PlaceDirectory
+from zhian.rules.settings import RuleSettings
 
 ALARM_RULE = "alarm"
 ALARM_NAMES: dict[str, tuple[str, str]] = {

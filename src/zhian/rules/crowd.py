@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, EventRef, RuleOutput, Tier
-from zhian.config import CrowdSettings
 from zhian.db.engine import Database
 from zhian.ingest.events import CrowdEvent, Event
 from zhian.rules.base import ref
@@ -30,6 +29,7 @@ from zhian.rules.crowd_forecast import (
     probability_above,
 )
 from zhian.rules.directory import PlaceDirectory
+from zhian.rules.settings import CrowdSettings
 
 CROWD_RULE = "crowd"
 CROWD_KIND = "crowd_overload"

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
-from zhian.config import RuleSettings
 from zhian.ingest.events import Event, HeartbeatEvent
 from zhian.rules.base import ref
 from zhian.rules.directory import COVERAGE, DevicePlace, PlaceDirectory
+from zhian.rules.settings import RuleSettings
 
 OFFLINE_RULE = "device_offline"
 FAULT_RULE = "device_fault"

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
-from zhian.config import CrowdSettings, RuleSettings
 from zhian.errors import ZhianError
 from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch
 from zhian.kit.clock import Clock
@@ -29,6 +28,7 @@ from zhian.rules.crowd import CrowdConfig, CrowdRule
 from zhian.rules.devices import DeviceHealthConfig, DeviceHealthRule
 from zhian.rules.directory import PlaceDirectory
 from zhian.rules.models import RuleCheckpoint
+from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.rules.watchlist import WatchlistRule
 from zhian.store.identifiers import IdentifierProtector
 from zhian.watchlists.matcher import WatchlistMatcher

@@ -13,7 +13,6 @@ from typing import Literal
 
 import msgspec
 
-from zhian.config import FerrySettings, IntakeSettings
 from zhian.db.engine import Database
 from zhian.errors import ZhianError
 from zhian.ingest.events import Event, LoggedBatch
@@ -27,8 +26,10 @@ from zhian.ingest.ferry.package import (
     write_package,
 )
 from zhian.ingest.ferry.repository import FerryImportRepository
+from zhian.ingest.ferry.settings import FerrySettings
 from zhian.ingest.images import ImageStore
 from zhian.ingest.service import IntakeService, record_received_at
+from zhian.ingest.settings import IntakeSettings
 from zhian.ingest.validate import EventValidator, ItemRejected
 from zhian.kit.clock import Clock
 from zhian.log.base import EventLog

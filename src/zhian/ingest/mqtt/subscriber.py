@@ -26,8 +26,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from zhian.config import IntakeSettings, MqttSettings
 from zhian.ingest.events import Event
+from zhian.ingest.mqtt.settings import MqttSettings
 from zhian.ingest.mqtt.topics import (
     TopicAddress,
     parse_topic,
@@ -36,6 +36,7 @@ from zhian.ingest.mqtt.topics import (
     topic_errors,
 )
 from zhian.ingest.service import IntakeService, QuarantineEntry, QuarantineSink
+from zhian.ingest.settings import IntakeSettings
 from zhian.ingest.validate import EventValidator, FieldError, ItemRejected
 from zhian.kit.clock import Clock
 

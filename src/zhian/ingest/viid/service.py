@@ -11,7 +11,6 @@ import msgspec
 from sqlalchemy import ColumnElement
 
 from zhian.access.scope import JurisdictionScope
-from zhian.config import ViidSettings
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, NotFoundError
@@ -33,6 +32,7 @@ from zhian.ingest.viid.objects import IMAGE_INNER_LISTS, ObjectKind
 from zhian.ingest.viid.query import parse_query
 from zhian.ingest.viid.repository import ViidRepository
 from zhian.ingest.viid.sessions import SessionTable
+from zhian.ingest.viid.settings import ViidSettings
 from zhian.ingest.viid.wire import (
     StatusCode,
     ViidRequestError,

@@ -1,0 +1,127 @@
+"""The streaming rules' settings (`[rules]`) and crowd safety's (`[crowd]`).
+
+Owned here, assembled by `zhian.config.Settings`: a settings module imports nothing of
+Zhian, so any module may import it (docs/configuration.md is generated from these).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class RuleSettings(BaseModel):
+    """Streaming rules: thresholds of device health, access patterns and watchlist hits."""
+
+    offline_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="Silence (no heartbeat, no event) after which a device counts as offline.",
+    )
+    offline_seconds_by_kind: dict[str, int] = Field(
+        default={},
+        description=(
+            "Per device kind override of offline_seconds, e.g. {smoke_sensor = 3600} for "
+            "sensors that report hourly."
+        ),
+    )
+    online_sample_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="How often the online rate per community and kind is sampled.",
+    )
+    denied_count: int = Field(
+        default=3, ge=2, description="Denied reads at one door that make a forced-entry attempt."
+    )
+    denied_window_seconds: int = Field(
+        default=300, ge=10, description="Window in which denied_count denied reads must fall."
+    )
+    tailgating_seconds: int = Field(
+        default=15,
+        ge=1,
+        description=(
+            "A denied read by one subject followed within this many seconds by a granted read "
+            "of another subject at the same door is a tailgating attempt."
+        ),
+    )
+    plate_tolerance: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="Characters a plate may differ from a watchlist plate (a misread) and hit.",
+    )
+    face_threshold: float = Field(
+        default=0.85,
+        gt=0,
+        le=1,
+        description="Cosine similarity from which a face feature hits a watchlist person.",
+    )
+    batch_events: int = Field(
+        default=5000, ge=1, description="Most log records the rule engine reads in one step."
+    )
+    poll_seconds: float = Field(
+        default=0.02, gt=0, description="How often the rule engine looks for new log records."
+    )
+    evaluate_seconds: float = Field(
+        default=1.0, gt=0, description="How often timer rules (device offline) are evaluated."
+    )
+
+
+class CrowdSettings(BaseModel):
+    """Crowd safety (docs/crowd.md): density levels, hysteresis, forecast and staffing."""
+
+    levels: list[float] = Field(
+        default=[0.5, 1.0, 1.5, 2.5, 4.0],
+        min_length=5,
+        max_length=5,
+        description=(
+            "Persons/m² from which a zone is busy, pre-warning, warning (the field's "
+            "threshold), danger and critical; below the first it is free."
+        ),
+    )
+    hysteresis: list[float] = Field(
+        default=[0.05, 0.1, 0.1, 0.2, 0.3],
+        min_length=5,
+        max_length=5,
+        description=(
+            "Persons/m² below each level's threshold the density must fall before the zone "
+            "leaves that level (one margin per entry of levels)."
+        ),
+    )
+    forecast_minutes: int = Field(
+        default=20, ge=10, le=60, description="How far ahead the occupancy forecast looks."
+    )
+    forecast_probability: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description=(
+            "Probability of crossing the warning level within forecast_minutes from which "
+            "a forecast warning is raised."
+        ),
+    )
+    forecast_min_density: float = Field(
+        default=0.5,
+        ge=0,
+        description="Persons/m² a zone must hold now before its forecast may raise a warning.",
+    )
+    persons_per_officer: list[int] = Field(
+        default=[0, 2000, 1000, 500, 300, 200],
+        min_length=6,
+        max_length=6,
+        description=(
+            "Staffing ratio: people one officer covers at each level (free, busy, "
+            "pre-warning, warning, danger, critical); 0 means no officer is needed."
+        ),
+    )
+    camera_error: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Relative standard error of a camera occupancy reading (the reconciler).",
+    )
+    line_error: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Relative standard error of a counting line's in/out counts (drift).",
+    )
