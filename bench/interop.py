@@ -100,7 +100,8 @@ def open_node(root: Path, district: District, prefix: str, *, with_viid: bool) -
         token = DeviceService(session).issue_tokens([GATEWAY], now=node.clock.now())[GATEWAY]
     node.refresh_directory()
     if with_viid:
-        node.viid.service.set_password(CAMERA, CAMERA_PASSWORD)
+        with node.db.session() as session:
+            node.viid.service.set_password(session, CAMERA, CAMERA_PASSWORD)
     return node, token
 
 

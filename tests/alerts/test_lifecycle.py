@@ -41,10 +41,23 @@ def test_every_transition_records_who_when_where_and_note(
         clock.advance(timedelta(minutes=1))
         with node.alerts() as alerts:
             method = getattr(alerts, action)
-            method(alert_id, user_id=users.officer, ip="10.0.0.7", note=f"step {number}", **extra)
+            method(
+                alert_id,
+                scope=JurisdictionScope.unscoped(),
+                user_id=users.officer,
+                ip="10.0.0.7",
+                note=f"step {number}",
+                **extra,
+            )
     clock.advance(timedelta(minutes=1))
     with node.alerts() as alerts:
-        closed = alerts.close(alert_id, user_id=users.officer, outcome="resolved", ip="10.0.0.7")
+        closed = alerts.close(
+            alert_id,
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.officer,
+            outcome="resolved",
+            ip="10.0.0.7",
+        )
     assert closed.state is AlertState.CLOSED and closed.outcome is Outcome.RESOLVED
     assert closed.assignee_id == users.grid
     assert closed.feedback == "门已修好，无人员进入" and closed.attachments == [IMAGE]
@@ -77,7 +90,9 @@ def test_a_step_the_state_does_not_allow_is_refused_naming_the_state(
 ) -> None:
     alert_id = _raise(node)
     with pytest.raises(ConflictError) as refused, node.alerts() as alerts:
-        getattr(alerts, action)(alert_id, user_id=users.officer, **extra)
+        getattr(alerts, action)(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer, **extra
+        )
     assert f"is '{state_name}'" in refused.value.message
     assert refused.value.field == "state" and refused.value.status_code == 409
     with node.alerts() as alerts:
@@ -91,36 +106,57 @@ def test_sign_twice_resolve_before_handled_and_anything_after_close_are_refused(
 ) -> None:
     alert_id = _raise(node)
     with node.alerts() as alerts:
-        alerts.sign(alert_id, user_id=users.officer)
+        alerts.sign(alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer)
     with pytest.raises(ConflictError, match="is 'signed': cannot sign"), node.alerts() as alerts:
-        alerts.sign(alert_id, user_id=users.officer)
+        alerts.sign(alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer)
     with pytest.raises(ConflictError, match="needs state 'handled'"), node.alerts() as alerts:
-        alerts.close(alert_id, user_id=users.officer, outcome="resolved")
+        alerts.close(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer, outcome="resolved"
+        )
     with node.alerts() as alerts:
-        done = alerts.close(alert_id, user_id=users.officer, outcome=Outcome.FALSE_ALARM)
+        done = alerts.close(
+            alert_id,
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.officer,
+            outcome=Outcome.FALSE_ALARM,
+        )
     assert done.outcome is Outcome.FALSE_ALARM
     with pytest.raises(ConflictError, match="already 'closed'"), node.alerts() as alerts:
-        alerts.close(alert_id, user_id=users.officer, outcome="duplicate")
+        alerts.close(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer, outcome="duplicate"
+        )
     with pytest.raises(ConflictError, match="is 'closed'"), node.alerts() as alerts:
-        alerts.dispatch(alert_id, user_id=users.officer)
+        alerts.dispatch(alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer)
 
 
 def test_bad_input_names_the_field(node: Node, users: Users) -> None:
     alert_id = _raise(node)
     with node.alerts() as alerts:
         for action in ("sign", "dispatch", "arrive"):
-            getattr(alerts, action)(alert_id, user_id=users.officer)
+            getattr(alerts, action)(
+                alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer
+            )
     with pytest.raises(BadRequestError) as empty, node.alerts() as alerts:
-        alerts.handle(alert_id, user_id=users.officer, feedback="  ")
+        alerts.handle(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer, feedback="  "
+        )
     assert empty.value.field == "feedback"
     with pytest.raises(BadRequestError) as image, node.alerts() as alerts:
-        alerts.handle(alert_id, user_id=users.officer, feedback="ok", attachments=["photo.jpg"])
+        alerts.handle(
+            alert_id,
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.officer,
+            feedback="ok",
+            attachments=["photo.jpg"],
+        )
     assert image.value.field == "attachments"
     with pytest.raises(BadRequestError) as outcome, node.alerts() as alerts:
-        alerts.close(alert_id, user_id=users.officer, outcome="fixed")
+        alerts.close(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer, outcome="fixed"
+        )
     assert outcome.value.field == "outcome" and "false_alarm" in outcome.value.message
     with pytest.raises(NotFoundError) as missing, node.alerts() as alerts:
-        alerts.sign(9999, user_id=users.officer)
+        alerts.sign(9999, scope=JurisdictionScope.unscoped(), user_id=users.officer)
     assert missing.value.field == "alert_id"
 
 
@@ -135,7 +171,9 @@ def test_repeats_update_one_open_alert_and_a_closed_key_opens_a_new_one(
         detail = alerts.get_alert(first, scope=JurisdictionScope.unscoped())
         assert detail.count == 2
         assert [e.id for e in detail.evidence.events] == ["E1", "E2"]
-        alerts.close(first, user_id=users.officer, outcome="false_alarm")
+        alerts.close(
+            first, scope=JurisdictionScope.unscoped(), user_id=users.officer, outcome="false_alarm"
+        )
     assert _raise(node, event_id="E3") != first
     with node.alerts() as alerts:
         assert (
@@ -152,7 +190,7 @@ def test_list_filters_and_paging(node: Node, users: Users, clock: ManualClock) -
         ids.append(_raise(node, tier=tier, subject=f"S{n}", event_id=f"E{n}"))
         clock.advance(timedelta(minutes=1))
     with node.alerts() as alerts:
-        alerts.sign(ids[1], user_id=users.officer)
+        alerts.sign(ids[1], scope=JurisdictionScope.unscoped(), user_id=users.officer)
         assert (
             alerts.list_alerts(
                 AlertFilter(tier="general"), scope=JurisdictionScope.unscoped()

@@ -34,7 +34,7 @@ def test_live_feed_delivers_what_a_committed_block_did(node: Node, users: Users)
             with node.alerts() as alerts:
                 alert_id = alerts.raise_drafts([draft(node.clock.now())])[0]
             with node.alerts() as alerts:
-                alerts.sign(alert_id, user_id=users.officer)
+                alerts.sign(alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer)
 
         await asyncio.to_thread(act)
         async for message in subscription:

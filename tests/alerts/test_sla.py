@@ -41,7 +41,7 @@ def test_general_sign_deadline_warns_then_breaches_and_escalates_up_the_tree(
         assert breached.is_breached and breached.escalated_to_jurisdiction_id == "J-DIST"
         assert [a.action for a in breached.timeline][-3:] == ["warned", "breached", "escalated"]
         # Signing late meets the clock but the breach stays visible.
-        signed = alerts.sign(alert_id, user_id=users.officer)
+        signed = alerts.sign(alert_id, scope=JurisdictionScope.unscoped(), user_id=users.officer)
     sign = next(d for d in signed.deadlines if d.milestone == "sign")
     assert sign.breached_at is not None and sign.met_at is not None and signed.is_breached
     with node.alerts() as alerts:
@@ -95,7 +95,9 @@ def test_minor_feedback_and_major_response_deadlines(
             == "command_centre"
         )
         for action in ("sign", "dispatch", "arrive"):
-            getattr(alerts, action)(major, user_id=users.command)
+            getattr(alerts, action)(
+                major, scope=JurisdictionScope.unscoped(), user_id=users.command
+            )
     clock.advance(timedelta(minutes=15, seconds=1))
     assert _tick(node) == (0, 1)  # the minor breaches; the major was met in time
     with node.alerts() as alerts:
@@ -109,7 +111,12 @@ def test_closing_as_false_alarm_stops_every_clock(
 ) -> None:
     alert_id = _raise(node, "general")
     with node.alerts() as alerts:
-        alerts.close(alert_id, user_id=users.officer, outcome="false_alarm")
+        alerts.close(
+            alert_id,
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.officer,
+            outcome="false_alarm",
+        )
     clock.advance(timedelta(hours=1))
     assert _tick(node) == (0, 0)
 

@@ -35,32 +35,64 @@ def test_procedure_steps_must_be_ticked_or_skipped_with_a_reason(node: Node, use
     alert_id = _fire(node)
     with node.alerts() as alerts:
         for action in ("sign", "dispatch", "arrive"):
-            getattr(alerts, action)(alert_id, user_id=users.command)
-        detail = alerts.handle(alert_id, user_id=users.command, feedback="明火已扑灭")
+            getattr(alerts, action)(
+                alert_id, scope=JurisdictionScope.unscoped(), user_id=users.command
+            )
+        detail = alerts.handle(
+            alert_id,
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.command,
+            feedback="明火已扑灭",
+        )
     assert [s.key for s in detail.procedure] == ["confirm", "call_119", "evacuate"]
     assert "tick_step" in detail.actions
     with pytest.raises(ConflictError, match="confirm, call_119, evacuate"), node.alerts() as a:
-        a.close(alert_id, user_id=users.command, outcome="resolved")
+        a.close(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.command, outcome="resolved"
+        )
     with pytest.raises(BadRequestError) as no_reason, node.alerts() as alerts:
-        alerts.tick_step(alert_id, "evacuate", user_id=users.command, skipped=True)
+        alerts.tick_step(
+            alert_id,
+            "evacuate",
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.command,
+            skipped=True,
+        )
     assert no_reason.value.field == "reason"
     with pytest.raises(BadRequestError) as unknown, node.alerts() as alerts:
-        alerts.tick_step(alert_id, "pray", user_id=users.command)
+        alerts.tick_step(
+            alert_id, "pray", scope=JurisdictionScope.unscoped(), user_id=users.command
+        )
     assert unknown.value.field == "step"
     with node.alerts() as alerts:
-        alerts.tick_step(alert_id, "confirm", user_id=users.command)
-        alerts.tick_step(alert_id, "call_119", user_id=users.command)
-        with pytest.raises(ConflictError, match="already ticked"):
-            alerts.tick_step(alert_id, "confirm", user_id=users.command)
         alerts.tick_step(
-            alert_id, "evacuate", user_id=users.command, skipped=True, reason="火情在厨房内，已控制"
+            alert_id, "confirm", scope=JurisdictionScope.unscoped(), user_id=users.command
+        )
+        alerts.tick_step(
+            alert_id, "call_119", scope=JurisdictionScope.unscoped(), user_id=users.command
+        )
+        with pytest.raises(ConflictError, match="already ticked"):
+            alerts.tick_step(
+                alert_id, "confirm", scope=JurisdictionScope.unscoped(), user_id=users.command
+            )
+        alerts.tick_step(
+            alert_id,
+            "evacuate",
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.command,
+            skipped=True,
+            reason="火情在厨房内，已控制",
         )
         skipped = [m for m in alerts.messages if m.type == "procedure.skipped"]
-        closed = alerts.close(alert_id, user_id=users.command, outcome="resolved")
+        closed = alerts.close(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=users.command, outcome="resolved"
+        )
     assert skipped[0].data["supervisor_jurisdiction_id"] == "J-DIST"
     assert [s.status for s in closed.procedure] == ["ticked", "ticked", "skipped"]
     with pytest.raises(ConflictError, match="is 'closed'"), node.alerts() as alerts:
-        alerts.tick_step(alert_id, "confirm", user_id=users.command)
+        alerts.tick_step(
+            alert_id, "confirm", scope=JurisdictionScope.unscoped(), user_id=users.command
+        )
 
 
 def test_alerts_at_one_place_within_the_window_merge_into_an_incident(
@@ -98,15 +130,29 @@ def test_todos_counts_series_and_kpis(node: Node, users: Users, clock: ManualClo
         assert alerts.my_todos(users.command, scope=scope_of_user(node, users.command)) == []
     clock.advance(timedelta(minutes=2))
     with node.alerts() as alerts:
-        alerts.sign(general[0], user_id=users.officer)
-        alerts.close(general[1], user_id=users.officer, outcome="false_alarm")
+        alerts.sign(general[0], scope=JurisdictionScope.unscoped(), user_id=users.officer)
+        alerts.close(
+            general[1],
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.officer,
+            outcome="false_alarm",
+        )
     clock.advance(timedelta(minutes=4))  # general[2] misses its sign deadline
     node.alert_loop.sla_monitor.tick(clock.now())
     with node.alerts() as alerts:
         for action in ("dispatch", "arrive"):
-            getattr(alerts, action)(general[0], user_id=users.officer)
-        alerts.handle(general[0], user_id=users.officer, feedback="已处置")
-        alerts.close(general[0], user_id=users.officer, outcome="resolved")
+            getattr(alerts, action)(
+                general[0], scope=JurisdictionScope.unscoped(), user_id=users.officer
+            )
+        alerts.handle(
+            general[0], scope=JurisdictionScope.unscoped(), user_id=users.officer, feedback="已处置"
+        )
+        alerts.close(
+            general[0],
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.officer,
+            outcome="resolved",
+        )
         alerts.record_samples(
             [
                 OnlineSample(clock.now(), "C1", "door", total=50, online=49),

@@ -166,7 +166,13 @@ def test_false_alarm_feedback_lowers_running_precision(node: Node, district: Dis
             ("model.restricted_vehicle", None)
         ]
         assert before.precision is None
-        alerts.close(alert_id, user_id=1, outcome="false_alarm", note="permit shown")
+        alerts.close(
+            alert_id,
+            scope=JurisdictionScope.unscoped(),
+            user_id=1,
+            outcome="false_alarm",
+            note="permit shown",
+        )
     with node.alerts() as alerts:
         feedback = collect_feedback(alerts, scope=JurisdictionScope.unscoped())
     assert feedback[("model.restricted_vehicle", community)].false_alarms == 1

@@ -175,7 +175,9 @@ def test_gat1400_password_session_and_protocol(
     assert 'data-device-id="DOOR1"' in client.get("/devices").text
 
 
-def test_registration_errors_name_the_field(client: TestClient, integrator: str) -> None:
+def test_registration_errors_name_the_field(
+    client: TestClient, node: Node, integrator: str
+) -> None:
     log_in(client, integrator)
     status, _, text = register(client, latitude="north")
     assert status == 400 and 'data-field="latitude"' in text
@@ -185,8 +187,10 @@ def test_registration_errors_name_the_field(client: TestClient, integrator: str)
     assert status == 409 and 'data-field="id"' in text
     status, _, text = register(client, community_id="C-ELSEWHERE")
     assert status == 403 and 'data-field="community_id"' in text
-    # Nothing half-registered, and the form keeps what was typed.
+    # Nothing half-registered (the answered form commits its request), and the form keeps
+    # what was typed.
     assert client.get(f"/devices/{VIID_ID}").status_code == 404
+    assert audit_actions(node, VIID_ID) == []
     assert 'value="东门人脸抓拍"' in text
 
 

@@ -4,7 +4,9 @@ audits a refused reveal even when the request itself rolls back."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -13,11 +15,14 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from tests.web.conftest import log_in
+import zhian.web
+from tests.web.conftest import FAST_HASHER, PASSWORD, log_in
 from zhian.access.service import AccessService, UserRead
 from zhian.audit.service import Actor
+from zhian.devices.models import Device
 from zhian.governance.reveal import Purpose
 from zhian.node import Node
+from zhian.web import device_views
 from zhian.web.deps import RequestContext, request_context
 from zhian.web.permissions import ROUTES, SELF_AUTHENTICATED
 
@@ -107,3 +112,94 @@ def test_an_unknown_alert_is_404_and_reveals_and_audits_nothing(
     assert answer.status_code == 404
     assert _audited(node, "alert.reveal_plate") == 0
     assert _audited(node, "alert.reveal_plate.refused") == 0
+
+
+def test_a_device_route_writes_in_the_request_and_refreshes_after_the_commit(
+    client: TestClient, node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issuing a token, its audit entry and the directory refresh share the request's fate:
+    a failure while answering leaves no token, no audit entry and no refresh."""
+    with node.db.session() as session:
+        AccessService(session, password_hasher=FAST_HASHER).create_user(
+            "integrator",
+            PASSWORD,
+            role="integrator",
+            jurisdiction_id="J-STATION",
+            display_name="测试·integrator",
+            now=node.clock.now(),
+        )
+    before = _token_hash(node, "DOOR1")
+    refreshed: list[bool] = []
+    monkeypatch.setattr(node, "refresh_directory", lambda: refreshed.append(True))
+    log_in(client, "integrator")
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the page failed after the token was written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(device_views, "_render_detail", fail)
+        with pytest.raises(RuntimeError):
+            client.post("/devices/DOOR1/token")
+    assert _audited(node, "device.token_issue") == 0
+    assert _token_hash(node, "DOOR1") == before and refreshed == []
+
+    assert client.post("/devices/DOOR1/token").status_code == 200
+    assert _audited(node, "device.token_issue") == 1
+    assert _token_hash(node, "DOOR1") != before and refreshed == [True]
+
+
+def _token_hash(node: Node, device_id: str) -> str | None:
+    with node.db.session() as session:
+        device = session.get(Device, device_id)
+        assert device is not None
+        return device.token_sha256
+
+
+# Modules under src/zhian/web/ that may open a session of their own, and why: none of them
+# is a handler that could take the request's context instead.
+OWN_SESSION_ALLOWED = {
+    # The request context itself: it opens the request's one transaction, and a second one
+    # for a refused reveal's audit entry, which must outlive the request's rollback.
+    "deps.py",
+    # Authentication (`current_user`) runs before the request context exists and only reads
+    # the user or API token behind the request.
+    "sessions.py",
+    # Sign-in: no user yet, so no request context; the failed-attempt count it writes must
+    # be committed whatever the page answers.
+    "auth.py",
+}
+
+
+def _opens_a_session(tree: ast.AST) -> list[int]:
+    """Lines calling `<anything>.db.session(...)` or building a sessionmaker."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = node.func
+        if (
+            isinstance(called, ast.Attribute)
+            and called.attr == "session"
+            and isinstance(called.value, ast.Attribute)
+            and called.value.attr == "db"
+        ) or (isinstance(called, ast.Name) and called.id == "sessionmaker"):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_route_module_opens_its_own_transaction() -> None:
+    web = Path(zhian.web.__file__).parent
+    modules = sorted(web.glob("*.py"))
+    assert {path.name for path in modules} >= OWN_SESSION_ALLOWED  # the allow-list is current
+    found = [
+        f"{path.name}:{line}"
+        for path in modules
+        if path.name not in OWN_SESSION_ALLOWED
+        for line in _opens_a_session(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == [], "use the request's session (page.context.session): " + ", ".join(found)
+
+
+def test_the_transaction_check_finds_a_handler_that_opens_one() -> None:
+    handler = "def page(page):\n    with page.node.db.session() as session:\n        pass\n"
+    assert _opens_a_session(ast.parse(handler)) == [2]

@@ -71,30 +71,28 @@ class AlertRepository:
     def flush(self) -> None:
         self.session.flush()
 
-    def get(self, alert_id: int) -> Alert | None:
-        return self.session.get(Alert, alert_id)
+    def get(self, alert_id: int, *, scope: JurisdictionScope) -> Alert | None:
+        """The alert if `scope` sees it (where it is owned or escalated to); None outside
+        it, exactly as if it did not exist."""
+        return self.session.scalars(self._one(alert_id, scope)).first()
 
-    def get_for_update(self, alert_id: int) -> Alert | None:
-        return self.session.scalars(
-            select(Alert).where(Alert.id == alert_id).with_for_update()
-        ).first()
+    def get_for_update(self, alert_id: int, *, scope: JurisdictionScope) -> Alert | None:
+        """`get`, locking the row for a lifecycle step (two desks acting at once queue)."""
+        return self.session.scalars(self._one(alert_id, scope).with_for_update()).first()
+
+    def _one(self, alert_id: int, scope: JurisdictionScope) -> Select[Alert]:
+        return select(Alert).where(
+            Alert.id == alert_id,
+            require_scope(scope).alert_clause(
+                Alert.jurisdiction_id, Alert.escalated_to_jurisdiction_id
+            ),
+        )
 
     def active_by_keys(self, keys: Collection[str]) -> dict[str, Alert]:
         if not keys:
             return {}
         rows = self.session.scalars(select(Alert).where(Alert.active_key.in_(list(keys))))
         return {row.key: row for row in rows}
-
-    def get_visible(self, alert_id: int, *, scope: JurisdictionScope) -> Alert | None:
-        """The alert if `scope` sees it; None outside it, exactly as if it did not exist."""
-        return self.session.scalars(
-            select(Alert).where(
-                Alert.id == alert_id,
-                require_scope(scope).alert_clause(
-                    Alert.jurisdiction_id, Alert.escalated_to_jurisdiction_id
-                ),
-            )
-        ).first()
 
     def _filtered(
         self, query: Select[Alert], filters: AlertFilter, scope: JurisdictionScope

@@ -235,14 +235,21 @@ class AlertService:
     # -- lifecycle -------------------------------------------------------------------------
 
     def sign(
-        self, alert_id: int, *, user_id: int, ip: str | None = None, note: str = ""
+        self,
+        alert_id: int,
+        *,
+        scope: JurisdictionScope,
+        user_id: int,
+        ip: str | None = None,
+        note: str = "",
     ) -> AlertDetail:
-        return self._step(alert_id, "sign", user_id=user_id, ip=ip, note=note)
+        return self._step(alert_id, "sign", scope=scope, user_id=user_id, ip=ip, note=note)
 
     def dispatch(
         self,
         alert_id: int,
         *,
+        scope: JurisdictionScope,
         user_id: int,
         assignee_id: int | None = None,
         ip: str | None = None,
@@ -251,6 +258,7 @@ class AlertService:
         return self._step(
             alert_id,
             "dispatch",
+            scope=scope,
             user_id=user_id,
             ip=ip,
             note=note,
@@ -258,14 +266,21 @@ class AlertService:
         )
 
     def arrive(
-        self, alert_id: int, *, user_id: int, ip: str | None = None, note: str = ""
+        self,
+        alert_id: int,
+        *,
+        scope: JurisdictionScope,
+        user_id: int,
+        ip: str | None = None,
+        note: str = "",
     ) -> AlertDetail:
-        return self._step(alert_id, "arrive", user_id=user_id, ip=ip, note=note)
+        return self._step(alert_id, "arrive", scope=scope, user_id=user_id, ip=ip, note=note)
 
     def handle(
         self,
         alert_id: int,
         *,
+        scope: JurisdictionScope,
         user_id: int,
         feedback: str,
         attachments: Sequence[str] = (),
@@ -283,6 +298,7 @@ class AlertService:
         return self._step(
             alert_id,
             "handle",
+            scope=scope,
             user_id=user_id,
             ip=ip,
             note=note,
@@ -294,6 +310,7 @@ class AlertService:
         self,
         alert_id: int,
         *,
+        scope: JurisdictionScope,
         user_id: int,
         outcome: Outcome | str,
         ip: str | None = None,
@@ -306,7 +323,7 @@ class AlertService:
             raise BadRequestError(
                 f"outcome '{outcome}' is not one of: {names}", field="outcome"
             ) from None
-        alert = self._get(alert_id, for_update=True)
+        alert = self._get(alert_id, scope=scope, for_update=True)
         state = AlertState(alert.state)
         if state is AlertState.CLOSED:
             raise ConflictError(f"alert {alert_id} is already 'closed'", field="state")
@@ -332,13 +349,14 @@ class AlertService:
         alert_id: int,
         step: str,
         *,
+        scope: JurisdictionScope,
         user_id: int,
         skipped: bool = False,
         reason: str = "",
         ip: str | None = None,
     ) -> AlertDetail:
         """Tick (or skip, with a reason) a step of the alert's procedure."""
-        alert = self._get(alert_id, for_update=True)
+        alert = self._get(alert_id, scope=scope, for_update=True)
         if alert.state == AlertState.CLOSED:
             raise ConflictError(
                 f"alert {alert_id} is 'closed': its procedure is final", field="state"
@@ -391,10 +409,18 @@ class AlertService:
         return self._detail(alert)
 
     def _step(
-        self, alert_id: int, action: str, *, user_id: int, ip: str | None, note: str, **changes: Any
+        self,
+        alert_id: int,
+        action: str,
+        *,
+        scope: JurisdictionScope,
+        user_id: int,
+        ip: str | None,
+        note: str,
+        **changes: Any,
     ) -> AlertDetail:
         sources, target = TRANSITIONS[action]
-        alert = self._get(alert_id, for_update=True)
+        alert = self._get(alert_id, scope=scope, for_update=True)
         state = AlertState(alert.state)
         if state not in sources:
             needed = " or ".join(f"'{s.value}'" for s in sorted(sources))
@@ -479,14 +505,17 @@ class AlertService:
             if deadline.met_at is None and (milestones is None or deadline.milestone in milestones):
                 deadline.met_at = now
 
-    def _get(self, alert_id: int, *, for_update: bool = False) -> Alert:
+    def _get(self, alert_id: int, *, scope: JurisdictionScope, for_update: bool = False) -> Alert:
+        """The alert `scope` sees (the read rule: owned or escalated to), or 404: an alert
+        outside the scope is answered as if it did not exist."""
         alert = (
-            self.repository.get_for_update(alert_id)
+            self.repository.get_for_update(alert_id, scope=scope)
             if for_update
-            else self.repository.get(alert_id)
+            else self.repository.get(alert_id, scope=scope)
         )
         if alert is None:
-            raise NotFoundError(f"no alert {alert_id}", field="alert_id")
+            where = "" if scope.is_unscoped else " in your jurisdiction"
+            raise NotFoundError(f"no alert {alert_id}{where}", field="alert_id")
         return alert
 
     def _steps(self, alert: Alert) -> list[readers.StepState]:
@@ -539,7 +568,8 @@ class AlertService:
         warned = breached = 0
         horizon = now + timedelta(seconds=self.settings.warn_before_seconds)
         for deadline in self.repository.unmet_deadlines_due(horizon):
-            alert = self._get(deadline.alert_id)
+            # The SLA clock is the node's own work: every alert is its business.
+            alert = self._get(deadline.alert_id, scope=JurisdictionScope.unscoped())
             if alert.state == AlertState.CLOSED.value:
                 continue
             data = {"milestone": deadline.milestone, "due_at": deadline.due_at.isoformat()}
@@ -578,10 +608,7 @@ class AlertService:
 
     def get_alert(self, alert_id: int, *, scope: JurisdictionScope) -> AlertDetail:
         """One alert in full; 404 outside `scope` (its existence is not disclosed)."""
-        alert = self.repository.get_visible(alert_id, scope=scope)
-        if alert is None:
-            raise NotFoundError(f"no alert {alert_id} in your jurisdiction", field="alert_id")
-        return self._detail(alert)
+        return self._detail(self._get(alert_id, scope=scope))
 
     def _detail(self, alert: Alert) -> AlertDetail:
         return readers.detail(

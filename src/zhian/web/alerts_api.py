@@ -131,11 +131,11 @@ def run_action(
         )
     if assignee_id is not None and action != "dispatch":
         raise BadRequestError("only a dispatch names an assignee", field="assignee_id")
-    user, ip, alerts = context.user, context.ip, context.alerts
+    user, ip, alerts, scope = context.user, context.ip, context.alerts, context.scope
     alert = visible_alert(context, alert_id)
     check_may_act(user, alert, action)
     if action == "sign":
-        return alerts.sign(alert_id, user_id=user.id, ip=ip, note=note)
+        return alerts.sign(alert_id, scope=scope, user_id=user.id, ip=ip, note=note)
     if action == "dispatch":
         if assignee_id is not None and assignee_id not in {
             choice.id for choice in assignee_choices(context, alert)
@@ -145,19 +145,22 @@ def run_action(
                 "responder of its jurisdiction",
                 field="assignee_id",
             )
-        return alerts.dispatch(alert_id, user_id=user.id, ip=ip, note=note, assignee_id=assignee_id)
+        return alerts.dispatch(
+            alert_id, scope=scope, user_id=user.id, ip=ip, note=note, assignee_id=assignee_id
+        )
     if action == "arrive":
-        return alerts.arrive(alert_id, user_id=user.id, ip=ip, note=note)
+        return alerts.arrive(alert_id, scope=scope, user_id=user.id, ip=ip, note=note)
     if action == "handle":
         return alerts.handle(
             alert_id,
+            scope=scope,
             user_id=user.id,
             feedback=feedback,
             attachments=tuple(attachments),
             ip=ip,
             note=note,
         )
-    return alerts.close(alert_id, user_id=user.id, outcome=outcome, ip=ip, note=note)
+    return alerts.close(alert_id, scope=scope, user_id=user.id, outcome=outcome, ip=ip, note=note)
 
 
 def run_step(
@@ -166,7 +169,13 @@ def run_step(
     """Tick or skip one procedure step for the user."""
     check_may_act(context.user, visible_alert(context, alert_id), "tick_step")
     return context.alerts.tick_step(
-        alert_id, step, user_id=context.user.id, skipped=skipped, reason=reason, ip=context.ip
+        alert_id,
+        step,
+        scope=context.scope,
+        user_id=context.user.id,
+        skipped=skipped,
+        reason=reason,
+        ip=context.ip,
     )
 
 

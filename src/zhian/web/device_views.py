@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import OnlineRatePoint
@@ -21,7 +20,6 @@ from zhian.devices.models import DeviceKind
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, NotFoundError, ZhianError
-from zhian.governance.context import Governance
 from zhian.ingest.viid.repository import ViidRepository
 from zhian.ingest.viid.sessions import ViidSession
 from zhian.registry.service import RegistryService
@@ -82,9 +80,9 @@ def device_overview(page: Page) -> dict[str, Any]:
     alerts, scope = page.context.alerts, page.context.scope
     points = alerts.online_rate_series(scope=scope, hours=TREND_HOURS)
     faults = alerts.open_device_alerts(scope=scope)
-    with page.node.db.session() as session:
-        communities = RegistryService(session).list_communities(scope=scope)
-        devices = DeviceService(session).list_devices(scope=scope)
+    session = page.context.session
+    communities = RegistryService(session).list_communities(scope=scope)
+    devices = DeviceService(session).list_devices(scope=scope)
     registered: dict[str, int] = defaultdict(int)
     for device in devices:
         if device.community_id is not None and device.is_enabled:
@@ -166,17 +164,8 @@ def _scope(page: Page) -> JurisdictionScope:
 
 
 def _audit(page: Page, action: str, device_id: str, details: dict[str, Any]) -> None:
-    """One audit entry in its own transaction (for work that committed on its own)."""
-    with page.node.db.session() as session:
-        _audit_in(page, session, action, device_id, details)
-
-
-def _audit_in(
-    page: Page, session: Session, action: str, device_id: str, details: dict[str, Any]
-) -> None:
-    node = page.node
-    governance = Governance.load(node.settings.governance, node.settings.workspace, node.clock)
-    governance.audit(session).record(
+    """An audit entry in the request's transaction: it commits with the change it records."""
+    page.node.governance.audit(page.context.session).record(
         Actor.user(page.user.id),
         action,
         record_type="device",
@@ -188,11 +177,11 @@ def _audit_in(
 
 def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
     """Every device of the user's scope with its protocols, session and last seen."""
-    with page.node.db.session() as session:
-        devices = DeviceService(session).list_devices(scope=scope)
-        viid_ids = set(ViidRepository(session).credential_device_ids())
-        in_scope = RegistryService(session).list_communities(scope=scope)
-        communities = {c.id: c.name for c in in_scope}
+    session = page.context.session
+    devices = DeviceService(session).list_devices(scope=scope)
+    viid_ids = set(ViidRepository(session).credential_device_ids())
+    in_scope = RegistryService(session).list_communities(scope=scope)
+    communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page)
     sessions = _viid_sessions(page)
     last_seen = page.node.event_reads.device_last_seen()
@@ -213,9 +202,8 @@ def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
 
 
 def _visible_device(page: Page, device_id: str) -> DeviceRead:
-    with page.node.db.session() as session:
-        scope = page.context.scope
-        device = DeviceService(session).get_device(device_id, scope=scope)
+    context = page.context
+    device = DeviceService(context.session).get_device(device_id, scope=context.scope)
     if device is None:
         raise NotFoundError(f"no device '{device_id}' in your jurisdiction", field="device_id")
     return device
@@ -224,17 +212,16 @@ def _visible_device(page: Page, device_id: str) -> DeviceRead:
 def device_detail(page: Page, device_id: str) -> dict[str, Any]:
     """One device: attributes, protocols, VIID session, last seen, credentials, rejections."""
     device = _visible_device(page, device_id)
-    with page.node.db.session() as session:
-        credential = ViidRepository(session).credential(device_id)
-        viid_credential = (
-            None
-            if credential is None
-            else {"username": credential.username, "issued_at": credential.issued_at}
-        )
-        rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
-        scope = page.context.scope
-        in_scope = RegistryService(session).list_communities(scope=scope)
-        communities = {c.id: c.name for c in in_scope}
+    session = page.context.session
+    credential = ViidRepository(session).credential(device_id)
+    viid_credential = (
+        None
+        if credential is None
+        else {"username": credential.username, "issued_at": credential.issued_at}
+    )
+    rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
+    in_scope = RegistryService(session).list_communities(scope=page.context.scope)
+    communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page).get(device_id, set())
     return {
         "device": device,
@@ -293,21 +280,23 @@ async def register_device(page: PageDep) -> Response:
     """Register a device from the form; errors re-render the form naming the field."""
     form = await page.request.form()
     fields = {name: str(form.get(name) or "").strip() for name in REGISTER_FIELDS}
+    context = page.context
     try:
-        with page.node.db.session() as session:
-            scope = page.context.scope
-            device = DeviceService(session).register(fields, scope=scope)
-            _audit_in(
-                page,
-                session,
-                "device.register",
-                device.id,
-                {"kind": device.kind.value, "community_id": device.community_id},
-            )
+        # `register` checks every field before it writes and writes nothing when it refuses
+        # (the registry's load_rows: "none half-loaded"), so the re-rendered form below
+        # commits no half-registered device.
+        device = DeviceService(context.session).register(fields, scope=context.scope)
     except ZhianError as error:
-        context = {**_overview_context(page), "form": fields, "form_error": error}
-        return page.render("devices.html", context, status_code=error.status_code)
-    page.node.refresh_directory()  # the intake and the rules know the device from now on
+        values = {**_overview_context(page), "form": fields, "form_error": error}
+        return page.render("devices.html", values, status_code=error.status_code)
+    _audit(
+        page,
+        "device.register",
+        device.id,
+        {"kind": device.kind.value, "community_id": device.community_id},
+    )
+    # The intake and the rules know the device once it is committed.
+    context.after_commit(page.node.refresh_directory)
     return RedirectResponse(f"/devices/{device.id}?lang={page.lang}&registered=1", status_code=303)
 
 
@@ -315,10 +304,10 @@ async def register_device(page: PageDep) -> Response:
 def issue_device_token(page: PageDep, device_id: DeviceId) -> Response:
     """Issue (or rotate) the device's intake token; shown once on the page that answers."""
     device = _visible_device(page, device_id)
-    with page.node.db.session() as session:
-        token = DeviceService(session).issue_token(device.id, now=page.now)
-        _audit_in(page, session, "device.token_issue", device.id, {"rotated": device.has_token})
-    page.node.refresh_directory()  # the old token stops working now
+    token = DeviceService(page.context.session).issue_token(device.id, now=page.now)
+    _audit(page, "device.token_issue", device.id, {"rotated": device.has_token})
+    # The old token stops working once the new one is committed.
+    page.context.after_commit(page.node.refresh_directory)
     return _render_detail(page, device.id, new_token=token)
 
 
@@ -337,10 +326,10 @@ async def set_viid_password(page: PageDep, device_id: DeviceId) -> Response:
                 f"must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters",
                 field="password",
             )
-        page.node.viid.service.set_password(device.id, password)
+        page.node.viid.service.set_password(page.context.session, device.id, password)
     except ZhianError as error:
+        # set_password checks the device id before it writes: nothing to roll back here.
         return _render_detail(page, device.id, status_code=error.status_code, error=error)
-    # set_password commits on its own; the audit entry follows in its own transaction.
     _audit(page, "device.viid_password_set", device.id, {"generated": generated})
     return _render_detail(
         page,

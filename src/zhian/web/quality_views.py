@@ -96,18 +96,17 @@ def quality_overview(page: Page, hours: int) -> dict[str, Any]:
     until = page.now + timedelta(seconds=1)
     since = until - timedelta(hours=hours)
     settings = page.node.settings.governance
-    with page.node.db.session() as session:
-        scope = page.context.scope
-        devices = {device.id: device for device in DeviceService(session).list_devices(scope=scope)}
-        service = QualityService(
-            session,
-            page.node.event_reads,
-            late_after_minutes=settings.late_after_minutes,
-            goal=settings.valid_goal,
-            intake_stats=page.node.intake.stats,
-        )
-        report = service.report(since, until)
-        hourly = service.hourly(since, until)
+    session, scope = page.context.session, page.context.scope
+    devices = {device.id: device for device in DeviceService(session).list_devices(scope=scope)}
+    service = QualityService(
+        session,
+        page.node.event_reads,
+        late_after_minutes=settings.late_after_minutes,
+        goal=settings.valid_goal,
+        intake_stats=page.node.intake.stats,
+    )
+    report = service.report(since, until)
+    hourly = service.hourly(since, until)
 
     def visible(bucket: QualityBucket) -> bool:
         return scope.is_unscoped or bucket.device_id in devices

@@ -67,8 +67,9 @@ def provision(node: Node, clock: ManualClock) -> None:
         report = RegistryService(session).load_rows("devices", viid_devices())
         assert report.rejected == 0, report.errors
     node.refresh_directory()
-    for device_id, password in PASSWORDS.items():
-        node.viid.service.set_password(device_id, password)
+    with node.db.session() as session:
+        for device_id, password in PASSWORDS.items():
+            node.viid.service.set_password(session, device_id, password)
 
 
 @pytest.fixture

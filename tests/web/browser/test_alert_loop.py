@@ -24,6 +24,7 @@ import uvicorn
 from argon2 import PasswordHasher
 
 from tests.conftest import services_required
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.cli.demo import load_district
 from zhian.config import load_settings
@@ -153,7 +154,9 @@ def _dispatch_elsewhere(node: Node, alert_id: int) -> None:
         user = next(
             u for u in AccessService(alerts.session).list_users() if u.username == "command"
         )
-        alerts.dispatch(alert_id, user_id=user.id, note="另一工位派警")
+        alerts.dispatch(
+            alert_id, scope=JurisdictionScope.unscoped(), user_id=user.id, note="另一工位派警"
+        )
 
 
 def _fits_the_width(page: object) -> bool:

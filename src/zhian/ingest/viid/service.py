@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import msgspec
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.db.engine import Database
@@ -108,22 +109,24 @@ class ViidService:
 
     # --- credentials ----------------------------------------------------------------------
 
-    def set_password(self, device_id: str, password: str, *, username: str | None = None) -> None:
-        """Store the Digest credential of a device (HA1 only); the password is not kept."""
+    def set_password(
+        self, session: Session, device_id: str, password: str, *, username: str | None = None
+    ) -> None:
+        """Store the Digest credential of a device (HA1 only) in the caller's transaction;
+        the password is not kept. The id is checked before anything is written."""
         if device_id not in self._intake.directory.devices:
             raise NotFoundError(f"unknown device '{device_id}'", field="device_id")
         if problem := id_error(device_id, 20):
             # The device exists: its id cannot take a GA/T 1400 credential (400, not 404).
             raise BadRequestError(f"a GA/T 1400 device ID {problem}", field="device_id")
         user = username or device_id
-        with self.db.session() as session:
-            ViidRepository(session).put_credential(
-                device_id,
-                user,
-                self.settings.realm,
-                ha1_of(user, self.settings.realm, password),
-                self.clock.now(),
-            )
+        ViidRepository(session).put_credential(
+            device_id,
+            user,
+            self.settings.realm,
+            ha1_of(user, self.settings.realm, password),
+            self.clock.now(),
+        )
 
     def _credential(self, username: str) -> DigestCredential | None:
         with self.db.session() as session:
