@@ -136,11 +136,13 @@ class DuplicateIndex:
         """Claim keys for a batch about to be logged; False where the key is already taken."""
         with self._lock:
             claimed_keys = self._claimed
-            unclaimed = [key for key in keys if key not in claimed_keys]
             # Only keys the filter might hold are asked of SQLite: usually none of them.
-            might_hold = self._filter.might_hold(unclaimed)
-            maybe = [k for k, m in zip(unclaimed, might_hold, strict=True) if m]
-            stored = self._stored(maybe) if maybe else set()
+            maybe = [
+                key
+                for key in map(keys.__getitem__, self._filter.positions_maybe_held(keys))
+                if key not in claimed_keys
+            ]
+            stored = self._stored(maybe) if maybe else ()
             claimed: list[bool] = []
             append = claimed.append
             for key in keys:
@@ -367,7 +369,10 @@ def _connect(path: Path | None) -> sqlite3.Connection:
     # WAL lets other processes and the lookup connection read while a flush writes; NORMAL
     # skips the fsync per commit, since a commit lost in a crash is indexed again from the
     # log (the mark moves in the same transaction). 64 MiB of page cache per connection.
+    # 16 KiB pages (for a new file; an existing one keeps its size): a flush's random keys
+    # dirty fewer pages, about a third less work per key than the default 4 KiB.
     connection.executescript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        " PRAGMA cache_size=-65536;"
     )
     return connection

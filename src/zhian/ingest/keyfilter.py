@@ -56,14 +56,13 @@ class KeyFilter:
         np.bitwise_or.at(self._bytes, places, bits)
         self.added += len(keys)
 
-    def might_hold(self, keys: Sequence[str]) -> list[bool]:
-        """Per key: False where it was certainly never added."""
+    def positions_maybe_held(self, keys: Sequence[str]) -> list[int]:
+        """Positions in `keys` of those it might hold; every other one was never added."""
         if not keys:
             return []
         places, bits = self._probes(keys)
-        hits = (self._bytes[places] & bits) != 0
-        found: npt.NDArray[np.bool_] = hits.all(axis=1)
-        return found.tolist()  # type: ignore[no-any-return]
+        found = ((self._bytes[places] & bits) != 0).all(axis=1)
+        return np.flatnonzero(found).tolist()  # type: ignore[no-any-return]
 
     def _probes(self, keys: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
         """Byte offsets and bit masks of each key's probes (double hashing: h1 + i·h2)."""
