@@ -95,8 +95,10 @@ class DuplicateIndex:
         flush_seconds: float = 1.0,
         flush_keys: int = 100_000,
         keep_seconds: float | None = None,
+        filter_keys: int = 1_000_000,
     ) -> None:
         self._log = log
+        self._filter_keys = filter_keys
         self._keep_seconds = keep_seconds
         self._record_keys = record_keys
         self._flush_seconds = flush_seconds
@@ -116,7 +118,11 @@ class DuplicateIndex:
         self._shares_connection = path is None
         self._filter = self._built_filter()
         self._flusher = BackgroundLoop(
-            "duplicate-index", self._flush_step, interval_seconds=flush_seconds, logger=logger
+            "duplicate-index",
+            self._flush_step,
+            interval_seconds=flush_seconds,
+            wait_first=True,  # started after `catch_up`: nothing to write yet
+            logger=logger,
         )
         self._closed = False
 
@@ -285,10 +291,11 @@ class DuplicateIndex:
         return len(added)
 
     def _built_filter(self, also: Sequence[str] = ()) -> KeyFilter:
-        """A filter over every stored key (and `also`), sized for twice as many; at
-        start-up and when the running one is full (forgotten keys leave it then too)."""
+        """A filter over every stored key (and `also`), sized for twice as many (at least
+        `filter_keys`); at start-up, and when the running one is full (forgotten keys leave
+        it then too)."""
         stored = int(self._writer.execute("SELECT count(*) FROM event_keys").fetchone()[0])
-        built = KeyFilter(2 * (stored + len(also)))
+        built = KeyFilter(max(2 * (stored + len(also)), self._filter_keys))
         cursor = self._writer.execute("SELECT key FROM event_keys")
         while chunk := cursor.fetchmany(100_000):
             built.add([row[0] for row in chunk])

@@ -21,7 +21,6 @@ import numpy.typing as npt
 # About 10 bits and 7 probes per key: under 1 % false positives at full capacity.
 _BITS_PER_KEY: Final = 10
 _PROBES: Final = np.arange(7, dtype=np.uint64)
-_SMALLEST_BITS: Final = 1 << 23  # 1 MiB: a million keys before the first rebuild
 _GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -33,7 +32,7 @@ class KeyFilter:
     """
 
     def __init__(self, capacity: int) -> None:
-        bits = _SMALLEST_BITS
+        bits = 1 << 10
         while bits < capacity * _BITS_PER_KEY:
             bits <<= 1
         self.capacity = bits // _BITS_PER_KEY
