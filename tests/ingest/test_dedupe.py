@@ -180,6 +180,8 @@ def test_the_background_flush_writes_handed_over_keys_without_reading_the_log(
     keys = append_and_hand_over(index, log, ["a", "b"]) + append_and_hand_over(index, log, ["c"])
     wait_until_indexed(index, log.durable_seq)
     assert counting.records_read == 0  # written from memory, not decoded from the log
+    assert index.filter_bytes > 0  # built by the thread's first step
+    assert index.reserve(keys, AT.timestamp()) == [False] * 3
     # The process dies here (no close): the flushed keys are in the file, no tail to read.
     after_crash = DuplicateIndex(path, log, counting)
     assert after_crash.catch_up() == 0
@@ -236,6 +238,7 @@ def test_stored_keys_pass_the_filter_after_a_restart_and_its_growth(
     path = tmp_path / "keys.sqlite3"
     # Room for 100 keys at first: the flushes below outgrow the filter twice.
     index = open_index(path, log, filter_keys=100, flush_keys=1)
+    index.build_filter()
     ids = [f"k{n}" for n in range(2_000)]
     for start in range(0, len(ids), 100):
         append_and_hand_over(index, log, ids[start : start + 100])
@@ -244,5 +247,6 @@ def test_stored_keys_pass_the_filter_after_a_restart_and_its_growth(
     index.close()
     # A new process builds its filter from the file; a stored key must never pass as new.
     reopened = open_index(path, log, filter_keys=100)
+    reopened.build_filter()
     assert reopened.reserve(keys, AT.timestamp()) == [False] * len(keys)
     reopened.close()

@@ -116,7 +116,9 @@ class DuplicateIndex:
         self._writer.executescript(_SCHEMA)
         self._reader = self._writer if path is None else _connect(path)
         self._shares_connection = path is None
-        self._filter = self._built_filter()
+        # Built by the background thread's first step (reading every stored key takes about
+        # a second per million): until then every new key is looked up in SQLite.
+        self._filter: KeyFilter | None = None
         self._flusher = BackgroundLoop(
             "duplicate-index",
             self._flush_step,
@@ -132,6 +134,11 @@ class DuplicateIndex:
             return int(stored) + len(self._claimed)
 
     @property
+    def filter_bytes(self) -> int:
+        """Memory the Bloom filter takes (for the benchmark and the docs)."""
+        return 0 if self._filter is None else self._filter.size_bytes
+
+    @property
     def indexed_through(self) -> int:
         with self._flush_lock:
             return self._indexed_through()
@@ -143,11 +150,9 @@ class DuplicateIndex:
         with self._lock:
             claimed_keys = self._claimed
             # Only keys the filter might hold are asked of SQLite: usually none of them.
-            maybe = [
-                key
-                for key in map(keys.__getitem__, self._filter.positions_maybe_held(keys))
-                if key not in claimed_keys
-            ]
+            key_filter = self._filter
+            maybe_held = keys if key_filter is None else _held(keys, key_filter)
+            maybe = [key for key in maybe_held if key not in claimed_keys]
             stored = self._stored(maybe) if maybe else ()
             claimed: list[bool] = []
             append = claimed.append
@@ -249,6 +254,8 @@ class DuplicateIndex:
         with self._flush_lock:
             if self._closed:
                 return False
+            if self._filter is None:
+                self._build_filter()
             self._catch_up()
         return len(self._claimed) >= self._flush_keys  # more gathered meanwhile: go on
 
@@ -268,10 +275,9 @@ class DuplicateIndex:
         for first, last in _gaps(after, end, sorted(handed)):
             batches.extend(self._read_batches(first - 1, last))
         added = list(chain.from_iterable(keys for _seq, _arrived, keys in batches))
-        if self._filter.is_full:
-            with self._lock if self._shares_connection else nullcontext():
-                self._filter = self._built_filter(also=added)
-        else:
+        if self._filter is not None and self._filter.is_full:
+            self._build_filter(also=added)
+        elif self._filter is not None:
             with self._lock:  # before the commit: a stored key is never "absent"
                 self._filter.add(added)
         with self._writing():
@@ -290,17 +296,25 @@ class DuplicateIndex:
                 del self._logged[seq]
         return len(added)
 
-    def _built_filter(self, also: Sequence[str] = ()) -> KeyFilter:
+    def build_filter(self) -> None:
+        """Build the Bloom filter now (the background thread does so at its first step)."""
+        with self._flush_lock:
+            self._build_filter()
+
+    def _build_filter(self, also: Sequence[str] = ()) -> None:
         """A filter over every stored key (and `also`), sized for twice as many (at least
-        `filter_keys`); at start-up, and when the running one is full (forgotten keys leave
-        it then too)."""
-        stored = int(self._writer.execute("SELECT count(*) FROM event_keys").fetchone()[0])
-        built = KeyFilter(max(2 * (stored + len(also)), self._filter_keys))
-        cursor = self._writer.execute("SELECT key FROM event_keys")
-        while chunk := cursor.fetchmany(100_000):
-            built.add([row[0] for row in chunk])
+        `filter_keys`): at the background thread's first step, and when the running one is
+        full (forgotten keys leave it then too). The caller holds `_flush_lock`, so no
+        flush stores a key meanwhile."""
+        with self._lock if self._shares_connection else nullcontext():
+            count = self._writer.execute("SELECT count(*) FROM event_keys").fetchone()[0]
+            built = KeyFilter(max(2 * (int(count) + len(also)), self._filter_keys))
+            cursor = self._writer.execute("SELECT key FROM event_keys")
+            while chunk := cursor.fetchmany(100_000):
+                built.add([row[0] for row in chunk])
         built.add(also)
-        return built
+        with self._lock:
+            self._filter = built
 
     def _forget_some(self, cutoff: float, indexed: int) -> None:
         """Drop keys that arrived before `cutoff` (arrival times of the log, no wall clock),
@@ -352,6 +366,10 @@ class DuplicateIndex:
         self._writer.execute(
             "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (_META_INDEXED_THROUGH, seq)
         )
+
+
+def _held(keys: Sequence[str], key_filter: KeyFilter) -> Iterable[str]:
+    return map(keys.__getitem__, key_filter.positions_maybe_held(keys))
 
 
 def _gaps(after: int, end: int, present: list[int]) -> Iterator[tuple[int, int]]:

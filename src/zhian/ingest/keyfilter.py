@@ -61,7 +61,7 @@ class KeyFilter:
             return []
         places, bits = self._probes(keys)
         found = ((self._bytes[places] & bits) != 0).all(axis=1)
-        return np.flatnonzero(found).tolist()  # type: ignore[no-any-return]
+        return np.flatnonzero(found).tolist()
 
     def _probes(self, keys: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
         """Byte offsets and bit masks of each key's probes (double hashing: h1 + i·h2)."""
