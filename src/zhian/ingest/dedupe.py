@@ -116,14 +116,13 @@ class DuplicateIndex:
         self._writer.executescript(_SCHEMA)
         self._reader = self._writer if path is None else _connect(path)
         self._shares_connection = path is None
-        # Built by the background thread's first step (reading every stored key takes about
-        # a second per million): until then every new key is looked up in SQLite.
+        # Built by the background thread's first step, at once (reading every stored key
+        # takes about a second per million): until then every new key is looked up in SQLite.
         self._filter: KeyFilter | None = None
         self._flusher = BackgroundLoop(
             "duplicate-index",
             self._flush_step,
             interval_seconds=flush_seconds,
-            wait_first=True,  # started after `catch_up`: nothing to write yet
             logger=logger,
         )
         self._closed = False
@@ -254,8 +253,9 @@ class DuplicateIndex:
         with self._flush_lock:
             if self._closed:
                 return False
-            if self._filter is None:
+            if self._filter is None:  # the first step, right after `catch_up`: no keys yet
                 self._build_filter()
+                return False
             self._catch_up()
         return len(self._claimed) >= self._flush_keys  # more gathered meanwhile: go on
 
