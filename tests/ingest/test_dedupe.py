@@ -3,18 +3,25 @@ event is still a duplicate after any kind of stop."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from tests.ingest.factories import access_event
+from zhian.config import Settings
 from zhian.ingest.dedupe import DuplicateIndex, event_key
 from zhian.ingest.events import HeartbeatEvent, LoggedBatch
 from zhian.ingest.service import record_keys
+from zhian.kit.clock import ManualClock
 from zhian.log import LocalEventLog
+from zhian.node import Node
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -250,3 +257,27 @@ def test_stored_keys_pass_the_filter_after_a_restart_and_its_growth(
     reopened.build_filter()
     assert reopened.reserve(keys, AT.timestamp()) == [False] * len(keys)
     reopened.close()
+
+
+def indexed_through_on_disk(path: Path) -> int:
+    """The mark as the file holds it, read beside the running node (WAL allows a reader)."""
+    with closing(sqlite3.connect(path)) as connection:
+        row = connection.execute("SELECT value FROM meta WHERE name = 'indexed_through'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_running_node_indexes_accepted_keys_on_its_own_thread(
+    node: Node, tokens: dict[str, str], clock: ManualClock, settings: Settings
+) -> None:
+    event = msgspec.json.encode(access_event("indexed-1", clock.now()))
+    submit = partial(
+        node.intake.submit_raw, source="test", sender_id="DOOR1", content_type="application/json"
+    )
+    assert submit([event]).accepted == 1
+    appended = node.log.durable_seq
+    deadline = time.monotonic() + 10
+    # No request flushes and the node is not closed: only the index's thread writes the file.
+    while indexed_through_on_disk(settings.duplicate_index_path) < appended:
+        assert time.monotonic() < deadline, "the node's index thread never flushed"
+        time.sleep(0.05)
+    assert submit([event]).duplicate == 1
