@@ -256,8 +256,9 @@ class DuplicateIndex:
             if self._filter is None:  # the first step, right after `catch_up`: no keys yet
                 self._build_filter()
                 return False
-            self._catch_up()
-        return len(self._claimed) >= self._flush_keys  # more gathered meanwhile: go on
+            written = self._catch_up()
+        # More gathered meanwhile: go on (not while a batch in flight holds the claims).
+        return written > 0 and len(self._claimed) >= self._flush_keys
 
     def _catch_up(self) -> int:
         """Index the records after the mark (the caller holds `_flush_lock`): the handed-
