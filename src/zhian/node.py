@@ -324,6 +324,7 @@ class Node:
         node = cls(settings, clock or SystemClock(), role)
         if role is not NodeRole.WORKER:  # only a process that appends needs the index
             node.intake.recover()
+            node.intake.start_indexing()
         node.refresh_directory()
         if feed:
             node.start()

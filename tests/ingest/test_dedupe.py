@@ -3,17 +3,25 @@ event is still a duplicate after any kind of stop."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from tests.ingest.factories import access_event
+from zhian.config import Settings
 from zhian.ingest.dedupe import DuplicateIndex, event_key
 from zhian.ingest.events import HeartbeatEvent, LoggedBatch
 from zhian.ingest.service import record_keys
+from zhian.kit.clock import ManualClock
 from zhian.log import LocalEventLog
+from zhian.node import Node
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -139,3 +147,137 @@ def test_each_flush_forgets_keys_older_than_the_window(log: LocalEventLog, tmp_p
     assert len(index) == 1
     assert index.reserve(["DOOR1\x1fold", "DOOR1\x1fnew"], AT.timestamp()) == [True, False]
     index.close()
+
+
+class CountingKeys:
+    """`record_keys` that counts the log records it decodes (reads back from the log)."""
+
+    def __init__(self) -> None:
+        self.records_read = 0
+
+    def __call__(self, record: bytes) -> tuple[float, list[str]]:
+        self.records_read += 1
+        return record_keys(record)
+
+
+def append_and_hand_over(index: DuplicateIndex, log: LocalEventLog, ids: list[str]) -> list[str]:
+    """What the intake does for one batch: reserve, append, hand the keys over."""
+    keys = [event_key("DOOR1", event_id) for event_id in ids]
+    assert index.reserve(keys, AT.timestamp()) == [True] * len(keys)
+    events = [HeartbeatEvent(id=i, device_id="DOOR1", time=AT, status="ok") for i in ids]
+    seq = log.append([msgspec.msgpack.encode(LoggedBatch(AT, "native", events))])
+    index.logged(seq, keys, AT.timestamp())
+    return keys
+
+
+def wait_until_indexed(index: DuplicateIndex, seq: int) -> None:
+    deadline = time.monotonic() + 10
+    while index.indexed_through < seq:
+        assert time.monotonic() < deadline, "the background flush never came"
+        time.sleep(0.01)
+
+
+def test_the_background_flush_writes_handed_over_keys_without_reading_the_log(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.sqlite3"
+    counting = CountingKeys()
+    index = DuplicateIndex(path, log, counting, flush_seconds=0.05)
+    index.start_flushing()
+    keys = append_and_hand_over(index, log, ["a", "b"]) + append_and_hand_over(index, log, ["c"])
+    wait_until_indexed(index, log.durable_seq)
+    assert counting.records_read == 0  # written from memory, not decoded from the log
+    assert index.filter_bytes > 0  # built by the thread's first step
+    assert index.reserve(keys, AT.timestamp()) == [False] * 3
+    # The process dies here (no close): the flushed keys are in the file, no tail to read.
+    after_crash = DuplicateIndex(path, log, counting)
+    assert after_crash.catch_up() == 0
+    assert after_crash.reserve([*keys, "DOOR1\x1fnew"], AT.timestamp()) == [False] * 3 + [True]
+    after_crash.close()
+    index.close()
+
+
+def test_a_crash_before_the_flush_finds_the_keys_through_the_log(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.sqlite3"
+    index = open_index(path, log, flush_seconds=3600)
+    index.start_flushing()  # its first flush is an hour away
+    keys = append_and_hand_over(index, log, ["a", "b"])
+    # The process dies here: the handed-over keys were only in memory.
+    after_crash = open_index(path, log)
+    assert after_crash.catch_up() == 2  # read back from the durable log
+    assert after_crash.reserve(keys, AT.timestamp()) == [False, False]
+    after_crash.close()
+    index.close()
+
+
+def test_a_record_nobody_handed_over_is_read_from_the_log(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    counting = CountingKeys()
+    index = DuplicateIndex(tmp_path / "keys.sqlite3", log, counting, flush_seconds=3600)
+    index.reserve(log_batch(log, ["a"]), AT.timestamp())  # appended, never handed over
+    handed = append_and_hand_over(index, log, ["b", "c"])
+    assert index.catch_up() == 3
+    assert counting.records_read == 1  # only the record that was not handed over
+    # A hand-over that comes after its record was read from the log is not written twice.
+    index.logged(1, [event_key("DOOR1", "a")], AT.timestamp())
+    assert index.catch_up() == 0
+    assert index.reserve([event_key("DOOR1", "a"), *handed], AT.timestamp()) == [False] * 3
+    index.close()
+
+
+def test_without_a_background_thread_a_hand_over_flushes_when_due(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    index = open_index(tmp_path / "keys.sqlite3", log, flush_seconds=3600, flush_keys=3)
+    append_and_hand_over(index, log, ["a", "b"])
+    assert index.indexed_through == 0  # two keys: not due yet
+    append_and_hand_over(index, log, ["c"])
+    assert index.indexed_through == 2  # three keys: flushed by the hand-over itself
+    index.close()
+
+
+def test_stored_keys_pass_the_filter_after_a_restart_and_its_growth(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.sqlite3"
+    # Room for 100 keys at first: the flushes below outgrow the filter twice.
+    index = open_index(path, log, filter_keys=100, flush_keys=1)
+    index.build_filter()
+    ids = [f"k{n}" for n in range(2_000)]
+    for start in range(0, len(ids), 100):
+        append_and_hand_over(index, log, ids[start : start + 100])
+    keys = [event_key("DOOR1", i) for i in ids]
+    assert index.reserve(keys, AT.timestamp()) == [False] * len(keys)
+    index.close()
+    # A new process builds its filter from the file; a stored key must never pass as new.
+    reopened = open_index(path, log, filter_keys=100)
+    reopened.build_filter()
+    assert reopened.reserve(keys, AT.timestamp()) == [False] * len(keys)
+    reopened.close()
+
+
+def indexed_through_on_disk(path: Path) -> int:
+    """The mark as the file holds it, read beside the running node (WAL allows a reader)."""
+    with closing(sqlite3.connect(path)) as connection:
+        row = connection.execute("SELECT value FROM meta WHERE name = 'indexed_through'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_running_node_indexes_accepted_keys_on_its_own_thread(
+    node: Node, tokens: dict[str, str], clock: ManualClock, settings: Settings
+) -> None:
+    event = msgspec.json.encode(access_event("indexed-1", clock.now()))
+    submit = partial(
+        node.intake.submit_raw, source="test", sender_id="DOOR1", content_type="application/json"
+    )
+    assert submit([event]).accepted == 1
+    appended = node.log.durable_seq
+    deadline = time.monotonic() + 10
+    # No request flushes and the node is not closed: only the index's thread writes the file.
+    while indexed_through_on_disk(settings.duplicate_index_path) < appended:
+        assert time.monotonic() < deadline, "the node's index thread never flushed"
+        time.sleep(0.05)
+    assert submit([event]).duplicate == 1

@@ -176,6 +176,11 @@ class IntakeService:
         """
         return self._index.catch_up()
 
+    def start_indexing(self) -> None:
+        """Write the duplicate index on a background thread from now on, so no intake
+        request waits for it (in the process that appends to the log, after `recover`)."""
+        self._index.start_flushing()
+
     def close(self) -> None:
         """Index the rest of the log and close the duplicate index (before the log)."""
         self._index.close()
@@ -303,17 +308,19 @@ class IntakeService:
             checked if not rejected else [e for e in checked if type(e) is not ItemRejected],
         )
         keys = [f"{e.device_id}\x1f{e.id}" for e in valid]  # see dedupe.event_key
-        claimed = self._index.reserve(keys, now.timestamp())
+        received_at = now.timestamp()
+        claimed = self._index.reserve(keys, received_at)
         # A key repeated inside one batch is claimed by its first occurrence only.
         fresh = [e for e, is_new in zip(valid, claimed, strict=True) if is_new]
         if fresh:
+            fresh_keys = [k for k, is_new in zip(keys, claimed, strict=True) if is_new]
             records = [self._encoder.encode(LoggedBatch(now, source, fresh))]
             try:
-                self._log.append(records)
+                seq = self._log.append(records)
             except BaseException:
-                self._index.release(k for k, is_new in zip(keys, claimed, strict=True) if is_new)
+                self._index.release(fresh_keys)
                 raise
-            self._index.flush_if_due()
+            self._index.logged(seq, fresh_keys, received_at)
 
         if rejected and hold_rejected:
             self._hold_rejected(checked, raws, now, source, sender_id, content_type)
