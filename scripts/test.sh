@@ -29,4 +29,5 @@ echo "== ruff check";          ruff check src tests bench
 echo "== mypy (strict)";       mypy
 echo "== import-linter";       lint-imports
 echo "== alembic check";       python -m zhian.db.check
-echo "== pytest";              python -m pytest "$@"
+# One worker process per core; a test file stays on one worker (module fixtures run once).
+echo "== pytest";              python -m pytest -n auto --dist loadfile "$@"
