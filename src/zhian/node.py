@@ -32,6 +32,7 @@ from zhian.ingest.validate import DeviceInfo, DirectoryKeeper, IntakeDirectory
 from zhian.kit.clock import Clock, SystemClock
 from zhian.kit.loopback import LoopbackClient, PeerUnreachableError
 from zhian.kit.loopback_server import QueryServer
+from zhian.kit.private_files import create_owner_only, tighten_workspace
 from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.log.factory import follow_event_log, open_event_log
 from zhian.log.readers import LogReader
@@ -127,7 +128,17 @@ class Node:
         self.settings = settings
         self.clock = clock
         self.role = role
+        # Files at rest hold personal data: all the node writes is for its user alone.
+        create_owner_only()
         settings.workspace.mkdir(parents=True, exist_ok=True)
+        tightened = tighten_workspace(settings.workspace)
+        if tightened:
+            logger.warning(
+                "took group and other permissions off %d files and folders in %s (e.g. %s)",
+                len(tightened),
+                settings.workspace,
+                tightened[0],
+            )
         self.db = Database(make_engine(settings.database_url, echo=settings.database.echo))
         # The key ring first: the event store keeps identifiers only as keyed tokens, and
         # the intake log keeps each record sealed (it holds plates and face features).

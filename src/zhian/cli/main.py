@@ -12,6 +12,7 @@ from zhian.cli.eval import eval_models
 from zhian.cli.log_commands import app as log_app
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
+from zhian.kit.private_files import create_owner_only
 
 app = typer.Typer(
     name="zhian",
@@ -34,6 +35,9 @@ def main(
     ),
 ) -> None:
     """Collect security-device events, turn them into warnings, close the loop."""
+    # Every command may write into a workspace (databases, exports, key rings): for this
+    # user alone, like the node itself writes.
+    create_owner_only()
 
 
 app.command("init")(node_commands.init)

@@ -15,11 +15,12 @@ import io
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, BinaryIO, Final
 
 import msgspec
 
@@ -188,15 +189,9 @@ def _fsync_dir(path: Path) -> None:
 
 def read_manifest(root: Path) -> tuple[Manifest, str]:
     """The manifest of a package folder and its SHA-256, or why it cannot be used."""
-    path = root / MANIFEST_NAME
-    if not root.is_dir():
-        raise PackageRejected(f"'{root}' is not a package folder", file=str(root))
-    if not path.is_file():
+    if MANIFEST_NAME not in plain_files(root):
         raise PackageRejected("is missing; the package is incomplete or not a ferry package")
-    size = path.stat().st_size
-    if size > MAX_MANIFEST_BYTES:
-        raise PackageRejected(f"is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")
-    data = path.read_bytes()
+    data = read_package_file(root, MANIFEST_NAME, limit=MAX_MANIFEST_BYTES)
     try:
         manifest = msgspec.json.decode(data, type=Manifest)
     except msgspec.ValidationError as exc:
@@ -224,18 +219,18 @@ def verify_package(root: Path, *, image_known: Callable[[str], bool]) -> Verifie
     package does not carry. Raises `PackageRejected` with the first reason found.
     """
     manifest, manifest_sha256 = read_manifest(root)
-    listed = _check_files(root, manifest)
+    csv_data = _check_files(root, manifest)
     events: list[Event] = []
     images: dict[str, Path] = {}
     seen_types: set[str] = set()
     for entry in manifest.files:
         image = _IMAGE_PATH.match(entry.path)
         if image:
-            images[f"img:{image.group('digest')}.{image.group('ext')}"] = listed[entry.path]
+            images[f"img:{image.group('digest')}.{image.group('ext')}"] = root / entry.path
             continue
         event_type = _events_type(entry.path)
         seen_types.add(event_type)
-        rows = _read_csv(listed[entry.path], entry.path, event_type)
+        rows = _read_csv(csv_data[entry.path], entry.path, event_type)
         expected = manifest.counts.get(event_type, 0)
         if len(rows) != expected:
             raise PackageRejected(
@@ -254,8 +249,12 @@ def verify_package(root: Path, *, image_known: Callable[[str], bool]) -> Verifie
     return VerifiedPackage(root, manifest, manifest_sha256, events, images)
 
 
-def _check_files(root: Path, manifest: Manifest) -> dict[str, Path]:
-    listed: dict[str, Path] = {}
+def _check_files(root: Path, manifest: Manifest) -> dict[str, bytes]:
+    """Every listed file against the manifest; the CSV files' content, read once (what was
+    hashed is what is decoded)."""
+    present = plain_files(root)
+    listed: set[str] = set()
+    csv_data: dict[str, bytes] = {}
     for entry in manifest.files:
         if entry.path in listed:
             raise PackageRejected(f"lists '{entry.path}' twice")
@@ -263,33 +262,37 @@ def _check_files(root: Path, manifest: Manifest) -> dict[str, Path]:
             raise PackageRejected(
                 f"lists '{entry.path}'; files are events/<type>.csv or images/<sha256>.<jpg|png>"
             )
-        path = root / entry.path
-        if not path.is_file():
+        if entry.path not in present:
             raise PackageRejected("is listed in the manifest but missing", file=entry.path)
-        size = path.stat().st_size
-        if size < entry.size_bytes:
-            raise PackageRejected(
-                f"is truncated: {size} bytes of {entry.size_bytes}", file=entry.path
-            )
-        if size > entry.size_bytes:
-            raise PackageRejected(
-                f"is {size} bytes; the manifest says {entry.size_bytes}", file=entry.path
-            )
-        digest = _sha256_of(path)
+        descriptor = _open_plain(root, entry.path)
+        with os.fdopen(descriptor, "rb") as handle:
+            size = os.fstat(descriptor).st_size
+            if size < entry.size_bytes:
+                raise PackageRejected(
+                    f"is truncated: {size} bytes of {entry.size_bytes}", file=entry.path
+                )
+            if size > entry.size_bytes:
+                raise PackageRejected(
+                    f"is {size} bytes; the manifest says {entry.size_bytes}", file=entry.path
+                )
+            image = _IMAGE_PATH.match(entry.path)
+            if image:
+                digest = _sha256_of(handle)
+            else:
+                data = csv_data[entry.path] = handle.read(entry.size_bytes + 1)
+                digest = hashlib.sha256(data).hexdigest()
         if digest != entry.sha256:
             raise PackageRejected(
                 f"SHA-256 is {digest}; the manifest says {entry.sha256} (altered or corrupted)",
                 file=entry.path,
             )
-        image = _IMAGE_PATH.match(entry.path)
         if image and image.group("digest") != digest:
             raise PackageRejected("content does not match its name (SHA-256)", file=entry.path)
-        listed[entry.path] = path
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix()
-        if path.is_file() and relative != MANIFEST_NAME and relative not in listed:
-            raise PackageRejected("is not listed in the manifest", file=relative)
-    return listed
+        listed.add(entry.path)
+    unlisted = sorted(present - listed - {MANIFEST_NAME})
+    if unlisted:
+        raise PackageRejected("is not listed in the manifest", file=unlisted[0])
+    return csv_data
 
 
 def _events_type(path: str) -> str:
@@ -301,9 +304,9 @@ def _events_type(path: str) -> str:
     return event_type
 
 
-def _read_csv(path: Path, name: str, event_type: str) -> list[Event]:
+def _read_csv(data: bytes, name: str, event_type: str) -> list[Event]:
     try:
-        text = path.read_text(encoding=CSV_ENCODING)
+        text = data.decode(CSV_ENCODING)
     except UnicodeDecodeError as exc:
         raise PackageRejected(f"is not UTF-8 text ({exc.reason})", file=name) from None
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -339,9 +342,105 @@ def _check_unique(events: Sequence[Event]) -> None:
         seen.add(key)
 
 
-def _sha256_of(path: Path) -> str:
+def _sha256_of(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
+    while chunk := handle.read(_HASH_CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+# --- reading without following links -----------------------------------------------------
+# A package arrives from elsewhere (a USB stick, a gateway's drop folder), so its folder may
+# hold a link to a file the node's user can read and the sender cannot: following it would
+# import that file, or hash it into a refusal message. A package is plain folders and plain
+# files, each with one name; anything else refuses it whole. The walk says what is there,
+# and every open walks the path again one folder at a time without following links, then
+# checks what it opened, so a link swapped in after the walk is refused too.
+
+_NO_FOLLOW_DIR: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+# Non-blocking: opening a FIFO swapped in for a file must not wait for a writer.
+_NO_FOLLOW_FILE: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def plain_files(root: Path) -> set[str]:
+    """The package's files (relative POSIX paths); refused if any entry is not plain."""
+    try:
+        info = root.lstat()
+    except FileNotFoundError:
+        raise PackageRejected(f"'{root}' is not a package folder", file=str(root)) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise PackageRejected(
+            "is a symbolic link; import the package folder itself", file=str(root)
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise PackageRejected(f"'{root}' is not a package folder", file=str(root))
+    files: set[str] = set()
+    _walk(root, "", files)
+    return files
+
+
+def _walk(folder: Path, prefix: str, files: set[str]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            relative = prefix + entry.name
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                _walk(Path(entry.path), relative + "/", files)
+                continue
+            problem = _not_plain(info)
+            if problem:
+                raise PackageRejected(problem, file=relative)
+            files.add(relative)
+
+
+def _not_plain(info: os.stat_result) -> str | None:
+    mode = info.st_mode
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; a package holds plain files and folders only"
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a special file"
+        return f"is {kind}; a package holds plain files and folders only"
+    if info.st_nlink > 1:
+        return (
+            f"has {info.st_nlink} hard links; a package file has one name only "
+            "(another may lie outside the package)"
+        )
+    return None
+
+
+def read_package_file(root: Path, relative: str, *, limit: int | None = None) -> bytes:
+    """One file of a package, read without following links; refused if it is not plain or
+    (with `limit`) larger than that."""
+    descriptor = _open_plain(root, relative)
+    with os.fdopen(descriptor, "rb") as handle:
+        size = os.fstat(descriptor).st_size
+        if limit is not None and size > limit:
+            raise PackageRejected(f"is {size} bytes; the limit is {limit}", file=relative)
+        return handle.read()
+
+
+def _open_plain(root: Path, relative: str) -> int:
+    *folders, name = relative.split("/")
+    opened: list[int] = []
+    try:
+        try:
+            opened.append(os.open(root, _NO_FOLLOW_DIR))
+            for folder in folders:
+                opened.append(os.open(folder, _NO_FOLLOW_DIR, dir_fd=opened[-1]))
+            descriptor = os.open(name, _NO_FOLLOW_FILE, dir_fd=opened[-1])
+        except FileNotFoundError:
+            raise PackageRejected("is missing", file=relative) from None
+        except OSError as exc:  # ELOOP, ENOTDIR: a link where a folder or file should be
+            raise PackageRejected(
+                f"cannot be opened as a plain file ({exc.strerror}); a package holds plain "
+                "files and folders only",
+                file=relative,
+            ) from None
+    finally:
+        for folder_descriptor in opened:
+            os.close(folder_descriptor)
+    problem = _not_plain(os.fstat(descriptor))
+    if problem:
+        os.close(descriptor)
+        raise PackageRejected(problem, file=relative)
+    return descriptor

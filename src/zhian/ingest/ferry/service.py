@@ -22,6 +22,7 @@ from zhian.ingest.ferry.package import (
     PackageRejected,
     VerifiedPackage,
     read_manifest,
+    read_package_file,
     verify_package,
     write_package,
 )
@@ -296,7 +297,7 @@ class FerryService:
         # (the package is refused after this) is removed by retention's image sweep.
         for ref, path in sorted(package.images.items()):
             name = path.relative_to(package.root).as_posix()
-            data = path.read_bytes()
+            data = read_package_file(package.root, name)
             try:
                 saved = self._images.save(data, _CONTENT_TYPES[ref.rsplit(".", 1)[1]])
             except ZhianError as exc:
