@@ -421,7 +421,7 @@ class LocalEventLog:
                 self._write_fd = -1
 
     def _create_segment_file(self, path: Path) -> int:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         if self._fsync:
             _fsync_directory(self._directory)
         return fd
@@ -541,7 +541,7 @@ class LocalEventLog:
     # -- opening ------------------------------------------------------------------------
 
     def _take_folder_lock(self) -> int:
-        fd = os.open(self._directory / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self._directory / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -21,7 +21,7 @@ class DurableMarker:
     """The writer's side of the marker: publishes the newest durable sequence number."""
 
     def __init__(self, directory: Path) -> None:
-        self._fd = os.open(directory / DURABLE_MARKER_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = os.open(directory / DURABLE_MARKER_NAME, os.O_RDWR | os.O_CREAT, 0o600)
 
     def publish(self, durable_seq: int) -> None:
         seq_bytes = durable_seq.to_bytes(8, "little")

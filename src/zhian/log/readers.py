@@ -146,7 +146,7 @@ class FileLogReaders:
         # One temporary file per process: two processes never share a half-written one.
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 os.write(fd, payload)
                 if self._fsync:
