@@ -375,22 +375,22 @@ def plain_files(root: Path) -> set[str]:
     if not stat.S_ISDIR(info.st_mode):
         raise PackageRejected(f"'{root}' is not a package folder", file=str(root))
     files: set[str] = set()
-    _walk(root, "", files)
+    # A stack, not recursion: a hostile package may nest folders thousands deep.
+    folders: list[tuple[Path, str]] = [(root, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode):
+                    folders.append((Path(entry.path), relative + "/"))
+                    continue
+                problem = _not_plain(info)
+                if problem:
+                    raise PackageRejected(problem, file=relative)
+                files.add(relative)
     return files
-
-
-def _walk(folder: Path, prefix: str, files: set[str]) -> None:
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            relative = prefix + entry.name
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
-                _walk(Path(entry.path), relative + "/", files)
-                continue
-            problem = _not_plain(info)
-            if problem:
-                raise PackageRejected(problem, file=relative)
-            files.add(relative)
 
 
 def _not_plain(info: os.stat_result) -> str | None:
@@ -414,9 +414,13 @@ def read_package_file(root: Path, relative: str, *, limit: int | None = None) ->
     descriptor = _open_plain(root, relative)
     with os.fdopen(descriptor, "rb") as handle:
         size = os.fstat(descriptor).st_size
-        if limit is not None and size > limit:
-            raise PackageRejected(f"is {size} bytes; the limit is {limit}", file=relative)
-        return handle.read()
+        # Read no more than the limit even if the file grows while it is read.
+        data = handle.read(-1 if limit is None else limit + 1)
+    if limit is not None and len(data) > limit:
+        raise PackageRejected(
+            f"is {max(size, len(data))} bytes; the limit is {limit}", file=relative
+        )
+    return data
 
 
 def _open_plain(root: Path, relative: str) -> int:
