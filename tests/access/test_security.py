@@ -155,7 +155,7 @@ def test_token_dies_with_its_owner_and_is_narrowed_to_its_permissions(
     refused = client.get("/api/v1/alerts", headers=bearer(narrow))
     assert refused.status_code == 403 and "alerts.view" in refused.json()["error"]["message"]
     with node.db.session() as session:
-        AccessService(session).set_active("duty", False)
+        AccessService(session).set_active("duty", False, now=node.clock.now())
     assert client.get("/api/v1/status", headers=bearer(narrow)).status_code == 401
 
 
@@ -312,6 +312,12 @@ def test_users_and_tokens_commands(workspace: Path, clock: ManualClock) -> None:
     tokens = runner.invoke(cli, ["tokens", "list", *base])
     assert "vendor" in tokens.output and "zat_" not in tokens.output
     assert runner.invoke(cli, ["tokens", "revoke", "1", *base]).exit_code == 0
+    changed = runner.invoke(
+        cli, ["users", "password", "li", *base], env={"ZHIAN_NEW_PASSWORD": "another long pass"}
+    )
+    assert changed.exit_code == 0 and "sessions ended" in changed.output, changed.output
+    weak = runner.invoke(cli, ["users", "password", "li", *base], env={"ZHIAN_NEW_PASSWORD": "x"})
+    assert weak.exit_code == 1 and "password" in weak.output
     assert runner.invoke(cli, ["users", "disable", "li", *base]).exit_code == 0
     assert " no " in runner.invoke(cli, ["users", "list", *base]).output
 

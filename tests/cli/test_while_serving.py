@@ -137,6 +137,11 @@ def case_users_list(s: Serving) -> None:
     assert "admin" in output and "leaver" in output
 
 
+def case_users_password(s: Serving) -> None:
+    env = {"ZHIAN_NEW_PASSWORD": PASSWORD + " anew"}
+    assert "sessions ended" in ok("users", "password", "leaver", *ws(s), env=env)
+
+
 def case_users_disable(s: Serving) -> None:
     assert "Disabled user leaver" in ok("users", "disable", "leaver", *ws(s))
 
@@ -398,6 +403,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("import-utilities",): case_import_utilities,
     ("users", "create"): case_users_create,
     ("users", "list"): case_users_list,
+    ("users", "password"): case_users_password,
     ("users", "disable"): case_users_disable,
     ("tokens", "issue"): case_tokens_issue,
     ("tokens", "list"): case_tokens_list,

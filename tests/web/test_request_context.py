@@ -162,10 +162,10 @@ OWN_SESSION_ALLOWED = {
     # for a refused reveal's audit entry, which must outlive the request's rollback.
     "deps.py",
     # Authentication (`current_user`) runs before the request context exists and only reads
-    # the user or API token behind the request.
+    # the user, session or API token behind the request (noting when it was last used).
     "sessions.py",
     # Sign-in: no user yet, so no request context; the failed-attempt count it writes must
-    # be committed whatever the page answers.
+    # be committed whatever the page answers. Logout ends the session whatever comes next.
     "auth.py",
 }
 

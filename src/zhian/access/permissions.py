@@ -242,6 +242,12 @@ def permissions_markdown() -> str:
         "Devices are not users: a device token only submits events to the intake",
         "(routes marked `device` in the route map) and is never accepted as a user token.",
         "",
+        "A signed-in browser holds a session kept in the database (`user_sessions`); the",
+        "cookie carries only its signed random id, the database only that id's sha256. It",
+        "lasts one duty shift (12 h) and ends at once, in every process, at logout, when",
+        "the user's password changes (`zhian users password`) or when the user is disabled",
+        "(`zhian users disable`): a copied cookie stops working with it.",
+        "",
         "| permission | meaning | 说明 | " + " | ".join(f"`{role.value}`" for role in roles) + " |",
         "|---|---|---|" + "---|" * len(roles),
     ]

@@ -1,13 +1,14 @@
-"""Every query on users, API tokens, failed sign-ins and the jurisdiction tree they need."""
+"""Every query on users, their sessions, API tokens and failed sign-ins, and the jurisdiction
+tree they need."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from zhian.access.models import ApiToken, LoginFailure, User
+from zhian.access.models import ApiToken, LoginFailure, User, UserSession
 from zhian.registry.models import Community, Jurisdiction
 
 
@@ -46,6 +47,46 @@ class UserRepository:
     def community_jurisdictions(self) -> dict[str, str]:
         rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
         return {community_id: jurisdiction_id for community_id, jurisdiction_id in rows}
+
+    # Sessions of signed-in browsers
+    def add_session(self, user_session: UserSession) -> None:
+        self.session.add(user_session)
+        self.session.flush()
+
+    def get_session_with_user(self, digest: str) -> tuple[UserSession, User] | None:
+        """The session with this id hash and its user: one lookup on a unique index."""
+        statement = (
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.session_sha256 == digest)
+        )
+        row = self.session.execute(statement).first()
+        return None if row is None else (row[0], row[1])
+
+    def get_session(self, digest: str) -> UserSession | None:
+        statement = select(UserSession).where(UserSession.session_sha256 == digest)
+        return self.session.scalars(statement).first()
+
+    def revoke_sessions_of(self, user_id: int, moment: datetime, *, keep_id: int | None) -> int:
+        """Revoke every live session of a user (but `keep_id`); how many were revoked."""
+        statement = (
+            update(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=moment)
+        )
+        if keep_id is not None:
+            statement = statement.where(UserSession.id != keep_id)
+        result = self.session.execute(statement)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def purge_sessions_of(self, user_id: int, ended_before: datetime) -> None:
+        """Forget a user's sessions that expired or were revoked before `ended_before`."""
+        self.session.execute(
+            delete(UserSession).where(
+                UserSession.user_id == user_id,
+                (UserSession.expires_at < ended_before) | (UserSession.revoked_at < ended_before),
+            )
+        )
 
     # API tokens
     def add_token(self, token: ApiToken) -> None:

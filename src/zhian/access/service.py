@@ -1,4 +1,5 @@
-"""Users, passwords, sign-in lockout, API tokens, jurisdiction scopes and demo accounts."""
+"""Users, passwords, sign-in lockout, browser sessions, API tokens, jurisdiction scopes and
+demo accounts."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhian.access.lockout import Lock, LockoutPolicy, LoginThrottle
-from zhian.access.models import ApiToken, User
+from zhian.access.models import ApiToken, User, UserSession
 from zhian.access.permissions import TOKEN_EXCLUDED_PERMISSIONS, check_names, permissions_of
 from zhian.access.repository import UserRepository
 from zhian.access.roles import ROLE_NAMES_ZH, UNSCOPED_ROLES, Role
@@ -47,6 +48,13 @@ API_TOKEN_BYTES = 32
 API_TOKEN_DEFAULT_DAYS = 90
 # last_used_at is written at most this often per token: an integration may poll every second.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Browser sessions: the cookie carries a random id of this many bytes, the database its sha256.
+SESSION_ID_BYTES = 32
+# last_seen_at is written at most this often per session, not on every page and poll.
+_LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+# Longer than any user agent a browser sends; only kept to tell a user's sessions apart.
+_USER_AGENT_CHARS = 200
 
 _DEFAULT_HASHER = PasswordHasher()
 # Hash of a throwaway password per hasher parameters: an unknown username is verified
@@ -108,6 +116,10 @@ class SignInResult:
 
 def hash_api_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_session_id(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def normalise_username(username: str) -> str:
@@ -183,14 +195,87 @@ class AccessService:
     def list_users(self) -> list[UserRead]:
         return [UserRead.model_validate(user) for user in self.repository.list_users()]
 
-    def set_active(self, username: str, is_active: bool) -> UserRead:
-        """Disable (or enable again) a user; a disabled user's sessions and tokens stop at once."""
-        user = self.repository.get_by_username(normalise_username(username))
-        if user is None:
-            raise NotFoundError(f"unknown user '{normalise_username(username)}'", field="username")
+    def set_active(self, username: str, is_active: bool, *, now: datetime) -> UserRead:
+        """Disable (or enable again) a user; a disabled user's sessions and tokens stop at once.
+
+        Disabling revokes every session of the user, so enabling them again later does not
+        bring back a cookie copied in the meantime.
+        """
+        user = self._user_named(username)
         user.is_active = is_active
+        if not is_active:
+            self.repository.revoke_sessions_of(user.id, now, keep_id=None)
         self.repository.flush()
         return UserRead.model_validate(user)
+
+    def change_password(self, username: str, password: str, *, now: datetime) -> UserRead:
+        """Set a new password and end every session of the user (a thief's copy included)."""
+        user = self._user_named(username)
+        self._check_password(password)
+        user.password_hash = self.hasher.hash(password)
+        self.repository.revoke_sessions_of(user.id, now, keep_id=None)
+        self.repository.flush()
+        return UserRead.model_validate(user)
+
+    def start_session(
+        self,
+        user_id: int,
+        *,
+        now: datetime,
+        lifetime: timedelta,
+        client_address: str | None,
+        user_agent: str | None,
+    ) -> str:
+        """A new session for a user who just signed in; returns its id (only the hash is kept).
+
+        The user's sessions that ended before `now` are forgotten here, so the table holds
+        about one row per open browser.
+        """
+        if now.tzinfo is None:
+            raise ValueError("`now` must be timezone-aware")
+        self.repository.purge_sessions_of(user_id, now)
+        session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+        self.repository.add_session(
+            UserSession(
+                session_sha256=hash_session_id(session_id),
+                user_id=user_id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + lifetime,
+                client_address=client_address,
+                user_agent=(user_agent or "")[:_USER_AGENT_CHARS] or None,
+            )
+        )
+        return session_id
+
+    def authenticate_session(
+        self, session_id: str, user_id: int, *, now: datetime
+    ) -> UserRead | None:
+        """The active user of a live session, or None when unknown, revoked or expired.
+
+        One indexed lookup per request; `last_seen_at` is written at most once a minute.
+        """
+        if len(session_id) > 200:
+            return None
+        found = self.repository.get_session_with_user(hash_session_id(session_id))
+        if found is None:
+            return None
+        row, user = found
+        if row.user_id != user_id or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        if not user.is_active:
+            return None
+        if now - row.last_seen_at >= _LAST_SEEN_RESOLUTION:
+            row.last_seen_at = now
+            self.repository.flush()
+        return UserRead.model_validate(user)
+
+    def end_session(self, session_id: str, *, now: datetime) -> None:
+        """Revoke one session (logout); an unknown or already ended one is left as it is."""
+        row = self.repository.get_session(hash_session_id(session_id))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now
+            self.repository.flush()
 
     def sign_in(
         self,
@@ -379,6 +464,12 @@ class AccessService:
                 self.repository.flush()
             created.append((username, password, role.value))
         return created
+
+    def _user_named(self, username: str) -> User:
+        user = self.repository.get_by_username(normalise_username(username))
+        if user is None:
+            raise NotFoundError(f"unknown user '{normalise_username(username)}'", field="username")
+        return user
 
     def _check_username(self, username: str) -> str:
         name = normalise_username(username)

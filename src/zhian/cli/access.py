@@ -27,7 +27,9 @@ from zhian.errors import ZhianError
 from zhian.kit.clock import SystemClock
 from zhian.web.sessions import check_secret_key
 
-users_app = typer.Typer(help="User accounts: create, list, disable.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="User accounts: create, list, set a password, disable.", no_args_is_help=True
+)
 tokens_app = typer.Typer(
     help="API tokens for integrations: issue, list, revoke.", no_args_is_help=True
 )
@@ -107,8 +109,29 @@ def disable_user(
 ) -> None:
     """Disable a user: their sessions and API tokens stop working at once."""
     with _service(workspace) as service:
-        user = service.set_active(username, False)
+        user = service.set_active(username, False, now=SystemClock().now())
     console.print(f"Disabled user [bold]{user.username}[/].")
+
+
+@users_app.command("password")
+def set_password(
+    username: Annotated[str, typer.Argument(help="The user whose password changes.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="ZHIAN_NEW_PASSWORD",
+            help="Asked for when not given (or set ZHIAN_NEW_PASSWORD).",
+        ),
+    ],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Set a new password; every session of the user ends (they sign in again)."""
+    with _service(workspace) as service:
+        user = service.change_password(username, password, now=SystemClock().now())
+    console.print(f"New password set for [bold]{user.username}[/]; their sessions ended.")
 
 
 @tokens_app.command("issue")

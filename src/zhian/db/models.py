@@ -1,6 +1,6 @@
 """Every table of the operational database, imported in one place for Alembic and tests."""
 
-from zhian.access.models import ApiToken, LoginFailure, User  # noqa: F401
+from zhian.access.models import ApiToken, LoginFailure, User, UserSession  # noqa: F401
 from zhian.alerts.models import (  # noqa: F401
     Alert,
     AlertAction,

@@ -26,6 +26,7 @@ from zhian.web.sessions import (
     PRESESSION_COOKIE,
     PRESESSION_MAX_AGE_SECONDS,
     SESSION_COOKIE,
+    SESSION_LIFETIME,
     SESSION_MAX_AGE_SECONDS,
     CurrentUser,
     LoginRequiredError,
@@ -34,6 +35,7 @@ from zhian.web.sessions import (
     new_presession_cookie,
     new_session_cookie,
     node_of,
+    read_session,
     require_signing_key,
 )
 
@@ -201,15 +203,27 @@ def login(
     node = node_of(request)
     require_signing_key(node.settings)  # a missing key fails before any password is checked
     result = None
+    session_id = ""
+    client_address = request.client.host if request.client else None
     if username.strip() and password and len(password) <= MAX_PASSWORD_CHARS:
         with node.db.session() as session:
-            result = AccessService(session).sign_in(
+            service = AccessService(session)
+            now = node.clock.now()
+            result = service.sign_in(
                 username,
                 password,
-                client_address=request.client.host if request.client else None,
+                client_address=client_address,
                 policy=lockout_policy(node.settings),
-                now=node.clock.now(),
+                now=now,
             )
+            if result.user is not None:
+                session_id = service.start_session(
+                    result.user.id,
+                    now=now,
+                    lifetime=SESSION_LIFETIME,
+                    client_address=client_address,
+                    user_agent=request.headers.get("user-agent"),
+                )
     if result is None or result.user is None:
         return _login_page(
             request,
@@ -223,7 +237,7 @@ def login(
     # Always a new session (new id, new CSRF token): never the cookie sent before sign-in.
     response.set_cookie(
         SESSION_COOKIE,
-        new_session_cookie(node.settings, result.user.id),
+        new_session_cookie(node.settings, result.user.id, session_id),
         max_age=SESSION_MAX_AGE_SECONDS,
         path="/",
         secure=_is_https(request),
@@ -238,6 +252,12 @@ def login(
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request) -> Response:
+    """End the session on the server, so a copy of the cookie stops working too."""
+    session = read_session(request)
+    if session is not None:
+        node = node_of(request)
+        with node.db.session() as db_session:
+            AccessService(db_session).end_session(session.session_id, now=node.clock.now())
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=_is_https(request), httponly=True, samesite="lax"

@@ -2,14 +2,18 @@
 
 A session cookie holds the user id, a random session id and the session's CSRF token,
 signed with `web.secret_key`; a fresh one is issued at every sign-in, so a cookie planted
-before the sign-in is never the signed-in session (session fixation). Before signing in,
-the login form gets its own CSRF token in a short-lived pre-session cookie.
+before the sign-in is never the signed-in session (session fixation). The session id names
+a row of `user_sessions` (by its sha256), checked on every request: logout, a password
+change or disabling the user revoke it there, so a copied cookie stops working at once.
+Before signing in, the login form gets its own CSRF token in a short-lived pre-session
+cookie.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
@@ -25,6 +29,7 @@ from zhian.kit.clock import Clock
 SESSION_COOKIE = "zhian_session"
 PRESESSION_COOKIE = "zhian_presession"
 SESSION_MAX_AGE_SECONDS = 12 * 60 * 60  # one duty shift
+SESSION_LIFETIME = timedelta(seconds=SESSION_MAX_AGE_SECONDS)
 PRESESSION_MAX_AGE_SECONDS = 2 * 60 * 60  # a login form left open over lunch still works
 MIN_SECRET_KEY_CHARS = 32
 CSRF_TOKEN_BYTES = 32
@@ -119,7 +124,10 @@ def _load(settings: Settings, salt: str, token: str | None, max_age: int) -> dic
 
 
 def read_session(connection: HTTPConnection) -> SessionData | None:
-    """The session the cookie carries, if its signature and age are valid (no database)."""
+    """The session the cookie carries, if its signature and age are valid.
+
+    No database: whether the session is still open is `authenticate`'s question.
+    """
     payload = _load(
         node_of(connection).settings,
         _SESSION_SALT,
@@ -148,9 +156,10 @@ def read_presession_csrf(connection: HTTPConnection) -> str | None:
     return csrf if isinstance(csrf, str) and csrf else None
 
 
-def new_session_cookie(settings: Settings, user_id: int) -> str:
-    """A fresh session (new session id, new CSRF token) for a user who just signed in."""
-    payload = {"uid": user_id, "sid": secrets.token_urlsafe(16), "csrf": new_csrf_token()}
+def new_session_cookie(settings: Settings, user_id: int, session_id: str) -> str:
+    """The cookie of a session just started (`AccessService.start_session`), with a new
+    CSRF token."""
+    payload = {"uid": user_id, "sid": session_id, "csrf": new_csrf_token()}
     return _signing_serializer(settings, _SESSION_SALT).dumps(payload)
 
 
@@ -203,10 +212,12 @@ def authenticate(connection: HTTPConnection) -> UserRead | None:
     session = read_session(connection)
     if session is None:
         return None
+    # Read on every request, so a logged-out session or a disabled user is out at once,
+    # not when the cookie's signature expires.
     with node.db.session() as db_session:
-        user = AccessService(db_session).get_user(session.user_id)
-    # Read on every request, so a deactivated user is out at once, not after 12 hours.
-    return user if user is not None and user.is_active else None
+        return AccessService(db_session).authenticate_session(
+            session.session_id, session.user_id, now=node.clock.now()
+        )
 
 
 def login_required(connection: HTTPConnection) -> UnauthorizedError:
