@@ -148,6 +148,29 @@ def test_an_event_for_another_device_is_refused_on_every_http_path(
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
 
 
+def test_a_gateway_line_of_two_values_is_refused_even_when_one_is_its_own(
+    client: TestClient, node: Node, tokens: dict[str, str], clock: ManualClock
+) -> None:
+    # G1 may post for DOOR1 (its gateway_id) but not for CAM1.
+    own = encoded(access_event("own-1", clock.now(), device_id="DOOR1"))
+    other = encoded(fire_alarm("fire-1", clock.now(), device_id="CAM1"))
+    for line in (own + b"," + other, other + b"," + own):
+        response = client.post(
+            "/api/v1/events", content=line, headers={**bearer(tokens["G1"]), **NDJSON}
+        )
+        assert response.json()["items"][0]["code"] == "malformed"
+    result = client.post(
+        "/api/v1/events", content=own + b"\n" + other, headers={**bearer(tokens["G1"]), **NDJSON}
+    ).json()
+    assert [(i["status"], i.get("code")) for i in result["items"]] == [
+        ("accepted", None),
+        ("rejected", "wrong_sender"),
+    ]
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    assert node.store.event_id_counts("CAM1") == {}
+    assert node.store.event_id_counts("DOOR1") == {"own-1": 1}
+
+
 def test_an_empty_ndjson_body_is_refused_and_quarantined(
     client: TestClient, node: Node, tokens: dict[str, str]
 ) -> None:

@@ -41,6 +41,10 @@ def test_a_payload_that_is_not_exactly_one_event_of_its_device_is_quarantined(
     payloads = hostile_payloads(clock.now())
     payloads["empty"] = b""
     payloads["for another device"] = encoded(fire_alarm("fire-2", clock.now(), "CAM1"))
+    # A repeated key: the topic is checked against the value the intake itself reads.
+    payloads["device_id twice"] = (
+        encoded(fire_alarm("fire-3", clock.now(), "DOOR1"))[:-1] + b', "device_id": "CAM1"}'
+    )
     for payload in payloads.values():
         publisher.publish(topic, payload)
     publisher.publish(topic, access_event("next", clock.now())).wait_for_publish(10)
@@ -54,6 +58,7 @@ def test_a_payload_that_is_not_exactly_one_event_of_its_device_is_quarantined(
     assert codes[payloads["comma-joined"]] == "malformed"
     assert codes[payloads["an array in one item"]] == "invalid"
     assert codes[payloads["for another device"]] == "topic_mismatch"
+    assert codes[payloads["device_id twice"]] == "topic_mismatch"
     for item in held:
         assert (item.source, item.sender_device_id) == (f"mqtt:{topic}", "DOOR1")
         assert item.reasons, item
