@@ -219,8 +219,6 @@ class Node:
                 quarantine=QuarantineStore(self.db),
                 clock=clock,
                 settings=settings.mqtt,
-                intake_settings=settings.intake,
-                image_exists=self.images.exists,
             )
             if settings.mqtt.enabled and role is not NodeRole.WORKER
             else None

@@ -25,6 +25,9 @@ FEATURE_MAX_DIMS = 512
 _MSGSPEC_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
+_TRAILING = re.compile(r"trailing characters \(byte (?P<at>\d+)\)")
+_EVENT_DECODER = msgspec.json.Decoder(Event)
+_ONE_VALUE = msgspec.json.Decoder(msgspec.Raw)
 
 
 _TYPE_CHECKED = frozenset({FaceEvent, CrowdEvent, VehicleEvent})
@@ -133,6 +136,40 @@ def decode_error(exc: msgspec.DecodeError) -> FieldError:
     if path == "type" and reason.startswith("Invalid value"):
         reason = f"{reason}; expected one of access, vehicle, face, alarm, heartbeat, crowd"
     return FieldError(field=path, reason=reason)
+
+
+def decode_event(raw: bytes) -> Event | ItemRejected:
+    """One item as one event, or why it is refused.
+
+    An item is exactly one JSON value: `{A},{B}`, `{A} {B}` or `{A}x` is refused whole,
+    never read as two events (the device checks run per event, so a second value would
+    slip past a check made for the first), and so is an empty item.
+    """
+    try:
+        return _EVENT_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        invalid = exc
+    except msgspec.DecodeError as exc:
+        return ItemRejected([FieldError("", _malformed_reason(raw, exc))], "malformed")
+    # The decoder stops at the first value's first fault; whether more values follow is
+    # the reason that matters (and the code the quarantine files it under).
+    try:
+        _ONE_VALUE.decode(raw)
+    except msgspec.DecodeError as exc:
+        return ItemRejected([FieldError("", _malformed_reason(raw, exc))], "malformed")
+    return ItemRejected([decode_error(invalid)], "invalid")
+
+
+def _malformed_reason(raw: bytes, exc: msgspec.DecodeError) -> str:
+    if not raw.strip():
+        return "is empty; one JSON object is expected"
+    trailing = _TRAILING.search(str(exc))
+    if trailing:
+        return (
+            f"holds more than one JSON value (more follows at byte {trailing.group('at')}); "
+            "one item is exactly one JSON object"
+        )
+    return f"malformed JSON: {exc}"
 
 
 class EventValidator:

@@ -121,8 +121,6 @@ def test_unacknowledged_messages_come_back_after_a_restart_and_are_stored_once(
         quarantine=(down := DownQuarantine()),
         clock=clock,
         settings=settings.model_copy(update={"batch_max_ms": 300.0}),
-        intake_settings=mqtt_node.settings.intake,
-        image_exists=mqtt_node.images.exists,
     )
     first.start()
     try:
@@ -147,8 +145,6 @@ def test_unacknowledged_messages_come_back_after_a_restart_and_are_stored_once(
         quarantine=QuarantineStore(mqtt_node.db),
         clock=clock,
         settings=settings,
-        intake_settings=mqtt_node.settings.intake,
-        image_exists=mqtt_node.images.exists,
     )
     second.start()
     try:

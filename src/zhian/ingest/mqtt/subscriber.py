@@ -13,12 +13,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -26,25 +25,28 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from zhian.ingest.events import Event
 from zhian.ingest.mqtt.settings import MqttSettings
 from zhian.ingest.mqtt.topics import (
+    PayloadIdentity,
     TopicAddress,
     parse_topic,
     read_identity,
     subscription_filter,
     topic_errors,
 )
-from zhian.ingest.service import IntakeService, QuarantineEntry, QuarantineSink
-from zhian.ingest.settings import IntakeSettings
-from zhian.ingest.validate import EventValidator, FieldError, ItemRejected
+from zhian.ingest.service import (
+    STORAGE_FAILURES,
+    IntakeService,
+    QuarantineEntry,
+    QuarantineSink,
+)
+from zhian.ingest.validate import FieldError, ItemRejected, decode_event
 from zhian.kit.clock import Clock
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "mqtt"
 CONTENT_TYPE = "application/json"
-_EVENT = msgspec.json.Decoder(Event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class MqttStats:
     acked: int = 0
     # Answered, but the connection it came on was gone; the broker sends it again.
     left_for_redelivery: int = 0
+    # Messages whose handling failed for a reason of their own: quarantined and acked.
+    unprocessable: int = 0
     batches: int = 0
     connects: int = 0
     failed_batches: int = 0
@@ -93,18 +97,11 @@ class MqttSubscriber:
         quarantine: QuarantineSink,
         clock: Clock,
         settings: MqttSettings,
-        intake_settings: IntakeSettings,
-        image_exists: Callable[[str], bool],
     ) -> None:
         self._intake = intake
         self._quarantine = quarantine
         self._clock = clock
         self._settings = settings
-        self._image_exists = image_exists
-        self._validator = EventValidator(
-            max_future_seconds=intake_settings.max_future_seconds,
-            max_age_days=intake_settings.max_age_days,
-        )
         self._filter = subscription_filter(settings.topic_prefix)
         self._queue: queue.Queue[_Received] = queue.Queue()
         self._generation = 0
@@ -265,22 +262,64 @@ class MqttSubscriber:
             self._answer(batch)
 
     def _answer(self, batch: list[_Received]) -> None:
-        """Hand a batch to the intake until it answers; without an answer nothing is acked."""
+        """Hand a batch to the intake; if that fails, answer its messages one by one."""
+        try:
+            self._process(batch)
+        except Exception:
+            logger.exception("MQTT batch of %d messages failed; answering one by one", len(batch))
+            with self.stats._lock:
+                self.stats.failed_batches += 1
+        else:
+            self._acknowledge(batch)
+            return
+        # In arrival order, each acked once answered: a message that waits for the storage
+        # holds back the ones after it, as MQTT's in-order acknowledgement requires.
+        for message in batch:
+            if not self._answer_alone(message):
+                return  # stopping: the rest stays unacknowledged, the broker sends it again
+
+    def _answer_alone(self, message: _Received) -> bool:
+        """Answer one message, retrying while the storage fails; False when stopping first.
+
+        A message that fails for a reason of its own (a poison message) is quarantined
+        with the failure and acknowledged, so one message never stalls the stream.
+        """
         delay = float(self._settings.reconnect_min_seconds)
         while True:
             try:
-                self._process(batch)
+                try:
+                    self._process([message])
+                except STORAGE_FAILURES:
+                    raise  # the message waits at the broker until the storage is back
+                except Exception as exc:
+                    logger.exception("MQTT message on %s cannot be processed", message.topic)
+                    self._hold_unprocessable(message, exc)
             except Exception as exc:  # the log or the quarantine failed: retry, never ack
-                logger.exception("MQTT batch of %d messages failed; retrying", len(batch))
+                logger.exception("MQTT message on %s failed; retrying", message.topic)
                 with self.stats._lock:
-                    self.stats.failed_batches += 1
                     self.stats.last_error = f"intake failed: {exc}"
                 if self._stopping.wait(delay):
-                    return  # unacknowledged: the broker sends these again next time
+                    return False
                 delay = min(delay * 2, float(self._settings.reconnect_max_seconds))
                 continue
-            self._acknowledge(batch)
-            return
+            self._acknowledge([message])
+            return True
+
+    def _hold_unprocessable(self, message: _Received, exc: Exception) -> None:
+        address = parse_topic(self._settings.topic_prefix, message.topic)
+        reason = FieldError("", f"could not be processed: {type(exc).__name__}: {exc}"[:500])
+        entry = self._entry(
+            message,
+            address if isinstance(address, TopicAddress) else None,
+            [reason],
+            "unprocessable",
+            self._clock.now(),
+        )
+        self._quarantine.hold([entry])
+        with self.stats._lock:
+            self.stats.received += 1
+            self.stats.rejected += 1
+            self.stats.unprocessable += 1
 
     def _process(self, batch: Sequence[_Received]) -> None:
         refused: list[QuarantineEntry] = []
@@ -292,7 +331,7 @@ class MqttSubscriber:
             if isinstance(address, FieldError):
                 refused.append(self._entry(message, None, [address], "topic", now))
                 continue
-            errors = topic_errors(address, read_identity(message.payload))
+            errors = topic_errors(address, _identity_for_topic(message.payload))
             if errors:
                 refused.append(self._entry(message, address, errors, "topic_mismatch", now))
             else:
@@ -313,7 +352,7 @@ class MqttSubscriber:
             for outcome in result.items:
                 if outcome.status == "rejected":
                     message, address = owners[outcome.index]
-                    code = self._reason_code(message.payload, now)
+                    code = outcome.code or "invalid"
                     errors = outcome.errors or []
                     refused.append(self._entry(message, address, errors, code, now))
         if refused:
@@ -325,27 +364,6 @@ class MqttSubscriber:
             stats.accepted += accepted
             stats.duplicate += duplicate
             stats.rejected += len(refused)
-
-    def _reason_code(self, payload: bytes, now: datetime) -> str:
-        """The intake's reason code for a refused payload, by the same decoder and validator.
-
-        `BatchResult` names fields and reasons but not the code the quarantine files an
-        item under, which `zhian quarantine replay --reason unknown_device` relies on.
-        """
-        try:
-            event = _EVENT.decode(payload)
-        except msgspec.ValidationError:
-            return "invalid"
-        except msgspec.DecodeError:
-            return "malformed"
-        (verdict,) = self._validator.check_batch(
-            [event],
-            directory=self._intake.directory,
-            sender_id=None,
-            now=now,
-            image_exists=self._image_exists,
-        )
-        return verdict.code if isinstance(verdict, ItemRejected) else "invalid"
 
     def _entry(
         self,
@@ -385,3 +403,15 @@ class MqttSubscriber:
         with self.stats._lock:
             self.stats.acked += acked
             self.stats.left_for_redelivery += stale
+
+
+def _identity_for_topic(payload: bytes) -> PayloadIdentity | None:
+    """What the topic is checked against: the event the intake itself will read from the
+    payload (the same decoder, so no payload can show the check one device and the intake
+    another); for a payload the intake refuses anyway, its fields as far as they read."""
+    event = decode_event(payload)
+    if isinstance(event, ItemRejected):
+        return read_identity(payload)
+    return PayloadIdentity(
+        type=type(event).__struct_config__.tag, device_id=event.device_id, id=event.id
+    )
