@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests.alerts.factories import Users
+from tests.kit.workbooks import dtd_workbook, inflating_workbook
 from zhian.audit.service import AuditEntryRead
 from zhian.cli.main import app
 from zhian.node import Node
@@ -88,3 +89,18 @@ def test_a_user_without_the_permission_or_an_unreadable_file_is_refused(
     assert "encoding:" in output and "neither UTF-8 nor GB18030/GBK" in output
     assert "Traceback" not in output
     assert audit(node, "watchlist.bulk_withdraw") == []
+
+
+def test_a_workbook_bomb_or_dtd_is_refused_in_one_line(
+    node: Node, users: Users, tmp_path: Path
+) -> None:
+    workspace = str(node.settings.workspace)
+    bomb = inflating_workbook(tmp_path / "bomb.xlsx", inflated_mib=300)
+    code, output = invoke("watchlist", "import", str(bomb), "--user", "officer1", "-w", workspace)
+    assert code == 2, output
+    assert "the workbook inflates to 300 MiB, over the limit of 64 MiB" in output
+    dtd = dtd_workbook(tmp_path / "dtd.xlsx")
+    code, output = invoke("watchlist", "withdraw", str(dtd), "--user", "officer1", "-w", workspace)
+    assert code == 2 and "declares a DTD or entities" in output
+    assert "Traceback" not in output
+    assert audit(node, "watchlist.import") == []

@@ -4,18 +4,24 @@ read and change audited, every refusal naming its field."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
 
+from tests.kit.workbooks import dtd_workbook, inflating_workbook
 from tests.web.conftest import log_in
 from zhian.audit.service import AuditEntryRead
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.watchlists.importer import read_rows
+from zhian.web import watchlist_views
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -211,3 +217,40 @@ def test_a_bulk_file_in_another_encoding_is_refused_naming_the_encoding(
         assert "zhian-watchlist-" not in answer.text
     assert audit_entries(node, "watchlist.import") == []
     assert audit_entries(node, "watchlist.bulk_withdraw") == []
+
+
+def test_a_workbook_bomb_or_dtd_upload_is_refused_naming_the_limit(
+    client: TestClient, node: Node, tmp_path: Path
+) -> None:
+    log_in(client, "station")
+    bomb = inflating_workbook(tmp_path / "bomb.xlsx", inflated_mib=300).read_bytes()
+    answer = upload(client, "/watchlists/import", "炸弹.xlsx", bomb)
+    assert answer.status_code == 400 and 'data-field="size"' in answer.text
+    assert "炸弹.xlsx: the workbook inflates to 300 MiB, over the limit of 64 MiB" in answer.text
+    dtd = dtd_workbook(tmp_path / "dtd.xlsx").read_bytes()
+    answer = upload(client, "/watchlists/withdrawals", "dtd.xlsx", dtd)
+    assert answer.status_code == 400 and 'data-field="dtd"' in answer.text
+    assert "declares a DTD or entities" in answer.text and "Traceback" not in answer.text
+    assert audit_entries(node, "watchlist.import") == []
+    assert audit_entries(node, "watchlist.bulk_withdraw") == []
+
+
+def test_a_bulk_file_is_read_off_the_event_loop(
+    client: TestClient, node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsing a workbook on the loop held up every request for seconds (issue 12).
+    loops: list[bool] = []
+
+    def read_rows_in_a_thread(path: Path, columns: tuple[str, ...]) -> Any:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:
+            loops.append(False)
+        return read_rows(path, columns)
+
+    monkeypatch.setattr(watchlist_views, "read_rows", read_rows_in_a_thread)
+    log_in(client, "station")
+    answer = upload(client, "/watchlists/withdrawals", "撤控.csv", b"plate,reason\n")
+    assert answer.status_code == 200, answer.text
+    assert loops == [False]

@@ -5,13 +5,20 @@ what a file is: a CSV in UTF-8 (with or without BOM) or GB18030/GBK (what Chines
 saves), or the sheets of a workbook; a header row of names, stripped and lower-cased; and
 data rows numbered as the spreadsheet numbers them. Which columns a table may hold is the
 importer's business, not the reader's.
+
+Files come from officers' uploads, so the reader bounds what one file may cost (a 300 KB
+workbook can inflate to 300 MB): a workbook's zip is checked before openpyxl opens it
+(inflated size, member count, no DTD or entity declarations), and every table stops with
+a clear ImportFileError at a cell count. The limits are module constants, not settings:
+they guard the node, whichever import reads the file.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,21 @@ Row = dict[str, object]
 
 CSV_SUFFIXES = frozenset({".csv"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+
+# What one file may cost. A registry of a large community (40,000 houses and residents,
+# 20 columns) is under a million cells and about 30 MB of sheet XML; the limits leave room
+# for that and stop a bomb within a second or two and a few MB of memory.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a CSV's size, or a workbook's members inflated
+MAX_ZIP_MEMBERS = 1000  # a workbook has a few parts per sheet
+MAX_CELLS = 2_000_000  # per table, counted as read: rows × columns, blank ones included
+# A DTD may declare entities ("billion laughs", external files); workbooks never need one.
+# Searched in the encodings an XML part may use.
+_DECLARATIONS = tuple(
+    marker.encode(encoding)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_SCAN_CHUNK = 1024 * 1024
 
 
 class ImportFileError(BadRequestError):
@@ -78,6 +100,13 @@ def row_dict(header: list[str], cells: Iterable[object]) -> Row:
 def decode_text(path: Path) -> str:
     """The text of a CSV file; ImportFileError naming the first bad byte when it is in
     neither UTF-8 nor GB18030/GBK (a UTF-16 export, say, or a binary file)."""
+    size = path.stat().st_size
+    if size > MAX_INFLATED_BYTES:
+        raise ImportFileError(
+            f"{path}: the file is larger than the limit of {_mib(MAX_INFLATED_BYTES)}; "
+            "split it into smaller files",
+            field="size",
+        )
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig")
@@ -121,17 +150,87 @@ def _csv_sheet(path: Path) -> Sheet:
     except csv.Error as exc:
         raise ImportFileError(f"{path}: the header row is not valid CSV: {exc}") from None
 
-    def read_cells() -> Iterator[list[str]]:
+    def read_cells() -> Iterator[Sequence[object]]:
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
             next(reader, None)
-            yield from reader
+            yield from _counted(str(path), reader, first=len(header))
         except csv.Error as exc:
             raise ImportFileError(
                 f"{path}: line {reader.line_num} is not valid CSV: {exc}"
             ) from None
 
     return Sheet(name=None, source=str(path), header=header, _read_cells=read_cells)
+
+
+def _mib(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB"
+
+
+def _counted(
+    source: str, rows: Iterable[Sequence[object]], *, first: int
+) -> Iterator[Sequence[object]]:
+    """The rows, stopping with ImportFileError once the table passes MAX_CELLS.
+
+    Counted as yielded, so a sheet that declares a vast range (openpyxl pads every row to
+    the declared width and yields every blank row) is stopped as surely as a long one.
+    `first` is the header row's cells.
+    """
+    cells = first
+    for row in rows:
+        cells += max(len(row), 1)
+        if cells > MAX_CELLS:
+            raise ImportFileError(
+                f"{source}: the table has more than {MAX_CELLS:,} cells (rows × columns); "
+                "split it into smaller files",
+                field="size",
+            )
+        yield row
+
+
+def check_workbook_archive(path: Path) -> None:
+    """Refuse a workbook whose zip would cost too much to open, or that declares a DTD.
+
+    The sizes are the ones the zip directory declares; Python's zipfile never inflates a
+    member past its declared size (a member that lies fails its CRC check), so the
+    declared total bounds what openpyxl can inflate.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise ImportFileError(
+                    f"{path}: the workbook has more than {MAX_ZIP_MEMBERS} parts",
+                    field="size",
+                )
+            inflated = sum(member.file_size for member in members)
+            if inflated > MAX_INFLATED_BYTES:
+                raise ImportFileError(
+                    f"{path}: the workbook inflates to {_mib(inflated)}, over the limit of "
+                    f"{_mib(MAX_INFLATED_BYTES)}; split it into smaller files",
+                    field="size",
+                )
+            for member in members:
+                if _declares_dtd(archive, member):
+                    raise ImportFileError(
+                        f"{path}: the workbook part {member.filename[:80]} declares a DTD "
+                        "or entities, which a workbook never needs; save it again from Excel",
+                        field="dtd",
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+        raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+
+
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    overlap = max(len(marker) for marker in _DECLARATIONS) - 1
+    tail = b""
+    with archive.open(member) as part:
+        while chunk := part.read(_SCAN_CHUNK):
+            window = tail + chunk
+            if any(marker in window for marker in _DECLARATIONS):
+                return True
+            tail = window[-overlap:]
+    return False
 
 
 def _open_workbook(path: Path) -> Any:
@@ -142,12 +241,22 @@ def _open_workbook(path: Path) -> Any:
 
 
 def _workbook_sheets(path: Path, *, every_sheet: bool) -> list[Sheet]:
+    check_workbook_archive(path)
     workbook = _open_workbook(path)
     try:
         names: list[str] = list(workbook.sheetnames)
         chosen = names if every_sheet else names[:1]
         headers = {
-            name: normalise_header(next(workbook[name].iter_rows(max_row=1, values_only=True), ()))
+            name: normalise_header(
+                next(
+                    _counted(
+                        f"{path}[{name}]",
+                        workbook[name].iter_rows(max_row=1, values_only=True),
+                        first=0,
+                    ),
+                    (),
+                )
+            )
             for name in chosen
         }
     finally:
@@ -156,10 +265,12 @@ def _workbook_sheets(path: Path, *, every_sheet: bool) -> list[Sheet]:
     def reader(name: str) -> Callable[[], Iterator[Iterable[object]]]:
         def read_cells() -> Iterator[Iterable[object]]:
             book = _open_workbook(path)
+            # Read-only sheets yield blank rows too, so numbering matches the sheet's.
+            rows = book[name].iter_rows(min_row=2, values_only=True)
             try:
-                # Read-only sheets yield blank rows too, so numbering matches the sheet's.
-                yield from book[name].iter_rows(min_row=2, values_only=True)
+                yield from _counted(f"{path}[{name}]", rows, first=len(headers[name]))
             finally:
+                rows.close()  # its sheet part first: a part left open keeps the file open
                 book.close()
 
         return read_cells

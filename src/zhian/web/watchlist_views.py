@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from zhian.audit.service import Actor
@@ -299,7 +300,9 @@ async def _bulk_page(page: Page, *, withdraw: bool) -> Response:
     kind = "withdraw" if withdraw else "import"
     try:
         name, data = await _uploaded(page)
-        report = _bulk(page, name, data, withdraw=withdraw)
+        # Reading a workbook is CPU work (up to the reader's limits): off the event loop,
+        # so one upload does not hold up every other request.
+        report = await run_in_threadpool(_bulk, page, name, data, withdraw=withdraw)
     except ZhianError as error:
         return _render(page, status_code=error.status_code, form_error=error, report_kind=kind)
     if report.entry_ids:
