@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import httpx
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.ingest.conftest import bearer
+from zhian.ingest.images import MAX_IMAGE_PIXELS
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
@@ -75,3 +78,33 @@ def test_bad_uploads_are_refused_with_the_reason(
 def test_image_references_cannot_escape_the_blob_folder(node: Node) -> None:
     assert not node.images.exists("img:../../etc/passwd")
     assert not node.images.exists("../zhian.db")
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares `width`×`height`: a decompression bomb's shape."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    pixels = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_declaring_too_many_pixels_is_refused_unread(
+    client: TestClient, node: Node, tokens: dict[str, str]
+) -> None:
+    # 40000×40000 trips Pillow's own guard inside `open`; 8000×8000 (64 MP) is over
+    # Zhian's limit but under Pillow's, so the header size check must catch it.
+    for width, height in ((40_000, 40_000), (8_000, 8_000)):
+        bomb = png_declaring(width, height)
+        assert len(bomb) < 200
+        response = upload(client, tokens["CAM1"], bomb, "image/png")
+        assert response.status_code == 413, response.text
+        message = response.json()["error"]["message"]
+        assert f"limit is {MAX_IMAGE_PIXELS}" in message and "decompression bomb" in message
+    assert not any(node.settings.blob_dir.rglob("*.png"))
+    assert upload(client, tokens["CAM1"], png_bytes(), "image/png").status_code == 201

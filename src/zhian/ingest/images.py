@@ -15,6 +15,9 @@ from zhian.errors import BadRequestError, PayloadTooLargeError, UnsupportedMedia
 _REF = re.compile(r"^img:(?P<digest>[0-9a-f]{64})\.(?P<ext>jpg|png)$")
 _FORMATS = {"JPEG": "jpg", "PNG": "png"}
 _MEDIA_TYPES = {"image/jpeg": "JPEG", "image/jpg": "JPEG", "image/png": "PNG"}
+MAX_IMAGE_PIXELS = 50_000_000
+"""The most pixels an image may declare: a 50-megapixel capture is larger than any camera
+sends, and a tiny PNG declaring 40000×40000 would otherwise take gigabytes to decode."""
 
 
 class ImageStore:
@@ -37,7 +40,7 @@ class ImageStore:
             raise PayloadTooLargeError(
                 f"image is {len(data)} bytes; the limit is {self._max_bytes}", field="body"
             )
-        found = _sniff(data)
+        found = _sniff(data)  # raises PayloadTooLargeError for a decompression bomb
         if found != declared:
             raise BadRequestError(
                 f"body is not a valid {declared} image"
@@ -67,13 +70,35 @@ class ImageStore:
 
 
 def _sniff(data: bytes) -> str | None:
-    """The image format Pillow finds after a full structural check, or None."""
+    """The image format Pillow finds after a full structural check, or None.
+
+    The declared size is read from the header (`Image.open` decodes no pixels) and an image
+    over `MAX_IMAGE_PIXELS` is refused before anything else is done with it.
+    """
     try:
         with Image.open(io.BytesIO(data)) as image:
+            _check_pixels(*image.size)
             image.verify()
             return image.format if image.format in _FORMATS else None
+    except Image.DecompressionBombError:
+        # Pillow's own guard (twice its MAX_IMAGE_PIXELS) fires inside `open`, before the
+        # size can be read here; the image is far over the limit either way.
+        raise PayloadTooLargeError(
+            f"image declares more than {MAX_IMAGE_PIXELS} pixels; the limit is "
+            f"{MAX_IMAGE_PIXELS} (a decompression bomb is refused unread)",
+            field="body",
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_IMAGE_PIXELS:
+        raise PayloadTooLargeError(
+            f"image declares {width}×{height} pixels ({width * height}); the limit is "
+            f"{MAX_IMAGE_PIXELS} (a decompression bomb is refused unread)",
+            field="body",
+        )
 
 
 def _write_durably(path: Path, data: bytes) -> None:

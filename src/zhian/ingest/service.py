@@ -15,6 +15,7 @@ import msgspec
 
 from zhian.ingest.dedupe import DuplicateIndex, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
+from zhian.ingest.json_depth import depth_error
 from zhian.ingest.settings import IntakeSettings
 from zhian.ingest.validate import (
     DIRECTORY_MISS_CODES,
@@ -433,6 +434,8 @@ _IDENTITY_DECODER = msgspec.json.Decoder(_Identity)
 
 def _identity(raw: bytes) -> tuple[str | None, str | None]:
     """Best-effort device and event id of a refused item, so the quarantine can be searched."""
+    if depth_error(raw) is not None:
+        return None, None  # too deep for the recursive decoder; kept without an identity
     try:
         found = _IDENTITY_DECODER.decode(raw)
     except msgspec.DecodeError:

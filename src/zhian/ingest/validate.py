@@ -18,6 +18,7 @@ import msgspec
 # Pure functions over strings (re only): the intake hot path may use them.
 from zhian.governance.validation import InvalidValueError, normalise_plate
 from zhian.ingest.events import CrowdEvent, Event, FaceEvent, VehicleEvent
+from zhian.ingest.json_depth import depth_error
 
 FEATURE_MIN_DIMS = 128
 FEATURE_MAX_DIMS = 512
@@ -143,8 +144,12 @@ def decode_event(raw: bytes) -> Event | ItemRejected:
 
     An item is exactly one JSON value: `{A},{B}`, `{A} {B}` or `{A}x` is refused whole,
     never read as two events (the device checks run per event, so a second value would
-    slip past a check made for the first), and so is an empty item.
+    slip past a check made for the first), and so is an empty item. An item nested too
+    deeply for the recursive decoder is refused unread (`zhian.ingest.json_depth`).
     """
+    too_deep = depth_error(raw)
+    if too_deep is not None:
+        return ItemRejected([FieldError("", too_deep)], "malformed")
     try:
         return _EVENT_DECODER.decode(raw)
     except msgspec.ValidationError as exc:

@@ -20,6 +20,7 @@ from zhian.audit.service import Actor
 from zhian.errors import BadRequestError
 from zhian.governance.masking import mask_id_number, mask_phone, mask_plate
 from zhian.governance.validation import PLATE_PROVINCES
+from zhian.ingest.json_depth import depth_error
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
@@ -93,14 +94,21 @@ def _mask_ref(value: str) -> str:
 
 
 def masked_raw(item: QuarantineItem) -> str:
-    """The raw item as text for the page: JSON pretty-printed, identity values masked."""
-    raw = item.raw[:RAW_SHOWN_BYTES]
-    text = raw.decode("utf-8", errors="replace")
+    """The raw item as text for the page: JSON pretty-printed, identity values masked.
+
+    A held item is whatever a device sent, so it is parsed only when it nests no deeper
+    than the intake accepts (parsing and masking both recurse; 100,000 levels would raise
+    RecursionError and take the whole page down). Anything else is shown as masked text,
+    cut at `RAW_SHOWN_BYTES`; the template escapes it.
+    """
+    text = item.raw[:RAW_SHOWN_BYTES].decode("utf-8", errors="replace")
+    as_text = mask_text(text) + (" …" if len(item.raw) > RAW_SHOWN_BYTES else "")
+    if depth_error(item.raw) is not None:
+        return as_text
     try:
         parsed = json.loads(item.raw)
     except ValueError:
-        suffix = " …" if len(item.raw) > RAW_SHOWN_BYTES else ""
-        return mask_text(text) + suffix
+        return as_text
     return json.dumps(_mask_json(parsed), ensure_ascii=False, indent=2)[:RAW_SHOWN_BYTES]
 
 

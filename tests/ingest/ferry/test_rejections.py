@@ -97,6 +97,10 @@ def cut_manifest(package: Path) -> None:
     path.write_bytes(path.read_bytes()[:100])
 
 
+def nest_manifest(package: Path) -> None:
+    (package / "manifest.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+
+
 def edit_manifest(**changes: object) -> Callable[[Path], None]:
     def edit(package: Path) -> None:
         write_manifest(package, manifest_of(package) | changes)
@@ -139,6 +143,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "missing file": (remove_an_image, "images/", "is listed in the manifest but missing"),
     "wrong hash": (wrong_hash, "events/crowd.csv", "the manifest says 0000"),
     "truncated manifest": (cut_manifest, "manifest.json", "is not valid JSON"),
+    "deep manifest": (nest_manifest, "manifest.json", "nests deeper than 64 levels"),
     "no manifest": (drop_manifest, "manifest.json", "is missing"),
     "newer schema": (
         edit_manifest(schema_version=2),

@@ -99,6 +99,24 @@ def test_a_refused_push_is_retried_next_interval_until_acknowledged(
     assert receiver.object_ids() == sent
 
 
+def test_a_reply_nested_too_deeply_counts_as_refused_and_is_retried(
+    node: Node,
+    clock: ManualClock,
+    registered: DeviceEmulator,
+    platform: DeviceEmulator,
+    receiver: NotificationReceiver,
+) -> None:
+    subscribe(platform, receiver)
+    sent = upload_faces(registered, clock, 2)
+    receiver.nest_next = 1
+    clock.advance(timedelta(seconds=3))
+
+    assert node.viid.pusher.run_once() == 0  # refused, not a crash of the push loop
+    clock.advance(timedelta(seconds=6))
+    assert node.viid.pusher.run_once() == 2
+    assert receiver.object_ids() == sent
+
+
 @pytest.mark.parametrize("variant", ["put_one", "post_operate_type", "delete"])
 def test_each_cancel_variant_stops_delivery(
     node: Node,

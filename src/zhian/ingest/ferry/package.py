@@ -32,6 +32,7 @@ from zhian.ingest.ferry.csv_codec import (
     header_problem,
     row_event,
 )
+from zhian.ingest.json_depth import depth_error
 from zhian.ingest.validate import FieldError, decode_error
 
 FORMAT: Final = "zhian-ferry-package"
@@ -192,6 +193,9 @@ def read_manifest(root: Path) -> tuple[Manifest, str]:
     if MANIFEST_NAME not in plain_files(root):
         raise PackageRejected("is missing; the package is incomplete or not a ferry package")
     data = read_package_file(root, MANIFEST_NAME, limit=MAX_MANIFEST_BYTES)
+    too_deep = depth_error(data)  # before the decoder, which recurses once per level
+    if too_deep is not None:
+        raise PackageRejected(f"is not valid JSON ({too_deep})")
     try:
         manifest = msgspec.json.decode(data, type=Manifest)
     except msgspec.ValidationError as exc:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import msgspec
 
 from zhian.ingest.events import EVENT_TYPES
+from zhian.ingest.json_depth import depth_error
 from zhian.ingest.validate import FieldError
 
 # The quarantine's `source` column holds 255 characters; a longer topic keeps its tail
@@ -71,6 +72,8 @@ _IDENTITY = msgspec.json.Decoder(PayloadIdentity)
 
 def read_identity(payload: bytes) -> PayloadIdentity | None:
     """Type, device and id of a payload, or None when it is not a JSON object at all."""
+    if depth_error(payload) is not None:
+        return None  # refused as malformed by `decode_event`; never recursed into
     try:
         return _IDENTITY.decode(payload)
     except msgspec.DecodeError:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import msgspec
 
 from zhian.errors import BadRequestError, UnsupportedMediaTypeError
+from zhian.ingest.json_depth import depth_error
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonlines")
@@ -43,6 +44,11 @@ def split_body(body: bytes, content_type: str | None) -> Framed:
 
 def _split_json(body: bytes) -> Framed:
     stripped = body.lstrip()
+    # Checked before the recursive decoder splits it; the batch's own array counts as a
+    # level (events nest two or three), and each item is checked again by `decode_event`.
+    too_deep = depth_error(body)
+    if too_deep is not None:
+        raise BadRequestError(f"body is not valid JSON: {too_deep}", field="body")
     try:
         if stripped.startswith(b"["):
             items = [bytes(raw) for raw in _RAW_LIST.decode(body)]

@@ -285,13 +285,15 @@ class _Server:
 class NotificationReceiver(_Server):
     """A subscriber's ReceiveAddr: keeps every SubscribeNotifications POST, answers OK.
 
-    `fail_next` refuses that many POSTs first (HTTP 503), to exercise retries.
+    `fail_next` refuses that many POSTs first (HTTP 503), to exercise retries;
+    `nest_next` answers that many with 200 and a reply nested 100,000 levels deep (hostile).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.received: list[_Received] = []
         self.fail_next = 0
+        self.nest_next = 0
         self._lock = threading.Lock()
 
     def handle(
@@ -301,6 +303,9 @@ class NotificationReceiver(_Server):
             if self.fail_next > 0:
                 self.fail_next -= 1
                 return 503, {}, b""
+            if self.nest_next > 0:
+                self.nest_next -= 1
+                return 200, {}, b"[" * 100_000 + b"]" * 100_000
             parsed = json.loads(body)
             self.received.append(_Received(handler.path, dict(handler.headers), parsed))
         notifications = parsed["SubscribeNotificationListObject"]["SubscribeNotificationObject"]

@@ -11,6 +11,7 @@ import httpx
 import msgspec
 from sqlalchemy.orm import Session
 
+from zhian.ingest.json_depth import depth_error
 from zhian.ingest.viid.models import ViidObject, ViidSubscription
 from zhian.ingest.viid.objects import KINDS, KINDS_BY_DETAIL
 from zhian.ingest.viid.repository import ViidRepository
@@ -182,6 +183,9 @@ class SubscriptionPusher:
             return f"{type(exc).__name__}: {exc}"
         if response.status_code != 200:
             return f"HTTP {response.status_code}"
+        too_deep = depth_error(response.content)  # a peer's reply is input too
+        if too_deep is not None:
+            return f"reply is not JSON: {too_deep}"
         try:
             answer = msgspec.json.decode(response.content)
         except msgspec.DecodeError:

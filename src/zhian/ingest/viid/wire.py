@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from zhian.ingest.json_depth import depth_error
+
 # What Zhian sends; what it accepts is any JSON-ish type (see `is_json_content_type`).
 CONTENT_TYPE = "application/VIID+JSON;charset=UTF-8"
 ACCEPT = "application/json,application/VIID+json"
@@ -79,6 +81,9 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
             "Content-Type",
             f"'{kind}' is not JSON; send application/VIID+JSON",
         )
+    too_deep = depth_error(body)  # before the recursive decoder, which would overflow
+    if too_deep is not None:
+        raise ViidRequestError(StatusCode.INVALID_JSON_FORMAT, "body", too_deep)
     try:
         return msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
