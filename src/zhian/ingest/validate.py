@@ -14,14 +14,26 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import msgspec
+import numpy as np
 
 # Pure functions over strings (re only): the intake hot path may use them.
 from zhian.governance.validation import InvalidValueError, normalise_plate
-from zhian.ingest.events import CrowdEvent, Event, FaceEvent, VehicleEvent
+from zhian.ingest.events import (
+    AccessEvent,
+    AlarmEvent,
+    CrowdEvent,
+    Event,
+    FaceEvent,
+    HeartbeatEvent,
+    VehicleEvent,
+)
 from zhian.ingest.json_depth import depth_error
+from zhian.kit.characters import identifier_fault, text_fault
 
 FEATURE_MIN_DIMS = 128
 FEATURE_MAX_DIMS = 512
+# The largest finite float32: a larger number in a JSON feature list cannot be packed.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 _MSGSPEC_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
@@ -212,6 +224,10 @@ class EventValidator:
             if isinstance(event, ItemRejected):
                 append(event)
                 continue
+            faults = character_errors(event)
+            if faults:
+                append(ItemRejected(faults, "invalid"))
+                continue
             device = devices.get(event.device_id)
             moment = event.time
             zone = moment.tzinfo
@@ -319,16 +335,63 @@ class EventValidator:
             raise ItemRejected([FieldError("image", "unknown image reference")], "invalid")
         if event.feature is None or isinstance(event.feature, str):
             if event.feature is not None:
-                _feature_dims(_b64decode_feature(event.feature))
+                raw = _b64decode_feature(event.feature)
+                _feature_dims(raw)
+                if not bool(np.isfinite(np.frombuffer(raw, dtype="<f4")).all()):
+                    raise _feature_error("contains a value that is NaN or infinite")
             return event
         values = event.feature
         if not FEATURE_MIN_DIMS <= len(values) <= FEATURE_MAX_DIMS:
             raise _feature_error(f"has {len(values)} dimensions; expected 128 to 512")
         if not all(math.isfinite(v) for v in values):
-            raise _feature_error("contains a value that is not a finite number")
+            raise _feature_error("contains a value that is NaN or infinite")
+        if not all(abs(v) <= _FLOAT32_MAX for v in values):
+            raise _feature_error("contains a value too large for float32")
         # Features travel and rest as base64 float32: 30x cheaper to parse than number lists.
         packed = struct.pack(f"<{len(values)}f", *values)
         return msgspec.structs.replace(event, feature=base64.b64encode(packed).decode("ascii"))
+
+
+def character_errors(event: Event) -> list[FieldError]:
+    """The identifiers and text of `event` that hold characters the schema forbids
+    (zhian.kit.characters): control, invisible or bidirectional characters, or a blank id.
+
+    On the hot path: a good event costs a few `isprintable` calls and no allocation.
+    """
+    extra_name, extra = _EXTRA_IDENTIFIER.get(type(event), ("", None))
+    value = extra(event) if extra is not None else None
+    if (
+        event.id.isprintable()
+        and not event.id.isspace()
+        and event.device_id.isprintable()
+        and (value is None or (value.isprintable() and not value.isspace()))
+        and not (isinstance(event, AlarmEvent) and not event.detail.isprintable())
+    ):
+        return []
+    fields = (("id", event.id), ("device_id", event.device_id), (extra_name, value))
+    errors = [
+        FieldError(name, reason)
+        for name, text in fields
+        if text is not None and (reason := identifier_fault(text)) is not None
+    ]
+    if isinstance(event, AlarmEvent) and (reason := text_fault(event.detail)) is not None:
+        errors.append(FieldError("detail", reason))
+    return errors
+
+
+def _subject_ref(event: Event) -> str | None:
+    subject = getattr(event, "subject", None)
+    return subject.ref if subject is not None else None
+
+
+# The one identifier besides `id` and `device_id` each type carries, and how to read it.
+_EXTRA_IDENTIFIER: dict[type[Event], tuple[str, Callable[[Event], str | None]]] = {
+    AccessEvent: ("subject.ref", _subject_ref),
+    FaceEvent: ("subject.ref", _subject_ref),
+    VehicleEvent: ("plate", lambda event: getattr(event, "plate", None)),
+    CrowdEvent: ("zone_id", lambda event: getattr(event, "zone_id", None)),
+    HeartbeatEvent: ("fault_code", lambda event: getattr(event, "fault_code", None)),
+}
 
 
 def check_plate(value: str) -> str | FieldError:

@@ -29,6 +29,7 @@ from shapely.validation import explain_validity
 from zhian.db.base import Base
 from zhian.devices.models import Device, DeviceKind
 from zhian.governance.validation import normalise_id_number, normalise_name, normalise_phone
+from zhian.kit.characters import formula_fault, identifier_fault, text_fault
 from zhian.registry.models import (
     Building,
     Community,
@@ -111,6 +112,23 @@ def _no_blanks(value: str) -> str:
     return value
 
 
+def _identifier(value: str) -> str:
+    """An id cell: printable characters only, and not formula-like (zhian.kit.characters)."""
+    reason = identifier_fault(value) or formula_fault(value)
+    if reason:
+        raise ValueError(reason)
+    return value
+
+
+def _plain_text(value: str) -> str:
+    """A text cell (a name, a label): no control or bidirectional characters, and not
+    formula-like, so an export opened in a spreadsheet runs nothing."""
+    reason = text_fault(value) or formula_fault(value)
+    if reason:
+        raise ValueError(reason)
+    return value
+
+
 def _normalise_plate(value: str) -> str:
     plate = "".join(value.split()).upper()
     if not plate:
@@ -138,14 +156,24 @@ def _check_polygon(text: str) -> str:
     return text
 
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_blanks)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+Code = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_no_blanks),
+    AfterValidator(_identifier),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_plain_text)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=16), AfterValidator(_plain_text)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 AreaM2 = Annotated[float, Field(gt=0)]
 Flag = Annotated[bool, BeforeValidator(_parse_flag)]
-Plate = Annotated[str, StringConstraints(max_length=16), AfterValidator(_normalise_plate)]
+Plate = Annotated[
+    str,
+    StringConstraints(max_length=16),
+    AfterValidator(_identifier),
+    AfterValidator(_normalise_plate),
+]
 PolygonWkt = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_check_polygon)]
 
 
@@ -202,7 +230,9 @@ class UnitRow(RowModel):
 class HouseRow(RowModel):
     id: Code
     unit_id: Code
-    number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    number: Annotated[
+        str, StringConstraints(min_length=1, max_length=32), AfterValidator(_plain_text)
+    ]
     area_m2: AreaM2
     registered_use: Annotated[RegisteredUse, BeforeValidator(_lower_word)]
 
@@ -397,7 +427,7 @@ class ResidentIdentityRow(RowModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return normalise_name(value)
+        return normalise_name(_plain_text(value))
 
     @field_validator("id_number")
     @classmethod
