@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,6 +41,23 @@ def wait_until(condition: Callable[[], bool], timeout_seconds: float = 15.0) -> 
             return True
         time.sleep(0.02)
     return condition()
+
+
+# The broker is shared by every test process (pytest-xdist runs one per core): a test that
+# restarts it must not run while another process's test talks to it. Tests hold this lock
+# shared; the restart test (marked `broker_restart`) holds it alone.
+BROKER_LOCK = Path(tempfile.gettempdir()) / "zhian-tests-mosquitto.lock"
+
+
+@pytest.fixture(autouse=True)
+def broker_turn(request: pytest.FixtureRequest) -> Iterator[None]:
+    alone = request.node.get_closest_marker("broker_restart") is not None
+    with BROKER_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture

@@ -162,6 +162,7 @@ def test_unacknowledged_messages_come_back_after_a_restart_and_are_stored_once(
 
 
 @pytest.mark.slow
+@pytest.mark.broker_restart
 def test_a_broker_restart_during_intake_loses_nothing_acknowledged(
     mqtt_node: Node, publisher: Publisher, prefix: str, clock: ManualClock
 ) -> None:
