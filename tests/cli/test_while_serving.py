@@ -459,3 +459,17 @@ def test_the_control_api_wants_the_marker_token(serving: Serving) -> None:
         assert response.status_code in (401, 403), response.text
         response = httpx.get(f"{serving.url}/api/v1/node/quality", headers=header)
         assert response.status_code == 401, response.text
+
+
+def test_the_control_api_refuses_a_body_nested_too_deep(serving: Serving) -> None:
+    marker = find_running_node(serving.workspace)
+    assert marker is not None
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = httpx.post(
+        f"{serving.url}/api/v1/node/quarantine/replay",
+        content=deep,
+        headers={"Authorization": f"Bearer {marker.token}"},
+    )
+    assert response.status_code == 400, response.text
+    assert "deeper than" in response.text
+    assert find_running_node(serving.workspace) is not None, "the node stopped"

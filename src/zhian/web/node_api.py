@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zhian.errors import BadRequestError, NotFoundError, UnauthorizedError
 from zhian.ingest.ferry.package import PackageRejected
+from zhian.ingest.json_depth import depth_error
 from zhian.kit.running import read_marker
 from zhian.node_operations import PACKAGE_REJECTED, InProcessOperations, encode_result
 from zhian.web.deps import get_node, read_bounded_body
@@ -63,8 +64,13 @@ def _json(result: object) -> Response:
 
 
 async def _decode(request: Request, wanted: type[RequestT]) -> RequestT:
+    body = await request.body()
+    # The decoder recurses: a body nested too deep is refused before it is read (#12).
+    too_deep = depth_error(body)
+    if too_deep is not None:
+        raise BadRequestError(too_deep, field="body")
     try:
-        return msgspec.json.decode(await request.body(), type=wanted)
+        return msgspec.json.decode(body, type=wanted)
     except msgspec.DecodeError as exc:
         raise BadRequestError(str(exc), field="body") from None
 
