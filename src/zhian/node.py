@@ -173,7 +173,7 @@ class Node:
         self.quarantine = QuarantineService(self.db)
         self.intake = IntakeService(
             log=self.log,
-            quarantine=QuarantineStore(self.db),
+            quarantine=QuarantineStore(self.db, max_raw_bytes=settings.intake.max_body_bytes),
             clock=clock,
             settings=settings.intake,
             image_exists=self.images.exists,
@@ -216,9 +216,10 @@ class Node:
         self.mqtt = (
             MqttSubscriber(
                 intake=self.intake,
-                quarantine=QuarantineStore(self.db),
+                quarantine=QuarantineStore(self.db, max_raw_bytes=settings.intake.max_body_bytes),
                 clock=clock,
                 settings=settings.mqtt,
+                max_payload_bytes=settings.intake.max_body_bytes,
             )
             if settings.mqtt.enabled and role is not NodeRole.WORKER
             else None

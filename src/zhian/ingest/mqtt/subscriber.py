@@ -40,6 +40,7 @@ from zhian.ingest.service import (
     QuarantineEntry,
     QuarantineSink,
 )
+from zhian.ingest.settings import IntakeSettings
 from zhian.ingest.validate import FieldError, ItemRejected, decode_event
 from zhian.kit.clock import Clock
 
@@ -97,8 +98,11 @@ class MqttSubscriber:
         quarantine: QuarantineSink,
         clock: Clock,
         settings: MqttSettings,
+        max_payload_bytes: int = IntakeSettings().max_body_bytes,
     ) -> None:
         self._intake = intake
+        # The HTTP body limit (`[intake] max_body_bytes`): a larger payload is refused.
+        self._max_payload_bytes = max_payload_bytes
         self._quarantine = quarantine
         self._clock = clock
         self._settings = settings
@@ -330,6 +334,14 @@ class MqttSubscriber:
             address = parse_topic(self._settings.topic_prefix, message.topic)
             if isinstance(address, FieldError):
                 refused.append(self._entry(message, None, [address], "topic", now))
+                continue
+            if len(message.payload) > self._max_payload_bytes:
+                too_large = FieldError(
+                    "",
+                    f"payload of {len(message.payload):,} bytes is larger than the "
+                    f"{self._max_payload_bytes:,} bytes accepted",
+                )
+                refused.append(self._entry(message, address, [too_large], "too_large", now))
                 continue
             errors = topic_errors(address, _identity_for_topic(message.payload))
             if errors:

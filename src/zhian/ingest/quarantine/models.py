@@ -11,7 +11,7 @@ from zhian.db.base import Base, UtcDateTime
 
 
 class QuarantineItem(Base):
-    """One rejected input item, byte for byte as received, with why it was refused."""
+    """One rejected input item, as received (up to the body limit), with why it was refused."""
 
     __tablename__ = "quarantine_items"
 
@@ -24,7 +24,10 @@ class QuarantineItem(Base):
     device_id: Mapped[str | None] = mapped_column(String(64), index=True)
     event_id: Mapped[str | None] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(64))
+    # At most the intake's body limit; an item cut to it keeps its whole size and sha256.
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_size: Mapped[int | None] = mapped_column(Integer)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
     # [{"field": "...", "reason": "..."}]
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     reason_code: Mapped[str] = mapped_column(String(32), index=True)

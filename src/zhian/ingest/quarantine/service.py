@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 
 import msgspec
 
@@ -13,33 +14,70 @@ from zhian.db.engine import Database
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.quarantine.repository import QuarantineRepository
 from zhian.ingest.service import BatchResult, QuarantineEntry
+from zhian.ingest.settings import IntakeSettings
+
+
+def _size(count: int) -> str:
+    """`16 MiB` for whole mebibytes, else `1,234 bytes`: how a limit reads in a reason."""
+    mib = 1024 * 1024
+    return f"{count // mib} MiB" if count % mib == 0 else f"{count:,} bytes"
+
+
+def cut_reason(original_size: int, limit: int, digest: str) -> str:
+    return (
+        f"payload of {original_size:,} bytes over the {_size(limit)} limit: "
+        f"the first {_size(limit)} kept, sha256 {digest}"
+    )
+
+
+def cut_replay_outcome(item: QuarantineItem) -> str:
+    return (
+        f"not replayed: only the first {len(item.raw):,} of {item.raw_size or 0:,} bytes "
+        "were kept, so it cannot be resubmitted whole; fix it at the sender"
+    )
 
 
 class QuarantineStore:
-    """The intake's quarantine sink: one committed transaction per refused batch."""
+    """The intake's quarantine sink: one committed transaction per refused batch.
 
-    def __init__(self, db: Database) -> None:
+    Raw input is kept up to `max_raw_bytes` per item (the HTTP body limit, so every path
+    keeps the same): an item over it keeps its first `max_raw_bytes` bytes, its original
+    size and the sha256 of the whole, and a reason that says it was cut.
+    """
+
+    def __init__(
+        self, db: Database, *, max_raw_bytes: int = IntakeSettings().max_body_bytes
+    ) -> None:
         self._db = db
+        self._max_raw_bytes = max_raw_bytes
 
     def hold(self, entries: Sequence[QuarantineEntry]) -> None:
         with self._db.session() as session:
-            QuarantineRepository(session).add_all(
-                [
-                    QuarantineItem(
-                        received_at=entry.received_at,
-                        source=entry.source,
-                        sender_device_id=entry.sender_device_id,
-                        device_id=entry.device_id,
-                        event_id=entry.event_id,
-                        content_type=entry.content_type,
-                        raw=entry.raw,
-                        reasons=[msgspec.structs.asdict(r) for r in entry.reasons],
-                        reason_code=entry.reason_code,
-                        status="held",
-                    )
-                    for entry in entries
-                ]
+            QuarantineRepository(session).add_all([self._item(entry) for entry in entries])
+
+    def _item(self, entry: QuarantineEntry) -> QuarantineItem:
+        reasons = [msgspec.structs.asdict(r) for r in entry.reasons]
+        item = QuarantineItem(
+            received_at=entry.received_at,
+            source=entry.source,
+            sender_device_id=entry.sender_device_id,
+            device_id=entry.device_id,
+            event_id=entry.event_id,
+            content_type=entry.content_type,
+            raw=entry.raw,
+            reasons=reasons,
+            reason_code=entry.reason_code,
+            status="held",
+        )
+        if len(entry.raw) > self._max_raw_bytes:
+            digest = sha256(entry.raw).hexdigest()
+            item.raw = entry.raw[: self._max_raw_bytes]
+            item.raw_size = len(entry.raw)
+            item.raw_sha256 = digest
+            reasons.append(
+                {"field": "", "reason": cut_reason(len(entry.raw), self._max_raw_bytes, digest)}
             )
+        return item
 
 
 @dataclass(frozen=True)
@@ -117,6 +155,12 @@ class QuarantineService:
                     last_id = item.id
                     if item.reason_code == "malformed" and item.event_id is None:
                         still += 1  # a whole unparseable body: fix it at the sender
+                        continue
+                    if item.raw_size is not None:
+                        # Only its first bytes were kept: resubmitting them would be wrong.
+                        still += 1
+                        item.replayed_at = now
+                        item.replay_outcome = cut_replay_outcome(item)
                         continue
                     outcome = resubmit(item.raw, item.sender_device_id, item.content_type).items[0]
                     item.replayed_at = now
