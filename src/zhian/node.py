@@ -142,7 +142,12 @@ class Node:
         self.db = Database(make_engine(settings.database_url, echo=settings.database.echo))
         # The key ring first: the event store keeps identifiers only as keyed tokens, and
         # the intake log keeps each record sealed (it holds plates and face features).
-        self.governance = Governance.for_node(settings.governance, settings.workspace, clock)
+        self.governance = Governance.for_node(
+            settings.governance,
+            settings.workspace,
+            clock,
+            sealed_data=(settings.log_dir, settings.event_store_path),
+        )
         # One process writes the log (a lock file enforces it); the worker only follows it,
         # and hands the segments its retention run would delete to the writer.
         self._web_channel: LoopbackClient | None = None

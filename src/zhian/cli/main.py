@@ -8,6 +8,7 @@ from zhian import __version__
 from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine, utilities
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
+from zhian.cli.clear_errors import ClearErrorsGroup
 from zhian.cli.eval import eval_models
 from zhian.cli.log_commands import app as log_app
 from zhian.cli.registry import import_master_data
@@ -19,6 +20,7 @@ app = typer.Typer(
     help="Zhian 治安: an open platform for community public safety.",
     no_args_is_help=True,
     add_completion=False,
+    cls=ClearErrorsGroup,
 )
 
 

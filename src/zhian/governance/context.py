@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from zhian.governance.crypto import FieldCipher
 from zhian.governance.identity import IdentitySealer
 from zhian.governance.keys import (
     KeyRing,
+    KeyRingError,
     generate_keyring,
     key_file_path,
     try_load_keyring,
@@ -47,13 +49,27 @@ class Governance:
         return cls(settings, clock, try_load_keyring(settings, workspace))
 
     @classmethod
-    def for_node(cls, settings: GovernanceSettings, workspace: Path, clock: Clock) -> Governance:
+    def for_node(
+        cls,
+        settings: GovernanceSettings,
+        workspace: Path,
+        clock: Clock,
+        sealed_data: Sequence[Path] = (),
+    ) -> Governance:
         """The node's governance: a node keeps identifiers only as tokens, so it needs a
         key ring; a workspace without one (and no key in the environment) gets a fresh
-        random ring in its key file, with a warning to back it up."""
+        random ring in its key file, with a warning to back it up. Unless any of
+        `sealed_data` exists: a fresh ring would never open what the lost one sealed, and
+        the node would go on writing data no one can join with the old."""
         ring = try_load_keyring(settings, workspace)
         if ring is None:
             path = key_file_path(settings, workspace)
+            if any(_holds_data(place) for place in sealed_data):
+                raise KeyRingError(
+                    f"the key ring is missing ({path.name} or {settings.key_env}) but this "
+                    "workspace holds data sealed with one: restore the key ring from its "
+                    "backup; a new one cannot open that data"
+                )
             ring = generate_keyring()
             write_keyring(path, ring)
             logger.warning(
@@ -91,3 +107,9 @@ class Governance:
         """An audit service in the caller's transaction, sealing the head when keys exist."""
         seal_key = self.ring.seal_key if self.ring is not None else None
         return AuditService(session, clock=self.clock, seal_key=seal_key)
+
+
+def _holds_data(place: Path) -> bool:
+    if place.is_dir():
+        return any(place.iterdir())
+    return place.exists()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from zhian.access.roles import Role, role_name
@@ -18,6 +18,7 @@ from zhian.node import Node
 from zhian.store.queries import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import Context, RequestContext
+from zhian.web.health import node_health
 from zhian.web.openapi_errors import error_responses
 from zhian.web.personal_data import stated_purpose, unmasked_events, wants_unmasked
 
@@ -222,6 +223,10 @@ def status_page(
     )
 
 
-@public_router.get("/api/v1/health", summary="Liveness: the node answers (no data, no login)")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+@public_router.get(
+    "/api/v1/health",
+    summary="Health: disk, database and event store (no data, no login); 503 when unhealthy",
+)
+def health(request: Request) -> JSONResponse:
+    status_code, body = node_health(request.app.state.node)
+    return JSONResponse(body, status_code=status_code)

@@ -18,6 +18,9 @@ ACCEPT = "application/json,application/VIID+json"
 CHINA_TIME = timezone(timedelta(hours=8))
 
 _DIGITS = re.compile(r"^[0-9]+$")
+# yyyyMMddHHmmss, and yyyyMMddHHmmssSSS that some cameras send with milliseconds. Parsed by
+# fields, not strptime, whose errors ("unconverted data remains: 000") name no field.
+_COMPACT_FIELDS = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3})?$")
 _COMPACT = "%Y%m%d%H%M%S"
 _DASHED = "%Y-%m-%d %H:%M:%S"
 
@@ -91,20 +94,19 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
 
 
 def parse_time(value: object, tz: tzinfo = CHINA_TIME) -> datetime:
-    """A GA/T 1400 time: yyyyMMddHHmmss (local), yyyy-MM-dd HH:mm:ss, RFC 3339 or epoch ms."""
+    """A GA/T 1400 time: yyyyMMddHHmmss[SSS] (local), yyyy-MM-dd HH:mm:ss, RFC 3339 or epoch
+    ms. Anything else is a ValueError whose text is a reason to send back to the peer."""
     if isinstance(value, bool):
         raise ValueError("is not a time")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value) / 1000.0, UTC)
+        return _from_epoch_ms(value)
     if not isinstance(value, str):
         raise ValueError("is not a time")
     text = value.strip()
     if _DIGITS.match(text):
-        if len(text) == 14:
-            return datetime.strptime(text, _COMPACT).replace(tzinfo=tz)
         if len(text) == 13:
-            return datetime.fromtimestamp(int(text) / 1000.0, UTC)
-        raise ValueError(f"'{text}' is not yyyyMMddHHmmss")
+            return _from_epoch_ms(int(text))
+        return _compact_time(text, tz)
     try:
         return datetime.strptime(text, _DASHED).replace(tzinfo=tz)
     except ValueError:
@@ -112,8 +114,29 @@ def parse_time(value: object, tz: tzinfo = CHINA_TIME) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"'{text}' is not a time (expected yyyyMMddHHmmss)") from None
+        raise ValueError(f"'{text[:40]}' is not a time (expected yyyyMMddHHmmss)") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def _compact_time(text: str, tz: tzinfo) -> datetime:
+    match = _COMPACT_FIELDS.match(text)
+    if match is None:
+        raise ValueError(f"'{text[:40]}' is not yyyyMMddHHmmss (or yyyyMMddHHmmssSSS)")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    millis = int(match.group(7) or 0)
+    try:
+        return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=tz)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a real date and time (yyyyMMddHHmmss)") from None
+
+
+def _from_epoch_ms(value: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(value) / 1000.0, UTC)
+    except (ValueError, OverflowError, OSError):
+        # NaN, infinity or a number past year 9999: the platform's own message says nothing
+        # a device engineer could act on.
+        raise ValueError(f"{value!r} is not a time in epoch milliseconds") from None
 
 
 def format_time(moment: datetime, tz: tzinfo = CHINA_TIME) -> str:

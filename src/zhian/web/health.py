@@ -1,0 +1,87 @@
+"""`GET /api/v1/health`: whether this node can do its work, cheaply and without login.
+
+Load balancers and supervisors poll it, so it answers 503 when the node cannot keep what
+it acknowledges: the workspace disk nearly full, the operational database or the event
+store not answering a trivial query. The body names each check and its state, never a
+path, a count or personal data: anyone on the network may read it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import sqlalchemy.exc
+from sqlalchemy import text
+
+from zhian.kit.loopback import PeerUnreachableError
+from zhian.node import Node
+
+logger = logging.getLogger(__name__)
+
+# Under this much free space the disk counts as full: a log segment, a SQLite journal and a
+# DuckDB checkpoint each need room, and an intake that cannot write answers 503 anyway.
+# Whichever bound is larger applies: 100 MiB on a small disk, 1 % on a large one.
+MIN_FREE_BYTES = 100 * 1024 * 1024
+MIN_FREE_FRACTION = 0.01
+
+CheckState = Literal["ok", "degraded", "failed"]
+
+
+def disk_usage(path: Path) -> tuple[int, int]:
+    """(total, free) bytes of the file system holding `path`; tests replace it."""
+    usage = shutil.disk_usage(path)
+    return usage.total, usage.free
+
+
+def check_disk(workspace: Path) -> CheckState:
+    try:
+        total, free = disk_usage(workspace)
+    except OSError:
+        logger.exception("health: cannot read the workspace disk's free space")
+        return "failed"
+    return "failed" if free < max(MIN_FREE_BYTES, total * MIN_FREE_FRACTION) else "ok"
+
+
+def check_database(node: Node) -> CheckState:
+    try:
+        with node.db.engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one()
+    except sqlalchemy.exc.SQLAlchemyError:
+        logger.exception("health: the operational database does not answer")
+        return "failed"
+    return "ok"
+
+
+def check_event_store(node: Node) -> CheckState:
+    try:
+        # A real read (the newest event, top-1), local or asked of the worker: the
+        # store's position alone is kept in memory and proves nothing about the file.
+        node.event_reads.recent_events(limit=1)
+    except PeerUnreachableError:
+        # A web process whose worker is down or starting: intake still accepts into the
+        # durable log, the store catches up when the worker answers.
+        return "degraded"
+    except duckdb.Error:
+        logger.exception("health: the event store does not answer")
+        return "failed"
+    return "ok"
+
+
+def node_health(node: Node) -> tuple[int, dict[str, object]]:
+    """The HTTP status and the body: 503 when any check failed, else 200."""
+    checks: dict[str, CheckState] = {
+        "disk": check_disk(node.settings.workspace),
+        "database": check_database(node),
+        "event_store": check_event_store(node),
+    }
+    if "failed" in checks.values():
+        overall = "unhealthy"
+    elif "degraded" in checks.values():
+        overall = "degraded"
+    else:
+        overall = "ok"
+    return (503 if overall == "unhealthy" else 200), {"status": overall, "checks": checks}
