@@ -88,7 +88,9 @@ def _sniff(data: bytes) -> str | None:
             f"{MAX_IMAGE_PIXELS} (a decompression bomb is refused unread)",
             field="body",
         ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, IndexError):
+        # IndexError: Pillow's PNG `verify` indexes the first image-data chunk, and a PNG
+        # with a header but no IDAT has none (found by tests/fuzz/test_images.py).
         return None
 
 
