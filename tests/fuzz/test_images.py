@@ -55,6 +55,7 @@ def damaged_images(draw: st.DrawFn) -> bytes:
 )
 @example(_png_declaring(1, 1), "image/png")  # no IDAT: Pillow's verify raised IndexError
 @example(_png_declaring(40_000, 40_000), "image/png")
+@example(_png_declaring(9_460, 9_460), "image/png")  # Pillow warns (89.5 MP), no error
 @example(_png_declaring(2**31 - 1, 2**31 - 1), "image/png")
 def test_save_stores_an_image_or_refuses(data: bytes, content_type: str | None) -> None:
     with tempfile.TemporaryDirectory() as folder:

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -85,6 +85,17 @@ def damaged_workbooks(draw: st.DrawFn) -> bytes:
     return data
 
 
+def _zip_with_damaged_part() -> bytes:
+    """A zip whose one deflated part starts with an invalid block: zlib.error on reading."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", b"<x/>" * 1000)
+    data = bytearray(out.getvalue())
+    data[30 + len("xl/workbook.xml")] = 0xFF  # first byte of the deflate stream
+    return bytes(data)
+
+
 @given(st.one_of(ANY_BYTES, damaged_workbooks()))
+@example(_zip_with_damaged_part())
 def test_xlsx_reads_or_refuses(data: bytes) -> None:
     _read_or_refuse("master.xlsx", data)
