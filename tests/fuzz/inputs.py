@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import settings
 from hypothesis import strategies as st
+
+FUZZ = settings.get_profile("zhian-fuzz")
+"""The settings of every fuzz test (registered in conftest.py)."""
 
 ODD_TEXT = st.text(
     alphabet=st.one_of(

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.fuzz.inputs import ANY_BYTES, JSON_VALUES, ODD_TEXT, deep, mutated_json
+from tests.fuzz.inputs import ANY_BYTES, FUZZ, JSON_VALUES, ODD_TEXT, deep, mutated_json
 from zhian.ingest.events import EVENT_TYPES
 from zhian.ingest.ferry.csv_codec import columns_of
 from zhian.ingest.ferry.package import (
@@ -56,6 +56,7 @@ MANIFEST_LIKE = st.builds(
 )
 
 
+@FUZZ
 @given(st.one_of(ANY_BYTES, mutated_json(MANIFEST_LIKE), mutated_json(JSON_VALUES)))
 @example(deep(100_000))
 def test_read_manifest_reads_or_rejects(data: bytes) -> None:
@@ -74,6 +75,7 @@ def _csv_like(event_type: str) -> st.SearchStrategy[bytes]:
     return st.one_of(text.map(str.encode), ANY_BYTES, text.map(lambda t: t.encode()[:-1]))
 
 
+@FUZZ
 @given(st.sampled_from(EVENT_TYPES).flatmap(lambda t: st.tuples(st.just(t), _csv_like(t))))
 def test_verify_package_reads_any_events_csv_or_rejects(case: tuple[str, bytes]) -> None:
     event_type, data = case

@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.fuzz.inputs import ANY_BYTES
+from tests.fuzz.inputs import ANY_BYTES, FUZZ
 from zhian.errors import ZhianError
 from zhian.ingest.images import ImageStore
 
@@ -49,6 +49,7 @@ def damaged_images(draw: st.DrawFn) -> bytes:
     return data
 
 
+@FUZZ
 @given(
     st.one_of(ANY_BYTES, damaged_images()),
     st.sampled_from(["image/jpeg", "image/png", "image/gif", None]),

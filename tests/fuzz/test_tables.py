@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from tests.fuzz.inputs import ANY_BYTES, ODD_TEXT
+from tests.fuzz.inputs import ANY_BYTES, FUZZ, ODD_TEXT
 from zhian.kit.tables import ImportFileError, open_sheets
 
 
@@ -38,6 +38,7 @@ ENCODED = st.tuples(CSV_LIKE, st.sampled_from(["utf-8", "utf-8-sig", "gb18030", 
 )
 
 
+@FUZZ
 @given(st.one_of(ANY_BYTES, ENCODED))
 def test_csv_reads_or_refuses(data: bytes) -> None:
     _read_or_refuse("master.csv", data)
@@ -95,6 +96,7 @@ def _zip_with_damaged_part() -> bytes:
     return bytes(data)
 
 
+@FUZZ
 @given(st.one_of(ANY_BYTES, damaged_workbooks()))
 @example(_zip_with_damaged_part())
 def test_xlsx_reads_or_refuses(data: bytes) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.fuzz.inputs import ANY_BYTES, JSON_VALUES, ODD_TEXT, deep, mutated_json
+from tests.fuzz.inputs import ANY_BYTES, FUZZ, JSON_VALUES, ODD_TEXT, deep, mutated_json
 from zhian.errors import ZhianError
 from zhian.ingest.viid.mapping import MappingOptions, ObjectRejected, map_object
 from zhian.ingest.viid.objects import KINDS
@@ -41,6 +41,7 @@ OBJECT_LIKE = st.fixed_dictionaries(
 )
 
 
+@FUZZ
 @given(
     st.one_of(ANY_BYTES, mutated_json(JSON_VALUES)),
     st.sampled_from(["application/VIID+JSON", "application/json", "text/xml", None, "x/y"]),
@@ -55,6 +56,7 @@ def _no_images(data: bytes, file_format: str) -> str:
     return "img:" + "0" * 64 + ".jpg"
 
 
+@FUZZ
 @given(st.sampled_from(sorted(KINDS)), st.one_of(OBJECT_LIKE, JSON_VALUES))
 def test_map_object_maps_or_rejects(kind_name: str, obj: Any) -> None:
     with contextlib.suppress(ObjectRejected, ZhianError):
@@ -87,6 +89,7 @@ PARTS = st.one_of(
 )
 
 
+@FUZZ
 @given(st.one_of(ODD_TEXT, st.lists(PARTS, max_size=5).map("&".join)))
 def test_parse_query_returns_a_query_or_a_viid_refusal(raw: str) -> None:
     try:
