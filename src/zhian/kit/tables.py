@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,7 +218,14 @@ def check_workbook_archive(path: Path) -> None:
                         "or entities, which a workbook never needs; save it again from Excel",
                         field="dtd",
                     )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        OSError,
+        EOFError,  # a compressed part cut short
+        zlib.error,  # a compressed part damaged (found by tests/fuzz/test_tables.py)
+    ) as exc:
         raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
 
 
@@ -240,6 +248,22 @@ def _open_workbook(path: Path) -> Any:
         raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
 
 
+def _sheet_cells(
+    source: str, rows: Iterable[Sequence[object]], *, first: int
+) -> Iterator[Sequence[object]]:
+    """`_counted` over a sheet's rows; a damaged sheet part is an ImportFileError.
+
+    openpyxl parses a read-only sheet lazily, so a part cut short or altered fails only
+    here, with XML, zip or value errors alike (found by tests/fuzz/test_tables.py).
+    """
+    try:
+        yield from _counted(source, rows, first=first)
+    except ImportFileError:
+        raise
+    except Exception as exc:
+        raise ImportFileError(f"{source}: the sheet is damaged ({exc})") from None
+
+
 def _workbook_sheets(path: Path, *, every_sheet: bool) -> list[Sheet]:
     check_workbook_archive(path)
     workbook = _open_workbook(path)
@@ -249,7 +273,7 @@ def _workbook_sheets(path: Path, *, every_sheet: bool) -> list[Sheet]:
         headers = {
             name: normalise_header(
                 next(
-                    _counted(
+                    _sheet_cells(
                         f"{path}[{name}]",
                         workbook[name].iter_rows(max_row=1, values_only=True),
                         first=0,
@@ -268,7 +292,7 @@ def _workbook_sheets(path: Path, *, every_sheet: bool) -> list[Sheet]:
             # Read-only sheets yield blank rows too, so numbering matches the sheet's.
             rows = book[name].iter_rows(min_row=2, values_only=True)
             try:
-                yield from _counted(f"{path}[{name}]", rows, first=len(headers[name]))
+                yield from _sheet_cells(f"{path}[{name}]", rows, first=len(headers[name]))
             finally:
                 rows.close()  # its sheet part first: a part left open keeps the file open
                 book.close()
