@@ -282,15 +282,9 @@ class IntakeService:
         if len(candidates) != len(raws):  # each outcome and refusal belongs to one item
             raise ValueError(f"{len(candidates)} candidates for {len(raws)} items")
         now = self._clock.now()
-        checked = self._validator.check_batch(
-            candidates,
-            directory=self.directory,
-            sender_id=sender_id,
-            now=now,
-            image_exists=self._image_exists,
-        )
-        rejected = [item for item in checked if isinstance(item, ItemRejected)]
-        if rejected and self._reloaded_for(candidates, checked):
+
+        def check() -> tuple[list[Event | ItemRejected], list[ItemRejected]]:
+            # Against the directory as it is now (a reload below replaces it).
             checked = self._validator.check_batch(
                 candidates,
                 directory=self.directory,
@@ -298,7 +292,11 @@ class IntakeService:
                 now=now,
                 image_exists=self._image_exists,
             )
-            rejected = [item for item in checked if isinstance(item, ItemRejected)]
+            return checked, [item for item in checked if isinstance(item, ItemRejected)]
+
+        checked, rejected = check()
+        if rejected and self._reloaded_for(candidates, checked):
+            checked, rejected = check()
         valid = cast(
             list[Event],
             checked if not rejected else [e for e in checked if type(e) is not ItemRejected],
