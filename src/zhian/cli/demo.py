@@ -25,7 +25,7 @@ from zhian.cli.running import claim_for_serving
 from zhian.config import load_settings
 from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
-from zhian.ingest.events import Event
+from zhian.ingest.events import HISTORY_SUFFIX, Event
 from zhian.kit.clock import Clock, SystemClock
 from zhian.kit.running import find_running_node, loopback_url
 from zhian.node import Node
@@ -34,6 +34,8 @@ from zhian.sim import District, build_district, stream_events
 from zhian.watchlists.demo import seed_demo_watchlist
 
 REPLAY_CHUNK = 5000
+# Replayed days are history: their alerts open at their own times (zhian.rules.engine).
+HISTORY_SOURCE = "sim" + HISTORY_SUFFIX
 
 
 def prepare_workspace(workspace: Path, *, fresh: bool) -> None:
@@ -118,7 +120,7 @@ def replay(node: Node, events: Iterator[Event], *, start: datetime, end: datetim
     with progress_bar() as progress:
         task = progress.add_task("Replaying simulated days", total=int(total_seconds), rate="")
         while chunk := list(itertools.islice(events, REPLAY_CHUNK)):
-            result = node.intake.submit_events(chunk, source="sim")
+            result = node.intake.submit_events(chunk, source=HISTORY_SOURCE)
             accepted += result.accepted
             done = (chunk[-1].time - start).total_seconds()
             rate = accepted / max(time.perf_counter() - began, 1e-9)
