@@ -175,6 +175,7 @@ def test_demo_accounts_have_distinct_passwords_that_work(db: Database) -> None:
         "analyst",
         "auditor",
         "admin",
+        "integrator",
     ]
     assert len({password for _username, password, _role in accounts}) == len(accounts)
     for username, password, role in accounts:
