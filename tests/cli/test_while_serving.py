@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +375,18 @@ def case_eval(s: Serving) -> None:
     assert "precision" in result.output
 
 
+def case_eval_crowd(s: Serving) -> None:
+    counts = s.files / "counts.csv"
+    start = datetime(2025, 3, 3)
+    rows = [
+        {"sensor": "gate", "time": (start + timedelta(hours=i)).isoformat(), "count": 50 + i % 24}
+        for i in range(5 * 7 * 24)
+    ]
+    write_csv(counts, rows)
+    out = ok("eval", "crowd", str(counts), "--horizon", "60")
+    assert "4-week mean" in out and "persistence" in out
+
+
 def case_demo(s: Serving) -> None:
     # Never over a serving workspace (--fresh would delete it) ...
     assert "A node is running" in refused("demo", "--no-serve", *ws(s))
@@ -432,6 +444,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("docs", "permissions"): case_docs_permissions,
     ("simulate",): case_simulate,
     ("eval",): case_eval,
+    ("eval", "crowd"): case_eval_crowd,
     ("demo",): case_demo,
     ("serve",): case_serve,
     ("worker",): case_worker,
