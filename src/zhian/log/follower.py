@@ -162,11 +162,16 @@ class LogFollower:
         if not self._first_seqs:
             return []
         start = max(after_seq + 1, self._first_seqs[0])
-        last_seq = min(end_seq, start - 1 + limit)
         out: list[tuple[int, bytes]] = []
-        index = bisect.bisect_right(self._first_seqs, start) - 1
+        index = max(0, bisect.bisect_right(self._first_seqs, start) - 1)
         for segment_first in self._first_seqs[index:]:
-            if segment_first > last_seq or (out and out[-1][0] >= last_seq):
+            if len(out) >= limit or start > end_seq:
+                break
+            # A segment may start after a gap (records lost to damage, zhian.log.damage):
+            # the limit counts records, so the window starts at the segment's first record.
+            start = max(start, segment_first)
+            last_seq = min(end_seq, start - 1 + limit - len(out))
+            if segment_first > last_seq:
                 break
             path = self._directory / segment_name(segment_first)
             seq, offset = segment_first, 0
