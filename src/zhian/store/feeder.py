@@ -172,7 +172,8 @@ class StoreFeeder:
         self._warned_gap = True
         logger.warning(
             "the event store ends at log record %d but the log now begins at %d: records "
-            "%d-%d were pruned by retention and are not in this store",
+            "%d-%d were pruned by retention (or lost to damage: zhian log damage) and are "
+            "not in this store",
             after_seq,
             first,
             after_seq + 1,
