@@ -647,7 +647,7 @@ class LocalEventLog:
                     f"the segment before it (through record {previous_end})"
                 )
             if previous_end is not None and segment.first_seq > previous_end + 1:
-                self._record_missing(previous_end + 1, segment.first_seq - 1)
+                self._record_missing(previous_end + 1, segment.first_seq - 1, segments[-1])
             try:
                 _scan_segment(segment)
             except _TornFrameError as torn:
@@ -701,7 +701,7 @@ class LocalEventLog:
         traces += [position.seq for position in positions]
         return max(traces)
 
-    def _record_missing(self, first_seq: int, last_seq: int) -> None:
+    def _record_missing(self, first_seq: int, last_seq: int, previous: _Segment) -> None:
         if self._losses.covers(first_seq, last_seq):
             return  # a gap this log left itself after damage it already reported
         logger.error(
@@ -710,7 +710,12 @@ class LocalEventLog:
             first_seq,
             last_seq,
         )
-        self._losses.record(first_seq, last_seq, "no segment file holds these records")
+        self._losses.record(
+            first_seq,
+            last_seq,
+            f"segment {previous.path.name} ends at record {previous.last_seq} (cut short, or "
+            "the segment after it is missing); no segment file holds these records",
+        )
 
     def _set_aside_damaged_segment(
         self, segment: _Segment, torn: _TornFrameError, last_seq: int
