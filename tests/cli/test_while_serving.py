@@ -329,6 +329,11 @@ def case_log_drop_reader(s: Serving) -> None:
     assert result.exit_code == 1 and "No log reader named" in result.stderr
 
 
+def case_log_damage(s: Serving) -> None:
+    # The serving node's log is whole: nothing recorded, read beside the lock it holds.
+    assert "recorded no loss" in ok("log", "damage", *ws(s))
+
+
 def case_audit_verify(s: Serving) -> None:
     assert "Audit chain intact" in ok("audit", "verify", *ws(s))
 
@@ -436,6 +441,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("quality", "report"): case_quality_report,
     ("log", "readers"): case_log_readers,
     ("log", "drop-reader"): case_log_drop_reader,
+    ("log", "damage"): case_log_damage,
     ("audit", "verify"): case_audit_verify,
     ("keys", "init"): case_keys_init,
     ("keys", "status"): case_keys_status,
