@@ -494,15 +494,38 @@ class ViidService:
 
     # --- queries --------------------------------------------------------------------------
 
-    def query(self, kind: ObjectKind, raw_query: str, path: str) -> ViidReply:
-        """GET /VIID/Faces?… and /VIID/MotorVehicles?…, both query syntaxes, paged."""
+    def readable_device_ids(self, requester: str) -> frozenset[str]:
+        """The devices whose objects `requester` may read back (docs/interop-viid.md,
+        "Who reads what"): a device its own objects; a lower platform its own and those
+        of the devices registered behind it (whose `gateway_id` names it)."""
+        devices = self._intake.directory.devices
+        entry = devices.get(requester)
+        if entry is None or not entry.is_enabled:
+            return frozenset()
+        behind = (device.id for device in devices.values() if device.gateway_id == requester)
+        return frozenset({requester, *behind})
+
+    def query(self, kind: ObjectKind, raw_query: str, path: str, *, requester: str) -> ViidReply:
+        """GET /VIID/Faces?… and /VIID/MotorVehicles?…, both query syntaxes, paged; only
+        objects of the devices `requester` may read (`readable_device_ids`)."""
+        readable = self.readable_device_ids(requester)
         try:
             query = parse_query(
                 raw_query,
                 default_page_size=self.settings.page_size,
                 max_page_size=self.settings.max_page_size,
             )
+            for condition in query.conditions:
+                named = condition.name == "DeviceID" and condition.op == "="
+                if named and condition.value not in readable:
+                    raise ViidRequestError(
+                        StatusCode.INVALID_OPERATION,
+                        "DeviceID",
+                        f"'{condition.value}' is not a device whose objects "
+                        f"{requester} may read (its own, or those behind it as a platform)",
+                    )
             where = [self._condition(kind, c.name, c.op, c.value) for c in query.conditions]
+            where.append(ViidObject.device_id.in_(sorted(readable)))
         except ViidRequestError as exc:
             return self._status(200, "", path, exc.code, _reason(exc))
         offset = query.start - 1
