@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, get_origin
 
 import msgspec
 
+from zhian.access.scope import JurisdictionScope
 from zhian.audit.service import Actor
+from zhian.devices.protocols import protocol_of_source
+from zhian.devices.service import DeviceService
+from zhian.errors import NotFoundError
 from zhian.governance.quality import QualityReport, QualityService
 from zhian.governance.retention import RetentionReport, RetentionService
 from zhian.ingest.ferry.service import ExportedPackage, FerryService, ImportReport, WatchOutcome
 from zhian.ingest.quarantine.service import ReplayReport
+from zhian.ingest.viid.repository import ViidRepository
 from zhian.node import Node, NodeRole
 from zhian.retention_classes import node_retention_registry
 
@@ -32,7 +37,30 @@ STORED_POLL_SECONDS = 0.2
 # The error code a refused ferry package travels with, so the caller raises PackageRejected.
 PACKAGE_REJECTED = "package_rejected"
 
+# A device's protocols are those it sent through in this window.
+PROTOCOL_WINDOW = timedelta(hours=24)
+
 ResultT = TypeVar("ResultT")
+
+
+class DeviceCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """What a node knows of one device's connection: credentials, intake, traffic."""
+
+    device_id: str
+    kind: str
+    name: str
+    community_id: str | None
+    is_enabled: bool
+    is_known_to_intake: bool  # the running intake's directory holds the device
+    has_token: bool
+    token_issued_at: datetime | None
+    viid_username: str | None  # None: no GA/T 1400 password set
+    viid_password_set_at: datetime | None
+    viid_session_since: datetime | None  # a live GA/T 1400 registration on this node
+    last_seen_at: datetime | None  # the newest event time the store holds
+    protocols: list[str]  # sent through in the last 24 h, the latest arrival first
+    last_rejected_at: datetime | None
+    last_rejected_reason: str | None
 
 
 class IntakeCounts(msgspec.Struct, frozen=True):
@@ -69,6 +97,14 @@ class NodeOperations(Protocol):
     def apply_retention(self, *, dry_run: bool) -> RetentionReport: ...
 
     def quality_report(self, since: datetime, until: datetime) -> QualityReport: ...
+
+    def refresh_directory(self) -> None:
+        """Reload devices into the intake and the rules (a token rotated, a device added)."""
+        ...
+
+    def device_check(self, device_id: str) -> DeviceCheck:
+        """What the node knows of the device's connection; NotFoundError when unknown."""
+        ...
 
 
 class InProcessOperations:
@@ -137,6 +173,54 @@ class InProcessOperations:
                 late_after_minutes=governance.late_after_minutes,
                 goal=governance.valid_goal,
             ).report(since, until)
+
+    def refresh_directory(self) -> None:
+        self._node.refresh_directory()
+
+    def device_check(self, device_id: str) -> DeviceCheck:
+        node = self._node
+        with node.db.session() as session:
+            service = DeviceService(session)
+            device = service.get_device(device_id, scope=JurisdictionScope.unscoped())
+            if device is None:
+                raise NotFoundError(f"unknown device '{device_id}'", field="device_id")
+            held = ViidRepository(session).credential(device_id)
+            credential = None if held is None else (held.username, held.issued_at)
+            rejected = service.rejected_input(device_id, limit=1)
+        now = node.clock.now()
+        stats = node.event_reads.arrival_stats(
+            now - PROTOCOL_WINDOW, now + timedelta(seconds=1), late_after_seconds=300
+        )
+        latest: dict[str, datetime] = {}
+        for row in stats:
+            if row.device_id == device_id:
+                protocol = protocol_of_source(row.source)
+                latest[protocol] = max(row.hour, latest.get(protocol, row.hour))
+        session_of = next(
+            (s for s in node.viid.service.sessions.live() if s.device_id == device_id), None
+        )
+        return DeviceCheck(
+            device_id=device.id,
+            kind=device.kind.value,
+            name=device.name,
+            community_id=device.community_id,
+            is_enabled=device.is_enabled,
+            is_known_to_intake=device_id in node.intake.directory.devices,
+            has_token=device.has_token,
+            token_issued_at=device.token_issued_at,
+            viid_username=None if credential is None else credential[0],
+            viid_password_set_at=None if credential is None else credential[1],
+            viid_session_since=None if session_of is None else session_of.registered_at,
+            last_seen_at=node.event_reads.device_last_seen().get(device_id),
+            protocols=sorted(latest, key=lambda name: latest[name], reverse=True),
+            last_rejected_at=rejected[0].received_at if rejected else None,
+            last_rejected_reason=(
+                "; ".join(f"{r['field']}: {r['reason']}" for r in rejected[0].reasons)
+                or rejected[0].reason_code
+                if rejected
+                else None
+            ),
+        )
 
 
 def ferry_service(node: Node) -> FerryService:

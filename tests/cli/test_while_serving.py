@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 SENDING = "sending to it"
 PASSWORD = "a-long-test-password-1"
 SECRET_KEY = secrets.token_urlsafe(32)
+VIID_ID = "33010200001320000007"
 
 
 @dataclass
@@ -221,6 +222,59 @@ def case_quarantine_replay(s: Serving) -> None:
     assert "1 accepted" in result.output
     recent = {(e["device_id"], e["event_id"]) for e in s.api("/api/v1/status")["recent"]}
     assert ("DOOR9", "cli-3") in recent
+
+
+def post_event(s: Serving, token: str, event_id: str, device_id: str) -> httpx.Response:
+    event = access_event(event_id, SystemClock().now(), device_id=device_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.post(f"{s.url}/api/v1/events", json=event, headers=headers, timeout=30)
+
+
+def case_devices_register(s: Serving) -> None:
+    template = {**MASTER_DATA["devices"][1], "gateway_id": None}
+    rows = [{**template, "id": "DOOR7", "name": "Unit 7 door"},
+            {**template, "id": VIID_ID, "kind": "face_camera", "name": "Gate camera"}]  # fmt: skip
+    tokens = s.files / "device-tokens.csv"
+    result = zhian("devices", "register", str(write_csv(s.files / "new-devices.csv", rows)),
+                   "--user", "admin", "--tokens-out", str(tokens), *ws(s))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 devices registered" in " ".join(result.output.split())
+    assert "it reloaded its devices" in result.stderr
+    with tokens.open(encoding="utf-8") as handle:
+        s.notes["door7_token"] = {r["device_id"]: r["token"] for r in csv.DictReader(handle)}[
+            "DOOR7"
+        ]
+    # The node takes the new device's events at once.
+    response = post_event(s, s.notes["door7_token"], "dev-1", "DOOR7")
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
+
+
+def case_devices_token(s: Serving) -> None:
+    result = zhian("devices", "token", "DOOR7", "--rotate", "--user", "admin", *ws(s))
+    assert result.exit_code == 0, result.output
+    assert "it reloaded its devices" in result.stderr
+    new = result.output.strip().splitlines()[-1]
+    # The rotated token stops working at once on the running node, not at its next reload.
+    assert post_event(s, s.notes["door7_token"], "dev-2", "DOOR7").status_code == 401
+    assert post_event(s, new, "dev-3", "DOOR7").json()["accepted"] == 1
+
+
+def case_devices_viid_password(s: Serving) -> None:
+    env = {"ZHIAN_VIID_PASSWORD": PASSWORD}
+    output = ok("devices", "viid-password", VIID_ID, "--user", "admin", *ws(s), env=env)
+    assert f"GA/T 1400 password set for {VIID_ID}" in output
+
+
+def case_devices_test(s: Serving) -> None:
+    result = zhian("devices", "test", "DOOR7", *ws(s))
+    assert result.exit_code == 0, result.output
+    assert SENDING in result.stderr
+    output = " ".join(result.output.split())
+    assert "protocols (24 h): native" in output and "last seen: never" not in output
+    viid = zhian("devices", "test", VIID_ID, "--user", "admin", *ws(s))
+    assert viid.exit_code == 0 and f"password: set for user {VIID_ID}" in " ".join(
+        viid.output.split()
+    )
 
 
 def case_watchlist_import(s: Serving) -> None:
@@ -428,6 +482,10 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("ingest",): case_ingest,
     ("quarantine", "list"): case_quarantine_list,
     ("quarantine", "replay"): case_quarantine_replay,
+    ("devices", "register"): case_devices_register,
+    ("devices", "token"): case_devices_token,
+    ("devices", "viid-password"): case_devices_viid_password,
+    ("devices", "test"): case_devices_test,
     ("watchlist", "import"): case_watchlist_import,
     ("watchlist", "list"): case_watchlist_list,
     ("watchlist", "withdraw"): case_watchlist_withdraw,

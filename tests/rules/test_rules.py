@@ -248,3 +248,47 @@ def test_a_restart_neither_loses_nor_repeats_alerts(
     assert restarted.drain() == 0
     [sos] = _alerts(node, "alarm_sos")
     assert sos.count == 1
+
+
+def test_a_door_systems_own_events_are_taken_and_its_alarms_raise_alerts(
+    node: Node, start: datetime
+) -> None:
+    def passage(seconds: int, method: str) -> AccessEvent:
+        return AccessEvent(
+            id=f"P{next(_ids)}",
+            device_id="C1-E1-DOOR",
+            time=start + timedelta(seconds=seconds),
+            subject=Subject("resident", "R1"),
+            direction="in",
+            method=method,
+            result="granted",
+        )  # type: ignore[arg-type]
+
+    def door_alarm(seconds: int, kind: str, level: int = 2) -> AlarmEvent:
+        return AlarmEvent(
+            id=f"D{next(_ids)}",
+            device_id="C1-E1-DOOR",
+            time=start + timedelta(seconds=seconds),
+            kind=kind,
+            level=level,
+        )  # type: ignore[arg-type]
+
+    # Fingerprint and remote opening are passages like any other: no alert.
+    _submit(node, passage(0, "fingerprint"), passage(5, "remote"), passage(9, "password"))
+    assert _alerts(node, "tailgating") == [] and _alerts(node, "denied_access") == []
+    _submit(
+        node,
+        door_alarm(20, "door_forced"),
+        door_alarm(40, "door_held_open"),
+        door_alarm(60, "tamper"),  # the reader's tamper switch
+    )
+    [forced] = _alerts(node, "alarm_door_forced")
+    [held] = _alerts(node, "alarm_door_held_open")
+    [tamper] = _alerts(node, "alarm_tamper")
+    assert forced.tier is Tier.GENERAL  # an attempted break-in: the area officer
+    assert held.tier is Tier.MINOR and tamper.tier is Tier.MINOR
+    assert forced.device_id == "C1-E1-DOOR"
+    # Reported again at the sensor's top level, the open alert rises to major.
+    _submit(node, door_alarm(80, "door_forced", level=4))
+    [forced] = _alerts(node, "alarm_door_forced")
+    assert forced.tier is Tier.MAJOR

@@ -130,6 +130,7 @@ PERMISSIONS: tuple[Permission, ...] = (
         "devices.manage",
         "Onboard devices, enable or disable them, issue device tokens.",
         "设备接入、启停与设备令牌",
+        _AD,
         _IN,
     ),
     _permission("users.manage", "Create, change and disable users.", "用户管理", _AD),

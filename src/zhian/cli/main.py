@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from zhian import __version__
-from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine, utilities
+from zhian.cli import (
+    access,
+    demo,
+    devices,
+    ferry,
+    governance,
+    intake,
+    node_commands,
+    quarantine,
+    utilities,
+)
 from zhian.cli import eval as eval_commands
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
@@ -52,6 +62,7 @@ app.add_typer(eval_commands.app, name="eval")
 app.command("import")(import_master_data)
 app.command("import-utilities")(utilities.import_utilities)
 app.command("ingest")(intake.ingest)
+app.add_typer(devices.app, name="devices")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(log_app, name="log")
 app.add_typer(watchlist_commands.app, name="watchlist")

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import duckdb
 import httpx
@@ -32,6 +33,7 @@ from zhian.log import EventLogError
 from zhian.node import Node
 from zhian.node_operations import (
     PACKAGE_REJECTED,
+    DeviceCheck,
     InProcessOperations,
     IntakeCounts,
     NodeOperations,
@@ -61,6 +63,10 @@ class NodeUnreachableError(ZhianError):
 
 class CaughtUp(msgspec.Struct, frozen=True):
     caught_up: bool
+
+
+class Refreshed(msgspec.Struct, frozen=True):
+    refreshed: bool
 
 
 class RemoteOperations:
@@ -130,6 +136,13 @@ class RemoteOperations:
     def quality_report(self, since: datetime, until: datetime) -> QualityReport:
         params = {"since": since.isoformat(), "until": until.isoformat()}
         return self._call("GET", "/quality", QualityReport, params=params)
+
+    def refresh_directory(self) -> None:
+        self._call("POST", "/directory/refresh", Refreshed)
+
+    def device_check(self, device_id: str) -> DeviceCheck:
+        path = f"/devices/{quote(device_id, safe='')}/check"
+        return self._call("GET", path, DeviceCheck)
 
     def _bodies(self, items: list[bytes]) -> Iterator[bytes]:
         """NDJSON bodies within the node's request size limit."""
@@ -229,3 +242,24 @@ def claim_for_serving(workspace: Path, url: str) -> Iterator[RunningNode]:
         yield claim.marker
     finally:
         claim.release()
+
+
+def tell_running_node(workspace: Path) -> None:
+    """Have the node serving the workspace, if one does, reload its devices now (a rotated
+    token stops working at once, not at the next periodic reload). Says so in one line."""
+    settings = settings_for(workspace)
+    running = find_running_node(settings.workspace)
+    if running is None:
+        return
+    remote = RemoteOperations(running, max_body_bytes=settings.intake.max_body_bytes)
+    try:
+        remote.refresh_directory()
+    except (ZhianError, httpx.HTTPError) as error:
+        message = error.message if isinstance(error, ZhianError) else str(error)
+        raise _fail(
+            f"Saved, but the node at {running.url} did not reload its devices ({message}); "
+            "it reloads them within intake.directory_refresh_seconds."
+        ) from None
+    finally:
+        remote.close()
+    error_console.print(f"node running at {running.url}: it reloaded its devices", soft_wrap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
@@ -20,10 +21,25 @@ from zhian.devices.schemas import (
     hash_token,
 )
 from zhian.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
-from zhian.registry.service import RegistryService
+from zhian.registry.schemas import is_empty_cell
+from zhian.registry.service import RegistryService, RowError
 
 # 32 random bytes: 43 URL-safe characters, beyond guessing.
 TOKEN_BYTES = 32
+
+
+@dataclass(slots=True)
+class BulkRegistration:
+    """What one bulk registration did: the devices registered (in file order) and every
+    refused row with its reasons. Rows are numbered as the spreadsheet numbers them."""
+
+    total: int = 0
+    registered: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({error.row for error in self.errors})
 
 
 class DeviceService:
@@ -145,6 +161,56 @@ class DeviceService:
             raise BadRequestError("the device was not registered", field="id")
         return _read(device)
 
+    def register_rows(
+        self,
+        rows: Iterable[Mapping[str, object]],
+        *,
+        scope: JurisdictionScope,
+        first_row_number: int = 2,
+    ) -> BulkRegistration:
+        """Register many devices (a spreadsheet's rows); each refused row is reported and the
+        others are registered.
+
+        Rows are checked as `register` checks one device: an id already held is refused
+        (registering never overwrites), a scoped user registers only in the communities of
+        their scope, and every field goes through the registry's master-data validation.
+        No token is issued here.
+        """
+        checked = require_scope(scope)
+        report = BulkRegistration()
+        wanted: list[Mapping[str, object]] = []
+        for row, raw in enumerate(rows, start=first_row_number):
+            if all(is_empty_cell(value) for value in raw.values()):
+                wanted.append({})  # a blank row still counts for the numbering
+                continue
+            report.total += 1
+            problem = _scope_problem(raw, checked)
+            if problem is not None:
+                report.errors.append(RowError(row, *problem))
+                wanted.append({})
+                continue
+            wanted.append(raw)
+        held = self.repository.existing_ids({_row_id(raw) for raw in wanted} - {""})
+        for index, raw in enumerate(wanted):
+            if raw and _row_id(raw) in held:
+                reason = "is already registered (registering never overwrites a device)"
+                report.errors.append(
+                    RowError(first_row_number + index, "id", f"'{_row_id(raw)}' {reason}")
+                )
+                wanted[index] = {}
+        loaded = RegistryService(self.repository.session).load_rows(
+            "devices", wanted, first_row_number=first_row_number
+        )
+        report.errors.extend(loaded.errors)
+        report.errors.sort(key=lambda error: error.row)
+        refused = {error.row for error in report.errors}
+        report.registered = [
+            _row_id(raw)
+            for index, raw in enumerate(wanted)
+            if raw and first_row_number + index not in refused
+        ]
+        return report
+
     def rejected_input(self, device_id: str, *, limit: int = 20) -> list[RejectedInput]:
         """The device's most recent quarantined input (as sender or as the event's device)."""
         return [
@@ -162,6 +228,23 @@ class DeviceService:
             )
             for item in self.repository.rejected_input(device_id, limit)
         ]
+
+
+def _row_id(raw: Mapping[str, object]) -> str:
+    value = raw.get("id")
+    return "" if is_empty_cell(value) else str(value).strip()
+
+
+def _scope_problem(raw: Mapping[str, object], scope: JurisdictionScope) -> tuple[str, str] | None:
+    """(column, reason) when a scoped user may not register the row's device."""
+    if scope.is_unscoped or all(is_empty_cell(value) for value in raw.values()):
+        return None
+    community = raw.get("community_id")
+    if is_empty_cell(community):
+        return "community_id", "is required: you may register devices only in your communities"
+    if not scope.contains_community(str(community).strip()):
+        return "community_id", f"community '{str(community).strip()}' is not in your jurisdiction"
+    return None
 
 
 def _read(device: Device) -> DeviceRead:

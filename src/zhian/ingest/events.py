@@ -19,14 +19,27 @@ ImageRef = Annotated[str, msgspec.Meta(pattern=r"^img:[0-9a-f]{64}\.(jpg|png)$")
 
 SubjectKind = Literal["resident", "card", "face_cluster", "visitor", "qr"]
 Direction = Literal["in", "out"]
-AccessMethod = Literal["card", "face", "qr", "password", "id_card"]
+# `remote`: opened from a console, an app or an intercom, not at the reader (远程开门).
+AccessMethod = Literal["card", "face", "qr", "password", "id_card", "fingerprint", "remote"]
 AccessResult = Literal["granted", "denied"]
 PlateColor = Literal["blue", "yellow", "green", "white", "black", "yellow_green", "other"]
 VehicleClass = Literal[
     "car", "suv", "van", "truck", "muck_truck", "hazmat", "bus", "motorcycle", "other"
 ]
+# A door system's own alarms come as alarms of the door: forced open (门被撬/强行开门), held
+# open too long (门未关/开门超时) and a reader's tamper switch (`tamper`), docs/events.md.
 AlarmKind = Literal[
-    "smoke", "fire", "gas", "intrusion", "perimeter", "sos", "tamper", "water_leak", "other"
+    "smoke",
+    "fire",
+    "gas",
+    "intrusion",
+    "perimeter",
+    "sos",
+    "tamper",
+    "water_leak",
+    "door_forced",
+    "door_held_open",
+    "other",
 ]
 EVENT_TYPES = ("access", "vehicle", "face", "alarm", "heartbeat", "crowd")
 

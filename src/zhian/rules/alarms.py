@@ -1,4 +1,5 @@
-"""Alarms (smoke, fire, gas, intrusion, perimeter, SOS, tamper …): alerts by kind and level."""
+"""Alarms (smoke, fire, gas, intrusion, perimeter, SOS, tamper, forced door …): alerts by
+kind and level."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ ALARM_NAMES: dict[str, tuple[str, str]] = {
     "sos": ("一键求助报警", "SOS alarm"),
     "tamper": ("设备防拆报警", "tamper alarm"),
     "water_leak": ("漏水报警", "water leak alarm"),
+    "door_forced": ("门被强行打开", "door forced open"),
+    "door_held_open": ("门长时间未关", "door held open"),
     "other": ("设备报警", "device alarm"),
 }
 
@@ -47,9 +50,19 @@ class AlarmConfig:
                 "perimeter": "general",
                 "tamper": "minor",
                 "water_leak": "minor",
+                # A forced door is an attempted break-in: the area officer on site, as an
+                # intrusion; a door left open is for the property staff to close.
+                "door_forced": "general",
+                "door_held_open": "minor",
                 "other": "minor",
             },
-            raise_from_level={"smoke": 3, "gas": 3, "intrusion": 4, "perimeter": 4},
+            raise_from_level={
+                "smoke": 3,
+                "gas": 3,
+                "intrusion": 4,
+                "perimeter": 4,
+                "door_forced": 4,
+            },
         )
 
     def tier(self, kind: str, level: int) -> Tier:

@@ -17,10 +17,12 @@ from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import OnlineRatePoint
 from zhian.audit.service import Actor
 from zhian.devices.models import DeviceKind
+from zhian.devices.protocols import PROTOCOL_ORDER, protocol_of_source
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.ingest.viid.repository import ViidRepository
+from zhian.ingest.viid.service import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from zhian.ingest.viid.sessions import ViidSession
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
@@ -35,17 +37,6 @@ TREND_HOURS = 24
 # A device's protocols are what it sent through in this window, plus the credentials it holds.
 PROTOCOL_WINDOW = timedelta(hours=24)
 REJECTED_SHOWN = 20
-# Intake source (the part before ':' of a quarantine source) -> protocol shown.
-PROTOCOL_OF_SOURCE = {
-    "native": "native",
-    "viid": "gat1400",
-    "mqtt": "mqtt",
-    "ferry": "ferry",
-    "file": "file",
-    "sim": "sim",
-    "replay": "replay",
-}
-PROTOCOL_ORDER = ("native", "gat1400", "mqtt", "ferry", "file", "sim", "replay")
 # Fields of the registration form, as the master-data import names them.
 REGISTER_FIELDS = (
     "id",
@@ -60,8 +51,6 @@ REGISTER_FIELDS = (
     "longitude",
 )
 VIID_ID_DIGITS = 20
-MIN_PASSWORD_CHARS = 8
-MAX_PASSWORD_CHARS = 128
 DeviceId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -122,12 +111,6 @@ def devices_page(page: PageDep) -> HTMLResponse:
 
 
 # --- protocols, sessions, credentials ------------------------------------------------------
-
-
-def protocol_of_source(source: str) -> str:
-    """The protocol an intake source stands for ('viid:Faces' -> 'gat1400')."""
-    head = source.split(":", 1)[0]
-    return PROTOCOL_OF_SOURCE.get(head, head)
 
 
 def protocols(

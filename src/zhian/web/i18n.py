@@ -257,6 +257,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "alarm_sos": ("一键求助", "SOS"),
         "alarm_tamper": ("防拆报警", "Tamper alarm"),
         "alarm_water_leak": ("漏水报警", "Water leak"),
+        "alarm_door_forced": ("门被强行打开", "Door forced open"),
+        "alarm_door_held_open": ("门长时间未关", "Door held open"),
         "alarm_other": ("其他报警", "Other alarm"),
         "watchlist_plate": ("布控车辆", "Watchlist plate"),
         "watchlist_person": ("布控人员", "Watchlist person"),

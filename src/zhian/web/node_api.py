@@ -127,3 +127,15 @@ def retention_apply(ops: Operations, dry_run: bool = False) -> Response:
 @router.get("/quality")
 def quality(ops: Operations, since: datetime, until: datetime) -> Response:
     return _json(ops.quality_report(since, until))
+
+
+@router.post("/directory/refresh")
+def refresh_directory(ops: Operations) -> Response:
+    """Reload devices: a command changed them in the database (a token rotated)."""
+    ops.refresh_directory()
+    return _json({"refreshed": True})
+
+
+@router.get("/devices/{device_id}/check")
+def device_check(ops: Operations, device_id: str) -> Response:
+    return _json(ops.device_check(device_id))

@@ -112,7 +112,7 @@ def _querier(kind: ObjectKind) -> Callable[[Request, Node], Awaitable[Response]]
             return _respond(sender)
         raw = request.url.query
         reply = await anyio.to_thread.run_sync(
-            lambda: node.viid.service.query(kind, raw, request.url.path)
+            lambda: node.viid.service.query(kind, raw, request.url.path, requester=sender)
         )
         return _respond(reply)
 

@@ -7,7 +7,7 @@ from zhian.ingest.validate import FieldError
 
 
 def test_a_topic_names_community_device_and_type() -> None:
-    assert subscription_filter("zhian") == "zhian/+/+/+"
+    assert subscription_filter("zhian") == "zhian/#"
     assert parse_topic("zhian", "zhian/C1/SMOKE-1/alarm") == TopicAddress(
         "zhian/C1/SMOKE-1/alarm", "C1", "SMOKE-1", "alarm"
     )

@@ -134,7 +134,9 @@ def test_face_upload_with_sub_images_becomes_face_events_with_stored_pictures(
     assert [s["StatusCode"] for s in listed] == [0, 0]
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     assert node.store.count_event(CAMERA, faces[0]["FaceID"]) == 1
-    stored = node.viid.service.query(FACES, f"FaceID={faces[0]['FaceID']}", "/VIID/Faces").body
+    stored = node.viid.service.query(
+        FACES, f"FaceID={faces[0]['FaceID']}", "/VIID/Faces", requester=CAMERA
+    ).body
     assert stored is not None
     subs = stored["FaceListObject"]["FaceObject"][0]["SubImageList"]["SubImageInfoObject"]
     assert [s["Type"] for s in subs] == ["14", "11"]

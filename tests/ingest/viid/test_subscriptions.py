@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.ingest.viid.conftest import FIXTURES, PASSWORDS, PLATFORM, SERVER_ID
+from tests.ingest.viid.conftest import DOOR, FIXTURES, PASSWORDS, PLATFORM, SERVER_ID
 from zhian.ingest.viid.fake import DeviceEmulator, NotificationReceiver, statuses
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
@@ -187,3 +187,23 @@ def test_subscribing_needs_a_session(client: TestClient, receiver: NotificationR
     response = stranger.post("/VIID/Subscribes", {"SubscribeListObject": {"SubscribeObject": []}})
 
     assert response.status_code == 401
+
+
+def test_a_device_subscribes_only_to_what_it_may_read(
+    node: Node,
+    clock: ManualClock,
+    client: TestClient,
+    registered: DeviceEmulator,
+    receiver: NotificationReceiver,
+) -> None:
+    door = DeviceEmulator(client, DOOR, PASSWORDS[DOOR])
+    assert door.register()[1].status_code == 200
+    refused = subscribe(registered, receiver, ResourceURI=DOOR)
+    assert refused["StatusCode"] == 8 and "ResourceURI" in refused["StatusString"]
+    # Subscribed to "everything" (the server's ID), the camera is pushed its own objects only.
+    assert subscribe(registered, receiver, ResourceURI=SERVER_ID)["StatusCode"] == 0
+    mine = upload_faces(registered, clock, 2)
+    upload_faces(door, clock, 2)
+    clock.advance(timedelta(seconds=3))
+    node.viid.pusher.run_once()
+    assert receiver.object_ids() == mine

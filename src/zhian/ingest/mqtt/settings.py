@@ -31,7 +31,8 @@ class MqttSettings(BaseModel):
         min_length=1,
         pattern=r"^[^#+]+$",
         description=(
-            "First topic level; Zhian subscribes to <prefix>/+/+/+ (community/device/type)."
+            "First topic level; Zhian subscribes to <prefix>/# "
+            "(topics <prefix>/community/device/type)."
         ),
     )
     username: str = Field(

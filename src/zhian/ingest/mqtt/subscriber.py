@@ -82,7 +82,7 @@ class MqttStats:
 
 
 class MqttSubscriber:
-    """Subscribes to `<prefix>/+/+/+` and feeds every message through the intake.
+    """Subscribes to `<prefix>/#` and feeds every message through the intake.
 
     A batch is one intake call (source `mqtt`, one fsync). A payload whose `device_id` or
     `type` contradicts its topic is refused here with the field and the reason. Every

@@ -34,8 +34,15 @@ class TopicAddress:
 
 
 def subscription_filter(prefix: str) -> str:
-    """The one subscription Zhian makes: every community, device and type under the prefix."""
-    return f"{prefix}/+/+/+"
+    """The one subscription Zhian makes: every topic under the prefix.
+
+    Wider than the scheme on purpose: the broker acknowledges a device's QoS 1 publish
+    whether or not anyone subscribes, so a topic the scheme does not cover (a level too
+    many or too few) must still reach Zhian, to be quarantined with the reason instead of
+    acknowledged and dropped. The documented ACL lets a device write only under its own id
+    (`<prefix>/+/%u/#`), all of which this filter covers.
+    """
+    return f"{prefix}/#"
 
 
 def parse_topic(prefix: str, topic: str) -> TopicAddress | FieldError:

@@ -38,8 +38,8 @@ class ViidQuery:
 def parse_query(raw: str, *, default_page_size: int, max_page_size: int) -> ViidQuery:
     """Parse a raw query string; unknown syntax raises `ViidRequestError` naming the part."""
     query = ViidQuery(page_size=default_page_size)
-    for part in _split(raw):
-        text = unquote_plus(part).strip()
+    for part in _parts(raw):
+        text = part.strip()
         if not text:
             continue
         if text.startswith("(") and text.endswith(")"):
@@ -63,6 +63,21 @@ def parse_query(raw: str, *, default_page_size: int, max_page_size: int) -> Viid
             elif name not in _IGNORED:
                 query.conditions.append(Condition(name, op, value))
     return query
+
+
+def _parts(raw: str) -> list[str]:
+    """The decoded conditions of a raw query string.
+
+    Plain `Name=value&…` is split on `&`, then each part decoded (a value may hold `%26`).
+    The parenthesised syntax is often sent percent-encoded whole, `&` between conditions
+    included (`%28Face.DeviceID%3D%27…%27%29%26%28PageRecordNum%3D25%29`): it is decoded
+    first and then split, outside parentheses and quotes, so that it is not read as one
+    condition whose value matches nothing.
+    """
+    decoded = unquote_plus(raw)
+    if decoded.lstrip().startswith("("):
+        return _split(decoded)
+    return [unquote_plus(part) for part in _split(raw)]
 
 
 def _split(raw: str) -> list[str]:

@@ -49,7 +49,39 @@ from zhian.ingest.viid.wire import (
 from zhian.kit.clock import Clock
 
 SOURCE = "viid"
+# A Digest password a person sets; a generated one is 24 characters.
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 128
 _FUNCTION_TYPES = {"vehicle_gate": "1", "checkpoint": "1", "face_camera": "2", "door": "3"}
+
+
+def store_password(
+    session: Session,
+    device_id: str,
+    password: str,
+    *,
+    realm: str,
+    now: datetime,
+    username: str | None = None,
+) -> None:
+    """Store a device's GA/T 1400 Digest credential (HA1 of user, realm, password) in the
+    caller's transaction; the password itself is not kept. A node reads credentials from
+    the database at each registration, so a running node needs no reload. Raises
+    NotFoundError for an unknown device, BadRequestError for an id that is not a 20-digit
+    GA/T 1400 ID; nothing is written then."""
+    if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        raise BadRequestError(
+            f"must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters", field="password"
+        )
+    if DeviceService(session).get_device(device_id, scope=JurisdictionScope.unscoped()) is None:
+        raise NotFoundError(f"unknown device '{device_id}'", field="device_id")
+    if problem := id_error(device_id, 20):
+        # The device exists: its id cannot take a GA/T 1400 credential (400, not 404).
+        raise BadRequestError(f"a GA/T 1400 device ID {problem}", field="device_id")
+    user = username or device_id
+    ViidRepository(session).put_credential(
+        device_id, user, realm, ha1_of(user, realm, password), now
+    )
 
 
 @dataclass
@@ -114,18 +146,13 @@ class ViidService:
     ) -> None:
         """Store the Digest credential of a device (HA1 only) in the caller's transaction;
         the password is not kept. The id is checked before anything is written."""
-        if device_id not in self._intake.directory.devices:
-            raise NotFoundError(f"unknown device '{device_id}'", field="device_id")
-        if problem := id_error(device_id, 20):
-            # The device exists: its id cannot take a GA/T 1400 credential (400, not 404).
-            raise BadRequestError(f"a GA/T 1400 device ID {problem}", field="device_id")
-        user = username or device_id
-        ViidRepository(session).put_credential(
+        store_password(
+            session,
             device_id,
-            user,
-            self.settings.realm,
-            ha1_of(user, self.settings.realm, password),
-            self.clock.now(),
+            password,
+            realm=self.settings.realm,
+            now=self.clock.now(),
+            username=username,
         )
 
     def _credential(self, username: str) -> DigestCredential | None:
@@ -467,15 +494,38 @@ class ViidService:
 
     # --- queries --------------------------------------------------------------------------
 
-    def query(self, kind: ObjectKind, raw_query: str, path: str) -> ViidReply:
-        """GET /VIID/Faces?… and /VIID/MotorVehicles?…, both query syntaxes, paged."""
+    def readable_device_ids(self, requester: str) -> frozenset[str]:
+        """The devices whose objects `requester` may read back (docs/interop-viid.md,
+        "Who reads what"): a device its own objects; a lower platform its own and those
+        of the devices registered behind it (whose `gateway_id` names it)."""
+        devices = self._intake.directory.devices
+        entry = devices.get(requester)
+        if entry is None or not entry.is_enabled:
+            return frozenset()
+        behind = (device.id for device in devices.values() if device.gateway_id == requester)
+        return frozenset({requester, *behind})
+
+    def query(self, kind: ObjectKind, raw_query: str, path: str, *, requester: str) -> ViidReply:
+        """GET /VIID/Faces?… and /VIID/MotorVehicles?…, both query syntaxes, paged; only
+        objects of the devices `requester` may read (`readable_device_ids`)."""
+        readable = self.readable_device_ids(requester)
         try:
             query = parse_query(
                 raw_query,
                 default_page_size=self.settings.page_size,
                 max_page_size=self.settings.max_page_size,
             )
+            for condition in query.conditions:
+                named = condition.name == "DeviceID" and condition.op == "="
+                if named and condition.value not in readable:
+                    raise ViidRequestError(
+                        StatusCode.INVALID_OPERATION,
+                        "DeviceID",
+                        f"'{condition.value}' is not a device whose objects "
+                        f"{requester} may read (its own, or those behind it as a platform)",
+                    )
             where = [self._condition(kind, c.name, c.op, c.value) for c in query.conditions]
+            where.append(ViidObject.device_id.in_(sorted(readable)))
         except ViidRequestError as exc:
             return self._status(200, "", path, exc.code, _reason(exc))
         offset = query.start - 1

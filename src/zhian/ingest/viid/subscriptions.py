@@ -179,6 +179,10 @@ class SubscriptionService:
         server_id = self._viid.settings.server_id
         resources = [r.strip() for r in str(item.get("ResourceURI") or "").split(",") if r.strip()]
         device_ids = "" if not resources or server_id in resources else ",".join(resources)
+        if subscriber != self._viid.settings.upper_platform_id:
+            # A device or lower platform is pushed only what it may query (the upper
+            # platform, which this node reports to, may subscribe to everything).
+            device_ids = self._readable(subscriber, device_ids)
         row = repository.subscription(sid)
         is_new = row is None
         if row is None:
@@ -204,6 +208,20 @@ class SubscriptionService:
         row.updated_at = now
         if is_new:
             repository.add_subscription(row)
+
+    def _readable(self, subscriber: str, device_ids: str) -> str:
+        readable = self._viid.readable_device_ids(subscriber)
+        if not device_ids:
+            return ",".join(sorted(readable))
+        for device_id in device_ids.split(","):
+            if device_id not in readable:
+                raise ViidRequestError(
+                    StatusCode.INVALID_JSON_CONTENT,
+                    "ResourceURI",
+                    f"'{device_id}' is not a device whose objects {subscriber} may read "
+                    "(its own, or those behind it as a platform)",
+                )
+        return device_ids
 
     @staticmethod
     def _details(value: object) -> list[int]:
