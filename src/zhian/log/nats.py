@@ -72,8 +72,9 @@ READERS_BUCKET_SUFFIX: Final = "_READERS"
 # Records fetched concurrently by one read (each is one request to the stream's leader).
 READ_CONCURRENCY: Final = 256
 ITER_CHUNK_RECORDS: Final = 1024
-# Rounds of publishing again what was not acknowledged in time, before giving up.
+# An append gives up after this many times log.nats_timeout_seconds.
 PUBLISH_ROUNDS: Final = 3
+RETRY_PAUSE_SECONDS: Final = 0.25
 # Room left in a message for its headers (the message id) and the subject.
 HEADER_ROOM_BYTES: Final = 512
 
@@ -83,6 +84,7 @@ class _PubAck(msgspec.Struct):
     seq: int = 0
     duplicate: bool = False
     error: dict[str, Any] | None = None
+    unavailable: bool = False  # "no responders": the stream has no leader at the moment
 
 
 class _StoredPosition(msgspec.Struct, frozen=True):
@@ -413,7 +415,7 @@ class NatsEventLog:
         if waiting is None or waiting.done():
             return  # an acknowledgement that came after its append gave up
         if msg.headers and msg.headers.get("Status") == "503":
-            waiting.set_result(_PubAck(error={"description": "no JetStream responders"}))
+            waiting.set_result(_PubAck(unavailable=True))
             return
         try:
             waiting.set_result(_ACK_DECODER.decode(msg.data))
@@ -426,7 +428,11 @@ class NatsEventLog:
         seqs: list[int] = [0] * len(records)
         todo = list(range(len(records)))
         loop = asyncio.get_running_loop()
-        for _round in range(PUBLISH_ROUNDS):
+        # A stream electing a new leader (a node went) answers "no responders" for a few
+        # seconds: such records, and those not acknowledged in time, are published again
+        # under the same message id until the deadline, so none is stored twice.
+        deadline = loop.time() + config.timeout_seconds * PUBLISH_ROUNDS
+        while True:
             waiting: list[tuple[int, str, asyncio.Future[_PubAck]]] = []
             # In order, without waiting: the stream stores them in this order.
             for index in todo:
@@ -440,8 +446,10 @@ class NatsEventLog:
                     reply=f"{self._inbox}.{token}",
                     headers={"Nats-Msg-Id": message_ids[index]},
                 )
+            remaining = deadline - loop.time()
             done, _ = await asyncio.wait(
-                [future for _, _, future in waiting], timeout=config.timeout_seconds
+                [future for _, _, future in waiting],
+                timeout=max(0.1, min(config.timeout_seconds, remaining)),
             )
             todo = []
             for index, token, future in waiting:
@@ -451,24 +459,29 @@ class NatsEventLog:
                     todo.append(index)
                     continue
                 ack = future.result()
-                if ack.error is not None:
+                if ack.unavailable or (ack.error is not None and ack.error.get("code") == 503):
+                    todo.append(index)
+                elif ack.error is not None:
                     raise EventLogError(
                         f"the stream {config.stream} refused a record: "
                         f"{ack.error.get('description', ack.error)}"
                     )
-                seqs[index] = ack.seq
+                else:
+                    seqs[index] = ack.seq
             if not todo:
                 return max(seqs)
+            if loop.time() >= deadline:
+                raise EventLogError(
+                    f"the stream {config.stream} did not acknowledge {len(todo)} of "
+                    f"{len(records)} records in {config.timeout_seconds * PUBLISH_ROUNDS:g}s: "
+                    "they are not durable"
+                )
             logger.warning(
-                "NATS log: %d of %d records not acknowledged in %.1fs; publishing them again",
+                "NATS log: %d of %d records not acknowledged yet; publishing them again",
                 len(todo),
                 len(records),
-                config.timeout_seconds,
             )
-        raise EventLogError(
-            f"the stream {config.stream} did not acknowledge {len(todo)} records after "
-            f"{PUBLISH_ROUNDS} tries: they are not durable"
-        )
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     async def _state(self) -> _StreamState:
         info = await self._jetstream().stream_info(self._config.stream)
