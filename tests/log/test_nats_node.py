@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.governance.test_retention_log import NEW_PLATE, caught_up, submit, vehicle_raw
 from tests.ingest.factories import load_master_data
 from tests.log.nats_server import nats_config  # noqa: F401 (a fixture)
@@ -55,3 +57,31 @@ def test_a_node_takes_events_through_the_nats_log_and_resumes_after_a_restart(
         caught_up(node)
         assert node.log.durable_seq == 2 and node.store.last_seq() == 2
         assert node.store.has_event("CAM1", "two")
+
+
+def test_zhian_log_shows_and_drops_the_nats_readers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    nats_config: NatsLogConfig,  # noqa: F811
+) -> None:
+    from typer.testing import CliRunner
+
+    from zhian.cli.main import app
+
+    with NatsEventLog(nats_config) as log:
+        log.append([b"one", b"two"])
+        log.readers.register("store", 2)
+    monkeypatch.setenv("ZHIAN_LOG__TYPE", "nats")
+    monkeypatch.setenv("ZHIAN_LOG__NATS_URL", ",".join(nats_config.servers))
+    monkeypatch.setenv("ZHIAN_LOG__NATS_STREAM", nats_config.stream)
+    monkeypatch.setenv("ZHIAN_LOG__NATS_SUBJECT", nats_config.subject)
+    runner = CliRunner()
+    workspace = str(tmp_path / "ws")
+
+    shown = runner.invoke(app, ["log", "readers", "-w", workspace])
+    assert shown.exit_code == 0, shown.output
+    assert "store" in shown.output and "through record 2" in shown.output
+    dropped = runner.invoke(app, ["log", "drop-reader", "store", "-w", workspace])
+    assert dropped.exit_code == 0, dropped.output
+    with NatsEventLog(nats_config) as log:
+        assert log.readers.positions() == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.log.follower import LogFollower
 from zhian.log.local import LocalEventLog
 from zhian.log.nats import NatsEventLog, NatsLogConfig
+from zhian.log.readers import LogReaders, local_log_readers
 from zhian.log.sealed import RecordCipher, SealedEventLog
 from zhian.log.settings import LogSettings
 
@@ -46,3 +48,14 @@ def follow_event_log(
         return open_event_log(settings, directory, cipher)
     stored = LogFollower(directory, prune=prune)
     return stored if cipher is None else SealedEventLog(stored, cipher)
+
+
+@contextmanager
+def log_readers(settings: LogSettings, directory: Path) -> Iterator[LogReaders]:
+    """The named readers of the node's log, for `zhian log` while the node runs: the
+    files beside the local log, or the NATS stream's reader bucket."""
+    if settings.type == "nats":
+        with NatsEventLog(NatsLogConfig.from_settings(settings)) as log:
+            yield log.readers
+    else:
+        yield local_log_readers(directory)
