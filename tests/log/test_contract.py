@@ -5,21 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.log.contract import LogContract, OpenLog
-from zhian.config import LogSettings, load_settings
-from zhian.errors import ConfigurationError
+from zhian.config import LogSettings
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.keys import generate_keyring
-from zhian.kit.clock import ManualClock
 from zhian.log import LocalEventLog, SealedEventLog
 from zhian.log.factory import open_event_log
 from zhian.log.readers import local_log_readers
-from zhian.node import Node
 
 # A few contract records fill a segment, so pruning has whole segments to drop.
 SEGMENT_BYTES = 200
@@ -85,17 +81,6 @@ def test_the_factory_builds_the_local_log_sealed_or_not(tmp_path: Path) -> None:
         sealed.close()
 
 
-def test_the_nats_log_is_refused_until_the_scaled_tier_builds_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match='"The scaled tier"') as refused:
-        open_event_log(LogSettings(type="nats"), tmp_path / "log", None)
-    assert refused.value.field == "log.type"
-    assert not (tmp_path / "log").exists()
+def test_an_unknown_log_type_is_refused() -> None:
     with pytest.raises(ValueError, match="type"):
         LogSettings.model_validate({"type": "kafka"})
-
-
-def test_a_node_configured_for_nats_refuses_to_start(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path / "ws", log={"type": "nats"})
-    with pytest.raises(ConfigurationError, match="NATS JetStream log comes with the issue"):
-        Node(settings, ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC)))
-    assert not settings.log_dir.exists()

@@ -15,7 +15,7 @@ from zhian.cli.common import (
     settings_for,
 )
 from zhian.log.damage import DAMAGED_FOLDER, read_losses
-from zhian.log.readers import local_log_readers
+from zhian.log.factory import log_readers
 
 app = typer.Typer(
     help="The durable event log's named readers and its recorded losses.", no_args_is_help=True
@@ -27,7 +27,9 @@ def list_readers(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Show each reader's acknowledged position, slowest first (retention prunes below it).
 
     Reads the positions beside the log, so it works while the node runs."""
-    positions = local_log_readers(settings_for(workspace).log_dir).positions()
+    settings = settings_for(workspace)
+    with log_readers(settings.log, settings.log_dir) as readers:
+        positions = readers.positions()
     if not positions:
         console.print("No reader of the log is registered: retention keeps the whole log.")
         return
@@ -48,7 +50,10 @@ def drop_reader(
     """Forget a reader that will not come back, so it no longer holds retention back.
 
     A reader still running registers again at its next start (or acknowledgement)."""
-    if not local_log_readers(settings_for(workspace).log_dir).drop(name):
+    settings = settings_for(workspace)
+    with log_readers(settings.log, settings.log_dir) as readers:
+        dropped = readers.drop(name)
+    if not dropped:
         error_console.print(f"[red]No log reader named {name!r}.[/red]")
         raise typer.Exit(1)
     console.print(f"Dropped log reader {name!r}.")

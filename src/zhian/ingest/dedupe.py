@@ -22,6 +22,7 @@ a duplicate window) rather than this index (the issue "The scaled tier").
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -75,6 +76,16 @@ RecordKeys = Callable[[bytes], tuple[float, list[str]]]
 def event_key(device_id: str, event_id: str) -> str:
     # \x1f (unit separator) cannot occur in a valid id, so keys never collide.
     return f"{device_id}\x1f{event_id}"
+
+
+def batch_id(keys: Sequence[str]) -> str:
+    """A logged batch's id, from its events' keys in order: the same events sent again
+    (a retried request, to this intake process or another) get the same id."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key in keys:
+        digest.update(key.encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
 
 
 class DuplicateIndex:

@@ -13,7 +13,7 @@ from typing import Literal, Protocol, cast
 import anyio.to_thread
 import msgspec
 
-from zhian.ingest.dedupe import DuplicateIndex, event_key
+from zhian.ingest.dedupe import DuplicateIndex, batch_id, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.json_depth import depth_error
 from zhian.ingest.settings import IntakeSettings
@@ -310,7 +310,9 @@ class IntakeService:
             fresh_keys = [k for k, is_new in zip(keys, claimed, strict=True) if is_new]
             records = [self._encoder.encode(LoggedBatch(now, source, fresh))]
             try:
-                seq = self._log.append(records)
+                # The batch's id (its events' keys, hashed): a log shared by several intake
+                # processes stores a batch sent to two of them once (log/nats.py).
+                seq = self._log.append(records, ids=[batch_id(fresh_keys)])
             except BaseException:
                 self._index.release(fresh_keys)
                 raise

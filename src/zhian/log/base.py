@@ -49,11 +49,18 @@ class EventLog(Protocol):
         """Sequence number of the oldest record still kept; `durable_seq + 1` when none is."""
         ...
 
-    def append(self, records: Sequence[bytes]) -> int:
-        """Block until every record is durable; return the sequence number of the last one."""
+    def append(self, records: Sequence[bytes], ids: Sequence[str] | None = None) -> int:
+        """Block until every record is durable; return the sequence number of the last one.
+
+        `ids`, one per record, names each record for a log shared by several intake
+        processes (NATS): a record sent again under the same id within the log's duplicate
+        window is stored once, and its first number counts. The local log, written by one
+        process whose duplicate index sees every batch, does not need them."""
         ...
 
-    def append_async(self, records: Sequence[bytes]) -> Awaitable[int]:
+    def append_async(
+        self, records: Sequence[bytes], ids: Sequence[str] | None = None
+    ) -> Awaitable[int]:
         """`append` for async handlers: resolves when every record is durable."""
         ...
 

@@ -79,12 +79,14 @@ class LogFollower:
             self._list_segments()
         return self._first_seqs[0] if self._first_seqs else self.durable_seq + 1
 
-    def append(self, records: Sequence[bytes]) -> int:
+    def append(self, records: Sequence[bytes], ids: Sequence[str] | None = None) -> int:
         raise EventLogError(
             "this process only follows the event log; the process that owns it appends"
         )
 
-    def append_async(self, records: Sequence[bytes]) -> Awaitable[int]:
+    def append_async(
+        self, records: Sequence[bytes], ids: Sequence[str] | None = None
+    ) -> Awaitable[int]:
         return self.append(records)  # type: ignore[return-value]  # always raises
 
     def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:

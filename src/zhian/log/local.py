@@ -243,10 +243,13 @@ class LocalEventLog:
             self._queue.put(pending)
         return pending.future.result()
 
-    def append(self, records: Sequence[bytes]) -> int:
+    def append(self, records: Sequence[bytes], ids: Sequence[str] | None = None) -> int:
+        # `ids` are for a log shared by several writers; this one has a single writer.
         return self._submit(records).result()
 
-    def append_async(self, records: Sequence[bytes]) -> Awaitable[int]:
+    def append_async(
+        self, records: Sequence[bytes], ids: Sequence[str] | None = None
+    ) -> Awaitable[int]:
         return asyncio.wrap_future(self._submit(records))
 
     def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:

@@ -62,12 +62,14 @@ class SealedEventLog:
         # Positions are sequence numbers, the same sealed or not.
         return self._stored.readers
 
-    def append(self, records: Sequence[bytes]) -> int:
-        return self._stored.append(self._seal(records))
+    def append(self, records: Sequence[bytes], ids: Sequence[str] | None = None) -> int:
+        return self._stored.append(self._seal(records), ids)
 
-    def append_async(self, records: Sequence[bytes]) -> Awaitable[int]:
+    def append_async(
+        self, records: Sequence[bytes], ids: Sequence[str] | None = None
+    ) -> Awaitable[int]:
         # Sealed before queueing: the ciphertext, never the record, waits for the writer.
-        return self._stored.append_async(self._seal(records))
+        return self._stored.append_async(self._seal(records), ids)
 
     def read(self, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
         return [
