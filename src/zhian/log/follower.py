@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from zhian.log.base import EventLogError, LogClosedError, SegmentInfo
+from zhian.log.damage import LogLoss, read_losses
 
 # The segment format is the writer's; reading it through the writer's own frame reader
 # keeps one parser of it (private names, but the same package and the same format).
@@ -116,6 +117,10 @@ class LogFollower:
                 continue  # pruned while listing
             infos.append(SegmentInfo(first, last, size, is_active))
         return infos
+
+    def losses(self) -> list[LogLoss]:
+        """What the writer recorded as lost (read from the folder, as `zhian log damage`)."""
+        return read_losses(self._directory)
 
     def prune_through(self, seq: int) -> list[SegmentInfo]:
         if self._prune is None:
