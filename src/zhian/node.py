@@ -24,6 +24,7 @@ from zhian.errors import ZhianError
 from zhian.governance.context import Governance
 from zhian.governance.retention import check_log_days
 from zhian.governance.tasks import RetentionScheduler
+from zhian.ingest.dedupe import ReaderLostRecords
 from zhian.ingest.images import ImageStore
 from zhian.ingest.mqtt import MqttSubscriber
 from zhian.ingest.quarantine.service import QuarantineService, QuarantineStore, ReplayReport
@@ -184,6 +185,7 @@ class Node:
             image_exists=self.images.exists,
             # Only a process that appends keeps the duplicate index (the worker never does).
             duplicate_index_path=None if role is NodeRole.WORKER else settings.duplicate_index_path,
+            lost_records=ReaderLostRecords(self.log.losses, self.log.readers, STORE_READER),
         )
         self._devices_snapshot = DeviceDirectory(by_token_sha256={}, devices={})
         # Devices imported while the node runs: looked up on a miss, reloaded now and then.

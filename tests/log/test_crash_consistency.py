@@ -9,7 +9,11 @@ them), reopens it, appends new acknowledged events and feeds the store again. Ea
 
 - every acknowledged event the damage did not destroy is stored exactly once;
 - the new events are stored, under sequence numbers no earlier record ever had;
-- the log says what was lost (its loss book, an ERROR line) and keeps damaged bytes aside.
+- the log says what was lost (its loss book, an ERROR line) and keeps damaged bytes aside;
+- a device resending every acknowledged event then gets each stored exactly once: the
+  intake's duplicate index (which had indexed every record before the damage) forgets the
+  keys of the events destroyed before the store applied them, and answers "duplicate" for
+  every other one.
 
 What the damage destroys is worked out here from the frame layout, independently of the
 log: from the first frame that no longer reads back to the end of its segment (the newest
@@ -28,7 +32,9 @@ import pytest
 
 from tests.store.factories import encode, make_logged
 from tests.store.vault import MemoryVault
+from zhian.ingest.dedupe import DuplicateIndex, ReaderLostRecords, event_key
 from zhian.ingest.events import LoggedEvent
+from zhian.ingest.service import record_keys
 from zhian.log import LocalEventLog
 from zhian.log.damage import DAMAGED_FOLDER
 from zhian.log.local import HEADER
@@ -42,6 +48,7 @@ ACKNOWLEDGED = 14  # records (one event each), one fsync per append
 STORED_THROUGH = 12  # the store has applied these; 13 and 14 were acknowledged only
 NEW_EVENTS = 3
 READER = "store"
+INDEX_FILE = "intake-keys.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
             log.append([record])
             fsync_sizes.append(_sizes(folder / "log"))
         assert store.last_seq() == STORED_THROUGH
+        # The intake's duplicate index, flushed through the last acknowledged record.
+        index = _open_index(folder, log)
+        assert index.catch_up() == ACKNOWLEDGED
+        index.close()
     segments = sorted(path.name for path in (folder / "log").glob("*.seg"))
     assert len(segments) >= 4, "small segments: damage can hit a middle one"
     frames: list[Frame] = []
@@ -104,6 +115,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
             seq, offset = seq + 1, offset + HEADER.size + length
     assert [frame.seq for frame in frames] == list(range(1, ACKNOWLEDGED + 1))
     return Base(folder, vault, logged, frames, segments, fsync_sizes)
+
+
+def _open_index(workspace: Path, log: LocalEventLog) -> DuplicateIndex:
+    lost = ReaderLostRecords(log.losses, log.readers, READER)
+    return DuplicateIndex(workspace / INDEX_FILE, log, record_keys, lost=lost)
 
 
 def _sizes(log_dir: Path) -> dict[str, int]:
@@ -229,18 +245,63 @@ def reopen_append_and_feed(
     log = LocalEventLog(workspace / "log", segment_bytes=SEGMENT_BYTES)
     store = EventStore(workspace / "events.duckdb", base.vault)
     new = make_logged(NEW_EVENTS, first=1_000, seed=7)
-    # The feeder starts (and registers its position) before the new events arrive, as a
-    # node starts its loops before it answers intake.
+    # As a node opens: the intake's duplicate index catches up with the recovered log,
+    # then the feeder starts (and registers its position) before the new events arrive.
+    index = _open_index(workspace, log)
+    index.catch_up()
     feeder = StoreFeeder(
         log, store, batch_events=100, poll_seconds=0.01, reader=LogReader(log.readers, READER)
     )
     feeder.start()
     try:
-        new_seqs = [log.append([record]) for record in encode(new)]
+        new_seqs = [_accept(index, log, item) for item in new]
+        assert all(new_seqs), "a new event was taken for a duplicate"
         assert feeder.wait_caught_up(timeout_seconds=20)
     finally:
         feeder.stop()
+        index.close()
     return log, store, new_seqs, new
+
+
+def _accept(index: DuplicateIndex, log: LocalEventLog, item: LoggedEvent) -> int:
+    """What the intake does with one event: its sequence number, or 0 for a duplicate."""
+    keys = [event_key(item.event.device_id, item.event.id)]
+    received_at = item.received_at.timestamp()
+    if index.reserve(keys, received_at) != [True]:
+        return 0
+    seq = log.append(encode([item]))
+    index.logged(seq, keys, received_at)
+    return seq
+
+
+def resend_everything(
+    workspace: Path, log: LocalEventLog, store: EventStore, base: Base, new: list[LoggedEvent]
+) -> set[str]:
+    """The intake's index opens again and a device resends every event it had acknowledged;
+    returns the ids accepted again. The store catches up."""
+    index = _open_index(workspace, log)
+    accepted: set[str] = set()
+    try:
+        index.catch_up()
+        for item in base.logged + new:
+            if _accept(index, log, item):
+                accepted.add(item.event.id)
+    finally:
+        index.close()
+    _feed(log, store)
+    return accepted
+
+
+def check_resent_once(
+    store: EventStore, base: Base, destroyed: range, new: list[LoggedEvent], accepted: set[str]
+) -> None:
+    """After the resend: every acknowledged event is stored exactly once; only those the
+    damage destroyed before the store applied them were accepted again."""
+    for item in base.logged + new:
+        assert store.count_event(item.event.device_id, item.event.id) == 1, item.event.id
+    lost = {base.logged[seq - 1].event.id for seq in destroyed if seq > STORED_THROUGH}
+    assert accepted == lost
+    assert sum(store.queries.count_by_type().values()) == len(base.logged) + len(new)
 
 
 def check_consistent(
@@ -301,6 +362,8 @@ def test_damage_loses_only_what_it_destroyed_and_says_so(
         kept = [loss.kept_aside for loss in log.losses() if loss.kept_aside]
         if case.kept_aside:
             assert kept and (workspace / "log" / DAMAGED_FOLDER / kept[0]).is_file()
+        accepted = resend_everything(workspace, log, store, base, new)
+        check_resent_once(store, base, case.destroyed, new, accepted)
     finally:
         log.close()
         store.close()
@@ -323,6 +386,10 @@ def test_a_lost_marker_and_tail_still_never_number_under_the_store(
             assert store.count_event(item.event.device_id, item.event.id) == 1
         assert sum(store.queries.count_by_type().values()) == STORED_THROUGH + NEW_EVENTS
         assert [(loss.first_seq, loss.last_seq) for loss in log.losses()] == [(11, STORED_THROUGH)]
+        # The index (through record 14) is ahead of the log: it forgets 13-14, which the
+        # store never applied, and keeps 11-12, which it holds.
+        accepted = resend_everything(workspace, log, store, base, new)
+        check_resent_once(store, base, range(13, ACKNOWLEDGED + 1), new, accepted)
     finally:
         log.close()
         store.close()

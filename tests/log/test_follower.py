@@ -103,3 +103,27 @@ def test_follower_sees_a_restarted_writer_and_reads_the_sealed_log(log_dir: Path
         assert follower.read(0, 10) == [(1, b"secret plate"), (2, b"second")]
         raw = LogFollower(log_dir).read(0, 1)[0][1]
         assert b"secret plate" not in raw
+
+
+def test_follower_segments_end_where_the_writer_says_across_gaps(log_dir: Path) -> None:
+    # Three kinds of gap: a middle segment damaged (its tail recorded lost), a reader found
+    # ahead of the log (numbers skipped), and the records before both kept as they are.
+    with LocalEventLog(log_dir, segment_bytes=SEGMENT_BYTES) as log:
+        fill(log, 3)
+    second = sorted(log_dir.glob("*.seg"))[1]
+    data = bytearray(second.read_bytes())
+    data[2 * (8 + 40) + 9] ^= 0x5A  # the third record of the second segment
+    second.write_bytes(bytes(data))
+    with LocalEventLog(log_dir, segment_bytes=SEGMENT_BYTES) as log:
+        log.readers.register("ahead", log.durable_seq + 4)
+        fill(log, 2)
+        written = [(info.first_seq, info.last_seq) for info in log.segments()]
+        follower = LogFollower(log_dir)
+        followed = [(info.first_seq, info.last_seq) for info in follower.segments()]
+        assert len(log.losses()) == 2
+    assert followed == written
+    # The damaged segment kept its first two records; every record is counted once.
+    assert written[1][1] == written[1][0] + 1
+    with LocalEventLog(log_dir, segment_bytes=SEGMENT_BYTES) as log:
+        records = sum(1 for _ in log.iter_records())
+    assert sum(last - first + 1 for first, last in followed) == records

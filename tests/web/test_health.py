@@ -9,10 +9,17 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.store.factories import encode, make_logged
+from zhian.config import load_settings
 from zhian.db.engine import make_engine
+from zhian.kit.clock import ManualClock
 from zhian.kit.loopback import PeerUnreachableError
+from zhian.log import LocalEventLog
+from zhian.log.damage import DAMAGED_FOLDER
+from zhian.log.local import HEADER
 from zhian.node import Node
 from zhian.web import health
+from zhian.web.app import create_app
 
 
 def test_a_healthy_node_says_ok_without_login(client: TestClient) -> None:
@@ -20,7 +27,7 @@ def test_a_healthy_node_says_ok_without_login(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"disk": "ok", "database": "ok", "event_store": "ok"},
+        "checks": {"disk": "ok", "database": "ok", "event_store": "ok", "event_log": "ok"},
     }
 
 
@@ -89,3 +96,56 @@ def test_a_worker_that_does_not_answer_is_degraded_not_down(
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["event_store"] == "degraded"
+
+
+def test_a_loss_the_log_records_while_serving_makes_the_node_degraded(
+    client: TestClient, node: Node
+) -> None:
+    # A reader registers past the log's end (the log lost records it had read): the log
+    # numbers on after it and records the gap.
+    end = node.log.durable_seq
+    node.log.readers.register("probe", end + 3)
+    node.log.readers.drop("probe")
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["event_log"] == "degraded"
+    lost = body["details"]["event_log"]["lost"]
+    assert [(item["first_seq"], item["last_seq"], item["kept_aside"]) for item in lost] == [
+        (end + 1, end + 3, None)
+    ]
+
+
+def test_a_damaged_segment_is_named_with_its_range_and_the_file_kept_aside(
+    workspace: Path, clock: ManualClock
+) -> None:
+    settings = load_settings(workspace, web={"secret_key": "k" * 40})
+    Node.open(settings, clock, feed=False).close()  # a workspace with its key ring
+    # Records in the clear (as before sealing), in segments of about three records.
+    with LocalEventLog(settings.log_dir, segment_bytes=600) as log:
+        for record in encode(make_logged(10)):
+            log.append([record])
+    segments = sorted(settings.log_dir.glob("*.seg"))
+    assert len(segments) >= 3
+    middle = segments[1]
+    next_first = int(segments[2].name.removesuffix(".seg"))
+    data = bytearray(middle.read_bytes())
+    data[HEADER.size + 7] ^= 0x5A  # the middle segment's first record no longer reads back
+    middle.write_bytes(bytes(data))
+    first_lost = int(middle.name.removesuffix(".seg"))
+
+    with Node.open(settings, clock) as opened, TestClient(create_app(opened)) as client:
+        response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["event_log"] == "degraded"
+    detail = body["details"]["event_log"]
+    assert detail["damaged_folder"] == DAMAGED_FOLDER
+    [lost] = detail["lost"]
+    assert (lost["first_seq"], lost["last_seq"]) == (first_lost, next_first - 1)
+    assert lost["kept_aside"].startswith(middle.name)
+    assert (settings.log_dir / DAMAGED_FOLDER / lost["kept_aside"]).is_file()
+    # A file name, never the workspace's path.
+    assert str(workspace) not in response.text

@@ -18,6 +18,10 @@ log: on the local tier that is one process (the log folder's lock), so its claim
 shared file together are every key the log holds. Several processes appending to one log
 is the NATS tier's case, where the server de-duplicates by message id (`Nats-Msg-Id`, within
 a duplicate window) rather than this index (the issue "The scaled tier").
+
+Keys of events the log lost to a damaged disk (zhian.log.damage) before the event store
+applied them are forgotten (`LostRecords`), so that a device resending such an event is
+answered "accepted" and the event is stored once, rather than "duplicate" and never stored.
 """
 
 from __future__ import annotations
@@ -33,19 +37,23 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 
 from zhian.ingest.keyfilter import KeyFilter
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog
+from zhian.log.damage import LogLoss
+from zhian.log.readers import LogReaders
 
 logger = logging.getLogger(__name__)
 
 # Keys per SELECT … IN (…): below SQLite's smallest limit on bound parameters (999).
 _LOOKUP_CHUNK: Final = 900
 _META_INDEXED_THROUGH: Final = "indexed_through"
+# One meta row per lost range whose keys were forgotten: "forgot <first>-<last>" → last.
+_META_FORGOT_PREFIX: Final = "forgot "
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS event_keys (
     key TEXT PRIMARY KEY,
@@ -71,6 +79,44 @@ _BATCHES_ENCODER: Final = msgspec.json.Encoder()
 
 # A log record's events as (arrival time in epoch seconds, event keys).
 RecordKeys = Callable[[bytes], tuple[float, list[str]]]
+
+
+class LostRecords(Protocol):
+    """What the log lost, so that the index forgets the keys of events nobody holds now."""
+
+    def lost_ranges(self) -> Sequence[tuple[int, int]]:
+        """(first, last) sequence numbers of each range of records the log lost."""
+        ...
+
+    def held_through(self) -> int:
+        """The newest record the event store has applied: it holds every record at or
+        below it that the log still had when the store read it."""
+        ...
+
+
+class ReaderLostRecords:
+    """The losses a log has recorded (`losses`), and the event store's position among the
+    log's named readers (`reader`; a reader that never registered holds nothing)."""
+
+    def __init__(
+        self, losses: Callable[[], Sequence[LogLoss]], readers: LogReaders, reader: str
+    ) -> None:
+        self._losses = losses
+        self._readers = readers
+        self._reader = reader
+
+    def lost_ranges(self) -> list[tuple[int, int]]:
+        return [(loss.first_seq, loss.last_seq) for loss in self._losses()]
+
+    def held_through(self) -> int:
+        return max(
+            (
+                position.seq
+                for position in self._readers.positions()
+                if position.name == self._reader
+            ),
+            default=0,
+        )
 
 
 def event_key(device_id: str, event_id: str) -> str:
@@ -107,8 +153,10 @@ class DuplicateIndex:
         flush_keys: int = 100_000,
         keep_seconds: float | None = None,
         filter_keys: int = 1_000_000,
+        lost: LostRecords | None = None,
     ) -> None:
         self._log = log
+        self._lost = lost
         self._filter_keys = filter_keys
         self._keep_seconds = keep_seconds
         self._record_keys = record_keys
@@ -127,6 +175,13 @@ class DuplicateIndex:
         self._writer.executescript(_SCHEMA)
         self._reader = self._writer if path is None else _connect(path)
         self._shares_connection = path is None
+        # The lost ranges whose keys are already forgotten (kept in the file's meta table).
+        self._forgotten = {
+            _parse_forgotten(row[0])
+            for row in self._writer.execute(
+                "SELECT name FROM meta WHERE name LIKE ?", (_META_FORGOT_PREFIX + "%",)
+            )
+        }
         # Built by the background thread's first step, at once (reading every stored key
         # takes about a second per million): until then every new key is looked up in SQLite.
         self._filter: KeyFilter | None = None
@@ -219,11 +274,25 @@ class DuplicateIndex:
     def catch_up(self) -> int:
         """Index every durable record after `indexed_through`; returns how many keys.
 
-        At start-up this is the tail a crash left unindexed. An index ahead of the log
-        belongs to a log that was replaced: it is emptied and built again from the log.
+        At start-up this is the tail a crash left unindexed; keys of events the log lost
+        and the store never applied are forgotten first (`LostRecords`). An index ahead of
+        the log holds keys of records the log does not have: with `lost`, those of events
+        the store never applied are forgotten; without it, the index is emptied and built
+        again from the log.
         """
         with self._flush_lock:
-            if self._indexed_through() > self._log.durable_seq:
+            indexed, durable = self._indexed_through(), self._log.durable_seq
+            if indexed > durable and self._lost is not None:
+                logger.warning(
+                    "the duplicate index is ahead of the log (records %d to %d); forgetting "
+                    "the keys of those the event store does not hold",
+                    durable + 1,
+                    indexed,
+                )
+                self._forget_lost([(durable + 1, indexed)], remember=False)
+                with self._writing():
+                    self._set_indexed_through(durable)
+            elif indexed > durable:
                 logger.warning("the duplicate index is ahead of the log; building it again")
                 with self._writing():
                     self._writer.execute("DELETE FROM event_keys")
@@ -275,6 +344,8 @@ class DuplicateIndex:
         """Index the records after the mark (the caller holds `_flush_lock`): the handed-
         over ones from memory, the others (a crash's tail, a batch between its append and
         its hand-over) read from the log."""
+        if self._lost is not None:
+            self._forget_lost(self._lost.lost_ranges())
         after = self._indexed_through()
         with self._lock:
             handed, self._logged = self._logged, {}
@@ -307,6 +378,44 @@ class DuplicateIndex:
             for seq in [seq for seq in self._logged if seq <= end]:
                 del self._logged[seq]
         return len(added)
+
+    def _forget_lost(self, ranges: Sequence[tuple[int, int]], *, remember: bool = True) -> None:
+        """Forget the keys of events in lost `ranges` that the event store never applied,
+        so that a resend is accepted; each range once (`remember`: noted in the file, in
+        the same transaction). The caller holds `_flush_lock`."""
+        assert self._lost is not None
+        new = [span for span in dict.fromkeys(ranges) if span not in self._forgotten]
+        if not new:
+            return
+        held = self._lost.held_through()
+        gone = [(max(first, held + 1), last) for first, last in new if last > held]
+        with self._lock:
+            # Batches handed over but not indexed yet: none can lie in a lost range, as the
+            # log loses only what it had before it opened; but should one, it goes too.
+            for seq in [seq for seq in self._logged if _inside(seq, gone)]:
+                keys, _arrived = self._logged.pop(seq)
+                for key in keys:
+                    self._claimed.pop(key, None)
+        forgotten = 0
+        with self._writing():
+            for first, last in gone:
+                forgotten += self._writer.execute(
+                    "DELETE FROM event_keys WHERE seq BETWEEN ? AND ?", (first, last)
+                ).rowcount
+            if remember:
+                self._writer.executemany(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                    [(f"{_META_FORGOT_PREFIX}{first}-{last}", last) for first, last in new],
+                )
+        if remember:
+            self._forgotten.update(new)
+        if forgotten:
+            logger.warning(
+                "the duplicate index forgot %d keys of events the log lost before the event "
+                "store applied them (records %s): a device resending one is accepted",
+                forgotten,
+                ", ".join(f"{first} to {last}" for first, last in gone),
+            )
 
     def build_filter(self) -> None:
         """Build the Bloom filter now (the background thread does so at its first step)."""
@@ -382,6 +491,15 @@ class DuplicateIndex:
 
 def _held(keys: Sequence[str], key_filter: KeyFilter) -> Iterable[str]:
     return map(keys.__getitem__, key_filter.positions_maybe_held(keys))
+
+
+def _inside(seq: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(first <= seq <= last for first, last in ranges)
+
+
+def _parse_forgotten(name: str) -> tuple[int, int]:
+    first, last = name.removeprefix(_META_FORGOT_PREFIX).split("-")
+    return int(first), int(last)
 
 
 def _gaps(after: int, end: int, present: list[int]) -> Iterator[tuple[int, int]]:

@@ -13,7 +13,7 @@ from typing import Literal, Protocol, cast
 import anyio.to_thread
 import msgspec
 
-from zhian.ingest.dedupe import DuplicateIndex, batch_id, event_key
+from zhian.ingest.dedupe import DuplicateIndex, LostRecords, batch_id, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.json_depth import depth_error
 from zhian.ingest.settings import IntakeSettings
@@ -143,6 +143,7 @@ class IntakeService:
         image_exists: Callable[[str], bool],
         directory: IntakeDirectory | None = None,
         duplicate_index_path: Path | None = None,
+        lost_records: LostRecords | None = None,
     ) -> None:
         self._log = log
         self._quarantine = quarantine
@@ -158,6 +159,9 @@ class IntakeService:
             log,
             record_keys,
             keep_seconds=duplicate_window(settings).total_seconds(),
+            # Keys of events the log lost before the store applied them are forgotten, so
+            # that a device resending one is accepted (zhian.log.damage).
+            lost=lost_records,
         )
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from zhian.errors import ZhianError
 
 if TYPE_CHECKING:
+    from zhian.log.damage import LogLoss
     from zhian.log.readers import LogReaders
 
 
@@ -110,4 +111,8 @@ class PrunableLog(EventLog, Protocol):
     def prune_through(self, seq: int) -> list[SegmentInfo]:
         """Delete the oldest segments whose records all lie at or below `seq`, never the
         active one; returns those deleted. Safe alongside appends and reads."""
+        ...
+
+    def losses(self) -> list[LogLoss]:
+        """The records a damaged disk destroyed, as recorded (zhian.log.damage), oldest first."""
         ...

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from zhian.log.base import EventLogError, LogClosedError, SegmentInfo
+from zhian.log.damage import LogLoss, read_losses
 
 # The segment format is the writer's; reading it through the writer's own frame reader
 # keeps one parser of it (private names, but the same package and the same format).
@@ -108,16 +109,24 @@ class LogFollower:
         self._check_open()
         durable = self.durable_seq
         self._list_segments()
+        losses = self.losses()
         infos: list[SegmentInfo] = []
         for i, first in enumerate(self._first_seqs):
             is_active = i == len(self._first_seqs) - 1
-            last = durable if is_active else self._first_seqs[i + 1] - 1
+            if is_active:
+                last = durable
+            else:
+                last = _last_before_gap(first, self._first_seqs[i + 1] - 1, losses)
             try:
                 size = (self._directory / segment_name(first)).stat().st_size
             except FileNotFoundError:
                 continue  # pruned while listing
             infos.append(SegmentInfo(first, last, size, is_active))
         return infos
+
+    def losses(self) -> list[LogLoss]:
+        """What the writer recorded as lost (read from the folder, as `zhian log damage`)."""
+        return read_losses(self._directory)
 
     def prune_through(self, seq: int) -> list[SegmentInfo]:
         if self._prune is None:
@@ -193,6 +202,24 @@ class LogFollower:
             self._position = (next_seq, segment_first, next_offset)
             start = max(start, next_seq)
         return out
+
+
+def _last_before_gap(first_seq: int, next_first_minus_one: int, losses: list[LogLoss]) -> int:
+    """The last record of a segment followed by the one starting after `next_first_minus_one`.
+
+    Between two segments lies either nothing or a gap the writer recorded as lost before it
+    numbered past it (zhian.log.damage): the segment ends where the losses that reach up to
+    the next segment begin. The follower never scans a whole segment to count its records.
+    """
+    last = next_first_minus_one
+    moved = True
+    while moved:
+        moved = False
+        for loss in losses:
+            if loss.first_seq <= last <= loss.last_seq and loss.first_seq > first_seq - 1:
+                last = loss.first_seq - 1
+                moved = True
+    return max(last, first_seq - 1)
 
 
 class _FollowedReaders:

@@ -61,6 +61,7 @@ from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
 from zhian.log.base import EventLogError, LogClosedError, LogCorruptError, SegmentInfo
+from zhian.log.damage import LogLoss
 from zhian.log.readers import ReaderPosition, check_reader_name
 from zhian.log.settings import LogSettings
 
@@ -235,6 +236,10 @@ class NatsEventLog:
 
     def segments(self) -> list[SegmentInfo]:
         return _segments(self._call(self._state()), self._config.segment_records)
+
+    def losses(self) -> list[LogLoss]:
+        """None: the stream's replicas, not a local disk, keep the records (see docs)."""
+        return []
 
     def prune_through(self, seq: int) -> list[SegmentInfo]:
         return self._call(self._prune_through(seq))

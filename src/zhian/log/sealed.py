@@ -14,6 +14,7 @@ from typing import Final, Protocol
 
 from zhian.errors import ZhianError
 from zhian.log.base import LogCorruptError, PrunableLog, SegmentInfo
+from zhian.log.damage import LogLoss
 from zhian.log.readers import LogReaders
 
 # Every record is sealed for the same context: a record's position is not known before
@@ -89,6 +90,9 @@ class SealedEventLog:
 
     def prune_through(self, seq: int) -> list[SegmentInfo]:
         return self._stored.prune_through(seq)
+
+    def losses(self) -> list[LogLoss]:
+        return self._stored.losses()
 
     def close(self) -> None:
         self._stored.close()

@@ -3,7 +3,10 @@
 Load balancers and supervisors poll it, so it answers 503 when the node cannot keep what
 it acknowledges: the workspace disk nearly full, the operational database or the event
 store not answering a trivial query. The body names each check and its state, never a
-path, a count or personal data: anyone on the network may read it.
+path or personal data: anyone on the network may read it. One detail is given: records the
+event log lost to a damaged disk (zhian.log.damage) make the node "degraded" for good, and
+`details.event_log` names each lost range of sequence numbers and the file kept aside in
+the log's `damaged/` folder (a file name, not a path), as `zhian log damage` lists them.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 import duckdb
 import sqlalchemy.exc
 from sqlalchemy import text
 
 from zhian.kit.loopback import PeerUnreachableError
+from zhian.log.base import EventLogError
+from zhian.log.damage import DAMAGED_FOLDER
 from zhian.node import Node
 
 logger = logging.getLogger(__name__)
@@ -71,12 +76,48 @@ def check_event_store(node: Node) -> CheckState:
     return "ok"
 
 
+class LostRange(TypedDict):
+    first_seq: int
+    last_seq: int
+    found_at: str
+    kept_aside: str | None
+
+
+class LogLossDetail(TypedDict):
+    lost: list[LostRange]
+    damaged_folder: str
+
+
+def check_event_log(node: Node) -> tuple[CheckState, LogLossDetail | None]:
+    """Degraded once the log has recorded a loss: acknowledged events are gone (the node
+    still keeps what it acknowledges now). The detail names the ranges and kept files."""
+    try:
+        losses = node.log.losses()
+    except (OSError, EventLogError):
+        logger.exception("health: cannot read the event log's loss book")
+        return "degraded", None
+    if not losses:
+        return "ok", None
+    lost: list[LostRange] = [
+        {
+            "first_seq": loss.first_seq,
+            "last_seq": loss.last_seq,
+            "found_at": loss.found_at.isoformat(),
+            "kept_aside": loss.kept_aside,
+        }
+        for loss in losses
+    ]
+    return "degraded", {"lost": lost, "damaged_folder": DAMAGED_FOLDER}
+
+
 def node_health(node: Node) -> tuple[int, dict[str, object]]:
     """The HTTP status and the body: 503 when any check failed, else 200."""
+    event_log, log_detail = check_event_log(node)
     checks: dict[str, CheckState] = {
         "disk": check_disk(node.settings.workspace),
         "database": check_database(node),
         "event_store": check_event_store(node),
+        "event_log": event_log,
     }
     if "failed" in checks.values():
         overall = "unhealthy"
@@ -84,4 +125,7 @@ def node_health(node: Node) -> tuple[int, dict[str, object]]:
         overall = "degraded"
     else:
         overall = "ok"
-    return (503 if overall == "unhealthy" else 200), {"status": overall, "checks": checks}
+    body: dict[str, object] = {"status": overall, "checks": checks}
+    if log_detail is not None:
+        body["details"] = {"event_log": log_detail}
+    return (503 if overall == "unhealthy" else 200), body

@@ -225,7 +225,7 @@ def status_page(
 
 @public_router.get(
     "/api/v1/health",
-    summary="Health: disk, database and event store (no data, no login); 503 when unhealthy",
+    summary="Health: disk, database, event store, event log losses (no login); 503 if unhealthy",
 )
 def health(request: Request) -> JSONResponse:
     status_code, body = node_health(request.app.state.node)
