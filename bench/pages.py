@@ -66,7 +66,8 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def serve(workspace: Path, port: int, days: float, scale: float, accounts_file: Path) -> None:
-    """Prepare a demo-like workspace, write its accounts, and serve the app (blocks)."""
+    """Prepare a demo-like workspace, write its accounts, and serve the app (blocks); a
+    workspace whose accounts file exists is served as it is."""
     import uvicorn
 
     from zhian.cli.demo import load_district, place_demo_accounts, seed_watchlist
@@ -79,6 +80,11 @@ def serve(workspace: Path, port: int, days: float, scale: float, accounts_file: 
     from zhian.sim.replay import ArrivalClock
     from zhian.web.app import create_app
 
+    if accounts_file.exists():  # prepared by an earlier run: serve it as it is
+        settings = load_settings(workspace, web={"secret_key": secrets.token_urlsafe(32)})
+        with Node.open(settings) as node:
+            uvicorn.run(create_app(node), host="127.0.0.1", port=port, log_level="warning")
+        return
     write_workspace(workspace)
     settings = load_settings(workspace, web={"secret_key": secrets.token_urlsafe(32)})
     upgrade_url(settings.database_url)
@@ -118,6 +124,7 @@ class Run:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: float = 0.0
     alerts: str = ""
+    server_cpu_seconds: float | None = None
 
 
 def _free_port() -> int:
@@ -163,8 +170,17 @@ async def _user(
         run.samples[page].append(took)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used so far; None where /proc is absent."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _drive(
-    base: str, accounts: list[list[str]], users: int, seconds: float, run: Run
+    base: str, accounts: list[list[str]], users: int, seconds: float, run: Run, pid: int | None
 ) -> None:
     by_name = {username: password for username, password, _role in accounts}
     clients = []
@@ -176,12 +192,19 @@ async def _drive(
     run.alerts = total.group(1) if total else "?"
     warm_up = min(5.0, seconds / 4)
     began = time.perf_counter()
-    await asyncio.gather(
+    users_done = asyncio.gather(
         *(
             _user(client, i, run, began + warm_up + seconds, began + warm_up)
             for i, client in enumerate(clients)
         )
     )
+    await asyncio.sleep(warm_up)
+    cpu_before = None if pid is None else _cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    cpu_after = None if pid is None else _cpu_seconds(pid)
+    await users_done
+    if cpu_before is not None and cpu_after is not None:
+        run.server_cpu_seconds = cpu_after - cpu_before
     run.seconds = seconds
     for client in clients:
         await client.aclose()
@@ -235,7 +258,9 @@ def measure(label: str, src: Path, args: argparse.Namespace, tmp: Path) -> Run:
     try:
         _wait_ready(child, accounts_file, port)
         accounts = json.loads(accounts_file.read_text(encoding="utf-8"))
-        asyncio.run(_drive(f"http://127.0.0.1:{port}", accounts, args.users, args.seconds, run))
+        asyncio.run(
+            _drive(f"http://127.0.0.1:{port}", accounts, args.users, args.seconds, run, child.pid)
+        )
     finally:
         os.killpg(child.pid, signal.SIGTERM)
         try:
@@ -277,6 +302,13 @@ def report(run: Run, users: int) -> dict[str, float]:
             f"{_percentile(everything, 0.95) * 1000:>9.0f}"
             f"{_percentile(everything, 0.99) * 1000:>9.0f}{sum(run.errors.values()):>8}"
         )
+        if run.server_cpu_seconds is not None:
+            # CPU the node spent per answer: unlike the latencies, hardly moved by other
+            # work on a shared machine.
+            print(
+                f"node CPU: {run.server_cpu_seconds:.1f} s in {run.seconds:.0f} s, "
+                f"{run.server_cpu_seconds / len(everything) * 1000:.1f} ms per request"
+            )
     return p99s
 
 
@@ -300,6 +332,7 @@ def main() -> None:
         metavar=("URL", "ACCOUNTS"),
         help="drive a node already serving (e.g. one `serve` left running, under a profiler)",
     )
+    parser.add_argument("--pid", type=int, help="with --attach: the node's process, for its CPU")
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.workspace, args.port, args.days, args.scale, args.accounts)
@@ -308,7 +341,7 @@ def main() -> None:
         url, accounts_file = args.attach
         run = Run("attached")
         accounts = json.loads(Path(accounts_file).read_text(encoding="utf-8"))
-        asyncio.run(_drive(url, accounts, args.users, args.seconds, run))
+        asyncio.run(_drive(url, accounts, args.users, args.seconds, run, args.pid))
         report(run, args.users)
         return
 

@@ -7,7 +7,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from zhian.access.scope import JurisdictionScope
@@ -246,28 +246,16 @@ def weekly_series(
     """Per day: alerts handled (handled or closed resolved that day), alerts raised that day
     still open now, alerts closed as false alarms that day."""
     first = _day_start(now) - timedelta(days=days - 1)
-    raised = repo.raised_between(first, now + timedelta(seconds=1), scope=scope)
-    finished = repo.finished_since(first, scope=scope)
-    handled: Counter[date] = Counter()
-    false_alarm: Counter[date] = Counter()
-    still_open: Counter[date] = Counter()
-    for outcome, closed_at, handled_at in finished:
-        if outcome == Outcome.FALSE_ALARM.value and closed_at is not None:
-            false_alarm[closed_at.astimezone(CST).date()] += 1
-        elif handled_at is not None:
-            handled[handled_at.astimezone(CST).date()] += 1
-    for created_at, state in raised:
-        if state != AlertState.CLOSED.value:
-            still_open[created_at.astimezone(CST).date()] += 1
-    out = []
-    for i in range(days):
-        day = (first + timedelta(days=i)).date()
-        out.append(
-            DaySeries(
-                day=day, handled=handled[day], open=still_open[day], false_alarm=false_alarm[day]
-            )
-        )
-    return out
+    starts = [first + timedelta(days=i) for i in range(days)]
+    figures = repo.day_figures(
+        [(start, start + timedelta(days=1)) for start in starts],
+        raised_until=now + timedelta(seconds=1),
+        scope=scope,
+    )
+    return [
+        DaySeries(day=start.date(), handled=handled, open=still_open, false_alarm=false_alarm)
+        for start, (handled, still_open, false_alarm) in zip(starts, figures, strict=True)
+    ]
 
 
 def _median(values: list[float]) -> float | None:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope, require_scope
@@ -21,7 +21,7 @@ from zhian.alerts.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from zhian.alerts.schemas import AlertFilter
+from zhian.alerts.schemas import AlertFilter, Outcome
 from zhian.registry.schemas import JurisdictionTreeRead
 from zhian.registry.service import RegistryService
 
@@ -171,33 +171,54 @@ class AlertRepository:
 
     def count_open(self, *, scope: JurisdictionScope) -> tuple[int, int]:
         """Open alerts in `scope`: how many, and how many of them have breached a deadline."""
-        breached = func.coalesce(func.sum(case((Alert.is_breached.is_(True), 1), else_=0)), 0)
+        breached = _count_if(Alert.is_breached.is_(True))
         query = self._filtered(
             select(func.count(), breached).select_from(Alert), AlertFilter(is_open=True), scope
         )
         row = self.session.execute(query).one()
         return int(row[0]), int(row[1])
 
-    def raised_between(
-        self, since: datetime, until: datetime, *, scope: JurisdictionScope
-    ) -> list[tuple[datetime, str]]:
-        """(created_at, state) of the alerts raised in [since, until) in `scope`."""
-        query = self._filtered(
-            select(Alert.created_at, Alert.state), AlertFilter(since=since, until=until), scope
+    def day_figures(
+        self,
+        windows: Sequence[tuple[datetime, datetime]],
+        *,
+        raised_until: datetime,
+        scope: JurisdictionScope,
+    ) -> list[tuple[int, int, int]]:
+        """Per [start, end) window, counted in SQL in one pass: alerts handled in it (not
+        closed as false alarms), alerts raised in it (before `raised_until`) and still open,
+        false alarms closed in it."""
+        if not windows:
+            return []
+        false_alarm = Outcome.FALSE_ALARM.value
+        not_false_alarm = or_(
+            Alert.outcome.is_(None), Alert.outcome != false_alarm, Alert.closed_at.is_(None)
         )
-        return [(created_at, state) for created_at, state in self.session.execute(query)]
-
-    def finished_since(
-        self, since: datetime, *, scope: JurisdictionScope
-    ) -> list[tuple[str | None, datetime | None, datetime | None]]:
-        """(outcome, closed_at, handled_at) of the alerts closed or handled since `since`."""
-        query = select(Alert.outcome, Alert.closed_at, Alert.handled_at).where(
-            or_(Alert.closed_at >= since, Alert.handled_at >= since)
+        columns: list[ColumnElement[int]] = []
+        for start, end in windows:
+            columns += [
+                _count_if(and_(not_false_alarm, Alert.handled_at >= start, Alert.handled_at < end)),
+                _count_if(
+                    and_(
+                        Alert.state != "closed",
+                        Alert.created_at >= start,
+                        Alert.created_at < min(end, raised_until),
+                    )
+                ),
+                _count_if(
+                    and_(
+                        Alert.outcome == false_alarm,
+                        Alert.closed_at >= start,
+                        Alert.closed_at < end,
+                    )
+                ),
+            ]
+        first = min(start for start, _end in windows)
+        query = select(*columns).where(
+            or_(Alert.created_at >= first, Alert.closed_at >= first, Alert.handled_at >= first)
         )
-        query = self._filtered(query, AlertFilter(), scope)
-        return [
-            (outcome, closed, handled) for outcome, closed, handled in self.session.execute(query)
-        ]
+        row = self.session.execute(self._filtered(query, AlertFilter(), scope)).one()
+        return [(int(row[i]), int(row[i + 1]), int(row[i + 2])) for i in range(0, len(columns), 3)]
 
     def open_alerts_of(
         self, *, scope: JurisdictionScope, user_id: int, role: str, everything: bool
@@ -360,3 +381,8 @@ class AlertRepository:
                 query.order_by(DeviceOnlineSample.sampled_at, DeviceOnlineSample.id)
             )
         )
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows meet `condition` (0 over no rows, not NULL)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
