@@ -7,7 +7,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from zhian.access.scope import JurisdictionScope
@@ -18,6 +18,7 @@ from zhian.alerts.repository import AlertRepository
 from zhian.alerts.schemas import (
     ActionRead,
     AlertDetail,
+    AlertFilter,
     AlertState,
     AlertSummary,
     DaySeries,
@@ -232,13 +233,11 @@ def _day_start(moment: datetime) -> datetime:
 
 def counts_today(repo: AlertRepository, scope: JurisdictionScope, now: datetime) -> TodayCounts:
     start = _day_start(now)
-    new_today = repo.alerts_between(start, now + timedelta(seconds=1), scope=scope)
-    open_rows = repo.open_alerts(scope=scope)
-    return TodayCounts(
-        new_today=len(new_today),
-        open_now=len(open_rows),
-        breached_open=sum(1 for row in open_rows if row.is_breached),
+    new_today = repo.count_alerts(
+        AlertFilter(since=start, until=now + timedelta(seconds=1)), scope=scope
     )
+    open_now, breached_open = repo.count_open(scope=scope)
+    return TodayCounts(new_today=new_today, open_now=open_now, breached_open=breached_open)
 
 
 def weekly_series(
@@ -247,28 +246,16 @@ def weekly_series(
     """Per day: alerts handled (handled or closed resolved that day), alerts raised that day
     still open now, alerts closed as false alarms that day."""
     first = _day_start(now) - timedelta(days=days - 1)
-    raised = repo.alerts_between(first, now + timedelta(seconds=1), scope=scope)
-    finished = repo.closed_or_handled_since(first, scope=scope)
-    handled: Counter[date] = Counter()
-    false_alarm: Counter[date] = Counter()
-    still_open: Counter[date] = Counter()
-    for row in finished:
-        if row.outcome == Outcome.FALSE_ALARM.value and row.closed_at is not None:
-            false_alarm[row.closed_at.astimezone(CST).date()] += 1
-        elif row.handled_at is not None:
-            handled[row.handled_at.astimezone(CST).date()] += 1
-    for row in raised:
-        if row.state != AlertState.CLOSED.value:
-            still_open[row.created_at.astimezone(CST).date()] += 1
-    out = []
-    for i in range(days):
-        day = (first + timedelta(days=i)).date()
-        out.append(
-            DaySeries(
-                day=day, handled=handled[day], open=still_open[day], false_alarm=false_alarm[day]
-            )
-        )
-    return out
+    starts = [first + timedelta(days=i) for i in range(days)]
+    figures = repo.day_figures(
+        [(start, start + timedelta(days=1)) for start in starts],
+        raised_until=now + timedelta(seconds=1),
+        scope=scope,
+    )
+    return [
+        DaySeries(day=start.date(), handled=handled, open=still_open, false_alarm=false_alarm)
+        for start, (handled, still_open, false_alarm) in zip(starts, figures, strict=True)
+    ]
 
 
 def _median(values: list[float]) -> float | None:

@@ -680,19 +680,12 @@ class AlertService:
         user = AccessService(self.session).get_user(user_id)
         if user is None:
             raise NotFoundError(f"no user {user_id}", field="user_id")
-        rows = self.repository.open_alerts(scope=scope)
-        mine = []
-        for row in rows:
-            escalated_here = not scope.is_unscoped and scope.contains(
-                row.escalated_to_jurisdiction_id
-            )
-            if (
-                row.assignee_id == user_id
-                or row.owner_role == user.role.value
-                or escalated_here
-                or user.role is Role.ADMIN
-            ):
-                mine.append(row)
+        mine = self.repository.open_alerts_of(
+            scope=require_scope(scope),
+            user_id=user_id,
+            role=user.role.value,
+            everything=user.role is Role.ADMIN,
+        )
         deadlines = self.repository.deadlines_of([row.id for row in mine])
         items = [readers.todo(row, deadlines[row.id], self.allowed_actions(row)) for row in mine]
         far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)

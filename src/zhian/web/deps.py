@@ -31,6 +31,11 @@ def get_node(request: Request) -> Node:
     return node
 
 
+async def node_dependency(request: Request) -> Node:
+    """`get_node` as a dependency: async, so FastAPI runs it without a thread-pool trip."""
+    return get_node(request)
+
+
 class RequestContext:
     """What a handler works with: the node, the signed-in user, the user's jurisdiction
     scope and the request's one database session."""
@@ -101,7 +106,7 @@ class RequestContext:
 
 def request_context(
     request: Request,
-    node: Annotated[Node, Depends(get_node)],
+    node: Annotated[Node, Depends(node_dependency)],
     user: Annotated[UserRead, Depends(current_user)],
 ) -> Iterator[RequestContext]:
     """One transaction per request: commit when the handler returns, roll back when it

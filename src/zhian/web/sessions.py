@@ -18,6 +18,7 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from zhian.access.service import API_TOKEN_PREFIX, AccessService, UserRead
@@ -230,12 +231,16 @@ def login_required(connection: HTTPConnection) -> UnauthorizedError:
     return LoginRequiredError(connection.url.path + (f"?{query}" if query else ""))
 
 
-def current_user(request: Request) -> UserRead:
-    """The signed-in, active user; 401 on API paths, else a redirect to the login page."""
+async def current_user(request: Request) -> UserRead:
+    """The signed-in, active user; 401 on API paths, else a redirect to the login page.
+
+    Async, so the usual case (the access guard has authenticated the request already)
+    costs no trip to the thread pool; the database lookup otherwise runs in one.
+    """
     cached: UserRead | None = getattr(request.state, "user", None)
     if cached is not None:
         return cached
-    user = authenticate(request)
+    user = await run_in_threadpool(authenticate, request)
     if user is None:
         raise login_required(request)
     request.state.user = user

@@ -13,10 +13,10 @@ from zhian.ingest.viid.objects import KINDS, ObjectKind
 from zhian.ingest.viid.service import ViidReply
 from zhian.ingest.viid.wire import CONTENT_TYPE
 from zhian.node import Node
-from zhian.web.deps import get_node, read_bounded_body
+from zhian.web.deps import node_dependency, read_bounded_body
 
 router = APIRouter(prefix="/VIID", tags=["GA/T 1400"])
-NodeDep = Annotated[Node, Depends(get_node)]
+NodeDep = Annotated[Node, Depends(node_dependency)]
 
 
 def _respond(reply: ViidReply) -> Response:
