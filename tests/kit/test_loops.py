@@ -46,7 +46,8 @@ def test_a_failing_step_is_logged_with_the_loop_name_and_the_loop_goes_on(
         loop.start()
         assert steps.done.wait(5.0)
         loop.stop()
-    assert len(steps.calls) == 3  # failed, went through, went through again
+    # Failed, went through, went through again; a slow machine may fit one more in before stop.
+    assert len(steps.calls) >= 3
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "tidy-up" in errors[0].getMessage()

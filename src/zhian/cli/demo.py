@@ -35,7 +35,7 @@ from zhian.rules.crowd_data import CrowdDataService, FlowPointIn
 from zhian.sim import District, Simulation, build_district
 from zhian.sim.replay import ArrivalClock
 from zhian.sim.scenarios import SCENARIOS, Scenario
-from zhian.sim.scenarios_crowd import TempleFair, fair_flow_points, with_temple_fair
+from zhian.sim.scenarios_crowd import TempleFair, fair_flow_points, has_fair, with_temple_fair
 from zhian.sim.scenarios_demo import demo_scenarios
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.sim.stream import default_start
@@ -92,10 +92,12 @@ def load_district(node: Node, district: District) -> dict[str, str]:
         tokens = service.issue_tokens(
             [str(row["id"]) for row in district.tables["devices"]], now=node.clock.now()
         )
-        # The temple fair's flow-limiting points: what the crowd warning recommends closing.
-        CrowdDataService(session).put_flow_points(
-            [FlowPointIn.model_validate(row) for row in fair_flow_points()]
-        )
+        # The temple fair's flow-limiting points: what the crowd warning recommends closing
+        # (only a district built with the fair has its zones).
+        if has_fair(district):
+            CrowdDataService(session).put_flow_points(
+                [FlowPointIn.model_validate(row) for row in fair_flow_points()]
+            )
     node.refresh_directory()
     return tokens
 
