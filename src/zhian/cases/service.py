@@ -10,7 +10,7 @@ analyst's decision (recorded with who made it) links two cases into a series.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
+from zhian.alerts.schemas import AlertState, AlertSummary, Outcome
 from zhian.cases.facts import CaseFacts, TimeOfDayClasses, mo_values
 from zhian.cases.linkage import (
     FEATURES,
@@ -34,6 +35,7 @@ from zhian.cases.repository import CaseRepository
 from zhian.cases.schemas import (
     CandidateLink,
     CaseCreate,
+    CaseFromAlert,
     CaseRead,
     CaseStatus,
     CaseUpdate,
@@ -283,6 +285,50 @@ class CaseService:
         self.repository.add(row)
         return read_case(row)
 
+    def create_from_alert(
+        self, alert: AlertSummary, request: CaseFromAlert, *, user_id: int
+    ) -> CaseRead:
+        """A case from a confirmed alert (signed for, and not closed as a false alarm or a
+        duplicate), placed at its building or community, its window the alert's span."""
+        if alert.state is AlertState.NEW:
+            raise ConflictError(
+                f"alert {alert.id} is not confirmed yet: sign for it first", field="alert_id"
+            )
+        if alert.outcome in {Outcome.FALSE_ALARM, Outcome.DUPLICATE}:
+            raise ConflictError(
+                f"alert {alert.id} was closed as {alert.outcome.value}", field="alert_id"
+            )
+        place = None
+        if alert.place_id is not None:
+            place = self.registry.place_of(building_id=alert.place_id)
+        lat = lon = None
+        if place is None and alert.community_id is not None:
+            community = next(
+                (c for c in self.registry.list_communities(scope=self.scope)
+                 if c.id == alert.community_id),
+                None,
+            )  # fmt: skip
+            if community is not None:
+                lat, lon = community.latitude, community.longitude
+        if place is None and lat is None:
+            raise BadRequestError(
+                f"alert {alert.id} has no place in the registry to put the case at",
+                field="alert_id",
+            )
+        data = CaseCreate(
+            id=request.id or f"AL-{alert.id}",
+            category=request.category,
+            time_from=alert.created_at,
+            time_to=max(alert.last_seen_at, alert.created_at),
+            address=request.address or alert.place_name,
+            building_id=place.building_id if place is not None else None,
+            latitude=lat,
+            longitude=lon,
+            jurisdiction_id=alert.jurisdiction_id,
+            status=CaseStatus.REPORTED,
+        )
+        return self.create(data, user_id=user_id, source=f"alert:{alert.id}", alert_id=alert.id)
+
     def update(self, case_id: str, changes: CaseUpdate, *, user_id: int | None) -> CaseRead:
         row = self._visible(case_id)
         given = changes.model_dump(exclude_unset=True)
@@ -330,9 +376,11 @@ class CaseService:
         *,
         user_id: int | None,
         source: str,
+        column_of: Callable[[str], str] | None = None,
     ) -> CaseImportReport:
         """Create each case, or replace the one of the same number; a bad row (a
-        jurisdiction outside the scope included) is reported by row, field and reason."""
+        jurisdiction outside the scope included) is reported by row, the file's column
+        (`column_of` turns a field into it) and reason."""
         report = CaseImportReport(source=source)
         for number, parsed in rows:
             if isinstance(parsed, list):
@@ -348,7 +396,9 @@ class CaseService:
                     self.create(parsed, user_id=user_id, source=source)
             except (BadRequestError, ConflictError) as exc:
                 report.rejected += 1
-                report.errors.append(CaseRowError(number, exc.field or "row", exc.message))
+                name = exc.field or "row"
+                column = column_of(name) if column_of is not None else name
+                report.errors.append(CaseRowError(number, column, exc.message))
                 continue
             if existing is not None:
                 report.updated += 1

@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from zhian import __version__
-from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine, utilities
+from zhian.cli import (
+    access,
+    cases,
+    demo,
+    ferry,
+    governance,
+    intake,
+    node_commands,
+    quarantine,
+    utilities,
+)
 from zhian.cli import eval as eval_commands
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
@@ -55,6 +65,7 @@ app.command("ingest")(intake.ingest)
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(log_app, name="log")
 app.add_typer(watchlist_commands.app, name="watchlist")
+app.add_typer(cases.app, name="cases")
 app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(ferry.app, name="ferry")
 app.add_typer(node_commands.docs_app, name="docs")

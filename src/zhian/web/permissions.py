@@ -147,6 +147,19 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/watchlists/{entry_id}/withdraw"): "watchlists.manage",
     ("POST", "/watchlists/import"): "watchlists.manage",
     ("POST", "/watchlists/withdrawals"): "watchlists.manage",
+    # Cases (警情/案件) and case linkage (串并): zhian.web.cases_api, zhian.web.case_views.
+    ("GET", "/api/v1/cases"): "cases.view",
+    ("POST", "/api/v1/cases"): "cases.manage",
+    ("POST", "/api/v1/cases/from-alert/{alert_id}"): "cases.manage",
+    ("GET", "/api/v1/cases/{case_id}"): "cases.view",
+    ("PATCH", "/api/v1/cases/{case_id}"): "cases.manage",
+    ("GET", "/api/v1/cases/{case_id}/candidates"): "cases.view",
+    ("GET", "/api/v1/cases/{case_id}/series"): "cases.view",
+    ("GET", "/api/v1/cases/{case_id}/links"): "cases.view",
+    ("POST", "/api/v1/cases/{case_id}/links/{other_id}"): "cases.link",
+    ("GET", "/api/v1/linkage/models"): "cases.view",
+    ("POST", "/api/v1/linkage/models"): "cases.models",
+    ("POST", "/api/v1/linkage/models/{version_id}/activate"): "cases.models",
     # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself
     # so that a refused reveal is audited (zhian.web.resident_views).
     ("GET", "/residents/{resident_id}"): "residents.view",
