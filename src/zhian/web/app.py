@@ -13,6 +13,7 @@ from zhian.web import (
     alerts_api,
     audit_views,
     auth,
+    case_views,
     cases_api,
     crowd_views,
     device_views,
@@ -57,6 +58,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(model_views.router)
     app.include_router(watchlist_views.router)
     app.include_router(cases_api.router)
+    app.include_router(case_views.router)
     app.include_router(resident_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)

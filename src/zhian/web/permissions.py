@@ -160,6 +160,15 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/linkage/models"): "cases.view",
     ("POST", "/api/v1/linkage/models"): "cases.models",
     ("POST", "/api/v1/linkage/models/{version_id}/activate"): "cases.models",
+    ("GET", "/cases"): "cases.view",
+    ("POST", "/cases"): "cases.manage",
+    ("POST", "/cases/from-alert"): "cases.manage",
+    ("GET", "/cases/{case_id}"): "cases.view",
+    ("POST", "/cases/{case_id}"): "cases.manage",
+    ("POST", "/cases/{case_id}/links/{other_id}"): "cases.link",
+    ("GET", "/linkage/models"): "cases.view",
+    ("POST", "/linkage/models"): "cases.models",
+    ("POST", "/linkage/models/{version_id}/activate"): "cases.models",
     # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself
     # so that a refused reveal is audited (zhian.web.resident_views).
     ("GET", "/residents/{resident_id}"): "residents.view",
