@@ -65,44 +65,71 @@ class CaseArrays:
         ]  # fmt: skip
 
 
+# Each cell pairs with itself and with four of its eight neighbours; the other four pair
+# with it from their side, so no pair of cells is visited twice.
+_HALF_NEIGHBOURS = ((0, 0), (1, -1), (1, 0), (1, 1), (0, 1))
+
+
+def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The concatenation of arange(start, start + count) for each pair, vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    shift = np.repeat(starts - (ends - counts), counts)
+    return np.asarray(np.arange(total, dtype=np.int64) + shift, dtype=np.int64)
+
+
 def candidate_pairs(arrays: CaseArrays, blocking: Blocking) -> NDArray[np.int64]:
-    """Every pair (i < j) within the blocking radius and window, as an (n, 2) array."""
+    """Every pair (i < j) within the blocking radius and window, as an (n, 2) array.
+
+    Cases fall into square cells `radius_m` wide; a case's partners lie in its own cell or
+    the eight around it. Within a pair of cells, each case's partners in time are a range
+    of the other cell sorted by time (two binary searches), so the work is the pairs kept
+    plus a few array operations per cell.
+    """
     n = len(arrays.cases)
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
     lat0 = float(np.mean(arrays.lat))
-    x = arrays.lon * _METRES_PER_DEGREE_LAT * math.cos(math.radians(lat0))
-    y = arrays.lat * _METRES_PER_DEGREE_LAT
-    cells: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-    keys = zip(
-        np.floor(x / blocking.radius_m).astype(int),
-        np.floor(y / blocking.radius_m).astype(int),
-        np.floor(arrays.days / blocking.window_days).astype(int),
-        strict=True,
-    )
-    for index, key in enumerate(keys):
-        cells[(int(key[0]), int(key[1]), int(key[2]))].append(index)
-    members = {key: np.array(value, dtype=np.int64) for key, value in cells.items()}
+    x = np.floor(arrays.lon * _METRES_PER_DEGREE_LAT * math.cos(math.radians(lat0))
+                 / blocking.radius_m).astype(np.int64)  # fmt: skip
+    y = np.floor(arrays.lat * _METRES_PER_DEGREE_LAT / blocking.radius_m).astype(np.int64)
+    order = np.lexsort((arrays.days, y, x))  # by cell, then by time within the cell
+    keys = np.stack([x[order], y[order]], axis=1)
+    change = np.flatnonzero(np.any(np.diff(keys, axis=0) != 0, axis=1)) + 1
+    bounds = np.concatenate([[0], change, [n]])
+    cells = {
+        (int(keys[a, 0]), int(keys[a, 1])): order[a:b]
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    }
     found: list[NDArray[np.int64]] = []
-    for (cx, cy, ct), own in members.items():
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for dt in (-1, 0, 1):
-                    other = members.get((cx + dx, cy + dy, ct + dt))
-                    if other is None:
-                        continue
-                    left = np.repeat(own, len(other))
-                    right = np.tile(other, len(own))
-                    keep = left < right
-                    left, right = left[keep], right[keep]
-                    near = (
-                        np.abs(arrays.days[left] - arrays.days[right]) <= blocking.window_days
-                    ) & (
-                        haversine_m(arrays.lat[left], arrays.lon[left],
-                                    arrays.lat[right], arrays.lon[right]) <= blocking.radius_m
-                    )  # fmt: skip
-                    if near.any():
-                        found.append(np.stack([left[near], right[near]], axis=1))
+    for (cx, cy), own in cells.items():
+        own_days = arrays.days[own]
+        for dx, dy in _HALF_NEIGHBOURS:
+            other = cells.get((cx + dx, cy + dy))
+            if other is None:
+                continue
+            other_days = arrays.days[other]
+            low = np.searchsorted(other_days, own_days - blocking.window_days, side="left")
+            high = np.searchsorted(other_days, own_days + blocking.window_days, side="right")
+            counts = (high - low).astype(np.int64)
+            left = np.repeat(own, counts)
+            right = other[_ranges(low.astype(np.int64), counts)]
+            if dx == 0 and dy == 0:
+                keep = left < right  # a cell with itself: each pair once
+                left, right = left[keep], right[keep]
+            near = (
+                haversine_m(
+                    arrays.lat[left], arrays.lon[left], arrays.lat[right], arrays.lon[right]
+                )
+                <= blocking.radius_m
+            )
+            if near.any():
+                first, second = left[near], right[near]
+                found.append(
+                    np.stack([np.minimum(first, second), np.maximum(first, second)], axis=1)
+                )
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
     return np.concatenate(found)

@@ -111,6 +111,12 @@ def import_cases(
             )  # fmt: skip
             system = _service(settings, session, JurisdictionScope.unscoped())
             report.retrained = system.retrain_if_due()
+            if report.retrained is not None:
+                _audit(settings, session, clock).record(
+                    Actor.system("linkage"), "case.model_train", record_type="linkage_model",
+                    record_ids=[str(report.retrained.id)],
+                    details={"auc": report.retrained.auc, "automatic": True},
+                )  # fmt: skip
     except ZhianError as error:
         raise _fail(error) from None
     _print_report(report)

@@ -318,10 +318,12 @@ def simulate_cases(
     background_per_day: float = 3.0,
     buildings: Sequence[Place] = (),
     jurisdiction_id: str = "J-STATION",
+    area_m: float = 8000.0,
 ) -> CaseSimulation:
-    """Series, background cases and near-repeats of `days` days, sorted by time."""
+    """Series, background cases and near-repeats of `days` days within `area_m` of the
+    district centre, sorted by time."""
     planter = CasePlanter(seed=seed, start=start, days=days, buildings=buildings,
-                          jurisdiction_id=jurisdiction_id)  # fmt: skip
+                          jurisdiction_id=jurisdiction_id, area_m=area_m)  # fmt: skip
     planter.plant_series(series)
     planter.plant_background(background_per_day)
     out = planter.out

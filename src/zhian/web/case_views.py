@@ -25,6 +25,7 @@ from zhian.cases.service import CaseService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.governance.tokens import Tokeniser
 from zhian.web.auth import current_user
+from zhian.web.cases_api import retrain_if_due
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 
@@ -211,6 +212,7 @@ async def add_case(page: PageDep) -> Response:
         )
         created = _service(page).create(data, user_id=page.user.id, source="page")
         _audit(page, "case.create", created.id, via="page")
+        retrain_if_due(page.context)
     except ZhianError as error:
         return _render_list(page, status_code=error.status_code, form=fields, form_error=error)
     return RedirectResponse(f"/cases/{quote(created.id)}?lang={page.lang}", status_code=303)
@@ -291,6 +293,7 @@ async def edit_case(page: PageDep, case_id: CaseId) -> Response:
             raise BadRequestError(str(error["msg"]), field=str(error["loc"][0])) from None
         _service(page).update(case_id, changes, user_id=page.user.id)
         _audit(page, "case.update", case_id, fields=sorted(changes.model_fields_set), via="page")
+        retrain_if_due(page.context)
     except ZhianError as error:
         context = _detail_context(page, case_id, form_error=error)
         return page.render("cases/case_detail.html", context, status_code=error.status_code)

@@ -55,6 +55,17 @@ def case_service(context: RequestContext, *, unscoped: bool = False) -> CaseServ
     )
 
 
+def retrain_if_due(context: RequestContext) -> None:
+    """Retrain the linkage model when enough cases were newly labelled (the setting
+    `[cases] retrain_every_labelled`); audited as the system's work."""
+    version = case_service(context, unscoped=True).retrain_if_due()
+    if version is not None:
+        context.node.governance.audit(context.session).record(
+            Actor.system("linkage"), "case.model_train", record_type="linkage_model",
+            record_ids=[str(version.id)], details={"auc": version.auc, "automatic": True},
+        )  # fmt: skip
+
+
 def _audit(context: RequestContext, action: str, *ids: str, **details: object) -> None:
     context.node.governance.audit(context.session).record(
         Actor.user(context.user.id),
@@ -97,6 +108,7 @@ def create_case(
         body = body.model_copy(update={"latitude": lat, "longitude": lon})
     created = case_service(context).create(body, user_id=context.user.id, source="api")
     _audit(context, "case.create", created.id, via="api")
+    retrain_if_due(context)
     return created
 
 
@@ -123,6 +135,7 @@ def get_case(context: Context, case_id: CaseId) -> CaseRead:
 def update_case(context: Context, case_id: CaseId, body: CaseUpdate) -> CaseRead:
     updated = case_service(context).update(case_id, body, user_id=context.user.id)
     _audit(context, "case.update", case_id, fields=sorted(body.model_fields_set), via="api")
+    retrain_if_due(context)
     return updated
 
 
