@@ -16,6 +16,7 @@ from pydantic_settings import (
 # Each backend, domain and model owns its settings section; this module assembles them
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
 from zhian.alerts.settings import AlertSettings, LiveSettings
+from zhian.cases.settings import CaseSettings
 from zhian.db.settings import DatabaseSettings
 from zhian.governance.settings import GovernanceSettings
 from zhian.ingest.ferry.settings import FerrySettings
@@ -32,6 +33,7 @@ CONFIG_FILE_NAME = "zhian.toml"
 __all__ = [
     "CONFIG_FILE_NAME",
     "AlertSettings",
+    "CaseSettings",
     "CrowdSettings",
     "DatabaseSettings",
     "FerrySettings",
@@ -189,6 +191,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     live: LiveSettings = LiveSettings()
     governance: GovernanceSettings = GovernanceSettings()
+    cases: CaseSettings = CaseSettings()
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
     models: ModelSettings = ModelSettings()

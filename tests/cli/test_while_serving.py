@@ -30,6 +30,8 @@ from tests.ingest.test_durability import free_port, start_server
 from zhian.cli.main import app
 from zhian.kit.clock import SystemClock
 from zhian.kit.running import find_running_node
+from zhian.sim.scenarios_cases import MAPPING_TOML, simulate_cases
+from zhian.sim.timeline import TZ
 
 pytestmark = pytest.mark.slow
 
@@ -301,6 +303,46 @@ def case_watchlist_withdraw(s: Serving) -> None:
     assert "1 rows withdrawn" in output
 
 
+def _case_files(s: Serving) -> tuple[Path, Path]:
+    """The simulator's case export (placed in J-STATION) and its mapping, written once."""
+    cases, mapping = s.files / "cases.csv", s.files / "cases-mapping.toml"
+    if not cases.exists():
+        planted = simulate_cases(seed=5, start=datetime(2026, 1, 1, tzinfo=TZ), days=150,
+                                 series=12, background_per_day=1.5)  # fmt: skip
+        planted.write_csv(cases)
+        mapping.write_text(MAPPING_TOML, encoding="utf-8")
+    return cases, mapping
+
+
+def case_cases_import(s: Serving) -> None:
+    cases, mapping = _case_files(s)
+    output = ok("cases", "import", str(cases), "--mapping", str(mapping), "--user", "officer",
+                *ws(s))  # fmt: skip
+    assert "0 updated, 0 refused" in output
+
+
+def case_cases_train(s: Serving) -> None:
+    env = {"ZHIAN_NEW_PASSWORD": PASSWORD}
+    ok("users", "create", "analyst", "--role", "analyst", "--jurisdiction", "J-STATION",
+       *ws(s), env=env)  # fmt: skip
+    assert "Linkage model versions" in ok("cases", "train", "--user", "analyst", *ws(s))
+    ok("cases", "train", "--user", "analyst", *ws(s))
+
+
+def case_cases_models(s: Serving) -> None:
+    assert "2 versions." in ok("cases", "models", *ws(s))
+
+
+def case_cases_rollback(s: Serving) -> None:
+    assert "version 1 is active" in ok("cases", "rollback", "1", "--user", "analyst", *ws(s))
+
+
+def case_eval_linkage(s: Serving) -> None:
+    cases, mapping = _case_files(s)
+    output = ok("eval", "linkage", str(cases), "--mapping", str(mapping))
+    assert "distance + time logistic" in output and "time alone" in output
+
+
 def case_webhooks_add(s: Serving) -> None:
     env = {"HOOK_SECRET": "a-webhook-secret-of-some-length"}
     output = ok("webhooks", "add", "http://127.0.0.1:9/hook", "--secret-env", "HOOK_SECRET",
@@ -489,6 +531,10 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("watchlist", "import"): case_watchlist_import,
     ("watchlist", "list"): case_watchlist_list,
     ("watchlist", "withdraw"): case_watchlist_withdraw,
+    ("cases", "import"): case_cases_import,
+    ("cases", "train"): case_cases_train,
+    ("cases", "models"): case_cases_models,
+    ("cases", "rollback"): case_cases_rollback,
     ("webhooks", "add"): case_webhooks_add,
     ("webhooks", "list"): case_webhooks_list,
     ("webhooks", "remove"): case_webhooks_remove,
@@ -509,6 +555,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("simulate",): case_simulate,
     ("eval",): case_eval,
     ("eval", "crowd"): case_eval_crowd,
+    ("eval", "linkage"): case_eval_linkage,
     ("demo",): case_demo,
     ("serve",): case_serve,
     ("worker",): case_worker,

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy.orm import Session
 
 from tests.alerts.factories import draft
 from tests.ingest.factories import load_master_data
@@ -22,6 +23,11 @@ from zhian.access.permissions import PERMISSIONS_BY_NAME
 from zhian.access.roles import UNSCOPED_ROLES, Role
 from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
+from zhian.cases.linkage import FEATURES, LinkageModel
+from zhian.cases.models import LinkageModelVersion
+from zhian.cases.schemas import CaseCreate
+from zhian.cases.service import CaseService
+from zhian.cases.settings import CaseSettings
 from zhian.config import load_settings
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
@@ -53,6 +59,9 @@ PATH_VALUES = {
     "community_id": "C1",
     "resident_id": "R1",
     "entry_id": "",  # a watchlist entry of J-STATION
+    "case_id": "CASE-1",  # cases of J-STATION
+    "other_id": "CASE-2",
+    "version_id": "",  # a linkage model version
 }
 
 # Routes whose allowed column cannot be exercised by one generic request, and why.
@@ -148,6 +157,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
                 WATCHLIST_ENTRY, user_id=1
             )
             PATH_VALUES["entry_id"] = str(entry.id)
+            PATH_VALUES["version_id"] = str(add_cases(session, clock))
         with node.alerts() as alerts:
             [alert_id] = alerts.raise_drafts(
                 [draft(clock.now(), tier="minor", device_id="DOOR1", subject="DOOR1:intrusion")]
@@ -167,6 +177,27 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
 
 
 CSRF_TOKENS: dict[str, str] = {}
+
+
+def add_cases(session: Session, clock: ManualClock) -> int:
+    """Two cases of J-STATION and a linkage model version; returns the version's id."""
+    cases = CaseService(
+        session, clock=clock, settings=CaseSettings(), scope=JurisdictionScope.unscoped()
+    )
+    for case_id in ("CASE-1", "CASE-2"):
+        cases.create(
+            CaseCreate(id=case_id, category="burglary", time_from=clock.now(), latitude=30.27,
+                       longitude=120.15, jurisdiction_id="J-STATION"),
+            user_id=1, source="test",
+        )  # fmt: skip
+    model = LinkageModel(FEATURES, (0.0,) * 6, (1.0,) * 6, (-1.0, -1.0, 1.0, 0.5, 0.5, 1.0), 0.0)
+    version = LinkageModelVersion(
+        created_at=clock.now(), created_by=1, reason="test", labelled_cases=0, train_cases=0,
+        test_cases=0, train_pairs=0, test_pairs=0, parameters=model.to_json(), is_active=True,
+    )  # fmt: skip
+    session.add(version)
+    session.flush()
+    return version.id
 
 
 def request_as(

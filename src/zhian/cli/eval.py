@@ -10,6 +10,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhian.cases.facts import TimeOfDayClasses
+from zhian.cases.importer import CaseMapping, read_case_facts
+from zhian.cases.linkage import Blocking, LinkageEvaluation
+from zhian.cases.linkage import evaluate as evaluate_linkage
+from zhian.cases.settings import CaseSettings
 from zhian.cli.common import console
 from zhian.config import CrowdSettings
 from zhian.errors import BadRequestError
@@ -211,4 +216,87 @@ def _table(scores: dict[str, ModelScore], seeds: int, days: int, scale: float) -
             f"{s.recall:.3f}",
             "–" if delay is None else f"{delay:.1f} h",
         )
+    return table
+
+
+# The bar of issue #16 for case linkage on the simulator's case series.
+LINKAGE_BAR = 0.95
+
+
+@app.command("linkage")
+def eval_linkage(
+    cases_file: Annotated[
+        Path, typer.Argument(help="CSV or .xlsx of cases; solved ones name their offender.")
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="TOML naming the columns, values and coordinate system (docs/cases.md)."),
+    ] = None,
+    train_share: Annotated[
+        float,
+        typer.Option(min=0.1, max=0.9, help="Share of solved cases, earliest first, to train on."),
+    ] = 0.7,
+    radius_m: Annotated[
+        float | None, typer.Option(help="Blocking radius (default [cases] linkage_radius_m).")
+    ] = None,
+    window_days: Annotated[
+        float | None, typer.Option(help="Blocking window (default [cases] linkage_window_days).")
+    ] = None,
+) -> None:
+    """Train the linkage model on the earlier solved cases, test it on the later ones and
+    print its AUC beside distance alone, time alone and a distance + time logistic model.
+    Nothing is stored: the offender column is read as the label only."""
+    settings = CaseSettings()
+    tod = TimeOfDayClasses(
+        night_from_hour=settings.night_from_hour,
+        morning_from_hour=settings.morning_from_hour,
+        afternoon_from_hour=settings.afternoon_from_hour,
+        evening_from_hour=settings.evening_from_hour,
+        max_window_hours=settings.max_window_hours_for_time_of_day,
+    )
+    blocking = Blocking(radius_m or settings.linkage_radius_m,
+                        window_days or settings.linkage_window_days)  # fmt: skip
+    try:
+        plan = (
+            CaseMapping.identity(settings.mo_features)
+            if mapping is None
+            else CaseMapping.load(mapping, settings.mo_features)
+        )
+        with console.status(f"Reading {cases_file}…"):
+            facts, errors = read_case_facts(
+                cases_file, plan, time_of_day=tod, mo_features=settings.mo_features
+            )
+        with console.status(f"Training and testing on {len(facts):,} cases…"):
+            result = evaluate_linkage(facts, blocking=blocking, train_share=train_share)
+    except BadRequestError as exc:
+        console.print(f"[red]{exc.field or 'error'}: {exc.message}")
+        raise typer.Exit(2) from None
+    if errors:
+        console.print(f"[yellow]{len(errors)} row error(s) left out, e.g.:")
+        for error in errors[:5]:
+            console.print(f"  row {error.row}, {error.field}: {error.reason}")
+    console.print(_linkage_table(cases_file, result, blocking))
+
+
+def _linkage_table(source: Path, result: LinkageEvaluation, blocking: Blocking) -> Table:
+    def figure(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    table = Table(
+        title=f"Case linkage · {source.name} · trained on {result.train_cases} solved cases "
+        f"({result.train_pairs:,} pairs), tested on the later {result.test_cases} "
+        f"({result.test_pairs:,} pairs, {result.test_linked_pairs} linked)"
+    )
+    table.add_column("method")
+    table.add_column("AUC", justify="right")
+    table.add_row("model (distance, time, MO, time of day, target, category)",
+                  figure(result.auc_model))  # fmt: skip
+    table.add_row("distance alone", figure(result.auc_distance))
+    table.add_row("time alone", figure(result.auc_time))
+    table.add_row("distance + time logistic", figure(result.auc_distance_time))
+    table.caption = (
+        f"Blocking {blocking.radius_m:.0f} m × {blocking.window_days:.0f} days kept "
+        f"{figure(result.blocking_recall)} of the linked test pairs; Brier score "
+        f"{figure(result.brier)}. Bar on the simulator: AUC ≥ {LINKAGE_BAR}."
+    )
     return table

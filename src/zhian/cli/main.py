@@ -7,6 +7,7 @@ import typer
 from zhian import __version__
 from zhian.cli import (
     access,
+    cases,
     demo,
     devices,
     ferry,
@@ -66,6 +67,7 @@ app.add_typer(devices.app, name="devices")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(log_app, name="log")
 app.add_typer(watchlist_commands.app, name="watchlist")
+app.add_typer(cases.app, name="cases")
 app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(ferry.app, name="ferry")
 app.add_typer(node_commands.docs_app, name="docs")

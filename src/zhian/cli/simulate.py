@@ -19,6 +19,7 @@ from zhian.ingest.events import Event
 from zhian.kit.clock import SystemClock
 from zhian.sim import (
     TZ,
+    District,
     Simulation,
     TruthRecord,
     build_district,
@@ -26,6 +27,7 @@ from zhian.sim import (
     write_ndjson,
     write_truth,
 )
+from zhian.sim.scenarios_cases import MAPPING_TOML, Place, simulate_cases
 
 console = Console()
 
@@ -60,6 +62,14 @@ def simulate(
         typer.Option(help="Add residents' enrolled face features to residents.csv "
                      "(importing them then needs a key ring: `zhian keys init`)."),
     ] = False,
+    cases: Annotated[
+        bool,
+        typer.Option(help="Also write cases.csv (case series, near-repeats, background) "
+                     "and cases-mapping.toml, for `zhian cases import` and `zhian eval linkage`."),
+    ] = False,
+    case_days: Annotated[
+        float, typer.Option(min=1, help="With --cases: days of cases, ending with the events.")
+    ] = 365,
     start: Annotated[
         str | None,
         typer.Option(help="First moment (ISO; +08:00 if no offset). Default: midnight, "
@@ -106,7 +116,11 @@ def simulate(
         progress.update(task, completed=total_seconds)
     elapsed = time.perf_counter() - began
     counts = Counter({EVENT_TAGS[cls]: n for cls, n in by_type.items()})
-    records = sorted(simulation.truth, key=lambda r: (r.start, r.scenario, r.subject))
+    truth = list(simulation.truth)
+    if cases:
+        truth += _write_cases(district, out, seed=seed, start=end - timedelta(days=case_days),
+                              days=case_days)  # fmt: skip
+    records = sorted(truth, key=lambda r: (r.start, r.scenario, r.subject))
     write_truth(out / "truth.jsonl", records)
     _summary(district.tables, counts, records, written, elapsed, begin, end, out)
     manifest = {
@@ -115,6 +129,36 @@ def simulate(
         "tables": {entity: len(rows) for entity, rows in district.tables.items()},
     }  # fmt: skip
     (out / "manifest.json").write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
+
+
+def _write_cases(
+    district: District, out: Path, *, seed: int, start: datetime, days: float
+) -> list[TruthRecord]:
+    """cases.csv and its mapping; the planted series as truth records."""
+    communities = {str(r["id"]): str(r["jurisdiction_id"]) for r in district.tables["communities"]}
+    buildings = [
+        Place(
+            latitude=float(str(row["latitude"])),
+            longitude=float(str(row["longitude"])),
+            address=f"{row['community_id']} {row['name']}",
+            building_id=str(row["id"]),
+            jurisdiction_id=communities[str(row["community_id"])],
+        )
+        for row in district.tables["buildings"]
+    ]
+    station = next(
+        (str(r["id"]) for r in district.tables["jurisdictions"] if r["level"] == "station"),
+        str(district.tables["jurisdictions"][0]["id"]),
+    )
+    planted = simulate_cases(
+        seed=seed, start=start, days=days, buildings=buildings, jurisdiction_id=station
+    )
+    planted.write_csv(out / "cases.csv")
+    (out / "cases-mapping.toml").write_text(MAPPING_TOML, encoding="utf-8")
+    console.print(
+        f"{len(planted.cases):,} cases → {out / 'cases.csv'} (mapping: cases-mapping.toml)"
+    )
+    return planted.truth
 
 
 def _summary(

@@ -14,6 +14,7 @@ from zhian.alerts.models import (  # noqa: F401
 )
 from zhian.audit.models import AuditEntry, AuditHead  # noqa: F401
 from zhian.cascade.models import ViidUpperOutbox  # noqa: F401
+from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401
 from zhian.db.base import Base
 from zhian.devices.models import Device
 from zhian.governance.models import LegalHold  # noqa: F401

@@ -16,7 +16,7 @@ from typing import Literal
 TOKEN_PREFIX = "tok_"  # noqa: S105 - a label, not a secret
 _TOKEN_BYTES = 20
 
-TokenKind = Literal["id_number", "phone", "name", "plate", "card", "subject"]
+TokenKind = Literal["id_number", "phone", "name", "plate", "card", "subject", "offender"]
 
 
 class Tokeniser:

@@ -184,3 +184,30 @@ class RegistryRepository:
     def community_jurisdictions(self) -> dict[str, str]:
         rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
         return {community_id: jurisdiction_id for community_id, jurisdiction_id in rows}
+
+    def building_place(
+        self, *, building_id: str | None = None, house_id: str | None = None
+    ) -> RowMapping | None:
+        """Where a building (or the building of a house) stands: its id, position, community
+        and jurisdiction; None when unknown. A case placed there is matched by it (#16)."""
+        statement = select(
+            Building.id.label("building_id"),
+            Building.name.label("building_name"),
+            Building.latitude,
+            Building.longitude,
+            Community.id.label("community_id"),
+            Community.name.label("community_name"),
+            Community.jurisdiction_id,
+        ).join(Community, Building.community_id == Community.id)
+        if house_id is not None:
+            statement = (
+                statement.add_columns(House.number.label("house_number"))
+                .join(Unit, Unit.building_id == Building.id)
+                .join(House, House.unit_id == Unit.id)
+                .where(House.id == house_id)
+            )
+        elif building_id is not None:
+            statement = statement.where(Building.id == building_id)
+        else:
+            return None
+        return self.session.execute(statement).mappings().first()

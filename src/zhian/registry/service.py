@@ -582,6 +582,39 @@ class RegistryService:
             community_jurisdiction=self.repository.community_jurisdictions(),
         )
 
+    def place_of(
+        self, *, building_id: str | None = None, house_id: str | None = None
+    ) -> PlaceRead | None:
+        """The building a house or building id names, with its position, community and
+        jurisdiction; None when the registry does not hold it (cases match their place to
+        it, #16)."""
+        row = self.repository.building_place(building_id=building_id, house_id=house_id)
+        if row is None:
+            return None
+        name = f"{row['community_name']} {row['building_name']}"
+        if house_id is not None:
+            name = f"{name} {row['house_number']}"
+        return PlaceRead(
+            building_id=row["building_id"],
+            community_id=row["community_id"],
+            jurisdiction_id=row["jurisdiction_id"],
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            address=name,
+        )
+
+
+@dataclass(frozen=True)
+class PlaceRead:
+    """A building's position and what it belongs to."""
+
+    building_id: str
+    community_id: str
+    jurisdiction_id: str
+    latitude: float
+    longitude: float
+    address: str
+
 
 def _subtree(parents: Mapping[str, str | None], root: str) -> set[str]:
     children: dict[str, list[str]] = {}

@@ -17,6 +17,11 @@ REAL_FIRE = "real_fire"
 FALSE_SMOKE_ALARM = "false_smoke_alarm"
 SOS = "sos"
 PERIMETER_INTRUSION = "perimeter_intrusion"
+# Cases (zhian.sim.scenarios_cases): one offender's series, a near-repeat burglary near an
+# earlier one by someone else, and a background case of no series.
+CASE_SERIES = "case_series"
+NEAR_REPEAT = "near_repeat"
+BACKGROUND_CASE = "background_case"
 # Noise: ordinary life that looks unusual and must not raise a warning.
 NIGHT_SHIFT_WORKER = "night_shift_worker"
 AWAY_ON_TRIP = "away_on_trip"

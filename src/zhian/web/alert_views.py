@@ -158,6 +158,10 @@ def _detail_page(
             "alert": detail,
             "plate": plate,
             "may_reveal": page.user.can(REVEAL_PERMISSION),
+            # A confirmed alert (signed, not a false alarm or duplicate) may become a case.
+            "may_make_case": page.user.can("cases.manage")
+            and detail.state.value != "new"
+            and (detail.outcome is None or detail.outcome.value == "resolved"),
             "purpose": _purpose_form(page, plate),
             "revealed_plate": revealed_plate,
             "reveal_error": reveal_error,

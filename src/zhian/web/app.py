@@ -13,6 +13,8 @@ from zhian.web import (
     alerts_api,
     audit_views,
     auth,
+    case_views,
+    cases_api,
     crowd_views,
     device_views,
     intake_api,
@@ -55,6 +57,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(crowd_views.router)
     app.include_router(model_views.router)
     app.include_router(watchlist_views.router)
+    app.include_router(cases_api.router)
+    app.include_router(case_views.router)
     app.include_router(resident_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)

@@ -31,6 +31,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_workbench", "/workbench"),
     ("nav_alerts", "/alerts"),
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
+    ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
     ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views

@@ -1,0 +1,92 @@
+"""The case records' and case linkage's settings (`[cases]`).
+
+Owned here, assembled by `zhian.config.Settings`: a settings module imports nothing of
+Zhian, so any module may import it (docs/configuration.md is generated from these).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+# code -> parent code ("" for a top-level category). The tree of the field's practice:
+# property crime, violence, fraud, public order.
+DEFAULT_CATEGORIES: dict[str, str] = {
+    "property": "",
+    "burglary": "property",
+    "theft": "property",
+    "theft_from_vehicle": "theft",
+    "vehicle_theft": "theft",
+    "pickpocketing": "theft",
+    "fraud": "",
+    "telecom_fraud": "fraud",
+    "violence": "",
+    "robbery": "violence",
+    "assault": "violence",
+    "public_order": "",
+    "dispute": "public_order",
+}
+
+DEFAULT_MO_FEATURES: list[str] = [
+    "entry_point",
+    "entry_method",
+    "target",
+    "property_taken",
+    "tools",
+]
+
+
+class CaseSettings(BaseModel):
+    """Case records (categories, modus-operandi features) and case linkage."""
+
+    categories: dict[str, str] = Field(
+        default=DEFAULT_CATEGORIES,
+        description=(
+            'The category tree: each category code and its parent\'s code ("" at the top), '
+            'e.g. {burglary = "property", property = ""}.'
+        ),
+    )
+    mo_features: list[str] = Field(
+        default=DEFAULT_MO_FEATURES,
+        description=(
+            "The modus-operandi features a case may record (each a short text or a list "
+            "of them); the time-of-day class is derived from the time window."
+        ),
+    )
+    night_from_hour: int = Field(
+        default=22, ge=0, le=23, description="Time-of-day class: night starts at this hour."
+    )
+    morning_from_hour: int = Field(
+        default=6, ge=0, le=23, description="Time-of-day class: morning starts at this hour."
+    )
+    afternoon_from_hour: int = Field(
+        default=12, ge=0, le=23, description="Time-of-day class: afternoon starts at this hour."
+    )
+    evening_from_hour: int = Field(
+        default=18, ge=0, le=23, description="Time-of-day class: evening starts at this hour."
+    )
+    max_window_hours_for_time_of_day: float = Field(
+        default=12.0,
+        gt=0,
+        description="A time window longer than this has no time-of-day class (unknown).",
+    )
+    linkage_radius_m: float = Field(
+        default=3000.0,
+        gt=0,
+        description="Blocking: cases farther apart than this are never candidate links.",
+    )
+    linkage_window_days: float = Field(
+        default=120.0,
+        gt=0,
+        description="Blocking: cases further apart in time than this are never candidates.",
+    )
+    linkage_candidates: int = Field(
+        default=20, ge=1, le=500, description="Candidate links shown for one case."
+    )
+    retrain_every_labelled: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "Retrain the linkage model once this many solved cases (with an offender "
+            "token) have been added since the active version was trained."
+        ),
+    )
