@@ -20,6 +20,7 @@ from zhian.access.service import UserRead
 from zhian.node import Node
 from zhian.web.deps import Context, RequestContext
 from zhian.web.i18n import DEFAULT_LANG, LANGS, choices, label, text
+from zhian.web.permissions import page_permission
 
 LANG_COOKIE = "zhian_lang"
 LANG_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
@@ -59,10 +60,15 @@ def lang_url(request: Request, lang: str) -> str:
 
 
 def nav_items(request: Request, lang: str) -> list[dict[str, Any]]:
-    """The menu entries; the language travels in the link so every page agrees on it."""
+    """The menu entries the signed-in user may open (the guard's route map decides), with
+    the language in the link so every page agrees on it. No user, no entries."""
+    user: UserRead | None = getattr(request.state, "user", None)
     path = request.url.path
     items = []
     for key, href in NAVIGATION:
+        needed = page_permission(href)
+        if user is None or (needed is not None and not user.can(needed)):
+            continue
         is_active = path == href or path.startswith(href + "/")
         items.append({"label": text(lang)[key], "href": f"{href}?lang={lang}", "active": is_active})
     return items
