@@ -90,7 +90,8 @@ def test_auditor_searches_by_person_record_and_time_and_sees_the_chain_verified(
     page = client.get("/audit")
     assert page.status_code == 200
     assert 'id="chain-status" data-ok="true"' in page.text
-    assert "resident.reveal" in page.text and "watchlist.create" in page.text
+    assert 'data-action="resident.reveal"' in page.text and "查看居民信息原文" in page.text
+    assert 'data-action="watchlist.create"' in page.text and "新增布控" in page.text
     # Stored text shows literally: no template evaluation, no markup.
     assert "{{7*7}}" in page.text and "49" not in page.text.split("audit-entries")[1][:2000]
     assert "<script>x</script>" not in page.text

@@ -19,6 +19,7 @@ from zhian.store.queries import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import Context, RequestContext
 from zhian.web.health import node_health
+from zhian.web.layout import display_zone, local_time, page_lang, remember_lang
 from zhian.web.openapi_errors import error_responses
 from zhian.web.personal_data import stated_purpose, unmasked_events, wants_unmasked
 
@@ -205,12 +206,12 @@ def start_page(request: Request, user: CurrentUser) -> RedirectResponse:
 
 
 @router.get("/status", response_class=HTMLResponse, include_in_schema=False)
-def status_page(
-    request: Request,
-    context: Context,
-    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
-) -> HTMLResponse:
-    return templates.TemplateResponse(
+def status_page(request: Request, context: Context) -> HTMLResponse:
+    # The language as every page chooses it (query, then the remembered choice); times in
+    # the display zone, as on every page.
+    lang = page_lang(request)
+    zone = display_zone(context.node)
+    response = templates.TemplateResponse(
         request,
         "status.html",
         {
@@ -219,8 +220,12 @@ def status_page(
             "lang": lang,
             "user": context.user,
             "role": role_name(Role(context.user.role), lang),
+            "when": lambda value, fmt="%m-%d %H:%M:%S": local_time(value, zone, fmt),
+            "zone_name": local_time(context.node.clock.now(), zone, "UTC%z"),
         },
     )
+    remember_lang(request, response, lang)
+    return response
 
 
 @public_router.get(

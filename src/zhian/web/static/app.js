@@ -32,14 +32,37 @@
   }
 
   var charts = [];
+  // A chart with no figure other than zero says "no data" instead of drawing empty axes
+  // or a grey ring that reads as data.
+  // A line's measured zero is a figure; a bar or slice of zero is not.
+  function isFigure(value, zeroCounts) {
+    if (Array.isArray(value)) {
+      return value.length > 1 && isFigure(value[value.length - 1], zeroCounts);
+    }
+    if (value && typeof value === "object") { return isFigure(value.value, zeroCounts); }
+    return typeof value === "number" && (zeroCounts || value !== 0);
+  }
+  function hasData(option) {
+    return (option.series || []).some(function (series) {
+      var zeroCounts = series.type === "line";
+      return (series.data || []).some(function (v) { return isFigure(v, zeroCounts); });
+    });
+  }
   function drawCharts(root) {
-    if (typeof echarts === "undefined") { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       var source = document.getElementById(el.dataset.chart);
       if (!source || el.dataset.drawn) { return; }
+      var option = JSON.parse(source.textContent);
+      if (!hasData(option)) {
+        el.dataset.drawn = "empty";
+        el.classList.add("empty");
+        el.textContent = document.body.dataset.noData || "";
+        return;
+      }
+      if (typeof echarts === "undefined") { return; }
       el.dataset.drawn = "1";
       var chart = echarts.init(el, null, { renderer: "canvas" });
-      chart.setOption(JSON.parse(source.textContent));
+      chart.setOption(option);
       charts.push(chart);
     });
   }
