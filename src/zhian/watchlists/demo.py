@@ -55,7 +55,8 @@ def seed_demo_watchlist(node: WatchlistHost, district: DemoDistrict, *, user_id:
                 WatchlistEntryCreate(
                     target=WatchTarget.PLATE,
                     plate=car.plate,
-                    label=f"演示：被盗车辆 {car.plate}",
+                    # The plate is in its own (masked) field; never in the label.
+                    label="演示：被盗车辆",
                     legal_basis_kind=LegalBasisKind.STOLEN_VEHICLE,
                     legal_basis_ref=f"DEMO-2026-{n + 1:04d}",
                     jurisdiction_id=str(top["id"]),

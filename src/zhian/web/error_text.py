@@ -21,6 +21,10 @@ _Reason = Callable[[re.Match[str]], str]
 _REASONS: tuple[tuple[re.Pattern[str], _Reason], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), reason)
     for pattern, reason in (
+        (
+            r"(plate number|ID number|phone number) in clear",
+            lambda m: "不得包含车牌号、身份证号或手机号原文，请填写在对应的脱敏字段",
+        ),
         (r"greater than or equal to ([-\d.]+)", lambda m: f"应不小于 {m[1]}"),
         (r"less than or equal to ([-\d.]+)", lambda m: f"应不大于 {m[1]}"),
         (r"greater than ([-\d.]+)", lambda m: f"应大于 {m[1]}"),
