@@ -1,9 +1,10 @@
 """Every role at desk and phone width, in a real browser, through every page of its menu.
 
 Fails on a page the menu offers that refuses (403) or is missing, a visible Chinese page
-carrying an English word that is not an allowed identifier, an English page whose headings,
-labels and buttons carry Chinese, a horizontal scrollbar, a phone header taller than a tenth
-of the screen, and a chart drawn although it holds no figure. One browser and one server
+carrying an English word that is not an allowed identifier, an English page whose table
+headers, labels and buttons carry Chinese, a horizontal scrollbar, a phone header taller than
+a tenth of the screen, a phone table that lost its headers without becoming cards, and a
+chart drawn although it holds no figure. One browser and one server
 for the module; each role signs in once and reuses its page.
 """
 
@@ -97,6 +98,21 @@ _EMPTY_CHARTS_DRAWN = """() => {
     const hasData = (option.series || []).some(
       s => (s.data || []).some(v => figure(v, s.type === 'line')));
     if (!hasData && el.querySelector('canvas')) bad.push(el.id);
+  }
+  return bad;
+}"""
+
+
+# Tables on a phone whose header row is hidden while their cells do not name their column.
+_HEADLESS_TABLES = """() => {
+  const bad = [];
+  for (const table of document.querySelectorAll('table')) {
+    if (!table.checkVisibility() || !table.querySelector('tbody td')) continue;
+    const head = table.querySelector('thead, tr:first-child th');
+    if (head && head.checkVisibility() && head.getBoundingClientRect().height > 0) continue;
+    const unnamed = [...table.querySelectorAll('tbody td')].filter(
+      td => td.textContent.trim() && !td.hasAttribute('data-label') && !td.classList.contains('title'));
+    if (unnamed.length) bad.push(table.id || table.className || 'table');
   }
   return bad;
 }"""
@@ -237,6 +253,9 @@ def _problems_on(page: Any, url: str, *, lang: str, phone: bool) -> list[str]:
         )
         if header >= PHONE["height"] / 10:
             problems.append(f"{url}: the header is {header:.0f} px tall on a phone")
+        headless = page.evaluate(_HEADLESS_TABLES)
+        if headless:
+            problems.append(f"{url}: tables without headers or cell labels: {headless}")
     empty = page.evaluate(_EMPTY_CHARTS_DRAWN)
     if empty:
         problems.append(f"{url}: empty charts drawn as data: {empty}")

@@ -48,6 +48,26 @@
       return (series.data || []).some(function (v) { return isFigure(v, zeroCounts); });
     });
   }
+  // On a phone a table.cards row becomes a card: each cell names its column (the header
+  // row is hidden there), so a figure never stands without its meaning.
+  function labelCards(root) {
+    var tables = Array.prototype.slice.call(root.querySelectorAll("table.cards"));
+    var around = root.closest ? root.closest("table.cards") : null;  // a swapped tbody
+    if (around) { tables.push(around); }
+    tables.forEach(function (table) {
+      var heads = Array.prototype.map.call(
+        table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, index) {
+          if (cell.colSpan > 1) { cell.setAttribute("data-label", ""); return; }
+          // A column without a heading (the row's buttons) gets an empty label: no prefix.
+          if (index < heads.length && !cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", heads[index]);
+          }
+        });
+      });
+    });
+  }
   function drawCharts(root) {
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       var source = document.getElementById(el.dataset.chart);
@@ -169,6 +189,6 @@
     if (liveBadge) { liveBadge.classList.remove("on"); liveBadge.textContent = liveBadge.dataset.off; }
   });
 
-  htmx.onLoad(function (root) { drawCharts(root); tick(); });
+  htmx.onLoad(function (root) { labelCards(root); drawCharts(root); tick(); });
   setInterval(tick, 1000);
 })();
