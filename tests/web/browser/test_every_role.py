@@ -111,7 +111,8 @@ _HEADLESS_TABLES = """() => {
     const head = table.querySelector('thead, tr:first-child th');
     if (head && head.checkVisibility() && head.getBoundingClientRect().height > 0) continue;
     const unnamed = [...table.querySelectorAll('tbody td')].filter(
-      td => td.textContent.trim() && !td.hasAttribute('data-label') && !td.classList.contains('title'));
+      td => td.textContent.trim() && !td.hasAttribute('data-label')
+        && !td.classList.contains('title'));
     if (unnamed.length) bad.push(table.id || table.className || 'table');
   }
   return bad;
