@@ -357,3 +357,15 @@ def test_the_analysts_workbench_lists_no_alert_to_sign(
     page = client.get("/workbench").text
     assert 'data-alert-id="' not in page and TEXT["zh"]["todo_empty"] in page
     assert 'id="live-state"' in page  # follows the live feed, as it may
+
+
+def test_an_alert_image_that_cannot_be_shown_is_a_page_in_chinese_for_a_browser(
+    client: TestClient, fire: AlertSummary
+) -> None:
+    log_in(client, "command")
+    url = f"/api/v1/alerts/{fire.id}/images/missing.jpg"
+    opened = client.get(url, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert opened.status_code == 400 and "此预警没有这张图片" in opened.text
+    assert 'data-field="ref"' in opened.text and "<nav" in opened.text
+    api = client.get(url)  # a program: the JSON envelope as before
+    assert api.status_code == 400 and api.json()["error"]["field"] == "ref"

@@ -66,7 +66,10 @@ def create_app(node: Node) -> FastAPI:
 
     @app.exception_handler(ZhianError)
     async def zhian_error(request: Request, exc: ZhianError) -> Response:
-        if exc.status_code in (403, 404) and wants_page(request):
+        # People get a page for a refusal or a missing page; an alert image opened in the
+        # browser (the only /api/ path wants_page admits) gets one for any error.
+        is_page_error = exc.status_code in (403, 404) or request.url.path.startswith("/api/")
+        if is_page_error and wants_page(request):
             return await error_page(request, exc)
         # The envelope of zhian.web.openapi_errors; a 401 names its scheme (RFC 9110 §15.5.2),
         # as the guard's own 401s do.

@@ -3,6 +3,7 @@ saying what is missing and whom to ask. API and device routes keep their JSON en
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +14,7 @@ from zhian.access.permissions import PERMISSIONS_BY_NAME
 from zhian.access.roles import Role, role_name
 from zhian.access.service import UserRead
 from zhian.errors import NotFoundError, ZhianError
+from zhian.web.error_text import error_sentence
 from zhian.web.i18n import TEXT, text
 from zhian.web.layout import page_lang, templates
 from zhian.web.permissions import PermissionRefusedError
@@ -20,6 +22,7 @@ from zhian.web.sessions import authenticate
 
 # Prefixes whose callers are programs (devices, platforms, scripts): they get JSON.
 _MACHINE_PREFIXES = ("/api/", "/VIID/", "/static/")
+_IMAGE_PATH = re.compile(r"^/api/v1/alerts/\d+/images/[^/]+$")
 
 ERROR_TEXT: dict[str, tuple[str, str]] = {
     "refused_title": ("无权访问", "Not allowed"),
@@ -61,17 +64,24 @@ for _key, (_zh, _en) in ERROR_TEXT.items():
 
 
 def wants_page(request: Request) -> bool:
-    """Whether an error on this request is answered with a page rather than JSON."""
+    """Whether an error on this request is answered with a page rather than JSON: people's
+    pages, and an alert's image opened in the browser (its link on the alert page)."""
     path = request.url.path
-    if path.startswith(_MACHINE_PREFIXES) or request.headers.get("hx-request") == "true":
-        return False
     accept = request.headers.get("accept", "*/*")
+    if request.headers.get("hx-request") == "true":
+        return False
+    if _IMAGE_PATH.match(path):
+        return accept.startswith("text/html")
+    if path.startswith(_MACHINE_PREFIXES):
+        return False
     return "text/html" in accept or "*/*" in accept
 
 
 def error_lines(error: ZhianError, user: UserRead | None, lang: str) -> tuple[str, list[str]]:
     """The heading and the sentences an error page shows for `error`."""
     t = text(lang)
+    if error.status_code == 400:  # an alert image that cannot be shown, for instance
+        return t["error"], [error_sentence(lang, error)]
     if isinstance(error, NotFoundError) or error.status_code == 404:
         return t["not_found_title"], [t["not_found_body"]]
     if isinstance(error, PermissionRefusedError):

@@ -21,6 +21,7 @@ _Reason = Callable[[re.Match[str]], str]
 _REASONS: tuple[tuple[re.Pattern[str], _Reason], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), reason)
     for pattern, reason in (
+        (r"has no image", lambda m: "此预警没有这张图片，或图片已按保留期限清理"),
         (
             r"(plate number|ID number|phone number) in clear",
             lambda m: "不得包含车牌号、身份证号或手机号原文，请填写在对应的脱敏字段",
@@ -64,6 +65,7 @@ _FIELD_NAMES: dict[str, tuple[str, str]] = {
     "role": ("角色", "role"),
     "plate": ("车牌", "plate"),
     "file": ("文件", "file"),
+    "ref": ("图片", "image"),
 }
 
 
@@ -89,18 +91,24 @@ def reason_zh(message: str) -> str | None:
     return None
 
 
-def error_text(lang: str, error: ZhianError) -> Markup:
-    """ "<field>: <reason>" in the page language, safe to put in a page."""
+def error_sentence(lang: str, error: ZhianError) -> str:
+    """ "<field>: <reason>" in the page language, as plain text."""
     message = plain_message(error)
     name = field_name(lang, error.field)
     if lang == "en":
-        return escape(f"{name}: {message}" if name else message)
+        return f"{name}: {message}" if name else message
     reason = reason_zh(message)
     if reason is not None:
-        said = f"{name}：{reason}" if name else reason
-    else:
-        said = f"{name}：输入不符合要求" if name else "操作未完成"
-    # The sender's own wording (file names, values, limits) stays one click away.
+        return f"{name}：{reason}" if name else reason
+    return f"{name}：输入不符合要求" if name else "操作未完成"
+
+
+def error_text(lang: str, error: ZhianError) -> Markup:
+    """`error_sentence`, safe to put in a page; in Chinese the sender's own wording (file
+    names, values, limits) stays one click away under "technical detail"."""
+    said = error_sentence(lang, error)
+    if lang == "en":
+        return escape(said)
     return Markup('{}<details class="muted"><summary>技术细节</summary>{}</details>').format(
-        said, message
+        said, plain_message(error)
     )
