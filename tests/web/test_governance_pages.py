@@ -90,15 +90,18 @@ def test_auditor_searches_by_person_record_and_time_and_sees_the_chain_verified(
     page = client.get("/audit")
     assert page.status_code == 200
     assert 'id="chain-status" data-ok="true"' in page.text
-    assert "resident.reveal" in page.text and "watchlist.create" in page.text
+    assert 'data-action="resident.reveal"' in page.text and "查看居民信息原文" in page.text
+    assert 'data-action="watchlist.create"' in page.text and "新增布控" in page.text
     # Stored text shows literally: no template evaluation, no markup.
     assert "{{7*7}}" in page.text and "49" not in page.text.split("audit-entries")[1][:2000]
     assert "<script>x</script>" not in page.text
 
     by_record = client.get("/audit", params={"record": "R1"})
-    assert "resident.reveal" in by_record.text and "watchlist.create" not in by_record.text
+    assert 'data-action="resident.reveal"' in by_record.text
+    assert 'data-action="watchlist.create"' not in by_record.text
     by_person = client.get("/audit", params={"actor": "station"})  # a username
-    assert "resident.reveal" in by_person.text and "watchlist.create" not in by_person.text
+    assert 'data-action="resident.reveal"' in by_person.text
+    assert 'data-action="watchlist.create"' not in by_person.text
     later = client.get("/audit", params={"since": "2099-01-01T00:00"})
     assert 'id="audit-empty"' in later.text
     bad_time = client.get("/audit", params={"since": "yesterday"})

@@ -318,3 +318,54 @@ def test_the_start_page_is_the_workbench_for_alert_users_and_the_status_for_othe
     assert str(status.url).endswith("/status") and "接入统计" in status.text
     assert 'href="/status?lang=zh" class="active"' in status.text
     assert client.get("/workbench").status_code == 403  # why admins do not land there
+
+
+def test_the_wall_opens_on_open_alerts_and_shows_closed_ones_on_request(
+    client: TestClient, fire: AlertSummary, tamper: AlertSummary
+) -> None:
+    log_in(client, "station")
+    assert client.post(f"/alerts/{tamper.id}/actions/close", data={"outcome": "false_alarm"})
+    wall = client.get("/alerts").text
+    assert f'data-alert-id="{fire.id}"' in wall and f'data-alert-id="{tamper.id}"' not in wall
+    assert '<option value="1" selected>' in wall  # the filter says what is shown
+    rows = client.get("/alerts/_rows").text  # the live reload keeps to open alerts too
+    assert f'data-alert-id="{tamper.id}"' not in rows and "open=1" in rows
+    everything = client.get("/alerts?open=all").text
+    assert (
+        f'data-alert-id="{tamper.id}"' in everything and f'data-alert-id="{fire.id}"' in everything
+    )
+    closed = client.get("/alerts?open=0").text
+    assert f'data-alert-id="{tamper.id}"' in closed and f'data-alert-id="{fire.id}"' not in closed
+
+
+def test_closing_offers_no_preselected_outcome(client: TestClient, fire: AlertSummary) -> None:
+    log_in(client, "command")
+    assert client.post(f"/alerts/{fire.id}/actions/sign").status_code == 303
+    page = client.get(f"/alerts/{fire.id}").text
+    select = page[page.index('<select id="outcome"') :].split("</select>", 1)[0]
+    options = re.findall(r"<option [^>]*>", select)
+    assert options[0] == '<option value="" selected disabled>'
+    assert all("selected" not in option for option in options[1:])
+    chosen_nothing = client.post(f"/alerts/{fire.id}/actions/close", data={"outcome": ""})
+    assert chosen_nothing.status_code == 400 and "outcome" in chosen_nothing.text
+
+
+def test_the_analysts_workbench_lists_no_alert_to_sign(
+    client: TestClient, fire: AlertSummary, tamper: AlertSummary
+) -> None:
+    log_in(client, "analyst")  # reads every alert of the city, signs none
+    page = client.get("/workbench").text
+    assert 'data-alert-id="' not in page and TEXT["zh"]["todo_empty"] in page
+    assert 'id="live-state"' in page  # follows the live feed, as it may
+
+
+def test_an_alert_image_that_cannot_be_shown_is_a_page_in_chinese_for_a_browser(
+    client: TestClient, fire: AlertSummary
+) -> None:
+    log_in(client, "command")
+    url = f"/api/v1/alerts/{fire.id}/images/missing.jpg"
+    opened = client.get(url, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert opened.status_code == 400 and "此预警没有这张图片" in opened.text
+    assert 'data-field="ref"' in opened.text and "<nav" in opened.text
+    api = client.get(url)  # a program: the JSON envelope as before
+    assert api.status_code == 400 and api.json()["error"]["field"] == "ref"

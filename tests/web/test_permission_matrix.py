@@ -5,6 +5,7 @@ fails the suite."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from zhian.registry.service import RegistryService
 from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
 from zhian.watchlists.service import WatchlistService
 from zhian.web.app import create_app
+from zhian.web.layout import NAVIGATION
 from zhian.web.permissions import (
     ROUTES,
     SELF_AUTHENTICATED,
@@ -376,3 +378,75 @@ def test_wrong_jurisdiction_sees_nothing_of_the_governance_pages(
     assert {event["device_id"] for event in outsider_status["recent"]} <= {"D9"}
     quality = request_as(client, cookies, "outsider", "GET", "/quality")
     assert 'data-device="DOOR1"' not in quality.text
+
+
+def menu_links(html: str) -> list[str]:
+    """The paths of the page menu's links, in order."""
+    nav = html.split('<nav aria-label="', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'<a href="([^"?]+)', nav)
+
+
+def test_the_menu_offers_each_role_only_pages_it_may_open(
+    matrix: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, cookies = matrix
+    for role in Role:
+        start = request_as(client, cookies, role.value, "GET", "/status")
+        assert start.status_code == 200, role
+        links = menu_links(start.text)
+        expected = [
+            href
+            for _key, href in NAVIGATION
+            if role in PERMISSIONS_BY_NAME[str(ROUTES[("GET", href)])].roles
+        ]
+        assert links == expected, role
+        for href in links:
+            opened = request_as(client, cookies, role.value, "GET", href)
+            assert opened.status_code == 200, (role, href, opened.status_code)
+
+
+def test_a_refused_page_is_the_shell_saying_what_is_missing_and_whom_to_ask(
+    matrix: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, cookies = matrix
+    refused = request_as(client, cookies, "grid_worker", "GET", "/audit")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    text = refused.text
+    assert '<html lang="zh-CN">' in text and "无权访问" in text
+    assert "查询审计日志" in text and "网格员" in text  # the permission, the user's role
+    assert "持有此权限的角色：审计" in text  # whom to ask for it
+    assert menu_links(text) == ["/workbench", "/alerts", "/devices", "/status"]
+
+    english = request_as(client, cookies, "grid_worker", "GET", "/audit?lang=en")
+    assert english.status_code == 403 and '<html lang="en">' in english.text
+    assert "Search the audit log by person, record and time" in english.text
+    assert "Roles holding it: Auditor." in english.text and "无权访问" not in english.text
+
+
+def test_a_missing_page_is_the_shell_for_people_and_json_for_programs(
+    matrix: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, cookies = matrix
+    missing = request_as(client, cookies, "command_centre", "GET", "/no-such-page")
+    assert missing.status_code == 404 and "页面不存在" in missing.text
+    assert "/alerts" in menu_links(missing.text)
+    record = request_as(client, cookies, "command_centre", "GET", "/alerts/999999")
+    assert record.status_code == 404 and "页面不存在" in record.text
+    assert menu_links(record.text)
+    anonymous = request_as(client, cookies, None, "GET", "/no-such-page?lang=en")
+    assert anonymous.status_code == 404 and "Page not found" in anonymous.text
+    assert menu_links(anonymous.text) == []
+    api = request_as(client, cookies, "command_centre", "GET", "/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+
+
+def test_the_live_badge_is_shown_to_the_roles_that_follow_the_feed(
+    matrix: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, cookies = matrix
+    for role in Role:
+        page = request_as(client, cookies, role.value, "GET", "/status").text
+        follows = role in PERMISSIONS_BY_NAME["alerts.view"].roles
+        assert ('id="live-state"' in page) is follows, role
+        assert ('sse-connect="/api/v1/live"' in page) is follows, role

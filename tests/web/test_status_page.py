@@ -70,11 +70,14 @@ def test_status_page_shows_events_devices_and_figures(client: TestClient) -> Non
     assert page.status_code == 200
     text = page.text
     assert "接入统计" in text and "最新事件" in text
-    assert text.count("<td>DOOR1</td>") >= 3  # three recent events and the device row
+    # Three recent events and the device row; identifiers are marked as not for translation.
+    assert text.count('<td translate="no">DOOR1</td>') >= 3
     assert "North gate camera" in text
     assert "从未上报" in text  # CAM1 has sent nothing
     assert 'id="accepted">3<' in text
     assert "Recent events" in english.text and "never" in english.text
+    assert "门禁通行" in text and "Access passage" in english.text  # event types by name
+    assert "+0800" in text and " UTC<" not in text  # times in the display zone
 
 
 def test_status_api_reports_intake_and_store(client: TestClient) -> None:

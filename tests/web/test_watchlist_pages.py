@@ -254,3 +254,26 @@ def test_a_bulk_file_is_read_off_the_event_loop(
     answer = upload(client, "/watchlists/withdrawals", "撤控.csv", b"plate,reason\n")
     assert answer.status_code == 200, answer.text
     assert loops == [False]
+
+
+@pytest.mark.parametrize(
+    ("label", "said"),
+    [
+        ("被盗车辆 浙A08472", "浙A***72"),
+        ("车主电话 138 1234 5678", "138****5678"),
+        ("嫌疑人 330102199001011234", "3301**********1234"),
+    ],
+)
+def test_a_label_or_reason_carrying_an_identifier_is_refused_naming_the_field(
+    client: TestClient, node: Node, clock: ManualClock, label: str, said: str
+) -> None:
+    log_in(client, "station")
+    refused = post(client, "/watchlists", form(clock, label=label))
+    assert refused.status_code == 400 and 'data-field="label"' in refused.text
+    assert "不得包含车牌号、身份证号或手机号原文" in refused.text and said in refused.text
+    assert entry_ids(client.get("/watchlists").text) == []  # nothing stored
+    added = post(client, "/watchlists", form(clock))
+    [entry_id] = entry_ids(client.get(added.headers["location"]).text)
+    bad_reason = post(client, f"/watchlists/{entry_id}/withdraw", {"reason": f"已找回 {label}"})
+    assert bad_reason.status_code == 400 and 'data-field="reason"' in bad_reason.text
+    assert entry_ids(client.get("/watchlists").text) == [entry_id]  # still active

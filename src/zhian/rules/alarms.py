@@ -10,6 +10,7 @@ from typing import ClassVar
 from zhian.alerts.drafts import AlertDraft, RuleOutput, Tier
 from zhian.ingest.events import AlarmEvent, Event
 from zhian.rules.base import ref
+from zhian.rules.device_text import alarm_detail_zh
 from zhian.rules.directory import PlaceDirectory
 from zhian.rules.settings import RuleSettings
 
@@ -94,7 +95,7 @@ class AlarmRule:
         place = self.directory.get(event.device_id)
         name_zh, name_en = ALARM_NAMES.get(event.kind, ALARM_NAMES["other"])
         where = place.name if place is not None else event.device_id
-        detail = f"：{event.detail}" if event.detail else ""
+        detail = f"：{alarm_detail_zh(event.detail)}" if event.detail else ""
         draft = AlertDraft(
             rule=ALARM_RULE,
             kind=f"alarm_{event.kind}",

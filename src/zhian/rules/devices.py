@@ -10,6 +10,7 @@ from typing import ClassVar
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
 from zhian.ingest.events import Event, HeartbeatEvent
 from zhian.rules.base import ref
+from zhian.rules.device_text import fault_name
 from zhian.rules.directory import COVERAGE, DevicePlace, PlaceDirectory
 from zhian.rules.settings import RuleSettings
 
@@ -153,7 +154,8 @@ class DeviceHealthRule:
             subject=place.id,
             place_id=place.place_id,
             observed_at=event.time,
-            explanation_zh=f"{place.name}故障（{code}）：{place.location_zh}可能{coverage_zh}",
+            explanation_zh=f"{place.name}故障（{fault_name(code)}）：{place.location_zh}可能"
+            f"{coverage_zh}",
             explanation_en=f"{place.kind_en} {place.id} reports fault {code}: coverage at "
             f"{place.location_zh} at risk",
             device_id=place.id,

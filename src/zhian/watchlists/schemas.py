@@ -10,9 +10,23 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from zhian.governance.masking import IDENTIFIER_NAMES, identifiers_in, mask_identifiers
+
 # A Chinese plate: province character, issuing-office letter, 5 or 6 characters (new energy:
 # 6), and an optional trailing character (学, 警, 挂 …).
 PLATE_PATTERN = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}[\u4e00-\u9fff]?$")
+
+
+def refuse_identifiers(text: str) -> None:
+    """ValueError when free text carries a plate, ID-card or phone number in the clear: the
+    label and notes of an entry are shown on every page, where identifiers stay masked."""
+    found = identifiers_in(text)
+    if found:
+        kind, value = found[0]
+        raise ValueError(
+            f"carries a {IDENTIFIER_NAMES[kind]} in clear ({mask_identifiers(value)}); "
+            "identifiers go in their own masked field (plate, subject_ref), never in free text"
+        )
 
 
 class LegalBasisKind(StrEnum):
@@ -42,6 +56,12 @@ class WatchlistEntryCreate(BaseModel):
     jurisdiction_id: str = Field(min_length=1, max_length=64)
     expires_at: datetime
     tier: str = Field(default="general", pattern="^(minor|general|major)$")
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        refuse_identifiers(value)
+        return value
 
     @field_validator("plate")
     @classmethod

@@ -21,7 +21,11 @@ from zhian.kit.clock import Clock
 from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
 from zhian.watchlists.models import WatchlistEntry
 from zhian.watchlists.repository import WatchlistRepository
-from zhian.watchlists.schemas import WatchlistEntryCreate, WatchlistEntryRead
+from zhian.watchlists.schemas import (
+    WatchlistEntryCreate,
+    WatchlistEntryRead,
+    refuse_identifiers,
+)
 
 IMPORT_COLUMNS = (
     "target",
@@ -122,6 +126,10 @@ class WatchlistService:
     def withdraw(self, entry_id: int, *, user_id: int, reason: str) -> WatchlistEntryRead:
         if not reason.strip():
             raise BadRequestError("withdrawing an entry needs a reason", field="reason")
+        try:
+            refuse_identifiers(reason)
+        except ValueError as exc:
+            raise BadRequestError(str(exc), field="reason") from None
         row = self.repository.get(entry_id, scope=self.scope)
         if row is None:
             raise self._not_found(entry_id)
@@ -201,6 +209,12 @@ class WatchlistService:
                 report.errors.append(
                     WatchlistRowError(number, "reason", "a withdrawal needs a reason")
                 )
+                continue
+            try:
+                refuse_identifiers(reason)
+            except ValueError as exc:
+                report.rejected += 1
+                report.errors.append(WatchlistRowError(number, "reason", str(exc)))
                 continue
             targets = self._targets(row, now)
             if isinstance(targets, WatchlistRowError):

@@ -30,6 +30,7 @@ from zhian.web.alerts_api import (
     visible_alert,
 )
 from zhian.web.auth import current_user
+from zhian.web.error_pages import render_error_page
 from zhian.web.layout import Page, PageDep
 from zhian.web.personal_data import wants_unmasked
 
@@ -41,16 +42,23 @@ _FORM_LIMITS = {"max_files": 50, "max_fields": 50}
 
 
 def _filter_query(request: Request) -> dict[str, str]:
-    return {
+    """The wall's filter as asked; without `open` the wall shows open alerts only (the
+    hundreds of auto-cleared offline alerts of a night are one choice away: `open=all`)."""
+    query = {
         name: value
         for name in FILTER_FIELDS
         if (value := request.query_params.get(name, "").strip())
     }
+    query.setdefault("open", "1")
+    return query
 
 
 def _wall_rows(page: Page) -> tuple[AlertPage | None, AlertFilter | None, ZhianError | None]:
     try:
-        filters = parse_filter(page.request.query_params, zone=page.zone)
+        asked = _filter_query(page.request)
+        if asked["open"] == "all":
+            del asked["open"]
+        filters = parse_filter(asked, zone=page.zone)
         number = page_number(page.request.query_params.get("page"))
     except BadRequestError as error:
         return None, None, error
@@ -150,7 +158,7 @@ def _detail_page(
         ]
         assignees = assignee_choices(page.context, detail) if "dispatch" in offered else []
     except NotFoundError as missing:
-        return page.render("error.html", {"error": missing}, status_code=404)
+        return render_error_page(page.request, missing, page.user)
     plate = plate_of(detail)
     return page.render(
         "alert_detail.html",
@@ -191,7 +199,7 @@ def _revealed_detail_page(page: Page, alert_id: int) -> HTMLResponse:
     try:
         detail = visible_alert(page.context, alert_id)
     except NotFoundError as missing:
-        return page.render("error.html", {"error": missing}, status_code=404)
+        return render_error_page(page.request, missing, page.user)
     params = page.request.query_params
     purpose = Purpose(case_number=params.get("case_number"), reason=params.get("reason"))
     try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhian import __version__
-from zhian.errors import ZhianError
+from zhian.errors import NotFoundError, ZhianError
 from zhian.node import Node, NodeRole
 from zhian.web import (
     alert_views,
@@ -31,6 +33,7 @@ from zhian.web import (
     watchlist_views,
     workbench_views,
 )
+from zhian.web.error_pages import error_page, wants_page
 
 
 def create_app(node: Node) -> FastAPI:
@@ -66,10 +69,22 @@ def create_app(node: Node) -> FastAPI:
     auth.install(app)
 
     @app.exception_handler(ZhianError)
-    async def zhian_error(_request: Request, exc: ZhianError) -> JSONResponse:
+    async def zhian_error(request: Request, exc: ZhianError) -> Response:
+        # People get a page for a refusal or a missing page; an alert image opened in the
+        # browser (the only /api/ path wants_page admits) gets one for any error.
+        is_page_error = exc.status_code in (403, 404) or request.url.path.startswith("/api/")
+        if is_page_error and wants_page(request):
+            return await error_page(request, exc)
         # The envelope of zhian.web.openapi_errors; a 401 names its scheme (RFC 9110 §15.5.2),
         # as the guard's own 401s do.
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # An address no route answers: a page in the shell for people, JSON for programs.
+        if exc.status_code == 404 and wants_page(request):
+            return await error_page(request, NotFoundError("no such page", field="path"))
+        return await http_exception_handler(request, exc)
 
     return app

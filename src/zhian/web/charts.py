@@ -72,7 +72,11 @@ def online_rate_chart(
             "name": names.get(community_id, community_id),
             "type": "line",
             "showSymbol": False,
-            "data": [[at.astimezone(zone).isoformat(), rate] for at, rate in line],
+            # Wall-clock time of the display zone without an offset: ECharts reads it as
+            # is, so the axis shows the configured zone whatever the browser's zone.
+            "data": [
+                [at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), rate] for at, rate in line
+            ],
             "markLine": {
                 "silent": True,
                 "symbol": "none",

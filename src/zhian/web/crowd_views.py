@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -40,9 +40,12 @@ for _key, (_zh, _en) in CROWD_TEXT.items():
     TEXT["en"].setdefault(_key, _en)
 
 
-def forecast_chart(view: ZoneView, threshold: float, t: dict[str, str]) -> dict[str, Any]:
-    """Density history and forecast (mean, ±2σ band) with the threshold, for ECharts."""
-    history = [(at, people / view.area_m2) for at, people in view.history[-90:]]
+def forecast_chart(
+    view: ZoneView, threshold: float, t: dict[str, str], zone: tzinfo = UTC
+) -> dict[str, Any]:
+    """Density history and forecast (mean, ±2σ band) with the threshold, for ECharts; the
+    axis reads in `zone` (the pages' display zone)."""
+    history = [(at.astimezone(zone), people / view.area_m2) for at, people in view.history[-90:]]
     labels = [at.strftime("%H:%M") for at, _ in history]
     measured: list[float | None] = [round(d, 3) for _, d in history]
     mean: list[float | None] = [None] * len(history)
@@ -102,7 +105,7 @@ def crowd_page(page: PageDep) -> HTMLResponse:
         {
             "view": view,
             "level": LEVELS[view.level][1 if page.lang == "zh" else 2],
-            "chart": forecast_chart(view, config.threshold, t),
+            "chart": forecast_chart(view, config.threshold, t, page.zone),
         }
         for view in snapshot.zones
     ]

@@ -10,7 +10,6 @@ It also puts the CSRF token on `request.state.csrf_token` for the templates.
 
 from __future__ import annotations
 
-import html
 import logging
 import secrets
 from urllib.parse import parse_qs, urlencode
@@ -18,10 +17,11 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zhian.errors import ForbiddenError, PayloadTooLargeError, ZhianError
+from zhian.web.error_pages import render_error_page, wants_page
 from zhian.web.permissions import DEVICE, RouteMatch, RouteTable, forbidden
 from zhian.web.sessions import (
     LoginRequiredError,
@@ -86,9 +86,9 @@ class AccessGuard:
             user = await run_in_threadpool(authenticate, request)
             if user is None:
                 raise login_required(request)
+            request.state.user = user  # the refused page shows this user's menu
             if not user.can(permission):
                 raise forbidden(user, permission)
-            request.state.user = user
         if self._needs_csrf(request, match):
             return await self._verify_csrf(request, receive)
         return None, receive
@@ -175,21 +175,9 @@ def _error_response(request: Request, error: ZhianError) -> Response:
         if request.query_params.get("lang") == "en":
             query["lang"] = "en"
         return RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
-    if request.url.path.startswith("/api/") or error.status_code != 403:
+    if error.status_code != 403 or not wants_page(request):
         headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
         return JSONResponse(
             {"error": error.to_dict()}, status_code=error.status_code, headers=headers
         )
-    is_english = request.query_params.get("lang") == "en" or (
-        request.cookies.get("zhian_lang") == "en" and request.query_params.get("lang") != "zh"
-    )
-    title = "Not allowed" if is_english else "无权访问"
-    back = "Back to the start page" if is_english else "返回首页"
-    page = (
-        f'<!doctype html><html lang="{"en" if is_english else "zh-CN"}"><head>'
-        '<meta charset="utf-8"><meta name="viewport" content="width=device-width, '
-        f'initial-scale=1"><title>{title}</title></head><body>'
-        f'<h1>{title}</h1><p role="alert" data-field="{html.escape(error.field or "")}">'
-        f'{html.escape(error.message)}</p><p><a href="/">{back}</a></p></body></html>'
-    )
-    return HTMLResponse(page, status_code=403)
+    return render_error_page(request, error, getattr(request.state, "user", None))

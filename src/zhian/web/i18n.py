@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from zhian.access.roles import ROLE_NAMES_EN, ROLE_NAMES_ZH, Role
 
@@ -24,6 +25,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "menu": ("菜单", "Menu"),
     "live_on": ("实时", "Live"),
     "live_off": ("连接中断", "Offline"),
+    "live_connecting": ("连接中", "Connecting"),
     "sound": ("声音提醒", "Sound"),
     "new_alert": ("新预警", "New alert"),
     "overdue": ("已超时", "overdue"),
@@ -58,6 +60,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "filter": ("筛选", "Filter"),
     "reset": ("重置", "Reset"),
     "open_only": ("仅未结项", "Open only"),
+    "show": ("显示", "Show"),
+    "open_and_closed": ("全部（含已结项）", "Open and closed"),
+    "closed_only": ("仅已结项", "Closed only"),
     "created_at": ("发生时间", "Raised"),
     "title": ("内容", "What"),
     "count": ("次数", "Count"),
@@ -74,6 +79,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "events": ("相关事件", "Events"),
     "images": ("图片", "Images"),
     "figures": ("数据", "Figures"),
+    "open_parameters": ("查看和调整本社区模型参数", "See and tune this community's parameters"),
     "candidates": ("比对候选", "Candidates"),
     "score": ("相似度", "Score"),
     "timeline": ("处置记录", "Timeline"),
@@ -95,6 +101,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "feedback": ("处置反馈", "Feedback"),
     "attachments": ("照片/附件", "Photos"),
     "outcome": ("结项结果", "Outcome"),
+    "choose_outcome": ("请选择结项结果", "Choose an outcome"),
     "who": ("操作人", "By"),
     "when": ("时间", "When"),
     "where": ("来源地址", "From"),
@@ -277,6 +284,12 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "rule": {
         "alarm": ("设备报警", "Alarms"),
+        "denied_access": ("多次刷卡失败", "Repeated denied access"),
+        "tailgating": ("尾随/强行进入", "Tailgating"),
+        "crowd": ("人员聚集", "Crowding"),
+        "device_offline": ("设备离线", "Device offline"),
+        "device_fault": ("设备故障", "Device fault"),
+        "watchlist": ("布控比中", "Watchlist hits"),
     },
     "protocol": {
         "native": ("原生接口", "Native API"),
@@ -286,6 +299,70 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "file": ("文件导入", "File import"),
         "sim": ("模拟数据", "Simulator"),
         "replay": ("隔离重放", "Quarantine replay"),
+    },
+    "event_type": {
+        "access": ("门禁通行", "Access passage"),
+        "vehicle": ("过车", "Vehicle passage"),
+        "face": ("人脸抓拍", "Face capture"),
+        "alarm": ("报警", "Alarm"),
+        "heartbeat": ("心跳/故障", "Heartbeat"),
+        "crowd": ("人流计数", "Crowd count"),
+        "patrol": ("巡逻上报", "Patrol report"),
+        "tip": ("随手拍", "Resident tip"),
+    },
+    "actor_type": {
+        "user": ("用户", "User"),
+        "device": ("设备", "Device"),
+        "system": ("系统", "System"),
+        "token": ("接口令牌", "API token"),
+    },
+    "audit_action": {
+        "alert.created": ("产生预警", "Alert raised"),
+        "alert.updated": ("预警处置", "Alert handled"),
+        "alert.reveal_plate": ("查看预警车牌原文", "Alert plate revealed"),
+        "alert_image.read": ("查看预警图片", "Alert image read"),
+        "audit.export": ("导出审计日志", "Audit log exported"),
+        "events.read_unmasked": ("查看事件原文", "Events read unmasked"),
+        "incident.updated": ("合并事件更新", "Incident updated"),
+        "keys.rotate": ("轮换密钥", "Keys rotated"),
+        "masterdata.import": ("导入基础数据", "Master data imported"),
+        "personal_data.reveal": ("查看个人信息原文", "Personal data revealed"),
+        "quarantine.replay": ("重放隔离数据", "Quarantine replayed"),
+        "resident.reveal": ("查看居民信息原文", "Resident field revealed"),
+        "watchlist.create": ("新增布控", "Watchlist entry added"),
+        "watchlist.import": ("批量导入布控", "Watchlist imported"),
+        "watchlist.withdraw": ("撤销布控", "Watchlist entry withdrawn"),
+        "watchlist.list": ("查看布控列表", "Watchlist read"),
+        "watchlist.bulk_withdraw": ("批量撤销布控", "Watchlist entries withdrawn"),
+        "alert.breached": ("预警超时", "Alert deadline missed"),
+        "alert.transition": ("预警状态变更", "Alert state changed"),
+        "alert.warning": ("预警即将超时", "Alert deadline warning"),
+        "audit.search": ("查询审计日志", "Audit log searched"),
+        "audit.purge": ("清理到期审计日志", "Audit log purged"),
+        "device.register": ("登记设备", "Device registered"),
+        "device.token_issue": ("签发设备令牌", "Device token issued"),
+        "device.viid_password_set": ("设置视图库密码", "GA/T 1400 password set"),
+        "legal_hold.place": ("设置法律保全", "Legal hold placed"),
+        "legal_hold.release": ("解除法律保全", "Legal hold released"),
+        "resident.view": ("查看居民", "Resident viewed"),
+        "retention.apply": ("执行数据保留清理", "Retention applied"),
+        "webhook.subscribe": ("订阅 Webhook", "Webhook subscribed"),
+        "webhook.remove": ("删除 Webhook", "Webhook removed"),
+    },
+    "record_type": {
+        "alert": ("预警", "alert"),
+        "audit_entry": ("审计记录", "audit entry"),
+        "device": ("设备", "device"),
+        "event": ("事件", "event"),
+        "face_event": ("人脸抓拍", "face capture"),
+        "image": ("图片", "image"),
+        "key_ring": ("密钥环", "key ring"),
+        "legal_hold": ("法律保全", "legal hold"),
+        "quarantine_item": ("隔离数据", "quarantine item"),
+        "resident": ("居民", "resident"),
+        "retention_run": ("数据保留清理", "retention run"),
+        "watchlist_entry": ("布控", "watchlist entry"),
+        "webhook_subscription": ("Webhook 订阅", "webhook subscription"),
     },
     "device_kind": {
         "door": ("门禁", "Door"),
@@ -318,9 +395,19 @@ def label(lang: str, group: str, value: object) -> str:
             return str(value)
         return (ROLE_NAMES_EN if lang == "en" else ROLE_NAMES_ZH)[role]
     names = _LABELS.get(group, {}).get(str(value))
+    if names is None and group in ("rule", "kind"):
+        names = _model_titles().get(str(value))
     if names is None:
         return str(value)
     return names[1] if lang == "en" else names[0]
+
+
+@cache
+def _model_titles() -> dict[str, tuple[str, str]]:
+    """The batch models' names: their alerts carry the model's name as rule and kind."""
+    from zhian.models.catalogue import MODELS  # the catalogue imports every model
+
+    return {model.name: (model.title_zh, model.title_en) for model in MODELS}
 
 
 def choices(lang: str, group: str) -> list[tuple[str, str]]:

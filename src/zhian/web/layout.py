@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,10 +16,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from zhian.access.roles import Role, role_name
+from zhian.access.scope import JurisdictionScope
 from zhian.access.service import UserRead
 from zhian.node import Node
+from zhian.registry.service import RegistryService
 from zhian.web.deps import Context, RequestContext
+from zhian.web.error_text import error_text
+from zhian.web.evidence import event_summary, figure_label, figure_value
 from zhian.web.i18n import DEFAULT_LANG, LANGS, choices, label, text
+from zhian.web.permissions import page_permission
 
 LANG_COOKIE = "zhian_lang"
 LANG_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
@@ -60,10 +65,15 @@ def lang_url(request: Request, lang: str) -> str:
 
 
 def nav_items(request: Request, lang: str) -> list[dict[str, Any]]:
-    """The menu entries; the language travels in the link so every page agrees on it."""
+    """The menu entries the signed-in user may open (the guard's route map decides), with
+    the language in the link so every page agrees on it. No user, no entries."""
+    user: UserRead | None = getattr(request.state, "user", None)
     path = request.url.path
     items = []
     for key, href in NAVIGATION:
+        needed = page_permission(href)
+        if user is None or (needed is not None and not user.can(needed)):
+            continue
         is_active = path == href or path.startswith(href + "/")
         items.append({"label": text(lang)[key], "href": f"{href}?lang={lang}", "active": is_active})
     return items
@@ -98,6 +108,10 @@ def register_globals(environment: Environment) -> None:
         nav_items=nav_items,
         lang_url=lang_url,
         static_url=static_url,
+        figure_label=figure_label,
+        error_text=error_text,
+        event_summary=event_summary,
+        figure_value=figure_value,
     )
 
 
@@ -125,6 +139,7 @@ class Page:
     user: UserRead
     lang: str
     context: RequestContext
+    _place_names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def t(self) -> Mapping[str, str]:
@@ -133,6 +148,19 @@ class Page:
     @property
     def zone(self) -> timezone:
         return display_zone(self.node)
+
+    def place_name(self, place_id: str | None) -> str:
+        """A jurisdiction's or community's name for a page; the id only when unnamed."""
+        if not place_id:
+            return ""
+        names = self._place_names
+        if not names:
+            names.update(RegistryService(self.context.session).jurisdiction_names())
+            for community in RegistryService(self.context.session).list_communities(
+                scope=JurisdictionScope.unscoped()
+            ):
+                names.setdefault(community.id, community.name)
+        return str(names.get(place_id, place_id))
 
     @property
     def now(self) -> datetime:
@@ -149,6 +177,8 @@ class Page:
             "role": role_name(Role(self.user.role), self.lang),
             "server_now": self.now.astimezone(UTC).isoformat(),
             "when": lambda value, fmt="%m-%d %H:%M": local_time(value, zone, fmt),
+            "zone": zone,
+            "place_name": self.place_name,
             "is_partial": name.rsplit("/", 1)[-1].startswith("_"),
             **context,
         }

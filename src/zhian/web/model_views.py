@@ -14,6 +14,7 @@ from zhian.models.feedback import collect_feedback
 from zhian.models.parameters import TUNABLE, ParameterService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
+from zhian.web.evidence import parameter_description, parameter_name
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 
@@ -70,7 +71,8 @@ def _parameter_page(
     rows = [
         {
             "name": name,
-            "description": type(defaults).model_fields[name].description,
+            "title": parameter_name(name, page.lang),
+            "description": parameter_description(name, page.lang),
             "default": getattr(defaults, name),
             "value": getattr(effective, name),
         }

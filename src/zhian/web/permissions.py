@@ -271,14 +271,30 @@ class RouteTable:
         return None
 
 
-def forbidden(user: UserRead, permission: str) -> ForbiddenError:
+class PermissionRefusedError(ForbiddenError):
+    """403 for a user without a permission: the refused page names it and who holds it."""
+
+    def __init__(self, message: str, *, permission: str) -> None:
+        super().__init__(message, field="permission")
+        self.permission = permission
+
+
+def forbidden(user: UserRead, permission: str) -> PermissionRefusedError:
     """403 naming the permission and the user's role (field `permission`)."""
     via = " through an API token" if user.token_id is not None else ""
-    return ForbiddenError(
+    return PermissionRefusedError(
         f"this needs the permission '{permission}'; you are signed in as role "
         f"'{user.role}'{via}, which does not hold it",
-        field="permission",
+        permission=permission,
     )
+
+
+def page_permission(path: str) -> str | None:
+    """The permission a GET of `path` (a page of the menu) needs; None when public."""
+    access = ROUTES.get(("GET", path))
+    if access is None or isinstance(access, ByPathParameter):
+        return None
+    return None if access in SELF_AUTHENTICATED else access
 
 
 def require_permission(name: str) -> Callable[[UserRead], UserRead]:

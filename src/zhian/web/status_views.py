@@ -19,6 +19,7 @@ from zhian.store.queries import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import Context, RequestContext
 from zhian.web.health import node_health
+from zhian.web.layout import display_zone, local_time, page_lang, remember_lang
 from zhian.web.openapi_errors import error_responses
 from zhian.web.personal_data import stated_purpose, unmasked_events, wants_unmasked
 
@@ -47,6 +48,7 @@ TEXT: dict[str, dict[str, str]] = {
         "recent": "最新事件",
         "devices": "设备",
         "type": "类型",
+        "stored_count": "条数",
         "device": "设备",
         "time": "时间",
         "detail": "内容",
@@ -77,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "recent": "Recent events",
         "devices": "Devices",
         "type": "Type",
+        "stored_count": "Events",
         "device": "Device",
         "time": "Time",
         "detail": "Detail",
@@ -205,12 +208,12 @@ def start_page(request: Request, user: CurrentUser) -> RedirectResponse:
 
 
 @router.get("/status", response_class=HTMLResponse, include_in_schema=False)
-def status_page(
-    request: Request,
-    context: Context,
-    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
-) -> HTMLResponse:
-    return templates.TemplateResponse(
+def status_page(request: Request, context: Context) -> HTMLResponse:
+    # The language as every page chooses it (query, then the remembered choice); times in
+    # the display zone, as on every page.
+    lang = page_lang(request)
+    zone = display_zone(context.node)
+    response = templates.TemplateResponse(
         request,
         "status.html",
         {
@@ -219,8 +222,12 @@ def status_page(
             "lang": lang,
             "user": context.user,
             "role": role_name(Role(context.user.role), lang),
+            "when": lambda value, fmt="%m-%d %H:%M:%S": local_time(value, zone, fmt),
+            "zone_name": local_time(context.node.clock.now(), zone, "UTC%z"),
         },
     )
+    remember_lang(request, response, lang)
+    return response
 
 
 @public_router.get(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from zhian.alerts.schemas import TodoItem
+from zhian.web.alert_access import may_act
 from zhian.web.auth import current_user
 from zhian.web.charts import weekly_chart
 from zhian.web.layout import Page, PageDep
@@ -17,7 +18,13 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 def _todos(page: Page) -> dict[str, list[TodoItem]]:
     context = page.context
-    items = context.alerts.my_todos(context.user.id, scope=context.scope)
+    # Only what this user may act on: an analyst reads alerts but signs none, and an alert
+    # owned by a higher role is not a grid worker's to-do.
+    items = [
+        item
+        for item in context.alerts.my_todos(context.user.id, scope=context.scope)
+        if may_act(context.user, item.alert, item.action)
+    ]
     return {
         "to_sign": [item for item in items if item.action == "sign"],
         "to_handle": [item for item in items if item.action != "sign"],

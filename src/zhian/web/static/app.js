@@ -32,14 +32,57 @@
   }
 
   var charts = [];
+  // A chart with no figure other than zero says "no data" instead of drawing empty axes
+  // or a grey ring that reads as data.
+  // A line's measured zero is a figure; a bar or slice of zero is not.
+  function isFigure(value, zeroCounts) {
+    if (Array.isArray(value)) {
+      return value.length > 1 && isFigure(value[value.length - 1], zeroCounts);
+    }
+    if (value && typeof value === "object") { return isFigure(value.value, zeroCounts); }
+    return typeof value === "number" && (zeroCounts || value !== 0);
+  }
+  function hasData(option) {
+    return (option.series || []).some(function (series) {
+      var zeroCounts = series.type === "line";
+      return (series.data || []).some(function (v) { return isFigure(v, zeroCounts); });
+    });
+  }
+  // On a phone a table.cards row becomes a card: each cell names its column (the header
+  // row is hidden there), so a figure never stands without its meaning.
+  function labelCards(root) {
+    var tables = Array.prototype.slice.call(root.querySelectorAll("table.cards"));
+    var around = root.closest ? root.closest("table.cards") : null;  // a swapped tbody
+    if (around) { tables.push(around); }
+    tables.forEach(function (table) {
+      var heads = Array.prototype.map.call(
+        table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, index) {
+          if (cell.colSpan > 1) { cell.setAttribute("data-label", ""); return; }
+          // A column without a heading (the row's buttons) gets an empty label: no prefix.
+          if (index < heads.length && !cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", heads[index]);
+          }
+        });
+      });
+    });
+  }
   function drawCharts(root) {
-    if (typeof echarts === "undefined") { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       var source = document.getElementById(el.dataset.chart);
       if (!source || el.dataset.drawn) { return; }
+      var option = JSON.parse(source.textContent);
+      if (!hasData(option)) {
+        el.dataset.drawn = "empty";
+        el.classList.add("empty");
+        el.textContent = document.body.dataset.noData || "";
+        return;
+      }
+      if (typeof echarts === "undefined") { return; }
       el.dataset.drawn = "1";
       var chart = echarts.init(el, null, { renderer: "canvas" });
-      chart.setOption(JSON.parse(source.textContent));
+      chart.setOption(option);
       charts.push(chart);
     });
   }
@@ -146,6 +189,6 @@
     if (liveBadge) { liveBadge.classList.remove("on"); liveBadge.textContent = liveBadge.dataset.off; }
   });
 
-  htmx.onLoad(function (root) { drawCharts(root); tick(); });
+  htmx.onLoad(function (root) { labelCards(root); drawCharts(root); tick(); });
   setInterval(tick, 1000);
 })();
