@@ -47,7 +47,7 @@ def _pruner(store: EventStore, name: str, event_types: tuple[str, ...], setting:
         keep = RetentionKeep(
             device_ids=kept.device_ids,
             subject_refs=frozenset(token("subject", ref) for ref in kept.subject_refs),
-            plates=frozenset(token("plate", plate) for plate in kept.plates),
+            plates=frozenset(token("plate", plate) for plate in kept.plates) | kept.plate_tokens,
             event_keys=kept.event_keys,
         )
         total = sum(store.delete_before(t, cutoff, dry_run=True) for t in event_types)

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Protocol
 
+from zhian.governance.masking import mask_plate
 from zhian.kit.clock import Clock
 from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
 from zhian.watchlists.service import WatchlistService
@@ -55,7 +56,7 @@ def seed_demo_watchlist(node: WatchlistHost, district: DemoDistrict, *, user_id:
                 WatchlistEntryCreate(
                     target=WatchTarget.PLATE,
                     plate=car.plate,
-                    label=f"演示：被盗车辆 {car.plate}",
+                    label=f"演示：被盗车辆 {mask_plate(car.plate)}",
                     legal_basis_kind=LegalBasisKind.STOLEN_VEHICLE,
                     legal_basis_ref=f"DEMO-2026-{n + 1:04d}",
                     jurisdiction_id=str(top["id"]),

@@ -21,7 +21,12 @@ class WatchlistEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     target: Mapped[str] = mapped_column(String(16))  # "plate" | "person"
-    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    # Issue #12: the plate is held as its keyed token (the event store's kind `plate`), a
+    # sealed copy (context `watchlist_entries.plate_enc:<token>`: the id is not known before
+    # the insert) and the masked plate for display; never in clear.
+    plate_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    plate_enc: Mapped[bytes | None] = mapped_column()
+    plate_masked: Mapped[str | None] = mapped_column(String(16))
     subject_ref: Mapped[str | None] = mapped_column(String(128), index=True)
     feature: Mapped[str | None] = mapped_column(Text)
     label: Mapped[str] = mapped_column(String(200))

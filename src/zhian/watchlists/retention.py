@@ -20,9 +20,10 @@ def register_watchlist_keeper(registry: RetentionRegistry) -> None:
 
 
 def watched(session: Session, now: datetime) -> KeptRefs:
-    """The subject references and plates of every entry neither withdrawn nor expired."""
+    """The subject references and plates (as tokens: the entry holds no plate in clear) of
+    every entry neither withdrawn nor expired."""
     rows = session.execute(
-        select(WatchlistEntry.subject_ref, WatchlistEntry.plate)
+        select(WatchlistEntry.subject_ref, WatchlistEntry.plate_token)
         .where(WatchlistEntry.withdrawn_at.is_(None))
         .where(WatchlistEntry.expires_at > now)
     )
@@ -33,4 +34,4 @@ def watched(session: Session, now: datetime) -> KeptRefs:
             subjects.add(subject_ref)
         if plate:
             plates.add(plate)
-    return KeptRefs(subject_refs=frozenset(subjects), plates=frozenset(plates))
+    return KeptRefs(subject_refs=frozenset(subjects), plate_tokens=frozenset(plates))

@@ -16,8 +16,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
-from zhian.errors import BadRequestError, ConflictError, NotFoundError
+from zhian.errors import BadRequestError, ConfigurationError, ConflictError, NotFoundError
+from zhian.governance.masking import mask_plate
 from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
 from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
 from zhian.watchlists.models import WatchlistEntry
 from zhian.watchlists.repository import WatchlistRepository
@@ -36,6 +38,9 @@ IMPORT_COLUMNS = (
     "tier",
 )
 WITHDRAW_COLUMNS = ("id", "plate", "subject_ref", "legal_basis_ref", "reason")
+# Where an entry's plate is sealed; the context names the plate's token (#12).
+PLATE_TABLE, PLATE_SEALED = "watchlist_entries", "plate_enc"
+NO_KEY_REASON = "watchlist plates are stored as tokens and this node has no key ring"
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def _read(entry: WatchlistEntry) -> WatchlistEntryRead:
         id=entry.id,
         target=entry.target,
         label=entry.label,
-        plate=entry.plate,
+        plate=entry.plate_masked,
         subject_ref=entry.subject_ref,
         has_feature=entry.feature is not None,
         legal_basis_kind=entry.legal_basis_kind,
@@ -81,12 +86,33 @@ def _blank(value: object) -> bool:
 class WatchlistService:
     """Keeps the watchlist within `scope`. Every entry states its legal basis, owner,
     jurisdiction and expiry; an entry already expired, or of a jurisdiction outside the
-    scope, is refused. The caller owns the transaction."""
+    scope, is refused. The caller owns the transaction.
 
-    def __init__(self, session: Session, *, clock: Clock, scope: JurisdictionScope) -> None:
+    Plates are stored as keyed token, sealed copy and masked form (#12): adding, finding or
+    matching a plate needs `identity` (governance's `IdentitySealer`); entries read back
+    show the masked plate."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock,
+        scope: JurisdictionScope,
+        identity: IdentityProtector | None = None,
+    ) -> None:
         self.repository = WatchlistRepository(session)
         self.clock = clock
         self.scope = scope
+        self.identity = identity
+
+    def _identity(self) -> IdentityProtector:
+        if self.identity is None:
+            raise ConfigurationError(NO_KEY_REASON, field="plate")
+        return self.identity
+
+    def plate_token(self, plate: str) -> str:
+        """The keyed token a plate is stored and matched by."""
+        return self._identity().token("plate", plate)
 
     def _not_found(self, entry_id: int) -> NotFoundError:
         # Outside the scope reads like absent: the entry's existence is not disclosed.
@@ -102,9 +128,16 @@ class WatchlistService:
         now = self.clock.now()
         if entry.expires_at <= now:
             raise BadRequestError("expires_at lies in the past", field="expires_at")
+        plate_token = plate_enc = plate_masked = None
+        if entry.plate is not None:
+            plate_token = self.plate_token(entry.plate)
+            plate_enc = self._identity().seal(PLATE_TABLE, PLATE_SEALED, plate_token, entry.plate)
+            plate_masked = mask_plate(entry.plate)
         row = WatchlistEntry(
             target=entry.target.value,
-            plate=entry.plate,
+            plate_token=plate_token,
+            plate_enc=plate_enc,
+            plate_masked=plate_masked,
             subject_ref=entry.subject_ref,
             feature=entry.feature,
             label=entry.label,
@@ -234,7 +267,11 @@ class WatchlistService:
         if plate is None and subject is None:
             return WatchlistRowError(0, "id", "name the entry by id, plate or subject_ref")
         found = self.repository.find_active(
-            now, scope=self.scope, plate=plate, subject_ref=subject, basis_ref=basis
+            now,
+            scope=self.scope,
+            plate_token=None if plate is None else self.plate_token(plate),
+            subject_ref=subject,
+            basis_ref=basis,
         )
         if not found:
             return WatchlistRowError(
@@ -243,7 +280,9 @@ class WatchlistService:
         return [entry.id for entry in found]
 
     def matcher(self, *, plate_tolerance: int, face_threshold: float) -> WatchlistMatcher:
-        """A snapshot of the entries active now in the scope, for the watchlist rule."""
+        """A snapshot of the entries active now in the scope, for the watchlist rule. The
+        plates are opened in memory (the matcher tolerates a misread character, which a
+        token cannot); the system's own use, not a reveal to a person."""
         plates, subjects, faces = [], [], []
         for row in self.repository.active(self.clock.now(), scope=self.scope):
             item = WatchItem(
@@ -254,8 +293,11 @@ class WatchlistService:
                 legal_basis_ref=row.legal_basis_ref,
                 expires_at=row.expires_at,
             )
-            if row.plate:
-                plates.append((row.plate, item))
+            if row.plate_token and row.plate_enc is not None:
+                plate = self._identity().open(
+                    PLATE_TABLE, PLATE_SEALED, row.plate_token, row.plate_enc
+                )
+                plates.append((plate, item))
             if row.subject_ref:
                 subjects.append((row.subject_ref, item))
             if row.feature:
