@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from zhian.governance.crypto import FieldCipher, key_id_of
 from zhian.governance.models import VaultEntry
 from zhian.governance.tokens import Tokeniser, TokenKind
-from zhian.registry.models import Resident
+from zhian.registry.models import Resident, Vehicle
+from zhian.watchlists.models import WatchlistEntry
 
 # Rows re-encrypted per round trip during rotation.
 RESEAL_BATCH_ROWS = 500
@@ -57,12 +58,19 @@ class SealedColumn:
 # Every sealed column of the operational database; rotation and the census walk these.
 _RESIDENTS = cast(Table, Resident.__table__)
 _VAULT = cast(Table, VaultEntry.__table__)
+_VEHICLES = cast(Table, Vehicle.__table__)
+_WATCHLIST = cast(Table, WatchlistEntry.__table__)
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(
         SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c[name])
         for name in ("name_enc", "id_number_enc", "phone_enc", "face_feature_enc")
     ),
     SealedColumn("identifier_vault", _VAULT.c.token, _VAULT.c.sealed),
+    # Issue #12: cards and plates. A watchlist plate is sealed for its token (the entry's
+    # id is not known before the insert); entries sharing a plate are re-sealed together.
+    SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c.card_ref_enc),
+    SealedColumn("vehicles", _VEHICLES.c.id, _VEHICLES.c.plate_enc),
+    SealedColumn("watchlist_entries", _WATCHLIST.c.plate_token, _WATCHLIST.c.plate_enc),
 )
 
 
