@@ -175,6 +175,7 @@ def test_demo_accounts_have_distinct_passwords_that_work(db: Database) -> None:
         "analyst",
         "auditor",
         "admin",
+        "integrator",
     ]
     assert len({password for _username, password, _role in accounts}) == len(accounts)
     for username, password, role in accounts:
@@ -182,7 +183,7 @@ def test_demo_accounts_have_distinct_passwords_that_work(db: Database) -> None:
         user = authenticate(db, username, password)
         assert user is not None and user.role == role
     command = authenticate(db, "command", accounts[0][1])
-    admin = authenticate(db, "admin", accounts[-1][1])
+    admin = authenticate(db, "admin", accounts[-2][1])
     assert command is not None and command.jurisdiction_id == "city"
     assert command.display_name == "演示·指挥中心"
     assert admin is not None and admin.jurisdiction_id is None

@@ -18,7 +18,9 @@ def app_commands() -> set[CommandPath]:
 
     def walk(command: object, prefix: CommandPath) -> set[CommandPath]:
         if isinstance(command, TyperGroup):
-            return {
+            # A group that runs by itself (`eval`, besides `eval crowd`) is a command too.
+            own = {prefix} if command.invoke_without_command and prefix else set()
+            return own | {
                 path
                 for name, sub in command.commands.items()
                 for path in walk(sub, (*prefix, name))

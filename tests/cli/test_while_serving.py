@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,11 @@ def case_log_drop_reader(s: Serving) -> None:
     assert result.exit_code == 1 and "No log reader named" in result.stderr
 
 
+def case_log_damage(s: Serving) -> None:
+    # The serving node's log is whole: nothing recorded, read beside the lock it holds.
+    assert "recorded no loss" in ok("log", "damage", *ws(s))
+
+
 def case_audit_verify(s: Serving) -> None:
     assert "Audit chain intact" in ok("audit", "verify", *ws(s))
 
@@ -373,6 +378,18 @@ def case_eval(s: Serving) -> None:
                    "--no-crowd")  # fmt: skip
     assert result.exit_code in (0, 1), result.output
     assert "precision" in result.output
+
+
+def case_eval_crowd(s: Serving) -> None:
+    counts = s.files / "counts.csv"
+    start = datetime(2025, 3, 3)
+    rows = [
+        {"sensor": "gate", "time": (start + timedelta(hours=i)).isoformat(), "count": 50 + i % 24}
+        for i in range(5 * 7 * 24)
+    ]
+    write_csv(counts, rows)
+    out = ok("eval", "crowd", str(counts), "--horizon", "60")
+    assert "4-week mean" in out and "persistence" in out
 
 
 def case_demo(s: Serving) -> None:
@@ -424,6 +441,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("quality", "report"): case_quality_report,
     ("log", "readers"): case_log_readers,
     ("log", "drop-reader"): case_log_drop_reader,
+    ("log", "damage"): case_log_damage,
     ("audit", "verify"): case_audit_verify,
     ("keys", "init"): case_keys_init,
     ("keys", "status"): case_keys_status,
@@ -432,6 +450,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("docs", "permissions"): case_docs_permissions,
     ("simulate",): case_simulate,
     ("eval",): case_eval,
+    ("eval", "crowd"): case_eval_crowd,
     ("demo",): case_demo,
     ("serve",): case_serve,
     ("worker",): case_worker,

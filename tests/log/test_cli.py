@@ -1,4 +1,4 @@
-"""`zhian log readers` and `zhian log drop-reader`, while the log is held open."""
+"""`zhian log readers`, `drop-reader` and `damage`, while the log is held open."""
 
 from __future__ import annotations
 
@@ -35,3 +35,26 @@ def test_the_readers_are_shown_and_a_stopped_one_is_dropped(tmp_path: Path) -> N
         unknown = runner.invoke(app, ["log", "drop-reader", "cascade", *workspace])
         assert unknown.exit_code == 1
         assert "No log reader named 'cascade'" in unknown.output
+
+
+def test_recorded_losses_are_shown(tmp_path: Path) -> None:
+    runner = CliRunner()
+    workspace = ["--workspace", str(tmp_path)]
+    log_dir = tmp_path / "log"
+    with LocalEventLog(log_dir, fsync=False) as log:
+        log.append([b"a", b"b", b"c"])
+    whole = runner.invoke(app, ["log", "damage", *workspace])
+    assert whole.exit_code == 0, whole.output
+    assert "recorded no loss" in whole.output
+
+    # The last acknowledged record's payload damaged on disk.
+    [segment] = log_dir.glob("*.seg")
+    data = bytearray(segment.read_bytes())
+    data[-1] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    with LocalEventLog(log_dir, fsync=False) as log:  # held open, as a running node holds it
+        shown = runner.invoke(app, ["log", "damage", *workspace])
+    assert shown.exit_code == 1, shown.output
+    assert "records 3-3 (1) lost" in shown.output and "bad checksum" in shown.output
+    assert "kept aside: 00000000000000000001.seg.from-byte-18." in shown.output
+    assert "1 records lost in 1 gaps" in shown.output

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from zhian.log import EventLogError, LocalEventLog, LogClosedError, LogCorruptError
+from zhian.log import EventLogError, LocalEventLog, LogClosedError
 from zhian.log import local as local_module
 from zhian.log.local import HEADER, segment_name
 
@@ -162,7 +162,9 @@ def test_torn_tail_is_cut_off(log_dir: Path, damage: Callable[[bytes], bytes]) -
         assert log.read(59, 5) == [(60, make_records(60, 1)[0]), (61, b"after")]
 
 
-def test_bad_checksum_in_last_record_drops_only_that_record(log_dir: Path) -> None:
+def test_a_bad_checksum_in_the_last_record_loses_it_without_reusing_its_number(
+    log_dir: Path,
+) -> None:
     with LocalEventLog(log_dir) as log:
         log.append(make_records(1, 10))
     path = segment_paths(log_dir)[0]
@@ -171,29 +173,46 @@ def test_bad_checksum_in_last_record_drops_only_that_record(log_dir: Path) -> No
     path.write_bytes(bytes(data))
 
     with LocalEventLog(log_dir) as log:
-        assert log.durable_seq == 9
-        assert log.append([b"again"]) == 10
-        assert log.read(8, 5) == [(9, make_records(9, 1)[0]), (10, b"again")]
+        # Record 10 was acknowledged: its number stays used, a recorded gap.
+        assert log.durable_seq == 10
+        assert [(loss.first_seq, loss.last_seq) for loss in log.losses()] == [(10, 10)]
+        assert log.append([b"again"]) == 11
+        assert log.read(8, 5) == [(9, make_records(9, 1)[0]), (11, b"again")]
+    kept = log.losses()[0].kept_aside
+    assert kept is not None and (log_dir / "damaged" / kept).read_bytes() == data[-48:]
 
 
-def test_damage_in_an_older_segment_raises(log_dir: Path) -> None:
+def test_damage_in_an_older_segment_is_kept_aside_and_the_rest_read_on(log_dir: Path) -> None:
     with LocalEventLog(log_dir, segment_bytes=500) as log:
         for start in range(1, 41, 4):
             log.append(make_records(start, 4))
     first, second = segment_paths(log_dir)[:2]
-    data = bytearray(first.read_bytes())
-    data[HEADER.size + 3] ^= 0x01  # a bit flip inside the first payload
+    original = first.read_bytes()
+    data = bytearray(original)
+    data[HEADER.size * 3 + 40 * 2 + 3] ^= 0x01  # a bit flip inside the third payload
     first.write_bytes(bytes(data))
+    lost_through = int(second.stem) - 1
 
-    with pytest.raises(LogCorruptError, match=r"00000000000000000001\.seg is damaged"):
-        LocalEventLog(log_dir, segment_bytes=500)
+    with LocalEventLog(log_dir, segment_bytes=500) as log:
+        [loss] = log.losses()
+        assert (loss.first_seq, loss.last_seq) == (3, lost_through)
+        assert loss.kept_aside is not None
+        kept = log_dir / "damaged" / loss.kept_aside
+        assert kept.read_bytes() == bytes(data)
+        assert "records 3 to" in kept.with_name(kept.name + ".note").read_text()
+        expected = [*range(1, 3), *range(lost_through + 1, 41)]
+        assert [seq for seq, _ in log.iter_records()] == expected
+        assert log.append([b"after"]) == 41
 
-    # Losing the end of an older segment is damage too, not a torn write.
-    data[HEADER.size + 3] ^= 0x01
-    first.write_bytes(bytes(data))
+    # Losing the end of an older segment (a file cut short) is a loss too.
     second.write_bytes(second.read_bytes()[: -(HEADER.size + 40)])
-    with pytest.raises(LogCorruptError, match="but the next segment starts at"):
-        LocalEventLog(log_dir, segment_bytes=500)
+    third_first = int(segment_paths(log_dir)[2].stem)
+    with LocalEventLog(log_dir, segment_bytes=500) as log:
+        assert (log.losses()[-1].first_seq, log.losses()[-1].last_seq) == (
+            third_first - 1,
+            third_first - 1,
+        )
+        assert log.append([b"later"]) == 42
 
 
 def test_concurrent_appenders_and_a_tailing_reader(

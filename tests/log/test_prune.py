@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zhian.log import EventLogError, LocalEventLog, LogCorruptError
+from zhian.log import EventLogError, LocalEventLog
 from zhian.log import local as local_module
 from zhian.log.local import segment_name
 
@@ -128,17 +128,23 @@ def test_a_crash_between_two_deletions_leaves_a_log_that_opens(
     assert [seq for seq, _ in reopened.read(0, 100)] == list(range(6, 21))
 
 
-def test_a_missing_middle_segment_is_still_damage(
+def test_a_missing_middle_segment_is_a_recorded_loss(
     open_log: Callable[[], LocalEventLog], log_dir: Path
 ) -> None:
-    # Why pruning deletes oldest first: any other order could leave this behind.
+    # Why pruning deletes oldest first: any other order could leave this behind. Should
+    # it happen anyway, the log says what is missing and reads skip it.
     log = open_log()
     fill(log, 4)
     log.close()
     (log_dir / segment_name(6)).unlink()
 
-    with pytest.raises(LogCorruptError, match="next segment starts at 11"):
-        LocalEventLog(log_dir, segment_bytes=SEGMENT_BYTES)
+    reopened = open_log()
+    assert [(loss.first_seq, loss.last_seq) for loss in reopened.losses()] == [(6, 10)]
+    assert [seq for seq, _ in reopened.read(0, 100)] == [*range(1, 6), *range(11, 21)]
+    assert [seq for seq, _ in reopened.read(5, 1)] == [11]
+    reopened.close()
+    # Reported once: the next start finds the gap already in the book.
+    assert len(open_log().losses()) == 1
 
 
 def test_a_failed_deletion_keeps_memory_and_files_in_step(

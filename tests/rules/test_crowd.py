@@ -132,3 +132,45 @@ def test_the_crowd_page_shows_each_zone(crowd_node: Node, clock: ManualClock) ->
         assert "crowd-chart-data-Z-PLAZA" in page.text and "人流态势" in page.text
         english = client.get("/crowd?lang=en")
         assert "Crowd situation" in english.text
+
+
+def test_a_lines_process_noise_follows_its_reading_interval() -> None:
+    per_second, per_minute, hourly = Reconciler(), Reconciler(), Reconciler()
+    for _ in range(60):
+        per_second.add_lines(0, 0, 1)
+    per_minute.add_lines(0, 0, 60)
+    hourly.add_lines(0, 0, 3600)
+    assert per_second.variance == pytest.approx(per_minute.variance)
+    assert hourly.variance - 1e12 == pytest.approx(60 * (per_minute.variance - 1e12))
+
+
+def test_a_planned_event_must_end_after_it_starts() -> None:
+    with pytest.raises(ValueError, match="is not after start"):
+        CrowdSettings.model_validate(
+            {
+                "planned_events": [
+                    {
+                        "zone_id": "F02",
+                        "start": "2026-11-16T10:00",
+                        "end": "2026-11-16T09:00",
+                        "expected": 5000,
+                    }
+                ]
+            }
+        )
+    config = CrowdConfig.from_settings(
+        CrowdSettings.model_validate(
+            {
+                "planned_events": [
+                    {
+                        "zone_id": "F02",
+                        "start": "2026-11-16T10:00",
+                        "end": "2026-11-16T18:00",
+                        "expected": 5000,
+                    }
+                ]
+            }
+        )
+    )
+    ((zone, window),) = config.planned_events
+    assert zone == "F02" and window.start.utcoffset() == timedelta(hours=8)

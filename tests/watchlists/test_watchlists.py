@@ -15,6 +15,7 @@ from zhian.governance.masking import mask_plate
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.sim import build_district
+from zhian.sim.layout import J_COMMUNITY
 from zhian.watchlists.demo import seed_demo_watchlist
 from zhian.watchlists.importer import import_file, withdraw_file
 from zhian.watchlists.schemas import WatchlistEntryCreate
@@ -149,9 +150,24 @@ def test_bulk_withdrawal_by_id_or_plate(
 
 def test_demo_watchlist_plates_pass_the_district_gates(node: Node, users: Users) -> None:
     district = build_district(seed=7, scale=0.2)
-    ids = seed_demo_watchlist(node, district, user_id=users.command)
-    # The demo's top jurisdiction must exist; here the entries only need to be valid.
+    community = J_COMMUNITY[0]
+    ids = seed_demo_watchlist(node, district, user_id=users.command, jurisdiction_id=community)
+    # Here the entries only need to be valid, and their subjects live in the jurisdiction.
     with node.watchlists() as watchlists:
-        plates = {e.plate for e in watchlists.list_entries() if e.id in ids}
-    resident_plates = {mask_plate(str(row["plate"])) for row in district.tables["vehicles"]}
-    assert len(ids) == 3 and plates <= resident_plates
+        entries = [e for e in watchlists.list_entries() if e.id in ids]
+    sites = {
+        k
+        for k, site in enumerate(district.sites)
+        if any(
+            row["id"] == site.community_id and row["jurisdiction_id"] == community
+            for row in district.tables["communities"]
+        )
+    }
+    local_plates = {car.plate for car in district.cars if car.site in sites}
+    # Entries read back masked (issue #12): compare with the masks of the local plates.
+    plates = {e.plate for e in entries if e.plate is not None}
+    assert len(plates) == 3 and plates <= {mask_plate(plate) for plate in local_plates}
+    assert {e.jurisdiction_id for e in entries} == {community}
+    assert len(entries) == 4  # and one missing person
+    # Labels never carry a plate, clear or masked.
+    assert not any(plate in e.label for e in entries for plate in local_plates | plates)

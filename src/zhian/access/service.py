@@ -39,6 +39,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role], ...] = (
     ("analyst", Role.ANALYST),
     ("auditor", Role.AUDITOR),
     ("admin", Role.ADMIN),
+    ("integrator", Role.INTEGRATOR),
 )
 DEMO_PASSWORD_BYTES = 9  # 12 URL-safe characters
 

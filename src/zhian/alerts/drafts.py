@@ -35,6 +35,10 @@ class AlertDraft:
 
     `(rule, subject, place_id)` identifies it: while an alert with that key is open, a new
     draft updates its count and evidence instead of opening another.
+
+    `raised_at` is set only for history replayed after the fact (the demo's replayed days):
+    the moment the rule would have raised it live, which the alert then opens at (its SLA
+    deadlines count from it). None, the live default: the alert opens when it is raised.
     """
 
     rule: str
@@ -52,6 +56,7 @@ class AlertDraft:
     images: tuple[str, ...] = ()
     figures: dict[str, float | int | str] = field(default_factory=dict)
     candidates: tuple[Candidate, ...] = ()
+    raised_at: datetime | None = None
 
     @property
     def key(self) -> str:

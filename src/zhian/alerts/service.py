@@ -123,6 +123,10 @@ class AlertService:
 
     def _open(self, draft: AlertDraft) -> Alert:
         now = self.clock.now()
+        # Replayed history opens at the time the rule raised it (never later than now), so
+        # its deadlines, and the overdue figures built on them, are those of its own time.
+        if draft.raised_at is not None and draft.raised_at < now:
+            now = draft.raised_at
         jurisdiction_id = self.tree.of_community(draft.community_id)
         alert = Alert(
             rule=draft.rule,
@@ -157,7 +161,7 @@ class AlertService:
                     alert_id=alert.id, milestone=milestone, due_at=now + timedelta(seconds=seconds)
                 )
             )
-        self._record(alert, "created", None, AlertState.NEW, user_id=None, ip=None, note="")
+        self._record(alert, "created", None, AlertState.NEW, user_id=None, ip=None, note="", at=now)
         self.repository.flush()
         self._emit("alert.created", alert)
         self._correlate(alert)
@@ -532,6 +536,7 @@ class AlertService:
         ip: str | None,
         note: str,
         data: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> None:
         self.repository.add(
             AlertAction(
@@ -542,7 +547,7 @@ class AlertService:
                 user_id=user_id,
                 ip=ip,
                 note=note,
-                at=self.clock.now(),
+                at=at or self.clock.now(),
                 data=data or {},
             )
         )

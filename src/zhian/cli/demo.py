@@ -25,15 +25,30 @@ from zhian.cli.running import claim_for_serving
 from zhian.config import load_settings
 from zhian.db.migrate import upgrade_url
 from zhian.devices.service import DeviceService
-from zhian.ingest.events import Event
+from zhian.ingest.events import HISTORY_SUFFIX, Event
 from zhian.kit.clock import Clock, SystemClock
 from zhian.kit.running import find_running_node, loopback_url
+from zhian.models.optins import add_welfare_optins
 from zhian.node import Node
 from zhian.registry.importer import import_paths
-from zhian.sim import District, build_district, stream_events
-from zhian.watchlists.demo import seed_demo_watchlist
+from zhian.rules.crowd_data import CrowdDataService, FlowPointIn
+from zhian.sim import District, Simulation, build_district
+from zhian.sim.replay import ArrivalClock
+from zhian.sim.scenarios import SCENARIOS, Scenario
+from zhian.sim.scenarios_crowd import TempleFair, fair_flow_points, with_temple_fair
+from zhian.sim.scenarios_demo import demo_scenarios
+from zhian.sim.scenarios_housing import WELFARE_OPTIN
+from zhian.sim.stream import default_start
+from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
 
 REPLAY_CHUNK = 5000
+# The longest model window (a resident unseen for 21 days has moved out) and a day more.
+DEFAULT_DAYS = 22.0
+# During the replay the batch models run every this many simulated hours, as they would
+# have run live, so their alerts open over the replayed weeks; once more at its end.
+MODEL_STEP_HOURS = 6.0
+# Replayed days are history: their alerts open at their own times (zhian.rules.engine).
+HISTORY_SOURCE = "sim" + HISTORY_SUFFIX
 
 
 def prepare_workspace(workspace: Path, *, fresh: bool) -> None:
@@ -61,7 +76,9 @@ def load_district(node: Node, district: District) -> dict[str, str]:
     folder = node.settings.workspace / "masterdata"
     # Residents come with enrolled face features (sealed on import by the node's keys), so
     # the unregistered-resident alerts can name registry candidates as in the field.
-    district.write_csv(folder, face_features=True)
+    # Residents also carry synthetic names, ID numbers and phones (sealed on import), so
+    # masking and audited reveal can be seen.
+    district.write_csv(folder, face_features=True, identities=True)
     reports = import_paths(
         node.db, sorted(folder.glob("*.csv")), identity=node.governance.require_sealer()
     )
@@ -74,6 +91,10 @@ def load_district(node: Node, district: District) -> dict[str, str]:
         service = DeviceService(session)
         tokens = service.issue_tokens(
             [str(row["id"]) for row in district.tables["devices"]], now=node.clock.now()
+        )
+        # The temple fair's flow-limiting points: what the crowd warning recommends closing.
+        CrowdDataService(session).put_flow_points(
+            [FlowPointIn.model_validate(row) for row in fair_flow_points()]
         )
     node.refresh_directory()
     return tokens
@@ -94,6 +115,7 @@ def place_demo_accounts(node: Node, district: District) -> list[tuple[str, str, 
         Role.COMMUNITY_OFFICER: community,
         Role.GRID_WORKER: community,
         Role.PROPERTY_SECURITY: community,
+        Role.INTEGRATOR: top,
     }
     with node.db.session() as session:
         return AccessService(session).ensure_demo_accounts(
@@ -102,29 +124,95 @@ def place_demo_accounts(node: Node, district: District) -> list[tuple[str, str, 
         )
 
 
+def demo_community(district: District) -> str:
+    """The community jurisdiction where the community officer's demo account works."""
+    return next(
+        str(row["id"]) for row in district.tables["jurisdictions"] if row["level"] == "community"
+    )
+
+
 def seed_watchlist(node: Node, district: District) -> None:
-    """A few stolen-vehicle reports, owned by the command centre, so plate hits show early."""
+    """Stolen-vehicle and missing-person reports of the community officer's community,
+    owned by the command centre: the officers placed there, and those above, see the
+    entries and their hits."""
     with node.db.session() as session:
         owner = next(u for u in AccessService(session).list_users() if u.username == "command")
-    seed_demo_watchlist(node, district, user_id=owner.id)
+    seed_demo_watchlist(node, district, user_id=owner.id, jurisdiction_id=demo_community(district))
     node.refresh_directory()
 
 
-def replay(node: Node, events: Iterator[Event], *, start: datetime, end: datetime) -> int:
-    """Push simulated history through the real intake, with progress."""
-    total_seconds = (end - start).total_seconds()
+def demo_district(seed: int, scale: float) -> District:
+    """The simulated district with the temple fair's sub-zones and counters."""
+    return with_temple_fair(build_district(seed=seed, scale=scale))
+
+
+def stage(district: District, live_at: datetime) -> list[type[Scenario]]:
+    """Every scenario but the all-day temple fair, and the demo's stage at `live_at`."""
+    plates = {car.plate for car in watched_cars(district, demo_community(district))}
+    driven = [
+        (district.sites[car.site].vehicle_gates[0], car)
+        for car in district.cars
+        if car.plate in plates and district.sites[car.site].vehicle_gates
+    ]
+    return [
+        *(s for s in SCENARIOS if s is not TempleFair),
+        *demo_scenarios(live_at, watched_cars=driven),
+    ]
+
+
+def replay(
+    node: Node,
+    simulation: Simulation,
+    arrival: ArrivalClock,
+    *,
+    model_step: timedelta = timedelta(hours=MODEL_STEP_HOURS),
+    show_progress: bool = True,
+) -> int:
+    """Push simulated history through the real intake as history (alerts at their own
+    times), running the batch models every `model_step` of it and once at its end."""
+    start = simulation.epoch + timedelta(seconds=simulation.timeline.start_t)
+    end_t = simulation.timeline.end_t
+    assert end_t is not None  # history ends
+    total_seconds = end_t - simulation.timeline.start_t
+    events = arrival.follow(simulation.events())
     accepted = 0
+    next_models = start + model_step
     began = time.perf_counter()
-    with progress_bar() as progress:
-        task = progress.add_task("Replaying simulated days", total=int(total_seconds), rate="")
+    with progress_bar() if show_progress else nullcontext() as progress:
+        task = (
+            progress.add_task("Replaying simulated days", total=total_seconds, rate="")
+            if progress is not None
+            else None
+        )
         while chunk := list(itertools.islice(events, REPLAY_CHUNK)):
-            result = node.intake.submit_events(chunk, source="sim")
+            result = node.intake.submit_events(chunk, source=HISTORY_SOURCE)
             accepted += result.accepted
-            done = (chunk[-1].time - start).total_seconds()
-            rate = accepted / max(time.perf_counter() - began, 1e-9)
-            progress.update(task, completed=int(done), rate=f"{rate:,.0f} ev/s")
-        progress.update(task, completed=int(total_seconds))
+            if chunk[-1].time >= next_models:
+                _run_models(node, simulation)
+                next_models = chunk[-1].time + model_step
+            if progress is not None and task is not None:
+                done = (chunk[-1].time - start).total_seconds()
+                rate = accepted / max(time.perf_counter() - began, 1e-9)
+                progress.update(task, completed=int(done), rate=f"{rate:,.0f} ev/s")
+        if progress is not None and task is not None:
+            progress.update(task, completed=total_seconds)
+    _run_models(node, simulation)
     return accepted
+
+
+def _run_models(node: Node, simulation: Simulation) -> None:
+    """One model run over what the store holds now (the replay's clock): the opt-ins the
+    simulator planted so far are recorded first (residents who asked for welfare checks)."""
+    optins = [
+        (record.subject, str(record.detail.get("requested_by", "self")), record.start)
+        for record in simulation.truth
+        if record.scenario == WELFARE_OPTIN
+    ]
+    if optins:
+        with node.db.session() as session:
+            add_welfare_optins(session, optins)
+    node.feeder.wait_caught_up(timeout_seconds=600)
+    node.models.run_once()
 
 
 class LiveStream(threading.Thread):
@@ -163,7 +251,9 @@ def demo(
     workspace: Annotated[
         Path, typer.Option("--workspace", "-w", help="Folder for the demo's data.")
     ] = Path("zhian-demo"),
-    days: Annotated[float, typer.Option(min=0.05, help="Simulated days to replay.")] = 3.0,
+    days: Annotated[
+        float, typer.Option(min=0.05, help="Simulated days to replay (22: every model fires).")
+    ] = DEFAULT_DAYS,
     scale: Annotated[float, typer.Option(min=0.05, help="District size (1 = a pilot).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
     host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
@@ -179,14 +269,13 @@ def demo(
     settings = load_settings(workspace, web={"secret_key": secrets.token_urlsafe(32)})
     upgrade_url(settings.database_url)
     with console.status("Building the synthetic district…"):
-        district = build_district(seed=seed, scale=scale)
+        district = demo_district(seed, scale)
     now = clock.now()
-    start = now - timedelta(days=days)
+    start = default_start(now, days)
+    scenarios = stage(district, now)
     # History arrives at its own times, then the clock is live (zhian.sim.replay): an
     # outage going on at `now` is already past the offline period when the live stream
     # takes over, so the wall shows it at once.
-    from zhian.sim.replay import ArrivalClock
-
     arrival = ArrivalClock(start, live=clock)
     # Serving, the demo publishes the running-node marker as `zhian serve` does, so other
     # commands on its workspace send their work to it (docs/cli.md).
@@ -196,8 +285,8 @@ def demo(
             tokens = load_district(node, district)
             accounts = place_demo_accounts(node, district)
             seed_watchlist(node, district)
-        history = arrival.follow(stream_events(district, start=start, end=now, seed=seed))
-        accepted = replay(node, history, start=start, end=now)
+        history = Simulation(district, start=start, end=now, seed=seed, scenarios=scenarios)
+        accepted = replay(node, history, arrival)
         arrival.go_live()
         with console.status("Filling the event store…"):
             node.feeder.wait_caught_up(timeout_seconds=600)
@@ -205,7 +294,10 @@ def demo(
         _print_accounts(accounts)
         if not serve:
             return
-        live = LiveStream(node, stream_events(district, start=now, end=None, seed=seed + 1), clock)
+        live_stream = Simulation(
+            district, start=now, end=None, seed=seed + 1, scenarios=scenarios
+        ).events()
+        live = LiveStream(node, live_stream, clock)
         live.start()
         try:
             _serve(node, host, port)

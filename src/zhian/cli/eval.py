@@ -1,15 +1,22 @@
-"""`zhian eval`: the batch models against the simulator's ground truth."""
+"""`zhian eval`: the batch models against the simulator's ground truth; `zhian eval crowd`:
+the crowd forecast against a city's published counts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from zhian.cli.common import console
+from zhian.config import CrowdSettings
+from zhian.errors import BadRequestError
 from zhian.evaluation import crowd as crowd_eval
+from zhian.evaluation import crowd_counts
 from zhian.evaluation.models import ModelScore, evaluate
+from zhian.rules.crowd import CrowdConfig
 
 # The bar of issue #6, for every model on the standard scenarios.
 BAR = 0.95
@@ -17,7 +24,16 @@ BAR = 0.95
 CROWD_LEAD_BAR = 10.0
 
 
+app = typer.Typer(
+    help="Evaluate the models and the crowd forecast.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@app.callback()
 def eval_models(
+    ctx: typer.Context,
     seeds: Annotated[int, typer.Option(min=1, help="Simulator seeds 1..N to run.")] = 5,
     days: Annotated[int, typer.Option(min=1, help="Simulated days per seed.")] = 30,
     scale: Annotated[float, typer.Option(min=0.05, help="District size (1 = a pilot).")] = 0.5,
@@ -29,7 +45,10 @@ def eval_models(
     ] = True,
 ) -> None:
     """Run the standard scenarios through the models; print precision, recall and
-    time to detect per model. Exits 1 when a model is below the bar (0.95)."""
+    time to detect per model. Exits 1 when a model is below the bar (0.95).
+    `zhian eval crowd COUNTS_FILE` scores the crowd forecast on a city's counts instead."""
+    if ctx.invoked_subcommand is not None:
+        return
     with console.status(f"Simulating and evaluating {seeds} seed(s) of {days} days…"):
         scores = evaluate(list(range(1, seeds + 1)), days=days, scale=scale, step_hours=step_hours)
     console.print(_table(scores, seeds, days, scale))
@@ -48,6 +67,89 @@ def eval_models(
         console.print(f"[red]Below the bar ({BAR}): {', '.join(below)}")
         raise typer.Exit(1)
     console.print(f"[green]Every model at or above the bar ({BAR}).")
+
+
+@app.command("crowd")
+def eval_crowd(
+    counts_file: Annotated[
+        Path, typer.Argument(help="CSV or .xlsx of counts: (sensor, time, count) rows, or wide.")
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="TOML naming the columns and layout (docs/crowd.md)."),
+    ] = None,
+    horizon: Annotated[
+        list[int] | None,
+        typer.Option(min=1, help="Horizon in minutes (repeat); default [crowd] horizons_minutes."),
+    ] = None,
+    sensor: Annotated[
+        list[str] | None, typer.Option(help="Score only this sensor (repeat).")
+    ] = None,
+) -> None:
+    """Run the production crowd forecaster with a rolling origin over published counts;
+    print WAPE and MAE per horizon beside persistence, the same hour last week and the
+    4-week same-hour mean."""
+    settings = CrowdSettings()
+    try:
+        layout = crowd_counts.Mapping.load(mapping)
+        with console.status(f"Reading {counts_file}…"):
+            series = crowd_counts.read_counts(counts_file, layout, sensors=sensor or ())
+    except BadRequestError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from None
+    if series.rejected_rows:
+        console.print(f"[yellow]{series.rejected_rows} row(s) with unreadable values left out:")
+        for line in series.rejected[:5]:
+            console.print(f"  {line}")
+    if not series.readings:
+        console.print("[red]No readings to score.")
+        raise typer.Exit(2)
+    config = crowd_counts.with_holidays(CrowdConfig.from_settings(settings), layout.holidays)
+    horizons = horizon or settings.horizons_minutes
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("Forecasting readings", total=series.total)
+        scores = crowd_counts.score_counts(
+            series, config, horizons, progress=lambda n: progress.advance(task, n)
+        )
+    console.print(_counts_table(counts_file, series, scores))
+    skipped = sorted(set(horizons) - {s.minutes for s in scores})
+    if skipped:
+        console.print(
+            f"Left out (not a whole number of {series.interval} readings): "
+            + ", ".join(f"{h} min" for h in skipped)
+        )
+
+
+def _counts_table(
+    source: Path, series: crowd_counts.CountSeries, scores: list[crowd_counts.HorizonScore]
+) -> Table:
+    table = Table(
+        title=f"Crowd forecast · {source.name} · {len(series.readings)} sensors · "
+        f"{series.total:,} readings every {series.interval} · rolling origin"
+    )
+    for column in ("horizon", "method", "points", "WAPE", "MAE", "WAPE vs best baseline"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for score in scores:
+        best = score.best_baseline
+        for method in crowd_counts.METHODS:
+            wape, mae = score.wape(method), score.mae(method)
+            ratio = score.ratio if method == "forecast" else None
+            table.add_row(
+                f"{score.minutes} min" if method == "forecast" else "",
+                method + (" (best baseline)" if method == best else ""),
+                f"{score.points:,}",
+                "–" if wape is None else f"{wape:.3f}",
+                "–" if mae is None else f"{mae:.1f}",
+                "" if ratio is None else f"{ratio:.3f}",
+                end_section=method == crowd_counts.METHODS[-1],
+            )
+    return table
 
 
 def _candidate_lines(scores: dict[str, ModelScore]) -> list[str]:

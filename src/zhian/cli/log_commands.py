@@ -1,4 +1,4 @@
-"""`zhian log`: the named readers of the durable event log and their positions."""
+"""`zhian log`: the durable event log's named readers and what it lost to damage."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from zhian.cli.common import (
     error_console,
     settings_for,
 )
+from zhian.log.damage import DAMAGED_FOLDER, read_losses
 from zhian.log.readers import local_log_readers
 
-app = typer.Typer(help="The durable event log's named readers.", no_args_is_help=True)
+app = typer.Typer(
+    help="The durable event log's named readers and its recorded losses.", no_args_is_help=True
+)
 
 
 @app.command("readers")
@@ -49,3 +52,32 @@ def drop_reader(
         error_console.print(f"[red]No log reader named {name!r}.[/red]")
         raise typer.Exit(1)
     console.print(f"Dropped log reader {name!r}.")
+
+
+@app.command("damage")
+def show_damage(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Show the records the log lost to a damaged disk, and the files it kept aside.
+
+    Start-up recovery never numbers new records over lost ones: each loss is a gap in the
+    log, recorded here. Exits with 1 when any loss is recorded. Works while the node runs."""
+    log_dir = settings_for(workspace).log_dir
+    losses = read_losses(log_dir)
+    if not losses:
+        console.print("The event log has recorded no loss.")
+        return
+    # One line per loss, not a table: causes and file names are long, and a line stays
+    # whole for grep and for a narrow terminal.
+    for loss in losses:
+        kept = f"kept aside: {loss.kept_aside}" if loss.kept_aside else "nothing kept aside"
+        console.print(
+            f"records {loss.first_seq}-{loss.last_seq} ({loss.records}) lost, found "
+            f"{loss.found_at.strftime('%Y-%m-%d %H:%M:%S')} UTC: {loss.cause}; {kept}",
+            soft_wrap=True,
+            markup=False,
+        )
+    total = sum(loss.records for loss in losses)
+    console.print(
+        f"{total} records lost in {len(losses)} gaps; damaged files are kept in "
+        f"{log_dir / DAMAGED_FOLDER}. Events the event store already held are not lost."
+    )
+    raise typer.Exit(1)

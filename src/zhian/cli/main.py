@@ -6,10 +6,10 @@ import typer
 
 from zhian import __version__
 from zhian.cli import access, demo, ferry, governance, intake, node_commands, quarantine, utilities
+from zhian.cli import eval as eval_commands
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
 from zhian.cli.clear_errors import ClearErrorsGroup
-from zhian.cli.eval import eval_models
 from zhian.cli.log_commands import app as log_app
 from zhian.cli.registry import import_master_data
 from zhian.cli.simulate import simulate
@@ -48,7 +48,7 @@ app.command("serve")(node_commands.serve)
 app.command("worker")(node_commands.worker)
 app.command("demo")(demo.demo)
 app.command("simulate")(simulate)
-app.command("eval")(eval_models)
+app.add_typer(eval_commands.app, name="eval")
 app.command("import")(import_master_data)
 app.command("import-utilities")(utilities.import_utilities)
 app.command("ingest")(intake.ingest)

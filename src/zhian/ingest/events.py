@@ -111,6 +111,17 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
 )
 
 
+# An intake source ending in this marks replayed history ("sim:history", the demo's
+# replayed days): the events happened long before they are submitted, and the rules raise
+# their alerts at the events' own times. Anything else is live, late or not.
+HISTORY_SUFFIX = ":history"
+
+
+def is_history_source(source: str) -> bool:
+    """Whether a batch's source marks replayed history (see HISTORY_SUFFIX)."""
+    return source.endswith(HISTORY_SUFFIX)
+
+
 class LoggedEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One accepted event with how and when it arrived: the event store's unit."""
 

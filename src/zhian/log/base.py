@@ -30,11 +30,13 @@ class LogCorruptError(EventLogError):
 
 
 class EventLog(Protocol):
-    """An append-only sequence of opaque records, numbered 1, 2, 3 … without gaps.
+    """An append-only sequence of opaque records, numbered 1, 2, 3 … in order.
 
     A record is durable once `append` returns: it survives a crash of the process or of
     the machine. Only durable records are ever read. Retention may drop the oldest records
-    once every named reader has acknowledged them; numbering goes on regardless.
+    once every named reader has acknowledged them; numbering goes on regardless. A number
+    is never handed out twice: records a damaged disk lost leave a gap that reads skip
+    (the local log records it, zhian.log.damage).
     """
 
     @property

@@ -12,6 +12,7 @@ needed.
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,9 +24,11 @@ from zhian.log.base import EventLogError, LogClosedError, SegmentInfo
 # keeps one parser of it (private names, but the same package and the same format).
 from zhian.log.local import SEGMENT_SUFFIX, _first_seq_of, _read_frames, _ReadPlan, segment_name
 from zhian.log.marker import read_durable_seq
-from zhian.log.readers import READERS_FOLDER, FileLogReaders
+from zhian.log.readers import READERS_FOLDER, FileLogReaders, ReaderPosition
 
 ITER_CHUNK_RECORDS: Final = 16_384
+
+logger = logging.getLogger(__name__)
 
 
 class LogFollower:
@@ -49,7 +52,7 @@ class LogFollower:
         self._position: tuple[int, int, int] | None = None
         # Reader positions are files beside the log: the follower's readers (the store
         # feeder, the rules) write theirs there and the writer's retention reads them.
-        self._readers = FileLogReaders(directory / READERS_FOLDER)
+        self._readers = _FollowedReaders(FileLogReaders(directory / READERS_FOLDER), self)
         self._list_segments()
 
     @property
@@ -57,7 +60,7 @@ class LogFollower:
         return self._directory
 
     @property
-    def readers(self) -> FileLogReaders:
+    def readers(self) -> _FollowedReaders:
         return self._readers
 
     @property
@@ -162,11 +165,16 @@ class LogFollower:
         if not self._first_seqs:
             return []
         start = max(after_seq + 1, self._first_seqs[0])
-        last_seq = min(end_seq, start - 1 + limit)
         out: list[tuple[int, bytes]] = []
-        index = bisect.bisect_right(self._first_seqs, start) - 1
+        index = max(0, bisect.bisect_right(self._first_seqs, start) - 1)
         for segment_first in self._first_seqs[index:]:
-            if segment_first > last_seq or (out and out[-1][0] >= last_seq):
+            if len(out) >= limit or start > end_seq:
+                break
+            # A segment may start after a gap (records lost to damage, zhian.log.damage):
+            # the limit counts records, so the window starts at the segment's first record.
+            start = max(start, segment_first)
+            last_seq = min(end_seq, start - 1 + limit - len(out))
+            if segment_first > last_seq:
                 break
             path = self._directory / segment_name(segment_first)
             seq, offset = segment_first, 0
@@ -183,3 +191,40 @@ class LogFollower:
             self._position = (next_seq, segment_first, next_offset)
             start = max(start, next_seq)
         return out
+
+
+class _FollowedReaders:
+    """The readers of a followed log: a position registered past the log's newest record
+    is said loudly. The follower cannot write; the writer numbers past the position (now
+    on file) when it next opens the log (zhian.log.local, `_highest_used_seq`)."""
+
+    def __init__(self, readers: FileLogReaders, log: LogFollower) -> None:
+        self._readers = readers
+        self._log = log
+
+    @property
+    def directory(self) -> Path:
+        return self._readers.directory
+
+    def register(self, name: str, seq: int) -> None:
+        self._readers.register(name, seq)
+        newest = self._log.durable_seq
+        if seq > newest:
+            logger.error(
+                "log reader %r has read through record %d, past the log's newest record %d: "
+                "the log lost records (zhian log damage). Restart the process that writes the "
+                "log so that it numbers new records after %d",
+                name,
+                seq,
+                newest,
+                seq,
+            )
+
+    def ack(self, name: str, seq: int) -> None:
+        self._readers.ack(name, seq)
+
+    def positions(self) -> list[ReaderPosition]:
+        return self._readers.positions()
+
+    def drop(self, name: str) -> bool:
+        return self._readers.drop(name)

@@ -32,8 +32,9 @@ from types import TracebackType
 from typing import Final
 
 from zhian.log.base import EventLogError, LogClosedError, LogCorruptError, SegmentInfo
-from zhian.log.marker import DurableMarker
-from zhian.log.readers import READERS_FOLDER, FileLogReaders
+from zhian.log.damage import LogLoss, LossBook
+from zhian.log.marker import DurableMarker, read_durable_seq
+from zhian.log.readers import READERS_FOLDER, FileLogReaders, LogReaders, ReaderPosition
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ class _Pending:
     frame: bytes
     count: int
     future: concurrent.futures.Future[int]
+    # Not records but a jump: number on after `skip_through` (a reader was ahead).
+    skip_through: int = 0
+    skip_cause: str = ""
 
 
 @dataclass(eq=False)
@@ -177,6 +181,8 @@ class LocalEventLog:
         self._failure: EventLogError | None = None
         # Beside the segments, so other processes find the positions without the lock.
         self._readers = FileLogReaders(directory / READERS_FOLDER, fsync=fsync)
+        self._guarded_readers = _ReadersAheadGuard(self._readers, self)
+        self._losses = LossBook(directory, fsync=fsync)
 
         is_new_folder = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
@@ -192,6 +198,8 @@ class LocalEventLog:
             # Followers in other processes read up to what this marker says (log/follower.py).
             self._marker = DurableMarker(directory)
             self._marker.publish(self._durable_seq)
+            if fsync:
+                self._marker.sync()  # a gap numbered past must stay numbered past
         except BaseException:
             os.close(self._lock_fd)
             raise
@@ -215,8 +223,25 @@ class LocalEventLog:
         return self._first_seqs[0]
 
     @property
-    def readers(self) -> FileLogReaders:
-        return self._readers
+    def readers(self) -> LogReaders:
+        return self._guarded_readers
+
+    def losses(self) -> list[LogLoss]:
+        """What recovery found lost, oldest first (also `zhian log damage`)."""
+        return self._losses.losses()
+
+    def skip_through(self, seq: int, cause: str) -> int:
+        """Number the next record after `seq` at least, recording `durable_seq + 1`..`seq`
+        as lost; returns the new `durable_seq`. For a reader found ahead of the log: what it
+        holds past the log's end stays its own, and the log's new records reach it."""
+        if seq <= self._durable_seq:
+            return self._durable_seq
+        pending = _Pending(b"", 0, concurrent.futures.Future(), skip_through=seq, skip_cause=cause)
+        with self._submit_lock:
+            if self._closed:
+                raise LogClosedError("the event log is closed")
+            self._queue.put(pending)
+        return pending.future.result()
 
     def append(self, records: Sequence[bytes]) -> int:
         return self._submit(records).result()
@@ -342,24 +367,66 @@ class LocalEventLog:
                     break
                 # False when the caller gave up (asyncio cancellation): nothing is written.
                 if item.future.set_running_or_notify_cancel():
-                    group.append(item)
+                    if item.skip_through:
+                        # In queue order: records queued before the jump get the old numbers.
+                        self._commit_safely(group)
+                        group = []
+                        self._commit_safely([item])
+                    else:
+                        group.append(item)
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if group:
-                try:
-                    self._commit_group(group)
-                except Exception as exc:
-                    # A bug rather than an I/O error; still, never leave a caller waiting.
-                    logger.exception("the event log writer failed; the log stops")
-                    self._failure = EventLogError(f"the event log writer failed: {exc}")
-                    self._failure.__cause__ = exc
-                    for pending in group:
-                        if not pending.future.done():
-                            pending.future.set_exception(self._failure)
+            self._commit_safely(group)
             if stopping:
                 return
+
+    def _commit_safely(self, group: list[_Pending]) -> None:
+        if not group:
+            return
+        try:
+            if group[0].skip_through:
+                self._skip(group[0])
+            else:
+                self._commit_group(group)
+        except Exception as exc:
+            # A bug rather than an I/O error; still, never leave a caller waiting.
+            logger.exception("the event log writer failed; the log stops")
+            self._failure = EventLogError(f"the event log writer failed: {exc}")
+            self._failure.__cause__ = exc
+            for pending in group:
+                if not pending.future.done():
+                    pending.future.set_exception(self._failure)
+
+    def _skip(self, pending: _Pending) -> None:
+        """Leave a gap through `pending.skip_through`, recorded before the next segment."""
+        if self._failure is not None:
+            pending.future.set_exception(self._failure)
+            return
+        target = pending.skip_through
+        if target > self._durable_seq:
+            first_lost = self._durable_seq + 1
+            logger.error(
+                "event log: %s; records %d to %d are not in the log and their numbers are "
+                "not reused (zhian log damage)",
+                pending.skip_cause,
+                first_lost,
+                target,
+            )
+            self._losses.record(first_lost, target, pending.skip_cause)
+            segment = _Segment(target + 1, self._directory / segment_name(target + 1))
+            fd = self._create_segment_file(segment.path)
+            os.close(self._write_fd)
+            self._write_fd = fd
+            with self._lock:
+                self._segments.append(segment)
+                self._first_seqs.append(segment.first_seq)
+                self._durable_seq = target
+            self._marker.publish(target)
+            if self._fsync:
+                self._marker.sync()
+        pending.future.set_result(self._durable_seq)
 
     def _commit_group(self, group: list[_Pending]) -> None:
         if self._failure is not None:
@@ -504,10 +571,17 @@ class LocalEventLog:
             last_seq = min(ceiling, start - 1 + limit)
             if start > last_seq:
                 return [], start, last_seq
-            first_index = bisect.bisect_right(self._first_seqs, start) - 1
+            first_index = max(0, bisect.bisect_right(self._first_seqs, start) - 1)
             plans: list[_ReadPlan] = []
             try:
                 for segment in self._segments[first_index:]:
+                    if segment.last_seq < start:
+                        continue  # ends before `start`: `start` lies in a gap after it
+                    if not plans and segment.first_seq > start:
+                        # A gap (records lost to damage): the limit counts records, so the
+                        # window starts again at the first record after it.
+                        start = segment.first_seq
+                        last_seq = min(ceiling, start - 1 + limit)
                     if segment.first_seq > last_seq:
                         break
                     cached = self._positions.get(start)
@@ -552,43 +626,176 @@ class LocalEventLog:
         return fd
 
     def _recover(self) -> list[_Segment]:
+        """The segments to go on with, after setting aside whatever does not read back.
+
+        No sequence number is ever handed out twice. Readers (the event store above all)
+        may already hold records the disk has since lost; numbering new records over them
+        would make the store skip the new records and take resent old ones twice. So the
+        log goes on after the highest number any trace says was used (`_highest_used_seq`)
+        and records what is missing as a loss (zhian.log.damage): a gap that reads skip.
+        """
+        highest_used = self._highest_used_seq()
         paths = sorted(self._directory.glob("*" + SEGMENT_SUFFIX))
-        if not paths:
-            path = self._directory / segment_name(1)
-            os.close(self._create_segment_file(path))
-            return [_Segment(1, path)]
+        first_seqs = [_first_seq_of(path) for path in paths]
         segments: list[_Segment] = []
         for i, path in enumerate(paths):
-            is_last = i == len(paths) - 1
-            segment = _Segment(_first_seq_of(path), path)
+            segment = _Segment(first_seqs[i], path)
+            previous_end = segments[-1].last_seq if segments else None
+            if previous_end is not None and segment.first_seq <= previous_end:
+                raise LogCorruptError(
+                    f"event log segment {path} starts at record {segment.first_seq}, inside "
+                    f"the segment before it (through record {previous_end})"
+                )
+            if previous_end is not None and segment.first_seq > previous_end + 1:
+                self._record_missing(previous_end + 1, segment.first_seq - 1, segments[-1])
             try:
                 _scan_segment(segment)
             except _TornFrameError as torn:
-                if not is_last:
-                    raise LogCorruptError(
-                        f"event log segment {path} is damaged ({torn}); only the newest "
-                        "segment may end in an incomplete write. Restore it from a backup."
-                    ) from None
-                self._truncate_torn_tail(segment, torn)
-            if segments and segments[-1].last_seq + 1 != segment.first_seq:
-                previous = segments[-1]
-                raise LogCorruptError(
-                    f"event log segment {previous.path} ends at record {previous.last_seq} "
-                    f"but the next segment starts at {segment.first_seq}"
+                if i + 1 < len(paths):
+                    self._set_aside_damaged_segment(segment, torn, first_seqs[i + 1] - 1)
+                else:
+                    self._cut_tail(segment, torn, highest_used)
+            if segment.path.exists():  # gone when nothing of a damaged segment was left
+                segments.append(segment)
+        end = segments[-1].last_seq if segments else 0
+        if highest_used > end:
+            # The newest acknowledged records are gone (a cut or damaged tail, a write the
+            # disk dropped after its fsync): number on after them, in a segment of its own.
+            if not self._losses.covers(end + 1, highest_used):
+                kind = "tail" if segments else "log"
+                logger.error(
+                    "event log: records %d to %d were acknowledged but are gone from the %s; "
+                    "their numbers are not reused (zhian log damage)",
+                    end + 1,
+                    highest_used,
+                    kind,
                 )
-            segments.append(segment)
+                self._losses.record(
+                    end + 1,
+                    highest_used,
+                    f"acknowledged through record {highest_used}, but the {kind} ends at "
+                    f"record {end}",
+                )
+            segments.append(self._open_gap_segment(highest_used + 1))
+        elif not segments:
+            segments.append(self._open_gap_segment(1))
         return segments
 
-    def _truncate_torn_tail(self, segment: _Segment, torn: _TornFrameError) -> None:
-        dropped = segment.path.stat().st_size - torn.offset
-        logger.warning(
-            "event log segment %s: cutting %d bytes after record %d (%s); "
-            "they were never acknowledged",
-            segment.path,
-            dropped,
-            segment.last_seq,
-            torn.reason,
+    def _highest_used_seq(self) -> int:
+        """The highest sequence number that may have been handed out or read, by any trace.
+
+        Three traces, each kept for its own reason, so one lost to the same damage leaves
+        the others: the durable marker (rewritten after every commit, before any caller is
+        acknowledged; it survives any crash of the process), each named reader's position
+        (fsynced by the reader after it committed its work: it survives a power cut that
+        loses the marker's last write) and the end of every loss already recorded.
+        """
+        traces = [self._losses.highest_lost_seq()]
+        try:
+            traces.append(read_durable_seq(self._directory))
+        except EventLogError as exc:
+            logger.warning("event log: the durable marker is unreadable (%s); ignoring it", exc)
+        positions, problems = self._readers.readable_positions()
+        for problem in problems:
+            logger.warning("event log: %s; ignoring it", problem)
+        traces += [position.seq for position in positions]
+        return max(traces)
+
+    def _record_missing(self, first_seq: int, last_seq: int, previous: _Segment) -> None:
+        if self._losses.covers(first_seq, last_seq):
+            return  # a gap this log left itself after damage it already reported
+        logger.error(
+            "event log: records %d to %d are missing (no segment holds them); their numbers "
+            "are not reused (zhian log damage)",
+            first_seq,
+            last_seq,
         )
+        self._losses.record(
+            first_seq,
+            last_seq,
+            f"segment {previous.path.name} ends at record {previous.last_seq} (cut short, or "
+            "the segment after it is missing); no segment file holds these records",
+        )
+
+    def _set_aside_damaged_segment(
+        self, segment: _Segment, torn: _TornFrameError, last_seq: int
+    ) -> None:
+        """An older segment fails its checks: a crash cannot explain it, the disk can.
+
+        A copy of the whole file goes to `damaged/`; the records before the bad frame stay
+        in the log, the rest of its range becomes a loss. The file is replaced atomically,
+        after the loss is recorded, so a crash midway leaves it to do again.
+        """
+        first_lost = segment.last_seq + 1
+        cause = (
+            f"segment {segment.path.name} is damaged: {torn}; records {first_lost} to "
+            f"{last_seq} could not be read back"
+        )
+        if not self._losses.covers(first_lost, last_seq):
+            kept = self._losses.keep_aside(
+                segment.path,
+                f"{cause}. The whole segment as found; records {segment.first_seq} to "
+                f"{segment.last_seq} were kept in the log.",
+            )
+            self._losses.record(first_lost, last_seq, cause, kept)
+            logger.error(
+                "event log: %s; the segment was copied to %s and its first %d records kept "
+                "(zhian log damage)",
+                cause,
+                kept.path,
+                segment.count,
+            )
+        self._replace_with_prefix(segment, torn.offset)
+
+    def _replace_with_prefix(self, segment: _Segment, size: int) -> None:
+        if segment.count == 0:
+            segment.path.unlink()
+        else:
+            temporary = segment.path.with_name(segment.path.name + ".tmp")
+            with segment.path.open("rb") as reader:
+                prefix = reader.read(size)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                _write_all(fd, prefix)
+                if self._fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            temporary.replace(segment.path)
+        if self._fsync:
+            _fsync_directory(self._directory)
+
+    def _cut_tail(self, segment: _Segment, torn: _TornFrameError, highest_used: int) -> None:
+        """The newest segment ends in a frame that fails its checks: cut it off.
+
+        After a crash that is a write never acknowledged, and the bytes go. When records
+        past the cut had been acknowledged, the disk lost them: the bytes cut are kept in
+        `damaged/` first, and the loss is recorded by `_recover`.
+        """
+        dropped = segment.path.stat().st_size - torn.offset
+        if highest_used > segment.last_seq:
+            kept = self._losses.keep_aside(
+                segment.path,
+                f"the bytes cut from the end of segment {segment.path.name} ({torn}): they "
+                f"held records from {segment.last_seq + 1} on, up to record {highest_used} at "
+                "most",
+                start=torn.offset,
+            )
+            cause = (
+                f"segment {segment.path.name} is damaged: {torn}; records "
+                f"{segment.last_seq + 1} to {highest_used} could not be read back"
+            )
+            self._losses.record(segment.last_seq + 1, highest_used, cause, kept)
+            logger.error("event log: %s; the cut bytes were kept in %s", cause, kept.path)
+        else:
+            logger.warning(
+                "event log segment %s: cutting %d bytes after record %d (%s); "
+                "they were never acknowledged",
+                segment.path,
+                dropped,
+                segment.last_seq,
+                torn.reason,
+            )
         fd = os.open(segment.path, os.O_WRONLY)
         try:
             os.ftruncate(fd, torn.offset)
@@ -596,6 +803,50 @@ class LocalEventLog:
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+    def _open_gap_segment(self, first_seq: int) -> _Segment:
+        path = self._directory / segment_name(first_seq)
+        if not path.exists():
+            os.close(self._create_segment_file(path))
+        return _Segment(first_seq, path)
+
+
+class _ReadersAheadGuard:
+    """The log's named readers, checked against the log as each one registers.
+
+    A reader registers its own checkpoint. One beyond the log's newest record holds records
+    the log no longer has (lost to damage that left no trace recovery could see, or a log
+    folder replaced under a kept event store). Numbering new records under that checkpoint
+    would make the reader skip them, so the log numbers on after it, recording the gap.
+    """
+
+    def __init__(self, readers: FileLogReaders, log: LocalEventLog) -> None:
+        self._readers = readers
+        self._log = log
+
+    @property
+    def directory(self) -> Path:
+        return self._readers.directory
+
+    def register(self, name: str, seq: int) -> None:
+        # The position first: should the node stop before the jump, recovery sees it.
+        self._readers.register(name, seq)
+        newest = self._log.durable_seq
+        if seq > newest:
+            self._log.skip_through(
+                seq,
+                f"log reader {name!r} had read through record {seq}, past the log's newest "
+                f"record {newest}",
+            )
+
+    def ack(self, name: str, seq: int) -> None:
+        self._readers.ack(name, seq)
+
+    def positions(self) -> list[ReaderPosition]:
+        return self._readers.positions()
+
+    def drop(self, name: str) -> bool:
+        return self._readers.drop(name)
 
 
 def _info(segment: _Segment, is_active: bool) -> SegmentInfo:

@@ -27,6 +27,10 @@ class DurableMarker:
         seq_bytes = durable_seq.to_bytes(8, "little")
         os.pwrite(self._fd, _MARKER.pack(durable_seq, zlib.crc32(seq_bytes)), 0)
 
+    def sync(self) -> None:
+        """Make the last published number durable (after recovery numbered past a gap)."""
+        os.fsync(self._fd)
+
     def close(self) -> None:
         os.close(self._fd)
 

@@ -112,9 +112,17 @@ class FileLogReaders:
         self._write(name, seq)
 
     def positions(self) -> list[ReaderPosition]:
+        found, problems = self.readable_positions()
+        if problems:
+            raise EventLogError(problems[0])
+        return found
+
+    def readable_positions(self) -> tuple[list[ReaderPosition], list[str]]:
+        """The positions that read back, slowest first, and what is wrong with the others."""
         if not self._directory.is_dir():
-            return []
+            return [], []
         found: list[ReaderPosition] = []
+        problems: list[str] = []
         for path in self._directory.glob("*" + POSITION_SUFFIX):
             name = path.name.removesuffix(POSITION_SUFFIX)
             try:
@@ -122,9 +130,10 @@ class FileLogReaders:
             except FileNotFoundError:  # dropped meanwhile
                 continue
             except msgspec.DecodeError as exc:
-                raise EventLogError(f"log reader position {path} is unreadable: {exc}") from exc
+                problems.append(f"log reader position {path} is unreadable: {exc}")
+                continue
             found.append(ReaderPosition(name, stored.seq, stored.updated_at))
-        return sorted(found, key=lambda position: (position.seq, position.name))
+        return sorted(found, key=lambda position: (position.seq, position.name)), problems
 
     def drop(self, name: str) -> bool:
         path = self._path(name)

@@ -13,7 +13,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import ClassVar
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, EventRef, RuleOutput, Tier
@@ -23,8 +23,9 @@ from zhian.rules.base import ref
 from zhian.rules.crowd_data import CrowdDataService, CrowdDirectory
 from zhian.rules.crowd_forecast import (
     Forecast,
-    Holt,
+    PlannedWindow,
     Reconciler,
+    ZoneForecaster,
     crossing_minutes,
     probability_above,
 )
@@ -58,9 +59,18 @@ class CrowdConfig:
     persons_per_officer: tuple[int, ...]
     camera_error: float
     line_error: float
+    utc_offset: timedelta = timedelta(hours=8)
+    holidays: frozenset[date] = frozenset()
+    planned_events: tuple[tuple[str, PlannedWindow], ...] = ()  # (zone id, window)
 
     @classmethod
     def from_settings(cls, settings: CrowdSettings) -> CrowdConfig:
+        offset = timedelta(hours=settings.utc_offset_hours)
+        local = timezone(offset)
+
+        def aware(at: datetime) -> datetime:
+            return at if at.tzinfo is not None else at.replace(tzinfo=local)
+
         return cls(
             levels=tuple(settings.levels),
             hysteresis=tuple(settings.hysteresis),
@@ -70,6 +80,21 @@ class CrowdConfig:
             persons_per_officer=tuple(settings.persons_per_officer),
             camera_error=settings.camera_error,
             line_error=settings.line_error,
+            utc_offset=offset,
+            holidays=frozenset(settings.holidays),
+            planned_events=tuple(
+                (e.zone_id, PlannedWindow(aware(e.start), aware(e.end), float(e.expected)))
+                for e in settings.planned_events
+            ),
+        )
+
+    def forecaster(self, zone_id: str, step: timedelta = timedelta(minutes=1)) -> ZoneForecaster:
+        """The zone's forecaster as the rule runs it (`zhian eval crowd` runs the same)."""
+        return ZoneForecaster(
+            step,
+            holidays=self.holidays,
+            events=[window for zone, window in self.planned_events if zone == zone_id],
+            utc_offset=self.utc_offset,
         )
 
     @property
@@ -141,9 +166,10 @@ class CrowdSnapshot:
 @dataclass
 class _Track:
     reconciler: Reconciler
-    holt: Holt = field(default_factory=Holt)
+    forecaster: ZoneForecaster
     last_minute: datetime | None = None
     last_event_at: datetime | None = None
+    interval: timedelta = timedelta(minutes=1)  # the zone's reading interval, last seen
     level: int = 0
     forecast_warning: bool = False
     alerted: tuple[int, bool] | None = None  # (level, forecast warning) last raised
@@ -186,14 +212,21 @@ class CrowdRule:
             return None
         track = self._tracks.get(event.zone_id)
         if track is None:
-            track = _Track(Reconciler(self.config.camera_error, self.config.line_error))
+            track = _Track(
+                Reconciler(self.config.camera_error, self.config.line_error),
+                self.config.forecaster(event.zone_id),
+            )
             self._tracks[event.zone_id] = track
         if event.occupancy is not None:
             track.reconciler.add_camera(event.occupancy)
         elif event.count_in is not None or event.count_out is not None:
-            track.reconciler.add_lines(event.count_in or 0, event.count_out or 0)
+            track.reconciler.add_lines(
+                event.count_in or 0, event.count_out or 0, event.interval_seconds or 60
+            )
         else:
             return None
+        if event.interval_seconds:
+            track.interval = timedelta(seconds=event.interval_seconds)
         track.last_event_at = event.time
         track.refs.append(ref(event))
         return None
@@ -209,7 +242,10 @@ class CrowdRule:
             self._sample(track, minute)
             view = self._judge(zone_id, track, now)
             views.append(view)
-            stale = track.last_event_at is None or now - track.last_event_at > STALE
+            # A zone counted hourly is not stale between its readings.
+            stale = track.last_event_at is None or now - track.last_event_at > max(
+                STALE, 2 * track.interval
+            )
             if not stale:
                 self._alert(view, track, now, out)
         self.snapshot = CrowdSnapshot(
@@ -227,10 +263,10 @@ class CrowdRule:
             1 if track.last_minute is None else (minute - track.last_minute) // timedelta(minutes=1)
         )
         if gap > MAX_GAP_MINUTES:
-            track.holt = Holt()
+            track.forecaster.restart()
             gap = 1
-        for _ in range(gap):
-            track.holt.add(estimate)
+        for back in range(gap - 1, -1, -1):
+            track.forecaster.observe(minute - timedelta(minutes=back), estimate)
         track.reconciler.advance(gap)
         track.history.append((minute, estimate))
         track.last_minute = minute
@@ -242,8 +278,8 @@ class CrowdRule:
         track.level = config.level(density, track.level)
         forecast: Forecast | None = None
         probability, crossing = 0.0, None
-        if track.holt.samples >= MIN_SAMPLES:
-            forecast = track.holt.forecast(config.forecast_minutes)
+        if track.forecaster.samples >= MIN_SAMPLES:
+            forecast = track.forecaster.forecast(config.forecast_minutes)
             limit = config.threshold * zone.area_m2
             probability = max(probability_above(m, s, limit) for m, s in forecast.path)
             crossing = crossing_minutes(forecast, limit)
@@ -280,8 +316,8 @@ class CrowdRule:
         for other in self.zones.neighbours(zone_id):
             zone, other_track = self.zones.zones[other], self._tracks.get(other)
             people = 0.0 if other_track is None else other_track.reconciler.estimate
-            if other_track is not None and other_track.holt.samples >= MIN_SAMPLES:
-                people = max(people, other_track.holt.forecast(config.forecast_minutes).mean)
+            if other_track is not None and other_track.forecaster.samples >= MIN_SAMPLES:
+                people = max(people, other_track.forecaster.mean_at(config.forecast_minutes))
             spare = int(spare_below * zone.area_m2 - people)
             if spare > 0:
                 divert.append((other, zone.name, spare))

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
 from zhian.errors import ZhianError
-from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch
+from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch, is_history_source
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog
@@ -75,6 +76,13 @@ def build_rules(settings: RuleSettings, protector: IdentifierProtector) -> list[
     ]
 
 
+def _raised_at(output: RuleOutput, moment: datetime) -> RuleOutput:
+    """`output` with its drafts raised at `moment` (replayed history)."""
+    if output.drafts:
+        output.drafts = [replace(draft, raised_at=moment) for draft in output.drafts]
+    return output
+
+
 def rules_by_event_type(rules: Sequence[Rule]) -> dict[type[Event], list[Rule]]:
     """Which rules see which event type: a rule names its `event_types`, or sees all.
 
@@ -98,6 +106,11 @@ class RuleEngine:
     time (the intake's `received_at`) read so far, moved on by the clock since. Live, that
     is now; while the engine catches up after a restart, it is the time of the backlog,
     so devices are not reported offline for the engine's own downtime.
+
+    Replayed history (a batch whose source `is_history_source`) raises its alerts at their
+    own time: an event's drafts at the event's time, the timer rules' at the stream time
+    while the newest batch read is history. Live batches, late ones included, raise at the
+    moment the engine commits them, as they always have.
 
     `protector` is the engine's own identifier vault (one writer per vault: the store
     feeder has another); what the rules sealed is flushed before their alerts commit, so
@@ -134,6 +147,7 @@ class RuleEngine:
         self._last_seq: int | None = None
         self._watermark: datetime | None = None
         self._watermark_seen_at: datetime | None = None
+        self._reading_history = False
         self._next_refresh = 0.0
         self._next_evaluate = 0.0
         self._last_save = 0.0
@@ -206,6 +220,7 @@ class RuleEngine:
                             f"log record {seq} is not a logged batch: {exc}"
                         ) from exc
                     arrived = batch.received_at
+                    history = self._reading_history = is_history_source(batch.source)
                     if (self._watermark is None or arrived > self._watermark) and (
                         arrived <= clock_now + MAX_AHEAD
                     ):
@@ -215,6 +230,8 @@ class RuleEngine:
                         for rule in rules_for[type(event)]:
                             result = rule.on_event(event, batch.received_at)
                             if result is not None:
+                                if history:
+                                    result = _raised_at(result, event.time)
                                 out.extend(result)
                     count += len(batch.events)
                     last = seq
@@ -233,6 +250,8 @@ class RuleEngine:
             for rule in self.rules:
                 result = rule.evaluate(moment)
                 if result is not None:
+                    if self._reading_history:
+                        result = _raised_at(result, moment)
                     out.extend(result)
             self._commit(out, self.last_seq)
             return out

@@ -6,7 +6,9 @@ Zhian, so any module may import it (docs/configuration.md is generated from thes
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field, model_validator
 
 
 class RuleSettings(BaseModel):
@@ -64,6 +66,24 @@ class RuleSettings(BaseModel):
     evaluate_seconds: float = Field(
         default=1.0, gt=0, description="How often timer rules (device offline) are evaluated."
     )
+
+
+class PlannedEventSettings(BaseModel):
+    """A crowd event declared in advance (a temple fair, a festival): its zone, window and
+    expected size, which the zone's forecast adds to the usual pattern in the window."""
+
+    zone_id: str = Field(min_length=1, max_length=64, description="The zone it fills.")
+    start: datetime = Field(description="When it starts (local time, or with an offset).")
+    end: datetime = Field(description="When it ends.")
+    expected: int = Field(
+        gt=0, description="People it adds to the zone's usual count at once (its expected size)."
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> PlannedEventSettings:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
 
 
 class CrowdSettings(BaseModel):
@@ -124,4 +144,29 @@ class CrowdSettings(BaseModel):
         gt=0,
         le=1,
         description="Relative standard error of a counting line's in/out counts (drift).",
+    )
+    utc_offset_hours: float = Field(
+        default=8,
+        ge=-12,
+        le=14,
+        description="Offset of local time, for the forecast's hour of the week and holidays.",
+    )
+    holidays: list[date] = Field(
+        default=[],
+        description=(
+            "Public holidays (local dates): the forecast gives them a Sunday's pattern and "
+            'keeps them out of the weekly profile, e.g. ["2026-10-01", "2026-10-02"].'
+        ),
+    )
+    planned_events: list[PlannedEventSettings] = Field(
+        default=[],
+        description=(
+            "Crowd events declared in advance, each {zone_id, start, end, expected}: the "
+            "zone's forecast expects that many more people than usual in the window."
+        ),
+    )
+    horizons_minutes: list[int] = Field(
+        default=[60, 180, 1440],
+        min_length=1,
+        description="Horizons `zhian eval crowd` scores the forecast at, in minutes.",
     )

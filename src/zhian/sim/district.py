@@ -15,6 +15,7 @@ from pathlib import Path
 
 from zhian.sim.builder import Builder, public_places
 from zhian.sim.faces import FaceFeatures
+from zhian.sim.identities import IDENTITY_COLUMNS, synthetic_identity
 from zhian.sim.layout import (
     COMPANY_VEHICLES,
     COURIERS,
@@ -61,11 +62,15 @@ class District:
     def ids(self, entity: str) -> set[str]:
         return {str(row["id"]) for row in self.tables[entity]}
 
-    def write_csv(self, directory: Path, *, face_features: bool = False) -> list[Path]:
+    def write_csv(
+        self, directory: Path, *, face_features: bool = False, identities: bool = False
+    ) -> list[Path]:
         """One `<entity>.csv` per table (header = column names, true/false, empty = NULL).
 
         With `face_features`, residents.csv also carries each resident's enrolled face
-        feature (`face_feature`, an identity cell: importing it needs a key ring).
+        feature (`face_feature`, an identity cell: importing it needs a key ring); with
+        `identities`, a synthetic name, ID number and phone (zhian.sim.identities), which
+        the importer seals the same way.
         """
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -74,13 +79,18 @@ class District:
             path = directory / f"{entity}.csv"
             columns = COLUMNS[entity]
             enrol = face_features and entity == "residents"
+            named = identities and entity == "residents"
+            extra = (*(("face_feature",) if enrol else ()), *(IDENTITY_COLUMNS if named else ()))
             with path.open("w", encoding="utf-8", newline="") as handle:
                 writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow((*columns, "face_feature") if enrol else columns)
-                for row in self.tables[entity]:
+                writer.writerow((*columns, *extra))
+                for index, row in enumerate(self.tables[entity]):
                     cells = [csv_cell(row[column]) for column in columns]
                     if enrol:
                         cells.append(faces.enrolled(str(row["id"])))
+                    if named:
+                        who = synthetic_identity(index, str(row["id"]), int(str(row["birth_year"])))
+                        cells += [who[column] for column in IDENTITY_COLUMNS]
                     writer.writerow(cells)
             paths.append(path)
         return paths

@@ -100,7 +100,16 @@ class StoreFeeder:
 
     def lag(self) -> int:
         """Durable events not yet in the store."""
-        return max(0, self._log.durable_seq - self._store.last_seq())
+        last_seq = self._store.last_seq()
+        lag = max(0, self._log.durable_seq - last_seq)
+        if lag and not self._log.read(last_seq, 1):
+            return 0  # the log ends in a gap (records lost to damage, zhian.log.damage)
+        return lag
+
+    def _holds_every_record(self, target: int) -> bool:
+        last_seq = self._store.last_seq()
+        # Short of the target with nothing left to read: the rest is a gap in the log.
+        return last_seq >= target or not self._log.read(last_seq, 1)
 
     def wait_caught_up(self, timeout_seconds: float) -> bool:
         """Wait until the store holds every event durable now; False on timeout.
@@ -114,7 +123,7 @@ class StoreFeeder:
             while True:
                 if self._last_error is not None and self._failed_for_good:
                     raise self._last_error
-                if self._store.last_seq() >= target:
+                if self._holds_every_record(target):
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -163,7 +172,8 @@ class StoreFeeder:
         self._warned_gap = True
         logger.warning(
             "the event store ends at log record %d but the log now begins at %d: records "
-            "%d-%d were pruned by retention and are not in this store",
+            "%d-%d were pruned by retention (or lost to damage: zhian log damage) and are "
+            "not in this store",
             after_seq,
             first,
             after_seq + 1,

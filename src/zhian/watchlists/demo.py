@@ -1,4 +1,4 @@
-"""Watchlist entries the demo plants so that plate hits show within a minute."""
+"""Watchlist entries the demo plants so that plate and face hits show within minutes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Protocol
 
-from zhian.governance.masking import mask_plate
 from zhian.kit.clock import Clock
 from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
 from zhian.watchlists.service import WatchlistService
@@ -16,13 +15,37 @@ DEMO_PLATES = 3
 
 
 class DemoCar(Protocol):
-    """A simulated vehicle (zhian.sim.Car): its plate, and its owner's index or -1."""
+    """A simulated vehicle (zhian.sim.Car): its plate, its owner's index or -1, and the
+    index of its owner's community (site) or -1."""
 
     @property
     def plate(self) -> str: ...
 
     @property
     def owner(self) -> int: ...
+
+    @property
+    def site(self) -> int: ...
+
+
+class DemoSubject(Protocol):
+    @property
+    def ref(self) -> str: ...
+
+
+class DemoPerson(Protocol):
+    """A simulated resident (zhian.sim.Person): their community and what cameras report."""
+
+    @property
+    def site(self) -> int: ...
+
+    @property
+    def face_subject(self) -> DemoSubject: ...
+
+
+class DemoSite(Protocol):
+    @property
+    def community_id(self) -> str: ...
 
 
 class DemoDistrict(Protocol):
@@ -35,6 +58,12 @@ class DemoDistrict(Protocol):
     @property
     def cars(self) -> Sequence[DemoCar]: ...
 
+    @property
+    def people(self) -> Sequence[DemoPerson]: ...
+
+    @property
+    def sites(self) -> Sequence[DemoSite]: ...
+
 
 class WatchlistHost(Protocol):
     """What the demo needs of a node (zhian.node.Node)."""
@@ -44,25 +73,55 @@ class WatchlistHost(Protocol):
     def watchlists(self) -> AbstractContextManager[WatchlistService]: ...
 
 
-def seed_demo_watchlist(node: WatchlistHost, district: DemoDistrict, *, user_id: int) -> list[int]:
-    """Put a few vehicles the district's traffic brings past its gates on the watchlist,
-    as stolen-vehicle reports of the top jurisdiction, for 30 days. Returns the entry ids."""
-    top = next(row for row in district.tables["jurisdictions"] if row["parent_id"] is None)
-    cars = [car for car in district.cars if car.owner >= 0][:DEMO_PLATES]
+def _local_sites(district: DemoDistrict, jurisdiction_id: str) -> set[int]:
+    communities = {
+        str(row["id"])
+        for row in district.tables["communities"]
+        if row["jurisdiction_id"] == jurisdiction_id
+    }
+    return {k for k, site in enumerate(district.sites) if site.community_id in communities}
+
+
+def watched_cars(district: DemoDistrict, jurisdiction_id: str) -> list[DemoCar]:
+    """The residents' cars the demo puts on the watchlist of `jurisdiction_id`."""
+    sites = _local_sites(district, jurisdiction_id)
+    return [car for car in district.cars if car.owner >= 0 and car.site in sites][:DEMO_PLATES]
+
+
+def seed_demo_watchlist(
+    node: WatchlistHost, district: DemoDistrict, *, user_id: int, jurisdiction_id: str
+) -> list[int]:
+    """Put a few residents' cars on the watchlist as stolen-vehicle reports, and one
+    resident as a missing-person report, for 30 days, in `jurisdiction_id`: the residents
+    live there, so their hits happen there and the officers who see the hits see the
+    entries. Labels name no plate or person (the entry holds the identifier, masked on
+    pages). Returns the entry ids."""
+    sites = _local_sites(district, jurisdiction_id)
+    person = next((p for p in district.people if p.site in sites), None)
     expires = node.clock.now() + timedelta(days=30)
+    entries = [
+        WatchlistEntryCreate(
+            target=WatchTarget.PLATE,
+            plate=car.plate,
+            label=f"演示：被盗车辆报案 {n + 1}",
+            legal_basis_kind=LegalBasisKind.STOLEN_VEHICLE,
+            legal_basis_ref=f"DEMO-2026-{n + 1:04d}",
+            jurisdiction_id=jurisdiction_id,
+            expires_at=expires,
+        )
+        for n, car in enumerate(watched_cars(district, jurisdiction_id))
+    ]
+    if person is not None:
+        entries.append(
+            WatchlistEntryCreate(
+                target=WatchTarget.PERSON,
+                subject_ref=person.face_subject.ref,
+                label="演示：家属报告走失的老人",
+                legal_basis_kind=LegalBasisKind.MISSING_PERSON,
+                legal_basis_ref="DEMO-MP-2026-0001",
+                jurisdiction_id=jurisdiction_id,
+                expires_at=expires,
+            )
+        )
     with node.watchlists() as watchlists:
-        return [
-            watchlists.add(
-                WatchlistEntryCreate(
-                    target=WatchTarget.PLATE,
-                    plate=car.plate,
-                    label=f"演示：被盗车辆 {mask_plate(car.plate)}",
-                    legal_basis_kind=LegalBasisKind.STOLEN_VEHICLE,
-                    legal_basis_ref=f"DEMO-2026-{n + 1:04d}",
-                    jurisdiction_id=str(top["id"]),
-                    expires_at=expires,
-                ),
-                user_id=user_id,
-            ).id
-            for n, car in enumerate(cars)
-        ]
+        return [watchlists.add(entry, user_id=user_id).id for entry in entries]
