@@ -154,7 +154,6 @@ def seed_operational(db: Database, now: datetime) -> None:
                     device_id=device,
                     event_id="x",
                     content_type="application/json",
-                    raw=b"{}",
                     reasons=[],
                     reason_code="invalid",
                     status="held",
@@ -163,7 +162,6 @@ def seed_operational(db: Database, now: datetime) -> None:
         session.add(
             WatchlistEntry(
                 target="person",
-                plate=None,
                 subject_ref="FC-WATCHED",
                 feature=None,
                 label="missing person",

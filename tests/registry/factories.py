@@ -78,15 +78,18 @@ def _places() -> dict[str, list[dict[str, Any]]]:
     }
 
 
+# A fixed key ring (deterministic tokens): cards and plates need one to be imported.
+FIXED_RING = KeyRing(
+    active="k1",
+    keys={"k1": bytes(range(32))},
+    token_key=bytes(range(32, 64)),
+    seal_key=bytes(range(64, 96)),
+)
+
+
 def fixed_sealer() -> IdentitySealer:
-    """A sealer from a fixed key ring (deterministic tokens): cards and plates need one."""
-    ring = KeyRing(
-        active="k1",
-        keys={"k1": bytes(range(32))},
-        token_key=bytes(range(32, 64)),
-        seal_key=bytes(range(64, 96)),
-    )
-    return IdentitySealer(FieldCipher(ring), Tokeniser(ring.token_key))
+    """A sealer from the fixed key ring."""
+    return IdentitySealer(FieldCipher(FIXED_RING), Tokeniser(FIXED_RING.token_key))
 
 
 SEALER = fixed_sealer()

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -38,6 +39,10 @@ class BlobCipher(Protocol):
     def seal_bytes(self, plaintext: bytes, context: str) -> bytes: ...
 
     def open_bytes(self, sealed: bytes, context: str) -> bytes: ...
+
+    def reseal_bytes(self, sealed: bytes, context: str) -> bytes | None:
+        """The file under the active key, or None when it already is."""
+        ...
 
 
 def blob_context(ref: str) -> str:
@@ -108,6 +113,32 @@ class ImageStore:
                 field="image",
             )
         return self._cipher.open_bytes(stored, blob_context(ref))
+
+    def sealed_files(self) -> Iterator[tuple[str, bytes]]:
+        """Every sealed image as (reference, stored bytes), for key rotation and census."""
+        if not self._directory.is_dir():
+            return
+        for path in sorted(self._directory.glob("??/*")):
+            ref = f"img:{path.name}"
+            if _REF.match(ref) is None or self.path_of(ref) != path:
+                continue  # a `.part` left by a crash, or a stray file
+            stored = path.read_bytes()
+            if stored[:1] == bytes([SEALED_MARK]):
+                yield ref, stored
+
+    def reseal(self) -> int:
+        """Re-encrypt every sealed image not under the cipher's active key (key rotation);
+        returns how many were rewritten. Each file is replaced atomically, so an interrupted
+        run leaves every image readable under the old or the new key."""
+        if self._cipher is None:
+            raise BadRequestError("resealing images needs a key ring", field="image")
+        count = 0
+        for ref, stored in self.sealed_files():
+            fresh = self._cipher.reseal_bytes(stored, blob_context(ref))
+            if fresh is not None:
+                _write_durably(self.path_of(ref), fresh)
+                count += 1
+        return count
 
 
 def _sniff(data: bytes) -> str | None:
