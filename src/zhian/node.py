@@ -179,10 +179,14 @@ class Node:
             max_bytes=settings.images.max_bytes,
             cipher=self.governance.cipher(),  # captures are sealed at rest (#12)
         )
-        self.quarantine = QuarantineService(self.db)
+        self.quarantine = QuarantineService(self.db, cipher=self.governance.cipher())
         self.intake = IntakeService(
             log=self.log,
-            quarantine=QuarantineStore(self.db, max_raw_bytes=settings.intake.max_body_bytes),
+            quarantine=QuarantineStore(
+                self.db,
+                cipher=self.governance.cipher(),
+                max_raw_bytes=settings.intake.max_body_bytes,
+            ),
             clock=clock,
             settings=settings.intake,
             image_exists=self.images.exists,
@@ -218,14 +222,23 @@ class Node:
             )
         # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
         self.viid = ViidComponent(
-            db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
+            db=self.db,
+            intake=self.intake,
+            images=self.images,
+            clock=clock,
+            settings=settings,
+            cipher=self.governance.cipher(),
         )
         # IoT sensors over MQTT (docs/deploy-mqtt.md): an intake path, so it runs where the
         # log is written (the web process when split); subscribes only in a feeding node.
         self.mqtt = (
             MqttSubscriber(
                 intake=self.intake,
-                quarantine=QuarantineStore(self.db, max_raw_bytes=settings.intake.max_body_bytes),
+                quarantine=QuarantineStore(
+                    self.db,
+                    cipher=self.governance.cipher(),
+                    max_raw_bytes=settings.intake.max_body_bytes,
+                ),
                 clock=clock,
                 settings=settings.mqtt,
                 max_payload_bytes=settings.intake.max_body_bytes,

@@ -30,10 +30,11 @@ from zhian.node import Node
 from zhian.registry.schemas import ENTITY_ORDER
 from zhian.registry.service import RegistryService
 from zhian.sim import build_district
-from zhian.watchlists.demo import seed_demo_watchlist
+from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
-PII_REVISION = "0012piiatrest"
+# The revisions of #12 that seal what was held in clear; the old database stops before.
+PII_REVISIONS = frozenset({"0012piiatrest", "0013quarantinesealed", "0014viidsealed"})
 
 
 def clear_values_in_database(path: Path, secrets: set[str]) -> list[str]:
@@ -77,6 +78,9 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
     plates = {str(r["plate"]) for r in district.tables["vehicles"]}
     assert cards and plates
     images = [image_bytes((n, 2 * n, 3)) for n in range(1, 4)]
+    community = next(
+        str(row["id"]) for row in district.tables["jurisdictions"] if row["level"] == "community"
+    )
     with Node.open(load_settings(workspace), clock, feed=False) as node:
         with node.db.session() as session:
             registry = RegistryService(session, clock=clock, identity=node.governance.sealer)
@@ -84,7 +88,22 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
                 report = registry.load_rows(entity, district.tables.get(entity, []))
                 assert report.rejected == 0, report.errors[:3]
             people = registry.residents(scope=JurisdictionScope.unscoped())
-        seed_demo_watchlist(node, district, user_id=1)
+        seed_demo_watchlist(node, district, user_id=1, jurisdiction_id=community)
+        # Refused input naming a card and a plate: the quarantine keeps it, sealed.
+        card, plate = sorted(cards)[0], sorted(plates)[0]
+        refused = [
+            f'{{"type": "vehicle", "id": "q1", "device_id": "NO-SUCH-GATE", "time": '
+            f'"2026-11-20T09:00:00+08:00", "plate": "{plate}", "plate_color": "blue", '
+            f'"direction": "in"}}'.encode(),
+            f'{{"type": "access", "id": "q2", "device_id": "NO-DOOR", "card": "{card}"}}'.encode(),
+        ]
+        result = node.intake.submit_raw(
+            refused, source="native", sender_id=None, content_type="application/json"
+        )
+        assert result.rejected == 2
+        held = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+        # Opened for a reader (masked on pages, clear only through an audited reveal).
+        assert sorted(item.raw for item in held) == sorted(refused)
         refs = [node.images.save(data, "image/png") for data in images]
         # Read back for an authorised use, the images are whole again.
         assert [node.images.read(ref) for ref in refs] == images
@@ -92,8 +111,9 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
             listed = watchlists.list_entries()
             matcher = watchlists.matcher(plate_tolerance=0, face_threshold=0.9)
     # What readers see is masked; what the matcher matches is the plate itself.
-    assert all(entry.plate and "*" in entry.plate for entry in listed)
-    watched = [car.plate for car in district.cars if car.owner >= 0][:3]
+    listed = [entry for entry in listed if entry.target == "plate"]
+    assert listed and all(entry.plate and "*" in entry.plate for entry in listed)
+    watched = [car.plate for car in watched_cars(district, community)]
     assert all(matcher.match_plate(plate, clock.now()) for plate in watched)
     assert {entry.plate for entry in listed} == {mask_plate(plate) for plate in watched}
     assert all(p.card_ref is None or "*" in p.card_ref for p in people)
@@ -109,7 +129,17 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
 
 def _heads_before_pii() -> list[str]:
     script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
-    return [head for head in script.get_heads() if head != PII_REVISION]
+    heads = set(script.get_heads())
+    # Below the #12 revisions: their parents (and what they depend on) are the old heads.
+    while found := heads & PII_REVISIONS:
+        for revision in found:
+            heads.discard(revision)
+            below = script.get_revision(revision)
+            assert below is not None and isinstance(below.down_revision, str)
+            heads.add(below.down_revision)
+            needed = below.dependencies or ()
+            heads.update([needed] if isinstance(needed, str) else needed)
+    return sorted(heads)
 
 
 @pytest.fixture
@@ -136,6 +166,9 @@ def old_database(tmp_path: Path) -> sa.Engine:
         "legal_basis_ref, owner_user_id, jurisdiction_id, tier, created_at, expires_at) "
         "VALUES ('plate', '浙B54321', 'x', 'stolen_vehicle', 'BD-1', 1, 'J', 'major', "
         "'2026-01-01 00:00:00', '2099-01-01 00:00:00')",
+        "INSERT INTO quarantine_items (received_at, source, content_type, raw, reasons, "
+        "reason_code, status) VALUES ('2026-01-01 00:00:00', 'native', 'application/json', "
+        "X'7b22706c617465223a2022e6b599433131313131227d', '[]', 'invalid', 'held')",
     ]
     with engine.begin() as connection:
         for statement in statements:
@@ -162,8 +195,14 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
     assert plate[0] == SEALER.token("plate", "浙A12345") and plate[2] == "浙A***45"
     assert SEALER.open("vehicles", "plate_enc", "V1", plate[1]) == "浙A12345"
     assert SEALER.open("watchlist_entries", "plate_enc", watched[0], watched[1]) == "浙B54321"
+    with old_database.connect() as connection:
+        item_id, raw = connection.execute(sa.text("SELECT id, raw_enc FROM quarantine_items")).one()
+    opened = SEALER.cipher.open_bytes(raw, f"quarantine_items.raw_enc:{item_id}")
+    assert opened == '{"plate": "浙C11111"}'.encode()
     old_database.dispose()
-    found = clear_values_in_database(tmp_path / "old.db", {"CARD-0001", "浙A12345", "浙B54321"})
+    found = clear_values_in_database(
+        tmp_path / "old.db", {"CARD-0001", "浙A12345", "浙B54321", "浙C11111"}
+    )
     # The file may keep freed pages of the rebuilt tables; every live cell is clear-free.
     assert [place for place in found if not place.startswith("file:")] == []
 

@@ -144,9 +144,13 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             for entity, rows in (("houses", HOUSES), ("residents", RESIDENTS)):
                 report = registry.load_rows(entity, rows)
                 assert report.rejected == 0, report.errors
-            entry = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped()).add(
-                WATCHLIST_ENTRY, user_id=1
+            watchlists = WatchlistService(
+                session,
+                clock=clock,
+                scope=JurisdictionScope.unscoped(),
+                identity=node.governance.sealer,  # the plate is sealed (#12)
             )
+            entry = watchlists.add(WATCHLIST_ENTRY, user_id=1)
             PATH_VALUES["entry_id"] = str(entry.id)
         with node.alerts() as alerts:
             [alert_id] = alerts.raise_drafts(

@@ -164,7 +164,7 @@ def list_entries(
         bool, typer.Option("--all", help="Include withdrawn and expired entries.")
     ] = False,
 ) -> None:
-    """The watchlist entries (plates shown, subject references masked); the read is audited."""
+    """The watchlist entries (plates and subject references masked); the read is audited."""
     settings = load_settings(workspace)
     clock = SystemClock()
     with _session(settings) as session:
