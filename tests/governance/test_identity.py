@@ -229,6 +229,8 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "residents.card_ref_enc": 1,
             "vehicles.plate_enc": 0,
             "watchlist_entries.plate_enc": 0,
+            "watchlist_entries.subject_enc": 0,
+            "watchlist_entries.feature_enc": 0,
             "quarantine_items.raw_enc": 0,
             "viid_objects.body_enc": 0,
             "viid_upper_outbox.payload_enc": 0,

@@ -8,8 +8,10 @@ every card reference and plate the load wrote.
 
 from __future__ import annotations
 
+import base64
 import sqlite3
-from datetime import datetime
+import struct
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,10 +33,13 @@ from zhian.registry.schemas import ENTITY_ORDER
 from zhian.registry.service import RegistryService
 from zhian.sim import build_district
 from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
+from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, WatchTarget
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
 # The revisions of #12 that seal what was held in clear; the old database stops before.
-PII_REVISIONS = frozenset({"0012piiatrest", "0013quarantinesealed", "0014viidsealed"})
+PII_REVISIONS = frozenset(
+    {"0012piiatrest", "0013quarantinesealed", "0014viidsealed", "0015watchlistpersons"}
+)
 
 
 def clear_values_in_database(path: Path, secrets: set[str]) -> list[str]:
@@ -89,6 +94,23 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
                 assert report.rejected == 0, report.errors[:3]
             people = registry.residents(scope=JurisdictionScope.unscoped())
         seed_demo_watchlist(node, district, user_id=1, jurisdiction_id=community)
+        # A watched person with a face feature too: reference and feature are sealed.
+        watched_person = "FC-CLUSTER-0042"  # a face cluster (a resident's id is no secret)
+        feature = base64.b64encode(struct.pack("<128f", *[i / 128 for i in range(128)]))
+        with node.watchlists() as watchlists:
+            watchlists.add(
+                WatchlistEntryCreate(
+                    target=WatchTarget.PERSON,
+                    subject_ref=watched_person,
+                    feature=feature.decode(),
+                    label="missing person",
+                    legal_basis_kind=LegalBasisKind.MISSING_PERSON,
+                    legal_basis_ref="MP-2026-0001",
+                    jurisdiction_id=community,
+                    expires_at=START + timedelta(days=30),
+                ),
+                user_id=1,
+            )
         # Refused input naming a card and a plate: the quarantine keeps it, sealed.
         card, plate = sorted(cards)[0], sorted(plates)[0]
         refused = [
@@ -118,7 +140,9 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
     assert {entry.plate for entry in listed} == {mask_plate(plate) for plate in watched}
     assert all(p.card_ref is None or "*" in p.card_ref for p in people)
 
-    assert clear_values_in_database(workspace / "zhian.db", cards | plates) == []
+    secrets = cards | plates | {watched_person, feature.decode()[:40]}
+    assert clear_values_in_database(workspace / "zhian.db", secrets) == []
+    assert matcher.match_subject(watched_person, clock.now())
     blobs = [path for path in (workspace / "blobs").rglob("*") if path.is_file()]
     assert len(blobs) == len(images)
     for path in blobs:
@@ -166,6 +190,10 @@ def old_database(tmp_path: Path) -> sa.Engine:
         "legal_basis_ref, owner_user_id, jurisdiction_id, tier, created_at, expires_at) "
         "VALUES ('plate', '浙B54321', 'x', 'stolen_vehicle', 'BD-1', 1, 'J', 'major', "
         "'2026-01-01 00:00:00', '2099-01-01 00:00:00')",
+        "INSERT INTO watchlist_entries (target, subject_ref, feature, label, legal_basis_kind, "
+        "legal_basis_ref, owner_user_id, jurisdiction_id, tier, created_at, expires_at) "
+        "VALUES ('person', 'FC-OLD-0001', 'AAAAAA==', 'x', 'missing_person', 'MP-1', 1, 'J', "
+        "'major', '2026-01-01 00:00:00', '2099-01-01 00:00:00')",
         "INSERT INTO quarantine_items (received_at, source, content_type, raw, reasons, "
         "reason_code, status) VALUES ('2026-01-01 00:00:00', 'native', 'application/json', "
         "X'7b22706c617465223a2022e6b599433131313131227d', '[]', 'invalid', 'held')",
@@ -188,20 +216,32 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
             sa.text("SELECT plate_token, plate_enc, plate_masked FROM vehicles")
         ).one()
         watched = connection.execute(
-            sa.text("SELECT plate_token, plate_enc, plate_masked FROM watchlist_entries")
+            sa.text(
+                "SELECT plate_token, plate_enc, plate_masked FROM watchlist_entries "
+                "WHERE target = 'plate'"
+            )
+        ).one()
+        person = connection.execute(
+            sa.text(
+                "SELECT id, subject_token, subject_enc, subject_masked, feature_enc "
+                "FROM watchlist_entries WHERE target = 'person'"
+            )
         ).one()
     assert card[0] == SEALER.token("subject", "CARD-0001")
     assert SEALER.open("residents", "card_ref_enc", "R1", card[1]) == "CARD-0001"
     assert plate[0] == SEALER.token("plate", "浙A12345") and plate[2] == "浙A***45"
     assert SEALER.open("vehicles", "plate_enc", "V1", plate[1]) == "浙A12345"
     assert SEALER.open("watchlist_entries", "plate_enc", watched[0], watched[1]) == "浙B54321"
+    assert person[1] == SEALER.token("subject", "FC-OLD-0001") and person[3] == "F********01"
+    assert SEALER.open("watchlist_entries", "subject_enc", person[1], person[2]) == "FC-OLD-0001"
+    assert SEALER.open("watchlist_entries", "feature_enc", str(person[0]), person[4]) == "AAAAAA=="
     with old_database.connect() as connection:
         item_id, raw = connection.execute(sa.text("SELECT id, raw_enc FROM quarantine_items")).one()
     opened = SEALER.cipher.open_bytes(raw, f"quarantine_items.raw_enc:{item_id}")
     assert opened == '{"plate": "浙C11111"}'.encode()
     old_database.dispose()
     found = clear_values_in_database(
-        tmp_path / "old.db", {"CARD-0001", "浙A12345", "浙B54321", "浙C11111"}
+        tmp_path / "old.db", {"CARD-0001", "浙A12345", "浙B54321", "浙C11111", "FC-OLD-0001"}
     )
     # The file may keep freed pages of the rebuilt tables; every live cell is clear-free.
     assert [place for place in found if not place.startswith("file:")] == []

@@ -122,7 +122,7 @@ def test_searching_by_plate_and_matching_stay_within_the_scope(
             now,
             scope=scope_a,
             plate_token=SEALER.token("plate", PLATES["J-B"]),
-            subject_ref=None,
+            subject_token=None,
             basis_ref=None,
         )
         assert other == []
@@ -130,7 +130,7 @@ def test_searching_by_plate_and_matching_stay_within_the_scope(
             now,
             scope=scope_a,
             plate_token=SEALER.token("plate", PLATES["J-A"]),
-            subject_ref=None,
+            subject_token=None,
             basis_ref=None,
         )
         assert mine.id == ids["J-A"]

@@ -91,6 +91,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c.card_ref_enc),
     SealedColumn("vehicles", _VEHICLES.c.id, _VEHICLES.c.plate_enc),
     SealedColumn("watchlist_entries", _WATCHLIST.c.plate_token, _WATCHLIST.c.plate_enc),
+    SealedColumn("watchlist_entries", _WATCHLIST.c.subject_token, _WATCHLIST.c.subject_enc),
+    SealedColumn("watchlist_entries", _WATCHLIST.c.id, _WATCHLIST.c.feature_enc),
     # Raw quarantined input: up to the body limit each, so fewer per round trip.
     SealedColumn(
         "quarantine_items",

@@ -46,7 +46,8 @@ def _pruner(store: EventStore, name: str, event_types: tuple[str, ...], setting:
         token = store.protector.token
         keep = RetentionKeep(
             device_ids=kept.device_ids,
-            subject_refs=frozenset(token("subject", ref) for ref in kept.subject_refs),
+            subject_refs=frozenset(token("subject", ref) for ref in kept.subject_refs)
+            | kept.subject_tokens,
             plates=frozenset(token("plate", plate) for plate in kept.plates) | kept.plate_tokens,
             event_keys=kept.event_keys,
         )

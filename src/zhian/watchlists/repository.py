@@ -69,7 +69,7 @@ class WatchlistRepository:
         *,
         scope: JurisdictionScope,
         plate_token: str | None,
-        subject_ref: str | None,
+        subject_token: str | None,
         basis_ref: str | None,
     ) -> list[WatchlistEntry]:
         query = select(WatchlistEntry).where(
@@ -77,8 +77,8 @@ class WatchlistRepository:
         )
         if plate_token is not None:
             query = query.where(WatchlistEntry.plate_token == plate_token)
-        if subject_ref is not None:
-            query = query.where(WatchlistEntry.subject_ref == subject_ref)
+        if subject_token is not None:
+            query = query.where(WatchlistEntry.subject_token == subject_token)
         if basis_ref is not None:
             query = query.where(WatchlistEntry.legal_basis_ref == basis_ref)
         return list(self.session.scalars(query.order_by(WatchlistEntry.id)))

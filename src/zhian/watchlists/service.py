@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.errors import BadRequestError, ConfigurationError, ConflictError, NotFoundError
-from zhian.governance.masking import mask_plate
+from zhian.governance.masking import mask_plate, mask_ref
 from zhian.kit.clock import Clock
 from zhian.registry.identity import IdentityProtector
 from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
@@ -40,7 +40,11 @@ IMPORT_COLUMNS = (
 WITHDRAW_COLUMNS = ("id", "plate", "subject_ref", "legal_basis_ref", "reason")
 # Where an entry's plate is sealed; the context names the plate's token (#12).
 PLATE_TABLE, PLATE_SEALED = "watchlist_entries", "plate_enc"
-NO_KEY_REASON = "watchlist plates are stored as tokens and this node has no key ring"
+# A person's subject reference is sealed for its token; the face feature for the row's id.
+SUBJECT_SEALED, FEATURE_SEALED = "subject_enc", "feature_enc"
+NO_KEY_REASON = (
+    "watchlist plates and persons are stored as tokens and sealed, and this node has no key ring"
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,8 @@ def _read(entry: WatchlistEntry) -> WatchlistEntryRead:
         target=entry.target,
         label=entry.label,
         plate=entry.plate_masked,
-        subject_ref=entry.subject_ref,
-        has_feature=entry.feature is not None,
+        subject_ref=entry.subject_masked,
+        has_feature=entry.feature_enc is not None,
         legal_basis_kind=entry.legal_basis_kind,
         legal_basis_ref=entry.legal_basis_ref,
         owner_user_id=entry.owner_user_id,
@@ -114,6 +118,10 @@ class WatchlistService:
         """The keyed token a plate is stored and matched by."""
         return self._identity().token("plate", plate)
 
+    def subject_token(self, subject_ref: str) -> str:
+        """The keyed token a subject reference is stored by (the event store's `subject`)."""
+        return self._identity().token("subject", subject_ref)
+
     def _not_found(self, entry_id: int) -> NotFoundError:
         # Outside the scope reads like absent: the entry's existence is not disclosed.
         where = "" if self.scope.is_unscoped else " in your jurisdiction"
@@ -133,13 +141,23 @@ class WatchlistService:
             plate_token = self.plate_token(entry.plate)
             plate_enc = self._identity().seal(PLATE_TABLE, PLATE_SEALED, plate_token, entry.plate)
             plate_masked = mask_plate(entry.plate)
+        subject_token = subject_enc = subject_masked = None
+        if entry.subject_ref is not None:
+            subject_token = self.subject_token(entry.subject_ref)
+            subject_enc = self._identity().seal(
+                PLATE_TABLE, SUBJECT_SEALED, subject_token, entry.subject_ref
+            )
+            subject_masked = mask_ref(entry.subject_ref)
+        if entry.feature is not None:
+            self._identity()  # refused before anything is written without a key ring
         row = WatchlistEntry(
             target=entry.target.value,
             plate_token=plate_token,
             plate_enc=plate_enc,
             plate_masked=plate_masked,
-            subject_ref=entry.subject_ref,
-            feature=entry.feature,
+            subject_token=subject_token,
+            subject_enc=subject_enc,
+            subject_masked=subject_masked,
             label=entry.label,
             legal_basis_kind=entry.legal_basis_kind.value,
             legal_basis_ref=entry.legal_basis_ref,
@@ -149,7 +167,12 @@ class WatchlistService:
             created_at=now,
             expires_at=entry.expires_at,
         )
-        self.repository.add(row)
+        self.repository.add(row)  # flushed: the id the feature is sealed for
+        if entry.feature is not None:
+            row.feature_enc = self._identity().seal(
+                PLATE_TABLE, FEATURE_SEALED, str(row.id), entry.feature
+            )
+            self.repository.add(row)
         return _read(row)
 
     def withdraw(self, entry_id: int, *, user_id: int, reason: str) -> WatchlistEntryRead:
@@ -270,7 +293,7 @@ class WatchlistService:
             now,
             scope=self.scope,
             plate_token=None if plate is None else self.plate_token(plate),
-            subject_ref=subject,
+            subject_token=None if subject is None else self.subject_token(subject),
             basis_ref=basis,
         )
         if not found:
@@ -298,10 +321,16 @@ class WatchlistService:
                     PLATE_TABLE, PLATE_SEALED, row.plate_token, row.plate_enc
                 )
                 plates.append((plate, item))
-            if row.subject_ref:
-                subjects.append((row.subject_ref, item))
-            if row.feature:
-                faces.append((row.feature, item))
+            if row.subject_token and row.subject_enc is not None:
+                subject = self._identity().open(
+                    PLATE_TABLE, SUBJECT_SEALED, row.subject_token, row.subject_enc
+                )
+                subjects.append((subject, item))
+            if row.feature_enc is not None:
+                feature = self._identity().open(
+                    PLATE_TABLE, FEATURE_SEALED, str(row.id), row.feature_enc
+                )
+                faces.append((feature, item))
         return WatchlistMatcher(
             plates, subjects, faces, plate_tolerance=plate_tolerance, face_threshold=face_threshold
         )
