@@ -80,7 +80,7 @@ def migrate_by_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sqlite
     """
     template = SqliteTemplate(tmp_path_factory.mktemp("schema") / "template.db")
 
-    def upgrade(engine: Engine, revision: str = "heads") -> None:
+    def upgrade(engine: Engine, revision: str = "heads", *, identity: object = None) -> None:
         if (
             revision == "heads"
             and engine.dialect.name == "sqlite"
@@ -88,7 +88,7 @@ def migrate_by_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sqlite
         ):
             template.copy_into(engine)
         else:
-            REAL_UPGRADE(engine, revision)
+            REAL_UPGRADE(engine, revision, identity=identity)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(migrate, "upgrade", upgrade)

@@ -21,7 +21,7 @@ from zhian.db.migrate import upgrade_url
 from zhian.devices.schemas import DeviceDirectory
 from zhian.devices.service import DeviceService
 from zhian.errors import ZhianError
-from zhian.governance.context import Governance
+from zhian.governance.context import Governance, migration_identity
 from zhian.governance.retention import check_log_days
 from zhian.governance.tasks import RetentionScheduler
 from zhian.ingest.dedupe import ReaderLostRecords
@@ -175,11 +175,19 @@ class Node:
             self.event_reads = self._remote_store
         else:
             self.event_reads = LocalEventReads(self._store)
-        self.images = ImageStore(settings.blob_dir, max_bytes=settings.images.max_bytes)
-        self.quarantine = QuarantineService(self.db)
+        self.images = ImageStore(
+            settings.blob_dir,
+            max_bytes=settings.images.max_bytes,
+            cipher=self.governance.cipher(),  # captures are sealed at rest (#12)
+        )
+        self.quarantine = QuarantineService(self.db, cipher=self.governance.cipher())
         self.intake = IntakeService(
             log=self.log,
-            quarantine=QuarantineStore(self.db, max_raw_bytes=settings.intake.max_body_bytes),
+            quarantine=QuarantineStore(
+                self.db,
+                cipher=self.governance.cipher(),
+                max_raw_bytes=settings.intake.max_body_bytes,
+            ),
             clock=clock,
             settings=settings.intake,
             image_exists=self.images.exists,
@@ -195,7 +203,7 @@ class Node:
         self.directory.subscribe(self._use_directory)
         self.intake.directory_keeper = self.directory
         # Alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md).
-        self.alert_loop = AlertLoop(self.db, clock, settings)
+        self.alert_loop = AlertLoop(self.db, clock, settings, identity=self.governance.sealer)
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
         self._feeder: StoreFeeder | None = None
@@ -216,14 +224,23 @@ class Node:
             )
         # GA/T 1400 server state, subscription pusher, upward client (docs/interop-viid.md).
         self.viid = ViidComponent(
-            db=self.db, intake=self.intake, images=self.images, clock=clock, settings=settings
+            db=self.db,
+            intake=self.intake,
+            images=self.images,
+            clock=clock,
+            settings=settings,
+            cipher=self.governance.cipher(),
         )
         # IoT sensors over MQTT (docs/deploy-mqtt.md): an intake path, so it runs where the
         # log is written (the web process when split); subscribes only in a feeding node.
         self.mqtt = (
             MqttSubscriber(
                 intake=self.intake,
-                quarantine=QuarantineStore(self.db, max_raw_bytes=settings.intake.max_body_bytes),
+                quarantine=QuarantineStore(
+                    self.db,
+                    cipher=self.governance.cipher(),
+                    max_raw_bytes=settings.intake.max_body_bytes,
+                ),
                 clock=clock,
                 settings=settings.mqtt,
                 max_payload_bytes=settings.intake.max_body_bytes,
@@ -337,7 +354,10 @@ class Node:
         role: NodeRole = NodeRole.ALL,
     ) -> Node:
         """Open a node for `role`; with `feed`, start that role's background loops."""
-        upgrade_url(settings.database_url)
+        upgrade_url(
+            settings.database_url,
+            identity=migration_identity(settings.governance, settings.workspace),
+        )
         node = cls(settings, clock or SystemClock(), role)
         if role is not NodeRole.WORKER:  # only a process that appends needs the index
             node.intake.recover()

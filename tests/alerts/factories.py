@@ -56,7 +56,7 @@ DEVICES = [
 
 def load_place(node: Node, *, now: datetime) -> None:
     with node.db.session() as session:
-        registry = RegistryService(session)
+        registry = RegistryService(session, identity=node.governance.sealer)
         for entity, rows in MASTER.items():
             report = registry.load_rows(entity, rows)
             assert report.rejected == 0, report.errors

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from tests.ingest.viid.conftest import CAMERA, PASSWORDS, SERVER_ID, provision, viid_settings
 from zhian.cascade.viid_client import ViidUpperClient
@@ -105,6 +106,15 @@ def test_everything_cached_while_down_arrives_in_order_once(
         report = link.step()
         assert report.error and report.delivered == 0
     assert link.backlog() == 3  # one notification per push: 8, 8 and 9 faces
+    # The cached notifications name the faces they carry only sealed (#12).
+    with node.db.engine.connect() as connection:
+        cached = b"".join(
+            bytes(payload)
+            for payload in connection.execute(text("SELECT payload_enc FROM viid_upper_outbox"))
+            .scalars()
+            .all()
+        )
+    assert cached and not any(face_id.encode() in cached for face_id in sent)
 
     upper.start()  # same port, but it forgot our session
     reports = [link.step() for _ in range(3)]

@@ -204,6 +204,9 @@ def case_ingest(s: Serving) -> None:
 def case_quarantine_list(s: Serving) -> None:
     output = ok("quarantine", "list", *ws(s))
     assert "DOOR9" in output and "cli-3" in output
+    # The raw input is sealed at rest; printed, its subject reference is masked.
+    raw = ok("quarantine", "list", "--raw", *ws(s))
+    assert '"R**01"' in raw and "R0001" not in raw
     # The command that used to crash while serving, as a person runs it: its own process.
     done = subprocess.run(
         [sys.executable, "-m", "zhian", "quarantine", "list", "-w", str(s.workspace)],
@@ -292,8 +295,9 @@ def case_watchlist_import(s: Serving) -> None:
 
 def case_watchlist_list(s: Serving) -> None:
     output = ok("watchlist", "list", *ws(s))
-    assert "浙A11111" in output and "1 entries." in output
-    s.notes["watchlist_id"] = output.split("浙A11111")[0].split()[-2]
+    # The plate is held sealed and listed masked (#12).
+    assert "浙A***11" in output and "浙A11111" not in output and "1 entries." in output
+    s.notes["watchlist_id"] = output.split("浙A***11")[0].split()[-2]
 
 
 def case_watchlist_withdraw(s: Serving) -> None:

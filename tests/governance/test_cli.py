@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import csv
+import io
 import stat
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from zhian.cli.main import app
+from zhian.config import load_settings
 from zhian.db.engine import make_engine
+from zhian.governance.crypto import FieldCipher, key_id_of
+from zhian.governance.keys import load_keyring
+from zhian.ingest.images import ImageStore
 
 from .factories import PLACES, ZHANG_ID
 
@@ -105,3 +111,25 @@ def test_retention_dry_run_lists_every_class(tmp_path: Path) -> None:
     code, output = invoke("quality", "report", "-w", workspace)
     assert code == 0, output
     assert "0 of 0 sources below the goal" in output
+
+
+def test_rotation_reseals_capture_images_before_retiring_the_old_key(tmp_path: Path) -> None:
+    workspace = tmp_path / "node"
+    assert invoke("keys", "init", "-w", str(workspace))[0] == 0
+    settings = load_settings(workspace)
+    ring = load_keyring(settings.governance, settings.workspace)
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(picture, format="JPEG")
+    before = ImageStore(settings.blob_dir, max_bytes=1 << 20, cipher=FieldCipher(ring))
+    ref = before.save(picture.getvalue(), "image/jpeg")
+
+    code, output = invoke("keys", "rotate", "-w", str(workspace))
+    assert code == 0, output
+    assert "blobs (capture images): 1" in output and "Retired keys: k1" in output
+    rotated = load_keyring(settings.governance, settings.workspace)
+    assert set(rotated.keys) == {"k2"}
+    after = ImageStore(settings.blob_dir, max_bytes=1 << 20, cipher=FieldCipher(rotated))
+    assert after.read(ref) == picture.getvalue()
+    assert [key_id_of(stored) for _, stored in after.sealed_files()] == ["k2"]
+    code, output = invoke("keys", "status", "-w", str(workspace))
+    assert code == 0 and "k1" not in output

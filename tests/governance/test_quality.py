@@ -55,7 +55,6 @@ def test_worst_sources_first_with_rates(db: Database, tmp_path: Path) -> None:
                     device_id="GATE1",
                     event_id=f"X{n}",
                     content_type="application/json",
-                    raw=b"{}",
                     reasons=[],
                     reason_code="too_old" if n else "invalid",
                     status="held",

@@ -143,7 +143,7 @@ def run(
         return service.apply(ACTOR, dry_run=dry_run)
 
 
-def seed_operational(db: Database, now: datetime) -> None:
+def seed_operational(db: Database, now: datetime, store: EventStore) -> None:
     with db.session() as session:
         for days, device in ((100, "DOOR1"), (100, "HELD-DEV"), (10, "DOOR1")):
             session.add(
@@ -154,7 +154,6 @@ def seed_operational(db: Database, now: datetime) -> None:
                     device_id=device,
                     event_id="x",
                     content_type="application/json",
-                    raw=b"{}",
                     reasons=[],
                     reason_code="invalid",
                     status="held",
@@ -163,9 +162,8 @@ def seed_operational(db: Database, now: datetime) -> None:
         session.add(
             WatchlistEntry(
                 target="person",
-                plate=None,
-                subject_ref="FC-WATCHED",
-                feature=None,
+                # Held as its token, as the watchlist service stores it (#12).
+                subject_token=store.protector.token("subject", "FC-WATCHED"),
                 label="missing person",
                 legal_basis_kind="missing_person_report",
                 legal_basis_ref="MP-1",
@@ -184,7 +182,7 @@ def test_dry_run_counts_and_apply_purges_every_store(
     now = clock.now()
     blob_dir = tmp_path / "blobs"
     fill(store, now, blob_dir)
-    seed_operational(db, now)
+    seed_operational(db, now, store)
     before = store.queries.count_by_type()
 
     dry = run(db, store, governance, blob_dir, dry_run=True, setup=True)
@@ -302,7 +300,7 @@ def test_a_watchlist_alert_keeps_its_plates_vault_entry_after_the_passages_go(
     now = clock.now()
     blob_dir = tmp_path / "blobs"
     fill(store, now, blob_dir)
-    seed_operational(db, now)
+    seed_operational(db, now, store)
     plate_token = store.protector.token("plate", "京A12345")
     with db.session() as session:
         session.add(

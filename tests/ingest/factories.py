@@ -77,7 +77,7 @@ def load_master_data(
 ) -> dict[str, str]:
     """Load the slice, issue tokens for every device, refresh the intake; returns the tokens."""
     with node.db.session() as session:
-        registry = RegistryService(session)
+        registry = RegistryService(session, identity=node.governance.sealer)
         for entity, rows in MASTER_DATA.items():
             kept = [row for row in rows if row["id"] not in skip_devices]
             report = registry.load_rows(entity, kept)

@@ -33,7 +33,12 @@ def node(tmp_path: Path, district: District) -> Iterator[Node]:
     settings = load_settings(tmp_path / "ws", log={"fsync": False})
     with Node.open(settings, ManualClock(START), feed=False) as opened:
         district.write_csv(tmp_path / "csv")
-        import_paths(opened.db, sorted((tmp_path / "csv").glob("*.csv")))
+        reports = import_paths(
+            opened.db,
+            sorted((tmp_path / "csv").glob("*.csv")),
+            identity=opened.governance.require_sealer(),
+        )
+        assert all(report.rejected == 0 for report in reports)
         opened.refresh_directory()
         yield opened
 

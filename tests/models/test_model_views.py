@@ -34,7 +34,12 @@ def site(tmp_path: Path) -> Iterator[tuple[Node, TestClient]]:
     with Node.open(settings, clock, feed=False) as node:
         district = build_district(seed=2, scale=0.1)
         district.write_csv(tmp_path / "csv")
-        import_paths(node.db, sorted((tmp_path / "csv").glob("*.csv")))
+        reports = import_paths(
+            node.db,
+            sorted((tmp_path / "csv").glob("*.csv")),
+            identity=node.governance.require_sealer(),
+        )
+        assert all(report.rejected == 0 for report in reports)
         with node.db.session() as session:
             access = AccessService(session, password_hasher=FAST_HASHER)
             access.create_user(

@@ -36,7 +36,12 @@ def node(tmp_path: Path, district: District) -> Iterator[Node]:
     clock = ManualClock(START)
     with Node.open(settings, clock, feed=False) as opened:
         district.write_csv(tmp_path / "csv")
-        import_paths(opened.db, sorted((tmp_path / "csv").glob("*.csv")))
+        reports = import_paths(
+            opened.db,
+            sorted((tmp_path / "csv").glob("*.csv")),
+            identity=opened.governance.require_sealer(),
+        )
+        assert all(report.rejected == 0 for report in reports)
         opened.refresh_directory()
         yield opened
 

@@ -13,6 +13,8 @@ from zhian.db.engine import Database, make_engine
 from zhian.registry.importer import import_paths
 from zhian.registry.schemas import ENTITY_ORDER
 
+from .factories import SEALER
+
 FIXTURES = Path(__file__).parent / "fixtures"
 DISTRICT = FIXTURES / "district"
 BAD = FIXTURES / "bad"
@@ -38,6 +40,6 @@ def db(engine: Engine) -> Database:
 @pytest.fixture
 def district_db(db: Database) -> Database:
     """A database holding every entity of the small demo district."""
-    reports = import_paths(db, district_files())
+    reports = import_paths(db, district_files(), identity=SEALER)
     assert [report.rejected for report in reports] == [0] * len(ENTITY_ORDER)
     return db

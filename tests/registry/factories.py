@@ -15,6 +15,10 @@ from typing import Any
 from zhian.access.roles import Role
 from zhian.access.scope import JurisdictionScope
 from zhian.db.engine import Database
+from zhian.governance.crypto import FieldCipher
+from zhian.governance.identity import IdentitySealer
+from zhian.governance.keys import KeyRing
+from zhian.governance.tokens import Tokeniser
 from zhian.registry.schemas import JurisdictionTreeRead
 from zhian.registry.service import RegistryService
 
@@ -74,9 +78,26 @@ def _places() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def load_two_stations(db: Database) -> None:
+# A fixed key ring (deterministic tokens): cards and plates need one to be imported.
+FIXED_RING = KeyRing(
+    active="k1",
+    keys={"k1": bytes(range(32))},
+    token_key=bytes(range(32, 64)),
+    seal_key=bytes(range(64, 96)),
+)
+
+
+def fixed_sealer() -> IdentitySealer:
+    """A sealer from the fixed key ring."""
+    return IdentitySealer(FieldCipher(FIXED_RING), Tokeniser(FIXED_RING.token_key))
+
+
+SEALER = fixed_sealer()
+
+
+def load_two_stations(db: Database, identity: IdentitySealer = SEALER) -> None:
     with db.session() as session:
-        service = RegistryService(session)
+        service = RegistryService(session, identity=identity)
         for entity, rows in _places().items():
             report = service.load_rows(entity, rows)
             assert report.rejected == 0, report.errors

@@ -19,7 +19,7 @@ from .conftest import BAD, district_files
 @pytest.fixture(autouse=True)
 def schema_without_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
     # TODO(migrations): drop once the Alembic migrations of the registry exist.
-    def create_all(engine: Engine, revision: str = "head") -> None:
+    def create_all(engine: Engine, revision: str = "head", *, identity: object = None) -> None:
         Base.metadata.create_all(engine)
 
     monkeypatch.setattr(migrate, "upgrade", create_all)

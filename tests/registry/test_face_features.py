@@ -6,17 +6,18 @@ import base64
 import struct
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from zhian.config import GovernanceSettings
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
-from zhian.governance.crypto import FieldCipher
+from zhian.governance.crypto import FieldCipher, key_id_of
 from zhian.governance.identity import reseal_all
-from zhian.governance.keys import generate_keyring
 from zhian.kit.clock import ManualClock
 from zhian.registry.models import Resident
 from zhian.registry.service import ImportReport, RegistryService
+
+from .factories import FIXED_RING
 
 HOUSE = "H0101-101"  # a house of the fixture district
 
@@ -30,7 +31,8 @@ GOOD = [((i * 37) % 11 - 5) / 10 for i in range(128)]
 
 @pytest.fixture
 def governance(clock: ManualClock) -> Governance:
-    return Governance(GovernanceSettings(), clock, generate_keyring())
+    # The ring the district's cards and plates were sealed with (tests/registry/conftest.py).
+    return Governance(GovernanceSettings(), clock, FIXED_RING)
 
 
 def load(db: Database, governance: Governance | None, *cells: str) -> ImportReport:
@@ -109,4 +111,8 @@ def test_key_rotation_reseals_enrolled_features(
         opened = FieldCipher(rotated).open(
             resident.face_feature_enc, "residents.face_feature_enc:RF1"
         )
+        # The district's card references (issue #12) are resealed in the same pass.
+        carded = [r for r in session.scalars(select(Resident)) if r.card_ref_enc is not None]
+        assert carded and counts["residents.card_ref_enc"] == len(carded)
+        assert all(key_id_of(r.card_ref_enc) == rotated.active for r in carded if r.card_ref_enc)
     assert opened == feature(GOOD)

@@ -13,12 +13,13 @@ from zhian.registry.models import Building, Community, Unit
 from zhian.registry.service import ImportFileError, RegistryService
 
 from .conftest import DISTRICT, district_files
+from .factories import SEALER
 
 UNITS_TEXT = "id,building_id,name\nU0103,B01,3单元\nU0104,B01,四单元\n"
 
 
 def test_files_load_in_dependency_order(db: Database) -> None:
-    reports = import_paths(db, list(reversed(district_files())))
+    reports = import_paths(db, list(reversed(district_files())), identity=SEALER)
     assert [report.entity for report in reports][:3] == [
         "jurisdictions",
         "communities",
@@ -31,7 +32,7 @@ def test_files_load_in_dependency_order(db: Database) -> None:
 def test_gbk_csv_from_chinese_excel(district_db: Database, tmp_path: Path) -> None:
     path = tmp_path / "units.csv"
     path.write_bytes(UNITS_TEXT.encode("gbk"))
-    [report] = import_paths(district_db, [path])
+    [report] = import_paths(district_db, [path], identity=SEALER)
     assert report.inserted == 2
     with district_db.session() as session:
         unit = session.get(Unit, "U0104")
@@ -51,7 +52,7 @@ def test_row_numbers_count_records_not_lines(district_db: Database, tmp_path: Pa
     path.write_text(
         'id,building_id,name\nU7,B01,"two\nlines"\nU8,B99,x\nU9,B01,x,extra\n', encoding="utf-8"
     )
-    [report] = import_paths(district_db, [path])
+    [report] = import_paths(district_db, [path], identity=SEALER)
     assert [(e.row, e.column, e.reason) for e in report.errors] == [
         (3, "building_id", "unknown building 'B99'"),
         (4, "(column 4)", "is not a column of units"),
@@ -82,7 +83,7 @@ def test_workbook_with_one_sheet_per_entity(db: Database, tmp_path: Path) -> Non
         f"{path}[buildings]",
         f"{path}[jurisdictions]",
     ]
-    reports = import_paths(db, [path])
+    reports = import_paths(db, [path], identity=SEALER)
     assert [(r.entity, r.inserted, r.rejected) for r in reports] == [
         ("jurisdictions", 1, 0),
         ("communities", 1, 0),
@@ -116,7 +117,7 @@ def test_missing_required_column_stops_the_whole_import(db: Database, tmp_path: 
     path = tmp_path / "houses.csv"
     path.write_text("id,unit_id,number,registered_use\nH1,U1,1,idle\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match="'area_m2'") as caught:
-        import_paths(db, [DISTRICT / "jurisdictions.csv", path])
+        import_paths(db, [DISTRICT / "jurisdictions.csv", path], identity=SEALER)
     assert caught.value.field == "area_m2"
     assert "houses.csv" in caught.value.message
     with db.session() as session:  # nothing loaded, not even the good file

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
+from tests.registry.factories import SEALER
 from zhian.db.engine import Database
 from zhian.registry.importer import import_paths
 from zhian.registry.models import Building, House, Unit
@@ -16,7 +17,7 @@ from zhian.registry.schemas import ResidentIdentityRow
 
 def _import(db: Database, path: Path, text: str) -> list[tuple[int, str, str]]:
     path.write_text(text, encoding="utf-8")
-    [report] = import_paths(db, [path])
+    [report] = import_paths(db, [path], identity=SEALER)
     return [(error.row, error.column, error.reason) for error in report.errors]
 
 
@@ -95,6 +96,6 @@ def test_formula_cells_in_a_workbook_are_refused(district_db: Database, tmp_path
     sheet.append(["U-X2", "B01", "Unit\u2066 7"])
     sheet.append(["U-X3", "B01", "Unit 7"])
     workbook.save(path)
-    [report] = import_paths(district_db, [path])
+    [report] = import_paths(district_db, [path], identity=SEALER)
     assert [(e.row, e.column) for e in report.errors] == [(2, "name"), (3, "name")]
     assert report.inserted == 1

@@ -19,13 +19,14 @@ from zhian.registry.schemas import ENTITY_ORDER
 from zhian.registry.service import ImportFileError, ImportReport, RegistryService, RowError
 
 from .conftest import BAD, DISTRICT, district_files
+from .factories import SEALER
 
 NOW = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 
 
 def load(db: Database, entity: str, rows: Sequence[Mapping[str, object]]) -> ImportReport:
     with db.session() as session:
-        return RegistryService(session).load_rows(entity, rows)
+        return RegistryService(session, identity=SEALER).load_rows(entity, rows)
 
 
 def errors_of(report: ImportReport) -> list[tuple[int, str, str]]:
@@ -66,7 +67,7 @@ def test_district_values_are_typed(district_db: Database) -> None:
 
 
 def test_bad_rows_are_reported_and_good_rows_load(district_db: Database) -> None:
-    [report] = import_paths(district_db, [BAD / "houses.csv"])
+    [report] = import_paths(district_db, [BAD / "houses.csv"], identity=SEALER)
     assert errors_of(report) == [
         (3, "area_m2", "must be a number, got 'abc'"),
         (4, "area_m2", "must be greater than 0"),
@@ -84,7 +85,7 @@ def test_bad_rows_are_reported_and_good_rows_load(district_db: Database) -> None
 
 
 def test_bad_polygons_are_reported(district_db: Database) -> None:
-    [report] = import_paths(district_db, [BAD / "zones.csv"])
+    [report] = import_paths(district_db, [BAD / "zones.csv"], identity=SEALER)
     reasons = {error.row: (error.column, error.reason) for error in report.errors}
     assert report.inserted == 1
     assert reasons[3][0] == "polygon_wkt"
@@ -95,7 +96,7 @@ def test_bad_polygons_are_reported(district_db: Database) -> None:
 
 
 def test_reimport_is_idempotent_and_changes_update(district_db: Database) -> None:
-    reports = import_paths(district_db, district_files())
+    reports = import_paths(district_db, district_files(), identity=SEALER)
     assert all(r.inserted == r.updated == r.rejected == 0 for r in reports)
     assert sum(r.unchanged for r in reports) == 31
     with district_db.session() as session:
@@ -134,7 +135,7 @@ def test_columns_a_file_lacks_are_kept_on_update(district_db: Database) -> None:
     row = {"id": "D001", "kind": "door", "name": "改名的门禁", "latitude": 39.9, "longitude": 116.4}
     report = load(district_db, "devices", [row])
     assert report.updated == 1
-    [again] = import_paths(district_db, [DISTRICT / "devices.csv"])
+    [again] = import_paths(district_db, [DISTRICT / "devices.csv"], identity=SEALER)
     assert again.updated == 1  # name and is_enabled restored from the file
     with district_db.session() as session:
         device = session.get(Device, "D001")

@@ -36,7 +36,10 @@ def run(
     with Node.open(load_settings(workspace, log={"fsync": False}), clock, feed=False) as node:
         folder = workspace / "masterdata"
         district.write_csv(folder)
-        import_paths(node.db, sorted(folder.glob("*.csv")))
+        reports = import_paths(
+            node.db, sorted(folder.glob("*.csv")), identity=node.governance.require_sealer()
+        )
+        assert all(report.rejected == 0 for report in reports)
         with node.db.session() as session:
             DeviceService(session).issue_tokens(
                 [str(r["id"]) for r in district.tables["devices"]], now=clock.now()

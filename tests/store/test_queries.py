@@ -94,6 +94,18 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) + timedelta(seconds=OFFSET_SECONDS)
 
 
+def _resident(row: dict[str, Any], vault: MemoryVault) -> dict[str, Any]:
+    """A resident row as the registry stores it: the card only as its token (#12)."""
+    card = row.get("card_ref")
+    rest = {k: v for k, v in row.items() if k != "card_ref"}
+    return {**rest, "card_ref_token": vault.token("subject", str(card)) if card else None}
+
+
+def _vehicle(row: dict[str, Any], vault: MemoryVault) -> dict[str, Any]:
+    rest = {k: v for k, v in row.items() if k != "plate"}
+    return {**rest, "plate_token": vault.token("plate", str(row["plate"]))}
+
+
 def _master(district: District, vault: MemoryVault) -> ReferenceTables:
     t = district.tables
     return build_master(
@@ -101,9 +113,9 @@ def _master(district: District, vault: MemoryVault) -> ReferenceTables:
         {str(r["id"]): Building(**r) for r in t["buildings"]},
         {str(r["id"]): Unit(**r) for r in t["units"]},
         [House(**r) for r in t["houses"]],
-        [Resident(**r) for r in t["residents"]],
+        [Resident(**_resident(r, vault)) for r in t["residents"]],
         [Device(**r) for r in t["devices"]],
-        [Vehicle(**r) for r in t["vehicles"]],
+        [Vehicle(**_vehicle(r, vault)) for r in t["vehicles"]],
         [],
         vault.token,
     ).reference

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.registry.factories import load_two_stations, scope_of
+from tests.registry.factories import SEALER, load_two_stations, scope_of
 from zhian.access.roles import Role
 from zhian.access.scope import JurisdictionScope
 from zhian.db import migrate
@@ -41,7 +41,9 @@ def ids(db: Database, clock: ManualClock) -> dict[str, int]:
     """One active plate entry per jurisdiction, added by the system (unscoped)."""
     expires = clock.now() + timedelta(days=30)
     with db.session() as session:
-        system = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped())
+        system = WatchlistService(
+            session, clock=clock, scope=JurisdictionScope.unscoped(), identity=SEALER
+        )
         return {
             jurisdiction: system.add(_entry(jurisdiction, plate, expires), user_id=OFFICER).id
             for jurisdiction, plate in PLATES.items()
@@ -68,7 +70,7 @@ def _scope(session: Session, role: Role, jurisdiction_id: str) -> JurisdictionSc
 
 def _service(session: Session, clock: ManualClock, jurisdiction_id: str) -> WatchlistService:
     scope = _scope(session, Role.STATION_OFFICER, jurisdiction_id)
-    return WatchlistService(session, clock=clock, scope=scope)
+    return WatchlistService(session, clock=clock, scope=scope, identity=SEALER)
 
 
 def test_each_station_lists_only_its_own_entries(
@@ -94,7 +96,7 @@ def test_another_jurisdictions_entry_is_not_found_by_id_nor_withdrawn(
         assert repository.get(ids["J-B"], scope=scope_a) is None
         found = repository.get(ids["J-A"], scope=scope_a)
         assert found is not None and found.jurisdiction_id == "J-A"
-        station_a = WatchlistService(session, clock=clock, scope=scope_a)
+        station_a = WatchlistService(session, clock=clock, scope=scope_a, identity=SEALER)
         with pytest.raises(NotFoundError) as other:
             station_a.withdraw(ids["J-B"], user_id=OFFICER, reason="not mine")
         with pytest.raises(NotFoundError) as missing:
@@ -103,7 +105,9 @@ def test_another_jurisdictions_entry_is_not_found_by_id_nor_withdrawn(
     assert other.value.field == missing.value.field == "entry_id"
     assert other.value.message == missing.value.message.replace("999999", str(ids["J-B"]))
     with db.session() as session:
-        system = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped())
+        system = WatchlistService(
+            session, clock=clock, scope=JurisdictionScope.unscoped(), identity=SEALER
+        )
         assert ids["J-B"] in [e.id for e in system.list_entries()]  # still active
 
 
@@ -115,15 +119,23 @@ def test_searching_by_plate_and_matching_stay_within_the_scope(
         repository = WatchlistRepository(session)
         now = clock.now()
         other = repository.find_active(
-            now, scope=scope_a, plate=PLATES["J-B"], subject_ref=None, basis_ref=None
+            now,
+            scope=scope_a,
+            plate_token=SEALER.token("plate", PLATES["J-B"]),
+            subject_token=None,
+            basis_ref=None,
         )
         assert other == []
         [mine] = repository.find_active(
-            now, scope=scope_a, plate=PLATES["J-A"], subject_ref=None, basis_ref=None
+            now,
+            scope=scope_a,
+            plate_token=SEALER.token("plate", PLATES["J-A"]),
+            subject_token=None,
+            basis_ref=None,
         )
         assert mine.id == ids["J-A"]
         assert [row.id for row in repository.active(now, scope=scope_a)] == [ids["J-A"]]
-        matcher = WatchlistService(session, clock=clock, scope=scope_a).matcher(
+        matcher = WatchlistService(session, clock=clock, scope=scope_a, identity=SEALER).matcher(
             plate_tolerance=0, face_threshold=0.9
         )
         assert matcher.match_plate(PLATES["J-B"], now) == []
@@ -144,7 +156,9 @@ def test_bulk_withdrawal_cannot_reach_another_jurisdictions_entries(
     assert report.entry_ids == [ids["J-A"]]
     assert [(e.row, e.field) for e in report.errors] == [(2, "id"), (3, "plate")]
     with db.session() as session:
-        system = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped())
+        system = WatchlistService(
+            session, clock=clock, scope=JurisdictionScope.unscoped(), identity=SEALER
+        )
         active = [e.id for e in system.list_entries()]
     assert active == [ids["J-B"], ids["J-CITY"]]
 
@@ -181,9 +195,11 @@ def test_a_property_guard_sees_only_their_estates_entries(
 ) -> None:
     expires = clock.now() + timedelta(days=3)
     with db.session() as session:
-        system = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped())
+        system = WatchlistService(
+            session, clock=clock, scope=JurisdictionScope.unscoped(), identity=SEALER
+        )
         estate = system.add(_entry("J-AX", "浙A77777", expires), user_id=OFFICER).id
         guard_scope = _scope(session, Role.PROPERTY_SECURITY, "J-AX")
-        guard = WatchlistService(session, clock=clock, scope=guard_scope)
+        guard = WatchlistService(session, clock=clock, scope=guard_scope, identity=SEALER)
         assert [e.id for e in guard.list_entries()] == [estate]
         assert WatchlistRepository(session).get(ids["J-A"], scope=guard_scope) is None

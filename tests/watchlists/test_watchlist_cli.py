@@ -45,12 +45,13 @@ def test_import_list_and_withdraw_as_an_officer_of_one_station(
     assert "jurisdiction_id" in output and "legal_basis_ref" in output
     with node.watchlists() as watchlists:
         [entry] = watchlists.list_entries()
-    assert entry.plate == "浙A11111" and entry.owner_user_id == users.officer
+    assert entry.plate == "浙A***11" and entry.owner_user_id == users.officer
     [imported] = audit(node, "watchlist.import")
     assert imported.actor_id == str(users.officer) and imported.record_ids == [str(entry.id)]
 
     code, output = invoke("watchlist", "list", "--user", "officer1", "-w", workspace)
-    assert code == 0 and "浙A11111" in output and "1 entries." in output
+    assert code == 0 and "浙A***11" in output and "1 entries." in output
+    assert "浙A11111" not in output  # listed masked: the entry holds no plate in clear
     assert audit(node, "watchlist.list")
 
     withdrawals = tmp_path / "撤控.csv"

@@ -270,6 +270,51 @@ def test_replay_after_a_fix_accepts_the_item_and_is_audited(
     assert trace.record_ids == [str(item.id)] and trace.details["accepted"] == 1
 
 
+def test_quarantine_raw_input_is_masked_unless_revealed_with_a_purpose_and_audited(
+    client: TestClient, node: Node, clock: ManualClock, users: None
+) -> None:
+    # A registered camera's passage refused for its colour: the plate itself is valid.
+    refused = json.loads(vehicle("r1", clock.now(), "浙A12345"))
+    send(node, json.dumps({**refused, "plate_color": "purple"}, ensure_ascii=False).encode())
+    [item] = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+    # Stored sealed: the raw column holds no clear plate.
+    with node.db.engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT raw_enc FROM quarantine_items WHERE id = :id"), {"id": item.id}
+        ).scalar_one()
+    assert b"A12345" not in bytes(stored) and b"purple" not in bytes(stored)
+
+    # An integrator browses the quarantine, masked, and may not reveal (refusal audited).
+    log_in(client, "admin")
+    page = client.get("/quarantine")
+    assert "浙A***45" in page.text and "浙A12345" not in page.text
+    assert f'action="/quarantine/{item.id}/reveal' not in page.text
+    refused = client.post(f"/quarantine/{item.id}/reveal", data={"reason": "check the gate"})
+    assert refused.status_code == 403 and "浙A12345" not in refused.text
+    [refusal] = audit_entries(node, action="quarantine.reveal.refused")
+    assert refusal.record_ids == [str(item.id)]
+
+    # An analyst (personal_data.reveal) sees it masked, then clear for a stated purpose.
+    log_in(client, "analyst")
+    page = client.get("/quarantine")
+    assert "浙A***45" in page.text and "浙A12345" not in page.text
+    no_purpose = client.post(f"/quarantine/{item.id}/reveal", data={})
+    assert no_purpose.status_code == 400 and "浙A12345" not in no_purpose.text
+    shown = client.post(
+        f"/quarantine/{item.id}/reveal", data={"case_number": "A2026-0042", "reason": ""}
+    )
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert 'id="quarantine-clear-raw"' in shown.text and "浙A12345" in shown.text
+    [trace] = audit_entries(node, action="quarantine.reveal")
+    assert trace.record_ids == [str(item.id)] and trace.case_number == "A2026-0042"
+    assert trace.actor_id == str(_user_id(node, "analyst"))
+
+
+def _user_id(node: Node, username: str) -> int:
+    with node.db.session() as session:
+        return next(u.id for u in AccessService(session).list_users() if u.username == username)
+
+
 def test_replay_needs_the_csrf_token_and_the_permission(client: TestClient, users: None) -> None:
     log_in(client, "integrator")
     token = client.headers.pop("X-CSRF-Token")

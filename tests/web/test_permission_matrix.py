@@ -155,9 +155,13 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             for entity, rows in (("houses", HOUSES), ("residents", RESIDENTS)):
                 report = registry.load_rows(entity, rows)
                 assert report.rejected == 0, report.errors
-            entry = WatchlistService(session, clock=clock, scope=JurisdictionScope.unscoped()).add(
-                WATCHLIST_ENTRY, user_id=1
+            watchlists = WatchlistService(
+                session,
+                clock=clock,
+                scope=JurisdictionScope.unscoped(),
+                identity=node.governance.sealer,  # the plate is sealed (#12)
             )
+            entry = watchlists.add(WATCHLIST_ENTRY, user_id=1)
             PATH_VALUES["entry_id"] = str(entry.id)
             PATH_VALUES["version_id"] = str(add_cases(session, clock))
         with node.alerts() as alerts:

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import log_in
 from tests.web.test_governance_pages import users  # noqa: F401 - the admin user
+from zhian.ingest.quarantine.masking import RAW_SHOWN_BYTES
 from zhian.ingest.validate import FieldError
 from zhian.node import Node
-from zhian.web.quarantine_views import RAW_SHOWN_BYTES
 
 LEVELS = 100_000
 

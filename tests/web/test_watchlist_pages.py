@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from tests.kit.workbooks import dtd_workbook, inflating_workbook
 from tests.web.conftest import log_in
 from zhian.audit.service import AuditEntryRead
+from zhian.governance.masking import mask_plate
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.watchlists.importer import read_rows
@@ -72,7 +73,9 @@ def test_an_officer_adds_an_entry_sees_it_and_withdraws_it_with_a_reason(
     assert added.status_code == 303, added.text
     page = client.get(added.headers["location"])
     assert page.status_code == 200
-    assert 'id="wl-notice"' in page.text and "浙A12345" in page.text
+    # The entry's plate is shown masked: it is held sealed (issue #12).
+    assert 'id="wl-notice"' in page.text and "浙A***45" in page.text
+    assert "浙A12345" not in page.text
     [entry_id] = entry_ids(page.text)
     created = audit_entries(node, "watchlist.create")
     assert [e.record_ids for e in created] == [[str(entry_id)]]
@@ -188,7 +191,7 @@ def test_bulk_import_and_withdrawal_report_each_refused_row(
     [audited] = audit_entries(node, "watchlist.bulk_withdraw")
     assert audited.details == {"file": "撤控.xlsx", "accepted": 1, "rejected": 2}
     with node.watchlists() as watchlists:
-        assert [e.plate for e in watchlists.list_entries()] == ["浙A44444"]
+        assert [e.plate for e in watchlists.list_entries()] == [mask_plate("浙A44444")]
 
 
 def test_a_bulk_file_of_the_wrong_kind_or_columns_is_refused_whole(

@@ -145,8 +145,11 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     _permission(
         "quarantine.view",
-        "Browse the quarantine of rejected input (payload fields masked).",
-        "浏览隔离区（载荷字段脱敏）",
+        "Browse the quarantine of rejected input (payload fields masked; the raw input in "
+        "the clear needs `personal_data.reveal`).",
+        "浏览隔离区（载荷字段脱敏；查看原文另需权限）",
+        # Analysts: a refused passage can be evidence; they reveal with a purpose, audited.
+        _AN,
         _AD,
         _IN,
     ),

@@ -18,13 +18,22 @@ from zhian.alerts.webhooks import WebhookService, WebhookWorker
 from zhian.config import Settings
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
 from zhian.watchlists.service import WatchlistService
 
 
 class AlertLoop:
     """Owns the background parts of the alert loop and hands out services in transactions."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        identity: IdentityProtector | None = None,
+    ) -> None:
+        self.identity = identity  # opens watchlist plates for the matcher (#12)
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -48,7 +57,12 @@ class AlertLoop:
         """The whole node's watchlist, unscoped on purpose: the rule engine matches every
         entry. Pages and commands acting for a user make their own, in the user's scope."""
         with self.db.session() as session:
-            yield WatchlistService(session, clock=self.clock, scope=JurisdictionScope.unscoped())
+            yield WatchlistService(
+                session,
+                clock=self.clock,
+                scope=JurisdictionScope.unscoped(),
+                identity=self.identity,
+            )
 
     @contextmanager
     def _webhooks(self) -> Iterator[WebhookService]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from zhian.cascade.viid_client import ViidUpperClient
 from zhian.config import Settings
 from zhian.db.engine import Database
-from zhian.ingest.images import ImageStore
+from zhian.ingest.images import BlobCipher, ImageStore
 from zhian.ingest.service import IntakeService
 from zhian.ingest.viid.push import SubscriptionPusher
 from zhian.ingest.viid.service import ViidService
@@ -25,6 +25,7 @@ class ViidComponent:
         images: ImageStore,
         clock: Clock,
         settings: Settings,
+        cipher: BlobCipher,
     ) -> None:
         self.settings = settings.viid
         self.service = ViidService(
@@ -34,10 +35,11 @@ class ViidComponent:
             clock=clock,
             settings=settings.viid,
             max_batch_items=settings.intake.max_batch_items,
+            cipher=cipher,
         )
         self.subscriptions = SubscriptionService(self.service)
         self.upper = (
-            ViidUpperClient(db=db, clock=clock, settings=settings.viid)
+            ViidUpperClient(db=db, clock=clock, settings=settings.viid, cipher=cipher)
             if settings.viid.upper_url
             else None
         )

@@ -17,14 +17,15 @@ class UpwardOutboxRepository:
         self.session = session
 
     def enqueue_upward(
-        self, receive_addr: str, notification_id: str, payload: bytes, now: datetime
+        self, receive_addr: str, notification_id: str, payload_enc: bytes, now: datetime
     ) -> None:
+        """Queue a notification, sealed by the caller."""
         self.session.add(
             ViidUpperOutbox(
                 created_at=now,
                 receive_addr=receive_addr,
                 notification_id=notification_id,
-                payload=payload,
+                payload_enc=payload_enc,
                 attempts=0,
                 last_error=None,
             )

@@ -18,8 +18,10 @@ import httpx
 import msgspec
 from sqlalchemy.orm import Session
 
+from zhian.cascade.models import payload_context
 from zhian.cascade.repository import UpwardOutboxRepository
 from zhian.db.engine import Database
+from zhian.ingest.images import BlobCipher
 from zhian.ingest.viid.digest import authorization_for
 from zhian.ingest.viid.settings import ViidSettings
 from zhian.ingest.viid.wire import ACCEPT, CONTENT_TYPE, is_acknowledged
@@ -49,11 +51,13 @@ class ViidUpperClient:
         db: Database,
         clock: Clock,
         settings: ViidSettings,
+        cipher: BlobCipher,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not settings.upper_url:
             raise ValueError("viid.upper_url is empty: there is no upper platform to talk to")
         self._db = db
+        self._cipher = cipher  # the outbox keeps its notifications sealed (#12)
         self._clock = clock
         self._settings = settings
         self._base = settings.upper_url.rstrip("/")
@@ -82,8 +86,9 @@ class ViidUpperClient:
     def enqueue(
         self, session: Session, receive_addr: str, notification_id: str, payload: bytes
     ) -> None:
+        sealed = self._cipher.seal_bytes(payload, payload_context(notification_id))
         UpwardOutboxRepository(session).enqueue_upward(
-            receive_addr, notification_id, payload, self._clock.now()
+            receive_addr, notification_id, sealed, self._clock.now()
         )
 
     def backlog(self) -> int:
@@ -159,7 +164,11 @@ class ViidUpperClient:
         while True:
             with self._db.session() as session:
                 head = [
-                    (r.seq, r.receive_addr, r.payload)
+                    (
+                        r.seq,
+                        r.receive_addr,
+                        self._cipher.open_bytes(r.payload_enc, payload_context(r.notification_id)),
+                    )
                     for r in UpwardOutboxRepository(session).outbox_head(_DRAIN_CHUNK)
                 ]
             if not head:

@@ -21,6 +21,7 @@ from rich.progress import (
 from zhian.config import Settings, load_settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade
+from zhian.governance.context import migration_identity
 
 console = Console()
 error_console = Console(stderr=True)
@@ -48,7 +49,7 @@ def database(settings: Settings) -> Iterator[Database]:
     this work the same whether a node runs or not."""
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     try:
-        upgrade(engine)
+        upgrade(engine, identity=migration_identity(settings.governance, settings.workspace))
         yield Database(engine)
     finally:
         engine.dispose()

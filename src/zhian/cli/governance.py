@@ -34,6 +34,7 @@ from zhian.governance.keys import (
     load_keyring,
     write_keyring,
 )
+from zhian.ingest.images import ImageStore
 from zhian.kit.clock import SystemClock
 from zhian.kit.running import find_running_node
 from zhian.log import EventLogError, LocalEventLog
@@ -51,6 +52,18 @@ CLI_ACTOR = Actor.system("cli")
 
 # The store's sealed column, as rotation and the census report it.
 STORE_FEATURES_LABEL = f"{FEATURE_TABLE}.{FEATURE_COLUMN} (event store)"
+# Sealed capture images (#12), as rotation and the census report them.
+BLOBS_LABEL = "blobs (capture images)"
+
+
+def _images(settings: Settings, ring: KeyRing) -> ImageStore:
+    return ImageStore(
+        settings.blob_dir, max_bytes=settings.images.max_bytes, cipher=FieldCipher(ring)
+    )
+
+
+def _blob_key_counts(images: ImageStore) -> Counter[str]:
+    return Counter(key_id_of(stored) for _, stored in images.sealed_files())
 
 
 class _StoreInUseError(Exception):
@@ -141,6 +154,7 @@ def keys_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     with database(settings) as db:
         with db.session() as session:
             census = key_census(session)
+        census += _blob_key_counts(_images(settings, ring))
         try:
             with _store_with_ring(settings, db, ring) as store:
                 if store is not None:
@@ -206,6 +220,9 @@ def keys_rotate(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
                     leftover += store.sealed_key_counts()
         except _StoreInUseError as exc:
             store_busy = exc
+        images = _images(settings, rotated)
+        store_counts[BLOBS_LABEL] = images.reseal()
+        leftover += _blob_key_counts(images)
         with db.session() as session:
             counts = reseal_all(session, FieldCipher(rotated)) | store_counts
             leftover += key_census(session)

@@ -10,7 +10,10 @@ from rich.table import Table
 from zhian.access.scope import JurisdictionScope
 from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, database, settings_for
 from zhian.cli.running import node_operations
+from zhian.governance.context import Governance
+from zhian.ingest.quarantine.masking import masked_raw
 from zhian.ingest.quarantine.service import QuarantineService
+from zhian.kit.clock import SystemClock
 
 app = typer.Typer(help="Refused input, kept verbatim with its reasons.", no_args_is_help=True)
 
@@ -21,11 +24,17 @@ def list_items(
     reason: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
     device: Annotated[str | None, typer.Option(help="Only this device id.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most rows shown.")] = 50,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Also print each item's raw input, identifiers masked.")
+    ] = False,
 ) -> None:
     """List held items with the field and reason each was refused for."""
+    settings = settings_for(workspace)
+    # Raw input is sealed at rest (#12): the key ring opens it, to be shown masked.
+    governance = Governance.load(settings.governance, settings.workspace, SystemClock())
     # The quarantine lives in the database alone: no need to reach the log or the store.
-    with database(settings_for(workspace)) as db:
-        quarantine = QuarantineService(db)
+    with database(settings) as db:
+        quarantine = QuarantineService(db, cipher=governance.cipher())
         # The command line is the node administrator's: the whole node.
         everywhere = JurisdictionScope.unscoped()
         counts = quarantine.count_by_reason(scope=everywhere)
@@ -45,6 +54,10 @@ def list_items(
             why,
         )
     console.print(table)
+    if raw:
+        for item in items:
+            console.print(f"#{item.id} {item.content_type}:", markup=False)
+            console.print(masked_raw(item.raw), markup=False, highlight=False)
     summary = ", ".join(f"{code}: {n}" for code, n in sorted(counts.items())) or "empty"
     console.print(f"Held by reason: {summary}")
 

@@ -14,7 +14,7 @@ from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_
 from zhian.config import load_settings
 from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.governance.context import Governance
+from zhian.governance.context import Governance, migration_identity
 from zhian.kit.clock import SystemClock
 from zhian.registry.importer import import_paths
 from zhian.registry.service import ImportFileError, ImportReport
@@ -92,7 +92,9 @@ def import_master_data(
     settings = load_settings(workspace)
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     try:
-        migrate.upgrade(engine)
+        migrate.upgrade(
+            engine, identity=migration_identity(settings.governance, settings.workspace)
+        )
         db = Database(engine)
         with Progress(
             SpinnerColumn(),
@@ -109,8 +111,15 @@ def import_master_data(
                     tasks[source] = progress.add_task(source, total=None)
                 progress.update(tasks[source], completed=rows_read)
 
-            # Identity cells (name, id_number, phone) are sealed with the key ring (#4).
-            sealer = Governance.load(settings.governance, settings.workspace, SystemClock()).sealer
+            # Identity cells (name, id_number, phone) are sealed with the key ring (#4), and
+            # card references and plates kept as token + sealed copy (#12): the import
+            # opens the workspace's ring, or creates it as the node would on a fresh one.
+            sealer = Governance.for_node(
+                settings.governance,
+                settings.workspace,
+                SystemClock(),
+                sealed_data=(settings.log_dir, settings.event_store_path),
+            ).sealer
             reports = import_paths(
                 db, paths, clock=SystemClock(), progress=advance, identity=sealer
             )

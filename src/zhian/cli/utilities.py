@@ -13,6 +13,7 @@ from zhian.cli.registry import rejected_rows_table, write_error_report
 from zhian.config import load_settings
 from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
+from zhian.governance.context import migration_identity
 from zhian.models.utilities import UtilityService, read_readings
 from zhian.registry.service import ImportFileError, ImportReport
 
@@ -59,7 +60,9 @@ def import_utilities(
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     try:
         tables = [(str(path), read_readings(path)) for path in paths]
-        migrate.upgrade(engine)
+        migrate.upgrade(
+            engine, identity=migration_identity(settings.governance, settings.workspace)
+        )
         db = Database(engine)
         reports = []
         # One transaction for all files; a later file's reading of a house and day wins.

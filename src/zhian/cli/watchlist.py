@@ -24,7 +24,8 @@ from zhian.config import Settings, load_settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade
 from zhian.errors import ZhianError
-from zhian.governance.context import Governance
+from zhian.governance.context import Governance, migration_identity
+from zhian.governance.identity import IdentitySealer
 from zhian.kit.clock import Clock, SystemClock
 from zhian.watchlists.importer import read_rows
 from zhian.watchlists.service import (
@@ -50,11 +51,15 @@ UserOption = Annotated[
 def _session(settings: Settings) -> Iterator[Session]:
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     try:
-        upgrade(engine)
+        upgrade(engine, identity=migration_identity(settings.governance, settings.workspace))
         with Database(engine).session() as session:
             yield session
     finally:
         engine.dispose()
+
+
+def _sealer(settings: Settings, clock: Clock) -> IdentitySealer | None:
+    return Governance.load(settings.governance, settings.workspace, clock).sealer
 
 
 def _audit(settings: Settings, session: Session, clock: Clock) -> AuditService:
@@ -93,7 +98,9 @@ def _bulk(workspace: Path, path: Path, username: str, *, withdraw: bool) -> None
         with _session(settings) as session:
             user = _acting_user(session, username, MANAGE)
             scope = AccessService(session).scope_for(user)
-            service = WatchlistService(session, clock=clock, scope=scope)
+            service = WatchlistService(
+                session, clock=clock, scope=scope, identity=_sealer(settings, clock)
+            )
             rows = read_rows(path, columns)
             run = service.withdraw_rows if withdraw else service.import_rows
             report = run(rows, user_id=user.id)
@@ -157,7 +164,7 @@ def list_entries(
         bool, typer.Option("--all", help="Include withdrawn and expired entries.")
     ] = False,
 ) -> None:
-    """The watchlist entries (plates shown, subject references masked); the read is audited."""
+    """The watchlist entries (plates and subject references masked); the read is audited."""
     settings = load_settings(workspace)
     clock = SystemClock()
     with _session(settings) as session:
@@ -167,7 +174,7 @@ def list_entries(
         else:
             acting = _acting_user(session, user, "watchlists.view")
             scope, actor = AccessService(session).scope_for(acting), Actor.user(acting.id)
-        service = WatchlistService(session, clock=clock, scope=scope)
+        service = WatchlistService(session, clock=clock, scope=scope)  # masked plates only
         entries = service.list_entries(active_only=not include_inactive)
         _audit(settings, session, clock).record(
             actor,

@@ -21,7 +21,7 @@ from zhian.config import Settings, load_settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade
 from zhian.errors import BadRequestError, ZhianError
-from zhian.governance.context import Governance
+from zhian.governance.context import Governance, migration_identity
 from zhian.kit.clock import SystemClock
 
 app = typer.Typer(help="Outbound webhooks (signed with HMAC-SHA256).", no_args_is_help=True)
@@ -75,7 +75,7 @@ def _service(settings: Settings) -> Iterator[tuple[WebhookService, Governance]]:
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     clock = SystemClock()
     try:
-        upgrade(engine)
+        upgrade(engine, identity=migration_identity(settings.governance, settings.workspace))
         with Database(engine).session() as session:
             governance = Governance.load(settings.governance, settings.workspace, clock)
             yield WebhookService(session, clock=clock, settings=settings.alerts), governance

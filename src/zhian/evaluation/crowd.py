@@ -88,7 +88,10 @@ def _run(seed: int, from_hour: float, to_hour: float, workspace: Path) -> CrowdE
     with Node.open(settings, clock, feed=False) as node:
         folder = workspace / "masterdata"
         district.write_csv(folder)
-        import_paths(node.db, sorted(folder.glob("*.csv")))
+        # Cards and plates are sealed on import with the node's key ring (#12).
+        import_paths(
+            node.db, sorted(folder.glob("*.csv")), identity=node.governance.require_sealer()
+        )
         with node.db.session() as session:
             DeviceService(session).issue_tokens(
                 [str(r["id"]) for r in district.tables["devices"]], now=clock.now()

@@ -109,6 +109,13 @@ class Governance:
         return AuditService(session, clock=self.clock, seal_key=seal_key)
 
 
+def migration_identity(settings: GovernanceSettings, workspace: Path) -> IdentitySealer | None:
+    """The sealer a schema upgrade converts clear personal data with (#12), or None when
+    the workspace has no key ring yet (then it holds nothing sealed to join with either)."""
+    ring = try_load_keyring(settings, workspace)
+    return IdentitySealer(FieldCipher(ring), Tokeniser(ring.token_key)) if ring else None
+
+
 def _holds_data(place: Path) -> bool:
     if place.is_dir():
         return any(place.iterdir())

@@ -80,6 +80,12 @@ class FieldCipher:
             return None
         return self.seal(self.open(sealed, context), context)
 
+    def reseal_bytes(self, sealed: bytes, context: str) -> bytes | None:
+        """`reseal` for binary values (a capture image, say)."""
+        if key_id_of(sealed) == self._ring.active:
+            return None
+        return self.seal_bytes(self.open_bytes(sealed, context), context)
+
 
 def key_id_of(sealed: bytes) -> str:
     """The id of the key a value was sealed with (read from its header, nothing decrypted)."""

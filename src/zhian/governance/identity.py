@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, Table, select, update
+from sqlalchemy import ColumnClause, Table, TableClause, column, select, table, update
 from sqlalchemy.orm import Session
 
 from zhian.governance.crypto import FieldCipher, key_id_of
 from zhian.governance.models import VaultEntry
 from zhian.governance.tokens import Tokeniser, TokenKind
-from zhian.registry.models import Resident
+from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.ingest.viid.models import ViidObject
+from zhian.registry.models import Resident, Vehicle
+from zhian.watchlists.models import WatchlistEntry
 
 # Rows re-encrypted per round trip during rotation.
 RESEAL_BATCH_ROWS = 500
@@ -46,8 +50,17 @@ class SealedColumn:
     """A column holding sealed values, and the primary key its context names."""
 
     table: str
-    key: Column[Any]
-    column: Column[Any]
+    key: ColumnClause[Any]
+    column: ColumnClause[Any]
+    # Raw bytes (a quarantined input), not UTF-8 text; rows per round trip of rotation.
+    binary: bool = False
+    batch_rows: int = RESEAL_BATCH_ROWS
+    # The columns whose values, joined by '/', name the row in the context (default: key).
+    context_columns: tuple[ColumnClause[Any], ...] = ()
+
+    def context(self, row_id: object, names: Sequence[object]) -> str:
+        named = "/".join(str(name) for name in names) if self.context_columns else row_id
+        return field_context(self.table, self.column.name, str(named))
 
     @property
     def label(self) -> str:
@@ -57,12 +70,54 @@ class SealedColumn:
 # Every sealed column of the operational database; rotation and the census walk these.
 _RESIDENTS = cast(Table, Resident.__table__)
 _VAULT = cast(Table, VaultEntry.__table__)
+_VEHICLES = cast(Table, Vehicle.__table__)
+_WATCHLIST = cast(Table, WatchlistEntry.__table__)
+_QUARANTINE = cast(Table, QuarantineItem.__table__)
+_VIID_OBJECTS = cast(Table, ViidObject.__table__)
+# The upward outbox belongs to `zhian.cascade`, above this layer: named, not imported
+# (tests/governance/test_identity.py checks it matches the model).
+_OUTBOX = table(
+    "viid_upper_outbox", column("seq"), column("notification_id"), column("payload_enc")
+)
+QUARANTINE_RESEAL_BATCH_ROWS = 20
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(
         SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c[name])
         for name in ("name_enc", "id_number_enc", "phone_enc", "face_feature_enc")
     ),
     SealedColumn("identifier_vault", _VAULT.c.token, _VAULT.c.sealed),
+    # Issue #12: cards and plates. A watchlist plate is sealed for its token (the entry's
+    # id is not known before the insert); entries sharing a plate are re-sealed together.
+    SealedColumn("residents", _RESIDENTS.c.id, _RESIDENTS.c.card_ref_enc),
+    SealedColumn("vehicles", _VEHICLES.c.id, _VEHICLES.c.plate_enc),
+    SealedColumn("watchlist_entries", _WATCHLIST.c.plate_token, _WATCHLIST.c.plate_enc),
+    SealedColumn("watchlist_entries", _WATCHLIST.c.subject_token, _WATCHLIST.c.subject_enc),
+    SealedColumn("watchlist_entries", _WATCHLIST.c.id, _WATCHLIST.c.feature_enc),
+    # Raw quarantined input: up to the body limit each, so fewer per round trip.
+    SealedColumn(
+        "quarantine_items",
+        _QUARANTINE.c.id,
+        _QUARANTINE.c.raw_enc,
+        binary=True,
+        batch_rows=QUARANTINE_RESEAL_BATCH_ROWS,
+    ),
+    # GA/T 1400 objects kept by the node and notifications waiting for the upper platform,
+    # sealed for their kind and object id, and their notification id.
+    SealedColumn(
+        "viid_objects",
+        _VIID_OBJECTS.c.seq,
+        _VIID_OBJECTS.c.body_enc,
+        binary=True,
+        context_columns=(_VIID_OBJECTS.c.kind, _VIID_OBJECTS.c.object_id),
+    ),
+    SealedColumn(
+        "viid_upper_outbox",
+        _OUTBOX.c.seq,
+        _OUTBOX.c.payload_enc,
+        binary=True,
+        batch_rows=QUARANTINE_RESEAL_BATCH_ROWS,
+        context_columns=(_OUTBOX.c.notification_id,),
+    ),
 )
 
 
@@ -73,15 +128,15 @@ def reseal_all(session: Session, cipher: FieldCipher) -> dict[str, int]:
     """
     counts: dict[str, int] = {}
     for sealed in SEALED_COLUMNS:
-        table = sealed.column.table
+        table = cast(TableClause, sealed.column.table)
         changed = 0
         after: str | None = None
         while True:
             query = (
-                select(sealed.key, sealed.column)
+                select(sealed.key, sealed.column, *sealed.context_columns)
                 .where(sealed.column.is_not(None))
                 .order_by(sealed.key)
-                .limit(RESEAL_BATCH_ROWS)
+                .limit(sealed.batch_rows)
             )
             if after is not None:
                 query = query.where(sealed.key > after)
@@ -89,9 +144,13 @@ def reseal_all(session: Session, cipher: FieldCipher) -> dict[str, int]:
             if not rows:
                 break
             updates = []
-            for row_id, value in rows:
-                context = field_context(sealed.table, sealed.column.name, row_id)
-                fresh = cipher.reseal(value, context)
+            for row_id, value, *names in rows:
+                context = sealed.context(row_id, names)
+                fresh = (
+                    cipher.reseal_bytes(value, context)
+                    if sealed.binary
+                    else cipher.reseal(value, context)
+                )
                 if fresh is not None:
                     updates.append({"row_id": row_id, "value": fresh})
             for item in updates:

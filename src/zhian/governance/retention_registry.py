@@ -34,12 +34,16 @@ class ClassOutcome:
 class KeptRefs:
     """What a purge of one data class must leave alone, by the values legal holds and
     watchlists name (a store turns them into its tokens): devices, subject references,
-    plates, and events (`device_id/event_id`)."""
+    plates, and events (`device_id/event_id`). A domain that holds a plate only as its
+    token (a watchlist entry, #12) names it in `plate_tokens`, a subject reference in
+    `subject_tokens`."""
 
     device_ids: frozenset[str] = frozenset()
     subject_refs: frozenset[str] = frozenset()
     plates: frozenset[str] = frozenset()
     event_keys: frozenset[str] = frozenset()
+    plate_tokens: frozenset[str] = frozenset()
+    subject_tokens: frozenset[str] = frozenset()
 
     def __or__(self, other: KeptRefs) -> KeptRefs:
         return KeptRefs(
@@ -47,6 +51,8 @@ class KeptRefs:
             self.subject_refs | other.subject_refs,
             self.plates | other.plates,
             self.event_keys | other.event_keys,
+            self.plate_tokens | other.plate_tokens,
+            self.subject_tokens | other.subject_tokens,
         )
 
 

@@ -1,4 +1,10 @@
-"""Image blobs (face captures, vehicle snapshots), content-addressed in the workspace."""
+"""Image blobs (face captures, vehicle snapshots), content-addressed in the workspace.
+
+A capture shows a face or a plate: with a cipher (the node's field cipher, AES-256-GCM
+with the key id inside) each file is sealed at rest, bound to its own reference, and is
+opened only when read for an authorised use (an audited evidence image, a ferry export, a
+forward to the parent node). Files an older version wrote in clear still read.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Final, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
@@ -20,12 +28,38 @@ MAX_IMAGE_PIXELS = 50_000_000
 sends, and a tiny PNG declaring 40000×40000 would otherwise take gigabytes to decode."""
 
 
-class ImageStore:
-    """Checks that an upload really is a JPEG or PNG and keeps it under its sha256."""
+# The first byte of a sealed value (the cipher's format version): a JPEG starts 0xFF, a
+# PNG 0x89, so a clear file from before sealing is told apart by this byte alone.
+SEALED_MARK: Final = 0x01
 
-    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+
+class BlobCipher(Protocol):
+    """Seals and opens whole files (`zhian.governance.crypto.FieldCipher` is one)."""
+
+    def seal_bytes(self, plaintext: bytes, context: str) -> bytes: ...
+
+    def open_bytes(self, sealed: bytes, context: str) -> bytes: ...
+
+    def reseal_bytes(self, sealed: bytes, context: str) -> bytes | None:
+        """The file under the active key, or None when it already is."""
+        ...
+
+
+def blob_context(ref: str) -> str:
+    """What a blob is sealed for: its reference, so a file swapped for another fails."""
+    return f"blobs:{ref}"
+
+
+class ImageStore:
+    """Checks that an upload really is a JPEG or PNG and keeps it under its sha256,
+    sealed with `cipher` when one is given (every node gives one)."""
+
+    def __init__(
+        self, directory: Path, *, max_bytes: int, cipher: BlobCipher | None = None
+    ) -> None:
         self._directory = directory
         self._max_bytes = max_bytes
+        self._cipher = cipher
 
     def save(self, data: bytes, content_type: str | None) -> str:
         """Store an image durably and return its reference, e.g. `img:<sha256>.jpg`."""
@@ -51,7 +85,10 @@ class ImageStore:
         ref = f"img:{digest}.{_FORMATS[found]}"
         path = self.path_of(ref)
         if not path.exists():
-            _write_durably(path, data)
+            stored = (
+                data if self._cipher is None else self._cipher.seal_bytes(data, blob_context(ref))
+            )
+            _write_durably(path, stored)
         return ref
 
     def path_of(self, ref: str) -> Path:
@@ -66,7 +103,42 @@ class ImageStore:
         return _REF.match(ref) is not None and self.path_of(ref).exists()
 
     def read(self, ref: str) -> bytes:
-        return self.path_of(ref).read_bytes()
+        """The image in clear: the caller serves it only to an authorised, audited use."""
+        stored = self.path_of(ref).read_bytes()
+        if stored[:1] != bytes([SEALED_MARK]):
+            return stored  # written in clear by a version before sealing
+        if self._cipher is None:
+            raise BadRequestError(
+                f"image '{ref}' is sealed and this store has no key ring to open it",
+                field="image",
+            )
+        return self._cipher.open_bytes(stored, blob_context(ref))
+
+    def sealed_files(self) -> Iterator[tuple[str, bytes]]:
+        """Every sealed image as (reference, stored bytes), for key rotation and census."""
+        if not self._directory.is_dir():
+            return
+        for path in sorted(self._directory.glob("??/*")):
+            ref = f"img:{path.name}"
+            if _REF.match(ref) is None or self.path_of(ref) != path:
+                continue  # a `.part` left by a crash, or a stray file
+            stored = path.read_bytes()
+            if stored[:1] == bytes([SEALED_MARK]):
+                yield ref, stored
+
+    def reseal(self) -> int:
+        """Re-encrypt every sealed image not under the cipher's active key (key rotation);
+        returns how many were rewritten. Each file is replaced atomically, so an interrupted
+        run leaves every image readable under the old or the new key."""
+        if self._cipher is None:
+            raise BadRequestError("resealing images needs a key ring", field="image")
+        count = 0
+        for ref, stored in self.sealed_files():
+            fresh = self._cipher.reseal_bytes(stored, blob_context(ref))
+            if fresh is not None:
+                _write_durably(self.path_of(ref), fresh)
+                count += 1
+        return count
 
 
 def _sniff(data: bytes) -> str | None:

@@ -72,7 +72,10 @@ def build_master(
     optins: list[WelfareOptin],
     tokens: TokenOf,
 ) -> MasterData:
-    """Master data as the models join it: subject keys and plates as the store's tokens."""
+    """Master data as the models join it: subject keys and plates as the store's tokens.
+
+    Cards and plates come tokenised from the registry (the same token key as the store's);
+    resident ids are tokenised here with `tokens`."""
     unit_label: dict[str, tuple[str, str]] = {}
     for unit in units.values():
         building = buildings[unit.building_id]
@@ -89,8 +92,8 @@ def build_master(
     for r in residents:
         members.setdefault(r.house_id, []).append(r.id)
         keys.append((f"resident:{tokens('subject', r.id)}", r.id))
-        if r.card_ref:
-            keys.append((f"card:{tokens('subject', r.card_ref)}", r.id))
+        if r.card_ref_token:  # the registry holds the card's token of kind `subject` (#12)
+            keys.append((f"card:{r.card_ref_token}", r.id))
     unit_building = {u.id: u.building_id for u in units.values()}
     reference = ReferenceTables(
         keys=pa.table(
@@ -121,7 +124,7 @@ def build_master(
         ),
         vehicles=pa.table(
             {
-                "plate": _text([tokens("plate", v.plate) for v in vehicles]),
+                "plate": _text([v.plate_token for v in vehicles]),
                 "community_id": _text([v.community_id for v in vehicles]),
                 "owner_id": _text([v.owner_id for v in vehicles]),
             }

@@ -7,8 +7,11 @@ rather than stored in clear.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from zhian.governance.masking import mask_plate, mask_ref
 
 # Sealed columns per identity field of a resident; the ID number also gets a join token.
 SEALED_COLUMNS: Mapping[str, str] = {
@@ -33,6 +36,41 @@ class IdentityProtector(Protocol):
     def open(self, table: str, column: str, row_id: str, sealed: bytes) -> str: ...
 
     def token(self, kind: str, value: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ProtectedCode:
+    """A code column of an import that identifies a person (an access card, a plate).
+
+    It is stored as the keyed token (equality lookups, joins with the event store's tokens
+    of the same kind), a sealed copy (an audited reveal) and its masked form (display);
+    never in clear. `column` is the import column; the table holds the other three.
+    """
+
+    column: str
+    token_kind: str  # the event store's kind: a card is a subject reference, a plate a plate
+    mask: Callable[[str], str]
+
+    @property
+    def token_column(self) -> str:
+        return f"{self.column}_token"
+
+    @property
+    def sealed_column(self) -> str:
+        return f"{self.column}_enc"
+
+    @property
+    def masked_column(self) -> str:
+        return f"{self.column}_masked"
+
+
+CARD_REF = ProtectedCode("card_ref", "subject", mask_ref)
+PLATE = ProtectedCode("plate", "plate", mask_plate)
+# Per registry table: the import columns held only as token + sealed copy + masked form.
+PROTECTED_CODES: Mapping[str, tuple[ProtectedCode, ...]] = {
+    "residents": (CARD_REF,),
+    "vehicles": (PLATE,),
+}
 
 
 def stored_columns() -> tuple[str, ...]:

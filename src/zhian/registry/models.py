@@ -138,7 +138,12 @@ class Resident(Base):
     house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"), index=True)
     birth_year: Mapped[int] = mapped_column(Integer)
     is_floating: Mapped[bool] = mapped_column(default=False)
-    card_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Issue #12: the access card reference is personal data: held as its keyed token (kind
+    # `subject`, as the event store tokenises the card refs of access events), sealed for an
+    # audited reveal (context `residents.card_ref_enc:<id>`) and masked for display.
+    card_ref_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    card_ref_enc: Mapped[bytes | None] = mapped_column()
+    card_ref_masked: Mapped[str | None] = mapped_column(String(64))
     # Governance (#4): sealed identity fields (bytes map to LargeBinary) and the join token.
     name_enc: Mapped[bytes | None] = mapped_column()
     id_number_enc: Mapped[bytes | None] = mapped_column()
@@ -150,10 +155,15 @@ class Resident(Base):
 
 
 class Vehicle(Base):
+    """A registered vehicle. Its plate is held as the keyed token the event store joins on,
+    a sealed copy (context `vehicles.plate_enc:<id>`) and the masked plate (#12)."""
+
     __tablename__ = "vehicles"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    plate: Mapped[str] = mapped_column(String(16), unique=True)
+    plate_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    plate_enc: Mapped[bytes | None] = mapped_column()
+    plate_masked: Mapped[str | None] = mapped_column(String(16))
     plate_color: Mapped[str] = mapped_column(String(16))
     vehicle_class: Mapped[str] = mapped_column(String(16))
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)

@@ -41,7 +41,7 @@ def _resident_places(scope: JurisdictionScope) -> Select[*tuple[Any, ...]]:
             Resident.id,
             Resident.birth_year,
             Resident.is_floating,
-            Resident.card_ref,
+            Resident.card_ref_masked.label("card_ref"),
             Resident.house_id,
             House.number.label("house"),
             Unit.name.label("unit"),
@@ -145,16 +145,16 @@ class RegistryRepository:
         *,
         scope: JurisdictionScope,
         community_id: str | None = None,
-        card_ref: str | None = None,
+        card_ref_token: str | None = None,
         id_number_token: str | None = None,
         limit: int | None = None,
     ) -> list[RowMapping]:
-        """Residents in `scope` by id, narrowed by community, card or ID-number token."""
+        """Residents in `scope` by id, narrowed by community, card token or ID-number token."""
         statement = _resident_places(scope).order_by(Resident.id).limit(limit)
         if community_id is not None:
             statement = statement.where(Community.id == community_id)
-        if card_ref is not None:
-            statement = statement.where(Resident.card_ref == card_ref)
+        if card_ref_token is not None:
+            statement = statement.where(Resident.card_ref_token == card_ref_token)
         if id_number_token is not None:
             statement = statement.where(Resident.id_number_token == id_number_token)
         return list(self.session.execute(statement).mappings())

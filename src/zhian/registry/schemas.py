@@ -401,7 +401,7 @@ class ResidentPlaceRead(BaseModel):
     id: str
     birth_year: int
     is_floating: bool
-    card_ref: str | None
+    card_ref: str | None  # masked (C***01): the registry holds the card only sealed (#12)
     house_id: str
     house: str  # the house number, e.g. "301"
     unit: str

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.devices.models import DeviceKind
-from zhian.errors import NotFoundError
+from zhian.errors import ConfigurationError, NotFoundError
 from zhian.kit.clock import Clock
 from zhian.kit.tables import ImportFileError as ImportFileError  # what check_header raises
 from zhian.registry.identity import (
+    CARD_REF,
     NO_KEY_REASON,
+    PROTECTED_CODES,
     IdentityProtector,
     identity_changes,
     stored_columns,
@@ -80,6 +82,7 @@ class _Candidate:
     values: dict[str, Any]  # every column of the row schema, defaults filled in
     present: frozenset[str]  # the columns the file has; only these are updated
     identity: dict[str, str | None] = field(default_factory=dict)  # cells to seal (#4)
+    codes: dict[str, str | None] = field(default_factory=dict)  # card/plate to seal (#12)
 
 
 # A check of a row against the row it refers to through a self reference; returns a reason.
@@ -215,10 +218,20 @@ class _Load:
         self.spec = spec
         self.context = context
         self.fields = tuple(spec.row_model.model_fields)
+        # Card references and plates are stored as token, sealed copy and masked form
+        # (#12): `columns` are the row's columns as the table holds them.
+        self.codes = PROTECTED_CODES.get(entity, ())
+        clear = {code.column for code in self.codes}
+        self.columns = (
+            *(name for name in self.fields if name not in clear),
+            *(name for code in self.codes for name in (code.token_column, code.masked_column)),
+        )
+        self.shown = {code.token_column: code.column for code in self.codes}
         self.report = ImportReport(entity=entity)
         # id -> the row where a row with that id was rejected, for clearer child errors.
         self.rejected_ids: dict[str, int] = {}
         table = table_of(spec.orm_model)
+        self.table = table.name
         self.foreign_keys: list[tuple[str, str]] = []
         self.self_key: str | None = None
         for key in table.foreign_keys:
@@ -230,7 +243,7 @@ class _Load:
                 self.foreign_keys.append((key.parent.name, key.column.table.name))
         self.foreign_keys.sort(key=lambda pair: self.fields.index(pair[0]))
         self.unique_columns = [
-            column.name for column in table.columns if column.unique and column.name in self.fields
+            column.name for column in table.columns if column.unique and column.name in self.columns
         ]
 
     def run(self, rows: Iterable[Mapping[str, object]], first_row_number: int) -> ImportReport:
@@ -278,8 +291,37 @@ class _Load:
                 continue
             values = model.model_dump(mode="json")
             present = frozenset(key for key in raw if key in self.fields)
-            candidates.append(_Candidate(row, values, present, identity))
+            protected = self._protect_codes(values, present, row)
+            if isinstance(protected, RowError):
+                self._reject(row, [protected], row_id)
+                continue
+            values, present, codes = protected
+            candidates.append(_Candidate(row, values, present, identity, codes))
         return candidates
+
+    def _protect_codes(
+        self, values: dict[str, Any], present: frozenset[str], row: int
+    ) -> tuple[dict[str, Any], frozenset[str], dict[str, str | None]] | RowError:
+        """Replace card references and plates by their token and masked form (#12); the
+        clear value is kept aside only to be sealed on write."""
+        codes: dict[str, str | None] = {}
+        for code in self.codes:
+            value = values.pop(code.column, None)
+            if code.column not in present:
+                continue
+            if value is not None and self.identity is None:
+                return RowError(row, code.column, NO_KEY_REASON)
+            codes[code.column] = value
+            if value is None or self.identity is None:
+                values[code.token_column] = values[code.masked_column] = None
+            else:
+                values[code.token_column] = self.identity.token(code.token_kind, value)
+                values[code.masked_column] = code.mask(value)
+            present = (present - {code.column}) | {code.token_column, code.masked_column}
+        for code in self.codes:
+            values.setdefault(code.token_column, None)
+            values.setdefault(code.masked_column, None)
+        return values, present, codes
 
     def _column_rank(self, error: RowError) -> int:
         columns = (*self.fields, *identity_columns(self.entity))
@@ -325,9 +367,9 @@ class _Load:
             for index, candidate in enumerate(candidates):
                 owner = owners.get(candidate.values[column])
                 if owner is not None and owner != candidate.values["id"]:
-                    value = candidate.values[column]
-                    reason = f"{column} '{value}' already belongs to {self.spec.noun} '{owner}'"
-                    errors.setdefault(index, []).append(RowError(candidate.row, column, reason))
+                    name, value = self._shown(candidate, column)
+                    reason = f"{name} '{value}' already belongs to {self.spec.noun} '{owner}'"
+                    errors.setdefault(index, []).append(RowError(candidate.row, name, reason))
         # Duplicates within the file last, so a row already rejected claims no value.
         for column in self.unique_columns:
             first_row_of_value: dict[object, int] = {}
@@ -337,8 +379,9 @@ class _Load:
                     continue
                 if value in first_row_of_value:
                     first = first_row_of_value[value]
-                    reason = f"duplicate {column} in this file (first on row {first})"
-                    errors[index] = [RowError(candidate.row, column, reason)]
+                    name = self.shown.get(column, column)
+                    reason = f"duplicate {name} in this file (first on row {first})"
+                    errors[index] = [RowError(candidate.row, name, reason)]
                 else:
                     first_row_of_value[value] = candidate.row
         kept = []
@@ -348,6 +391,14 @@ class _Load:
             else:
                 kept.append(candidate)
         return kept
+
+    def _shown(self, candidate: _Candidate, column: str) -> tuple[str, object]:
+        """The import column and value a reason names: the clear value the row itself
+        carries for a protected code (the writer of the file knows it), never a token."""
+        name = self.shown.get(column, column)
+        if name in candidate.codes:
+            return name, candidate.codes[name]
+        return name, candidate.values[column]
 
     def _resolve_self_references(
         self, candidates: list[_Candidate], column: str
@@ -359,7 +410,7 @@ class _Load:
         """
         check = _PARENT_CHECKS.get(self.entity)
         parent_ids = {c.values[column] for c in candidates if c.values[column] is not None}
-        stored = self.repository.rows_by_id(self.spec.orm_model, parent_ids, self.fields)
+        stored = self.repository.rows_by_id(self.spec.orm_model, parent_ids, self.columns)
         pending = {c.values["id"]: c for c in candidates}
         accepted: dict[str, _Candidate] = {}
         while pending:
@@ -407,14 +458,29 @@ class _Load:
         return check(candidate.values, parent) if check is not None else None
 
     def _sealed(self, candidate: _Candidate, old: Mapping[str, Any] | None) -> dict[str, Any]:
-        if not candidate.identity or self.identity is None:
+        if self.identity is None:
             return {}
         row_id = candidate.values["id"]
-        return identity_changes(self.identity, row_id, candidate.identity, old)
+        changes: dict[str, Any] = {}
+        for code in self.codes:
+            if code.column not in candidate.codes:
+                continue
+            token = candidate.values[code.token_column]
+            if old is not None and old.get(code.token_column) == token:
+                continue  # the same value: the sealed copy stays as it is
+            value = candidate.codes[code.column]
+            changes[code.sealed_column] = (
+                None
+                if value is None
+                else self.identity.seal(self.table, code.sealed_column, row_id, value)
+            )
+        if candidate.identity:
+            changes.update(identity_changes(self.identity, row_id, candidate.identity, old))
+        return changes
 
     def _write(self, candidates: list[_Candidate]) -> None:
         model = self.spec.orm_model
-        columns = (*self.fields, *stored_columns()) if self.identity_model else self.fields
+        columns = (*self.columns, *stored_columns()) if self.identity_model else self.columns
         stored = self.repository.rows_by_id(model, [c.values["id"] for c in candidates], columns)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -536,11 +602,19 @@ class RegistryService:
         limit: int | None = None,
     ) -> list[ResidentPlaceRead]:
         """Residents in `scope`, by id; narrowed to a community, an access card or the keyed
-        token of an ID-card number (`zhian.registry.identity`)."""
+        token of an ID-card number (`zhian.registry.identity`). The card is looked up by its
+        keyed token (the registry holds no card in clear), so that needs `identity`."""
+        card_ref_token = None
+        if card_ref is not None:
+            if self.identity is None:
+                raise ConfigurationError(
+                    "finding a resident by card needs the key ring: cards are stored as tokens"
+                )
+            card_ref_token = self.identity.token(CARD_REF.token_kind, card_ref)
         rows = self.repository.resident_places(
             scope=scope,
             community_id=community_id,
-            card_ref=card_ref,
+            card_ref_token=card_ref_token,
             id_number_token=id_number_token,
             limit=limit,
         )

@@ -46,8 +46,9 @@ def _pruner(store: EventStore, name: str, event_types: tuple[str, ...], setting:
         token = store.protector.token
         keep = RetentionKeep(
             device_ids=kept.device_ids,
-            subject_refs=frozenset(token("subject", ref) for ref in kept.subject_refs),
-            plates=frozenset(token("plate", plate) for plate in kept.plates),
+            subject_refs=frozenset(token("subject", ref) for ref in kept.subject_refs)
+            | kept.subject_tokens,
+            plates=frozenset(token("plate", plate) for plate in kept.plates) | kept.plate_tokens,
             event_keys=kept.event_keys,
         )
         total = sum(store.delete_before(t, cutoff, dry_run=True) for t in event_types)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -21,9 +21,20 @@ class WatchlistEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     target: Mapped[str] = mapped_column(String(16))  # "plate" | "person"
-    plate: Mapped[str | None] = mapped_column(String(16), index=True)
-    subject_ref: Mapped[str | None] = mapped_column(String(128), index=True)
-    feature: Mapped[str | None] = mapped_column(Text)
+    # Issue #12: the plate is held as its keyed token (the event store's kind `plate`), a
+    # sealed copy (context `watchlist_entries.plate_enc:<token>`: the id is not known before
+    # the insert) and the masked plate for display; never in clear.
+    plate_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    plate_enc: Mapped[bytes | None] = mapped_column()
+    plate_masked: Mapped[str | None] = mapped_column(String(16))
+    # A person's subject reference likewise (#12): keyed token (the event store's kind
+    # `subject`), sealed copy (context `watchlist_entries.subject_enc:<token>`) and mask.
+    subject_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject_enc: Mapped[bytes | None] = mapped_column()
+    subject_masked: Mapped[str | None] = mapped_column(String(128))
+    # The face feature (biometric) only sealed, for its row
+    # (context `watchlist_entries.feature_enc:<id>`).
+    feature_enc: Mapped[bytes | None] = mapped_column()
     label: Mapped[str] = mapped_column(String(200))
     legal_basis_kind: Mapped[str] = mapped_column(String(32))
     legal_basis_ref: Mapped[str] = mapped_column(String(128))

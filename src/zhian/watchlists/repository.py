@@ -68,17 +68,17 @@ class WatchlistRepository:
         now: datetime,
         *,
         scope: JurisdictionScope,
-        plate: str | None,
-        subject_ref: str | None,
+        plate_token: str | None,
+        subject_token: str | None,
         basis_ref: str | None,
     ) -> list[WatchlistEntry]:
         query = select(WatchlistEntry).where(
             *_active_at(now), scope.clause(WatchlistEntry.jurisdiction_id)
         )
-        if plate is not None:
-            query = query.where(WatchlistEntry.plate == plate)
-        if subject_ref is not None:
-            query = query.where(WatchlistEntry.subject_ref == subject_ref)
+        if plate_token is not None:
+            query = query.where(WatchlistEntry.plate_token == plate_token)
+        if subject_token is not None:
+            query = query.where(WatchlistEntry.subject_token == subject_token)
         if basis_ref is not None:
             query = query.where(WatchlistEntry.legal_basis_ref == basis_ref)
         return list(self.session.scalars(query.order_by(WatchlistEntry.id)))

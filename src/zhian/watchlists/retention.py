@@ -20,17 +20,18 @@ def register_watchlist_keeper(registry: RetentionRegistry) -> None:
 
 
 def watched(session: Session, now: datetime) -> KeptRefs:
-    """The subject references and plates of every entry neither withdrawn nor expired."""
+    """The subject references and plates (as tokens: the entry holds neither in clear) of
+    every entry neither withdrawn nor expired."""
     rows = session.execute(
-        select(WatchlistEntry.subject_ref, WatchlistEntry.plate)
+        select(WatchlistEntry.subject_token, WatchlistEntry.plate_token)
         .where(WatchlistEntry.withdrawn_at.is_(None))
         .where(WatchlistEntry.expires_at > now)
     )
     subjects: set[str] = set()
     plates: set[str] = set()
-    for subject_ref, plate in rows:
-        if subject_ref:
-            subjects.add(subject_ref)
+    for subject, plate in rows:
+        if subject:
+            subjects.add(subject)
         if plate:
             plates.add(plate)
-    return KeptRefs(subject_refs=frozenset(subjects), plates=frozenset(plates))
+    return KeptRefs(subject_tokens=frozenset(subjects), plate_tokens=frozenset(plates))

@@ -16,8 +16,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
-from zhian.errors import BadRequestError, ConflictError, NotFoundError
+from zhian.errors import BadRequestError, ConfigurationError, ConflictError, NotFoundError
+from zhian.governance.masking import mask_plate, mask_ref
 from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
 from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
 from zhian.watchlists.models import WatchlistEntry
 from zhian.watchlists.repository import WatchlistRepository
@@ -40,6 +42,13 @@ IMPORT_COLUMNS = (
     "tier",
 )
 WITHDRAW_COLUMNS = ("id", "plate", "subject_ref", "legal_basis_ref", "reason")
+# Where an entry's plate is sealed; the context names the plate's token (#12).
+PLATE_TABLE, PLATE_SEALED = "watchlist_entries", "plate_enc"
+# A person's subject reference is sealed for its token; the face feature for the row's id.
+SUBJECT_SEALED, FEATURE_SEALED = "subject_enc", "feature_enc"
+NO_KEY_REASON = (
+    "watchlist plates and persons are stored as tokens and sealed, and this node has no key ring"
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +72,9 @@ def _read(entry: WatchlistEntry) -> WatchlistEntryRead:
         id=entry.id,
         target=entry.target,
         label=entry.label,
-        plate=entry.plate,
-        subject_ref=entry.subject_ref,
-        has_feature=entry.feature is not None,
+        plate=entry.plate_masked,
+        subject_ref=entry.subject_masked,
+        has_feature=entry.feature_enc is not None,
         legal_basis_kind=entry.legal_basis_kind,
         legal_basis_ref=entry.legal_basis_ref,
         owner_user_id=entry.owner_user_id,
@@ -85,12 +94,37 @@ def _blank(value: object) -> bool:
 class WatchlistService:
     """Keeps the watchlist within `scope`. Every entry states its legal basis, owner,
     jurisdiction and expiry; an entry already expired, or of a jurisdiction outside the
-    scope, is refused. The caller owns the transaction."""
+    scope, is refused. The caller owns the transaction.
 
-    def __init__(self, session: Session, *, clock: Clock, scope: JurisdictionScope) -> None:
+    Plates are stored as keyed token, sealed copy and masked form (#12): adding, finding or
+    matching a plate needs `identity` (governance's `IdentitySealer`); entries read back
+    show the masked plate."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock,
+        scope: JurisdictionScope,
+        identity: IdentityProtector | None = None,
+    ) -> None:
         self.repository = WatchlistRepository(session)
         self.clock = clock
         self.scope = scope
+        self.identity = identity
+
+    def _identity(self) -> IdentityProtector:
+        if self.identity is None:
+            raise ConfigurationError(NO_KEY_REASON, field="plate")
+        return self.identity
+
+    def plate_token(self, plate: str) -> str:
+        """The keyed token a plate is stored and matched by."""
+        return self._identity().token("plate", plate)
+
+    def subject_token(self, subject_ref: str) -> str:
+        """The keyed token a subject reference is stored by (the event store's `subject`)."""
+        return self._identity().token("subject", subject_ref)
 
     def _not_found(self, entry_id: int) -> NotFoundError:
         # Outside the scope reads like absent: the entry's existence is not disclosed.
@@ -106,11 +140,28 @@ class WatchlistService:
         now = self.clock.now()
         if entry.expires_at <= now:
             raise BadRequestError("expires_at lies in the past", field="expires_at")
+        plate_token = plate_enc = plate_masked = None
+        if entry.plate is not None:
+            plate_token = self.plate_token(entry.plate)
+            plate_enc = self._identity().seal(PLATE_TABLE, PLATE_SEALED, plate_token, entry.plate)
+            plate_masked = mask_plate(entry.plate)
+        subject_token = subject_enc = subject_masked = None
+        if entry.subject_ref is not None:
+            subject_token = self.subject_token(entry.subject_ref)
+            subject_enc = self._identity().seal(
+                PLATE_TABLE, SUBJECT_SEALED, subject_token, entry.subject_ref
+            )
+            subject_masked = mask_ref(entry.subject_ref)
+        if entry.feature is not None:
+            self._identity()  # refused before anything is written without a key ring
         row = WatchlistEntry(
             target=entry.target.value,
-            plate=entry.plate,
-            subject_ref=entry.subject_ref,
-            feature=entry.feature,
+            plate_token=plate_token,
+            plate_enc=plate_enc,
+            plate_masked=plate_masked,
+            subject_token=subject_token,
+            subject_enc=subject_enc,
+            subject_masked=subject_masked,
             label=entry.label,
             legal_basis_kind=entry.legal_basis_kind.value,
             legal_basis_ref=entry.legal_basis_ref,
@@ -120,7 +171,12 @@ class WatchlistService:
             created_at=now,
             expires_at=entry.expires_at,
         )
-        self.repository.add(row)
+        self.repository.add(row)  # flushed: the id the feature is sealed for
+        if entry.feature is not None:
+            row.feature_enc = self._identity().seal(
+                PLATE_TABLE, FEATURE_SEALED, str(row.id), entry.feature
+            )
+            self.repository.add(row)
         return _read(row)
 
     def withdraw(self, entry_id: int, *, user_id: int, reason: str) -> WatchlistEntryRead:
@@ -248,7 +304,11 @@ class WatchlistService:
         if plate is None and subject is None:
             return WatchlistRowError(0, "id", "name the entry by id, plate or subject_ref")
         found = self.repository.find_active(
-            now, scope=self.scope, plate=plate, subject_ref=subject, basis_ref=basis
+            now,
+            scope=self.scope,
+            plate_token=None if plate is None else self.plate_token(plate),
+            subject_token=None if subject is None else self.subject_token(subject),
+            basis_ref=basis,
         )
         if not found:
             return WatchlistRowError(
@@ -257,7 +317,9 @@ class WatchlistService:
         return [entry.id for entry in found]
 
     def matcher(self, *, plate_tolerance: int, face_threshold: float) -> WatchlistMatcher:
-        """A snapshot of the entries active now in the scope, for the watchlist rule."""
+        """A snapshot of the entries active now in the scope, for the watchlist rule. The
+        plates are opened in memory (the matcher tolerates a misread character, which a
+        token cannot); the system's own use, not a reveal to a person."""
         plates, subjects, faces = [], [], []
         for row in self.repository.active(self.clock.now(), scope=self.scope):
             item = WatchItem(
@@ -268,12 +330,21 @@ class WatchlistService:
                 legal_basis_ref=row.legal_basis_ref,
                 expires_at=row.expires_at,
             )
-            if row.plate:
-                plates.append((row.plate, item))
-            if row.subject_ref:
-                subjects.append((row.subject_ref, item))
-            if row.feature:
-                faces.append((row.feature, item))
+            if row.plate_token and row.plate_enc is not None:
+                plate = self._identity().open(
+                    PLATE_TABLE, PLATE_SEALED, row.plate_token, row.plate_enc
+                )
+                plates.append((plate, item))
+            if row.subject_token and row.subject_enc is not None:
+                subject = self._identity().open(
+                    PLATE_TABLE, SUBJECT_SEALED, row.subject_token, row.subject_enc
+                )
+                subjects.append((subject, item))
+            if row.feature_enc is not None:
+                feature = self._identity().open(
+                    PLATE_TABLE, FEATURE_SEALED, str(row.id), row.feature_enc
+                )
+                faces.append((feature, item))
         return WatchlistMatcher(
             plates, subjects, faces, plate_tolerance=plate_tolerance, face_threshold=face_threshold
         )

@@ -181,6 +181,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/quality"): "quality.view",
     ("GET", "/quarantine"): "quarantine.view",
     ("POST", "/quarantine/replay"): "quarantine.replay",
+    # The route checks `personal_data.reveal` itself, so that a refused reveal is audited.
+    ("POST", "/quarantine/{item_id}/reveal"): "quarantine.view",
 }
 
 

@@ -8,20 +8,16 @@ users only. A replay is audited.
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from zhian.audit.service import Actor
-from zhian.errors import BadRequestError
-from zhian.governance.masking import mask_id_number, mask_phone, mask_plate
-from zhian.governance.validation import PLATE_PROVINCES
-from zhian.ingest.json_depth import depth_error
-from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.errors import BadRequestError, ForbiddenError, NotFoundError
+from zhian.governance.reveal import REVEAL_PERMISSION, Purpose, RevealRead
+from zhian.ingest.quarantine.masking import masked_raw, shown_raw
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -29,13 +25,8 @@ from zhian.web.layout import Page, PageDep
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 PER_PAGE = 50
-RAW_SHOWN_BYTES = 4096
 FILTERS = ("reason", "device", "source")
-_PLATE = re.compile(f"[{''.join(sorted(PLATE_PROVINCES))}][A-Za-z][A-Za-z0-9·• ]{{5,7}}")
-_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-_PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-# Keys whose values name a person or a card in our own event schema.
-_SUBJECT_KEYS = ("ref",)
+REVEAL_ACTION = "quarantine.reveal"
 
 # The page's own texts (zh, en), the menu label included, registered with the page texts.
 _PAIRS: dict[str, tuple[str, str]] = {
@@ -59,57 +50,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Fix the master data first (a device registration, for instance), then replay.",
     ),
     "quarantine_outcome": ("上次重放", "Last replay"),
+    "quarantine_reveal": ("查看原文", "Show in clear"),
+    "quarantine_revealed": ("原始数据（明文，已记录审计）", "Raw item (in clear, audited)"),
+    "quarantine_case_number": ("案件编号", "Case number"),
+    "quarantine_purpose": ("查看事由", "Reason"),
 }
 for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
-
-
-def mask_text(text: str) -> str:
-    """Plates, ID-card numbers and phone numbers in free text, masked."""
-    text = _ID_NUMBER.sub(lambda found: mask_id_number(found.group()), text)
-    text = _PHONE.sub(lambda found: mask_phone(found.group()), text)
-    return _PLATE.sub(lambda found: mask_plate(found.group()), text)
-
-
-def _mask_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: (
-                _mask_ref(item)
-                if key in _SUBJECT_KEYS and isinstance(item, str)
-                else _mask_json(item)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_mask_json(item) for item in value]
-    if isinstance(value, str):
-        return mask_text(value)
-    return value
-
-
-def _mask_ref(value: str) -> str:
-    return value[:1] + "*" * max(len(value) - 3, 1) + value[-2:] if len(value) > 3 else "***"
-
-
-def masked_raw(item: QuarantineItem) -> str:
-    """The raw item as text for the page: JSON pretty-printed, identity values masked.
-
-    A held item is whatever a device sent, so it is parsed only when it nests no deeper
-    than the intake accepts (parsing and masking both recurse; 100,000 levels would raise
-    RecursionError and take the whole page down). Anything else is shown as masked text,
-    cut at `RAW_SHOWN_BYTES`; the template escapes it.
-    """
-    text = item.raw[:RAW_SHOWN_BYTES].decode("utf-8", errors="replace")
-    as_text = mask_text(text) + (" …" if len(item.raw) > RAW_SHOWN_BYTES else "")
-    if depth_error(item.raw) is not None:
-        return as_text
-    try:
-        parsed = json.loads(item.raw)
-    except ValueError:
-        return as_text
-    return json.dumps(_mask_json(parsed), ensure_ascii=False, indent=2)[:RAW_SHOWN_BYTES]
 
 
 def _filters(page: Page) -> dict[str, str]:
@@ -119,6 +67,16 @@ def _filters(page: Page) -> dict[str, str]:
 
 @router.get("/quarantine", response_class=HTMLResponse, include_in_schema=False)
 def quarantine_page(page: PageDep) -> HTMLResponse:
+    return _render(page)
+
+
+def _render(
+    page: Page,
+    *,
+    revealed: tuple[int, str] | None = None,
+    error: BadRequestError | ForbiddenError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     form = _filters(page)
     scope = page.context.scope
     items = page.node.quarantine.list_held(
@@ -135,15 +93,43 @@ def quarantine_page(page: PageDep) -> HTMLResponse:
         if "replayed" in params
         else None
     )
-    return page.render(
+    response = page.render(
         "quarantine.html",
         {
             "form": form,
-            "items": [(item, masked_raw(item)) for item in items],
+            "items": [(item, masked_raw(item.raw)) for item in items],
             "reasons": page.node.quarantine.count_by_reason(scope=scope),
             "outcome": outcome,
+            "may_reveal": page.user.can(REVEAL_PERMISSION),
+            "revealed": revealed,
+            "error": error,
         },
+        status_code=status_code,
     )
+    response.headers["Cache-Control"] = "no-store"  # raw input stays out of every cache
+    return response
+
+
+@router.post("/quarantine/{item_id}/reveal", include_in_schema=False)
+async def reveal_item(page: PageDep, item_id: int) -> HTMLResponse:
+    """Show one item's raw input in the clear, once, for a stated purpose (audited as
+    `quarantine.reveal`; a refusal as `quarantine.reveal.refused`)."""
+    raw = await page.request.form()
+    form = {name: str(raw.get(name) or "").strip() for name in ("case_number", "reason")}
+    context = page.context
+    held = page.node.quarantine.list_held(ids=[item_id], scope=context.scope, limit=1)
+    if not held:
+        # Outside the scope reads as absent: nothing revealed, nothing audited.
+        raise NotFoundError(f"unknown quarantine item {item_id}", field="item_id")
+    item = held[0]
+    read = RevealRead(REVEAL_ACTION, "quarantine_item", (str(item.id),), context.ip)
+    purpose = Purpose(case_number=form["case_number"] or None, reason=form["reason"] or None)
+    try:
+        stated = context.reveal.authorise(context.user, purpose, read)
+    except (BadRequestError, ForbiddenError) as error:
+        return _render(page, error=error, status_code=error.status_code)
+    context.reveal.record_read(context.user, read, purpose=stated)
+    return _render(page, revealed=(item.id, shown_raw(item.raw)))
 
 
 def _ids(values: list[str]) -> list[int]:

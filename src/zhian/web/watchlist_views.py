@@ -102,7 +102,12 @@ for _key, (_zh, _en) in _PAIRS.items():
 def _service(page: Page) -> WatchlistService:
     """The watchlist as the user may work on it: their scope is in every query."""
     context = page.context
-    return WatchlistService(context.session, clock=page.node.clock, scope=context.scope)
+    return WatchlistService(
+        context.session,
+        clock=page.node.clock,
+        scope=context.scope,
+        identity=page.node.governance.sealer,
+    )
 
 
 def _audit(

@@ -116,7 +116,7 @@ def test_a_poison_message_is_quarantined_and_the_stream_goes_on(
     poison = encoded(access_event("poison", clock.now()))
     subscriber = MqttSubscriber(
         intake=PoisonedIntake(mqtt_node.intake, poison),  # type: ignore[arg-type]
-        quarantine=QuarantineStore(mqtt_node.db),
+        quarantine=QuarantineStore(mqtt_node.db, cipher=mqtt_node.governance.cipher()),
         clock=clock,
         settings=mqtt_node.settings.mqtt.model_copy(update={"batch_max_ms": 200.0}),
     )

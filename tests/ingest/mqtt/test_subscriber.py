@@ -142,7 +142,7 @@ def test_unacknowledged_messages_come_back_after_a_restart_and_are_stored_once(
 
     second = MqttSubscriber(
         intake=mqtt_node.intake,
-        quarantine=QuarantineStore(mqtt_node.db),
+        quarantine=QuarantineStore(mqtt_node.db, cipher=mqtt_node.governance.cipher()),
         clock=clock,
         settings=settings,
     )

@@ -63,12 +63,13 @@ def test_person_fixture_drops_refused_fields_and_keeps_vendor_fields(
 
     assert [s["StatusCode"] for s in listed] == [0]
     with node.db.session() as session:
-        from sqlalchemy import text
+        from sqlalchemy import select
 
-        (body,) = session.execute(
-            text("SELECT body FROM viid_objects WHERE kind = 'Persons'")
-        ).scalars()
-    kept = json.loads(body) if isinstance(body, str) else body
+        from zhian.ingest.viid.models import ViidObject
+
+        # The kept body is sealed at rest (#12): opened, it is what is kept.
+        (row,) = session.scalars(select(ViidObject).where(ViidObject.kind == "Persons"))
+        kept = node.viid.service.open_body(row)
     for refused in ("EthicCode", "NativeCityCode", "IsSuspiciousPerson"):
         assert refused not in kept
     assert kept["VendorExtra"] == {"Score": 97}

@@ -10,8 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from zhian.db.base import Base, UtcDateTime
 
 
+def raw_context(item_id: int) -> str:
+    """What an item's raw input is sealed for: its table, column and row (the form of
+    `zhian.governance.identity.field_context`, so key rotation re-seals it)."""
+    return f"quarantine_items.raw_enc:{item_id}"
+
+
 class QuarantineItem(Base):
-    """One rejected input item, as received (up to the body limit), with why it was refused."""
+    """One rejected input item, as received (up to the body limit), with why it was refused.
+
+    The raw input names people and plates, so it is sealed at rest (#12): `raw_enc` holds
+    it encrypted with the node's key ring for `raw_context(id)`; pages show it masked and
+    only an audited reveal shows it in the clear.
+    """
 
     __tablename__ = "quarantine_items"
 
@@ -25,7 +36,8 @@ class QuarantineItem(Base):
     event_id: Mapped[str | None] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(64))
     # At most the intake's body limit; an item cut to it keeps its whole size and sha256.
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed once the row has its id (the insert and the sealing share one transaction).
+    raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     raw_size: Mapped[int | None] = mapped_column(Integer)
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     # [{"field": "...", "reason": "..."}]

@@ -6,12 +6,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
+from typing import Protocol
 
 import msgspec
 
 from zhian.access.scope import JurisdictionScope
 from zhian.db.engine import Database
-from zhian.ingest.quarantine.models import QuarantineItem
+from zhian.errors import ConfigurationError
+from zhian.ingest.quarantine.models import QuarantineItem, raw_context
 from zhian.ingest.quarantine.repository import QuarantineRepository
 from zhian.ingest.service import BatchResult, QuarantineEntry
 from zhian.ingest.settings import IntakeSettings
@@ -30,10 +32,76 @@ def cut_reason(original_size: int, limit: int, digest: str) -> str:
     )
 
 
-def cut_replay_outcome(item: QuarantineItem) -> str:
+def cut_replay_outcome(kept_bytes: int, item: QuarantineItem) -> str:
     return (
-        f"not replayed: only the first {len(item.raw):,} of {item.raw_size or 0:,} bytes "
+        f"not replayed: only the first {kept_bytes:,} of {item.raw_size or 0:,} bytes "
         "were kept, so it cannot be resubmitted whole; fix it at the sender"
+    )
+
+
+class RawCipher(Protocol):
+    """Seals and opens raw input (`zhian.governance.crypto.FieldCipher` is one)."""
+
+    def seal_bytes(self, plaintext: bytes, context: str) -> bytes: ...
+
+    def open_bytes(self, sealed: bytes, context: str) -> bytes: ...
+
+
+def _require(cipher: RawCipher | None) -> RawCipher:
+    if cipher is None:
+        raise ConfigurationError(
+            "the quarantine seals raw input at rest and needs the node's key ring; run "
+            "`zhian keys init`"
+        )
+    return cipher
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """A quarantined item as read back: `raw` is the input opened in memory, for masking,
+    an audited reveal or a replay; it is never written anywhere in the clear."""
+
+    id: int
+    received_at: datetime
+    source: str
+    sender_device_id: str | None
+    device_id: str | None
+    event_id: str | None
+    content_type: str
+    raw: bytes
+    raw_size: int | None
+    raw_sha256: str | None
+    reasons: list[dict[str, str]]
+    reason_code: str
+    status: str
+    replayed_at: datetime | None
+    replay_outcome: str | None
+
+
+def open_raw(cipher: RawCipher, item: QuarantineItem) -> bytes:
+    """The raw input of a stored item, opened."""
+    if item.raw_enc is None:
+        return b""
+    return cipher.open_bytes(item.raw_enc, raw_context(item.id))
+
+
+def _held(cipher: RawCipher, item: QuarantineItem) -> HeldItem:
+    return HeldItem(
+        id=item.id,
+        received_at=item.received_at,
+        source=item.source,
+        sender_device_id=item.sender_device_id,
+        device_id=item.device_id,
+        event_id=item.event_id,
+        content_type=item.content_type,
+        raw=open_raw(cipher, item),
+        raw_size=item.raw_size,
+        raw_sha256=item.raw_sha256,
+        reasons=list(item.reasons),
+        reason_code=item.reason_code,
+        status=item.status,
+        replayed_at=item.replayed_at,
+        replay_outcome=item.replay_outcome,
     )
 
 
@@ -42,20 +110,30 @@ class QuarantineStore:
 
     Raw input is kept up to `max_raw_bytes` per item (the HTTP body limit, so every path
     keeps the same): an item over it keeps its first `max_raw_bytes` bytes, its original
-    size and the sha256 of the whole, and a reason that says it was cut.
+    size and the sha256 of the whole, and a reason that says it was cut. The kept bytes
+    are sealed with `cipher` (the node's key ring), bound to the item's row (#12).
     """
 
     def __init__(
-        self, db: Database, *, max_raw_bytes: int = IntakeSettings().max_body_bytes
+        self,
+        db: Database,
+        *,
+        cipher: RawCipher | None,
+        max_raw_bytes: int = IntakeSettings().max_body_bytes,
     ) -> None:
         self._db = db
+        self._cipher = _require(cipher)
         self._max_raw_bytes = max_raw_bytes
 
     def hold(self, entries: Sequence[QuarantineEntry]) -> None:
         with self._db.session() as session:
-            QuarantineRepository(session).add_all([self._item(entry) for entry in entries])
+            pairs = [self._item(entry) for entry in entries]
+            QuarantineRepository(session).add_all([item for item, _ in pairs])
+            session.flush()  # the ids the sealed input is bound to
+            for item, raw in pairs:
+                item.raw_enc = self._cipher.seal_bytes(raw, raw_context(item.id))
 
-    def _item(self, entry: QuarantineEntry) -> QuarantineItem:
+    def _item(self, entry: QuarantineEntry) -> tuple[QuarantineItem, bytes]:
         reasons = [msgspec.structs.asdict(r) for r in entry.reasons]
         item = QuarantineItem(
             received_at=entry.received_at,
@@ -64,20 +142,20 @@ class QuarantineStore:
             device_id=entry.device_id,
             event_id=entry.event_id,
             content_type=entry.content_type,
-            raw=entry.raw,
             reasons=reasons,
             reason_code=entry.reason_code,
             status="held",
         )
+        raw = entry.raw
         if len(entry.raw) > self._max_raw_bytes:
             digest = sha256(entry.raw).hexdigest()
-            item.raw = entry.raw[: self._max_raw_bytes]
+            raw = entry.raw[: self._max_raw_bytes]
             item.raw_size = len(entry.raw)
             item.raw_sha256 = digest
             reasons.append(
                 {"field": "", "reason": cut_reason(len(entry.raw), self._max_raw_bytes, digest)}
             )
-        return item
+        return item, raw
 
 
 @dataclass(frozen=True)
@@ -93,10 +171,12 @@ Resubmit = Callable[[bytes, str | None, str], BatchResult]
 
 
 class QuarantineService:
-    """Lists held input and sends it through the intake again once master data is fixed."""
+    """Lists held input (opened with the node's key ring, for masking or an audited
+    reveal) and sends it through the intake again once master data is fixed."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cipher: RawCipher | None) -> None:
         self._db = db
+        self._cipher = _require(cipher)
 
     def list_held(
         self,
@@ -109,10 +189,10 @@ class QuarantineService:
         limit: int = 100,
         offset: int = 0,
         newest_first: bool = False,
-    ) -> list[QuarantineItem]:
+    ) -> list[HeldItem]:
         """Held items matching the filters, within `scope` (items of its devices only)."""
         with self._db.session() as session:
-            return QuarantineRepository(session).list(
+            items = QuarantineRepository(session).list(
                 reason_code=reason_code,
                 device_id=device_id,
                 source=source,
@@ -122,6 +202,7 @@ class QuarantineService:
                 offset=offset,
                 newest_first=newest_first,
             )
+            return [_held(self._cipher, item) for item in items]
 
     def count_by_reason(self, *, scope: JurisdictionScope) -> dict[str, int]:
         with self._db.session() as session:
@@ -160,9 +241,11 @@ class QuarantineService:
                         # Only its first bytes were kept: resubmitting them would be wrong.
                         still += 1
                         item.replayed_at = now
-                        item.replay_outcome = cut_replay_outcome(item)
+                        kept = len(open_raw(self._cipher, item))
+                        item.replay_outcome = cut_replay_outcome(kept, item)
                         continue
-                    outcome = resubmit(item.raw, item.sender_device_id, item.content_type).items[0]
+                    raw = open_raw(self._cipher, item)
+                    outcome = resubmit(raw, item.sender_device_id, item.content_type).items[0]
                     item.replayed_at = now
                     if outcome.status == "rejected":
                         still += 1

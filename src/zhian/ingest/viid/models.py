@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -26,10 +26,19 @@ class ViidCredential(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+def body_context(kind: str, object_id: str) -> str:
+    """What an object's body is sealed for (the form of
+    `zhian.governance.identity.field_context`, so key rotation re-seals it)."""
+    return f"viid_objects.body_enc:{kind}/{object_id}"
+
+
 class ViidObject(Base):
     """A GA/T 1400 object as received (pictures by reference, refused fields removed).
 
-    Serves GET /VIID/Faces… and feeds subscriptions; `seq` is the delivery order.
+    Serves GET /VIID/Faces… and feeds subscriptions; `seq` is the delivery order. The body
+    names people and plates (`PlateNo`, `IDNumber`, `Name`, phones), so it is kept sealed
+    (#12): `body_enc` is its JSON encrypted with the node's key ring for
+    `body_context(kind, object_id)`; the columns beside it are what queries filter on.
     """
 
     __tablename__ = "viid_objects"
@@ -41,7 +50,7 @@ class ViidObject(Base):
     device_id: Mapped[str] = mapped_column(String(64), index=True)
     shot_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ViidSubscription(Base):

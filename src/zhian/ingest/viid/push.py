@@ -154,7 +154,9 @@ class SubscriptionPusher:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in batch:
             grouped[row.kind].append(
-                with_pictures(row.body, self._viid.images, declare=sub.image_declare)
+                with_pictures(
+                    self._viid.open_body(row), self._viid.images, declare=sub.image_declare
+                )
             )
         notification: dict[str, Any] = {
             "NotificationID": notification_id,

@@ -16,7 +16,7 @@ from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.ingest.events import Event, HeartbeatEvent
-from zhian.ingest.images import ImageStore
+from zhian.ingest.images import BlobCipher, ImageStore
 from zhian.ingest.service import IntakeService
 from zhian.ingest.validate import FieldError
 from zhian.ingest.viid.digest import DigestAuthority, DigestCredential, ha1_of
@@ -28,7 +28,7 @@ from zhian.ingest.viid.mapping import (
     map_object,
     scrub,
 )
-from zhian.ingest.viid.models import ViidObject
+from zhian.ingest.viid.models import ViidObject, body_context
 from zhian.ingest.viid.objects import IMAGE_INNER_LISTS, ObjectKind
 from zhian.ingest.viid.query import parse_query
 from zhian.ingest.viid.repository import ViidRepository
@@ -120,8 +120,11 @@ class ViidService:
         clock: Clock,
         settings: ViidSettings,
         max_batch_items: int,
+        cipher: BlobCipher,
     ) -> None:
         self.db = db
+        # Kept objects name people and plates: their bodies are sealed at rest (#12).
+        self._cipher = cipher
         self.settings = settings
         self.clock = clock
         self._intake = intake
@@ -375,7 +378,7 @@ class ViidService:
             "device_id": str(info.get("DeviceID") or ""),
             "shot_at": shot_at,
             "received_at": now,
-            "body": stored,
+            "body_enc": self.seal_body("Images", image_id, stored),
         }
         with self.db.session() as session:
             ViidRepository(session).add_objects([row])
@@ -439,7 +442,7 @@ class ViidService:
                 if all(o.status == "duplicate" for o in mine) and mine:
                     text = "duplicate"
                 if not item.errors:
-                    keep.append(_object_row(item.mapped, now))
+                    keep.append(self._object_row(item.mapped, now))
             if item.errors:
                 reason = "; ".join(f"{e.field}: {e.reason}" for e in item.errors)
                 statuses.append(
@@ -534,7 +537,7 @@ class ViidService:
             limit = max(0, min(limit, query.max_records - offset))
         with self.db.session() as session:
             total, rows = ViidRepository(session).query_objects(kind.path, where, offset, limit)
-            objects = [self._with_pictures(row.body) for row in rows]
+            objects = [self._with_pictures(self.open_body(row)) for row in rows]
         if query.max_records is not None:
             total = min(total, query.max_records)
         return ViidReply(200, {kind.wrapper: {kind.item_keys[0]: objects, "TotalNum": total}})
@@ -567,6 +570,26 @@ class ViidService:
             name,
             f"'{op}' on it is not supported; query by {supported}",
         )
+
+    def _object_row(self, mapped: MappedObject, now: datetime) -> dict[str, Any]:
+        return {
+            "kind": mapped.kind.path,
+            "object_id": mapped.object_id,
+            "device_id": mapped.device_id,
+            "shot_at": mapped.shot_at,
+            "received_at": now,
+            "body_enc": self.seal_body(mapped.kind.path, mapped.object_id, mapped.stored),
+        }
+
+    def seal_body(self, kind: str, object_id: str, body: dict[str, Any]) -> bytes:
+        """An object's body as it is kept: its JSON, sealed for its kind and id."""
+        return self._cipher.seal_bytes(msgspec.json.encode(body), body_context(kind, object_id))
+
+    def open_body(self, row: ViidObject) -> dict[str, Any]:
+        """A kept object's body, opened (to answer a query or feed a subscription)."""
+        opened = self._cipher.open_bytes(row.body_enc, body_context(row.kind, row.object_id))
+        body: dict[str, Any] = msgspec.json.decode(opened)
+        return body
 
     def _with_pictures(self, body: dict[str, Any]) -> dict[str, Any]:
         """A kept object with its stored pictures inlined again as base64 `Data`."""
@@ -614,17 +637,6 @@ def with_pictures(body: dict[str, Any], images: ImageStore, *, declare: str) -> 
             sub = {**sub, "Data": base64.b64encode(images.read(ref)).decode("ascii")}
         inlined.append(sub)
     return {**body, "SubImageList": {"SubImageInfoObject": inlined}}
-
-
-def _object_row(mapped: MappedObject, now: datetime) -> dict[str, Any]:
-    return {
-        "kind": mapped.kind.path,
-        "object_id": mapped.object_id,
-        "device_id": mapped.device_id,
-        "shot_at": mapped.shot_at,
-        "received_at": now,
-        "body": mapped.stored,
-    }
 
 
 def _reason(exc: ViidRequestError) -> str:
