@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, text
 
 from tests.alerts.test_mask_migration import _old_hit
+from tests.registry.factories import SEALER
 from zhian.alerts.models import Alert
 from zhian.db.engine import make_engine
 from zhian.db.migrate import upgrade
@@ -84,7 +85,8 @@ def test_stored_labels_reasons_and_hits_are_masked(database_url: str) -> None:
                     )
                 ],
             )
-        upgrade(engine)
+        # Every later migration too: the plate itself is sealed with the workspace's key ring.
+        upgrade(engine, identity=SEALER)
         with engine.connect() as connection:
             label, reason = connection.execute(
                 text("SELECT label, withdraw_reason FROM watchlist_entries")

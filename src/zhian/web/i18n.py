@@ -328,6 +328,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "masterdata.import": ("导入基础数据", "Master data imported"),
         "personal_data.reveal": ("查看个人信息原文", "Personal data revealed"),
         "quarantine.replay": ("重放隔离数据", "Quarantine replayed"),
+        "quarantine.reveal": ("查看隔离原始数据明文", "Quarantine raw input revealed"),
         "resident.reveal": ("查看居民信息原文", "Resident field revealed"),
         "watchlist.create": ("新增布控", "Watchlist entry added"),
         "watchlist.import": ("批量导入布控", "Watchlist imported"),

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.governance.test_personal_data_at_rest import clear_values_in_database
-from tests.ingest.viid.conftest import GATE, PASSWORDS
+from tests.ingest.viid.conftest import CAMERA, GATE, PASSWORDS
 from zhian.ingest.viid.fake import DeviceEmulator
 from zhian.ingest.viid.objects import FACES, MOTOR_VEHICLES
 from zhian.kit.clock import ManualClock
@@ -50,13 +50,15 @@ def test_kept_objects_are_sealed_and_still_served_whole(
     assert found == []
 
     # Served whole to an authenticated peer: the body is opened, not lost.
-    faces = node.viid.service.query(FACES, f"FaceID={face['FaceID']}", "/VIID/Faces").body
+    faces = node.viid.service.query(
+        FACES, f"FaceID={face['FaceID']}", "/VIID/Faces", requester=CAMERA
+    ).body
     assert faces is not None
     [served_face] = faces["FaceListObject"]["FaceObject"]
     assert (served_face["IDNumber"], served_face["Name"]) == (ID_NUMBER, NAME)
     path = "/VIID/MotorVehicles"
     cars = node.viid.service.query(
-        MOTOR_VEHICLES, f"MotorVehicleID={vehicle['MotorVehicleID']}", path
+        MOTOR_VEHICLES, f"MotorVehicleID={vehicle['MotorVehicleID']}", path, requester=GATE
     ).body
     assert cars is not None
     assert cars["MotorVehicleListObject"]["MotorVehicleObject"][0]["PlateNo"] == PLATE
