@@ -102,8 +102,9 @@ class WebSettings(BaseModel):
         default=1,
         ge=1,
         description=(
-            "Web processes `zhian serve` starts (uvicorn workers). More than one needs a "
-            "log that several processes can append to; the local log allows one."
+            "Intake and web processes `zhian serve` starts on one port (SO_REUSEPORT; "
+            '`--workers` overrides). More than one needs log.type = "nats": the local log '
+            "admits one writing process."
         ),
     )
 

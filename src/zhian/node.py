@@ -364,19 +364,28 @@ class Node:
             node.intake.start_indexing()
         node.refresh_directory()
         if feed:
-            node.start()
+            try:
+                node.start()
+            except BaseException:
+                node.close()  # a refused start (a switched log, say) leaves nothing running
+                raise
         return node
 
     def start(self) -> None:
         """Start the background loops this process's role runs."""
         if self.role is not NodeRole.WEB:
+            # Each reader registers its checkpoint now, before any loop runs: a log whose
+            # numbering no longer matches it (a switched log) refuses the start here.
             self.feeder.start()
+            _ = self.rule_engine.last_seq
             self.rule_engine.start()
             self.alert_loop.start()
             self.models.start()
             self.viid.start()
             self.retention.start()
-        else:
+        elif self.settings.log.type == "local":
+            # The worker's retention prunes the local log through its one writer, here;
+            # on NATS the worker purges the stream itself (log/factory.py).
             self._log_server = QueryServer(
                 self._answer_worker, host=self.settings.worker.query_host, port=0
             )

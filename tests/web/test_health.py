@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.store.factories import encode, make_logged
+from zhian import __version__
 from zhian.config import load_settings
 from zhian.db.engine import make_engine
 from zhian.kit.clock import ManualClock
@@ -28,6 +30,8 @@ def test_a_healthy_node_says_ok_without_login(client: TestClient) -> None:
     assert response.json() == {
         "status": "ok",
         "checks": {"disk": "ok", "database": "ok", "event_store": "ok", "event_log": "ok"},
+        # Which process answered (one of several behind `serve --workers`).
+        "process": {"role": "all", "pid": os.getpid(), "version": __version__},
     }
 
 

@@ -315,4 +315,4 @@ def test_several_web_processes_with_the_local_log_are_refused(settings: Settings
         check=False,
     )
     assert result.returncode == 2
-    assert b"web.workers = 3" in result.stderr
+    assert b"3 web processes" in result.stderr and b'log.type = "nats"' in result.stderr

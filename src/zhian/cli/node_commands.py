@@ -21,6 +21,7 @@ from zhian.config import (
     default_config_toml,
 )
 from zhian.db.migrate import upgrade_url
+from zhian.log.base import EventLogError
 
 WORKSPACE_MARKER = ".zhian-workspace"
 
@@ -67,51 +68,80 @@ def serve(
             ),
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help=(
+                'Intake and web processes sharing the port (needs log.type = "nats"); '
+                "default: web.workers in the config (1)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Run the node: intake API and web pages, and unless split, the background loops."""
     import uvicorn
 
     from zhian.cli.access import refuse_weak_secret
     from zhian.cli.running import claim_for_serving
+    from zhian.cli.serving import serve_several
     from zhian.kit.running import loopback_url
     from zhian.node import Node, NodeRole
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
     refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
-    refuse_several_web_processes(settings)
+    count = workers if workers is not None else settings.web.workers
+    refuse_several_web_processes(settings, count)
     if run_all is None:
         run_all = not settings.worker.separate
     role = NodeRole.ALL if run_all else NodeRole.WEB
-    if role is NodeRole.WEB and settings.live.type == "memory":
+    if (role is NodeRole.WEB or count > 1) and settings.live.type == "memory":
         error_console.print(
             'live.type = "memory": alerts the worker raises reach these pages when they '
             'reload, not live. Set live.type = "postgres" for the live feed across processes.'
         )
+    listen_host, listen_port = host or settings.web.host, port or settings.web.port
     # The running-node marker: CLI commands send their log and store work here meanwhile.
-    url = loopback_url(host or settings.web.host, port or settings.web.port)
-    with claim_for_serving(settings.workspace, url), Node.open(settings, role=role) as node:
-        runs = "everything" if role is NodeRole.ALL else "the web (start `zhian worker` too)"
-        console.print(
-            f"Zhian listening on http://{host or settings.web.host}:{port or settings.web.port}/"
-            f" ({runs})"
-        )
-        uvicorn.run(
-            create_app(node),
-            host=host or settings.web.host,
-            port=port or settings.web.port,
-            log_level="warning",
-        )
+    url = loopback_url(listen_host, listen_port)
+    try:
+        with claim_for_serving(settings.workspace, url):
+            if count > 1:
+                runs = "the loops in this process" if run_all else "start `zhian worker` too"
+                console.print(
+                    f"Zhian listening on http://{listen_host}:{listen_port}/ ({count} web "
+                    f"processes; {runs})"
+                )
+                serve_several(
+                    settings,
+                    listen_host,
+                    listen_port,
+                    count,
+                    run_all=run_all,
+                    on_ready=lambda _url: None,
+                )
+                return
+            with Node.open(settings, role=role) as node:
+                runs = (
+                    "everything" if role is NodeRole.ALL else "the web (start `zhian worker` too)"
+                )
+                console.print(f"Zhian listening on http://{listen_host}:{listen_port}/ ({runs})")
+                uvicorn.run(
+                    create_app(node), host=listen_host, port=listen_port, log_level="warning"
+                )
+    except EventLogError as error:
+        error_console.print(f"Refusing to start: {error.message}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
-def refuse_several_web_processes(settings: Settings) -> None:
-    """Stop at start-up when `web.workers` asks for more web processes than the log allows."""
-    if settings.web.workers > 1:
+def refuse_several_web_processes(settings: Settings, count: int) -> None:
+    """Stop at start-up when more web processes are asked for than the log allows."""
+    if count > 1 and settings.log.type != "nats":
         error_console.print(
-            f"web.workers = {settings.web.workers}: several web processes would each append "
-            "to the event log, and the local log admits one writing process. Set web.workers "
-            '= 1 (a log that several processes can append to, log.type = "nats", is a '
-            "later issue)."
+            f"{count} web processes (--workers or web.workers) would each append to the "
+            "event log, and the local log admits one writing process. Run one (--workers 1), "
+            'or put the log on NATS JetStream (log.type = "nats", docs/deploy-scaled.md).'
         )
         raise typer.Exit(2)
 
@@ -130,6 +160,9 @@ def worker(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
 
     try:
         run_worker(settings, on_ready=ready)
+    except EventLogError as error:
+        error_console.print(f"Refusing to start: {error.message}", soft_wrap=True)
+        raise typer.Exit(2) from None
     except duckdb.IOException:
         # DuckDB admits one process per store file: a `serve --all` or another worker.
         error_console.print(

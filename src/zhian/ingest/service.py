@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Literal, Protocol, cast
 import anyio.to_thread
 import msgspec
 
+from zhian.errors import ZhianError
 from zhian.ingest.dedupe import DuplicateIndex, LostRecords, batch_id, event_key
 from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
 from zhian.ingest.json_depth import depth_error
@@ -30,6 +31,14 @@ from zhian.kit.clock import Clock
 from zhian.log.base import EventLog, EventLogError
 
 Status = Literal["accepted", "duplicate", "rejected"]
+
+
+class EventTooLargeError(ZhianError):
+    """One event alone is larger than a log record may be (the NATS log's message limit)."""
+
+    status_code = 413
+    code = "event_too_large"
+
 
 # What the intake raises when the log or the disk under it fails: the items are fine, the
 # node is not, and the same items succeed once the storage is back (a sender retries).
@@ -312,15 +321,7 @@ class IntakeService:
         fresh = [e for e, is_new in zip(valid, claimed, strict=True) if is_new]
         if fresh:
             fresh_keys = [k for k, is_new in zip(keys, claimed, strict=True) if is_new]
-            records = [self._encoder.encode(LoggedBatch(now, source, fresh))]
-            try:
-                # The batch's id (its events' keys, hashed): a log shared by several intake
-                # processes stores a batch sent to two of them once (log/nats.py).
-                seq = self._log.append(records, ids=[batch_id(fresh_keys)])
-            except BaseException:
-                self._index.release(fresh_keys)
-                raise
-            self._index.logged(seq, fresh_keys, received_at)
+            self._append(now, source, fresh, fresh_keys, received_at)
 
         if rejected and hold_rejected:
             self._hold_rejected(checked, raws, now, source, sender_id, content_type)
@@ -332,6 +333,56 @@ class IntakeService:
         )
         self._count(result, [r.code for r in rejected], source, now)
         return result
+
+    def _append(
+        self,
+        now: datetime,
+        source: str,
+        fresh: list[Event],
+        fresh_keys: list[str],
+        received_at: float,
+    ) -> None:
+        """Make the fresh events durable, as one log record or, past the log's record
+        limit (NATS: log.nats_max_message_bytes), as several; returns once all are."""
+        record = self._encoder.encode(LoggedBatch(now, source, fresh))
+        limit = self._log.max_record_bytes
+        if limit is None or len(record) <= limit:
+            parts = [(record, fresh_keys)]
+        else:
+            try:
+                parts = list(self._split(now, source, fresh, fresh_keys, limit))
+            except EventTooLargeError:
+                self._index.release(fresh_keys)
+                raise
+        for index, (part, part_keys) in enumerate(parts):
+            try:
+                # The batch's id (its events' keys, hashed): a log shared by several intake
+                # processes stores a batch sent to two of them once (log/nats.py). A split
+                # request is cut the same way each time, so a retry sends the same ids.
+                seq = self._log.append([part], ids=[batch_id(part_keys)])
+            except BaseException:
+                # Parts already durable stay claimed (a retry finds them duplicates); the
+                # rest never became durable.
+                self._index.release([key for _, keys in parts[index:] for key in keys])
+                raise
+            self._index.logged(seq, part_keys, received_at)
+
+    def _split(
+        self, now: datetime, source: str, events: list[Event], keys: list[str], limit: int
+    ) -> Iterator[tuple[bytes, list[str]]]:
+        """Records of at most `limit` bytes holding `events` in order: halves, recursively."""
+        record = self._encoder.encode(LoggedBatch(now, source, events))
+        if len(record) <= limit:
+            yield record, keys
+            return
+        if len(events) == 1:
+            raise EventTooLargeError(
+                f"event {events[0].id} of device {events[0].device_id} takes {len(record)} "
+                f"bytes in the log, more than one log record holds ({limit} bytes)"
+            )
+        middle = len(events) // 2
+        yield from self._split(now, source, events[:middle], keys[:middle], limit)
+        yield from self._split(now, source, events[middle:], keys[middle:], limit)
 
     @staticmethod
     def _outcomes(

@@ -50,6 +50,13 @@ class EventLog(Protocol):
         """Sequence number of the oldest record still kept; `durable_seq + 1` when none is."""
         ...
 
+    @property
+    def max_record_bytes(self) -> int | None:
+        """The largest record `append` takes, in bytes; None when the log sets no limit.
+
+        The intake splits a request whose record would be larger into several records."""
+        ...
+
     def append(self, records: Sequence[bytes], ids: Sequence[str] | None = None) -> int:
         """Block until every record is durable; return the sequence number of the last one.
 

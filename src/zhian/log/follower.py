@@ -70,6 +70,11 @@ class LogFollower:
         return read_durable_seq(self._directory)
 
     @property
+    def max_record_bytes(self) -> None:
+        """None: a follower never appends, and the local log sets no limit."""
+        return None
+
+    @property
     def first_seq(self) -> int:
         self._check_open()
         # Retention deletes the oldest segment first: while it is there, it is the first.

@@ -219,6 +219,11 @@ class LocalEventLog:
         return self._durable_seq
 
     @property
+    def max_record_bytes(self) -> None:
+        """None: a segment file takes a record of any size."""
+        return None
+
+    @property
     def first_seq(self) -> int:
         return self._first_seqs[0]
 

@@ -596,6 +596,33 @@ class NatsLogReaders:
 
     async def _register(self, name: str, seq: int) -> None:
         js, stream = self._log._jetstream(), self._log.config.stream
+        state = await self._log._state()
+        if seq > state.durable_seq:
+            # The reader's own checkpoint (the store's last_seq, the rules' checkpoint row)
+            # is past the stream's end: the workspace's log was switched (local → nats) or
+            # the stream was made again. Records numbered up to `seq` would never reach
+            # this reader. An empty stream numbers on after it (a purge below `seq + 1`
+            # moves an empty stream's next number there, as the local log's jump does);
+            # records already in it would be skipped, so nothing starts.
+            if state.records > 0:
+                raise LogSwitchedError(
+                    f"log reader {name!r} has read through record {seq}, but stream {stream} "
+                    f"ends at record {state.durable_seq}: the event log was switched "
+                    f"(log.type) or the stream was made again, and its records numbered up "
+                    f"to {seq} would never reach {name!r}. Stop every process writing to "
+                    f"it; once its records are dealt with (another reader's, or replayed), "
+                    f"number it on after {seq}: `nats stream purge {stream} --seq {seq + 1}` "
+                    '(docs/deploy-scaled.md, "Switching a workspace to NATS")'
+                )
+            logger.warning(
+                "NATS log: reader %r stands at record %d, past the end of the empty stream "
+                "%s (%d): the stream numbers on after it",
+                name,
+                seq,
+                stream,
+                state.durable_seq,
+            )
+            await js.purge_stream(stream, seq=seq + 1)
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_consumer(stream, name)
         await js.add_consumer(
@@ -646,6 +673,14 @@ class NatsLogReaders:
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await self._log._jetstream().delete_consumer(self._log.config.stream, name)
         return True
+
+
+class LogSwitchedError(EventLogError):
+    """A named reader stands past the stream's newest record: the log was switched or the
+    stream made again, so its numbers no longer match the readers' checkpoints."""
+
+    status_code = 500
+    code = "event_log_switched"
 
 
 def delete_nats_log(config: NatsLogConfig) -> bool:

@@ -24,6 +24,8 @@ RECORD_CONTEXT: Final = "event_log.record"
 # before sealing is a msgpack array (0x90-0x9f, 0xdc, 0xdd), never 0x01, so old records are
 # told apart by this byte alone.
 SEALED_MARK: Final = 0x01
+# Room for the key id of a later key ring to be longer than today's (at most 255 bytes).
+KEY_ID_ROOM_BYTES: Final = 255
 
 
 class RecordCipher(Protocol):
@@ -57,6 +59,16 @@ class SealedEventLog:
     @property
     def first_seq(self) -> int:
         return self._stored.first_seq
+
+    @property
+    def max_record_bytes(self) -> int | None:
+        """The stored log's limit less what sealing adds (a header naming the key, the
+        nonce and the tag), with room for a longer key id after a rotation."""
+        limit = self._stored.max_record_bytes
+        if limit is None:
+            return None
+        overhead = len(self._cipher.seal_bytes(b"", RECORD_CONTEXT)) + KEY_ID_ROOM_BYTES
+        return limit - overhead
 
     @property
     def readers(self) -> LogReaders:

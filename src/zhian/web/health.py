@@ -12,6 +12,7 @@ the log's `damaged/` folder (a file name, not a path), as `zhian log damage` lis
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Literal, TypedDict
@@ -20,6 +21,7 @@ import duckdb
 import sqlalchemy.exc
 from sqlalchemy import text
 
+from zhian import __version__
 from zhian.kit.loopback import PeerUnreachableError
 from zhian.log.base import EventLogError
 from zhian.log.damage import DAMAGED_FOLDER
@@ -110,6 +112,12 @@ def check_event_log(node: Node) -> tuple[CheckState, LogLossDetail | None]:
     return "degraded", {"lost": lost, "damaged_folder": DAMAGED_FOLDER}
 
 
+def process_info(node: Node) -> dict[str, object]:
+    """Which process answered: with several web processes on one port (`serve --workers`),
+    each answers for itself."""
+    return {"role": node.role.value, "pid": os.getpid(), "version": __version__}
+
+
 def node_health(node: Node) -> tuple[int, dict[str, object]]:
     """The HTTP status and the body: 503 when any check failed, else 200."""
     event_log, log_detail = check_event_log(node)
@@ -125,7 +133,7 @@ def node_health(node: Node) -> tuple[int, dict[str, object]]:
         overall = "degraded"
     else:
         overall = "ok"
-    body: dict[str, object] = {"status": overall, "checks": checks}
+    body: dict[str, object] = {"status": overall, "checks": checks, "process": process_info(node)}
     if log_detail is not None:
         body["details"] = {"event_log": log_detail}
     return (503 if overall == "unhealthy" else 200), body
