@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from zhian.cases.facts import TARGET_FEATURE, UNKNOWN_TIME_OF_DAY, CaseFacts
 from zhian.cases.geo import haversine_m
@@ -242,6 +240,10 @@ def fit(
     means = chosen.mean(axis=0)
     scales = chosen.std(axis=0)
     scales[scales == 0] = 1.0
+    # Imported here: scikit-learn takes seconds to import, and every `zhian` command and
+    # process start would pay it, while only training needs it.
+    from sklearn.linear_model import LogisticRegression
+
     regression = LogisticRegression(C=1.0, max_iter=1000)
     regression.fit((chosen - means) / scales, labels)
     return LinkageModel(
@@ -257,6 +259,8 @@ def auc(labels: NDArray[np.int64], scores: NDArray[np.float64]) -> float | None:
     """Area under the ROC curve, None when the labels are of one class only."""
     if len(set(labels.tolist())) < 2:
         return None
+    from sklearn.metrics import roc_auc_score  # slow to import: see `fit`
+
     return float(roc_auc_score(labels, scores))
 
 
