@@ -11,6 +11,7 @@ from zhian.node import Node, NodeRole
 from zhian.web import (
     alert_views,
     alerts_api,
+    archive_views,
     audit_views,
     auth,
     crowd_views,
@@ -19,6 +20,7 @@ from zhian.web import (
     kpi_views,
     layout,
     live,
+    map_views,
     model_views,
     node_api,
     quality_views,
@@ -56,6 +58,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(model_views.router)
     app.include_router(watchlist_views.router)
     app.include_router(resident_views.router)
+    app.include_router(map_views.router)
+    app.include_router(archive_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)
