@@ -16,6 +16,7 @@ from zhian.web import (
     auth,
     crowd_views,
     device_views,
+    follow_views,
     intake_api,
     kpi_views,
     layout,
@@ -60,6 +61,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(resident_views.router)
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
+    app.include_router(follow_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

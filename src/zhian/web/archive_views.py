@@ -19,10 +19,12 @@ from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertFilter, AlertSummary
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
+from zhian.follows.models import FollowKind
 from zhian.maps.layers import DeviceStatus, device_status
 from zhian.registry.archive import ArchiveReader
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
+from zhian.web.follow_views import follow_state
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 
@@ -192,6 +194,9 @@ def house_archive(page: PageDep, house_id: RecordId) -> HTMLResponse:
                 "names": _masked_names(page, archive.resident_ids),
                 "devices": _device_rows(page, devices),
                 "alerts": alerts,
+                "follow": follow_state(page, FollowKind.HOUSE, house_id),
+                "follow_kind": FollowKind.HOUSE.value,
+                "subject_id": house_id,
             },
         )
     )
@@ -206,6 +211,12 @@ def vehicle_archive(page: PageDep, vehicle_id: RecordId) -> HTMLResponse:
     return _no_store(
         page.render(
             "archives/vehicle.html",
-            {"vehicle": vehicle, "names": _masked_names(page, owners)},
+            {
+                "vehicle": vehicle,
+                "names": _masked_names(page, owners),
+                "follow": follow_state(page, FollowKind.VEHICLE, vehicle_id),
+                "follow_kind": FollowKind.VEHICLE.value,
+                "subject_id": vehicle_id,
+            },
         )
     )

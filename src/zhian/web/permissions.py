@@ -167,6 +167,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/archives/buildings/{building_id}"): "residents.view",
     ("GET", "/archives/houses/{house_id}"): "residents.view",
     ("GET", "/archives/vehicles/{vehicle_id}"): "residents.view",
+    # The follow list (辖区关注): anyone who sees residents may follow what they see.
+    ("POST", "/follows"): "residents.view",
+    ("POST", "/follows/{follow_id}/remove"): "residents.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",
