@@ -98,3 +98,13 @@ def test_another_jurisdiction_sees_nothing(client: TestClient, url: str) -> None
     response = client.get(url)
     assert response.status_code == 404
     assert PLATE not in response.text and "Garden Estate" not in response.text
+
+
+def test_the_device_page_is_its_archive(client: TestClient) -> None:
+    sign_in(client, "station", PASSWORD)
+    retired = client.get("/devices/OFF1")
+    assert retired.status_code == 200
+    assert 'id="device-archive" data-status="offline"' in retired.text
+    door = client.get("/devices/DOOR1").text
+    assert 'data-status="online"' in door and 'id="device-events"' in door
+    assert "暂无预警" in door  # no alert at this door yet
