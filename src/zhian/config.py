@@ -24,6 +24,7 @@ from zhian.ingest.mqtt.settings import MqttSettings
 from zhian.ingest.settings import ImageSettings, IntakeSettings
 from zhian.ingest.viid.settings import ViidSettings
 from zhian.log.settings import LogSettings
+from zhian.maps.settings import MapSettings
 from zhian.models.settings import ModelSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
@@ -42,6 +43,7 @@ __all__ = [
     "IntakeSettings",
     "LiveSettings",
     "LogSettings",
+    "MapSettings",
     "ModelSettings",
     "MqttSettings",
     "PageSettings",
@@ -195,6 +197,7 @@ class Settings(BaseSettings):
     cases: CaseSettings = CaseSettings()
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
+    map: MapSettings = MapSettings()
     models: ModelSettings = ModelSettings()
 
     @classmethod

@@ -122,6 +122,11 @@ def test_buttons_follow_the_state_through_the_whole_loop(
     assert ref is not None
     image = client.get(f"/api/v1/alerts/{fire.id}/images/{ref.group(1)}")
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert f"images/{ref.group(1)}?size=thumb" in page  # the page shows thumbnails
+    small = client.get(f"/api/v1/alerts/{fire.id}/images/{ref.group(1)}", params={"size": "thumb"})
+    assert small.status_code == 200 and small.content.startswith(b"\xff\xd8\xff")
+    odd = client.get(f"/api/v1/alerts/{fire.id}/images/{ref.group(1)}", params={"size": "huge"})
+    assert odd.status_code == 422
     assert 'value="resolved"' not in page  # the fire checklist is still open
 
     closed = client.post(f"{url}/actions/close", data={"outcome": "false_alarm"})

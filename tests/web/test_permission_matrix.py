@@ -64,11 +64,19 @@ PATH_VALUES = {
     "case_id": "CASE-1",  # cases of J-STATION
     "other_id": "CASE-2",
     "version_id": "",  # a linkage model version
+    "building_id": "C1-B1",
+    "house_id": "H1",
+    "vehicle_id": "V1",
+    "z": "1",
+    "x": "0",
+    "y": "0",
 }
 
 # Routes whose allowed column cannot be exercised by one generic request, and why.
 NOT_EXERCISED_WHEN_ALLOWED = {
     ("GET", "/api/v1/live"): "an endless SSE stream; tests/web/test_pages.py follows it",
+    ("GET", "/map/tiles/{z}/{x}/{y}"): "this node has no MBTiles file (404 by design); "
+    "tests/web/test_map_api.py serves one",
 }
 
 # Extra master data: a second station with its own community and device.
@@ -103,6 +111,16 @@ HOUSES = [
     {"id": "H1", "unit_id": "C1-B1-U1", "number": "301", "area_m2": 90, "registered_use": "rented"}
 ]
 RESIDENTS = [{"id": "R1", "house_id": "H1", "birth_year": 1985, "is_floating": False}]
+VEHICLES = [
+    {
+        "id": "V1",
+        "plate": "浙A12345",
+        "plate_color": "blue",
+        "vehicle_class": "car",
+        "community_id": "C1",
+        "owner_id": "R1",
+    }
+]
 WATCHLIST_ENTRY = WatchlistEntryCreate(
     target=WatchTarget.PLATE,
     label="stolen car",
@@ -152,7 +170,11 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             )
         with node.db.session() as session:
             registry = RegistryService(session)
-            for entity, rows in (("houses", HOUSES), ("residents", RESIDENTS)):
+            for entity, rows in (
+                ("houses", HOUSES),
+                ("residents", RESIDENTS),
+                ("vehicles", VEHICLES),
+            ):
                 report = registry.load_rows(entity, rows)
                 assert report.rejected == 0, report.errors
             watchlists = WatchlistService(

@@ -21,7 +21,7 @@ from zhian.alerts.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from zhian.alerts.schemas import AlertFilter, Outcome
+from zhian.alerts.schemas import AlertFilter, AlertState, Outcome
 from zhian.registry.schemas import JurisdictionTreeRead
 from zhian.registry.service import RegistryService
 
@@ -54,6 +54,18 @@ class AlertRepository:
         return dict(self._tree().names)
 
     # -- identifiers -----------------------------------------------------------------------
+
+    def open_assignments(self) -> dict[int, int]:
+        """Open alerts dispatched to each assignee (across the node: a responder busy in
+        another jurisdiction is busy all the same)."""
+        query = (
+            select(Alert.assignee_id, func.count())
+            .where(Alert.assignee_id.is_not(None))
+            .where(Alert.state.in_([AlertState.DISPATCHED.value, AlertState.ON_SITE.value]))
+            .group_by(Alert.assignee_id)
+        )
+        rows = self.session.execute(query)
+        return {int(user_id): int(count) for user_id, count in rows if user_id is not None}
 
     def plate_tokens(self) -> set[str]:
         """The vault tokens that stored watchlist-plate alerts hold."""

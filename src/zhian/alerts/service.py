@@ -658,6 +658,11 @@ class AlertService:
         items = [readers.summary(row, deadlines[row.id]) for row in rows]
         return AlertPage(items=items, total=total, page=page, per_page=per_page)
 
+    def open_assignments(self) -> dict[int, int]:
+        """User id -> open alerts dispatched to them and not yet handled (dispatched or on
+        site): a responder with none is available."""
+        return self.repository.open_assignments()
+
     def identifier_tokens(self) -> set[str]:
         """Vault tokens the alerts hold (watchlist plates): a reveal from an alert needs
         their vault entries, so retention must count them as held, as the stored events'."""

@@ -17,6 +17,7 @@ from zhian.cascade.models import ViidUpperOutbox  # noqa: F401
 from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401
 from zhian.db.base import Base
 from zhian.devices.models import Device
+from zhian.follows.models import Follow  # noqa: F401
 from zhian.governance.models import LegalHold  # noqa: F401
 from zhian.ingest.ferry.models import FerryImport  # noqa: F401
 from zhian.ingest.quarantine.models import QuarantineItem

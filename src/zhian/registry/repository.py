@@ -181,6 +181,20 @@ class RegistryRepository:
             statement = statement.where(Building.community_id == community_id)
         return list(self.session.execute(statement).mappings())
 
+    def buildings(
+        self, *, scope: JurisdictionScope, community_id: str | None = None
+    ) -> list[Building]:
+        """Buildings in `scope`, by id, optionally of one community."""
+        statement = select(Building).where(scope.community_clause(Building.community_id))
+        if community_id is not None:
+            statement = statement.where(Building.community_id == community_id)
+        return list(self.session.scalars(statement.order_by(Building.id)))
+
+    def zones(self, *, scope: JurisdictionScope) -> list[Zone]:
+        """Zones in `scope` (by their jurisdiction), by id."""
+        statement = select(Zone).where(scope.clause(Zone.jurisdiction_id)).order_by(Zone.id)
+        return list(self.session.scalars(statement))
+
     def community_jurisdictions(self) -> dict[str, str]:
         rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
         return {community_id: jurisdiction_id for community_id, jurisdiction_id in rows}

@@ -380,6 +380,32 @@ class CommunityRead(BaseModel):
     longitude: float
 
 
+class BuildingRead(BaseModel):
+    """A building of a community with its position (WGS84)."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    community_id: str
+    name: str
+    floors: int
+    latitude: float
+    longitude: float
+
+
+class ZoneRead(BaseModel):
+    """A watched area with its polygon (WKT, WGS84) and floor area."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    community_id: str | None
+    jurisdiction_id: str
+    name: str
+    polygon_wkt: str
+    area_m2: float
+
+
 class HouseRead(BaseModel):
     """A dwelling (实有房屋) with the community it lies in."""
 

@@ -37,12 +37,14 @@ from zhian.registry.schemas import (
     ENTITIES,
     ENTITY_ORDER,
     IDENTITY_ROWS,
+    BuildingRead,
     CommunityRead,
     EntitySpec,
     HouseRead,
     JurisdictionRead,
     JurisdictionTreeRead,
     ResidentPlaceRead,
+    ZoneRead,
     identity_columns,
     is_empty_cell,
     known_columns,
@@ -626,6 +628,17 @@ class RegistryService:
         """Houses in `scope`, by id, optionally of one community."""
         rows = self.repository.houses(scope=scope, community_id=community_id)
         return [HouseRead.model_validate(dict(row)) for row in rows]
+
+    def buildings(
+        self, *, scope: JurisdictionScope, community_id: str | None = None
+    ) -> list[BuildingRead]:
+        """Buildings in `scope`, by id, optionally of one community."""
+        rows = self.repository.buildings(scope=scope, community_id=community_id)
+        return [BuildingRead.model_validate(row) for row in rows]
+
+    def zones(self, *, scope: JurisdictionScope) -> list[ZoneRead]:
+        """Zones in `scope` with their polygons, by id."""
+        return [ZoneRead.model_validate(row) for row in self.repository.zones(scope=scope)]
 
     def zone_ids(self) -> list[str]:
         """Ids of every zone; the intake checks crowd counts against them."""

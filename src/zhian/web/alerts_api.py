@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -14,6 +14,7 @@ from zhian.alerts.identifiers import plate_of
 from zhian.alerts.schemas import AlertDetail, AlertPage, AlertSummary, KpiReport, TodoItem
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.governance.reveal import Purpose
+from zhian.kit.thumbnails import thumbnail
 from zhian.web.alert_access import (
     LIFECYCLE_ACTIONS,
     check_may_act,
@@ -325,23 +326,32 @@ def alert_image(
     context: Context,
     alert_id: AlertId,
     ref: Annotated[str, Path(max_length=80)],
+    size: Annotated[
+        Literal["full", "thumb"],
+        Query(description="full: the stored image; thumb: a JPEG at most 240 px a side"),
+    ] = "full",
 ) -> Response:
     """Only images the alert refers to: no browsing of the image store by reference.
 
-    An image (a face capture, a vehicle snapshot) is personal data: each read is audited.
+    An image (a face capture, a vehicle snapshot) is personal data: each read is audited,
+    a thumbnail's too.
     """
     detail = visible_alert(context, alert_id)
     if ref not in detail.evidence.images and ref not in detail.attachments:
         raise BadRequestError(f"alert {alert_id} has no image '{ref}'", field="ref")
     context.reveal.record_read(
-        context.user, context.read("alert_image.read", "image", ref, alert_id=alert_id)
+        context.user,
+        context.read("alert_image.read", "image", ref, alert_id=alert_id, size=size),
     )
+    data = context.node.images.read(ref)
+    headers = {"Cache-Control": "private, max-age=86400"}
+    if size == "thumb":
+        try:
+            return Response(thumbnail(data), media_type="image/jpeg", headers=headers)
+        except ValueError as error:
+            raise BadRequestError(f"image '{ref}': {error}", field="ref") from None
     media_type = "image/png" if ref.endswith(".png") else "image/jpeg"
-    return Response(
-        context.node.images.read(ref),
-        media_type=media_type,
-        headers={"Cache-Control": "private, max-age=86400"},
-    )
+    return Response(data, media_type=media_type, headers=headers)
 
 
 @router.get(

@@ -13,16 +13,19 @@ from zhian.node import Node, NodeRole
 from zhian.web import (
     alert_views,
     alerts_api,
+    archive_views,
     audit_views,
     auth,
     case_views,
     cases_api,
     crowd_views,
     device_views,
+    follow_views,
     intake_api,
     kpi_views,
     layout,
     live,
+    map_views,
     model_views,
     node_api,
     quality_views,
@@ -63,6 +66,9 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(case_views.router)
     app.include_router(resident_views.router)
+    app.include_router(map_views.router)
+    app.include_router(archive_views.router)
+    app.include_router(follow_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

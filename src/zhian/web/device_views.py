@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zhian.access.scope import JurisdictionScope
-from zhian.alerts.schemas import OnlineRatePoint
+from zhian.alerts.schemas import AlertFilter, AlertState, OnlineRatePoint
 from zhian.audit.service import Actor
 from zhian.devices.models import DeviceKind
 from zhian.devices.protocols import PROTOCOL_ORDER, protocol_of_source
@@ -24,6 +24,7 @@ from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.ingest.viid.repository import ViidRepository
 from zhian.ingest.viid.service import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from zhian.ingest.viid.sessions import ViidSession
+from zhian.maps.layers import DEVICE_FAULT_KIND, DEVICE_OFFLINE_KIND, device_status
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.charts import online_rate_chart
@@ -51,6 +52,9 @@ REGISTER_FIELDS = (
     "longitude",
 )
 VIID_ID_DIGITS = 20
+# Alerts and events shown on a device's page (its archive).
+ARCHIVE_ROWS = 20
+DEVICE_STATUS_KINDS = frozenset({DEVICE_FAULT_KIND, DEVICE_OFFLINE_KIND})
 DeviceId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -219,11 +223,31 @@ def device_detail(page: Page, device_id: str) -> dict[str, Any]:
         "viid_credential": viid_credential,
         "is_viid_id": len(device_id) == VIID_ID_DIGITS and device_id.isdigit(),
         "rejected": rejected,
+        **device_archive(page, device),
         "may_manage": page.user.can("devices.manage"),
         "new_token": None,
         "new_password": None,
         "notice": None,
         "error": None,
+    }
+
+
+def device_archive(page: Page, device: DeviceRead) -> dict[str, Any]:
+    """The device's archive (档案): status on the map, its alerts (the offline and fault
+    ones are its status history) and its newest events (identifiers masked)."""
+    context = page.context
+    alerts = context.alerts.list_alerts(
+        AlertFilter(place=device.id), scope=context.scope, per_page=ARCHIVE_ROWS
+    ).items
+    open_device_alerts = [
+        a for a in alerts if a.kind in DEVICE_STATUS_KINDS and a.state != AlertState.CLOSED
+    ]
+    return {
+        "map_status": device_status(device, open_device_alerts).value,
+        "device_alerts": alerts,
+        "recent_events": page.node.event_reads.recent_events(
+            limit=ARCHIVE_ROWS, device_id=device.id
+        ),
     }
 
 

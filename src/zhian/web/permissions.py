@@ -175,6 +175,23 @@ ROUTES: dict[tuple[str, str], Access] = {
     # so that a refused reveal is audited (zhian.web.resident_views).
     ("GET", "/residents/{resident_id}"): "residents.view",
     ("POST", "/residents/{resident_id}/reveal"): "residents.view",
+    # The map (一张图): each layer needs the permission of what it shows (zhian.web.map_views).
+    ("GET", "/map"): "alerts.view",
+    ("GET", "/api/v1/map/areas"): "alerts.view",
+    ("GET", "/api/v1/map/buildings"): "residents.view",
+    ("GET", "/api/v1/map/devices"): "devices.view",
+    ("GET", "/api/v1/map/alerts"): "alerts.view",
+    ("GET", "/api/v1/map/zones"): "crowd.view",
+    ("GET", "/api/v1/map/alerts/{alert_id}/responders"): "alerts.dispatch",
+    ("GET", "/map/tiles/{z}/{x}/{y}"): "alerts.view",
+    # Archives (档案): residents stay masked; reveals happen on the resident's page.
+    ("GET", "/archives/communities/{community_id}"): "residents.view",
+    ("GET", "/archives/buildings/{building_id}"): "residents.view",
+    ("GET", "/archives/houses/{house_id}"): "residents.view",
+    ("GET", "/archives/vehicles/{vehicle_id}"): "residents.view",
+    # The follow list (辖区关注): anyone who sees residents may follow what they see.
+    ("POST", "/follows"): "residents.view",
+    ("POST", "/follows/{follow_id}/remove"): "residents.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

@@ -20,10 +20,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
+from zhian.follows.models import FollowKind
 from zhian.governance.reveal import IDENTITY_FIELDS, REVEAL_PERMISSION, Purpose
 from zhian.registry.schemas import ResidentPlaceRead
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
+from zhian.web.follow_views import follow_state
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 
@@ -105,6 +107,9 @@ def _render(
             "error": error,
             "error_field": error_field,
             "form": form or {},
+            "follow": follow_state(page, FollowKind.PERSON, resident_id),
+            "follow_kind": FollowKind.PERSON.value,
+            "subject_id": resident_id,
         },
         status_code=status_code,
     )

@@ -11,6 +11,7 @@ from zhian.alerts.schemas import TodoItem
 from zhian.web.alert_access import may_act
 from zhian.web.auth import current_user
 from zhian.web.charts import weekly_chart
+from zhian.web.follow_views import workbench_follows
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -40,6 +41,7 @@ def _workbench(page: Page) -> dict[str, Any]:
         "week_chart": weekly_chart(week, page.t),
         "week": week,
         **_todos(page),
+        "follows": workbench_follows(page),
     }
 
 

@@ -1,0 +1,222 @@
+"""Archives (档案): one page per community, building, house and vehicle, each linking what
+belongs to it (多档关联). Residents appear masked (the reveal service's masked identity);
+revealing a field happens on the resident's page, with a purpose, audited. Plates are
+masked. Every read is scoped: another jurisdiction's record is 404, as one that does not
+exist. Each view of a page that lists residents is recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+
+from zhian.access.roles import Role
+from zhian.access.service import AccessService
+from zhian.alerts.schemas import AlertFilter, AlertSummary
+from zhian.devices.schemas import DeviceRead
+from zhian.devices.service import DeviceService
+from zhian.follows.models import FollowKind
+from zhian.maps.layers import DeviceStatus, device_status
+from zhian.registry.archive import ArchiveReader
+from zhian.registry.service import RegistryService
+from zhian.web.auth import current_user
+from zhian.web.follow_views import follow_state
+from zhian.web.i18n import TEXT
+from zhian.web.layout import Page, PageDep
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+RecordId = Annotated[str, PathParam(min_length=1, max_length=64)]
+ALERTS_SHOWN = 20
+
+# The archive pages' own texts (zh, en), registered with the page texts.
+ARCHIVE_TEXT: dict[str, tuple[str, str]] = {
+    "arc_community": ("社区档案", "Community archive"),
+    "arc_building": ("楼栋档案", "Building archive"),
+    "arc_house": ("房屋档案", "House archive"),
+    "arc_vehicle": ("车辆档案", "Vehicle archive"),
+    "arc_jurisdiction": ("所属辖区", "Jurisdiction"),
+    "arc_officer": ("责任民警", "Responsible officer"),
+    "arc_none": ("无", "None"),
+    "arc_buildings": ("楼栋", "Buildings"),
+    "arc_floors": ("层数", "Floors"),
+    "arc_houses_by_use": ("房屋（按登记用途）", "Houses by registered use"),
+    "arc_use_owner_occupied": ("自住", "Owner-occupied"),
+    "arc_use_rented": ("出租", "Rented"),
+    "arc_use_idle": ("空置", "Idle"),
+    "arc_residents": ("实有人口", "Residents"),
+    "arc_floating": ("其中流动人口", "of whom floating"),
+    "arc_vehicles": ("车辆", "Vehicles"),
+    "arc_devices": ("设备", "Devices"),
+    "arc_online_rate": ("在线率", "Online rate"),
+    "arc_open_alerts": ("未结预警", "Open alerts"),
+    "arc_alerts": ("预警", "Alerts"),
+    "arc_events": ("最新事件", "Recent events"),
+    "arc_no_alerts": ("暂无预警", "No alerts"),
+    "arc_unit": ("单元", "Unit"),
+    "arc_house_number": ("房号", "House"),
+    "arc_area": ("面积（㎡）", "Area (m²)"),
+    "arc_use": ("登记用途", "Registered use"),
+    "arc_resident_count": ("人数", "Residents"),
+    "arc_name_masked": ("姓名（脱敏）", "Name (masked)"),
+    "arc_plate": ("号牌（脱敏）", "Plate (masked)"),
+    "arc_plate_color": ("号牌颜色", "Plate colour"),
+    "arc_class": ("车辆类型", "Vehicle class"),
+    "arc_owner": ("车主（脱敏）", "Owner (masked)"),
+    "arc_reveal_hint": (
+        "身份信息已脱敏；查看原文请到人员档案说明用途（留痕审计）",
+        "Identity is masked; reveal it on the resident's page with a purpose (audited)",
+    ),
+    "arc_community_link": ("社区", "Community"),
+    "arc_building_link": ("楼栋", "Building"),
+    "arc_status": ("状态", "Status"),
+    "arc_status_online": ("在线", "Online"),
+    "arc_status_offline": ("离线", "Offline"),
+    "arc_status_fault": ("故障", "Fault"),
+}
+for _key, (_zh, _en) in ARCHIVE_TEXT.items():
+    TEXT["zh"].setdefault(_key, _zh)
+    TEXT["en"].setdefault(_key, _en)
+
+
+def _alerts_at(page: Page, place: str, *, only_open: bool = False) -> list[AlertSummary]:
+    context = page.context
+    filters = AlertFilter(place=place, is_open=True if only_open else None)
+    return context.alerts.list_alerts(filters, scope=context.scope, per_page=ALERTS_SHOWN).items
+
+
+def _device_rows(page: Page, devices: list[DeviceRead]) -> list[dict[str, Any]]:
+    open_device_alerts = page.context.alerts.open_device_alerts(scope=page.context.scope)
+    return [{"device": d, "status": device_status(d, open_device_alerts).value} for d in devices]
+
+
+def _masked_names(page: Page, resident_ids: list[str]) -> dict[str, str | None]:
+    context = page.context
+    names: dict[str, str | None] = {}
+    for resident_id in resident_ids:
+        masked = context.reveal.masked(resident_id, scope=context.scope)
+        names[resident_id] = masked.name if masked is not None else None
+    return names
+
+
+def _record_view(page: Page, record_type: str, record_id: str, resident_ids: list[str]) -> None:
+    """A page listing residents (masked) is a read of personal data: audited."""
+    context = page.context
+    context.reveal.record_read(
+        context.user,
+        context.read(
+            f"{record_type}.view", record_type, record_id, masked=True, residents=resident_ids
+        ),
+    )
+
+
+def _no_store(response: HTMLResponse) -> HTMLResponse:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(
+    "/archives/communities/{community_id}", response_class=HTMLResponse, include_in_schema=False
+)
+def community_archive(page: PageDep, community_id: RecordId) -> HTMLResponse:
+    context = page.context
+    archive = ArchiveReader(context.session).community(community_id, scope=context.scope)
+    registry = RegistryService(context.session)
+    jurisdiction_id = archive.community.jurisdiction_id
+    officers = [
+        user
+        for user in AccessService(context.session).list_users()
+        if user.is_active
+        and user.role == Role.COMMUNITY_OFFICER
+        and user.jurisdiction_id == jurisdiction_id
+    ]
+    devices = DeviceService(context.session).list_devices(scope=context.scope)
+    rows = _device_rows(page, [d for d in devices if d.community_id == community_id])
+    statuses = Counter(row["status"] for row in rows)
+    online = statuses[DeviceStatus.ONLINE.value]
+    return page.render(
+        "archives/community.html",
+        {
+            "archive": archive,
+            "jurisdiction": registry.jurisdiction_names().get(jurisdiction_id, jurisdiction_id),
+            "officers": officers,
+            "devices": rows,
+            "online_rate_pct": round(100.0 * online / len(rows), 1) if rows else None,
+            "open_alerts": _alerts_at(page, community_id, only_open=True),
+        },
+    )
+
+
+@router.get(
+    "/archives/buildings/{building_id}", response_class=HTMLResponse, include_in_schema=False
+)
+def building_archive(page: PageDep, building_id: RecordId) -> HTMLResponse:
+    context = page.context
+    reader = ArchiveReader(context.session)
+    building = reader.building(building_id, scope=context.scope)
+    devices = [
+        d
+        for d in DeviceService(context.session).list_devices(scope=context.scope)
+        if d.building_id == building_id
+    ]
+    alerts = [a for d in devices for a in _alerts_at(page, d.id)]
+    return page.render(
+        "archives/building.html",
+        {
+            "building": building,
+            "houses": reader.houses_of_building(building_id),
+            "devices": _device_rows(page, devices),
+            "alerts": sorted(alerts, key=lambda a: a.created_at, reverse=True)[:ALERTS_SHOWN],
+        },
+    )
+
+
+@router.get("/archives/houses/{house_id}", response_class=HTMLResponse, include_in_schema=False)
+def house_archive(page: PageDep, house_id: RecordId) -> HTMLResponse:
+    context = page.context
+    archive = ArchiveReader(context.session).house(house_id, scope=context.scope)
+    devices = [
+        d
+        for d in DeviceService(context.session).list_devices(scope=context.scope)
+        if d.house_id == house_id
+    ]
+    alerts = [a for d in devices for a in _alerts_at(page, d.id)]
+    _record_view(page, "house", house_id, archive.resident_ids)
+    return _no_store(
+        page.render(
+            "archives/house.html",
+            {
+                "archive": archive,
+                "names": _masked_names(page, archive.resident_ids),
+                "devices": _device_rows(page, devices),
+                "alerts": alerts,
+                "follow": follow_state(page, FollowKind.HOUSE, house_id),
+                "follow_kind": FollowKind.HOUSE.value,
+                "subject_id": house_id,
+            },
+        )
+    )
+
+
+@router.get("/archives/vehicles/{vehicle_id}", response_class=HTMLResponse, include_in_schema=False)
+def vehicle_archive(page: PageDep, vehicle_id: RecordId) -> HTMLResponse:
+    context = page.context
+    vehicle = ArchiveReader(context.session).vehicle(vehicle_id, scope=context.scope)
+    owners = [vehicle.owner_id] if vehicle.owner_id else []
+    _record_view(page, "vehicle", vehicle_id, owners)
+    return _no_store(
+        page.render(
+            "archives/vehicle.html",
+            {
+                "vehicle": vehicle,
+                "names": _masked_names(page, owners),
+                "follow": follow_state(page, FollowKind.VEHICLE, vehicle_id),
+                "follow_kind": FollowKind.VEHICLE.value,
+                "subject_id": vehicle_id,
+            },
+        )
+    )
