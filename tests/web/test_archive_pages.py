@@ -25,7 +25,7 @@ PLATE = "浙A12345"
 @pytest.fixture
 def client(keyed_node: Node) -> Iterator[TestClient]:  # noqa: F811
     with keyed_node.db.session() as session:
-        report = RegistryService(session).load_rows(
+        report = RegistryService(session, identity=keyed_node.governance.sealer).load_rows(
             "vehicles",
             [
                 {

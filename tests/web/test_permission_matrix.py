@@ -144,7 +144,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     with Node.open(settings, clock, feed=False) as node:
         load_master_data(node, now=clock.now())
         with node.db.session() as session:
-            registry = RegistryService(session)
+            registry = RegistryService(session, identity=node.governance.sealer)
             for entity in ("jurisdictions", "communities", "devices"):
                 report = registry.load_rows(entity, OTHER_PLACE[entity])
                 assert report.rejected == 0, report.errors
@@ -169,7 +169,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
                 now=clock.now(),
             )
         with node.db.session() as session:
-            registry = RegistryService(session)
+            registry = RegistryService(session, identity=node.governance.sealer)
             for entity, rows in (
                 ("houses", HOUSES),
                 ("residents", RESIDENTS),
@@ -442,7 +442,7 @@ def test_a_refused_page_is_the_shell_saying_what_is_missing_and_whom_to_ask(
     assert '<html lang="zh-CN">' in text and "无权访问" in text
     assert "查询审计日志" in text and "网格员" in text  # the permission, the user's role
     assert "持有此权限的角色：审计" in text  # whom to ask for it
-    assert menu_links(text) == ["/workbench", "/alerts", "/devices", "/status"]
+    assert menu_links(text) == ["/workbench", "/alerts", "/map", "/devices", "/status"]
 
     english = request_as(client, cookies, "grid_worker", "GET", "/audit?lang=en")
     assert english.status_code == 403 and '<html lang="en">' in english.text

@@ -122,13 +122,15 @@ def test_archives_link_and_mask(live_server: LiveServer, browser: object) -> Non
         community = session.get_one(Community, building.community_id)
         vehicle = session.scalars(select(Vehicle).where(Vehicle.owner_id == resident.id)).first()
         assert vehicle is not None
-        plate = vehicle.plate
+        sealed_plate = vehicle.plate_enc
         house_id, community_id, vehicle_id = house.id, community.id, vehicle.id
         building_id, resident_id, sealed_name = building.id, resident.id, resident.name_enc
     sealer = node.governance.require_sealer()
     clear_name = (
         sealer.open("residents", "name_enc", resident_id, sealed_name) if sealed_name else None
     )
+    assert sealed_plate is not None
+    plate = sealer.open("vehicles", "plate_enc", vehicle_id, sealed_plate)
 
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     context.set_default_timeout(15_000)
