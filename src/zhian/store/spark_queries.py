@@ -201,6 +201,7 @@ def spark_session(master: str, app_name: str = "zhian-batch") -> SparkSession:
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.ansi.enabled", "false")
         .getOrCreate()
