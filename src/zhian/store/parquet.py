@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import closing
@@ -49,6 +50,9 @@ MANIFEST_FORMAT: Final = 1
 ROW_GROUP_ROWS: Final = 128 * 1024
 # A file below this size is "small": compaction merges the small files of a partition.
 SMALL_FILE_BYTES: Final = 64 * 1024 * 1024
+# How long files that compaction, retention or re-sealing replaced stay on disk (unlisted)
+# for queries that began before the change; a restart deletes them at once.
+RETIRED_SECONDS: Final = 300.0
 
 
 def arrow_schema(table: EventTable) -> pa.Schema:
@@ -114,6 +118,8 @@ class ParquetEventStore(EventStore):
         self.protector = protector
         self._compact_files = compact_files
         self._write_lock = threading.Lock()
+        # Files a commit replaced, deleted once no query can still be reading them.
+        self._retired: list[tuple[float, list[str]]] = []
         self._manifest = Manifest.load(root)
         self._remove_unlisted_files()
         self._connection = duckdb.connect(":memory:")
@@ -172,15 +178,24 @@ class ParquetEventStore(EventStore):
         return relative
 
     def _commit(self, manifest: Manifest, tables: set[str], gone: Sequence[str] = ()) -> None:
-        """Make `manifest` the store's (atomically), refresh the changed tables' views and
-        delete the files it no longer names."""
+        """Make `manifest` the store's (atomically) and refresh the changed tables' views.
+        The files it no longer names are deleted `RETIRED_SECONDS` later: a query that
+        began on the old list (DuckDB, Spark) may still be reading them."""
         manifest.save(self._path)
         self._manifest = manifest
         self._last_seq = manifest.last_seq
         self._refresh_views(TABLE_BY_NAME[name] for name in tables)
-        for relative in gone:
-            (self._path / relative).unlink(missing_ok=True)
+        now = time.monotonic()
         if gone:
+            self._retired.append((now, list(gone)))
+        due = [files for at, files in self._retired if now - at >= RETIRED_SECONDS]
+        self._retired = [(at, files) for at, files in self._retired if now - at < RETIRED_SECONDS]
+        self._delete([f for files in due for f in files])
+
+    def _delete(self, files: Sequence[str]) -> None:
+        for relative in files:
+            (self._path / relative).unlink(missing_ok=True)
+        if files:
             self._remove_empty_folders()
 
     def _refresh_views(self, tables: Any) -> None:
@@ -359,6 +374,9 @@ class ParquetEventStore(EventStore):
     def close(self) -> None:
         try:
             super().close()
+            with self._write_lock:
+                self._delete([f for _, files in self._retired for f in files])
+                self._retired = []
         finally:
             self._lock_file.close()
 
