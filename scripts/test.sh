@@ -16,6 +16,18 @@ if ! [ -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk
   fi
 fi
 
+# The Spark batch engine's tests (pyspark, from the dev extra) need Java 17.
+if ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      openjdk-17-jre-headless >/dev/null
+  else
+    echo "Install Java 17 first: sudo apt-get install openjdk-17-jre-headless" >&2
+    exit 1
+  fi
+fi
+
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

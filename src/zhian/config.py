@@ -25,7 +25,7 @@ from zhian.ingest.settings import ImageSettings, IntakeSettings
 from zhian.ingest.viid.settings import ViidSettings
 from zhian.log.settings import LogSettings
 from zhian.maps.settings import MapSettings
-from zhian.models.settings import ModelSettings
+from zhian.models.settings import BatchSettings, ModelSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
 
@@ -34,6 +34,7 @@ CONFIG_FILE_NAME = "zhian.toml"
 __all__ = [
     "CONFIG_FILE_NAME",
     "AlertSettings",
+    "BatchSettings",
     "CaseSettings",
     "CrowdSettings",
     "DatabaseSettings",
@@ -199,6 +200,7 @@ class Settings(BaseSettings):
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
     models: ModelSettings = ModelSettings()
+    batch: BatchSettings = BatchSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -225,6 +227,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _spark_needs_parquet(self) -> Settings:
+        if self.batch.engine == "spark" and self.store.type != "parquet":
+            raise ValueError(
+                'batch.engine = "spark" reads the Parquet store: set store.type = "parquet" '
+                f'(it is "{self.store.type}"), or batch.engine = "duckdb".'
+            )
+        return self
+
     # Paths inside the workspace; one place decides the layout.
     @property
     def database_url(self) -> str:
@@ -243,6 +254,20 @@ class Settings(BaseSettings):
     @property
     def event_store_path(self) -> Path:
         return self.workspace / "events.duckdb"
+
+    @property
+    def parquet_store_path(self) -> Path:
+        """The Parquet event store's folder (store.type = "parquet")."""
+        if self.store.parquet_path:
+            return Path(self.store.parquet_path)
+        return self.workspace / "events-parquet"
+
+    @property
+    def active_event_store_path(self) -> Path:
+        """Where the event store `store.type` names lives (a file or a folder)."""
+        if self.store.type == "parquet":
+            return self.parquet_store_path
+        return self.event_store_path
 
     @property
     def blob_dir(self) -> Path:

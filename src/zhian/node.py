@@ -37,6 +37,7 @@ from zhian.kit.private_files import create_owner_only, tighten_workspace
 from zhian.log.base import PrunableLog, SegmentInfo
 from zhian.log.factory import follow_event_log, open_event_log
 from zhian.log.readers import LogReader
+from zhian.models.engines import batch_queries
 from zhian.models.scheduler import ModelScheduler
 from zhian.registry.service import RegistryService
 from zhian.retention_classes import node_retention_registry
@@ -45,6 +46,7 @@ from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.rules.engine import READER_NAME as RULES_READER
 from zhian.rules.engine import RuleEngine
 from zhian.rules.settings import CrowdSettings
+from zhian.store.engines import open_event_store
 from zhian.store.events import EventStore
 from zhian.store.feeder import READER_NAME as STORE_READER
 from zhian.store.feeder import StoreFeeder
@@ -147,7 +149,7 @@ class Node:
             settings.governance,
             settings.workspace,
             clock,
-            sealed_data=(settings.log_dir, settings.event_store_path),
+            sealed_data=(settings.log_dir, settings.active_event_store_path),
         )
         # One process writes the log (a lock file enforces it); the worker only follows it,
         # and hands the segments its retention run would delete to the writer.
@@ -166,7 +168,14 @@ class Node:
         self.vault = self.governance.vault(self.db)
         # DuckDB admits one writing process: the worker (or the one process) owns the store.
         self._store = (
-            None if role is NodeRole.WEB else EventStore(settings.event_store_path, self.vault)
+            None
+            if role is NodeRole.WEB
+            else open_event_store(
+                settings.store,
+                settings.event_store_path,
+                settings.parquet_store_path,
+                self.vault,
+            )
         )
         self._remote_store: RemoteEventStore | None = None
         self.event_reads: EventReads
@@ -266,7 +275,13 @@ class Node:
         )
         # Batch analytic models, run every `models.interval_minutes` (docs/models.md).
         self._models = ModelScheduler(
-            self.db, store, self.alerts, self.clock, settings.models, self.governance
+            self.db,
+            store,
+            self.alerts,
+            self.clock,
+            settings.models,
+            self.governance,
+            queries=batch_queries(settings.batch, store),
         )
         # Audit, key ring, and the daily retention run: the store's owner runs it, and
         # prunes the log too (in the worker, the follower asks the log's writer to).

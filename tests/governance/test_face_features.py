@@ -20,6 +20,7 @@ from zhian.governance.context import Governance
 from zhian.governance.keys import load_keyring
 from zhian.kit.clock import SystemClock
 from zhian.store import EventStore
+from zhian.store.engines import open_event_store
 
 runner = CliRunner()
 
@@ -40,19 +41,40 @@ def open_store(settings: Settings) -> tuple[EventStore, Database]:
     migrate.upgrade(engine)  # via the module: tests/conftest.py copies a migrated template
     db = Database(engine)
     governance = Governance.load(settings.governance, settings.workspace, SystemClock())
-    return EventStore(settings.event_store_path, governance.vault(db)), db
+    store = open_event_store(
+        settings.store, settings.event_store_path, settings.parquet_store_path, governance.vault(db)
+    )
+    return store, db
 
 
-@pytest.fixture
-def node_settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def _init(workspace: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("ZHIAN_DATABASE__URL", database_url)
-    workspace = tmp_path / "node"
     code, output = invoke("keys", "init", "-w", str(workspace))
     assert code == 0, output
     return load_settings(workspace)
 
 
-def test_status_counts_store_features_and_rotate_reseals_them(node_settings: Settings) -> None:
+@pytest.fixture
+def node_settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return _init(tmp_path / "node", database_url, monkeypatch)
+
+
+@pytest.fixture(params=["duckdb", "parquet"])
+def any_store_settings(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """A workspace whose event store is the DuckDB file or the Parquet folder."""
+    monkeypatch.setenv("ZHIAN_STORE__TYPE", request.param)
+    return _init(tmp_path / "node", database_url, monkeypatch)
+
+
+def test_status_counts_store_features_and_rotate_reseals_them(
+    any_store_settings: Settings,
+) -> None:
+    node_settings = any_store_settings
     workspace = str(node_settings.workspace)
     events = captures(7)
     store, db = open_store(node_settings)

@@ -28,11 +28,12 @@ def district() -> District:
     return build_district(seed=5, scale=0.2)
 
 
-@pytest.fixture
-def node(tmp_path: Path, district: District) -> Iterator[Node]:
+@pytest.fixture(params=["duckdb", "parquet"])
+def node(request: pytest.FixtureRequest, tmp_path: Path, district: District) -> Iterator[Node]:
+    """A node on either event store: the models read it through the same named queries."""
     from zhian.config import load_settings
 
-    settings = load_settings(tmp_path / "ws", log={"fsync": False})
+    settings = load_settings(tmp_path / "ws", log={"fsync": False}, store={"type": request.param})
     clock = ManualClock(START)
     with Node.open(settings, clock, feed=False) as opened:
         district.write_csv(tmp_path / "csv")

@@ -1,6 +1,7 @@
 """Every named query of the event store, through the `EventQueries` interface, against four
 simulated days: each answer is checked against what the simulator wrote, computed here in
-plain Python. A second engine (Spark) joins the `engine` parameter and meets the same test.
+plain Python. Every engine meets the same test: DuckDB's own file, DuckDB over the Parquet
+store's files, and Spark (local[2]) over the same files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from zhian.models.master import RESIDENTIAL_KINDS, build_master
 from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
 from zhian.sim import TZ, District, Simulation, build_district
 from zhian.store import EventQueries, EventStore
+from zhian.store.parquet import ParquetEventStore
 from zhian.store.queries import ReferenceTables, query_names
 
 START = datetime(2026, 11, 1, tzinfo=TZ)
@@ -129,10 +131,34 @@ def _duckdb(
         yield store.queries
 
 
+def _parquet(
+    path: Path, vault: MemoryVault, logged: list[tuple[int, LoggedEvent]]
+) -> Iterator[EventQueries]:
+    """DuckDB over the Parquet store's files, written in several batches (several files
+    per day and type, then compacted)."""
+    with ParquetEventStore(path / "events", vault, compact_files=4) as store:
+        for start in range(0, len(logged), 7_000):
+            store.apply(logged[start : start + 7_000])
+        yield store.queries
+
+
+def _spark(
+    path: Path, vault: MemoryVault, logged: list[tuple[int, LoggedEvent]]
+) -> Iterator[EventQueries]:
+    """Spark (local[2]) over the same Parquet files."""
+    from zhian.store.spark_queries import SparkEventQueries, spark_session
+
+    with ParquetEventStore(path / "events", vault) as store:
+        store.apply(logged)
+        yield SparkEventQueries(lambda: spark_session("local[2]"), store.table_files)
+
+
 ENGINES: dict[
     str, Callable[[Path, MemoryVault, list[tuple[int, LoggedEvent]]], Iterator[EventQueries]]
 ] = {
     "duckdb": _duckdb,
+    "parquet": _parquet,
+    "spark": _spark,
 }
 
 

@@ -39,6 +39,7 @@ from zhian.kit.clock import SystemClock
 from zhian.kit.running import find_running_node
 from zhian.log import EventLogError, LocalEventLog
 from zhian.log.sealed import is_sealed
+from zhian.store.engines import open_event_store, store_exists
 from zhian.store.events import EventStore
 from zhian.store.features import FEATURE_COLUMN, FEATURE_TABLE
 
@@ -76,12 +77,14 @@ def _store_with_ring(
 ) -> Iterator[EventStore | None]:
     """The workspace's event store opened with `ring` for the key commands; None where the
     workspace has no store yet. Raises _StoreInUseError while a node runs on it."""
-    if not settings.event_store_path.exists():
+    if not store_exists(settings.store, settings.event_store_path, settings.parquet_store_path):
         yield None
         return
     vault = Governance(settings.governance, SystemClock(), ring).vault(db)
     try:
-        store = EventStore(settings.event_store_path, vault)
+        store = open_event_store(
+            settings.store, settings.event_store_path, settings.parquet_store_path, vault
+        )
     except duckdb.IOException as exc:
         raise _StoreInUseError(str(exc)) from None
     with store:

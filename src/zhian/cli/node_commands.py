@@ -166,7 +166,7 @@ def worker(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     except duckdb.IOException:
         # DuckDB admits one process per store file: a `serve --all` or another worker.
         error_console.print(
-            f"The event store {settings.event_store_path} is held by another process (a "
+            f"The event store {settings.active_event_store_path} is held by another process (a "
             "`zhian serve --all` or another `zhian worker` on this workspace). A worker runs "
             "beside `zhian serve --web-only`; stop the other process first."
         )

@@ -52,6 +52,8 @@ class GroupRentalModel:
             regulars.setdefault(house, []).append((who, len(seen), items))
         drafts = []
         for house, people in sorted(regulars.items()):
+            # By occupant: the query's rows come in no order, the figures must not vary.
+            people.sort(key=lambda person: person[0])
             area = run.master.house_area.get(house)
             community = run.master.house_community.get(house)
             params = run.params(community)

@@ -17,6 +17,7 @@ from zhian.models.parameters import ParameterService
 from zhian.models.settings import ModelSettings
 from zhian.models.utilities import READINGS_KEY, UtilityService
 from zhian.store.events import EventStore
+from zhian.store.queries import EventQueries
 
 
 def prepare_run(
@@ -26,17 +27,19 @@ def prepare_run(
     now: datetime,
     master: MasterData | None = None,
     faces: EnrolledFaces | None = None,
+    queries: EventQueries | None = None,
 ) -> ModelRun:
     """Everything a run reads besides the events, taken in one session (`master` reuses
     a snapshot already loaded; `faces`, residents' enrolled face features opened by
-    `load_enrolled_faces`, lets the unregistered-resident model name candidates)."""
+    `load_enrolled_faces`, lets the unregistered-resident model name candidates;
+    `queries`, the batch engine's (`zhian.models.engines`), else the store's own)."""
     master = master or load_master(session, store.protector.token)
     overrides = ParameterService(session).overrides()
     # The optional utility feed (vacant-house model), over the lookback.
     since = (now - timedelta(days=settings.lookback_days)).date()
     readings = UtilityService(session).readings_since(since)
     return ModelRun(
-        queries=store.queries,
+        queries=queries or store.queries,
         sealer=store.protector,
         master=master,
         settings=settings,

@@ -15,6 +15,7 @@ from zhian.models.faces import audit_capture_reads, load_enrolled_faces
 from zhian.models.runner import prepare_run, run_models
 from zhian.models.settings import ModelSettings
 from zhian.store.events import EventStore
+from zhian.store.queries import EventQueries
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,10 @@ class ModelScheduler:
         clock: Clock,
         settings: ModelSettings,
         governance: Governance | None = None,
+        queries: EventQueries | None = None,
     ) -> None:
         self._db = db
+        self._queries = queries  # the batch engine's; None: the store's own
         self._governance = governance
         self._store = store
         self._alerts = alerts
@@ -60,7 +63,14 @@ class ModelScheduler:
                 if self._governance is not None and sealer is not None
                 else None
             )
-            run = prepare_run(session, self._store, self._settings, self._clock.now(), faces=faces)
+            run = prepare_run(
+                session,
+                self._store,
+                self._settings,
+                self._clock.now(),
+                faces=faces,
+                queries=self._queries,
+            )
         drafts = run_models(run)
         if self._governance is not None:  # the capture features the run opened, if any
             with self._db.session() as session:

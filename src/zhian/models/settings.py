@@ -6,6 +6,8 @@ Zhian, so any module may import it (docs/configuration.md is generated from thes
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -107,4 +109,20 @@ class ModelSettings(BaseModel):
         default=72,
         gt=0,
         description="Hours an opted-in resident, last seen coming home, may pass unseen.",
+    )
+
+
+class BatchSettings(BaseModel):
+    """Where the batch models' named queries run (docs/deploy-scaled.md)."""
+
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="Engine of the batch models' queries: \"duckdb\" (the event store's own) "
+        'or "spark" (Apache Spark over the Parquet store; needs store.type = "parquet", the '
+        "`spark` extra and Java 17).",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description='Spark master the batch engine connects to: "local[N]" runs Spark inside '
+        'the worker process, "spark://host:7077" a standalone cluster.',
     )

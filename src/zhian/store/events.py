@@ -1,6 +1,7 @@
 """The event store: every accepted event, by type, in a DuckDB file this process alone
-writes. `EventStore` is the facade callers hold; behind it, the parts a second engine
-(Parquet + Spark) must also provide:
+writes. `EventStore` is the facade callers hold; `zhian.store.parquet.ParquetEventStore`
+keeps the same events in Parquet files instead (`store.type`, `zhian.store.engines`).
+Behind the facade, the parts each engine provides:
 
 - `zhian.store.schema`: the tables and columns;
 - `zhian.store.writer`: batches of logged events in, exactly once;

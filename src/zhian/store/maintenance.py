@@ -256,7 +256,7 @@ def delete_before(
     names; returns how many went, or would go with `dry_run` (which only reads, so the
     caller may pass a reader's cursor)."""
     table = TABLE_BY_TYPE[event_type]
-    where, parameters = _retention_filter(table, cutoff, keep)
+    where, parameters = retention_filter(table, cutoff, keep)
     if dry_run:
         ((count,),) = connection.execute(
             f"SELECT count(*) FROM {table.name} WHERE {where}", parameters
@@ -266,7 +266,7 @@ def delete_before(
     return int(rows[0][0]) if rows else 0
 
 
-def _retention_filter(
+def retention_filter(
     table: EventTable, cutoff: datetime, keep: RetentionKeep
 ) -> tuple[str, dict[str, object]]:
     columns = {column.name for column in table.columns}

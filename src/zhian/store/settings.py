@@ -6,12 +6,31 @@ Zhian, so any module may import it (docs/configuration.md is generated from thes
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
 class StoreSettings(BaseModel):
-    """The analytical event store (DuckDB on the embedded tier)."""
+    """The analytical event store: one DuckDB file (the embedded tier) or Parquet files
+    partitioned by event type and day (the scaled tier, docs/deploy-scaled.md)."""
 
+    type: Literal["duckdb", "parquet"] = Field(
+        default="duckdb",
+        description='Engine that holds the events: "duckdb" (one file in the workspace) or '
+        '"parquet" (files by event type and day under `parquet_path`).',
+    )
+    parquet_path: str = Field(
+        default="",
+        description='Folder of the Parquet store (store.type = "parquet"); empty: '
+        "`events-parquet` in the workspace. A local or mounted folder (S3 is not built yet).",
+    )
+    parquet_compact_files: int = Field(
+        default=8,
+        ge=2,
+        description="Small files of one event type and day that the Parquet store merges into "
+        "one as soon as there are this many.",
+    )
     batch_events: int = Field(
         default=20_000, ge=1, description="Most events the store appends in one transaction."
     )

@@ -24,7 +24,7 @@ from zhian.store.maintenance import transaction
 from zhian.store.schema import EVENT_TABLES, STORE_CONSUMER, EventTable
 
 TIMESTAMP: Final = pa.timestamp("us", tz="UTC")
-_ARROW_TYPES: Final[dict[str, Any]] = {
+ARROW_TYPES: Final[dict[str, Any]] = {
     "VARCHAR": pa.string(),
     "BIGINT": pa.int64(),
     "INTEGER": pa.int32(),
@@ -117,7 +117,7 @@ def arrow_rows(
                 None if value is None else seal(e.device_id, e.id, value)
                 for e, value in zip(events, values, strict=True)
             ]
-        columns[column.name] = pa.array(values, type=_ARROW_TYPES[column.sql_type])
+        columns[column.name] = pa.array(values, type=ARROW_TYPES[column.sql_type])
     return pa.table({**columns, **masked})
 
 
