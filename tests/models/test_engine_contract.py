@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.test_queries import _resident, _vehicle
 from tests.store.vault import MemoryVault
 from zhian.alerts.drafts import AlertDraft
 from zhian.devices.models import Device
@@ -75,9 +76,9 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
         {str(r["id"]): Building(**r) for r in t["buildings"]},
         {str(r["id"]): Unit(**r) for r in t["units"]},
         [House(**r) for r in t["houses"]],
-        [Resident(**r) for r in t["residents"]],
+        [Resident(**_resident(r, vault)) for r in t["residents"]],
         [Device(**r) for r in t["devices"]],
-        [Vehicle(**r) for r in t["vehicles"]],
+        [Vehicle(**_vehicle(r, vault)) for r in t["vehicles"]],
         optins,
         vault.token,
     )

@@ -173,6 +173,7 @@ def _list_context(page: Page, **extra: Any) -> dict[str, Any]:
         "category": category or "",
         "categories": sorted(page.node.settings.cases.categories),
         "mo_features": page.node.settings.cases.mo_features,
+        "mo_names": _mo_names(page.lang),
         "statuses": [s.value for s in CaseStatus],
         "crs_choices": CRS_CHOICES,
         "jurisdictions": sorted(scope.jurisdiction_ids) if scope.jurisdiction_ids else [],
@@ -257,6 +258,7 @@ def _detail_context(page: Page, case_id: str, **extra: Any) -> dict[str, Any]:
         "series": service.series(case_id),
         "categories": sorted(page.node.settings.cases.categories),
         "mo_features": page.node.settings.cases.mo_features,
+        "mo_names": _mo_names(page.lang),
         "statuses": [s.value for s in CaseStatus],
         "may_manage": page.user.can("cases.manage"),
         "may_link": page.user.can("cases.link"),
@@ -351,3 +353,18 @@ def activate_model(page: PageDep, version_id: VersionId) -> Response:
     except ZhianError as error:
         return _models_render(page, status_code=error.status_code, form_error=error)
     return RedirectResponse(f"/linkage/models?lang={page.lang}", status_code=303)
+
+
+# The default modus-operandi features by name; a feature an operator adds in
+# `cases.mo_features` is shown by its key.
+MO_FEATURE_NAMES: dict[str, tuple[str, str]] = {
+    "entry_point": ("侵入部位", "Entry point"),
+    "entry_method": ("侵入方式", "Entry method"),
+    "target": ("侵害目标", "Target"),
+    "property_taken": ("被盗财物", "Property taken"),
+    "tools": ("作案工具", "Tools"),
+}
+
+
+def _mo_names(lang: str) -> dict[str, str]:
+    return {key: pair[0] if lang == "zh" else pair[1] for key, pair in MO_FEATURE_NAMES.items()}

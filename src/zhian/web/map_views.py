@@ -28,8 +28,9 @@ from zhian.registry.service import RegistryService
 from zhian.web.alerts_api import assignee_choices, visible_alert
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, RequestContext
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import TEXT, label
 from zhian.web.layout import PageDep
+from zhian.web.openapi_errors import error_responses
 
 router = APIRouter(tags=["map"], dependencies=[Depends(current_user)])
 
@@ -40,6 +41,8 @@ TILE_CACHE_SECONDS = 86_400
 
 # The map's own texts (zh, en); one block, registered with the page texts.
 MAP_TEXT: dict[str, tuple[str, str]] = {
+    "map_zoom_in": ("放大", "Zoom in"),
+    "map_zoom_out": ("缩小", "Zoom out"),
     "nav_map": ("一张图", "Map"),
     "map_title": ("一张图", "Map"),
     "map_layers": ("图层", "Layers"),
@@ -120,6 +123,12 @@ def map_page(page: PageDep) -> HTMLResponse:
         "may_dispatch": user.can("alerts.dispatch"),
         "lang": page.lang,
         "t": {key: page.t[key] for key in MAP_TEXT},
+        # Alert states by name in the page's language (the side list and popups).
+        "states": {
+            state: label(page.lang, "state", state)
+            for state in ("new", "signed", "dispatched", "on_site", "handled", "closed")
+        },
+        "tiers": {tier: label(page.lang, "tier", tier) for tier in ("minor", "general", "major")},
     }
     return page.render("map.html", {"map_config": config})
 
@@ -132,10 +141,15 @@ def _open_device_alerts(context: RequestContext) -> list[Any]:
     return context.alerts.open_device_alerts(scope=context.scope)
 
 
-@router.get("/api/v1/map/areas", summary="Areas one level below a jurisdiction, with counts")
+@router.get(
+    "/api/v1/map/areas",
+    summary="Areas one level below a jurisdiction, with counts",
+    responses=error_responses(401, 403, 404),
+)
 def map_areas(context: Context, parent: AreaId = None) -> JSONResponse:
     """The drill-down: the areas below `parent` (the top of the user's view when blank),
     each with its outline, counts and the communities it holds."""
+    parent = parent or None  # a blank parent is the top, as no parent
     scope, session = context.scope, context.session
     registry = RegistryService(session)
     tree = registry.jurisdiction_tree()
@@ -171,19 +185,31 @@ def _parent_visible(context: RequestContext, tree: Any, parent: str) -> bool:
     return scope.is_unscoped or scope.contains(parent)
 
 
-@router.get("/api/v1/map/buildings", summary="Buildings of the user's jurisdiction")
+@router.get(
+    "/api/v1/map/buildings",
+    summary="Buildings of the user's jurisdiction",
+    responses=error_responses(401, 403),
+)
 def map_buildings(context: Context) -> JSONResponse:
     rows = RegistryService(context.session).buildings(scope=context.scope)
     return _geojson(context, layers.building_features(rows))
 
 
-@router.get("/api/v1/map/devices", summary="Devices with their status (online/offline/fault)")
+@router.get(
+    "/api/v1/map/devices",
+    summary="Devices with their status (online/offline/fault)",
+    responses=error_responses(401, 403),
+)
 def map_devices(context: Context) -> JSONResponse:
     devices = DeviceService(context.session).list_devices(scope=context.scope)
     return _geojson(context, layers.device_features(devices, _open_device_alerts(context)))
 
 
-@router.get("/api/v1/map/alerts", summary="Open alerts of the user's jurisdiction")
+@router.get(
+    "/api/v1/map/alerts",
+    summary="Open alerts of the user's jurisdiction",
+    responses=error_responses(401, 403),
+)
 def map_alerts(context: Context) -> JSONResponse:
     scope = context.scope
     alerts = context.alerts.list_alerts(
@@ -194,7 +220,11 @@ def map_alerts(context: Context) -> JSONResponse:
     return _geojson(context, layers.alert_features(alerts, devices, communities))
 
 
-@router.get("/api/v1/map/zones", summary="Crowd zones with their last density")
+@router.get(
+    "/api/v1/map/zones",
+    summary="Crowd zones with their last density",
+    responses=error_responses(401, 403),
+)
 def map_zones(context: Context) -> JSONResponse:
     zones = RegistryService(context.session).zones(scope=context.scope)
     snapshot = context.node.crowd.snapshot()
@@ -205,6 +235,7 @@ def map_zones(context: Context) -> JSONResponse:
 @router.get(
     "/api/v1/map/alerts/{alert_id}/responders",
     summary="The nearest available responders an alert may be dispatched to",
+    responses=error_responses(401, 403, 404),
 )
 def map_responders(context: Context, alert_id: Annotated[int, PathParam(ge=1)]) -> JSONResponse:
     alert = visible_alert(context, alert_id)

@@ -58,6 +58,7 @@ ALLOWED_WORDS = frozenset(
         "ID",
         "min",
         "Excel",
+        "Leaflet",  # the map library's name in the map's attribution line
     }
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]+")

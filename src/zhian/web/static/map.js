@@ -5,7 +5,10 @@
   var config = JSON.parse(document.getElementById("map-config").textContent);
   var t = config.t;
   var lang = config.lang;
-  var map = L.map("map", { preferCanvas: false, zoomControl: true, maxZoom: config.base.max_zoom });
+  var map = L.map("map", { preferCanvas: false, zoomControl: false, maxZoom: config.base.max_zoom });
+  // Leaflet's own control speaks English: its button titles come from the page's language.
+  L.control.zoom({ zoomInTitle: config.t.map_zoom_in, zoomOutTitle: config.t.map_zoom_out }).addTo(map);
+  function stateName(state) { return (config.states && config.states[state]) || state; }
   map.setView([39.9, 116.4], 12);  // until the layers arrive and the map fits them
   if (config.base.tile_url) {
     L.tileLayer(config.base.tile_url, {
@@ -171,7 +174,7 @@
     return node;
   }
   function alertPopupHtml(p) {
-    var html = "<b>" + esc(title(p)) + "</b><br><span class=\"muted\">#" + p.id + " · " + esc(p.tier) + " · " + esc(p.state) +
+    var html = "<b>" + esc(title(p)) + "</b><br><span class=\"muted\">#" + p.id + " · " + esc((config.tiers && config.tiers[p.tier]) || p.tier) + " · " + esc(stateName(p.state)) +
       "</span><br><a class=\"map-open-alert\" href=\"/alerts/" + p.id + "?lang=" + lang + "\">" + t.map_open + "</a>";
     if (config.may_dispatch) {
       html += "<div data-responders=\"" + p.id + "\"><em class=\"muted\">" + t.map_nearest + "…</em></div>";
@@ -219,7 +222,7 @@
       var item = document.createElement("li");
       item.dataset.alertId = String(id);
       item.dataset.community = p.community_id || "";
-      item.innerHTML = "<a href=\"/alerts/" + id + "?lang=" + lang + "\">#" + id + " " + esc(title(p)) + "</a> <span class=\"muted\">" + esc(p.state) + "</span>";
+      item.innerHTML = "<a href=\"/alerts/" + id + "?lang=" + lang + "\">#" + id + " " + esc(title(p)) + "</a> <span class=\"muted\">" + esc(stateName(p.state)) + "</span>";
       item.addEventListener("mouseenter", function () { var m = alertMarkers[id]; if (m && map.hasLayer(m)) { m.openPopup(); } });
       list.appendChild(item);
     });
