@@ -28,7 +28,7 @@ from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
-FollowId = Annotated[int, PathParam(ge=1)]
+FollowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # an INTEGER column in PostgreSQL
 RECENT_SHOWN = 5
 ARCHIVE_PATHS = {
     FollowKind.PERSON: "/residents/",

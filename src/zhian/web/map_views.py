@@ -25,7 +25,7 @@ from zhian.maps.dispatch import jurisdiction_centres, rank_responders
 from zhian.maps.mbtiles import MBTilesReader, TileOutOfRangeError, media_type
 from zhian.maps.settings import MapSettings
 from zhian.registry.service import RegistryService
-from zhian.web.alerts_api import assignee_choices, visible_alert
+from zhian.web.alerts_api import AlertId, assignee_choices, visible_alert
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, RequestContext
 from zhian.web.i18n import TEXT, label
@@ -237,7 +237,7 @@ def map_zones(context: Context) -> JSONResponse:
     summary="The nearest available responders an alert may be dispatched to",
     responses=error_responses(401, 403, 404),
 )
-def map_responders(context: Context, alert_id: Annotated[int, PathParam(ge=1)]) -> JSONResponse:
+def map_responders(context: Context, alert_id: AlertId) -> JSONResponse:
     alert = visible_alert(context, alert_id)
     session = context.session
     registry = RegistryService(session)
@@ -287,8 +287,10 @@ def _reader(path: Path) -> MBTilesReader:
 def map_tile(
     context: Context,
     z: Annotated[int, PathParam(ge=0, le=24)],
-    x: Annotated[int, PathParam(ge=0)],
-    y: Annotated[int, PathParam(ge=0)],
+    # Below 2**24 (the deepest zoom's width): a larger number never names a tile, and SQLite
+    # refuses integers past 64 bits.
+    x: Annotated[int, PathParam(ge=0, lt=2**24)],
+    y: Annotated[int, PathParam(ge=0, lt=2**24)],
 ) -> Response:
     """One tile of the configured MBTiles file (404 when none is set or the tile is absent)."""
     path = context.node.settings.map.mbtiles_path
