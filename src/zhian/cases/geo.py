@@ -16,14 +16,13 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from zhian.errors import BadRequestError
+from zhian.maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
+
+__all__ = ["gcj02_to_wgs84", "haversine_m", "normalise_crs", "to_wgs84", "wgs84_to_gcj02"]
 
 WGS84 = "WGS84"
 GCJ02 = "GCJ02"
 EARTH_RADIUS_M = 6_371_008.8
-
-# The parameters of the GCJ-02 formula (Krasovsky 1940 ellipsoid).
-_A = 6378245.0
-_EE = 0.00669342162296594323
 
 
 def normalise_crs(name: str) -> str:
@@ -51,50 +50,6 @@ def _transformer(code: int) -> Transformer:
             f"EPSG:{code} is not a known coordinate system", field="crs"
         ) from None
     return Transformer.from_crs(source, CRS.from_epsg(4326), always_xy=True)
-
-
-def _out_of_china(lat: float, lon: float) -> bool:
-    return not (0.8293 <= lat <= 55.8271 and 72.004 <= lon <= 137.8347)
-
-
-def _gcj_offset(lat: float, lon: float) -> tuple[float, float]:
-    x, y = lon - 105.0, lat - 35.0
-    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-    d_lat += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
-    d_lat += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2 / 3
-    d_lat += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2 / 3
-    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-    d_lon += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
-    d_lon += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
-    d_lon += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3
-    rad = lat / 180.0 * math.pi
-    magic = 1 - _EE * math.sin(rad) ** 2
-    sqrt_magic = math.sqrt(magic)
-    d_lat = (d_lat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * math.pi)
-    d_lon = (d_lon * 180.0) / (_A / sqrt_magic * math.cos(rad) * math.pi)
-    return d_lat, d_lon
-
-
-def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    """The GCJ-02 position of a WGS84 point (unchanged outside China, as the formula says)."""
-    if _out_of_china(lat, lon):
-        return lat, lon
-    d_lat, d_lon = _gcj_offset(lat, lon)
-    return lat + d_lat, lon + d_lon
-
-
-def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
-    """The WGS84 point whose GCJ-02 position is (lat, lon), to about a centimetre."""
-    if _out_of_china(lat, lon):
-        return lat, lon
-    guess_lat, guess_lon = lat, lon
-    for _ in range(30):
-        fwd_lat, fwd_lon = wgs84_to_gcj02(guess_lat, guess_lon)
-        err_lat, err_lon = fwd_lat - lat, fwd_lon - lon
-        guess_lat, guess_lon = guess_lat - err_lat, guess_lon - err_lon
-        if abs(err_lat) < 1e-9 and abs(err_lon) < 1e-9:
-            break
-    return guess_lat, guess_lon
 
 
 def to_wgs84(x: float, y: float, crs: str) -> tuple[float, float]:
