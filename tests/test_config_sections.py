@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from zhian.config import Settings
 
-# The sections of the entry points (web server, worker, page display) stay in config.
-ENTRY_POINT_SECTIONS = {"web", "worker", "pages"}
+# The sections of the entry points (web server, worker, page display, each process's log
+# output) stay in config.
+ENTRY_POINT_SECTIONS = {"web", "worker", "pages", "logging"}
 
 
 def sections() -> dict[str, type[BaseModel]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -44,6 +44,7 @@ __all__ = [
     "IntakeSettings",
     "LiveSettings",
     "LogSettings",
+    "LoggingSettings",
     "MapSettings",
     "ModelSettings",
     "MqttSettings",
@@ -101,6 +102,14 @@ class WebSettings(BaseModel):
     api_token_max_days: int = Field(
         default=365, ge=1, description="Longest lifetime of an API token, in days."
     )
+    metrics_on_loopback: bool = Field(
+        default=True,
+        description=(
+            "Answer `GET /metrics` to clients on this machine (127.0.0.1, ::1) without a "
+            "token, for a Prometheus agent beside the node. Turn off behind a reverse proxy "
+            "on the same machine; `/api/v1/metrics` with an API token works either way."
+        ),
+    )
     workers: int = Field(
         default=1,
         ge=1,
@@ -109,6 +118,21 @@ class WebSettings(BaseModel):
             '`--workers` overrides). More than one needs log.type = "nats": the local log '
             "admits one writing process."
         ),
+    )
+
+
+class LoggingSettings(BaseModel):
+    """What each process writes to its log (stderr; docs/operations.md)."""
+
+    format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "text: one readable line per record; json: one JSON object per line (time, "
+            "level, logger, message, pid, request_id), for a log shipper."
+        ),
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="Records below this level are not written."
     )
 
 
@@ -188,6 +212,7 @@ class Settings(BaseSettings):
     images: ImageSettings = ImageSettings()
     web: WebSettings = WebSettings()
     worker: WorkerSettings = WorkerSettings()
+    logging: LoggingSettings = LoggingSettings()
     mqtt: MqttSettings = MqttSettings()
     ferry: FerrySettings = FerrySettings()
     pages: PageSettings = PageSettings()

@@ -224,6 +224,14 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AD,
         _IN,
     ),
+    _permission(
+        "operations.metrics",
+        "Read the node's operations figures (/api/v1/metrics): intake counts, log lag, "
+        "alert counts by state; counts only, no record.",
+        "读取运行指标（/api/v1/metrics）：接入计数、日志积压、各状态预警数；仅计数，无记录",
+        _AD,
+        _IN,
+    ),
 )
 
 PERMISSIONS_BY_NAME: dict[str, Permission] = {item.name: item for item in PERMISSIONS}

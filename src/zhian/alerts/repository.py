@@ -190,6 +190,16 @@ class AlertRepository:
         row = self.session.execute(query).one()
         return int(row[0]), int(row[1])
 
+    def counts_by_state(self) -> list[tuple[str, str, bool, int]]:
+        """Node-wide (state, tier, breached, count) of every alert: figures, no record."""
+        query = select(Alert.state, Alert.tier, Alert.is_breached, func.count()).group_by(
+            Alert.state, Alert.tier, Alert.is_breached
+        )
+        return [
+            (str(state), str(tier), bool(breached), int(count))
+            for state, tier, breached, count in self.session.execute(query)
+        ]
+
     def day_figures(
         self,
         windows: Sequence[tuple[datetime, datetime]],

@@ -663,6 +663,11 @@ class AlertService:
         site): a responder with none is available."""
         return self.repository.open_assignments()
 
+    def counts_by_state(self) -> list[tuple[str, str, bool, int]]:
+        """Node-wide (state, tier, breached, count): the operations figures (/metrics),
+        counts with no alert in them, so they are not cut to a jurisdiction."""
+        return self.repository.counts_by_state()
+
     def identifier_tokens(self) -> set[str]:
         """Vault tokens the alerts hold (watchlist plates): a reveal from an alert needs
         their vault entries, so retention must count them as held, as the stored events'."""

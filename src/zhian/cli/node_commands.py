@@ -21,6 +21,7 @@ from zhian.config import (
     default_config_toml,
 )
 from zhian.db.migrate import upgrade_url
+from zhian.kit.logs import configure_logging
 from zhian.log.base import EventLogError
 
 WORKSPACE_MARKER = ".zhian-workspace"
@@ -91,6 +92,7 @@ def serve(
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
+    configure_logging(settings.logging.format, settings.logging.level)
     refuse_weak_secret(settings)  # before anything opens: no default secrets outside the demo
     count = workers if workers is not None else settings.web.workers
     refuse_several_web_processes(settings, count)
@@ -128,7 +130,11 @@ def serve(
                 )
                 console.print(f"Zhian listening on http://{listen_host}:{listen_port}/ ({runs})")
                 uvicorn.run(
-                    create_app(node), host=listen_host, port=listen_port, log_level="warning"
+                    create_app(node),
+                    host=listen_host,
+                    port=listen_port,
+                    log_level="warning",
+                    log_config=None,  # records go to configure_logging's handler
                 )
     except EventLogError as error:
         error_console.print(f"Refusing to start: {error.message}", soft_wrap=True)
@@ -154,6 +160,7 @@ def worker(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     from zhian.worker.main import run_worker
 
     settings = settings_for(workspace)
+    configure_logging(settings.logging.format, settings.logging.level)
 
     def ready(url: str) -> None:
         console.print(f"Zhian worker running (store queries for the web on {url})")

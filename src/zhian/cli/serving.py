@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import multiprocessing.process
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -23,9 +24,13 @@ from pathlib import Path
 from typing import Final
 
 from zhian.config import Settings
+from zhian.kit.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
+# Where the web processes keep their counters for /metrics; the variable prometheus_client reads.
+METRICS_FOLDER: Final = "metrics-processes"
+MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 # A web process that dies is started again, but not more often than this.
 RESTART_PAUSE_SECONDS: Final = 1.0
 STOP_PATIENCE_SECONDS: Final = 30.0
@@ -52,6 +57,7 @@ def run_web_process(workspace: Path, host: str, port: int, index: int) -> None:
     from zhian.web.app import create_app
 
     settings = settings_for(workspace)
+    configure_logging(settings.logging.format, settings.logging.level)
     if index > 0 and settings.mqtt.enabled:
         # One MQTT subscription per node: the broker would hand every message to each.
         settings = settings.model_copy(
@@ -59,7 +65,8 @@ def run_web_process(workspace: Path, host: str, port: int, index: int) -> None:
         )
     sock = reuse_port_socket(host, port)
     with Node.open(settings, role=NodeRole.WEB) as node:
-        config = uvicorn.Config(create_app(node), log_level="warning")
+        # log_config=None: uvicorn's records go to the handler configure_logging installed.
+        config = uvicorn.Config(create_app(node), log_level="warning", log_config=None)
         uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -126,6 +133,21 @@ class WebProcesses:
                 process.join()
 
 
+def share_metrics_between_processes(workspace: Path) -> Path:
+    """Have the web processes (spawned after this) count into prometheus_client's
+    multiprocess files, so a scrape of any one reports the sum of all (zhian.web.metrics).
+
+    The folder is emptied first: figures of an earlier run would be summed with this
+    one's. Counts of a web process that died stay in it, as a counter should.
+    """
+    folder = workspace / METRICS_FOLDER
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder.resolve())
+    return folder
+
+
 def serve_several(
     settings: Settings,
     host: str,
@@ -141,6 +163,7 @@ def serve_several(
 
     # Bound here first: a port in use fails at once, in this process, with one line.
     reuse_port_socket(host, port).close()
+    share_metrics_between_processes(settings.workspace)
     web = WebProcesses(settings.workspace, host, port, count)
     web.start()
     try:

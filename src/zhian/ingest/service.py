@@ -100,6 +100,18 @@ class IntakeStats:
         self.accepted_by_source: Counter[str] = Counter()
 
 
+@dataclass(frozen=True)
+class IntakeCount:
+    """What one intake request came to: handed to `IntakeService.observers` (metrics)."""
+
+    source: str
+    accepted: int
+    duplicate: int
+    rejected_codes: tuple[str, ...]
+
+
+IntakeObserver = Callable[[IntakeCount], None]
+
 _KEY_DECODER = msgspec.msgpack.Decoder(LoggedBatchKeys)
 
 
@@ -179,6 +191,9 @@ class IntakeService:
         # the database knows better, and checks the batch again before refusing anything.
         self.directory_keeper: DirectoryKeeper | None = None
         self.stats = IntakeStats()
+        # Called after each request is counted (the web's /metrics counters); an observer
+        # must be quick and must not raise: it runs on the intake's path.
+        self.observers: list[IntakeObserver] = []
 
     # --- start-up -------------------------------------------------------------------------
 
@@ -279,6 +294,7 @@ class IntakeService:
             self.stats.requests += 1
             self.stats.rejected += 1
             self.stats.rejected_by_reason["malformed"] += 1
+        self._tell(IntakeCount(source, 0, 0, ("malformed",)))
 
     # --- the one path ---------------------------------------------------------------------
 
@@ -464,6 +480,11 @@ class IntakeService:
             stats.rejected_by_reason.update(codes)
             if result.accepted:
                 stats.last_accepted_at = now
+        self._tell(IntakeCount(source, result.accepted, result.duplicate, tuple(codes)))
+
+    def _tell(self, count: IntakeCount) -> None:
+        for observer in self.observers:
+            observer(count)
 
 
 class _LazyJson(Sequence[bytes]):

@@ -26,6 +26,7 @@ from zhian.web import (
     layout,
     live,
     map_views,
+    metrics,
     model_views,
     node_api,
     quality_views,
@@ -73,6 +74,8 @@ def create_app(node: Node) -> FastAPI:
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)
     auth.install(app)
+    # Outside the guard: refused requests are timed and carry a request id too.
+    metrics.install(app, node)
 
     @app.exception_handler(ZhianError)
     async def zhian_error(request: Request, exc: ZhianError) -> Response:

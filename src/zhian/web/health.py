@@ -137,3 +137,33 @@ def node_health(node: Node) -> tuple[int, dict[str, object]]:
     if log_detail is not None:
         body["details"] = {"event_log": log_detail}
     return (503 if overall == "unhealthy" else 200), body
+
+
+def check_log_reachable(node: Node) -> CheckState:
+    """The log answers: its newest number is read (a round trip to NATS on that tier)."""
+    try:
+        node.log.durable_seq  # noqa: B018 - the read is the check
+    except (OSError, EventLogError):
+        logger.exception("readiness: the event log does not answer")
+        return "failed"
+    return "ok"
+
+
+def node_readiness(node: Node) -> tuple[int, dict[str, object]]:
+    """`/readyz`: 503 naming each failing part when the log, the event store or the
+    database does not answer, else 200. An event store that is only "degraded" (the worker
+    of a web process is down or starting) leaves the process ready: intake still goes to
+    the durable log, and the store catches up when the worker answers."""
+    checks: dict[str, CheckState] = {
+        "event_log": check_log_reachable(node),
+        "event_store": check_event_store(node),
+        "database": check_database(node),
+    }
+    failing = [part for part, state in checks.items() if state == "failed"]
+    body: dict[str, object] = {
+        "status": "not_ready" if failing else "ready",
+        "failing": failing,
+        "checks": checks,
+        "process": process_info(node),
+    }
+    return (503 if failing else 200), body

@@ -77,6 +77,12 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
     ("GET", "/api/v1/health"): PUBLIC,
+    # Operations (zhian.web.metrics): liveness and readiness for supervisors and load
+    # balancers; /metrics checks itself that its client is on this machine.
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/api/v1/metrics"): "operations.metrics",
     # The control API of the node's own command line (the running-node token).
     ("POST", "/api/v1/node/ingest"): NODE_CONTROL,
     ("POST", "/api/v1/node/wait-stored"): NODE_CONTROL,

@@ -18,7 +18,7 @@ from zhian.node import Node
 from zhian.store.queries import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import Context, RequestContext
-from zhian.web.health import node_health
+from zhian.web.health import node_health, process_info
 from zhian.web.layout import display_zone, local_time, page_lang, remember_lang
 from zhian.web.openapi_errors import error_responses
 from zhian.web.personal_data import stated_purpose, unmasked_events, wants_unmasked
@@ -65,6 +65,13 @@ TEXT: dict[str, dict[str, str]] = {
         "reason": "事由",
         "reveal": "显示原文",
         "reveal_note": "车牌与人员编号默认脱敏；查看原文须说明用途并留痕审计。",
+        "readers": "日志读取方与积压",
+        "process": "本进程",
+        "log_seq": "日志最新序号",
+        "reader": "读取方",
+        "position": "已处理至",
+        "reader_lag": "积压记录",
+        "updated": "更新时间",
     },
     "en": {
         "title": "Zhian · status",
@@ -96,6 +103,13 @@ TEXT: dict[str, dict[str, str]] = {
         "reason": "Reason",
         "reveal": "Show in the clear",
         "reveal_note": "Plates and subject refs are masked; clear text needs a purpose (audited).",
+        "readers": "Log readers and their lag",
+        "process": "This process",
+        "log_seq": "newest log record",
+        "reader": "Reader",
+        "position": "Done through",
+        "reader_lag": "Records behind",
+        "updated": "Updated",
     },
 }
 
@@ -116,6 +130,20 @@ def _recent_in_scope(
     return [event for event in window if event.device_id in device_ids][:limit]
 
 
+def reader_lags(node: Node, durable: int) -> list[dict[str, Any]]:
+    """Each named reader of the log (the store writer, the rules …, each run by a worker
+    process): where it stands and how many records it has still to do, slowest first."""
+    return [
+        {
+            "name": position.name,
+            "seq": position.seq,
+            "lag": max(0, durable - position.seq),
+            "updated_at": position.updated_at,
+        }
+        for position in node.log.readers.positions()
+    ]
+
+
 def status_snapshot(context: RequestContext) -> dict[str, Any]:
     """Everything the status page and its JSON twin show, within the user's scope.
 
@@ -127,6 +155,7 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
     node, scope = context.node, context.scope
     stats = node.intake.stats
     now = node.clock.now()
+    durable = node.log.durable_seq
     last_seen = node.event_reads.device_last_seen()
     devices = DeviceService(context.session).list_devices(scope=scope)
     if not scope.is_unscoped:
@@ -148,6 +177,7 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
     device_rows.sort(key=lambda row: (not row["is_silent"], row["id"]))
     return {
         "now": now,
+        "process": process_info(node),
         "intake": {
             "accepted": stats.accepted,
             "duplicate": stats.duplicate,
@@ -157,8 +187,9 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
             "accepted_by_source": dict(stats.accepted_by_source),
             "last_accepted_at": stats.last_accepted_at,
         },
-        "log_seq": node.log.durable_seq,
-        "store_lag": max(0, node.log.durable_seq - node.event_reads.last_seq()),
+        "log_seq": durable,
+        "store_lag": max(0, durable - node.event_reads.last_seq()),
+        "readers": reader_lags(node, durable),
         "stored_by_type": node.event_reads.count_by_type(),
         # Counts by reason name no record: node-wide, as the intake figures.
         "quarantine_by_reason": node.quarantine.count_by_reason(scope=JurisdictionScope.unscoped()),

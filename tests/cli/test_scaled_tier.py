@@ -1,0 +1,222 @@
+"""The scaled tier end to end: PostgreSQL, a NATS JetStream stream and the Parquet store;
+`zhian serve --workers 2 --web-only` and `zhian worker` as separate processes; sustained
+intake over HTTP while one web process and the worker are killed with SIGKILL, the worker
+started again. Every acknowledged event ends in the Parquet store exactly once, every
+expected alert exists exactly once, and `/metrics` sums both web processes' counters."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.ingest.factories import load_master_data
+from tests.ingest.test_durability import free_port
+from tests.log.nats_server import nats_config  # noqa: F401 (a fixture)
+from tests.log.test_nats_intake import nats_env, nats_log_settings
+from tests.worker.test_split_processes import (
+    add_sos_device,
+    sos_alerts,
+    wait_for,
+    wait_healthy,
+    zhian_process,
+)
+from zhian.config import Settings, load_settings
+from zhian.kit.clock import SystemClock
+from zhian.kit.loopback import PeerUnreachableError
+from zhian.log.nats import NatsLogConfig
+from zhian.node import Node
+from zhian.store.remote import RemoteEventStore
+
+DEVICES = ("SOS1", "SOS2", "SOS3")
+EVENTS_PER_BATCH = 20
+
+
+@pytest.fixture
+def scaled_node(
+    tmp_path: Path,
+    postgres_url: str,
+    nats_config: NatsLogConfig,  # noqa: F811
+) -> tuple[Settings, dict[str, str]]:
+    """A workspace on PostgreSQL, this test's own NATS stream and the Parquet store."""
+    settings = load_settings(
+        tmp_path / "ws",
+        database={"url": postgres_url},
+        log=nats_log_settings(nats_config),
+        store={"type": "parquet"},
+    )
+    with Node.open(settings, feed=False) as node:
+        load_master_data(node, now=SystemClock().now())
+    env = {**nats_env(nats_config, postgres_url), "ZHIAN_STORE__TYPE": "parquet"}
+    return settings, env
+
+
+def batch_body(batch: int) -> list[dict[str, object]]:
+    now = SystemClock().now().isoformat()
+    device = DEVICES[batch % len(DEVICES)]
+    return [
+        {"type": "alarm", "id": f"e2e-{batch}-{n}", "device_id": device, "time": now,
+         "kind": "sos", "level": 3}
+        for n in range(EVENTS_PER_BATCH)
+    ]  # fmt: skip
+
+
+def send_until_acknowledged(port: int, tokens: dict[str, str], batch: int) -> int:
+    """Post one batch until the node acknowledges it (a killed process's connection fails,
+    a process starting answers 503): what a device does. Returns its accepted count."""
+    body = batch_body(batch)
+    token = tokens[str(body[0]["device_id"])]
+    for _attempt in range(200):
+        try:
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/events",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+        except httpx.TransportError:
+            continue
+        if response.status_code == 503:
+            continue
+        assert response.status_code == 200, response.text
+        counts = response.json()
+        assert counts["rejected"] == 0, counts
+        assert counts["accepted"] + counts["duplicate"] == EVENTS_PER_BATCH
+        return int(counts["accepted"])
+    raise AssertionError(f"batch {batch} never acknowledged")
+
+
+def web_pids(port: int, parent: int) -> set[int]:
+    """The web processes' ids, from their `/healthz` answers (the kernel spreads
+    connections between them)."""
+    seen: set[int] = set()
+
+    def both_answered() -> bool:
+        try:
+            pid = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["process"]["pid"]
+        except httpx.TransportError:
+            return False
+        seen.add(int(pid))
+        return len(seen) >= 2
+
+    wait_for(both_answered, "answers from both web processes")
+    assert parent not in seen
+    return seen
+
+
+def accepted_in_metrics(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "zhian_intake_events_total" and sample.labels["outcome"] == "accepted"
+    )
+
+
+def stored_ids(settings: Settings) -> list[str]:
+    reads = RemoteEventStore(settings.worker_endpoint_file)
+    try:
+        return [e.event_id for e in reads.recent_events(10_000) if e.event_id.startswith("e2e-")]
+    finally:
+        reads.close()
+
+
+def one_sos_alert(settings: Settings, device: str) -> Callable[[], bool]:
+    return lambda: sos_alerts(settings, device) == ["alarm_sos"]
+
+
+def start_worker(workspace: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`zhian worker`, held here (not a context) so that the test can kill it."""
+    log = (workspace / "worker.log").open("ab")
+    with log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "zhian", "worker", "--workspace", str(workspace)],
+            env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def answers(settings: Settings) -> bool:
+    try:
+        stored_ids(settings)
+    except PeerUnreachableError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_the_scaled_tier_stores_every_acknowledged_event_once_through_kill_9(
+    scaled_node: tuple[Settings, dict[str, str]],
+) -> None:
+    settings, env = scaled_node
+    tokens = {device: add_sos_device(settings, device) for device in DEVICES}
+    port = free_port()
+    workspace = settings.workspace
+    serve_args = ("serve", "--workers", "2", "--web-only", "--port", str(port))
+    with zhian_process(workspace, *serve_args, env=env) as web:
+        wait_healthy(port, web)
+        pids = web_pids(port, web.pid)
+        worker = start_worker(workspace, env)
+        try:
+            wait_for(lambda: answers(settings), "the worker")
+            # Before any kill: each batch once, one after the other; whichever web process
+            # took it, a scrape of either reports every accepted event.
+            first = [send_until_acknowledged(port, tokens, batch) for batch in range(6)]
+            assert sum(first) == 6 * EVENTS_PER_BATCH
+            assert accepted_in_metrics(port) == 6 * EVENTS_PER_BATCH
+            assert accepted_in_metrics(port) == 6 * EVENTS_PER_BATCH  # either process
+
+            # Sustained intake from four devices at once; halfway, SIGKILL one web process
+            # and the worker, then start the worker again.
+            batches = range(6, 90)
+            sent = itertools.count()
+            halfway = threading.Event()
+
+            def send(batch: int) -> None:
+                send_until_acknowledged(port, tokens, batch)
+                if next(sent) == len(batches) // 2:
+                    halfway.set()
+
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                futures = [pool.submit(send, batch) for batch in batches]
+                assert halfway.wait(timeout=120), "intake stalled before the kills"
+                os.kill(min(pids), signal.SIGKILL)
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                worker = start_worker(workspace, env)
+                for future in futures:
+                    future.result()  # every batch acknowledged, whoever took it
+
+            wanted = {f"e2e-{batch}-{n}" for batch in range(90) for n in range(EVENTS_PER_BATCH)}
+            wait_for(lambda: answers(settings), "the restarted worker")
+            wait_for(
+                lambda: set(stored_ids(settings)) == wanted,
+                "every acknowledged event in the Parquet store",
+                timeout_seconds=120,
+            )
+            stored = stored_ids(settings)
+            assert len(stored) == len(wanted)  # each exactly once
+            # One SOS alert per device, raised once by the rules, whichever worker ran them.
+            for device in DEVICES:
+                wait_for(one_sos_alert(settings, device), f"{device}'s alert")
+            # The killed web process was started again by `serve`.
+            assert web.poll() is None
+            assert web_pids(port, web.pid) - pids, "a new web process took the killed one's place"
+        finally:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=60)
+            print((workspace / "worker.log").read_text(errors="replace"))  # shown on failure
