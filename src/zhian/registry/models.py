@@ -152,6 +152,8 @@ class Resident(Base):
     # sealed like the identity fields: it identifies the person as surely as a name.
     face_feature_enc: Mapped[bytes | None] = mapped_column()
     id_number_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Issue #15: the keyed token of the name (kind `name`), for exact-match search by name.
+    name_token: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Vehicle(Base):

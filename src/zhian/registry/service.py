@@ -601,11 +601,12 @@ class RegistryService:
         community_id: str | None = None,
         card_ref: str | None = None,
         id_number_token: str | None = None,
+        name_token: str | None = None,
         limit: int | None = None,
     ) -> list[ResidentPlaceRead]:
         """Residents in `scope`, by id; narrowed to a community, an access card or the keyed
-        token of an ID-card number (`zhian.registry.identity`). The card is looked up by its
-        keyed token (the registry holds no card in clear), so that needs `identity`."""
+        token of an ID-card number or of a name (`zhian.registry.identity`). The card is looked
+        up by its keyed token (the registry holds no card in clear), so that needs `identity`."""
         card_ref_token = None
         if card_ref is not None:
             if self.identity is None:
@@ -618,6 +619,7 @@ class RegistryService:
             community_id=community_id,
             card_ref_token=card_ref_token,
             id_number_token=id_number_token,
+            name_token=name_token,
             limit=limit,
         )
         return [ResidentPlaceRead.model_validate(dict(row)) for row in rows]

@@ -19,6 +19,7 @@ import msgspec
 
 from zhian.kit.loopback import LoopbackClient
 from zhian.store.events import EventStore
+from zhian.store.passages import PassageFilter, PassageRecord
 from zhian.store.queries import ArrivalStats, StoredEventSummary
 
 
@@ -38,6 +39,8 @@ class EventReads(Protocol):
     def arrival_stats(
         self, since: datetime, until: datetime, *, late_after_seconds: float
     ) -> list[ArrivalStats]: ...
+
+    def passages(self, search: PassageFilter) -> list[PassageRecord]: ...
 
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -91,6 +94,9 @@ class LocalEventReads:
             since, until, late_after_seconds=late_after_seconds
         )
 
+    def passages(self, search: PassageFilter) -> list[PassageRecord]:
+        return self._store.passages.passages(search)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -113,6 +119,10 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         lambda store, args: store.queries.arrival_stats(
             args.since, args.until, late_after_seconds=args.late_after_seconds
         ),
+    ),
+    # The search pages' passage records (zhian.store.passages): the filter is the argument.
+    "passages": StoreQuery(
+        PassageFilter, list[PassageRecord], lambda store, search: store.passages.passages(search)
     ),
 }
 
@@ -159,6 +169,12 @@ class RemoteEventStore:
         answer: list[ArrivalStats] = self._ask(
             "arrival_stats",
             {"since": since, "until": until, "late_after_seconds": late_after_seconds},
+        )
+        return answer
+
+    def passages(self, search: PassageFilter) -> list[PassageRecord]:
+        answer: list[PassageRecord] = self.channel.ask(
+            "passages", msgspec.structs.asdict(search), STORE_QUERIES["passages"].answer
         )
         return answer
 

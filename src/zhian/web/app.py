@@ -28,9 +28,11 @@ from zhian.web import (
     map_views,
     model_views,
     node_api,
+    passage_views,
     quality_views,
     quarantine_views,
     resident_views,
+    search_views,
     status_views,
     viid_api,
     watchlist_views,
@@ -69,6 +71,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
     app.include_router(follow_views.router)
+    app.include_router(search_views.router)
+    app.include_router(passage_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)
