@@ -289,3 +289,36 @@ def test_passages_export_to_csv_and_xlsx_audited(client: TestClient, node: Node)
 def test_passages_export_needs_its_permission(client: TestClient) -> None:
     sign_in(client, "grid", PASSWORD)
     assert client.get("/passages").status_code == 403
+
+
+def test_followed_vehicles_and_people_show_their_new_passages_on_the_workbench(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    sign_in(client, "station", PASSWORD)
+    for page, kind, subject, reason in (
+        ("/archives/vehicles/V1", "vehicle", "V1", ""),
+        ("/residents/R1", "person", "R1", "A2026-0042 theft"),
+    ):
+        data = {"csrf_token": _csrf(client, page), "kind": kind, "subject_id": subject}
+        followed = client.post("/follows", data={**data, "reason": reason})
+        assert followed.status_code == 303
+    assert "fol-passage" not in client.get("/workbench").text  # the old passages are not new
+    clock.advance(timedelta(minutes=5))
+    later = clock.now()
+    result = node.intake.submit_raw(
+        [
+            json.dumps(_vehicle_event("v-9", later, PLATE, "in")).encode(),
+            json.dumps(_vehicle_event("v-10", later, OTHER_PLATE, "in")).encode(),
+            json.dumps(_access_event("a-9", later, "R1")).encode(),
+        ],
+        source="native",
+        sender_id=None,
+        content_type="application/json",
+    )
+    assert result.accepted == 3
+    while node.feeder.feed_once():
+        pass
+    clock.advance(timedelta(minutes=1))
+    bench = client.get("/workbench").text
+    assert bench.count('class="fol-passage"') == 2
+    assert "浙A***45" in bench and PLATE not in bench and "浙B***90" not in bench

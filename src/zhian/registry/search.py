@@ -120,3 +120,7 @@ class RegistrySearch:
         return self.session.scalar(
             select(Resident.card_ref_token).where(Resident.id == resident_id)
         )
+
+    def plate_token_of(self, vehicle_id: str) -> str | None:
+        """The keyed token (kind `plate`) of a registered vehicle's plate."""
+        return self.session.scalar(select(Vehicle.plate_token).where(Vehicle.id == vehicle_id))

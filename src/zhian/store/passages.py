@@ -56,6 +56,11 @@ class PassageRecord(msgspec.Struct, frozen=True, kw_only=True):
     detail: str  # the remaining fields of the type, joined
     has_image: bool
 
+    @property
+    def summary(self) -> str:
+        """One line, as the workbench shows an event: direction, subject, detail."""
+        return " · ".join(part for part in (self.direction, self.subject, self.detail) if part)
+
 
 # Per type: the columns the list shows and which subject filter applies.
 _SELECTS: Final[dict[PassageType, str]] = {
