@@ -215,7 +215,7 @@ def test_the_search_api_groups_hits_and_names_a_bad_query(client: TestClient) ->
         "kind": "plate",
         "id": "V1",
         "label": "浙A***45",
-        "detail": "C1",
+        "detail": "Garden Estate",
         "href": "/archives/vehicles/V1",
         "is_exact": False,
     }

@@ -32,6 +32,7 @@ class VehicleHit:
     plate_token: str
     plate_masked: str
     community_id: str
+    community: str
     owner_id: str | None
 
 
@@ -102,16 +103,19 @@ class RegistrySearch:
     ) -> list[VehicleHit]:
         if not tokens:
             return []
-        rows = self.session.scalars(
-            select(Vehicle)
+        rows = self.session.execute(
+            select(Vehicle, Community.name)
+            .join(Community, Vehicle.community_id == Community.id)
             .where(Vehicle.plate_token.in_(tokens))
             .where(scope.community_clause(Vehicle.community_id))
             .order_by(Vehicle.id)
             .limit(limit)
         )
         return [
-            VehicleHit(v.id, v.plate_token or "", v.plate_masked or "", v.community_id, v.owner_id)
-            for v in rows
+            VehicleHit(
+                v.id, v.plate_token or "", v.plate_masked or "", v.community_id, name, v.owner_id
+            )
+            for v, name in rows
         ]
 
     def card_token_of(self, resident_id: str) -> str | None:

@@ -158,7 +158,7 @@ class SearchService:
                 SearchKind.PLATE,
                 v.id,
                 v.plate_masked,
-                v.community_id,
+                v.community,
                 f"/archives/vehicles/{v.id}",
                 is_exact=v.plate_token == exact,
             )
