@@ -15,6 +15,7 @@ from tests.web.test_resident_reveal import PASSWORD, keyed_node  # noqa: F401 (f
 from zhian.alerts.drafts import AlertDraft
 from zhian.node import Node
 from zhian.registry.models import House, RegistrationDraft, Resident
+from zhian.registry.service import RegistryService
 from zhian.web.app import create_app
 
 
@@ -93,7 +94,9 @@ def test_a_confirmed_move_out_ends_the_residence(client: TestClient, keyed_node:
     _confirm(client, alert_id)
     with keyed_node.db.session() as session:
         moved_out_at = session.get_one(Resident, "R1").moved_out_at
+        modelled = RegistryService(session).snapshot().residents
     assert isinstance(moved_out_at, datetime)
+    assert "R1" not in {r.id for r in modelled}  # the models no longer count them there
     page = client.get("/archives/houses/H1").text
     assert 'data-former="R1"' in page and 'data-resident="R1"' not in page
     assert 'data-change="moved_out"' in page

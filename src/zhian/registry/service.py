@@ -568,14 +568,15 @@ class RegistryService:
         }
 
     def snapshot(self) -> RegistrySnapshot:
-        """The whole registry, read once (batch models join against it)."""
+        """The whole registry, read once (batch models join against it). Residents whose
+        move-out was confirmed (#15) no longer live there: the models do not see them."""
         rows = self.repository.all_rows
         return RegistrySnapshot(
             communities=rows(Community),
             buildings=rows(Building),
             units=rows(Unit),
             houses=rows(House),
-            residents=rows(Resident),
+            residents=[r for r in rows(Resident) if r.moved_out_at is None],
             vehicles=rows(Vehicle),
         )
 
