@@ -15,7 +15,7 @@ from tests.store.vault import MemoryVault
 from zhian.ingest.events import AccessEvent, Event, FaceEvent, LoggedEvent, Subject, VehicleEvent
 from zhian.store import EventStore
 from zhian.store.parquet import ParquetEventStore
-from zhian.store.passages import PassageFilter, PassageRecord, check_filter
+from zhian.store.passages import PassageDetail, PassageFilter, PassageRecord, check_filter
 from zhian.store.remote import answer_query
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -123,3 +123,13 @@ def test_the_worker_answers_the_query_by_name(store: tuple[EventStore, MemoryVau
 def test_a_bad_filter_is_refused() -> None:
     with pytest.raises(ValueError, match="limit"):
         check_filter(PassageFilter(since=AT, until=AT, limit=0))
+
+
+def test_one_passage_by_device_and_event_id(store: tuple[EventStore, MemoryVault]) -> None:
+    events, _vault = store
+    found = events.passages.passage("gate-2", "v3")
+    assert found is not None and found.record.direction == "out" and found.image is None
+    assert events.passages.passage("gate-1", "v3") is None  # another device's event id
+    body = answer_query(events, "passage", b'{"device_id": "door-1", "event_id": "a1"}')
+    answer = msgspec.json.decode(body, type=PassageDetail | None)
+    assert answer is not None and answer.record.subject == "card C******32"

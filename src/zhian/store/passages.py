@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from contextlib import closing
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import duckdb
 import msgspec
@@ -60,6 +60,14 @@ class PassageRecord(msgspec.Struct, frozen=True, kw_only=True):
     def summary(self) -> str:
         """One line, as the workbench shows an event: direction, subject, detail."""
         return " · ".join(part for part in (self.direction, self.subject, self.detail) if part)
+
+
+class PassageDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One passage for its own page: the list's row and the reference of its image (a
+    capture, a vehicle snapshot, a GA/T 1400 sub-image), opened only by an audited read."""
+
+    record: PassageRecord
+    image: str | None
 
 
 # Per type: the columns the list shows and which subject filter applies.
@@ -132,6 +140,19 @@ def check_filter(search: PassageFilter) -> None:
         raise ValueError("offset must not be negative")
 
 
+def _detail_sql() -> str:
+    parts = []
+    for kind in PASSAGE_TYPES:
+        image = "NULL::VARCHAR" if kind == "access" else "image"
+        select = _SELECTS[kind].replace(" FROM ", f", {image} AS image_ref FROM ", 1)
+        parts.append(f"{select} WHERE device_id = $device AND event_id = $event")
+    return (
+        "SELECT type, seq, event_id, device_id, timezone('UTC', time), direction, subject, "
+        f"detail, has_image, image_ref FROM ({' UNION ALL '.join(parts)}) "
+        "ORDER BY seq LIMIT 1"
+    )
+
+
 class DuckDbPassages:
     """Passage search over a DuckDB store (its file, or views over its Parquet files);
     each call reads through a cursor of its own taken from `reader_root`."""
@@ -158,17 +179,28 @@ class DuckDbPassages:
         used = {k: v for k, v in parameters.items() if f"${k}" in sql}
         with closing(self._root.cursor()) as cursor:
             rows = cursor.execute(sql, used).fetchall()
-        return [
-            PassageRecord(
-                type=row[0],
-                seq=row[1],
-                event_id=row[2],
-                device_id=row[3],
-                time=row[4].replace(tzinfo=UTC),
-                direction=row[5],
-                subject=row[6],
-                detail=row[7] or "",
-                has_image=bool(row[8]),
-            )
-            for row in rows
-        ]
+        return [_record(row) for row in rows]
+
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
+        """One passage of a device by its event id (the first stored), or None."""
+        with closing(self._root.cursor()) as cursor:
+            rows = cursor.execute(
+                _detail_sql(), {"device": device_id, "event": event_id}
+            ).fetchall()
+        if not rows:
+            return None
+        return PassageDetail(record=_record(rows[0]), image=rows[0][9])
+
+
+def _record(row: tuple[Any, ...]) -> PassageRecord:
+    return PassageRecord(
+        type=row[0],
+        seq=row[1],
+        event_id=row[2],
+        device_id=row[3],
+        time=row[4].replace(tzinfo=UTC),
+        direction=row[5],
+        subject=row[6],
+        detail=row[7] or "",
+        has_image=bool(row[8]),
+    )

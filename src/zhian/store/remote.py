@@ -19,7 +19,7 @@ import msgspec
 
 from zhian.kit.loopback import LoopbackClient
 from zhian.store.events import EventStore
-from zhian.store.passages import PassageFilter, PassageRecord
+from zhian.store.passages import PassageDetail, PassageFilter, PassageRecord
 from zhian.store.queries import ArrivalStats, StoredEventSummary
 
 
@@ -42,6 +42,8 @@ class EventReads(Protocol):
 
     def passages(self, search: PassageFilter) -> list[PassageRecord]: ...
 
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None: ...
+
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
@@ -50,6 +52,11 @@ class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class _RecentArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limit: int = 50
     device_id: str | None = None
+
+
+class _PassageArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    device_id: str
+    event_id: str
 
 
 class _ArrivalArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -97,6 +104,9 @@ class LocalEventReads:
     def passages(self, search: PassageFilter) -> list[PassageRecord]:
         return self._store.passages.passages(search)
 
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
+        return self._store.passages.passage(device_id, event_id)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -123,6 +133,11 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
     # The search pages' passage records (zhian.store.passages): the filter is the argument.
     "passages": StoreQuery(
         PassageFilter, list[PassageRecord], lambda store, search: store.passages.passages(search)
+    ),
+    "passage": StoreQuery(
+        _PassageArgs,
+        PassageDetail | None,
+        lambda store, args: store.passages.passage(args.device_id, args.event_id),
     ),
 }
 
@@ -175,6 +190,12 @@ class RemoteEventStore:
     def passages(self, search: PassageFilter) -> list[PassageRecord]:
         answer: list[PassageRecord] = self.channel.ask(
             "passages", msgspec.structs.asdict(search), STORE_QUERIES["passages"].answer
+        )
+        return answer
+
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
+        answer: PassageDetail | None = self._ask(
+            "passage", {"device_id": device_id, "event_id": event_id}
         )
         return answer
 

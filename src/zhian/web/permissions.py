@@ -200,6 +200,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/passages"): "passages.view",
     ("POST", "/passages"): "passages.view",
     ("POST", "/passages/export"): "passages.export",
+    ("GET", "/events/{device_id}/{event_id}"): "passages.view",
+    ("GET", "/events/{device_id}/{event_id}/image"): "passages.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",
