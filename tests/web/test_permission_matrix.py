@@ -18,7 +18,7 @@ from httpx import Response
 from sqlalchemy.orm import Session
 
 from tests.alerts.factories import draft
-from tests.ingest.factories import load_master_data
+from tests.ingest.factories import access_event, load_master_data
 from tests.web.session import sign_in
 from zhian.access.permissions import PERMISSIONS_BY_NAME
 from zhian.access.roles import UNSCOPED_ROLES, Role
@@ -67,6 +67,7 @@ PATH_VALUES = {
     "building_id": "C1-B1",
     "house_id": "H1",
     "vehicle_id": "V1",
+    "event_id": "matrix-passage-1",  # a door passage at DOOR1 (the fixture stores it)
     "z": "1",
     "x": "0",
     "y": "0",
@@ -192,6 +193,15 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             )
             PATH_VALUES["alert_id"] = str(alert_id)
         node.refresh_directory()
+        stored = node.intake.submit_raw(
+            [json.dumps(access_event(PATH_VALUES["event_id"], clock.now())).encode()],
+            source="native",
+            sender_id=None,
+            content_type="application/json",
+        )
+        assert stored.accepted == 1, stored.items
+        while node.feeder.feed_once():
+            pass
         with TestClient(create_app(node), follow_redirects=False) as client:
             cookies = {}
             for username in [*(role.value for role in Role), "outsider", "othergrid"]:

@@ -218,6 +218,30 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "search.use",
+        "Search plates, people (exact ID number or name, audited), places, devices, alerts "
+        "and cases of the jurisdiction in one box.",
+        "综合查询：辖区车辆、人员（身份证号或姓名精确查询，留痕审计）、地址、设备、预警与案件",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "passages.view",
+        "See passage records (door, vehicle, face) of the jurisdiction, identities masked; a "
+        "search by plate or person needs a case number and a reason and is audited.",
+        "查看辖区通行记录（门禁/过车/人脸，身份脱敏）；按车牌或人员查询须案件编号与用途，留痕审计",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
+        "passages.export",
+        "Export passage records to CSV or Excel (audited).",
+        "导出通行记录为 CSV 或 Excel（留痕审计）",
+        _CC,
+        _SO,
+        _AN,
+    ),
+    _permission(
         "integrations.manage",
         "Manage API tokens, webhooks and platform links (GA/T 1400, cascade).",
         "管理接口令牌、Webhook 与平台对接",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -258,3 +258,12 @@ class LiveMessage(BaseModel):
     at: datetime
     alert: AlertSummary | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlertFinding(NamedTuple):
+    """What a rule or model found: its name, subject and place (the alert's key)."""
+
+    rule: str
+    subject: str
+    place_id: str
+    community_id: str | None

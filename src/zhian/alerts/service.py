@@ -27,6 +27,7 @@ from zhian.alerts.repository import AlertRepository
 from zhian.alerts.schemas import (
     AlertDetail,
     AlertFilter,
+    AlertFinding,
     AlertPage,
     AlertState,
     AlertSummary,
@@ -610,6 +611,12 @@ class AlertService:
         return warned, breached
 
     # -- reading ---------------------------------------------------------------------------
+
+    def finding(self, alert_id: int, *, scope: JurisdictionScope) -> AlertFinding:
+        """What an alert is about (rule, subject, place), for what confirming it changes
+        elsewhere (the registry loop, #15); 404 outside `scope`."""
+        alert = self._get(alert_id, scope=scope)
+        return AlertFinding(alert.rule, alert.subject, alert.place_id, alert.community_id)
 
     def get_alert(self, alert_id: int, *, scope: JurisdictionScope) -> AlertDetail:
         """One alert in full; 404 outside `scope` (its existence is not disclosed)."""

@@ -55,8 +55,9 @@ class HouseArchive:
     house: HouseLine
     community: CommunityRead
     building: BuildingRead
-    resident_ids: list[str]
+    resident_ids: list[str]  # living there now
     vehicles: list[VehicleLine]
+    former_resident_ids: list[str]  # a confirmed move-out ended their residence
 
 
 def _missing(kind: str, record_id: str, scope: JurisdictionScope) -> NotFoundError:
@@ -169,11 +170,13 @@ class ArchiveReader:
             raise _missing("house", house_id, scope)
         house, unit, building = row
         community = self.session.get_one(Community, building.community_id)
-        resident_ids = list(
-            self.session.scalars(
-                select(Resident.id).where(Resident.house_id == house_id).order_by(Resident.id)
-            )
-        )
+        everyone = self.session.execute(
+            select(Resident.id, Resident.moved_out_at)
+            .where(Resident.house_id == house_id)
+            .order_by(Resident.id)
+        ).all()
+        resident_ids = [rid for rid, moved_out_at in everyone if moved_out_at is None]
+        former = [rid for rid, moved_out_at in everyone if moved_out_at is not None]
         vehicles = self.session.scalars(
             select(Vehicle).where(Vehicle.owner_id.in_(resident_ids)).order_by(Vehicle.id)
         )
@@ -192,6 +195,7 @@ class ArchiveReader:
             building=BuildingRead.model_validate(building),
             resident_ids=resident_ids,
             vehicles=[_vehicle_line(v) for v in vehicles],
+            former_resident_ids=former,
         )
 
     def vehicle(self, vehicle_id: str, *, scope: JurisdictionScope) -> VehicleLine:

@@ -21,7 +21,8 @@ SEALED_COLUMNS: Mapping[str, str] = {
     # Issue #6: the enrolled face feature (base64 float32), no token: it is never joined on.
     "face_feature": "face_feature_enc",
 }
-TOKEN_COLUMNS: Mapping[str, str] = {"id_number": "id_number_token"}
+# Issue #15: the name too, for the search box's exact-match look-up of a person.
+TOKEN_COLUMNS: Mapping[str, str] = {"id_number": "id_number_token", "name": "name_token"}
 NO_KEY_REASON = (
     "identity fields are stored encrypted and this node has no key ring yet; "
     "run `zhian keys init` first"
@@ -92,17 +93,21 @@ def identity_changes(
     changes: dict[str, Any] = {}
     for field, value in identity.items():
         column = SEALED_COLUMNS[field]
+        token_column = TOKEN_COLUMNS.get(field)
         if old is not None:
             sealed = old.get(column)
             current = (
                 None if sealed is None else protector.open("residents", column, row_id, sealed)
             )
-            if current == value:
+            # A row stored before its field had a token gets the token on re-import.
+            lacks_token = (
+                token_column is not None and value is not None and not old.get(token_column)
+            )
+            if current == value and not lacks_token:
                 continue
         changes[column] = (
             None if value is None else protector.seal("residents", column, row_id, value)
         )
-        token_column = TOKEN_COLUMNS.get(field)
         if token_column is not None:
             changes[token_column] = None if value is None else protector.token(field, value)
     return changes

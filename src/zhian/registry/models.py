@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base
@@ -152,6 +153,10 @@ class Resident(Base):
     # sealed like the identity fields: it identifies the person as surely as a name.
     face_feature_enc: Mapped[bytes | None] = mapped_column()
     id_number_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Issue #15: the keyed token of the name (kind `name`), for exact-match search by name.
+    name_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Issue #15: a confirmed move-out ends the residence; the resident stays on record.
+    moved_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Vehicle(Base):
@@ -168,3 +173,38 @@ class Vehicle(Base):
     vehicle_class: Mapped[str] = mapped_column(String(16))
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)
+
+
+class HouseChange(Base):
+    """A change a confirmed finding made to a house (一标三实 loop, #15): its registered use,
+    or a residence ended, with the alert that found it and the officer who confirmed it."""
+
+    __tablename__ = "house_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    change: Mapped[str] = mapped_column(String(32))  # registered_use | moved_out
+    before: Mapped[str | None] = mapped_column(String(64))
+    after: Mapped[str | None] = mapped_column(String(64))
+    resident_id: Mapped[str | None] = mapped_column(String(64))
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RegistrationDraft(Base):
+    """A registration for an officer to complete: someone a confirmed finding says lives
+    at a place without being registered. `subject` is how devices name them (a keyed
+    token, `<kind>:<token>`), never a name."""
+
+    __tablename__ = "registration_drafts"
+    __table_args__ = (UniqueConstraint("alert_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    place_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    alert_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")

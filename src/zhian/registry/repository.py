@@ -147,9 +147,11 @@ class RegistryRepository:
         community_id: str | None = None,
         card_ref_token: str | None = None,
         id_number_token: str | None = None,
+        name_token: str | None = None,
         limit: int | None = None,
     ) -> list[RowMapping]:
-        """Residents in `scope` by id, narrowed by community, card token or ID-number token."""
+        """Residents in `scope` by id, narrowed by community, card token, ID-number token or
+        name token."""
         statement = _resident_places(scope).order_by(Resident.id).limit(limit)
         if community_id is not None:
             statement = statement.where(Community.id == community_id)
@@ -157,6 +159,8 @@ class RegistryRepository:
             statement = statement.where(Resident.card_ref_token == card_ref_token)
         if id_number_token is not None:
             statement = statement.where(Resident.id_number_token == id_number_token)
+        if name_token is not None:
+            statement = statement.where(Resident.name_token == name_token)
         return list(self.session.execute(statement).mappings())
 
     def houses(

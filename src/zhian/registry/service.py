@@ -568,14 +568,15 @@ class RegistryService:
         }
 
     def snapshot(self) -> RegistrySnapshot:
-        """The whole registry, read once (batch models join against it)."""
+        """The whole registry, read once (batch models join against it). Residents whose
+        move-out was confirmed (#15) no longer live there: the models do not see them."""
         rows = self.repository.all_rows
         return RegistrySnapshot(
             communities=rows(Community),
             buildings=rows(Building),
             units=rows(Unit),
             houses=rows(House),
-            residents=rows(Resident),
+            residents=[r for r in rows(Resident) if r.moved_out_at is None],
             vehicles=rows(Vehicle),
         )
 
@@ -601,11 +602,12 @@ class RegistryService:
         community_id: str | None = None,
         card_ref: str | None = None,
         id_number_token: str | None = None,
+        name_token: str | None = None,
         limit: int | None = None,
     ) -> list[ResidentPlaceRead]:
         """Residents in `scope`, by id; narrowed to a community, an access card or the keyed
-        token of an ID-card number (`zhian.registry.identity`). The card is looked up by its
-        keyed token (the registry holds no card in clear), so that needs `identity`."""
+        token of an ID-card number or of a name (`zhian.registry.identity`). The card is looked
+        up by its keyed token (the registry holds no card in clear), so that needs `identity`."""
         card_ref_token = None
         if card_ref is not None:
             if self.identity is None:
@@ -618,6 +620,7 @@ class RegistryService:
             community_id=community_id,
             card_ref_token=card_ref_token,
             id_number_token=id_number_token,
+            name_token=name_token,
             limit=limit,
         )
         return [ResidentPlaceRead.model_validate(dict(row)) for row in rows]

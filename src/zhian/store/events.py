@@ -29,6 +29,7 @@ from zhian.store import maintenance
 from zhian.store.duckdb_queries import DuckDbEventQueries
 from zhian.store.features import StoreProtector
 from zhian.store.maintenance import RetentionKeep
+from zhian.store.passages import DuckDbPassages
 from zhian.store.queries import EventQueries
 from zhian.store.schema import EVENT_TABLES, STORE_CONSUMER, schema_statements, union_all
 from zhian.store.writer import write_batch
@@ -58,6 +59,7 @@ class EventStore:
         # never races with a batch being written on the main connection.
         self._reader_root = self._connection.cursor()
         self.queries: EventQueries = DuckDbEventQueries(self._reader_root)
+        self.passages = DuckDbPassages(self._reader_root)
         # fetchall, not fetchone: DuckDB refuses other work while a result is unfinished.
         ((last_seq,),) = self._connection.execute(
             "SELECT last_seq FROM store_state WHERE consumer = ?", [STORE_CONSUMER]

@@ -40,6 +40,7 @@ from zhian.store.duckdb_queries import DuckDbEventQueries
 from zhian.store.events import EventStore
 from zhian.store.features import StoreProtector
 from zhian.store.maintenance import RetentionKeep
+from zhian.store.passages import DuckDbPassages
 from zhian.store.queries import EventQueries
 from zhian.store.schema import EVENT_TABLES, TABLE_BY_TYPE, EventTable
 from zhian.store.writer import ARROW_TYPES, arrow_rows, seq_of
@@ -128,6 +129,7 @@ class ParquetEventStore(EventStore):
         self._reader_root = self._connection.cursor()
         self._refresh_views(EVENT_TABLES.values())
         self.queries: EventQueries = DuckDbEventQueries(self._reader_root)
+        self.passages = DuckDbPassages(self._reader_root)
         self._last_seq = self._manifest.last_seq
 
     # --- the files ------------------------------------------------------------------------

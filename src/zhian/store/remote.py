@@ -19,6 +19,7 @@ import msgspec
 
 from zhian.kit.loopback import LoopbackClient
 from zhian.store.events import EventStore
+from zhian.store.passages import PassageDetail, PassageFilter, PassageRecord
 from zhian.store.queries import ArrivalStats, StoredEventSummary
 
 
@@ -39,6 +40,10 @@ class EventReads(Protocol):
         self, since: datetime, until: datetime, *, late_after_seconds: float
     ) -> list[ArrivalStats]: ...
 
+    def passages(self, search: PassageFilter) -> list[PassageRecord]: ...
+
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None: ...
+
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
@@ -47,6 +52,11 @@ class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class _RecentArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limit: int = 50
     device_id: str | None = None
+
+
+class _PassageArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    device_id: str
+    event_id: str
 
 
 class _ArrivalArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -91,6 +101,12 @@ class LocalEventReads:
             since, until, late_after_seconds=late_after_seconds
         )
 
+    def passages(self, search: PassageFilter) -> list[PassageRecord]:
+        return self._store.passages.passages(search)
+
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
+        return self._store.passages.passage(device_id, event_id)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -113,6 +129,15 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         lambda store, args: store.queries.arrival_stats(
             args.since, args.until, late_after_seconds=args.late_after_seconds
         ),
+    ),
+    # The search pages' passage records (zhian.store.passages): the filter is the argument.
+    "passages": StoreQuery(
+        PassageFilter, list[PassageRecord], lambda store, search: store.passages.passages(search)
+    ),
+    "passage": StoreQuery(
+        _PassageArgs,
+        PassageDetail | None,
+        lambda store, args: store.passages.passage(args.device_id, args.event_id),
     ),
 }
 
@@ -159,6 +184,18 @@ class RemoteEventStore:
         answer: list[ArrivalStats] = self._ask(
             "arrival_stats",
             {"since": since, "until": until, "late_after_seconds": late_after_seconds},
+        )
+        return answer
+
+    def passages(self, search: PassageFilter) -> list[PassageRecord]:
+        answer: list[PassageRecord] = self.channel.ask(
+            "passages", msgspec.structs.asdict(search), STORE_QUERIES["passages"].answer
+        )
+        return answer
+
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
+        answer: PassageDetail | None = self._ask(
+            "passage", {"device_id": device_id, "event_id": event_id}
         )
         return answer
 

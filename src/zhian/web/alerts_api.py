@@ -11,10 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.access.service import AccessService, UserRead
 from zhian.alerts.identifiers import plate_of
-from zhian.alerts.schemas import AlertDetail, AlertPage, AlertSummary, KpiReport, TodoItem
+from zhian.alerts.schemas import (
+    AlertDetail,
+    AlertPage,
+    AlertSummary,
+    KpiReport,
+    Outcome,
+    TodoItem,
+)
+from zhian.audit.service import Actor
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.governance.reveal import Purpose
 from zhian.kit.thumbnails import thumbnail
+from zhian.registry.loop import LOOP_RULES, ConfirmedFinding, RegistryLoop
 from zhian.web.alert_access import (
     LIFECYCLE_ACTIONS,
     check_may_act,
@@ -161,7 +170,37 @@ def run_action(
             ip=ip,
             note=note,
         )
-    return alerts.close(alert_id, scope=scope, user_id=user.id, outcome=outcome, ip=ip, note=note)
+    closed = alerts.close(alert_id, scope=scope, user_id=user.id, outcome=outcome, ip=ip, note=note)
+    if closed.outcome == Outcome.RESOLVED:
+        close_registry_loop(context, alert_id)
+    return closed
+
+
+def close_registry_loop(context: RequestContext, alert_id: int) -> None:
+    """A housing model's finding confirmed (closed as resolved) changes the registry, in
+    the same transaction, each change audited (`registry.update`; zhian.registry.loop)."""
+    finding = context.alerts.finding(alert_id, scope=context.scope)
+    if finding.rule not in LOOP_RULES:
+        return
+    confirmed = ConfirmedFinding(
+        alert_id=alert_id,
+        rule=finding.rule,
+        subject=finding.subject,
+        place_id=finding.place_id,
+        community_id=finding.community_id,
+        user_id=context.user.id,
+        at=context.node.clock.now(),
+    )
+    audit = context.node.governance.audit(context.session)
+    for update in RegistryLoop(context.session).apply(confirmed):
+        audit.record(
+            Actor.user(context.user.id),
+            "registry.update",
+            record_type=update.record_type,
+            record_ids=list(update.record_ids),
+            ip=context.ip,
+            details={"alert_id": alert_id, "change": update.change, "after": update.after},
+        )
 
 
 def run_step(

@@ -20,6 +20,7 @@ from zhian.web import (
     cases_api,
     crowd_views,
     device_views,
+    event_views,
     follow_views,
     intake_api,
     kpi_views,
@@ -29,9 +30,11 @@ from zhian.web import (
     metrics,
     model_views,
     node_api,
+    passage_views,
     quality_views,
     quarantine_views,
     resident_views,
+    search_views,
     status_views,
     viid_api,
     watchlist_views,
@@ -70,6 +73,9 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
     app.include_router(follow_views.router)
+    app.include_router(search_views.router)
+    app.include_router(passage_views.router)
+    app.include_router(event_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

@@ -22,6 +22,7 @@ from zhian.devices.service import DeviceService
 from zhian.follows.models import FollowKind
 from zhian.maps.layers import DeviceStatus, device_status
 from zhian.registry.archive import ArchiveReader
+from zhian.registry.loop import RegistryLoop
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.follow_views import follow_state
@@ -77,6 +78,21 @@ ARCHIVE_TEXT: dict[str, tuple[str, str]] = {
     "arc_status_online": ("在线", "Online"),
     "arc_status_offline": ("离线", "Offline"),
     "arc_status_fault": ("故障", "Fault"),
+    "arc_former": ("曾居住（已核实迁出）", "Lived here before (move-out confirmed)"),
+    "arc_history": ("房屋变更记录", "House history"),
+    "arc_change_registered_use": ("登记用途变更", "Registered use changed"),
+    "arc_change_group_rental": (
+        "核实群租，登记为出租",
+        "Group rental confirmed, registered as rented",
+    ),
+    "arc_change_moved_out": ("核实迁出，居住结束", "Move-out confirmed, residence ended"),
+    "arc_by_alert": ("依据预警", "From alert"),
+    "arc_drafts": (
+        "待登记人员（核实的未登记居住）",
+        "Registrations to complete (confirmed unregistered residents)",
+    ),
+    "arc_draft_place": ("地点", "Place"),
+    "arc_use_group_rental": ("群租", "Group rental"),
 }
 for _key, (_zh, _en) in ARCHIVE_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -147,6 +163,7 @@ def community_archive(page: PageDep, community_id: RecordId) -> HTMLResponse:
             "devices": rows,
             "online_rate_pct": round(100.0 * online / len(rows), 1) if rows else None,
             "open_alerts": _alerts_at(page, community_id, only_open=True),
+            "drafts": RegistryLoop(context.session).open_drafts(community_id),
         },
     )
 
@@ -185,15 +202,17 @@ def house_archive(page: PageDep, house_id: RecordId) -> HTMLResponse:
         if d.house_id == house_id
     ]
     alerts = [a for d in devices for a in _alerts_at(page, d.id)]
-    _record_view(page, "house", house_id, archive.resident_ids)
+    shown = [*archive.resident_ids, *archive.former_resident_ids]
+    _record_view(page, "house", house_id, shown)
     return _no_store(
         page.render(
             "archives/house.html",
             {
                 "archive": archive,
-                "names": _masked_names(page, archive.resident_ids),
+                "names": _masked_names(page, shown),
                 "devices": _device_rows(page, devices),
                 "alerts": alerts,
+                "history": RegistryLoop(context.session).history(house_id),
                 "follow": follow_state(page, FollowKind.HOUSE, house_id),
                 "follow_kind": FollowKind.HOUSE.value,
                 "subject_id": house_id,

@@ -2,26 +2,30 @@
 archive page; the workbench shows what happened to each since it was followed.
 
 Following a person needs a stated reason; every follow and unfollow is audited with it.
-What the workbench shows per subject today: for a house, the alerts and the passages at
-its own doors (devices placed at the house) since it was followed; for a person or a
-vehicle, the link to its archive (their passages need the passage search of issue #15,
-not built yet).
+What the workbench shows per subject: for a house, the alerts and the passages at its own
+doors (devices placed at the house) since it was followed; for a person or a vehicle,
+their passages at devices of the user's jurisdiction since it was followed (found by
+keyed token, masked: `zhian.store.passages`), and the link to the archive.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
 from zhian.alerts.schemas import AlertFilter
 from zhian.audit.service import Actor
+from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError
 from zhian.follows.models import FollowKind
 from zhian.follows.service import FollowRead, FollowService
+from zhian.registry.search import RegistrySearch
+from zhian.store.passages import PassageFilter
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -105,6 +109,8 @@ def workbench_follows(page: Page) -> list[dict[str, Any]]:
                     )
                     if event.time >= follow.created_at
                 ]
+        else:
+            passages = _subject_passages(page, follow, devices)
         rows.append(
             {
                 "follow": follow,
@@ -114,6 +120,35 @@ def workbench_follows(page: Page) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _subject_passages(page: Page, follow: FollowRead, devices: list[DeviceRead]) -> list[Any]:
+    """A followed person's or vehicle's passages since the follow, at devices in scope,
+    looked up by keyed token (no key ring: none)."""
+    sealer = page.node.governance.sealer
+    if sealer is None:
+        return []
+    token = sealer.tokeniser.token
+    registry = RegistrySearch(page.context.session)
+    if follow.created_at >= page.now:
+        return []
+    search = PassageFilter(
+        since=follow.created_at,
+        until=page.now,
+        device_ids=None if page.context.scope.is_unscoped else tuple(d.id for d in devices),
+        limit=RECENT_SHOWN,
+    )
+    if follow.kind is FollowKind.VEHICLE:
+        plate = registry.plate_token_of(follow.subject_id)
+        if plate is None:
+            return []
+        search = msgspec.structs.replace(search, plate_tokens=(plate,))
+    else:
+        tokens = [token("subject", follow.subject_id)]
+        card = registry.card_token_of(follow.subject_id)
+        tokens += [card] if card is not None else []
+        search = msgspec.structs.replace(search, subject_tokens=tuple(tokens))
+    return list(page.node.event_reads.passages(search))
 
 
 def _back(page: Page, fallback: str) -> str:

@@ -198,6 +198,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     # The follow list (辖区关注): anyone who sees residents may follow what they see.
     ("POST", "/follows"): "residents.view",
     ("POST", "/follows/{follow_id}/remove"): "residents.view",
+    # Search (综合查询) and passage records (zhian.web.search_views, zhian.web.passage_views);
+    # the text travels in POST bodies, so plates and ID numbers stay out of addresses.
+    ("GET", "/search"): "search.use",
+    ("POST", "/search"): "search.use",
+    ("POST", "/api/v1/search"): "search.use",
+    ("GET", "/passages"): "passages.view",
+    ("POST", "/passages"): "passages.view",
+    ("POST", "/passages/export"): "passages.export",
+    ("GET", "/events/{device_id}/{event_id}"): "passages.view",
+    ("GET", "/events/{device_id}/{event_id}/image"): "passages.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

@@ -1,0 +1,1 @@
+"""Search (综合查询): one box across the registry, devices, alerts and cases, and passages."""

@@ -1,0 +1,206 @@
+"""Passage records (门禁/过车/人脸): the search pages' read of access, vehicle and face events.
+
+One question, answered on DuckDB over the store's file or its Parquet files: the passages
+in a time window, narrowed by device, direction and subject (plate or person tokens), newest
+first, one page at a time. Subjects are the store's keyed tokens, never values; rows carry
+the masked forms only. The caller decides which devices the user may see (their scope).
+
+It is not one of the batch models' named queries (`zhian.store.queries.EventQueries`): no
+model asks it, so Spark does not answer it; pages in another process ask it by name
+(`zhian.store.remote`).
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+import duckdb
+import msgspec
+
+PassageType = Literal["access", "vehicle", "face"]
+PASSAGE_TYPES: Final[tuple[PassageType, ...]] = ("access", "vehicle", "face")
+MAX_PAGE_ROWS: Final = 5000  # an export's page; a screen shows far fewer
+
+
+class PassageFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What to search: a time window [since, until) and optional narrowing.
+
+    `device_ids` None means every device (an unscoped user); an empty list means none.
+    `plate_tokens` narrow vehicle passages, `subject_tokens` access and face passages;
+    giving either leaves out the types it cannot match.
+    """
+
+    since: datetime
+    until: datetime
+    types: tuple[PassageType, ...] = PASSAGE_TYPES
+    device_ids: tuple[str, ...] | None = None
+    direction: Literal["in", "out"] | None = None
+    plate_tokens: tuple[str, ...] | None = None
+    subject_tokens: tuple[str, ...] | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class PassageRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One passage as the list shows it: identifiers masked, the image only as a flag."""
+
+    type: str
+    seq: int
+    event_id: str
+    device_id: str
+    time: datetime
+    direction: str | None
+    subject: str | None  # masked plate or `<kind> <masked ref>`
+    detail: str  # the remaining fields of the type, joined
+    has_image: bool
+
+    @property
+    def summary(self) -> str:
+        """One line, as the workbench shows an event: direction, subject, detail."""
+        return " · ".join(part for part in (self.direction, self.subject, self.detail) if part)
+
+
+class PassageDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One passage for its own page: the list's row and the reference of its image (a
+    capture, a vehicle snapshot, a GA/T 1400 sub-image), opened only by an audited read."""
+
+    record: PassageRecord
+    image: str | None
+
+
+# Per type: the columns the list shows and which subject filter applies.
+_SELECTS: Final[dict[PassageType, str]] = {
+    "access": (
+        "SELECT 'access' AS type, seq, event_id, device_id, time, direction, "
+        "subject_kind || ' ' || subject_masked AS subject, concat_ws(' · ', method, result) "
+        "AS detail, FALSE AS has_image FROM access_events"
+    ),
+    "vehicle": (
+        "SELECT 'vehicle' AS type, seq, event_id, device_id, time, direction, "
+        "plate_masked AS subject, concat_ws(' · ', plate_color, vehicle_class) AS detail, "
+        "image IS NOT NULL AS has_image FROM vehicle_events"
+    ),
+    "face": (
+        "SELECT 'face' AS type, seq, event_id, device_id, time, NULL AS direction, "
+        "subject_kind || ' ' || subject_masked AS subject, "
+        "'quality ' || printf('%.2f', quality) AS detail, image IS NOT NULL AS has_image "
+        "FROM face_events"
+    ),
+}
+_SUBJECT_COLUMN: Final[dict[PassageType, tuple[str, str]]] = {
+    "access": ("subject_ref", "subject_tokens"),
+    "vehicle": ("plate", "plate_tokens"),
+    "face": ("subject_ref", "subject_tokens"),
+}
+
+
+def _wanted_types(search: PassageFilter) -> list[PassageType]:
+    types = [t for t in PASSAGE_TYPES if t in search.types]
+    if search.plate_tokens is not None or search.subject_tokens is not None:
+        types = [t for t in types if getattr(search, _SUBJECT_COLUMN[t][1]) is not None]
+    if search.direction is not None:
+        types = [t for t in types if t != "face"]  # a capture has no direction
+    return types
+
+
+def _part(kind: PassageType, search: PassageFilter) -> str:
+    conditions = ["time >= $since", "time < $until"]
+    if search.device_ids is not None:
+        conditions.append("device_id IN (SELECT unnest($devices))")
+    if search.direction is not None:
+        conditions.append("direction = $direction")
+    column, tokens = _SUBJECT_COLUMN[kind]
+    if getattr(search, tokens) is not None:
+        conditions.append(f"{column} IN (SELECT unnest(${tokens}))")
+    return f"{_SELECTS[kind]} WHERE {' AND '.join(conditions)}"
+
+
+def passages_sql(search: PassageFilter) -> str | None:
+    """The DuckDB statement for `search`; None when no event type can match."""
+    types = _wanted_types(search)
+    if not types or search.device_ids == ():
+        return None
+    union = " UNION ALL ".join(_part(kind, search) for kind in types)
+    return (
+        "SELECT type, seq, event_id, device_id, timezone('UTC', time), direction, subject, "
+        f"detail, has_image FROM ({union}) ORDER BY time DESC, seq DESC "
+        "LIMIT $limit OFFSET $offset"
+    )
+
+
+def check_filter(search: PassageFilter) -> None:
+    """ValueError naming the field when the filter cannot be run as given."""
+    if search.since.tzinfo is None or search.until.tzinfo is None:
+        raise ValueError("since and until must be timezone-aware")
+    if not 1 <= search.limit <= MAX_PAGE_ROWS:
+        raise ValueError(f"limit must be 1 to {MAX_PAGE_ROWS}")
+    if search.offset < 0:
+        raise ValueError("offset must not be negative")
+
+
+def _detail_sql() -> str:
+    parts = []
+    for kind in PASSAGE_TYPES:
+        image = "NULL::VARCHAR" if kind == "access" else "image"
+        select = _SELECTS[kind].replace(" FROM ", f", {image} AS image_ref FROM ", 1)
+        parts.append(f"{select} WHERE device_id = $device AND event_id = $event")
+    return (
+        "SELECT type, seq, event_id, device_id, timezone('UTC', time), direction, subject, "
+        f"detail, has_image, image_ref FROM ({' UNION ALL '.join(parts)}) "
+        "ORDER BY seq LIMIT 1"
+    )
+
+
+class DuckDbPassages:
+    """Passage search over a DuckDB store (its file, or views over its Parquet files);
+    each call reads through a cursor of its own taken from `reader_root`."""
+
+    def __init__(self, reader_root: duckdb.DuckDBPyConnection) -> None:
+        self._root = reader_root
+
+    def passages(self, search: PassageFilter) -> list[PassageRecord]:
+        """Newest first; `limit` rows from `offset` on."""
+        check_filter(search)
+        sql = passages_sql(search)
+        if sql is None:
+            return []
+        parameters: dict[str, object] = {
+            "since": search.since,
+            "until": search.until,
+            "devices": list(search.device_ids or ()),
+            "direction": search.direction,
+            "plate_tokens": list(search.plate_tokens or ()),
+            "subject_tokens": list(search.subject_tokens or ()),
+            "limit": search.limit,
+            "offset": search.offset,
+        }
+        used = {k: v for k, v in parameters.items() if f"${k}" in sql}
+        with closing(self._root.cursor()) as cursor:
+            rows = cursor.execute(sql, used).fetchall()
+        return [_record(row) for row in rows]
+
+    def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
+        """One passage of a device by its event id (the first stored), or None."""
+        with closing(self._root.cursor()) as cursor:
+            rows = cursor.execute(
+                _detail_sql(), {"device": device_id, "event": event_id}
+            ).fetchall()
+        if not rows:
+            return None
+        return PassageDetail(record=_record(rows[0]), image=rows[0][9])
+
+
+def _record(row: tuple[Any, ...]) -> PassageRecord:
+    return PassageRecord(
+        type=row[0],
+        seq=row[1],
+        event_id=row[2],
+        device_id=row[3],
+        time=row[4].replace(tzinfo=UTC),
+        direction=row[5],
+        subject=row[6],
+        detail=row[7] or "",
+        has_image=bool(row[8]),
+    )

@@ -1,0 +1,135 @@
+"""Passage records (`zhian.store.passages`): by window, device, direction and subject token,
+newest first and paged, on the DuckDB and Parquet stores and through the worker's channel;
+identifiers come back masked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.store.vault import MemoryVault
+from zhian.ingest.events import AccessEvent, Event, FaceEvent, LoggedEvent, Subject, VehicleEvent
+from zhian.store import EventStore
+from zhian.store.parquet import ParquetEventStore
+from zhian.store.passages import PassageDetail, PassageFilter, PassageRecord, check_filter
+from zhian.store.remote import answer_query
+
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+PLATE, OTHER = "京AD12345", "京B54321"
+
+
+def _events() -> list[Event]:
+    def vehicle(n: int, plate: str, direction: str, device: str = "gate-1") -> VehicleEvent:
+        return VehicleEvent(
+            id=f"v{n}",
+            device_id=device,
+            time=AT + timedelta(minutes=n),
+            plate=plate,
+            plate_color="green",
+            vehicle_class="car",
+            direction=direction,  # type: ignore[arg-type]
+        )
+
+    return [
+        vehicle(1, PLATE, "in"),
+        vehicle(2, OTHER, "in"),
+        vehicle(3, PLATE, "out", device="gate-2"),
+        AccessEvent(
+            id="a1",
+            device_id="door-1",
+            time=AT + timedelta(minutes=4),
+            subject=Subject(kind="card", ref="C98765432"),
+            direction="in",
+            method="card",
+            result="granted",
+        ),
+        FaceEvent(
+            id="f1",
+            device_id="cam-1",
+            time=AT + timedelta(minutes=5),
+            quality=0.8,
+            subject=Subject(kind="resident", ref="R0001"),
+        ),
+    ]
+
+
+@pytest.fixture(params=["duckdb", "parquet"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[EventStore, MemoryVault]]:
+    vault = MemoryVault()
+    opened = (
+        EventStore(tmp_path / "events.duckdb", vault)
+        if request.param == "duckdb"
+        else ParquetEventStore(tmp_path / "parquet", vault)
+    )
+    with opened:
+        logged = [LoggedEvent(received_at=e.time, source="native", event=e) for e in _events()]
+        opened.apply(list(enumerate(logged, start=1)))
+        yield opened, vault
+
+
+def _ids(records: list[PassageRecord]) -> list[str]:
+    return [r.event_id for r in records]
+
+
+def test_newest_first_with_masked_subjects(store: tuple[EventStore, MemoryVault]) -> None:
+    events, _vault = store
+    records = events.passages.passages(PassageFilter(since=AT, until=AT + timedelta(hours=1)))
+    assert _ids(records) == ["f1", "a1", "v3", "v2", "v1"]
+    assert records[-1].subject == "京A****45" and records[-1].direction == "in"
+    assert records[1].subject == "card C******32" and records[0].direction is None
+    assert all("C98765432" not in str(r) and PLATE not in str(r) for r in records)
+
+
+def test_narrowed_by_window_device_direction_and_paged(
+    store: tuple[EventStore, MemoryVault],
+) -> None:
+    events, _vault = store
+    search = events.passages.passages
+    window = {"since": AT, "until": AT + timedelta(hours=1)}
+    assert _ids(search(PassageFilter(**window, device_ids=("gate-1",)))) == ["v2", "v1"]
+    assert _ids(search(PassageFilter(**window, device_ids=()))) == []
+    assert _ids(search(PassageFilter(**window, direction="out"))) == ["v3"]
+    assert _ids(search(PassageFilter(**window, limit=2, offset=1))) == ["a1", "v3"]
+    late = PassageFilter(since=AT + timedelta(minutes=3), until=AT + timedelta(minutes=5))
+    assert _ids(search(late)) == ["a1", "v3"]
+    assert _ids(search(PassageFilter(**window, types=("face",)))) == ["f1"]
+
+
+def test_narrowed_by_subject_tokens(store: tuple[EventStore, MemoryVault]) -> None:
+    events, vault = store
+    window = {"since": AT, "until": AT + timedelta(hours=1)}
+    plate = vault.token("plate", PLATE)
+    by_plate = events.passages.passages(PassageFilter(**window, plate_tokens=(plate,)))
+    assert _ids(by_plate) == ["v3", "v1"]
+    person = (vault.token("subject", "R0001"), vault.token("subject", "C98765432"))
+    by_person = events.passages.passages(PassageFilter(**window, subject_tokens=person))
+    assert _ids(by_person) == ["f1", "a1"]
+
+
+def test_the_worker_answers_the_query_by_name(store: tuple[EventStore, MemoryVault]) -> None:
+    events, _vault = store
+    search = PassageFilter(since=AT, until=AT + timedelta(hours=1), direction="in", limit=2)
+    body = answer_query(events, "passages", msgspec.json.encode(search))
+    answer = msgspec.json.decode(body, type=list[PassageRecord])
+    assert _ids(answer) == ["a1", "v2"]
+
+
+def test_a_bad_filter_is_refused() -> None:
+    with pytest.raises(ValueError, match="limit"):
+        check_filter(PassageFilter(since=AT, until=AT, limit=0))
+
+
+def test_one_passage_by_device_and_event_id(store: tuple[EventStore, MemoryVault]) -> None:
+    events, _vault = store
+    found = events.passages.passage("gate-2", "v3")
+    assert found is not None and found.record.direction == "out" and found.image is None
+    assert events.passages.passage("gate-1", "v3") is None  # another device's event id
+    body = answer_query(events, "passage", b'{"device_id": "door-1", "event_id": "a1"}')
+    answer = msgspec.json.decode(body, type=PassageDetail | None)
+    assert answer is not None and answer.record.subject == "card C******32"
