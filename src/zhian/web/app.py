@@ -31,6 +31,7 @@ from zhian.web import (
     quality_views,
     quarantine_views,
     resident_views,
+    stats_views,
     status_views,
     viid_api,
     watchlist_views,
@@ -69,6 +70,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
     app.include_router(follow_views.router)
+    app.include_router(stats_views.router)
+    app.include_router(stats_views.api)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

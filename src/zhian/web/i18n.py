@@ -205,6 +205,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "rule": ("规则", "Rule"),
     "rate": ("比率", "Rate"),
     "device_online_rate": ("设备在线率", "Device online rate"),
+    "online_rate_last_hour": ("近1小时设备在线率", "Device online rate, last hour"),
     "no_data": ("暂无数据", "no data"),
     "period": ("统计区间", "Period"),
 }
@@ -364,6 +365,31 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "retention_run": ("数据保留清理", "retention run"),
         "watchlist_entry": ("布控", "watchlist entry"),
         "webhook_subscription": ("Webhook 订阅", "webhook subscription"),
+    },
+    # Statistics (zhian.web.stats_views): breakdown values of the metrics layer.
+    "registration": {
+        "household": ("户籍人口", "Household-registered"),
+        "floating": ("流动人口", "Floating population"),
+    },
+    "house_use": {
+        "owner_occupied": ("自住", "Owner-occupied"),
+        "rented": ("出租", "Rented"),
+        "idle": ("空置", "Vacant"),
+    },
+    "case_category": {
+        "property": ("侵财类", "Property crime"),
+        "burglary": ("入室盗窃", "Burglary"),
+        "theft": ("盗窃", "Theft"),
+        "theft_from_vehicle": ("车内盗窃", "Theft from vehicle"),
+        "vehicle_theft": ("盗窃车辆", "Vehicle theft"),
+        "pickpocketing": ("扒窃", "Pickpocketing"),
+        "fraud": ("诈骗", "Fraud"),
+        "telecom_fraud": ("电信网络诈骗", "Telecom fraud"),
+        "violence": ("暴力类", "Violent crime"),
+        "robbery": ("抢劫", "Robbery"),
+        "assault": ("伤害", "Assault"),
+        "public_order": ("治安类", "Public order"),
+        "dispute": ("纠纷", "Dispute"),
     },
     "device_kind": {
         "door": ("门禁", "Door"),

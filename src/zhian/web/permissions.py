@@ -143,6 +143,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/models/communities/{community_id}"): "models.view",
     ("POST", "/models/communities/{community_id}"): "models.manage",
     ("GET", "/api/v1/kpis"): "kpi.view",
+    # Statistics (专题统计): the metrics layer's figures (zhian.web.stats_views).
+    ("GET", "/stats"): "kpi.view",
+    ("GET", "/api/v1/stats"): "kpi.view",
+    ("GET", "/api/v1/stats/trend"): "kpi.view",
     # Watchlists (布控): list, add, withdraw, bulk import and withdrawal.
     ("GET", "/watchlists"): "watchlists.view",
     ("POST", "/watchlists"): "watchlists.manage",
