@@ -26,6 +26,7 @@ from zhian.ingest.viid.settings import ViidSettings
 from zhian.log.settings import LogSettings
 from zhian.maps.settings import MapSettings
 from zhian.models.settings import BatchSettings, ModelSettings
+from zhian.reports.settings import ReportSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
 
@@ -48,6 +49,7 @@ __all__ = [
     "ModelSettings",
     "MqttSettings",
     "PageSettings",
+    "ReportSettings",
     "RuleSettings",
     "Settings",
     "StoreSettings",
@@ -199,6 +201,7 @@ class Settings(BaseSettings):
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
+    reports: ReportSettings = ReportSettings()
     models: ModelSettings = ModelSettings()
     batch: BatchSettings = BatchSettings()
 

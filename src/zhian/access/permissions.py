@@ -163,8 +163,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     _permission("settings.manage", "Change node settings.", "修改系统设置", _AD),
     _permission(
         "kpi.view",
-        "See statistics and assessment figures (KPIs) of the jurisdiction.",
-        "查看辖区专题统计与考核指标",
+        "See statistics, reports and assessment figures (KPIs) of the jurisdiction.",
+        "查看辖区专题统计、报表与考核指标",
         *_POLICE,
         _AN,
     ),

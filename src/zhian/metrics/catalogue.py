@@ -1,5 +1,5 @@
-"""The catalogue of figures: one definition each, with the formula every page, report, API
-and the big screen share. `docs/statistics.md` carries this table (tests/test_docs.py
+"""The catalogue of figures: one definition each, with the formula that the pages, the
+reports and the API share. `docs/statistics.md` carries this table (tests/test_docs.py
 fails when it drifts).
 
 No figure counts people by ethnicity or region of origin: the registry holds neither

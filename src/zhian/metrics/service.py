@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,19 @@ from zhian.metrics.periods import Period, hour_window
 from zhian.metrics.repository import MetricsRepository
 from zhian.metrics.schemas import Area, FigureRead, StatisticsRead, TrendPoint, change_pct
 from zhian.registry.service import RegistryService
+
+
+@dataclass(frozen=True)
+class NotableAlert:
+    """A major alert of the period, as a report lists it (no personal data: the title)."""
+
+    id: int
+    created_at: datetime
+    kind: str
+    state: str
+    title_zh: str
+    title_en: str
+
 
 # (metric, breakdown key or None) -> value
 Values = dict[tuple[str, str | None], float | None]
@@ -180,6 +194,20 @@ class MetricsService:
                 value = 0
             points.append(TrendPoint(period=each.label(), start=each.start, value=value))
         return points
+
+    def notable_alerts(
+        self, area: Area, start: datetime, end: datetime, limit: int
+    ) -> list[NotableAlert]:
+        """The period's major-tier alerts in the area, oldest first, at most `limit`."""
+        rows = [
+            r
+            for r in self.repository.alerts_raised(area.jurisdictions, start, end)
+            if r.tier == "major"
+        ]
+        return [
+            NotableAlert(r.id, r.created_at, r.kind, r.state, r.title_zh, r.title_en)
+            for r in rows[:limit]
+        ]
 
     def community_online(self, area: Area, now: datetime) -> dict[str, tuple[int, int]]:
         """(online, total) per community in the hour ending `now`."""

@@ -30,6 +30,7 @@ from zhian.web import (
     node_api,
     quality_views,
     quarantine_views,
+    report_views,
     resident_views,
     stats_views,
     status_views,
@@ -72,6 +73,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(follow_views.router)
     app.include_router(stats_views.router)
     app.include_router(stats_views.api)
+    app.include_router(report_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

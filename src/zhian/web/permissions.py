@@ -147,6 +147,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/stats"): "kpi.view",
     ("GET", "/api/v1/stats"): "kpi.view",
     ("GET", "/api/v1/stats/trend"): "kpi.view",
+    # Reports (报表中心): zhian.web.report_views.
+    ("GET", "/reports"): "kpi.view",
+    ("GET", "/reports/{kind}/print"): "kpi.view",
+    ("GET", "/reports/{kind}.xlsx"): "kpi.view",
+    ("GET", "/reports/{kind}.pdf"): "kpi.view",
     # Watchlists (布控): list, add, withdraw, bulk import and withdrawal.
     ("GET", "/watchlists"): "watchlists.view",
     ("POST", "/watchlists"): "watchlists.manage",
