@@ -16,6 +16,7 @@ from pydantic_settings import (
 # Each backend, domain and model owns its settings section; this module assembles them
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
 from zhian.alerts.settings import AlertSettings, LiveSettings
+from zhian.assessment.settings import AssessmentSettings
 from zhian.cases.settings import CaseSettings
 from zhian.db.settings import DatabaseSettings
 from zhian.governance.settings import GovernanceSettings
@@ -35,6 +36,7 @@ CONFIG_FILE_NAME = "zhian.toml"
 __all__ = [
     "CONFIG_FILE_NAME",
     "AlertSettings",
+    "AssessmentSettings",
     "BatchSettings",
     "CaseSettings",
     "CrowdSettings",
@@ -202,6 +204,7 @@ class Settings(BaseSettings):
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
     reports: ReportSettings = ReportSettings()
+    assessment: AssessmentSettings = AssessmentSettings()
     models: ModelSettings = ModelSettings()
     batch: BatchSettings = BatchSettings()
 

@@ -212,6 +212,12 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "assessment.manage",
+        "Change the weights and targets of the assessment indicators (audited).",
+        "修改考核指标权重与目标值（留痕）",
+        _CC,
+    ),
+    _permission(
         "cases.models",
         "Train the case-linkage model, compare its versions and roll back.",
         "训练串并模型、比较版本与回滚",

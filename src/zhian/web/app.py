@@ -14,6 +14,7 @@ from zhian.web import (
     alert_views,
     alerts_api,
     archive_views,
+    assessment_views,
     audit_views,
     auth,
     case_views,
@@ -74,6 +75,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(stats_views.router)
     app.include_router(stats_views.api)
     app.include_router(report_views.router)
+    app.include_router(assessment_views.router)
+    app.include_router(assessment_views.api)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

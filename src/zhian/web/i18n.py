@@ -340,6 +340,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "alert.transition": ("预警状态变更", "Alert state changed"),
         "alert.warning": ("预警即将超时", "Alert deadline warning"),
         "audit.search": ("查询审计日志", "Audit log searched"),
+        "assessment.indicator_update": ("修改考核指标", "Assessment indicator changed"),
         "audit.purge": ("清理到期审计日志", "Audit log purged"),
         "device.register": ("登记设备", "Device registered"),
         "device.token_issue": ("签发设备令牌", "Device token issued"),
@@ -353,6 +354,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "record_type": {
         "alert": ("预警", "alert"),
+        "assessment_indicator": ("考核指标", "assessment indicator"),
         "audit_entry": ("审计记录", "audit entry"),
         "device": ("设备", "device"),
         "event": ("事件", "event"),

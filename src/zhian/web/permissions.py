@@ -152,6 +152,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/reports/{kind}/print"): "kpi.view",
     ("GET", "/reports/{kind}.xlsx"): "kpi.view",
     ("GET", "/reports/{kind}.pdf"): "kpi.view",
+    # Assessment (考核评价): zhian.web.assessment_views.
+    ("GET", "/assessment"): "kpi.view",
+    ("POST", "/assessment/indicators/{name}"): "assessment.manage",
+    ("GET", "/api/v1/assessment"): "kpi.view",
     # Watchlists (布控): list, add, withdraw, bulk import and withdrawal.
     ("GET", "/watchlists"): "watchlists.view",
     ("POST", "/watchlists"): "watchlists.manage",
