@@ -1,6 +1,6 @@
 """The catalogue of figures: one definition each, with the formula that the pages, the
-reports and the API share. `docs/statistics.md` carries this table (tests/test_docs.py
-fails when it drifts).
+reports, the API and the big screen share. `docs/statistics.md` carries this table
+(tests/test_docs.py fails when it drifts).
 
 No figure counts people by ethnicity or region of origin: the registry holds neither
 (DESIGN.md, "what Zhian does not do"), and no breakdown may be added for them.

@@ -33,6 +33,7 @@ from zhian.web import (
     quarantine_views,
     report_views,
     resident_views,
+    screen_views,
     stats_views,
     status_views,
     viid_api,
@@ -77,6 +78,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(report_views.router)
     app.include_router(assessment_views.router)
     app.include_router(assessment_views.api)
+    app.include_router(screen_views.router)
+    app.include_router(screen_views.api)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

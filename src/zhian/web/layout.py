@@ -43,6 +43,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_stats", "/stats"),  # text registered by zhian.web.stats_views
     ("nav_reports", "/reports"),  # text registered by zhian.web.report_views
     ("nav_assessment", "/assessment"),  # text registered by zhian.web.assessment_views
+    ("nav_screen", "/screen"),  # text registered by zhian.web.screen_views
     ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views
     ("nav_models", "/models"),  # text registered by zhian.web.model_views
     ("nav_status", "/status"),

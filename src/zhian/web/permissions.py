@@ -156,6 +156,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/assessment"): "kpi.view",
     ("POST", "/assessment/indicators/{name}"): "assessment.manage",
     ("GET", "/api/v1/assessment"): "kpi.view",
+    # The big screen (大屏): zhian.web.screen_views; its map reads /api/v1/map/*.
+    ("GET", "/screen"): "kpi.view",
+    ("GET", "/api/v1/screen"): "kpi.view",
     # Watchlists (布控): list, add, withdraw, bulk import and withdrawal.
     ("GET", "/watchlists"): "watchlists.view",
     ("POST", "/watchlists"): "watchlists.manage",
