@@ -17,6 +17,7 @@ from zhian.ingest.events import (
     HeartbeatEvent,
     VehicleEvent,
 )
+from zhian.metrics.catalogue import LATER, markdown_table
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -82,3 +83,10 @@ def test_master_data_doc_names_every_column() -> None:
         assert f"`{entity}`" in text
         for column in known_columns(entity):
             assert f"`{column}`" in text, f"{entity}.{column} is undocumented"
+
+
+def test_statistics_doc_carries_the_metrics_catalogue() -> None:
+    text = (DOCS / "statistics.md").read_text(encoding="utf-8")
+    assert markdown_table() in text, "copy zhian.metrics.catalogue.markdown_table() into it"
+    for name, _what in LATER:
+        assert f"**later** — `{name}`" in text

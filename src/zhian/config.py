@@ -16,6 +16,7 @@ from pydantic_settings import (
 # Each backend, domain and model owns its settings section; this module assembles them
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
 from zhian.alerts.settings import AlertSettings, LiveSettings
+from zhian.assessment.settings import AssessmentSettings
 from zhian.cases.settings import CaseSettings
 from zhian.db.settings import DatabaseSettings
 from zhian.governance.settings import GovernanceSettings
@@ -26,6 +27,7 @@ from zhian.ingest.viid.settings import ViidSettings
 from zhian.log.settings import LogSettings
 from zhian.maps.settings import MapSettings
 from zhian.models.settings import BatchSettings, ModelSettings
+from zhian.reports.settings import ReportSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
 
@@ -34,6 +36,7 @@ CONFIG_FILE_NAME = "zhian.toml"
 __all__ = [
     "CONFIG_FILE_NAME",
     "AlertSettings",
+    "AssessmentSettings",
     "BatchSettings",
     "CaseSettings",
     "CrowdSettings",
@@ -49,6 +52,7 @@ __all__ = [
     "ModelSettings",
     "MqttSettings",
     "PageSettings",
+    "ReportSettings",
     "RuleSettings",
     "Settings",
     "StoreSettings",
@@ -224,6 +228,8 @@ class Settings(BaseSettings):
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
+    reports: ReportSettings = ReportSettings()
+    assessment: AssessmentSettings = AssessmentSettings()
     models: ModelSettings = ModelSettings()
     batch: BatchSettings = BatchSettings()
 

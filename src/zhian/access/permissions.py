@@ -163,8 +163,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     _permission("settings.manage", "Change node settings.", "修改系统设置", _AD),
     _permission(
         "kpi.view",
-        "See assessment figures (KPIs) of the jurisdiction.",
-        "查看辖区考核指标",
+        "See statistics, reports and assessment figures (KPIs) of the jurisdiction.",
+        "查看辖区专题统计、报表与考核指标",
         *_POLICE,
         _AN,
     ),
@@ -210,6 +210,12 @@ PERMISSIONS: tuple[Permission, ...] = (
         _CC,
         _SO,
         _AN,
+    ),
+    _permission(
+        "assessment.manage",
+        "Change the weights and targets of the assessment indicators (audited).",
+        "修改考核指标权重与目标值（留痕）",
+        _CC,
     ),
     _permission(
         "cases.models",

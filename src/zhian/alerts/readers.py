@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.drafts import AlertDraft
 from zhian.alerts.models import Alert, AlertAction, AlertDeadline, ProcedureStep
+from zhian.alerts.online_rate import online_rate_pct
 from zhian.alerts.procedures import ProcedureStepSpec
 from zhian.alerts.repository import AlertRepository
 from zhian.alerts.schemas import (
@@ -227,12 +228,15 @@ def todo(alert: Alert, deadlines: Sequence[AlertDeadline], allowed: list[str]) -
     )
 
 
-def _day_start(moment: datetime) -> datetime:
-    return datetime.combine(moment.astimezone(CST).date(), time(0), tzinfo=CST)
+def _day_start(moment: datetime, zone: tzinfo = CST) -> datetime:
+    """Midnight of `moment`'s day in `zone` (the pages' display zone)."""
+    return datetime.combine(moment.astimezone(zone).date(), time(0), tzinfo=zone)
 
 
-def counts_today(repo: AlertRepository, scope: JurisdictionScope, now: datetime) -> TodayCounts:
-    start = _day_start(now)
+def counts_today(
+    repo: AlertRepository, scope: JurisdictionScope, now: datetime, zone: tzinfo = CST
+) -> TodayCounts:
+    start = _day_start(now, zone)
     new_today = repo.count_alerts(
         AlertFilter(since=start, until=now + timedelta(seconds=1)), scope=scope
     )
@@ -241,11 +245,15 @@ def counts_today(repo: AlertRepository, scope: JurisdictionScope, now: datetime)
 
 
 def weekly_series(
-    repo: AlertRepository, scope: JurisdictionScope, now: datetime, days: int
+    repo: AlertRepository,
+    scope: JurisdictionScope,
+    now: datetime,
+    days: int,
+    zone: tzinfo = CST,
 ) -> list[DaySeries]:
     """Per day: alerts handled (handled or closed resolved that day), alerts raised that day
     still open now, alerts closed as false alarms that day."""
-    first = _day_start(now) - timedelta(days=days - 1)
+    first = _day_start(now, zone) - timedelta(days=days - 1)
     starts = [first + timedelta(days=i) for i in range(days)]
     figures = repo.day_figures(
         [(start, start + timedelta(days=1)) for start in starts],
@@ -292,11 +300,15 @@ def kpis(
             breached += 1
         elif deadline.met_at is not None:
             met += 1
-    per_sample: dict[datetime, list[tuple[int, int]]] = defaultdict(list)
-    for sample in repo.samples(since, until, scope=scope):
-        per_sample[sample.sampled_at].append((sample.total, sample.online))
-    total = sum(t for values in per_sample.values() for t, _ in values)
-    online = sum(o for values in per_sample.values() for _, o in values)
+    # The one online-rate definition (device-hours online ÷ device-hours), shared with the
+    # devices page and the statistics (zhian.alerts.online_rate).
+    online_rate = online_rate_pct(
+        [
+            (s.sampled_at, s.community_id, s.device_kind, s.total, s.online)
+            for s in repo.samples(since, until, scope=scope)
+        ],
+        since,
+    )
     return KpiReport(
         jurisdiction_id=jurisdiction_id,
         since=since,
@@ -308,5 +320,5 @@ def kpis(
         false_alarm_rate_by_rule={
             rule: false_alarms[rule] / n for rule, n in sorted(closed.items())
         },
-        device_online_rate_pct=100.0 * online / total if total else None,
+        device_online_rate_pct=online_rate,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -708,11 +708,17 @@ class AlertService:
         far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
         return sorted(items, key=lambda item: (item.due_at or far, item.alert.id))
 
-    def counts_today(self, *, scope: JurisdictionScope) -> TodayCounts:
-        return readers.counts_today(self.repository, require_scope(scope), self.clock.now())
+    def counts_today(self, *, scope: JurisdictionScope, zone: tzinfo = readers.CST) -> TodayCounts:
+        """Today's figures; "today" is the day in `zone` (the pages' display zone)."""
+        return readers.counts_today(self.repository, require_scope(scope), self.clock.now(), zone)
 
-    def weekly_series(self, *, scope: JurisdictionScope, days: int = 7) -> list[DaySeries]:
-        return readers.weekly_series(self.repository, require_scope(scope), self.clock.now(), days)
+    def weekly_series(
+        self, *, scope: JurisdictionScope, days: int = 7, zone: tzinfo = readers.CST
+    ) -> list[DaySeries]:
+        """Per day of `zone` over the last `days` days (see `readers.weekly_series`)."""
+        return readers.weekly_series(
+            self.repository, require_scope(scope), self.clock.now(), days, zone
+        )
 
     def kpis(
         self, *, scope: JurisdictionScope, jurisdiction_id: str | None = None, days: int = 30

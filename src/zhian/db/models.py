@@ -12,6 +12,7 @@ from zhian.alerts.models import (  # noqa: F401
     WebhookDelivery,
     WebhookSubscription,
 )
+from zhian.assessment.models import IndicatorOverride  # noqa: F401
 from zhian.audit.models import AuditEntry, AuditHead  # noqa: F401
 from zhian.cascade.models import ViidUpperOutbox  # noqa: F401
 from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401

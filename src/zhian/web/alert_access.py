@@ -32,7 +32,7 @@ ROLE_RANK: dict[Role, int] = {
 LIFECYCLE_ACTIONS = ("sign", "dispatch", "arrive", "handle", "close")
 # Steps the assignee does on site, whatever their rank.
 _ASSIGNEE_ACTIONS = frozenset({"arrive", "handle", "tick_step"})
-FILTER_FIELDS = ("tier", "state", "kind", "place", "since", "until", "open")
+FILTER_FIELDS = ("tier", "state", "kind", "place", "jurisdiction", "since", "until", "open")
 
 
 def role_rank(role: str) -> int:
@@ -87,6 +87,10 @@ def parse_filter(params: Mapping[str, str], *, zone: timezone) -> AlertFilter:
         value = (params.get(name) or "").strip()
         if value:
             values[name] = value
+    jurisdiction = (params.get("jurisdiction") or "").strip()
+    if jurisdiction:
+        # This jurisdiction and below, within the user's scope (the statistics link here).
+        values["jurisdiction_id"] = jurisdiction
     for name in ("since", "until"):
         value = (params.get(name) or "").strip()
         if value:

@@ -14,6 +14,7 @@ from zhian.web import (
     alert_views,
     alerts_api,
     archive_views,
+    assessment_views,
     audit_views,
     auth,
     case_views,
@@ -33,8 +34,11 @@ from zhian.web import (
     passage_views,
     quality_views,
     quarantine_views,
+    report_views,
     resident_views,
     search_views,
+    screen_views,
+    stats_views,
     status_views,
     viid_api,
     watchlist_views,
@@ -76,6 +80,13 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(search_views.router)
     app.include_router(passage_views.router)
     app.include_router(event_views.router)
+    app.include_router(stats_views.router)
+    app.include_router(stats_views.api)
+    app.include_router(report_views.router)
+    app.include_router(assessment_views.router)
+    app.include_router(assessment_views.api)
+    app.include_router(screen_views.router)
+    app.include_router(screen_views.api)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

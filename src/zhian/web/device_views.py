@@ -25,6 +25,8 @@ from zhian.ingest.viid.repository import ViidRepository
 from zhian.ingest.viid.service import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from zhian.ingest.viid.sessions import ViidSession
 from zhian.maps.layers import DEVICE_FAULT_KIND, DEVICE_OFFLINE_KIND, device_status
+from zhian.metrics.periods import hour_window
+from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.charts import online_rate_chart
@@ -80,12 +82,17 @@ def device_overview(page: Page) -> dict[str, Any]:
     for device in devices:
         if device.community_id is not None and device.is_enabled:
             registered[device.community_id] += 1
-    latest = _latest(points)
+    # The figures of the hour ending now, by the metrics layer's one definition: the KPI
+    # page and the statistics show the same rate for the same area and hour.
+    since, now = hour_window(page.now)
+    latest = _latest([p for p in points if since < p.sampled_at <= now])
+    metrics = MetricsService(session)
+    area = metrics.area(scope, None)
+    per_community = metrics.community_online(area, now)
     rows = []
     for community in communities:
         kinds = latest.get(community.id, {})
-        total = sum(point.total for point in kinds.values())
-        online = sum(point.online for point in kinds.values())
+        online, total = per_community.get(community.id, (0, 0))
         sampled: datetime | None = max((p.sampled_at for p in kinds.values()), default=None)
         rows.append(
             {
@@ -101,6 +108,7 @@ def device_overview(page: Page) -> dict[str, Any]:
     names = {community.id: community.name for community in communities}
     return {
         "rows": rows,
+        "area_rate_pct": metrics.online_rate_now(area, now),
         "faults": faults,
         "names": names,
         "goal_pct": ONLINE_GOAL_PCT,

@@ -205,6 +205,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "rule": ("规则", "Rule"),
     "rate": ("比率", "Rate"),
     "device_online_rate": ("设备在线率", "Device online rate"),
+    "online_rate_last_hour": ("近1小时设备在线率", "Device online rate, last hour"),
     "no_data": ("暂无数据", "no data"),
     "period": ("统计区间", "Period"),
 }
@@ -339,6 +340,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "alert.transition": ("预警状态变更", "Alert state changed"),
         "alert.warning": ("预警即将超时", "Alert deadline warning"),
         "audit.search": ("查询审计日志", "Audit log searched"),
+        "assessment.indicator_update": ("修改考核指标", "Assessment indicator changed"),
         "audit.purge": ("清理到期审计日志", "Audit log purged"),
         "device.register": ("登记设备", "Device registered"),
         "device.token_issue": ("签发设备令牌", "Device token issued"),
@@ -358,6 +360,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "record_type": {
         "alert": ("预警", "alert"),
+        "assessment_indicator": ("考核指标", "assessment indicator"),
         "audit_entry": ("审计记录", "audit entry"),
         "device": ("设备", "device"),
         "event": ("事件", "event"),
@@ -374,6 +377,31 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "retention_run": ("数据保留清理", "retention run"),
         "watchlist_entry": ("布控", "watchlist entry"),
         "webhook_subscription": ("Webhook 订阅", "webhook subscription"),
+    },
+    # Statistics (zhian.web.stats_views): breakdown values of the metrics layer.
+    "registration": {
+        "household": ("户籍人口", "Household-registered"),
+        "floating": ("流动人口", "Floating population"),
+    },
+    "house_use": {
+        "owner_occupied": ("自住", "Owner-occupied"),
+        "rented": ("出租", "Rented"),
+        "idle": ("空置", "Vacant"),
+    },
+    "case_category": {
+        "property": ("侵财类", "Property crime"),
+        "burglary": ("入室盗窃", "Burglary"),
+        "theft": ("盗窃", "Theft"),
+        "theft_from_vehicle": ("车内盗窃", "Theft from vehicle"),
+        "vehicle_theft": ("盗窃车辆", "Vehicle theft"),
+        "pickpocketing": ("扒窃", "Pickpocketing"),
+        "fraud": ("诈骗", "Fraud"),
+        "telecom_fraud": ("电信网络诈骗", "Telecom fraud"),
+        "violence": ("暴力类", "Violent crime"),
+        "robbery": ("抢劫", "Robbery"),
+        "assault": ("伤害", "Assault"),
+        "public_order": ("治安类", "Public order"),
+        "dispute": ("纠纷", "Dispute"),
     },
     "device_kind": {
         "door": ("门禁", "Door"),

@@ -12,6 +12,7 @@ from zhian.alerts.places import JurisdictionTree
 from zhian.alerts.schemas import KpiReport
 from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError, ZhianError
+from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.charts import tier_chart
@@ -76,12 +77,16 @@ def kpi_page(
         error = exc
         overview = kpi_overview(context.alerts, context.scope, None, days)
     report: KpiReport = overview["report"]
+    # The hour ending now, by the one definition the devices page uses.
+    metrics = MetricsService(context.session)
+    online_now = metrics.online_rate_now(metrics.area(context.scope, overview["chosen"]), page.now)
     tiers = {tier.value: count for tier, count in report.alerts_by_tier.items()}
     return page.render(
         "kpis.html",
         {
             **overview,
             "days": days,
+            "online_now_pct": online_now,
             "error": error,
             "names": _names(page),
             "minutes": _minutes,

@@ -42,6 +42,10 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
+    ("nav_stats", "/stats"),  # text registered by zhian.web.stats_views
+    ("nav_reports", "/reports"),  # text registered by zhian.web.report_views
+    ("nav_assessment", "/assessment"),  # text registered by zhian.web.assessment_views
+    ("nav_screen", "/screen"),  # text registered by zhian.web.screen_views
     ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views
     ("nav_models", "/models"),  # text registered by zhian.web.model_views
     ("nav_status", "/status"),

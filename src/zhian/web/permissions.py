@@ -149,6 +149,22 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/models/communities/{community_id}"): "models.view",
     ("POST", "/models/communities/{community_id}"): "models.manage",
     ("GET", "/api/v1/kpis"): "kpi.view",
+    # Statistics (专题统计): the metrics layer's figures (zhian.web.stats_views).
+    ("GET", "/stats"): "kpi.view",
+    ("GET", "/api/v1/stats"): "kpi.view",
+    ("GET", "/api/v1/stats/trend"): "kpi.view",
+    # Reports (报表中心): zhian.web.report_views.
+    ("GET", "/reports"): "kpi.view",
+    ("GET", "/reports/{kind}/print"): "kpi.view",
+    ("GET", "/reports/{kind}.xlsx"): "kpi.view",
+    ("GET", "/reports/{kind}.pdf"): "kpi.view",
+    # Assessment (考核评价): zhian.web.assessment_views.
+    ("GET", "/assessment"): "kpi.view",
+    ("POST", "/assessment/indicators/{name}"): "assessment.manage",
+    ("GET", "/api/v1/assessment"): "kpi.view",
+    # The big screen (大屏): zhian.web.screen_views; its map reads /api/v1/map/*.
+    ("GET", "/screen"): "kpi.view",
+    ("GET", "/api/v1/screen"): "kpi.view",
     # Watchlists (布控): list, add, withdraw, bulk import and withdrawal.
     ("GET", "/watchlists"): "watchlists.view",
     ("POST", "/watchlists"): "watchlists.manage",

@@ -34,8 +34,8 @@ def _todos(page: Page) -> dict[str, list[TodoItem]]:
 
 def _workbench(page: Page) -> dict[str, Any]:
     context = page.context
-    counts = context.alerts.counts_today(scope=context.scope)
-    week = context.alerts.weekly_series(scope=context.scope, days=7)
+    counts = context.alerts.counts_today(scope=context.scope, zone=page.zone)
+    week = context.alerts.weekly_series(scope=context.scope, days=7, zone=page.zone)
     return {
         "counts": counts,
         "week_chart": weekly_chart(week, page.t),
@@ -61,5 +61,5 @@ def workbench_todos(page: PageDep) -> HTMLResponse:
 
 @router.get("/workbench/_counts", response_class=HTMLResponse, include_in_schema=False)
 def workbench_counts(page: PageDep) -> HTMLResponse:
-    counts = page.context.alerts.counts_today(scope=page.context.scope)
+    counts = page.context.alerts.counts_today(scope=page.context.scope, zone=page.zone)
     return page.render("_counts.html", {"counts": counts})

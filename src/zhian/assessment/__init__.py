@@ -1,0 +1,1 @@
+"""Assessment (考核评价): units scored on indicators with weights and targets."""

@@ -1,0 +1,1 @@
+"""The metrics layer: one definition per figure that pages, reports and the API show."""

@@ -1,0 +1,201 @@
+"""The catalogue of figures: one definition each, with the formula that the pages, the
+reports, the API and the big screen share. `docs/statistics.md` carries this table
+(tests/test_docs.py fails when it drifts).
+
+No figure counts people by ethnicity or region of origin: the registry holds neither
+(DESIGN.md, "what Zhian does not do"), and no breakdown may be added for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    PERCENT = "percent"
+    MINUTES = "minutes"
+
+
+class Kind(StrEnum):
+    # A stock is a count of what the registry holds now: it has no history, so no 环比/同比.
+    STOCK = "stock"
+    # A flow is counted over the period; the same formula over the previous period gives
+    # 环比 and over the same period a year earlier 同比.
+    FLOW = "flow"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    title_zh: str
+    title_en: str
+    unit: Unit
+    kind: Kind
+    # What the figure is split by (one figure per value), None for a single figure.
+    breakdown: str | None
+    formula: str
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "population",
+        "实有人口",
+        "Registered population",
+        Unit.COUNT,
+        Kind.STOCK,
+        "registration",
+        "Residents whose house lies in a community of the area, by registration type: "
+        "`household` (local household registration) or `floating` (`is_floating`).",
+    ),
+    Metric(
+        "houses",
+        "实有房屋",
+        "Houses",
+        Unit.COUNT,
+        Kind.STOCK,
+        "use",
+        "Houses in the communities of the area, by recorded use "
+        "(`owner_occupied`, `rented`, `idle` = vacant).",
+    ),
+    Metric(
+        "vehicles",
+        "登记车辆",
+        "Registered vehicles",
+        Unit.COUNT,
+        Kind.STOCK,
+        None,
+        "Vehicles registered to a community of the area.",
+    ),
+    Metric(
+        "devices",
+        "在用设备",
+        "Devices in use",
+        Unit.COUNT,
+        Kind.STOCK,
+        "device_kind",
+        "Enabled devices of the communities of the area, by device kind.",
+    ),
+    Metric(
+        "device_online_rate",
+        "设备在线率",
+        "Device online rate",
+        Unit.PERCENT,
+        Kind.FLOW,
+        None,
+        "For every hour of the period and every (community, device kind) of the area, the "
+        "last online sample of that hour; 100 × Σ online ÷ Σ total over those samples "
+        "(device-hours online ÷ device-hours). For one hour this is the figure the devices "
+        "and KPI pages show: the last sample of each community and kind in the hour ending "
+        "now. No sample in the window: no figure.",
+    ),
+    Metric(
+        "alerts",
+        "预警数",
+        "Alerts",
+        Unit.COUNT,
+        Kind.FLOW,
+        None,
+        "Alerts raised (`created_at`) in the period whose place lies in the area.",
+    ),
+    Metric(
+        "alerts_by_tier",
+        "预警数（按级别）",
+        "Alerts by tier",
+        Unit.COUNT,
+        Kind.FLOW,
+        "tier",
+        "Alerts raised in the period in the area, by severity tier.",
+    ),
+    Metric(
+        "alerts_by_kind",
+        "预警数（按类型）",
+        "Alerts by type",
+        Unit.COUNT,
+        Kind.FLOW,
+        "kind",
+        "Alerts raised in the period in the area, by alert type (`kind`).",
+    ),
+    Metric(
+        "alerts_by_state",
+        "预警数（按状态）",
+        "Alerts by state",
+        Unit.COUNT,
+        Kind.FLOW,
+        "state",
+        "Alerts raised in the period in the area, by their state now.",
+    ),
+    Metric(
+        "median_sign_minutes",
+        "签收用时中位数",
+        "Median time to sign",
+        Unit.MINUTES,
+        Kind.FLOW,
+        None,
+        "Median of (`signed_at` − `created_at`) over the alerts raised in the period in the "
+        "area and signed since.",
+    ),
+    Metric(
+        "median_close_minutes",
+        "结项用时中位数",
+        "Median time to close",
+        Unit.MINUTES,
+        Kind.FLOW,
+        None,
+        "Median of (`closed_at` − `created_at`) over the alerts raised in the period in the "
+        "area and closed since.",
+    ),
+    Metric(
+        "overdue_rate",
+        "超时率",
+        "Overdue rate",
+        Unit.PERCENT,
+        Kind.FLOW,
+        None,
+        "Of the deadlines (sign, arrive, feedback …) of the area's alerts falling due in the "
+        "period and decided (met or breached): 100 × breached ÷ (met + breached).",
+    ),
+    Metric(
+        "false_alarm_rate",
+        "误报率",
+        "False-alarm rate",
+        Unit.PERCENT,
+        Kind.FLOW,
+        "rule",
+        "Per rule or model: of the area's alerts closed in the period (duplicates left out), "
+        "100 × closed as false alarm ÷ closed.",
+    ),
+    Metric(
+        "cases",
+        "案件数（按类别）",
+        "Cases by category",
+        Unit.COUNT,
+        Kind.FLOW,
+        "category",
+        "Cases that began (`time_from`) in the period in a jurisdiction of the area, by category.",
+    ),
+)
+
+METRICS_BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
+
+# Named in the issue and not computed yet: they need a new query of the event store.
+LATER: tuple[tuple[str, str], ...] = (
+    ("passages", "passages by hour, day and direction (access and vehicle passages)"),
+    ("visiting_vehicles", "visiting vehicles (plates seen at gates and not registered)"),
+    ("data_reporting_rate", "data reporting rate (devices that sent events ÷ devices)"),
+)
+
+
+def markdown_table() -> str:
+    """The catalogue as the Markdown table docs/statistics.md carries."""
+    lines = [
+        "| figure | 中文 | unit | kind | split by | formula |",
+        "|---|---|---|---|---|---|",
+    ]
+    for metric in METRICS:
+        lines.append(
+            f"| `{metric.name}` | {metric.title_zh} | {metric.unit.value} | {metric.kind.value} "
+            f"| {metric.breakdown or '—'} | {metric.formula} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,251 @@
+"""Figures of an area and a period, with 环比 and 同比: the one place they are computed."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from zhian.access.scope import JurisdictionScope, require_scope, subtree
+from zhian.alerts import online_rate as online
+from zhian.errors import BadRequestError
+from zhian.metrics.catalogue import METRICS_BY_NAME, Kind
+from zhian.metrics.periods import Period, hour_window
+from zhian.metrics.repository import MetricsRepository
+from zhian.metrics.schemas import Area, FigureRead, StatisticsRead, TrendPoint, change_pct
+from zhian.registry.service import RegistryService
+
+
+@dataclass(frozen=True)
+class NotableAlert:
+    """A major alert of the period, as a report lists it (no personal data: the title)."""
+
+    id: int
+    created_at: datetime
+    kind: str
+    state: str
+    title_zh: str
+    title_en: str
+
+
+# (metric, breakdown key or None) -> value
+Values = dict[tuple[str, str | None], float | None]
+TREND_PERIODS = 12
+MAX_TREND_PERIODS = 60
+
+
+def _median_minutes(seconds: list[float]) -> float | None:
+    return round(statistics.median(seconds) / 60, 1) if seconds else None
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+class MetricsService:
+    """Computes every figure of `zhian.metrics.catalogue` for an area within a user's scope."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.repository = MetricsRepository(session)
+        self._registry = RegistryService(session)
+
+    # -- areas -----------------------------------------------------------------------------
+
+    def area(self, scope: JurisdictionScope, jurisdiction_id: str | None) -> Area:
+        """The area of `jurisdiction_id` (its subtree) within `scope`; the whole scope when
+        None. 400 for a jurisdiction unknown or outside the scope."""
+        scope = require_scope(scope)
+        if not jurisdiction_id:
+            return Area(scope.root, scope.jurisdiction_ids, scope.community_ids)
+        tree = self._registry.jurisdiction_tree()
+        if jurisdiction_id not in tree.parents:
+            raise BadRequestError(f"unknown jurisdiction '{jurisdiction_id}'", field="jurisdiction")
+        if not scope.contains(jurisdiction_id):
+            raise BadRequestError(
+                f"jurisdiction '{jurisdiction_id}' is not in your jurisdiction '{scope.root}'",
+                field="jurisdiction",
+            )
+        below = frozenset(subtree(tree.parents, jurisdiction_id))
+        communities = frozenset(c for c, j in tree.community_jurisdiction.items() if j in below)
+        if scope.community_ids is not None:
+            communities &= scope.community_ids
+        if scope.jurisdiction_ids is not None:
+            below &= scope.jurisdiction_ids
+        return Area(jurisdiction_id, below, communities)
+
+    # -- the online rate (one definition: zhian.alerts.online_rate) ------------------------
+
+    def online_rate_pct(self, area: Area, since: datetime, until: datetime) -> float | None:
+        samples = self.repository.online_samples(area.communities, since, until)
+        return online.online_rate_pct(samples, since)
+
+    def online_rate_now(self, area: Area, now: datetime) -> float | None:
+        """The rate of the hour ending `now`: what the devices and KPI pages show."""
+        since, until = hour_window(now)
+        return self.online_rate_pct(area, since, until)
+
+    # -- figures ---------------------------------------------------------------------------
+
+    def stock_values(self, area: Area) -> Values:
+        communities = area.communities
+        values: Values = {}
+        population = self.repository.residents_by_registration(communities)
+        values[("population", None)] = sum(population.values())
+        values.update({("population", key): n for key, n in population.items()})
+        houses = self.repository.houses_by_use(communities)
+        values[("houses", None)] = sum(houses.values())
+        values.update({("houses", key): n for key, n in houses.items()})
+        values[("vehicles", None)] = self.repository.registered_vehicles(communities)
+        devices = self.repository.enabled_devices_by_kind(communities)
+        values[("devices", None)] = sum(devices.values())
+        values.update({("devices", key): n for key, n in devices.items()})
+        return values
+
+    def flow_values(self, area: Area, start: datetime, end: datetime) -> Values:
+        """Every flow figure over [start, end)."""
+        values: Values = {("device_online_rate", None): self.online_rate_pct(area, start, end)}
+        values.update(self._alert_values(area, start, end))
+        values.update(self._closing_values(area, start, end))
+        met = breached = 0
+        for met_at, breached_at in self.repository.deadlines_due(area.jurisdictions, start, end):
+            if breached_at is not None:
+                breached += 1
+            elif met_at is not None:
+                met += 1
+        values[("overdue_rate", None)] = _pct(breached, met + breached)
+        cases = self.repository.cases_by_category(area.jurisdictions, start, end)
+        values[("cases", None)] = sum(cases.values())
+        values.update({("cases", key): n for key, n in cases.items()})
+        return values
+
+    def _alert_values(self, area: Area, start: datetime, end: datetime) -> Values:
+        rows = self.repository.alerts_raised(area.jurisdictions, start, end)
+        values: Values = {("alerts", None): len(rows)}
+        for metric, attribute in (
+            ("alerts_by_tier", "tier"),
+            ("alerts_by_kind", "kind"),
+            ("alerts_by_state", "state"),
+        ):
+            counts = Counter(str(getattr(row, attribute)) for row in rows)
+            values[(metric, None)] = len(rows)
+            values.update({(metric, key): n for key, n in counts.items()})
+        signed = [(r.signed_at - r.created_at).total_seconds() for r in rows if r.signed_at]
+        closed = [(r.closed_at - r.created_at).total_seconds() for r in rows if r.closed_at]
+        values[("median_sign_minutes", None)] = _median_minutes(signed)
+        values[("median_close_minutes", None)] = _median_minutes(closed)
+        return values
+
+    def _closing_values(self, area: Area, start: datetime, end: datetime) -> Values:
+        closed: Counter[str] = Counter()
+        false_alarms: Counter[str] = Counter()
+        for rule, outcome in self.repository.alerts_closed(area.jurisdictions, start, end):
+            closed[rule] += 1
+            if outcome == "false_alarm":
+                false_alarms[rule] += 1
+        values: Values = {
+            ("false_alarm_rate", None): _pct(sum(false_alarms.values()), sum(closed.values()))
+        }
+        values.update(
+            {("false_alarm_rate", rule): _pct(false_alarms[rule], n) for rule, n in closed.items()}
+        )
+        return values
+
+    def statistics(self, area: Area, period: Period) -> StatisticsRead:
+        """Every figure of the area over the period, with 环比 and 同比 for flows."""
+        current = self.flow_values(area, period.start, period.end)
+        before = period.previous()
+        previous = self.flow_values(area, before.start, before.end)
+        year = period.year_before()
+        year_before = self.flow_values(area, year.start, year.end)
+        figures = [_figure(k, v, previous, year_before) for k, v in current.items()]
+        figures += [_figure(k, v, None, None) for k, v in self.stock_values(area).items()]
+        # Counts over breakdown values that only the earlier periods saw: 0 now.
+        for key in (previous.keys() | year_before.keys()) - current.keys():
+            if METRICS_BY_NAME[key[0]].unit.value == "count":
+                figures.append(_figure(key, 0, previous, year_before))
+        figures.sort(key=lambda f: (_ORDER[f.metric], f.key is not None, f.key or ""))
+        return StatisticsRead(
+            jurisdiction_id=area.jurisdiction_id,
+            granularity=period.granularity.value,
+            period=period.label(),
+            start=period.start,
+            end=period.end,
+            figures=figures,
+        )
+
+    def trend(
+        self, area: Area, period: Period, metric: str, key: str | None, count: int = TREND_PERIODS
+    ) -> list[TrendPoint]:
+        """The flow figure over `count` periods ending with `period`, oldest first."""
+        definition = METRICS_BY_NAME.get(metric)
+        if definition is None or definition.kind is not Kind.FLOW:
+            raise BadRequestError(f"no trend for '{metric}'", field="metric")
+        periods = list(_periods_ending(period, min(count, MAX_TREND_PERIODS)))
+        points = []
+        for each in periods:
+            values = self.flow_values(area, each.start, each.end)
+            value = values.get((metric, key))
+            if value is None and definition.unit.value == "count":
+                value = 0
+            points.append(TrendPoint(period=each.label(), start=each.start, value=value))
+        return points
+
+    def notable_alerts(
+        self, area: Area, start: datetime, end: datetime, limit: int
+    ) -> list[NotableAlert]:
+        """The period's major-tier alerts in the area, oldest first, at most `limit`."""
+        rows = [
+            r
+            for r in self.repository.alerts_raised(area.jurisdictions, start, end)
+            if r.tier == "major"
+        ]
+        return [
+            NotableAlert(r.id, r.created_at, r.kind, r.state, r.title_zh, r.title_en)
+            for r in rows[:limit]
+        ]
+
+    def community_online(self, area: Area, now: datetime) -> dict[str, tuple[int, int]]:
+        """(online, total) per community in the hour ending `now`."""
+        since, until = hour_window(now)
+        return online.by_community(
+            self.repository.online_samples(area.communities, since, until), since
+        )
+
+
+_ORDER = {name: index for index, name in enumerate(METRICS_BY_NAME)}
+
+
+def _figure(
+    key: tuple[str, str | None],
+    value: float | None,
+    previous: dict[tuple[str, str | None], float | None] | None,
+    year_before: dict[tuple[str, str | None], float | None] | None,
+) -> FigureRead:
+    is_count = METRICS_BY_NAME[key[0]].unit.value == "count"
+    absent: float | None = 0 if is_count else None
+
+    def base(values: Values | None) -> float | None:
+        return None if values is None else values.get(key, absent)
+
+    before, year = base(previous), base(year_before)
+    return FigureRead(
+        metric=key[0],
+        key=key[1],
+        value=value,
+        previous=before,
+        year_before=year,
+        change_previous_pct=change_pct(value, before),
+        change_year_pct=change_pct(value, year),
+    )
+
+
+def _periods_ending(period: Period, count: int) -> Iterable[Period]:
+    out = [period]
+    while len(out) < count:
+        out.append(out[-1].previous())
+    return reversed(out)

@@ -1,0 +1,159 @@
+"""What a report says: its sections of figures (with 环比 and 同比) and notable alerts,
+built once from the metrics layer and then written as Excel, PDF or a printable page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from zhian.metrics.catalogue import METRICS_BY_NAME
+from zhian.metrics.periods import Granularity, Period
+from zhian.metrics.schemas import Area, StatisticsRead
+from zhian.metrics.service import MetricsService, NotableAlert
+
+
+class ReportKind(StrEnum):
+    DAILY = "daily"  # 值班日报
+    WEEKLY = "weekly"  # 治安态势周报
+    MONTHLY = "monthly"  # 治安态势月报
+
+
+GRANULARITY = {
+    ReportKind.DAILY: Granularity.DAY,
+    ReportKind.WEEKLY: Granularity.WEEK,
+    ReportKind.MONTHLY: Granularity.MONTH,
+}
+TITLES = {
+    ReportKind.DAILY: ("值班日报", "Daily duty report"),
+    ReportKind.WEEKLY: ("治安态势周报", "Weekly public-order situation report"),
+    ReportKind.MONTHLY: ("治安态势月报", "Monthly public-order situation report"),
+}
+# (heading zh, heading en, figures) per report kind, in the order printed.
+_SITUATION = (
+    ("警情态势", "Alerts", ("alerts", "alerts_by_tier", "alerts_by_kind")),
+    (
+        "处置效能",
+        "Handling",
+        ("median_sign_minutes", "median_close_minutes", "overdue_rate", "false_alarm_rate"),
+    ),
+    ("设备运行", "Device health", ("devices", "device_online_rate")),
+    ("案件", "Cases", ("cases",)),
+    ("实有信息", "Registry", ("population", "houses", "vehicles")),
+)
+SECTIONS = {
+    ReportKind.DAILY: (
+        ("今日预警", "Alerts today", ("alerts", "alerts_by_tier", "alerts_by_state")),
+        (
+            "处置情况",
+            "Handling",
+            ("median_sign_minutes", "median_close_minutes", "overdue_rate"),
+        ),
+        ("设备运行", "Device health", ("devices", "device_online_rate")),
+        ("案件", "Cases", ("cases",)),
+    ),
+    ReportKind.WEEKLY: _SITUATION,
+    ReportKind.MONTHLY: _SITUATION,
+}
+NOTABLE_ALERTS = 20
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    metric: str
+    key: str | None
+    label: str
+    value: float | None
+    unit: str
+    change_previous_pct: float | None
+    change_year_pct: float | None
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    heading: str
+    rows: list[ReportRow]
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: ReportKind
+    lang: str
+    title: str
+    area_name: str
+    period: str
+    start: datetime
+    end: datetime
+    generated_at: datetime
+    sections: list[ReportSection]
+    notable: list[NotableAlert]
+    statistics: StatisticsRead
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A figure as printed: counts whole, percentages with one decimal and %, minutes."""
+    if value is None:
+        return "—"
+    if unit == "count":
+        return f"{value:.0f}"
+    if unit == "percent":
+        return f"{value:.1f}%"
+    return f"{value:.1f}"
+
+
+def format_change(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f}%"
+
+
+def build_report(
+    metrics: MetricsService,
+    area: Area,
+    period: Period,
+    kind: ReportKind,
+    *,
+    lang: str,
+    area_name: str,
+    key_label: Callable[[str, str], str],
+    now: datetime,
+) -> Report:
+    """The report of `kind` for the area over `period`; `key_label(metric, key)` names a
+    breakdown value (a tier, a rule …) in `lang`."""
+    statistics = metrics.statistics(area, period)
+    is_en = lang == "en"
+    sections = []
+    for heading_zh, heading_en, names in SECTIONS[kind]:
+        rows = []
+        for name in names:
+            metric = METRICS_BY_NAME[name]
+            title = metric.title_en if is_en else metric.title_zh
+            for figure in statistics.figures:
+                if figure.metric != name:
+                    continue
+                label = title if figure.key is None else f"{title} · {key_label(name, figure.key)}"
+                rows.append(
+                    ReportRow(
+                        metric=name,
+                        key=figure.key,
+                        label=label,
+                        value=figure.value,
+                        unit=metric.unit.value,
+                        change_previous_pct=figure.change_previous_pct,
+                        change_year_pct=figure.change_year_pct,
+                    )
+                )
+        sections.append(ReportSection(heading_en if is_en else heading_zh, rows))
+    title_zh, title_en = TITLES[kind]
+    return Report(
+        kind=kind,
+        lang=lang,
+        title=title_en if is_en else title_zh,
+        area_name=area_name,
+        period=period.label(),
+        start=period.start,
+        end=period.end,
+        generated_at=now,
+        sections=sections,
+        notable=metrics.notable_alerts(area, period.start, period.end, NOTABLE_ALERTS),
+        statistics=statistics,
+    )

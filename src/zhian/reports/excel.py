@@ -1,0 +1,61 @@
+"""A report as an Excel workbook (openpyxl): figures as numbers, so they add up in Excel."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from zhian.reports.content import Report
+
+_HEAD = {
+    "zh": ("指标", "数值", "环比(%)", "同比(%)"),
+    "en": ("Figure", "Value", "vs previous (%)", "vs a year ago (%)"),
+}
+_NOTABLE = {
+    "zh": ("重大预警", "编号", "时间", "类型", "状态", "标题"),
+    "en": ("Major alerts", "No.", "Time", "Type", "State", "Title"),
+}
+_FORMATS = {"count": "0", "percent": '0.0"%"', "minutes": "0.0"}
+
+
+def workbook_bytes(report: Report, zone: timezone) -> bytes:
+    """The report as an .xlsx file: one sheet of figures, one of major alerts."""
+    lang = "en" if report.lang == "en" else "zh"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook always has its first sheet
+    sheet.title = "Report" if lang == "en" else "报表"
+    sheet.append([report.title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([report.area_name, report.period])
+    start, end = report.start.astimezone(zone), report.end.astimezone(zone)
+    sheet.append([f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}", f"UTC{start:%z}"])
+    for section in report.sections:
+        sheet.append([])
+        sheet.append([section.heading])
+        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
+        sheet.append(list(_HEAD[lang]))
+        for row in section.rows:
+            sheet.append([row.label, row.value, row.change_previous_pct, row.change_year_pct])
+            sheet.cell(row=sheet.max_row, column=2).number_format = _FORMATS[row.unit]
+    sheet.column_dimensions["A"].width = 36
+    for column in "BCD":
+        sheet.column_dimensions[column].width = 16
+    notable = book.create_sheet(_NOTABLE[lang][0])
+    notable.append(list(_NOTABLE[lang][1:]))
+    for alert in report.notable:
+        notable.append(
+            [
+                alert.id,
+                alert.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                alert.kind,
+                alert.state,
+                alert.title_en if lang == "en" else alert.title_zh,
+            ]
+        )
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()

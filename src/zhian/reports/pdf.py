@@ -1,0 +1,88 @@
+"""A report as a PDF (fpdf2) with a Chinese font embedded as a subset of its glyphs."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from fpdf import FPDF
+
+from zhian.errors import ConfigurationError
+from zhian.reports.content import Report, format_change, format_value
+from zhian.reports.settings import ReportSettings
+
+_FAMILY = "cjk"
+_HEAD = {
+    "zh": ("指标", "数值", "环比", "同比"),
+    "en": ("Figure", "Value", "vs previous", "vs a year ago"),
+}
+_NOTABLE = {"zh": "重大预警", "en": "Major alerts"}
+_NONE = {"zh": "无", "en": "none"}
+_WIDTHS = (95, 30, 30, 30)  # mm, on A4 with 15 mm margins
+
+
+def _document(settings: ReportSettings) -> FPDF:
+    if not settings.font_path.is_file():
+        raise ConfigurationError(
+            f"no font at {settings.font_path}: install fonts-noto-cjk or set "
+            "reports.font_path to a font with Simplified Chinese",
+            field="reports.font_path",
+        )
+    pdf = FPDF(format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font(_FAMILY, fname=str(settings.font_path), collection_font_number=settings.font_index)
+    return pdf
+
+
+def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes:
+    """The report as a PDF: title, area and period, a table per section, major alerts."""
+    lang = "en" if report.lang == "en" else "zh"
+    pdf = _document(settings)
+    pdf.set_title(report.title)
+    pdf.add_page()
+    pdf.set_font(_FAMILY, size=18)
+    pdf.cell(0, 10, report.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FAMILY, size=10)
+    start, end = report.start.astimezone(zone), report.end.astimezone(zone)
+    pdf.cell(
+        0,
+        6,
+        f"{report.area_name} · {report.period} · {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    for section in report.sections:
+        pdf.ln(3)
+        pdf.set_font(_FAMILY, size=13)
+        pdf.cell(0, 8, section.heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_FAMILY, size=10)
+        _row(pdf, _HEAD[lang], fill=True)
+        for row in section.rows:
+            _row(
+                pdf,
+                (
+                    row.label,
+                    format_value(row.value, row.unit),
+                    format_change(row.change_previous_pct),
+                    format_change(row.change_year_pct),
+                ),
+            )
+    pdf.ln(3)
+    pdf.set_font(_FAMILY, size=13)
+    pdf.cell(0, 8, _NOTABLE[lang], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FAMILY, size=10)
+    for alert in report.notable:
+        when = alert.created_at.astimezone(zone).strftime("%m-%d %H:%M")
+        title = alert.title_en if lang == "en" else alert.title_zh
+        pdf.multi_cell(0, 6, f"#{alert.id}  {when}  {title}", new_x="LMARGIN", new_y="NEXT")
+    if not report.notable:
+        pdf.cell(0, 6, _NONE[lang], new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _row(pdf: FPDF, cells: tuple[str, ...], *, fill: bool = False) -> None:
+    if fill:
+        pdf.set_fill_color(230, 234, 240)
+    for width, text, align in zip(_WIDTHS, cells, ("L", "R", "R", "R"), strict=True):
+        pdf.cell(width, 7, text, border=1, align=align, fill=fill)
+    pdf.ln()

@@ -1,0 +1,150 @@
+"""Reports (报表中心): the daily duty report and the weekly and monthly situation reports of
+an area, generated on demand as Excel, PDF or a print-friendly page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse, Response
+
+from zhian.errors import BadRequestError, ZhianError
+from zhian.metrics.periods import parse_period
+from zhian.metrics.service import MetricsService
+from zhian.registry.service import RegistryService
+from zhian.reports.content import (
+    TITLES,
+    Report,
+    ReportKind,
+    build_report,
+    format_change,
+    format_value,
+)
+from zhian.reports.excel import workbook_bytes
+from zhian.reports.pdf import pdf_bytes
+from zhian.web.auth import current_user
+from zhian.web.i18n import TEXT
+from zhian.web.kpi_views import jurisdiction_choices
+from zhian.web.layout import Page, PageDep
+from zhian.web.stats_views import key_label
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+REPORT_TEXT: dict[str, tuple[str, str]] = {
+    "nav_reports": ("报表中心", "Reports"),
+    "reports_title": ("报表中心", "Reports"),
+    "report_kind": ("报表", "Report"),
+    "report_print": ("打印版", "Print"),
+    "report_excel": ("Excel", "Excel"),
+    "report_pdf": ("PDF", "PDF"),
+    "report_generated": ("生成时间", "Generated"),
+    "report_notable": ("重大预警", "Major alerts"),
+    "report_none": ("无", "none"),
+}
+for _key, (_zh, _en) in REPORT_TEXT.items():
+    TEXT["zh"].setdefault(_key, _zh)
+    TEXT["en"].setdefault(_key, _en)
+
+Kind = Annotated[str, Path(max_length=16)]
+Jurisdiction = Annotated[str | None, Query(max_length=64)]
+Day = Annotated[str | None, Query(max_length=10)]
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def report_kind(value: str) -> ReportKind:
+    try:
+        return ReportKind(value)
+    except ValueError:
+        raise BadRequestError("must be daily, weekly or monthly", field="kind") from None
+
+
+def make_report(page: Page, kind: str, jurisdiction: str | None, day: str | None) -> Report:
+    """The report of the user's area (or one below it) for the period holding `day`."""
+    chosen = report_kind(kind)
+    context = page.context
+    metrics = MetricsService(context.session)
+    area = metrics.area(context.scope, jurisdiction)
+    period = parse_period(
+        {"daily": "day", "weekly": "week", "monthly": "month"}[chosen.value],
+        day,
+        now=page.now,
+        zone=page.zone,
+    )
+    names = RegistryService(context.session).jurisdiction_names()
+    area_name = names.get(area.jurisdiction_id or "", "") or page.t["all"]
+    return build_report(
+        metrics,
+        area,
+        period,
+        chosen,
+        lang=page.lang,
+        area_name=area_name,
+        key_label=lambda metric, key: key_label(page.lang, metric, key),
+        now=page.now,
+    )
+
+
+def _file_name(report: Report, extension: str) -> str:
+    # ASCII only: the header carries no encoding; the document's own title is Chinese.
+    return f"zhian-{report.kind.value}-{report.period}.{extension}"
+
+
+@router.get("/reports", response_class=HTMLResponse, include_in_schema=False)
+def reports_page(page: PageDep, jurisdiction: Jurisdiction = None, day: Day = None) -> HTMLResponse:
+    context = page.context
+    error: ZhianError | None = None
+    try:
+        MetricsService(context.session).area(context.scope, jurisdiction)
+        parse_period("day", day, now=page.now, zone=page.zone)
+    except BadRequestError as exc:
+        error, jurisdiction, day = exc, None, None
+    return page.render(
+        "reports.html",
+        {
+            "kinds": [
+                (kind.value, TITLES[kind][1 if page.lang == "en" else 0]) for kind in ReportKind
+            ],
+            "choices": jurisdiction_choices(context.alerts.tree, context.scope),
+            "names": RegistryService(context.session).jurisdiction_names(),
+            "chosen": jurisdiction or context.scope.root,
+            "day": day or page.now.astimezone(page.zone).date().isoformat(),
+            "error": error,
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/reports/{kind}/print", response_class=HTMLResponse, include_in_schema=False)
+def report_print(
+    page: PageDep, kind: Kind, jurisdiction: Jurisdiction = None, day: Day = None
+) -> HTMLResponse:
+    report = make_report(page, kind, jurisdiction, day)
+    return page.render(
+        "report_print.html",
+        {"report": report, "value": format_value, "change": format_change},
+    )
+
+
+@router.get("/reports/{kind}.xlsx", include_in_schema=False)
+def report_excel(
+    page: PageDep, kind: Kind, jurisdiction: Jurisdiction = None, day: Day = None
+) -> Response:
+    report = make_report(page, kind, jurisdiction, day)
+    return Response(
+        workbook_bytes(report, page.zone),
+        media_type=_XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{_file_name(report, "xlsx")}"'},
+    )
+
+
+@router.get("/reports/{kind}.pdf", include_in_schema=False)
+def report_pdf(
+    page: PageDep, kind: Kind, jurisdiction: Jurisdiction = None, day: Day = None
+) -> Response:
+    report = make_report(page, kind, jurisdiction, day)
+    body = pdf_bytes(report, page.zone, page.node.settings.reports)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_file_name(report, "pdf")}"'},
+    )

@@ -1,0 +1,147 @@
+// The big screen (大屏): figures from /api/v1/screen, the map from /api/v1/map/*, kept live
+// by the alert feed (/api/v1/live). A lost connection shows "disconnected" and, once the
+// figures are older than STALE_SECONDS, "stale"; the browser reconnects on its own.
+(function () {
+  "use strict";
+  var body = document.body;
+  var lang = body.dataset.lang || "zh";
+  var STALE_SECONDS = 90, POLL_SECONDS = 60;
+  var lastUpdate = Date.now();
+  var live = document.getElementById("screen-live");
+  var updated = document.getElementById("screen-updated");
+  var trendChart = null;
+
+  function esc(text) {
+    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function figure(value, metric) {
+    if (value === null || value === undefined) { return body.dataset.noData; }
+    if (metric === "device_online_rate" || metric === "overdue_rate") { return value.toFixed(1) + "%"; }
+    if (metric === "median_sign_minutes") { return value.toFixed(1); }
+    return String(Math.round(value));
+  }
+  function render(snapshot) {
+    snapshot.tiles.forEach(function (tile) {
+      var el = document.querySelector('.tile[data-metric="' + tile.metric + '"]');
+      if (!el) { return; }
+      el.querySelector(".tile-value").textContent = figure(tile.value, tile.metric);
+      var change = el.querySelector(".tile-change");
+      var c = tile.change_previous_pct;
+      change.textContent = c === null || c === undefined ? "—" : (lang === "en" ? "vs previous " : "环比 ") + (c > 0 ? "+" : "") + c.toFixed(1) + "%";
+      change.className = "tile-change" + (c > 0 ? " up" : c < 0 ? " down" : "");
+    });
+    var types = document.getElementById("screen-types");
+    types.innerHTML = snapshot.top_types.length ? snapshot.top_types.map(function (t) {
+      return "<li data-kind=\"" + esc(t.kind) + "\">" + esc(t.name) + "<b>" + esc(t.count) + "</b></li>";
+    }).join("") : "<li class=\"muted\">" + esc(body.dataset.noData) + "</li>";
+    var crowdList = document.getElementById("screen-crowd");
+    var d = snapshot.devices;
+    document.getElementById("screen-devices").innerHTML =
+      "<div>" + esc(crowdList.dataset.devices) + "<b>" + esc(figure(d.total, "alerts")) + "</b></div>" +
+      "<div>" + esc(crowdList.dataset.online) + "<b id=\"screen-online\">" + esc(figure(d.online_rate_pct, "device_online_rate")) + "</b></div>" +
+      "<div>" + esc(crowdList.dataset.openFaults) + "<b>" + esc(d.open_alerts) + "</b></div>";
+    crowdList.innerHTML = snapshot.crowd.length ? snapshot.crowd.map(function (z) {
+      var crossing = z.crossing_in_minutes == null ? "" : " · " + crowdList.dataset.crossing + " " + z.crossing_in_minutes + " " + crowdList.dataset.minutes;
+      return "<li class=\"crowd-level-" + z.level + "\">" + esc(z.name) + " · " + esc(z.level_name) + esc(crossing) + "<b>" + esc(z.density_per_m2) + "/m²</b></li>";
+    }).join("") : "<li class=\"muted\">" + esc(crowdList.dataset.none) + "</li>";
+    drawTrend(snapshot.trend);
+    lastUpdate = Date.now();
+    updated.textContent = updated.dataset.label + " " + snapshot.generated_local;
+    updated.classList.remove("stale");
+  }
+  function drawTrend(trend) {
+    var el = document.getElementById("screen-trend");
+    var hasData = trend.values.some(function (v) { return v > 0; });
+    if (!hasData) {
+      if (trendChart) { trendChart.dispose(); trendChart = null; }
+      el.classList.add("empty"); el.textContent = body.dataset.noData; return;
+    }
+    el.classList.remove("empty");
+    if (typeof echarts === "undefined") { return; }
+    if (!trendChart) { el.textContent = ""; trendChart = echarts.init(el, null, { renderer: "canvas" }); }
+    trendChart.setOption({
+      animation: false, textStyle: { color: "#9fb3c8" },
+      grid: { left: 30, right: 10, top: 10, bottom: 24, containLabel: true },
+      xAxis: { type: "category", data: trend.labels, axisLine: { lineStyle: { color: "#36506f" } } },
+      yAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#1f3a5f" } } },
+      series: [{ type: "line", data: trend.values, smooth: true, areaStyle: { opacity: 0.25 }, color: "#4fc3f7" }]
+    });
+  }
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(url + " " + r.status); } return r.json(); });
+  }
+  var refreshing = false, again = false;
+  function refresh() {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    getJSON("/api/v1/screen?lang=" + lang).then(render).catch(function () {}).finally(function () {
+      refreshing = false;
+      if (again) { again = false; setTimeout(refresh, 1000); }
+    });
+  }
+
+  // The map: the area outlines, open alerts as glowing dots, zones by crowd density.
+  var map = L.map("screen-map", { zoomControl: false, attributionControl: false });
+  var alertLayer = L.layerGroup().addTo(map);
+  var alertIds = {};
+  function addAlert(p, latlng) {
+    if (alertIds[p.id]) { return; }
+    var icon = L.divIcon({ className: "", html: "<div class=\"screen-alert " + esc(p.tier) + "\" data-alert-id=\"" + esc(p.id) + "\"></div>", iconSize: [14, 14] });
+    alertIds[p.id] = L.marker(latlng, { icon: icon, title: p.title_zh || "" }).addTo(alertLayer);
+  }
+  function loadAlerts() {
+    return getJSON("/api/v1/map/alerts").then(function (data) {
+      alertLayer.clearLayers(); alertIds = {};
+      data.features.forEach(function (f) { var c = f.geometry.coordinates; addAlert(f.properties, [c[1], c[0]]); });
+    });
+  }
+  getJSON("/api/v1/map/areas").then(function (data) {
+    var layer = L.geoJSON(data, { style: function () { return { color: "#4fc3f7", weight: 1.5, fillColor: "#1565c0", fillOpacity: 0.12 }; } }).addTo(map);
+    var bounds = layer.getBounds();
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20] }); } else { map.setView([30.27, 120.15], 13); }
+  }).catch(function () { map.setView([30.27, 120.15], 13); }).finally(function () {
+    getJSON("/api/v1/map/zones").then(function (data) {
+      L.geoJSON(data, { style: function (f) {
+        var level = (f.properties && f.properties.level) || 0;
+        return { color: level >= 3 ? "#ff5252" : level >= 2 ? "#ffcc66" : "#8ff0b5", weight: 1, fillOpacity: 0.3 };
+      } }).addTo(map);
+    }).catch(function () {});  // no crowd.view: no zones
+    loadAlerts().catch(function () {}).finally(function () {
+      document.getElementById("screen-map").dataset.ready = "1";
+    });
+  });
+
+  // Live: any alert message refreshes the figures and the alert dots.
+  var source = new EventSource("/api/v1/live");
+  source.addEventListener("open", function () {
+    live.classList.add("on"); live.textContent = live.dataset.on;
+    refresh(); loadAlerts().catch(function () {});  // catch up on what the gap missed
+  });
+  source.addEventListener("error", function () {
+    live.classList.remove("on"); live.textContent = live.dataset.off;
+  });
+  source.addEventListener("alert", function () { refresh(); loadAlerts().catch(function () {}); });
+  // The machine's network goes: an open stream may not notice for a while, the screen does.
+  window.addEventListener("offline", function () {
+    live.classList.remove("on"); live.textContent = live.dataset.off;
+  });
+  window.addEventListener("online", function () {
+    if (source.readyState === EventSource.OPEN) {
+      live.classList.add("on"); live.textContent = live.dataset.on;
+      refresh(); loadAlerts().catch(function () {});
+    }  // otherwise the stream's own reconnection turns it on ("open" above)
+  });
+
+  setInterval(function () {
+    if ((Date.now() - lastUpdate) / 1000 > STALE_SECONDS) {
+      updated.classList.add("stale");
+      updated.textContent = updated.dataset.stale + " · " + updated.dataset.label + " " + new Date(lastUpdate).toLocaleTimeString();
+    }
+  }, 5000);
+  setInterval(refresh, POLL_SECONDS * 1000);
+  render(JSON.parse(document.getElementById("screen-snapshot").textContent));
+  window.addEventListener("resize", function () { if (trendChart) { trendChart.resize(); } map.invalidateSize(); });
+})();

@@ -1,0 +1,109 @@
+"""Reports (报表中心): the Excel and PDF files open, carry the metrics layer's figures and a
+Chinese font; the PDF page renders to an image with ink on it; the print page; scope."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+from zhian.reports.settings import DEFAULT_FONT
+
+needs_font = pytest.mark.skipif(not DEFAULT_FONT.is_file(), reason="fonts-noto-cjk is missing")
+
+
+@pytest.fixture
+def alarms(node: Node, clock: ManualClock) -> None:
+    """One fire yesterday; a smoke and a tamper alarm today."""
+    submit(node, alarm_event("fire-y", clock.now(), kind="fire"))
+    wait_for_alert(node, "alarm_fire")
+    clock.advance(timedelta(days=1))
+    submit(node, alarm_event("smoke-t", clock.now(), kind="smoke"))
+    submit(node, alarm_event("tamper-t", clock.now(), kind="tamper", device_id="CAM1"))
+    wait_for_alert(node, "alarm_tamper")
+
+
+def stats(client: TestClient, granularity: str = "day") -> dict[str, float | None]:
+    report = client.get(f"/api/v1/stats?granularity={granularity}").json()
+    return {f"{f['metric']}/{f['key'] or ''}": f["value"] for f in report["figures"]}
+
+
+def test_the_daily_report_in_excel_carries_the_figures_of_the_metrics_layer(
+    client: TestClient, alarms: None
+) -> None:
+    log_in(client, "command")
+    response = client.get("/reports/daily.xlsx?lang=zh")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book["报表"]
+    assert sheet["A1"].value == "值班日报"
+    rows = {row[0]: row[1:] for row in sheet.iter_rows(values_only=True) if row and row[0]}
+    expected = stats(client)
+    assert rows["预警数"][0] == expected["alerts/"] == 2
+    assert rows["预警数"][1] == 100.0  # 环比: 2 against 1
+    major = expected["alerts_by_tier/major"]
+    assert rows["预警数（按级别） · 重大"][0] == major
+    notable = [row for row in book["重大预警"].iter_rows(min_row=2, values_only=True)]
+    assert len(notable) == major
+
+
+@needs_font
+def test_the_weekly_report_pdf_embeds_a_chinese_font_and_renders(
+    client: TestClient, alarms: None, tmp_path: Path
+) -> None:
+    log_in(client, "command")
+    response = client.get("/reports/weekly.pdf?lang=zh")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(response.content))
+    # pypdf keeps the NULs of the font's two-byte codes: drop them with the spaces.
+    text = re.sub(r"[\s\x00]+", "", reader.pages[0].extract_text())
+    assert "治安态势周报" in text
+    expected = stats(client, "week")
+    assert expected["alerts/"] == 3 and "预警数3" in text
+    fonts = [
+        font.get_object()
+        for resources in [reader.pages[0]["/Resources"]]
+        for font in resources["/Font"].values()
+    ]
+    assert any("/FontFile2" in str(f) or "/DescendantFonts" in f for f in fonts)
+    # Render the page and look at it: ink in the title's place, white elsewhere.
+    image = pypdfium2.PdfDocument(response.content)[0].render(scale=1).to_pil().convert("L")
+    image.save(tmp_path / "weekly.png")  # kept by pytest, for a person to look at
+    title = image.crop((40, 40, 260, 75))
+    assert title.getextrema()[0] < 100, "no title drawn"
+    margin = image.crop((0, 0, 35, image.height))  # 15 mm ≈ 42 px at 72 dpi
+    assert margin.getextrema()[0] > 200, "ink in the left margin"
+
+
+def test_the_print_page_and_bad_input(client: TestClient, alarms: None) -> None:
+    log_in(client, "command")
+    page = client.get("/reports/monthly/print?lang=zh").text
+    assert '<h1 id="report-title">治安态势月报</h1>' in page
+    assert re.search(r'data-metric="alerts" data-key=""><td>[^<]+</td><td class="n value">3<', page)
+    bad = client.get("/reports/yearly.xlsx")
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "kind"
+    assert client.get("/reports/daily.pdf?day=2026-02-30").json()["error"]["field"] == "day"
+    listing = client.get("/reports?lang=zh").text
+    assert 'href="/reports/daily.xlsx?' in listing and 'href="/reports?lang=zh"' in listing
+
+
+def test_reports_keep_to_the_users_jurisdiction(client: TestClient, alarms: None) -> None:
+    log_in(client, "outsider")
+    book = load_workbook(io.BytesIO(client.get("/reports/daily.xlsx").content))
+    rows = {row[0]: row[1:] for row in book.active.iter_rows(values_only=True) if row and row[0]}
+    assert rows["预警数"][0] == 0
+    assert client.get("/reports/daily.pdf?jurisdiction=J-STATION").status_code == 400
+    log_in(client, "grid")
+    assert client.get("/reports/daily.xlsx").status_code == 403
+    assert client.get("/reports").status_code == 403

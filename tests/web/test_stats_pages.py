@@ -1,0 +1,128 @@
+"""Statistics (专题统计): figures by area and period with 环比, the list behind a number,
+the JSON API agreeing with the page, scope, permissions and clear errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+
+
+def raise_alarms(node: Node, clock: ManualClock, *kinds: str) -> None:
+    for index, kind in enumerate(kinds):
+        stamp = clock.now().strftime("%Y%m%d%H%M")
+        submit(node, alarm_event(f"{kind}-{stamp}-{index}", clock.now(), kind=kind))
+        wait_for_alert(node, f"alarm_{kind}")
+
+
+def figure(report: dict[str, object], metric: str, key: str | None = None) -> dict[str, object]:
+    for item in report["figures"]:  # type: ignore[attr-defined]
+        if item["metric"] == metric and item["key"] == key:
+            return dict(item)
+    raise AssertionError(f"no figure {metric}/{key}")
+
+
+def row(html: str, metric: str, key: str = "") -> str:
+    found = re.search(rf'<tr data-metric="{metric}" data-key="{key}">(.*?)</tr>', html, re.S)
+    assert found, f"no row {metric}/{key}"
+    return found.group(1)
+
+
+def cell(html_row: str, name: str) -> str:
+    found = re.search(rf'<td class="{name}">(.*?)</td>', html_row, re.S)
+    assert found
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def test_a_day_against_the_day_before(client: TestClient, node: Node, clock: ManualClock) -> None:
+    raise_alarms(node, clock, "fire")
+    clock.advance(timedelta(days=1))
+    raise_alarms(node, clock, "smoke", "tamper")
+    log_in(client, "command")
+    today = clock.now().strftime("%Y-%m-%d")
+
+    report = client.get(f"/api/v1/stats?granularity=day&day={today}").json()
+    alerts = figure(report, "alerts")
+    assert (alerts["value"], alerts["previous"], alerts["change_previous_pct"]) == (2, 1, 100.0)
+    # A year ago there was nothing: no ratio to a zero.
+    assert alerts["year_before"] == 0 and alerts["change_year_pct"] is None
+    assert figure(report, "alerts_by_tier", "minor")["value"] == 1
+    # Stock figures: what the registry holds now (4 enabled devices of C1), no comparison.
+    devices = figure(report, "devices")
+    assert devices["value"] == 4 and devices["previous"] is None
+
+    page = client.get(f"/stats?granularity=day&day={today}&lang=zh").text
+    alerts_row = row(page, "alerts")
+    assert cell(alerts_row, "value") == "2"
+    assert cell(alerts_row, "mom") == "+100.0%"
+    assert 'id="stats-trend-data"' in page
+
+
+def test_the_list_behind_a_number_holds_that_many_alerts(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    raise_alarms(node, clock, "fire", "tamper")
+    log_in(client, "command")
+    page = client.get("/stats?jurisdiction=J-STATION&lang=zh").text
+    link = re.search(r'class="list-link" href="([^"]+)"', row(page, "alerts_by_tier", "major"))
+    assert link, "the major-tier figure links to its list"
+    target = unescape(link.group(1))
+    assert target.startswith("/alerts?") and "jurisdiction=J-STATION" in target
+    wall = client.get(target)
+    assert wall.status_code == 200
+    shown = len(re.findall(r'<tr[^>]*data-alert-id="', wall.text))
+    assert shown == int(cell(row(page, "alerts_by_tier", "major"), "value")) == 1
+
+
+def test_page_and_api_use_the_users_scope(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    raise_alarms(node, clock, "fire")
+    log_in(client, "outsider")  # the station beside: none of these alerts
+    report = client.get("/api/v1/stats").json()
+    assert figure(report, "alerts")["value"] == 0
+    assert figure(report, "devices")["value"] == 0
+    refused = client.get("/api/v1/stats?jurisdiction=J-STATION")
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "jurisdiction"
+    assert client.get("/stats?jurisdiction=J-STATION").status_code == 400
+
+
+def test_bad_input_names_the_field(client: TestClient) -> None:
+    log_in(client, "command")
+    for query, field in (
+        ("granularity=year", "granularity"),
+        ("day=2026-13-01", "day"),
+        ("day=1999-01-01", "day"),
+    ):
+        response = client.get(f"/api/v1/stats?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["error"]["field"] == field
+    trend = client.get("/api/v1/stats/trend?metric=population")
+    assert trend.status_code == 400 and trend.json()["error"]["field"] == "metric"
+    assert client.get("/stats?metric=nonsense").status_code == 400
+
+
+def test_trend_counts_each_period(client: TestClient, node: Node, clock: ManualClock) -> None:
+    raise_alarms(node, clock, "fire")
+    clock.advance(timedelta(days=2))
+    raise_alarms(node, clock, "smoke")
+    log_in(client, "command")
+    points = client.get("/api/v1/stats/trend?metric=alerts&periods=3").json()
+    assert [p["value"] for p in points] == [1, 0, 1]
+    assert points[-1]["period"] == clock.now().strftime("%Y-%m-%d")
+
+
+def test_only_roles_with_the_figures_see_the_page(client: TestClient) -> None:
+    log_in(client, "grid")
+    assert client.get("/stats").status_code == 403
+    assert client.get("/api/v1/stats").status_code == 403
+    assert 'href="/stats' not in client.get("/workbench").text
+    log_in(client, "analyst")
+    assert client.get("/stats").status_code == 200
+    assert 'href="/stats?lang=' in client.get("/stats").text
