@@ -28,6 +28,7 @@ from zhian.maps.settings import MapSettings
 from zhian.models.settings import BatchSettings, ModelSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
+from zhian.tips.settings import TipSettings
 
 CONFIG_FILE_NAME = "zhian.toml"
 
@@ -51,6 +52,7 @@ __all__ = [
     "RuleSettings",
     "Settings",
     "StoreSettings",
+    "TipSettings",
     "ViidSettings",
     "WebSettings",
     "WorkerSettings",
@@ -199,6 +201,7 @@ class Settings(BaseSettings):
     viid: ViidSettings = ViidSettings()
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
+    tips: TipSettings = TipSettings()
     models: ModelSettings = ModelSettings()
     batch: BatchSettings = BatchSettings()
 

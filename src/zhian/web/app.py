@@ -32,6 +32,8 @@ from zhian.web import (
     quarantine_views,
     resident_views,
     status_views,
+    tip_triage_views,
+    tip_views,
     viid_api,
     watchlist_views,
     workbench_views,
@@ -69,6 +71,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
     app.include_router(follow_views.router)
+    app.include_router(tip_views.router)  # public: resident tips (docs/tips.md)
+    app.include_router(tip_triage_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

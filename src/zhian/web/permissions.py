@@ -192,6 +192,17 @@ ROUTES: dict[tuple[str, str], Access] = {
     # The follow list (辖区关注): anyone who sees residents may follow what they see.
     ("POST", "/follows"): "residents.view",
     ("POST", "/follows/{follow_id}/remove"): "residents.view",
+    # Resident tips (随手拍, docs/tips.md): the public form and follow-up page need no
+    # account (the guard still checks their CSRF token); triage needs `tips.triage`.
+    ("GET", "/tip"): PUBLIC,
+    ("POST", "/tip"): PUBLIC,
+    ("GET", "/tip/lookup"): PUBLIC,
+    ("GET", "/tip/{code}"): PUBLIC,
+    ("POST", "/tip/{code}/rating"): PUBLIC,
+    ("GET", "/tips"): "tips.triage",
+    ("GET", "/tips/{tip_id}/photos/{index}"): "tips.triage",
+    ("POST", "/tips/{tip_id}/accept"): "tips.triage",
+    ("POST", "/tips/{tip_id}/close"): "tips.triage",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",
