@@ -81,6 +81,9 @@ class AlertService:
         self.messages: list[LiveMessage] = []
         self.webhooks = WebhookService(session, clock=clock, settings=settings)
         self._tree: JurisdictionTree | None = None
+        # Recorded with every action of this service (it lives for one request): the
+        # request's idempotency key, the responder's reported position.
+        self.action_data: dict[str, Any] = {}
 
     # -- places ----------------------------------------------------------------------------
 
@@ -548,7 +551,7 @@ class AlertService:
                 ip=ip,
                 note=note,
                 at=at or self.clock.now(),
-                data=data or {},
+                data={**(data or {}), **self.action_data},
             )
         )
 
@@ -610,6 +613,17 @@ class AlertService:
         return warned, breached
 
     # -- reading ---------------------------------------------------------------------------
+
+    def replayed(
+        self, alert_id: int, *, user_id: int, idempotency_key: str, scope: JurisdictionScope
+    ) -> AlertDetail | None:
+        """The alert, when `user_id` already took an action on it under `idempotency_key`
+        (a phone resending what it queued offline); None when that key is new."""
+        alert = self._get(alert_id, scope=scope)
+        for action in self.repository.actions_of(alert.id):
+            if action.user_id == user_id and action.data.get("idempotency_key") == idempotency_key:
+                return self._detail(alert)
+        return None
 
     def get_alert(self, alert_id: int, *, scope: JurisdictionScope) -> AlertDetail:
         """One alert in full; 404 outside `scope` (its existence is not disclosed)."""

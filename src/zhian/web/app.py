@@ -28,6 +28,7 @@ from zhian.web import (
     map_views,
     model_views,
     node_api,
+    phone_views,
     quality_views,
     quarantine_views,
     resident_views,
@@ -60,6 +61,9 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(node_api.router)  # CLI commands on this machine (zhian.kit.running)
     app.include_router(status_views.router)
     app.include_router(status_views.public_router)
+    # Before the alerts API: its `/alerts/{alert_id}/{action}` would take `/photos`.
+    app.include_router(phone_views.router)
+    app.include_router(phone_views.public_router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
         app.include_router(pages.router)
     app.include_router(crowd_views.router)

@@ -35,6 +35,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_workbench", "/workbench"),
     ("nav_alerts", "/alerts"),
+    ("nav_phone", "/phone"),  # text registered by zhian.web.phone_views
     ("nav_map", "/map"),  # text registered by zhian.web.map_views
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views

@@ -203,6 +203,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/tips/{tip_id}/photos/{index}"): "tips.triage",
     ("POST", "/tips/{tip_id}/accept"): "tips.triage",
     ("POST", "/tips/{tip_id}/close"): "tips.triage",
+    # The officer's phone (docs/phone.md): the service worker and manifest hold no data.
+    ("GET", "/phone"): "alerts.view",
+    ("GET", "/phone/sw.js"): PUBLIC,
+    ("GET", "/phone/manifest.webmanifest"): PUBLIC,
+    ("POST", "/api/v1/alerts/{alert_id}/photos"): "alerts.handle",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",
