@@ -60,14 +60,18 @@ def _action_permission(action: str) -> str:
 
 
 def _steps_for(page: PageDep, detail: AlertDetail) -> list[str]:
-    """The lifecycle steps the alert's state allows and this user may take."""
+    """The lifecycle steps from the alert's state on that this user may take, in order:
+    offline the page cannot ask what comes next, so every later step is there to queue
+    (the server still checks each one when it arrives)."""
     user = page.user
+    allowed_now = [action for action in detail.actions if action in LIFECYCLE_ACTIONS]
+    if not allowed_now:
+        return []
+    first = min(LIFECYCLE_ACTIONS.index(action) for action in allowed_now)
     return [
         action
-        for action in detail.actions
-        if action in LIFECYCLE_ACTIONS
-        and user.can(_action_permission(action))
-        and may_act(user, detail, action)
+        for action in LIFECYCLE_ACTIONS[first:]
+        if user.can(_action_permission(action)) and may_act(user, detail, action)
     ]
 
 

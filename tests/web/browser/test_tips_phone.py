@@ -43,16 +43,21 @@ def tip_server(tmp_path: Path) -> Iterator[LiveServer]:
     with Node.open(settings) as node:
         load_master_data(node, now=node.clock.now())
         with node.db.session() as session:
-            AccessService(
+            access = AccessService(
                 session, password_hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-            ).create_user(
-                "station",
-                PASSWORD,
-                role="station_officer",
-                jurisdiction_id="J-STATION",
-                display_name="民警 李强",
-                now=node.clock.now(),
             )
+            for username, role, name in (
+                ("station", "station_officer", "民警 李强"),
+                ("community", "community_officer", "社区民警 赵云"),
+            ):
+                access.create_user(
+                    username,
+                    PASSWORD,
+                    role=role,
+                    jurisdiction_id="J-STATION",
+                    display_name=name,
+                    now=node.clock.now(),
+                )
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(
