@@ -30,6 +30,7 @@ from zhian.models.settings import BatchSettings, ModelSettings
 from zhian.reports.settings import ReportSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
+from zhian.tips.settings import TipSettings
 
 CONFIG_FILE_NAME = "zhian.toml"
 
@@ -56,6 +57,7 @@ __all__ = [
     "RuleSettings",
     "Settings",
     "StoreSettings",
+    "TipSettings",
     "ViidSettings",
     "WebSettings",
     "WorkerSettings",
@@ -230,6 +232,7 @@ class Settings(BaseSettings):
     map: MapSettings = MapSettings()
     reports: ReportSettings = ReportSettings()
     assessment: AssessmentSettings = AssessmentSettings()
+    tips: TipSettings = TipSettings()
     models: ModelSettings = ModelSettings()
     batch: BatchSettings = BatchSettings()
 

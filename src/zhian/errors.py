@@ -59,3 +59,16 @@ class UnsupportedMediaTypeError(ZhianError):
 class ConfigurationError(ZhianError):
     status_code = 500
     code = "configuration_error"
+
+
+class TooManyRequestsError(ZhianError):
+    """A sender over a rate limit; `retry_after_seconds` says when to try again."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after_seconds: int = 60
+    ) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_seconds = retry_after_seconds

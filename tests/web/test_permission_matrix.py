@@ -452,7 +452,7 @@ def test_a_refused_page_is_the_shell_saying_what_is_missing_and_whom_to_ask(
     assert '<html lang="zh-CN">' in text and "无权访问" in text
     assert "查询审计日志" in text and "网格员" in text  # the permission, the user's role
     assert "持有此权限的角色：审计" in text  # whom to ask for it
-    assert menu_links(text) == ["/workbench", "/alerts", "/map", "/devices", "/status"]
+    assert menu_links(text) == ["/workbench", "/alerts", "/phone", "/map", "/devices", "/status"]
 
     english = request_as(client, cookies, "grid_worker", "GET", "/audit?lang=en")
     assert english.status_code == 403 and '<html lang="en">' in english.text

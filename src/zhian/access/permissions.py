@@ -248,6 +248,12 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "tips.triage",
+        "Triage resident tips (随手拍): see the queue of the jurisdiction with photos and "
+        "masked contact, raise an alert of a tier, or close one with a reason for the resident.",
+        "审核群众随手拍：查看辖区待审核报告（照片、脱敏联系方式），转为预警或说明理由后关闭",
+    ),
+    _permission(
         "integrations.manage",
         "Manage API tokens, webhooks and platform links (GA/T 1400, cascade).",
         "管理接口令牌、Webhook 与平台对接",

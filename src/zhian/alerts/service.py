@@ -82,6 +82,9 @@ class AlertService:
         self.messages: list[LiveMessage] = []
         self.webhooks = WebhookService(session, clock=clock, settings=settings)
         self._tree: JurisdictionTree | None = None
+        # Recorded with every action of this service (it lives for one request): the
+        # request's idempotency key, the responder's reported position.
+        self.action_data: dict[str, Any] = {}
 
     # -- places ----------------------------------------------------------------------------
 
@@ -549,7 +552,7 @@ class AlertService:
                 ip=ip,
                 note=note,
                 at=at or self.clock.now(),
-                data=data or {},
+                data={**(data or {}), **self.action_data},
             )
         )
 
@@ -617,6 +620,16 @@ class AlertService:
         elsewhere (the registry loop, #15); 404 outside `scope`."""
         alert = self._get(alert_id, scope=scope)
         return AlertFinding(alert.rule, alert.subject, alert.place_id, alert.community_id)
+
+    def replayed(
+        self, alert_id: int, *, user_id: int, idempotency_key: str, scope: JurisdictionScope
+    ) -> AlertDetail | None:
+        """The alert, when `user_id` already took an action on it under `idempotency_key`
+        (a phone resending what it queued offline); None when that key is new."""
+        for action in self.repository.actions_of(alert.id):
+            if action.user_id == user_id and action.data.get("idempotency_key") == idempotency_key:
+                return self._detail(alert)
+        return None
 
     def get_alert(self, alert_id: int, *, scope: JurisdictionScope) -> AlertDetail:
         """One alert in full; 404 outside `scope` (its existence is not disclosed)."""

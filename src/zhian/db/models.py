@@ -38,6 +38,7 @@ from zhian.registry.models import (
 )
 from zhian.rules.crowd_data import CrowdFlowPoint  # noqa: F401
 from zhian.rules.models import RuleCheckpoint  # noqa: F401
+from zhian.tips.models import Tip  # noqa: F401
 from zhian.watchlists.models import WatchlistEntry  # noqa: F401
 
 __all__ = [

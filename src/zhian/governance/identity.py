@@ -16,6 +16,7 @@ from zhian.governance.tokens import Tokeniser, TokenKind
 from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.viid.models import ViidObject
 from zhian.registry.models import Resident, Vehicle
+from zhian.tips.models import Tip
 from zhian.watchlists.models import WatchlistEntry
 
 # Rows re-encrypted per round trip during rotation.
@@ -74,6 +75,7 @@ _VEHICLES = cast(Table, Vehicle.__table__)
 _WATCHLIST = cast(Table, WatchlistEntry.__table__)
 _QUARANTINE = cast(Table, QuarantineItem.__table__)
 _VIID_OBJECTS = cast(Table, ViidObject.__table__)
+_TIPS = cast(Table, Tip.__table__)
 # The upward outbox belongs to `zhian.cascade`, above this layer: named, not imported
 # (tests/governance/test_identity.py checks it matches the model).
 _OUTBOX = table(
@@ -118,6 +120,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         batch_rows=QUARANTINE_RESEAL_BATCH_ROWS,
         context_columns=(_OUTBOX.c.notification_id,),
     ),
+    # Issue #19: a resident tip's contact phone, sealed for the tip's follow-up code.
+    SealedColumn("tips", _TIPS.c.code, _TIPS.c.contact_enc),
 )
 
 

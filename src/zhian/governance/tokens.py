@@ -16,7 +16,8 @@ from typing import Literal
 TOKEN_PREFIX = "tok_"  # noqa: S105 - a label, not a secret
 _TOKEN_BYTES = 20
 
-TokenKind = Literal["id_number", "phone", "name", "plate", "card", "subject", "offender"]
+# "address": a network address, kept only as a token for rate limits (resident tips, #19).
+TokenKind = Literal["id_number", "phone", "name", "plate", "card", "subject", "offender", "address"]
 
 
 class Tokeniser:

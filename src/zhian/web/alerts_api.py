@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,8 @@ router = APIRouter(
     responses=error_responses(401, 403),
 )
 
+# An idempotency key: what a client's random UUID or ULID looks like, nothing to escape.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 # alerts.id is a 32-bit INTEGER: a larger id is a 422, not a PostgreSQL out-of-range 500.
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_PER_PAGE = 500
@@ -77,6 +79,12 @@ class ActionRequest(BaseModel):
         ge=1,
         description="dispatch: the responder (a user of the alert's jurisdiction subtree "
         "whose role may act); default the dispatcher",
+    )
+    latitude: float | None = Field(
+        default=None, ge=-90, le=90, description="arrive: where the responder is (WGS84)"
+    )
+    longitude: float | None = Field(
+        default=None, ge=-180, le=180, description="arrive: where the responder is (WGS84)"
     )
 
 
@@ -320,7 +328,38 @@ def act_on_alert(
     alert_id: AlertId,
     action: Annotated[str, Path(max_length=16)],
     body: ActionRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="A key the client makes per action (the phone's offline queue): "
+            "the same key sent again by the same user answers the alert as it is now "
+            "(`Idempotent-Replayed: true`) instead of acting twice",
+        ),
+    ] = None,
 ) -> Response:
+    if (body.latitude is None) != (body.longitude is None):
+        raise BadRequestError(
+            "send both latitude and longitude, or neither",
+            field="latitude" if body.latitude is None else "longitude",
+        )
+    if idempotency_key is not None:
+        replayed = context.alerts.replayed(
+            alert_id,
+            user_id=context.user.id,
+            idempotency_key=idempotency_key,
+            scope=context.scope,
+        )
+        if replayed is not None:
+            response = _json(replayed)
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        context.alerts.action_data["idempotency_key"] = idempotency_key
+    if body.latitude is not None and body.longitude is not None:
+        context.alerts.action_data["location"] = {
+            "latitude": body.latitude,
+            "longitude": body.longitude,
+        }
     for ref in body.attachments:
         if not context.node.images.exists(ref):
             raise BadRequestError(

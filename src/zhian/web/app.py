@@ -32,14 +32,17 @@ from zhian.web import (
     model_views,
     node_api,
     passage_views,
+    phone_views,
     quality_views,
     quarantine_views,
     report_views,
     resident_views,
-    search_views,
     screen_views,
+    search_views,
     stats_views,
     status_views,
+    tip_triage_views,
+    tip_views,
     viid_api,
     watchlist_views,
     workbench_views,
@@ -66,6 +69,9 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(node_api.router)  # CLI commands on this machine (zhian.kit.running)
     app.include_router(status_views.router)
     app.include_router(status_views.public_router)
+    # Before the alerts API: its `/alerts/{alert_id}/{action}` would take `/photos`.
+    app.include_router(phone_views.router)
+    app.include_router(phone_views.public_router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
         app.include_router(pages.router)
     app.include_router(crowd_views.router)
@@ -87,6 +93,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(assessment_views.api)
     app.include_router(screen_views.router)
     app.include_router(screen_views.api)
+    app.include_router(tip_views.router)  # public: resident tips (docs/tips.md)
+    app.include_router(tip_triage_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

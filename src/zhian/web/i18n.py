@@ -452,3 +452,10 @@ def _model_titles() -> dict[str, tuple[str, str]]:
 def choices(lang: str, group: str) -> list[tuple[str, str]]:
     """(value, display name) of every value of `group`, in table order, for a select."""
     return [(value, label(lang, group, value)) for value in _LABELS.get(group, {})]
+
+
+def register_labels(group: str, names: Mapping[str, tuple[str, str]]) -> None:
+    """Add display names (zh, en) of a group's codes, for a domain's own pages (tips …)."""
+    known = _LABELS.setdefault(group, {})
+    for value, pair in names.items():
+        known.setdefault(value, pair)

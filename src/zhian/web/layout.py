@@ -35,11 +35,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_workbench", "/workbench"),
     ("nav_alerts", "/alerts"),
+    ("nav_phone", "/phone"),  # text registered by zhian.web.phone_views
     ("nav_map", "/map"),  # text registered by zhian.web.map_views
     ("nav_search", "/search"),  # text registered by zhian.web.search_views
     ("nav_passages", "/passages"),  # text registered by zhian.web.passage_views
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
+    ("nav_tips", "/tips"),  # text registered by zhian.web.tip_triage_views
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
     ("nav_stats", "/stats"),  # text registered by zhian.web.stats_views

@@ -224,6 +224,22 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/passages/export"): "passages.export",
     ("GET", "/events/{device_id}/{event_id}"): "passages.view",
     ("GET", "/events/{device_id}/{event_id}/image"): "passages.view",
+    # Resident tips (随手拍, docs/tips.md): the public form and follow-up page need no
+    # account (the guard still checks their CSRF token); triage needs `tips.triage`.
+    ("GET", "/tip"): PUBLIC,
+    ("POST", "/tip"): PUBLIC,
+    ("GET", "/tip/lookup"): PUBLIC,
+    ("GET", "/tip/{code}"): PUBLIC,
+    ("POST", "/tip/{code}/rating"): PUBLIC,
+    ("GET", "/tips"): "tips.triage",
+    ("GET", "/tips/{tip_id}/photos/{index}"): "tips.triage",
+    ("POST", "/tips/{tip_id}/accept"): "tips.triage",
+    ("POST", "/tips/{tip_id}/close"): "tips.triage",
+    # The officer's phone (docs/phone.md): the service worker and manifest hold no data.
+    ("GET", "/phone"): "alerts.view",
+    ("GET", "/phone/sw.js"): PUBLIC,
+    ("GET", "/phone/manifest.webmanifest"): PUBLIC,
+    ("POST", "/api/v1/alerts/{alert_id}/photos"): "alerts.handle",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

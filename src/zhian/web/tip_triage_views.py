@@ -1,0 +1,125 @@
+"""Triage of resident tips (`tips.triage`): the moderation queue of the user's jurisdiction,
+each tip turned into an alert of a chosen tier (the alert loop routes it by tier and
+place) or closed with a reason the resident reads. A tip outside the scope is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from zhian.errors import NotFoundError, ZhianError
+from zhian.tips.schemas import TipStatus
+from zhian.web.auth import current_user
+from zhian.web.i18n import TEXT
+from zhian.web.layout import Page, PageDep
+from zhian.web.tip_views import tip_error, tip_service
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+TipId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+PhotoIndex = Annotated[int, PathParam(ge=1, le=100)]
+TIERS = ("minor", "general", "major")
+
+_PAIRS: dict[str, tuple[str, str]] = {
+    "nav_tips": ("随手拍", "Tips"),
+    "tips_triage_title": ("随手拍审核", "Tip triage"),
+    "tips_queue": ("待审核", "Waiting for triage"),
+    "tips_recent": ("已处理", "Triaged"),
+    "tips_empty": ("暂无待审核的报告", "No tips waiting"),
+    "tips_place": ("位置", "Place"),
+    "tips_contact": ("联系电话（脱敏）", "Phone (masked)"),
+    "tips_duplicate_of": ("疑似重复，原报告", "Possible duplicate of"),
+    "tips_accept": ("转为预警", "Raise an alert"),
+    "tips_close": ("不予受理", "Close"),
+    "tips_close_reason": ("告知群众的说明", "Reason shown to the resident"),
+    "tips_satisfaction": ("群众满意度", "Residents' satisfaction"),
+    "tips_rated": ("评价数", "Ratings"),
+    "tips_alert": ("预警", "Alert"),
+    "tips_closed_note": ("已关闭", "Closed"),
+    "tips_done_accept": ("已转为预警", "Alert raised"),
+    "tips_done_close": ("已关闭，说明已告知群众", "Closed; the resident sees the reason"),
+}
+for _key, (_zh, _en) in _PAIRS.items():
+    TEXT["zh"].setdefault(_key, _zh)
+    TEXT["en"].setdefault(_key, _en)
+
+
+def _queue_page(page: Page, *, error: ZhianError | None = None, notice: str = "") -> HTMLResponse:
+    service = tip_service(page.node, page.context.session)
+    scope = page.context.scope
+    return page.render(
+        "tips/triage.html",
+        {
+            "pending": service.queue(scope=scope),
+            "recent": service.queue(scope=scope, statuses=(TipStatus.ACCEPTED, TipStatus.CLOSED))[
+                :20
+            ],
+            "satisfaction": service.satisfaction(scope=scope),
+            "proposed": service.proposed_tier,
+            "tiers": TIERS,
+            "error": error,
+            "notice": notice,
+            "tip_error": tip_error,
+        },
+        status_code=200 if error is None else error.status_code,
+    )
+
+
+@router.get("/tips", response_class=HTMLResponse, include_in_schema=False)
+def tip_queue(page: PageDep, done: str = "") -> HTMLResponse:
+    return _queue_page(page, notice=done if done in ("accept", "close") else "")
+
+
+@router.get("/tips/{tip_id}/photos/{index}", include_in_schema=False)
+def tip_photo(page: PageDep, tip_id: TipId, index: PhotoIndex) -> Response:
+    """One photo of a tip in the user's scope, opened from its sealed file."""
+    tip = tip_service(page.node, page.context.session).get(tip_id, scope=page.context.scope)
+    if index > len(tip.photos):
+        raise NotFoundError(f"tip {tip_id} has no photo {index}", field="index")
+    ref = tip.photos[index - 1]
+    media_type = "image/png" if ref.endswith(".png") else "image/jpeg"
+    return Response(
+        page.node.images.read(ref),
+        media_type=media_type,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.post("/tips/{tip_id}/accept", include_in_schema=False)
+async def accept_tip(page: PageDep, tip_id: TipId) -> Response:
+    form = await page.request.form(max_files=0)
+    tier = str(form.get("tier") or "")
+    try:
+        alert_id = tip_service(page.node, page.context.session).accept(
+            tip_id,
+            tier=tier,
+            scope=page.context.scope,
+            user_id=page.user.id,
+            alerts=page.context.alerts,
+        )
+    except ZhianError as error:
+        if error.status_code == 404:
+            raise
+        # The service refuses before it changes anything: the queue shows the reason.
+        return _queue_page(page, error=error)
+    return RedirectResponse(f"/alerts/{alert_id}?lang={page.lang}", status_code=303)
+
+
+@router.post("/tips/{tip_id}/close", include_in_schema=False)
+async def close_tip(page: PageDep, tip_id: TipId) -> Response:
+    form = await page.request.form(max_files=0)
+    reason = str(form.get("reason") or "")
+    try:
+        tip_service(page.node, page.context.session).close(
+            tip_id, reason=reason, scope=page.context.scope, user_id=page.user.id
+        )
+    except ZhianError as error:
+        if error.status_code == 404:
+            raise
+        # The service refuses before it changes anything: the queue shows the reason.
+        return _queue_page(page, error=error)
+    return RedirectResponse(f"/tips?lang={page.lang}&done=close", status_code=303)

@@ -1,0 +1,173 @@
+"""A resident tip on a phone (390×844), in Debian's headless Chromium against a real server:
+the resident reports smoke with their location and a photo, an officer triages it into an
+alert, the alert is handled and closed, and the resident sees the outcome and rates it."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+from PIL import Image
+
+from tests.ingest.factories import load_master_data
+from tests.web.browser.test_alert_loop import (
+    ARTIFACTS,
+    PHONE,
+    LiveServer,
+    _fits_the_width,
+    _free_port,
+    browser,  # noqa: F401 - the fixture
+)
+from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService
+from zhian.config import load_settings
+from zhian.node import Node
+from zhian.web.app import create_app
+
+PASSWORD = "correct horse battery"
+# Garden Estate's Building 1 (tests/ingest/factories.py).
+HERE = {"latitude": 30.2701, "longitude": 120.1501}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def tip_server(tmp_path: Path) -> Iterator[LiveServer]:
+    settings = load_settings(tmp_path / "workspace", web={"secret_key": "s" * 40})
+    with Node.open(settings) as node:
+        load_master_data(node, now=node.clock.now())
+        with node.db.session() as session:
+            access = AccessService(
+                session, password_hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+            )
+            for username, role, name in (
+                ("station", "station_officer", "民警 李强"),
+                ("community", "community_officer", "社区民警 赵云"),
+            ):
+                access.create_user(
+                    username,
+                    PASSWORD,
+                    role=role,
+                    jurisdiction_id="J-STATION",
+                    display_name=name,
+                    now=node.clock.now(),
+                )
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(node), host="127.0.0.1", port=port, log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )  # fmt: skip
+        thread = threading.Thread(target=server.run, name="zhian-tip-server", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        try:
+            yield LiveServer(node, f"http://127.0.0.1:{port}", "")
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"
+    Image.new("RGB", (120, 90), (90, 90, 90)).save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _handle_and_close(node: Node, alert_id: int) -> None:
+    with node.alerts() as alerts:
+        everywhere = JurisdictionScope.unscoped()
+        alerts.sign(alert_id, scope=everywhere, user_id=1)
+        alerts.dispatch(alert_id, scope=everywhere, user_id=1)
+        alerts.arrive(alert_id, scope=everywhere, user_id=1)
+        alerts.handle(alert_id, scope=everywhere, user_id=1, feedback="电动车充电器过热，已断电")
+        alerts.close(alert_id, scope=everywhere, user_id=1, outcome="resolved")
+
+
+def test_a_tip_from_the_phone_to_the_outcome(
+    tip_server: LiveServer,
+    browser: object,  # noqa: F811 - the fixture imported above
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(exist_ok=True)
+    base = tip_server.base_url
+    resident = browser.new_context(
+        viewport=PHONE, locale="zh-CN", geolocation=HERE, permissions=["geolocation"]
+    )
+    resident.set_default_timeout(15_000)
+    page = resident.new_page()
+
+    # The form: a script in the text is refused with a clear error, and nothing is lost.
+    page.goto(f"{base}/tip")
+    assert _fits_the_width(page)
+    page.select_option("#tip-category", "smoke")
+    page.fill("#tip-description", "<script>alert(1)</script>")
+    page.click("#tip-locate")
+    expect(page.locator("#tip-latitude")).to_have_value("30.270100")
+    page.click("#tip-submit")
+    expect(page.locator("#tip-error")).to_contain_text("只接受纯文本")
+    expect(page.locator("#tip-latitude")).to_have_value("30.270100")
+
+    # Sent properly, with a photo: the follow-up code.
+    page.fill("#tip-description", "3号楼楼道有烟味，像电线烧焦")
+    page.set_input_files(
+        "#tip-photos", files=[{"name": "smoke.jpg", "mimeType": "image/jpeg", "buffer": _photo()}]
+    )
+    page.click("#tip-submit")
+    expect(page.locator("#tip-received")).to_be_visible()
+    code = page.locator("#tip-code-value").inner_text().strip()
+    assert len(code) == 10
+    expect(page.locator("#tip-stage")).to_contain_text("已收到，待审核")
+    assert _fits_the_width(page)
+    page.screenshot(path=str(ARTIFACTS / "tip-received-phone.png"), full_page=True)
+
+    # The officer triages it on a phone too: a major alert.
+    officer = browser.new_context(viewport=PHONE, locale="zh-CN")
+    officer.set_default_timeout(15_000)
+    desk = officer.new_page()
+    desk.goto(f"{base}/tips")
+    desk.fill("#username", "station")
+    desk.fill("#password", PASSWORD)
+    desk.click("button[type=submit]")
+    card = desk.locator("article[data-category=smoke]").first
+    expect(card).to_contain_text("3号楼楼道有烟味")
+    expect(card.locator(".tip-photos img")).to_have_count(1)
+    assert _fits_the_width(desk)
+    desk.screenshot(path=str(ARTIFACTS / "tip-triage-phone.png"), full_page=True)
+    card.locator("select[name=tier]").select_option("major")
+    card.locator(".tip-accept button").click()
+    desk.wait_for_url("**/alerts/*")
+    alert_id = int(desk.url.split("/alerts/")[1].split("?")[0])
+    expect(desk.locator("#why")).to_contain_text("群众随手拍")
+
+    # The resident follows it with the code: being handled, then handled with the outcome.
+    page.goto(f"{base}/tip")
+    page.fill("#tip-code", code.lower())
+    page.click("#tip-lookup button")
+    expect(page.locator("#tip-stage")).to_contain_text("已受理，正在处置")
+    _handle_and_close(tip_server.node, alert_id)
+    page.reload()
+    expect(page.locator("#tip-stage")).to_contain_text("已处置")
+    expect(page.locator("#tip-outcome")).to_contain_text("已解决")
+    page.locator("#tip-rate input[value='4']").check()
+    page.click("#tip-rate-send")
+    expect(page.locator("#tip-rated")).to_contain_text("感谢")
+    expect(page.locator("#tip-rating")).to_contain_text("4")
+    assert _fits_the_width(page)
+    page.screenshot(path=str(ARTIFACTS / "tip-outcome-phone.png"), full_page=True)
+    resident.close()
+    officer.close()
