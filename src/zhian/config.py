@@ -16,6 +16,7 @@ from pydantic_settings import (
 # Each backend, domain and model owns its settings section; this module assembles them
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
 from zhian.alerts.settings import AlertSettings, LiveSettings
+from zhian.cascade.settings import ParentSettings
 from zhian.cases.settings import CaseSettings
 from zhian.db.settings import DatabaseSettings
 from zhian.governance.settings import GovernanceSettings
@@ -48,6 +49,7 @@ __all__ = [
     "ModelSettings",
     "MqttSettings",
     "PageSettings",
+    "ParentSettings",
     "RuleSettings",
     "Settings",
     "StoreSettings",
@@ -197,6 +199,7 @@ class Settings(BaseSettings):
     governance: GovernanceSettings = GovernanceSettings()
     cases: CaseSettings = CaseSettings()
     viid: ViidSettings = ViidSettings()
+    parent: ParentSettings = ParentSettings()
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
     models: ModelSettings = ModelSettings()

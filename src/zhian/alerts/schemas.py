@@ -258,3 +258,38 @@ class LiveMessage(BaseModel):
     at: datetime
     alert: AlertSummary | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlertHistoryEntry(BaseModel):
+    """One step of an alert's history with where the alert belongs: what a node tells its
+    parent (zhian.cascade). No subject and no evidence: they may hold personal data."""
+
+    model_config = _FROZEN
+
+    action_id: int
+    alert_id: int
+    action: str
+    from_state: str | None
+    to_state: str | None
+    at: datetime
+    rule: str
+    kind: str
+    tier: str
+    title_zh: str
+    title_en: str
+    community_id: str | None
+    jurisdiction_id: str | None
+    device_id: str | None
+
+
+class OnlineSampleRead(BaseModel):
+    """One device online sample (per community and device kind), with its id."""
+
+    model_config = _FROZEN
+
+    id: int
+    sampled_at: datetime
+    community_id: str
+    device_kind: str
+    total: int
+    online: int
