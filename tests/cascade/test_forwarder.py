@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 from fastapi.testclient import TestClient
@@ -34,6 +35,7 @@ from zhian.cascade.forwarder import READER_NAME, read_health
 from zhian.cascade.service import ChildReadService
 from zhian.cascade.wire import CONTENT_TYPE, ENCODER, ChildBatch, DeviceSummary
 from zhian.devices.service import DeviceService
+from zhian.ingest.events import AccessEvent
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.web.app import create_app
@@ -263,6 +265,30 @@ def test_a_credential_delivers_only_inside_its_jurisdiction(
     assert response.status_code == 403
     with parent.db.session() as session:
         assert DeviceService(session).get_device("NEW1", scope=JurisdictionScope.unscoped()) is None
+
+
+def test_events_of_a_known_device_outside_the_credential_are_refused(
+    parent: Node, parent_client: TestClient, credential: str, clock: ManualClock
+) -> None:
+    event = msgspec.json.decode(
+        msgspec.json.encode(access_event("k-1", clock.now(), device_id="NEW1")),
+        type=AccessEvent,
+    )
+
+    def post(token: str, batch: ChildBatch) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": CONTENT_TYPE}
+        return parent_client.post(
+            "/api/v1/cascade/batches", content=ENCODER.encode(batch), headers=headers
+        )
+
+    # The station's credential places NEW1 in C1 with its event; another station's may not
+    # send events of it.
+    placed = msgspec.msgpack.decode(_batch("C1"), type=ChildBatch)
+    assert post(credential, msgspec.structs.replace(placed, events=[event])).status_code == 200
+    elsewhere = issue_token(parent, clock, "elsewhere", permissions=("cascade.forward",))
+    response = post(elsewhere, msgspec.structs.replace(placed, devices=[], events=[event]))
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "events[0].device_id"
 
 
 def test_a_malformed_batch_is_a_clear_400(parent_client: TestClient, credential: str) -> None:

@@ -160,17 +160,29 @@ class ChildBatchService:
                     field=f"online[{index}].community_id",
                 )
         named = {device.id for device in batch.devices}
-        others = sorted({event.device_id for event in batch.events} - named)
+        others = {event.device_id for event in batch.events} - named
         if others:
-            with self._session() as session:
-                devices = DeviceService(session)
-                for device_id in others:
-                    unscoped = devices.get_device(device_id, scope=JurisdictionScope.unscoped())
-                    if unscoped is not None and devices.get_device(device_id, scope=scope) is None:
-                        raise ForbiddenError(
-                            f"device '{device_id}' is outside this node credential's jurisdiction",
-                            field="events.device_id",
-                        )
+            self._check_known_devices(batch, others, scope)
+
+    def _check_known_devices(
+        self, batch: ChildBatch, device_ids: set[str], scope: JurisdictionScope
+    ) -> None:
+        """Events of devices the batch does not summarise: a device the parent knows must
+        lie in the scope (one it does not know is held by the intake as unknown)."""
+        with self._session() as session:
+            devices = DeviceService(session)
+            outside = {
+                device_id
+                for device_id in device_ids
+                if devices.get_device(device_id, scope=JurisdictionScope.unscoped()) is not None
+                and devices.get_device(device_id, scope=scope) is None
+            }
+        for index, event in enumerate(batch.events):
+            if event.device_id in outside:
+                raise ForbiddenError(
+                    f"device '{event.device_id}' is outside this node credential's jurisdiction",
+                    field=f"events[{index}].device_id",
+                )
 
     def _register_devices(self, summaries: list[DeviceSummary], scope: JurisdictionScope) -> int:
         """Register the child's devices the parent does not know yet (committed before the

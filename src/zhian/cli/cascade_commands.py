@@ -21,7 +21,7 @@ def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     runs (and shows the last state after it stopped)."""
     settings = settings_for(workspace)
     if not settings.parent.is_enabled:
-        console.print("This node has no parent: set [parent] url, node_id and token.")
+        console.print("This node has no parent: set \\[parent] url, node_id and token.")
         return
     health = read_health(settings.workspace)
     if health is None:
