@@ -250,7 +250,10 @@ class Node:
             intake=self.intake,
             images=self.images,
             clock=clock,
+            alert_settings=settings.alerts,
+            identity=self.governance.sealer,
             refresh_directory=self.refresh_directory,
+            publish=self.live_feed.publish,
         )
         self.parent_forwarder = (
             UpwardForwarder(
@@ -262,6 +265,8 @@ class Node:
                 alert_settings=settings.alerts,
                 workspace=settings.workspace,
                 log_dir=settings.log_dir,
+                identity=self.governance.sealer,
+                on_orders_changed=self.refresh_directory,
             )
             if settings.parent.is_enabled and role is not NodeRole.WEB
             else None

@@ -54,7 +54,7 @@ class FaultyLink:
             raise httpx.ReadTimeout("no answer within the timeout", request=request)
         answer = self.client.request(
             request.method,
-            request.url.path,
+            request.url.raw_path.decode(),  # the path with its query
             content=request.read(),
             headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
         )
@@ -145,6 +145,8 @@ def forwarder(
         alert_settings=child.settings.alerts,
         workspace=child.settings.workspace,
         log_dir=child.settings.log_dir,
+        identity=child.governance.sealer,
+        on_orders_changed=child.refresh_directory,
         transport=link.transport,
         draw=lambda: draw,
     )

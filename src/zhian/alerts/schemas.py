@@ -280,6 +280,9 @@ class AlertHistoryEntry(BaseModel):
     community_id: str | None
     jurisdiction_id: str | None
     device_id: str | None
+    # A watchlist hit's entry (the alert's subject `entry:<id>`): the parent maps it to the
+    # order it sent down and raises the hit there too.
+    watchlist_entry_id: int | None = None
 
 
 class OnlineSampleRead(BaseModel):

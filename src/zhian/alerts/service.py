@@ -771,6 +771,7 @@ class AlertService:
                 community_id=alert.community_id,
                 jurisdiction_id=alert.jurisdiction_id,
                 device_id=alert.device_id,
+                watchlist_entry_id=_watchlist_entry_of(alert),
             )
             for action, alert in self.repository.actions_after(after_id, limit)
         ]
@@ -792,6 +793,15 @@ class AlertService:
     def newest_history_ids(self) -> tuple[int, int]:
         """The newest alert history id and online sample id (0 when none)."""
         return self.repository.newest_action_id(), self.repository.newest_sample_id()
+
+
+def _watchlist_entry_of(alert: Alert) -> int | None:
+    """The watchlist entry a watchlist hit names in its subject (`entry:<id>`)."""
+    prefix = "entry:"
+    if alert.rule != "watchlist" or not alert.subject.startswith(prefix):
+        return None
+    number = alert.subject.removeprefix(prefix)
+    return int(number) if number.isdigit() else None
 
 
 def _note(note: str) -> str:

@@ -30,6 +30,7 @@ from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.cascade.link import Backoff, LinkState
+from zhian.cascade.orders import OrderApplier, alert_changes
 from zhian.cascade.repository import ForwardPositionRepository
 from zhian.cascade.settings import ParentSettings
 from zhian.cascade.wire import (
@@ -37,12 +38,14 @@ from zhian.cascade.wire import (
     CONTENT_TYPE,
     ENCODER,
     HELLO_ACK_DECODER,
+    ORDERS_DECODER,
     AlertChange,
     BatchAck,
     ChildBatch,
     DeviceSummary,
     Hello,
     OnlineSummary,
+    Orders,
 )
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
@@ -53,6 +56,7 @@ from zhian.kit.loops import BackgroundLoop
 from zhian.kit.thumbnails import thumbnail
 from zhian.log.base import PrunableLog
 from zhian.log.readers import LogReader
+from zhian.registry.identity import IdentityProtector
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +65,7 @@ EVENTS, ALERT_CHANGES, ONLINE = "events", "alert_changes", "online"
 HEALTH_FILE: Final = "parent-link.json"
 BATCHES_PATH: Final = "/api/v1/cascade/batches"
 HELLO_PATH: Final = "/api/v1/cascade/hello"
+ORDERS_PATH: Final = "/api/v1/cascade/orders"
 _RECORDS_PER_READ: Final = 16
 
 
@@ -139,6 +144,23 @@ class ParentClient:
         except msgspec.DecodeError as exc:
             raise LinkError(f"the parent's answer to hello is unreadable: {exc}") from exc
 
+    def orders(self) -> Orders:
+        headers = {"Authorization": f"Bearer {self._settings.token.get_secret_value()}"}
+        try:
+            response = self._http.get(
+                self._base + ORDERS_PATH,
+                params={"node_id": self._settings.node_id},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            return ORDERS_DECODER.decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise LinkError(f"the parent's orders are unreadable: {exc}") from exc
+
     def send(self, batch: ChildBatch) -> BatchAck:
         body = ENCODER.encode(batch)
         try:
@@ -182,6 +204,8 @@ class UpwardForwarder:
         alert_settings: AlertSettings,
         workspace: Path,
         log_dir: Path,
+        identity: IdentityProtector | None = None,
+        on_orders_changed: Callable[[], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         draw: Callable[[], float] | None = None,
     ) -> None:
@@ -200,6 +224,9 @@ class UpwardForwarder:
         backoff = Backoff(settings.backoff_initial_seconds, settings.backoff_max_seconds)
         self.link = LinkState(backoff) if draw is None else LinkState(backoff, draw=draw)
         self._positions: dict[str, int] | None = None
+        self._orders = OrderApplier(db=db, clock=clock, identity=identity)
+        self._on_orders_changed = on_orders_changed
+        self._orders_asked_at: datetime | None = None
         self._backfill: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self.events_sent = 0
@@ -251,6 +278,7 @@ class UpwardForwarder:
             return 0
         if not self.link.is_up and not self._register(now):
             return 0
+        self._sync_orders(now)
         pending = self._build()
         if pending.is_empty:
             if pending.positions != self.positions():
@@ -304,6 +332,26 @@ class UpwardForwarder:
         self._backfill = (start, end) if end > start else None
         return True
 
+    # --- orders from the parent ------------------------------------------------------------
+
+    def _sync_orders(self, now: datetime) -> None:
+        """Ask the parent for its watchlist orders now and then, and apply them here."""
+        if not self._settings.orders:
+            return
+        due = self._orders_asked_at is None or (
+            (now - self._orders_asked_at).total_seconds() >= self._settings.orders_poll_seconds
+        )
+        if not due:
+            return
+        try:
+            orders = self._client.orders()
+        except LinkError as exc:  # the batches say whether the link is down; asked again later
+            logger.warning("could not fetch the parent's watchlist orders: %s", exc)
+            return
+        self._orders_asked_at = now
+        if self._orders.apply(orders.orders) and self._on_orders_changed is not None:
+            self._on_orders_changed()  # the rules match the new entries from now on
+
     # --- building a batch -------------------------------------------------------------------
 
     def _build(self) -> _Pending:
@@ -317,10 +365,9 @@ class UpwardForwarder:
             with self._db.session() as session:
                 alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
                 if self._settings.alerts:
-                    changes = [
-                        AlertChange(**entry.model_dump())
-                        for entry in alerts.history_after(positions[ALERT_CHANGES], limit)
-                    ]
+                    changes = alert_changes(
+                        session, alerts.history_after(positions[ALERT_CHANGES], limit)
+                    )
                 if self._settings.device_online:
                     online = [
                         OnlineSummary(

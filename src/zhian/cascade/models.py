@@ -88,6 +88,8 @@ class ChildAlertChange(Base):
     community_id: Mapped[str | None] = mapped_column(String(64), index=True)
     jurisdiction_id: Mapped[str | None] = mapped_column(String(64), index=True)
     device_id: Mapped[str | None] = mapped_column(String(64))
+    # A watchlist hit on an order this node sent down: its entry id here.
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -105,3 +107,16 @@ class ChildOnlineSummary(Base):
     device_kind: Mapped[str] = mapped_column(String(32))
     total: Mapped[int] = mapped_column(Integer)
     online: Mapped[int] = mapped_column(Integer)
+
+
+class ReceivedOrder(Base):
+    """A watchlist entry a parent sent down, and the local entry that applies it (child
+    side): hits on the local entry are reported up under the parent's entry id."""
+
+    __tablename__ = "cascade_orders"
+
+    parent_entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    local_entry_id: Mapped[int] = mapped_column(Integer, unique=True)
+    parent_owner_user_id: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

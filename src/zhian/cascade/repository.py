@@ -13,6 +13,7 @@ from zhian.cascade.models import (
     ChildLink,
     ChildOnlineSummary,
     ForwardPosition,
+    ReceivedOrder,
     ViidUpperOutbox,
 )
 
@@ -117,3 +118,22 @@ class ChildDataRepository:
             query = query.where(ChildAlertChange.node_id == node_id)
         query = query.order_by(ChildAlertChange.node_id, ChildAlertChange.action_id)
         return list(self.session.scalars(query.limit(limit)))
+
+
+class ReceivedOrderRepository:
+    """The watchlist orders received from the parent and their local entries (child side)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_parent_entry(self) -> dict[int, ReceivedOrder]:
+        return {row.parent_entry_id: row for row in self.session.scalars(select(ReceivedOrder))}
+
+    def parent_entries_of(self, local_entry_ids: Collection[int]) -> dict[int, int]:
+        """local entry id -> the parent's entry id, for those that came from the parent."""
+        query = select(ReceivedOrder).where(ReceivedOrder.local_entry_id.in_(local_entry_ids))
+        return {row.local_entry_id: row.parent_entry_id for row in self.session.scalars(query)}
+
+    def add(self, row: ReceivedOrder) -> None:
+        self.session.add(row)
+        self.session.flush()

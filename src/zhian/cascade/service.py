@@ -14,19 +14,28 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.orm import Session
 
-from zhian.access.scope import JurisdictionScope
+from zhian.access.scope import JurisdictionScope, subtree
+from zhian.alerts.drafts import AlertDraft
+from zhian.alerts.drafts import Tier as DraftTier
+from zhian.alerts.schemas import LiveMessage
+from zhian.alerts.service import AlertService
+from zhian.alerts.settings import AlertSettings
 from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary
 from zhian.cascade.repository import ChildDataRepository
-from zhian.cascade.wire import BatchAck, ChildBatch, DeviceSummary
+from zhian.cascade.wire import BatchAck, ChildBatch, DeviceSummary, Order, Orders
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError
 from zhian.ingest.images import ImageStore
 from zhian.ingest.service import IntakeService
 from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
+from zhian.registry.service import RegistryService
+from zhian.watchlists.service import WatchlistService
 
 # A child's events enter the parent's intake under this source (and keep it in the store).
 SOURCE_PREFIX = "cascade:"
@@ -79,13 +88,19 @@ class ChildBatchService:
         intake: IntakeService,
         images: ImageStore,
         clock: Clock,
+        alert_settings: AlertSettings,
+        identity: IdentityProtector | None = None,
         refresh_directory: Callable[[], None] | None = None,
+        publish: Callable[[LiveMessage], None] | None = None,
     ) -> None:
         self._db = db
         self._intake = intake
         self._images = images
         self._clock = clock
+        self._alert_settings = alert_settings
+        self._identity = identity  # opens the watchlist identifiers sent down
         self._refresh = refresh_directory
+        self._publish = publish
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[Session]:
@@ -113,16 +128,21 @@ class ChildBatchService:
             result = self._intake.submit_events(batch.events, source=SOURCE_PREFIX + batch.node_id)
             accepted, duplicate, held = result.accepted, result.duplicate, result.rejected
         now = self._clock.now()
+        messages: list[LiveMessage] = []
         with self._session() as session:
             repository = ChildDataRepository(session)
             changes = self._new_alert_changes(repository, batch, now)
             online = self._new_online(repository, batch)
             repository.add_all([*changes, *online])
+            messages = self._raise_order_hits(session, batch.node_id, changes)
             link = self._link(repository, batch.node_id, jurisdiction_id, now)
             link.batches += 1
             link.events_accepted += accepted
             link.events_duplicate += duplicate
             link.events_held += held
+        if self._publish is not None:
+            for message in messages:  # after the commit: a rolled-back alert is never shown
+                self._publish(message)
         return BatchAck(
             accepted=accepted,
             duplicate=duplicate,
@@ -130,6 +150,54 @@ class ChildBatchService:
             alert_changes=len(changes),
             online=len(online),
         )
+
+    def orders_for(self, node_id: str, *, jurisdiction_id: str | None) -> Orders:
+        """The watchlist orders in force over a child at `jurisdiction_id`: the entries of
+        that jurisdiction, of those above it (a city's entry covers every node below) and
+        of those below it, withdrawn ones too so the child withdraws them."""
+        with self._session() as session:
+            tree = RegistryService(session).jurisdiction_tree()
+            parents = dict(tree.parents)
+            if jurisdiction_id is None:  # an unscoped credential: the whole tree
+                wanted: set[str] = set(parents)
+            else:
+                wanted = subtree(parents, jurisdiction_id)
+                above = parents.get(jurisdiction_id)
+                while above is not None and above not in wanted:
+                    wanted.add(above)
+                    above = parents.get(above)
+            watchlists = WatchlistService(
+                session,
+                clock=self._clock,
+                scope=JurisdictionScope.unscoped(),
+                identity=self._identity,
+            )
+            orders = watchlists.orders_for(wanted)
+        return Orders(
+            node_id=node_id,
+            orders=[Order(**order.model_dump(mode="python")) for order in orders],
+        )
+
+    def _raise_order_hits(
+        self, session: Session, node_id: str, changes: list[ChildAlertChange]
+    ) -> list[LiveMessage]:
+        """A child's new watchlist hit on an order of this node raises the alert here too
+        (the issuing level); on an order this node received from its own parent, the alert
+        raised here carries the hit one level further up."""
+        hits = [c for c in changes if c.order_id is not None and c.action == "created"]
+        if not hits:
+            return []
+        watchlists = WatchlistService(
+            session, clock=self._clock, scope=JurisdictionScope.unscoped()
+        )
+        alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
+        drafts = [
+            _hit_draft(node_id, change)
+            for change in hits
+            if change.order_id is not None and watchlists.get_entry(change.order_id) is not None
+        ]
+        alerts.raise_drafts(drafts)
+        return list(alerts.messages)
 
     # --- the steps --------------------------------------------------------------------------
 
@@ -264,6 +332,7 @@ class ChildBatchService:
                 community_id=change.community_id,
                 jurisdiction_id=change.jurisdiction_id,
                 device_id=change.device_id,
+                order_id=change.order_id,
                 received_at=now,
             )
             for change in batch.alert_changes
@@ -361,3 +430,23 @@ class ChildReadService:
             for row in self.repository.children()
             if scope.is_unscoped or scope.contains(row.jurisdiction_id)
         ]
+
+
+def _hit_draft(node_id: str, change: ChildAlertChange) -> AlertDraft:
+    """The alert a child's hit on one of this node's orders raises here."""
+    tier: DraftTier = "general"
+    if change.tier in ("minor", "general", "major"):
+        tier = cast(DraftTier, change.tier)
+    return AlertDraft(
+        rule="watchlist",
+        kind=change.kind,
+        tier=tier,
+        subject=f"entry:{change.order_id}",
+        place_id=change.community_id or change.jurisdiction_id or node_id,
+        observed_at=change.at,
+        explanation_zh=f"下级平台 {node_id} 报告布控命中：{change.title_zh}",
+        explanation_en=f"child node {node_id} reports a watchlist hit: {change.title_en}",
+        device_id=change.device_id,
+        community_id=change.community_id,
+        figures={"child_node": node_id, "child_alert_id": change.alert_id},
+    )

@@ -48,6 +48,15 @@ class ParentSettings(BaseModel):
     device_online: bool = Field(
         default=True, description="Forward the device online summaries (per community and kind)."
     )
+    orders: bool = Field(
+        default=True,
+        description=(
+            "Apply the parent's watchlist orders (布控下发, 撤控) here and report their hits up."
+        ),
+    )
+    orders_poll_seconds: float = Field(
+        default=10.0, gt=0, description="How often the parent is asked for its watchlist orders."
+    )
     batch_events: int = Field(
         default=500, ge=1, le=5000, description="Most events in one batch to the parent."
     )

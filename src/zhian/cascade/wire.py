@@ -55,6 +55,8 @@ class AlertChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     community_id: Id64 | None
     jurisdiction_id: Id64 | None
     device_id: Id64 | None
+    # A watchlist hit on an order the parent sent down: the parent's entry id.
+    order_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -90,6 +92,36 @@ class BatchAck(msgspec.Struct, frozen=True):
     online: int
 
 
+class Order(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A watchlist entry the parent sends down (布控下发), withdrawn ones too (撤控).
+
+    The identifiers travel in the clear over the node credential's link: the child
+    tokenises and seals them with its own key ring, as when an entry is added there."""
+
+    entry_id: Annotated[int, msgspec.Meta(ge=1)]
+    target: Short
+    label: Annotated[str, msgspec.Meta(max_length=200)]
+    plate: Annotated[str, msgspec.Meta(max_length=16)] | None
+    subject_ref: Annotated[str, msgspec.Meta(max_length=128)] | None
+    feature: str | None
+    legal_basis_kind: Short
+    legal_basis_ref: Annotated[str, msgspec.Meta(max_length=128)]
+    owner_user_id: int
+    jurisdiction_id: Id64
+    tier: Annotated[str, msgspec.Meta(max_length=16)]
+    created_at: AwareTime
+    expires_at: AwareTime
+    withdrawn_at: AwareTime | None
+    withdraw_reason: Annotated[str, msgspec.Meta(max_length=500)] | None
+
+
+class Orders(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Every order in force over the child's jurisdiction (and those withdrawn)."""
+
+    node_id: str
+    orders: list[Order]
+
+
 class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A child registering (again) with its parent after a start or an outage."""
 
@@ -107,3 +139,4 @@ BATCH_DECODER: Final = msgspec.msgpack.Decoder(ChildBatch)
 HELLO_DECODER: Final = msgspec.msgpack.Decoder(Hello)
 BATCH_ACK_DECODER: Final = msgspec.msgpack.Decoder(BatchAck)
 HELLO_ACK_DECODER: Final = msgspec.msgpack.Decoder(HelloAck)
+ORDERS_DECODER: Final = msgspec.msgpack.Decoder(Orders)

@@ -18,6 +18,7 @@ from zhian.cascade.models import (  # noqa: F401
     ChildLink,
     ChildOnlineSummary,
     ForwardPosition,
+    ReceivedOrder,
     ViidUpperOutbox,
 )
 from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401

@@ -88,6 +88,24 @@ async def deliver_batch(request: Request, node: NodeDep, user: UserDep) -> Respo
     return Response(await anyio.to_thread.run_sync(apply), media_type=CONTENT_TYPE)
 
 
+@router.get(
+    "/orders",
+    summary="Watchlist orders in force over the child (布控下发), withdrawn ones too (撤控)",
+    responses=error_responses(400),
+)
+async def list_orders(
+    node: NodeDep,
+    user: UserDep,
+    node_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    """For the node credential's jurisdiction: entries issued there, above and below it.
+    The identifiers travel in the clear to the child, which seals them with its keys."""
+    orders = await anyio.to_thread.run_sync(
+        lambda: node.children.orders_for(node_id, jurisdiction_id=user.jurisdiction_id)
+    )
+    return Response(ENCODER.encode(orders), media_type=CONTENT_TYPE)
+
+
 @router.get("/children", summary="Child nodes of the jurisdiction and their last contact")
 def list_children(context: Context) -> list[dict[str, Any]]:
     return [

@@ -204,6 +204,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # users read children's alerts and links by scope (zhian.web.cascade_api).
     ("POST", "/api/v1/cascade/hello"): "cascade.forward",
     ("POST", "/api/v1/cascade/batches"): "cascade.forward",
+    ("GET", "/api/v1/cascade/orders"): "cascade.forward",
     ("GET", "/api/v1/cascade/children"): "cascade.view",
     ("GET", "/api/v1/cascade/alerts"): "alerts.view",
 }

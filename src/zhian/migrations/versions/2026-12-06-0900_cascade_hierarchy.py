@@ -1,4 +1,4 @@
-"""cascade hierarchy: forwarder positions (child) and what children delivered (parent) (#17)
+"""cascade hierarchy: forwarder positions, received orders, children's deliveries (#17)
 
 Revision ID: 0016cascade
 Revises: 0001
@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("community_id", sa.String(length=64), nullable=True),
         sa.Column("jurisdiction_id", sa.String(length=64), nullable=True),
         sa.Column("device_id", sa.String(length=64), nullable=True),
+        sa.Column("order_id", sa.BigInteger(), nullable=True),
         sa.Column("received_at", zhian.db.base.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cascade_alert_changes")),
         sa.UniqueConstraint("node_id", "action_id", name=op.f("uq_cascade_alert_changes_node_id")),
@@ -84,8 +85,20 @@ def upgrade() -> None:
             op.f(f"ix_cascade_online_summaries_{column}"), "cascade_online_summaries", [column]
         )
 
+    op.create_table(
+        "cascade_orders",
+        sa.Column("parent_entry_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("local_entry_id", sa.Integer(), nullable=False),
+        sa.Column("parent_owner_user_id", sa.Integer(), nullable=False),
+        sa.Column("received_at", zhian.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", zhian.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("parent_entry_id", name=op.f("pk_cascade_orders")),
+        sa.UniqueConstraint("local_entry_id", name=op.f("uq_cascade_orders_local_entry_id")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("cascade_orders")
     op.drop_table("cascade_online_summaries")
     op.drop_table("cascade_alert_changes")
     op.drop_table("cascade_children")
