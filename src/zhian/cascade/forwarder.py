@@ -224,6 +224,9 @@ class UpwardForwarder:
         backoff = Backoff(settings.backoff_initial_seconds, settings.backoff_max_seconds)
         self.link = LinkState(backoff) if draw is None else LinkState(backoff, draw=draw)
         self._positions: dict[str, int] | None = None
+        # Devices the parent has been told of since the last registration: each batch
+        # summarises only the others (a parent rebuilt meanwhile hears of all again).
+        self._devices_told: set[str] = set()
         self._orders = OrderApplier(db=db, clock=clock, identity=identity)
         self._on_orders_changed = on_orders_changed
         self._orders_asked_at: datetime | None = None
@@ -293,6 +296,7 @@ class UpwardForwarder:
                 error = str(exc)
                 continue
             self._commit(pending.positions)
+            self._devices_told.update(device.id for device in pending.batch.devices)
             self.link.contact(self._clock.now())
             self.events_sent += pending.events
             self.batches_sent += 1
@@ -327,6 +331,7 @@ class UpwardForwarder:
             )
             return False
         self.link.registered(self._clock.now())
+        self._devices_told.clear()
         # Everything durable now and not yet acknowledged is the back-fill of this outage.
         start, end = self.positions()[EVENTS], self._log.durable_seq
         self._backfill = (start, end) if end > start else None
@@ -389,7 +394,7 @@ class UpwardForwarder:
         batch = ChildBatch(
             node_id=self._settings.node_id,
             sent_at=self._clock.now(),
-            devices=self._devices({event.device_id for event in events}),
+            devices=self._devices({event.device_id for event in events} - self._devices_told),
             images=images,
             events=events,
             alert_changes=changes,

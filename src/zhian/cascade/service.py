@@ -238,13 +238,8 @@ class ChildBatchService:
         """Events of devices the batch does not summarise: a device the parent knows must
         lie in the scope (one it does not know is held by the intake as unknown)."""
         with self._session() as session:
-            devices = DeviceService(session)
-            outside = {
-                device_id
-                for device_id in device_ids
-                if devices.get_device(device_id, scope=JurisdictionScope.unscoped()) is not None
-                and devices.get_device(device_id, scope=scope) is None
-            }
+            communities = DeviceService(session).communities_of(device_ids)
+        outside = {d for d, c in communities.items() if not scope.contains_community(c)}
         for index, event in enumerate(batch.events):
             if event.device_id in outside:
                 raise ForbiddenError(
@@ -260,15 +255,13 @@ class ChildBatchService:
         registered = 0
         with self._session() as session:
             devices = DeviceService(session)
+            known = devices.communities_of([summary.id for summary in summaries])
             for index, summary in enumerate(summaries):
-                known = devices.get_device(summary.id, scope=JurisdictionScope.unscoped())
-                if known is not None:
-                    if known.community_id != summary.community_id and not (
-                        scope.contains_community(known.community_id)
-                    ):
+                if summary.id in known:
+                    if not scope.contains_community(known[summary.id]):
                         raise ForbiddenError(
                             f"device '{summary.id}' is registered here in community "
-                            f"'{known.community_id}', outside this node credential's "
+                            f"'{known[summary.id]}', outside this node credential's "
                             "jurisdiction",
                             field=f"devices[{index}].id",
                         )
