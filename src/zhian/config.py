@@ -17,6 +17,7 @@ from pydantic_settings import (
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
 from zhian.alerts.settings import AlertSettings, LiveSettings
 from zhian.assessment.settings import AssessmentSettings
+from zhian.cascade.settings import ParentSettings
 from zhian.cases.settings import CaseSettings
 from zhian.db.settings import DatabaseSettings
 from zhian.governance.settings import GovernanceSettings
@@ -53,6 +54,7 @@ __all__ = [
     "ModelSettings",
     "MqttSettings",
     "PageSettings",
+    "ParentSettings",
     "ReportSettings",
     "RuleSettings",
     "Settings",
@@ -228,6 +230,7 @@ class Settings(BaseSettings):
     governance: GovernanceSettings = GovernanceSettings()
     cases: CaseSettings = CaseSettings()
     viid: ViidSettings = ViidSettings()
+    parent: ParentSettings = ParentSettings()
     crowd: CrowdSettings = CrowdSettings()
     map: MapSettings = MapSettings()
     reports: ReportSettings = ReportSettings()

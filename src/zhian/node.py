@@ -15,6 +15,8 @@ import msgspec
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.loop import AlertLoop
 from zhian.cascade.component import ViidComponent
+from zhian.cascade.forwarder import UpwardForwarder
+from zhian.cascade.service import ChildBatchService
 from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
 from zhian.db.migrate import upgrade_url
@@ -240,6 +242,35 @@ class Node:
             settings=settings,
             cipher=self.governance.cipher(),
         )
+        # The hierarchy (docs/cascade.md): children's batches are taken in here (through
+        # the intake, so where the log is written), and this node's own data goes up to
+        # its parent from the process that runs the loops, a named reader of the log.
+        self.children = ChildBatchService(
+            db=self.db,
+            intake=self.intake,
+            images=self.images,
+            clock=clock,
+            alert_settings=settings.alerts,
+            identity=self.governance.sealer,
+            refresh_directory=self.refresh_directory,
+            publish=self.live_feed.publish,
+        )
+        self.parent_forwarder = (
+            UpwardForwarder(
+                db=self.db,
+                log=self.log,
+                images=self.images,
+                clock=clock,
+                settings=settings.parent,
+                alert_settings=settings.alerts,
+                workspace=settings.workspace,
+                log_dir=settings.log_dir,
+                identity=self.governance.sealer,
+                on_orders_changed=self.refresh_directory,
+            )
+            if settings.parent.is_enabled and role is not NodeRole.WEB
+            else None
+        )
         # IoT sensors over MQTT (docs/deploy-mqtt.md): an intake path, so it runs where the
         # log is written (the web process when split); subscribes only in a feeding node.
         self.mqtt = (
@@ -397,6 +428,8 @@ class Node:
             self.alert_loop.start()
             self.models.start()
             self.viid.start()
+            if self.parent_forwarder is not None:
+                self.parent_forwarder.start()
             self.retention.start()
         elif self.settings.log.type == "local":
             # The worker's retention prunes the local log through its one writer, here;
@@ -506,6 +539,8 @@ class Node:
             if loop is not None:
                 loop.stop()
         self.viid.stop()
+        if self.parent_forwarder is not None:
+            self.parent_forwarder.stop()
         self.alert_loop.stop()
         if self._feeder is not None:
             self._feeder.stop()

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from tests.ingest.viid.conftest import CAMERA, PASSWORDS, SERVER_ID, provision, viid_settings
+from zhian.cascade.link import Backoff
 from zhian.cascade.viid_client import ViidUpperClient
 from zhian.config import Settings, load_settings
 from zhian.ingest.viid.fake import DeviceEmulator, FakeUpperPlatform, statuses
@@ -117,6 +118,11 @@ def test_everything_cached_while_down_arrives_in_order_once(
     assert cached and not any(face_id.encode() in cached for face_id in sent)
 
     upper.start()  # same port, but it forgot our session
+    # Down, the client waits out its pause (doubling per failure, capped) before it
+    # registers again: nothing is tried sooner.
+    assert link.step().is_waiting and upper.registrations == 1
+    assert link.link.next_attempt_at is not None
+    clock.set(link.link.next_attempt_at)
     reports = [link.step() for _ in range(3)]
 
     assert sum(r.delivered for r in reports) == 3
@@ -165,3 +171,66 @@ def test_the_cache_survives_a_restart_of_this_node(
 
     assert (report.delivered, report.backlog) == (1, 0)
     assert upper.face_ids() == sent
+
+
+def direct_client(node: Node, clock: ManualClock, **overrides: object) -> ViidUpperClient:
+    """An upward client over the node's outbox with no jitter, so pauses are exact."""
+    settings = node.settings.viid.model_copy(update=overrides)
+    return ViidUpperClient(
+        db=node.db,
+        clock=clock,
+        settings=settings,
+        cipher=node.governance.cipher(),
+        draw=lambda: 0.0,
+    )
+
+
+def test_a_refused_registration_is_retried_after_a_doubling_capped_pause(
+    node: Node, clock: ManualClock, upper: FakeUpperPlatform
+) -> None:
+    link = direct_client(
+        node,
+        clock,
+        upper_password=SecretStr("not-the-password"),
+        upper_backoff_initial_seconds=2.0,
+        upper_backoff_max_seconds=10.0,
+    )
+    pauses: list[float] = []
+    for _ in range(5):
+        before = upper.register_requests
+        report = link.step()
+        assert "register refused" in report.error and not report.is_registered
+        assert upper.register_requests == before + 2  # the challenge, then the refused answer
+        # Polled again and again before the pause is over: not one request.
+        for _ in range(3):
+            clock.advance(timedelta(milliseconds=500))
+            assert link.step().is_waiting
+        assert upper.register_requests == before + 2
+        assert link.link.next_attempt_at is not None
+        pauses.append((link.link.next_attempt_at - clock.now()).total_seconds() + 1.5)
+        clock.set(link.link.next_attempt_at)
+    assert pauses == [2.0, 4.0, 8.0, 10.0, 10.0]
+    link.stop()
+
+
+def test_jitter_keeps_each_pause_between_half_and_all_of_it() -> None:
+    backoff = Backoff(initial_seconds=1.0, max_seconds=60.0)
+    assert backoff.pause_seconds(3, lambda: 0.0) == 4.0
+    assert backoff.pause_seconds(3, lambda: 0.999) == pytest.approx(2.002)
+    assert backoff.pause_seconds(10_000, lambda: 0.0) == 60.0  # a link down for days
+
+
+@pytest.mark.parametrize("shape", ["bare", "list"])
+def test_lenient_reply_shapes_of_upper_platforms_count_as_acknowledged(
+    node: Node, clock: ManualClock, shape: str
+) -> None:
+    platform = FakeUpperPlatform(username=SERVER_ID, password=UPPER_PASSWORD, reply_shape=shape)
+    platform.start()
+    try:
+        link = direct_client(node, clock, upper_url=platform.url)
+        report = link.step()
+        assert report.is_registered, report.error
+        assert platform.registrations == 1
+        link.stop()
+    finally:
+        platform.stop()

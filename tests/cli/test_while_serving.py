@@ -434,6 +434,11 @@ def case_log_damage(s: Serving) -> None:
     assert "recorded no loss" in ok("log", "damage", *ws(s))
 
 
+def case_cascade_status(s: Serving) -> None:
+    # The served workspace has no parent: said in one line, beside the running node.
+    assert "has no parent" in ok("cascade", "status", *ws(s))
+
+
 def case_audit_verify(s: Serving) -> None:
     assert "Audit chain intact" in ok("audit", "verify", *ws(s))
 
@@ -550,6 +555,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("log", "readers"): case_log_readers,
     ("log", "drop-reader"): case_log_drop_reader,
     ("log", "damage"): case_log_damage,
+    ("cascade", "status"): case_cascade_status,
     ("audit", "verify"): case_audit_verify,
     ("keys", "init"): case_keys_init,
     ("keys", "status"): case_keys_status,

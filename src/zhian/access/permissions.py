@@ -268,6 +268,24 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AD,
         _IN,
     ),
+    # The node credential of a child node: an API token of an integrator placed at the
+    # child's jurisdiction, narrowed to this permission (docs/cascade.md).
+    _permission(
+        "cascade.forward",
+        "Deliver a child node's events, alert changes and device summaries to this node "
+        "(the node credential of a child, within its jurisdiction).",
+        "下级平台向本平台级联上报事件、预警变更与设备在线汇总（限其辖区）",
+        _IN,
+    ),
+    _permission(
+        "cascade.view",
+        "See the child nodes of the jurisdiction: last contact and what they delivered.",
+        "查看辖区下级平台的级联链路：最近联络与上报情况",
+        _CC,
+        _SO,
+        _AD,
+        _IN,
+    ),
 )
 
 PERMISSIONS_BY_NAME: dict[str, Permission] = {item.name: item for item in PERMISSIONS}

@@ -404,6 +404,34 @@ class AlertRepository:
             )
         )
 
+    # -- history for the parent node (zhian.cascade) ---------------------------------------
+
+    def actions_after(self, after_id: int, limit: int) -> list[tuple[AlertAction, Alert]]:
+        """History entries above `after_id`, oldest first, each with its alert."""
+        query = (
+            select(AlertAction, Alert)
+            .join(Alert, Alert.id == AlertAction.alert_id)
+            .where(AlertAction.id > after_id)
+            .order_by(AlertAction.id)
+            .limit(limit)
+        )
+        return [(action, alert) for action, alert in self.session.execute(query)]
+
+    def samples_after(self, after_id: int, limit: int) -> list[DeviceOnlineSample]:
+        query = (
+            select(DeviceOnlineSample)
+            .where(DeviceOnlineSample.id > after_id)
+            .order_by(DeviceOnlineSample.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
+    def newest_action_id(self) -> int:
+        return int(self.session.scalar(select(func.max(AlertAction.id))) or 0)
+
+    def newest_sample_id(self) -> int:
+        return int(self.session.scalar(select(func.max(DeviceOnlineSample.id))) or 0)
+
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """How many rows meet `condition` (0 over no rows, not NULL)."""

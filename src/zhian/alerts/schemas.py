@@ -267,3 +267,39 @@ class AlertFinding(NamedTuple):
     subject: str
     place_id: str
     community_id: str | None
+
+
+class AlertHistoryEntry(BaseModel):
+    """One step of an alert's history with where the alert belongs: what a node tells its
+    parent (zhian.cascade). No subject and no evidence: they may hold personal data."""
+
+    model_config = _FROZEN
+
+    action_id: int
+    alert_id: int
+    action: str
+    from_state: str | None
+    to_state: str | None
+    at: datetime
+    kind: str
+    tier: str
+    title_zh: str
+    title_en: str
+    jurisdiction_id: str | None
+    device_id: str | None
+    # A watchlist hit's entry (the alert's subject `entry:<id>`): the parent maps it to the
+    # order it sent down and raises the hit there too.
+    watchlist_entry_id: int | None = None
+
+
+class OnlineSampleRead(BaseModel):
+    """One device online sample (per community and device kind), with its id."""
+
+    model_config = _FROZEN
+
+    id: int
+    sampled_at: datetime
+    community_id: str
+    device_kind: str
+    total: int
+    online: int

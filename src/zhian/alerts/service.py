@@ -28,6 +28,7 @@ from zhian.alerts.schemas import (
     AlertDetail,
     AlertFilter,
     AlertFinding,
+    AlertHistoryEntry,
     AlertPage,
     AlertState,
     AlertSummary,
@@ -35,6 +36,7 @@ from zhian.alerts.schemas import (
     KpiReport,
     LiveMessage,
     OnlineRatePoint,
+    OnlineSampleRead,
     Outcome,
     TodayCounts,
     TodoItem,
@@ -626,6 +628,7 @@ class AlertService:
     ) -> AlertDetail | None:
         """The alert, when `user_id` already took an action on it under `idempotency_key`
         (a phone resending what it queued offline); None when that key is new."""
+        alert = self._get(alert_id, scope=scope)
         for action in self.repository.actions_of(alert.id):
             if action.user_id == user_id and action.data.get("idempotency_key") == idempotency_key:
                 return self._detail(alert)
@@ -778,6 +781,59 @@ class AlertService:
             )
             for r in rows
         ]
+
+    # -- what goes up to the parent node (zhian.cascade) -----------------------------------
+
+    def history_after(self, after_id: int, limit: int) -> list[AlertHistoryEntry]:
+        """Every alert's history entries above `after_id`, oldest first (all scopes: the
+        node forwards its whole jurisdiction; the parent scopes them for its users)."""
+        return [
+            AlertHistoryEntry(
+                action_id=action.id,
+                alert_id=alert.id,
+                action=action.action,
+                from_state=action.from_state,
+                to_state=action.to_state,
+                at=action.at,
+                rule=alert.rule,
+                kind=alert.kind,
+                tier=alert.tier,
+                title_zh=alert.title_zh,
+                title_en=alert.title_en,
+                community_id=alert.community_id,
+                jurisdiction_id=alert.jurisdiction_id,
+                device_id=alert.device_id,
+                watchlist_entry_id=_watchlist_entry_of(alert),
+            )
+            for action, alert in self.repository.actions_after(after_id, limit)
+        ]
+
+    def online_samples_after(self, after_id: int, limit: int) -> list[OnlineSampleRead]:
+        """Device online samples above `after_id`, oldest first."""
+        return [
+            OnlineSampleRead(
+                id=row.id,
+                sampled_at=row.sampled_at,
+                community_id=row.community_id,
+                device_kind=row.device_kind,
+                total=row.total,
+                online=row.online,
+            )
+            for row in self.repository.samples_after(after_id, limit)
+        ]
+
+    def newest_history_ids(self) -> tuple[int, int]:
+        """The newest alert history id and online sample id (0 when none)."""
+        return self.repository.newest_action_id(), self.repository.newest_sample_id()
+
+
+def _watchlist_entry_of(alert: Alert) -> int | None:
+    """The watchlist entry a watchlist hit names in its subject (`entry:<id>`)."""
+    prefix = "entry:"
+    if alert.rule != "watchlist" or not alert.subject.startswith(prefix):
+        return None
+    number = alert.subject.removeprefix(prefix)
+    return int(number) if number.isdigit() else None
 
 
 def _note(note: str) -> str:

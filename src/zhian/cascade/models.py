@@ -1,10 +1,11 @@
-"""The table of the upward link: notifications waiting for the upper platform."""
+"""The cascade's tables: the GA/T 1400 upward outbox, the forwarder's positions (child
+side) and what children delivered (parent side)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -32,3 +33,90 @@ class ViidUpperOutbox(Base):
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ForwardPosition(Base):
+    """How far this node has forwarded one stream to its parent (child side).
+
+    `events` counts log records (the forwarder is also the log's named reader `parent`),
+    `alert_changes` alert history ids, `online` online sample ids. A position moves only
+    after the parent acknowledged everything up to it.
+    """
+
+    __tablename__ = "cascade_positions"
+
+    stream: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChildLink(Base):
+    """A child node as its parent knows it: last contact and what it delivered (parent side)."""
+
+    __tablename__ = "cascade_children"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jurisdiction_id: Mapped[str | None] = mapped_column(String(64))
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_contact_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    batches: Mapped[int] = mapped_column(BigInteger)
+    events_accepted: Mapped[int] = mapped_column(BigInteger)
+    events_duplicate: Mapped[int] = mapped_column(BigInteger)
+    events_held: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChildAlertChange(Base):
+    """One state change of a child's alert, kept at the parent under the alert's
+    jurisdiction, so that parent users see the alerts of the tree their scope covers."""
+
+    __tablename__ = "cascade_alert_changes"
+    __table_args__ = (UniqueConstraint("node_id", "action_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    action_id: Mapped[int] = mapped_column(BigInteger)
+    alert_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16))
+    title_zh: Mapped[str] = mapped_column(String(500))
+    title_en: Mapped[str] = mapped_column(String(500))
+    community_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    jurisdiction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    # A watchlist hit on an order this node sent down: its entry id here.
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChildOnlineSummary(Base):
+    """A child's device online summary (per community and device kind), at the parent."""
+
+    __tablename__ = "cascade_online_summaries"
+    __table_args__ = (UniqueConstraint("node_id", "sample_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    sample_id: Mapped[int] = mapped_column(BigInteger)
+    sampled_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    community_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_kind: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    online: Mapped[int] = mapped_column(Integer)
+
+
+class ReceivedOrder(Base):
+    """A watchlist entry a parent sent down, and the local entry that applies it (child
+    side): hits on the local entry are reported up under the parent's entry id."""
+
+    __tablename__ = "cascade_orders"
+
+    parent_entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    local_entry_id: Mapped[int] = mapped_column(Integer, unique=True)
+    parent_owner_user_id: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

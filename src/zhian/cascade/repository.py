@@ -1,13 +1,21 @@
-"""Every query on the upward outbox; the caller owns the transaction."""
+"""Every query of the cascade's tables; the caller owns the transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from zhian.cascade.models import ViidUpperOutbox
+from zhian.cascade.models import (
+    ChildAlertChange,
+    ChildLink,
+    ChildOnlineSummary,
+    ForwardPosition,
+    ReceivedOrder,
+    ViidUpperOutbox,
+)
 
 
 class UpwardOutboxRepository:
@@ -48,3 +56,84 @@ class UpwardOutboxRepository:
         if row is not None:
             row.attempts += 1
             row.last_error = error[:500]
+
+
+class ForwardPositionRepository:
+    """The forwarder's positions, one row per stream (child side)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def positions(self) -> dict[str, int]:
+        return {row.stream: row.position for row in self.session.scalars(select(ForwardPosition))}
+
+    def save(self, positions: dict[str, int], now: datetime) -> None:
+        for stream, position in positions.items():
+            row = self.session.get(ForwardPosition, stream)
+            if row is None:
+                self.session.add(ForwardPosition(stream=stream, position=position, updated_at=now))
+            else:
+                row.position = position
+                row.updated_at = now
+        self.session.flush()
+
+
+class ChildDataRepository:
+    """What child nodes delivered (parent side)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def child(self, node_id: str) -> ChildLink | None:
+        return self.session.get(ChildLink, node_id)
+
+    def add_child(self, row: ChildLink) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def children(self) -> list[ChildLink]:
+        return list(self.session.scalars(select(ChildLink).order_by(ChildLink.node_id)))
+
+    def known_action_ids(self, node_id: str, action_ids: Collection[int]) -> set[int]:
+        query = select(ChildAlertChange.action_id).where(
+            ChildAlertChange.node_id == node_id, ChildAlertChange.action_id.in_(action_ids)
+        )
+        return set(self.session.scalars(query))
+
+    def known_sample_ids(self, node_id: str, sample_ids: Collection[int]) -> set[int]:
+        query = select(ChildOnlineSummary.sample_id).where(
+            ChildOnlineSummary.node_id == node_id, ChildOnlineSummary.sample_id.in_(sample_ids)
+        )
+        return set(self.session.scalars(query))
+
+    def add_all(self, rows: Sequence[ChildAlertChange | ChildOnlineSummary]) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def alert_changes(
+        self, where: ColumnElement[bool], *, node_id: str | None, limit: int
+    ) -> list[ChildAlertChange]:
+        query = select(ChildAlertChange).where(where)
+        if node_id is not None:
+            query = query.where(ChildAlertChange.node_id == node_id)
+        query = query.order_by(ChildAlertChange.node_id, ChildAlertChange.action_id)
+        return list(self.session.scalars(query.limit(limit)))
+
+
+class ReceivedOrderRepository:
+    """The watchlist orders received from the parent and their local entries (child side)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_parent_entry(self) -> dict[int, ReceivedOrder]:
+        return {row.parent_entry_id: row for row in self.session.scalars(select(ReceivedOrder))}
+
+    def parent_entries_of(self, local_entry_ids: Collection[int]) -> dict[int, int]:
+        """local entry id -> the parent's entry id, for those that came from the parent."""
+        query = select(ReceivedOrder).where(ReceivedOrder.local_entry_id.in_(local_entry_ids))
+        return {row.local_entry_id: row.parent_entry_id for row in self.session.scalars(query)}
+
+    def add(self, row: ReceivedOrder) -> None:
+        self.session.add(row)
+        self.session.flush()

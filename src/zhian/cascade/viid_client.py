@@ -4,13 +4,19 @@ Notifications for the upper platform wait in a durable outbox (`viid_upper_outbo
 leave it strictly in order, each deleted only after the upper platform acknowledged it
 (StatusCode 0). While the upper platform is unreachable nothing is sent and nothing is
 dropped; when it returns the client registers again and back-fills the outbox in order.
+A refused registration or a notification still unacknowledged after its retries takes the
+link down: the client then waits a pause that doubles with each failure in a row, capped
+and jittered (`zhian.cascade.link`), before it registers again, rather than knocking on a
+refusing platform every poll.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +24,7 @@ import httpx
 import msgspec
 from sqlalchemy.orm import Session
 
+from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.models import payload_context
 from zhian.cascade.repository import UpwardOutboxRepository
 from zhian.db.engine import Database
@@ -40,6 +47,7 @@ class StepReport:
     delivered: int
     backlog: int
     error: str = ""
+    is_waiting: bool = False  # down, and the pause before registering again is not over
 
 
 class ViidUpperClient:
@@ -53,6 +61,7 @@ class ViidUpperClient:
         settings: ViidSettings,
         cipher: BlobCipher,
         transport: httpx.BaseTransport | None = None,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         if not settings.upper_url:
             raise ValueError("viid.upper_url is empty: there is no upper platform to talk to")
@@ -64,6 +73,10 @@ class ViidUpperClient:
         self._username = settings.upper_username or settings.server_id
         self._http = httpx.Client(timeout=settings.upper_timeout_seconds, transport=transport)
         self._registered = False
+        self.link = LinkState(
+            Backoff(settings.upper_backoff_initial_seconds, settings.upper_backoff_max_seconds),
+            draw=draw,
+        )
         self._last_ok: datetime | None = None
         self._nc = 0
         self._lock = threading.Lock()
@@ -100,10 +113,14 @@ class ViidUpperClient:
     def step(self) -> StepReport:
         """Register if needed, keep alive when due, then send the outbox in order."""
         with self._lock:
+            if not self._registered and not self.link.may_try(self._clock.now()):
+                return StepReport(False, 0, self.backlog(), is_waiting=True)
             error = self._ensure_link()
             delivered = 0
             if not error:
                 delivered, error = self._drain()
+            if error:
+                self.link.failed(self._clock.now(), error)
             return StepReport(self._registered, delivered, self.backlog(), error)
 
     def _ensure_link(self) -> str:
@@ -143,6 +160,7 @@ class ViidUpperClient:
             return f"register refused: HTTP {second.status_code} {second.text[:200]}"
         self._registered = True
         self._last_ok = self._clock.now()
+        self.link.registered(self._last_ok)
         self.registrations += 1
         return ""
 
@@ -219,8 +237,13 @@ class ViidUpperClient:
 
     def _step_in_loop(self) -> None:
         report = self.step()
-        if report.error:  # the peer is down or refused: cached, retried at the next poll
-            logger.warning("upper VIID platform: %s (%d cached)", report.error, report.backlog)
+        if report.error:  # the peer is down or refused: cached, retried after the pause
+            logger.warning(
+                "upper VIID platform: %s (%d cached; registering again after %s)",
+                report.error,
+                report.backlog,
+                self.link.next_attempt_at,
+            )
 
     def stop(self) -> None:
         """Stop the thread and say UnRegister (best effort: peers may answer 403)."""

@@ -20,6 +20,7 @@ from zhian.cli import (
 from zhian.cli import eval as eval_commands
 from zhian.cli import watchlist as watchlist_commands
 from zhian.cli import webhooks as webhook_commands
+from zhian.cli.cascade_commands import app as cascade_app
 from zhian.cli.clear_errors import ClearErrorsGroup
 from zhian.cli.log_commands import app as log_app
 from zhian.cli.registry import import_master_data
@@ -66,6 +67,7 @@ app.command("ingest")(intake.ingest)
 app.add_typer(devices.app, name="devices")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(log_app, name="log")
+app.add_typer(cascade_app, name="cascade")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.add_typer(cases.app, name="cases")
 app.add_typer(webhook_commands.app, name="webhooks")

@@ -14,7 +14,14 @@ from zhian.alerts.models import (  # noqa: F401
 )
 from zhian.assessment.models import IndicatorOverride  # noqa: F401
 from zhian.audit.models import AuditEntry, AuditHead  # noqa: F401
-from zhian.cascade.models import ViidUpperOutbox  # noqa: F401
+from zhian.cascade.models import (  # noqa: F401
+    ChildAlertChange,
+    ChildLink,
+    ChildOnlineSummary,
+    ForwardPosition,
+    ReceivedOrder,
+    ViidUpperOutbox,
+)
 from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401
 from zhian.db.base import Base
 from zhian.devices.models import Device

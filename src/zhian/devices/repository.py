@@ -36,6 +36,15 @@ class DeviceRepository:
             found.update(self.session.scalars(select(Device.id).where(Device.id.in_(chunk))))
         return found
 
+    def communities_of(self, device_ids: Collection[str]) -> dict[str, str | None]:
+        ids = list(device_ids)
+        found: dict[str, str | None] = {}
+        for start in range(0, len(ids), CHUNK_SIZE):
+            chunk = ids[start : start + CHUNK_SIZE]
+            query = select(Device.id, Device.community_id).where(Device.id.in_(chunk))
+            found.update((row.id, row.community_id) for row in self.session.execute(query))
+        return found
+
     def set_token_hashes(self, hashes: Sequence[tuple[str, str]], issued_at: datetime) -> None:
         """Store (device id, token sha256) pairs in one executemany, replacing old hashes."""
         if hashes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -118,6 +118,11 @@ class DeviceService:
     def token_owner(self, token: str) -> str | None:
         """The device a token was issued to (enabled or not); None for an unknown token."""
         return self.repository.id_for_token_hash(hash_token(token))
+
+    def communities_of(self, device_ids: Collection[str]) -> dict[str, str | None]:
+        """The community of each of `device_ids` that is registered (absent ones left out),
+        in one query per thousand: for checks over a whole batch of another node's events."""
+        return self.repository.communities_of(device_ids)
 
     def get_device(self, device_id: str, *, scope: JurisdictionScope) -> DeviceRead | None:
         """One device; None when unknown or outside `scope` (its existence is not disclosed)."""

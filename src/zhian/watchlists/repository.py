@@ -8,6 +8,7 @@ System work over the whole node (the rule engine's matcher, an admin's import) p
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
@@ -40,6 +41,20 @@ class WatchlistRepository:
         query = (
             select(WatchlistEntry)
             .where(*_active_at(now), scope.clause(WatchlistEntry.jurisdiction_id))
+            .order_by(WatchlistEntry.id)
+        )
+        return list(self.session.scalars(query))
+
+    def unexpired_in(
+        self, now: datetime, jurisdiction_ids: Collection[str]
+    ) -> list[WatchlistEntry]:
+        """Entries of these jurisdictions not yet expired, withdrawn ones included, by id."""
+        query = (
+            select(WatchlistEntry)
+            .where(
+                WatchlistEntry.expires_at > now,
+                WatchlistEntry.jurisdiction_id.in_(jurisdiction_ids),
+            )
             .order_by(WatchlistEntry.id)
         )
         return list(self.session.scalars(query))

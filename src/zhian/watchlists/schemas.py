@@ -120,3 +120,27 @@ class WatchlistEntryRead(BaseModel):
     expires_at: datetime
     withdrawn_at: datetime | None
     withdraw_reason: str | None
+
+
+class WatchOrder(BaseModel):
+    """A watchlist entry as a parent sends it down to the nodes below (布控下发): the
+    identifiers in the clear, for the child to tokenise and seal with its own keys (its
+    matcher needs them), withdrawn entries too so the child withdraws them (撤控)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entry_id: int
+    target: WatchTarget
+    label: str
+    plate: str | None
+    subject_ref: str | None
+    feature: str | None
+    legal_basis_kind: LegalBasisKind
+    legal_basis_ref: str
+    owner_user_id: int
+    jurisdiction_id: str
+    tier: str
+    created_at: datetime
+    expires_at: datetime
+    withdrawn_at: datetime | None
+    withdraw_reason: str | None

@@ -8,7 +8,7 @@ repository, so an entry outside the scope is neither listed, found, matched nor 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,8 +24,11 @@ from zhian.watchlists.matcher import WatchItem, WatchlistMatcher
 from zhian.watchlists.models import WatchlistEntry
 from zhian.watchlists.repository import WatchlistRepository
 from zhian.watchlists.schemas import (
+    LegalBasisKind,
     WatchlistEntryCreate,
     WatchlistEntryRead,
+    WatchOrder,
+    WatchTarget,
     refuse_identifiers,
 )
 
@@ -315,6 +318,51 @@ class WatchlistService:
                 0, "plate" if plate else "subject_ref", "no active entry matches"
             )
         return [entry.id for entry in found]
+
+    def orders_for(self, jurisdiction_ids: Collection[str]) -> list[WatchOrder]:
+        """The entries of `jurisdiction_ids` that nodes below must apply (布控下发), with their
+        identifiers opened: not yet expired, withdrawn ones included (撤控). The system's own
+        transfer to a node of the hierarchy over its credential, not a reveal to a person."""
+        orders: list[WatchOrder] = []
+        for row in self.repository.unexpired_in(self.clock.now(), jurisdiction_ids):
+            plate = subject = feature = None
+            if row.plate_token and row.plate_enc is not None:
+                plate = self._identity().open(
+                    PLATE_TABLE, PLATE_SEALED, row.plate_token, row.plate_enc
+                )
+            if row.subject_token and row.subject_enc is not None:
+                subject = self._identity().open(
+                    PLATE_TABLE, SUBJECT_SEALED, row.subject_token, row.subject_enc
+                )
+            if row.feature_enc is not None:
+                feature = self._identity().open(
+                    PLATE_TABLE, FEATURE_SEALED, str(row.id), row.feature_enc
+                )
+            orders.append(
+                WatchOrder(
+                    entry_id=row.id,
+                    target=WatchTarget(row.target),
+                    label=row.label,
+                    plate=plate,
+                    subject_ref=subject,
+                    feature=feature,
+                    legal_basis_kind=LegalBasisKind(row.legal_basis_kind),
+                    legal_basis_ref=row.legal_basis_ref,
+                    owner_user_id=row.owner_user_id,
+                    jurisdiction_id=row.jurisdiction_id,
+                    tier=row.tier,
+                    created_at=row.created_at,
+                    expires_at=row.expires_at,
+                    withdrawn_at=row.withdrawn_at,
+                    withdraw_reason=row.withdraw_reason,
+                )
+            )
+        return orders
+
+    def get_entry(self, entry_id: int) -> WatchlistEntryRead | None:
+        """One entry in the scope (None outside it or when absent)."""
+        row = self.repository.get(entry_id, scope=self.scope)
+        return None if row is None else _read(row)
 
     def matcher(self, *, plate_tolerance: int, face_threshold: float) -> WatchlistMatcher:
         """A snapshot of the entries active now in the scope, for the watchlist rule. The

@@ -17,6 +17,7 @@ from zhian.web import (
     assessment_views,
     audit_views,
     auth,
+    cascade_api,
     case_views,
     cases_api,
     crowd_views,
@@ -66,6 +67,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.include_router(intake_api.router)
     app.include_router(viid_api.router)
+    app.include_router(cascade_api.router)  # the hierarchy (docs/cascade.md)
     app.include_router(node_api.router)  # CLI commands on this machine (zhian.kit.running)
     app.include_router(status_views.router)
     app.include_router(status_views.public_router)

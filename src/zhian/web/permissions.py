@@ -248,6 +248,13 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/quarantine/replay"): "quarantine.replay",
     # The route checks `personal_data.reveal` itself, so that a refused reveal is audited.
     ("POST", "/quarantine/{item_id}/reveal"): "quarantine.view",
+    # The hierarchy (docs/cascade.md): children deliver with a node credential; parent
+    # users read children's alerts and links by scope (zhian.web.cascade_api).
+    ("POST", "/api/v1/cascade/hello"): "cascade.forward",
+    ("POST", "/api/v1/cascade/batches"): "cascade.forward",
+    ("GET", "/api/v1/cascade/orders"): "cascade.forward",
+    ("GET", "/api/v1/cascade/children"): "cascade.view",
+    ("GET", "/api/v1/cascade/alerts"): "alerts.view",
 }
 
 

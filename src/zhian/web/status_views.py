@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from zhian.access.roles import Role, role_name
 from zhian.access.scope import JurisdictionScope
+from zhian.cascade.forwarder import read_health
+from zhian.cascade.service import ChildReadService
 from zhian.devices.service import DeviceService
 from zhian.node import Node
 from zhian.store.queries import StoredEventSummary
@@ -72,6 +75,21 @@ TEXT: dict[str, dict[str, str]] = {
         "position": "已处理至",
         "reader_lag": "积压记录",
         "updated": "更新时间",
+        "parent_link": "上级级联链路",
+        "link_up": "正常",
+        "link_down": "中断",
+        "last_contact": "最近联络",
+        "next_attempt": "下次重新注册",
+        "cache": "缓存（待上报）",
+        "records": "条记录",
+        "cache_alarm": "缓存将满",
+        "backfill": "补传进度",
+        "not_run": "转发尚未运行",
+        "children": "下级平台",
+        "node": "节点",
+        "batches": "批次",
+        "events_accepted": "已接收事件",
+        "events_held": "隔离事件",
     },
     "en": {
         "title": "Zhian · status",
@@ -110,6 +128,21 @@ TEXT: dict[str, dict[str, str]] = {
         "position": "Done through",
         "reader_lag": "Records behind",
         "updated": "Updated",
+        "parent_link": "Link to the parent node",
+        "link_up": "up",
+        "link_down": "down",
+        "last_contact": "Last contact",
+        "next_attempt": "Next registration",
+        "cache": "Cache (waiting to go up)",
+        "records": "records",
+        "cache_alarm": "cache filling",
+        "backfill": "Back-fill",
+        "not_run": "the forwarder has not run yet",
+        "children": "Child nodes",
+        "node": "Node",
+        "batches": "Batches",
+        "events_accepted": "Events accepted",
+        "events_held": "Events held",
     },
 }
 
@@ -195,7 +228,29 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
         "quarantine_by_reason": node.quarantine.count_by_reason(scope=JurisdictionScope.unscoped()),
         "recent": recent,
         "devices": device_rows,
+        **_cascade_figures(context),
     }
+
+
+def _cascade_figures(context: RequestContext) -> dict[str, Any]:
+    """The link to the parent (node-wide, no record in it) and, for holders of
+    `cascade.view`, the child nodes of the user's scope (docs/cascade.md)."""
+    settings = context.node.settings
+    link: dict[str, Any] | None = None
+    if settings.parent.is_enabled:
+        health = read_health(settings.workspace)
+        link = {"parent_url": settings.parent.url, "has_run": health is not None}
+        if health is not None:
+            link |= msgspec.to_builtins(health)
+            link["backfill_percent"] = health.backfill_percent
+            link["last_contact_at"] = health.last_contact_at
+            link["next_attempt_at"] = health.next_attempt_at
+    children = (
+        [asdict(child) for child in ChildReadService(context.session).children(scope=context.scope)]
+        if context.user.can("cascade.view")
+        else []
+    )
+    return {"parent_link": link, "children": children}
 
 
 def _snapshot(context: RequestContext, request: Request) -> dict[str, Any]:

@@ -328,15 +328,28 @@ class FakeUpperPlatform(_Server):
     """An upper VIID platform: Digest Register, Keepalive, SubscribeNotifications receiver.
 
     Its sessions live in memory, so after stop()/start() our client must register again.
+    `reply_shape` picks how it acknowledges, as upper platforms in the field do
+    (protocols/gat1400.md, "Deviations to tolerate"): "wrapped" (the standard
+    `ResponseStatusObject`, StatusCode as the string "0"), "bare" (the status object without
+    its wrapper) or "list" (a bare list of status objects).
     """
 
-    def __init__(self, *, username: str, password: str, realm: str = "upper-viid") -> None:
+    def __init__(
+        self,
+        *,
+        username: str,
+        password: str,
+        realm: str = "upper-viid",
+        reply_shape: str = "wrapped",
+    ) -> None:
         super().__init__()
         self.username = username
         self.password = password
         self.realm = realm
+        self.reply_shape = reply_shape
         self.received: list[_Received] = []
         self.registrations = 0
+        self.register_requests = 0  # every Register POST, challenged, refused or accepted
         self._sessions: set[str] = set()
         self._nonces: set[str] = set()
         self._lock = threading.Lock()
@@ -353,6 +366,8 @@ class FakeUpperPlatform(_Server):
         who = handler.headers.get("User-Identify", "")
         path = handler.path
         if path == "/VIID/System/Register":
+            with self._lock:
+                self.register_requests += 1
             return self._register(handler, who)
         with self._lock:
             known = who in self._sessions
@@ -401,7 +416,12 @@ class FakeUpperPlatform(_Server):
                 ok = False
         if not ok:
             return 401, {}, b""
-        reply = {"ResponseStatusObject": {"Id": who, "StatusCode": "0", "StatusString": "OK"}}
+        status = {"Id": who, "StatusCode": "0", "StatusString": "OK"}
+        reply: object = {"ResponseStatusObject": status}
+        if self.reply_shape == "bare":
+            reply = status
+        elif self.reply_shape == "list":
+            reply = [status]
         return 200, {}, json.dumps(reply).encode()
 
     def notification_ids(self) -> list[str]:

@@ -112,3 +112,16 @@ class ViidSettings(BaseModel):
         ge=0,
         description="Retries of a notification before the link is re-registered; it stays cached.",
     )
+    upper_backoff_initial_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "First pause before registering with the upper platform again after a refused "
+            "registration or an unacknowledged notification."
+        ),
+    )
+    upper_backoff_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest such pause: it doubles per failure in a row up to this, jittered.",
+    )

@@ -186,9 +186,17 @@ def list_reply(statuses: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def reply_statuses(body: object) -> list[dict[str, Any]]:
-    """Every ResponseStatusObject in a peer's reply, whichever spelling it used."""
+    """Every ResponseStatusObject in a peer's reply, whichever spelling it used.
+
+    Upper platforms in the field also answer with the status object itself, without the
+    `ResponseStatusObject` wrapper, and Register with a bare list of them
+    (protocols/gat1400.md, "Deviations to tolerate"): both count."""
+    if isinstance(body, list):
+        return [item for item in body if isinstance(item, dict) and "StatusCode" in item]
     if not isinstance(body, dict):
         return []
+    if "StatusCode" in body:
+        return [body]
     found: list[dict[str, Any]] = []
     single = body.get("ResponseStatusObject")
     if isinstance(single, dict):

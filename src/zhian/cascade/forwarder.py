@@ -1,0 +1,535 @@
+"""The upward forwarder: a named reader of the event log that sends a node's data to its parent.
+
+Store-and-forward: the event log is the cache (retention keeps every record the reader
+`parent` has not acknowledged), alert history and online samples stay in their tables.
+Each step builds one batch from where the parent last acknowledged, sends it, and moves
+the positions only once the parent answered: a batch not acknowledged within
+`ack_timeout_seconds` is sent again, after `attempts` failures the link is down, and the
+node registers again with a capped, jittered, doubling pause. Back-fill is the same loop
+running without pause: batches leave strictly in log order, so each device's events arrive
+in order, and the parent's idempotence (event ids, action ids, sample ids) makes a batch
+sent twice (a crash between the parent's answer and our commit) harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import httpx
+import msgspec
+
+from zhian.access.scope import JurisdictionScope
+from zhian.alerts.service import AlertService
+from zhian.alerts.settings import AlertSettings
+from zhian.cascade.link import Backoff, LinkState
+from zhian.cascade.orders import OrderApplier, alert_changes
+from zhian.cascade.repository import ForwardPositionRepository
+from zhian.cascade.settings import ParentSettings
+from zhian.cascade.wire import (
+    BATCH_ACK_DECODER,
+    CONTENT_TYPE,
+    ENCODER,
+    HELLO_ACK_DECODER,
+    ORDERS_DECODER,
+    AlertChange,
+    BatchAck,
+    ChildBatch,
+    DeviceSummary,
+    Hello,
+    OnlineSummary,
+    Orders,
+)
+from zhian.db.engine import Database
+from zhian.devices.service import DeviceService
+from zhian.ingest.events import Event, FaceEvent, LoggedBatch, VehicleEvent
+from zhian.ingest.images import ImageStore
+from zhian.kit.clock import Clock
+from zhian.kit.loops import BackgroundLoop
+from zhian.kit.thumbnails import thumbnail
+from zhian.log.base import PrunableLog
+from zhian.log.readers import LogReader
+from zhian.registry.identity import IdentityProtector
+
+logger = logging.getLogger(__name__)
+
+READER_NAME: Final = "parent"
+EVENTS, ALERT_CHANGES, ONLINE = "events", "alert_changes", "online"
+HEALTH_FILE: Final = "parent-link.json"
+BATCHES_PATH: Final = "/api/v1/cascade/batches"
+HELLO_PATH: Final = "/api/v1/cascade/hello"
+ORDERS_PATH: Final = "/api/v1/cascade/orders"
+_RECORDS_PER_READ: Final = 16
+
+
+class LinkError(Exception):
+    """The parent did not acknowledge: unreachable, too slow, or it refused."""
+
+
+class LinkHealth(msgspec.Struct):
+    """What `zhian cascade status` and the status page show of the upward link."""
+
+    node_id: str
+    parent_url: str
+    is_up: bool
+    last_contact_at: datetime | None
+    last_error: str
+    next_attempt_at: datetime | None
+    registrations: int
+    forwarded_through_seq: int
+    durable_seq: int
+    cache_records: int
+    cache_bytes: int
+    is_cache_alarm: bool
+    backfill_from_seq: int | None
+    backfill_to_seq: int | None
+    events_sent: int
+    updated_at: datetime
+
+    @property
+    def backfill_percent(self) -> float | None:
+        """How far the back-fill after the last outage has come, while it runs."""
+        start, end = self.backfill_from_seq, self.backfill_to_seq
+        if start is None or end is None or end <= start:
+            return None
+        done = min(max(self.forwarded_through_seq - start, 0), end - start)
+        return 100.0 * done / (end - start)
+
+
+_HEALTH_DECODER: Final = msgspec.json.Decoder(LinkHealth)
+
+
+def read_health(workspace: Path) -> LinkHealth | None:
+    """The link health the forwarder last wrote (None when it never ran here)."""
+    try:
+        return _HEALTH_DECODER.decode((workspace / "cascade" / HEALTH_FILE).read_bytes())
+    except (FileNotFoundError, msgspec.DecodeError):
+        return None
+
+
+class ParentClient:
+    """The HTTP side of the link: register (hello) and send one batch, each acknowledged."""
+
+    def __init__(
+        self, settings: ParentSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self._settings = settings
+        self._base = settings.url.rstrip("/")
+        self._http = httpx.Client(timeout=settings.ack_timeout_seconds, transport=transport)
+
+    def _post(self, path: str, body: bytes) -> bytes:
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Authorization": f"Bearer {self._settings.token.get_secret_value()}",
+        }
+        try:
+            response = self._http.post(self._base + path, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
+        return response.content
+
+    def hello(self, now: datetime) -> None:
+        body = ENCODER.encode(Hello(node_id=self._settings.node_id, sent_at=now))
+        try:
+            HELLO_ACK_DECODER.decode(self._post(HELLO_PATH, body))
+        except msgspec.DecodeError as exc:
+            raise LinkError(f"the parent's answer to hello is unreadable: {exc}") from exc
+
+    def orders(self) -> Orders:
+        headers = {"Authorization": f"Bearer {self._settings.token.get_secret_value()}"}
+        try:
+            response = self._http.get(
+                self._base + ORDERS_PATH,
+                params={"node_id": self._settings.node_id},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            return ORDERS_DECODER.decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise LinkError(f"the parent's orders are unreadable: {exc}") from exc
+
+    def send(self, batch: ChildBatch) -> BatchAck:
+        body = ENCODER.encode(batch)
+        try:
+            return BATCH_ACK_DECODER.decode(self._post(BATCHES_PATH, body))
+        except msgspec.DecodeError as exc:
+            raise LinkError(f"the parent's acknowledgement is unreadable: {exc}") from exc
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@dataclass
+class _Pending:
+    """A batch built but not yet acknowledged, with the positions it moves to."""
+
+    batch: ChildBatch
+    positions: dict[str, int]
+    events: int
+
+    @property
+    def items(self) -> int:
+        b = self.batch
+        return len(b.events) + len(b.alert_changes) + len(b.online)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.items == 0
+
+
+class UpwardForwarder:
+    """Forwards events, alert history and online summaries to the parent node, in order."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        log: PrunableLog,
+        images: ImageStore,
+        clock: Clock,
+        settings: ParentSettings,
+        alert_settings: AlertSettings,
+        workspace: Path,
+        log_dir: Path,
+        identity: IdentityProtector | None = None,
+        on_orders_changed: Callable[[], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        draw: Callable[[], float] | None = None,
+    ) -> None:
+        if not settings.is_enabled:
+            raise ValueError("parent.url is empty: there is no parent to forward to")
+        self._db = db
+        self._log = log
+        self._images = images
+        self._clock = clock
+        self._settings = settings
+        self._alert_settings = alert_settings
+        self._health_path = workspace / "cascade" / HEALTH_FILE
+        self._log_dir = log_dir  # the disk the cache (the log) fills
+        self._client = ParentClient(settings, transport=transport)
+        self._reader = LogReader(log.readers, READER_NAME)
+        backoff = Backoff(settings.backoff_initial_seconds, settings.backoff_max_seconds)
+        self.link = LinkState(backoff) if draw is None else LinkState(backoff, draw=draw)
+        self._positions: dict[str, int] | None = None
+        # Devices the parent has been told of since the last registration: each batch
+        # summarises only the others (a parent rebuilt meanwhile hears of all again).
+        self._devices_told: set[str] = set()
+        self._orders = OrderApplier(db=db, clock=clock, identity=identity)
+        self._on_orders_changed = on_orders_changed
+        self._orders_asked_at: datetime | None = None
+        self._backfill: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self.events_sent = 0
+        self.batches_sent = 0
+        self._loop = BackgroundLoop(
+            "parent-forwarder",
+            self._step_in_loop,
+            interval_seconds=settings.poll_seconds,
+            logger=logger,
+        )
+
+    # --- positions --------------------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        """Where each stream stands (what the parent has acknowledged)."""
+        if self._positions is None:
+            with self._db.session() as session:
+                stored = ForwardPositionRepository(session).positions()
+            self._positions = {
+                EVENTS: stored.get(EVENTS, 0),
+                ALERT_CHANGES: stored.get(ALERT_CHANGES, 0),
+                ONLINE: stored.get(ONLINE, 0),
+            }
+        return dict(self._positions)
+
+    def _commit(self, positions: dict[str, int]) -> None:
+        with self._db.session() as session:
+            ForwardPositionRepository(session).save(positions, self._clock.now())
+        self._positions = dict(positions)
+        # After the commit, as the store feeder does: retention never prunes below it.
+        self._reader.ack(positions[EVENTS])
+
+    # --- one step ---------------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Register if the link is down and its pause is over, then send one batch.
+
+        Returns how many items (events, alert changes, online summaries) the parent
+        acknowledged: 0 when nothing went up."""
+        with self._lock:
+            try:
+                return self._step()
+            finally:
+                self._write_health()
+
+    def _step(self) -> int:
+        now = self._clock.now()
+        if not self.link.may_try(now):
+            return 0
+        if not self.link.is_up and not self._register(now):
+            return 0
+        self._sync_orders(now)
+        pending = self._build()
+        if pending.is_empty:
+            if pending.positions != self.positions():
+                self._commit(pending.positions)  # skipped records (mode none, other sources)
+            self._backfill = None
+            return 0
+        error = ""
+        for _attempt in range(self._settings.attempts):
+            try:
+                ack = self._client.send(pending.batch)
+            except LinkError as exc:
+                error = str(exc)
+                continue
+            self._commit(pending.positions)
+            self._devices_told.update(device.id for device in pending.batch.devices)
+            self.link.contact(self._clock.now())
+            self.events_sent += pending.events
+            self.batches_sent += 1
+            if ack.held:
+                logger.warning(
+                    "the parent held %d forwarded events in its quarantine (zhian quarantine "
+                    "there says why)",
+                    ack.held,
+                )
+            return pending.items
+        pause = self.link.failed(self._clock.now(), error)
+        logger.warning(
+            "parent %s did not acknowledge %d tries (%s): the link is down, data stays "
+            "cached; registering again in %.1f s",
+            self._settings.url,
+            self._settings.attempts,
+            error,
+            pause,
+        )
+        return 0
+
+    def _register(self, now: datetime) -> bool:
+        try:
+            self._client.hello(now)
+        except LinkError as exc:
+            pause = self.link.failed(self._clock.now(), str(exc))
+            logger.warning(
+                "parent %s refused registration (%s); next try in %.1f s",
+                self._settings.url,
+                exc,
+                pause,
+            )
+            return False
+        self.link.registered(self._clock.now())
+        self._devices_told.clear()
+        # Everything durable now and not yet acknowledged is the back-fill of this outage.
+        start, end = self.positions()[EVENTS], self._log.durable_seq
+        self._backfill = (start, end) if end > start else None
+        return True
+
+    # --- orders from the parent ------------------------------------------------------------
+
+    def _sync_orders(self, now: datetime) -> None:
+        """Ask the parent for its watchlist orders now and then, and apply them here."""
+        if not self._settings.orders:
+            return
+        due = self._orders_asked_at is None or (
+            (now - self._orders_asked_at).total_seconds() >= self._settings.orders_poll_seconds
+        )
+        if not due:
+            return
+        try:
+            orders = self._client.orders()
+        except LinkError as exc:  # the batches say whether the link is down; asked again later
+            logger.warning("could not fetch the parent's watchlist orders: %s", exc)
+            return
+        self._orders_asked_at = now
+        if self._orders.apply(orders.orders) and self._on_orders_changed is not None:
+            self._on_orders_changed()  # the rules match the new entries from now on
+
+    # --- building a batch -------------------------------------------------------------------
+
+    def _build(self) -> _Pending:
+        positions = self.positions()
+        events, through = self._read_events(positions[EVENTS])
+        positions[EVENTS] = through
+        changes: list[AlertChange] = []
+        online: list[OnlineSummary] = []
+        limit = self._settings.batch_events
+        if self._settings.alerts or self._settings.device_online:
+            with self._db.session() as session:
+                alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
+                if self._settings.alerts:
+                    changes = alert_changes(
+                        session, alerts.history_after(positions[ALERT_CHANGES], limit)
+                    )
+                if self._settings.device_online:
+                    online = [
+                        OnlineSummary(
+                            sample_id=s.id,
+                            sampled_at=s.sampled_at,
+                            community_id=s.community_id,
+                            device_kind=s.device_kind,
+                            total=s.total,
+                            online=s.online,
+                        )
+                        for s in alerts.online_samples_after(positions[ONLINE], limit)
+                    ]
+        if changes:
+            positions[ALERT_CHANGES] = changes[-1].action_id
+        if online:
+            positions[ONLINE] = online[-1].sample_id
+        images: dict[str, bytes] = {}
+        events = [self._shaped(event, images) for event in events]
+        batch = ChildBatch(
+            node_id=self._settings.node_id,
+            sent_at=self._clock.now(),
+            devices=self._devices({event.device_id for event in events} - self._devices_told),
+            images=images,
+            events=events,
+            alert_changes=changes,
+            online=online,
+        )
+        return _Pending(batch, positions, len(events))
+
+    def _read_events(self, after_seq: int) -> tuple[list[Event], int]:
+        """Whole log records after `after_seq`, up to about `batch_events` events."""
+        if self._settings.events == "none":
+            return [], max(after_seq, self._log.durable_seq)
+        decoder = msgspec.msgpack.Decoder(LoggedBatch)
+        events: list[Event] = []
+        through = after_seq
+        while len(events) < self._settings.batch_events:
+            records = self._log.read(through, _RECORDS_PER_READ)
+            if not records:
+                break
+            for seq, payload in records:
+                events.extend(decoder.decode(payload).events)
+                through = seq
+                if len(events) >= self._settings.batch_events:
+                    break
+        return events, through
+
+    def _shaped(self, event: Event, images: dict[str, bytes]) -> Event:
+        """The event as the configured mode sends it; images it keeps go into `images`."""
+        if not isinstance(event, FaceEvent | VehicleEvent):
+            return event
+        mode = self._settings.events
+        if mode == "structured":
+            if isinstance(event, FaceEvent):
+                return msgspec.structs.replace(event, image=None, feature=None)
+            return msgspec.structs.replace(event, image=None)
+        if event.image is None or not self._images.exists(event.image):
+            return msgspec.structs.replace(event, image=None) if event.image else event
+        data = self._images.read(event.image)
+        if mode == "all":
+            images[event.image] = data
+            return event
+        try:
+            small = thumbnail(data)
+        except ValueError:
+            return msgspec.structs.replace(event, image=None)
+        ref = self._images.save(small, "image/jpeg")  # content-addressed: same ref upstairs
+        images[ref] = small
+        return msgspec.structs.replace(event, image=ref)
+
+    def _devices(self, device_ids: set[str]) -> list[DeviceSummary]:
+        if not device_ids:
+            return []
+        found: list[DeviceSummary] = []
+        with self._db.session() as session:
+            service = DeviceService(session)
+            for device_id in sorted(device_ids):
+                device = service.get_device(device_id, scope=JurisdictionScope.unscoped())
+                if device is None or device.community_id is None:
+                    continue  # the parent holds its events in quarantine (unknown device)
+                found.append(
+                    DeviceSummary(
+                        id=device.id,
+                        kind=device.kind,
+                        name=device.name,
+                        community_id=device.community_id,
+                        latitude=device.latitude,
+                        longitude=device.longitude,
+                    )
+                )
+        return found
+
+    # --- health -----------------------------------------------------------------------------
+
+    def health(self) -> LinkHealth:
+        through = self.positions()[EVENTS]
+        durable = self._log.durable_seq
+        cache_bytes = sum(
+            segment.size_bytes for segment in self._log.segments() if segment.last_seq > through
+        )
+        backfill = self._backfill
+        return LinkHealth(
+            node_id=self._settings.node_id,
+            parent_url=self._settings.url,
+            is_up=self.link.is_up,
+            last_contact_at=self.link.last_contact_at,
+            last_error=self.link.last_error,
+            next_attempt_at=self.link.next_attempt_at,
+            registrations=self.link.registrations,
+            forwarded_through_seq=through,
+            durable_seq=durable,
+            cache_records=max(0, durable - through),
+            cache_bytes=cache_bytes,
+            is_cache_alarm=durable > through and self._is_cache_filling(cache_bytes),
+            backfill_from_seq=backfill[0] if backfill else None,
+            backfill_to_seq=backfill[1] if backfill else None,
+            events_sent=self.events_sent,
+            updated_at=self._clock.now(),
+        )
+
+    def _is_cache_filling(self, cache_bytes: int) -> bool:
+        if cache_bytes >= self._settings.cache_alarm_bytes:
+            return True
+        if not self._log_dir.exists():
+            return False
+        usage = shutil.disk_usage(self._log_dir)
+        return usage.free < self._settings.cache_alarm_free_fraction * usage.total
+
+    def _write_health(self) -> None:
+        health = self.health()
+        try:
+            self._health_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self._health_path.with_name(f".{HEALTH_FILE}.{os.getpid()}")
+            temporary.write_bytes(msgspec.json.encode(health))
+            temporary.replace(self._health_path)
+        except OSError:
+            logger.exception("could not write the parent link's health")
+        if health.is_cache_alarm:
+            logger.error(
+                "the cache for parent %s is filling: %d records (%d bytes) wait",
+                self._settings.url,
+                health.cache_records,
+                health.cache_bytes,
+            )
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register the reader at its acknowledged position, then run the loop."""
+        self._reader.register(self.positions()[EVENTS])
+        if not self._loop.is_running:
+            self._loop.start()
+
+    def _step_in_loop(self) -> bool:
+        # Busy (no rest) while items went up: the back-fill runs at the link's pace.
+        return self.step() > 0
+
+    def stop(self) -> None:
+        self._loop.stop(timeout_seconds=15)
+        self._client.close()

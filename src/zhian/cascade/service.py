@@ -1,0 +1,445 @@
+"""The parent's side of the cascade: take a child's batch, store it under the child's
+jurisdictions, and show children's alerts and link health to parent users by scope.
+
+A batch is applied in steps, each durable before the next and each idempotent, so a child
+that sends a batch again after a lost answer changes nothing: devices are registered only
+when unknown, images are content-addressed, events go through the one intake path (which
+keeps one copy per device and event id, and holds what it refuses in its quarantine), alert
+changes and online summaries are unique per (child, id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy.orm import Session
+
+from zhian.access.scope import JurisdictionScope, subtree
+from zhian.alerts.drafts import AlertDraft
+from zhian.alerts.drafts import Tier as DraftTier
+from zhian.alerts.schemas import LiveMessage
+from zhian.alerts.service import AlertService
+from zhian.alerts.settings import AlertSettings
+from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary
+from zhian.cascade.repository import ChildDataRepository
+from zhian.cascade.wire import BatchAck, ChildBatch, DeviceSummary, Order, Orders
+from zhian.db.engine import Database
+from zhian.devices.service import DeviceService
+from zhian.errors import BadRequestError, ForbiddenError
+from zhian.ingest.images import ImageStore
+from zhian.ingest.service import IntakeService
+from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
+from zhian.registry.service import RegistryService
+from zhian.watchlists.service import WatchlistService
+
+# A child's events enter the parent's intake under this source (and keep it in the store).
+SOURCE_PREFIX = "cascade:"
+_MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
+
+
+@dataclass(frozen=True)
+class ChildAlertRead:
+    """One state change of a child's alert, as a parent user sees it."""
+
+    node_id: str
+    alert_id: int
+    action: str
+    from_state: str | None
+    to_state: str | None
+    at: datetime
+    kind: str
+    tier: str
+    title_zh: str
+    title_en: str
+    community_id: str | None
+    jurisdiction_id: str | None
+
+
+@dataclass(frozen=True)
+class ChildLinkRead:
+    """A child node as the parent last heard from it."""
+
+    node_id: str
+    jurisdiction_id: str | None
+    registered_at: datetime | None
+    last_contact_at: datetime
+    batches: int
+    events_accepted: int
+    events_duplicate: int
+    events_held: int
+
+
+class ChildBatchService:
+    """Applies children's batches at the parent, within the node credential's scope.
+
+    `scope` is the scope of the credential (an API token holding `cascade.forward` placed
+    at the child's jurisdiction): a child may deliver only what lies in it.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        intake: IntakeService,
+        images: ImageStore,
+        clock: Clock,
+        alert_settings: AlertSettings,
+        identity: IdentityProtector | None = None,
+        refresh_directory: Callable[[], None] | None = None,
+        publish: Callable[[LiveMessage], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._intake = intake
+        self._images = images
+        self._clock = clock
+        self._alert_settings = alert_settings
+        self._identity = identity  # opens the watchlist identifiers sent down
+        self._refresh = refresh_directory
+        self._publish = publish
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._db.session() as session:
+            yield session
+
+    def hello(self, node_id: str, *, jurisdiction_id: str | None) -> datetime:
+        """A child registers (again): remembered with the time, answered with ours."""
+        now = self._clock.now()
+        with self._session() as session:
+            link = self._link(ChildDataRepository(session), node_id, jurisdiction_id, now)
+            link.registered_at = now
+        return now
+
+    def apply(
+        self, batch: ChildBatch, *, scope: JurisdictionScope, jurisdiction_id: str | None
+    ) -> BatchAck:
+        """Store a child's batch; refuses it whole (nothing stored) when any part lies
+        outside `scope` or is malformed, naming the part."""
+        self._check_scope(batch, scope)
+        self._register_devices(batch.devices, scope)
+        self._save_images(batch.images)
+        accepted = duplicate = held = 0
+        if batch.events:
+            result = self._intake.submit_events(batch.events, source=SOURCE_PREFIX + batch.node_id)
+            accepted, duplicate, held = result.accepted, result.duplicate, result.rejected
+        now = self._clock.now()
+        messages: list[LiveMessage] = []
+        with self._session() as session:
+            repository = ChildDataRepository(session)
+            changes = self._new_alert_changes(repository, batch, now)
+            online = self._new_online(repository, batch)
+            repository.add_all([*changes, *online])
+            messages = self._raise_order_hits(session, batch.node_id, changes)
+            link = self._link(repository, batch.node_id, jurisdiction_id, now)
+            link.batches += 1
+            link.events_accepted += accepted
+            link.events_duplicate += duplicate
+            link.events_held += held
+        if self._publish is not None:
+            for message in messages:  # after the commit: a rolled-back alert is never shown
+                self._publish(message)
+        return BatchAck(
+            accepted=accepted,
+            duplicate=duplicate,
+            held=held,
+            alert_changes=len(changes),
+            online=len(online),
+        )
+
+    def orders_for(self, node_id: str, *, jurisdiction_id: str | None) -> Orders:
+        """The watchlist orders in force over a child at `jurisdiction_id`: the entries of
+        that jurisdiction, of those above it (a city's entry covers every node below) and
+        of those below it, withdrawn ones too so the child withdraws them."""
+        with self._session() as session:
+            tree = RegistryService(session).jurisdiction_tree()
+            parents = dict(tree.parents)
+            if jurisdiction_id is None:  # an unscoped credential: the whole tree
+                wanted: set[str] = set(parents)
+            else:
+                wanted = subtree(parents, jurisdiction_id)
+                above = parents.get(jurisdiction_id)
+                while above is not None and above not in wanted:
+                    wanted.add(above)
+                    above = parents.get(above)
+            watchlists = WatchlistService(
+                session,
+                clock=self._clock,
+                scope=JurisdictionScope.unscoped(),
+                identity=self._identity,
+            )
+            orders = watchlists.orders_for(wanted)
+        return Orders(
+            node_id=node_id,
+            orders=[Order(**order.model_dump(mode="python")) for order in orders],
+        )
+
+    def _raise_order_hits(
+        self, session: Session, node_id: str, changes: list[ChildAlertChange]
+    ) -> list[LiveMessage]:
+        """A child's new watchlist hit on an order of this node raises the alert here too
+        (the issuing level); on an order this node received from its own parent, the alert
+        raised here carries the hit one level further up."""
+        hits = [c for c in changes if c.order_id is not None and c.action == "created"]
+        if not hits:
+            return []
+        watchlists = WatchlistService(
+            session, clock=self._clock, scope=JurisdictionScope.unscoped()
+        )
+        alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
+        drafts = [
+            _hit_draft(node_id, change)
+            for change in hits
+            if change.order_id is not None and watchlists.get_entry(change.order_id) is not None
+        ]
+        alerts.raise_drafts(drafts)
+        return list(alerts.messages)
+
+    # --- the steps --------------------------------------------------------------------------
+
+    def _check_scope(self, batch: ChildBatch, scope: JurisdictionScope) -> None:
+        """Everything the batch places must lie in the credential's scope (403 otherwise)."""
+        for index, device in enumerate(batch.devices):
+            if not scope.contains_community(device.community_id):
+                raise ForbiddenError(
+                    f"community '{device.community_id}' of device '{device.id}' is outside "
+                    "this node credential's jurisdiction",
+                    field=f"devices[{index}].community_id",
+                )
+        for index, change in enumerate(batch.alert_changes):
+            if not (
+                scope.contains(change.jurisdiction_id)
+                or scope.contains_community(change.community_id)
+            ):
+                raise ForbiddenError(
+                    f"alert {change.alert_id} belongs to jurisdiction "
+                    f"'{change.jurisdiction_id}', outside this node credential's",
+                    field=f"alert_changes[{index}].jurisdiction_id",
+                )
+        for index, sample in enumerate(batch.online):
+            if not scope.contains_community(sample.community_id):
+                raise ForbiddenError(
+                    f"community '{sample.community_id}' is outside this node credential's "
+                    "jurisdiction",
+                    field=f"online[{index}].community_id",
+                )
+        named = {device.id for device in batch.devices}
+        others = {event.device_id for event in batch.events} - named
+        if others:
+            self._check_known_devices(batch, others, scope)
+
+    def _check_known_devices(
+        self, batch: ChildBatch, device_ids: set[str], scope: JurisdictionScope
+    ) -> None:
+        """Events of devices the batch does not summarise: a device the parent knows must
+        lie in the scope (one it does not know is held by the intake as unknown)."""
+        with self._session() as session:
+            communities = DeviceService(session).communities_of(device_ids)
+        outside = {d for d, c in communities.items() if not scope.contains_community(c)}
+        for index, event in enumerate(batch.events):
+            if event.device_id in outside:
+                raise ForbiddenError(
+                    f"device '{event.device_id}' is outside this node credential's jurisdiction",
+                    field=f"events[{index}].device_id",
+                )
+
+    def _register_devices(self, summaries: list[DeviceSummary], scope: JurisdictionScope) -> int:
+        """Register the child's devices the parent does not know yet (committed before the
+        events, so the intake finds them); a known device outside the scope is refused."""
+        if not summaries:
+            return 0
+        registered = 0
+        with self._session() as session:
+            devices = DeviceService(session)
+            known = devices.communities_of([summary.id for summary in summaries])
+            for index, summary in enumerate(summaries):
+                if summary.id in known:
+                    if not scope.contains_community(known[summary.id]):
+                        raise ForbiddenError(
+                            f"device '{summary.id}' is registered here in community "
+                            f"'{known[summary.id]}', outside this node credential's "
+                            "jurisdiction",
+                            field=f"devices[{index}].id",
+                        )
+                    continue
+                try:
+                    devices.register(
+                        {
+                            "id": summary.id,
+                            "kind": summary.kind,
+                            "name": summary.name,
+                            "community_id": summary.community_id,
+                            "latitude": summary.latitude,
+                            "longitude": summary.longitude,
+                        },
+                        scope=scope,
+                    )
+                except BadRequestError as exc:
+                    raise BadRequestError(
+                        f"device '{summary.id}': {exc}", field=f"devices[{index}].{exc.field}"
+                    ) from exc
+                registered += 1
+        if registered and self._refresh is not None:
+            self._refresh()  # the intake and the rules learn the new devices now
+        return registered
+
+    def _save_images(self, images: dict[str, bytes]) -> None:
+        for ref, data in images.items():
+            extension = ref.rsplit(".", 1)[-1]
+            content_type = _MEDIA_TYPES.get(extension)
+            if content_type is None:
+                raise BadRequestError(f"'{ref}' is not an image reference", field="images")
+            saved = self._images.save(data, content_type)
+            if saved != ref:
+                raise BadRequestError(
+                    f"image '{ref}' does not match its content (it is '{saved}')",
+                    field="images",
+                )
+
+    def _new_alert_changes(
+        self, repository: ChildDataRepository, batch: ChildBatch, now: datetime
+    ) -> list[ChildAlertChange]:
+        if not batch.alert_changes:
+            return []
+        known = repository.known_action_ids(
+            batch.node_id, [change.action_id for change in batch.alert_changes]
+        )
+        return [
+            ChildAlertChange(
+                node_id=batch.node_id,
+                action_id=change.action_id,
+                alert_id=change.alert_id,
+                action=change.action,
+                from_state=change.from_state,
+                to_state=change.to_state,
+                at=change.at,
+                rule=change.rule,
+                kind=change.kind,
+                tier=change.tier,
+                title_zh=change.title_zh,
+                title_en=change.title_en,
+                community_id=change.community_id,
+                jurisdiction_id=change.jurisdiction_id,
+                device_id=change.device_id,
+                order_id=change.order_id,
+                received_at=now,
+            )
+            for change in batch.alert_changes
+            if change.action_id not in known
+        ]
+
+    def _new_online(
+        self, repository: ChildDataRepository, batch: ChildBatch
+    ) -> list[ChildOnlineSummary]:
+        if not batch.online:
+            return []
+        known = repository.known_sample_ids(
+            batch.node_id, [sample.sample_id for sample in batch.online]
+        )
+        return [
+            ChildOnlineSummary(
+                node_id=batch.node_id,
+                sample_id=sample.sample_id,
+                sampled_at=sample.sampled_at,
+                community_id=sample.community_id,
+                device_kind=sample.device_kind,
+                total=sample.total,
+                online=sample.online,
+            )
+            for sample in batch.online
+            if sample.sample_id not in known
+        ]
+
+    @staticmethod
+    def _link(
+        repository: ChildDataRepository, node_id: str, jurisdiction_id: str | None, now: datetime
+    ) -> ChildLink:
+        link = repository.child(node_id)
+        if link is None:
+            link = ChildLink(
+                node_id=node_id,
+                jurisdiction_id=jurisdiction_id,
+                registered_at=None,
+                last_contact_at=now,
+                batches=0,
+                events_accepted=0,
+                events_duplicate=0,
+                events_held=0,
+            )
+            repository.add_child(link)
+        link.jurisdiction_id = jurisdiction_id
+        link.last_contact_at = now
+        return link
+
+
+class ChildReadService:
+    """What parent users read of their children, always through their scope."""
+
+    def __init__(self, session: Session) -> None:
+        self.repository = ChildDataRepository(session)
+
+    def alert_changes(
+        self, *, scope: JurisdictionScope, node_id: str | None = None, limit: int = 500
+    ) -> list[ChildAlertRead]:
+        """Children's alert state changes the scope covers, per child in the child's order."""
+        where = scope.clause(ChildAlertChange.jurisdiction_id) | scope.community_clause(
+            ChildAlertChange.community_id
+        )
+        return [
+            ChildAlertRead(
+                node_id=row.node_id,
+                alert_id=row.alert_id,
+                action=row.action,
+                from_state=row.from_state,
+                to_state=row.to_state,
+                at=row.at,
+                kind=row.kind,
+                tier=row.tier,
+                title_zh=row.title_zh,
+                title_en=row.title_en,
+                community_id=row.community_id,
+                jurisdiction_id=row.jurisdiction_id,
+            )
+            for row in self.repository.alert_changes(where, node_id=node_id, limit=limit)
+        ]
+
+    def children(self, *, scope: JurisdictionScope) -> list[ChildLinkRead]:
+        """The children whose jurisdiction the scope covers, with their last contact."""
+        return [
+            ChildLinkRead(
+                node_id=row.node_id,
+                jurisdiction_id=row.jurisdiction_id,
+                registered_at=row.registered_at,
+                last_contact_at=row.last_contact_at,
+                batches=row.batches,
+                events_accepted=row.events_accepted,
+                events_duplicate=row.events_duplicate,
+                events_held=row.events_held,
+            )
+            for row in self.repository.children()
+            if scope.is_unscoped or scope.contains(row.jurisdiction_id)
+        ]
+
+
+def _hit_draft(node_id: str, change: ChildAlertChange) -> AlertDraft:
+    """The alert a child's hit on one of this node's orders raises here."""
+    tier: DraftTier = "general"
+    if change.tier in ("minor", "general", "major"):
+        tier = cast(DraftTier, change.tier)
+    return AlertDraft(
+        rule="watchlist",
+        kind=change.kind,
+        tier=tier,
+        subject=f"entry:{change.order_id}",
+        place_id=change.community_id or change.jurisdiction_id or node_id,
+        observed_at=change.at,
+        explanation_zh=f"下级平台 {node_id} 报告布控命中：{change.title_zh}",
+        explanation_en=f"child node {node_id} reports a watchlist hit: {change.title_en}",
+        device_id=change.device_id,
+        community_id=change.community_id,
+        figures={"child_node": node_id, "child_alert_id": change.alert_id},
+    )

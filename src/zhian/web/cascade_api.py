@@ -1,0 +1,125 @@
+"""The hierarchy's routes (docs/cascade.md): children deliver here with a node credential,
+parent users read their children's alerts and links within their scope."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService, UserRead
+from zhian.cascade.service import ChildReadService
+from zhian.cascade.wire import BATCH_DECODER, CONTENT_TYPE, ENCODER, HELLO_DECODER, HelloAck
+from zhian.errors import BadRequestError, UnsupportedMediaTypeError
+from zhian.node import Node
+from zhian.web.auth import current_user
+from zhian.web.deps import Context, node_dependency, read_bounded_body
+from zhian.web.openapi_errors import error_responses
+
+router = APIRouter(
+    prefix="/api/v1/cascade",
+    tags=["cascade"],
+    dependencies=[Depends(current_user)],
+    responses=error_responses(401, 403),
+)
+
+T = TypeVar("T")
+NodeDep = Annotated[Node, Depends(node_dependency)]
+UserDep = Annotated[UserRead, Depends(current_user)]
+
+
+async def _msgpack_body(request: Request, node: Node) -> bytes:
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media != CONTENT_TYPE:
+        raise UnsupportedMediaTypeError(
+            f"send the batch as {CONTENT_TYPE}, not '{media or 'nothing'}'", field="Content-Type"
+        )
+    return await read_bounded_body(request, node.settings.intake.max_body_bytes)
+
+
+def _decoded(decoder: msgspec.msgpack.Decoder[T], body: bytes) -> T:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadRequestError(f"the batch is not valid: {exc}", field="body") from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequestError(f"the body is not msgpack: {exc}", field="body") from exc
+
+
+def _scope_of(node: Node, user: UserRead) -> JurisdictionScope:
+    with node.db.session() as session:
+        return AccessService(session).scope_for(user)
+
+
+@router.post(
+    "/hello",
+    summary="A child node registers (again) with this node",
+    responses=error_responses(400, 413, 415),
+)
+async def hello(request: Request, node: NodeDep, user: UserDep) -> Response:
+    body = _decoded(HELLO_DECODER, await _msgpack_body(request, node))
+    at = await anyio.to_thread.run_sync(
+        lambda: node.children.hello(body.node_id, jurisdiction_id=user.jurisdiction_id)
+    )
+    answer = ENCODER.encode(HelloAck(node_id=body.node_id, parent_time=at))
+    return Response(answer, media_type=CONTENT_TYPE)
+
+
+@router.post(
+    "/batches",
+    summary="A child node delivers a batch (events, alert changes, online summaries)",
+    responses=error_responses(400, 413, 415),
+)
+async def deliver_batch(request: Request, node: NodeDep, user: UserDep) -> Response:
+    """Everything in the batch must lie in the node credential's jurisdiction (403 naming
+    the part otherwise, and nothing is stored). The answer comes once it is durable."""
+    batch = _decoded(BATCH_DECODER, await _msgpack_body(request, node))
+
+    def apply() -> bytes:
+        scope = _scope_of(node, user)
+        ack = node.children.apply(batch, scope=scope, jurisdiction_id=user.jurisdiction_id)
+        return ENCODER.encode(ack)
+
+    return Response(await anyio.to_thread.run_sync(apply), media_type=CONTENT_TYPE)
+
+
+@router.get(
+    "/orders",
+    summary="Watchlist orders in force over the child (布控下发), withdrawn ones too (撤控)",
+    responses=error_responses(400),
+)
+async def list_orders(
+    node: NodeDep,
+    user: UserDep,
+    node_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    """For the node credential's jurisdiction: entries issued there, above and below it.
+    The identifiers travel in the clear to the child, which seals them with its keys."""
+    orders = await anyio.to_thread.run_sync(
+        lambda: node.children.orders_for(node_id, jurisdiction_id=user.jurisdiction_id)
+    )
+    return Response(ENCODER.encode(orders), media_type=CONTENT_TYPE)
+
+
+@router.get("/children", summary="Child nodes of the jurisdiction and their last contact")
+def list_children(context: Context) -> list[dict[str, Any]]:
+    return [
+        asdict(child) for child in ChildReadService(context.session).children(scope=context.scope)
+    ]
+
+
+@router.get("/alerts", summary="State changes of children's alerts in the jurisdiction")
+def list_child_alerts(
+    context: Context,
+    node_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    changes = ChildReadService(context.session).alert_changes(
+        scope=context.scope, node_id=node_id, limit=limit
+    )
+    return [asdict(change) for change in changes]

@@ -1,0 +1,166 @@
+"""Orders flow down (布控下发, 撤控): a district's watchlist entry reaches the community with
+its legal basis, owner and expiry; its hit comes back up and raises the alert at the
+district too; a withdrawal reaches the community; another station's entry never does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.cascade.parents import (
+    FaultyLink,
+    add_user,
+    drain,
+    forwarder,
+    issue_token,
+    open_child,
+    open_parent,
+    parent_settings,
+)
+from zhian.access.scope import JurisdictionScope
+from zhian.alerts.schemas import AlertFilter, AlertSummary
+from zhian.cascade.forwarder import UpwardForwarder
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+from zhian.watchlists.schemas import WatchlistEntryCreate, WatchlistEntryRead
+from zhian.web.app import create_app
+
+PLATE = "浙A12345"
+OTHER_PLATE = "浙B54321"
+BASIS = "CASE-2026-0042"
+
+
+@pytest.fixture
+def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
+    node = open_parent(tmp_path / "district", clock)
+    add_user(node, clock, "installer", "integrator", "J-STATION")
+    yield node
+    node.close()
+
+
+@pytest.fixture
+def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
+    node = open_child(tmp_path / "community", clock)
+    yield node
+    node.close()
+
+
+@pytest.fixture
+def forward(parent: Node, child: Node, clock: ManualClock) -> Iterator[UpwardForwarder]:
+    credential = issue_token(parent, clock, "installer", permissions=("cascade.forward",))
+    with TestClient(create_app(parent)) as client:
+        yield forwarder(child, FaultyLink(client), parent_settings(credential))
+
+
+def add_entry(node: Node, clock: ManualClock, plate: str, place: str) -> WatchlistEntryRead:
+    with node.watchlists() as watchlists:
+        return watchlists.add(
+            WatchlistEntryCreate(
+                target="plate",
+                plate=plate,
+                label="被盗车辆",
+                legal_basis_kind="stolen_vehicle",
+                legal_basis_ref=BASIS,
+                jurisdiction_id=place,
+                expires_at=clock.now() + timedelta(days=30),
+            ),
+            user_id=7,
+        )
+
+
+def entries(node: Node, *, active_only: bool = True) -> list[WatchlistEntryRead]:
+    with node.watchlists() as watchlists:
+        return watchlists.list_entries(active_only=active_only)
+
+
+def plate_passes(node: Node, clock: ManualClock, event_id: str, plate: str) -> None:
+    vehicle = {
+        "type": "vehicle",
+        "id": event_id,
+        "device_id": "CAM1",
+        "time": clock.now().isoformat(),
+        "plate": plate,
+        "plate_color": "blue",
+        "vehicle_class": "car",
+        "direction": "in",
+    }
+    result = node.intake.submit_raw(
+        [json.dumps(vehicle).encode()],
+        source="native",
+        sender_id=None,
+        content_type="application/json",
+    )
+    assert result.accepted == 1, result.items
+    node.rule_engine.drain()
+
+
+def watchlist_alerts(node: Node) -> list[AlertSummary]:
+    with node.alerts() as alerts:
+        page = alerts.list_alerts(
+            AlertFilter(kind="watchlist_plate"),
+            page=1,
+            per_page=50,
+            scope=JurisdictionScope.unscoped(),
+        )
+    return list(page.items)
+
+
+def test_an_entry_reaches_the_child_and_its_hit_raises_the_alert_at_the_parent_too(
+    parent: Node, child: Node, forward: UpwardForwarder, clock: ManualClock
+) -> None:
+    city = add_entry(parent, clock, PLATE, "J-CITY")  # covers every node below the city
+    add_entry(parent, clock, OTHER_PLATE, "J-OTHER")  # another station's: not ours
+
+    drain(forward)
+
+    (received,) = entries(child)
+    assert (received.legal_basis_ref, received.jurisdiction_id) == (BASIS, "J-CITY")
+    assert received.expires_at == city.expires_at and received.plate == city.plate  # masked
+
+    plate_passes(child, clock, "v-1", PLATE)
+    (local,) = watchlist_alerts(child)
+    assert watchlist_alerts(parent) == []
+    drain(forward)
+
+    (raised,) = watchlist_alerts(parent)
+    assert raised.jurisdiction_id == "J-STATION"  # placed by the child's community
+    assert "community-1" in raised.title_zh
+    # Sent again, nothing is raised twice; the other station's plate raises nothing below.
+    plate_passes(child, clock, "v-2", OTHER_PLATE)
+    drain(forward)
+    assert len(watchlist_alerts(parent)) == 1 and len(watchlist_alerts(child)) == 1
+    assert local.id >= 1
+
+
+def test_a_withdrawal_at_the_parent_withdraws_the_entry_below(
+    parent: Node, child: Node, forward: UpwardForwarder, clock: ManualClock
+) -> None:
+    entry = add_entry(parent, clock, PLATE, "J-STATION")
+    drain(forward)
+    assert len(entries(child)) == 1
+
+    with parent.watchlists() as watchlists:
+        watchlists.withdraw(entry.id, user_id=7, reason="车辆已找回")
+    clock.advance(timedelta(seconds=11))  # the next time the child asks for orders
+    drain(forward)
+
+    assert entries(child) == []
+    (withdrawn,) = entries(child, active_only=False)
+    assert withdrawn.withdrawn_at is not None and "车辆已找回" in (withdrawn.withdraw_reason or "")
+    plate_passes(child, clock, "v-1", PLATE)
+    assert watchlist_alerts(child) == []
+
+
+def test_orders_need_the_node_credential(parent: Node, clock: ManualClock) -> None:
+    add_user(parent, clock, "command", "command_centre", "J-CITY")
+    command = issue_token(parent, clock, "command")
+    with TestClient(create_app(parent)) as client:
+        headers = {"Authorization": f"Bearer {command}"}
+        response = client.get("/api/v1/cascade/orders?node_id=x", headers=headers)
+        assert response.status_code == 403
+        assert client.get("/api/v1/cascade/orders?node_id=x").status_code == 401
