@@ -71,10 +71,16 @@ def kpi_page(
     error: ZhianError | None = None
     context = page.context
     try:
-        overview = kpi_overview(context.alerts, context.scope, jurisdiction, days)
+        overview = context.cached(
+            ("kpis", context.scope, jurisdiction or None, days),
+            lambda: kpi_overview(context.alerts, context.scope, jurisdiction, days),
+        )
     except BadRequestError as exc:
         error = exc
-        overview = kpi_overview(context.alerts, context.scope, None, days)
+        overview = context.cached(
+            ("kpis", context.scope, None, days),
+            lambda: kpi_overview(context.alerts, context.scope, None, days),
+        )
     report: KpiReport = overview["report"]
     tiers = {tier.value: count for tier, count in report.alerts_by_tier.items()}
     return page.render(
