@@ -56,6 +56,7 @@ PAGES: tuple[str, ...] = (
     "/workbench/_counts",
 )
 TARGET_PAGES = ("/workbench", "/alerts")
+CPU_PER_REQUEST = "cpu ms per request"
 # Demo accounts that see alerts (auditors and admins do not have `alerts.view`).
 ROLES = ("command", "station", "community", "grid", "property", "analyst")
 READY_TIMEOUT_SECONDS = 900.0
@@ -125,6 +126,9 @@ class Run:
     seconds: float = 0.0
     alerts: str = ""
     server_cpu_seconds: float | None = None
+    # The machine's 1-minute load average as the measured window began and ended: on a
+    # shared machine the latencies depend on it, the node's CPU per request hardly does.
+    load_average: tuple[float, float] = (0.0, 0.0)
 
 
 def _free_port() -> int:
@@ -206,8 +210,10 @@ async def _drive(
     )
     await asyncio.sleep(warm_up)
     cpu_before = None if pid is None else _cpu_seconds(pid)
+    load_before = os.getloadavg()[0]
     await asyncio.sleep(seconds)
     cpu_after = None if pid is None else _cpu_seconds(pid)
+    run.load_average = (load_before, os.getloadavg()[0])
     await users_done
     if cpu_before is not None and cpu_after is not None:
         run.server_cpu_seconds = cpu_after - cpu_before
@@ -283,8 +289,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def report(run: Run, users: int) -> dict[str, float]:
-    """Print the run's table; return p99 (ms) per target page."""
+    """Print the run's table; return p99 (ms) per target page, and the node's CPU per request
+    (ms) under `CPU_PER_REQUEST`."""
     print(f"\n{run.label}: {users} users, {run.seconds:.0f} s, wall shows {run.alerts} alerts")
+    print(
+        f"load average (1 min) {run.load_average[0]:.1f} at the start, "
+        f"{run.load_average[1]:.1f} at the end, on {os.cpu_count()} CPUs"
+    )
     print(f"{'page':<22}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     everything: list[float] = []
     p99s = {}
@@ -311,9 +322,11 @@ def report(run: Run, users: int) -> dict[str, float]:
         if run.server_cpu_seconds is not None:
             # CPU the node spent per answer: unlike the latencies, hardly moved by other
             # work on a shared machine.
+            cpu_ms = run.server_cpu_seconds / len(everything) * 1000
+            p99s[CPU_PER_REQUEST] = cpu_ms
             print(
                 f"node CPU: {run.server_cpu_seconds:.1f} s in {run.seconds:.0f} s, "
-                f"{run.server_cpu_seconds / len(everything) * 1000:.1f} ms per request"
+                f"{cpu_ms:.1f} ms per request"
             )
     return p99s
 
@@ -369,6 +382,11 @@ def main() -> None:
                     ["git", "worktree", "remove", "--force", str(checkout)], cwd=REPO, check=False
                 )
         after = report(measure("this tree", REPO / "src", args, tmp), args.users)
+        cpu_ms = after.pop(CPU_PER_REQUEST, None)
+        cpu_before = before.pop(CPU_PER_REQUEST, None)
+        if cpu_ms is not None:
+            ratio = f", {cpu_before / cpu_ms:.1f}x less than the baseline" if cpu_before else ""
+            print(f"node CPU per request: {cpu_ms:.1f} ms{ratio}")
         for page, p99 in after.items():
             ratio = (
                 f", {before[page] / p99:.1f}x better than the baseline" if page in before else ""

@@ -200,6 +200,22 @@ class PageSettings(BaseModel):
     max_attachments: int = Field(
         default=6, ge=0, le=50, description="Most photos attached to one handling feedback."
     )
+    todos_shown: int = Field(
+        default=30,
+        ge=1,
+        le=1000,
+        description="To-dos the workbench lists in each of its two lists, most urgent first; "
+        "the rest are counted, behind a link that lists them all.",
+    )
+    figures_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Longest time the workbench's figures and to-dos, the alert wall's rows and "
+        "a user's jurisdiction scope are reused for the same scope or user; any live-feed "
+        "message (every change of an alert sends one) drops them at once. 0 computes them "
+        "on every request.",
+    )
 
 
 class Settings(BaseSettings):

@@ -233,6 +233,7 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "watchlist_entries.feature_enc": 0,
             "quarantine_items.raw_enc": 0,
             "viid_objects.body_enc": 0,
+            "viid_subscriptions.body_enc": 0,
             "viid_upper_outbox.payload_enc": 0,
             "tips.contact_enc": 0,
         }

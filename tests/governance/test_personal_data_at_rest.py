@@ -9,6 +9,7 @@ every card reference and plate the load wrote.
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 import struct
 from datetime import datetime, timedelta
@@ -38,7 +39,13 @@ from zhian.watchlists.schemas import LegalBasisKind, WatchlistEntryCreate, Watch
 START = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
 # The revisions of #12 that seal what was held in clear; the old database stops before.
 PII_REVISIONS = frozenset(
-    {"0012piiatrest", "0013quarantinesealed", "0014viidsealed", "0015watchlistpersons"}
+    {
+        "0012piiatrest",
+        "0013quarantinesealed",
+        "0014viidsealed",
+        "0015watchlistpersons",
+        "0016viidsubsealed",
+    }
 )
 
 
@@ -197,6 +204,11 @@ def old_database(tmp_path: Path) -> sa.Engine:
         "INSERT INTO quarantine_items (received_at, source, content_type, raw, reasons, "
         "reason_code, status) VALUES ('2026-01-01 00:00:00', 'native', 'application/json', "
         "X'7b22706c617465223a2022e6b599433131313131227d', '[]', 'invalid', 'held')",
+        "INSERT INTO viid_subscriptions (id, subscriber_id, details, device_ids, receive_addr, "
+        "report_interval_seconds, image_declare, status, body, cursor_seq, created_at, "
+        "updated_at, pushed_objects) VALUES ('S1', 'P1', '12', '', 'http://127.0.0.1/x', 5, "
+        '\'11\', 0, \'{"Title": "t", "ApplicantName": "赵申请"}\', 0, '
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 0)",
     ]
     with engine.begin() as connection:
         for statement in statements:
@@ -239,9 +251,16 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
         item_id, raw = connection.execute(sa.text("SELECT id, raw_enc FROM quarantine_items")).one()
     opened = SEALER.cipher.open_bytes(raw, f"quarantine_items.raw_enc:{item_id}")
     assert opened == '{"plate": "浙C11111"}'.encode()
+    with old_database.connect() as connection:
+        subscription = connection.execute(
+            sa.text("SELECT body_enc FROM viid_subscriptions WHERE id = 'S1'")
+        ).scalar_one()
+    body = SEALER.cipher.open_bytes(subscription, "viid_subscriptions.body_enc:S1")
+    assert json.loads(body) == {"Title": "t", "ApplicantName": "赵申请"}
     old_database.dispose()
     found = clear_values_in_database(
-        tmp_path / "old.db", {"CARD-0001", "浙A12345", "浙B54321", "浙C11111", "FC-OLD-0001"}
+        tmp_path / "old.db",
+        {"CARD-0001", "浙A12345", "浙B54321", "浙C11111", "FC-OLD-0001", "赵申请"},
     )
     # The file may keep freed pages of the rebuilt tables; every live cell is clear-free.
     assert [place for place in found if not place.startswith("file:")] == []

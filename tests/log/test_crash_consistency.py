@@ -37,9 +37,9 @@ from zhian.ingest.events import LoggedEvent
 from zhian.ingest.service import record_keys
 from zhian.log import LocalEventLog
 from zhian.log.damage import DAMAGED_FOLDER
-from zhian.log.local import HEADER
 from zhian.log.marker import DURABLE_MARKER_NAME, DurableMarker
 from zhian.log.readers import LogReader
+from zhian.log.segments import HEADER
 from zhian.store import EventStore, StoreFeeder
 
 # About three records a segment: damage in the middle of the log and at its end both occur.

@@ -10,8 +10,8 @@ from zhian.governance.crypto import FieldCipher
 from zhian.governance.keys import generate_keyring
 from zhian.log import EventLogError, LocalEventLog, SealedEventLog
 from zhian.log.follower import LogFollower
-from zhian.log.local import frame_records
 from zhian.log.marker import read_durable_seq
+from zhian.log.segments import frame_records
 
 SEGMENT_BYTES = 200  # five 40-byte records (+ headers) fill a segment
 BATCH = 5

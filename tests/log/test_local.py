@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from zhian.log import EventLogError, LocalEventLog, LogClosedError
-from zhian.log import local as local_module
-from zhian.log.local import HEADER, segment_name
+from zhian.log import recovery as recovery_module
+from zhian.log import segments as segments_module
+from zhian.log.segments import HEADER, segment_name
 
 
 def make_records(start: int, count: int, size: int = 40) -> list[bytes]:
@@ -67,8 +68,8 @@ def test_sequential_and_random_reads_agree(
     open_log: Callable[..., LocalEventLog], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small blocks and a small index stride put block edges and index entries everywhere.
-    monkeypatch.setattr(local_module, "READ_BLOCK_BYTES", 100)
-    monkeypatch.setattr(local_module, "INDEX_STRIDE", 16)
+    monkeypatch.setattr(segments_module, "READ_BLOCK_BYTES", 100)
+    monkeypatch.setattr(segments_module, "INDEX_STRIDE", 16)
     log = open_log(fsync=False, segment_bytes=2_000)
     expected = make_records(1, 600)
     for start in range(0, 600, 37):
@@ -124,8 +125,8 @@ def test_segments_roll_and_are_named_by_first_seq(log_dir: Path) -> None:
 def test_large_records_cross_read_blocks(
     open_log: Callable[..., LocalEventLog], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local_module, "READ_BLOCK_BYTES", 64)
-    monkeypatch.setattr(local_module, "SCAN_BLOCK_BYTES", 64)
+    monkeypatch.setattr(segments_module, "READ_BLOCK_BYTES", 64)
+    monkeypatch.setattr(recovery_module, "SCAN_BLOCK_BYTES", 64)
     records = [os.urandom(size) for size in (10, 500, 3, 1_000, 56, 57, 200)]
     log = open_log()
     log.append(records)

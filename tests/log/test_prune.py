@@ -10,7 +10,7 @@ import pytest
 
 from zhian.log import EventLogError, LocalEventLog
 from zhian.log import local as local_module
-from zhian.log.local import segment_name
+from zhian.log.segments import segment_name
 
 # Small segments: a batch of five 40-byte records (+ 8-byte headers) fills one.
 SEGMENT_BYTES = 200
@@ -177,7 +177,7 @@ def test_a_read_under_way_keeps_the_records_it_planned(
 ) -> None:
     log = open_log()
     fill(log, 4)
-    real_read_frames = local_module._read_frames
+    real_read_frames = local_module.read_frames
     pruned: list[int] = []
 
     def prune_midway(*args: object) -> tuple[int, int]:
@@ -186,7 +186,7 @@ def test_a_read_under_way_keeps_the_records_it_planned(
             pruned.extend(s.first_seq for s in log.prune_through(15))
         return real_read_frames(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(local_module, "_read_frames", prune_midway)
+    monkeypatch.setattr(local_module, "read_frames", prune_midway)
     records = log.read(0, 100)
 
     assert pruned == [1, 6, 11]

@@ -18,7 +18,7 @@ from zhian.kit.clock import ManualClock
 from zhian.kit.loopback import PeerUnreachableError
 from zhian.log import LocalEventLog
 from zhian.log.damage import DAMAGED_FOLDER
-from zhian.log.local import HEADER
+from zhian.log.segments import HEADER
 from zhian.node import Node
 from zhian.web import health
 from zhian.web.app import create_app

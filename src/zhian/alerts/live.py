@@ -82,6 +82,11 @@ class LiveFeed(Protocol):
     def subscriber_count(self) -> int:
         """Subscriptions open on this instance."""
 
+    @property
+    def seen(self) -> int:
+        """Messages this process has seen so far, published here or (scaled tier) from
+        another process; it moves with every change of an alert (the pages' cache)."""
+
     def publish(self, message: LiveMessage) -> None:
         """Send `message` to every subscriber; thread-safe, never raises to the publisher."""
 
@@ -111,6 +116,10 @@ class MemoryLiveFeed:
     def subscriber_count(self) -> int:
         with self._lock:
             return len(self._subscribers)
+
+    @property
+    def seen(self) -> int:
+        return self.published
 
     def publish(self, message: LiveMessage) -> None:
         with self._lock:

@@ -88,6 +88,12 @@ class PostgresLiveFeed:
         return self._local.subscriber_count
 
     @property
+    def seen(self) -> int:
+        # What this process published, and what the listener (running while a page is
+        # subscribed) delivered from every process, its own messages included again.
+        return self.published + self._local.published
+
+    @property
     def last_delivered_id(self) -> int | None:
         """The id of the last record handed to this process's subscribers."""
         return self._last_id

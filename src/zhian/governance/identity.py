@@ -14,7 +14,7 @@ from zhian.governance.crypto import FieldCipher, key_id_of
 from zhian.governance.models import VaultEntry
 from zhian.governance.tokens import Tokeniser, TokenKind
 from zhian.ingest.quarantine.models import QuarantineItem
-from zhian.ingest.viid.models import ViidObject
+from zhian.ingest.viid.models import ViidObject, ViidSubscription
 from zhian.registry.models import Resident, Vehicle
 from zhian.tips.models import Tip
 from zhian.watchlists.models import WatchlistEntry
@@ -76,6 +76,7 @@ _WATCHLIST = cast(Table, WatchlistEntry.__table__)
 _QUARANTINE = cast(Table, QuarantineItem.__table__)
 _VIID_OBJECTS = cast(Table, ViidObject.__table__)
 _TIPS = cast(Table, Tip.__table__)
+_VIID_SUBSCRIPTIONS = cast(Table, ViidSubscription.__table__)
 # The upward outbox belongs to `zhian.cascade`, above this layer: named, not imported
 # (tests/governance/test_identity.py checks it matches the model).
 _OUTBOX = table(
@@ -111,6 +112,13 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         _VIID_OBJECTS.c.body_enc,
         binary=True,
         context_columns=(_VIID_OBJECTS.c.kind, _VIID_OBJECTS.c.object_id),
+    ),
+    # Subscriptions peers placed with the node, sealed for their id (the applicant's name).
+    SealedColumn(
+        "viid_subscriptions",
+        _VIID_SUBSCRIPTIONS.c.id,
+        _VIID_SUBSCRIPTIONS.c.body_enc,
+        binary=True,
     ),
     SealedColumn(
         "viid_upper_outbox",

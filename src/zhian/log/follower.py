@@ -20,12 +20,11 @@ from typing import Final
 
 from zhian.log.base import EventLogError, LogClosedError, SegmentInfo
 from zhian.log.damage import LogLoss, read_losses
-
-# The segment format is the writer's; reading it through the writer's own frame reader
-# keeps one parser of it (private names, but the same package and the same format).
-from zhian.log.local import SEGMENT_SUFFIX, _first_seq_of, _read_frames, _ReadPlan, segment_name
 from zhian.log.marker import read_durable_seq
 from zhian.log.readers import READERS_FOLDER, FileLogReaders, ReaderPosition
+
+# The writer's own frame reader: one parser of the segment format.
+from zhian.log.segments import SEGMENT_SUFFIX, ReadPlan, first_seq_of, read_frames, segment_name
 
 ITER_CHUNK_RECORDS: Final = 16_384
 
@@ -152,7 +151,7 @@ class LogFollower:
 
     def _list_segments(self) -> None:
         self._first_seqs = sorted(
-            _first_seq_of(path) for path in self._directory.glob("*" + SEGMENT_SUFFIX)
+            first_seq_of(path) for path in self._directory.glob("*" + SEGMENT_SUFFIX)
         )
 
     def _read(self, after_seq: int, limit: int, end_seq: int) -> list[tuple[int, bytes]]:
@@ -200,8 +199,8 @@ class LogFollower:
             try:
                 # Frames up to `end_seq` are whole on disk (the marker follows the fsync),
                 # so reading to the file's current end never parses a half-written one.
-                plan = _ReadPlan(path, fd, seq, offset, os.fstat(fd).st_size)
-                next_seq, next_offset = _read_frames(plan, start, last_seq, out)
+                plan = ReadPlan(path, fd, seq, offset, os.fstat(fd).st_size)
+                next_seq, next_offset = read_frames(plan, start, last_seq, out)
             finally:
                 os.close(fd)
             self._position = (next_seq, segment_first, next_offset)
@@ -230,7 +229,7 @@ def _last_before_gap(first_seq: int, next_first_minus_one: int, losses: list[Log
 class _FollowedReaders:
     """The readers of a followed log: a position registered past the log's newest record
     is said loudly. The follower cannot write; the writer numbers past the position (now
-    on file) when it next opens the log (zhian.log.local, `_highest_used_seq`)."""
+    on file) when it next opens the log (zhian.log.recovery, `_highest_used_seq`)."""
 
     def __init__(self, readers: FileLogReaders, log: LogFollower) -> None:
         self._readers = readers

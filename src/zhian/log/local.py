@@ -1,8 +1,7 @@
 """The embedded event log: numbered segment files in one folder, written with group commit.
 
-Layout: `<first seq, 20 digits>.seg` files, each a run of frames
-`[u32 payload length LE][u32 crc32(payload) LE][payload]`. A segment's name gives the
-sequence number of its first record, so numbering needs no separate metadata file.
+The files' format is in zhian.log.segments; opening a folder after a crash or a damaged
+disk is zhian.log.recovery's job.
 
 One writer thread owns the files. Callers frame their records, queue them with a future
 and wait; the writer takes everything queued, writes it with one `write` per segment, calls
@@ -21,9 +20,7 @@ import fcntl
 import logging
 import os
 import queue
-import struct
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,80 +28,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from zhian.log.base import EventLogError, LogClosedError, LogCorruptError, SegmentInfo
+from zhian.log.base import EventLogError, LogClosedError, SegmentInfo
 from zhian.log.damage import LogLoss, LossBook
-from zhian.log.marker import DurableMarker, read_durable_seq
-from zhian.log.readers import READERS_FOLDER, FileLogReaders, LogReaders, ReaderPosition
+from zhian.log.marker import DurableMarker
+from zhian.log.readers import READERS_FOLDER, FileLogReaders, LogReaders
+from zhian.log.recovery import LogRecovery, ReadersAheadGuard
+from zhian.log.segments import (
+    DEFAULT_SEGMENT_BYTES,
+    ReadPlan,
+    Segment,
+    create_segment_file,
+    frame_records,
+    fsync_directory,
+    read_frames,
+    segment_info,
+    segment_name,
+    write_all,
+)
 
 logger = logging.getLogger(__name__)
 
-SEGMENT_SUFFIX: Final = ".seg"
-SEQ_DIGITS: Final = 20
-HEADER = struct.Struct("<II")
-HEADER_BYTES: Final = HEADER.size
-MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
-DEFAULT_SEGMENT_BYTES: Final = 256 * 1024 * 1024
-# Records between two entries of a segment's sparse offset index: a read that misses the
-# position cache walks at most this many frames (plus one appended batch) to its start.
-INDEX_STRIDE: Final = 4096
-READ_BLOCK_BYTES: Final = 1024 * 1024
-SCAN_BLOCK_BYTES: Final = 8 * 1024 * 1024
 # Positions remembered for sequential readers (the store feeder, the rules engine, ...).
 POSITION_CACHE_SIZE: Final = 8
 ITER_CHUNK_RECORDS: Final = 16_384
 LOCK_FILE_NAME: Final = "LOCK"
-
-_pack_header = HEADER.pack
-_unpack_header = HEADER.unpack_from
-_crc32 = zlib.crc32
-
-
-def segment_name(first_seq: int) -> str:
-    return f"{first_seq:0{SEQ_DIGITS}d}{SEGMENT_SUFFIX}"
-
-
-def frame_records(records: Sequence[bytes]) -> bytes:
-    """The on-disk bytes of `records`, ready to be appended to a segment as one write."""
-    # map() over whole columns: about twice as fast as a per-record loop, and framing is
-    # the caller's main cost on the append path.
-    lengths = list(map(len, records))
-    # An empty record is refused so that a run of zero bytes (what some file systems
-    # leave after a crash) can never read back as valid frames.
-    if min(lengths) == 0 or max(lengths) > MAX_RECORD_BYTES:
-        raise ValueError(f"a log record must hold 1 to {MAX_RECORD_BYTES} bytes")
-    parts: list[bytes] = [b""] * (2 * len(lengths))
-    parts[::2] = map(_pack_header, lengths, map(_crc32, records))
-    parts[1::2] = records
-    return b"".join(parts)
-
-
-@dataclass(eq=False)
-class _Segment:
-    """One segment file; `count` and `size` cover its durable records only."""
-
-    first_seq: int
-    path: Path
-    count: int = 0
-    size: int = 0
-    # Sparse index: record `index_seqs[i]` starts at byte `index_offsets[i]`.
-    index_seqs: list[int] = field(default_factory=list)
-    index_offsets: list[int] = field(default_factory=list)
-
-    @property
-    def last_seq(self) -> int:
-        return self.first_seq + self.count - 1
-
-    def add_index_entry(self, seq: int, offset: int) -> None:
-        if not self.index_seqs or seq - self.index_seqs[-1] >= INDEX_STRIDE:
-            self.index_seqs.append(seq)
-            self.index_offsets.append(offset)
-
-    def position_of(self, seq: int) -> tuple[int, int]:
-        """The nearest indexed (seq, offset) at or before `seq`."""
-        i = bisect.bisect_right(self.index_seqs, seq) - 1
-        if i < 0:
-            return self.first_seq, 0
-        return self.index_seqs[i], self.index_offsets[i]
 
 
 @dataclass(eq=False)
@@ -123,7 +70,7 @@ class _Pending:
 class _Chunk:
     """The part of one group commit that goes into one segment."""
 
-    segment: _Segment
+    segment: Segment
     is_new: bool
     start_offset: int
     frames: list[bytes] = field(default_factory=list)
@@ -132,31 +79,12 @@ class _Chunk:
     starts: list[tuple[int, int]] = field(default_factory=list)
 
 
-@dataclass(eq=False)
-class _ReadPlan:
-    path: Path
-    # Opened while the segment list was locked: a segment pruned meanwhile stays readable.
-    fd: int
-    start_seq: int
-    start_offset: int
-    end_offset: int
-
-
-class _TornFrameError(Exception):
-    """The frame at `offset` is incomplete or fails its checksum."""
-
-    def __init__(self, offset: int, reason: str) -> None:
-        super().__init__(f"{reason} at byte {offset}")
-        self.offset = offset
-        self.reason = reason
-
-
 class LocalEventLog:
     """The event log of the embedded tier: segment files on local disk, one writer thread.
 
     One process owns a log folder at a time (a lock file enforces it). Opening the log
-    recovers it: a torn tail of the last segment is cut off; damage anywhere else raises
-    `LogCorruptError`, since it cannot come from a crash.
+    recovers it (zhian.log.recovery): a torn tail never acknowledged is cut off; damage
+    to acknowledged records is set aside and recorded as a loss, never numbered over.
     """
 
     def __init__(
@@ -176,21 +104,23 @@ class LocalEventLog:
         self._prune_lock = threading.Lock()  # one prune at a time
         # None asks the writer to stop once everything queued before it is written.
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._positions: OrderedDict[int, tuple[_Segment, int]] = OrderedDict()
+        self._positions: OrderedDict[int, tuple[Segment, int]] = OrderedDict()
         self._closed = False
         self._failure: EventLogError | None = None
         # Beside the segments, so other processes find the positions without the lock.
         self._readers = FileLogReaders(directory / READERS_FOLDER, fsync=fsync)
-        self._guarded_readers = _ReadersAheadGuard(self._readers, self)
+        self._guarded_readers = ReadersAheadGuard(self._readers, self)
         self._losses = LossBook(directory, fsync=fsync)
 
         is_new_folder = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
         if is_new_folder and fsync:
-            _fsync_directory(directory.parent)
+            fsync_directory(directory.parent)
         self._lock_fd = self._take_folder_lock()
         try:
-            self._segments = self._recover()
+            self._segments = LogRecovery(
+                directory, fsync=fsync, readers=self._readers, losses=self._losses
+            ).recover()
             self._first_seqs = [segment.first_seq for segment in self._segments]
             current = self._segments[-1]
             self._durable_seq = current.last_seq
@@ -276,14 +206,14 @@ class LocalEventLog:
             if self._closed:
                 raise LogClosedError("the event log is closed")
             active = self._segments[-1]
-            return [_info(segment, segment is active) for segment in self._segments]
+            return [segment_info(segment, segment is active) for segment in self._segments]
 
     def prune_through(self, seq: int) -> list[SegmentInfo]:
         with self._prune_lock:
             with self._lock:
                 if self._closed:
                     raise LogClosedError("the event log is closed")
-                doomed: list[_Segment] = []
+                doomed: list[Segment] = []
                 for segment in self._segments[:-1]:  # never the active one
                     if segment.last_seq > seq:
                         break
@@ -299,16 +229,16 @@ class LocalEventLog:
             # Outside the lock: appends and reads go on. A read planned before holds its
             # files open, so it still finds the records it was promised.
             removed = self._unlink_oldest_first(doomed)
-            return [_info(segment, False) for segment in removed]
+            return [segment_info(segment, False) for segment in removed]
 
-    def _unlink_oldest_first(self, doomed: list[_Segment]) -> list[_Segment]:
+    def _unlink_oldest_first(self, doomed: list[Segment]) -> list[Segment]:
         """Delete the files oldest first, each made durable before the next goes, so a
         crash at any point leaves an unbroken run of segments that opens normally."""
         for done, segment in enumerate(doomed):
             try:
                 segment.path.unlink()
                 if self._fsync:
-                    _fsync_directory(self._directory)
+                    fsync_directory(self._directory)
             except OSError as exc:
                 # Keep what is still on disk in view again, so memory and files agree.
                 kept = doomed[done:]
@@ -423,8 +353,8 @@ class LocalEventLog:
                 target,
             )
             self._losses.record(first_lost, target, pending.skip_cause)
-            segment = _Segment(target + 1, self._directory / segment_name(target + 1))
-            fd = self._create_segment_file(segment.path)
+            segment = Segment(target + 1, self._directory / segment_name(target + 1))
+            fd = create_segment_file(segment.path, fsync=self._fsync)
             os.close(self._write_fd)
             self._write_fd = fd
             with self._lock:
@@ -469,7 +399,7 @@ class LocalEventLog:
         for pending in group:
             # Roll only between batches: a batch never straddles two segments.
             if size >= self._segment_bytes and count > 0:
-                segment = _Segment(seq, self._directory / segment_name(seq))
+                segment = Segment(seq, self._directory / segment_name(seq))
                 chunk = _Chunk(segment, is_new=True, start_offset=0)
                 chunks.append(chunk)
                 size = count = 0
@@ -486,20 +416,14 @@ class LocalEventLog:
             if chunk.is_new:
                 # The previous segment must be durable before a later one exists, or a
                 # crash could leave a gap that recovery takes for corruption.
-                self._write_fd = self._create_segment_file(chunk.segment.path)
+                self._write_fd = create_segment_file(chunk.segment.path, fsync=self._fsync)
             if chunk.frames:  # the first chunk is empty when the group opens a segment
-                _write_all(self._write_fd, b"".join(chunk.frames))
+                write_all(self._write_fd, b"".join(chunk.frames))
                 if self._fsync:
                     self._fsync_or_fail(self._write_fd)
             if i + 1 < len(chunks):
                 os.close(self._write_fd)
                 self._write_fd = -1
-
-    def _create_segment_file(self, path: Path) -> int:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
-        if self._fsync:
-            _fsync_directory(self._directory)
-        return fd
 
     def _fsync_or_fail(self, fd: int) -> None:
         try:
@@ -523,7 +447,7 @@ class LocalEventLog:
                 for chunk in chunks[1:]:
                     chunk.segment.path.unlink(missing_ok=True)
                 if self._fsync:
-                    _fsync_directory(self._directory)
+                    fsync_directory(self._directory)
             first = chunks[0]
             self._write_fd = os.open(first.segment.path, os.O_WRONLY | os.O_APPEND)
             os.ftruncate(self._write_fd, first.start_offset)
@@ -557,7 +481,7 @@ class LocalEventLog:
         out: list[tuple[int, bytes]] = []
         try:
             for plan in plans:
-                next_seq, next_offset = _read_frames(plan, start, last_seq, out)
+                next_seq, next_offset = read_frames(plan, start, last_seq, out)
                 if next_seq > last_seq:
                     self._remember_position(next_seq, plan.path, next_offset)
         finally:
@@ -567,7 +491,7 @@ class LocalEventLog:
 
     def _plan_read(
         self, after_seq: int, limit: int, end_seq: int | None
-    ) -> tuple[list[_ReadPlan], int, int]:
+    ) -> tuple[list[ReadPlan], int, int]:
         """What to read for records after `after_seq` (at most `limit`, none beyond
         `end_seq`): the plans, and the first and last sequence numbers they cover."""
         with self._lock:
@@ -580,7 +504,7 @@ class LocalEventLog:
             if start > last_seq:
                 return [], start, last_seq
             first_index = max(0, bisect.bisect_right(self._first_seqs, start) - 1)
-            plans: list[_ReadPlan] = []
+            plans: list[ReadPlan] = []
             try:
                 for segment in self._segments[first_index:]:
                     if segment.last_seq < start:
@@ -600,7 +524,7 @@ class LocalEventLog:
                     else:
                         seq, offset = segment.first_seq, 0
                     fd = os.open(segment.path, os.O_RDONLY)
-                    plans.append(_ReadPlan(segment.path, fd, seq, offset, segment.size))
+                    plans.append(ReadPlan(segment.path, fd, seq, offset, segment.size))
             except BaseException:
                 for plan in plans:
                     os.close(plan.fd)
@@ -632,348 +556,3 @@ class LocalEventLog:
                 f"the event log in {self._directory} is already open in another process"
             ) from None
         return fd
-
-    def _recover(self) -> list[_Segment]:
-        """The segments to go on with, after setting aside whatever does not read back.
-
-        No sequence number is ever handed out twice. Readers (the event store above all)
-        may already hold records the disk has since lost; numbering new records over them
-        would make the store skip the new records and take resent old ones twice. So the
-        log goes on after the highest number any trace says was used (`_highest_used_seq`)
-        and records what is missing as a loss (zhian.log.damage): a gap that reads skip.
-        """
-        highest_used = self._highest_used_seq()
-        paths = sorted(self._directory.glob("*" + SEGMENT_SUFFIX))
-        first_seqs = [_first_seq_of(path) for path in paths]
-        segments: list[_Segment] = []
-        for i, path in enumerate(paths):
-            segment = _Segment(first_seqs[i], path)
-            previous_end = segments[-1].last_seq if segments else None
-            if previous_end is not None and segment.first_seq <= previous_end:
-                raise LogCorruptError(
-                    f"event log segment {path} starts at record {segment.first_seq}, inside "
-                    f"the segment before it (through record {previous_end})"
-                )
-            if previous_end is not None and segment.first_seq > previous_end + 1:
-                self._record_missing(previous_end + 1, segment.first_seq - 1, segments[-1])
-            try:
-                _scan_segment(segment)
-            except _TornFrameError as torn:
-                if i + 1 < len(paths):
-                    self._set_aside_damaged_segment(segment, torn, first_seqs[i + 1] - 1)
-                else:
-                    self._cut_tail(segment, torn, highest_used)
-            if segment.path.exists():  # gone when nothing of a damaged segment was left
-                segments.append(segment)
-        end = segments[-1].last_seq if segments else 0
-        if highest_used > end:
-            # The newest acknowledged records are gone (a cut or damaged tail, a write the
-            # disk dropped after its fsync): number on after them, in a segment of its own.
-            if not self._losses.covers(end + 1, highest_used):
-                kind = "tail" if segments else "log"
-                logger.error(
-                    "event log: records %d to %d were acknowledged but are gone from the %s; "
-                    "their numbers are not reused (zhian log damage)",
-                    end + 1,
-                    highest_used,
-                    kind,
-                )
-                self._losses.record(
-                    end + 1,
-                    highest_used,
-                    f"acknowledged through record {highest_used}, but the {kind} ends at "
-                    f"record {end}",
-                )
-            segments.append(self._open_gap_segment(highest_used + 1))
-        elif not segments:
-            segments.append(self._open_gap_segment(1))
-        return segments
-
-    def _highest_used_seq(self) -> int:
-        """The highest sequence number that may have been handed out or read, by any trace.
-
-        Three traces, each kept for its own reason, so one lost to the same damage leaves
-        the others: the durable marker (rewritten after every commit, before any caller is
-        acknowledged; it survives any crash of the process), each named reader's position
-        (fsynced by the reader after it committed its work: it survives a power cut that
-        loses the marker's last write) and the end of every loss already recorded.
-        """
-        traces = [self._losses.highest_lost_seq()]
-        try:
-            traces.append(read_durable_seq(self._directory))
-        except EventLogError as exc:
-            logger.warning("event log: the durable marker is unreadable (%s); ignoring it", exc)
-        positions, problems = self._readers.readable_positions()
-        for problem in problems:
-            logger.warning("event log: %s; ignoring it", problem)
-        traces += [position.seq for position in positions]
-        return max(traces)
-
-    def _record_missing(self, first_seq: int, last_seq: int, previous: _Segment) -> None:
-        if self._losses.covers(first_seq, last_seq):
-            return  # a gap this log left itself after damage it already reported
-        logger.error(
-            "event log: records %d to %d are missing (no segment holds them); their numbers "
-            "are not reused (zhian log damage)",
-            first_seq,
-            last_seq,
-        )
-        self._losses.record(
-            first_seq,
-            last_seq,
-            f"segment {previous.path.name} ends at record {previous.last_seq} (cut short, or "
-            "the segment after it is missing); no segment file holds these records",
-        )
-
-    def _set_aside_damaged_segment(
-        self, segment: _Segment, torn: _TornFrameError, last_seq: int
-    ) -> None:
-        """An older segment fails its checks: a crash cannot explain it, the disk can.
-
-        A copy of the whole file goes to `damaged/`; the records before the bad frame stay
-        in the log, the rest of its range becomes a loss. The file is replaced atomically,
-        after the loss is recorded, so a crash midway leaves it to do again.
-        """
-        first_lost = segment.last_seq + 1
-        cause = (
-            f"segment {segment.path.name} is damaged: {torn}; records {first_lost} to "
-            f"{last_seq} could not be read back"
-        )
-        if not self._losses.covers(first_lost, last_seq):
-            kept = self._losses.keep_aside(
-                segment.path,
-                f"{cause}. The whole segment as found; records {segment.first_seq} to "
-                f"{segment.last_seq} were kept in the log.",
-            )
-            self._losses.record(first_lost, last_seq, cause, kept)
-            logger.error(
-                "event log: %s; the segment was copied to %s and its first %d records kept "
-                "(zhian log damage)",
-                cause,
-                kept.path,
-                segment.count,
-            )
-        self._replace_with_prefix(segment, torn.offset)
-
-    def _replace_with_prefix(self, segment: _Segment, size: int) -> None:
-        if segment.count == 0:
-            segment.path.unlink()
-        else:
-            temporary = segment.path.with_name(segment.path.name + ".tmp")
-            with segment.path.open("rb") as reader:
-                prefix = reader.read(size)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                _write_all(fd, prefix)
-                if self._fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            temporary.replace(segment.path)
-        if self._fsync:
-            _fsync_directory(self._directory)
-
-    def _cut_tail(self, segment: _Segment, torn: _TornFrameError, highest_used: int) -> None:
-        """The newest segment ends in a frame that fails its checks: cut it off.
-
-        After a crash that is a write never acknowledged, and the bytes go. When records
-        past the cut had been acknowledged, the disk lost them: the bytes cut are kept in
-        `damaged/` first, and the loss is recorded by `_recover`.
-        """
-        dropped = segment.path.stat().st_size - torn.offset
-        if highest_used > segment.last_seq:
-            kept = self._losses.keep_aside(
-                segment.path,
-                f"the bytes cut from the end of segment {segment.path.name} ({torn}): they "
-                f"held records from {segment.last_seq + 1} on, up to record {highest_used} at "
-                "most",
-                start=torn.offset,
-            )
-            cause = (
-                f"segment {segment.path.name} is damaged: {torn}; records "
-                f"{segment.last_seq + 1} to {highest_used} could not be read back"
-            )
-            self._losses.record(segment.last_seq + 1, highest_used, cause, kept)
-            logger.error("event log: %s; the cut bytes were kept in %s", cause, kept.path)
-        else:
-            logger.warning(
-                "event log segment %s: cutting %d bytes after record %d (%s); "
-                "they were never acknowledged",
-                segment.path,
-                dropped,
-                segment.last_seq,
-                torn.reason,
-            )
-        fd = os.open(segment.path, os.O_WRONLY)
-        try:
-            os.ftruncate(fd, torn.offset)
-            if self._fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _open_gap_segment(self, first_seq: int) -> _Segment:
-        path = self._directory / segment_name(first_seq)
-        if not path.exists():
-            os.close(self._create_segment_file(path))
-        return _Segment(first_seq, path)
-
-
-class _ReadersAheadGuard:
-    """The log's named readers, checked against the log as each one registers.
-
-    A reader registers its own checkpoint. One beyond the log's newest record holds records
-    the log no longer has (lost to damage that left no trace recovery could see, or a log
-    folder replaced under a kept event store). Numbering new records under that checkpoint
-    would make the reader skip them, so the log numbers on after it, recording the gap.
-    """
-
-    def __init__(self, readers: FileLogReaders, log: LocalEventLog) -> None:
-        self._readers = readers
-        self._log = log
-
-    @property
-    def directory(self) -> Path:
-        return self._readers.directory
-
-    def register(self, name: str, seq: int) -> None:
-        # The position first: should the node stop before the jump, recovery sees it.
-        self._readers.register(name, seq)
-        newest = self._log.durable_seq
-        if seq > newest:
-            self._log.skip_through(
-                seq,
-                f"log reader {name!r} had read through record {seq}, past the log's newest "
-                f"record {newest}",
-            )
-
-    def ack(self, name: str, seq: int) -> None:
-        self._readers.ack(name, seq)
-
-    def positions(self) -> list[ReaderPosition]:
-        return self._readers.positions()
-
-    def drop(self, name: str) -> bool:
-        return self._readers.drop(name)
-
-
-def _info(segment: _Segment, is_active: bool) -> SegmentInfo:
-    return SegmentInfo(segment.first_seq, segment.last_seq, segment.size, is_active)
-
-
-def _first_seq_of(path: Path) -> int:
-    stem = path.name.removesuffix(SEGMENT_SUFFIX)
-    if len(stem) != SEQ_DIGITS or not stem.isdigit() or int(stem) < 1:
-        raise LogCorruptError(f"{path} is not a valid event log segment name")
-    return int(stem)
-
-
-def _scan_segment(segment: _Segment) -> None:
-    """Count and index a segment's valid frames; `_TornFrameError` at the first bad one."""
-    fd = os.open(segment.path, os.O_RDONLY)
-    try:
-        file_size = os.fstat(fd).st_size
-        offset = 0
-        count = 0
-        index_seqs = segment.index_seqs
-        index_offsets = segment.index_offsets
-        next_index = 0
-        while offset < file_size:
-            block = os.pread(fd, min(SCAN_BLOCK_BYTES, file_size - offset), offset)
-            end = len(block)
-            pos = 0
-            # The hot loop of recovery (1M records a second or so): keep it lean.
-            while pos + HEADER_BYTES <= end:
-                length, crc = _unpack_header(block, pos)
-                start = pos + HEADER_BYTES
-                stop = start + length
-                if stop > end:
-                    break
-                if _crc32(block[start:stop]) != crc or not length:
-                    segment.count, segment.size = count, offset + pos
-                    raise _TornFrameError(offset + pos, "bad checksum" if length else "empty frame")
-                if count == next_index:
-                    index_seqs.append(segment.first_seq + count)
-                    index_offsets.append(offset + pos)
-                    next_index += INDEX_STRIDE
-                count += 1
-                pos = stop
-            if pos == 0:
-                # The frame does not fit this block: read it whole, if the file holds it.
-                torn_at = offset
-                segment.count, segment.size = count, offset
-                if end < HEADER_BYTES:
-                    raise _TornFrameError(torn_at, "incomplete header")
-                length, crc = _unpack_header(block, 0)
-                if not 0 < length <= MAX_RECORD_BYTES or offset + HEADER_BYTES + length > file_size:
-                    raise _TornFrameError(torn_at, "incomplete record")
-                payload = os.pread(fd, length, offset + HEADER_BYTES)
-                if len(payload) != length or _crc32(payload) != crc:
-                    raise _TornFrameError(torn_at, "bad checksum")
-                if count == next_index:
-                    index_seqs.append(segment.first_seq + count)
-                    index_offsets.append(offset)
-                    next_index += INDEX_STRIDE
-                count += 1
-                pos = HEADER_BYTES + length
-            offset += pos
-        segment.count, segment.size = count, offset
-    finally:
-        os.close(fd)
-
-
-def _read_frames(
-    plan: _ReadPlan, first_seq: int, last_seq: int, out: list[tuple[int, bytes]]
-) -> tuple[int, int]:
-    """Append records first_seq..last_seq found in one segment to `out`.
-
-    Returns the sequence number and offset of the frame after the last one read.
-    """
-    seq = plan.start_seq
-    offset = plan.start_offset
-    fd = plan.fd
-    while seq <= last_seq and offset < plan.end_offset:
-        block = os.pread(fd, min(READ_BLOCK_BYTES, plan.end_offset - offset), offset)
-        end = len(block)
-        pos = 0
-        while seq <= last_seq and pos + HEADER_BYTES <= end:
-            length, crc = _unpack_header(block, pos)
-            stop = pos + HEADER_BYTES + length
-            if stop > end:
-                break
-            if seq >= first_seq:
-                payload = block[pos + HEADER_BYTES : stop]
-                if _crc32(payload) != crc:
-                    raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
-                out.append((seq, payload))
-            seq += 1
-            pos = stop
-        if pos == 0:
-            # A frame larger than one block.
-            if end < HEADER_BYTES:
-                raise LogCorruptError(f"{plan.path}: record {seq} is cut short")
-            length, crc = _unpack_header(block, 0)
-            payload = os.pread(fd, length, offset + HEADER_BYTES)
-            if len(payload) != length or _crc32(payload) != crc:
-                raise LogCorruptError(f"{plan.path}: record {seq} fails its checksum")
-            if seq >= first_seq:
-                out.append((seq, payload))
-            seq += 1
-            pos = HEADER_BYTES + length
-        offset += pos
-    return seq, offset
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

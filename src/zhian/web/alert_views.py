@@ -62,11 +62,13 @@ def _wall_rows(page: Page) -> tuple[AlertPage | None, AlertFilter | None, ZhianE
         number = page_number(page.request.query_params.get("page"))
     except BadRequestError as error:
         return None, None, error
-    result = page.context.alerts.list_alerts(
-        filters,
-        scope=page.context.scope,
-        page=number,
-        per_page=page.node.settings.pages.alerts_per_page,
+    context = page.context
+    per_page = page.node.settings.pages.alerts_per_page
+    result = context.cached(
+        ("alert_wall", context.scope, tuple(sorted(asked.items())), number, per_page),
+        lambda: context.alerts.list_alerts(
+            filters, scope=context.scope, page=number, per_page=per_page
+        ),
     )
     return result, filters, None
 
@@ -87,7 +89,11 @@ def _rows_context(page: Page, result: AlertPage | None) -> dict[str, Any]:
 @router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
 def alert_wall(page: PageDep) -> HTMLResponse:
     result, _filters, error = _wall_rows(page)
-    communities = RegistryService(page.context.session).list_communities(scope=page.context.scope)
+    context = page.context
+    communities = context.cached(
+        ("communities", context.scope),
+        lambda: RegistryService(context.session).list_communities(scope=context.scope),
+    )
     return page.render(
         "alerts.html",
         {

@@ -49,6 +49,7 @@ from zhian.web import (
     workbench_views,
 )
 from zhian.web.error_pages import error_page, wants_page
+from zhian.web.page_cache import PageCache
 
 
 def create_app(node: Node) -> FastAPI:
@@ -65,6 +66,9 @@ def create_app(node: Node) -> FastAPI:
         description="Open platform for community public safety.",
     )
     app.state.node = node
+    app.state.page_cache = PageCache(
+        node.settings.pages.figures_cache_seconds, lambda: node.live_feed.seen
+    )
     app.include_router(intake_api.router)
     app.include_router(viid_api.router)
     app.include_router(cascade_api.router)  # the hierarchy (docs/cascade.md)

@@ -10,9 +10,9 @@ context and done when the transaction has ended.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -23,7 +23,12 @@ from zhian.alerts.service import AlertService
 from zhian.errors import PayloadTooLargeError, UnauthorizedError
 from zhian.governance.reveal import RefusedReveal, RevealRead, RevealService, record_refusal
 from zhian.node import Node
+from zhian.web.page_cache import PageCache, page_cache_of
 from zhian.web.sessions import current_user
+
+T = TypeVar("T")
+# Methods that change nothing (RFC 9110): only their answers are shared.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def get_node(request: Request) -> Node:
@@ -40,18 +45,47 @@ class RequestContext:
     """What a handler works with: the node, the signed-in user, the user's jurisdiction
     scope and the request's one database session."""
 
-    def __init__(self, node: Node, user: UserRead, session: Session, ip: str | None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        user: UserRead,
+        session: Session,
+        ip: str | None,
+        *,
+        cache: PageCache | None = None,
+        is_read_only: bool = False,
+    ) -> None:
         self.node = node
         self.user = user
         self.session = session
         self.ip = ip
         self._after_commit: list[Callable[[], None]] = []
         self._refusals: list[RefusedReveal] = []
+        # Answers are shared only by requests that change nothing: one that writes reads
+        # its own uncommitted changes, which must not reach anyone else; once it commits,
+        # every answer kept is forgotten.
+        self._cache = cache if is_read_only else None
+        self._written_cache = None if is_read_only else cache
+        # Read before the session's first statement (SQLite reads from a snapshot taken
+        # then): a change this request cannot see has not yet moved the count.
+        self._changes_seen = None if self._cache is None else self._cache.changes()
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`'s answer, shared for a moment with other read-only requests asking
+        with the same `key` (which must name the scope or the user it depends on)."""
+        if self._cache is None:
+            return compute()
+        return self._cache.get(key, compute, changes=self._changes_seen)
 
     @cached_property
     def scope(self) -> JurisdictionScope:
-        """The user's jurisdiction scope (docs/dev/scoping.md), read once per request."""
-        return AccessService(self.session).scope_for(self.user)
+        """The user's jurisdiction scope (docs/dev/scoping.md), read once per request and
+        shared by users of the same role and jurisdiction while the page cache keeps it."""
+        user = self.user
+        return self.cached(
+            ("scope", user.role, user.jurisdiction_id),
+            lambda: AccessService(self.session).scope_for(user),
+        )
 
     @cached_property
     def alerts(self) -> AlertService:
@@ -95,6 +129,8 @@ class RequestContext:
     def finish(self, *, committed: bool) -> None:
         """After the transaction: publish what the commit made true, audit refusals."""
         if committed:
+            if self._written_cache is not None:
+                self._written_cache.note_write()
             for action in self._after_commit:
                 action()
         if self._refusals:
@@ -116,7 +152,14 @@ def request_context(
     committed = False
     try:
         with node.db.session() as session:
-            context = RequestContext(node, user, session, ip)
+            context = RequestContext(
+                node,
+                user,
+                session,
+                ip,
+                cache=page_cache_of(request),
+                is_read_only=request.method in SAFE_METHODS,
+            )
             yield context
         committed = True
     finally:

@@ -77,7 +77,7 @@ def device_overview(page: Page) -> dict[str, Any]:
     faults = alerts.open_device_alerts(scope=scope)
     session = page.context.session
     communities = RegistryService(session).list_communities(scope=scope)
-    devices = DeviceService(session).list_devices(scope=scope)
+    devices = _devices(page, scope)
     registered: dict[str, int] = defaultdict(int)
     for device in devices:
         if device.community_id is not None and device.is_enabled:
@@ -139,15 +139,31 @@ def protocols(
     ]
 
 
-def _sources_by_device(page: Page) -> dict[str, set[str]]:
-    now = page.now
-    stats = page.node.event_reads.arrival_stats(
-        now - PROTOCOL_WINDOW, now + timedelta(seconds=1), late_after_seconds=300
+def _sources_by_device(page: Page, *, shared: bool = True) -> dict[str, set[str]]:
+    """Device id -> the sources it sent through lately, over every device of the node (the
+    caller keeps those of the user's scope); an event-store scan, shared for a moment by the
+    device list, read afresh for one device's page (`shared=False`: an integrator setting
+    a device up checks there that its first events came in)."""
+
+    def read() -> dict[str, set[str]]:
+        now = page.now
+        stats = page.node.event_reads.arrival_stats(
+            now - PROTOCOL_WINDOW, now + timedelta(seconds=1), late_after_seconds=300
+        )
+        found: dict[str, set[str]] = defaultdict(set)
+        for row in stats:
+            found[row.device_id].add(row.source)
+        return found
+
+    return page.context.cached(("device_sources",), read) if shared else read()
+
+
+def _devices(page: Page, scope: JurisdictionScope) -> list[DeviceRead]:
+    """The devices of `scope` (the overview counts them, the table lists them)."""
+    context = page.context
+    return context.cached(
+        ("devices", scope), lambda: DeviceService(context.session).list_devices(scope=scope)
     )
-    found: dict[str, set[str]] = defaultdict(set)
-    for row in stats:
-        found[row.device_id].add(row.source)
-    return found
 
 
 def _viid_sessions(page: Page) -> dict[str, ViidSession]:
@@ -173,13 +189,13 @@ def _audit(page: Page, action: str, device_id: str, details: dict[str, Any]) -> 
 def device_rows(page: Page, scope: JurisdictionScope) -> list[dict[str, Any]]:
     """Every device of the user's scope with its protocols, session and last seen."""
     session = page.context.session
-    devices = DeviceService(session).list_devices(scope=scope)
+    devices = _devices(page, scope)
     viid_ids = set(ViidRepository(session).credential_device_ids())
     in_scope = RegistryService(session).list_communities(scope=scope)
     communities = {c.id: c.name for c in in_scope}
     sources = _sources_by_device(page)
     sessions = _viid_sessions(page)
-    last_seen = page.node.event_reads.device_last_seen()
+    last_seen = page.context.cached(("device_last_seen",), page.node.event_reads.device_last_seen)
     return [
         {
             "device": device,
@@ -217,7 +233,7 @@ def device_detail(page: Page, device_id: str) -> dict[str, Any]:
     rejected = DeviceService(session).rejected_input(device_id, limit=REJECTED_SHOWN)
     in_scope = RegistryService(session).list_communities(scope=page.context.scope)
     communities = {c.id: c.name for c in in_scope}
-    sources = _sources_by_device(page).get(device_id, set())
+    sources = _sources_by_device(page, shared=False).get(device_id, set())
     return {
         "device": device,
         "community": communities.get(device.community_id or "", device.community_id or ""),

@@ -39,6 +39,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "workbench_title": ("民警工作台", "Officer workbench"),
     "my_todos": ("我的待办", "My to-dos"),
     "todo_empty": ("暂无待办", "Nothing to do"),
+    "todos_more": (
+        "另有 {n} 项待办未列出（按截止时间排序，最紧急的在前）",
+        "{n} more not listed (the most urgent come first)",
+    ),
+    "todos_show_all": ("全部列出", "List them all"),
     "to_sign": ("待签收", "To sign"),
     "to_handle": ("待处置", "To handle"),
     "next_action": ("下一步", "Next step"),

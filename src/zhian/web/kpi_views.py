@@ -72,10 +72,16 @@ def kpi_page(
     error: ZhianError | None = None
     context = page.context
     try:
-        overview = kpi_overview(context.alerts, context.scope, jurisdiction, days)
+        overview = context.cached(
+            ("kpis", context.scope, jurisdiction or None, days),
+            lambda: kpi_overview(context.alerts, context.scope, jurisdiction, days),
+        )
     except BadRequestError as exc:
         error = exc
-        overview = kpi_overview(context.alerts, context.scope, None, days)
+        overview = context.cached(
+            ("kpis", context.scope, None, days),
+            lambda: kpi_overview(context.alerts, context.scope, None, days),
+        )
     report: KpiReport = overview["report"]
     # The hour ending now, by the one definition the devices page uses.
     metrics = MetricsService(context.session)

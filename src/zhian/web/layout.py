@@ -164,12 +164,15 @@ class Page:
             return ""
         names = self._place_names
         if not names:
-            names.update(RegistryService(self.context.session).jurisdiction_names())
-            for community in RegistryService(self.context.session).list_communities(
-                scope=JurisdictionScope.unscoped()
-            ):
-                names.setdefault(community.id, community.name)
+            names.update(self.context.cached(("place_names",), self._read_place_names))
         return str(names.get(place_id, place_id))
+
+    def _read_place_names(self) -> dict[str, str]:
+        registry = RegistryService(self.context.session)
+        names = registry.jurisdiction_names()
+        for community in registry.list_communities(scope=JurisdictionScope.unscoped()):
+            names.setdefault(community.id, community.name)
+        return names
 
     @property
     def now(self) -> datetime:

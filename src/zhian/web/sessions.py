@@ -113,6 +113,10 @@ def require_signing_key(settings: Settings) -> None:
     _signing_serializer(settings, _SESSION_SALT)
 
 
+# Where `read_session` keeps its answer in the ASGI scope, with the cookie it read.
+_SESSION_MEMO = "zhian.session"
+
+
 def _load(settings: Settings, salt: str, token: str | None, max_age: int) -> dict[str, Any] | None:
     serializer = _serializer(settings, salt)
     if not token or serializer is None:
@@ -127,14 +131,23 @@ def _load(settings: Settings, salt: str, token: str | None, max_age: int) -> dic
 def read_session(connection: HTTPConnection) -> SessionData | None:
     """The session the cookie carries, if its signature and age are valid.
 
-    No database: whether the session is still open is `authenticate`'s question.
+    No database: whether the session is still open is `authenticate`'s question. Checked
+    once per request (the access guard and the handler both ask): the signature check is
+    a good part of a small page's cost.
     """
-    payload = _load(
-        node_of(connection).settings,
-        _SESSION_SALT,
-        connection.cookies.get(SESSION_COOKIE),
-        SESSION_MAX_AGE_SECONDS,
+    token = connection.cookies.get(SESSION_COOKIE)
+    memo = connection.scope.get(_SESSION_MEMO)
+    if memo is not None and memo[0] == token:
+        known: SessionData | None = memo[1]
+        return known
+    found = _session_of(
+        _load(node_of(connection).settings, _SESSION_SALT, token, SESSION_MAX_AGE_SECONDS)
     )
+    connection.scope[_SESSION_MEMO] = (token, found)
+    return found
+
+
+def _session_of(payload: dict[str, Any] | None) -> SessionData | None:
     if payload is None:
         return None
     user_id, session_id, csrf = payload.get("uid"), payload.get("sid"), payload.get("csrf")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from zhian.alerts.schemas import TodoItem
+from zhian.alerts.schemas import TodayCounts
 from zhian.web.alert_access import may_act
 from zhian.web.auth import current_user
 from zhian.web.charts import weekly_chart
@@ -15,29 +15,57 @@ from zhian.web.follow_views import workbench_follows
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+# Days of the workbench's chart.
+WEEK_DAYS = 7
 
 
-def _todos(page: Page) -> dict[str, list[TodoItem]]:
+# `?todos=all` lists every to-do; without it each list stops at `pages.todos_shown`.
+ALL_TODOS = "all"
+
+
+def _todos(page: Page) -> dict[str, Any]:
     context = page.context
+    user = context.user
     # Only what this user may act on: an analyst reads alerts but signs none, and an alert
     # owned by a higher role is not a grid worker's to-do.
     items = [
         item
-        for item in context.alerts.my_todos(context.user.id, scope=context.scope)
-        if may_act(context.user, item.alert, item.action)
+        for item in context.cached(
+            ("todos", user.id, user.role, context.scope),
+            lambda: context.alerts.my_todos(user.id, scope=context.scope),
+        )
+        if may_act(user, item.alert, item.action)
     ]
+    to_sign = [item for item in items if item.action == "sign"]
+    to_handle = [item for item in items if item.action != "sign"]
+    # A shift with hundreds of open alerts renders the most urgent (the list is sorted by
+    # the next deadline) and counts the rest, behind a link that lists them all.
+    show_all = page.request.query_params.get("todos") == ALL_TODOS
+    shown = None if show_all else page.node.settings.pages.todos_shown
     return {
-        "to_sign": [item for item in items if item.action == "sign"],
-        "to_handle": [item for item in items if item.action != "sign"],
+        "to_sign": to_sign[:shown],
+        "to_handle": to_handle[:shown],
+        "todo_totals": {"sign": len(to_sign), "handle": len(to_handle)},
+        "todos_all": show_all,
     }
+
+
+def _counts(page: Page) -> TodayCounts:
+    context = page.context
+    return context.cached(
+        ("counts_today", context.scope, page.zone),
+        lambda: context.alerts.counts_today(scope=context.scope, zone=page.zone),
+    )
 
 
 def _workbench(page: Page) -> dict[str, Any]:
     context = page.context
-    counts = context.alerts.counts_today(scope=context.scope, zone=page.zone)
-    week = context.alerts.weekly_series(scope=context.scope, days=7, zone=page.zone)
+    week = context.cached(
+        ("weekly_series", context.scope, WEEK_DAYS, page.zone),
+        lambda: context.alerts.weekly_series(scope=context.scope, days=WEEK_DAYS, zone=page.zone),
+    )
     return {
-        "counts": counts,
+        "counts": _counts(page),
         "week_chart": weekly_chart(week, page.t),
         "week": week,
         **_todos(page),
@@ -61,5 +89,4 @@ def workbench_todos(page: PageDep) -> HTMLResponse:
 
 @router.get("/workbench/_counts", response_class=HTMLResponse, include_in_schema=False)
 def workbench_counts(page: PageDep) -> HTMLResponse:
-    counts = page.context.alerts.counts_today(scope=page.context.scope, zone=page.zone)
-    return page.render("_counts.html", {"counts": counts})
+    return page.render("_counts.html", {"counts": _counts(page)})

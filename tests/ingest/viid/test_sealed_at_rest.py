@@ -4,15 +4,18 @@ GET /VIID/… still answers with the objects as sent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.governance.test_personal_data_at_rest import clear_values_in_database
-from tests.ingest.viid.conftest import CAMERA, GATE, PASSWORDS
-from zhian.ingest.viid.fake import DeviceEmulator
+from tests.ingest.viid.conftest import CAMERA, GATE, PASSWORDS, PLATFORM
+from tests.ingest.viid.test_subscriptions import SUBSCRIBE_ID, subscribe
+from zhian.ingest.viid.fake import DeviceEmulator, NotificationReceiver, statuses
 from zhian.ingest.viid.objects import FACES, MOTOR_VEHICLES
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
@@ -62,3 +65,55 @@ def test_kept_objects_are_sealed_and_still_served_whole(
     ).body
     assert cars is not None
     assert cars["MotorVehicleListObject"]["MotorVehicleObject"][0]["PlateNo"] == PLATE
+
+
+@pytest.fixture
+def receiver() -> Iterator[NotificationReceiver]:
+    server = NotificationReceiver()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def platform(client: TestClient) -> DeviceEmulator:
+    subscriber = DeviceEmulator(client, PLATFORM, PASSWORDS[PLATFORM])
+    assert subscriber.register()[1].status_code == 200
+    return subscriber
+
+
+def test_a_subscription_is_sealed_and_its_title_still_delivered(
+    client: TestClient,
+    node: Node,
+    clock: ManualClock,
+    registered: DeviceEmulator,
+    platform: DeviceEmulator,
+    receiver: NotificationReceiver,
+) -> None:
+    applicant, reason = "李申请", f"布控 {PLATE} 联系 {PHONE}"
+    status = subscribe(platform, receiver, ApplicantName=applicant, Reason=reason, Title=NAME)
+    assert status["StatusCode"] == 0
+    assert registered.post(
+        "/VIID/Faces", {"FaceListObject": {"FaceObject": [registered.face(clock.now())]}}
+    ).is_success
+    clock.advance(timedelta(seconds=3))
+    assert node.viid.pusher.run_once() == 1
+    [notification] = receiver.received[0].body["SubscribeNotificationListObject"][
+        "SubscribeNotificationObject"
+    ]
+    assert notification["Title"] == NAME  # opened for the delivery
+
+    # A cancel merges into the kept body: it stays sealed too.
+    cancel = {
+        "SubscribeObject": {
+            "SubscribeID": SUBSCRIBE_ID,
+            "OperateType": 1,
+            "CancelReason": f"结案 {NAME}",
+        }
+    }
+    answer = client.put(f"/VIID/Subscribes/{SUBSCRIBE_ID}", json=cancel, headers=platform.headers())
+    assert [s["StatusCode"] for s in statuses(answer.json())] == [0]
+    found = clear_values_in_database(
+        Path(node.settings.workspace) / "zhian.db", {applicant, PLATE, PHONE, NAME}
+    )
+    assert found == []

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -53,8 +52,19 @@ class ViidObject(Base):
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+def subscription_context(subscription_id: str) -> str:
+    """What a subscription's request body is sealed for (the form of
+    `zhian.governance.identity.field_context`, so key rotation re-seals it)."""
+    return f"viid_subscriptions.body_enc:{subscription_id}"
+
+
 class ViidSubscription(Base):
-    """A subscription (订阅) a peer placed with this node, and how far it was delivered."""
+    """A subscription (订阅) a peer placed with this node, and how far it was delivered.
+
+    The request body names the applicant (`ApplicantName`, `ApplicantOrg`, a free-text
+    `Reason`), so it is kept sealed (#12): `body_enc` is its JSON encrypted with the node's
+    key ring for `subscription_context(id)`; the columns beside it are what delivery uses.
+    """
 
     __tablename__ = "viid_subscriptions"
 
@@ -68,7 +78,7 @@ class ViidSubscription(Base):
     begin_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     end_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[int] = mapped_column(Integer)  # 0 active, 1 cancelled, 2 expired
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
     cursor_seq: Mapped[int] = mapped_column(Integer)
     next_push_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -161,7 +161,7 @@ class SubscriptionPusher:
         notification: dict[str, Any] = {
             "NotificationID": notification_id,
             "SubscribeID": sub.id,
-            "Title": str(sub.body.get("Title") or ""),
+            "Title": str(self._viid.open_subscription(sub).get("Title") or ""),
             "TriggerTime": format_time(now, tz),
             "InfoIDs": ",".join(row.object_id for row in batch),
             "ExecuteOperation": 1,

@@ -28,7 +28,12 @@ from zhian.ingest.viid.mapping import (
     map_object,
     scrub,
 )
-from zhian.ingest.viid.models import ViidObject, body_context
+from zhian.ingest.viid.models import (
+    ViidObject,
+    ViidSubscription,
+    body_context,
+    subscription_context,
+)
 from zhian.ingest.viid.objects import IMAGE_INNER_LISTS, ObjectKind
 from zhian.ingest.viid.query import parse_query
 from zhian.ingest.viid.repository import ViidRepository
@@ -588,6 +593,18 @@ class ViidService:
     def open_body(self, row: ViidObject) -> dict[str, Any]:
         """A kept object's body, opened (to answer a query or feed a subscription)."""
         opened = self._cipher.open_bytes(row.body_enc, body_context(row.kind, row.object_id))
+        body: dict[str, Any] = msgspec.json.decode(opened)
+        return body
+
+    def seal_subscription(self, subscription_id: str, body: dict[str, Any]) -> bytes:
+        """A subscription's request body as it is kept: its JSON, sealed for its id."""
+        return self._cipher.seal_bytes(
+            msgspec.json.encode(body), subscription_context(subscription_id)
+        )
+
+    def open_subscription(self, row: ViidSubscription) -> dict[str, Any]:
+        """A kept subscription's request body, opened (its title for a notification)."""
+        opened = self._cipher.open_bytes(row.body_enc, subscription_context(row.id))
         body: dict[str, Any] = msgspec.json.decode(opened)
         return body
 

@@ -153,10 +153,13 @@ class SubscriptionService:
                 StatusCode.INVALID_OPERATION, "SubscribeID", "unknown subscription"
             )
         row.status = CANCELLED
-        row.body = {
-            **row.body,
-            **{k: v for k, v in item.items() if k.startswith(("Subscribe", "Cancel"))},
-        }
+        row.body_enc = self._viid.seal_subscription(
+            sid,
+            {
+                **self._viid.open_subscription(row),
+                **{k: v for k, v in item.items() if k.startswith(("Subscribe", "Cancel"))},
+            },
+        )
         row.updated_at = now
 
     def _upsert(
@@ -204,7 +207,7 @@ class SubscriptionService:
         )
         row.begin_at, row.end_at = begin_at, end_at
         row.status = ACTIVE
-        row.body = dict(item)
+        row.body_enc = self._viid.seal_subscription(sid, dict(item))
         row.updated_at = now
         if is_new:
             repository.add_subscription(row)
