@@ -127,11 +127,21 @@ class Node:
     `NodeRoleError` when asked for; pages read events through `event_reads` in every role.
     """
 
-    def __init__(self, settings: Settings, clock: Clock, role: NodeRole = NodeRole.ALL) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        role: NodeRole = NodeRole.ALL,
+        *,
+        wall_clock: Clock | None = None,
+    ) -> None:
         # Before anything is opened: a log window too short for the duplicate index.
         check_log_days(settings.governance, settings.intake)
         self.settings = settings
         self.clock = clock
+        # People's time: sign-in sessions and lockouts. The same as `clock`, except while
+        # the demo replays history on `clock` (days in minutes) and people already use it.
+        self.wall_clock = wall_clock or clock
         self.role = role
         # Files at rest hold personal data: all the node writes is for its user alone.
         create_owner_only()
@@ -398,13 +408,15 @@ class Node:
         *,
         feed: bool = True,
         role: NodeRole = NodeRole.ALL,
+        wall_clock: Clock | None = None,
     ) -> Node:
-        """Open a node for `role`; with `feed`, start that role's background loops."""
+        """Open a node for `role`; with `feed`, start that role's background loops;
+        `wall_clock` (default `clock`) times people's sessions (`Node.wall_clock`)."""
         upgrade_url(
             settings.database_url,
             identity=migration_identity(settings.governance, settings.workspace),
         )
-        node = cls(settings, clock or SystemClock(), role)
+        node = cls(settings, clock or SystemClock(), role, wall_clock=wall_clock)
         if role is not NodeRole.WORKER:  # only a process that appends needs the index
             node.intake.recover()
             node.intake.start_indexing()
@@ -471,8 +483,15 @@ class Node:
             return found
 
         self._devices_snapshot = devices
+
+        def token_holder(token: str) -> str | None:
+            return self._devices_snapshot.token_holder(token)  # the newest, if reloaded
+
         return IntakeDirectory(
-            devices=entries, zone_ids=frozenset(zone_ids), authenticate=authenticate
+            devices=entries,
+            zone_ids=frozenset(zone_ids),
+            authenticate=authenticate,
+            token_holder=token_holder,
         )
 
     def _token_issued_since(self, token: str) -> bool:

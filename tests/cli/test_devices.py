@@ -4,6 +4,7 @@ as an integrator (or an admin) runs them on a workspace no node serves."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,3 +225,56 @@ def test_the_connection_test_says_what_is_missing(workspace: Path) -> None:
     assert unknown.exit_code == 2 and "unknown device 'NOPE'" in flat(unknown)
     hidden = zhian("devices", "test", "CAM1", "--user", "far_fitter", "-w", str(workspace))
     assert hidden.exit_code == 2 and "no device 'CAM1' in your jurisdiction" in flat(hidden)
+
+
+def test_the_device_list_shows_the_users_jurisdiction_with_filters(workspace: Path) -> None:
+    listed = zhian("devices", "list", "--user", "fitter", "-w", str(workspace))
+    assert listed.exit_code == 0, listed.output
+    output = flat(listed)
+    assert "DOOR1" in output and "OFF1" in output
+    assert "5 of 5 devices in fitter's jurisdiction" in output
+    disabled = zhian("devices", "list", "--state", "disabled", "--user", "fitter",
+                     "-w", str(workspace))  # fmt: skip
+    assert "OFF1" in flat(disabled) and "DOOR1" not in flat(disabled)
+    assert "1 of 5 devices" in flat(disabled)
+    doors = zhian("devices", "list", "--kind", "door", "--user", "root", "-w", str(workspace))
+    assert "DOOR1" in flat(doors) and "CAM1" not in flat(doors)
+    # Another station's integrator sees none of them; an analyst may not list devices.
+    far = zhian("devices", "list", "--user", "far_fitter", "-w", str(workspace))
+    assert far.exit_code == 0 and "0 of 0 devices" in flat(far) and "DOOR1" not in flat(far)
+    refused = zhian("devices", "list", "--user", "analyst", "-w", str(workspace))
+    assert refused.exit_code == 2 and "does not hold 'devices.view'" in flat(refused)
+
+
+def test_a_disabled_device_is_refused_at_intake_until_enabled(
+    workspace: Path, db: Database, tmp_path: Path
+) -> None:
+    event = {"id": "e-disabled-1", "type": "heartbeat", "device_id": "DOOR1",
+             "time": "2026-11-20T09:00:00+08:00", "status": "ok"}  # fmt: skip
+    events = tmp_path / "events.ndjson"
+    events.write_text(json.dumps(event) + "\n", encoding="utf-8")
+
+    result = zhian("devices", "disable", "DOOR1", "--user", "fitter", "-w", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert "DOOR1 disabled" in flat(result)
+    [entry] = audited(db, "device.disable")
+    assert entry.record_ids == ["DOOR1"]
+    ingested = zhian("ingest", str(events), "-w", str(workspace))
+    assert "1 events refused" in flat(ingested)
+    checked = zhian("devices", "test", "DOOR1", "-w", str(workspace))
+    assert "device 'DOOR1' is disabled" in flat(checked)  # the refusal, in its own words
+    # Again: nothing to change, nothing audited twice.
+    again = zhian("devices", "disable", "DOOR1", "--user", "fitter", "-w", str(workspace))
+    assert again.exit_code == 0 and "already disabled" in flat(again)
+    assert len(audited(db, "device.disable")) == 1
+
+    enabled = zhian("devices", "enable", "DOOR1", "--user", "root", "-w", str(workspace))
+    assert enabled.exit_code == 0, enabled.output
+    assert len(audited(db, "device.enable")) == 1
+    event["id"] = "e-enabled-1"
+    events.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    accepted = zhian("ingest", str(events), "-w", str(workspace))
+    assert accepted.exit_code == 0, accepted.output
+    assert "refused" not in flat(accepted)
+    hidden = zhian("devices", "disable", "DOOR1", "--user", "far_fitter", "-w", str(workspace))
+    assert hidden.exit_code == 2 and "no device 'DOOR1' in your jurisdiction" in flat(hidden)

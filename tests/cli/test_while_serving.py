@@ -262,6 +262,29 @@ def case_devices_token(s: Serving) -> None:
     # The rotated token stops working at once on the running node, not at its next reload.
     assert post_event(s, s.notes["door7_token"], "dev-2", "DOOR7").status_code == 401
     assert post_event(s, new, "dev-3", "DOOR7").json()["accepted"] == 1
+    s.notes["door7_token"] = new
+
+
+def case_devices_list(s: Serving) -> None:
+    output = ok("devices", "list", "--kind", "door", "--user", "admin", *ws(s))
+    assert "DOOR7" in output and "CAM1" not in output
+
+
+def case_devices_disable(s: Serving) -> None:
+    result = zhian("devices", "disable", "DOOR7", "--user", "admin", *ws(s))
+    assert result.exit_code == 0, result.output
+    assert "it reloaded its devices" in result.stderr
+    # The running node refuses the disabled device at once, saying why.
+    refused = post_event(s, s.notes["door7_token"], "dev-off-1", "DOOR7")
+    assert "disabled" in refused.text and refused.json().get("accepted", 0) == 0, refused.text
+
+
+def case_devices_enable(s: Serving) -> None:
+    result = zhian("devices", "enable", "DOOR7", "--user", "admin", *ws(s))
+    assert result.exit_code == 0, result.output
+    assert "it reloaded its devices" in result.stderr
+    response = post_event(s, s.notes["door7_token"], "dev-on-1", "DOOR7")
+    assert response.json()["accepted"] == 1, response.text
 
 
 def case_devices_viid_password(s: Serving) -> None:
@@ -535,6 +558,9 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("quarantine", "replay"): case_quarantine_replay,
     ("devices", "register"): case_devices_register,
     ("devices", "token"): case_devices_token,
+    ("devices", "list"): case_devices_list,
+    ("devices", "disable"): case_devices_disable,
+    ("devices", "enable"): case_devices_enable,
     ("devices", "viid-password"): case_devices_viid_password,
     ("devices", "test"): case_devices_test,
     ("watchlist", "import"): case_watchlist_import,

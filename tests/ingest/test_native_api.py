@@ -142,6 +142,10 @@ def test_device_authentication(
     assert missing.json()["error"]["field"] == "Authorization"
     assert wrong.status_code == 401
     assert wrong.json()["error"]["message"] == "the device token is not valid"
+    # A disabled device's own token is refused saying why (OFF1 is registered disabled).
+    retired = client.post("/api/v1/events", json=event, headers=bearer(tokens["OFF1"]))
+    assert retired.status_code == 401
+    assert "device 'OFF1' is disabled" in retired.json()["error"]["message"]
 
 
 def test_device_rules_per_item(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,7 @@ from zhian.node import Node
 from zhian.registry.importer import import_paths
 from zhian.rules.crowd_data import CrowdDataService, FlowPointIn
 from zhian.sim import District, Simulation, build_district
-from zhian.sim.replay import ArrivalClock
+from zhian.sim.replay import ArrivalClock, ReplayProgress
 from zhian.sim.scenarios import SCENARIOS, Scenario
 from zhian.sim.scenarios_crowd import TempleFair, fair_flow_points, has_fair, with_temple_fair
 from zhian.sim.scenarios_demo import demo_scenarios
@@ -42,11 +41,17 @@ from zhian.sim.stream import default_start
 from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
 
 REPLAY_CHUNK = 5000
+# Nor more simulated time than this per chunk: a chunk arrives at once (at its last
+# event's time), so this is how finely the replay shows a device's silence; well under
+# the device-offline period (15 min by default), so only real outages raise alerts.
+REPLAY_CHUNK_SPAN = timedelta(minutes=5)
 # The longest model window (a resident unseen for 21 days has moved out) and a day more.
 DEFAULT_DAYS = 22.0
 # During the replay the batch models run every this many simulated hours, as they would
 # have run live, so their alerts open over the replayed weeks; once more at its end.
 MODEL_STEP_HOURS = 6.0
+# How long stopping the demo waits for the replay to put down its chunk (or model run).
+STOP_WAIT_SECONDS = 120.0
 # Replayed days are history: their alerts open at their own times (zhian.rules.engine).
 HISTORY_SOURCE = "sim" + HISTORY_SUFFIX
 
@@ -169,14 +174,16 @@ def replay(
     *,
     model_step: timedelta = timedelta(hours=MODEL_STEP_HOURS),
     show_progress: bool = True,
+    progress_out: ReplayProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Push simulated history through the real intake as history (alerts at their own
-    times), running the batch models every `model_step` of it and once at its end."""
+    times), running the batch models every `model_step` of it and once at its end.
+    `progress_out` follows it for the pages; `stop` set ends it early (no last run)."""
     start = simulation.epoch + timedelta(seconds=simulation.timeline.start_t)
     end_t = simulation.timeline.end_t
     assert end_t is not None  # history ends
     total_seconds = end_t - simulation.timeline.start_t
-    events = arrival.follow(simulation.events())
     accepted = 0
     next_models = start + model_step
     began = time.perf_counter()
@@ -186,9 +193,14 @@ def replay(
             if progress is not None
             else None
         )
-        while chunk := list(itertools.islice(events, REPLAY_CHUNK)):
+        for chunk in replay_chunks(simulation.events()):
+            if stop is not None and stop.is_set():
+                return accepted
+            arrival.arrive(chunk)  # the chunk arrives at its last event's time
             result = node.intake.submit_events(chunk, source=HISTORY_SOURCE)
             accepted += result.accepted
+            if progress_out is not None:
+                progress_out.advance(chunk[-1].time, accepted)
             if chunk[-1].time >= next_models:
                 _run_models(node, simulation)
                 next_models = chunk[-1].time + model_step
@@ -200,6 +212,20 @@ def replay(
             progress.update(task, completed=total_seconds)
     _run_models(node, simulation)
     return accepted
+
+
+def replay_chunks(
+    events: Iterator[Event], *, size: int = REPLAY_CHUNK, span: timedelta = REPLAY_CHUNK_SPAN
+) -> Iterator[list[Event]]:
+    """Events in time order as chunks of at most `size` events and `span` of time."""
+    chunk: list[Event] = []
+    for event in events:
+        if chunk and (len(chunk) >= size or event.time - chunk[0].time >= span):
+            yield chunk
+            chunk = []
+        chunk.append(event)
+    if chunk:
+        yield chunk
 
 
 def _run_models(node: Node, simulation: Simulation) -> None:
@@ -282,38 +308,99 @@ def demo(
     # Serving, the demo publishes the running-node marker as `zhian serve` does, so other
     # commands on its workspace send their work to it (docs/cli.md).
     claim = claim_for_serving(workspace, loopback_url(host, port)) if serve else nullcontext()
-    with claim, Node.open(settings, arrival) as node:
+    # People's sessions keep wall time while the node's clock replays history.
+    with claim, Node.open(settings, arrival, wall_clock=clock) as node:
         with console.status("Importing master data and issuing device tokens…"):
             tokens = load_district(node, district)
             accounts = place_demo_accounts(node, district)
             seed_watchlist(node, district)
         history = Simulation(district, start=start, end=now, seed=seed, scenarios=scenarios)
-        accepted = replay(node, history, arrival)
-        arrival.go_live()
-        with console.status("Filling the event store…"):
-            node.feeder.wait_caught_up(timeout_seconds=600)
-        _print_summary(node, district, tokens, accepted, host, port)
-        _print_accounts(accounts)
         if not serve:
+            accepted = replay(node, history, arrival)
+            _go_live(node, arrival)
+            _print_summary(node, district, tokens, accepted, host, port)
+            _print_accounts(accounts)
             return
         live_stream = Simulation(
             district, start=now, end=None, seed=seed + 1, scenarios=scenarios
         ).events()
-        live = LiveStream(node, live_stream, clock)
-        live.start()
+        # The pages open now and fill in as the replay goes on (progress on every page);
+        # the live stream takes over where the replay ends.
+        progress = ReplayProgress(start, now)
+        background = DemoBackground(
+            node, history, arrival, progress, LiveStream(node, live_stream, clock)
+        )
+        background.on_done = lambda accepted: _print_summary(
+            node, district, tokens, accepted, host, port
+        )
+        _print_accounts(accounts)
+        console.print(
+            f"Open [bold]http://{host}:{port}/[/] now: the replay of {days:g} days goes on "
+            "behind the pages, which show its progress and fill in as it goes."
+        )
+        background.start()
         try:
-            _serve(node, host, port)
+            _serve(node, host, port, progress)
         finally:
-            live.stop()
-            live.join(timeout=5)
+            background.stop()
 
 
-def _serve(node: Node, host: str, port: int) -> None:
+def _go_live(node: Node, arrival: ArrivalClock) -> None:
+    """The replay is over: the clock is live again, the store holds the history."""
+    arrival.go_live()
+    with console.status("Filling the event store…"):
+        node.feeder.wait_caught_up(timeout_seconds=600)
+
+
+class DemoBackground(threading.Thread):
+    """While the pages serve: the replay of history, then the live stream."""
+
+    def __init__(
+        self,
+        node: Node,
+        history: Simulation,
+        arrival: ArrivalClock,
+        progress: ReplayProgress,
+        live: LiveStream,
+    ) -> None:
+        super().__init__(name="zhian-demo-replay", daemon=True)
+        self._node = node
+        self._history = history
+        self._arrival = arrival
+        self._progress = progress
+        self._live = live
+        self._stop_requested = threading.Event()
+        self.on_done: Callable[[int], None] = lambda _accepted: None
+
+    def run(self) -> None:
+        node, arrival = self._node, self._arrival
+        accepted = replay(
+            node, self._history, arrival, progress_out=self._progress, stop=self._stop_requested
+        )
+        if self._stop_requested.is_set():
+            return
+        _go_live(node, arrival)
+        self._progress.finish()
+        self.on_done(accepted)
+        self._live.start()
+
+    def stop(self) -> None:
+        """End the replay at its next chunk (or the live stream), before the node closes."""
+        self._stop_requested.set()
+        self.join(timeout=STOP_WAIT_SECONDS)
+        if self._live.is_alive():
+            self._live.stop()
+            self._live.join(timeout=5)
+
+
+def _serve(node: Node, host: str, port: int, replay: ReplayProgress) -> None:
     import uvicorn
 
     from zhian.web.app import create_app
 
-    uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+    app = create_app(node)
+    app.state.replay = replay  # the pages' progress line (zhian.web.layout.replay_banner)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _print_summary(

@@ -1,11 +1,12 @@
 """`zhian devices`: what an integrator does to put devices on a node, from the console.
 
-Register devices in bulk, issue or rotate a device's intake token, set its GA/T 1400
-(VIID) Digest password, and test its connection. Changes work on the database as a named
-user (`--user`, who must hold `devices.manage`: an integrator or an admin), within that
-user's jurisdiction and audited under their name. While a node serves the workspace the
-changes go to the shared database and the node is told to reload its devices through its
-control API; `test` asks the node itself (it knows the live sessions and what arrived).
+List devices, register them in bulk, disable or enable one, issue or rotate a device's
+intake token, set its GA/T 1400 (VIID) Digest password, and test its connection. Changes
+work on the database as a named user (`--user`, who must hold `devices.manage`: an
+integrator or an admin; `list` needs `devices.view`), within that user's jurisdiction and
+audited under their name. While a node serves the workspace the changes go to the shared
+database and the node is told to reload its devices through its control API; `test` asks
+the node itself (it knows the live sessions and what arrived).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +38,7 @@ from zhian.cli.common import (
 from zhian.cli.registry import ERRORS_SHOWN
 from zhian.cli.running import node_operations, tell_running_node
 from zhian.config import Settings
+from zhian.devices.models import DeviceKind
 from zhian.devices.service import BulkRegistration, DeviceService
 from zhian.errors import NotFoundError, ZhianError
 from zhian.governance.context import Governance
@@ -46,7 +49,8 @@ from zhian.node_operations import DeviceCheck
 from zhian.registry.service import check_header
 
 app = typer.Typer(
-    help="Devices: register in bulk, intake tokens, GA/T 1400 passwords, connection test.",
+    help="Devices: list, register in bulk, enable or disable, intake tokens, GA/T 1400 "
+    "passwords, connection test.",
     no_args_is_help=True,
 )
 
@@ -269,6 +273,94 @@ def set_viid_password(
     if generated:
         console.print("Generated password (shown once):")
         typer.echo(secret)
+
+
+class EnabledFilter(StrEnum):
+    ALL = "all"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+@app.command("list")
+def list_devices(
+    user: UserOption,
+    community: Annotated[
+        str | None, typer.Option(help="Only this community's devices (its id).")
+    ] = None,
+    kind: Annotated[
+        DeviceKind | None, typer.Option(help="Only devices of this kind.", case_sensitive=False)
+    ] = None,
+    state: Annotated[
+        EnabledFilter, typer.Option(help="Enabled, disabled or all devices.")
+    ] = EnabledFilter.ALL,
+    without_token: Annotated[
+        bool, typer.Option("--without-token", help="Only devices that hold no intake token.")
+    ] = False,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """List the devices in the user's jurisdiction as a table, with filters."""
+    with _acting(workspace, user, VIEW) as acting:
+        devices = DeviceService(acting.session).list_devices(
+            community_id=community, scope=acting.scope
+        )
+    shown = [
+        d
+        for d in devices
+        if (kind is None or d.kind == kind)
+        and (state is EnabledFilter.ALL or d.is_enabled == (state is EnabledFilter.ENABLED))
+        and not (without_token and d.has_token)
+    ]
+    table = Table("id", "kind", "name", "community", "enabled", "intake token", "gateway")
+    for d in shown:
+        table.add_row(
+            d.id,
+            str(d.kind),
+            d.name,
+            d.community_id or "-",
+            "yes" if d.is_enabled else "no",
+            f"issued {_when(d.token_issued_at)}" if d.has_token else "none",
+            d.gateway_id or "-",
+        )
+    console.print(table)
+    console.print(f"{len(shown)} of {len(devices)} devices in {user}'s jurisdiction.")
+
+
+def _set_enabled(workspace: Path, user: str, device_id: str, enabled: bool) -> None:
+    verb = "enable" if enabled else "disable"
+    with _acting(workspace, user, MANAGE) as acting:
+        _visible(acting, device_id)
+        service = DeviceService(acting.session)
+        device = service.get_device(device_id, scope=acting.scope)
+        if device is not None and device.is_enabled == enabled:
+            console.print(f"Device {device_id} is already {verb}d; nothing changed.")
+            return
+        service.set_enabled(device_id, enabled)
+        acting.audit(f"device.{verb}", [device_id], {})
+    # The running node reloads its devices at once: a disabled device is refused from now.
+    tell_running_node(workspace)
+    if enabled:
+        console.print(f"Device {device_id} enabled: its events are accepted again.")
+    else:
+        console.print(
+            f"Device {device_id} disabled: its events are refused (reason 'disabled_device', "
+            "kept in the quarantine) until `zhian devices enable`."
+        )
+
+
+@app.command("disable")
+def disable_device(
+    device_id: DeviceIdArgument, user: UserOption, workspace: WorkspaceOption = DEFAULT_WORKSPACE
+) -> None:
+    """Disable a device: its intake is refused with a clear error, audited."""
+    _set_enabled(workspace, user, device_id, enabled=False)
+
+
+@app.command("enable")
+def enable_device(
+    device_id: DeviceIdArgument, user: UserOption, workspace: WorkspaceOption = DEFAULT_WORKSPACE
+) -> None:
+    """Enable a disabled device again, audited."""
+    _set_enabled(workspace, user, device_id, enabled=True)
 
 
 def _when(moment: datetime | None) -> str:

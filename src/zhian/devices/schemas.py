@@ -80,8 +80,12 @@ class DeviceDirectory:
         A disabled device's token still resolves in `by_token_sha256`, so a caller can tell
         "disabled" apart from "unknown" when it wants to say which.
         """
-        device_id = self.by_token_sha256.get(hash_token(token))
+        device_id = self.token_holder(token)
         if device_id is None:
             return None
         entry = self.devices.get(device_id)
         return device_id if entry is not None and entry.is_enabled else None
+
+    def token_holder(self, token: str) -> str | None:
+        """The id of the device `token` was issued to, enabled or not; None if unknown."""
+        return self.by_token_sha256.get(hash_token(token))

@@ -74,6 +74,8 @@ class IntakeDirectory:
     devices: Mapping[str, DeviceInfo] = field(default_factory=dict)
     zone_ids: frozenset[str] = frozenset()
     authenticate: Callable[[str], str | None] = lambda _token: None
+    # The device a token was issued to, enabled or not: to say "disabled", not "invalid".
+    token_holder: Callable[[str], str | None] = lambda _token: None
 
 
 # Refusals that a newer directory may turn into acceptances (a device imported or enabled,

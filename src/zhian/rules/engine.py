@@ -105,7 +105,9 @@ class RuleEngine:
     loses nor repeats alerts. Timer rules are evaluated on stream time: the newest arrival
     time (the intake's `received_at`) read so far, moved on by the clock since. Live, that
     is now; while the engine catches up after a restart, it is the time of the backlog,
-    so devices are not reported offline for the engine's own downtime.
+    so devices are not reported offline for the engine's own downtime. While the newest
+    batch read is replayed history, stream time is its arrival time, not moved on by the
+    clock: a device is offline in history only when history shows it silent.
 
     Replayed history (a batch whose source `is_history_source`) raises its alerts at their
     own time: an event's drafts at the event's time, the timer rules' at the stream time
@@ -193,6 +195,13 @@ class RuleEngine:
         now = self._clock.now()
         if self._watermark is None or self._watermark_seen_at is None:
             return now
+        if self._reading_history:
+            # Replayed history is submitted far faster than it happened, and the clock
+            # that stamps its arrival runs ahead of what the engine has read: moved on by
+            # that clock, stream time would find every device silent while the next chunk
+            # waits in the log (thousands of offline alerts raised and cleared at once).
+            # History's time is what has been read.
+            return min(now, self._watermark)
         return min(now, self._watermark + (now - self._watermark_seen_at))
 
     # -- work --------------------------------------------------------------------------------

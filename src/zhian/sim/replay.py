@@ -51,7 +51,57 @@ class ArrivalClock:
                     self._pinned = event.time
             yield event
 
+    def arrive(self, events: Iterable[Event]) -> None:
+        """Move the clock to the newest of `events`: a chunk about to be submitted."""
+        for _event in self.follow(events):
+            pass
+
     def go_live(self) -> None:
         """From now on, the live clock (the history replayed ends before it)."""
         with self._lock:
             self._pinned = None
+
+
+class ReplayProgress:
+    """How far a replay of history has come, for a page to show while it goes on
+    (thread-safe: the replay moves it, requests read it)."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start = start
+        self.end = end
+        self._lock = threading.Lock()
+        self._reached = start
+        self._events = 0
+        self._is_done = False
+
+    def advance(self, reached: datetime, events: int) -> None:
+        with self._lock:
+            self._reached = max(self._reached, reached)
+            self._events = events
+
+    def finish(self) -> None:
+        with self._lock:
+            self._reached = self.end
+            self._is_done = True
+
+    @property
+    def is_done(self) -> bool:
+        with self._lock:
+            return self._is_done
+
+    @property
+    def reached(self) -> datetime:
+        with self._lock:
+            return self._reached
+
+    @property
+    def events(self) -> int:
+        with self._lock:
+            return self._events
+
+    @property
+    def fraction(self) -> float:
+        total = (self.end - self.start).total_seconds()
+        if total <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (self.reached - self.start).total_seconds() / total))

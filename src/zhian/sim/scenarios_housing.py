@@ -207,22 +207,36 @@ def _households(district: District, *, min_adults: int) -> list[tuple[str, list[
     return found
 
 
+def _seen_leaving(people: list[Person]) -> bool:
+    """Every adult reads a door of their own unit: leaving, they are seen, and absence is
+    measured from that sighting. In an open community (a camera at the gate that knows
+    some faces, no doors) a household may leave unseen, and no model can tell it from one
+    never seen at all: a truth the models cannot see would only make the demo miss it."""
+    return all(p.unit_door is not None for p in people if p.role is not Role.CHILD)
+
+
 class _Leaving(Scenario):
     """Residents who leave for good on the stream's first afternoon: they pass out once
-    more, then never again; the registry is unchanged."""
+    more, through their unit's door, then never again; the registry is unchanged."""
 
     per_scale = 1.0
+    # Households tried per instance before giving up (others may be away that day).
+    attempts = 20
 
     def leave(self, district: District, rng: random.Random, day: Day, whole: bool) -> None:
-        households = _households(district, min_adults=2)
+        households = [
+            (house, people)
+            for house, people in _households(district, min_adults=2)
+            if _seen_leaving(people)
+        ]
         for _ in range(max(1, round(self.per_scale * district.scale))):
-            house, people = households[int(rng.random() * len(households))]
             t = day.pick(rng, 13, 17)
             if t is None:
                 return
-            leaving = people if whole else [p for p in people if p.role is not Role.CHILD][:1]
-            if not all(day.is_free(p.index, t - 2 * HOUR, t + FOREVER) for p in leaving):
+            chosen = self._free_household(households, rng, day, t, whole)
+            if chosen is None:
                 continue
+            house, people, leaving = chosen
             for p in leaving:
                 day.block(p.index, t - 2 * HOUR, t + FOREVER)
             travellers = [p for p in leaving if p.role is not Role.CHILD]
@@ -233,6 +247,22 @@ class _Leaving(Scenario):
                 day.record(MOVED_OUT, house, t, None, residents=[p.id for p in people])
             else:
                 day.record(MOVED_OUT, leaving[0].id, t, None, house_id=house)
+
+    def _free_household(
+        self,
+        households: list[tuple[str, list[Person]]],
+        rng: random.Random,
+        day: Day,
+        t: int,
+        whole: bool,
+    ) -> tuple[str, list[Person], list[Person]] | None:
+        """A household (and who of it leaves) with nobody already away around `t`."""
+        for _attempt in range(self.attempts if households else 0):
+            house, people = households[int(rng.random() * len(households))]
+            leaving = people if whole else [p for p in people if p.role is not Role.CHILD][:1]
+            if all(day.is_free(p.index, t - 2 * HOUR, t + FOREVER) for p in leaving):
+                return house, people, leaving
+        return None
 
 
 class MemberMovesOut(_Leaving):

@@ -146,7 +146,9 @@ def _login_page(
     message = TEXT[lang]["failed"] if has_failed else ""
     if lock is not None:
         key = "locked_user" if lock.kind is LockKind.USERNAME else "locked_ip"
-        message = TEXT[lang][key].format(minutes=lock.minutes_left(node_of(request).clock.now()))
+        message = TEXT[lang][key].format(
+            minutes=lock.minutes_left(node_of(request).wall_clock.now())
+        )
     status_code = 200
     if lock is not None:
         status_code = 429
@@ -168,7 +170,7 @@ def _login_page(
     )
     if lock is not None:
         response.headers["Retry-After"] = str(
-            max(1, int((lock.until - node_of(request).clock.now()).total_seconds()))
+            max(1, int((lock.until - node_of(request).wall_clock.now()).total_seconds()))
         )
     if fresh_presession is not None:
         response.set_cookie(
@@ -208,7 +210,7 @@ def login(
     if username.strip() and password and len(password) <= MAX_PASSWORD_CHARS:
         with node.db.session() as session:
             service = AccessService(session)
-            now = node.clock.now()
+            now = node.wall_clock.now()
             result = service.sign_in(
                 username,
                 password,
@@ -257,7 +259,7 @@ def logout(request: Request) -> Response:
     if session is not None:
         node = node_of(request)
         with node.db.session() as db_session:
-            AccessService(db_session).end_session(session.session_id, now=node.clock.now())
+            AccessService(db_session).end_session(session.session_id, now=node.wall_clock.now())
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=_is_https(request), httponly=True, samesite="lax"

@@ -173,15 +173,25 @@ Context = Annotated[RequestContext, Depends(request_context, scope="function")]
 
 
 def authenticate_device(request: Request) -> str:
-    """The device id behind the request's bearer token; 401 when missing or unknown."""
+    """The device id behind the request's bearer token; 401 when missing, unknown or the
+    device is disabled (saying so)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError(
             "send the device token as 'Authorization: Bearer <token>'", field="Authorization"
         )
-    device_id = get_node(request).intake.directory.authenticate(token.strip())
+    directory = get_node(request).intake.directory
+    device_id = directory.authenticate(token.strip())
     if device_id is None:
+        holder = directory.token_holder(token.strip())
+        if holder is not None:
+            # The sender holds the token: telling it why saves an integrator's afternoon.
+            raise UnauthorizedError(
+                f"device '{holder}' is disabled: its events are refused until it is enabled "
+                "again (zhian devices enable)",
+                field="Authorization",
+            )
         raise UnauthorizedError("the device token is not valid", field="Authorization")
     return device_id
 

@@ -26,6 +26,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "live_on": ("实时", "Live"),
     "live_off": ("连接中断", "Offline"),
     "live_connecting": ("连接中", "Connecting"),
+    "replay_banner": (
+        "演示数据回放中：已回放到 {reached}（{percent}%，共 {days} 天历史）。"
+        "预警与统计随回放逐步出现，刷新页面即可看到最新内容。",
+        "The demo is replaying its history: up to {reached} ({percent}% of {days} days). "
+        "Alerts and figures appear as it goes; reload a page to see the latest.",
+    ),
     "sound": ("声音提醒", "Sound"),
     "new_alert": ("新预警", "New alert"),
     "overdue": ("已超时", "overdue"),
@@ -350,6 +356,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "device.register": ("登记设备", "Device registered"),
         "device.token_issue": ("签发设备令牌", "Device token issued"),
         "device.viid_password_set": ("设置视图库密码", "GA/T 1400 password set"),
+        "device.disable": ("停用设备", "Device disabled"),
+        "device.enable": ("启用设备", "Device enabled"),
         "legal_hold.place": ("设置法律保全", "Legal hold placed"),
         "legal_hold.release": ("解除法律保全", "Legal hold released"),
         "resident.view": ("查看居民", "Resident viewed"),

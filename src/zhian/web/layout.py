@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
@@ -121,6 +121,37 @@ def register_globals(environment: Environment) -> None:
         error_text=error_text,
         event_summary=event_summary,
         figure_value=figure_value,
+        replay_banner=replay_banner,
+    )
+
+
+class ReplayState(Protocol):
+    """A replay of history going on behind the pages (`zhian demo`, zhian.sim.replay)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def is_done(self) -> bool: ...
+    @property
+    def reached(self) -> datetime: ...
+    @property
+    def fraction(self) -> float: ...
+
+
+def replay_banner(request: Request, lang: str) -> str:
+    """While the demo replays its history, one line saying how far it has come; else ''.
+
+    The demo serves its pages from the start and fills them as the replay goes
+    (`app.state.replay`); any other node has no replay and shows nothing."""
+    replay: ReplayState | None = getattr(request.app.state, "replay", None)
+    if replay is None or replay.is_done:
+        return ""
+    zone = display_zone(request.app.state.node)
+    return text(lang)["replay_banner"].format(
+        reached=local_time(replay.reached, zone),
+        percent=int(replay.fraction * 100),
+        days=round((replay.end - replay.start).total_seconds() / 86400),
     )
 
 

@@ -49,7 +49,7 @@ class _AuthNode(Protocol):
     def settings(self) -> Settings: ...
 
     @property
-    def clock(self) -> Clock: ...
+    def wall_clock(self) -> Clock: ...
 
 
 class LoginRequiredError(UnauthorizedError):
@@ -216,7 +216,7 @@ def authenticate(connection: HTTPConnection) -> UserRead | None:
                 )
             with node.db.session() as db_session:
                 principal = AccessService(db_session).authenticate_api_token(
-                    token, now=node.clock.now()
+                    token, now=node.wall_clock.now()
                 )
             if principal is None:
                 raise UnauthorizedError(
@@ -230,7 +230,7 @@ def authenticate(connection: HTTPConnection) -> UserRead | None:
     # not when the cookie's signature expires.
     with node.db.session() as db_session:
         return AccessService(db_session).authenticate_session(
-            session.session_id, session.user_id, now=node.clock.now()
+            session.session_id, session.user_id, now=node.wall_clock.now()
         )
 
 

@@ -157,7 +157,7 @@ async def list_apes(request: Request, node: NodeDep) -> Response:
     sender = node.viid.service.session_of(_identify(request), request.url.path)
     if isinstance(sender, ViidReply):
         return _respond(sender)
-    return _respond(await anyio.to_thread.run_sync(node.viid.service.apes))
+    return _respond(await anyio.to_thread.run_sync(node.viid.service.apes, sender))
 
 
 async def _subscriber(request: Request, node: Node) -> str | Response:

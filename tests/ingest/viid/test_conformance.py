@@ -5,15 +5,28 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.ingest.viid.conftest import CAMERA, DOOR, GATE, PASSWORDS
+from tests.ingest.viid.conftest import (
+    CAMERA,
+    DOOR,
+    GATE,
+    PASSWORDS,
+    PLATFORM,
+    provision,
+    viid_devices,
+    viid_settings,
+)
 from zhian.access.scope import JurisdictionScope
+from zhian.config import load_settings
 from zhian.ingest.viid.fake import DeviceEmulator, statuses
 from zhian.ingest.viid.objects import FACES
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.registry.service import RegistryService
+from zhian.web.app import create_app
 
 
 def only_status(response: object) -> dict[str, object]:
@@ -310,12 +323,46 @@ def test_unsupported_query_condition_is_named(
     assert "GenderCode" in status["StatusString"]
 
 
-def test_apes_lists_viid_devices_with_online_state(
+def test_apes_lists_only_the_devices_the_caller_may_see(
     registered: DeviceEmulator, client: TestClient
 ) -> None:
-    body = client.get("/VIID/APEs", headers=registered.headers()).json()
+    """A device sees itself; a lower platform itself and the devices behind it."""
+    platform = DeviceEmulator(client, PLATFORM, PASSWORDS[PLATFORM])
+    assert platform.register()[1].status_code == 200
 
-    apes = {a["ApeID"]: a for a in body["APEListObject"]["APEObject"]}
+    own = client.get("/VIID/APEs", headers=registered.headers()).json()
+    behind = client.get("/VIID/APEs", headers=platform.headers()).json()
+
+    assert [a["ApeID"] for a in own["APEListObject"]["APEObject"]] == [CAMERA]
+    assert own["APEListObject"]["TotalNum"] == 1
+    apes = {a["ApeID"]: a for a in behind["APEListObject"]["APEObject"]}
+    assert set(apes) == {CAMERA, DOOR, GATE, PLATFORM}
     assert apes[CAMERA]["IsOnline"] == "1"
     assert apes[GATE]["IsOnline"] == "0"
     assert apes[GATE]["FunctionType"] == "1"
+
+
+OTHER = "34020000001190000004"
+
+
+def test_apes_answers_the_upper_platform_with_every_device(
+    workspace: Path, clock: ManualClock
+) -> None:
+    """The platform this node reports to sees the node's whole jurisdiction."""
+    settings = load_settings(workspace, viid=viid_settings(upper_platform_id=PLATFORM))
+    with Node.open(settings, clock) as node, TestClient(create_app(node)) as client:
+        provision(node, clock)
+        # A camera no platform fronts: only the upper platform sees it beside its own.
+        other = {**viid_devices()[0], "id": OTHER, "gateway_id": None}
+        with node.db.session() as session:
+            assert RegistryService(session).load_rows("devices", [other]).rejected == 0
+        node.refresh_directory()
+        with node.db.session() as session:
+            node.viid.service.set_password(session, OTHER, "other-secret")
+        platform = DeviceEmulator(client, PLATFORM, PASSWORDS[PLATFORM])
+        assert platform.register()[1].status_code == 200
+
+        body = client.get("/VIID/APEs", headers=platform.headers()).json()
+
+    listed = {a["ApeID"] for a in body["APEListObject"]["APEObject"]}
+    assert listed == {CAMERA, DOOR, GATE, PLATFORM, OTHER}

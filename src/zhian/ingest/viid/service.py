@@ -612,10 +612,16 @@ class ViidService:
         """A kept object with its stored pictures inlined again as base64 `Data`."""
         return with_pictures(body, self.images, declare="")
 
-    def apes(self) -> ViidReply:
-        """GET /VIID/APEs: every device holding a VIID credential, with its online state."""
+    def apes(self, requester: str) -> ViidReply:
+        """GET /VIID/APEs: the devices holding a VIID credential that `requester` may see,
+        with their online state: a device itself, a lower platform itself and the devices
+        behind it (`readable_device_ids`), the upper platform this node reports to every
+        one (its jurisdiction is the node's)."""
+        upper = self.settings.upper_platform_id
         with self.db.session() as session:
             ids = set(ViidRepository(session).credential_device_ids())
+            if not (upper and requester == upper):
+                ids &= self.readable_device_ids(requester)
             devices = [
                 d
                 for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
