@@ -90,3 +90,40 @@ class CaseSettings(BaseModel):
             "token) have been added since the active version was trained."
         ),
     )
+    hotspot_cell_m: float = Field(
+        default=150.0,
+        ge=10,
+        le=5000,
+        description="Hotspots (热力图): the side of a grid cell, in metres.",
+    )
+    hotspot_method: str = Field(
+        default="self_exciting",
+        pattern="^(naive|kde|self_exciting)$",
+        description=(
+            "Hotspots: the forecast shown on the map and ranked per station: naive (counts), "
+            "kde (kernel density) or self_exciting (background + near-repeat)."
+        ),
+    )
+    hotspot_bandwidth_m: float = Field(
+        default=100.0, gt=0, description="Hotspots: the kernel density method's bandwidth (σ)."
+    )
+    hotspot_horizon_days: float = Field(
+        default=7.0, gt=0, le=90, description="Hotspots: how many days ahead a forecast covers."
+    )
+    hotspot_lookback_days: float = Field(
+        default=365.0, gt=0, description="Hotspots: how many days of past cases a forecast uses."
+    )
+    hotspot_neighbours: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "Hotspots, self-exciting model: the background kernel around a case reaches its "
+            "k-th nearest other case (narrow where cases crowd, wide where they are sparse)."
+        ),
+    )
+    hotspot_min_bandwidth_m: float = Field(
+        default=20.0,
+        gt=0,
+        description="Hotspots, self-exciting model: the narrowest background kernel (σ).",
+    )

@@ -38,6 +38,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_map", "/map"),  # text registered by zhian.web.map_views
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
+    ("nav_hotspots", "/hotspots"),  # text registered by zhian.web.hotspot_views
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
     ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views

@@ -51,6 +51,9 @@ MAP_TEXT: dict[str, tuple[str, str]] = {
     "map_layer_devices": ("设备", "Devices"),
     "map_layer_alerts": ("实时预警", "Live alerts"),
     "map_layer_zones": ("人流密度", "Crowd density"),
+    "map_layer_hotspots": ("案件热点", "Case hotspots"),
+    "map_hotspot_share": ("预测占比", "Share of the forecast"),
+    "map_hotspot_past": ("近期案件", "Past cases"),
     "map_status_online": ("在线", "Online"),
     "map_status_offline": ("离线", "Offline"),
     "map_status_fault": ("故障", "Fault"),
@@ -116,6 +119,7 @@ def map_page(page: PageDep) -> HTMLResponse:
         "devices": user.can("devices.view"),
         "alerts": user.can("alerts.view"),
         "zones": user.can("crowd.view"),
+        "hotspots": user.can("cases.view"),  # texts and route: zhian.web.hotspot_views
     }
     config = {
         "base": base_layer(page.node.settings.map),

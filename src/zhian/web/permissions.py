@@ -169,6 +169,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/cases/{case_id}"): "cases.manage",
     ("POST", "/cases/{case_id}/links/{other_id}"): "cases.link",
     ("GET", "/linkage/models"): "cases.view",
+    # Hotspots (热力图): place-based forecasts from the cases (zhian.web.hotspot_views).
+    ("GET", "/api/v1/hotspots"): "cases.view",
+    ("GET", "/api/v1/map/hotspots"): "cases.view",
+    ("GET", "/hotspots"): "cases.view",
     ("POST", "/linkage/models"): "cases.models",
     ("POST", "/linkage/models/{version_id}/activate"): "cases.models",
     # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself
