@@ -3,8 +3,11 @@ layer, within the user's jurisdiction, for the roles that may see cases."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from tests.cases.factories import simulated_cases
 from tests.web.conftest import log_in
@@ -90,3 +93,56 @@ def test_roles_without_cases_see_neither_the_page_nor_the_menu_entry(
     assert 'href="/hotspots' not in client.get("/workbench").text
     log_in(client, "station")
     assert 'href="/hotspots' in client.get("/workbench").text
+
+
+def test_a_station_gets_its_shift_plan_as_json_csv_and_excel(
+    client: TestClient, with_cases: None
+) -> None:
+    log_in(client, "station")
+    plan = client.get("/api/v1/patrols/J-STATION", params={"officers": 3})
+    assert plan.status_code == 200, plan.text
+    body = plan.json()
+    assert body["station_id"] == "J-STATION" and body["officers_per_shift"] == 3
+    assert [s["name"] for s in body["shifts"]] == ["day", "evening", "night"]
+    stops = body["stops"]
+    assert len(stops) == 3 * 3 * 3  # shifts × officers × points per officer
+    for shift in ("day", "evening", "night"):
+        mine = [s for s in stops if s["shift"] == shift]
+        assert {s["officer"] for s in mine} == {1, 2, 3}
+        risks = [s["risk"] for s in mine]
+        assert risks == sorted(risks, reverse=True) and risks[0] > 0
+        assert all(len(s["hours"]) == 2 for s in mine)
+        assert sum(s["share"] for s in mine) <= 1.0 + 1e-6
+    csv_file = client.get("/api/v1/patrols/J-STATION", params={"format": "csv"})
+    assert csv_file.status_code == 200 and csv_file.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv_file.headers["content-disposition"]
+    lines = csv_file.content.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("station,date,shift,officer,order") and len(lines) == 1 + 18
+    xlsx = client.get("/api/v1/patrols/J-STATION", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.max_row == 1 + 18
+    bad = client.get("/api/v1/patrols/J-STATION", params={"format": "pdf"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"
+    assert client.get("/api/v1/patrols/J-OTHER").status_code == 404
+    log_in(client, "outsider")
+    assert client.get("/api/v1/patrols/J-STATION").status_code == 404
+
+
+def test_patrol_points_on_the_map_the_workbench_and_the_page(
+    client: TestClient, with_cases: None
+) -> None:
+    log_in(client, "station")
+    layer = client.get("/api/v1/map/patrols").json()
+    # The test clock is 09:00: the day shift's points, two officers with three each.
+    assert len(layer["features"]) == 6
+    assert {f["properties"]["shift"] for f in layer["features"]} == {"day"}
+    assert '"patrols"' in client.get("/map").text
+    assert 'hx-get="/workbench/_patrols' in client.get("/workbench").text
+    part = client.get("/workbench/_patrols", params={"lang": "en"})
+    assert part.status_code == 200 and part.text.count('data-shift="day"') == 6
+    assert 'data-shift="night"' not in part.text
+    page = client.get("/hotspots", params={"lang": "en"})
+    assert "Patrol plan" in page.text and page.text.count('data-shift="night"') == 6
+    log_in(client, "grid")
+    assert client.get("/workbench/_patrols").status_code == 403
+    assert "workbench/_patrols" not in client.get("/workbench").text

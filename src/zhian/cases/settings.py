@@ -127,3 +127,33 @@ class CaseSettings(BaseModel):
         gt=0,
         description="Hotspots, self-exciting model: the narrowest background kernel (σ).",
     )
+    patrol_shifts: str = Field(
+        default="day=8-16,evening=16-24,night=0-8",
+        pattern=r"^\s*[^=,]+=\d{1,2}-\d{1,2}(\s*,\s*[^=,]+=\d{1,2}-\d{1,2})*\s*$",
+        description=(
+            "Patrol allocation (警力优化): the shifts, name=start-end hours, comma-separated."
+        ),
+    )
+    patrol_officers_per_shift: int = Field(
+        default=2, ge=1, le=200, description="Patrol allocation: officers on patrol per shift."
+    )
+    patrol_stops_per_officer: int = Field(
+        default=3, ge=1, le=20, description="Patrol allocation: patrol points per officer."
+    )
+    patrol_radius_m: float = Field(
+        default=300.0, gt=0, le=3000, description="Patrol allocation: what a patrol point covers."
+    )
+    patrol_hours_per_stop: int = Field(
+        default=2, ge=1, le=24, description="Patrol allocation: hours recommended at each point."
+    )
+    patrol_alert_days: float = Field(
+        default=90.0, gt=0, description="Patrol allocation: days of alert history weighed."
+    )
+    patrol_crowd_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Patrol allocation: expected incidents a crowd zone adds in the shift under way, "
+            "per warning level it is at or forecast to reach."
+        ),
+    )

@@ -184,6 +184,24 @@
     });
   }
 
+  // Patrol points of the shift under way (警力优化), numbered by officer and order.
+  function loadPatrols() {
+    return getJSON("/api/v1/map/patrols").then(function (data) {
+      group("patrols", L.geoJSON(data, {
+        pointToLayer: function (f, at) {
+          return L.marker(at, { icon: dot("map-patrol", 14), title: f.properties.station_name });
+        },
+        onEachFeature: function (f, shape) {
+          var p = f.properties;
+          var hours = p.hours.map(function (h) { return (h < 10 ? "0" : "") + h + ":00"; }).join(" ");
+          shape.bindPopup("<b>" + esc(p.station_name) + "</b><br>" + t.map_patrol_officer + " " + p.officer +
+            " · #" + p.order + "<br>" + t.map_patrol_hours + " " + esc(hours));
+        },
+      }));
+      document.getElementById("map").dataset.patrols = String(data.features.length);
+    });
+  }
+
   // --- alerts: markers, the side list, live arrivals -------------------------------------
   // An element, not a string: Leaflet re-renders string content on every update, which
   // would drop the responders filled in after the popup opened.
@@ -338,7 +356,8 @@
 
   // --- start ------------------------------------------------------------------------------
   var loaders = { areas: function () { return loadAreas(null); }, buildings: loadBuildings, devices: loadDevices,
-                  zones: loadZones, alerts: loadAlerts, hotspots: loadHotspots };
+                  zones: loadZones, alerts: loadAlerts, hotspots: loadHotspots,
+                  patrols: loadPatrols };
   var pending = config.layers.map(function (name) {
     shown[name] = true;
     return loaders[name]();
