@@ -370,6 +370,13 @@ def case_eval_linkage(s: Serving) -> None:
     assert "distance + time logistic" in output and "time alone" in output
 
 
+def case_eval_hotspots(s: Serving) -> None:
+    cases, mapping = _case_files(s)
+    output = ok("eval", "hotspots", str(cases), "--mapping", str(mapping), "--train-until",
+                "2026-04-01", "--test-from", "2026-04-01", "--test-to", "2026-05-29")  # fmt: skip
+    assert "Hotspots" in output and "PAI" in output and "hit rate" in output
+
+
 def case_webhooks_add(s: Serving) -> None:
     env = {"HOOK_SECRET": "a-webhook-secret-of-some-length"}
     output = ok("webhooks", "add", "http://127.0.0.1:9/hook", "--secret-env", "HOOK_SECRET",
@@ -592,6 +599,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("eval",): case_eval,
     ("eval", "crowd"): case_eval_crowd,
     ("eval", "linkage"): case_eval_linkage,
+    ("eval", "hotspots"): case_eval_hotspots,
     ("demo",): case_demo,
     ("serve",): case_serve,
     ("worker",): case_worker,

@@ -64,6 +64,7 @@ PATH_VALUES = {
     "case_id": "CASE-1",  # cases of J-STATION
     "other_id": "CASE-2",
     "version_id": "",  # a linkage model version
+    "station_id": "J-STATION",  # a patrol plan from its two cases
     "building_id": "C1-B1",
     "house_id": "H1",
     "vehicle_id": "V1",

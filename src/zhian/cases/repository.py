@@ -63,6 +63,22 @@ class CaseRepository:
         query = query.order_by(Case.time_from.desc(), Case.id).limit(limit).offset(offset)
         return list(self.session.scalars(query))
 
+    def places(
+        self, *, scope: JurisdictionScope, since: datetime, until: datetime
+    ) -> list[tuple[str, str, float, float, datetime, datetime]]:
+        """(jurisdiction, category, latitude, longitude, from, to) of the cases in `scope`
+        that began in [since, until): all a hotspot forecast reads of them."""
+        query = select(
+            Case.jurisdiction_id, Case.category, Case.latitude, Case.longitude,
+            Case.time_from, Case.time_to,
+        ).where(
+            require_scope(scope).clause(Case.jurisdiction_id),
+            Case.time_from >= since,
+            Case.time_from < until,
+        )  # fmt: skip
+        rows = self.session.execute(query.order_by(Case.time_from))
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
     def near(
         self,
         *,

@@ -90,3 +90,70 @@ class CaseSettings(BaseModel):
             "token) have been added since the active version was trained."
         ),
     )
+    hotspot_cell_m: float = Field(
+        default=150.0,
+        ge=10,
+        le=5000,
+        description="Hotspots (热力图): the side of a grid cell, in metres.",
+    )
+    hotspot_method: str = Field(
+        default="self_exciting",
+        pattern="^(naive|kde|self_exciting)$",
+        description=(
+            "Hotspots: the forecast shown on the map and ranked per station: naive (counts), "
+            "kde (kernel density) or self_exciting (background + near-repeat)."
+        ),
+    )
+    hotspot_bandwidth_m: float = Field(
+        default=100.0, gt=0, description="Hotspots: the kernel density method's bandwidth (σ)."
+    )
+    hotspot_horizon_days: float = Field(
+        default=7.0, gt=0, le=90, description="Hotspots: how many days ahead a forecast covers."
+    )
+    hotspot_lookback_days: float = Field(
+        default=365.0, gt=0, description="Hotspots: how many days of past cases a forecast uses."
+    )
+    hotspot_neighbours: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "Hotspots, self-exciting model: the background kernel around a case reaches its "
+            "k-th nearest other case (narrow where cases crowd, wide where they are sparse)."
+        ),
+    )
+    hotspot_min_bandwidth_m: float = Field(
+        default=20.0,
+        gt=0,
+        description="Hotspots, self-exciting model: the narrowest background kernel (σ).",
+    )
+    patrol_shifts: str = Field(
+        default="day=8-16,evening=16-24,night=0-8",
+        pattern=r"^\s*[^=,]+=\d{1,2}-\d{1,2}(\s*,\s*[^=,]+=\d{1,2}-\d{1,2})*\s*$",
+        description=(
+            "Patrol allocation (警力优化): the shifts, name=start-end hours, comma-separated."
+        ),
+    )
+    patrol_officers_per_shift: int = Field(
+        default=2, ge=1, le=200, description="Patrol allocation: officers on patrol per shift."
+    )
+    patrol_stops_per_officer: int = Field(
+        default=3, ge=1, le=20, description="Patrol allocation: patrol points per officer."
+    )
+    patrol_radius_m: float = Field(
+        default=300.0, gt=0, le=3000, description="Patrol allocation: what a patrol point covers."
+    )
+    patrol_hours_per_stop: int = Field(
+        default=2, ge=1, le=24, description="Patrol allocation: hours recommended at each point."
+    )
+    patrol_alert_days: float = Field(
+        default=90.0, gt=0, description="Patrol allocation: days of alert history weighed."
+    )
+    patrol_crowd_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Patrol allocation: expected incidents a crowd zone adds in the shift under way, "
+            "per warning level it is at or forecast to reach."
+        ),
+    )

@@ -10,6 +10,7 @@ from zhian.cli import (
     cases,
     demo,
     devices,
+    eval_hotspots,
     ferry,
     governance,
     intake,
@@ -60,6 +61,7 @@ app.command("serve")(node_commands.serve)
 app.command("worker")(node_commands.worker)
 app.command("demo")(demo.demo)
 app.command("simulate")(simulate)
+eval_commands.app.command("hotspots")(eval_hotspots.eval_hotspots)
 app.add_typer(eval_commands.app, name="eval")
 app.command("import")(import_master_data)
 app.command("import-utilities")(utilities.import_utilities)

@@ -24,6 +24,7 @@ from zhian.web import (
     device_views,
     event_views,
     follow_views,
+    hotspot_views,
     intake_api,
     kpi_views,
     layout,
@@ -85,6 +86,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(watchlist_views.router)
     app.include_router(cases_api.router)
     app.include_router(case_views.router)
+    app.include_router(hotspot_views.router)
     app.include_router(resident_views.router)
     app.include_router(map_views.router)
     app.include_router(archive_views.router)

@@ -51,6 +51,12 @@ MAP_TEXT: dict[str, tuple[str, str]] = {
     "map_layer_devices": ("设备", "Devices"),
     "map_layer_alerts": ("实时预警", "Live alerts"),
     "map_layer_zones": ("人流密度", "Crowd density"),
+    "map_layer_hotspots": ("案件热点", "Case hotspots"),
+    "map_hotspot_share": ("预测占比", "Share of the forecast"),
+    "map_hotspot_past": ("近期案件", "Past cases"),
+    "map_layer_patrols": ("巡逻点位（本班）", "Patrol points (this shift)"),
+    "map_patrol_officer": ("民警", "Officer"),
+    "map_patrol_hours": ("建议时段", "Hours"),
     "map_status_online": ("在线", "Online"),
     "map_status_offline": ("离线", "Offline"),
     "map_status_fault": ("故障", "Fault"),
@@ -116,6 +122,8 @@ def map_page(page: PageDep) -> HTMLResponse:
         "devices": user.can("devices.view"),
         "alerts": user.can("alerts.view"),
         "zones": user.can("crowd.view"),
+        "hotspots": user.can("cases.view"),  # routes: zhian.web.hotspot_views
+        "patrols": user.can("cases.view"),
     }
     config = {
         "base": base_layer(page.node.settings.map),

@@ -191,6 +191,13 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/cases/{case_id}"): "cases.manage",
     ("POST", "/cases/{case_id}/links/{other_id}"): "cases.link",
     ("GET", "/linkage/models"): "cases.view",
+    # Hotspots (热力图): place-based forecasts from the cases (zhian.web.hotspot_views).
+    ("GET", "/api/v1/hotspots"): "cases.view",
+    ("GET", "/api/v1/map/hotspots"): "cases.view",
+    ("GET", "/hotspots"): "cases.view",
+    ("GET", "/api/v1/patrols/{station_id}"): "cases.view",
+    ("GET", "/api/v1/map/patrols"): "cases.view",
+    ("GET", "/workbench/_patrols"): "cases.view",
     ("POST", "/linkage/models"): "cases.models",
     ("POST", "/linkage/models/{version_id}/activate"): "cases.models",
     # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself

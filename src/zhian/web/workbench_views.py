@@ -70,6 +70,8 @@ def _workbench(page: Page) -> dict[str, Any]:
         "week": week,
         **_todos(page),
         "follows": workbench_follows(page),
+        # The patrol plan loads apart (zhian.web.hotspot_views): it fits a forecast.
+        "may_see_patrols": page.user.can("cases.view"),
     }
 
 

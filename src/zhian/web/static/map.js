@@ -165,6 +165,43 @@
     });
   }
 
+  // Case hotspots (热力图): the best forecast cells of each station, darker for a higher rank.
+  function loadHotspots() {
+    return getJSON("/api/v1/map/hotspots").then(function (data) {
+      group("hotspots", L.geoJSON(data, {
+        style: function (f) {
+          var strength = Math.max(0.15, 0.7 - f.properties.rank * 0.01);
+          return { color: "#b3261e", weight: 0.5, fillColor: "#e4572e", fillOpacity: strength };
+        },
+        onEachFeature: function (f, shape) {
+          var p = f.properties;
+          shape.bindPopup("<b>" + esc(p.station_name) + " #" + p.rank + "</b><br>" +
+            t.map_hotspot_share + " " + (Math.round(p.share * 1000) / 10) + "%<br>" +
+            t.map_hotspot_past + " " + p.past_cases);
+        },
+      }));
+      document.getElementById("map").dataset.hotspots = String(data.features.length);
+    });
+  }
+
+  // Patrol points of the shift under way (警力优化), numbered by officer and order.
+  function loadPatrols() {
+    return getJSON("/api/v1/map/patrols").then(function (data) {
+      group("patrols", L.geoJSON(data, {
+        pointToLayer: function (f, at) {
+          return L.marker(at, { icon: dot("map-patrol", 14), title: f.properties.station_name });
+        },
+        onEachFeature: function (f, shape) {
+          var p = f.properties;
+          var hours = p.hours.map(function (h) { return (h < 10 ? "0" : "") + h + ":00"; }).join(" ");
+          shape.bindPopup("<b>" + esc(p.station_name) + "</b><br>" + t.map_patrol_officer + " " + p.officer +
+            " · #" + p.order + "<br>" + t.map_patrol_hours + " " + esc(hours));
+        },
+      }));
+      document.getElementById("map").dataset.patrols = String(data.features.length);
+    });
+  }
+
   // --- alerts: markers, the side list, live arrivals -------------------------------------
   // An element, not a string: Leaflet re-renders string content on every update, which
   // would drop the responders filled in after the popup opened.
@@ -319,7 +356,8 @@
 
   // --- start ------------------------------------------------------------------------------
   var loaders = { areas: function () { return loadAreas(null); }, buildings: loadBuildings, devices: loadDevices,
-                  zones: loadZones, alerts: loadAlerts };
+                  zones: loadZones, alerts: loadAlerts, hotspots: loadHotspots,
+                  patrols: loadPatrols };
   var pending = config.layers.map(function (name) {
     shown[name] = true;
     return loaders[name]();
