@@ -56,6 +56,7 @@ def make_app(db: Database, tmp_path: Path, secret_key: str = "x" * 32) -> FastAP
         # CSRF is tested with the real app in test_security.py; here sign-in alone.
         settings=load_settings(tmp_path, web={"secret_key": secret_key, "csrf_enforced": False}),
         clock=ManualClock(NOW),
+        wall_clock=ManualClock(NOW),
     )
     install(app)
 
