@@ -21,6 +21,7 @@ from zhian.web import (
     crowd_views,
     device_views,
     event_views,
+    face_views,
     follow_views,
     intake_api,
     kpi_views,
@@ -75,6 +76,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(search_views.router)
     app.include_router(passage_views.router)
     app.include_router(event_views.router)
+    app.include_router(face_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

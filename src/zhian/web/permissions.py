@@ -200,6 +200,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/passages"): "passages.view",
     ("POST", "/passages"): "passages.view",
     ("POST", "/passages/export"): "passages.export",
+    ("GET", "/face-search"): "faces.search",
+    ("POST", "/face-search"): "faces.search",
     ("GET", "/events/{device_id}/{event_id}"): "passages.view",
     ("GET", "/events/{device_id}/{event_id}/image"): "passages.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
