@@ -25,6 +25,7 @@ from zhian.web.auth import current_user
 from zhian.web.deps import Context, RequestContext
 from zhian.web.i18n import TEXT
 from zhian.web.layout import PageDep
+from zhian.web.openapi_errors import error_responses
 
 router = APIRouter(tags=["search"], dependencies=[Depends(current_user)])
 
@@ -195,6 +196,7 @@ def _render(
 @router.post(
     "/api/v1/search",
     response_model=SearchResultsRead,
+    responses=error_responses(400, 401, 403),
     summary="Search plates, people, places, devices, alerts and cases in your jurisdiction",
 )
 def search_api(body: SearchRequest, context: Context) -> JSONResponse:
