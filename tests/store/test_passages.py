@@ -15,11 +15,19 @@ from tests.store.vault import MemoryVault
 from zhian.ingest.events import AccessEvent, Event, FaceEvent, LoggedEvent, Subject, VehicleEvent
 from zhian.store import EventStore
 from zhian.store.parquet import ParquetEventStore
-from zhian.store.passages import PassageDetail, PassageFilter, PassageRecord, check_filter
+from zhian.store.passages import (
+    CaptureWindow,
+    PassageDetail,
+    PassageFilter,
+    PassageRecord,
+    SealedFaceCapture,
+    check_filter,
+)
 from zhian.store.remote import answer_query
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 PLATE, OTHER = "京AD12345", "京B54321"
+FEATURE = "AACAPwAAAEAAAEBA"  # base64 of float32 [1.0, 2.0, 3.0]
 
 
 def _events() -> list[Event]:
@@ -53,6 +61,7 @@ def _events() -> list[Event]:
             time=AT + timedelta(minutes=5),
             quality=0.8,
             subject=Subject(kind="resident", ref="R0001"),
+            feature=FEATURE,
         ),
     ]
 
@@ -133,3 +142,20 @@ def test_one_passage_by_device_and_event_id(store: tuple[EventStore, MemoryVault
     body = answer_query(events, "passage", b'{"device_id": "door-1", "event_id": "a1"}')
     answer = msgspec.json.decode(body, type=PassageDetail | None)
     assert answer is not None and answer.record.subject == "card C******32"
+
+
+def test_sealed_captures_travel_sealed_to_the_web_process(
+    store: tuple[EventStore, MemoryVault],
+) -> None:
+    events, vault = store
+    window = CaptureWindow(since=AT, until=AT + timedelta(hours=1))
+    body = answer_query(events, "sealed_captures", msgspec.json.encode(window))
+    (capture,) = msgspec.json.decode(body, type=list[SealedFaceCapture])
+    assert capture.event_id == "f1" and capture.subject == "resident R**01"
+    assert FEATURE.encode() not in capture.feature
+    assert vault.open_feature(capture.device_id, capture.event_id, capture.feature) == FEATURE
+    assert events.passages.sealed_captures(CaptureWindow(**{**_window(), "device_ids": ()})) == []
+
+
+def _window() -> dict[str, datetime]:
+    return {"since": AT, "until": AT + timedelta(hours=1)}

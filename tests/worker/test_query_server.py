@@ -16,6 +16,7 @@ from zhian.kit.clock import ManualClock
 from zhian.kit.loopback import TOKEN_HEADER, LoopbackEndpoint, PeerUnreachableError
 from zhian.kit.loopback_server import QueryEndpointError, QueryServer
 from zhian.node import CROWD_SNAPSHOT_QUERY, Node, NodeRole, NodeRoleError
+from zhian.store.passages import CaptureWindow, PassageFilter
 from zhian.store.remote import RemoteEventStore, answer_query
 
 
@@ -65,6 +66,14 @@ def test_remote_reads_answer_what_the_store_holds(
         assert remote.arrival_stats(
             since, until, late_after_seconds=60
         ) == node.store.queries.arrival_stats(since, until, late_after_seconds=60)
+        # The search pages' reads (#15): passages, one passage, sealed face captures.
+        search = PassageFilter(since=since, until=until, device_ids=("DOOR1",), limit=2)
+        passages = remote.passages(search)
+        assert passages == node.store.passages.passages(search)
+        assert [p.event_id for p in passages] == ["e2", "e1"]
+        assert remote.passage("DOOR1", "e0") == node.store.passages.passage("DOOR1", "e0")
+        assert remote.passage("DOOR1", "missing") is None
+        assert remote.sealed_captures(CaptureWindow(since=since, until=until)) == []
     finally:
         remote.close()
 

@@ -240,6 +240,15 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "faces.search",
+        "Search face captures by a face feature, for a case (case number and reason "
+        "required; audited); only captures within the short face retention.",
+        "以图搜图：按人脸特征检索抓拍（须案件编号与用途，留痕审计，仅限短期保留的抓拍）",
+        _CC,
+        _SO,
+        _AN,
+    ),
+    _permission(
         "passages.export",
         "Export passage records to CSV or Excel (audited).",
         "导出通行记录为 CSV 或 Excel（留痕审计）",

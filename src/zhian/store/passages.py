@@ -70,6 +70,28 @@ class PassageDetail(msgspec.Struct, frozen=True, kw_only=True):
     image: str | None
 
 
+class CaptureWindow(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Face captures with a feature in [since, until), at `device_ids` (None: any), newest
+    first, at most `limit` (a face search compares each)."""
+
+    since: datetime
+    until: datetime
+    device_ids: tuple[str, ...] | None = None
+    limit: int = 20_000
+
+
+class SealedFaceCapture(msgspec.Struct, frozen=True, kw_only=True):
+    """A face capture with its feature still sealed to its row (opened only by an audited
+    face search) and its subject masked."""
+
+    device_id: str
+    event_id: str
+    time: datetime
+    subject: str | None
+    has_image: bool
+    feature: bytes
+
+
 # Per type: the columns the list shows and which subject filter applies.
 _SELECTS: Final[dict[PassageType, str]] = {
     "access": (
@@ -190,6 +212,40 @@ class DuckDbPassages:
         if not rows:
             return None
         return PassageDetail(record=_record(rows[0]), image=rows[0][9])
+
+    def sealed_captures(self, window: CaptureWindow) -> list[SealedFaceCapture]:
+        """Face captures with a feature in the window, newest first."""
+        if window.since.tzinfo is None or window.until.tzinfo is None:
+            raise ValueError("since and until must be timezone-aware")
+        if window.device_ids == ():
+            return []
+        devices = "" if window.device_ids is None else " AND device_id IN (SELECT unnest($d))"
+        sql = (
+            "SELECT device_id, event_id, timezone('UTC', time), "
+            "subject_kind || ' ' || subject_masked, image IS NOT NULL, feature "
+            "FROM face_events WHERE feature IS NOT NULL AND time >= $since AND time < $until"
+            f"{devices} ORDER BY time DESC, seq DESC LIMIT $limit"
+        )
+        parameters: dict[str, object] = {
+            "since": window.since,
+            "until": window.until,
+            "limit": window.limit,
+        }
+        if window.device_ids is not None:
+            parameters["d"] = list(window.device_ids)
+        with closing(self._root.cursor()) as cursor:
+            rows = cursor.execute(sql, parameters).fetchall()
+        return [
+            SealedFaceCapture(
+                device_id=row[0],
+                event_id=row[1],
+                time=row[2].replace(tzinfo=UTC),
+                subject=row[3],
+                has_image=bool(row[4]),
+                feature=bytes(row[5]),
+            )
+            for row in rows
+        ]
 
 
 def _record(row: tuple[Any, ...]) -> PassageRecord:

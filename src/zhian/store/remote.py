@@ -19,7 +19,13 @@ import msgspec
 
 from zhian.kit.loopback import LoopbackClient
 from zhian.store.events import EventStore
-from zhian.store.passages import PassageDetail, PassageFilter, PassageRecord
+from zhian.store.passages import (
+    CaptureWindow,
+    PassageDetail,
+    PassageFilter,
+    PassageRecord,
+    SealedFaceCapture,
+)
 from zhian.store.queries import ArrivalStats, StoredEventSummary
 
 
@@ -43,6 +49,8 @@ class EventReads(Protocol):
     def passages(self, search: PassageFilter) -> list[PassageRecord]: ...
 
     def passage(self, device_id: str, event_id: str) -> PassageDetail | None: ...
+
+    def sealed_captures(self, window: CaptureWindow) -> list[SealedFaceCapture]: ...
 
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -107,6 +115,9 @@ class LocalEventReads:
     def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
         return self._store.passages.passage(device_id, event_id)
 
+    def sealed_captures(self, window: CaptureWindow) -> list[SealedFaceCapture]:
+        return self._store.passages.sealed_captures(window)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -138,6 +149,12 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         _PassageArgs,
         PassageDetail | None,
         lambda store, args: store.passages.passage(args.device_id, args.event_id),
+    ),
+    # Face search (以图搜图): features travel sealed; the web process opens and audits them.
+    "sealed_captures": StoreQuery(
+        CaptureWindow,
+        list[SealedFaceCapture],
+        lambda store, window: store.passages.sealed_captures(window),
     ),
 }
 
@@ -196,6 +213,14 @@ class RemoteEventStore:
     def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
         answer: PassageDetail | None = self._ask(
             "passage", {"device_id": device_id, "event_id": event_id}
+        )
+        return answer
+
+    def sealed_captures(self, window: CaptureWindow) -> list[SealedFaceCapture]:
+        answer: list[SealedFaceCapture] = self.channel.ask(
+            "sealed_captures",
+            msgspec.structs.asdict(window),
+            STORE_QUERIES["sealed_captures"].answer,
         )
         return answer
 

@@ -23,6 +23,7 @@ from zhian.web import (
     crowd_views,
     device_views,
     event_views,
+    face_views,
     follow_views,
     hotspot_views,
     intake_api,
@@ -103,6 +104,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(screen_views.api)
     app.include_router(tip_views.router)  # public: resident tips (docs/tips.md)
     app.include_router(tip_triage_views.router)
+    app.include_router(face_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

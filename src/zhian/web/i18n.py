@@ -364,6 +364,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "search.person": ("综合查询人员", "People looked up in search"),
         "passages.subject_search": ("按车牌或人员查询通行记录", "Passages searched by subject"),
         "passages.export": ("导出通行记录", "Passage records exported"),
+        "faces.search": ("以图搜图", "Face search"),
         "event.view": ("查看通行详情", "Passage viewed"),
         "event_image.read": ("查看通行图片", "Passage image read"),
         "registry.update": ("核实结果更新一标三实", "Registry updated from a confirmed finding"),

@@ -39,6 +39,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_map", "/map"),  # text registered by zhian.web.map_views
     ("nav_search", "/search"),  # text registered by zhian.web.search_views
     ("nav_passages", "/passages"),  # text registered by zhian.web.passage_views
+    ("nav_faces", "/face-search"),  # text registered by zhian.web.face_views
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
     ("nav_tips", "/tips"),  # text registered by zhian.web.tip_triage_views

@@ -229,6 +229,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/passages"): "passages.view",
     ("POST", "/passages"): "passages.view",
     ("POST", "/passages/export"): "passages.export",
+    ("GET", "/face-search"): "faces.search",
+    ("POST", "/face-search"): "faces.search",
     ("GET", "/events/{device_id}/{event_id}"): "passages.view",
     ("GET", "/events/{device_id}/{event_id}/image"): "passages.view",
     # Resident tips (随手拍, docs/tips.md): the public form and follow-up page need no

@@ -196,7 +196,7 @@ def _render(
 @router.post(
     "/api/v1/search",
     response_model=SearchResultsRead,
-    responses=error_responses(401, 403),
+    responses=error_responses(400, 401, 403),
     summary="Search plates, people, places, devices, alerts and cases in your jurisdiction",
 )
 def search_api(body: SearchRequest, context: Context) -> JSONResponse:
