@@ -218,6 +218,15 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "trajectories.search",
+        "Search a plate's trajectory and co-travellers for a case of the jurisdiction, "
+        "with a stated purpose (audited; plates masked).",
+        "为辖区案件检索车辆轨迹与同行车辆（须填案件编号与事由，留痕，号牌脱敏）",
+        _CC,
+        _SO,
+        _AN,
+    ),
+    _permission(
         "integrations.manage",
         "Manage API tokens, webhooks and platform links (GA/T 1400, cascade).",
         "管理接口令牌、Webhook 与平台对接",

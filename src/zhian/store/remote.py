@@ -19,7 +19,7 @@ import msgspec
 
 from zhian.kit.loopback import LoopbackClient
 from zhian.store.events import EventStore
-from zhian.store.queries import ArrivalStats, StoredEventSummary
+from zhian.store.queries import ArrivalStats, PlatePassage, StoredEventSummary
 
 
 class EventReads(Protocol):
@@ -39,6 +39,14 @@ class EventReads(Protocol):
         self, since: datetime, until: datetime, *, late_after_seconds: float
     ) -> list[ArrivalStats]: ...
 
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]: ...
+
+    def plate_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]: ...
+
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
@@ -53,6 +61,19 @@ class _ArrivalArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     since: datetime
     until: datetime
     late_after_seconds: float
+
+
+class _PlateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    plate_token: str
+    since: datetime
+    until: datetime
+    limit: int
+
+
+class _NearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    moments: list[tuple[str, datetime]]
+    window_seconds: float
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,16 @@ class LocalEventReads:
             since, until, late_after_seconds=late_after_seconds
         )
 
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]:
+        return self._store.plate_passages(plate_token, since, until, limit)
+
+    def plate_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]:
+        return self._store.plate_passages_near(moments, window_seconds, limit)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -112,6 +143,21 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         list[ArrivalStats],
         lambda store, args: store.queries.arrival_stats(
             args.since, args.until, late_after_seconds=args.late_after_seconds
+        ),
+    ),
+    # Trajectories (轨迹) and co-travellers (同行): tokens in, tokens and masks out.
+    "plate_passages": StoreQuery(
+        _PlateArgs,
+        list[PlatePassage],
+        lambda store, args: store.plate_passages(
+            args.plate_token, args.since, args.until, args.limit
+        ),
+    ),
+    "plate_passages_near": StoreQuery(
+        _NearArgs,
+        list[PlatePassage],
+        lambda store, args: store.plate_passages_near(
+            args.moments, args.window_seconds, args.limit
         ),
     ),
 }
@@ -159,6 +205,24 @@ class RemoteEventStore:
         answer: list[ArrivalStats] = self._ask(
             "arrival_stats",
             {"since": since, "until": until, "late_after_seconds": late_after_seconds},
+        )
+        return answer
+
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]:
+        answer: list[PlatePassage] = self._ask(
+            "plate_passages",
+            {"plate_token": plate_token, "since": since, "until": until, "limit": limit},
+        )
+        return answer
+
+    def plate_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]:
+        answer: list[PlatePassage] = self._ask(
+            "plate_passages_near",
+            {"moments": moments, "window_seconds": window_seconds, "limit": limit},
         )
         return answer
 

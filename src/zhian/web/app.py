@@ -33,6 +33,7 @@ from zhian.web import (
     quarantine_views,
     resident_views,
     status_views,
+    trajectory_api,
     viid_api,
     watchlist_views,
     workbench_views,
@@ -67,6 +68,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(case_views.router)
     app.include_router(hotspot_views.router)
+    app.include_router(trajectory_api.router)
     app.include_router(resident_views.router)
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
