@@ -101,3 +101,30 @@ def test_a_search_needs_a_case_of_the_jurisdiction_and_a_reason(
     assert client.post("/api/v1/trajectories", json=search(clock)).status_code == 404
     log_in(client, "grid")
     assert client.post("/api/v1/trajectories", json=search(clock)).status_code == 403
+
+
+def test_the_page_shows_the_table_the_map_and_the_co_travellers(
+    client: TestClient, clock: ManualClock, node: Node, passages: None
+) -> None:
+    page = client.get("/trajectories", params={"lang": "en"})
+    assert page.status_code == 200 and "Vehicle trajectory" in page.text
+    assert 'href="/trajectories' in page.text  # the menu entry
+    now = clock.now().astimezone(clock.now().tzinfo)
+    form = {"plate": PLATE, "case_number": "A-2026-0001", "reason": "车辆被盗，追查去向",
+            "since": f"{now - timedelta(days=1):%Y-%m-%dT%H:%M}",
+            "until": f"{now + timedelta(minutes=1):%Y-%m-%dT%H:%M}", "with_co": "1",
+            "window_seconds": "60", "min_places": "3"}  # fmt: skip
+    shown = client.post("/trajectories", data=form)
+    assert shown.status_code == 200, shown.text
+    assert shown.text.count("data-device=") == 3 and 'id="traj-points"' in shown.text
+    assert "浙A***45" in shown.text and "浙B***90" in shown.text and 'data-places="3"' in shown.text
+    assert PLATE not in shown.text.replace(f'value="{PLATE}"', "")  # only the form echoes it
+    refused = client.post("/trajectories", data={**form, "case_number": ""})
+    assert refused.status_code == 400 and 'data-field="case_number"' in refused.text
+    with node.db.session() as session:
+        audit = node.governance.audit(session)
+        assert len(audit.search(action="trajectory.read")) == 1
+        assert len(audit.search(action="trajectory.co_travellers")) == 1
+    log_in(client, "grid")
+    assert client.get("/trajectories").status_code == 403
+    assert 'href="/trajectories' not in client.get("/workbench").text

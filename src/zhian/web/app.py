@@ -34,6 +34,7 @@ from zhian.web import (
     resident_views,
     status_views,
     trajectory_api,
+    trajectory_views,
     viid_api,
     watchlist_views,
     workbench_views,
@@ -69,6 +70,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(case_views.router)
     app.include_router(hotspot_views.router)
     app.include_router(trajectory_api.router)
+    app.include_router(trajectory_views.router)
     app.include_router(resident_views.router)
     app.include_router(map_views.router)
     app.include_router(archive_views.router)

@@ -39,6 +39,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
     ("nav_hotspots", "/hotspots"),  # text registered by zhian.web.hotspot_views
+    ("nav_trajectories", "/trajectories"),  # text registered by zhian.web.trajectory_views
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
     ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views

@@ -179,6 +179,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     # Trajectories (轨迹) and co-travellers (同行): zhian.web.trajectory_api.
     ("POST", "/api/v1/trajectories"): "trajectories.search",
     ("POST", "/api/v1/trajectories/co-travellers"): "trajectories.search",
+    ("GET", "/trajectories"): "trajectories.search",
+    ("POST", "/trajectories"): "trajectories.search",
     ("POST", "/linkage/models"): "cases.models",
     ("POST", "/linkage/models/{version_id}/activate"): "cases.models",
     # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself

@@ -47,7 +47,8 @@ class CoTravellerSearch(TrajectorySearch):
     min_places: int = Field(default=3, description="At this many distinct places at least.")
 
 
-def _service(context: RequestContext) -> TrajectoryService:
+def trajectory_service(context: RequestContext) -> TrajectoryService:
+    """The service for the request's user: their cases, devices and audit trail."""
     node = context.node
     sealer = node.governance.sealer
     if sealer is None:
@@ -74,7 +75,7 @@ def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any
     """The plate's passages at devices of your jurisdiction in the period, in time order,
     each step with its gap and speed and the flags: `is_gap` (unseen longer than 6 h),
     `is_implausible_speed` (faster than 150 km/h over 300 m or more)."""
-    result = _service(context).trajectory(_query(body))
+    result = trajectory_service(context).trajectory(_query(body))
     return {
         "plate_masked": result.plate_masked,
         "case_number": result.case_number,
@@ -101,7 +102,7 @@ def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any
 def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str, Any]:
     """Plates seen within `window_seconds` of the plate at `min_places` or more distinct
     devices of your jurisdiction in the period, most shared places first; masked."""
-    result = _service(context).co_travellers(
+    result = trajectory_service(context).co_travellers(
         _query(body), window_seconds=body.window_seconds, min_places=body.min_places
     )
     return {
