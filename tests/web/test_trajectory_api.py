@@ -128,3 +128,18 @@ def test_the_page_shows_the_table_the_map_and_the_co_travellers(
     log_in(client, "grid")
     assert client.get("/trajectories").status_code == 403
     assert 'href="/trajectories' not in client.get("/workbench").text
+
+
+def test_a_co_traveller_plate_is_revealed_only_on_request_and_audited(
+    client: TestClient, clock: ManualClock, node: Node, passages: None
+) -> None:
+    body = search(clock, window_seconds=60, min_places=3, reveal=True)
+    response = client.post("/api/v1/trajectories/co-travellers", json=body)
+    assert response.status_code == 200, response.text
+    [found] = response.json()["co_travellers"]
+    assert found["plate"] == COMPANION and found["plate_masked"] == "浙B***90"
+    with node.db.session() as session:
+        [entry] = node.governance.audit(session).search(action="trajectory.reveal_plates")
+    assert entry.case_number == "A-2026-0001" and entry.purpose == body["reason"]
+    short = client.post("/api/v1/trajectories/co-travellers", json={**body, "reason": "abc"})
+    assert short.status_code == 400 and short.json()["error"]["field"] == "reason"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.devices.service import DeviceService
 from zhian.errors import ConfigurationError
+from zhian.governance.reveal import Purpose
 from zhian.trajectories.service import TrajectoryQuery, TrajectoryService
 from zhian.web.auth import current_user
 from zhian.web.cases_api import case_service
@@ -45,6 +46,11 @@ class TrajectorySearch(BaseModel):
 class CoTravellerSearch(TrajectorySearch):
     window_seconds: float = Field(default=60, description="Seen within this many seconds.")
     min_places: int = Field(default=3, description="At this many distinct places at least.")
+    reveal: bool = Field(
+        default=False,
+        description="Also show the co-travellers' plates in the clear (needs "
+        "`personal_data.reveal`; audited as `trajectory.reveal_plates`).",
+    )
 
 
 def trajectory_service(context: RequestContext) -> TrajectoryService:
@@ -105,6 +111,7 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
     result = trajectory_service(context).co_travellers(
         _query(body), window_seconds=body.window_seconds, min_places=body.min_places
     )
+    clear = _revealed(context, body, [found.subject for found in result.found])
     return {
         "plate_masked": result.plate_masked,
         "case_number": result.case_number,
@@ -112,6 +119,7 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
         "co_travellers": [
             {
                 "plate_masked": result.masks.get(found.subject, "***"),
+                **({"plate": clear[found.subject]} if found.subject in clear else {}),
                 "places": found.places,
                 "pairs": [
                     {"device_id": mine.device_id,
@@ -123,3 +131,18 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
             for found in result.found
         ],
     }  # fmt: skip
+
+
+def _revealed(
+    context: RequestContext, body: CoTravellerSearch, tokens: list[str]
+) -> dict[str, str]:
+    """token -> plate in the clear when the search asked for it: the reveal service checks
+    the permission and the purpose (the same case and reason) and audits it, or refuses
+    (403, 400) and records the refusal."""
+    if not body.reveal or not tokens:
+        return {}
+    read = context.read("trajectory.reveal_plates", "plate", *tokens,
+                        case_number=body.case_number)  # fmt: skip
+    stated = context.reveal.authorise(context.user, Purpose(body.case_number, body.reason), read)
+    opened = context.reveal.opened(tokens, user=context.user, purpose=stated, read=read)
+    return {token: item.value for token, item in opened.items()}
