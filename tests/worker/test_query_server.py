@@ -74,6 +74,14 @@ def test_remote_reads_answer_what_the_store_holds(
         assert remote.passage("DOOR1", "e0") == node.store.passages.passage("DOOR1", "e0")
         assert remote.passage("DOOR1", "missing") is None
         assert remote.sealed_captures(CaptureWindow(since=since, until=until)) == []
+        # Trajectory reads travel with their arguments (tuples of device and time) intact.
+        assert remote.plate_passages("token", since, until, 10) == node.store.plate_passages(
+            "token", since, until, 10
+        )
+        moments = [("DOOR1", clock.now()), ("CAM1", clock.now() - timedelta(minutes=5))]
+        assert remote.plate_passages_near(moments, 60, 10) == node.store.plate_passages_near(
+            moments, 60, 10
+        )
     finally:
         remote.close()
 

@@ -257,10 +257,20 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "trajectories.search",
+        "Search a plate's trajectory and co-travellers for a case of the jurisdiction, "
+        "with a stated purpose (audited; plates masked).",
+        "为辖区案件检索车辆轨迹与同行车辆（须填案件编号与事由，留痕，号牌脱敏）",
+        _CC,
+        _SO,
+        _AN,
+    ),
+    _permission(
         "tips.triage",
         "Triage resident tips (随手拍): see the queue of the jurisdiction with photos and "
         "masked contact, raise an alert of a tier, or close one with a reason for the resident.",
         "审核群众随手拍：查看辖区待审核报告（照片、脱敏联系方式），转为预警或说明理由后关闭",
+        *_POLICE,
     ),
     _permission(
         "integrations.manage",

@@ -281,10 +281,12 @@ class AlertHistoryEntry(BaseModel):
     from_state: str | None
     to_state: str | None
     at: datetime
+    rule: str
     kind: str
     tier: str
     title_zh: str
     title_en: str
+    community_id: str | None
     jurisdiction_id: str | None
     device_id: str | None
     # A watchlist hit's entry (the alert's subject `entry:<id>`): the parent maps it to the

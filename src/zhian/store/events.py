@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,7 +30,7 @@ from zhian.store.duckdb_queries import DuckDbEventQueries
 from zhian.store.features import StoreProtector
 from zhian.store.maintenance import RetentionKeep
 from zhian.store.passages import DuckDbPassages
-from zhian.store.queries import EventQueries
+from zhian.store.queries import EventQueries, PlatePassage
 from zhian.store.schema import EVENT_TABLES, STORE_CONSUMER, schema_statements, union_all
 from zhian.store.writer import write_batch
 
@@ -127,6 +127,42 @@ class EventStore:
     def has_event(self, device_id: str, event_id: str) -> bool:
         return self.count_event(device_id, event_id) > 0
 
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]:
+        """A plate's passages in [since, until), in time order (a trajectory, 轨迹)."""
+        sql = (
+            "SELECT seq, event_id, device_id, timezone('UTC', time), plate, plate_masked "
+            "FROM vehicle_events WHERE plate = $plate AND time >= $since AND time < $until "
+            "ORDER BY time, seq LIMIT $limit"
+        )
+        rows = self._read(sql, {"plate": plate_token, "since": since, "until": until,
+                                "limit": limit})  # fmt: skip
+        return [_passage(row) for row in rows]
+
+    def plate_passages_near(
+        self, moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]:
+        """Vehicle passages at each (device, moment) within `window_seconds` of it: what
+        co-travellers (同行) are found among. One range join, narrowed by time first."""
+        if not moments:
+            return []
+        values = ", ".join(f"($d{i}, $t{i})" for i in range(len(moments)))
+        parameters: dict[str, object] = {"window": window_seconds, "limit": limit}
+        for i, (device_id, moment) in enumerate(moments):
+            parameters[f"d{i}"], parameters[f"t{i}"] = device_id, moment
+        parameters["since"] = min(m for _, m in moments) - timedelta(seconds=window_seconds)
+        parameters["until"] = max(m for _, m in moments) + timedelta(seconds=window_seconds)
+        sql = (
+            "SELECT v.seq, v.event_id, v.device_id, timezone('UTC', v.time), v.plate, "
+            f"v.plate_masked FROM vehicle_events v JOIN (VALUES {values}) AS s(device_id, time) "
+            "ON v.device_id = s.device_id AND v.time BETWEEN s.time - to_seconds($window) "
+            "AND s.time + to_seconds($window) "
+            "WHERE v.time >= $since AND v.time <= $until AND v.plate IS NOT NULL "
+            "ORDER BY v.time, v.seq LIMIT $limit"
+        )
+        return [_passage(row) for row in self._read(sql, parameters)]
+
     def identifier_tokens(self) -> set[str]:
         """Every identifier token a stored event still holds (the vault keeps no others)."""
         parts = " UNION ".join(
@@ -197,3 +233,9 @@ class EventStore:
         transaction; returns how many were re-sealed."""
         with self._write_lock:
             return maintenance.reseal_features(self._connection, self.protector)
+
+
+def _passage(row: tuple[Any, ...]) -> PlatePassage:
+    moment = row[3] if row[3].tzinfo is not None else row[3].replace(tzinfo=UTC)
+    return PlatePassage(seq=row[0], event_id=row[1], device_id=row[2], time=moment,
+                        plate_token=row[4], plate_masked=row[5])  # fmt: skip

@@ -69,6 +69,18 @@ class StoredEventSummary(msgspec.Struct, frozen=True, kw_only=True):
     identifiers: list[str] = []  # the tokens of the identifiers the summary masks
 
 
+class PlatePassage(msgspec.Struct, frozen=True, kw_only=True):
+    """One vehicle passage as a trajectory reads it: where, when, and the plate's token and
+    masked form (never the plate)."""
+
+    seq: int
+    event_id: str
+    device_id: str
+    time: datetime
+    plate_token: str
+    plate_masked: str
+
+
 class ArrivalStats(msgspec.Struct, frozen=True, kw_only=True):
     """What arrived from one device through one source in one hour, and how late.
 

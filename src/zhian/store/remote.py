@@ -26,7 +26,7 @@ from zhian.store.passages import (
     PassageRecord,
     SealedFaceCapture,
 )
-from zhian.store.queries import ArrivalStats, StoredEventSummary
+from zhian.store.queries import ArrivalStats, PlatePassage, StoredEventSummary
 
 
 class EventReads(Protocol):
@@ -52,6 +52,14 @@ class EventReads(Protocol):
 
     def sealed_captures(self, window: CaptureWindow) -> list[SealedFaceCapture]: ...
 
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]: ...
+
+    def plate_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]: ...
+
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
@@ -71,6 +79,19 @@ class _ArrivalArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     since: datetime
     until: datetime
     late_after_seconds: float
+
+
+class _PlateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    plate_token: str
+    since: datetime
+    until: datetime
+    limit: int
+
+
+class _NearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    moments: list[tuple[str, datetime]]
+    window_seconds: float
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -118,6 +139,16 @@ class LocalEventReads:
     def sealed_captures(self, window: CaptureWindow) -> list[SealedFaceCapture]:
         return self._store.passages.sealed_captures(window)
 
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]:
+        return self._store.plate_passages(plate_token, since, until, limit)
+
+    def plate_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]:
+        return self._store.plate_passages_near(moments, window_seconds, limit)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -155,6 +186,21 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         CaptureWindow,
         list[SealedFaceCapture],
         lambda store, window: store.passages.sealed_captures(window),
+    ),
+    # Trajectories (轨迹) and co-travellers (同行): tokens in, tokens and masks out.
+    "plate_passages": StoreQuery(
+        _PlateArgs,
+        list[PlatePassage],
+        lambda store, args: store.plate_passages(
+            args.plate_token, args.since, args.until, args.limit
+        ),
+    ),
+    "plate_passages_near": StoreQuery(
+        _NearArgs,
+        list[PlatePassage],
+        lambda store, args: store.plate_passages_near(
+            args.moments, args.window_seconds, args.limit
+        ),
     ),
 }
 
@@ -221,6 +267,24 @@ class RemoteEventStore:
             "sealed_captures",
             msgspec.structs.asdict(window),
             STORE_QUERIES["sealed_captures"].answer,
+        )
+        return answer
+
+    def plate_passages(
+        self, plate_token: str, since: datetime, until: datetime, limit: int
+    ) -> list[PlatePassage]:
+        answer: list[PlatePassage] = self._ask(
+            "plate_passages",
+            {"plate_token": plate_token, "since": since, "until": until, "limit": limit},
+        )
+        return answer
+
+    def plate_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[PlatePassage]:
+        answer: list[PlatePassage] = self._ask(
+            "plate_passages_near",
+            {"moments": moments, "window_seconds": window_seconds, "limit": limit},
         )
         return answer
 

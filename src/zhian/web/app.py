@@ -46,6 +46,8 @@ from zhian.web import (
     status_views,
     tip_triage_views,
     tip_views,
+    trajectory_api,
+    trajectory_views,
     viid_api,
     watchlist_views,
     workbench_views,
@@ -88,6 +90,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(case_views.router)
     app.include_router(hotspot_views.router)
+    app.include_router(trajectory_api.router)
+    app.include_router(trajectory_views.router)
     app.include_router(resident_views.router)
     app.include_router(map_views.router)
     app.include_router(archive_views.router)

@@ -198,6 +198,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/patrols/{station_id}"): "cases.view",
     ("GET", "/api/v1/map/patrols"): "cases.view",
     ("GET", "/workbench/_patrols"): "cases.view",
+    # Trajectories (轨迹) and co-travellers (同行): zhian.web.trajectory_api.
+    ("POST", "/api/v1/trajectories"): "trajectories.search",
+    ("POST", "/api/v1/trajectories/co-travellers"): "trajectories.search",
+    ("GET", "/trajectories"): "trajectories.search",
+    ("POST", "/trajectories"): "trajectories.search",
     ("POST", "/linkage/models"): "cases.models",
     ("POST", "/linkage/models/{version_id}/activate"): "cases.models",
     # Residents (实有人口): masked identity; the route checks `personal_data.reveal` itself

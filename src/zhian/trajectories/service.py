@@ -1,0 +1,180 @@
+"""Trajectory (轨迹) and co-traveller (同行) searches on a plate, under their safeguards.
+
+Each search needs a case of the reader's jurisdiction (its case number) and a stated
+reason; it reads only passages at devices of the reader's jurisdiction; it is audited
+(who, which subject as its token, which case, why, what was found); and it answers with
+masked plates only. Nothing here scores a person: co-travellers are listed by the number
+of places shared, the fact that defines them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from zhian.audit.service import Actor, AuditService
+from zhian.cases.service import CaseService
+from zhian.devices.schemas import DeviceRead
+from zhian.errors import BadRequestError, NotFoundError
+from zhian.governance.masking import mask_plate
+from zhian.governance.reveal import Purpose
+from zhian.store.queries import PlatePassage
+from zhian.store.remote import EventReads
+from zhian.trajectories.analysis import (
+    CoTraveller,
+    Passage,
+    Place,
+    TrajectoryLimits,
+    TrajectoryStep,
+    co_travellers,
+    trajectory,
+)
+
+# A search reads at most this many passages (a trajectory) or candidate passages (the
+# co-travellers' range join): a bound, so one request cannot read the whole store.
+MAX_PASSAGES = 5000
+MAX_NEAR_PASSAGES = 200_000
+MAX_DAYS = 92
+
+
+@dataclass(frozen=True)
+class TrajectoryQuery:
+    """What a search asks: the plate (in the clear, as the officer has it), the period
+    and the purpose."""
+
+    plate: str
+    case_number: str
+    reason: str
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class TrajectoryResult:
+    plate_masked: str
+    case_number: str
+    steps: list[TrajectoryStep]
+    masks: dict[str, str]  # token -> masked plate
+    device_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CoTravellerResult:
+    plate_masked: str
+    case_number: str
+    subject_passages: int
+    found: list[CoTraveller]
+    masks: dict[str, str]
+    device_names: dict[str, str]
+
+
+class TrajectoryService:
+    """Reads a plate's trajectory and co-travellers for one reader, within their scope."""
+
+    def __init__(
+        self,
+        *,
+        reads: EventReads,
+        cases: CaseService,
+        devices: Sequence[DeviceRead],
+        plate_token: Callable[[str], str],
+        audit: AuditService,
+        user_id: int,
+        ip: str | None = None,
+        limits: TrajectoryLimits | None = None,
+    ) -> None:
+        self.reads = reads
+        self.cases = cases
+        self.devices = {d.id: d for d in devices}
+        self.plate_token = plate_token
+        self.audit = audit
+        self.user_id = user_id
+        self.ip = ip
+        self.limits = limits or TrajectoryLimits()
+
+    def _checked(self, query: TrajectoryQuery) -> Purpose:
+        plate = query.plate.strip()
+        if not 2 <= len(plate) <= 16:
+            raise BadRequestError("give the plate (2-16 characters)", field="plate")
+        if not query.case_number.strip():
+            raise BadRequestError("a trajectory search needs a case number", field="case_number")
+        if not query.reason.strip():
+            raise BadRequestError("state the purpose of the search", field="reason")
+        purpose = Purpose(query.case_number, query.reason).checked()
+        try:
+            self.cases.get(query.case_number.strip())
+        except NotFoundError:
+            raise NotFoundError(f"no case '{query.case_number[:64]}' in your jurisdiction",
+                                field="case_number") from None  # fmt: skip
+        if query.until <= query.since:
+            raise BadRequestError("the period must end after it starts", field="until")
+        if query.until - query.since > timedelta(days=MAX_DAYS):
+            raise BadRequestError(f"search at most {MAX_DAYS} days at a time", field="until")
+        return purpose
+
+    def _visible(self, passages: list[PlatePassage]) -> list[PlatePassage]:
+        """Only passages at devices of the reader's jurisdiction."""
+        return [p for p in passages if p.device_id in self.devices]
+
+    def _places(self) -> dict[str, Place]:
+        return {d.id: Place(d.latitude, d.longitude) for d in self.devices.values()}
+
+    def _record(self, action: str, token: str, purpose: Purpose, **details: object) -> None:
+        self.audit.record(
+            Actor.user(self.user_id), action, record_type="plate", record_ids=[token],
+            ip=self.ip, purpose=purpose.reason, case_number=purpose.case_number,
+            details=details,
+        )  # fmt: skip
+
+    def trajectory(self, query: TrajectoryQuery) -> TrajectoryResult:
+        """The plate's passages in time order with gaps and implausible speeds flagged."""
+        purpose = self._checked(query)
+        token = self.plate_token(query.plate.strip())
+        passages = self._visible(
+            self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
+        )
+        self._record("trajectory.read", token, purpose, passages=len(passages),
+                     since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
+        steps = trajectory(
+            (Passage(p.plate_token, p.device_id, p.time) for p in passages),
+            self._places(),
+            self.limits,
+        )
+        masks = {p.plate_token: p.plate_masked for p in passages}
+        shown = masks.get(token, mask_plate(query.plate.strip()))
+        return TrajectoryResult(shown, purpose.case_number or "", steps, masks,
+                                self._names(passages))  # fmt: skip
+
+    def co_travellers(
+        self, query: TrajectoryQuery, *, window_seconds: float, min_places: int
+    ) -> CoTravellerResult:
+        """Plates seen within `window_seconds` of the plate at ≥ `min_places` places."""
+        if not 1 <= window_seconds <= 3600:
+            raise BadRequestError("the window is 1 to 3600 seconds", field="window_seconds")
+        if not 2 <= min_places <= 50:
+            raise BadRequestError("min_places is 2 to 50", field="min_places")
+        purpose = self._checked(query)
+        token = self.plate_token(query.plate.strip())
+        mine = self._visible(
+            self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
+        )
+        near = self._visible(self.reads.plate_passages_near(
+            [(p.device_id, p.time) for p in mine], window_seconds, MAX_NEAR_PASSAGES
+        ))  # fmt: skip
+        found = co_travellers(
+            [Passage(p.plate_token, p.device_id, p.time) for p in mine],
+            (Passage(p.plate_token, p.device_id, p.time) for p in near),
+            window_seconds=window_seconds,
+            min_places=min_places,
+        )
+        self._record("trajectory.co_travellers", token, purpose, found=len(found),
+                     window_seconds=window_seconds, min_places=min_places,
+                     since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
+        masks = {p.plate_token: p.plate_masked for p in [*mine, *near]}
+        return CoTravellerResult(masks.get(token, mask_plate(query.plate.strip())),
+                                 purpose.case_number or "", len(mine), found, masks,
+                                 self._names([*mine, *near]))  # fmt: skip
+
+    def _names(self, passages: list[PlatePassage]) -> dict[str, str]:
+        return {p.device_id: self.devices[p.device_id].name for p in passages}

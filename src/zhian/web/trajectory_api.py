@@ -1,0 +1,148 @@
+"""Trajectory (轨迹) and co-traveller (同行) searches on a plate: JSON routes.
+
+POST, so that the plate and the purpose never sit in a URL (proxies and logs keep those).
+Each needs `trajectories.search` (zhian.web.permissions), a case number of the user's
+jurisdiction and a reason; each is audited by `zhian.trajectories.service`; plates come
+back masked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhian.devices.service import DeviceService
+from zhian.errors import ConfigurationError
+from zhian.governance.reveal import Purpose
+from zhian.trajectories.service import TrajectoryQuery, TrajectoryService
+from zhian.web.auth import current_user
+from zhian.web.cases_api import case_service
+from zhian.web.deps import Context, RequestContext
+from zhian.web.openapi_errors import error_responses
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["trajectories"],
+    dependencies=[Depends(current_user)],
+    responses=error_responses(400, 401, 403, 404),
+)
+
+
+class TrajectorySearch(BaseModel):
+    """A plate, the period, and why: the case number (of your jurisdiction) and reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: str = Field(min_length=2, max_length=16)
+    case_number: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    since: datetime
+    until: datetime
+
+
+class CoTravellerSearch(TrajectorySearch):
+    window_seconds: float = Field(default=60, description="Seen within this many seconds.")
+    min_places: int = Field(default=3, description="At this many distinct places at least.")
+    reveal: bool = Field(
+        default=False,
+        description="Also show the co-travellers' plates in the clear (needs "
+        "`personal_data.reveal`; audited as `trajectory.reveal_plates`).",
+    )
+
+
+def trajectory_service(context: RequestContext) -> TrajectoryService:
+    """The service for the request's user: their cases, devices and audit trail."""
+    node = context.node
+    sealer = node.governance.sealer
+    if sealer is None:
+        raise ConfigurationError(
+            "plates are stored as keyed tokens: run `zhian keys init` first", field="plate"
+        )
+    return TrajectoryService(
+        reads=node.event_reads,
+        cases=case_service(context),
+        devices=DeviceService(context.session).list_devices(scope=context.scope),
+        plate_token=lambda plate: sealer.token("plate", plate),
+        audit=node.governance.audit(context.session),
+        user_id=context.user.id,
+        ip=context.ip,
+    )
+
+
+def _query(body: TrajectorySearch) -> TrajectoryQuery:
+    return TrajectoryQuery(body.plate, body.case_number, body.reason, body.since, body.until)
+
+
+@router.post("/trajectories", summary="A plate's passages in time order, flagged")
+def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any]:
+    """The plate's passages at devices of your jurisdiction in the period, in time order,
+    each step with its gap and speed and the flags: `is_gap` (unseen longer than 6 h),
+    `is_implausible_speed` (faster than 150 km/h over 300 m or more)."""
+    result = trajectory_service(context).trajectory(_query(body))
+    return {
+        "plate_masked": result.plate_masked,
+        "case_number": result.case_number,
+        "steps": [
+            {
+                "time": step.passage.time.isoformat(),
+                "device_id": step.passage.device_id,
+                "device_name": result.device_names.get(step.passage.device_id),
+                "latitude": step.place.latitude if step.place else None,
+                "longitude": step.place.longitude if step.place else None,
+                "seconds_since_previous": step.seconds_since_previous,
+                "metres_from_previous": None if step.metres_from_previous is None
+                else round(step.metres_from_previous),
+                "speed_kmh": step.speed_kmh,
+                "is_gap": step.is_gap,
+                "is_implausible_speed": step.is_implausible_speed,
+            }
+            for step in result.steps
+        ],
+    }  # fmt: skip
+
+
+@router.post("/trajectories/co-travellers", summary="Plates seen with a plate at several places")
+def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str, Any]:
+    """Plates seen within `window_seconds` of the plate at `min_places` or more distinct
+    devices of your jurisdiction in the period, most shared places first; masked."""
+    result = trajectory_service(context).co_travellers(
+        _query(body), window_seconds=body.window_seconds, min_places=body.min_places
+    )
+    clear = _revealed(context, body, [found.subject for found in result.found])
+    return {
+        "plate_masked": result.plate_masked,
+        "case_number": result.case_number,
+        "subject_passages": result.subject_passages,
+        "co_travellers": [
+            {
+                "plate_masked": result.masks.get(found.subject, "***"),
+                **({"plate": clear[found.subject]} if found.subject in clear else {}),
+                "places": found.places,
+                "pairs": [
+                    {"device_id": mine.device_id,
+                     "device_name": result.device_names.get(mine.device_id),
+                     "subject_time": mine.time.isoformat(), "other_time": other.time.isoformat()}
+                    for mine, other in found.pairs
+                ],
+            }
+            for found in result.found
+        ],
+    }  # fmt: skip
+
+
+def _revealed(
+    context: RequestContext, body: CoTravellerSearch, tokens: list[str]
+) -> dict[str, str]:
+    """token -> plate in the clear when the search asked for it: the reveal service checks
+    the permission and the purpose (the same case and reason) and audits it, or refuses
+    (403, 400) and records the refusal."""
+    if not body.reveal or not tokens:
+        return {}
+    read = context.read("trajectory.reveal_plates", "plate", *tokens,
+                        case_number=body.case_number)  # fmt: skip
+    stated = context.reveal.authorise(context.user, Purpose(body.case_number, body.reason), read)
+    opened = context.reveal.opened(tokens, user=context.user, purpose=stated, read=read)
+    return {token: item.value for token, item in opened.items()}

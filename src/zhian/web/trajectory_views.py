@@ -1,0 +1,122 @@
+"""The trajectory page (轨迹): a plate's passages as a table and on a map with playback,
+and its co-travellers (同行), for a case of the user's jurisdiction with a reason.
+
+The form posts (the plate and the purpose stay out of URLs); the search, its checks and
+its audit entry are `zhian.trajectories.service`'s, the same as the API's. Plates are shown
+masked. Needs `trajectories.search` (zhian.web.permissions).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+
+from zhian.errors import BadRequestError, ZhianError
+from zhian.trajectories.service import TrajectoryQuery
+from zhian.web.auth import current_user
+from zhian.web.i18n import TEXT
+from zhian.web.layout import Page, PageDep
+from zhian.web.map_views import base_layer
+from zhian.web.trajectory_api import trajectory_service
+
+router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
+
+_PAIRS: dict[str, tuple[str, str]] = {
+    "nav_trajectories": ("轨迹", "Trajectories"),
+    "traj_title": ("车辆轨迹与同行分析", "Vehicle trajectory and co-travellers"),
+    "traj_note": (
+        "须填写本辖区案件编号与检索事由；检索留痕，号牌脱敏显示。",
+        "Needs a case number of your jurisdiction and a reason; every search is audited "
+        "and plates are shown masked.",
+    ),
+    "traj_plate": ("号牌", "Plate"),
+    "traj_case": ("案件编号", "Case number"),
+    "traj_reason": ("检索事由", "Reason"),
+    "traj_since": ("起始时间", "From"),
+    "traj_until": ("截止时间", "To"),
+    "traj_with_co": ("同时分析同行车辆", "Also find co-travellers"),
+    "traj_window": ("同行时间窗（秒）", "Window (seconds)"),
+    "traj_min_places": ("最少共同点位", "Shared places at least"),
+    "traj_search": ("检索", "Search"),
+    "traj_time": ("时间", "Time"),
+    "traj_device": ("点位", "Device"),
+    "traj_gap": ("间隔", "Gap"),
+    "traj_speed": ("速度（km/h）", "Speed (km/h)"),
+    "traj_flags": ("提示", "Flags"),
+    "traj_flag_gap": ("长时间未见", "long unseen"),
+    "traj_flag_speed": ("速度异常", "implausible speed"),
+    "traj_none": ("该时段内辖区点位无此号牌", "No passage of this plate at your devices then"),
+    "traj_play": ("回放", "Play back"),
+    "traj_co_title": ("同行车辆", "Co-travellers"),
+    "traj_co_places": ("共同点位数", "Shared places"),
+    "traj_co_none": ("未发现同行车辆", "No co-traveller found"),
+}
+for _key, (_zh, _en) in _PAIRS.items():
+    TEXT["zh"].setdefault(_key, _zh)
+    TEXT["en"].setdefault(_key, _en)
+
+FIELDS = ("plate", "case_number", "reason", "since", "until", "with_co", "window_seconds",
+          "min_places")  # fmt: skip
+
+
+def _moment(page: Page, value: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequestError(f"'{value[:40]}' is not a date and time", field=field) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
+
+
+def _number(value: str, field: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise BadRequestError(f"'{value[:20]}' is not a number", field=field) from None
+
+
+def _render(page: Page, form: dict[str, str], status_code: int = 200, **extra: Any) -> HTMLResponse:
+    context: dict[str, Any] = {"form": form, "form_error": None, "result": None,
+                               "co": None, "points": [], "base": base_layer(
+                                   page.node.settings.map)}  # fmt: skip
+    context.update(extra)
+    return page.render("trajectories.html", context, status_code=status_code)
+
+
+def _defaults(page: Page) -> dict[str, str]:
+    now = page.node.clock.now().astimezone(page.zone)
+    return {"since": f"{now - timedelta(days=7):%Y-%m-%dT%H:%M}", "until": f"{now:%Y-%m-%dT%H:%M}",
+            "window_seconds": "60", "min_places": "3"}  # fmt: skip
+
+
+@router.get("/trajectories", response_class=HTMLResponse, include_in_schema=False)
+def trajectory_page(page: PageDep) -> HTMLResponse:
+    return _render(page, _defaults(page))
+
+
+@router.post("/trajectories", response_class=HTMLResponse, include_in_schema=False)
+async def trajectory_search(page: PageDep) -> HTMLResponse:
+    raw = await page.request.form()
+    form = {name: str(raw.get(name, "")).strip() for name in FIELDS}
+    try:
+        query = TrajectoryQuery(form["plate"], form["case_number"], form["reason"],
+                                _moment(page, form["since"], "since"),
+                                _moment(page, form["until"], "until"))  # fmt: skip
+        service = trajectory_service(page.context)
+        result = service.trajectory(query)
+        co = None
+        if form["with_co"]:
+            co = service.co_travellers(
+                query, window_seconds=_number(form["window_seconds"], "window_seconds"),
+                min_places=int(_number(form["min_places"], "min_places")),
+            )  # fmt: skip
+    except ZhianError as error:
+        return _render(page, form, error.status_code, form_error=error)
+    points = [
+        {"lat": s.place.latitude, "lon": s.place.longitude, "time": s.passage.time.isoformat(),
+         "device": result.device_names.get(s.passage.device_id, s.passage.device_id)}
+        for s in result.steps if s.place is not None
+    ]  # fmt: skip
+    return _render(page, form, result=result, co=co, points=points)
