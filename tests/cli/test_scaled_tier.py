@@ -29,7 +29,6 @@ from tests.worker.test_split_processes import (
     add_sos_device,
     sos_alerts,
     wait_for,
-    wait_healthy,
     zhian_process,
 )
 from zhian.config import Settings, load_settings
@@ -40,6 +39,9 @@ from zhian.node import Node
 from zhian.store.remote import RemoteEventStore
 
 DEVICES = ("SOS1", "SOS2", "SOS3")
+# Processes start in seconds; on a loaded machine (a load average of 20 on 2 cores) in
+# tens of seconds: generous, since nothing here measures time.
+STARTING_SECONDS = 150.0
 EVENTS_PER_BATCH = 20
 
 
@@ -97,6 +99,17 @@ def send_until_acknowledged(port: int, tokens: dict[str, str], batch: int) -> in
     raise AssertionError(f"batch {batch} never acknowledged")
 
 
+def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
+    def ready() -> bool:
+        assert server.poll() is None, "zhian serve exited"
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(ready, "zhian serve", timeout_seconds=STARTING_SECONDS)
+
+
 def web_pids(port: int, parent: int) -> set[int]:
     """The web processes' ids, from their `/healthz` answers (the kernel spreads
     connections between them)."""
@@ -110,7 +123,7 @@ def web_pids(port: int, parent: int) -> set[int]:
         seen.add(int(pid))
         return len(seen) >= 2
 
-    wait_for(both_answered, "answers from both web processes")
+    wait_for(both_answered, "answers from both web processes", timeout_seconds=STARTING_SECONDS)
     assert parent not in seen
     return seen
 
@@ -167,11 +180,11 @@ def test_the_scaled_tier_stores_every_acknowledged_event_once_through_kill_9(
     workspace = settings.workspace
     serve_args = ("serve", "--workers", "2", "--web-only", "--port", str(port))
     with zhian_process(workspace, *serve_args, env=env) as web:
-        wait_healthy(port, web)
+        wait_ready(port, web)
         pids = web_pids(port, web.pid)
         worker = start_worker(workspace, env)
         try:
-            wait_for(lambda: answers(settings), "the worker")
+            wait_for(lambda: answers(settings), "the worker", timeout_seconds=STARTING_SECONDS)
             # Before any kill: each batch once, one after the other; whichever web process
             # took it, a scrape of either reports every accepted event.
             first = [send_until_acknowledged(port, tokens, batch) for batch in range(6)]
@@ -201,7 +214,9 @@ def test_the_scaled_tier_stores_every_acknowledged_event_once_through_kill_9(
                     future.result()  # every batch acknowledged, whoever took it
 
             wanted = {f"e2e-{batch}-{n}" for batch in range(90) for n in range(EVENTS_PER_BATCH)}
-            wait_for(lambda: answers(settings), "the restarted worker")
+            wait_for(
+                lambda: answers(settings), "the restarted worker", timeout_seconds=STARTING_SECONDS
+            )
             wait_for(
                 lambda: set(stored_ids(settings)) == wanted,
                 "every acknowledged event in the Parquet store",

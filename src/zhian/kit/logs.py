@@ -55,6 +55,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at each record, as logging's last resort does: a
+    command run inside another program (a test's CLI runner) swaps stderr and closes it."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+
 _TEXT_FORMAT: Final = (
     "%(asctime)s %(levelname)s %(name)s [pid %(process)d request %(request_id)s] %(message)s"
 )
@@ -72,7 +84,7 @@ def configure_logging(
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
