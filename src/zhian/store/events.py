@@ -31,7 +31,13 @@ from zhian.store.features import StoreProtector
 from zhian.store.maintenance import RetentionKeep
 from zhian.store.passages import DuckDbPassages
 from zhian.store.queries import EventQueries, PlatePassage
-from zhian.store.schema import EVENT_TABLES, STORE_CONSUMER, schema_statements, union_all
+from zhian.store.schema import (
+    EVENT_TABLES,
+    STORE_CONSUMER,
+    index_statements,
+    schema_statements,
+    union_all,
+)
 from zhian.store.writer import write_batch
 
 
@@ -43,7 +49,7 @@ class EventStore:
     Pages and models read it through `queries`, by name.
     """
 
-    def __init__(self, path: Path, protector: StoreProtector) -> None:
+    def __init__(self, path: Path, protector: StoreProtector, *, plate_index: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self.protector = protector
@@ -55,6 +61,8 @@ class EventStore:
             maintenance.upgrade_older_rows(self._connection, path, protector)
             if maintenance.compaction_marker(path).exists():
                 self._connection = maintenance.compact(self._connection, path)
+            for statement in index_statements(plate_index=plate_index):
+                self._connection.execute(statement)
         # Readers take cursors from a connection nobody executes on, so that opening one
         # never races with a batch being written on the main connection.
         self._reader_root = self._connection.cursor()

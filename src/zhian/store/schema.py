@@ -2,8 +2,11 @@
 filled from an event. Any engine that holds the events (DuckDB here, Parquet later) keeps
 these tables and columns; the SQL fragments are DuckDB's and serve that engine's queries.
 
-Tables carry no index: events arrive roughly in time order, so DuckDB's per-block min/max
-(zone maps) already prune by `time`, and retention deletes by time range.
+Tables carry no index by time: events arrive roughly in time order, so DuckDB's per-block
+min/max (zone maps) already prune by `time`, and retention deletes by time range. One read
+cannot be pruned that way, a plate's passages (trajectories, search, the follow list): the
+store keeps an ART index on `vehicle_events.plate` unless `store.plate_index` is off
+(bench/trajectory.py measures what it gains and what it costs intake).
 
 No personal data is kept in the clear: identifiers are stored as keyed tokens (with a
 masked form), face features as sealed values (BLOB) bound to their row; see
@@ -201,6 +204,9 @@ EVENT_TABLES: Final[dict[type[Event], EventTable]] = {
 TABLE_BY_TYPE: Final = {table.event_type: table for table in EVENT_TABLES.values()}
 
 
+PLATE_INDEX: Final = "vehicle_events_plate"
+
+
 def schema_statements() -> list[str]:
     """The DDL that creates an empty store (idempotent)."""
     statements = [
@@ -212,6 +218,14 @@ def schema_statements() -> list[str]:
         body = ", ".join(f"{name} {sql_type}" for name, sql_type in table.sql_columns())
         statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({body})")
     return statements
+
+
+def index_statements(*, plate_index: bool) -> list[str]:
+    """The DDL that adds the plate index, or drops it (idempotent); run after the tables
+    are up to date, so that upgrading older rows never rewrites an indexed column."""
+    if plate_index:
+        return [f"CREATE INDEX IF NOT EXISTS {PLATE_INDEX} ON vehicle_events (plate)"]
+    return [f"DROP INDEX IF EXISTS {PLATE_INDEX}"]
 
 
 def union_all(select: Callable[[EventTable], str]) -> str:

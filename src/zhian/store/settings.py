@@ -31,6 +31,13 @@ class StoreSettings(BaseModel):
         description="Small files of one event type and day that the Parquet store merges into "
         "one as soon as there are this many.",
     )
+    plate_index: bool = Field(
+        default=True,
+        description="Keep an index on vehicle passages' plate tokens in the DuckDB store: a "
+        "plate's passages (trajectories, search, follow list) are read in milliseconds "
+        "instead of a scan of every passage, for slower appends of vehicle passages "
+        "(bench/trajectory.py). Turning it off drops the index at the next start.",
+    )
     batch_events: int = Field(
         default=20_000, ge=1, description="Most events the store appends in one transaction."
     )
