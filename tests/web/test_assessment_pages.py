@@ -44,7 +44,13 @@ def test_units_are_scored_ranked_and_drilled_into(
     if online["value"] is not None:
         full = online["value"] >= 98
         assert online["score"] == (100.0 if full else round(100 * online["value"] / 98, 1))
-    weights = {"sign_time": 25, "on_time_handling": 30, "online_rate": 25, "false_alarm_rate": 20}
+    weights = {
+        "sign_time": 25,
+        "on_time_handling": 30,
+        "online_rate": 25,
+        "false_alarm_rate": 20,
+        "data_reporting": 10,
+    }
     had = [(weights[n], s["score"]) for n, s in scores.items() if s["score"] is not None]
     expected = round(sum(w * v for w, v in had) / sum(w for w, _ in had), 1)
     assert station["total"] == expected and station["rank"] == 1

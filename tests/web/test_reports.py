@@ -7,6 +7,7 @@ import io
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pypdfium2
 import pytest
@@ -20,6 +21,12 @@ from zhian.node import Node
 from zhian.reports.settings import DEFAULT_FONT
 
 needs_font = pytest.mark.skipif(not DEFAULT_FONT.is_file(), reason="fonts-noto-cjk is missing")
+
+
+@pytest.fixture
+def node_settings() -> dict[str, Any]:
+    """Devices stay online across the days these tests skip: the counts are the alarms'."""
+    return {"rules": {"offline_seconds": 30 * 24 * 3600}}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import msgspec
 
 from zhian.kit.loopback import LoopbackClient
 from zhian.store.events import EventStore
-from zhian.store.queries import ArrivalStats, StoredEventSummary
+from zhian.store.queries import ArrivalStats, PassageCount, StoredEventSummary
 
 
 class EventReads(Protocol):
@@ -39,6 +39,8 @@ class EventReads(Protocol):
         self, since: datetime, until: datetime, *, late_after_seconds: float
     ) -> list[ArrivalStats]: ...
 
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]: ...
+
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
@@ -53,6 +55,11 @@ class _ArrivalArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     since: datetime
     until: datetime
     late_after_seconds: float
+
+
+class _WindowArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    since: datetime
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class LocalEventReads:
             since, until, late_after_seconds=late_after_seconds
         )
 
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        return self._store.queries.passage_counts(since, until)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -113,6 +123,11 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         lambda store, args: store.queries.arrival_stats(
             args.since, args.until, late_after_seconds=args.late_after_seconds
         ),
+    ),
+    "passage_counts": StoreQuery(
+        _WindowArgs,
+        list[PassageCount],
+        lambda store, args: store.queries.passage_counts(args.since, args.until),
     ),
 }
 
@@ -160,6 +175,10 @@ class RemoteEventStore:
             "arrival_stats",
             {"since": since, "until": until, "late_after_seconds": late_after_seconds},
         )
+        return answer
+
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        answer: list[PassageCount] = self._ask("passage_counts", {"since": since, "until": until})
         return answer
 
     def close(self) -> None:

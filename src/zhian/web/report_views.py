@@ -62,7 +62,7 @@ def make_report(page: Page, kind: str, jurisdiction: str | None, day: str | None
     """The report of the user's area (or one below it) for the period holding `day`."""
     chosen = report_kind(kind)
     context = page.context
-    metrics = MetricsService(context.session)
+    metrics = MetricsService(context.session, context.node.event_reads)
     area = metrics.area(context.scope, jurisdiction)
     period = parse_period(
         {"daily": "day", "weekly": "week", "monthly": "month"}[chosen.value],
