@@ -36,6 +36,7 @@ from zhian.registry.models import (
     Vehicle,
     Zone,
 )
+from zhian.reports.models import ArchivedReport  # noqa: F401
 from zhian.rules.crowd_data import CrowdFlowPoint  # noqa: F401
 from zhian.rules.models import RuleCheckpoint  # noqa: F401
 from zhian.watchlists.models import WatchlistEntry  # noqa: F401

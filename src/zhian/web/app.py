@@ -41,6 +41,7 @@ from zhian.web import (
     workbench_views,
 )
 from zhian.web.error_pages import error_page, wants_page
+from zhian.web.report_schedule import report_schedule
 
 
 def create_app(node: Node) -> FastAPI:
@@ -55,6 +56,7 @@ def create_app(node: Node) -> FastAPI:
         title="Zhian 治安",
         version=__version__,
         description="Open platform for community public safety.",
+        lifespan=report_schedule,
     )
     app.state.node = node
     app.include_router(intake_api.router)

@@ -22,6 +22,7 @@ from zhian.reports.content import (
 )
 from zhian.reports.excel import workbook_bytes
 from zhian.reports.pdf import pdf_bytes
+from zhian.reports.service import ReportArchiveService
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.kpi_views import jurisdiction_choices
@@ -40,12 +41,21 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "report_generated": ("生成时间", "Generated"),
     "report_notable": ("重大预警", "Major alerts"),
     "report_none": ("无", "none"),
+    "report_archive": ("报表归档", "Report archive"),
+    "report_period": ("周期", "Period"),
+    "report_size": ("大小", "Size"),
+    "report_download": ("下载", "Download"),
+    "report_archive_none": (
+        "暂无归档报表（按计划生成：见 reports.scheduled 配置）",
+        "No archived report yet (generated on schedule: setting reports.scheduled)",
+    ),
 }
 for _key, (_zh, _en) in REPORT_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
 
 Kind = Annotated[str, Path(max_length=16)]
+ArchiveId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Jurisdiction = Annotated[str | None, Query(max_length=64)]
 Day = Annotated[str | None, Query(max_length=10)]
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -109,9 +119,29 @@ def reports_page(page: PageDep, jurisdiction: Jurisdiction = None, day: Day = No
             "chosen": jurisdiction or context.scope.root,
             "day": day or page.now.astimezone(page.zone).date().isoformat(),
             "error": error,
+            "archive": ReportArchiveService(context.session).listing(scope=context.scope),
         },
         status_code=error.status_code if error else 200,
     )
+
+
+@router.get("/reports/archive/{report_id}", include_in_schema=False)
+def archived_report(page: PageDep, report_id: ArchiveId) -> Response:
+    """A file of the archive, when its area lies in the user's jurisdiction (404 if not)."""
+    read, content = ReportArchiveService(page.context.session).content(
+        report_id, scope=page.context.scope
+    )
+    media = _XLSX if read.format == "xlsx" else "application/pdf"
+    name = f"zhian-{read.kind}-{read.jurisdiction_id}-{read.period}.{read.format}"
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{_ascii(name)}"'},
+    )
+
+
+def _ascii(name: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
 
 
 @router.get("/reports/{kind}/print", response_class=HTMLResponse, include_in_schema=False)
