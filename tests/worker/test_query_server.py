@@ -65,6 +65,8 @@ def test_remote_reads_answer_what_the_store_holds(
         assert remote.arrival_stats(
             since, until, late_after_seconds=60
         ) == node.store.queries.arrival_stats(since, until, late_after_seconds=60)
+        passages = remote.passage_counts(since, until)
+        assert passages == node.store.queries.passage_counts(since, until) != []
     finally:
         remote.close()
 
