@@ -50,8 +50,8 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "report_size": ("大小", "Size"),
     "report_download": ("下载", "Download"),
     "report_archive_none": (
-        "暂无归档报表（按计划生成：见 reports.scheduled 配置）",
-        "No archived report yet (generated on schedule: setting reports.scheduled)",
+        "暂无归档报表。按计划生成的报表归档于此，见配置项",
+        "No archived report yet. Reports generated on schedule are kept here; see the setting",
     ),
 }
 for _key, (_zh, _en) in REPORT_TEXT.items():
