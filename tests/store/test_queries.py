@@ -265,6 +265,17 @@ def test_arrival_stats(sim: Simulated) -> None:
     )
 
 
+def test_passage_counts(sim: Simulated) -> None:
+    expected: Counter[tuple[str, str, str, datetime]] = Counter()
+    for kind, name in ((AccessEvent, "access"), (VehicleEvent, "vehicle")):
+        for _, e in sim.window(kind):
+            hour = e.time.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            expected[(e.device_id, name, e.direction or "", hour)] += 1
+    counts = sim.queries.passage_counts(SINCE, UNTIL)
+    assert {(c.device_id, c.type, c.direction, c.hour): c.count for c in counts} == dict(expected)
+    assert {c.direction for c in counts} >= {"in", "out"}
+
+
 # --- batch models ---------------------------------------------------------------------------
 
 

@@ -76,8 +76,14 @@ def wait_for_alert(node: Node, kind: str) -> AlertSummary:
 
 
 @pytest.fixture
-def node(workspace: Path, clock: ManualClock) -> Iterator[Node]:
-    settings = load_settings(workspace, web={"secret_key": "k" * 40})
+def node_settings() -> dict[str, Any]:
+    """Settings sections a test module overrides (see tests/web/test_stats_pages.py)."""
+    return {}
+
+
+@pytest.fixture
+def node(workspace: Path, clock: ManualClock, node_settings: dict[str, Any]) -> Iterator[Node]:
+    settings = load_settings(workspace, web={"secret_key": "k" * 40}, **node_settings)
     with Node.open(settings, clock) as opened:
         # load_master_data refreshes the directory, so the running rules place by it.
         load_master_data(opened, now=clock.now())

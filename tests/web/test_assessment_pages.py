@@ -3,11 +3,14 @@ drill-down to the figures, and audited edits of weights and targets by the comma
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from html import unescape
 
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tests.web.conftest import log_in
 from zhian.alerts.schemas import AlertSummary
@@ -44,7 +47,13 @@ def test_units_are_scored_ranked_and_drilled_into(
     if online["value"] is not None:
         full = online["value"] >= 98
         assert online["score"] == (100.0 if full else round(100 * online["value"] / 98, 1))
-    weights = {"sign_time": 25, "on_time_handling": 30, "online_rate": 25, "false_alarm_rate": 20}
+    weights = {
+        "sign_time": 25,
+        "on_time_handling": 30,
+        "online_rate": 25,
+        "false_alarm_rate": 20,
+        "data_reporting": 10,
+    }
     had = [(weights[n], s["score"]) for n, s in scores.items() if s["score"] is not None]
     expected = round(sum(w * v for w, v in had) / sum(w for w, _ in had), 1)
     assert station["total"] == expected and station["rank"] == 1
@@ -97,3 +106,27 @@ def test_scores_keep_to_the_users_jurisdiction(client: TestClient) -> None:
     assert client.get("/api/v1/assessment?jurisdiction=J-STATION").status_code == 400
     log_in(client, "grid")
     assert client.get("/assessment").status_code == 403
+
+
+def test_the_assessment_report_carries_the_scores_in_excel_and_pdf(
+    client: TestClient, clock: ManualClock, fire: AlertSummary
+) -> None:
+    clock.advance(timedelta(minutes=10))
+    log_in(client, "command")
+    client.post(f"/alerts/{fire.id}/actions/sign", data={})
+    units = client.get("/api/v1/assessment").json()  # the month, as the report
+    response = client.get("/reports/assessment.xlsx?lang=zh")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content))["考核"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "考核评价报表"
+    assert rows[1][:3] == ("排名", "单位", "总分") and "签收用时（分钟）" in str(rows[1][3])
+    station = score_of(units, "J-STATION")
+    by_unit = {row[1]: row for row in rows[2:]}
+    assert by_unit["North Station"][0] == station["rank"] == 1
+    assert by_unit["North Station"][2] == station["total"]
+    assert by_unit["North Station"][3] == station["scores"][0]["score"] == 50.0  # type: ignore[index]
+    pdf = client.get("/reports/assessment.pdf?lang=zh")
+    assert pdf.status_code == 200
+    text = re.sub(r"[\s\x00]+", "", PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text())
+    assert "考核评价报表" in text and "NorthStation" in text

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pypdfium2
 import pytest
@@ -17,9 +18,16 @@ from pypdf import PdfReader
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
-from zhian.reports.settings import DEFAULT_FONT
+from zhian.reports.settings import DEFAULT_FONT, ScheduledReport
+from zhian.web.report_schedule import run_due_reports
 
 needs_font = pytest.mark.skipif(not DEFAULT_FONT.is_file(), reason="fonts-noto-cjk is missing")
+
+
+@pytest.fixture
+def node_settings() -> dict[str, Any]:
+    """Devices stay online across the days these tests skip: the counts are the alarms'."""
+    return {"rules": {"offline_seconds": 30 * 24 * 3600}}
 
 
 @pytest.fixture
@@ -107,3 +115,30 @@ def test_reports_keep_to_the_users_jurisdiction(client: TestClient, alarms: None
     log_in(client, "grid")
     assert client.get("/reports/daily.xlsx").status_code == 403
     assert client.get("/reports").status_code == 403
+
+
+def test_scheduled_reports_land_in_the_archive_once_and_in_scope(
+    client: TestClient, node: Node, clock: ManualClock, alarms: None
+) -> None:
+    node.settings.reports.scheduled = [
+        ScheduledReport(kind="daily", jurisdiction_id="J-STATION", formats=["xlsx"])
+    ]
+    clock.advance(timedelta(days=1))  # the day of the two alarms is now complete
+    assert run_due_reports(node, clock.now()) == 1
+    assert run_due_reports(node, clock.now()) == 0  # kept once
+    log_in(client, "command")
+    listing = client.get("/reports?lang=zh").text
+    found = re.search(r'<tr data-archive-id="(\d+)">(.*?)</tr>', listing, re.S)
+    assert found and "值班日报" in found.group(2)
+    day = (clock.now() - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert day in found.group(2)
+    download = client.get(f"/reports/archive/{found.group(1)}")
+    assert download.status_code == 200
+    book = load_workbook(io.BytesIO(download.content))
+    rows = {row[0]: row[1:] for row in book.active.iter_rows(values_only=True) if row and row[0]}
+    expected = client.get(f"/api/v1/stats?jurisdiction=J-STATION&day={day}").json()
+    alerts = next(f for f in expected["figures"] if f["metric"] == "alerts" and not f["key"])
+    assert rows["预警数"][0] == alerts["value"] == 2
+    log_in(client, "outsider")
+    assert client.get(f"/reports/archive/{found.group(1)}").status_code == 404
+    assert 'data-archive-id="' not in client.get("/reports").text

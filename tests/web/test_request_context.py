@@ -167,6 +167,9 @@ OWN_SESSION_ALLOWED = {
     # Sign-in: no user yet, so no request context; the failed-attempt count it writes must
     # be committed whatever the page answers. Logout ends the session whatever comes next.
     "auth.py",
+    # Not a route: the report schedule's background loop, one transaction per scheduled
+    # report, so one that fails leaves the others archived.
+    "report_schedule.py",
 }
 
 

@@ -6,12 +6,21 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from tests.ingest.factories import access_event
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+
+
+@pytest.fixture
+def node_settings() -> dict[str, Any]:
+    """Devices stay online across the days these tests skip: the counts are the alarms'."""
+    return {"rules": {"offline_seconds": 30 * 24 * 3600}}
 
 
 def raise_alarms(node: Node, clock: ManualClock, *kinds: str) -> None:
@@ -126,3 +135,34 @@ def test_only_roles_with_the_figures_see_the_page(client: TestClient) -> None:
     log_in(client, "analyst")
     assert client.get("/stats").status_code == 200
     assert 'href="/stats?lang=' in client.get("/stats").text
+
+
+def test_passages_by_direction_type_and_hour_and_the_reporting_rate(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    now = clock.now()  # 09:00 in +08:00
+    submit(
+        node,
+        access_event("p-1", now - timedelta(minutes=30), direction="in"),
+        access_event("p-2", now - timedelta(minutes=20), direction="in"),
+        access_event("p-3", now + timedelta(minutes=5), direction="out"),
+        # Another day: not in today's figures.
+        access_event("p-4", now - timedelta(days=1), direction="in"),
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "command")
+    report = client.get("/api/v1/stats?granularity=day").json()
+    assert figure(report, "passages")["value"] == 3
+    assert figure(report, "passages", None)["previous"] == 1
+    assert figure(report, "passages_by_direction", "in")["value"] == 2
+    assert figure(report, "passages_by_direction", "out")["value"] == 1
+    assert figure(report, "passages_by_type", "access")["value"] == 3
+    # Local hours of the day: 08:30 and 08:40 fall in 08, 09:05 in 09.
+    assert figure(report, "passages_by_hour", "08")["value"] == 2
+    assert figure(report, "passages_by_hour", "09")["value"] == 1
+    # One door of the four enabled devices sent events today (received today: all four
+    # events arrived now, the one of yesterday included).
+    assert figure(report, "data_reporting_rate")["value"] == 25.0
+    page = client.get("/stats?lang=zh").text
+    assert cell(row(page, "passages_by_direction", "in"), "value") == "2"
+    assert "进" in row(page, "passages_by_direction", "in")

@@ -82,6 +82,8 @@ def test_remote_reads_answer_what_the_store_holds(
         assert remote.plate_passages_near(moments, 60, 10) == node.store.plate_passages_near(
             moments, 60, 10
         )
+        passages = remote.passage_counts(since, until)
+        assert passages == node.store.queries.passage_counts(since, until) != []
     finally:
         remote.close()
 

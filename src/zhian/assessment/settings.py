@@ -33,6 +33,12 @@ DEFAULT_INDICATORS: dict[str, dict[str, object]] = {
         "target": 10,
         "better": "lower",
     },
+    "data_reporting": {
+        "metric": "data_reporting_rate",
+        "weight": 10,
+        "target": 95,
+        "better": "higher",
+    },
 }
 
 

@@ -43,6 +43,7 @@ from zhian.registry.models import (
     Vehicle,
     Zone,
 )
+from zhian.reports.models import ArchivedReport  # noqa: F401
 from zhian.rules.crowd_data import CrowdFlowPoint  # noqa: F401
 from zhian.rules.models import RuleCheckpoint  # noqa: F401
 from zhian.tips.models import Tip  # noqa: F401

@@ -73,6 +73,15 @@ class MetricsRepository:
         )
         return {str(kind): int(n) for kind, n in self.session.execute(query)}
 
+    def enabled_device_communities(self, communities: Collection[str] | None) -> dict[str, str]:
+        """Enabled device id -> its community, for the devices of the area."""
+        query = select(Device.id, Device.community_id).where(
+            Device.is_enabled.is_(True),
+            Device.community_id.is_not(None),
+            _within(Device.community_id, communities),
+        )
+        return {str(d): str(c) for d, c in self.session.execute(query)}
+
     # -- devices ---------------------------------------------------------------------------
 
     def online_samples(

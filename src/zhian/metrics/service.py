@@ -18,6 +18,7 @@ from zhian.metrics.periods import Period, hour_window
 from zhian.metrics.repository import MetricsRepository
 from zhian.metrics.schemas import Area, FigureRead, StatisticsRead, TrendPoint, change_pct
 from zhian.registry.service import RegistryService
+from zhian.store.remote import EventReads
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class NotableAlert:
 # (metric, breakdown key or None) -> value
 Values = dict[tuple[str, str | None], float | None]
 TREND_PERIODS = 12
+# arrival_stats also counts late events; the reporting rate does not use that count.
+REPORT_LATE_SECONDS = 300.0
 MAX_TREND_PERIODS = 60
 
 
@@ -49,8 +52,11 @@ def _pct(part: int, whole: int) -> float | None:
 class MetricsService:
     """Computes every figure of `zhian.metrics.catalogue` for an area within a user's scope."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, events: EventReads | None = None) -> None:
+        """`events`: the event store's reads, for passages and the data reporting rate;
+        without them those figures are left out."""
         self.session = session
+        self.events = events
         self.repository = MetricsRepository(session)
         self._registry = RegistryService(session)
 
@@ -118,9 +124,42 @@ class MetricsService:
             elif met_at is not None:
                 met += 1
         values[("overdue_rate", None)] = _pct(breached, met + breached)
+        if self.events is not None:
+            values.update(self._event_values(area, start, end, self.events))
         cases = self.repository.cases_by_category(area.jurisdictions, start, end)
         values[("cases", None)] = sum(cases.values())
         values.update({("cases", key): n for key, n in cases.items()})
+        return values
+
+    def _event_values(
+        self, area: Area, start: datetime, end: datetime, events: EventReads
+    ) -> Values:
+        """Passages and the data reporting rate, from the event store."""
+        devices = self.repository.enabled_device_communities(area.communities)
+        values: Values = {}
+        by: dict[str, Counter[str]] = {
+            "passages_by_direction": Counter(),
+            "passages_by_type": Counter(),
+            "passages_by_hour": Counter(),
+        }
+        zone = start.tzinfo
+        for count in events.passage_counts(start, end):
+            if count.device_id not in devices:
+                continue
+            by["passages_by_direction"][count.direction or "unknown"] += count.count
+            by["passages_by_type"][count.type] += count.count
+            by["passages_by_hour"][f"{count.hour.astimezone(zone):%H}"] += count.count
+        total = sum(by["passages_by_type"].values())
+        values[("passages", None)] = total
+        for metric, counts in by.items():
+            values[(metric, None)] = total
+            values.update({(metric, key): n for key, n in counts.items()})
+        reporting = {
+            row.device_id
+            for row in events.arrival_stats(start, end, late_after_seconds=REPORT_LATE_SECONDS)
+            if row.device_id in devices
+        }
+        values[("data_reporting_rate", None)] = _pct(len(reporting), len(devices))
         return values
 
     def _alert_values(self, area: Area, start: datetime, end: datetime) -> Values:

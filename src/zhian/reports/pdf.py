@@ -10,7 +10,7 @@ from zhian.errors import ConfigurationError
 from zhian.reports.content import Report, format_change, format_value
 from zhian.reports.settings import ReportSettings
 
-_FAMILY = "cjk"
+FAMILY = "cjk"
 _HEAD = {
     "zh": ("指标", "数值", "环比", "同比"),
     "en": ("Figure", "Value", "vs previous", "vs a year ago"),
@@ -20,29 +20,30 @@ _NONE = {"zh": "无", "en": "none"}
 _WIDTHS = (95, 30, 30, 30)  # mm, on A4 with 15 mm margins
 
 
-def _document(settings: ReportSettings) -> FPDF:
+def document(settings: ReportSettings, *, orientation: str = "portrait") -> FPDF:
+    """An A4 document with the configured Chinese font; 500 naming the setting without it."""
     if not settings.font_path.is_file():
         raise ConfigurationError(
             f"no font at {settings.font_path}: install fonts-noto-cjk or set "
             "reports.font_path to a font with Simplified Chinese",
             field="reports.font_path",
         )
-    pdf = FPDF(format="A4")
+    pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font(_FAMILY, fname=str(settings.font_path), collection_font_number=settings.font_index)
+    pdf.add_font(FAMILY, fname=str(settings.font_path), collection_font_number=settings.font_index)
     return pdf
 
 
 def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes:
     """The report as a PDF: title, area and period, a table per section, major alerts."""
     lang = "en" if report.lang == "en" else "zh"
-    pdf = _document(settings)
+    pdf = document(settings)
     pdf.set_title(report.title)
     pdf.add_page()
-    pdf.set_font(_FAMILY, size=18)
+    pdf.set_font(FAMILY, size=18)
     pdf.cell(0, 10, report.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, size=10)
+    pdf.set_font(FAMILY, size=10)
     start, end = report.start.astimezone(zone), report.end.astimezone(zone)
     pdf.cell(
         0,
@@ -53,9 +54,9 @@ def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes
     )
     for section in report.sections:
         pdf.ln(3)
-        pdf.set_font(_FAMILY, size=13)
+        pdf.set_font(FAMILY, size=13)
         pdf.cell(0, 8, section.heading, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(_FAMILY, size=10)
+        pdf.set_font(FAMILY, size=10)
         _row(pdf, _HEAD[lang], fill=True)
         for row in section.rows:
             _row(
@@ -68,9 +69,9 @@ def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes
                 ),
             )
     pdf.ln(3)
-    pdf.set_font(_FAMILY, size=13)
+    pdf.set_font(FAMILY, size=13)
     pdf.cell(0, 8, _NOTABLE[lang], new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, size=10)
+    pdf.set_font(FAMILY, size=10)
     for alert in report.notable:
         when = alert.created_at.astimezone(zone).strftime("%m-%d %H:%M")
         title = alert.title_en if lang == "en" else alert.title_zh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -10,8 +11,20 @@ from pydantic import BaseModel, Field
 DEFAULT_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 
+class ScheduledReport(BaseModel):
+    """One report generated for every complete period into the report archive."""
+
+    kind: str = Field(pattern="^(daily|weekly|monthly)$", description="daily, weekly or monthly.")
+    jurisdiction_id: str = Field(min_length=1, max_length=64, description="The area.")
+    formats: list[Literal["xlsx", "pdf"]] = Field(
+        default=["xlsx", "pdf"], description="Files to keep: xlsx and/or pdf."
+    )
+    lang: str = Field(default="zh", pattern="^(zh|en)$", description="zh or en.")
+
+
 class ReportSettings(BaseModel):
-    """The font embedded in PDF reports: it must cover Simplified Chinese."""
+    """The font embedded in PDF reports (it must cover Simplified Chinese) and the reports
+    generated on a schedule into the archive."""
 
     font_path: Path = Field(
         default=DEFAULT_FONT,
@@ -25,4 +38,13 @@ class ReportSettings(BaseModel):
         le=64,
         description="The font's number inside a collection (.ttc); Noto Sans CJK: 2 is "
         "Simplified Chinese. Ignored for a single font file.",
+    )
+    scheduled: list[ScheduledReport] = Field(
+        default=[],
+        description="Reports generated for each complete period (yesterday, last week, last "
+        'month) into the report archive, e.g. [{kind = "daily", jurisdiction_id = '
+        '"J-DISTRICT"}]. Checked every `schedule_check_seconds`.',
+    )
+    schedule_check_seconds: float = Field(
+        default=600, ge=10, le=86_400, description="How often the schedule is checked."
     )

@@ -16,6 +16,7 @@ from zhian.store.queries import (
     GateVehicleStay,
     HouseDoorOccupant,
     NightPresence,
+    PassageCount,
     ReferenceTables,
     ResidentSighting,
     RestrictedVehicleEntry,
@@ -275,6 +276,23 @@ class DuckDbEventQueries:
                 complete=int(row[9]),
             )
             for row in rows
+        ]
+
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        parts = " UNION ALL ".join(
+            f"SELECT device_id, '{kind}' AS type, coalesce(direction, '') AS direction, time "
+            f"FROM {kind}_events WHERE time >= $since AND time < $until"
+            for kind in ("access", "vehicle")
+        )
+        sql = (
+            "SELECT device_id, type, direction, date_trunc('hour', timezone('UTC', time)) AS hour,"
+            f" count(*) FROM ({parts}) GROUP BY ALL ORDER BY hour, device_id, type, direction"
+        )
+        return [
+            PassageCount(
+                device_id=r[0], type=r[1], direction=r[2], hour=_utc(r[3]), count=int(r[4])
+            )
+            for r in self._rows(sql, {"since": since, "until": until})
         ]
 
     # --- batch models ---------------------------------------------------------------------

@@ -81,6 +81,17 @@ class PlatePassage(msgspec.Struct, frozen=True, kw_only=True):
     plate_masked: str
 
 
+class PassageCount(msgspec.Struct, frozen=True, kw_only=True):
+    """Access or vehicle passages of one device in one direction in one UTC hour of event
+    time (`direction` "" when the device did not say)."""
+
+    device_id: str
+    type: str  # "access" | "vehicle"
+    direction: str
+    hour: datetime
+    count: int
+
+
 class ArrivalStats(msgspec.Struct, frozen=True, kw_only=True):
     """What arrived from one device through one source in one hour, and how late.
 
@@ -240,6 +251,11 @@ class EventQueries(Protocol):
     ) -> list[ArrivalStats]:
         """Per device, source and UTC hour of arrival in [since, until): counts, lateness
         and completeness."""
+        ...
+
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        """Access and vehicle passages per device, direction and UTC hour of event time in
+        [since, until) (the statistics' passages by hour, day and direction)."""
         ...
 
     # Batch models: events in [since, until), joined to the reference tables.

@@ -26,7 +26,7 @@ from zhian.store.passages import (
     PassageRecord,
     SealedFaceCapture,
 )
-from zhian.store.queries import ArrivalStats, PlatePassage, StoredEventSummary
+from zhian.store.queries import ArrivalStats, PassageCount, PlatePassage, StoredEventSummary
 
 
 class EventReads(Protocol):
@@ -60,6 +60,8 @@ class EventReads(Protocol):
         self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
     ) -> list[PlatePassage]: ...
 
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]: ...
+
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
@@ -92,6 +94,11 @@ class _NearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     moments: list[tuple[str, datetime]]
     window_seconds: float
     limit: int
+
+
+class _WindowArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    since: datetime
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,9 @@ class LocalEventReads:
     ) -> list[PlatePassage]:
         return self._store.plate_passages_near(moments, window_seconds, limit)
 
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        return self._store.queries.passage_counts(since, until)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -201,6 +211,11 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         lambda store, args: store.plate_passages_near(
             args.moments, args.window_seconds, args.limit
         ),
+    ),
+    "passage_counts": StoreQuery(
+        _WindowArgs,
+        list[PassageCount],
+        lambda store, args: store.queries.passage_counts(args.since, args.until),
     ),
 }
 
@@ -286,6 +301,10 @@ class RemoteEventStore:
             "plate_passages_near",
             {"moments": moments, "window_seconds": window_seconds, "limit": limit},
         )
+        return answer
+
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        answer: list[PassageCount] = self._ask("passage_counts", {"since": since, "until": until})
         return answer
 
     def close(self) -> None:

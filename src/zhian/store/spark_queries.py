@@ -29,6 +29,7 @@ from zhian.store.queries import (
     GateVehicleStay,
     HouseDoorOccupant,
     NightPresence,
+    PassageCount,
     ReferenceTables,
     ResidentSighting,
     RestrictedVehicleEntry,
@@ -367,6 +368,24 @@ class SparkEventQueries:
                 complete=int(row[9]),
             )
             for row in self._rows(sql, parameters)
+        ]
+
+    def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
+        parts = " UNION ALL ".join(
+            f"SELECT device_id, '{kind}' AS type, coalesce(direction, '') AS direction, time "
+            f"FROM {kind}_events WHERE time >= {_SINCE} AND time < {_UNTIL}"
+            for kind in ("access", "vehicle")
+        )
+        sql = (
+            "SELECT device_id, type, direction, unix_micros(date_trunc('HOUR', time)) AS hour, "
+            f"count(*) FROM ({parts}) GROUP BY device_id, type, direction, 4 "
+            "ORDER BY hour, device_id, type, direction"
+        )
+        return [
+            PassageCount(
+                device_id=r[0], type=r[1], direction=r[2], hour=_utc(r[3]), count=int(r[4])
+            )
+            for r in self._rows(sql, _window(since, until))
         ]
 
     # --- batch models ---------------------------------------------------------------------

@@ -54,6 +54,7 @@ from zhian.web import (
 )
 from zhian.web.error_pages import error_page, wants_page
 from zhian.web.page_cache import PageCache
+from zhian.web.report_schedule import report_schedule
 
 
 def create_app(node: Node) -> FastAPI:
@@ -68,6 +69,7 @@ def create_app(node: Node) -> FastAPI:
         title="Zhian 治安",
         version=__version__,
         description="Open platform for community public safety.",
+        lifespan=report_schedule,
     )
     app.state.node = node
     app.state.page_cache = PageCache(

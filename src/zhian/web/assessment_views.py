@@ -51,6 +51,7 @@ ASSESSMENT_TEXT: dict[str, tuple[str, str]] = {
     "ind_on_time_handling": ("按时处置率", "On-time handling rate"),
     "ind_online_rate": ("设备在线率", "Device online rate"),
     "ind_false_alarm_rate": ("误报率", "False-alarm rate"),
+    "ind_data_reporting": ("数据上报率", "Data reporting rate"),
 }
 for _key, (_zh, _en) in ASSESSMENT_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -111,7 +112,10 @@ def drill_down(unit: str, metric: str, period: Period, lang: str) -> str:
 def _scores(page: Page, jurisdiction: str | None, period: Period) -> list[UnitScore]:
     context = page.context
     return _service(page).scores(
-        MetricsService(context.session), context.scope, jurisdiction, period
+        MetricsService(context.session, context.node.event_reads),
+        context.scope,
+        jurisdiction,
+        period,
     )
 
 
@@ -213,7 +217,10 @@ def assessment_api(
 ) -> Response:
     period = _period(context, granularity, day)
     units = _service(context).scores(
-        MetricsService(context.session), context.scope, jurisdiction, period
+        MetricsService(context.session, context.node.event_reads),
+        context.scope,
+        jurisdiction,
+        period,
     )
     reads = [
         UnitScoreRead(

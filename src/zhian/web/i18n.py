@@ -397,6 +397,15 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "household": ("户籍人口", "Household-registered"),
         "floating": ("流动人口", "Floating population"),
     },
+    "direction": {
+        "in": ("进", "in"),
+        "out": ("出", "out"),
+        "unknown": ("未知", "unknown"),
+    },
+    "passage_type": {
+        "access": ("门禁通行", "Door passages"),
+        "vehicle": ("车辆通行", "Vehicle passages"),
+    },
     "house_use": {
         "owner_occupied": ("自住", "Owner-occupied"),
         "rented": ("出租", "Rented"),

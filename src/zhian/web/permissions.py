@@ -158,6 +158,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/reports/{kind}/print"): "kpi.view",
     ("GET", "/reports/{kind}.xlsx"): "kpi.view",
     ("GET", "/reports/{kind}.pdf"): "kpi.view",
+    ("GET", "/reports/archive/{report_id}"): "kpi.view",
     # Assessment (考核评价): zhian.web.assessment_views.
     ("GET", "/assessment"): "kpi.view",
     ("POST", "/assessment/indicators/{name}"): "assessment.manage",

@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
+from zhian.assessment.service import AssessmentService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.metrics.periods import parse_period
 from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
+from zhian.reports.assessment import AssessmentReport, assessment_pdf, assessment_workbook
 from zhian.reports.content import (
     TITLES,
     Report,
@@ -22,6 +24,8 @@ from zhian.reports.content import (
 )
 from zhian.reports.excel import workbook_bytes
 from zhian.reports.pdf import pdf_bytes
+from zhian.reports.service import ReportArchiveService
+from zhian.web.assessment_views import indicator_name
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.kpi_views import jurisdiction_choices
@@ -40,14 +44,25 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "report_generated": ("生成时间", "Generated"),
     "report_notable": ("重大预警", "Major alerts"),
     "report_none": ("无", "none"),
+    "report_archive": ("报表归档", "Report archive"),
+    "report_assessment": ("考核评价报表（月）", "Assessment report (month)"),
+    "report_period": ("周期", "Period"),
+    "report_size": ("大小", "Size"),
+    "report_download": ("下载", "Download"),
+    "report_archive_none": (
+        "暂无归档报表。按计划生成的报表归档于此，见配置项",
+        "No archived report yet. Reports generated on schedule are kept here; see the setting",
+    ),
 }
 for _key, (_zh, _en) in REPORT_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
 
 Kind = Annotated[str, Path(max_length=16)]
+ArchiveId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Jurisdiction = Annotated[str | None, Query(max_length=64)]
 Day = Annotated[str | None, Query(max_length=10)]
+ASSESSMENT = "assessment"  # the per-unit assessment report: Excel and PDF, no print page
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -62,7 +77,7 @@ def make_report(page: Page, kind: str, jurisdiction: str | None, day: str | None
     """The report of the user's area (or one below it) for the period holding `day`."""
     chosen = report_kind(kind)
     context = page.context
-    metrics = MetricsService(context.session)
+    metrics = MetricsService(context.session, context.node.event_reads)
     area = metrics.area(context.scope, jurisdiction)
     period = parse_period(
         {"daily": "day", "weekly": "week", "monthly": "month"}[chosen.value],
@@ -81,6 +96,36 @@ def make_report(page: Page, kind: str, jurisdiction: str | None, day: str | None
         area_name=area_name,
         key_label=lambda metric, key: key_label(page.lang, metric, key),
         now=page.now,
+    )
+
+
+def make_assessment_report(
+    page: Page, jurisdiction: str | None, day: str | None
+) -> AssessmentReport:
+    """The assessment of the units below the area over the month holding `day`."""
+    context = page.context
+    period = parse_period("month", day, now=page.now, zone=page.zone)
+    service = AssessmentService(context.session, page.node.settings.assessment)
+    metrics = MetricsService(context.session, context.node.event_reads)
+    units = service.scores(metrics, context.scope, jurisdiction, period)
+    names = RegistryService(context.session).jurisdiction_names()
+    area = jurisdiction or context.scope.root
+    return AssessmentReport(
+        lang=page.lang,
+        area_name=names.get(area or "", "") or page.t["all"],
+        period=period.label(),
+        indicators=service.indicators(),
+        indicator_names={i.name: indicator_name(page.lang, i.name) for i in service.indicators()},
+        unit_names=names,
+        units=units,
+    )
+
+
+def _download(body: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -109,9 +154,29 @@ def reports_page(page: PageDep, jurisdiction: Jurisdiction = None, day: Day = No
             "chosen": jurisdiction or context.scope.root,
             "day": day or page.now.astimezone(page.zone).date().isoformat(),
             "error": error,
+            "archive": ReportArchiveService(context.session).listing(scope=context.scope),
         },
         status_code=error.status_code if error else 200,
     )
+
+
+@router.get("/reports/archive/{report_id}", include_in_schema=False)
+def archived_report(page: PageDep, report_id: ArchiveId) -> Response:
+    """A file of the archive, when its area lies in the user's jurisdiction (404 if not)."""
+    read, content = ReportArchiveService(page.context.session).content(
+        report_id, scope=page.context.scope
+    )
+    media = _XLSX if read.format == "xlsx" else "application/pdf"
+    name = f"zhian-{read.kind}-{read.jurisdiction_id}-{read.period}.{read.format}"
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{_ascii(name)}"'},
+    )
+
+
+def _ascii(name: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
 
 
 @router.get("/reports/{kind}/print", response_class=HTMLResponse, include_in_schema=False)
@@ -129,6 +194,11 @@ def report_print(
 def report_excel(
     page: PageDep, kind: Kind, jurisdiction: Jurisdiction = None, day: Day = None
 ) -> Response:
+    if kind == ASSESSMENT:
+        scored = make_assessment_report(page, jurisdiction, day)
+        return _download(
+            assessment_workbook(scored), _XLSX, f"zhian-assessment-{scored.period}.xlsx"
+        )
     report = make_report(page, kind, jurisdiction, day)
     return Response(
         workbook_bytes(report, page.zone),
@@ -141,6 +211,10 @@ def report_excel(
 def report_pdf(
     page: PageDep, kind: Kind, jurisdiction: Jurisdiction = None, day: Day = None
 ) -> Response:
+    if kind == ASSESSMENT:
+        scored = make_assessment_report(page, jurisdiction, day)
+        body = assessment_pdf(scored, page.node.settings.reports)
+        return _download(body, "application/pdf", f"zhian-assessment-{scored.period}.pdf")
     report = make_report(page, kind, jurisdiction, day)
     body = pdf_bytes(report, page.zone, page.node.settings.reports)
     return Response(

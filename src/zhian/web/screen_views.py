@@ -35,7 +35,7 @@ SCREEN_TEXT: dict[str, tuple[str, str]] = {
     "nav_screen": ("大屏", "Big screen"),
     "screen_title": ("治安态势大屏", "Public-order situation"),
     "screen_trend": ("近14日预警趋势", "Alerts, last 14 days"),
-    "screen_top_types": ("今日预警类型 TOP5", "Top alert types today"),
+    "screen_top_types": ("今日预警类型前五", "Top alert types today"),
     "screen_devices": ("设备运行", "Device health"),
     "screen_crowd": ("人流预警", "Crowd warnings"),
     "screen_open_faults": ("未结设备告警", "Open device alerts"),

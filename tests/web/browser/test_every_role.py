@@ -58,6 +58,7 @@ ALLOWED_WORDS = frozenset(
         "ID",
         "min",
         "Excel",
+        "PDF",  # a file format, named so in Chinese too (the report centre)
         "Leaflet",  # the map library's name in the map's attribution line
     }
 )
