@@ -15,7 +15,7 @@ from pydantic_settings import (
 
 # Each backend, domain and model owns its settings section; this module assembles them
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
-from zhian.alerts.settings import AlertSettings, LiveSettings
+from zhian.alerts.settings import AlertSettings, LiveSettings, PushSettings
 from zhian.cases.settings import CaseSettings
 from zhian.db.settings import DatabaseSettings
 from zhian.governance.settings import GovernanceSettings
@@ -49,6 +49,7 @@ __all__ = [
     "ModelSettings",
     "MqttSettings",
     "PageSettings",
+    "PushSettings",
     "RuleSettings",
     "Settings",
     "StoreSettings",
@@ -196,6 +197,7 @@ class Settings(BaseSettings):
     rules: RuleSettings = RuleSettings()
     alerts: AlertSettings = AlertSettings()
     live: LiveSettings = LiveSettings()
+    push: PushSettings = PushSettings()
     governance: GovernanceSettings = GovernanceSettings()
     cases: CaseSettings = CaseSettings()
     viid: ViidSettings = ViidSettings()
@@ -275,6 +277,11 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.workspace / "blobs"
+
+    @property
+    def vapid_key_path(self) -> Path:
+        """The node's VAPID private key for Web Push (made on first use, owner-only)."""
+        return self.workspace / "keys" / "vapid-private.pem"
 
     @property
     def worker_endpoint_file(self) -> Path:

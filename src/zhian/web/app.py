@@ -29,6 +29,7 @@ from zhian.web import (
     model_views,
     node_api,
     phone_views,
+    push_api,
     quality_views,
     quarantine_views,
     resident_views,
@@ -64,6 +65,7 @@ def create_app(node: Node) -> FastAPI:
     # Before the alerts API: its `/alerts/{alert_id}/{action}` would take `/photos`.
     app.include_router(phone_views.router)
     app.include_router(phone_views.public_router)
+    app.include_router(push_api.router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
         app.include_router(pages.router)
     app.include_router(crowd_views.router)
