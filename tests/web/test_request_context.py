@@ -167,6 +167,9 @@ OWN_SESSION_ALLOWED = {
     # Sign-in: no user yet, so no request context; the failed-attempt count it writes must
     # be committed whatever the page answers. Logout ends the session whatever comes next.
     "auth.py",
+    # The public tip pages (随手拍): no user, so no request context; each request opens
+    # one transaction of its own, committed before the answer (zhian.web.tip_views).
+    "tip_views.py",
 }
 
 
