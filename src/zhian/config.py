@@ -13,9 +13,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from zhian.alerts.settings import AlertSettings, LiveSettings, PushSettings
+
 # Each backend, domain and model owns its settings section; this module assembles them
 # (and re-exports them, so `from zhian.config import LogSettings` keeps working).
-from zhian.alerts.settings import AlertSettings, LiveSettings
 from zhian.assessment.settings import AssessmentSettings
 from zhian.cascade.settings import ParentSettings
 from zhian.cases.settings import CaseSettings
@@ -55,6 +56,7 @@ __all__ = [
     "MqttSettings",
     "PageSettings",
     "ParentSettings",
+    "PushSettings",
     "ReportSettings",
     "RuleSettings",
     "Settings",
@@ -243,6 +245,7 @@ class Settings(BaseSettings):
     rules: RuleSettings = RuleSettings()
     alerts: AlertSettings = AlertSettings()
     live: LiveSettings = LiveSettings()
+    push: PushSettings = PushSettings()
     governance: GovernanceSettings = GovernanceSettings()
     cases: CaseSettings = CaseSettings()
     viid: ViidSettings = ViidSettings()
@@ -325,6 +328,11 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.workspace / "blobs"
+
+    @property
+    def vapid_key_path(self) -> Path:
+        """The node's VAPID private key for Web Push (made on first use, owner-only)."""
+        return self.workspace / "keys" / "vapid-private.pem"
 
     @property
     def worker_endpoint_file(self) -> Path:

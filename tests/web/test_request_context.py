@@ -170,6 +170,9 @@ OWN_SESSION_ALLOWED = {
     # Not a route: the report schedule's background loop, one transaction per scheduled
     # report, so one that fails leaves the others archived.
     "report_schedule.py",
+    # The public tip pages (随手拍): no user, so no request context; each request opens
+    # one transaction of its own, committed before the answer (zhian.web.tip_views).
+    "tip_views.py",
 }
 
 

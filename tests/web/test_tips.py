@@ -271,6 +271,7 @@ def test_from_tip_to_alert_to_outcome_and_rating(client: TestClient, node: Node)
         assert alert.rule == "tip" and alert.tier == "major" and alert.count == 2
         assert alert.owner_role == "command_centre" and alert.jurisdiction_id == "J-STATION"
         assert alert.place_id == "C1-B1"
+        assert [step.key for step in alert.procedure] == ["confirm", "contact"]  # as a smoke alarm
     assert tip_row(node, second).alert_id == alert_id  # the duplicate joined the alert
 
     status = resident.get(f"/tip/{first}")
@@ -286,6 +287,8 @@ def test_from_tip_to_alert_to_outcome_and_rating(client: TestClient, node: Node)
         alerts.dispatch(alert_id, scope=everywhere, user_id=1)
         alerts.arrive(alert_id, scope=everywhere, user_id=1)
         alerts.handle(alert_id, scope=everywhere, user_id=1, feedback="楼内电线短路，已断电")
+        for step in ("confirm", "contact"):  # the smoke procedure, as for a smoke alarm
+            alerts.tick_step(alert_id, step, scope=everywhere, user_id=1, skipped=False, reason="")
         alerts.close(alert_id, scope=everywhere, user_id=1, outcome="resolved")
     status = resident.get(f"/tip/{first}")
     assert 'data-stage="handled"' in status.text and 'data-outcome="resolved"' in status.text

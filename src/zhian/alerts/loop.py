@@ -12,6 +12,8 @@ from datetime import datetime
 
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.live import LiveFeed, open_live_feed
+from zhian.alerts.push import PushNotifier
+from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.sla import SlaMonitor
 from zhian.alerts.webhooks import WebhookService, WebhookWorker
@@ -38,6 +40,12 @@ class AlertLoop:
         self.clock = clock
         self.settings = settings
         self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock)
+        # Web Push of new alerts: what is announced on the live feed is also pushed.
+        self.push: PushNotifier | None = None
+        if settings.push.enabled:
+            self.push = PushNotifier(
+                db.session, clock=clock, settings=settings.push, key_path=settings.vapid_key_path
+            )
         self.sla_monitor = SlaMonitor(
             self._check_deadlines, clock.now, interval_seconds=settings.alerts.sla_tick_seconds
         )
@@ -50,7 +58,14 @@ class AlertLoop:
             service = AlertService(session, clock=self.clock, settings=self.settings.alerts)
             yield service
         for message in service.messages:
-            self.live_feed.publish(message)
+            self.announce(message)
+
+    def announce(self, message: LiveMessage) -> None:
+        """Publish a committed change on the live feed and push it to the phones of the
+        users it concerns (never raises to the caller)."""
+        self.live_feed.publish(message)
+        if self.push is not None:
+            self.push.offer(message)
 
     @contextmanager
     def watchlists(self) -> Iterator[WatchlistService]:
@@ -80,4 +95,6 @@ class AlertLoop:
     def stop(self) -> None:
         self.sla_monitor.stop()
         self.webhook_worker.stop()
+        if self.push is not None:
+            self.push.stop()
         self.live_feed.close()

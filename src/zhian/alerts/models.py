@@ -172,3 +172,18 @@ class LiveMessageRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     body: Mapped[str] = mapped_column(Text)
+
+
+class PushSubscription(Base):
+    """A browser or phone of a user that receives Web Push notifications: the push
+    service's endpoint and the keys the browser made for encrypting to it."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))

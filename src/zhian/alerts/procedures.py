@@ -34,5 +34,10 @@ PROCEDURES: dict[str, tuple[ProcedureStepSpec, ...]] = {
 }
 
 
+# A resident's tip of a kind that has a procedure follows the same one (#19): a fire
+# reported by a resident is handled as a fire reported by a sensor.
+TIP_PROCEDURES: dict[str, str] = {"tip_fire": "alarm_fire", "tip_smoke": "alarm_smoke"}
+
+
 def procedure_for(kind: str) -> tuple[ProcedureStepSpec, ...]:
-    return PROCEDURES.get(kind, ())
+    return PROCEDURES.get(TIP_PROCEDURES.get(kind, kind), ())

@@ -87,3 +87,43 @@ class LiveSettings(BaseModel):
         gt=0,
         description="postgres: longest pause between a listener's attempts to reconnect.",
     )
+
+
+# Push services of the common browsers (Chrome, Firefox, Safari, Edge): a subscription
+# names one of these hosts (or a host below one), so the node posts nowhere else.
+DEFAULT_PUSH_HOSTS = [
+    "fcm.googleapis.com",
+    "push.services.mozilla.com",
+    "push.apple.com",
+    "notify.windows.com",
+]
+
+
+class PushSettings(BaseModel):
+    """Web Push (VAPID) notifications of new alerts to users' phones and browsers."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Send Web Push notifications (the VAPID key is made in the workspace).",
+    )
+    subject: str = Field(
+        default="mailto:ops@zhian.invalid",
+        description="The VAPID `sub` claim: a mailto: or https: contact for the push services.",
+    )
+    endpoint_hosts: list[str] = Field(
+        default=DEFAULT_PUSH_HOSTS,
+        description=(
+            "Hosts a subscription's endpoint may name (the host itself or one below it); "
+            "an internal push service goes here."
+        ),
+    )
+    allow_http_endpoints: bool = Field(
+        default=False,
+        description="Accept http:// endpoints (a test receiver); real push services use https.",
+    )
+    ttl_seconds: int = Field(
+        default=600, ge=0, description="How long a push service keeps an undelivered message."
+    )
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long to wait for a push service's answer."
+    )

@@ -9,6 +9,7 @@ from zhian.alerts.models import (  # noqa: F401
     Incident,
     LiveMessageRecord,
     ProcedureStep,
+    PushSubscription,
     WebhookDelivery,
     WebhookSubscription,
 )

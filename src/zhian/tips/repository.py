@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope, require_scope
@@ -65,7 +65,7 @@ class TipRepository:
         return int(count or 0), None if mean is None else float(mean)
 
 
-def _scoped(scope: JurisdictionScope):  # type: ignore[no-untyped-def]
+def _scoped(scope: JurisdictionScope) -> ColumnElement[bool]:
     """Tips placed in the scope's jurisdictions or communities (unplaced: unscoped only)."""
     scope = require_scope(scope)
     if scope.is_unscoped:

@@ -36,6 +36,7 @@ from zhian.web import (
     node_api,
     passage_views,
     phone_views,
+    push_api,
     quality_views,
     quarantine_views,
     report_views,
@@ -84,6 +85,7 @@ def create_app(node: Node) -> FastAPI:
     # Before the alerts API: its `/alerts/{alert_id}/{action}` would take `/photos`.
     app.include_router(phone_views.router)
     app.include_router(phone_views.public_router)
+    app.include_router(push_api.router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
         app.include_router(pages.router)
     app.include_router(crowd_views.router)

@@ -97,7 +97,7 @@ class RequestContext:
 
         def publish() -> None:
             for message in service.messages:
-                self.node.live_feed.publish(message)
+                self.node.alert_loop.announce(message)  # live feed and Web Push
 
         self._after_commit.append(publish)
         return service

@@ -255,6 +255,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/phone/sw.js"): PUBLIC,
     ("GET", "/phone/manifest.webmanifest"): PUBLIC,
     ("POST", "/api/v1/alerts/{alert_id}/photos"): "alerts.handle",
+    ("GET", "/api/v1/push/key"): "alerts.view",
+    ("POST", "/api/v1/push/subscriptions"): "alerts.view",
+    ("POST", "/api/v1/push/subscriptions/remove"): "alerts.view",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

@@ -46,7 +46,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "phone_refused": ("未完成", "Not done"),
     "phone_feedback": ("处置情况", "What was done"),
     "phone_photos": ("现场照片", "Photos"),
-    "phone_install": ("可添加到主屏幕", "Can be added to the home screen"),
+    "phone_push": ("接收预警推送", "Get alert notifications"),
+    "phone_push_on": ("已开启推送", "Notifications on"),
+    "phone_push_off": (
+        "此浏览器无法接收推送；页面打开时仍实时提醒",
+        "This browser cannot receive pushes; the open page still announces alerts live",
+    ),
 }
 for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)

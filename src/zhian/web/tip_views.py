@@ -31,7 +31,7 @@ from zhian.kit.rate_limits import WindowCounter
 from zhian.node import Node
 from zhian.registry.service import RegistryService
 from zhian.tips.repository import TipRepository
-from zhian.tips.schemas import TipSubmission
+from zhian.tips.schemas import TipReceipt, TipSubmission
 from zhian.tips.service import PhotoUpload, TipService, normalise_code
 from zhian.web.deps import get_node
 from zhian.web.error_text import plain_message, reason_zh
@@ -343,7 +343,9 @@ async def submit_tip(request: Request) -> Response:
     return RedirectResponse(f"/tip/{receipt.code}?lang={lang}&new=1{suffix}", status_code=303)
 
 
-def _submit(node: Node, submission: TipSubmission, photos: Sequence[PhotoUpload], address: str):  # type: ignore[no-untyped-def]
+def _submit(
+    node: Node, submission: TipSubmission, photos: Sequence[PhotoUpload], address: str
+) -> TipReceipt:
     with _transaction(node) as session:
         return tip_service(node, session).submit(submission, photos, address=address)
 

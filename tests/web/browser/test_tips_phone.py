@@ -93,6 +93,8 @@ def _handle_and_close(node: Node, alert_id: int) -> None:
         alerts.dispatch(alert_id, scope=everywhere, user_id=1)
         alerts.arrive(alert_id, scope=everywhere, user_id=1)
         alerts.handle(alert_id, scope=everywhere, user_id=1, feedback="电动车充电器过热，已断电")
+        for step in ("confirm", "contact"):  # the smoke procedure, as for a smoke alarm
+            alerts.tick_step(alert_id, step, scope=everywhere, user_id=1, skipped=False, reason="")
         alerts.close(alert_id, scope=everywhere, user_id=1, outcome="resolved")
 
 

@@ -36,3 +36,23 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
   }
 });
+
+// Web Push: a new alert for this user (encrypted by the node, decrypted by the browser).
+self.addEventListener("push", function (event) {
+  var message = {};
+  try { message = event.data ? event.data.json() : {}; } catch (e) { message = {}; }
+  var english = (self.navigator.language || "").indexOf("zh") !== 0;
+  var title = english ? (message.title_en || "New alert") : (message.title_zh || "新预警");
+  event.waitUntil(self.registration.showNotification(title, {
+    body: english ? "Zhian · tap to open" : "治安 · 点击查看",
+    tag: "alert-" + (message.alert_id || ""),
+    data: { url: message.url || "/phone" },
+    requireInteraction: message.tier === "major",
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = (event.notification.data && event.notification.data.url) || "/phone";
+  event.waitUntil(self.clients.openWindow(url));
+});

@@ -163,4 +163,35 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/phone/sw.js", { scope: "/phone" }).catch(function () {});
   }
+
+  // Web Push: subscribe this browser with the node's VAPID key. Where the browser cannot
+  // (no HTTPS, no push service reachable, permission refused), the live feed of this page
+  // still announces new alerts while it is open.
+  var pushButton = document.getElementById("phone-push");
+  function keyBytes(text) {
+    var raw = atob((text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, function (c) { return c.charCodeAt(0); });
+  }
+  if (pushButton && "serviceWorker" in navigator && "PushManager" in window) {
+    pushButton.hidden = false;
+    pushButton.addEventListener("click", function () {
+      var state = document.getElementById("phone-push-state");
+      fetch("/api/v1/push/key", { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error("no key");
+        return r.json();
+      }).then(function (answer) {
+        return navigator.serviceWorker.ready.then(function (registration) {
+          return registration.pushManager.subscribe({
+            userVisibleOnly: true, applicationServerKey: keyBytes(answer.public_key),
+          });
+        });
+      }).then(function (subscription) {
+        return post("/api/v1/push/subscriptions", JSON.stringify(subscription.toJSON()),
+                    { "Content-Type": "application/json" });
+      }).then(function (response) {
+        if (!response.ok) throw new Error("refused");
+        state.textContent = pushButton.dataset.on;
+      }).catch(function () { state.textContent = pushButton.dataset.off; });
+    });
+  }
 })();
