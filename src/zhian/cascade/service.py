@@ -26,7 +26,7 @@ from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary
 from zhian.cascade.repository import ChildDataRepository
-from zhian.cascade.wire import BatchAck, ChildBatch, DeviceSummary, Order, Orders
+from zhian.cascade.wire import AlertChange, BatchAck, ChildBatch, DeviceSummary, Order, Orders
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError
@@ -303,34 +303,18 @@ class ChildBatchService:
     def _new_alert_changes(
         self, repository: ChildDataRepository, batch: ChildBatch, now: datetime
     ) -> list[ChildAlertChange]:
-        if not batch.alert_changes:
-            return []
-        known = repository.known_action_ids(
-            batch.node_id, [change.action_id for change in batch.alert_changes]
-        )
-        return [
-            ChildAlertChange(
-                node_id=batch.node_id,
-                action_id=change.action_id,
-                alert_id=change.alert_id,
-                action=change.action,
-                from_state=change.from_state,
-                to_state=change.to_state,
-                at=change.at,
-                rule=change.rule,
-                kind=change.kind,
-                tier=change.tier,
-                title_zh=change.title_zh,
-                title_en=change.title_en,
-                community_id=change.community_id,
-                jurisdiction_id=change.jurisdiction_id,
-                device_id=change.device_id,
-                order_id=change.order_id,
-                received_at=now,
-            )
-            for change in batch.alert_changes
-            if change.action_id not in known
-        ]
+        """The changes not stored yet, each under the node it happened at (the sender, or
+        the node further down a relayed change names)."""
+        by_node: dict[str, list[AlertChange]] = {}
+        for change in batch.alert_changes:
+            by_node.setdefault(change.origin_node or batch.node_id, []).append(change)
+        rows: list[ChildAlertChange] = []
+        for node_id, changes in by_node.items():
+            known = repository.known_action_ids(node_id, [c.action_id for c in changes])
+            rows += [
+                _stored(node_id, change, now) for change in changes if change.action_id not in known
+            ]
+        return rows
 
     def _new_online(
         self, repository: ChildDataRepository, batch: ChildBatch
@@ -442,4 +426,28 @@ def _hit_draft(node_id: str, change: ChildAlertChange) -> AlertDraft:
         device_id=change.device_id,
         community_id=change.community_id,
         figures={"child_node": node_id, "child_alert_id": change.alert_id},
+    )
+
+
+def _stored(node_id: str, change: AlertChange, now: datetime) -> ChildAlertChange:
+    return ChildAlertChange(
+        node_id=node_id,
+        action_id=change.action_id,
+        alert_id=change.alert_id,
+        action=change.action,
+        from_state=change.from_state,
+        to_state=change.to_state,
+        at=change.at,
+        rule=change.rule,
+        kind=change.kind,
+        tier=change.tier,
+        title_zh=change.title_zh,
+        title_en=change.title_en,
+        community_id=change.community_id,
+        jurisdiction_id=change.jurisdiction_id,
+        device_id=change.device_id,
+        # Only a direct child's hit names an order of this node; a relayed one named the
+        # sender's copy, whose own alert carries the hit up instead.
+        order_id=change.order_id if change.origin_node is None else None,
+        received_at=now,
     )
