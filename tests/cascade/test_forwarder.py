@@ -3,6 +3,7 @@ each and in order, through an outage, a lost answer and a refused registration."
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import msgspec
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.cascade.parents import (
     CHILD_ID,
@@ -300,3 +302,43 @@ def test_a_malformed_batch_is_a_clear_400(parent_client: TestClient, credential:
     wrong_type = {**headers, "Content-Type": "application/json"}
     response = parent_client.post("/api/v1/cascade/batches", content=b"{}", headers=wrong_type)
     assert response.status_code == 415
+
+
+def _jpeg(side_px: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (side_px, side_px), (200, 30, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["all", "thumbnails", "structured"])
+def test_event_modes_send_images_whole_shrunk_or_not_at_all(
+    parent: Node, child: Node, link: FaultyLink, credential: str, clock: ManualClock, mode: str
+) -> None:
+    ref = child.images.save(_jpeg(800), "image/jpeg")
+    vehicle = {
+        "type": "vehicle",
+        "id": "v-img",
+        "device_id": "CAM1",
+        "time": clock.now().isoformat(),
+        "plate": "浙A12345",
+        "plate_color": "blue",
+        "vehicle_class": "car",
+        "direction": "in",
+        "image": ref,
+    }
+    submit(child, [vehicle])
+    drain(forwarder(child, link, parent_settings(credential, events=mode)))
+
+    assert parent_events(parent, "CAM1") == ["v-img"]
+    if mode == "all":
+        assert parent.images.read(ref) == child.images.read(ref)
+    elif mode == "thumbnails":
+        assert not parent.images.exists(ref)  # only the thumbnail went up
+        with Image.open(io.BytesIO(child.images.read(ref))) as original:
+            assert original.size == (800, 800)
+        (stored,) = parent.settings.blob_dir.rglob("*.jpg")
+        with Image.open(io.BytesIO(parent.images.read(f"img:{stored.stem}.jpg"))) as small:
+            assert max(small.size) <= 240
+    else:
+        assert not parent.images.exists(ref)
+        assert not list(parent.settings.blob_dir.rglob("*.jpg"))
