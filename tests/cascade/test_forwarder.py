@@ -72,7 +72,7 @@ def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
 def credential(parent: Node, clock: ManualClock) -> str:
     """The child's node credential: an integrator's token at the child's station, narrowed
     to `cascade.forward`."""
-    return issue_token(parent, clock, "installer", permissions=("cascade.forward",))
+    return issue_token(parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID)
 
 
 @pytest.fixture
@@ -228,9 +228,9 @@ def test_alert_changes_go_up_and_parent_users_see_them_by_scope(
     assert api(parent_client, outsider, "/api/v1/cascade/children").json() == []
 
 
-def _batch(community_id: str) -> bytes:
+def _batch(community_id: str, node_id: str = "intruder") -> bytes:
     batch = ChildBatch(
-        node_id="intruder",
+        node_id=node_id,
         sent_at=datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
         devices=[
             DeviceSummary(
@@ -249,7 +249,9 @@ def _batch(community_id: str) -> bytes:
 def test_a_credential_delivers_only_inside_its_jurisdiction(
     parent: Node, parent_client: TestClient, clock: ManualClock
 ) -> None:
-    elsewhere = issue_token(parent, clock, "elsewhere", permissions=("cascade.forward",))
+    elsewhere = issue_token(
+        parent, clock, "elsewhere", permissions=("cascade.forward",), name="intruder"
+    )
     response = parent_client.post(
         "/api/v1/cascade/batches",
         content=_batch("C1"),
@@ -285,10 +287,13 @@ def test_events_of_a_known_device_outside_the_credential_are_refused(
 
     # The station's credential places NEW1 in C1 with its event; another station's may not
     # send events of it.
-    placed = msgspec.msgpack.decode(_batch("C1"), type=ChildBatch)
+    placed = msgspec.msgpack.decode(_batch("C1", CHILD_ID), type=ChildBatch)
     assert post(credential, msgspec.structs.replace(placed, events=[event])).status_code == 200
-    elsewhere = issue_token(parent, clock, "elsewhere", permissions=("cascade.forward",))
-    response = post(elsewhere, msgspec.structs.replace(placed, devices=[], events=[event]))
+    elsewhere = issue_token(
+        parent, clock, "elsewhere", permissions=("cascade.forward",), name="intruder"
+    )
+    unnamed = msgspec.structs.replace(placed, node_id="intruder", devices=[], events=[event])
+    response = post(elsewhere, unnamed)
     assert response.status_code == 403
     assert response.json()["error"]["field"] == "events[0].device_id"
 
@@ -342,3 +347,18 @@ def test_event_modes_send_images_whole_shrunk_or_not_at_all(
     else:
         assert not parent.images.exists(ref)
         assert not list(parent.settings.blob_dir.rglob("*.jpg"))
+
+
+def test_a_credential_speaks_only_for_the_node_it_was_issued_for(
+    parent_client: TestClient, credential: str
+) -> None:
+    headers = {"Authorization": f"Bearer {credential}", "Content-Type": CONTENT_TYPE}
+    response = parent_client.post(
+        "/api/v1/cascade/batches", content=_batch("C1", "community-2"), headers=headers
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "node_id"
+    orders = parent_client.get(
+        "/api/v1/cascade/orders", params={"node_id": "community-2"}, headers=headers
+    )
+    assert orders.status_code == 403

@@ -122,7 +122,9 @@ def test_the_parents_status_lists_children_for_those_who_may_see_them(
         add_user(parent, clock, "installer", "integrator", "J-STATION")
         add_user(parent, clock, "command", "command_centre", "J-CITY")
         add_user(parent, clock, "outsider", "station_officer", "J-OTHER")
-        credential = issue_token(parent, clock, "installer", permissions=("cascade.forward",))
+        credential = issue_token(
+            parent, clock, "installer", permissions=("cascade.forward",), name="community-1"
+        )
         with TestClient(create_app(parent)) as client:
             submit(child, [access_event("e-1", clock.now())])
             drain(forwarder(child, FaultyLink(client), parent_settings(credential)))

@@ -52,7 +52,9 @@ def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
 
 @pytest.fixture
 def forward(parent: Node, child: Node, clock: ManualClock) -> Iterator[UpwardForwarder]:
-    credential = issue_token(parent, clock, "installer", permissions=("cascade.forward",))
+    credential = issue_token(
+        parent, clock, "installer", permissions=("cascade.forward",), name="community-1"
+    )
     with TestClient(create_app(parent)) as client:
         yield forwarder(child, FaultyLink(client), parent_settings(credential))
 

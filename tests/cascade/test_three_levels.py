@@ -55,8 +55,9 @@ def links(
     tree: tuple[Node, Node, Node], clock: ManualClock
 ) -> Iterator[tuple[UpwardForwarder, UpwardForwarder, TestClient]]:
     city, district, community = tree
-    to_city = issue_token(city, clock, "installer", permissions=("cascade.forward",))
-    to_district = issue_token(district, clock, "installer", permissions=("cascade.forward",))
+    forward = ("cascade.forward",)
+    to_city = issue_token(city, clock, "installer", permissions=forward, name="district-1")
+    to_district = issue_token(district, clock, "installer", permissions=forward, name="community-1")
     with TestClient(create_app(city)) as city_client, TestClient(create_app(district)) as near:
         up_district = forwarder(community, FaultyLink(near), parent_settings(to_district))
         settings = parent_settings(to_city, node_id="district-1")

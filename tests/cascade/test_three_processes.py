@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 DEVICES = ("DOOR1", "CAM1")
 
 
-def prepare(workspace: Path, *, devices: bool) -> dict[str, str]:
+def prepare(workspace: Path, *, devices: bool, child: str = "") -> dict[str, str]:
     """Master data, users and tokens of one node; returns the tokens by name."""
     clock = SystemClock()
     tokens: dict[str, str] = {}
@@ -70,7 +70,7 @@ def prepare(workspace: Path, *, devices: bool) -> dict[str, str]:
                     now=clock.now(),
                 )
             tokens["node"] = access.issue_api_token(
-                "installer", "child node", now=clock.now(), permissions=("cascade.forward",)
+                "installer", child or "no child", now=clock.now(), permissions=("cascade.forward",)
             )
             tokens["officer"] = access.issue_api_token("officer", "test", now=clock.now())
         if not devices:  # the city: a watchlist entry for every node below
@@ -185,8 +185,8 @@ def post(node: Served, token: str, events: list[dict[str, Any]]) -> list[str]:
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[Served, Served, Served, FaultProxy, dict[str, str]]]:
     secret = {"ZHIAN_WEB__SECRET_KEY": secrets.token_urlsafe(32)}
-    city_tokens = prepare(tmp_path / "city", devices=False)
-    district_tokens = prepare(tmp_path / "district", devices=False)
+    city_tokens = prepare(tmp_path / "city", devices=False, child="district-1")
+    district_tokens = prepare(tmp_path / "district", devices=False, child="community-1")
     community_tokens = prepare(tmp_path / "community", devices=True)
     city = Served(tmp_path / "city", free_port(), secret)
     district_port = free_port()

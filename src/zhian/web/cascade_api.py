@@ -14,8 +14,15 @@ from fastapi.responses import Response
 from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService, UserRead
 from zhian.cascade.service import ChildReadService
-from zhian.cascade.wire import BATCH_DECODER, CONTENT_TYPE, ENCODER, HELLO_DECODER, HelloAck
-from zhian.errors import BadRequestError, UnsupportedMediaTypeError
+from zhian.cascade.wire import (
+    BATCH_DECODER,
+    CONTENT_TYPE,
+    ENCODER,
+    HELLO_DECODER,
+    HelloAck,
+    Orders,
+)
+from zhian.errors import BadRequestError, ForbiddenError, UnsupportedMediaTypeError
 from zhian.node import Node
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, node_dependency, read_bounded_body
@@ -56,6 +63,23 @@ def _scope_of(node: Node, user: UserRead) -> JurisdictionScope:
         return AccessService(session).scope_for(user)
 
 
+def _check_node_name(node: Node, user: UserRead, node_id: str) -> None:
+    """A child speaks only under the name its credential was issued for (the token's name),
+    so one child cannot deliver, or take orders, as another."""
+    if user.token_id is None:
+        raise ForbiddenError(
+            "a child node delivers with its node credential (an API token), not a session",
+            field="Authorization",
+        )
+    with node.db.session() as session:
+        name = AccessService(session).api_token_name(user.token_id)
+    if name != node_id:
+        raise ForbiddenError(
+            f"this node credential was issued for node '{name}', not '{node_id}'",
+            field="node_id",
+        )
+
+
 @router.post(
     "/hello",
     summary="A child node registers (again) with this node",
@@ -63,6 +87,7 @@ def _scope_of(node: Node, user: UserRead) -> JurisdictionScope:
 )
 async def hello(request: Request, node: NodeDep, user: UserDep) -> Response:
     body = _decoded(HELLO_DECODER, await _msgpack_body(request, node))
+    await anyio.to_thread.run_sync(lambda: _check_node_name(node, user, body.node_id))
     at = await anyio.to_thread.run_sync(
         lambda: node.children.hello(body.node_id, jurisdiction_id=user.jurisdiction_id)
     )
@@ -81,6 +106,7 @@ async def deliver_batch(request: Request, node: NodeDep, user: UserDep) -> Respo
     batch = _decoded(BATCH_DECODER, await _msgpack_body(request, node))
 
     def apply() -> bytes:
+        _check_node_name(node, user, batch.node_id)
         scope = _scope_of(node, user)
         ack = node.children.apply(batch, scope=scope, jurisdiction_id=user.jurisdiction_id)
         return ENCODER.encode(ack)
@@ -100,10 +126,13 @@ async def list_orders(
 ) -> Response:
     """For the node credential's jurisdiction: entries issued there, above and below it.
     The identifiers travel in the clear to the child, which seals them with its keys."""
-    orders = await anyio.to_thread.run_sync(
-        lambda: node.children.orders_for(node_id, jurisdiction_id=user.jurisdiction_id)
-    )
-    return Response(ENCODER.encode(orders), media_type=CONTENT_TYPE)
+
+    def orders() -> Orders:
+        _check_node_name(node, user, node_id)
+        return node.children.orders_for(node_id, jurisdiction_id=user.jurisdiction_id)
+
+    orders_in_force = await anyio.to_thread.run_sync(orders)
+    return Response(ENCODER.encode(orders_in_force), media_type=CONTENT_TYPE)
 
 
 @router.get("/children", summary="Child nodes of the jurisdiction and their last contact")
