@@ -217,6 +217,13 @@ def test_alert_changes_go_up_and_parent_users_see_them_by_scope(
     again = api(parent_client, command, "/api/v1/cascade/alerts").json()
     assert len(again) == len(changes) + 1
 
+    # The parent raised no fire alert of its own from the forwarded alarm: the child did.
+    parent.rule_engine.drain()
+    with parent.alerts() as parent_alerts:
+        assert not parent_alerts.list_alerts(
+            AlertFilter(kind="alarm_fire"), page=1, per_page=5, scope=JurisdictionScope.unscoped()
+        ).items
+
     # Another station's officer sees none of it; the auditor may not read alerts.
     outsider = issue_token(parent, clock, "outsider")
     assert api(parent_client, outsider, "/api/v1/cascade/alerts").json() == []

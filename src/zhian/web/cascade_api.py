@@ -11,8 +11,7 @@ import msgspec
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from zhian.access.scope import JurisdictionScope
-from zhian.access.service import AccessService, UserRead
+from zhian.access.service import UserRead
 from zhian.cascade.service import ChildReadService
 from zhian.cascade.wire import (
     BATCH_DECODER,
@@ -20,9 +19,8 @@ from zhian.cascade.wire import (
     ENCODER,
     HELLO_DECODER,
     HelloAck,
-    Orders,
 )
-from zhian.errors import BadRequestError, ForbiddenError, UnsupportedMediaTypeError
+from zhian.errors import BadRequestError, UnsupportedMediaTypeError
 from zhian.node import Node
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, node_dependency, read_bounded_body
@@ -58,28 +56,6 @@ def _decoded(decoder: msgspec.msgpack.Decoder[T], body: bytes) -> T:
         raise BadRequestError(f"the body is not msgpack: {exc}", field="body") from exc
 
 
-def _scope_of(node: Node, user: UserRead) -> JurisdictionScope:
-    with node.db.session() as session:
-        return AccessService(session).scope_for(user)
-
-
-def _check_node_name(node: Node, user: UserRead, node_id: str) -> None:
-    """A child speaks only under the name its credential was issued for (the token's name),
-    so one child cannot deliver, or take orders, as another."""
-    if user.token_id is None:
-        raise ForbiddenError(
-            "a child node delivers with its node credential (an API token), not a session",
-            field="Authorization",
-        )
-    with node.db.session() as session:
-        name = AccessService(session).api_token_name(user.token_id)
-    if name != node_id:
-        raise ForbiddenError(
-            f"this node credential was issued for node '{name}', not '{node_id}'",
-            field="node_id",
-        )
-
-
 @router.post(
     "/hello",
     summary="A child node registers (again) with this node",
@@ -87,10 +63,7 @@ def _check_node_name(node: Node, user: UserRead, node_id: str) -> None:
 )
 async def hello(request: Request, node: NodeDep, user: UserDep) -> Response:
     body = _decoded(HELLO_DECODER, await _msgpack_body(request, node))
-    await anyio.to_thread.run_sync(lambda: _check_node_name(node, user, body.node_id))
-    at = await anyio.to_thread.run_sync(
-        lambda: node.children.hello(body.node_id, jurisdiction_id=user.jurisdiction_id)
-    )
+    at = await anyio.to_thread.run_sync(lambda: node.children.hello(body.node_id, user))
     answer = ENCODER.encode(HelloAck(node_id=body.node_id, parent_time=at))
     return Response(answer, media_type=CONTENT_TYPE)
 
@@ -105,13 +78,8 @@ async def deliver_batch(request: Request, node: NodeDep, user: UserDep) -> Respo
     the part otherwise, and nothing is stored). The answer comes once it is durable."""
     batch = _decoded(BATCH_DECODER, await _msgpack_body(request, node))
 
-    def apply() -> bytes:
-        _check_node_name(node, user, batch.node_id)
-        scope = _scope_of(node, user)
-        ack = node.children.apply(batch, scope=scope, jurisdiction_id=user.jurisdiction_id)
-        return ENCODER.encode(ack)
-
-    return Response(await anyio.to_thread.run_sync(apply), media_type=CONTENT_TYPE)
+    ack = await anyio.to_thread.run_sync(lambda: node.children.apply(batch, user))
+    return Response(ENCODER.encode(ack), media_type=CONTENT_TYPE)
 
 
 @router.get(
@@ -127,11 +95,9 @@ async def list_orders(
     """For the node credential's jurisdiction: entries issued there, above and below it.
     The identifiers travel in the clear to the child, which seals them with its keys."""
 
-    def orders() -> Orders:
-        _check_node_name(node, user, node_id)
-        return node.children.orders_for(node_id, jurisdiction_id=user.jurisdiction_id)
-
-    orders_in_force = await anyio.to_thread.run_sync(orders)
+    orders_in_force = await anyio.to_thread.run_sync(
+        lambda: node.children.orders_for(node_id, user)
+    )
     return Response(ENCODER.encode(orders_in_force), media_type=CONTENT_TYPE)
 
 
