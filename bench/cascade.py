@@ -58,22 +58,13 @@ def free_port() -> int:
 
 
 def start_parent(workspace: Path, port: int, secret: str) -> subprocess.Popen[bytes]:
-    log = (workspace / "server.log").open("ab")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zhian",
-            "serve",
-            "--workspace",
-            str(workspace),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secret},
-    )
+    with (workspace / "server.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zhian", "serve", "-w", str(workspace), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env={**os.environ, "ZHIAN_WEB__SECRET_KEY": secret},
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -102,11 +102,13 @@ def issue_token(
     *,
     permissions: tuple[str, ...] = (),
     place: str | None = None,
+    name: str | None = None,
 ) -> str:
+    """An API token of `owner`; a node credential is named after its child node (`name`)."""
     with node.db.session() as session:
         return AccessService(session).issue_api_token(
             owner,
-            f"{owner} token",
+            name or f"{owner} token",
             now=clock.now(),
             permissions=permissions,
             jurisdiction_id=place,

@@ -3,6 +3,7 @@ each and in order, through an outage, a lost answer and a refused registration."
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import msgspec
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.cascade.parents import (
     CHILD_ID,
@@ -70,7 +72,7 @@ def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
 def credential(parent: Node, clock: ManualClock) -> str:
     """The child's node credential: an integrator's token at the child's station, narrowed
     to `cascade.forward`."""
-    return issue_token(parent, clock, "installer", permissions=("cascade.forward",))
+    return issue_token(parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID)
 
 
 @pytest.fixture
@@ -215,6 +217,13 @@ def test_alert_changes_go_up_and_parent_users_see_them_by_scope(
     again = api(parent_client, command, "/api/v1/cascade/alerts").json()
     assert len(again) == len(changes) + 1
 
+    # The parent raised no fire alert of its own from the forwarded alarm: the child did.
+    parent.rule_engine.drain()
+    with parent.alerts() as parent_alerts:
+        assert not parent_alerts.list_alerts(
+            AlertFilter(kind="alarm_fire"), page=1, per_page=5, scope=JurisdictionScope.unscoped()
+        ).items
+
     # Another station's officer sees none of it; the auditor may not read alerts.
     outsider = issue_token(parent, clock, "outsider")
     assert api(parent_client, outsider, "/api/v1/cascade/alerts").json() == []
@@ -226,9 +235,9 @@ def test_alert_changes_go_up_and_parent_users_see_them_by_scope(
     assert api(parent_client, outsider, "/api/v1/cascade/children").json() == []
 
 
-def _batch(community_id: str) -> bytes:
+def _batch(community_id: str, node_id: str = "intruder") -> bytes:
     batch = ChildBatch(
-        node_id="intruder",
+        node_id=node_id,
         sent_at=datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
         devices=[
             DeviceSummary(
@@ -247,7 +256,9 @@ def _batch(community_id: str) -> bytes:
 def test_a_credential_delivers_only_inside_its_jurisdiction(
     parent: Node, parent_client: TestClient, clock: ManualClock
 ) -> None:
-    elsewhere = issue_token(parent, clock, "elsewhere", permissions=("cascade.forward",))
+    elsewhere = issue_token(
+        parent, clock, "elsewhere", permissions=("cascade.forward",), name="intruder"
+    )
     response = parent_client.post(
         "/api/v1/cascade/batches",
         content=_batch("C1"),
@@ -283,10 +294,13 @@ def test_events_of_a_known_device_outside_the_credential_are_refused(
 
     # The station's credential places NEW1 in C1 with its event; another station's may not
     # send events of it.
-    placed = msgspec.msgpack.decode(_batch("C1"), type=ChildBatch)
+    placed = msgspec.msgpack.decode(_batch("C1", CHILD_ID), type=ChildBatch)
     assert post(credential, msgspec.structs.replace(placed, events=[event])).status_code == 200
-    elsewhere = issue_token(parent, clock, "elsewhere", permissions=("cascade.forward",))
-    response = post(elsewhere, msgspec.structs.replace(placed, devices=[], events=[event]))
+    elsewhere = issue_token(
+        parent, clock, "elsewhere", permissions=("cascade.forward",), name="intruder"
+    )
+    unnamed = msgspec.structs.replace(placed, node_id="intruder", devices=[], events=[event])
+    response = post(elsewhere, unnamed)
     assert response.status_code == 403
     assert response.json()["error"]["field"] == "events[0].device_id"
 
@@ -300,3 +314,58 @@ def test_a_malformed_batch_is_a_clear_400(parent_client: TestClient, credential:
     wrong_type = {**headers, "Content-Type": "application/json"}
     response = parent_client.post("/api/v1/cascade/batches", content=b"{}", headers=wrong_type)
     assert response.status_code == 415
+
+
+def _jpeg(side_px: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (side_px, side_px), (200, 30, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["all", "thumbnails", "structured"])
+def test_event_modes_send_images_whole_shrunk_or_not_at_all(
+    parent: Node, child: Node, link: FaultyLink, credential: str, clock: ManualClock, mode: str
+) -> None:
+    ref = child.images.save(_jpeg(800), "image/jpeg")
+    vehicle = {
+        "type": "vehicle",
+        "id": "v-img",
+        "device_id": "CAM1",
+        "time": clock.now().isoformat(),
+        "plate": "浙A12345",
+        "plate_color": "blue",
+        "vehicle_class": "car",
+        "direction": "in",
+        "image": ref,
+    }
+    submit(child, [vehicle])
+    drain(forwarder(child, link, parent_settings(credential, events=mode)))
+
+    assert parent_events(parent, "CAM1") == ["v-img"]
+    if mode == "all":
+        assert parent.images.read(ref) == child.images.read(ref)
+    elif mode == "thumbnails":
+        assert not parent.images.exists(ref)  # only the thumbnail went up
+        with Image.open(io.BytesIO(child.images.read(ref))) as original:
+            assert original.size == (800, 800)
+        (stored,) = parent.settings.blob_dir.rglob("*.jpg")
+        with Image.open(io.BytesIO(parent.images.read(f"img:{stored.stem}.jpg"))) as small:
+            assert max(small.size) <= 240
+    else:
+        assert not parent.images.exists(ref)
+        assert not list(parent.settings.blob_dir.rglob("*.jpg"))
+
+
+def test_a_credential_speaks_only_for_the_node_it_was_issued_for(
+    parent_client: TestClient, credential: str
+) -> None:
+    headers = {"Authorization": f"Bearer {credential}", "Content-Type": CONTENT_TYPE}
+    response = parent_client.post(
+        "/api/v1/cascade/batches", content=_batch("C1", "community-2"), headers=headers
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "node_id"
+    orders = parent_client.get(
+        "/api/v1/cascade/orders", params={"node_id": "community-2"}, headers=headers
+    )
+    assert orders.status_code == 403

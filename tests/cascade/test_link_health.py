@@ -24,6 +24,7 @@ from tests.cascade.parents import (
 )
 from tests.ingest.factories import access_event, load_master_data
 from tests.web.session import sign_in
+from zhian.cascade.forwarder import UpwardForwarder, read_health
 from zhian.cli.main import app
 from zhian.config import load_settings
 from zhian.kit.clock import ManualClock
@@ -84,6 +85,31 @@ def test_a_down_link_shows_on_the_status_page_its_json_and_the_command(
     result = CliRunner().invoke(app, ["cascade", "status", "-w", workspace], env=env)
     assert result.exit_code == 0, result.output
     assert "down" in result.output and "1 records" in result.output
+    assert "cache alarm" not in result.output
+
+
+def test_the_cache_alarm_rises_when_what_waits_passes_its_bound(
+    child: Node, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert child.parent_forwarder is not None
+    settings = child.settings.parent.model_copy(update={"cache_alarm_bytes": 1})
+    forward = UpwardForwarder(
+        db=child.db,
+        log=child.log,
+        images=child.images,
+        clock=clock,
+        settings=settings,
+        alert_settings=child.settings.alerts,
+        workspace=child.settings.workspace,
+        log_dir=child.settings.log_dir,
+    )
+    assert not forward.health().is_cache_alarm  # nothing waits
+    submit(child, [access_event("e-1", clock.now())])
+    forward.step()
+    health = read_health(child.settings.workspace)
+    assert health is not None and health.is_cache_alarm and health.cache_bytes > 1
+    assert "is filling" in caplog.text
+    forward.stop()
 
 
 def test_the_parents_status_lists_children_for_those_who_may_see_them(
@@ -96,7 +122,9 @@ def test_the_parents_status_lists_children_for_those_who_may_see_them(
         add_user(parent, clock, "installer", "integrator", "J-STATION")
         add_user(parent, clock, "command", "command_centre", "J-CITY")
         add_user(parent, clock, "outsider", "station_officer", "J-OTHER")
-        credential = issue_token(parent, clock, "installer", permissions=("cascade.forward",))
+        credential = issue_token(
+            parent, clock, "installer", permissions=("cascade.forward",), name="community-1"
+        )
         with TestClient(create_app(parent)) as client:
             submit(child, [access_event("e-1", clock.now())])
             drain(forwarder(child, FaultyLink(client), parent_settings(credential)))

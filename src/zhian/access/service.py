@@ -375,6 +375,12 @@ class AccessService:
         )
         return token
 
+    def api_token_name(self, token_id: int) -> str | None:
+        """The name a token was issued under (a child node's credential is named after the
+        node); None for an unknown id."""
+        token = self.repository.get_token(token_id)
+        return None if token is None else token.name
+
     def revoke_api_token(self, token_id: int, *, now: datetime) -> ApiTokenRead:
         """Revoke a token at once; revoking twice keeps the first time."""
         token = self.repository.get_token(token_id)

@@ -30,7 +30,7 @@ from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.cascade.link import Backoff, LinkState
-from zhian.cascade.orders import OrderApplier, alert_changes
+from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
 from zhian.cascade.repository import ForwardPositionRepository
 from zhian.cascade.settings import ParentSettings
 from zhian.cascade.wire import (
@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 READER_NAME: Final = "parent"
 EVENTS, ALERT_CHANGES, ONLINE = "events", "alert_changes", "online"
+# Children's alert changes this node received, relayed up (by their id here).
+RELAYED = "relayed_alert_changes"
 HEALTH_FILE: Final = "parent-link.json"
 BATCHES_PATH: Final = "/api/v1/cascade/batches"
 HELLO_PATH: Final = "/api/v1/cascade/hello"
@@ -252,6 +254,7 @@ class UpwardForwarder:
                 EVENTS: stored.get(EVENTS, 0),
                 ALERT_CHANGES: stored.get(ALERT_CHANGES, 0),
                 ONLINE: stored.get(ONLINE, 0),
+                RELAYED: stored.get(RELAYED, 0),
             }
         return dict(self._positions)
 
@@ -373,6 +376,12 @@ class UpwardForwarder:
                     changes = alert_changes(
                         session, alerts.history_after(positions[ALERT_CHANGES], limit)
                     )
+                    if changes:
+                        positions[ALERT_CHANGES] = changes[-1].action_id
+                    relayed = relayed_changes(session, positions[RELAYED], limit)
+                    if relayed:
+                        positions[RELAYED] = relayed[-1][0]
+                        changes += [change for _id, change in relayed]
                 if self._settings.device_online:
                     online = [
                         OnlineSummary(
@@ -385,8 +394,6 @@ class UpwardForwarder:
                         )
                         for s in alerts.online_samples_after(positions[ONLINE], limit)
                     ]
-        if changes:
-            positions[ALERT_CHANGES] = changes[-1].action_id
         if online:
             positions[ONLINE] = online[-1].sample_id
         images: dict[str, bytes] = {}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertHistoryEntry
 from zhian.cascade.models import ReceivedOrder
-from zhian.cascade.repository import ReceivedOrderRepository
+from zhian.cascade.repository import ChildDataRepository, ReceivedOrderRepository
 from zhian.cascade.wire import AlertChange, Order
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
@@ -87,6 +87,34 @@ def alert_changes(session: Session, entries: list[AlertHistoryEntry]) -> list[Al
         order_id = orders.get(entry.watchlist_entry_id or 0)
         changes.append(AlertChange(**fields, order_id=order_id))
     return changes
+
+
+def relayed_changes(session: Session, after_id: int, limit: int) -> list[tuple[int, AlertChange]]:
+    """Alert changes this node received from its children, above `after_id`, as sent on up
+    (with their id here): the parent sees every node's alerts below it, not only ours."""
+    return [
+        (
+            row.id,
+            AlertChange(
+                action_id=row.action_id,
+                alert_id=row.alert_id,
+                action=row.action,
+                from_state=row.from_state,
+                to_state=row.to_state,
+                at=row.at,
+                rule=row.rule,
+                kind=row.kind,
+                tier=row.tier,
+                title_zh=row.title_zh,
+                title_en=row.title_en,
+                community_id=row.community_id,
+                jurisdiction_id=row.jurisdiction_id,
+                device_id=row.device_id,
+                origin_node=row.node_id,
+            ),
+        )
+        for row in ChildDataRepository(session).alert_changes_after(after_id, limit)
+    ]
 
 
 def _entry_of(order: Order) -> WatchlistEntryCreate | None:

@@ -110,6 +110,11 @@ class ChildDataRepository:
         self.session.add_all(rows)
         self.session.flush()
 
+    def alert_changes_after(self, after_id: int, limit: int) -> list[ChildAlertChange]:
+        """Children's alert changes as received, above `after_id` (to relay them up)."""
+        query = select(ChildAlertChange).where(ChildAlertChange.id > after_id)
+        return list(self.session.scalars(query.order_by(ChildAlertChange.id).limit(limit)))
+
     def alert_changes(
         self, where: ColumnElement[bool], *, node_id: str | None, limit: int
     ) -> list[ChildAlertChange]:

@@ -19,6 +19,7 @@ from typing import cast
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope, subtree
+from zhian.access.service import AccessService, UserRead
 from zhian.alerts.drafts import AlertDraft
 from zhian.alerts.drafts import Tier as DraftTier
 from zhian.alerts.schemas import LiveMessage
@@ -26,19 +27,21 @@ from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary
 from zhian.cascade.repository import ChildDataRepository
-from zhian.cascade.wire import BatchAck, ChildBatch, DeviceSummary, Order, Orders
+from zhian.cascade.wire import AlertChange, BatchAck, ChildBatch, DeviceSummary, Order, Orders
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError
+from zhian.ingest.events import CASCADE_PREFIX
 from zhian.ingest.images import ImageStore
 from zhian.ingest.service import IntakeService
 from zhian.kit.clock import Clock
 from zhian.registry.identity import IdentityProtector
 from zhian.registry.service import RegistryService
+from zhian.rules.directory import PlaceDirectory, load_directory
 from zhian.watchlists.service import WatchlistService
 
 # A child's events enter the parent's intake under this source (and keep it in the store).
-SOURCE_PREFIX = "cascade:"
+SOURCE_PREFIX = CASCADE_PREFIX
 _MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 
 
@@ -107,19 +110,40 @@ class ChildBatchService:
         with self._db.session() as session:
             yield session
 
-    def hello(self, node_id: str, *, jurisdiction_id: str | None) -> datetime:
+    def credential_scope(self, credential: UserRead, node_id: str) -> JurisdictionScope:
+        """The scope a child's node credential delivers in, once it is checked that the
+        credential speaks for `node_id`: an API token named after the node, so one child
+        cannot deliver, or take orders, as another (403 otherwise)."""
+        if credential.token_id is None:
+            raise ForbiddenError(
+                "a child node delivers with its node credential (an API token), not a session",
+                field="Authorization",
+            )
+        with self._session() as session:
+            access = AccessService(session)
+            name = access.api_token_name(credential.token_id)
+            if name != node_id:
+                raise ForbiddenError(
+                    f"this node credential was issued for node '{name}', not '{node_id}'",
+                    field="node_id",
+                )
+            return access.scope_for(credential)
+
+    def hello(self, node_id: str, credential: UserRead) -> datetime:
         """A child registers (again): remembered with the time, answered with ours."""
+        self.credential_scope(credential, node_id)
         now = self._clock.now()
         with self._session() as session:
-            link = self._link(ChildDataRepository(session), node_id, jurisdiction_id, now)
+            repository = ChildDataRepository(session)
+            link = self._link(repository, node_id, credential.jurisdiction_id, now)
             link.registered_at = now
         return now
 
-    def apply(
-        self, batch: ChildBatch, *, scope: JurisdictionScope, jurisdiction_id: str | None
-    ) -> BatchAck:
+    def apply(self, batch: ChildBatch, credential: UserRead) -> BatchAck:
         """Store a child's batch; refuses it whole (nothing stored) when any part lies
-        outside `scope` or is malformed, naming the part."""
+        outside the credential's scope or is malformed, naming the part."""
+        scope = self.credential_scope(credential, batch.node_id)
+        jurisdiction_id = credential.jurisdiction_id
         self._check_scope(batch, scope)
         self._register_devices(batch.devices, scope)
         self._save_images(batch.images)
@@ -151,10 +175,12 @@ class ChildBatchService:
             online=len(online),
         )
 
-    def orders_for(self, node_id: str, *, jurisdiction_id: str | None) -> Orders:
-        """The watchlist orders in force over a child at `jurisdiction_id`: the entries of
-        that jurisdiction, of those above it (a city's entry covers every node below) and
-        of those below it, withdrawn ones too so the child withdraws them."""
+    def orders_for(self, node_id: str, credential: UserRead) -> Orders:
+        """The watchlist orders in force over a child at its credential's jurisdiction: the
+        entries of that jurisdiction, of those above it (a city's entry covers every node
+        below) and of those below it, withdrawn ones too so the child withdraws them."""
+        self.credential_scope(credential, node_id)
+        jurisdiction_id = credential.jurisdiction_id
         with self._session() as session:
             tree = RegistryService(session).jurisdiction_tree()
             parents = dict(tree.parents)
@@ -191,8 +217,9 @@ class ChildBatchService:
             session, clock=self._clock, scope=JurisdictionScope.unscoped()
         )
         alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
+        places = load_directory(session)
         drafts = [
-            _hit_draft(node_id, change)
+            _hit_draft(node_id, change, places)
             for change in hits
             if change.order_id is not None and watchlists.get_entry(change.order_id) is not None
         ]
@@ -303,34 +330,18 @@ class ChildBatchService:
     def _new_alert_changes(
         self, repository: ChildDataRepository, batch: ChildBatch, now: datetime
     ) -> list[ChildAlertChange]:
-        if not batch.alert_changes:
-            return []
-        known = repository.known_action_ids(
-            batch.node_id, [change.action_id for change in batch.alert_changes]
-        )
-        return [
-            ChildAlertChange(
-                node_id=batch.node_id,
-                action_id=change.action_id,
-                alert_id=change.alert_id,
-                action=change.action,
-                from_state=change.from_state,
-                to_state=change.to_state,
-                at=change.at,
-                rule=change.rule,
-                kind=change.kind,
-                tier=change.tier,
-                title_zh=change.title_zh,
-                title_en=change.title_en,
-                community_id=change.community_id,
-                jurisdiction_id=change.jurisdiction_id,
-                device_id=change.device_id,
-                order_id=change.order_id,
-                received_at=now,
-            )
-            for change in batch.alert_changes
-            if change.action_id not in known
-        ]
+        """The changes not stored yet, each under the node it happened at (the sender, or
+        the node further down a relayed change names)."""
+        by_node: dict[str, list[AlertChange]] = {}
+        for change in batch.alert_changes:
+            by_node.setdefault(change.origin_node or batch.node_id, []).append(change)
+        rows: list[ChildAlertChange] = []
+        for node_id, changes in by_node.items():
+            known = repository.known_action_ids(node_id, [c.action_id for c in changes])
+            rows += [
+                _stored(node_id, change, now) for change in changes if change.action_id not in known
+            ]
+        return rows
 
     def _new_online(
         self, repository: ChildDataRepository, batch: ChildBatch
@@ -425,8 +436,10 @@ class ChildReadService:
         ]
 
 
-def _hit_draft(node_id: str, change: ChildAlertChange) -> AlertDraft:
-    """The alert a child's hit on one of this node's orders raises here."""
+def _hit_draft(node_id: str, change: ChildAlertChange, places: PlaceDirectory) -> AlertDraft:
+    """The alert a child's hit on one of this node's orders raises here: keyed as this
+    node's own watchlist rule keys a hit at that device, so that a hit this node also saw
+    in the forwarded events updates that one alert instead of opening a second."""
     tier: DraftTier = "general"
     if change.tier in ("minor", "general", "major"):
         tier = cast(DraftTier, change.tier)
@@ -435,7 +448,7 @@ def _hit_draft(node_id: str, change: ChildAlertChange) -> AlertDraft:
         kind=change.kind,
         tier=tier,
         subject=f"entry:{change.order_id}",
-        place_id=change.community_id or change.jurisdiction_id or node_id,
+        place_id=_place_id(change, places, node_id),
         observed_at=change.at,
         explanation_zh=f"下级平台 {node_id} 报告布控命中：{change.title_zh}",
         explanation_en=f"child node {node_id} reports a watchlist hit: {change.title_en}",
@@ -443,3 +456,34 @@ def _hit_draft(node_id: str, change: ChildAlertChange) -> AlertDraft:
         community_id=change.community_id,
         figures={"child_node": node_id, "child_alert_id": change.alert_id},
     )
+
+
+def _stored(node_id: str, change: AlertChange, now: datetime) -> ChildAlertChange:
+    return ChildAlertChange(
+        node_id=node_id,
+        action_id=change.action_id,
+        alert_id=change.alert_id,
+        action=change.action,
+        from_state=change.from_state,
+        to_state=change.to_state,
+        at=change.at,
+        rule=change.rule,
+        kind=change.kind,
+        tier=change.tier,
+        title_zh=change.title_zh,
+        title_en=change.title_en,
+        community_id=change.community_id,
+        jurisdiction_id=change.jurisdiction_id,
+        device_id=change.device_id,
+        # Only a direct child's hit names an order of this node; a relayed one named the
+        # sender's copy, whose own alert carries the hit up instead.
+        order_id=change.order_id if change.origin_node is None else None,
+        received_at=now,
+    )
+
+
+def _place_id(change: ChildAlertChange, places: PlaceDirectory, node_id: str) -> str:
+    place = None if change.device_id is None else places.get(change.device_id)
+    if place is not None:
+        return place.place_id
+    return change.device_id or change.community_id or change.jurisdiction_id or node_id

@@ -57,6 +57,8 @@ class AlertChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     device_id: Id64 | None
     # A watchlist hit on an order the parent sent down: the parent's entry id.
     order_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    # A change relayed from a node further down: the node it happened at (None: the sender).
+    origin_node: NodeId | None = None
 
 
 class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

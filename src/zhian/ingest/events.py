@@ -135,6 +135,16 @@ def is_history_source(source: str) -> bool:
     return source.endswith(HISTORY_SUFFIX)
 
 
+# An intake source starting with this marks a child node's events forwarded up the
+# hierarchy (`cascade:<node id>`, docs/cascade.md): the child raised its own alerts for them.
+CASCADE_PREFIX = "cascade:"
+
+
+def is_cascade_source(source: str) -> bool:
+    """Whether a batch came from a child node (see CASCADE_PREFIX)."""
+    return source.startswith(CASCADE_PREFIX)
+
+
 class LoggedEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One accepted event with how and when it arrived: the event store's unit."""
 

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from zhian.alerts.drafts import AlertClear, AlertDraft, OnlineSample, RuleOutput
 from zhian.errors import ZhianError
-from zhian.ingest.events import EVENT_CLASSES, Event, LoggedBatch, is_history_source
+from zhian.ingest.events import (
+    EVENT_CLASSES,
+    Event,
+    LoggedBatch,
+    is_cascade_source,
+    is_history_source,
+)
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog
@@ -30,7 +36,7 @@ from zhian.rules.devices import DeviceHealthConfig, DeviceHealthRule
 from zhian.rules.directory import PlaceDirectory
 from zhian.rules.models import RuleCheckpoint
 from zhian.rules.settings import CrowdSettings, RuleSettings
-from zhian.rules.watchlist import WatchlistRule
+from zhian.rules.watchlist import WATCHLIST_RULE, WatchlistRule
 from zhian.store.identifiers import IdentifierProtector
 from zhian.watchlists.matcher import WatchlistMatcher
 
@@ -235,8 +241,14 @@ class RuleEngine:
                     ):
                         self._watermark, self._watermark_seen_at = arrived, clock_now
                     rules_for = self._rules_by_type
+                    # A child node's events (docs/cascade.md): the child raised their alerts
+                    # and sends them up as alert changes; here only this node's watchlist
+                    # (its own orders) is matched against them.
+                    from_child = is_cascade_source(batch.source)
                     for event in batch.events:
                         for rule in rules_for[type(event)]:
+                            if from_child and rule.key != WATCHLIST_RULE:
+                                continue
                             result = rule.on_event(event, batch.received_at)
                             if result is not None:
                                 if history:

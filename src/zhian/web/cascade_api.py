@@ -11,10 +11,15 @@ import msgspec
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from zhian.access.scope import JurisdictionScope
-from zhian.access.service import AccessService, UserRead
+from zhian.access.service import UserRead
 from zhian.cascade.service import ChildReadService
-from zhian.cascade.wire import BATCH_DECODER, CONTENT_TYPE, ENCODER, HELLO_DECODER, HelloAck
+from zhian.cascade.wire import (
+    BATCH_DECODER,
+    CONTENT_TYPE,
+    ENCODER,
+    HELLO_DECODER,
+    HelloAck,
+)
 from zhian.errors import BadRequestError, UnsupportedMediaTypeError
 from zhian.node import Node
 from zhian.web.auth import current_user
@@ -51,11 +56,6 @@ def _decoded(decoder: msgspec.msgpack.Decoder[T], body: bytes) -> T:
         raise BadRequestError(f"the body is not msgpack: {exc}", field="body") from exc
 
 
-def _scope_of(node: Node, user: UserRead) -> JurisdictionScope:
-    with node.db.session() as session:
-        return AccessService(session).scope_for(user)
-
-
 @router.post(
     "/hello",
     summary="A child node registers (again) with this node",
@@ -63,9 +63,7 @@ def _scope_of(node: Node, user: UserRead) -> JurisdictionScope:
 )
 async def hello(request: Request, node: NodeDep, user: UserDep) -> Response:
     body = _decoded(HELLO_DECODER, await _msgpack_body(request, node))
-    at = await anyio.to_thread.run_sync(
-        lambda: node.children.hello(body.node_id, jurisdiction_id=user.jurisdiction_id)
-    )
+    at = await anyio.to_thread.run_sync(lambda: node.children.hello(body.node_id, user))
     answer = ENCODER.encode(HelloAck(node_id=body.node_id, parent_time=at))
     return Response(answer, media_type=CONTENT_TYPE)
 
@@ -80,12 +78,8 @@ async def deliver_batch(request: Request, node: NodeDep, user: UserDep) -> Respo
     the part otherwise, and nothing is stored). The answer comes once it is durable."""
     batch = _decoded(BATCH_DECODER, await _msgpack_body(request, node))
 
-    def apply() -> bytes:
-        scope = _scope_of(node, user)
-        ack = node.children.apply(batch, scope=scope, jurisdiction_id=user.jurisdiction_id)
-        return ENCODER.encode(ack)
-
-    return Response(await anyio.to_thread.run_sync(apply), media_type=CONTENT_TYPE)
+    ack = await anyio.to_thread.run_sync(lambda: node.children.apply(batch, user))
+    return Response(ENCODER.encode(ack), media_type=CONTENT_TYPE)
 
 
 @router.get(
@@ -100,10 +94,11 @@ async def list_orders(
 ) -> Response:
     """For the node credential's jurisdiction: entries issued there, above and below it.
     The identifiers travel in the clear to the child, which seals them with its keys."""
-    orders = await anyio.to_thread.run_sync(
-        lambda: node.children.orders_for(node_id, jurisdiction_id=user.jurisdiction_id)
+
+    orders_in_force = await anyio.to_thread.run_sync(
+        lambda: node.children.orders_for(node_id, user)
     )
-    return Response(ENCODER.encode(orders), media_type=CONTENT_TYPE)
+    return Response(ENCODER.encode(orders_in_force), media_type=CONTENT_TYPE)
 
 
 @router.get("/children", summary="Child nodes of the jurisdiction and their last contact")

@@ -1,0 +1,111 @@
+"""A small fault-injecting TCP proxy for links between nodes in tests.
+
+It forwards loopback connections to a target port and can be told to cut the link (open
+connections are reset and new ones closed at once), to slow it (each chunk waits
+`delay_seconds` before it goes on) and to hold connections back so that a later one
+overtakes them (`hold_seconds`: each new connection waits that long before it is joined to
+the target; with several connections in flight, their requests reach the target in another
+order than they were sent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+
+
+class FaultProxy:
+    """127.0.0.1:`port` → 127.0.0.1:`target_port`, with faults on demand."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.is_cut = False
+        self.delay_seconds = 0.0
+        self.hold_seconds = 0.0
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port: int = self._listener.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._accept, name="fault-proxy", daemon=True)
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def cut(self) -> None:
+        """Drop the link: reset every open connection, refuse new ones until `heal`."""
+        self.is_cut = True
+        with self._lock:
+            for sock in list(self._open):
+                _close(sock)
+            self._open.clear()
+
+    def heal(self) -> None:
+        self.is_cut = False
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.cut()
+        _close(self._listener)
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.is_cut:
+                _close(client)
+                continue
+            threading.Thread(target=self._join, args=(client,), daemon=True).start()
+
+    def _join(self, client: socket.socket) -> None:
+        if self.hold_seconds:
+            time.sleep(self.hold_seconds)
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+        except OSError:
+            _close(client)  # the target is down: the client sees the connection drop
+            return
+        upstream.settimeout(None)
+        with self._lock:
+            if self.is_cut:
+                _close(client)
+                _close(upstream)
+                return
+            self._open.update((client, upstream))
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                chunk = source.recv(65536)
+                if not chunk:
+                    break
+                if self.delay_seconds:
+                    time.sleep(self.delay_seconds)
+                if self.is_cut:
+                    break
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._open.discard(source)
+                self._open.discard(sink)
+            _close(source)
+            _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
