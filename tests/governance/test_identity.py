@@ -235,6 +235,7 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "viid_objects.body_enc": 0,
             "viid_subscriptions.body_enc": 0,
             "webhook_deliveries.body_enc": 0,
+            "live_messages.body_enc": 0,
             "viid_upper_outbox.payload_enc": 0,
         }
         assert key_census(session) == {"k2": 4}

@@ -46,6 +46,7 @@ PII_REVISIONS = frozenset(
         "0015watchlistpersons",
         "0016viidsubsealed",
         "0017webhooksealed",
+        "0018livesealed",
     }
 )
 
@@ -216,6 +217,8 @@ def old_database(tmp_path: Path) -> sa.Engine:
         "next_attempt_at, created_at) VALUES (7, 'procedure.skipped', "
         '\'{"data": {"reason": "13912345678"}}\', \'pending\', 0, '
         "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        "INSERT INTO live_messages (id, published_at, body) VALUES (5, '2026-01-01 00:00:00', "
+        '\'{"data": {"reason": "13800001111"}}\')',
     ]
     with engine.begin() as connection:
         for statement in statements:
@@ -268,10 +271,23 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
         queued = connection.execute(sa.text("SELECT body_enc FROM webhook_deliveries")).scalar_one()
     message = SEALER.cipher.open_bytes(queued, "webhook_deliveries.body_enc:7")
     assert json.loads(message) == {"data": {"reason": "13912345678"}}
+    with old_database.connect() as connection:
+        kept = connection.execute(sa.text("SELECT body_enc FROM live_messages")).scalar_one()
+    live = SEALER.cipher.open_bytes(kept, "live_messages.body_enc:5")
+    assert json.loads(live) == {"data": {"reason": "13800001111"}}
     old_database.dispose()
     found = clear_values_in_database(
         tmp_path / "old.db",
-        {"CARD-0001", "浙A12345", "浙B54321", "浙C11111", "FC-OLD-0001", "赵申请", "13912345678"},
+        {
+            "CARD-0001",
+            "浙A12345",
+            "浙B54321",
+            "浙C11111",
+            "FC-OLD-0001",
+            "赵申请",
+            "13912345678",
+            "13800001111",
+        },
     )
     # The file may keep freed pages of the rebuilt tables; every live cell is clear-free.
     assert [place for place in found if not place.startswith("file:")] == []

@@ -39,7 +39,7 @@ class AlertLoop:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock)
+        self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock, cipher=cipher)
         self.sla_monitor = SlaMonitor(
             self._check_deadlines, clock.now, interval_seconds=settings.alerts.sla_tick_seconds
         )

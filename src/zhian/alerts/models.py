@@ -169,11 +169,13 @@ class LiveMessageRecord(Base):
 
     The NOTIFY that follows it carries only its id: listeners read every record above the
     last id they saw, so one that lost its connection catches up when it is back. Kept
-    for `live.keep_seconds`, then pruned by the publishers.
+    for `live.keep_seconds`, then pruned by the publishers. The message can carry what an
+    officer typed, so it is kept sealed (#12): `body_enc` is its JSON encrypted with the
+    node's key ring for its id (`zhian.alerts.live_postgres.record_context`).
     """
 
     __tablename__ = "live_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    body: Mapped[str] = mapped_column(Text)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)

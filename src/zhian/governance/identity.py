@@ -84,6 +84,7 @@ _OUTBOX = table(
 _WEBHOOK_DELIVERIES = table(
     "webhook_deliveries", column("id"), column("subscription_id"), column("body_enc")
 )
+_LIVE_MESSAGES = table("live_messages", column("id"), column("body_enc"))
 QUARANTINE_RESEAL_BATCH_ROWS = 20
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(
@@ -130,6 +131,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         binary=True,
         context_columns=(_WEBHOOK_DELIVERIES.c.subscription_id,),
     ),
+    # Live-feed messages kept for listeners of other processes (PostgreSQL), sealed for id.
+    SealedColumn("live_messages", _LIVE_MESSAGES.c.id, _LIVE_MESSAGES.c.body_enc, binary=True),
     SealedColumn(
         "viid_upper_outbox",
         _OUTBOX.c.seq,
