@@ -224,7 +224,13 @@ class Node:
         self.directory.subscribe(self._use_directory)
         self.intake.directory_keeper = self.directory
         # Alert lifecycle, SLA, live feed, webhooks (docs/dev/alerts-api.md).
-        self.alert_loop = AlertLoop(self.db, clock, settings, identity=self.governance.sealer)
+        self.alert_loop = AlertLoop(
+            self.db,
+            clock,
+            settings,
+            identity=self.governance.sealer,
+            cipher=self.governance.cipher(),
+        )
         self.live_feed, self.alerts = self.alert_loop.live_feed, self.alert_loop.alerts
         self.watchlists = self.alert_loop.watchlists
         self._feeder: StoreFeeder | None = None

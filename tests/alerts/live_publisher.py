@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from tests.registry.factories import SEALER
 from zhian.alerts.live import open_live_feed
 from zhian.alerts.schemas import LiveMessage
 from zhian.config import LiveSettings
@@ -17,7 +18,8 @@ from zhian.kit.clock import SystemClock
 
 def main(database_url: str) -> None:
     db = Database(make_engine(database_url))
-    feed = open_live_feed(LiveSettings(type="postgres"), db, SystemClock())
+    # The tests' fixed key ring: the subscriber in the test process opens what this seals.
+    feed = open_live_feed(LiveSettings(type="postgres"), db, SystemClock(), cipher=SEALER.cipher)
     try:
         for line in sys.stdin:
             if line.strip():

@@ -19,8 +19,14 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from tests.registry.factories import SEALER
 from zhian.alerts.live import MemoryLiveFeed, Subscription, open_live_feed
-from zhian.alerts.live_postgres import APPLICATION_NAME, PRUNE_EVERY, PostgresLiveFeed
+from zhian.alerts.live_postgres import (
+    APPLICATION_NAME,
+    PRUNE_EVERY,
+    PostgresLiveFeed,
+    record_context,
+)
 from zhian.alerts.models import LiveMessageRecord
 from zhian.alerts.schemas import LiveMessage
 from zhian.config import LiveSettings, load_settings
@@ -72,7 +78,7 @@ def db(postgres_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def feed(db: Database, clock: ManualClock) -> Iterator[PostgresLiveFeed]:
-    opened = open_live_feed(POSTGRES, db, clock)
+    opened = open_live_feed(POSTGRES, db, clock, cipher=SEALER.cipher)
     assert isinstance(opened, PostgresLiveFeed)
     yield opened
     opened.close()
@@ -85,7 +91,7 @@ def test_the_config_picks_the_feed_and_refuses_postgres_on_sqlite(
     try:
         assert isinstance(open_live_feed(LiveSettings(), sqlite, clock), MemoryLiveFeed)
         with pytest.raises(ConfigurationError, match=r"live\.type = \"postgres\".*sqlite"):
-            open_live_feed(POSTGRES, sqlite, clock)
+            open_live_feed(POSTGRES, sqlite, clock, cipher=SEALER.cipher)
     finally:
         sqlite.dispose()
 
@@ -154,7 +160,7 @@ def test_the_listener_reconnects_and_catches_up_on_what_it_missed(
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    publisher = PostgresLiveFeed(db, clock, POSTGRES)
+    publisher = PostgresLiveFeed(db, clock, POSTGRES, cipher=SEALER.cipher)
 
     async def scenario() -> list[LiveMessage]:
         subscription = feed.subscribe()
@@ -179,7 +185,7 @@ def test_the_listener_reconnects_and_catches_up_on_what_it_missed(
 def test_a_failed_publish_is_logged_and_does_not_reach_the_caller(
     db: Database, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    feed = PostgresLiveFeed(db, clock, POSTGRES)
+    feed = PostgresLiveFeed(db, clock, POSTGRES, cipher=SEALER.cipher)
     with db.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE live_messages")
     with caplog.at_level(logging.ERROR, logger="zhian.alerts.live_postgres"):
@@ -189,7 +195,9 @@ def test_a_failed_publish_is_logged_and_does_not_reach_the_caller(
 
 
 def test_publishers_prune_what_is_older_than_keep_seconds(db: Database, clock: ManualClock) -> None:
-    feed = PostgresLiveFeed(db, clock, LiveSettings(type="postgres", keep_seconds=60))
+    feed = PostgresLiveFeed(
+        db, clock, LiveSettings(type="postgres", keep_seconds=60), cipher=SEALER.cipher
+    )
     feed.publish(message("alert.created", clock.now(), 0))
     clock.advance(timedelta(seconds=61))
     for n in range(1, PRUNE_EVERY):
@@ -205,7 +213,12 @@ def test_a_record_that_is_not_a_message_is_skipped_not_retried_forever(
     async def scenario() -> list[LiveMessage]:
         subscription = feed.subscribe()
         with db.session() as session:
-            session.add(LiveMessageRecord(published_at=clock.now(), body='{"type": 7}'))
+            # Sealed as the publisher would, but not a message; and one under no key at all.
+            bad = LiveMessageRecord(published_at=clock.now(), body_enc=b"")
+            session.add(bad)
+            session.flush()
+            bad.body_enc = SEALER.cipher.seal_bytes(b'{"type": 7}', record_context(bad.id))
+            session.add(LiveMessageRecord(published_at=clock.now(), body_enc=b"not sealed"))
         await asyncio.to_thread(feed.publish, message("alert.created", clock.now(), 1))
         try:
             return await receive(subscription, 1)
@@ -214,10 +227,37 @@ def test_a_record_that_is_not_a_message_is_skipped_not_retried_forever(
 
     with caplog.at_level(logging.ERROR, logger="zhian.alerts.live_postgres"):
         assert [m.data["n"] for m in asyncio.run(scenario())] == [1]
-    assert "is not a LiveMessage" in caplog.text
+    assert caplog.text.count("could not be read; skipped") == 2
 
 
 def test_settings_refuse_a_postgres_feed_on_a_sqlite_node(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"live\.type = \"postgres\" needs a PostgreSQL"):
         load_settings(tmp_path, live={"type": "postgres"})
     assert load_settings(tmp_path).live.type == "memory"
+
+
+def test_kept_messages_are_sealed_and_reach_subscribers_whole(
+    feed: PostgresLiveFeed, db: Database, postgres_url: str, clock: ManualClock
+) -> None:
+    # A skipped step's reason, as an officer typed it, travels in the message (#12).
+    reason = "住户王小明（13912345678）不在家"
+    sent = LiveMessage(type="procedure.skipped", at=clock.now(), data={"reason": reason})
+
+    async def scenario() -> list[LiveMessage]:
+        subscription = feed.subscribe()
+        await asyncio.to_thread(publish_from_another_process, postgres_url, sent)
+        try:
+            return await receive(subscription, 1)
+        finally:
+            subscription.close()
+
+    [received] = asyncio.run(scenario())
+    assert received.data["reason"] == reason
+    with db.engine.connect() as connection:
+        stored = [
+            bytes(row[0])
+            for row in connection.exec_driver_sql("SELECT body_enc FROM live_messages")
+        ]
+    assert stored and all(
+        "王小明".encode() not in body and b"13912345678" not in body for body in stored
+    )

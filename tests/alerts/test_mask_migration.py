@@ -7,14 +7,32 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, column, insert, select, table, text
 
 from tests.alerts.test_masked_plates import plain
+from tests.registry.factories import SEALER
 from zhian.alerts.models import Alert, WebhookDelivery, WebhookSubscription
+from zhian.alerts.webhooks import delivery_context
 from zhian.db.engine import make_engine
 from zhian.db.migrate import upgrade
 
 AT = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+# The queue as older versions had it: the message in clear (sealed since #12).
+OLD_DELIVERIES = table(
+    "webhook_deliveries",
+    *(
+        column(name)
+        for name in (
+            "subscription_id",
+            "message_type",
+            "body",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        )
+    ),
+)
 PLATE, MISREAD = "浙A12345", "浙A1Z345"
 
 
@@ -91,7 +109,7 @@ def _seed_old_rows(engine: Engine) -> None:
             ],
         )
         connection.execute(
-            insert(WebhookDelivery),
+            insert(OLD_DELIVERIES),
             [
                 {
                     "subscription_id": 1,
@@ -112,14 +130,21 @@ def test_old_watchlist_hits_are_rewritten_to_the_masked_plate(database_url: str)
     try:
         upgrade(engine, "0002alerts")  # the schema of a node from before the masking
         _seed_old_rows(engine)
-        upgrade(engine)
+        # The key ring: a later revision (#12) seals the queued webhook messages.
+        upgrade(engine, identity=SEALER)
         with engine.connect() as connection:
             hit, alarm = connection.execute(
                 select(Alert.title_zh, Alert.title_en, Alert.evidence).order_by(Alert.id)
             ).all()
+            queued = connection.execute(
+                select(WebhookDelivery.subscription_id, WebhookDelivery.body_enc)
+            ).all()
             raw = "\n".join(
                 [plain(v) for row in connection.execute(text("SELECT * FROM alerts")) for v in row]
-                + [plain(body) for body in connection.scalars(select(WebhookDelivery.body))]
+                + [
+                    plain(SEALER.cipher.open_bytes(sealed, delivery_context(subscription)).decode())
+                    for subscription, sealed in queued
+                ]
             )
     finally:
         engine.dispose()

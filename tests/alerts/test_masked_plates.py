@@ -125,7 +125,12 @@ def _delivered(node: Node) -> list[bytes]:
     @contextmanager
     def webhooks() -> Iterator[WebhookService]:
         with node.db.session() as session:
-            yield WebhookService(session, clock=node.clock, settings=node.settings.alerts)
+            yield WebhookService(
+                session,
+                clock=node.clock,
+                settings=node.settings.alerts,
+                cipher=node.alert_loop.cipher,
+            )
 
     worker = WebhookWorker(
         webhooks, node.clock, node.settings.alerts, transport=httpx.MockTransport(receive)

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from sqlalchemy import text
 
 from tests.alerts.factories import Users, draft
 from zhian.access.scope import JurisdictionScope
@@ -155,3 +156,35 @@ def test_subscription_input_is_checked(node: Node) -> None:
     with pytest.raises(BadRequestError) as short, node.alerts() as alerts:
         alerts.webhooks.subscribe("http://127.0.0.1/x", "short")
     assert short.value.field == "secret"
+
+
+def test_webhook_messages_are_sealed_at_rest_and_posted_as_written(
+    node: Node, clock: ManualClock, users: Users, receiver: str
+) -> None:
+    # What an officer types can name a person and a phone: a skipped step's reason goes
+    # into the webhook message. The queue holds it sealed; the receiver gets it whole.
+    reason = "住户王小明（13912345678）不在家，无法入户"
+    _Receiver.failures_left = 0
+    with node.alerts() as alerts:
+        alerts.webhooks.subscribe(receiver, SECRET)
+    with node.alerts() as alerts:
+        [alert_id] = alerts.raise_drafts([draft(clock.now(), kind="alarm_fire")])
+        alerts.tick_step(
+            alert_id,
+            "evacuate",
+            scope=JurisdictionScope.unscoped(),
+            user_id=users.command,
+            skipped=True,
+            reason=reason,
+        )
+    with node.db.engine.connect() as connection:
+        stored = b"".join(
+            value if isinstance(value, bytes) else str(value).encode()
+            for row in connection.execute(text("SELECT * FROM webhook_deliveries"))
+            for value in row
+        )
+    assert stored and "王小明".encode() not in stored and b"13912345678" not in stored
+    assert node.alert_loop.webhook_worker.deliver_due() == (2, 0)
+    skipped = [json.loads(body) for body, _signature in _Receiver.bodies]
+    assert [m["type"] for m in skipped] == ["alert.created", "procedure.skipped"]
+    assert skipped[1]["data"]["reason"] == reason

@@ -234,6 +234,8 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "quarantine_items.raw_enc": 0,
             "viid_objects.body_enc": 0,
             "viid_subscriptions.body_enc": 0,
+            "webhook_deliveries.body_enc": 0,
+            "live_messages.body_enc": 0,
             "viid_upper_outbox.payload_enc": 0,
             "tips.contact_enc": 0,
         }

@@ -45,6 +45,8 @@ PII_REVISIONS = frozenset(
         "0014viidsealed",
         "0015watchlistpersons",
         "0016viidsubsealed",
+        "0017webhooksealed",
+        "0018livesealed",
     }
 )
 
@@ -209,6 +211,14 @@ def old_database(tmp_path: Path) -> sa.Engine:
         "updated_at, pushed_objects) VALUES ('S1', 'P1', '12', '', 'http://127.0.0.1/x', 5, "
         '\'11\', 0, \'{"Title": "t", "ApplicantName": "赵申请"}\', 0, '
         "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 0)",
+        "INSERT INTO webhook_subscriptions (id, url, secret, is_active, created_at) "
+        "VALUES (7, 'http://127.0.0.1/hook', 'ssssssssssssssssssss', 1, '2026-01-01 00:00:00')",
+        "INSERT INTO webhook_deliveries (subscription_id, message_type, body, status, attempts, "
+        "next_attempt_at, created_at) VALUES (7, 'procedure.skipped', "
+        '\'{"data": {"reason": "13912345678"}}\', \'pending\', 0, '
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        "INSERT INTO live_messages (id, published_at, body) VALUES (5, '2026-01-01 00:00:00', "
+        '\'{"data": {"reason": "13800001111"}}\')',
     ]
     with engine.begin() as connection:
         for statement in statements:
@@ -257,10 +267,27 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
         ).scalar_one()
     body = SEALER.cipher.open_bytes(subscription, "viid_subscriptions.body_enc:S1")
     assert json.loads(body) == {"Title": "t", "ApplicantName": "赵申请"}
+    with old_database.connect() as connection:
+        queued = connection.execute(sa.text("SELECT body_enc FROM webhook_deliveries")).scalar_one()
+    message = SEALER.cipher.open_bytes(queued, "webhook_deliveries.body_enc:7")
+    assert json.loads(message) == {"data": {"reason": "13912345678"}}
+    with old_database.connect() as connection:
+        kept = connection.execute(sa.text("SELECT body_enc FROM live_messages")).scalar_one()
+    live = SEALER.cipher.open_bytes(kept, "live_messages.body_enc:5")
+    assert json.loads(live) == {"data": {"reason": "13800001111"}}
     old_database.dispose()
     found = clear_values_in_database(
         tmp_path / "old.db",
-        {"CARD-0001", "浙A12345", "浙B54321", "浙C11111", "FC-OLD-0001", "赵申请"},
+        {
+            "CARD-0001",
+            "浙A12345",
+            "浙B54321",
+            "浙C11111",
+            "FC-OLD-0001",
+            "赵申请",
+            "13912345678",
+            "13800001111",
+        },
     )
     # The file may keep freed pages of the rebuilt tables; every live cell is clear-free.
     assert [place for place in found if not place.startswith("file:")] == []

@@ -3,6 +3,7 @@ the postgres live feed (`live.type = "postgres"`)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from tests.alerts.factories import load_place
 from tests.web.test_live import next_event, next_frame, scope_at
 from zhian.alerts.live_postgres import PostgresLiveFeed
 from zhian.config import load_settings
+from zhian.governance.keys import DEFAULT_KEY_FILE
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.web.live import live_stream
@@ -57,8 +59,13 @@ async def test_the_stream_delivers_an_alert_raised_by_another_process(
     stream = live_stream(web_node, scope_at(web_node, "J-STN"), keepalive_seconds=0.5)
     try:
         assert (await next_frame(stream)).startswith("retry: ")  # subscribed from here on
+        # The worker holds the web node's key ring, as processes of one node do: the
+        # messages they exchange through the database are sealed with it (#12).
+        worker = tmp_path / "worker"
+        (worker / DEFAULT_KEY_FILE).parent.mkdir(parents=True, mode=0o700)
+        shutil.copy2(tmp_path / "web" / DEFAULT_KEY_FILE, worker / DEFAULT_KEY_FILE)
         alert_id = await anyio.to_thread.run_sync(
-            raise_alert_in_another_process, tmp_path / "worker", postgres_url
+            raise_alert_in_another_process, worker, postgres_url
         )
         name, message = await next_event(stream)
     finally:

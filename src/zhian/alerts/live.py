@@ -15,6 +15,7 @@ from typing import Protocol
 
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.settings import LiveSettings
+from zhian.alerts.webhooks import BodyCipher
 from zhian.db.engine import Database
 from zhian.errors import ConfigurationError
 from zhian.kit.clock import Clock, SystemClock
@@ -146,8 +147,11 @@ class MemoryLiveFeed:
         """Nothing runs in the background of an in-process feed."""
 
 
-def open_live_feed(settings: LiveSettings, db: Database, clock: Clock) -> LiveFeed:
-    """The feed `live.type` names; a postgres feed needs a PostgreSQL database."""
+def open_live_feed(
+    settings: LiveSettings, db: Database, clock: Clock, *, cipher: BodyCipher | None = None
+) -> LiveFeed:
+    """The feed `live.type` names; a postgres feed needs a PostgreSQL database and the
+    node's cipher (it keeps the messages it carries sealed in a table)."""
     if settings.type == "memory":
         return MemoryLiveFeed(clock)
     if db.engine.dialect.name != "postgresql":
@@ -158,4 +162,10 @@ def open_live_feed(settings: LiveSettings, db: Database, clock: Clock) -> LiveFe
         )
     from zhian.alerts.live_postgres import PostgresLiveFeed  # it builds on this module
 
-    return PostgresLiveFeed(db, clock, settings)
+    if cipher is None:
+        raise ConfigurationError(
+            'live.type = "postgres" keeps messages sealed in the database and needs the '
+            "node's key ring",
+            field="live.type",
+        )
+    return PostgresLiveFeed(db, clock, settings, cipher=cipher)

@@ -28,7 +28,9 @@ from zhian.alerts.live import MemoryLiveFeed, Subscription
 from zhian.alerts.models import LiveMessageRecord
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.settings import LiveSettings
+from zhian.alerts.webhooks import BodyCipher
 from zhian.db.engine import Database
+from zhian.errors import ZhianError
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 
@@ -52,6 +54,12 @@ APPLICATION_NAME = "zhian-live-listener"
 CONNECT_TIMEOUT_SECONDS = 5
 
 
+def record_context(record_id: int) -> str:
+    """What a kept message is sealed for (the form of
+    `zhian.governance.identity.field_context`, so key rotation re-seals it)."""
+    return f"live_messages.body_enc:{record_id}"
+
+
 class PostgresLiveFeed:
     """A `LiveFeed` whose messages reach subscribers in every process on the same database.
 
@@ -62,8 +70,11 @@ class PostgresLiveFeed:
     only publishes (a worker) never listens.
     """
 
-    def __init__(self, db: Database, clock: Clock, settings: LiveSettings) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, settings: LiveSettings, *, cipher: BodyCipher
+    ) -> None:
         self.clock = clock
+        self._cipher = cipher  # messages are sealed in the table (#12)
         self.published = 0
         self._db = db
         self._settings = settings
@@ -110,8 +121,13 @@ class PostgresLiveFeed:
         now = self.clock.now()
         with self._db.session() as session:
             session.execute(select(func.pg_advisory_xact_lock(PUBLISH_LOCK_KEY)))
-            record = LiveMessageRecord(published_at=now, body=message.model_dump_json())
+            # Sealed for its id, known once inserted; listeners read it after the commit.
+            record = LiveMessageRecord(published_at=now, body_enc=b"")
             session.add(record)
+            session.flush()
+            record.body_enc = self._cipher.seal_bytes(
+                message.model_dump_json().encode(), record_context(record.id)
+            )
             session.flush()
             # Delivered at commit, after the row is visible to the listeners.
             session.execute(select(func.pg_notify(CHANNEL, str(record.id))))
@@ -165,15 +181,18 @@ class PostgresLiveFeed:
     def _catch_up(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
         while True:
             rows = connection.execute(
-                "SELECT id, body FROM live_messages WHERE id > %s ORDER BY id LIMIT %s",
+                "SELECT id, body_enc FROM live_messages WHERE id > %s ORDER BY id LIMIT %s",
                 (self._last_id or 0, CATCH_UP_BATCH),
             ).fetchall()
-            for record_id, body in rows:
+            for record_id, sealed in rows:
                 self._last_id = int(record_id)
                 try:
+                    body = self._cipher.open_bytes(bytes(sealed), record_context(int(record_id)))
                     message = LiveMessage.model_validate_json(body)
-                except ValidationError:  # e.g. written by another version; must not stall us
-                    logger.exception("live message %d is not a LiveMessage; skipped", record_id)
+                except (ValidationError, ZhianError):
+                    # Written by another version or under a key this ring lacks: the pages
+                    # catch up on their next load; the stream must not stall on it.
+                    logger.exception("live message %d could not be read; skipped", record_id)
                     continue
                 self._local.publish(message)
             if len(rows) < CATCH_UP_BATCH:

@@ -16,7 +16,7 @@ from zhian.alerts.push import PushNotifier
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.sla import SlaMonitor
-from zhian.alerts.webhooks import WebhookService, WebhookWorker
+from zhian.alerts.webhooks import BodyCipher, WebhookService, WebhookWorker
 from zhian.config import Settings
 from zhian.db.engine import Database
 from zhian.kit.clock import Clock
@@ -34,12 +34,14 @@ class AlertLoop:
         settings: Settings,
         *,
         identity: IdentityProtector | None = None,
+        cipher: BodyCipher | None = None,
     ) -> None:
         self.identity = identity  # opens watchlist plates for the matcher (#12)
+        self.cipher = cipher  # seals the messages queued for webhooks (#12)
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock)
+        self.live_feed: LiveFeed = open_live_feed(settings.live, db, clock, cipher=cipher)
         # Web Push of new alerts: what is announced on the live feed is also pushed.
         self.push: PushNotifier | None = None
         if settings.push.enabled:
@@ -55,7 +57,9 @@ class AlertLoop:
     def alerts(self) -> Iterator[AlertService]:
         """An AlertService in one transaction; its live messages go out after the commit."""
         with self.db.session() as session:
-            service = AlertService(session, clock=self.clock, settings=self.settings.alerts)
+            service = AlertService(
+                session, clock=self.clock, settings=self.settings.alerts, cipher=self.cipher
+            )
             yield service
         for message in service.messages:
             self.announce(message)
@@ -82,7 +86,9 @@ class AlertLoop:
     @contextmanager
     def _webhooks(self) -> Iterator[WebhookService]:
         with self.db.session() as session:
-            yield WebhookService(session, clock=self.clock, settings=self.settings.alerts)
+            yield WebhookService(
+                session, clock=self.clock, settings=self.settings.alerts, cipher=self.cipher
+            )
 
     def _check_deadlines(self, now: datetime) -> tuple[int, int]:
         with self.alerts() as service:

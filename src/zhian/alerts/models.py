@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -130,14 +130,19 @@ class WebhookSubscription(Base):
 
 
 class WebhookDelivery(Base):
-    """One message to one subscription, retried with back-off until delivered or given up."""
+    """One message to one subscription, retried with back-off until delivered or given up.
+
+    The message can carry what an officer typed (a skipped step's reason) and an alert's
+    title, so it is kept sealed (#12): `body_enc` is the JSON to POST, encrypted with the
+    node's key ring for its subscription (`zhian.alerts.webhooks.delivery_context`).
+    """
 
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
     message_type: Mapped[str] = mapped_column(String(32))
-    body: Mapped[str] = mapped_column(Text)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -164,14 +169,16 @@ class LiveMessageRecord(Base):
 
     The NOTIFY that follows it carries only its id: listeners read every record above the
     last id they saw, so one that lost its connection catches up when it is back. Kept
-    for `live.keep_seconds`, then pruned by the publishers.
+    for `live.keep_seconds`, then pruned by the publishers. The message can carry what an
+    officer typed, so it is kept sealed (#12): `body_enc` is its JSON encrypted with the
+    node's key ring for its id (`zhian.alerts.live_postgres.record_context`).
     """
 
     __tablename__ = "live_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    body: Mapped[str] = mapped_column(Text)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PushSubscription(Base):

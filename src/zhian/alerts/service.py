@@ -43,7 +43,7 @@ from zhian.alerts.schemas import (
 )
 from zhian.alerts.settings import AlertSettings
 from zhian.alerts.sla import DeadlinePolicy, milestones_met_by
-from zhian.alerts.webhooks import WebhookService
+from zhian.alerts.webhooks import BodyCipher, WebhookService
 from zhian.errors import BadRequestError, ConflictError, NotFoundError
 from zhian.kit.clock import Clock
 
@@ -76,13 +76,21 @@ class AlertService:
     commit) and as webhook deliveries (in this same transaction). Nothing commits here.
     """
 
-    def __init__(self, session: Session, *, clock: Clock, settings: AlertSettings) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock,
+        settings: AlertSettings,
+        cipher: BodyCipher | None = None,
+    ) -> None:
         self.session = session
         self.repository = AlertRepository(session)
         self.clock = clock
         self.settings = settings
         self.messages: list[LiveMessage] = []
-        self.webhooks = WebhookService(session, clock=clock, settings=settings)
+        # The cipher seals the messages queued for webhooks (#12).
+        self.webhooks = WebhookService(session, clock=clock, settings=settings, cipher=cipher)
         self._tree: JurisdictionTree | None = None
         # Recorded with every action of this service (it lives for one request): the
         # request's idempotency key, the responder's reported position.

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,7 +20,7 @@ from zhian.alerts.models import WebhookDelivery, WebhookSubscription
 from zhian.alerts.repository import AlertRepository
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.settings import AlertSettings
-from zhian.errors import BadRequestError, NotFoundError
+from zhian.errors import BadRequestError, ConfigurationError, NotFoundError
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
 
@@ -28,6 +29,20 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Zhian-Signature"
 DELIVERY_HEADER = "X-Zhian-Delivery"
 MAX_SECRET_CHARS = 200
+
+
+class BodyCipher(Protocol):
+    """Seals and opens bytes for a context (the node's `FieldCipher`)."""
+
+    def seal_bytes(self, plaintext: bytes, context: str) -> bytes: ...
+
+    def open_bytes(self, sealed: bytes, context: str) -> bytes: ...
+
+
+def delivery_context(subscription_id: int) -> str:
+    """What a queued message is sealed for: the subscription it goes to (the form of
+    `zhian.governance.identity.field_context`, so key rotation re-seals it)."""
+    return f"webhook_deliveries.body_enc:{subscription_id}"
 
 
 def sign_body(secret: str, body: bytes) -> str:
@@ -61,10 +76,19 @@ class WebhookDeliveryRead(BaseModel):
 class WebhookService:
     """Subscriptions and the delivery queue. Nothing commits here."""
 
-    def __init__(self, session: Session, *, clock: Clock, settings: AlertSettings) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock,
+        settings: AlertSettings,
+        cipher: BodyCipher | None = None,
+    ) -> None:
         self.repository = AlertRepository(session)
         self.clock = clock
         self.settings = settings
+        # Queued messages are sealed at rest (#12); without a cipher nothing may be queued.
+        self._cipher = cipher
         self._active: list[WebhookSubscription] | None = None
 
     def subscribe(
@@ -110,34 +134,51 @@ class WebhookService:
         if not self._active:
             return 0
         kind = None if message.alert is None else message.alert.kind
-        body = message.model_dump_json()
+        targets = [
+            sub
+            for sub in self._active
+            if not sub.kinds or kind in sub.kinds or message.type in sub.kinds
+        ]
+        if not targets:
+            return 0
+        cipher = self._require_cipher()
+        body = message.model_dump_json().encode()
         now = self.clock.now()
         rows = [
             WebhookDelivery(
                 subscription_id=sub.id,
                 message_type=message.type,
-                body=body,
+                body_enc=cipher.seal_bytes(body, delivery_context(sub.id)),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
             )
-            for sub in self._active
-            if not sub.kinds or kind in sub.kinds or message.type in sub.kinds
+            for sub in targets
         ]
         self.repository.add_deliveries(rows)
         return len(rows)
 
-    def due(self, now: datetime, limit: int) -> list[tuple[int, str, str, str]]:
-        """(delivery id, url, secret, body) of deliveries due now."""
+    def due(self, now: datetime, limit: int) -> list[tuple[int, str, str, bytes]]:
+        """(delivery id, url, secret, body opened) of deliveries due now."""
         out = []
         for row in self.repository.due_deliveries(now, limit):
             sub = self.repository.get_subscription(row.subscription_id)
             if sub is None or not sub.is_active:
                 row.status, row.last_error = "failed", "subscription deactivated"
                 continue
-            out.append((row.id, sub.url, sub.secret, row.body))
+            body = self._require_cipher().open_bytes(row.body_enc, delivery_context(sub.id))
+            out.append((row.id, sub.url, sub.secret, body))
         return out
+
+    def _require_cipher(self) -> BodyCipher:
+        if self._cipher is None:
+            raise ConfigurationError(
+                "webhook messages are sealed at rest and this service was given no key ring "
+                "(open it through the node, or `zhian webhooks` in the node's workspace)",
+                field="governance",
+            )
+        return self._cipher
 
     def record_attempt(self, delivery_id: int, error: str | None, now: datetime) -> None:
         row = self.repository.session.get(WebhookDelivery, delivery_id)
@@ -187,8 +228,7 @@ class WebhookWorker:
         with self._open() as service:
             due = service.due(moment, limit)
         results: list[tuple[int, str | None]] = []
-        for delivery_id, url, secret, body in due:
-            raw = body.encode()
+        for delivery_id, url, secret, raw in due:
             headers = {
                 "Content-Type": "application/json",
                 SIGNATURE_HEADER: sign_body(secret, raw),

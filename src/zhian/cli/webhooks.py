@@ -78,7 +78,9 @@ def _service(settings: Settings) -> Iterator[tuple[WebhookService, Governance]]:
         upgrade(engine, identity=migration_identity(settings.governance, settings.workspace))
         with Database(engine).session() as session:
             governance = Governance.load(settings.governance, settings.workspace, clock)
-            yield WebhookService(session, clock=clock, settings=settings.alerts), governance
+            cipher = None if governance.sealer is None else governance.sealer.cipher
+            service = WebhookService(session, clock=clock, settings=settings.alerts, cipher=cipher)
+            yield service, governance
     finally:
         engine.dispose()
 

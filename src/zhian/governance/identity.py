@@ -82,6 +82,11 @@ _VIID_SUBSCRIPTIONS = cast(Table, ViidSubscription.__table__)
 _OUTBOX = table(
     "viid_upper_outbox", column("seq"), column("notification_id"), column("payload_enc")
 )
+# Messages queued for webhooks belong to `zhian.alerts`: named, not imported, like the outbox.
+_WEBHOOK_DELIVERIES = table(
+    "webhook_deliveries", column("id"), column("subscription_id"), column("body_enc")
+)
+_LIVE_MESSAGES = table("live_messages", column("id"), column("body_enc"))
 QUARANTINE_RESEAL_BATCH_ROWS = 20
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(
@@ -120,6 +125,16 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         _VIID_SUBSCRIPTIONS.c.body_enc,
         binary=True,
     ),
+    # Messages queued for webhooks, sealed for the subscription they go to.
+    SealedColumn(
+        "webhook_deliveries",
+        _WEBHOOK_DELIVERIES.c.id,
+        _WEBHOOK_DELIVERIES.c.body_enc,
+        binary=True,
+        context_columns=(_WEBHOOK_DELIVERIES.c.subscription_id,),
+    ),
+    # Live-feed messages kept for listeners of other processes (PostgreSQL), sealed for id.
+    SealedColumn("live_messages", _LIVE_MESSAGES.c.id, _LIVE_MESSAGES.c.body_enc, binary=True),
     SealedColumn(
         "viid_upper_outbox",
         _OUTBOX.c.seq,

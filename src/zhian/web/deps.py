@@ -92,7 +92,10 @@ class RequestContext:
         """The alert service on this request's session; its live messages are published
         once the request has committed (a rolled-back change is never announced)."""
         service = AlertService(
-            self.session, clock=self.node.clock, settings=self.node.settings.alerts
+            self.session,
+            clock=self.node.clock,
+            settings=self.node.settings.alerts,
+            cipher=self.node.alert_loop.cipher,
         )
 
         def publish() -> None:
