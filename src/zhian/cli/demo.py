@@ -289,7 +289,8 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Start from an empty workspace.")] = True,
     serve: Annotated[bool, typer.Option(help="Start the web server and live stream.")] = True,
 ) -> None:
-    """Build a synthetic district, replay days of events, then stream live and serve the UI."""
+    """Build a synthetic district and serve the UI at once; replay days of history behind it
+    (progress on every page), then stream live. With --no-serve: replay, then exit."""
     clock = SystemClock()
     prepare_workspace(workspace, fresh=fresh)
     # The demo signs its sessions with a fresh key each run; a real node takes its key from
