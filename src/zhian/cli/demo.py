@@ -41,7 +41,7 @@ from zhian.sim.stream import default_start
 from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
 
 REPLAY_CHUNK = 5000
-# Nor more simulated time than this per chunk: a chunk arrives at once (at its last
+# No more simulated time than this per chunk: a chunk arrives at once (at its last
 # event's time), so this is how finely the replay shows a device's silence; well under
 # the device-offline period (15 min by default), so only real outages raise alerts.
 REPLAY_CHUNK_SPAN = timedelta(minutes=5)
