@@ -37,6 +37,7 @@ from zhian.config import load_settings
 from zhian.kit.clock import SystemClock
 from zhian.models.catalogue import MODELS
 from zhian.node import Node
+from zhian.rules.crowd import CROWD_KIND
 from zhian.sim import Simulation
 from zhian.sim.replay import ArrivalClock
 from zhian.sim.stream import default_start
@@ -52,7 +53,8 @@ RULE_KINDS = (
     "denied_access",
     "watchlist_plate",
     "watchlist_person",
-    "crowd",
+    "tailgating",
+    CROWD_KIND,
 )
 
 
