@@ -8,8 +8,8 @@ watchlist, the stage, the replay as history with the models run along it, with t
 background rule engine and feeder running as in `zhian demo`), without the web server.
 Prints the replay's events and seconds, the outages the simulator planted, the
 device-offline alerts raised (and how many the device's return closed), and the alerts
-per kind; a kind with none is flagged (crowd warnings come from the stage the demo plays
-in its first live minutes, not from the replay: none here is expected). The full demo is
+per kind; a kind with none is flagged (the demo's crowd warning is staged in its first
+live minutes, after the replay: bench/demo_first_page.py sees it). The full demo is
 `--scale 1 --days 22`.
 """
 
