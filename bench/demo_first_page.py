@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from zhian.models.catalogue import MODELS
+from zhian.rules.crowd import CROWD_KIND
 
 BANNER = "演示数据回放中"
 RULE_KINDS = (
@@ -38,7 +39,8 @@ RULE_KINDS = (
     "denied_access",
     "watchlist_plate",
     "watchlist_person",
-    "crowd",
+    "tailgating",
+    CROWD_KIND,
 )
 _FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ACCOUNT = re.compile(r"│\s*command\s*│\s*(\S+)\s*│")

@@ -8,7 +8,9 @@ watchlist, the stage, the replay as history with the models run along it, with t
 background rule engine and feeder running as in `zhian demo`), without the web server.
 Prints the replay's events and seconds, the outages the simulator planted, the
 device-offline alerts raised (and how many the device's return closed), and the alerts
-per kind; a kind with none is flagged. The full demo is `--scale 1 --days 22`.
+per kind; a kind with none is flagged (the demo's crowd warning is staged in its first
+live minutes, after the replay: bench/demo_first_page.py sees it). The full demo is
+`--scale 1 --days 22`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from zhian.config import load_settings
 from zhian.kit.clock import SystemClock
 from zhian.models.catalogue import MODELS
 from zhian.node import Node
+from zhian.rules.crowd import CROWD_KIND
 from zhian.sim import Simulation
 from zhian.sim.replay import ArrivalClock
 from zhian.sim.stream import default_start
@@ -50,7 +53,8 @@ RULE_KINDS = (
     "denied_access",
     "watchlist_plate",
     "watchlist_person",
-    "crowd",
+    "tailgating",
+    CROWD_KIND,
 )
 
 

@@ -22,6 +22,7 @@ from zhian.cli.demo import (
     load_district,
     place_demo_accounts,
     replay,
+    replay_chunks,
     seed_watchlist,
     stage,
 )
@@ -142,3 +143,13 @@ def test_every_model_and_rule_fires_and_the_crowd_is_warned_within_minutes(
     assert figures["close_points"] and figures["divert_to"]
     # The community officer sees the entries whose hits reach their workbench.
     assert len(entries) == 4 and {e.jurisdiction_id for e in entries} == {community}
+
+
+def test_the_replay_goes_in_chunks_of_bounded_size_and_time() -> None:
+    """A chunk arrives at once: its span bounds how finely the replay shows a silence."""
+    district = demo_district(seed=7, scale=0.05)
+    events = list(Simulation(district, start=NOW - timedelta(hours=2), end=NOW, seed=7).events())
+    chunks = list(replay_chunks(iter(events), size=200, span=timedelta(minutes=5)))
+    assert [e for chunk in chunks for e in chunk] == events  # all, in order
+    assert all(len(c) <= 200 and c[-1].time - c[0].time < timedelta(minutes=5) for c in chunks)
+    assert len(chunks) >= 24  # two hours in spans under five minutes

@@ -66,8 +66,39 @@ def test_a_silent_device_is_reported_as_lost_coverage_and_cleared_when_it_return
     assert faces[0].rate_pct == 100.0 and faces[-1].rate_pct == 0.0
     clock.advance(timedelta(minutes=1))
     _submit(node, _beat("C1-E1-FACE", clock.now()))
+    engine.evaluate()
+    # Back, but not yet for the recovery time (5 min): the alert stays open.
+    assert [a.state for a in _alerts(node, "device_offline")] == [AlertState.NEW]
+    for _ in range(2):
+        clock.advance(timedelta(minutes=3))
+        _submit(node, *(_beat(d, clock.now()) for d in devices))
+        engine.evaluate()
     [cleared] = _alerts(node, "device_offline")
     assert cleared.state is AlertState.CLOSED and cleared.outcome == "resolved"
+
+
+def test_a_flapping_device_is_one_offline_alert(node: Node, clock: ManualClock) -> None:
+    """Dropping out for 20 minutes, back for 2, out again, three times: one alert, which
+    closes once the device has kept reporting through the recovery time."""
+    engine = node.rule_engine
+    engine.evaluate(clock.now())
+    for _ in range(3):
+        for _ in range(4):  # silent for 20 minutes
+            clock.advance(timedelta(minutes=5))
+            engine.evaluate()
+        for _ in range(2):  # back for two minutes
+            clock.advance(timedelta(minutes=1))
+            _submit(node, _beat("C1-E1-FACE", clock.now()))
+            engine.evaluate()
+    assert [a.state for a in _alerts(node, "device_offline") if a.device_id == "C1-E1-FACE"] == [
+        AlertState.NEW
+    ]
+    for _ in range(6):  # then steady
+        clock.advance(timedelta(minutes=1))
+        _submit(node, _beat("C1-E1-FACE", clock.now()))
+        engine.evaluate()
+    [alert] = [a for a in _alerts(node, "device_offline") if a.device_id == "C1-E1-FACE"]
+    assert alert.state is AlertState.CLOSED
 
 
 def test_a_fault_heartbeat_opens_a_maintenance_alert_until_an_ok_one(

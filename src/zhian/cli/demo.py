@@ -41,7 +41,7 @@ from zhian.sim.stream import default_start
 from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
 
 REPLAY_CHUNK = 5000
-# Nor more simulated time than this per chunk: a chunk arrives at once (at its last
+# No more simulated time than this per chunk: a chunk arrives at once (at its last
 # event's time), so this is how finely the replay shows a device's silence; well under
 # the device-offline period (15 min by default), so only real outages raise alerts.
 REPLAY_CHUNK_SPAN = timedelta(minutes=5)
@@ -289,7 +289,8 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Start from an empty workspace.")] = True,
     serve: Annotated[bool, typer.Option(help="Start the web server and live stream.")] = True,
 ) -> None:
-    """Build a synthetic district, replay days of events, then stream live and serve the UI."""
+    """Build a synthetic district and serve the UI at once; replay days of history behind it
+    (progress on every page), then stream live. With --no-serve: replay, then exit."""
     clock = SystemClock()
     prepare_workspace(workspace, fresh=fresh)
     # The demo signs its sessions with a fresh key each run; a real node takes its key from

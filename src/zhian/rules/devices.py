@@ -23,6 +23,7 @@ class DeviceHealthConfig:
     offline_seconds: int
     offline_seconds_by_kind: dict[str, int]
     sample_seconds: int
+    recovery_seconds: int = 0
 
     @classmethod
     def from_settings(cls, settings: RuleSettings) -> DeviceHealthConfig:
@@ -30,6 +31,7 @@ class DeviceHealthConfig:
             offline_seconds=settings.offline_seconds,
             offline_seconds_by_kind=dict(settings.offline_seconds_by_kind),
             sample_seconds=settings.online_sample_seconds,
+            recovery_seconds=settings.offline_recovery_seconds,
         )
 
     def period(self, kind: str) -> timedelta:
@@ -43,6 +45,10 @@ class DeviceHealthRule:
     Silence is the time since the device's last event *arrived*, on the engine's stream
     time (see `RuleEngine`). Every device starts as last seen when the rule first
     evaluates, which gives a full period of grace after a restart.
+
+    A device back from an outage must keep reporting for `recovery_seconds` before its
+    alert clears: a link that drops again within it stays one open alert (flapping), not
+    an alert and a clear per drop.
     """
 
     key: ClassVar[str] = "device_health"
@@ -52,6 +58,8 @@ class DeviceHealthRule:
         self.directory = PlaceDirectory({})
         self.last_seen: dict[str, datetime] = {}
         self.offline: set[str] = set()
+        # Offline devices reporting again: when they came back (arrival) and the event's time.
+        self.returned: dict[str, tuple[datetime, datetime]] = {}
         self.faulty: set[str] = set()
         self._next_sample: datetime | None = None
 
@@ -66,14 +74,12 @@ class DeviceHealthRule:
         if previous is None or received_at > previous:
             self.last_seen[device_id] = received_at
         out: RuleOutput | None = None
-        if device_id in self.offline:
-            self.offline.discard(device_id)
-            out = RuleOutput()
-            out.clears.append(
-                self._clear(
-                    OFFLINE_RULE, device_id, event.time, "设备恢复上报", "device reports again"
-                )
-            )
+        if device_id in self.offline and device_id not in self.returned:
+            if self.config.recovery_seconds > 0:
+                self.returned[device_id] = (received_at, event.time)
+            else:
+                out = RuleOutput()
+                out.clears.append(self._back(device_id, event.time))
         if isinstance(event, HeartbeatEvent):
             if event.status == "fault" and device_id not in self.faulty:
                 place = self.directory.get(device_id)
@@ -91,6 +97,7 @@ class DeviceHealthRule:
 
     def evaluate(self, now: datetime) -> RuleOutput | None:
         out = RuleOutput()
+        self._settle_returns(now, out)
         for device_id, place in self.directory.devices.items():
             if not place.is_enabled or device_id in self.offline:
                 continue
@@ -105,6 +112,26 @@ class DeviceHealthRule:
             self._next_sample = now + step
         return out or None
 
+    def _settle_returns(self, now: datetime, out: RuleOutput) -> None:
+        """Clear the devices that still report a recovery time after they came back; a
+        device silent again past its period before that is still offline, under the same
+        alert (its next report starts the recovery time again)."""
+        recovery = timedelta(seconds=self.config.recovery_seconds)
+        for device_id, (back_at, back_time) in list(self.returned.items()):
+            place = self.directory.get(device_id)
+            period = self.config.period(place.kind) if place is not None else recovery
+            seen = self.last_seen.get(device_id, back_at)
+            if now - seen > period:
+                del self.returned[device_id]  # dropped again: the open alert holds it
+            elif seen - back_at >= recovery:  # still reporting a recovery time after
+                del self.returned[device_id]
+                self.offline.discard(device_id)
+                out.clears.append(self._back(device_id, back_time))
+
+    def _back(self, device_id: str, at: datetime) -> AlertClear:
+        self.offline.discard(device_id)
+        return self._clear(OFFLINE_RULE, device_id, at, "设备恢复上报", "device reports again")
+
     def samples(self, now: datetime) -> list[OnlineSample]:
         """Online devices per community and kind now (a faulty device still reports: online)."""
         total: dict[tuple[str, str], int] = defaultdict(int)
@@ -114,7 +141,7 @@ class DeviceHealthRule:
                 continue
             key = (place.community_id, place.kind)
             total[key] += 1
-            if device_id not in self.offline:
+            if device_id not in self.offline or device_id in self.returned:
                 online[key] += 1
         return [
             OnlineSample(

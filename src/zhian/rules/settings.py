@@ -26,6 +26,13 @@ class RuleSettings(BaseModel):
             "sensors that report hourly."
         ),
     )
+    offline_recovery_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="A device back after an outage reports this long before its offline alert "
+        "closes; silent again within it, the same alert stays open (a flapping link is one "
+        "alert, not one per drop). 0 closes it at the first report.",
+    )
     online_sample_seconds: int = Field(
         default=300,
         ge=10,
