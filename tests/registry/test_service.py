@@ -254,3 +254,19 @@ def test_rows_are_numbered_from_the_given_row(db: Database) -> None:
 def test_unknown_entity_is_a_whole_file_error(db: Database) -> None:
     with db.session() as session, pytest.raises(ImportFileError, match="unknown entity 'people'"):
         RegistryService(session).load_rows("people", [])
+
+
+def test_foreign_and_misread_plates_are_imported_and_absurd_ones_refused(
+    district_db: Database,
+) -> None:
+    base = {"plate_color": "blue", "vehicle_class": "car", "community_id": "C01"}
+    rows = [
+        {"id": "V20", "plate": "B-AB 1234", **base},  # a German plate
+        {"id": "V21", "plate": "粤Z1234港", **base},  # a Hong Kong cross-boundary plate
+        {"id": "V22", "plate": "京A12<script>", **base},
+    ]
+    report = load(district_db, "vehicles", rows)
+    assert errors_of(report) == [(4, "plate", "must contain only letters and digits, got '<'")]
+    assert report.inserted == 2
+    with district_db.session() as session:
+        assert session.get(Vehicle, "V20") is not None and session.get(Vehicle, "V21") is not None

@@ -28,6 +28,7 @@ from shapely.validation import explain_validity
 
 from zhian.db.base import Base
 from zhian.devices.models import Device, DeviceKind
+from zhian.governance.plates import read_plate
 from zhian.governance.validation import normalise_id_number, normalise_name, normalise_phone
 from zhian.kit.characters import formula_fault, identifier_fault, text_fault
 from zhian.registry.models import (
@@ -129,13 +130,6 @@ def _plain_text(value: str) -> str:
     return value
 
 
-def _normalise_plate(value: str) -> str:
-    plate = "".join(value.split()).upper()
-    if not plate:
-        raise ValueError("must not be empty")
-    return plate
-
-
 def _check_polygon(text: str) -> str:
     try:
         geometry = shapely.wkt.loads(text)
@@ -172,7 +166,8 @@ Plate = Annotated[
     str,
     StringConstraints(max_length=16),
     AfterValidator(_identifier),
-    AfterValidator(_normalise_plate),
+    # The same rule as the intake's: a foreign or misread plate is kept (kind `other`).
+    AfterValidator(read_plate),
 ]
 PolygonWkt = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_check_polygon)]
 
