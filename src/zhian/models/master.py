@@ -21,7 +21,10 @@ from zhian.store.queries import ReferenceTables
 
 TokenOf = Callable[[IdentifierKind, str], str]
 
-RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental"})
+RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental", "holiday_homes"})
+# Places whose vehicle gates the zombie-vehicle model watches besides residential ones:
+# vehicles stay there by design, so each has its own threshold (zhian.models.parameters).
+STAY_KINDS = RESIDENTIAL_KINDS | {"campsite", "long_stay_park"}
 
 
 @dataclass
@@ -118,6 +121,10 @@ def build_master(
                 "is_residential": [
                     d.community_id is not None
                     and communities[d.community_id].kind in RESIDENTIAL_KINDS
+                    for d in devices
+                ],
+                "watches_stays": [
+                    d.community_id is not None and communities[d.community_id].kind in STAY_KINDS
                     for d in devices
                 ],
             }

@@ -24,6 +24,11 @@ class CommunityKind(StrEnum):
     RENTAL = "rental"  # a rental-heavy block
     COMMERCIAL = "commercial"  # a shopping street
     CAMPUS = "campus"  # a school, hospital or other key unit
+    # Places where long stays and long absences are the point (#20): each place type may
+    # have its own zombie-vehicle and vacancy thresholds (zhian.models.parameters).
+    CAMPSITE = "campsite"  # campers stay for weeks
+    LONG_STAY_PARK = "long_stay_park"  # a long-stay car park (airport, station, park and ride)
+    HOLIDAY_HOMES = "holiday_homes"  # second homes, lived in for a season a year
 
 
 class RegisteredUse(StrEnum):

@@ -57,7 +57,7 @@ SELECT e.plate, any_value(e.plate_masked), d.community_id, arg_max(e.direction, 
        timezone('UTC', max(e.time)), arg_max(e.event_id, e.time), arg_max(e.device_id, e.time),
        count(*)
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= $since AND e.time < $until
+WHERE d.kind = 'vehicle_gate' AND d.watches_stays AND e.time >= $since AND e.time < $until
   AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
                   AND v.community_id = d.community_id)
 GROUP BY e.plate, d.community_id

@@ -30,7 +30,8 @@ class ReferenceTables:
     - `keys`: key (`<subject_kind>:<token>`, how a door or camera names a resident or
       their card), resident_id
     - `devices`: device_id, kind, community_id, unit_id, house_id, building_id,
-      is_residential (its community is one people live in)
+      is_residential (its community is one people live in), watches_stays (residential, a
+      campsite or a long-stay car park: where vehicles' stays are watched)
     - `vehicles`: plate (token), community_id, owner_id (a resident, or null)
     - `residents`: resident_id, house_id;  `optins`: resident_id (welfare checks)
     """
@@ -241,8 +242,9 @@ class EventQueries(Protocol):
     def gate_vehicle_stays(
         self, reference: ReferenceTables, since: datetime, until: datetime
     ) -> list[GateVehicleStay]:
-        """Vehicles seen at the gates of residential communities they are not registered
-        to, one row per vehicle and community (zombie vehicles)."""
+        """Vehicles seen at the gates of residential communities, campsites and long-stay
+        car parks they are not registered to, one row per vehicle and community (zombie
+        vehicles)."""
         ...
 
     def restricted_vehicle_entries(

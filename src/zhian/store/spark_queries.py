@@ -83,7 +83,7 @@ SELECT e.plate, first(e.plate_masked), d.community_id, max_by(e.direction, e.tim
        unix_micros(max(e.time)), max_by(e.event_id, e.time), max_by(e.device_id, e.time),
        count(*)
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= {_SINCE} AND e.time < {_UNTIL}
+WHERE d.kind = 'vehicle_gate' AND d.watches_stays AND e.time >= {_SINCE} AND e.time < {_UNTIL}
   AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
                   AND v.community_id = d.community_id)
 GROUP BY e.plate, d.community_id
