@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from zhian.alerts.drafts import AlertDraft, EventRef
 from zhian.models.base import ModelRun, parameter_figures
+from zhian.models.place_rules import VehiclePassage, residential_rules
 from zhian.models.settings import ModelSettings
 
 
@@ -90,9 +91,10 @@ class RestrictedVehicleModel:
         )
         for plate, masked, vclass, community, event_id, device, at, hour in entries:
             params = run.params(community)
-            start, until = params.muck_allowed_from_hour, params.muck_allowed_until_hour
-            allowed = (hour >= start or hour < until) if start > until else start <= hour < until
-            if vclass == "muck_truck" and allowed:
+            rule = residential_rules(params)[vclass]
+            passage = VehiclePassage(plate, vclass, "in", hour)
+            broken = rule.broken_by(passage)
+            if broken is None:
                 continue
             name = run.master.community_name.get(community, community)
             what_zh = "危化品运输车" if vclass == "hazmat" else "渣土车"
@@ -100,7 +102,7 @@ class RestrictedVehicleModel:
             reason_zh = (
                 "禁止驶入居住区"
                 if vclass == "hazmat"
-                else (f"非许可时段（{start}:00–{until}:00）驶入居住区")
+                else (f"非许可时段（{rule.hours_text}）驶入居住区")
             )
             drafts.append(
                 AlertDraft(
@@ -116,12 +118,15 @@ class RestrictedVehicleModel:
                     explanation_zh=f"{what_zh}{masked}于{when:%m-%d %H:%M}{reason_zh}：{name}",
                     explanation_en=f"{vclass} {masked} entered the residential community {name} "
                     f"at {when:%m-%d %H:%M}"
-                    + ("" if vclass == "hazmat" else f", outside {start}:00–{until}:00"),
+                    + ("" if vclass == "hazmat" else f", outside {rule.hours_text}"),
                     events=(EventRef(event_id, "vehicle", device, at),),
                     figures={
                         **parameter_figures(params, self.parameters),
                         "vehicle_class": vclass,
                         "local_hour": hour,
+                        # The rule it broke, and which part (docs/models.md, place rules).
+                        "place_rule": rule.key,
+                        "rule_broken": broken.value,
                     },
                 )
             )
