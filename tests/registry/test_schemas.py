@@ -25,7 +25,7 @@ SQUARE = "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))"
 def test_entity_order_covers_every_entity() -> None:
     assert set(ENTITY_ORDER) == set(ENTITIES)
     assert ENTITY_ORDER[0] == "jurisdictions"
-    assert ENTITY_ORDER[-1] == "devices"
+    assert ENTITY_ORDER[-1] == "place_restrictions"
 
 
 def test_columns_match_the_tables() -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from zhian.models.settings import ModelSettings
+from zhian.registry.models import PlaceRestriction
 
 
 class OwnerType(StrEnum):
@@ -138,3 +139,23 @@ def residential_rules(params: ModelSettings) -> dict[str, PlaceRule]:
             allowed_until_hour=params.muck_allowed_until_hour,
         ),
     }
+
+
+def rule_of(restriction: PlaceRestriction) -> PlaceRule:
+    """The place rule a restricted place of the master data keeps. Its key is the
+    restriction's id; its name, as imported, serves both languages."""
+    return PlaceRule(
+        restriction.id,
+        restriction.name,
+        restriction.name,
+        governs_classes=_words(restriction.governs_classes),
+        governs_direction=restriction.direction,
+        allowed_classes=_words(restriction.allowed_classes),
+        allowed_owners=frozenset(OwnerType(word) for word in _words(restriction.allowed_owners)),
+        allowed_from_hour=restriction.allowed_from_hour,
+        allowed_until_hour=restriction.allowed_until_hour,
+    )
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(word for word in text.split(",") if word)

@@ -173,3 +173,23 @@ class Vehicle(Base):
     vehicle_class: Mapped[str] = mapped_column(String(16))
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)
+
+
+class PlaceRestriction(Base):
+    """A restricted place (限行点位): which vehicles may pass a device or the devices of a
+    zone, when and which way (docs/models.md, place rules). Lists are comma-separated:
+    vehicle classes as the events name them, owner types `community` (registered to the
+    place's community), `registered` (registered anywhere) and `unregistered`."""
+
+    __tablename__ = "place_restrictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    zone_id: Mapped[str | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    governs_classes: Mapped[str] = mapped_column(String(200), default="")
+    direction: Mapped[str | None] = mapped_column(String(8))
+    allowed_classes: Mapped[str] = mapped_column(String(200), default="")
+    allowed_owners: Mapped[str] = mapped_column(String(64), default="")
+    allowed_from_hour: Mapped[int | None] = mapped_column()
+    allowed_until_hour: Mapped[int | None] = mapped_column()

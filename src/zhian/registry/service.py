@@ -28,6 +28,7 @@ from zhian.registry.models import (
     Community,
     House,
     JurisdictionLevel,
+    PlaceRestriction,
     Resident,
     Unit,
     Vehicle,
@@ -520,6 +521,7 @@ class RegistrySnapshot:
     houses: list[House]
     residents: list[Resident]
     vehicles: list[Vehicle]
+    place_restrictions: list[PlaceRestriction] = field(default_factory=list)
 
 
 class RegistryService:
@@ -577,6 +579,7 @@ class RegistryService:
             houses=rows(House),
             residents=rows(Resident),
             vehicles=rows(Vehicle),
+            place_restrictions=rows(PlaceRestriction),
         )
 
     def list_communities(self, *, scope: JurisdictionScope) -> list[CommunityRead]:
