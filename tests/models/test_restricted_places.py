@@ -95,6 +95,12 @@ def test_passages_breaking_a_restricted_gates_rule_alert_with_the_rule_and_the_p
     assert night.evidence.figures["rule_broken"] == "hours"
     assert f"违反限行规则“{RULE}”：车辆不在许可之列" in stranger.evidence.explanation_zh
     assert "非许可时段（许可时段6:00–20:00）" in night.evidence.explanation_zh
+    # Rarity, a second signal on the alert: the stranger was never seen here before, the
+    # forest's own vehicle once, by day.
+    assert stranger.evidence.figures["seen_here_before"] == 0
+    assert night.evidence.figures["seen_here_before"] == 1
+    assert night.evidence.figures["seen_here_at_hour_before"] == 0
+    assert night.evidence.figures["rarity"] == 1.0
     # Plates appear masked only.
     assert mask_plate("苏E12345") in stranger.evidence.explanation_zh
     assert "苏E12345" not in stranger.evidence.explanation_zh + stranger.evidence.explanation_en

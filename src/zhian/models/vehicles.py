@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from zhian.alerts.drafts import AlertDraft, EventRef
@@ -14,6 +15,7 @@ from zhian.models.place_rules import (
     VehiclePassage,
     residential_rules,
 )
+from zhian.models.rarity import PassageHistory
 from zhian.models.settings import ModelSettings
 from zhian.store.queries import RestrictedPlacePassage
 
@@ -148,19 +150,34 @@ class RestrictedVehicleModel:
         if not run.master.place_rules:
             return []
         drafts = []
+        # The lookback before the window is read as history only: rarity (a second signal,
+        # never an alert by itself) compares each passage with those before it.
+        history = PassageHistory()
         for row in run.queries.restricted_place_passages(
-            run.master.reference, since, run.now, utc_offset_seconds=run.utc_offset_seconds
+            run.master.reference,
+            run.now - timedelta(days=run.settings.lookback_days),
+            run.now,
+            utc_offset_seconds=run.utc_offset_seconds,
         ):
-            community = run.master.device_community.get(row.device_id)
-            passage = VehiclePassage(
-                row.plate, row.vehicle_class, row.direction, row.local_hour, _owner(row, community)
-            )
-            for rule in run.master.place_rules.get(row.device_id, []):
-                broken = rule.broken_by(passage)
-                if broken is not None:
-                    drafts.append(self._place_rule_draft(run, row, community, rule, broken))
-                    break  # one alert per passage: the first rule it breaks
+            if row.at >= since:
+                draft = self._first_breach(run, row)
+                if draft is not None:
+                    rarity = history.figures(row.device_id, row.plate, row.local_hour)
+                    drafts.append(replace(draft, figures={**draft.figures, **rarity}))
+            history.add(row.device_id, row.plate, row.local_hour)
         return drafts
+
+    def _first_breach(self, run: ModelRun, row: RestrictedPlacePassage) -> AlertDraft | None:
+        """The alert for the first of the device's rules the passage breaks, if any."""
+        community = run.master.device_community.get(row.device_id)
+        passage = VehiclePassage(
+            row.plate, row.vehicle_class, row.direction, row.local_hour, _owner(row, community)
+        )
+        for rule in run.master.place_rules.get(row.device_id, []):
+            broken = rule.broken_by(passage)
+            if broken is not None:
+                return self._place_rule_draft(run, row, community, rule, broken)
+        return None
 
     def _place_rule_draft(
         self,
