@@ -1,4 +1,5 @@
-"""Identity values: GB 11643 check character, mobile numbers, plates, with their reasons."""
+"""Identity values: GB 11643 check character, mobile numbers, names, with their reasons
+(plates: tests/governance/test_plates.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from zhian.governance.masking import mask, mask_id_number, mask_name, mask_phone
 from zhian.governance.validation import (
     InvalidValueError,
     id_check_character,
-    is_new_energy_plate,
     normalise_id_number,
     normalise_name,
     normalise_phone,
-    normalise_plate,
 )
 
 
@@ -78,35 +77,6 @@ def test_mobile_numbers_are_normalised(value: str, expected: str) -> None:
 def test_bad_phone_numbers_say_why(value: str, reason: str) -> None:
     with pytest.raises(InvalidValueError, match=reason):
         normalise_phone(value)
-
-
-@pytest.mark.parametrize(
-    "plate",
-    ["京A12345", "粤B·D1234", "沪AD12345", "浙AFA1234", "京A12345D", "苏E1234警", "川A1234学"],
-)
-def test_valid_plates(plate: str) -> None:
-    assert normalise_plate(plate) == plate.replace("·", "").upper()
-
-
-@pytest.mark.parametrize(
-    ("value", "reason"),
-    [
-        ("XA12345", "must start with a province abbreviation such as 京 or 粤, got 'X'"),
-        ("京AI2345", "is not a standard plate"),
-        ("京AX12345", "is not a new-energy plate: D or F must come third"),
-        ("京A1234", "must have 7 characters \\(8 for new-energy plates\\), got 6"),
-        ("", "must not be empty"),
-    ],
-)
-def test_bad_plates_say_why(value: str, reason: str) -> None:
-    with pytest.raises(InvalidValueError, match=reason):
-        normalise_plate(value)
-
-
-def test_new_energy_plates_are_told_apart() -> None:
-    assert is_new_energy_plate("京AD12345")
-    assert is_new_energy_plate("京A12345F")
-    assert not is_new_energy_plate("京A12345")
 
 
 def test_names() -> None:

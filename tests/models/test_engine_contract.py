@@ -24,7 +24,15 @@ from zhian.models.master import MasterData, build_master
 from zhian.models.orm import WelfareOptin
 from zhian.models.runner import run_models
 from zhian.models.settings import BatchSettings, ModelSettings
-from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
+from zhian.registry.models import (
+    Building,
+    Community,
+    House,
+    PlaceRestriction,
+    Resident,
+    Unit,
+    Vehicle,
+)
 from zhian.sim import TZ, Simulation, build_district
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.store.parquet import ParquetEventStore
@@ -81,6 +89,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
         [Vehicle(**_vehicle(r, vault)) for r in t["vehicles"]],
         optins,
         vault.token,
+        restrictions=[_restricted_gate(t["devices"])],
     )
     root = tmp_path_factory.mktemp("engines") / "events"
     with ParquetEventStore(Path(root), vault) as store:
@@ -94,6 +103,17 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
             batch_queries(BatchSettings(engine="duckdb"), store),
             batch_queries(BatchSettings(engine="spark", spark_master="local[2]"), store),
         )
+
+
+def _restricted_gate(devices: list[dict[str, object]]) -> PlaceRestriction:
+    """A gate only its community's vehicles may pass, by day (#20): both engines answer
+    `restricted_place_passages` too."""
+    gate = next(str(d["id"]) for d in devices if d["kind"] == "vehicle_gate")
+    return PlaceRestriction(
+        id="G1", device_id=gate, zone_id=None, name="仅限本社区车辆白天通行",
+        governs_classes="", direction=None, allowed_classes="", allowed_owners="community",
+        allowed_from_hour=6, allowed_until_hour=22,
+    )  # fmt: skip
 
 
 def _alerts(engines: Engines, queries: EventQueries, now: datetime) -> list[AlertDraft]:
@@ -128,6 +148,7 @@ def test_every_model_raises_the_same_alerts_on_duckdb_and_on_spark(
     rules = {draft.rule for draft in on_duckdb}
     # Not a vacuous match: most models find something in these six days.
     assert len(rules) >= len(MODELS) // 2, rules
+    assert any(draft.figures.get("place_rule") == "G1" for draft in on_duckdb)
     assert [(d.rule, d.subject, d.place_id) for d in on_spark] == [
         (d.rule, d.subject, d.place_id) for d in on_duckdb
     ]

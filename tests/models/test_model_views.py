@@ -109,3 +109,37 @@ def test_analysts_read_but_do_not_change(site: tuple[Node, TestClient]) -> None:
     sign_in(client, "analyst", PASSWORD)
     assert client.get("/models/communities/C01").status_code == 200
     assert client.post("/models/communities/C01", data={}).status_code == 403
+
+
+def test_place_type_thresholds_are_read_by_all_and_set_by_who_holds_every_community(
+    site: tuple[Node, TestClient],
+) -> None:
+    node, client = site
+    sign_in(client, "analyst", PASSWORD)
+    listed = client.get("/models?lang=zh")
+    assert 'href="/models/place-types/campsite"' in listed.text and "营地" in listed.text
+    page = client.get("/models/place-types/campsite")
+    assert page.status_code == 200 and 'name="zombie_absent_days"' in page.text
+    assert 'name="muck_allowed_from_hour"' not in page.text  # only stays and vacancy
+    assert client.post("/models/place-types/campsite", data={}).status_code == 403
+    assert client.get("/models/place-types/ski_resort").status_code == 404
+
+    sign_in(client, "far", PASSWORD)  # may change C02's own values, not every community's
+    refused = client.post("/models/place-types/campsite", data={"zombie_absent_days": "30"})
+    assert refused.status_code == 403
+    assert 'name="zombie_absent_days"' in client.get("/models/place-types/campsite").text
+
+    sign_in(client, "station", PASSWORD)  # the station holds every community of the node
+    saved = client.post(
+        "/models/place-types/campsite",
+        data={"zombie_absent_days": "30", "vacant_absent_days": "14"},
+    )
+    assert saved.status_code == 303
+    with node.db.session() as session:
+        assert ParameterService(session).place_type_overrides() == {
+            "campsite": {"zombie_absent_days": 30.0}  # 14 is the default: nothing stored
+        }
+    bad = client.post("/models/place-types/campsite", data={"vacant_absent_days": "0"})
+    assert bad.status_code == 400 and 'data-field="vacant_absent_days"' in bad.text
+    shown = client.get("/models/place-types/campsite?lang=en")
+    assert 'value="30.0"' in shown.text and "Campsite" in shown.text

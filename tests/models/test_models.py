@@ -143,6 +143,9 @@ def test_community_parameters_change_what_fires_and_are_shown(
     assert f"渣土车{mask_plate(plate)}" in detail.evidence.explanation_zh
     assert plate not in detail.evidence.explanation_zh + detail.evidence.explanation_en
     assert detail.evidence.figures["param.muck_allowed_from_hour"] == 22
+    # The place rule it broke, and which part of it.
+    assert detail.evidence.figures["place_rule"] == "muck_truck"
+    assert detail.evidence.figures["rule_broken"] == "hours"
 
 
 def test_parameters_are_checked_by_name_and_bounds(node: Node) -> None:

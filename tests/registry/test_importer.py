@@ -25,7 +25,7 @@ def test_files_load_in_dependency_order(db: Database) -> None:
         "communities",
         "buildings",
     ]
-    assert reports[-1].source == str(DISTRICT / "devices.csv")
+    assert reports[-1].source == str(DISTRICT / "place_restrictions.csv")
     assert all(report.rejected == 0 for report in reports)
 
 

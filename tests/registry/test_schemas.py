@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from zhian.ingest.validate import check_plate
 from zhian.registry.identity import PROTECTED_CODES
 from zhian.registry.schemas import (
     ENTITIES,
@@ -24,7 +25,7 @@ SQUARE = "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))"
 def test_entity_order_covers_every_entity() -> None:
     assert set(ENTITY_ORDER) == set(ENTITIES)
     assert ENTITY_ORDER[0] == "jurisdictions"
-    assert ENTITY_ORDER[-1] == "devices"
+    assert ENTITY_ORDER[-1] == "place_restrictions"
 
 
 def test_columns_match_the_tables() -> None:
@@ -127,3 +128,24 @@ def test_nan_and_blanks_in_ids_are_rejected() -> None:
         HouseRow.model_validate({**cells, "area_m2": "nan"})
     with pytest.raises(ValidationError, match="spaces"):
         HouseRow.model_validate({**cells, "area_m2": 1, "id": "H 1"})
+
+
+@pytest.mark.parametrize("reading", ["京a 12345", "B-AB 1234", "粤Z·1234港", "WJ京1234X", "无车牌"])
+def test_import_keeps_a_plate_exactly_as_the_intake_does(reading: str) -> None:
+    row = VehicleRow.model_validate(
+        {"id": "V1", "plate": reading, "plate_color": "blue", "vehicle_class": "car"}
+        | {"community_id": "C1"}
+    )
+    assert row.plate == check_plate(reading)  # so a registered vehicle's passages join it
+
+
+@pytest.mark.parametrize(
+    ("reading", "reason"),
+    [("京A12345!", "only letters and digits"), ("京A1234567890123", "at most 12 characters")],
+)
+def test_import_refuses_what_cannot_be_a_plate_naming_it(reading: str, reason: str) -> None:
+    with pytest.raises(ValidationError, match=f"plate\n.*{reason}"):
+        VehicleRow.model_validate(
+            {"id": "V1", "plate": reading, "plate_color": "blue", "vehicle_class": "car"}
+            | {"community_id": "C1"}
+        )

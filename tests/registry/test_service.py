@@ -14,7 +14,7 @@ from zhian.devices.models import Device
 from zhian.devices.service import DeviceService
 from zhian.kit.clock import ManualClock
 from zhian.registry.importer import import_paths
-from zhian.registry.models import House, Jurisdiction, Vehicle
+from zhian.registry.models import House, Jurisdiction, PlaceRestriction, Vehicle
 from zhian.registry.schemas import ENTITY_ORDER
 from zhian.registry.service import ImportFileError, ImportReport, RegistryService, RowError
 
@@ -50,6 +50,7 @@ def test_district_loads_every_entity(district_db: Database) -> None:
         "residents": 4,
         "vehicles": 3,
         "devices": 4,
+        "place_restrictions": 1,
     }
     assert [community.id for community in communities] == ["C01", "C02"]
     assert communities[0].name == "望京西园"
@@ -98,7 +99,7 @@ def test_bad_polygons_are_reported(district_db: Database) -> None:
 def test_reimport_is_idempotent_and_changes_update(district_db: Database) -> None:
     reports = import_paths(district_db, district_files(), identity=SEALER)
     assert all(r.inserted == r.updated == r.rejected == 0 for r in reports)
-    assert sum(r.unchanged for r in reports) == 31
+    assert sum(r.unchanged for r in reports) == 32
     with district_db.session() as session:
         before = RegistryService(session).count_by_entity()
 
@@ -254,3 +255,50 @@ def test_rows_are_numbered_from_the_given_row(db: Database) -> None:
 def test_unknown_entity_is_a_whole_file_error(db: Database) -> None:
     with db.session() as session, pytest.raises(ImportFileError, match="unknown entity 'people'"):
         RegistryService(session).load_rows("people", [])
+
+
+def test_foreign_and_misread_plates_are_imported_and_absurd_ones_refused(
+    district_db: Database,
+) -> None:
+    base = {"plate_color": "blue", "vehicle_class": "car", "community_id": "C01"}
+    rows = [
+        {"id": "V20", "plate": "B-AB 1234", **base},  # a German plate
+        {"id": "V21", "plate": "粤Z1234港", **base},  # a Hong Kong cross-boundary plate
+        {"id": "V22", "plate": "京A12<script>", **base},
+    ]
+    report = load(district_db, "vehicles", rows)
+    assert errors_of(report) == [(4, "plate", "must contain only letters and digits, got '<'")]
+    assert report.inserted == 2
+    with district_db.session() as session:
+        assert session.get(Vehicle, "V20") is not None and session.get(Vehicle, "V21") is not None
+
+
+def test_place_restrictions_are_imported_with_their_lists_checked(district_db: Database) -> None:
+    gate = {"name": "护林通道", "device_id": "D001"}
+    rows = [
+        {"id": "R1", **gate, "allowed_owners": "Community, registered", "direction": "IN",
+         "allowed_classes": "car，suv", "allowed_from_hour": "6", "allowed_until_hour": "20"},
+        {"id": "R2", **gate, "allowed_classes": "tank"},
+        {"id": "R3", "name": "两处", "device_id": "D001", "zone_id": "Z01"},
+        {"id": "R4", **gate, "allowed_from_hour": "6"},
+        {"id": "R5", "name": "无此设备", "device_id": "NOPE"},
+    ]  # fmt: skip
+    report = load(district_db, "place_restrictions", rows)
+    errors = errors_of(report)
+    assert [(row, column) for row, column, _ in errors] == [
+        (3, "allowed_classes"),
+        (4, ""),
+        (5, ""),
+        (6, "device_id"),
+    ], errors
+    assert "'tank' is not one of car, suv" in errors[0][2]
+    assert "either device_id or zone_id" in errors[1][2]
+    assert "both allowed_from_hour and allowed_until_hour" in errors[2][2]
+    with district_db.session() as session:
+        rule = session.get(PlaceRestriction, "R1")
+    assert rule is not None
+    assert (rule.allowed_owners, rule.allowed_classes, rule.direction) == (
+        "community,registered",
+        "car,suv",
+        "in",
+    )

@@ -180,8 +180,9 @@ def test_quality_page_shows_worst_sources_first_within_the_jurisdiction(
     now = clock.now()
     send(
         node,
-        *(vehicle(f"ok{n}", now, "浙A12345") for n in range(3)),
-        vehicle("bad1", now, "not-a-plate"),
+        *(vehicle(f"ok{n}", now, "浙A12345") for n in range(2)),
+        vehicle("foreign", now, "B-AB 1234"),  # a German plate: kept, as kind other
+        vehicle("bad1", now, "not a plate!"),
         json.dumps(
             {
                 "type": "heartbeat",
@@ -199,6 +200,9 @@ def test_quality_page_shows_worst_sources_first_within_the_jurisdiction(
     assert rows.index('data-device="CAM1"') < rows.index('data-device="DOOR1"')  # worst first
     assert "75.0%" in rows  # CAM1: 3 of 4 valid, below the 98 % goal
     assert 'id="below-goal" class="breach">1 / 2' in page.text
+    assert 'id="other-plates"' not in page.text  # a whole-node figure: unscoped users only
+    log_in(client, "admin")
+    assert 'id="other-plates">1<' in client.get("/quality").text
 
     log_in(client, "outsider")  # a station officer of J-OTHER sees none of it
     other = client.get("/quality")
@@ -212,12 +216,12 @@ def test_quality_page_shows_worst_sources_first_within_the_jurisdiction(
 def test_quarantine_is_scoped_filterable_and_shows_the_reason_and_masked_raw_item(
     client: TestClient, node: Node, clock: ManualClock, users: None
 ) -> None:
-    send(node, vehicle("bad1", clock.now(), "XX12345"), vehicle("bad2", clock.now(), "粤BI2345"))
+    send(node, vehicle("bad1", clock.now(), "XX12345;"), vehicle("bad2", clock.now(), "粤B12345!"))
     log_in(client, "integrator")
     page = client.get("/quarantine", params={"reason": "invalid"})
     assert page.status_code == 200
     assert page.text.count('data-reason="invalid"') == 2
-    assert "<code>plate</code>" in page.text and "province abbreviation" in page.text
+    assert "<code>plate</code>" in page.text and "only letters and digits" in page.text
     assert "粤B***45" in page.text  # the raw item, plate masked
 
     log_in(client, "far_integrator")  # same role, other jurisdiction: nothing of it

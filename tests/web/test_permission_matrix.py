@@ -59,6 +59,7 @@ PATH_VALUES = {
     "subscription_id": "1",
     "device_id": "DOOR1",
     "community_id": "C1",
+    "place_type": "campsite",
     "resident_id": "R1",
     "entry_id": "",  # a watchlist entry of J-STATION
     "case_id": "CASE-1",  # cases of J-STATION
@@ -79,6 +80,9 @@ NOT_EXERCISED_WHEN_ALLOWED = {
     ("GET", "/api/v1/live"): "an endless SSE stream; tests/web/test_pages.py follows it",
     ("GET", "/map/tiles/{z}/{x}/{y}"): "this node has no MBTiles file (404 by design); "
     "tests/web/test_map_api.py serves one",
+    ("POST", "/models/place-types/{place_type}"): "also needs a jurisdiction holding every "
+    "community, which no user here has (403 by design); tests/models/test_model_views.py "
+    "signs in one",
 }
 
 # Extra master data: a second station with its own community and device.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from zhian.governance.validation import PLATE_PROVINCES
+from zhian.governance.plates import PLATE_PROVINCES
 
 MASK = "*"
 

@@ -1,8 +1,8 @@
 """Data quality per source and device: validity, completeness, lateness, clock skew.
 
 Accepted events come from the event store (with their arrival lag), refused ones from the
-quarantine (with their reasons); duplicates are known only as the intake's running
-counters, so they are reported for the node as a whole.
+quarantine (with their reasons); duplicates and plates of kind `other` are known only as
+the intake's running counters, so they are reported for the node as a whole.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ class QualityReport:
     goal: float
     sources: list[QualityBucket]
     duplicates_since_start: int | None
+    # Vehicle passages kept with a plate of no recognised kind (zhian.governance.plates).
+    other_plates_since_start: int | None = None
 
     @property
     def below_goal(self) -> list[QualityBucket]:
@@ -153,8 +155,10 @@ class QualityService:
             totals.values(),
             key=lambda t: (t.validity, -t.late_share, t.completeness, t.device_id, t.source),
         )
-        duplicates = self._intake_stats.duplicate if self._intake_stats is not None else None
-        return QualityReport(since, until, self._goal, ranked, duplicates)
+        stats = self._intake_stats
+        duplicates = stats.duplicate if stats is not None else None
+        other_plates = stats.other_plates if stats is not None else None
+        return QualityReport(since, until, self._goal, ranked, duplicates, other_plates)
 
     def _rejections(
         self, since: datetime, until: datetime

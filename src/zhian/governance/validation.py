@@ -1,4 +1,6 @@
-"""Checks of identity values: ID-card numbers (GB 11643), mobile phone numbers, plates.
+"""Checks of identity values: ID-card numbers (GB 11643), mobile phone numbers, names.
+
+Plates have their own rule, in zhian.governance.plates.
 
 Each `normalise_*` returns the canonical spelling or raises `InvalidValueError` (a ValueError,
 so Pydantic validators can use them directly) whose message says what is wrong.
@@ -21,17 +23,6 @@ _OLDEST_BIRTH_YEAR = 1900
 
 # Mainland mobile numbers: 11 digits, 1 then 3-9 (13x … 19x).
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-
-# Province abbreviations that begin a civil plate (GA 36-2018).
-PLATE_PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼")
-# Plates avoid I and O, which read like 1 and 0.
-_PLATE_CHAR = "[A-HJ-NP-Z0-9]"
-_PLATE_STANDARD = re.compile(rf"[A-HJ-NP-Z]{_PLATE_CHAR}{{5}}")
-_PLATE_SPECIAL = re.compile(rf"[A-HJ-NP-Z]{_PLATE_CHAR}{{4}}[警学挂港澳领试超]")
-# New-energy plates (8 characters): small vehicles put D (battery) or F (other) third,
-# large vehicles put it last.
-_PLATE_NEV_SMALL = re.compile(rf"[A-HJ-NP-Z][DF]{_PLATE_CHAR}\d{{4}}")
-_PLATE_NEV_LARGE = re.compile(r"[A-HJ-NP-Z]\d{5}[DF]")
 
 
 class InvalidValueError(ValueError):
@@ -102,43 +93,6 @@ def normalise_phone(value: str) -> str:
     if not _MOBILE.fullmatch(text):
         raise InvalidValueError("is not a mainland mobile number (1 then 3-9, 11 digits)")
     return text
-
-
-def normalise_plate(value: str) -> str:
-    """A civil plate without blanks, upper case, or InvalidValueError with the reason.
-
-    Accepts standard plates (京A12345), special-use plates ending in 警/学/挂/港/澳/领/试/超
-    and new-energy plates of 8 characters (京AD12345 small, 京A12345D large).
-    """
-    text = "".join(value.replace("·", "").replace("•", "").split()).upper()
-    if not text:
-        raise InvalidValueError("must not be empty")
-    if text[0] not in PLATE_PROVINCES:
-        raise InvalidValueError(
-            f"must start with a province abbreviation such as 京 or 粤, got '{text[0]}'"
-        )
-    rest = text[1:]
-    if len(text) == 7:
-        if _PLATE_STANDARD.fullmatch(rest) or _PLATE_SPECIAL.fullmatch(rest):
-            return text
-        raise InvalidValueError(
-            "is not a standard plate: a city letter, then 5 letters or digits (no I or O)"
-        )
-    if len(text) == 8:
-        if _PLATE_NEV_SMALL.fullmatch(rest) or _PLATE_NEV_LARGE.fullmatch(rest):
-            return text
-        raise InvalidValueError(
-            "is not a new-energy plate: D or F must come third (small vehicle, 京AD12345) "
-            "or last (large vehicle, 京A12345D)"
-        )
-    raise InvalidValueError(f"must have 7 characters (8 for new-energy plates), got {len(text)}")
-
-
-def is_new_energy_plate(plate: str) -> bool:
-    """True for a valid 8-character new-energy plate."""
-    return len(plate) == 8 and bool(
-        _PLATE_NEV_SMALL.fullmatch(plate[1:]) or _PLATE_NEV_LARGE.fullmatch(plate[1:])
-    )
 
 
 def normalise_name(value: str) -> str:

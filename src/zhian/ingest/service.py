@@ -14,8 +14,9 @@ import anyio.to_thread
 import msgspec
 
 from zhian.errors import ZhianError
+from zhian.governance.plates import PlateKind, plate_kind
 from zhian.ingest.dedupe import DuplicateIndex, LostRecords, batch_id, event_key
-from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys
+from zhian.ingest.events import Event, LoggedBatch, LoggedBatchKeys, VehicleEvent
 from zhian.ingest.json_depth import depth_error
 from zhian.ingest.settings import IntakeSettings
 from zhian.ingest.validate import (
@@ -93,6 +94,9 @@ class IntakeStats:
     duplicate: int = 0
     rejected: int = 0
     requests: int = 0
+    # Accepted vehicle passages whose plate is of no recognised kind (foreign, misread,
+    # no plate): kept, and flagged on the data-quality page.
+    other_plates: int = 0
     last_accepted_at: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -174,6 +178,7 @@ class IntakeService:
         self._validator = EventValidator(
             max_future_seconds=settings.max_future_seconds, max_age_days=settings.max_age_days
         )
+        self._plate_kinds = frozenset(PlateKind(name) for name in settings.plate_kinds)
         # None keeps the index in memory (tests): a start-up then reads the whole log.
         self._index = DuplicateIndex(
             duplicate_index_path,
@@ -348,7 +353,19 @@ class IntakeService:
             items=self._outcomes(checked, claimed, has_rejected=bool(rejected)),
         )
         self._count(result, [r.code for r in rejected], source, now)
+        self._count_other_plates(fresh)
         return result
+
+    def _count_other_plates(self, fresh: list[Event]) -> None:
+        kinds = self._plate_kinds
+        other = sum(
+            1
+            for event in fresh
+            if type(event) is VehicleEvent and plate_kind(event.plate, kinds) is PlateKind.OTHER
+        )
+        if other:
+            with self._stats_lock:
+                self.stats.other_plates += other
 
     def _append(
         self,

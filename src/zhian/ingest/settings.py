@@ -6,7 +6,13 @@ Zhian, so any module may import it (docs/configuration.md is generated from thes
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+# The plate kinds of zhian.governance.plates.PlateKind but `other` (spelled out here: a
+# settings module imports nothing of Zhian).
+PlateKindName = Literal["civil", "new_energy", "police", "military", "embassy", "hk_macau"]
 
 
 class IntakeSettings(BaseModel):
@@ -29,6 +35,15 @@ class IntakeSettings(BaseModel):
         description=(
             "Oldest event time accepted, in days before now. Also bounds the duplicate "
             "index: a duplicate older than this is rejected as too old instead."
+        ),
+    )
+    plate_kinds: list[PlateKindName] = Field(
+        default=["civil", "new_energy", "police", "military", "embassy", "hk_macau"],
+        description=(
+            "Plate kinds this deployment recognises (civil, new_energy, police, military, "
+            "embassy, hk_macau). A plate of none of them is still accepted, as kind `other`, "
+            "and counted on the data-quality page; only empty readings, control characters "
+            "or symbols and readings over 12 characters are refused."
         ),
     )
     directory_refresh_seconds: float = Field(

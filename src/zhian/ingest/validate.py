@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 
 # Pure functions over strings (re only): the intake hot path may use them.
-from zhian.governance.validation import InvalidValueError, normalise_plate
+from zhian.governance.plates import PlateRefusedError, read_plate
 from zhian.ingest.events import (
     AccessEvent,
     AlarmEvent,
@@ -397,15 +397,16 @@ _EXTRA_IDENTIFIER: dict[type[Event], tuple[str, Callable[[Event], str | None]]] 
 
 
 def check_plate(value: str) -> str | FieldError:
-    """The canonical plate (blanks and dots removed, upper case), a no-plate marker as
-    sent, or the error naming the field `plate` (standard, special and new-energy plates,
-    GA 36-2018)."""
+    """The plate as kept (zhian.governance.plates: separators removed, upper case), a
+    no-plate marker as sent, or the error naming the field `plate` for a reading that
+    cannot be a plate (empty, control characters or symbols, absurdly long). A foreign or
+    misread plate is kept: its kind is `other`, which data quality counts."""
     stripped = value.strip()
     if stripped in NO_PLATE_MARKERS:
         return stripped
     try:
-        return normalise_plate(stripped)
-    except InvalidValueError as error:
+        return read_plate(stripped)
+    except PlateRefusedError as error:
         return FieldError("plate", f"'{value}' {error}")
 
 

@@ -14,14 +14,26 @@ from zhian.devices.models import Device
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
 from zhian.models.orm import WelfareOptin
-from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
+from zhian.models.place_rules import PlaceRule, rule_of
+from zhian.registry.models import (
+    Building,
+    Community,
+    House,
+    PlaceRestriction,
+    Resident,
+    Unit,
+    Vehicle,
+)
 from zhian.registry.service import RegistryService
 from zhian.store.identifiers import IdentifierKind
 from zhian.store.queries import ReferenceTables
 
 TokenOf = Callable[[IdentifierKind, str], str]
 
-RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental"})
+RESIDENTIAL_KINDS = frozenset({"open", "gated", "rental", "holiday_homes"})
+# Places whose vehicle gates the zombie-vehicle model watches besides residential ones:
+# vehicles stay there by design, so each has its own threshold (zhian.models.parameters).
+STAY_KINDS = RESIDENTIAL_KINDS | {"campsite", "long_stay_park"}
 
 
 @dataclass
@@ -39,6 +51,9 @@ class MasterData:
     resident_house: dict[str, str] = field(default_factory=dict)
     device_community: dict[str, str | None] = field(default_factory=dict)
     optins: dict[str, str] = field(default_factory=dict)  # resident -> self | guardian
+    device_name: dict[str, str] = field(default_factory=dict)
+    # The place rules each restricted device keeps: its own and its zone's.
+    place_rules: dict[str, list[PlaceRule]] = field(default_factory=dict)
 
 
 def load_master(session: Session, tokens: TokenOf) -> MasterData:
@@ -58,6 +73,7 @@ def load_master(session: Session, tokens: TokenOf) -> MasterData:
         registry.vehicles,
         optins,
         tokens,
+        restrictions=registry.place_restrictions,
     )
 
 
@@ -71,6 +87,8 @@ def build_master(
     vehicles: list[Vehicle],
     optins: list[WelfareOptin],
     tokens: TokenOf,
+    *,
+    restrictions: Sequence[PlaceRestriction] = (),
 ) -> MasterData:
     """Master data as the models join it: subject keys and plates as the store's tokens.
 
@@ -95,6 +113,7 @@ def build_master(
         if r.card_ref_token:  # the registry holds the card's token of kind `subject` (#12)
             keys.append((f"card:{r.card_ref_token}", r.id))
     unit_building = {u.id: u.building_id for u in units.values()}
+    place_rules = _place_rules(devices, restrictions)
     reference = ReferenceTables(
         keys=pa.table(
             {"key": _text([k for k, _ in keys]), "resident_id": _text([r for _, r in keys])}
@@ -120,6 +139,11 @@ def build_master(
                     and communities[d.community_id].kind in RESIDENTIAL_KINDS
                     for d in devices
                 ],
+                "watches_stays": [
+                    d.community_id is not None and communities[d.community_id].kind in STAY_KINDS
+                    for d in devices
+                ],
+                "is_restricted": [d.id in place_rules for d in devices],
             }
         ),
         vehicles=pa.table(
@@ -142,7 +166,29 @@ def build_master(
         resident_house={r.id: r.house_id for r in residents},
         device_community={d.id: d.community_id for d in devices},
         optins={o.resident_id: o.requested_by for o in optins},
+        device_name={d.id: d.name for d in devices},
+        place_rules=place_rules,
     )
+
+
+def _place_rules(
+    devices: Sequence[Device | DeviceRead], restrictions: Sequence[PlaceRestriction]
+) -> dict[str, list[PlaceRule]]:
+    """device -> the rules it keeps: those naming it and those naming its zone."""
+    by_device: dict[str, list[PlaceRule]] = {}
+    by_zone: dict[str, list[PlaceRule]] = {}
+    for restriction in restrictions:
+        rule = rule_of(restriction)
+        if restriction.device_id is not None:
+            by_device.setdefault(restriction.device_id, []).append(rule)
+        elif restriction.zone_id is not None:
+            by_zone.setdefault(restriction.zone_id, []).append(rule)
+    found: dict[str, list[PlaceRule]] = {}
+    for device in devices:
+        rules = by_device.get(device.id, []) + by_zone.get(device.zone_id or "", [])
+        if rules:
+            found[device.id] = rules
+    return found
 
 
 def _text(values: list[str | None]) -> pa.Array:

@@ -1,4 +1,5 @@
-"""Tables of the batch models: per-community parameter overrides and welfare-check opt-ins."""
+"""Tables of the batch models: per-community and per-place-type parameter overrides and
+welfare-check opt-ins."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ class ModelParameter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[int | None] = mapped_column()
+
+
+class PlaceTypeParameter(Base):
+    """A place type's own value of one model parameter (a `[models]` setting): applies to
+    every community of that kind (`communities.kind`) unless the community sets its own."""
+
+    __tablename__ = "place_type_parameters"
+
+    place_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[int | None] = mapped_column()

@@ -25,6 +25,11 @@ class CommunityKind(StrEnum):
     RENTAL = "rental"  # a rental-heavy block
     COMMERCIAL = "commercial"  # a shopping street
     CAMPUS = "campus"  # a school, hospital or other key unit
+    # Places where long stays and long absences are the point (#20): each place type may
+    # have its own zombie-vehicle and vacancy thresholds (zhian.models.parameters).
+    CAMPSITE = "campsite"  # campers stay for weeks
+    LONG_STAY_PARK = "long_stay_park"  # a long-stay car park (airport, station, park and ride)
+    HOLIDAY_HOMES = "holiday_homes"  # second homes, lived in for a season a year
 
 
 class RegisteredUse(StrEnum):
@@ -208,3 +213,23 @@ class RegistrationDraft(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class PlaceRestriction(Base):
+    """A restricted place (限行点位): which vehicles may pass a device or the devices of a
+    zone, when and which way (docs/models.md, place rules). Lists are comma-separated:
+    vehicle classes as the events name them, owner types `community` (registered to the
+    place's community), `registered` (registered anywhere) and `unregistered`."""
+
+    __tablename__ = "place_restrictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    zone_id: Mapped[str | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    governs_classes: Mapped[str] = mapped_column(String(200), default="")
+    direction: Mapped[str | None] = mapped_column(String(8))
+    allowed_classes: Mapped[str] = mapped_column(String(200), default="")
+    allowed_owners: Mapped[str] = mapped_column(String(64), default="")
+    allowed_from_hour: Mapped[int | None] = mapped_column()
+    allowed_until_hour: Mapped[int | None] = mapped_column()

@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 import shapely
@@ -28,6 +28,7 @@ from shapely.validation import explain_validity
 
 from zhian.db.base import Base
 from zhian.devices.models import Device, DeviceKind
+from zhian.governance.plates import read_plate
 from zhian.governance.validation import normalise_id_number, normalise_name, normalise_phone
 from zhian.kit.characters import formula_fault, identifier_fault, text_fault
 from zhian.registry.models import (
@@ -37,6 +38,7 @@ from zhian.registry.models import (
     House,
     Jurisdiction,
     JurisdictionLevel,
+    PlaceRestriction,
     PoiKind,
     PointOfInterest,
     RegisteredUse,
@@ -129,13 +131,6 @@ def _plain_text(value: str) -> str:
     return value
 
 
-def _normalise_plate(value: str) -> str:
-    plate = "".join(value.split()).upper()
-    if not plate:
-        raise ValueError("must not be empty")
-    return plate
-
-
 def _check_polygon(text: str) -> str:
     try:
         geometry = shapely.wkt.loads(text)
@@ -172,7 +167,8 @@ Plate = Annotated[
     str,
     StringConstraints(max_length=16),
     AfterValidator(_identifier),
-    AfterValidator(_normalise_plate),
+    # The same rule as the intake's: a foreign or misread plate is kept (kind `other`).
+    AfterValidator(read_plate),
 ]
 PolygonWkt = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_check_polygon)]
 
@@ -299,6 +295,60 @@ class DeviceRow(RowModel):
     is_enabled: Flag = True
 
 
+# Vehicle classes as vehicle events name them (docs/events.md), and the owner types a
+# place rule may allow (zhian.models.place_rules.OwnerType).
+VEHICLE_CLASSES = (
+    "car",
+    "suv",
+    "van",
+    "truck",
+    "muck_truck",
+    "hazmat",
+    "bus",
+    "motorcycle",
+    "other",
+)
+OWNER_TYPES = ("community", "registered", "unregistered")
+
+
+def _word_list(allowed: tuple[str, ...]) -> Any:
+    def check(value: str) -> str:
+        words = [word.strip().lower() for word in value.replace("，", ",").split(",")]
+        words = [word for word in words if word]
+        unknown = [word for word in words if word not in allowed]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not one of {', '.join(allowed)}")
+        return ",".join(dict.fromkeys(words))
+
+    return AfterValidator(check)
+
+
+ClassList = Annotated[str, StringConstraints(max_length=200), _word_list(VEHICLE_CLASSES)]
+OwnerList = Annotated[str, StringConstraints(max_length=64), _word_list(OWNER_TYPES)]
+Hour = Annotated[int, Field(ge=0, le=23)]
+
+
+class PlaceRestrictionRow(RowModel):
+    id: Code
+    device_id: Code | None = None
+    zone_id: Code | None = None
+    name: Name
+    governs_classes: ClassList = ""
+    direction: Annotated[Literal["in", "out"], BeforeValidator(_lower_word)] | None = None
+    allowed_classes: ClassList = ""
+    allowed_owners: OwnerList = ""
+    allowed_from_hour: Hour | None = None
+    allowed_until_hour: Hour | None = None
+
+    @model_validator(mode="after")
+    def _one_place_and_whole_hours(self) -> PlaceRestrictionRow:
+        if (self.device_id is None) == (self.zone_id is None):
+            raise ValueError("give either device_id or zone_id: the one place the rule holds at")
+        if (self.allowed_from_hour is None) != (self.allowed_until_hour is None):
+            raise ValueError("give both allowed_from_hour and allowed_until_hour, or neither")
+        return self
+
+
 class EntitySpec(NamedTuple):
     """How one entity is imported: its row schema, its table and its name in messages."""
 
@@ -319,6 +369,7 @@ ENTITY_ORDER: tuple[str, ...] = (
     "residents",
     "vehicles",
     "devices",
+    "place_restrictions",
 )
 
 ENTITIES: Mapping[str, EntitySpec] = {
@@ -332,6 +383,7 @@ ENTITIES: Mapping[str, EntitySpec] = {
     "residents": EntitySpec(ResidentRow, Resident, "resident"),
     "vehicles": EntitySpec(VehicleRow, Vehicle, "vehicle"),
     "devices": EntitySpec(DeviceRow, Device, "device"),
+    "place_restrictions": EntitySpec(PlaceRestrictionRow, PlaceRestriction, "place restriction"),
 }
 
 

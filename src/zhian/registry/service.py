@@ -28,6 +28,7 @@ from zhian.registry.models import (
     Community,
     House,
     JurisdictionLevel,
+    PlaceRestriction,
     Resident,
     Unit,
     Vehicle,
@@ -520,6 +521,7 @@ class RegistrySnapshot:
     houses: list[House]
     residents: list[Resident]
     vehicles: list[Vehicle]
+    place_restrictions: list[PlaceRestriction] = field(default_factory=list)
 
 
 class RegistryService:
@@ -578,6 +580,7 @@ class RegistryService:
             houses=rows(House),
             residents=[r for r in rows(Resident) if r.moved_out_at is None],
             vehicles=rows(Vehicle),
+            place_restrictions=rows(PlaceRestriction),
         )
 
     def list_communities(self, *, scope: JurisdictionScope) -> list[CommunityRead]:

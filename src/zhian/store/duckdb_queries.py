@@ -19,6 +19,7 @@ from zhian.store.queries import (
     PassageCount,
     ReferenceTables,
     ResidentSighting,
+    RestrictedPlacePassage,
     RestrictedVehicleEntry,
     SealedCapture,
     StoredEventSummary,
@@ -58,7 +59,7 @@ SELECT e.plate, any_value(e.plate_masked), d.community_id, arg_max(e.direction, 
        timezone('UTC', max(e.time)), arg_max(e.event_id, e.time), arg_max(e.device_id, e.time),
        count(*)
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= $since AND e.time < $until
+WHERE d.kind = 'vehicle_gate' AND d.watches_stays AND e.time >= $since AND e.time < $until
   AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
                   AND v.community_id = d.community_id)
 GROUP BY e.plate, d.community_id
@@ -72,6 +73,18 @@ WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
   AND e.vehicle_class IN ('muck_truck', 'hazmat') AND e.time >= $since AND e.time < $until
 ORDER BY e.time
 """
+
+# A vehicle's registration: plates are unique in the registry, so the join keeps one row.
+_RESTRICTED_PLACES_SQL: Final = f"""
+SELECT e.plate, e.plate_masked, e.vehicle_class, e.direction, e.device_id, e.event_id,
+       timezone('UTC', e.time), hour({_LOCAL.format(col="e.time")}),
+       v.community_id, v.plate IS NOT NULL
+FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
+LEFT JOIN m_vehicles v ON v.plate = e.plate
+WHERE d.is_restricted AND e.time >= $since AND e.time < $until
+ORDER BY e.time
+"""
+
 
 # Unknown subjects only: not a registered resident or card, not a registered visitor pass
 # (couriers and declared visitors hold `visitor` passes issued to a named person).
@@ -328,6 +341,23 @@ class DuckDbEventQueries:
         rows = self._rows(_RESTRICTED_SQL, parameters, reference.by_name())
         return [
             RestrictedVehicleEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]))
+            for r in rows
+        ]
+
+    def restricted_place_passages(
+        self,
+        reference: ReferenceTables,
+        since: datetime,
+        until: datetime,
+        *,
+        utc_offset_seconds: int,
+    ) -> list[RestrictedPlacePassage]:
+        parameters = _window(since, until, offset=utc_offset_seconds)
+        rows = self._rows(_RESTRICTED_PLACES_SQL, parameters, reference.by_name())
+        return [
+            RestrictedPlacePassage(
+                r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]), r[8], bool(r[9])
+            )
             for r in rows
         ]
 

@@ -30,7 +30,9 @@ class ReferenceTables:
     - `keys`: key (`<subject_kind>:<token>`, how a door or camera names a resident or
       their card), resident_id
     - `devices`: device_id, kind, community_id, unit_id, house_id, building_id,
-      is_residential (its community is one people live in)
+      is_residential (its community is one people live in), watches_stays (residential, a
+      campsite or a long-stay car park: where vehicles' stays are watched), is_restricted
+      (a place rule holds at it)
     - `vehicles`: plate (token), community_id, owner_id (a resident, or null)
     - `residents`: resident_id, house_id;  `optins`: resident_id (welfare checks)
     """
@@ -171,6 +173,22 @@ class RestrictedVehicleEntry(NamedTuple):
     local_hour: int
 
 
+class RestrictedPlacePassage(NamedTuple):
+    """A vehicle passing a restricted device (a place rule holds there), with the
+    community its plate is registered to (None: unregistered)."""
+
+    plate: str
+    plate_masked: str
+    vehicle_class: str
+    direction: str
+    device_id: str
+    event_id: str
+    at: datetime
+    local_hour: int
+    registered_community_id: str | None
+    is_registered: bool
+
+
 class UnitDoorPassage(NamedTuple):
     """A granted entry through a unit door by someone the registry does not know (no
     resident, card or visitor pass), who entered at least `min_units` unit doors."""
@@ -269,8 +287,9 @@ class EventQueries(Protocol):
     def gate_vehicle_stays(
         self, reference: ReferenceTables, since: datetime, until: datetime
     ) -> list[GateVehicleStay]:
-        """Vehicles seen at the gates of residential communities they are not registered
-        to, one row per vehicle and community (zombie vehicles)."""
+        """Vehicles seen at the gates of residential communities, campsites and long-stay
+        car parks they are not registered to, one row per vehicle and community (zombie
+        vehicles)."""
         ...
 
     def restricted_vehicle_entries(
@@ -283,6 +302,18 @@ class EventQueries(Protocol):
     ) -> list[RestrictedVehicleEntry]:
         """Muck trucks and hazmat vehicles entering residential communities, oldest
         first, with the local hour of entry."""
+        ...
+
+    def restricted_place_passages(
+        self,
+        reference: ReferenceTables,
+        since: datetime,
+        until: datetime,
+        *,
+        utc_offset_seconds: int,
+    ) -> list[RestrictedPlacePassage]:
+        """Every vehicle passage through a restricted device (`devices.is_restricted`),
+        oldest first, with the local hour and the plate's registration."""
         ...
 
     def unit_door_passages(

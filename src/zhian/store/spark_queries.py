@@ -32,6 +32,7 @@ from zhian.store.queries import (
     PassageCount,
     ReferenceTables,
     ResidentSighting,
+    RestrictedPlacePassage,
     RestrictedVehicleEntry,
     SealedCapture,
     StoredEventSummary,
@@ -84,7 +85,7 @@ SELECT e.plate, first(e.plate_masked), d.community_id, max_by(e.direction, e.tim
        unix_micros(max(e.time)), max_by(e.event_id, e.time), max_by(e.device_id, e.time),
        count(*)
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= {_SINCE} AND e.time < {_UNTIL}
+WHERE d.kind = 'vehicle_gate' AND d.watches_stays AND e.time >= {_SINCE} AND e.time < {_UNTIL}
   AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
                   AND v.community_id = d.community_id)
 GROUP BY e.plate, d.community_id
@@ -98,6 +99,18 @@ WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
   AND e.vehicle_class IN ('muck_truck', 'hazmat') AND e.time >= {_SINCE} AND e.time < {_UNTIL}
 ORDER BY e.time
 """
+
+# A vehicle's registration: plates are unique in the registry, so the join keeps one row.
+_RESTRICTED_PLACES_SQL: Final = f"""
+SELECT e.plate, e.plate_masked, e.vehicle_class, e.direction, e.device_id, e.event_id,
+       unix_micros(e.time), hour({_LOCAL.format(col="e.time")}),
+       v.community_id, v.plate IS NOT NULL
+FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
+LEFT JOIN m_vehicles v ON v.plate = e.plate
+WHERE d.is_restricted AND e.time >= {_SINCE} AND e.time < {_UNTIL}
+ORDER BY e.time
+"""
+
 
 _UNIT_PASSAGES_SQL: Final = f"""
 SELECT concat(a.subject_kind, ':', a.subject_ref) AS who, d.community_id, d.unit_id,
@@ -421,6 +434,23 @@ class SparkEventQueries:
         rows = self._rows(_RESTRICTED_SQL, parameters, reference.by_name())
         return [
             RestrictedVehicleEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]))
+            for r in rows
+        ]
+
+    def restricted_place_passages(
+        self,
+        reference: ReferenceTables,
+        since: datetime,
+        until: datetime,
+        *,
+        utc_offset_seconds: int,
+    ) -> list[RestrictedPlacePassage]:
+        parameters = {**_window(since, until), "offset": utc_offset_seconds}
+        rows = self._rows(_RESTRICTED_PLACES_SQL, parameters, reference.by_name())
+        return [
+            RestrictedPlacePassage(
+                r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]), r[8], bool(r[9])
+            )
             for r in rows
         ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from zhian.models.place_rules import BROKEN_NAMES, RESIDENTIAL_RULE_NAMES
 from zhian.models.settings import ModelSettings
 from zhian.rules.alarms import ALARM_NAMES
 from zhian.rules.device_text import alarm_detail_zh, fault_name
@@ -78,6 +79,12 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
     "requested_by": ("申请人", "Requested by"),
     "units": ("单元数", "Units"),
     "vehicle_class": ("车型", "Vehicle class"),
+    "place_rule": ("违反的场所规则", "Place rule broken"),
+    "rule_broken": ("违反部分", "Part broken"),
+    "seen_here_before": ("此前在此通行次数", "Earlier passages here"),
+    "seen_here_at_hour_before": ("此前在此同时段通行次数", "Earlier passages here at this hour"),
+    "place_share_at_hour": ("本点位该时段通行占比", "Place's share of passages at this hour"),
+    "rarity": ("罕见度(0–1)", "Rarity (0–1)"),
     "density_per_m2": ("密度(人/平方米)", "Density (people/m²)"),
     "occupancy": ("在场人数", "Occupancy"),
     "threshold": ("阈值", "Threshold"),
@@ -141,6 +148,10 @@ def figure_value(lang: str, key: str, value: Any, zone: timezone) -> str:
         return fault_name(str(value), lang)
     if key == "vehicle_class" and str(value) in VEHICLE_CLASSES:
         return _pick(VEHICLE_CLASSES[str(value)], lang)
+    if key == "place_rule" and str(value) in RESIDENTIAL_RULE_NAMES:
+        return _pick(RESIDENTIAL_RULE_NAMES[str(value)], lang)
+    if key == "rule_broken" and str(value) in BROKEN_NAMES:
+        return _pick(BROKEN_NAMES[str(value)], lang)
     if key.endswith("_at") and isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)

@@ -1,5 +1,6 @@
-"""The models page (研判模型): each batch model's running precision, and the parameters a
-community applies, with a form to change them."""
+"""The models page (研判模型): each batch model's running precision, the parameters a
+community applies and those a place type (campsite, long-stay car park, holiday homes)
+applies, with forms to change them."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
-from zhian.errors import BadRequestError, NotFoundError, ZhianError
+from zhian.access.scope import JurisdictionScope
+from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
 from zhian.models.catalogue import MODELS
 from zhian.models.feedback import collect_feedback
-from zhian.models.parameters import TUNABLE, ParameterService
+from zhian.models.parameters import PLACE_TYPE_TUNABLE, PLACE_TYPES, TUNABLE, ParameterService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.evidence import parameter_description, parameter_name
@@ -33,6 +36,21 @@ MODEL_TEXT: dict[str, tuple[str, str]] = {
     "models_value": ("本社区取值", "This community"),
     "models_save": ("保存", "Save"),
     "models_saved": ("已保存", "Saved"),
+    "models_place_types": ("各场所类型参数", "Parameters per place type"),
+    "models_place_value": ("本类型取值", "This place type"),
+    "models_place_note": (
+        "适用于该类型的所有社区（社区自设的取值优先）；仅辖区涵盖全部社区的用户可修改。",
+        "Applies to every community of this type (a community's own value wins); only "
+        "users whose jurisdiction holds every community may change it.",
+    ),
+    "place_type_open": ("开放式小区", "Open neighbourhood"),
+    "place_type_gated": ("封闭式小区", "Gated estate"),
+    "place_type_rental": ("出租屋集中区", "Rental block"),
+    "place_type_commercial": ("商业街区", "Commercial street"),
+    "place_type_campus": ("重点单位", "Key unit (campus)"),
+    "place_type_campsite": ("营地", "Campsite"),
+    "place_type_long_stay_park": ("长时停车场", "Long-stay car park"),
+    "place_type_holiday_homes": ("度假房", "Holiday homes"),
 }
 for _key, (_zh, _en) in MODEL_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -57,7 +75,10 @@ def models_page(page: PageDep) -> HTMLResponse:
         }
         for m in MODELS
     ]
-    return page.render("models.html", {"rows": rows, "communities": _communities(page)})
+    return page.render(
+        "models.html",
+        {"rows": rows, "communities": _communities(page), "place_types": PLACE_TYPES},
+    )
 
 
 def _parameter_page(
@@ -98,15 +119,7 @@ async def save_model_parameters(page: PageDep, community_id: CommunityId) -> Res
     _parameter_page(page, community_id)  # 404 outside the user's scope
     try:
         async with page.request.form(max_files=0, max_fields=64) as form:
-            values: dict[str, float] = {}
-            for name in TUNABLE:
-                raw = form.get(name)
-                if raw is None or not isinstance(raw, str) or not raw.strip():
-                    continue
-                try:
-                    values[name] = float(raw)
-                except ValueError:
-                    raise BadRequestError(f"'{raw}' is not a number", field=name) from None
+            values = _numbers(form, TUNABLE)
         ParameterService(page.context.session).set_values(
             community_id,
             values,
@@ -117,3 +130,92 @@ async def save_model_parameters(page: PageDep, community_id: CommunityId) -> Res
     except ZhianError as error:
         return _parameter_page(page, community_id, error=error)
     return RedirectResponse(f"/models/communities/{community_id}?saved=1", status_code=303)
+
+
+PlaceType = Annotated[str, Path(min_length=1, max_length=16)]
+
+
+def _covers_every_community(page: Page) -> bool:
+    """Whether the user's jurisdiction holds every community of the node."""
+    registry = RegistryService(page.context.session)
+    everywhere = registry.list_communities(scope=JurisdictionScope.unscoped())
+    return len(_communities(page)) == len(everywhere)
+
+
+def _place_type_page(
+    page: Page, place_type: str, *, error: ZhianError | None = None, saved: bool = False
+) -> HTMLResponse:
+    if place_type not in PLACE_TYPES:
+        raise NotFoundError(f"place type '{place_type}' not found", field="place_type")
+    defaults = page.node.settings.models
+    service = ParameterService(page.context.session)
+    effective = service.effective_for_place_type(defaults, place_type)
+    rows = [
+        {
+            "name": name,
+            "title": parameter_name(name, page.lang),
+            "description": parameter_description(name, page.lang),
+            "default": getattr(defaults, name),
+            "value": getattr(effective, name),
+        }
+        for name in PLACE_TYPE_TUNABLE
+    ]
+    return page.render(
+        "model_place_type.html",
+        {
+            "place_type": place_type,
+            "rows": rows,
+            "error": error,
+            "saved": saved,
+            "may_change": _covers_every_community(page),
+        },
+        status_code=200 if error is None else error.status_code,
+    )
+
+
+@router.get(
+    "/models/place-types/{place_type}", response_class=HTMLResponse, include_in_schema=False
+)
+def model_place_type_page(page: PageDep, place_type: PlaceType) -> HTMLResponse:
+    return _place_type_page(page, place_type, saved=page.request.query_params.get("saved") == "1")
+
+
+@router.post("/models/place-types/{place_type}", include_in_schema=False)
+async def save_place_type_parameters(page: PageDep, place_type: PlaceType) -> Response:
+    """The place type's form: its zombie and vacancy thresholds, as numbers. The values
+    apply to the communities of every jurisdiction, so only a user responsible for all of
+    them may set them."""
+    _place_type_page(page, place_type)  # 404 for an unknown place type
+    if not _covers_every_community(page):
+        raise ForbiddenError(
+            "place-type parameters apply to every community of the node; a user whose "
+            "jurisdiction holds only some may change only their communities' own parameters",
+            field="place_type",
+        )
+    try:
+        async with page.request.form(max_files=0, max_fields=16) as form:
+            values = _numbers(form, PLACE_TYPE_TUNABLE)
+        ParameterService(page.context.session).set_place_type_values(
+            place_type,
+            values,
+            defaults=page.node.settings.models,
+            user_id=page.user.id,
+            now=page.now,
+        )
+    except ZhianError as error:
+        return _place_type_page(page, place_type, error=error)
+    return RedirectResponse(f"/models/place-types/{place_type}?saved=1", status_code=303)
+
+
+def _numbers(form: FormData, names: tuple[str, ...]) -> dict[str, float]:
+    """The named fields of a parameter form as numbers; a blank field is left out."""
+    values: dict[str, float] = {}
+    for name in names:
+        raw = form.get(name)
+        if raw is None or not isinstance(raw, str) or not raw.strip():
+            continue
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise BadRequestError(f"'{raw}' is not a number", field=name) from None
+    return values

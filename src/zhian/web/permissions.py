@@ -148,6 +148,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/models"): "models.view",
     ("GET", "/models/communities/{community_id}"): "models.view",
     ("POST", "/models/communities/{community_id}"): "models.manage",
+    ("GET", "/models/place-types/{place_type}"): "models.view",
+    ("POST", "/models/place-types/{place_type}"): "models.manage",  # over every community
     ("GET", "/api/v1/kpis"): "kpi.view",
     # Statistics (专题统计): the metrics layer's figures (zhian.web.stats_views).
     ("GET", "/stats"): "kpi.view",

@@ -43,6 +43,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "quality_goal": ("目标：有效率", "Goal: valid share"),
     "quality_below": ("未达标来源", "Sources below goal"),
     "quality_duplicates": ("启动以来重复（全节点）", "Duplicates since start (whole node)"),
+    "quality_other_plates": (
+        "启动以来其他类车牌（全节点）",
+        "Plates of kind other since start (whole node)",
+    ),
     "quality_trend": ("每小时趋势", "Hourly trend"),
     "quality_hour": ("小时", "Hour"),
     "quality_empty": ("该时段没有数据", "No data in this window"),
@@ -118,6 +122,7 @@ def quality_overview(page: Page, hours: int) -> dict[str, Any]:
         "goal_pct": report.goal * 100,
         "goal": report.goal,
         "duplicates": report.duplicates_since_start if scope.is_unscoped else None,
+        "other_plates": report.other_plates_since_start if scope.is_unscoped else None,
         "trend": _hour_rates([bucket for bucket in hourly if visible(bucket)]),
         "names": {device_id: device.name for device_id, device in devices.items()},
         "hours": hours,

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from zhian.governance.masking import mask_id_number, mask_phone, mask_plate
-from zhian.governance.validation import PLATE_PROVINCES
+from zhian.governance.plates import PLATE_PROVINCES
 from zhian.ingest.json_depth import depth_error
 
 RAW_SHOWN_BYTES = 4096
