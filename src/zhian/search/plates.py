@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zhian.governance.validation import PLATE_PROVINCES
+from zhian.governance.plates import PLATE_PROVINCES, PlateRefusedError, read_plate
 
 # Plates avoid I and O (they read like 1 and 0), so a reading never holds them.
 PLATE_CHARACTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
@@ -27,16 +27,25 @@ class PlateQuery:
     near: tuple[str, ...]
 
 
-def normalise_typed_plate(text: str) -> str:
-    """Blanks and the middle dot removed, upper case (as the intake stores plates)."""
-    return "".join(text.replace("·", "").replace("•", "").split()).upper()
+def normalise_typed_plate(text: str) -> str | None:
+    """The plate as the intake keeps it (`zhian.governance.plates.read_plate`: separators
+    removed, upper case), or None when `text` cannot be a plate."""
+    try:
+        return read_plate(text)
+    except PlateRefusedError:
+        return None
 
 
 def plate_query(text: str) -> PlateQuery | None:
-    """The plate search for `text`, or None when it does not look like a plate."""
+    """The plate search for `text`, or None when it does not look like a plate. A Chinese
+    plate also brings its misreads; any other reading with a digit (a foreign or partly
+    read plate, kept by the intake as "other") is looked up exactly."""
     plate = normalise_typed_plate(text)
-    if len(plate) not in PLATE_LENGTHS or plate[0] not in PLATE_PROVINCES:
+    if plate is None:
         return None
+    if len(plate) not in PLATE_LENGTHS or plate[0] not in PLATE_PROVINCES:
+        has_digit = any(char.isdigit() for char in plate)
+        return PlateQuery(plate, ()) if has_digit else None
     near: list[str] = []
     for position, typed in enumerate(plate):
         if position == 0:
