@@ -77,6 +77,27 @@ class ChildLinkRead:
     events_held: int
 
 
+@dataclass(frozen=True)
+class AreaOfRollup:
+    """One row of the parent pages' roll-up: a jurisdiction, its subtree and communities."""
+
+    jurisdiction_id: str
+    jurisdictions: frozenset[str]
+    communities: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ChildRollup:
+    """The children's figures of one area as its parent holds them."""
+
+    jurisdiction_id: str
+    nodes: tuple[str, ...]
+    devices: int
+    online_rate_pct: float | None
+    open_alerts: int
+    overdue_alerts: int
+
+
 class ChildBatchService:
     """Applies children's batches at the parent, within the node credential's scope.
 
@@ -434,6 +455,49 @@ class ChildReadService:
             for row in self.repository.children()
             if scope.is_unscoped or scope.contains(row.jurisdiction_id)
         ]
+
+    def rollups(self, *, scope: JurisdictionScope, areas: list[AreaOfRollup]) -> list[ChildRollup]:
+        """Per area: the child nodes placed in it, the online rate of the devices below it
+        by each child's newest summaries, the children's open alerts there and how many of
+        them breached a deadline. Only what `scope` covers is counted."""
+        alert_where = scope.clause(ChildAlertChange.jurisdiction_id) | scope.community_clause(
+            ChildAlertChange.community_id
+        )
+        breached = self.repository.breached_alerts(alert_where)
+        # (community, jurisdiction, breached) of each open alert
+        open_alerts = [
+            (community, jurisdiction, (node, alert) in breached)
+            for node, alert, state, jurisdiction, community in self.repository.alert_states(
+                alert_where
+            )
+            if state != "closed"
+        ]
+        online = self.repository.latest_online(
+            scope.community_clause(ChildOnlineSummary.community_id)
+        )
+        children = self.children(scope=scope)
+        rows = []
+        for area in areas:
+            total = sum(t for c, t, _ in online if c in area.communities)
+            up = sum(n for c, _, n in online if c in area.communities)
+            inside = [
+                is_breached
+                for community, jurisdiction, is_breached in open_alerts
+                if community in area.communities or jurisdiction in area.jurisdictions
+            ]
+            rows.append(
+                ChildRollup(
+                    jurisdiction_id=area.jurisdiction_id,
+                    nodes=tuple(
+                        c.node_id for c in children if c.jurisdiction_id in area.jurisdictions
+                    ),
+                    devices=total,
+                    online_rate_pct=round(100 * up / total, 1) if total else None,
+                    open_alerts=len(inside),
+                    overdue_alerts=sum(inside),
+                )
+            )
+        return rows
 
 
 def _hit_draft(node_id: str, change: ChildAlertChange, places: PlaceDirectory) -> AlertDraft:
