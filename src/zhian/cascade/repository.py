@@ -12,6 +12,7 @@ from zhian.cascade.models import (
     ChildAlertChange,
     ChildLink,
     ChildOnlineSummary,
+    ChildOverride,
     ForwardPosition,
     ReceivedOrder,
     ViidUpperOutbox,
@@ -186,6 +187,17 @@ class ChildDataRepository:
             & (ChildOnlineSummary.sample_id == latest.c.sample_id),
         )
         return [(c, total, online) for c, total, online in self.session.execute(query)]
+
+    def replace_overrides(self, node_id: str, rows: list[ChildOverride]) -> None:
+        self.session.execute(delete(ChildOverride).where(ChildOverride.node_id == node_id))
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def overrides(self) -> list[ChildOverride]:
+        query = select(ChildOverride).order_by(
+            ChildOverride.node_id, ChildOverride.community_id, ChildOverride.name
+        )
+        return list(self.session.scalars(query))
 
 
 class ReceivedOrderRepository:

@@ -25,9 +25,18 @@ from zhian.alerts.drafts import Tier as DraftTier
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
-from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary
+from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary, ChildOverride
+from zhian.cascade.presets import presets_for
 from zhian.cascade.repository import ChildDataRepository
-from zhian.cascade.wire import AlertChange, BatchAck, ChildBatch, DeviceSummary, Order, Orders
+from zhian.cascade.wire import (
+    AlertChange,
+    BatchAck,
+    ChildBatch,
+    DeviceSummary,
+    Order,
+    Orders,
+    Overrides,
+)
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError
@@ -75,6 +84,18 @@ class ChildLinkRead:
     events_accepted: int
     events_duplicate: int
     events_held: int
+
+
+@dataclass(frozen=True)
+class ChildOverrideRead:
+    """A parameter preset a child keeps its own value for."""
+
+    node_id: str
+    community_id: str
+    name: str
+    preset: float
+    local: float
+    reported_at: datetime
 
 
 @dataclass(frozen=True)
@@ -220,10 +241,44 @@ class ChildBatchService:
                 identity=self._identity,
             )
             orders = watchlists.orders_for(wanted)
+            below = set(parents) if jurisdiction_id is None else subtree(parents, jurisdiction_id)
+            communities = [c for c, j in tree.community_jurisdiction.items() if j in below]
+            parameters = presets_for(session, communities)
         return Orders(
             node_id=node_id,
             orders=[Order(**order.model_dump(mode="python")) for order in orders],
+            parameters=parameters,
         )
+
+    def report_overrides(self, report: Overrides, credential: UserRead) -> int:
+        """Keep the presets a child overrides, as it reports them now (replacing what it
+        reported before); each must be of a community in its credential's scope (403
+        naming the item otherwise, nothing stored). Returns how many it overrides."""
+        scope = self.credential_scope(credential, report.node_id)
+        for i, item in enumerate(report.overrides):
+            if not scope.contains_community(item.community_id):
+                raise ForbiddenError(
+                    f"community '{item.community_id}' is outside the node credential's "
+                    "jurisdiction",
+                    field=f"overrides[{i}].community_id",
+                )
+        now = self._clock.now()
+        with self._session() as session:
+            ChildDataRepository(session).replace_overrides(
+                report.node_id,
+                [
+                    ChildOverride(
+                        node_id=report.node_id,
+                        community_id=item.community_id,
+                        name=item.name,
+                        preset=item.preset,
+                        local=item.local,
+                        reported_at=now,
+                    )
+                    for item in report.overrides
+                ],
+            )
+        return len(report.overrides)
 
     def _raise_order_hits(
         self, session: Session, node_id: str, changes: list[ChildAlertChange]
@@ -437,6 +492,22 @@ class ChildReadService:
                 jurisdiction_id=row.jurisdiction_id,
             )
             for row in self.repository.alert_changes(where, node_id=node_id, limit=limit)
+        ]
+
+    def overrides(self, *, scope: JurisdictionScope) -> list[ChildOverrideRead]:
+        """The presets the children of the scope keep their own value for, by node."""
+        nodes = {child.node_id for child in self.children(scope=scope)}
+        return [
+            ChildOverrideRead(
+                node_id=row.node_id,
+                community_id=row.community_id,
+                name=row.name,
+                preset=row.preset,
+                local=row.local,
+                reported_at=row.reported_at,
+            )
+            for row in self.repository.overrides()
+            if row.node_id in nodes and scope.contains_community(row.community_id)
         ]
 
     def children(self, *, scope: JurisdictionScope) -> list[ChildLinkRead]:

@@ -79,7 +79,11 @@ def _figures(
         rows.append(
             {**asdict(rollup), "data_reporting_rate_pct": flows.get(("data_reporting_rate", None))}
         )
+    overrides: dict[str, list[str]] = {}
+    for item in ChildReadService(context.session).overrides(scope=scope):
+        overrides.setdefault(item.node_id, []).append(f"{item.community_id}:{item.name}")
     return {
+        "overrides": overrides,
         "level": chosen,
         "levels": present,
         "rows": rows,

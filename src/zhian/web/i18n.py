@@ -218,6 +218,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "child_last_contact": ("最近联络", "Last contact"),
     "child_events_accepted": ("已接收事件", "Events accepted"),
     "child_events_held": ("隔离事件", "Events held"),
+    "child_overrides": ("未采用的下发参数", "Presets overridden"),
     # KPIs
     "kpis_title": ("考核指标", "KPIs"),
     "jurisdiction": ("辖区", "Jurisdiction"),
