@@ -121,6 +121,22 @@ def test_every_parent_page_rolls_up_the_children_by_level_within_scope(
         assert _row(wrong, "J-STATION")["open"] == "2"
 
 
+def test_who_may_see_children_but_not_alerts_sees_the_roll_up_without_alert_counts(
+    parent: Node, clock: ManualClock
+) -> None:
+    credential = issue_token(
+        parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID
+    )
+    with TestClient(create_app(parent)) as client:
+        _deliver(client, credential, clock)
+        sign_in(client, "installer", PASSWORD)
+        page = client.get("/devices")
+        assert page.status_code == 200, page.text
+        assert _row(page.text, "J-STATION")["online"] == "75.0%"
+        assert 'data-figure="open"' not in page.text
+        assert 'data-figure="overdue"' not in page.text
+
+
 @pytest.mark.parametrize("username", ["outsider", "grid"])
 def test_users_outside_the_children_or_without_the_permission_see_no_roll_up(
     parent: Node, clock: ManualClock, username: str
