@@ -283,6 +283,7 @@ class Node:
                 log_dir=settings.log_dir,
                 identity=self.governance.sealer,
                 on_orders_changed=self.refresh_directory,
+                model_settings=settings.models,
             )
             if settings.parent.is_enabled and role is not NodeRole.WEB
             else None

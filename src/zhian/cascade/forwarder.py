@@ -31,6 +31,7 @@ from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
+from zhian.cascade.presets import apply_presets
 from zhian.cascade.repository import ForwardPositionRepository
 from zhian.cascade.settings import ParentSettings
 from zhian.cascade.wire import (
@@ -46,6 +47,9 @@ from zhian.cascade.wire import (
     Hello,
     OnlineSummary,
     Orders,
+    Overrides,
+    ParameterOverride,
+    ParameterPreset,
 )
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
@@ -56,6 +60,7 @@ from zhian.kit.loops import BackgroundLoop
 from zhian.kit.thumbnails import thumbnail
 from zhian.log.base import PrunableLog
 from zhian.log.readers import LogReader
+from zhian.models.settings import ModelSettings
 from zhian.registry.identity import IdentityProtector
 
 logger = logging.getLogger(__name__)
@@ -68,6 +73,7 @@ HEALTH_FILE: Final = "parent-link.json"
 BATCHES_PATH: Final = "/api/v1/cascade/batches"
 HELLO_PATH: Final = "/api/v1/cascade/hello"
 ORDERS_PATH: Final = "/api/v1/cascade/orders"
+OVERRIDES_PATH: Final = "/api/v1/cascade/overrides"
 _RECORDS_PER_READ: Final = 16
 
 
@@ -163,6 +169,9 @@ class ParentClient:
         except msgspec.DecodeError as exc:
             raise LinkError(f"the parent's orders are unreadable: {exc}") from exc
 
+    def report_overrides(self, report: Overrides) -> None:
+        self._post(OVERRIDES_PATH, ENCODER.encode(report))
+
     def send(self, batch: ChildBatch) -> BatchAck:
         body = ENCODER.encode(batch)
         try:
@@ -208,6 +217,7 @@ class UpwardForwarder:
         log_dir: Path,
         identity: IdentityProtector | None = None,
         on_orders_changed: Callable[[], None] | None = None,
+        model_settings: ModelSettings | None = None,
         transport: httpx.BaseTransport | None = None,
         draw: Callable[[], float] | None = None,
     ) -> None:
@@ -232,6 +242,9 @@ class UpwardForwarder:
         self._orders = OrderApplier(db=db, clock=clock, identity=identity)
         self._on_orders_changed = on_orders_changed
         self._orders_asked_at: datetime | None = None
+        # The presets pushed down apply over these defaults; the overrides last reported.
+        self._model_settings = model_settings or ModelSettings()
+        self._overrides_reported: list[ParameterOverride] | None = None
         self._backfill: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self.events_sent = 0
@@ -359,6 +372,29 @@ class UpwardForwarder:
         self._orders_asked_at = now
         if self._orders.apply(orders.orders) and self._on_orders_changed is not None:
             self._on_orders_changed()  # the rules match the new entries from now on
+        self._apply_presets(orders.parameters, now)
+
+    def _apply_presets(self, presets: list[ParameterPreset], now: datetime) -> None:
+        """Apply the parent's parameter presets here and tell it, when the set changed,
+        which of them this node keeps its own value for."""
+        with self._db.session() as session:
+            overrides = apply_presets(
+                session,
+                presets,
+                defaults=self._model_settings,
+                allow_override=self._settings.parameter_overrides,
+                now=now,
+            )
+        if overrides == self._overrides_reported:
+            return
+        try:
+            self._client.report_overrides(
+                Overrides(node_id=self._settings.node_id, overrides=overrides)
+            )
+        except LinkError as exc:  # told at the next poll
+            logger.warning("could not report the parameter overrides: %s", exc)
+            return
+        self._overrides_reported = overrides
 
     # --- building a batch -------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -120,3 +120,18 @@ class ReceivedOrder(Base):
     parent_owner_user_id: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ChildOverride(Base):
+    """A parameter preset a child keeps its own value for, as it last reported (parent side)."""
+
+    __tablename__ = "cascade_overrides"
+    __table_args__ = (UniqueConstraint("node_id", "community_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    community_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    preset: Mapped[float] = mapped_column(Float)
+    local: Mapped[float] = mapped_column(Float)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -12,6 +12,7 @@ from zhian.cascade.models import (
     ChildAlertChange,
     ChildLink,
     ChildOnlineSummary,
+    ChildOverride,
     ForwardPosition,
     ReceivedOrder,
     ViidUpperOutbox,
@@ -123,6 +124,80 @@ class ChildDataRepository:
             query = query.where(ChildAlertChange.node_id == node_id)
         query = query.order_by(ChildAlertChange.node_id, ChildAlertChange.action_id)
         return list(self.session.scalars(query.limit(limit)))
+
+    def alert_states(
+        self, where: ColumnElement[bool]
+    ) -> list[tuple[str, int, str, str | None, str | None]]:
+        """(node, alert id, latest state, jurisdiction, community) of every child alert
+        `where` covers."""
+        latest = (
+            select(
+                ChildAlertChange.node_id,
+                ChildAlertChange.alert_id,
+                func.max(ChildAlertChange.action_id).label("action_id"),
+            )
+            .where(where, ChildAlertChange.to_state.is_not(None))
+            .group_by(ChildAlertChange.node_id, ChildAlertChange.alert_id)
+            .subquery()
+        )
+        query = select(
+            ChildAlertChange.node_id,
+            ChildAlertChange.alert_id,
+            ChildAlertChange.to_state,
+            ChildAlertChange.jurisdiction_id,
+            ChildAlertChange.community_id,
+        ).join(
+            latest,
+            (ChildAlertChange.node_id == latest.c.node_id)
+            & (ChildAlertChange.action_id == latest.c.action_id),
+        )
+        return [
+            (node, alert, str(state), jurisdiction, community)
+            for node, alert, state, jurisdiction, community in self.session.execute(query)
+        ]
+
+    def breached_alerts(self, where: ColumnElement[bool]) -> set[tuple[str, int]]:
+        """(node, alert id) of the child alerts `where` covers that breached a deadline."""
+        query = (
+            select(ChildAlertChange.node_id, ChildAlertChange.alert_id)
+            .where(where, ChildAlertChange.action == "breached")
+            .distinct()
+        )
+        return {(node, alert) for node, alert in self.session.execute(query)}
+
+    def latest_online(self, where: ColumnElement[bool]) -> list[tuple[str, int, int]]:
+        """(community, total, online) of the newest sample per child, community and device
+        kind that `where` covers."""
+        latest = (
+            select(func.max(ChildOnlineSummary.sample_id).label("sample_id"))
+            .add_columns(ChildOnlineSummary.node_id)
+            .where(where)
+            .group_by(
+                ChildOnlineSummary.node_id,
+                ChildOnlineSummary.community_id,
+                ChildOnlineSummary.device_kind,
+            )
+            .subquery()
+        )
+        query = select(
+            ChildOnlineSummary.community_id, ChildOnlineSummary.total, ChildOnlineSummary.online
+        ).join(
+            latest,
+            (ChildOnlineSummary.node_id == latest.c.node_id)
+            & (ChildOnlineSummary.sample_id == latest.c.sample_id),
+        )
+        return [(c, total, online) for c, total, online in self.session.execute(query)]
+
+    def replace_overrides(self, node_id: str, rows: list[ChildOverride]) -> None:
+        self.session.execute(delete(ChildOverride).where(ChildOverride.node_id == node_id))
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def overrides(self) -> list[ChildOverride]:
+        query = select(ChildOverride).order_by(
+            ChildOverride.node_id, ChildOverride.community_id, ChildOverride.name
+        )
+        return list(self.session.scalars(query))
 
 
 class ReceivedOrderRepository:

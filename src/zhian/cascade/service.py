@@ -25,9 +25,18 @@ from zhian.alerts.drafts import Tier as DraftTier
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
-from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary
+from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary, ChildOverride
+from zhian.cascade.presets import presets_for
 from zhian.cascade.repository import ChildDataRepository
-from zhian.cascade.wire import AlertChange, BatchAck, ChildBatch, DeviceSummary, Order, Orders
+from zhian.cascade.wire import (
+    AlertChange,
+    BatchAck,
+    ChildBatch,
+    DeviceSummary,
+    Order,
+    Orders,
+    Overrides,
+)
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError
@@ -75,6 +84,39 @@ class ChildLinkRead:
     events_accepted: int
     events_duplicate: int
     events_held: int
+
+
+@dataclass(frozen=True)
+class ChildOverrideRead:
+    """A parameter preset a child keeps its own value for."""
+
+    node_id: str
+    community_id: str
+    name: str
+    preset: float
+    local: float
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class AreaOfRollup:
+    """One row of the parent pages' roll-up: a jurisdiction, its subtree and communities."""
+
+    jurisdiction_id: str
+    jurisdictions: frozenset[str]
+    communities: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ChildRollup:
+    """The children's figures of one area as its parent holds them."""
+
+    jurisdiction_id: str
+    nodes: tuple[str, ...]
+    devices: int
+    online_rate_pct: float | None
+    open_alerts: int
+    overdue_alerts: int
 
 
 class ChildBatchService:
@@ -199,10 +241,44 @@ class ChildBatchService:
                 identity=self._identity,
             )
             orders = watchlists.orders_for(wanted)
+            below = set(parents) if jurisdiction_id is None else subtree(parents, jurisdiction_id)
+            communities = [c for c, j in tree.community_jurisdiction.items() if j in below]
+            parameters = presets_for(session, communities)
         return Orders(
             node_id=node_id,
             orders=[Order(**order.model_dump(mode="python")) for order in orders],
+            parameters=parameters,
         )
+
+    def report_overrides(self, report: Overrides, credential: UserRead) -> int:
+        """Keep the presets a child overrides, as it reports them now (replacing what it
+        reported before); each must be of a community in its credential's scope (403
+        naming the item otherwise, nothing stored). Returns how many it overrides."""
+        scope = self.credential_scope(credential, report.node_id)
+        for i, item in enumerate(report.overrides):
+            if not scope.contains_community(item.community_id):
+                raise ForbiddenError(
+                    f"community '{item.community_id}' is outside the node credential's "
+                    "jurisdiction",
+                    field=f"overrides[{i}].community_id",
+                )
+        now = self._clock.now()
+        with self._session() as session:
+            ChildDataRepository(session).replace_overrides(
+                report.node_id,
+                [
+                    ChildOverride(
+                        node_id=report.node_id,
+                        community_id=item.community_id,
+                        name=item.name,
+                        preset=item.preset,
+                        local=item.local,
+                        reported_at=now,
+                    )
+                    for item in report.overrides
+                ],
+            )
+        return len(report.overrides)
 
     def _raise_order_hits(
         self, session: Session, node_id: str, changes: list[ChildAlertChange]
@@ -418,6 +494,22 @@ class ChildReadService:
             for row in self.repository.alert_changes(where, node_id=node_id, limit=limit)
         ]
 
+    def overrides(self, *, scope: JurisdictionScope) -> list[ChildOverrideRead]:
+        """The presets the children of the scope keep their own value for, by node."""
+        nodes = {child.node_id for child in self.children(scope=scope)}
+        return [
+            ChildOverrideRead(
+                node_id=row.node_id,
+                community_id=row.community_id,
+                name=row.name,
+                preset=row.preset,
+                local=row.local,
+                reported_at=row.reported_at,
+            )
+            for row in self.repository.overrides()
+            if row.node_id in nodes and scope.contains_community(row.community_id)
+        ]
+
     def children(self, *, scope: JurisdictionScope) -> list[ChildLinkRead]:
         """The children whose jurisdiction the scope covers, with their last contact."""
         return [
@@ -434,6 +526,49 @@ class ChildReadService:
             for row in self.repository.children()
             if scope.is_unscoped or scope.contains(row.jurisdiction_id)
         ]
+
+    def rollups(self, *, scope: JurisdictionScope, areas: list[AreaOfRollup]) -> list[ChildRollup]:
+        """Per area: the child nodes placed in it, the online rate of the devices below it
+        by each child's newest summaries, the children's open alerts there and how many of
+        them breached a deadline. Only what `scope` covers is counted."""
+        alert_where = scope.clause(ChildAlertChange.jurisdiction_id) | scope.community_clause(
+            ChildAlertChange.community_id
+        )
+        breached = self.repository.breached_alerts(alert_where)
+        # (community, jurisdiction, breached) of each open alert
+        open_alerts = [
+            (community, jurisdiction, (node, alert) in breached)
+            for node, alert, state, jurisdiction, community in self.repository.alert_states(
+                alert_where
+            )
+            if state != "closed"
+        ]
+        online = self.repository.latest_online(
+            scope.community_clause(ChildOnlineSummary.community_id)
+        )
+        children = self.children(scope=scope)
+        rows = []
+        for area in areas:
+            total = sum(t for c, t, _ in online if c in area.communities)
+            up = sum(n for c, _, n in online if c in area.communities)
+            inside = [
+                is_breached
+                for community, jurisdiction, is_breached in open_alerts
+                if community in area.communities or jurisdiction in area.jurisdictions
+            ]
+            rows.append(
+                ChildRollup(
+                    jurisdiction_id=area.jurisdiction_id,
+                    nodes=tuple(
+                        c.node_id for c in children if c.jurisdiction_id in area.jurisdictions
+                    ),
+                    devices=total,
+                    online_rate_pct=round(100 * up / total, 1) if total else None,
+                    open_alerts=len(inside),
+                    overdue_alerts=sum(inside),
+                )
+            )
+        return rows
 
 
 def _hit_draft(node_id: str, change: ChildAlertChange, places: PlaceDirectory) -> AlertDraft:

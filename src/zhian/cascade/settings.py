@@ -103,6 +103,14 @@ class ParentSettings(BaseModel):
         ),
     )
 
+    parameter_overrides: bool = Field(
+        default=False,
+        description=(
+            "Keep this node's own value of a model parameter the parent pushes down, where it "
+            "set one; the parent sees each such override. Off: the parent's presets apply."
+        ),
+    )
+
     @model_validator(mode="after")
     def _complete(self) -> ParentSettings:
         if self.url and not self.node_id:

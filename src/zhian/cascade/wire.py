@@ -117,11 +117,38 @@ class Order(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     withdraw_reason: Annotated[str, msgspec.Meta(max_length=500)] | None
 
 
+class ParameterPreset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A model parameter the parent set for one community below the child's jurisdiction
+    (a preset pushed down): the child applies it unless it may and does override it."""
+
+    community_id: Id64
+    name: Short
+    value: float
+
+
+class ParameterOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A preset the child keeps its own value for (its configuration allows it)."""
+
+    community_id: Id64
+    name: Short
+    preset: float
+    local: float
+
+
+class Overrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Every preset the child overrides now (the set replaces the one reported before)."""
+
+    node_id: NodeId
+    overrides: list[ParameterOverride]
+
+
 class Orders(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Every order in force over the child's jurisdiction (and those withdrawn)."""
+    """Every order in force over the child's jurisdiction (and those withdrawn), and the
+    model parameter presets of its communities."""
 
     node_id: str
     orders: list[Order]
+    parameters: list[ParameterPreset] = []
 
 
 class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -142,3 +169,4 @@ HELLO_DECODER: Final = msgspec.msgpack.Decoder(Hello)
 BATCH_ACK_DECODER: Final = msgspec.msgpack.Decoder(BatchAck)
 HELLO_ACK_DECODER: Final = msgspec.msgpack.Decoder(HelloAck)
 ORDERS_DECODER: Final = msgspec.msgpack.Decoder(Orders)
+OVERRIDES_DECODER: Final = msgspec.msgpack.Decoder(Overrides)

@@ -30,6 +30,7 @@ from zhian.web.alerts_api import (
     visible_alert,
 )
 from zhian.web.auth import current_user
+from zhian.web.child_rollup import child_rollup
 from zhian.web.error_pages import render_error_page
 from zhian.web.layout import Page, PageDep
 from zhian.web.personal_data import wants_unmasked
@@ -102,6 +103,8 @@ def alert_wall(page: PageDep) -> HTMLResponse:
             "form": _filter_query(page.request),
             "communities": communities,
             "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
+            "rollup": child_rollup(page),
+            "rollup_action": "/alerts",
         },
         status_code=error.status_code if error else 200,
     )

@@ -18,6 +18,7 @@ from zhian.cascade.wire import (
     CONTENT_TYPE,
     ENCODER,
     HELLO_DECODER,
+    OVERRIDES_DECODER,
     HelloAck,
 )
 from zhian.errors import BadRequestError, UnsupportedMediaTypeError
@@ -99,6 +100,26 @@ async def list_orders(
         lambda: node.children.orders_for(node_id, user)
     )
     return Response(ENCODER.encode(orders_in_force), media_type=CONTENT_TYPE)
+
+
+@router.post(
+    "/overrides",
+    summary="A child node reports the parameter presets it keeps its own value for",
+    responses=error_responses(400, 413, 415),
+)
+async def report_overrides(request: Request, node: NodeDep, user: UserDep) -> dict[str, int]:
+    """The set replaces the one the child reported before; every item must be of a
+    community in the node credential's jurisdiction (403 naming it otherwise)."""
+    report = _decoded(OVERRIDES_DECODER, await _msgpack_body(request, node))
+    count = await anyio.to_thread.run_sync(lambda: node.children.report_overrides(report, user))
+    return {"overrides": count}
+
+
+@router.get("/overrides", summary="Parameter presets the children of the jurisdiction override")
+def list_overrides(context: Context) -> list[dict[str, Any]]:
+    return [
+        asdict(item) for item in ChildReadService(context.session).overrides(scope=context.scope)
+    ]
 
 
 @router.get("/children", summary="Child nodes of the jurisdiction and their last contact")

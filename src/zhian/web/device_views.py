@@ -30,6 +30,7 @@ from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.charts import online_rate_chart
+from zhian.web.child_rollup import child_rollup
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -295,6 +296,8 @@ def _overview_context(page: Page) -> dict[str, Any]:
         "device_kinds": [kind.value for kind in DeviceKind],
         "form": {},
         "form_error": None,
+        "rollup": child_rollup(page),
+        "rollup_action": "/devices",
     }
 
 

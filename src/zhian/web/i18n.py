@@ -204,6 +204,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "assignee_any": ("本人处置", "Myself"),
     "alert_changed": ("此预警刚有新的处置。", "This alert has just changed."),
     "reload": ("刷新", "Reload"),
+    # the parent pages' section on child nodes (zhian.web.child_rollup)
+    "child_rollup": ("下级汇总", "Child nodes roll-up"),
+    "child_level": ("汇总层级", "Level"),
+    "child_nodes": ("下级平台", "Child nodes"),
+    "child_online_rate": ("设备在线率", "Online rate"),
+    "child_open_alerts": ("未结预警", "Open alerts"),
+    "child_overdue": ("超时预警", "Overdue"),
+    "child_reporting_rate": ("数据上报率(近1小时)", "Data reporting rate (last hour)"),
+    "child_more": ("另有 {n} 个辖区未列出", "{n} more jurisdictions not listed"),
+    "child_links": ("级联链路", "Links"),
+    "child_node": ("节点", "Node"),
+    "child_last_contact": ("最近联络", "Last contact"),
+    "child_events_accepted": ("已接收事件", "Events accepted"),
+    "child_events_held": ("隔离事件", "Events held"),
+    "child_overrides": ("未采用的下发参数", "Presets overridden"),
     # KPIs
     "kpis_title": ("考核指标", "KPIs"),
     "jurisdiction": ("辖区", "Jurisdiction"),
@@ -228,6 +243,13 @@ TEXT: dict[str, dict[str, str]] = {
 
 # Display names of the values pages show, per group: value -> (Chinese, English).
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "jurisdiction_level": {
+        "province": ("省", "Province"),
+        "city": ("市", "City"),
+        "district": ("分局/区", "District"),
+        "station": ("派出所", "Station"),
+        "community": ("社区", "Community"),
+    },
     "tier": {
         "minor": ("一般", "Minor"),
         "general": ("较大", "General"),

@@ -16,6 +16,7 @@ from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.charts import tier_chart
+from zhian.web.child_rollup import child_rollup
 from zhian.web.i18n import label
 from zhian.web.layout import Page, PageDep
 
@@ -97,6 +98,8 @@ def kpi_page(
             "names": _names(page),
             "minutes": _minutes,
             "tiers": tiers,
+            "rollup": child_rollup(page),
+            "rollup_action": "/kpis",
             "tier_chart": tier_chart(
                 tiers, {tier: label(page.lang, "tier", tier) for tier in tiers}
             ),

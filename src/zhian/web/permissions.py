@@ -273,7 +273,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cascade/hello"): "cascade.forward",
     ("POST", "/api/v1/cascade/batches"): "cascade.forward",
     ("GET", "/api/v1/cascade/orders"): "cascade.forward",
+    ("POST", "/api/v1/cascade/overrides"): "cascade.forward",
     ("GET", "/api/v1/cascade/children"): "cascade.view",
+    ("GET", "/api/v1/cascade/overrides"): "cascade.view",
     ("GET", "/api/v1/cascade/alerts"): "alerts.view",
 }
 

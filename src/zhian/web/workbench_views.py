@@ -11,6 +11,7 @@ from zhian.alerts.schemas import TodayCounts
 from zhian.web.alert_access import may_act
 from zhian.web.auth import current_user
 from zhian.web.charts import weekly_chart
+from zhian.web.child_rollup import child_rollup
 from zhian.web.follow_views import workbench_follows
 from zhian.web.layout import Page, PageDep
 
@@ -72,6 +73,8 @@ def _workbench(page: Page) -> dict[str, Any]:
         "follows": workbench_follows(page),
         # The patrol plan loads apart (zhian.web.hotspot_views): it fits a forecast.
         "may_see_patrols": page.user.can("cases.view"),
+        "rollup": child_rollup(page),
+        "rollup_action": "/workbench",
     }
 
 
