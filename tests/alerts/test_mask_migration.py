@@ -11,7 +11,7 @@ from sqlalchemy import Engine, column, insert, select, table, text
 
 from tests.alerts.test_masked_plates import plain
 from tests.registry.factories import SEALER
-from zhian.alerts.models import Alert, WebhookDelivery, WebhookSubscription
+from zhian.alerts.models import Alert, WebhookDelivery
 from zhian.alerts.webhooks import delivery_context
 from zhian.db.engine import make_engine
 from zhian.db.migrate import upgrade
@@ -32,6 +32,11 @@ OLD_DELIVERIES = table(
             "created_at",
         )
     ),
+)
+# Subscriptions as older versions had them: the secret in clear (sealed since #12).
+OLD_SUBSCRIPTIONS = table(
+    "webhook_subscriptions",
+    *(column(name) for name in ("id", "url", "secret", "is_active", "created_at")),
 )
 PLATE, MISREAD = "浙A12345", "浙A1Z345"
 
@@ -97,7 +102,7 @@ def _seed_old_rows(engine: Engine) -> None:
             ],
         )
         connection.execute(
-            insert(WebhookSubscription),
+            insert(OLD_SUBSCRIPTIONS),
             [
                 {
                     "id": 1,

@@ -237,6 +237,10 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "webhook_deliveries.body_enc": 0,
             "live_messages.body_enc": 0,
             "viid_upper_outbox.payload_enc": 0,
+            "alerts.feedback_enc": 0,
+            "alert_actions.note_enc": 0,
+            "alert_procedure_steps.reason_enc": 0,
+            "webhook_subscriptions.secret_enc": 0,
             "tips.contact_enc": 0,
         }
         assert key_census(session) == {"k2": 4}

@@ -47,6 +47,8 @@ PII_REVISIONS = frozenset(
         "0016viidsubsealed",
         "0017webhooksealed",
         "0018livesealed",
+        "0019notessealed",
+        "0019hooksecretsealed",
     }
 )
 
@@ -219,6 +221,18 @@ def old_database(tmp_path: Path) -> sa.Engine:
         "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
         "INSERT INTO live_messages (id, published_at, body) VALUES (5, '2026-01-01 00:00:00', "
         '\'{"data": {"reason": "13800001111"}}\')',
+        # What officers typed about an alert: a note, a skipped step's reason, feedback.
+        "INSERT INTO alerts (id, rule, kind, tier, state, key, subject, place_id, owner_role, "
+        "title_zh, title_en, evidence, count, is_breached, created_at, first_seen_at, "
+        "last_seen_at, attachments, feedback) VALUES (3, 'r', 'alarm_fire', 'major', "
+        "'handled', 'k', 's', 'C', 'community_officer', 't', 't', '{}', 1, 0, "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '[]', "
+        "'住户钱多多已安置')",
+        "INSERT INTO alert_actions (alert_id, action, note, at, data) VALUES "
+        "(3, 'sign', '电话13655556666', '2026-01-01 00:00:00', '{}'), "
+        "(3, 'created', '', '2026-01-01 00:00:00', '{}')",
+        "INSERT INTO alert_procedure_steps (alert_id, step, status, reason, at) VALUES "
+        "(3, 'evacuate', 'skipped', '孙某不在', '2026-01-01 00:00:00')",
     ]
     with engine.begin() as connection:
         for statement in statements:
@@ -275,6 +289,27 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
         kept = connection.execute(sa.text("SELECT body_enc FROM live_messages")).scalar_one()
     live = SEALER.cipher.open_bytes(kept, "live_messages.body_enc:5")
     assert json.loads(live) == {"data": {"reason": "13800001111"}}
+    with old_database.connect() as connection:
+        secret = connection.execute(
+            sa.text("SELECT secret_enc FROM webhook_subscriptions WHERE id = 7")
+        ).scalar_one()
+        feedback = connection.execute(sa.text("SELECT feedback_enc FROM alerts")).scalar_one()
+        notes = connection.execute(
+            sa.text("SELECT action, note_enc FROM alert_actions ORDER BY action")
+        ).all()
+        reason = connection.execute(
+            sa.text("SELECT reason_enc FROM alert_procedure_steps")
+        ).scalar_one()
+    opened_secret = SEALER.cipher.open_bytes(secret, "webhook_subscriptions.secret_enc:7")
+    assert opened_secret == b"ssssssssssssssssssss"
+    assert (
+        SEALER.cipher.open_bytes(feedback, "alerts.feedback_enc:3").decode() == "住户钱多多已安置"
+    )
+    assert notes[0] == ("created", None)  # nothing typed: nothing to seal
+    opened_note = SEALER.cipher.open_bytes(notes[1][1], "alert_actions.note_enc:3")
+    assert opened_note.decode() == "电话13655556666"
+    opened_reason = SEALER.cipher.open_bytes(reason, "alert_procedure_steps.reason_enc:3")
+    assert opened_reason.decode() == "孙某不在"
     old_database.dispose()
     found = clear_values_in_database(
         tmp_path / "old.db",
@@ -287,6 +322,10 @@ def test_the_upgrade_seals_cards_and_plates_of_an_older_database(
             "赵申请",
             "13912345678",
             "13800001111",
+            "ssssssssssssssssssss",
+            "钱多多",
+            "13655556666",
+            "孙某",
         },
     )
     # The file may keep freed pages of the rebuilt tables; every live cell is clear-free.

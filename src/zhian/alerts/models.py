@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -65,7 +65,9 @@ class Alert(Base):
     assignee_id: Mapped[int | None] = mapped_column(Integer, index=True)
     on_site_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    feedback: Mapped[str | None] = mapped_column(Text)
+    # What the officer reported as done, sealed at rest (#12): it may name people.
+    # `zhian.alerts.notes` seals it for the alert's id; NULL until the alert is handled.
+    feedback_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     closed_by: Mapped[int | None] = mapped_column(Integer)
@@ -83,7 +85,9 @@ class AlertAction(Base):
     to_state: Mapped[str | None] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(Integer)
     ip: Mapped[str | None] = mapped_column(String(64))
-    note: Mapped[str] = mapped_column(Text, default="")
+    # What the officer typed (a note, a skipped step's reason), sealed at rest (#12) for
+    # the alert's id by `zhian.alerts.notes`; NULL when nothing was typed.
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -111,7 +115,8 @@ class ProcedureStep(Base):
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
     step: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(Text, default="")
+    # A skipped step's reason, sealed at rest (#12) like the alert's notes; NULL if none.
+    reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -123,7 +128,8 @@ class WebhookSubscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    # The HMAC secret deliveries are signed with, sealed at rest (#12) for the id.
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     kinds: Mapped[list[str] | None] = mapped_column(JSON)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -13,6 +13,7 @@ from typing import Any
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.drafts import AlertDraft
 from zhian.alerts.models import Alert, AlertAction, AlertDeadline, ProcedureStep
+from zhian.alerts.notes import NoteSealer
 from zhian.alerts.online_rate import online_rate_pct
 from zhian.alerts.procedures import ProcedureStepSpec
 from zhian.alerts.repository import AlertRepository
@@ -141,7 +142,7 @@ class StepState:
 
 
 def step_states(
-    specs: Sequence[ProcedureStepSpec], rows: Sequence[ProcedureStep]
+    specs: Sequence[ProcedureStepSpec], rows: Sequence[ProcedureStep], notes: NoteSealer
 ) -> list[StepState]:
     done = {row.step: row for row in rows}
     out = []
@@ -153,7 +154,9 @@ def step_states(
                 text_zh=spec.text_zh,
                 text_en=spec.text_en,
                 status="pending" if row is None else row.status,
-                reason="" if row is None else row.reason,
+                reason=""
+                if row is None
+                else notes.open("alert_procedure_steps.reason_enc", row.alert_id, row.reason_enc),
                 user_id=None if row is None else row.user_id,
                 at=None if row is None else row.at,
             )
@@ -167,6 +170,7 @@ def detail(
     actions: Sequence[AlertAction],
     steps: Sequence[StepState],
     allowed: list[str],
+    notes: NoteSealer,
 ) -> AlertDetail:
     ev = alert.evidence
     return AlertDetail(
@@ -187,7 +191,7 @@ def detail(
                 to_state=None if a.to_state is None else AlertState(a.to_state),
                 user_id=a.user_id,
                 ip=a.ip,
-                note=a.note,
+                note=notes.open("alert_actions.note_enc", a.alert_id, a.note_enc),
                 at=a.at,
                 data=a.data,
             )
@@ -207,7 +211,9 @@ def detail(
             for s in steps
         ],
         actions=allowed,
-        feedback=alert.feedback,
+        feedback=None
+        if alert.feedback_enc is None
+        else notes.open("alerts.feedback_enc", alert.id, alert.feedback_enc),
         attachments=list(alert.attachments or []),
         signed_at=alert.signed_at,
         signed_by=alert.signed_by,

@@ -21,6 +21,7 @@ from zhian.alerts.models import (
     Incident,
     ProcedureStep,
 )
+from zhian.alerts.notes import NoteSealer
 from zhian.alerts.places import JurisdictionTree
 from zhian.alerts.procedures import procedure_for
 from zhian.alerts.repository import AlertRepository
@@ -91,6 +92,8 @@ class AlertService:
         self.messages: list[LiveMessage] = []
         # The cipher seals the messages queued for webhooks (#12).
         self.webhooks = WebhookService(session, clock=clock, settings=settings, cipher=cipher)
+        # And what officers type (notes, reasons, feedback) at rest.
+        self.notes = NoteSealer(cipher)
         self._tree: JurisdictionTree | None = None
         # Recorded with every action of this service (it lives for one request): the
         # request's idempotency key, the responder's reported position.
@@ -394,7 +397,9 @@ class AlertService:
                 alert_id=alert.id,
                 step=step,
                 status=status,
-                reason=reason.strip(),
+                reason_enc=self.notes.seal(
+                    "alert_procedure_steps.reason_enc", alert.id, reason.strip()
+                ),
                 user_id=user_id,
                 at=now,
             )
@@ -457,7 +462,9 @@ class AlertService:
             alert.on_site_at = now
         elif action == "handle":
             alert.handled_at = now
-            alert.feedback = changes["feedback"]
+            alert.feedback_enc = self.notes.seal(
+                "alerts.feedback_enc", alert.id, changes["feedback"]
+            )
             alert.attachments = changes["attachments"]
         self._meet(alert, milestones_met_by(action), now)
         data = {k: v for k, v in changes.items() if k != "feedback"}
@@ -537,7 +544,9 @@ class AlertService:
         return alert
 
     def _steps(self, alert: Alert) -> list[readers.StepState]:
-        return readers.step_states(procedure_for(alert.kind), self.repository.steps_of(alert.id))
+        return readers.step_states(
+            procedure_for(alert.kind), self.repository.steps_of(alert.id), self.notes
+        )
 
     def _record(
         self,
@@ -560,7 +569,7 @@ class AlertService:
                 to_state=None if to_state is None else to_state.value,
                 user_id=user_id,
                 ip=ip,
-                note=note,
+                note_enc=self.notes.seal("alert_actions.note_enc", alert.id, note),
                 at=at or self.clock.now(),
                 data={**(data or {}), **self.action_data},
             )
@@ -653,6 +662,7 @@ class AlertService:
             self.repository.actions_of(alert.id),
             self._steps(alert),
             self.allowed_actions(alert),
+            self.notes,
         )
 
     def allowed_actions(self, alert: Alert | AlertSummary) -> list[str]:

@@ -45,6 +45,11 @@ def delivery_context(subscription_id: int) -> str:
     return f"webhook_deliveries.body_enc:{subscription_id}"
 
 
+def secret_context(subscription_id: int) -> str:
+    """What a subscription's HMAC secret is sealed for: its id (rotation re-seals it)."""
+    return f"webhook_subscriptions.secret_enc:{subscription_id}"
+
+
 def sign_body(secret: str, body: bytes) -> str:
     """The value of `X-Zhian-Signature`: `sha256=` and the hex HMAC-SHA256 of the body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -101,10 +106,14 @@ class WebhookService:
             raise BadRequestError(
                 f"secret must hold 16 to {MAX_SECRET_CHARS} characters", field="secret"
             )
+        cipher = self._require_cipher()
+        # Sealed for the id, known once the row is flushed: a placeholder until then.
         row = WebhookSubscription(
-            url=url, secret=secret, kinds=kinds, is_active=True, created_at=self.clock.now()
+            url=url, secret_enc=b"", kinds=kinds, is_active=True, created_at=self.clock.now()
         )
         self.repository.add_subscription(row)
+        row.secret_enc = cipher.seal_bytes(secret.encode("utf-8"), secret_context(row.id))
+        self.repository.session.flush()
         self._active = None
         return WebhookSubscriptionRead.model_validate(row)
 
@@ -167,15 +176,17 @@ class WebhookService:
             if sub is None or not sub.is_active:
                 row.status, row.last_error = "failed", "subscription deactivated"
                 continue
-            body = self._require_cipher().open_bytes(row.body_enc, delivery_context(sub.id))
-            out.append((row.id, sub.url, sub.secret, body))
+            cipher = self._require_cipher()
+            body = cipher.open_bytes(row.body_enc, delivery_context(sub.id))
+            secret = cipher.open_bytes(sub.secret_enc, secret_context(sub.id)).decode("utf-8")
+            out.append((row.id, sub.url, secret, body))
         return out
 
     def _require_cipher(self) -> BodyCipher:
         if self._cipher is None:
             raise ConfigurationError(
-                "webhook messages are sealed at rest and this service was given no key ring "
-                "(open it through the node, or `zhian webhooks` in the node's workspace)",
+                "webhook messages and secrets are sealed at rest and this service was given no "
+                "key ring (open it through the node, or `zhian webhooks` in the node's workspace)",
                 field="governance",
             )
         return self._cipher

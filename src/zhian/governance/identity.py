@@ -87,6 +87,13 @@ _WEBHOOK_DELIVERIES = table(
     "webhook_deliveries", column("id"), column("subscription_id"), column("body_enc")
 )
 _LIVE_MESSAGES = table("live_messages", column("id"), column("body_enc"))
+# What officers type about an alert and webhook secrets, also of `zhian.alerts` (#12).
+_ALERTS = table("alerts", column("id"), column("feedback_enc"))
+_ALERT_ACTIONS = table("alert_actions", column("id"), column("alert_id"), column("note_enc"))
+_ALERT_STEPS = table(
+    "alert_procedure_steps", column("id"), column("alert_id"), column("reason_enc")
+)
+_WEBHOOK_SUBSCRIPTIONS = table("webhook_subscriptions", column("id"), column("secret_enc"))
 QUARANTINE_RESEAL_BATCH_ROWS = 20
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(
@@ -142,6 +149,24 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         binary=True,
         batch_rows=QUARANTINE_RESEAL_BATCH_ROWS,
         context_columns=(_OUTBOX.c.notification_id,),
+    ),
+    # Officers' free text, sealed for the alert it belongs to (`zhian.alerts.notes`).
+    SealedColumn("alerts", _ALERTS.c.id, _ALERTS.c.feedback_enc, binary=True),
+    *(
+        SealedColumn(
+            name, rows.c.id, rows.c[value], binary=True, context_columns=(rows.c.alert_id,)
+        )
+        for name, rows, value in (
+            ("alert_actions", _ALERT_ACTIONS, "note_enc"),
+            ("alert_procedure_steps", _ALERT_STEPS, "reason_enc"),
+        )
+    ),
+    # The HMAC secrets webhook deliveries are signed with, sealed for the subscription.
+    SealedColumn(
+        "webhook_subscriptions",
+        _WEBHOOK_SUBSCRIPTIONS.c.id,
+        _WEBHOOK_SUBSCRIPTIONS.c.secret_enc,
+        binary=True,
     ),
     # Issue #19: a resident tip's contact phone, sealed for the tip's follow-up code.
     SealedColumn("tips", _TIPS.c.code, _TIPS.c.contact_enc),

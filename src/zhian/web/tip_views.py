@@ -227,7 +227,9 @@ def tip_service(node: Node, session: Session) -> TipService:
 
 
 def alert_service(node: Node, session: Session) -> AlertService:
-    return AlertService(session, clock=node.clock, settings=node.settings.alerts)
+    return AlertService(
+        session, clock=node.clock, settings=node.settings.alerts, cipher=node.alert_loop.cipher
+    )
 
 
 @contextmanager

@@ -238,6 +238,9 @@ def test_an_alarm_is_seen_live_signed_handled_closed_and_counted(
     page.click("button[data-action=close]")
     expect(page.locator("#alert-state")).to_contain_text("误报")
     expect(actions).to_have_count(0)
+    # What the officers typed is sealed at rest (#12) and shown whole on the page.
+    expect(page.locator("#feedback-text")).to_have_text("现场核实：厨房油烟触发，无火情")
+    expect(page.locator('#timeline li[data-action="close"]')).to_contain_text("误报，已告知物业")
     steps = page.locator("#timeline li").evaluate_all("items => items.map(i => i.dataset.action)")
     assert [s for s in steps if s != "warned"][:7] == [
         "created",
