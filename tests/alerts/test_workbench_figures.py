@@ -58,6 +58,11 @@ def _history(node: Node, clock: ManualClock, users: Users) -> None:
                     )
                     if n >= 3:
                         outcome = "resolved" if n == 3 else "false_alarm"  # found on site
+                        # The major one's command-centre steps come first (#19).
+                        for step in alerts.get_alert(alert_id, scope=UNSCOPED).procedure:
+                            alerts.tick_step(
+                                alert_id, step.key, scope=UNSCOPED, user_id=users.command
+                            )
                         alerts.close(
                             alert_id, scope=UNSCOPED, user_id=users.officer, outcome=outcome
                         )

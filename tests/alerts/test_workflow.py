@@ -10,18 +10,20 @@ from tests.alerts.factories import Users, draft, scope_of_user
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.drafts import OnlineSample
 from zhian.alerts.schemas import Tier
-from zhian.errors import BadRequestError, ConflictError
+from zhian.errors import BadRequestError, ConflictError, ForbiddenError
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
 
-def _fire(node: Node, subject: str = "C1-B1-SMK1:fire", place: str = "C1-B1") -> int:
+def _fire(
+    node: Node, subject: str = "C1-B1-SMK1:fire", place: str = "C1-B1", tier: Tier = "major"
+) -> int:
     with node.alerts() as alerts:
         return alerts.raise_drafts(
             [
                 draft(
                     node.clock.now(),
-                    tier="major",
+                    tier=tier,
                     kind="alarm_fire",
                     subject=subject,
                     place_id=place,
@@ -32,7 +34,7 @@ def _fire(node: Node, subject: str = "C1-B1-SMK1:fire", place: str = "C1-B1") ->
 
 
 def test_procedure_steps_must_be_ticked_or_skipped_with_a_reason(node: Node, users: Users) -> None:
-    alert_id = _fire(node)
+    alert_id = _fire(node, tier="general")  # the kind's own steps (major adds the command's)
     with node.alerts() as alerts:
         for action in ("sign", "dispatch", "arrive"):
             getattr(alerts, action)(
@@ -93,6 +95,54 @@ def test_procedure_steps_must_be_ticked_or_skipped_with_a_reason(node: Node, use
         alerts.tick_step(
             alert_id, "confirm", scope=JurisdictionScope.unscoped(), user_id=users.command
         )
+
+
+COMMAND_STEPS = ["command_take", "command_reinforce", "command_report"]
+
+
+def test_a_major_alert_brings_the_command_centres_steps_after_the_kinds_own(
+    node: Node, users: Users
+) -> None:
+    everywhere = JurisdictionScope.unscoped()
+    fire = _fire(node)
+    with node.alerts() as alerts:
+        intrusion = alerts.raise_drafts([draft(node.clock.now(), tier="major")])[0]
+        minor = alerts.raise_drafts(
+            [draft(node.clock.now(), tier="minor", subject="C1-E2:intrusion", event_id="E2")]
+        )[0]
+        fire_steps = alerts.get_alert(fire, scope=everywhere).procedure
+        intrusion_steps = alerts.get_alert(intrusion, scope=everywhere).procedure
+        assert alerts.get_alert(minor, scope=everywhere).procedure == []
+    assert [s.key for s in fire_steps] == ["confirm", "call_119", "evacuate", *COMMAND_STEPS]
+    assert [s.role for s in fire_steps] == [None, None, None, *["command_centre"] * 3]
+    assert [s.key for s in intrusion_steps] == COMMAND_STEPS  # a kind without its own
+
+    with node.alerts() as alerts:
+        for action in ("sign", "dispatch", "arrive"):
+            getattr(alerts, action)(intrusion, scope=everywhere, user_id=users.command)
+        alerts.handle(intrusion, scope=everywhere, user_id=users.command, feedback="已处置")
+    with pytest.raises(ConflictError, match="command_take"), node.alerts() as alerts:
+        alerts.close(intrusion, scope=everywhere, user_id=users.command, outcome="resolved")
+    with pytest.raises(ForbiddenError, match="command_centre"), node.alerts() as alerts:
+        alerts.tick_step(intrusion, "command_take", scope=everywhere,
+                         user_id=users.station_officer, role="station_officer")  # fmt: skip
+    with node.alerts() as alerts:
+        for step in COMMAND_STEPS:
+            alerts.tick_step(intrusion, step, scope=everywhere, user_id=users.command,
+                             role="command_centre")  # fmt: skip
+        closed = alerts.close(intrusion, scope=everywhere, user_id=users.command,
+                              outcome="resolved")  # fmt: skip
+    assert [(s.status, s.user_id) for s in closed.procedure] == [("ticked", users.command)] * 3
+
+
+def test_an_alert_rising_to_major_gains_the_command_centres_steps(node: Node) -> None:
+    everywhere = JurisdictionScope.unscoped()
+    with node.alerts() as alerts:
+        alert_id = alerts.raise_drafts([draft(node.clock.now(), tier="general")])[0]
+        assert alerts.get_alert(alert_id, scope=everywhere).procedure == []
+        alerts.raise_drafts([draft(node.clock.now(), tier="major", event_id="E2")])
+        steps = alerts.get_alert(alert_id, scope=everywhere).procedure
+    assert [s.key for s in steps] == COMMAND_STEPS
 
 
 def test_alerts_at_one_place_within_the_window_merge_into_an_incident(

@@ -348,6 +348,17 @@ def case_cases_import(s: Serving) -> None:
     assert "0 updated, 0 refused" in output
 
 
+def case_incidents_import(s: Serving) -> None:
+    calls = s.files / "calls.csv"
+    called_at = datetime.now(TZ).strftime("%Y-%m-%d %H:%M")
+    calls.write_text(f"id,time,category,summary,building_id\nJJ-1,{called_at},fire,着火,C1-B1\n",
+                     encoding="utf-8")  # fmt: skip
+    output = ok("incidents", "import", str(calls), "--user", "officer", *ws(s))
+    assert "1 alerts raised, 0 already imported, 0 refused" in output
+    again = ok("incidents", "import", str(calls), "--user", "officer", *ws(s))
+    assert "0 alerts raised, 1 already imported" in again
+
+
 def case_cases_train(s: Serving) -> None:
     env = {"ZHIAN_NEW_PASSWORD": PASSWORD}
     ok("users", "create", "analyst", "--role", "analyst", "--jurisdiction", "J-STATION",
@@ -575,6 +586,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("watchlist", "withdraw"): case_watchlist_withdraw,
     ("cases", "import"): case_cases_import,
     ("cases", "train"): case_cases_train,
+    ("incidents", "import"): case_incidents_import,
     ("cases", "models"): case_cases_models,
     ("cases", "rollback"): case_cases_rollback,
     ("webhooks", "add"): case_webhooks_add,

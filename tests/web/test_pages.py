@@ -166,6 +166,8 @@ def test_procedure_steps_are_ticked_or_skipped_with_a_reason(
     assert skipped.status_code == 303
     page = client.get(url).text
     assert page.count("已完成") >= 1 and "已跳过" in page and "消防已在现场" in page
+    # A fire is major: the command centre's steps follow the fire's, named with their role.
+    assert page.count('data-role="command_centre"') == 3 and "指挥中心接报" in page
 
 
 def test_roles_below_the_owner_see_no_buttons_and_are_refused(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tests.web.conftest import log_in
 from zhian.access.scope import JurisdictionScope
+from zhian.alerts.procedures import MAJOR_STEPS
 from zhian.alerts.schemas import AlertFilter
 from zhian.ingest.images import SEALED_MARK
 from zhian.node import Node
@@ -23,6 +24,8 @@ _FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 NEAR_B1 = ("30.27030", "120.15010")
 PHONE = "13812345678"
 GPS_LATITUDE_TAG = 0x8825  # the GPS IFD of EXIF
+
+COMMAND_STEPS = tuple(step.key for step in MAJOR_STEPS)
 
 
 def photo_with_gps(fmt: str = "JPEG") -> bytes:
@@ -271,7 +274,8 @@ def test_from_tip_to_alert_to_outcome_and_rating(client: TestClient, node: Node)
         assert alert.rule == "tip" and alert.tier == "major" and alert.count == 2
         assert alert.owner_role == "command_centre" and alert.jurisdiction_id == "J-STATION"
         assert alert.place_id == "C1-B1"
-        assert [step.key for step in alert.procedure] == ["confirm", "contact"]  # as a smoke alarm
+        # As a smoke alarm, then the command centre's steps of a major alert.
+        assert [step.key for step in alert.procedure] == ["confirm", "contact", *COMMAND_STEPS]
     assert tip_row(node, second).alert_id == alert_id  # the duplicate joined the alert
 
     status = resident.get(f"/tip/{first}")
@@ -287,7 +291,7 @@ def test_from_tip_to_alert_to_outcome_and_rating(client: TestClient, node: Node)
         alerts.dispatch(alert_id, scope=everywhere, user_id=1)
         alerts.arrive(alert_id, scope=everywhere, user_id=1)
         alerts.handle(alert_id, scope=everywhere, user_id=1, feedback="楼内电线短路，已断电")
-        for step in ("confirm", "contact"):  # the smoke procedure, as for a smoke alarm
+        for step in ("confirm", "contact", *COMMAND_STEPS):  # smoke's procedure, major's steps
             alerts.tick_step(alert_id, step, scope=everywhere, user_id=1, skipped=False, reason="")
         alerts.close(alert_id, scope=everywhere, user_id=1, outcome="resolved")
     status = resident.get(f"/tip/{first}")

@@ -1,4 +1,4 @@
-"""Response procedures (预案): optional checklists per alert kind, ticked before closing."""
+"""Response procedures (预案): checklists by alert kind and tier, ticked before closing."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ProcedureStepSpec:
+    """One step of a procedure; `role` takes it (None: whoever handles the alert)."""
+
     key: str
     text_zh: str
     text_en: str
+    role: str | None = None
 
 
 # The field's usual first steps; a kind without an entry has no checklist.
@@ -34,10 +37,44 @@ PROCEDURES: dict[str, tuple[ProcedureStepSpec, ...]] = {
 }
 
 
-# A resident's tip of a kind that has a procedure follows the same one (#19): a fire
-# reported by a resident is handled as a fire reported by a sensor.
-TIP_PROCEDURES: dict[str, str] = {"tip_fire": "alarm_fire", "tip_smoke": "alarm_smoke"}
+# A resident's tip or an emergency call of a kind that has a procedure follows the same
+# one (#19): a fire reported by a resident or a 110 caller is handled as a fire reported
+# by a sensor.
+TIP_PROCEDURES: dict[str, str] = {
+    "tip_fire": "alarm_fire",
+    "tip_smoke": "alarm_smoke",
+    "call_fire": "alarm_fire",
+    "call_smoke": "alarm_smoke",
+    "call_gas": "alarm_gas",
+}
 
 
-def procedure_for(kind: str) -> tuple[ProcedureStepSpec, ...]:
-    return PROCEDURES.get(TIP_PROCEDURES.get(kind, kind), ())
+# A major alert, of whatever kind, is the command centre's (#19): after the kind's own
+# steps come the command centre's. They appear when the alert is raised major or when
+# its tier rises to major.
+MAJOR_STEPS: tuple[ProcedureStepSpec, ...] = (
+    ProcedureStepSpec(
+        "command_take",
+        "指挥中心接报并启动重大事件响应",
+        "Command centre takes charge of the major incident",
+        "command_centre",
+    ),
+    ProcedureStepSpec(
+        "command_reinforce",
+        "调派周边警力及消防、医疗等联动力量",
+        "Send nearby officers and the partner services needed (fire, medical)",
+        "command_centre",
+    ),
+    ProcedureStepSpec(
+        "command_report",
+        "向上级报告事件及处置进展",
+        "Report the incident and its handling upward",
+        "command_centre",
+    ),
+)
+
+
+def procedure_for(kind: str, tier: str) -> tuple[ProcedureStepSpec, ...]:
+    """The steps of an alert of `kind` and `tier`, in order."""
+    own = PROCEDURES.get(TIP_PROCEDURES.get(kind, kind), ())
+    return own + MAJOR_STEPS if tier == "major" else own

@@ -135,6 +135,7 @@ class StepState:
     key: str
     text_zh: str
     text_en: str
+    role: str | None
     status: str
     reason: str
     user_id: int | None
@@ -153,6 +154,7 @@ def step_states(
                 key=spec.key,
                 text_zh=spec.text_zh,
                 text_en=spec.text_en,
+                role=spec.role,
                 status="pending" if row is None else row.status,
                 reason=""
                 if row is None
@@ -203,6 +205,7 @@ def detail(
                 key=s.key,
                 text_zh=s.text_zh,
                 text_en=s.text_en,
+                role=s.role,
                 status=s.status,
                 reason=s.reason,
                 user_id=s.user_id,

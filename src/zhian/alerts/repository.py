@@ -109,6 +109,15 @@ class AlertRepository:
         rows = self.session.scalars(select(Alert).where(Alert.active_key.in_(list(keys))))
         return {row.key: row for row in rows}
 
+    def subjects_raised(self, rule: str, subjects: Collection[str]) -> set[str]:
+        """Which of `subjects` an alert of `rule` was ever raised for, open or closed."""
+        if not subjects:
+            return set()
+        rows = self.session.scalars(
+            select(Alert.subject).where(Alert.rule == rule, Alert.subject.in_(list(subjects)))
+        )
+        return set(rows)
+
     def _filtered(self, query: _Query, filters: AlertFilter, scope: JurisdictionScope) -> _Query:
         # The scope first: a read without one refuses rather than returning every alert.
         query = query.where(

@@ -136,6 +136,7 @@ class StepRead(BaseModel):
     key: str
     text_zh: str
     text_en: str
+    role: str | None  # who takes the step; None: whoever handles the alert
     status: Literal["pending", "ticked", "skipped"]
     reason: str
     user_id: int | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -45,7 +45,7 @@ from zhian.alerts.schemas import (
 from zhian.alerts.settings import AlertSettings
 from zhian.alerts.sla import DeadlinePolicy, milestones_met_by
 from zhian.alerts.webhooks import BodyCipher, WebhookService
-from zhian.errors import BadRequestError, ConflictError, NotFoundError
+from zhian.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from zhian.kit.clock import Clock
 
 # The responder role for each tier (routing: jurisdiction of the place + this role).
@@ -137,6 +137,11 @@ class AlertService:
                 self._repeat(alert, draft)
             ids.append(alert.id)
         return ids
+
+    def subjects_raised(self, rule: str, subjects: Collection[str]) -> set[str]:
+        """Which subjects already have an alert of `rule`: an import raising one alert per
+        record of its own id raises none twice."""
+        return self.repository.subjects_raised(rule, subjects)
 
     def _open(self, draft: AlertDraft) -> Alert:
         now = self.clock.now()
@@ -375,8 +380,11 @@ class AlertService:
         skipped: bool = False,
         reason: str = "",
         ip: str | None = None,
+        role: str | None = None,
     ) -> AlertDetail:
-        """Tick (or skip, with a reason) a step of the alert's procedure."""
+        """Tick (or skip, with a reason) a step of the alert's procedure. A step of a role
+        (the command centre's steps of a major alert) is taken by that role only; `role`
+        is the acting user's (None: a caller that has checked it)."""
         alert = self._get(alert_id, scope=scope, for_update=True)
         if alert.state == AlertState.CLOSED:
             raise ConflictError(
@@ -386,6 +394,11 @@ class AlertService:
         if step not in steps:
             known = ", ".join(steps) or "none (this kind has no procedure)"
             raise BadRequestError(f"unknown step '{step}'; steps: {known}", field="step")
+        owner = steps[step].role
+        if owner is not None and role is not None and role != owner:
+            raise ForbiddenError(
+                f"step '{step}' is taken by the role {owner}, not {role}", field="step"
+            )
         if steps[step].status != "pending":
             raise ConflictError(f"step '{step}' is already {steps[step].status}", field="step")
         if skipped and not reason.strip():
@@ -545,7 +558,7 @@ class AlertService:
 
     def _steps(self, alert: Alert) -> list[readers.StepState]:
         return readers.step_states(
-            procedure_for(alert.kind), self.repository.steps_of(alert.id), self.notes
+            procedure_for(alert.kind, alert.tier), self.repository.steps_of(alert.id), self.notes
         )
 
     def _record(
@@ -669,7 +682,7 @@ class AlertService:
         state = AlertState(alert.state)
         actions = [name for name, (sources, _) in TRANSITIONS.items() if state in sources]
         if state in OPEN_STATES:
-            if procedure_for(alert.kind):
+            if procedure_for(alert.kind, alert.tier):
                 actions.append("tick_step")
             actions.append("close")
         return actions

@@ -47,7 +47,7 @@ FIELDS = (
 _ALIASES = {"longitude": "x", "latitude": "y"}
 _TRUE = {"1", "true", "yes", "y", "是", "已破", "已破案", "破案"}
 _FALSE = {"0", "false", "no", "n", "否", "未破", "未破案", ""}
-_FORMATS = (
+TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M:%S",
@@ -201,7 +201,7 @@ class CaseRowReader:
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.mapping.tz)
 
     def _parse_time(self, name: str, text: str) -> datetime:
-        formats = (self.mapping.time_format,) if self.mapping.time_format else _FORMATS
+        formats = (self.mapping.time_format,) if self.mapping.time_format else TIME_FORMATS
         for fmt in formats:
             try:
                 return datetime.strptime(text, fmt)

@@ -13,6 +13,7 @@ from zhian.cli import (
     eval_hotspots,
     ferry,
     governance,
+    incidents,
     intake,
     node_commands,
     quarantine,
@@ -72,6 +73,7 @@ app.add_typer(log_app, name="log")
 app.add_typer(cascade_app, name="cascade")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.add_typer(cases.app, name="cases")
+app.add_typer(incidents.app, name="incidents")
 app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(ferry.app, name="ferry")
 app.add_typer(node_commands.docs_app, name="docs")

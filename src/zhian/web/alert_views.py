@@ -184,6 +184,7 @@ def _detail_page(
             "reveal_error": reveal_error,
             "offered": offered,
             "may_tick": "tick_step" in detail.actions and may_act(page.user, detail, "tick_step"),
+            "user_role": str(page.user.role),
             "names": _user_names(page, detail),
             "assignees": assignees,
             "error": error,

@@ -224,6 +224,7 @@ def run_step(
         skipped=skipped,
         reason=reason,
         ip=context.ip,
+        role=context.user.role,
     )
 
 

@@ -353,6 +353,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "audit_action": {
         "alert.created": ("产生预警", "Alert raised"),
         "alert.updated": ("预警处置", "Alert handled"),
+        "incident.call_import": ("导入110警情", "Emergency calls imported"),
         "alert.reveal_plate": ("查看预警车牌原文", "Alert plate revealed"),
         "alert_image.read": ("查看预警图片", "Alert image read"),
         "audit.export": ("导出审计日志", "Audit log exported"),

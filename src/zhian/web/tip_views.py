@@ -148,6 +148,15 @@ register_labels(
     "kind",
     {f"tip_{code}": (f"随手拍·{zh}", f"Tip: {en}") for code, (zh, en) in CATEGORY_NAMES.items()},
 )
+# Imported emergency calls (docs/incidents.md) share the categories' names.
+register_labels("rule", {"call110": ("110警情", "Emergency call (110)")})
+register_labels(
+    "kind",
+    {
+        f"call_{code}": (f"110警情·{zh}", f"110 call: {en}")
+        for code, (zh, en) in CATEGORY_NAMES.items()
+    },
+)
 
 # (pattern in the English message, the Chinese reason) for what `reason_zh` does not know.
 _TIP_REASONS_ZH: tuple[tuple[str, str], ...] = (

@@ -93,8 +93,11 @@ def _handle_and_close(node: Node, alert_id: int) -> None:
         alerts.dispatch(alert_id, scope=everywhere, user_id=1)
         alerts.arrive(alert_id, scope=everywhere, user_id=1)
         alerts.handle(alert_id, scope=everywhere, user_id=1, feedback="电动车充电器过热，已断电")
-        for step in ("confirm", "contact"):  # the smoke procedure, as for a smoke alarm
-            alerts.tick_step(alert_id, step, scope=everywhere, user_id=1, skipped=False, reason="")
+        # The smoke procedure (as for a smoke alarm), then a major alert's command steps.
+        for step in alerts.get_alert(alert_id, scope=everywhere).procedure:
+            alerts.tick_step(
+                alert_id, step.key, scope=everywhere, user_id=1, skipped=False, reason=""
+            )
         alerts.close(alert_id, scope=everywhere, user_id=1, outcome="resolved")
 
 
