@@ -488,6 +488,7 @@ def case_eval(s: Serving) -> None:
                    "--no-crowd")  # fmt: skip
     assert result.exit_code in (0, 1), result.output
     assert "precision" in result.output
+    assert "hard simulator" in " ".join(result.output.split())  # the default (#20)
 
 
 def case_eval_crowd(s: Serving) -> None:
