@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -63,6 +64,9 @@ class ModelScheduler:
             logger=logger,
         )
         self.last_error: Exception | None = None
+        # One run at a time: the periodic loop and `zhian models run` sent to this node
+        # would otherwise both raise a situation's first alert, as two alerts.
+        self._running = threading.Lock()
 
     def run_once(self) -> list[int]:
         """Run every model now; returns the ids of the alerts raised or updated."""
@@ -76,7 +80,12 @@ class ModelScheduler:
     ) -> ModelRunReport:
         """One run of `models` over the store as of `as_of` (now by default): the path both
         the periodic loop and `zhian models run` take."""
-        now = as_of or self._clock.now()
+        with self._running:
+            return self._run(as_of or self._clock.now(), models, progress)
+
+    def _run(
+        self, now: datetime, models: Sequence[BatchModel], progress: ModelProgress | None
+    ) -> ModelRunReport:
         with self._db.session() as session:
             sealer = self._governance.sealer if self._governance is not None else None
             faces = (
