@@ -28,6 +28,7 @@ from zhian.governance.retention import RetentionReport, RetentionService
 from zhian.ingest.ferry.service import ExportedPackage, FerryService, ImportReport, WatchOutcome
 from zhian.ingest.quarantine.service import ReplayReport
 from zhian.ingest.viid.repository import ViidRepository
+from zhian.models.runner import ModelProgress, ModelRunReport, select_models
 from zhian.node import Node, NodeRole
 from zhian.retention_classes import node_retention_registry
 
@@ -36,6 +37,9 @@ CLI_ACTOR = Actor.system("cli")
 STORED_POLL_SECONDS = 0.2
 # The error code a refused ferry package travels with, so the caller raises PackageRejected.
 PACKAGE_REJECTED = "package_rejected"
+
+# How long a model run waits for the store to hold what the log does.
+MODELS_CATCH_UP_SECONDS = 120.0
 
 # A device's protocols are those it sent through in this window.
 PROTOCOL_WINDOW = timedelta(hours=24)
@@ -97,6 +101,14 @@ class NodeOperations(Protocol):
     def apply_retention(self, *, dry_run: bool) -> RetentionReport: ...
 
     def quality_report(self, since: datetime, until: datetime) -> QualityReport: ...
+
+    def run_models(
+        self, model: str | None, as_of: datetime | None, progress: ModelProgress | None = None
+    ) -> ModelRunReport:
+        """Run the batch models once over the stored events (one model, or every one) as of
+        a time (now by default), as the periodic run does; `progress` is told after each
+        model where the work runs in this process."""
+        ...
 
     def refresh_directory(self) -> None:
         """Reload devices into the intake and the rules (a token rotated, a device added)."""
@@ -173,6 +185,15 @@ class InProcessOperations:
                 late_after_minutes=governance.late_after_minutes,
                 goal=governance.valid_goal,
             ).report(since, until)
+
+    def run_models(
+        self, model: str | None, as_of: datetime | None, progress: ModelProgress | None = None
+    ) -> ModelRunReport:
+        models = select_models(model)  # an unknown name is refused before any wait
+        node = self._node
+        # The models read the store: what the log holds durable now is stored first.
+        node.feeder.wait_caught_up(timeout_seconds=MODELS_CATCH_UP_SECONDS)
+        return node.models.run(as_of, models, progress)
 
     def refresh_directory(self) -> None:
         self._node.refresh_directory()

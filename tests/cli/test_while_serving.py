@@ -458,6 +458,16 @@ def case_quality_report(s: Serving) -> None:
     assert "DOOR1" in result.output
 
 
+def case_models_run(s: Serving) -> None:
+    # The node runs them as its periodic run does; the table comes back.
+    result = zhian("models", "run", "--model", "moved_out", *ws(s))
+    assert result.exit_code == 0, result.output
+    assert SENDING in result.stderr
+    assert "model.moved_out" in result.output and "alert(s) raised or updated" in result.output
+    result = zhian("models", "run", "--model", "no_such_model", *ws(s))
+    assert result.exit_code == 2 and "unknown model" in result.output
+
+
 def case_log_readers(s: Serving) -> None:
     # The running node's feeder and rule engine have registered their positions.
     output = ok("log", "readers", *ws(s))
@@ -524,6 +534,7 @@ def case_eval(s: Serving) -> None:
                    "--no-crowd")  # fmt: skip
     assert result.exit_code in (0, 1), result.output
     assert "precision" in result.output
+    assert "hard simulator" in " ".join(result.output.split())  # the default (#20)
 
 
 def case_eval_crowd(s: Serving) -> None:
@@ -597,6 +608,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("ferry", "watch"): case_ferry_watch,
     ("retention", "apply"): case_retention_apply,
     ("quality", "report"): case_quality_report,
+    ("models", "run"): case_models_run,
     ("log", "readers"): case_log_readers,
     ("log", "drop-reader"): case_log_drop_reader,
     ("log", "damage"): case_log_damage,

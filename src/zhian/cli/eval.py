@@ -22,6 +22,7 @@ from zhian.evaluation import crowd as crowd_eval
 from zhian.evaluation import crowd_counts
 from zhian.evaluation.models import ModelScore, evaluate
 from zhian.rules.crowd import CrowdConfig
+from zhian.sim.hard import DIFFICULTIES
 
 # The bar of issue #6, for every model on the standard scenarios.
 BAR = 0.95
@@ -48,16 +49,33 @@ def eval_models(
     crowd: Annotated[
         bool, typer.Option(help="Also run the temple-fair day through the crowd rule per seed.")
     ] = True,
+    difficulty: Annotated[
+        str,
+        typer.Option(
+            help="hard: the field's noise, drawn parameters, faulty devices; or standard."
+        ),
+    ] = "hard",
 ) -> None:
-    """Run the standard scenarios through the models; print precision, recall and
-    time to detect per model. Exits 1 when a model is below the bar (0.95).
+    """Run the simulator's scenarios (the hard simulator by default) through the models;
+    print precision and recall with 95 % intervals, time to detect (median, p90) and what
+    defeats each model. Exits 1 when a model is below the bar (0.95).
     `zhian eval crowd COUNTS_FILE` scores the crowd forecast on a city's counts instead."""
     if ctx.invoked_subcommand is not None:
         return
+    if difficulty not in DIFFICULTIES:
+        raise typer.BadParameter(
+            f"'{difficulty}' is not one of {', '.join(DIFFICULTIES)}", param_hint="--difficulty"
+        )
     with console.status(f"Simulating and evaluating {seeds} seed(s) of {days} days…"):
-        scores = evaluate(list(range(1, seeds + 1)), days=days, scale=scale, step_hours=step_hours)
-    console.print(_table(scores, seeds, days, scale))
-    for line in _candidate_lines(scores):
+        scores = evaluate(
+            list(range(1, seeds + 1)),
+            days=days,
+            scale=scale,
+            step_hours=step_hours,
+            difficulty=difficulty,
+        )
+    console.print(_table(scores, seeds, days, scale, difficulty))
+    for line in _candidate_lines(scores) + _defeat_lines(scores):
         console.print(line)
     below = [s.model for s in scores.values() if s.precision < BAR or s.recall < BAR]
     if crowd:
@@ -202,21 +220,55 @@ def _crowd_table(results: dict[int, crowd_eval.CrowdEvalResult]) -> Table:
     return table
 
 
-def _table(scores: dict[str, ModelScore], seeds: int, days: int, scale: float) -> Table:
-    table = Table(title=f"Batch models · {seeds} seeds × {days} days · scale {scale}")
-    for column in ("model", "alerts", "planted", "precision", "recall", "median time to detect"):
+def _hours(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} h"
+
+
+def _interval(value: float, bounds: tuple[float, float]) -> str:
+    return f"{value:.3f} [{bounds[0]:.3f}, {bounds[1]:.3f}]"
+
+
+def _table(
+    scores: dict[str, ModelScore], seeds: int, days: int, scale: float, difficulty: str
+) -> Table:
+    table = Table(
+        title=f"Batch models · {difficulty} simulator · {seeds} seeds × {days} days · scale {scale}"
+    )
+    columns = ("model", "alerts", "planted", "precision [95% CI]", "recall [95% CI]",
+               "time to detect median", "p90")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     for s in scores.values():
-        delay = s.median_delay_hours
         table.add_row(
             s.model,
             str(s.alerts),
             str(s.planted),
-            f"{s.precision:.3f}",
-            f"{s.recall:.3f}",
-            "–" if delay is None else f"{delay:.1f} h",
+            _interval(s.precision, s.precision_interval),
+            _interval(s.recall, s.recall_interval),
+            _hours(s.median_delay_hours),
+            _hours(s.p90_delay_hours),
         )
+    table.caption = (
+        "Intervals: Wilson score, 95 %, over every alert (precision) and every planted "
+        "situation (recall) of all seeds."
+    )
     return table
+
+
+def _defeat_lines(scores: dict[str, ModelScore]) -> list[str]:
+    """Per model, what the simulator had planted on the subjects of its false alerts, and
+    how many planted situations it missed."""
+    lines = []
+    for s in scores.values():
+        parts = []
+        if s.false_by_scenario:
+            on = ", ".join(f"{name} {n}" for name, n in s.false_by_scenario.most_common())
+            parts.append(f"false alerts on: {on}")
+        if s.missed_subjects:
+            parts.append(f"missed {len(s.missed_subjects)} of {s.planted} planted")
+        if parts:
+            lines.append(f"{s.model} · " + "; ".join(parts))
+    return lines
 
 
 # The bar of issue #16 for case linkage on the simulator's case series.

@@ -30,6 +30,7 @@ from zhian.kit.running import (
     find_running_node,
 )
 from zhian.log import EventLogError
+from zhian.models.runner import ModelProgress, ModelRunReport
 from zhian.node import Node
 from zhian.node_operations import (
     PACKAGE_REJECTED,
@@ -136,6 +137,14 @@ class RemoteOperations:
     def quality_report(self, since: datetime, until: datetime) -> QualityReport:
         params = {"since": since.isoformat(), "until": until.isoformat()}
         return self._call("GET", "/quality", QualityReport, params=params)
+
+    def run_models(
+        self, model: str | None, as_of: datetime | None, progress: ModelProgress | None = None
+    ) -> ModelRunReport:
+        # The node runs them in its own process: no progress per model comes back.
+        params = {k: v for k, v in (("model", model),
+                  ("as_of", as_of.isoformat() if as_of else None)) if v is not None}  # fmt: skip
+        return self._call("POST", "/models/run", ModelRunReport, params=params)
 
     def refresh_directory(self) -> None:
         self._call("POST", "/directory/refresh", Refreshed)

@@ -9,8 +9,10 @@ compared with what the simulator planted.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,7 @@ from zhian.models.runner import prepare_run, run_models
 from zhian.node import Node
 from zhian.registry.importer import import_paths
 from zhian.sim import TZ, Simulation, TruthRecord, build_district
+from zhian.sim.hard import Difficulty
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.store.identifiers import IdentifierKind
 
@@ -39,6 +42,31 @@ from zhian.store.identifiers import IdentifierKind
 # are left out of the evaluation's intake to keep it quick.
 _MODEL_EVENTS = (AccessEvent, VehicleEvent, FaceEvent)
 _CHUNK = 5000
+# The normal quantile of a two-sided 95 % interval.
+Z95 = 1.959964
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (sound near 0 and 1, where the bar is,
+    unlike the normal approximation); (0, 1) when there were no trials."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The `share` quantile by linear interpolation between order statistics."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = share * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass
@@ -53,6 +81,9 @@ class ModelScore:
     delays_hours: list[float] = field(default_factory=list)
     false_subjects: list[str] = field(default_factory=list)
     missed_subjects: list[str] = field(default_factory=list)
+    # What the simulator had planted on the subject of each false alert ("unplanted" when
+    # nothing): the scenarios that defeat the model.
+    false_by_scenario: Counter[str] = field(default_factory=Counter)
     # Registry candidates by face (unregistered-resident model), over the alerts whose last
     # draft offered candidates or could have: those of someone the truth says is in the
     # registry at another address, and those of someone in no registry entry.
@@ -84,6 +115,20 @@ class ModelScore:
     def median_delay_hours(self) -> float | None:
         return statistics.median(self.delays_hours) if self.delays_hours else None
 
+    @property
+    def p90_delay_hours(self) -> float | None:
+        return percentile(self.delays_hours, 0.9)
+
+    @property
+    def precision_interval(self) -> tuple[float, float]:
+        """95 % Wilson interval of precision over every alert of every seed."""
+        return wilson_interval(self.true_alerts, self.alerts)
+
+    @property
+    def recall_interval(self) -> tuple[float, float]:
+        """95 % Wilson interval of recall over every planted situation of every seed."""
+        return wilson_interval(self.detected, self.planted)
+
     def add(self, other: ModelScore) -> None:
         self.alerts += other.alerts
         self.true_alerts += other.true_alerts
@@ -92,6 +137,7 @@ class ModelScore:
         self.delays_hours += other.delays_hours
         self.false_subjects += other.false_subjects
         self.missed_subjects += other.missed_subjects
+        self.false_by_scenario += other.false_by_scenario
         self.candidate_cases += other.candidate_cases
         self.candidate_linked += other.candidate_linked
         self.candidate_hits += other.candidate_hits
@@ -109,6 +155,7 @@ def evaluate_seed(
     models: Sequence[BatchModel] = MODELS,
     model_settings: dict[str, Any] | None = None,
     workspace: Path | None = None,
+    difficulty: Difficulty = "standard",
 ) -> dict[str, ModelScore]:
     """Simulate `days` days of a district, run the models on it, and score them."""
     begin = start or datetime(2026, 9, 1, tzinfo=TZ)
@@ -127,7 +174,9 @@ def evaluate_seed(
             sealer = node.governance.sealer
             import_paths(node.db, sorted(csv_dir.glob("*.csv")), identity=sealer)
             node.refresh_directory()
-            simulation = Simulation(district, start=begin, end=end, seed=seed)
+            simulation = Simulation(
+                district, start=begin, end=end, seed=seed, difficulty=difficulty
+            )
             events = (e for e in simulation.events() if isinstance(e, _MODEL_EVENTS))
             while chunk := list(itertools.islice(events, _CHUNK)):
                 node.intake.submit_events(chunk, source="sim")
@@ -202,6 +251,8 @@ def score(
                 result.true_alerts += 1
             else:
                 result.false_subjects.append(subject)
+                for name in planted_on(subject, truth, identifier, tokens) or ["unplanted"]:
+                    result.false_by_scenario[name] += 1
         delay = model.min_delay(settings)
         for record in planted:
             if record.start + delay + slack > end:
@@ -216,6 +267,21 @@ def score(
                 result.missed_subjects.append(record.subject)
         scores[model.name] = result
     return scores
+
+
+def planted_on(
+    subject: str, truth: list[TruthRecord], identifier: IdentifierKind | None, tokens: TokenOf
+) -> list[str]:
+    """The scenarios the truth planted on a subject: as the record's own subject, or as the
+    house, door or one of the residents it names."""
+    names = set()
+    for record in truth:
+        detail = record.detail
+        named = {str(detail.get("house_id")), str(detail.get("door"))}
+        named.update(str(r) for r in detail.get("residents", []) or [])
+        if subject in named or stored_subject(record.subject, identifier, tokens) == subject:
+            names.add(record.scenario)
+    return sorted(names)
 
 
 def stored_subject(subject: str, identifier: IdentifierKind | None, tokens: TokenOf) -> str:
@@ -265,12 +331,18 @@ def evaluate(
     scale: float,
     step_hours: float = 6.0,
     model_settings: dict[str, Any] | None = None,
+    difficulty: Difficulty = "standard",
 ) -> dict[str, ModelScore]:
     """Scores summed over several seeds."""
     total = {m.name: ModelScore(m.name) for m in MODELS}
     for seed in seeds:
         for name, result in evaluate_seed(
-            seed, days=days, scale=scale, step_hours=step_hours, model_settings=model_settings
+            seed,
+            days=days,
+            scale=scale,
+            step_hours=step_hours,
+            model_settings=model_settings,
+            difficulty=difficulty,
         ).items():
             total[name].add(result)
     return total

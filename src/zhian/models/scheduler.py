@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from zhian.alerts.service import AlertService
 from zhian.db.engine import Database
 from zhian.governance.context import Governance
 from zhian.kit.clock import Clock
 from zhian.kit.loops import BackgroundLoop
+from zhian.models.base import BatchModel
+from zhian.models.catalogue import MODELS
 from zhian.models.faces import audit_capture_reads, load_enrolled_faces
-from zhian.models.runner import prepare_run, run_models
+from zhian.models.runner import (
+    ModelOutcome,
+    ModelProgress,
+    ModelRunReport,
+    prepare_run,
+    run_models,
+)
 from zhian.models.settings import ModelSettings
 from zhian.store.events import EventStore
 from zhian.store.queries import EventQueries
@@ -53,9 +64,28 @@ class ModelScheduler:
             logger=logger,
         )
         self.last_error: Exception | None = None
+        # One run at a time: the periodic loop and `zhian models run` sent to this node
+        # would otherwise both raise a situation's first alert, as two alerts.
+        self._running = threading.Lock()
 
     def run_once(self) -> list[int]:
         """Run every model now; returns the ids of the alerts raised or updated."""
+        return self.run().alert_ids
+
+    def run(
+        self,
+        as_of: datetime | None = None,
+        models: Sequence[BatchModel] = MODELS,
+        progress: ModelProgress | None = None,
+    ) -> ModelRunReport:
+        """One run of `models` over the store as of `as_of` (now by default): the path both
+        the periodic loop and `zhian models run` take."""
+        with self._running:
+            return self._run(as_of or self._clock.now(), models, progress)
+
+    def _run(
+        self, now: datetime, models: Sequence[BatchModel], progress: ModelProgress | None
+    ) -> ModelRunReport:
         with self._db.session() as session:
             sealer = self._governance.sealer if self._governance is not None else None
             faces = (
@@ -67,16 +97,19 @@ class ModelScheduler:
                 session,
                 self._store,
                 self._settings,
-                self._clock.now(),
+                now,
                 faces=faces,
                 queries=self._queries,
             )
-        drafts = run_models(run)
+        drafts = run_models(run, models, progress)
         if self._governance is not None:  # the capture features the run opened, if any
             with self._db.session() as session:
                 audit_capture_reads(run, self._governance.audit(session))
         with self._alerts() as alerts:
-            return alerts.raise_drafts(drafts)
+            alert_ids = alerts.raise_drafts(drafts)
+        made = Counter(d.rule for d in drafts)
+        outcomes = [ModelOutcome(m.name, made[m.name]) for m in models]
+        return ModelRunReport(as_of=now, outcomes=outcomes, alert_ids=alert_ids)
 
     def start(self) -> None:
         if not self._settings.enabled or self._loop.is_running:

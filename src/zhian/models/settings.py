@@ -24,10 +24,10 @@ class ModelSettings(BaseModel):
         default=60, ge=1, description="History a run reads for last sightings and presence."
     )
     unregistered_min_nights: int = Field(
-        default=10, ge=1, description="Nights present (of the window) before a registration task."
+        default=5, ge=1, description="Nights present (of the window) before a registration task."
     )
     unregistered_window_days: int = Field(
-        default=14, ge=1, description="Window of the unregistered-resident model, in days."
+        default=7, ge=1, description="Window of the unregistered-resident model, in days."
     )
     visitor_grace_days: int = Field(
         default=60,

@@ -129,12 +129,20 @@ class UnregisteredResident(_Lodgers):
 
     name = UNREGISTERED_RESIDENT
     elsewhere_per_scale: float = 4.0
+    # Share of nights a lodger sleeps here; the hard simulator draws it from a range.
+    home_share_range: tuple[float, float] = (0.9, 0.9)
+
+    def home_share(self, rng: random.Random) -> float:
+        low, high = self.home_share_range
+        return low if low == high else low + (high - low) * rng.random()
 
     def choose(self, district: District, rng: random.Random, day: Day) -> None:
         sites = _doored_sites(district)
         for _ in range(max(1, round(self.share_per_scale * district.scale))):
             site = sites[int(rng.random() * len(sites))]
-            lodger = _new_lodger(rng, site, "qr", "qr", 0.9, day.window[0], FOREVER)
+            lodger = _new_lodger(
+                rng, site, "qr", "qr", self.home_share(rng), day.window[0], FOREVER
+            )
             self.lodgers.append(lodger)
             day.record(
                 self.name, f"qr:{lodger.subject.ref}", day.window[0], None, door=lodger.door,
@@ -157,10 +165,11 @@ class UnregisteredResident(_Lodgers):
             if t is None:
                 return
             site = sites[int(rng.random() * len(sites))]
-            lodger = _new_lodger(rng, site, "qr", "qr", 0.9, t, FOREVER, face=person.id)
+            share = self.home_share(rng)
+            lodger = _new_lodger(rng, site, "qr", "qr", share, t, FOREVER, face=person.id)
             while lodger.door == person.unit_door:  # their own door is no separation
                 site = sites[int(rng.random() * len(sites))]
-                lodger = _new_lodger(rng, site, "qr", "qr", 0.9, t, FOREVER, face=person.id)
+                lodger = _new_lodger(rng, site, "qr", "qr", share, t, FOREVER, face=person.id)
             if not day.is_free(person.index, t - 2 * HOUR, t + FOREVER):
                 continue
             day.block(person.index, t - 2 * HOUR, t + FOREVER)

@@ -18,6 +18,7 @@ from zhian.ingest.events import Event, HeartbeatEvent
 from zhian.sim.activity import Routines
 from zhian.sim.background import Background
 from zhian.sim.district import District
+from zhian.sim.hard import DIFFICULTIES, Difficulty, hard_scenarios, with_device_faults
 from zhian.sim.scenarios import SCENARIOS, Scenario
 from zhian.sim.timeline import (
     DAY_SECONDS,
@@ -52,7 +53,10 @@ class Simulation:
         end: datetime | None,
         seed: int,
         scenarios: Sequence[type[Scenario]] | None = None,
+        difficulty: Difficulty = "standard",
     ) -> None:
+        if difficulty not in DIFFICULTIES:
+            raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
         if start.tzinfo is None or (end is not None and end.tzinfo is None):
             raise ValueError("start and end must be timezone-aware")
         self.district = district
@@ -64,7 +68,10 @@ class Simulation:
         self.timeline = Timeline(self.epoch, start_t, end_t)
         self.routines = Routines(district)
         self.background = Background(district, self.timeline)
-        chosen = SCENARIOS if scenarios is None else scenarios
+        chosen = list(SCENARIOS if scenarios is None else scenarios)
+        self.difficulty = difficulty
+        if difficulty == "hard":  # the field's noise and faults (zhian.sim.hard)
+            chosen = hard_scenarios(chosen)
         self.scenarios = [cls(self.routines) for cls in chosen]
         self._background_rng = random.Random(0)
         self._beats = [
@@ -81,6 +88,11 @@ class Simulation:
         return records
 
     def events(self) -> Iterator[Event]:
+        if self.difficulty == "hard":
+            return with_device_faults(self._events(), self.seed)
+        return self._events()
+
+    def _events(self) -> Iterator[Event]:
         timeline = self.timeline
         start_t, end_t = timeline.start_t, timeline.end_t
         hour = start_t // SLICE_SECONDS

@@ -129,6 +129,14 @@ def quality(ops: Operations, since: datetime, until: datetime) -> Response:
     return _json(ops.quality_report(since, until))
 
 
+@router.post("/models/run")
+def models_run(
+    ops: Operations, model: str | None = None, as_of: datetime | None = None
+) -> Response:
+    """One run of the batch models over the stored events (`zhian models run`)."""
+    return _json(ops.run_models(model, as_of))
+
+
 @router.post("/directory/refresh")
 def refresh_directory(ops: Operations) -> Response:
     """Reload devices: a command changed them in the database (a token rotated)."""

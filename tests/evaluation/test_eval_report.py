@@ -1,0 +1,41 @@
+"""`zhian eval` reports precision and recall with confidence intervals and time to detect
+(median, p90), on the standard or the hard simulator (issue #20)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from zhian.cli.main import app
+from zhian.evaluation.models import ModelScore, percentile, wilson_interval
+
+
+def test_wilson_interval_matches_the_textbook_values() -> None:
+    # 95 of 100: 0.888–0.978 (Newcombe 1998, method 3); 10 of 10: the low end stays below 1.
+    low, high = wilson_interval(95, 100)
+    assert low == pytest.approx(0.8883, abs=1e-3) and high == pytest.approx(0.9785, abs=1e-3)
+    low, high = wilson_interval(10, 10)
+    assert low == pytest.approx(0.7225, abs=1e-3) and high == pytest.approx(1.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # nothing seen: nothing known
+
+
+def test_time_to_detect_p90_interpolates() -> None:
+    score = ModelScore("m", delays_hours=[float(h) for h in range(1, 11)])
+    assert score.median_delay_hours == 5.5
+    assert score.p90_delay_hours == pytest.approx(9.1)
+    assert percentile([], 0.9) is None
+
+
+def test_eval_prints_intervals_and_p90_on_the_hard_simulator() -> None:
+    args = "eval --seeds 1 --days 1 --scale 0.05 --step-hours 24 --no-crowd --difficulty hard"
+    result = CliRunner().invoke(app, args.split(), env={"COLUMNS": "200"})
+    assert result.exit_code in (0, 1), result.output  # 1: a model below the bar
+    assert "hard simulator" in result.output
+    assert "precision [95% CI]" in result.output and "p90" in result.output
+    assert "Wilson score" in result.output
+
+
+def test_an_unknown_difficulty_is_refused_naming_the_option() -> None:
+    result = CliRunner().invoke(app, ["eval", "--difficulty", "brutal"])
+    assert result.exit_code == 2
+    assert "--difficulty" in result.output and "standard, hard" in result.output
