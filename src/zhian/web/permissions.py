@@ -221,6 +221,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/map/tiles/{z}/{x}/{y}"): "alerts.view",
     # Archives (档案): residents stay masked; reveals happen on the resident's page.
     ("GET", "/archives/communities/{community_id}"): "residents.view",
+    ("POST", "/archives/communities/{community_id}/export"): "registry.export",
     ("GET", "/archives/buildings/{building_id}"): "residents.view",
     ("GET", "/archives/houses/{house_id}"): "residents.view",
     ("GET", "/archives/vehicles/{vehicle_id}"): "residents.view",
