@@ -90,6 +90,10 @@ ARCHIVE_TEXT: dict[str, tuple[str, str]] = {
         "Group rental confirmed, registered as rented",
     ),
     "arc_change_moved_out": ("核实迁出，居住结束", "Move-out confirmed, residence ended"),
+    "arc_change_registered": (
+        "核实未登记居住，完成登记",
+        "Unregistered resident confirmed and registered",
+    ),
     "arc_by_alert": ("依据预警", "From alert"),
     "arc_drafts": (
         "待登记人员（核实的未登记居住）",
@@ -182,6 +186,7 @@ def community_archive(page: PageDep, community_id: RecordId) -> HTMLResponse:
             "drafts": RegistryLoop(context.session).open_drafts(community_id),
             "export_kinds": EXPORT_KINDS,
             "may_export": page.user.can(EXPORT_PERMISSION),
+            "may_complete_drafts": page.user.can("masterdata.import"),
         },
     )
 

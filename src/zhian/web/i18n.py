@@ -369,6 +369,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "event_image.read": ("查看通行图片", "Passage image read"),
         "registry.update": ("核实结果更新一标三实", "Registry updated from a confirmed finding"),
         "registry.export": ("导出一标三实清单上报", "Registry list exported upward"),
+        "registry.draft_complete": ("待登记人员完成登记", "Registration draft completed"),
+        "registry.draft_dismiss": ("撤销待登记人员", "Registration draft dismissed"),
         "retention.apply": ("执行数据保留清理", "Retention applied"),
         "webhook.subscribe": ("订阅 Webhook", "Webhook subscribed"),
         "webhook.remove": ("删除 Webhook", "Webhook removed"),

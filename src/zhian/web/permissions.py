@@ -222,6 +222,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     # Archives (档案): residents stay masked; reveals happen on the resident's page.
     ("GET", "/archives/communities/{community_id}"): "residents.view",
     ("POST", "/archives/communities/{community_id}/export"): "registry.export",
+    ("GET", "/registration-drafts/{draft_id}"): "masterdata.import",
+    ("POST", "/registration-drafts/{draft_id}/complete"): "masterdata.import",
+    ("POST", "/registration-drafts/{draft_id}/dismiss"): "masterdata.import",
     ("GET", "/archives/buildings/{building_id}"): "residents.view",
     ("GET", "/archives/houses/{house_id}"): "residents.view",
     ("GET", "/archives/vehicles/{vehicle_id}"): "residents.view",
