@@ -36,6 +36,7 @@ from zhian.web import (
     model_views,
     node_api,
     passage_views,
+    passages_api,
     phone_views,
     push_api,
     quality_views,
@@ -101,6 +102,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
     app.include_router(draft_views.router)
+    app.include_router(passages_api.router)
     app.include_router(follow_views.router)
     app.include_router(search_views.router)
     app.include_router(passage_views.router)

@@ -239,6 +239,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/passages"): "passages.view",
     ("POST", "/passages"): "passages.view",
     ("POST", "/passages/export"): "passages.export",
+    ("GET", "/api/v1/passages"): "passages.view",
+    ("POST", "/api/v1/passages"): "passages.view",
     ("GET", "/face-search"): "faces.search",
     ("POST", "/face-search"): "faces.search",
     ("GET", "/events/{device_id}/{event_id}"): "passages.view",
