@@ -22,6 +22,7 @@ from zhian.store.passages import (
     PassageRecord,
     SealedFaceCapture,
     check_filter,
+    passages_statement,
 )
 from zhian.store.remote import answer_query
 
@@ -159,3 +160,42 @@ def test_sealed_captures_travel_sealed_to_the_web_process(
 
 def _window() -> dict[str, datetime]:
     return {"since": AT, "until": AT + timedelta(hours=1)}
+
+
+def test_plates_narrow_with_every_other_filter(store: tuple[EventStore, MemoryVault]) -> None:
+    """The plate lookup (done on its own, for the index) keeps the other filters' meaning."""
+    events, vault = store
+    search = events.passages.passages
+    window = _window()
+    plates = (vault.token("plate", PLATE), vault.token("plate", OTHER), "tok-unknown")
+    assert _ids(search(PassageFilter(**window, plate_tokens=plates))) == ["v3", "v2", "v1"]
+    assert _ids(search(PassageFilter(**window, plate_tokens=plates, direction="in"))) == [
+        "v2",
+        "v1",
+    ]
+    by_device = PassageFilter(**window, plate_tokens=plates, device_ids=("gate-2",))
+    assert _ids(search(by_device)) == ["v3"]
+    paged = PassageFilter(**window, plate_tokens=plates, limit=1, offset=1)
+    assert _ids(search(paged)) == ["v2"]
+    late = PassageFilter(since=AT + timedelta(minutes=2), until=AT + timedelta(minutes=3))
+    assert _ids(search(msgspec.structs.replace(late, plate_tokens=plates))) == ["v2"]
+    assert _ids(search(PassageFilter(**window, plate_tokens=()))) == []
+    person = (vault.token("subject", "C98765432"),)
+    both = PassageFilter(**window, plate_tokens=plates[:1], subject_tokens=person)
+    assert _ids(search(both)) == ["a1", "v3", "v1"]
+    many = tuple(f"tok-{n}" for n in range(12)) + plates[:1]  # `$plate1` is not `$plate12`
+    assert _ids(search(PassageFilter(**window, plate_tokens=many))) == ["v3", "v1"]
+
+
+def test_a_plates_passages_are_looked_up_through_the_plate_index(tmp_path: Path) -> None:
+    vault = MemoryVault()
+    with EventStore(tmp_path / "events.duckdb", vault, plate_index=True) as events:
+        logged = [LoggedEvent(received_at=e.time, source="native", event=e) for e in _events()]
+        events.apply(list(enumerate(logged, start=1)))
+        search = PassageFilter(**_window(), plate_tokens=(vault.token("plate", PLATE),))
+        statement = passages_statement(search)
+        assert statement is not None
+        plan = "\n".join(
+            str(row[1]) for row in events.query("EXPLAIN ANALYZE " + statement[0], statement[1])
+        )
+        assert "Index Scan" in plan

@@ -4,14 +4,22 @@ false alarm changes nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from tests.web.session import sign_in
-from tests.web.test_resident_reveal import PASSWORD, keyed_node  # noqa: F401 (fixture)
+from tests.web.test_resident_reveal import (  # noqa: F401 (fixture)
+    NAME,
+    PASSWORD,
+    ZHANG_ID,
+    keyed_node,
+)
 from zhian.alerts.drafts import AlertDraft
 from zhian.node import Node
 from zhian.registry.models import House, RegistrationDraft, Resident
@@ -117,3 +125,74 @@ def test_a_confirmed_unregistered_resident_becomes_a_registration_draft(
     page = client.get("/archives/communities/C1").text
     assert 'id="arc-drafts"' in page and f'href="/alerts/{alert_id}?lang=zh"' in page
     assert "tok_x" not in page
+
+
+def _export(client: TestClient, kind: str, file_format: str = "csv") -> list[list[str]]:
+    answer = client.post(
+        "/archives/communities/C1/export", data={"kind": kind, "format": file_format}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    if file_format == "xlsx":
+        sheet = load_workbook(io.BytesIO(answer.content)).active
+        assert sheet is not None
+        return [[str(c or "") for c in row] for row in sheet.iter_rows(values_only=True)]
+    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+
+def test_the_registry_list_exported_upward_reflects_the_loop(
+    client: TestClient,
+    keyed_node: Node,  # noqa: F811
+) -> None:
+    with keyed_node.db.session() as session:  # a house number a spreadsheet would run
+        session.add(
+            House(id="H2", unit_id="C1-B1-U1", number="=1+2", area_m2=50, registered_use="idle")
+        )
+    moved = _raise(keyed_node, "model.moved_out", "R1", "H1")
+    vacant = _raise(keyed_node, "model.vacant_house", "H1", "H1")
+    unregistered = _raise(keyed_node, "model.unregistered_resident", "card:tok_x", "C1-B1-U1")
+    sign_in(client, "station", PASSWORD)
+    for alert_id in (moved, vacant, unregistered):
+        _confirm(client, alert_id)
+    assert 'id="arc-export-csv"' in client.get("/archives/communities/C1").text
+
+    header, *residents = _export(client, "residents")
+    assert header[:3] == ["resident_id", "house_id", "name_masked"]
+    (r1,) = [row for row in residents if row[0] == "R1"]
+    record = dict(zip(header, r1, strict=True))
+    assert record["name_masked"] == "张**" and record["moved_out_at"]
+    assert record["id_number_token"] and record["id_number_masked"].count("*") >= 8
+    exported = "".join(",".join(row) for row in residents)
+    assert NAME not in exported and ZHANG_ID not in exported and "tok_x" not in exported
+
+    header, *houses = _export(client, "houses", "xlsx")
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in houses}
+    assert by_id["H1"]["registered_use"] == "idle" and by_id["H1"]["residents_now"] == "0"
+    assert by_id["H1"]["last_change"] == "registered_use"
+    assert by_id["H2"]["number"] == "'=1+2"  # shown as text, never run
+    header, *drafts = _export(client, "drafts")
+    assert [row[2] for row in drafts] == [str(unregistered)]
+
+    with keyed_node.db.session() as session:
+        entries = keyed_node.governance.audit(session).search(action="registry.export")
+    kinds = sorted((e.details or {})["kind"] for e in entries)
+    assert kinds == ["drafts", "houses", "residents"]
+    (residents_entry,) = [e for e in entries if (e.details or {})["kind"] == "residents"]
+    assert residents_entry.record_ids == ["C1"] and "R1" in residents_entry.details["residents"]
+
+
+def test_the_registry_export_is_refused_without_permission_scope_or_a_valid_kind(
+    client: TestClient,
+) -> None:
+    sign_in(client, "grid", PASSWORD)  # a grid worker may view, not export
+    assert 'id="arc-export' not in client.get("/archives/communities/C1").text
+    refused = client.post("/archives/communities/C1/export", data={"kind": "houses"})
+    assert refused.status_code == 403
+    sign_in(client, "outsider", PASSWORD)  # another station: the community is not theirs
+    hidden = client.post("/archives/communities/C1/export", data={"kind": "houses"})
+    assert hidden.status_code == 404
+    sign_in(client, "station", PASSWORD)
+    bad = client.post("/archives/communities/C1/export", data={"kind": "people"})
+    assert bad.status_code == 400 and "kind" in bad.text
+    bad = client.post("/archives/communities/C1/export", data={"kind": "houses", "format": "pdf"})
+    assert bad.status_code == 400 and "format" in bad.text

@@ -251,6 +251,15 @@ PERMISSIONS: tuple[Permission, ...] = (
         _AN,
     ),
     _permission(
+        "registry.export",
+        "Export a community's registry list upward (houses, residents masked, vehicles, "
+        "registration drafts) to CSV or Excel (audited).",
+        "导出社区一标三实清单上报（房屋、脱敏人口、车辆、待登记），留痕审计",
+        _CC,
+        _SO,
+        _CO,
+    ),
+    _permission(
         "passages.export",
         "Export passage records to CSV or Excel (audited).",
         "导出通行记录为 CSV 或 Excel（留痕审计）",

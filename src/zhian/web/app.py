@@ -22,6 +22,7 @@ from zhian.web import (
     cases_api,
     crowd_views,
     device_views,
+    draft_views,
     event_views,
     face_views,
     follow_views,
@@ -35,6 +36,7 @@ from zhian.web import (
     model_views,
     node_api,
     passage_views,
+    passages_api,
     phone_views,
     push_api,
     quality_views,
@@ -99,6 +101,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(resident_views.router)
     app.include_router(map_views.router)
     app.include_router(archive_views.router)
+    app.include_router(draft_views.router)
+    app.include_router(passages_api.router)
     app.include_router(follow_views.router)
     app.include_router(search_views.router)
     app.include_router(passage_views.router)

@@ -12,16 +12,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from zhian.access.roles import Role
 from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertFilter, AlertSummary
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
+from zhian.errors import BadRequestError
 from zhian.follows.models import FollowKind
+from zhian.kit.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 from zhian.maps.layers import DeviceStatus, device_status
 from zhian.registry.archive import ArchiveReader
+from zhian.registry.export import EXPORT_KINDS, MaskedFields, RegistryExport
 from zhian.registry.loop import RegistryLoop
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
@@ -32,6 +35,7 @@ from zhian.web.layout import Page, PageDep
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 RecordId = Annotated[str, PathParam(min_length=1, max_length=64)]
+EXPORT_PERMISSION = "registry.export"  # also the audit action of an export
 ALERTS_SHOWN = 20
 
 # The archive pages' own texts (zh, en), registered with the page texts.
@@ -86,6 +90,10 @@ ARCHIVE_TEXT: dict[str, tuple[str, str]] = {
         "Group rental confirmed, registered as rented",
     ),
     "arc_change_moved_out": ("核实迁出，居住结束", "Move-out confirmed, residence ended"),
+    "arc_change_registered": (
+        "核实未登记居住，完成登记",
+        "Unregistered resident confirmed and registered",
+    ),
     "arc_by_alert": ("依据预警", "From alert"),
     "arc_drafts": (
         "待登记人员（核实的未登记居住）",
@@ -93,6 +101,18 @@ ARCHIVE_TEXT: dict[str, tuple[str, str]] = {
     ),
     "arc_draft_place": ("地点", "Place"),
     "arc_use_group_rental": ("群租", "Group rental"),
+    "arc_export": ("导出上报（一标三实）", "Export upward (registry list)"),
+    "arc_export_kind": ("内容", "Content"),
+    "arc_export_houses": (
+        "房屋（登记用途、现住人数、最近变更）",
+        "Houses (use, residents, last change)",
+    ),
+    "arc_export_residents": ("实有人口（脱敏、令牌化）", "Residents (masked, tokenised)"),
+    "arc_export_vehicles": ("车辆（号牌脱敏）", "Vehicles (plates masked)"),
+    "arc_export_drafts": ("待登记人员", "Registrations to complete"),
+    "arc_export_csv": ("导出 CSV", "Export CSV"),
+    "arc_export_xlsx": ("导出 Excel", "Export Excel"),
+    "arc_export_hint": ("导出留痕审计", "Exports are audited"),
 }
 for _key, (_zh, _en) in ARCHIVE_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -164,6 +184,58 @@ def community_archive(page: PageDep, community_id: RecordId) -> HTMLResponse:
             "online_rate_pct": round(100.0 * online / len(rows), 1) if rows else None,
             "open_alerts": _alerts_at(page, community_id, only_open=True),
             "drafts": RegistryLoop(context.session).open_drafts(community_id),
+            "export_kinds": EXPORT_KINDS,
+            "may_export": page.user.can(EXPORT_PERMISSION),
+            "may_complete_drafts": page.user.can("masterdata.import"),
+        },
+    )
+
+
+@router.post("/archives/communities/{community_id}/export", include_in_schema=False)
+async def community_export(page: PageDep, community_id: RecordId) -> Response:
+    """The community's registry list of one kind as CSV or xlsx, formula-safe; audited
+    (`registry.export`) with the kind, format, row count and the residents it carries."""
+    context = page.context
+    form = await page.request.form()
+    kind = str(form.get("kind") or "")
+    file_format = str(form.get("format") or "csv")
+    if kind not in EXPORT_KINDS:
+        raise BadRequestError(f"kind must be one of {', '.join(EXPORT_KINDS)}", field="kind")
+    if file_format not in ("csv", "xlsx"):
+        raise BadRequestError("format must be csv or xlsx", field="format")
+    ArchiveReader(context.session).community(community_id, scope=context.scope)  # 404 if not ours
+
+    def masker(resident_id: str) -> MaskedFields:
+        masked = context.reveal.masked(resident_id, scope=context.scope)
+        if masked is None:
+            return MaskedFields(name=None, id_number=None)
+        return MaskedFields(name=masked.name, id_number=masked.id_number)
+
+    table = RegistryExport(context.session).table(kind, community_id, masker)
+    context.reveal.record_read(
+        context.user,
+        context.read(
+            EXPORT_PERMISSION,
+            "community",
+            community_id,
+            kind=kind,
+            format=file_format,
+            rows=len(table.rows),
+            residents=table.resident_ids,
+        ),
+    )
+    stamp = page.now.astimezone(page.zone).strftime("%Y%m%d-%H%M%S")
+    name = f"registry-{community_id}-{kind}-{stamp}.{file_format}"
+    if file_format == "xlsx":
+        body, media_type = xlsx_bytes(kind, table.header, table.rows), XLSX_MEDIA_TYPE
+    else:
+        body, media_type = csv_bytes(table.header, table.rows), CSV_MEDIA_TYPE
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
         },
     )
 

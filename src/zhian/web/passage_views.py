@@ -230,7 +230,8 @@ def parse_query(page: Page, raw: dict[str, str], types: list[str], *, limit: int
     return query
 
 
-def _audit_subject_search(page: Page, query: PassageQuery, rows: int) -> None:
+def audit_subject_search(page: Page, query: PassageQuery, rows: int) -> None:
+    """The audit entry of a search by plate or person (nothing for other searches)."""
     if query.purpose is None:
         return
     context = page.context
@@ -299,7 +300,7 @@ def _search(page: Page, form: dict[str, str], types: list[str]) -> HTMLResponse:
             page, None, [], form=form, types=types, error=error, status_code=error.status_code
         )
     records = page.node.event_reads.passages(query.search)
-    _audit_subject_search(page, query, len(records[:PAGE_ROWS]))
+    audit_subject_search(page, query, len(records[:PAGE_ROWS]))
     return _render(page, query, records, form=form, types=types)
 
 
@@ -331,7 +332,7 @@ async def passages_export(page: PageDep) -> Response:
             page, None, [], form=form, types=types, error=error, status_code=error.status_code
         )
     records = page.node.event_reads.passages(query.search)
-    _audit_subject_search(page, query, len(records))
+    audit_subject_search(page, query, len(records))
     context = page.context
     filters = {k: v for k, v in form.items() if v and k not in ("plate", "reason", "case_number")}
     context.reveal.record_read(
