@@ -162,6 +162,7 @@ class Node:
             settings.workspace,
             clock,
             sealed_data=(settings.log_dir, settings.active_event_store_path),
+            wall_clock=self.wall_clock,  # people's audit entries keep wall time (demo)
         )
         # One process writes the log (a lock file enforces it); the worker only follows it,
         # and hands the segments its retention run would delete to the writer.

@@ -62,6 +62,7 @@ RULE_KINDS = (
     "denied_access",
     "watchlist_plate",
     "watchlist_person",
+    "tailgating",
     CROWD_KIND,
 )
 

@@ -4,6 +4,7 @@ come, and keep a signed-in user signed in while the node's clock runs through th
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,11 +16,13 @@ from tests.ingest.factories import access_event, load_master_data
 from tests.web.conftest import FAST_HASHER, PASSWORD
 from tests.web.session import sign_in
 from zhian.access.service import AccessService
+from zhian.cli.demo import DemoBackground, LiveStream, demo_district
 from zhian.config import load_settings
 from zhian.ingest.events import Event
 from zhian.ingest.validate import decode_event
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.sim import Simulation
 from zhian.sim.replay import ArrivalClock, ReplayProgress
 from zhian.web.app import create_app
 
@@ -90,3 +93,37 @@ def test_a_node_without_a_replay_shows_no_banner(
     del client.app.state.replay  # type: ignore[attr-defined]
     page = client.get("/alerts")
     assert page.status_code == 200 and "replay-banner" not in page.text
+
+
+def test_a_failed_replay_says_so_on_every_page_and_in_the_log(
+    replaying: tuple[TestClient, ArrivalClock, ReplayProgress],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, arrival, progress = replaying
+    node: Node = client.app.state.node  # type: ignore[attr-defined]
+    sign_in(client, "command", PASSWORD)
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(node.intake, "submit_events", disk_full)
+    district = demo_district(seed=7, scale=0.05)
+    history = Simulation(district, start=arrival.now(), end=clock.now(), seed=7)
+    live = LiveStream(node, iter(()), clock)
+    background = DemoBackground(node, history, arrival, progress, live)
+    with caplog.at_level(logging.ERROR):
+        background.start()
+        background.join(timeout=60)
+    assert not background.is_alive() and not live.is_alive()
+
+    zh = client.get("/alerts")
+    en = client.get("/alerts?lang=en")
+    assert zh.status_code == 200
+    assert "演示数据回放失败" in zh.text and "No space left on device" in zh.text
+    assert "Ctrl+C" in zh.text and "演示数据回放中" not in zh.text  # no progress to wait for
+    assert 'role="alert"' in zh.text
+    assert "replay of its history failed" in en.text and "OSError" in en.text
+    assert "No space left on device" in caplog.text  # the error in full, in the log
+    assert any(record.exc_info for record in caplog.records)

@@ -22,6 +22,8 @@ GENESIS_HASH = "0" * 64
 HEAD_ROW_ID = 1
 # The action of the entry a retention purge appends; it anchors the chain's new start.
 PURGE_ACTION = "audit.purge"
+# The system actor a person at the command line acts as (`zhian ...` commands).
+CLI_ACTOR_ID = "cli"
 
 ActorType = Literal["user", "device", "system"]
 ProblemKind = Literal["edited", "rewritten", "deleted", "inserted", "head"]
@@ -45,6 +47,13 @@ class Actor:
     @classmethod
     def system(cls, name: str = "zhian") -> Actor:
         return cls("system", name)
+
+    @property
+    def acts_now(self) -> bool:
+        """A user, a device or a person at the command line: what they do happens at the
+        wall-clock time, even while the node's clock replays history (`zhian demo`); the
+        node's own work (models, retention, linkage) keeps the node's clock."""
+        return self.type != "system" or self.id == CLI_ACTOR_ID
 
 
 class AuditEntryRead(BaseModel):
@@ -124,11 +133,22 @@ class AuditService:
 
     `seal_key` (the key ring's seal key) signs the chain's head; without it the head is
     recorded unsealed, which still catches a careless deletion but not a rewrite.
+
+    `clock` stamps the node's own work; `wall_clock` (default `clock`) stamps what people
+    and devices do (`Actor.acts_now`): the two differ only while a demo replays history.
     """
 
-    def __init__(self, session: Session, *, clock: Clock, seal_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock,
+        seal_key: bytes | None = None,
+        wall_clock: Clock | None = None,
+    ) -> None:
         self._session = session
         self._clock = clock
+        self._wall_clock = wall_clock or clock
         self._seal_key = seal_key
 
     # --- writing ------------------------------------------------------------------------
@@ -151,7 +171,7 @@ class AuditService:
         head = self._lock_head()
         entry = AuditEntry(
             id=head.entry_id + 1,
-            at=self._clock.now(),
+            at=(self._wall_clock if actor.acts_now else self._clock).now(),
             actor_type=actor.type,
             actor_id=actor.id,
             action=action,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shutil
 import threading
@@ -39,6 +40,8 @@ from zhian.sim.scenarios_demo import demo_scenarios
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.sim.stream import default_start
 from zhian.watchlists.demo import seed_demo_watchlist, watched_cars
+
+logger = logging.getLogger(__name__)
 
 REPLAY_CHUNK = 5000
 # No more simulated time than this per chunk: a chunk arrives at once (at its last
@@ -374,6 +377,15 @@ class DemoBackground(threading.Thread):
         self.on_done: Callable[[int], None] = lambda _accepted: None
 
     def run(self) -> None:
+        try:
+            self._replay_then_go_live()
+        except Exception as error:  # any failure must reach the pages
+            # The thread would die silently and the pages go on showing progress: log the
+            # error in full, and have every page say the replay failed and what to do.
+            logger.exception("the demo's replay of its history failed")
+            self._progress.fail(f"{type(error).__name__}: {error}".splitlines()[0][:200])
+
+    def _replay_then_go_live(self) -> None:
         node, arrival = self._node, self._arrival
         accepted = replay(
             node, self._history, arrival, progress_out=self._progress, stop=self._stop_requested

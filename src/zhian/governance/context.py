@@ -34,11 +34,21 @@ class Governance:
 
     A fresh workspace has no key ring: auditing still works (unsealed head), but sealing
     or revealing identity fields raises ConfigurationError until `zhian keys init` ran.
+    `wall_clock` (default `clock`) stamps the audit entries of people's actions
+    (`zhian.audit.service.Actor.acts_now`).
     """
 
-    def __init__(self, settings: GovernanceSettings, clock: Clock, ring: KeyRing | None) -> None:
+    def __init__(
+        self,
+        settings: GovernanceSettings,
+        clock: Clock,
+        ring: KeyRing | None,
+        *,
+        wall_clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.wall_clock = wall_clock or clock
         self.ring = ring
         self._sealer = (
             IdentitySealer(FieldCipher(ring), Tokeniser(ring.token_key)) if ring else None
@@ -55,6 +65,8 @@ class Governance:
         workspace: Path,
         clock: Clock,
         sealed_data: Sequence[Path] = (),
+        *,
+        wall_clock: Clock | None = None,
     ) -> Governance:
         """The node's governance: a node keeps identifiers only as tokens, so it needs a
         key ring; a workspace without one (and no key in the environment) gets a fresh
@@ -77,7 +89,7 @@ class Governance:
                 "fields and identifiers cannot be read",
                 path,
             )
-        return cls(settings, clock, ring)
+        return cls(settings, clock, ring, wall_clock=wall_clock)
 
     def vault(self, db: Database) -> IdentifierVault:
         """The identifier vault the event store writes through (needs the key ring)."""
@@ -106,7 +118,9 @@ class Governance:
     def audit(self, session: Session) -> AuditService:
         """An audit service in the caller's transaction, sealing the head when keys exist."""
         seal_key = self.ring.seal_key if self.ring is not None else None
-        return AuditService(session, clock=self.clock, seal_key=seal_key)
+        return AuditService(
+            session, clock=self.clock, seal_key=seal_key, wall_clock=self.wall_clock
+        )
 
 
 def migration_identity(settings: GovernanceSettings, workspace: Path) -> IdentitySealer | None:

@@ -73,6 +73,7 @@ class ReplayProgress:
         self._reached = start
         self._events = 0
         self._is_done = False
+        self._failure: str | None = None
 
     def advance(self, reached: datetime, events: int) -> None:
         with self._lock:
@@ -83,6 +84,18 @@ class ReplayProgress:
         with self._lock:
             self._reached = self.end
             self._is_done = True
+
+    def fail(self, what: str) -> None:
+        """The replay stopped on an error (`what`, one line): the pages say so instead of
+        showing progress that will not come."""
+        with self._lock:
+            self._failure = what
+
+    @property
+    def failure(self) -> str | None:
+        """What stopped the replay, or None while it goes on (or once it finished)."""
+        with self._lock:
+            return self._failure
 
     @property
     def is_done(self) -> bool:

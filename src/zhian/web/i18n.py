@@ -32,6 +32,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "The demo is replaying its history: up to {reached} ({percent}% of {days} days). "
         "Alerts and figures appear as it goes; reload a page to see the latest.",
     ),
+    "replay_failed": (
+        "演示数据回放失败（{what}），页面只有回放到 {reached} 为止的数据。"
+        "请查看运行 zhian demo 的终端中的错误日志，按 Ctrl+C 停止后重新运行 zhian demo。",
+        "The demo's replay of its history failed ({what}); the pages hold only what it "
+        "replayed up to {reached}. See the error log in the terminal running zhian demo, "
+        "stop it with Ctrl+C and run zhian demo again.",
+    ),
     "sound": ("声音提醒", "Sound"),
     "new_alert": ("新预警", "New alert"),
     "overdue": ("已超时", "overdue"),

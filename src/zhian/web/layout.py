@@ -125,6 +125,7 @@ def register_globals(environment: Environment) -> None:
         event_summary=event_summary,
         figure_value=figure_value,
         replay_banner=replay_banner,
+        replay_failed=replay_failed,
     )
 
 
@@ -136,6 +137,8 @@ class ReplayState(Protocol):
 
     @property
     def is_done(self) -> bool: ...
+    @property
+    def failure(self) -> str | None: ...
     @property
     def reached(self) -> datetime: ...
     @property
@@ -151,11 +154,21 @@ def replay_banner(request: Request, lang: str) -> str:
     if replay is None or replay.is_done:
         return ""
     zone = display_zone(request.app.state.node)
+    if replay.failure is not None:
+        return text(lang)["replay_failed"].format(
+            reached=local_time(replay.reached, zone), what=replay.failure
+        )
     return text(lang)["replay_banner"].format(
         reached=local_time(replay.reached, zone),
         percent=int(replay.fraction * 100),
         days=round((replay.end - replay.start).total_seconds() / 86400),
     )
+
+
+def replay_failed(request: Request) -> bool:
+    """Whether the demo's replay stopped on an error (its banner then warns, not informs)."""
+    replay: ReplayState | None = getattr(request.app.state, "replay", None)
+    return replay is not None and not replay.is_done and replay.failure is not None
 
 
 def static_url(path: str) -> str:
