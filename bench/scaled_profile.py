@@ -59,7 +59,7 @@ def profiled_flushes(profile: cProfile.Profile, spent: list[float]) -> None:
             profile.disable()
             spent.append(time.thread_time() - started)
 
-    DuplicateIndex._catch_up = catch_up  # type: ignore[method-assign,assignment]
+    DuplicateIndex._catch_up = catch_up  # type: ignore[method-assign]
 
 
 def intake_process(
