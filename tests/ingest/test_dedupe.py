@@ -308,21 +308,30 @@ def test_processes_sharing_the_file_see_each_others_keys_without_reading_the_log
     second.close()
 
 
-def test_a_record_no_sharing_process_indexed_is_read_two_flushes_later(
+def test_a_record_no_sharing_process_indexed_is_read_after_the_grace(
     log: LocalEventLog, tmp_path: Path
 ) -> None:
     """A record appended by a process that died before its flush (or one on another
     machine) is read from the log, but not while its own process may still index it."""
     counting = CountingKeys()
+    now = [0.0]
     index = DuplicateIndex(
-        tmp_path / "keys.sqlite3", log, counting, flush_seconds=1e-6, shared=True
+        tmp_path / "keys.sqlite3",
+        log,
+        counting,
+        flush_seconds=1e-6,
+        shared=True,
+        shared_grace_seconds=10,
+        monotonic=lambda: now[0],
     )
     index.catch_up()
     index.build_filter()
     orphan = log_batch(log, ["x"])  # appended elsewhere, never handed over here
     index.flush_if_due()
-    assert counting.records_read == 0  # its own process may still hand it over
+    now[0] = 9.0
     index.flush_if_due()
+    assert counting.records_read == 0  # its own process may still hand it over
+    now[0] = 10.5
     index.flush_if_due()
     assert counting.records_read == 1
     assert index.indexed_through == 1

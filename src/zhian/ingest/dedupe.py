@@ -22,9 +22,10 @@ they share the workspace (`zhian serve --workers N`). Each writes only the keys 
 records it appended itself, and learns the others' from the file: every flush also adds a
 row to `flushes` (the keys it wrote, in commit order), which the other processes read into
 their Bloom filters at their next flush. Which records are indexed is kept per record
-(`indexed_records`) until the mark can pass them. A record no process indexed two flushes
-after it became durable (its process died, or runs on another machine with its own
-workspace) is read from the log, as the single process reads its tail. Reading every other
+(`indexed_records`) until the mark can pass them. A record no process indexed ten
+seconds (`shared_grace_seconds`) after it became durable (its process died, or runs on
+another machine with its own workspace) is read from the log, as the single process reads
+its tail. Reading every other
 process's records back from the log instead, as each process once did, cost more CPU per
 event with two intake processes than one process took in all (docs/capacity.md). The
 stream itself stores a batch sent again whole once (`Nats-Msg-Id`, zhian.log.nats).
@@ -175,12 +176,17 @@ class DuplicateIndex:
         filter_keys: int = 1_000_000,
         lost: LostRecords | None = None,
         shared: bool = False,
+        shared_grace_seconds: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = log
         # Several processes append to the log and share this file (see the module's doc).
         self._shared = shared
         # The newest `flushes` row this process's filter holds, its own rows not read yet,
-        # and the log's end at its last two flushes (older unindexed records are read).
+        # and the log's end at each flush of the last `shared_grace_seconds`: a record
+        # durable longer than that and still not indexed is read from the log. Seconds, not
+        # flushes: on a loaded machine a process's flush comes late, and reading its
+        # records back meanwhile costs every process more than waiting.
         self._flushes_read = 0
         self._own_flushes: set[int] = set()
         # Keys of the rows read since (`_pull_others_keys`), until the flush adds them to
@@ -188,7 +194,10 @@ class DuplicateIndex:
         # asked until it is built again.
         self._others_recent: set[str] = set()
         self._filter_stale = False
-        self._ends_seen = (0, 0)
+        self._grace_seconds = shared_grace_seconds
+        self._monotonic = monotonic
+        self._ends_seen: deque[tuple[float, int]] = deque()
+        self._end_past_grace = 0
         self._lost = lost
         self._filter_keys = filter_keys
         self._keep_seconds = keep_seconds
@@ -421,15 +430,14 @@ class DuplicateIndex:
 
     def _catch_up_shared(self, *, every_gap: bool) -> int:
         """`_catch_up` for a log several processes append to: this process's own records
-        from memory; a record nobody indexed is read from the log once it was durable two
-        flushes ago (`every_gap`: at once, at start-up), so records other processes are
-        about to index are not read back. Then the keys the others wrote since the last
-        flush go into this process's filter."""
+        from memory; a record nobody indexed is read from the log once it has been durable
+        for `shared_grace_seconds` (`every_gap`: at once, at start-up), so records other
+        processes are about to index are not read back. Then the keys the others wrote
+        since the last flush go into this process's filter."""
         with self._lock:
             handed, self._logged = self._logged, {}
         end = self._log.durable_seq
-        read_through = end if every_gap else self._ends_seen[0]
-        self._ends_seen = (self._ends_seen[1], end)
+        read_through = end if every_gap else self._durable_past_grace(end)
         self._next_flush = time.monotonic() + self._flush_seconds
         after = self._indexed_through()
         indexed = {
@@ -469,6 +477,15 @@ class DuplicateIndex:
         with self._lock:
             deque(map(self._claimed.pop, added, repeat(None)), maxlen=0)
         return len(added)
+
+    def _durable_past_grace(self, end: int) -> int:
+        """The log's end as a flush at least `shared_grace_seconds` ago saw it (0 if none):
+        records up to it that nobody indexed since are read from the log."""
+        now = self._monotonic()
+        self._ends_seen.append((now, end))
+        while self._ends_seen and self._ends_seen[0][0] <= now - self._grace_seconds:
+            self._end_past_grace = self._ends_seen.popleft()[1]
+        return self._end_past_grace
 
     def _advance_mark(self) -> None:
         """Move the mark over the records now indexed without a gap after it and drop
