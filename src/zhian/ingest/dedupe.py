@@ -20,15 +20,15 @@ shared file together are every key the log holds.
 Several processes appending to one log (the NATS tier, `shared=True`) share the file when
 they share the workspace (`zhian serve --workers N`). Each writes only the keys of the
 records it appended itself, and learns the others' from the file: every flush also adds a
-row to `flushes` (the keys it wrote, in commit order), which the other processes read into
-their Bloom filters at their next flush. Which records are indexed is kept per record
-(`indexed_records`) until the mark can pass them. A record no process indexed ten
-seconds (`shared_grace_seconds`) after it became durable (its process died, or runs on
-another machine with its own workspace) is read from the log, as the single process reads
-its tail. Reading every other
-process's records back from the log instead, as each process once did, cost more CPU per
-event with two intake processes than one process took in all (docs/capacity.md). The
-stream itself stores a batch sent again whole once (`Nats-Msg-Id`, zhian.log.nats).
+row to `flushes` (the keys it wrote, in commit order), which the other processes read at
+their next batch and move into their Bloom filters at their next flush. Which records are
+indexed is kept per record (`indexed_records`) until the mark can pass them. A record no
+process indexed `shared_grace_seconds` (10) after it became durable (its process died, or
+it runs on another machine with its own workspace) is read from the log, as the single
+process reads its tail. Reading every other process's records back from the log instead,
+as each process once did, cost more CPU per event with two intake processes than one
+process took in all (docs/capacity.md). The stream itself stores a batch sent again whole
+once (`Nats-Msg-Id`, zhian.log.nats).
 
 Keys of events the log lost to a damaged disk (zhian.log.damage) before the event store
 applied them are forgotten (`LostRecords`), so that a device resending such an event is
