@@ -8,7 +8,8 @@ Run: .venv/bin/python bench/scaled.py [--events 200000] [--senders 4] [--process
 - nats × N: `zhian serve --workers N --web-only` on a workspace whose log is a fresh
   JetStream stream on the loopback server (127.0.0.1:4222, file storage, 1 replica): N
   web processes share the port (SO_REUSEPORT) and append to the one stream. No worker
-  runs: this measures intake (acknowledged = stored by JetStream), not the store.
+  runs: this measures intake (acknowledged = stored by JetStream), not the store. The
+  clock starts once every web process has answered (none is still starting up).
 
 Events are the demo district's, in JSON arrays of 500, posted by `--senders` client
 processes (each its own interpreter, so the load generator is not one GIL). Each run
@@ -230,6 +231,19 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not become ready")
 
 
+def wait_all_answer(port: int, processes: int) -> None:
+    """Until `processes` distinct web processes have answered /api/v1/health."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 300
+    while len(seen) < processes:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(seen)} of {processes} web processes answered")
+        with httpx.Client(timeout=10) as client:  # a fresh connection each time
+            answer = client.get(f"http://127.0.0.1:{port}/api/v1/health")
+            seen.add(int(answer.json()["process"]["pid"]))
+        time.sleep(0.1)
+
+
 def serve(
     workspace: Path, port: int, extra: list[str], env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
@@ -281,8 +295,9 @@ def run_nats(
     server = serve(root / name, port, ["--workers", str(processes), "--web-only"], env)
     try:
         wait_ready(port, server)
-        # Every web process answers before the clock starts (the kernel spreads connections).
-        time.sleep(2.0)
+        # Every web process answers before the clock starts (the kernel spreads connections),
+        # so no process still starting up (imports, index catch-up) is counted as intake.
+        wait_all_answer(port, processes)
         return post_all(port, token, bodies, senders, server.pid)
     finally:
         stop(server)

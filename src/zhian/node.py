@@ -216,6 +216,7 @@ class Node:
             # Only a process that appends keeps the duplicate index (the worker never does).
             duplicate_index_path=None if role is NodeRole.WORKER else settings.duplicate_index_path,
             lost_records=ReaderLostRecords(self.log.losses, self.log.readers, STORE_READER),
+            shared_log=settings.log.type == "nats",
         )
         self._devices_snapshot = DeviceDirectory(by_token_sha256={}, devices={})
         # Devices imported while the node runs: looked up on a miss, reloaded now and then.

@@ -281,3 +281,94 @@ def test_a_running_node_indexes_accepted_keys_on_its_own_thread(
         assert time.monotonic() < deadline, "the node's index thread never flushed"
         time.sleep(0.05)
     assert submit([event]).duplicate == 1
+
+
+def test_processes_sharing_the_file_see_each_others_keys_without_reading_the_log(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    """Two intake processes on one workspace (NATS: both append to the stream)."""
+    path = tmp_path / "keys.sqlite3"
+    counting = CountingKeys()
+    first = DuplicateIndex(path, log, counting, flush_seconds=1e-6, shared=True)
+    second = DuplicateIndex(path, log, counting, flush_seconds=1e-6, shared=True)
+    for index in (first, second):
+        index.catch_up()
+        index.build_filter()  # a filter in each, as a running process has
+    keys_first = append_and_hand_over(first, log, ["a", "b"])
+    keys_second = append_and_hand_over(second, log, ["c"])
+    first.flush_if_due()
+    second.flush_if_due()
+    first.flush_if_due()  # now reads what the second wrote into its filter
+    assert counting.records_read == 0  # each wrote its own keys; nothing read back
+    fresh = event_key("DOOR1", "new")
+    assert first.reserve([*keys_second, fresh], AT.timestamp()) == [False, True]
+    assert second.reserve(keys_first, AT.timestamp()) == [False, False]
+    assert first.indexed_through == second.indexed_through == 2
+    first.close()
+    second.close()
+
+
+def test_a_record_no_sharing_process_indexed_is_read_after_the_grace(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    """A record appended by a process that died before its flush (or one on another
+    machine) is read from the log, but not while its own process may still index it."""
+    counting = CountingKeys()
+    now = [0.0]
+    index = DuplicateIndex(
+        tmp_path / "keys.sqlite3",
+        log,
+        counting,
+        flush_seconds=1e-6,
+        shared=True,
+        shared_grace_seconds=10,
+        monotonic=lambda: now[0],
+    )
+    index.catch_up()
+    index.build_filter()
+    orphan = log_batch(log, ["x"])  # appended elsewhere, never handed over here
+    index.flush_if_due()
+    now[0] = 9.0
+    index.flush_if_due()
+    assert counting.records_read == 0  # its own process may still hand it over
+    now[0] = 10.5
+    index.flush_if_due()
+    assert counting.records_read == 1
+    assert index.indexed_through == 1
+    assert index.reserve(orphan, AT.timestamp()) == [False]
+    index.close()
+
+
+def test_a_restart_in_shared_mode_reads_every_record_nobody_indexed(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.sqlite3"
+    index = DuplicateIndex(path, log, record_keys, flush_seconds=3600, shared=True)
+    keys = append_and_hand_over(index, log, ["a"])
+    # The process dies before its flush: the next start-up reads the record at once.
+    restarted = DuplicateIndex(path, log, record_keys, shared=True)
+    assert restarted.catch_up() == 1
+    assert restarted.reserve(keys, AT.timestamp()) == [False]
+    restarted.close()
+    index.close()
+
+
+def test_a_key_another_process_flushed_is_a_duplicate_before_this_one_flushes(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.sqlite3"
+    first = DuplicateIndex(path, log, record_keys, flush_seconds=1e-6, shared=True)
+    second = DuplicateIndex(path, log, record_keys, flush_seconds=3600, shared=True)
+    for index in (first, second):
+        index.catch_up()
+        index.build_filter()
+    keys = append_and_hand_over(first, log, ["a", "b"])  # flushed at once (always due)
+    assert first.indexed_through == 1
+    # The second has not flushed since: its filter lacks the keys, the shared file has them.
+    assert second.reserve([*keys, event_key("DOOR1", "c")], AT.timestamp()) == [
+        False,
+        False,
+        True,
+    ]
+    first.close()
+    second.close()

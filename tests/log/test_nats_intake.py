@@ -4,6 +4,8 @@ and the node in several processes (`serve --web-only` + `worker`, `serve --worke
 from __future__ import annotations
 
 import concurrent.futures
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -150,14 +152,16 @@ def nats_node(
     return settings, nats_env(nats_config, postgres_url)
 
 
-def post_events(port: int, token: str, event_ids: list[str]) -> dict[str, int]:
+def post_events(
+    port: int, token: str, event_ids: list[str], client: httpx.Client | None = None
+) -> dict[str, int]:
     now = SystemClock().now().isoformat()
     body = [
         {"type": "alarm", "id": event_id, "device_id": "SOS1", "time": now, "kind": "sos",
          "level": 3}
         for event_id in event_ids
     ]  # fmt: skip
-    response = httpx.post(
+    response = (client or httpx).post(
         f"http://127.0.0.1:{port}/api/v1/events",
         json=body,
         headers={"Authorization": f"Bearer {token}"},
@@ -245,5 +249,77 @@ def test_two_intake_processes_store_every_acknowledged_event_exactly_once(
 
             wait_for(lambda: len(set(stored())) == len(wanted), "every event in the store")
             assert sorted(stored()) == sorted(wanted)  # each exactly once
+        finally:
+            reads.close()
+
+
+def clients_of_two_processes(port: int) -> list[httpx.Client]:
+    """Two kept-alive connections answered by different web processes of one `serve`."""
+    by_pid: dict[int, httpx.Client] = {}
+    spare: list[httpx.Client] = []
+
+    def connect() -> bool:
+        client = httpx.Client(timeout=30)
+        answer = client.get(f"http://127.0.0.1:{port}/api/v1/health")
+        pid = int(answer.json()["process"]["pid"])
+        if pid in by_pid:
+            spare.append(client)
+        else:
+            by_pid[pid] = client
+        return len(by_pid) == 2
+
+    wait_for(connect, "connections to both web processes")
+    for client in spare:
+        client.close()
+    return list(by_pid.values())
+
+
+def keys_in_index_file(settings: Settings, event_ids: list[str]) -> int:
+    """How many of SOS1's events the shared duplicate index file holds (WAL: read beside)."""
+    with closing(sqlite3.connect(settings.duplicate_index_path)) as connection:
+        marks = ",".join("?" * len(event_ids))
+        row = connection.execute(
+            f"SELECT count(*) FROM event_keys WHERE key IN ({marks})",
+            [f"SOS1\x1f{event_id}" for event_id in event_ids],
+        ).fetchone()
+    return int(row[0])
+
+
+@pytest.mark.slow
+def test_an_event_resent_in_another_batch_to_another_process_is_a_duplicate(
+    nats_node: tuple[Settings, dict[str, str]],
+) -> None:
+    """The stream's message id stores a batch sent again whole once; an event sent again
+    in a different batch, to the other intake process, is caught by the shared index."""
+    settings, env = nats_node
+    sos_token = add_sos_device(settings, "SOS1")
+    port = free_port()
+    workspace = settings.workspace
+    with zhian_process(workspace, "serve", "--workers", "2", "--port", str(port), env=env) as web:
+        wait_healthy(port, web)
+        first, second = clients_of_two_processes(port)
+        try:
+            sent = ["resent-1", "resent-2"]
+            assert post_events(port, sos_token, sent, first)["accepted"] == 2
+            # The first process writes its keys to the shared file (about once a second).
+            wait_for(lambda: keys_in_index_file(settings, sent) == 2, "the first's flush")
+            again = post_events(port, sos_token, ["resent-2", "fresh-3", "resent-1"], second)
+            assert again == {"accepted": 1, "duplicate": 2, "rejected": 0}
+        finally:
+            first.close()
+            second.close()
+        wait_for(settings.worker_endpoint_file.exists, "the loops")
+        reads = RemoteEventStore(settings.worker_endpoint_file)
+        try:
+
+            def stored() -> list[str]:
+                return sorted(
+                    e.event_id
+                    for e in reads.recent_events(100)
+                    if e.event_id.startswith(("resent-", "fresh-"))
+                )
+
+            wait_for(lambda: len(stored()) >= 3, "the events in the store")
+            assert stored() == ["fresh-3", "resent-1", "resent-2"]  # each exactly once
         finally:
             reads.close()

@@ -15,9 +15,20 @@ seen" for most fresh keys without a SQLite lookup.
 
 Keys claimed by batches not yet indexed live in memory, in the process that appends to the
 log: on the local tier that is one process (the log folder's lock), so its claims and the
-shared file together are every key the log holds. Several processes appending to one log
-is the NATS tier's case, where the server de-duplicates by message id (`Nats-Msg-Id`, within
-a duplicate window) rather than this index (the issue "The scaled tier").
+shared file together are every key the log holds.
+
+Several processes appending to one log (the NATS tier, `shared=True`) share the file when
+they share the workspace (`zhian serve --workers N`). Each writes only the keys of the
+records it appended itself, and learns the others' from the file: every flush also adds a
+row to `flushes` (the keys it wrote, in commit order), which the other processes read at
+their next batch and move into their Bloom filters at their next flush. Which records are
+indexed is kept per record (`indexed_records`) until the mark can pass them. A record no
+process indexed `shared_grace_seconds` (10) after it became durable (its process died, or
+it runs on another machine with its own workspace) is read from the log, as the single
+process reads its tail. Reading every other process's records back from the log instead,
+as each process once did, cost more CPU per event with two intake processes than one
+process took in all (docs/capacity.md). The stream itself stores a batch sent again whole
+once (`Nats-Msg-Id`, zhian.log.nats).
 
 Keys of events the log lost to a damaged disk (zhian.log.damage) before the event store
 applied them are forgotten (`LostRecords`), so that a device resending such an event is
@@ -62,7 +73,17 @@ CREATE TABLE IF NOT EXISTS event_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_keys_received_at ON event_keys (received_at);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS indexed_records (seq INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS flushes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    written_at REAL NOT NULL,
+    keys TEXT NOT NULL
+);
 """
+# A shared file keeps each flush's keys this long for the other processes to read; one
+# that reads later (stalled that long) builds its filter again from the whole file.
+_FLUSH_ROWS_KEEP_SECONDS: Final = 600.0
+_KEYS_CODEC: Final = msgspec.json.Decoder(list[str])
 # A flush's keys as one JSON parameter, [[seq, arrival second, [key, …]], …]. Sorted:
 # neighbouring keys land on the same pages (about twice as fast to insert).
 _INSERT_BATCHES: Final = """
@@ -154,8 +175,29 @@ class DuplicateIndex:
         keep_seconds: float | None = None,
         filter_keys: int = 1_000_000,
         lost: LostRecords | None = None,
+        shared: bool = False,
+        shared_grace_seconds: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = log
+        # Several processes append to the log and share this file (see the module's doc).
+        self._shared = shared
+        # The newest `flushes` row this process's filter holds, its own rows not read yet,
+        # and the log's end at each flush of the last `shared_grace_seconds`: a record
+        # durable longer than that and still not indexed is read from the log. Seconds, not
+        # flushes: on a loaded machine a process's flush comes late, and reading its
+        # records back meanwhile costs every process more than waiting.
+        self._flushes_read = 0
+        self._own_flushes: set[int] = set()
+        # Keys of the rows read since (`_pull_others_keys`), until the flush adds them to
+        # the filter; and whether rows were missed (pruned unread): then the filter is not
+        # asked until it is built again.
+        self._others_recent: set[str] = set()
+        self._filter_stale = False
+        self._grace_seconds = shared_grace_seconds
+        self._monotonic = monotonic
+        self._ends_seen: deque[tuple[float, int]] = deque()
+        self._end_past_grace = 0
         self._lost = lost
         self._filter_keys = filter_keys
         self._keep_seconds = keep_seconds
@@ -214,15 +256,19 @@ class DuplicateIndex:
         """Claim keys for a batch about to be logged; False where the key is already taken."""
         with self._lock:
             claimed_keys = self._claimed
+            if self._shared and self._filter is not None:  # without one, SQLite is asked
+                self._pull_others_keys()
+            # Keys other processes wrote since this one's last flush: not in its filter yet.
+            others = self._others_recent
             # Only keys the filter might hold are asked of SQLite: usually none of them.
-            key_filter = self._filter
+            key_filter = None if self._filter_stale else self._filter
             maybe_held = keys if key_filter is None else _held(keys, key_filter)
             maybe = [key for key in maybe_held if key not in claimed_keys]
             stored = self._stored(maybe) if maybe else ()
             claimed: list[bool] = []
             append = claimed.append
             for key in keys:
-                if key in claimed_keys or key in stored:
+                if key in claimed_keys or key in stored or key in others:
                     append(False)
                 else:
                     claimed_keys[key] = received_at
@@ -296,8 +342,9 @@ class DuplicateIndex:
                 logger.warning("the duplicate index is ahead of the log; building it again")
                 with self._writing():
                     self._writer.execute("DELETE FROM event_keys")
+                    self._writer.execute("DELETE FROM indexed_records")
                     self._set_indexed_through(0)
-            return self._catch_up()
+            return self._catch_up(every_gap=True)
 
     def forget_before(self, cutoff: datetime) -> int:
         """Drop keys that arrived before `cutoff`; returns how many went."""
@@ -340,12 +387,14 @@ class DuplicateIndex:
         # More gathered meanwhile: go on (not while a batch in flight holds the claims).
         return written > 0 and len(self._claimed) >= self._flush_keys
 
-    def _catch_up(self) -> int:
+    def _catch_up(self, *, every_gap: bool = False) -> int:
         """Index the records after the mark (the caller holds `_flush_lock`): the handed-
         over ones from memory, the others (a crash's tail, a batch between its append and
         its hand-over) read from the log."""
         if self._lost is not None:
             self._forget_lost(self._lost.lost_ranges())
+        if self._shared:
+            return self._catch_up_shared(every_gap=every_gap)
         after = self._indexed_through()
         with self._lock:
             handed, self._logged = self._logged, {}
@@ -378,6 +427,122 @@ class DuplicateIndex:
             for seq in [seq for seq in self._logged if seq <= end]:
                 del self._logged[seq]
         return len(added)
+
+    def _catch_up_shared(self, *, every_gap: bool) -> int:
+        """`_catch_up` for a log several processes append to: this process's own records
+        from memory; a record nobody indexed is read from the log once it has been durable
+        for `shared_grace_seconds` (`every_gap`: at once, at start-up), so records other
+        processes are about to index are not read back. Then the keys the others wrote
+        since the last flush go into this process's filter."""
+        with self._lock:
+            handed, self._logged = self._logged, {}
+        end = self._log.durable_seq
+        read_through = end if every_gap else self._durable_past_grace(end)
+        self._next_flush = time.monotonic() + self._flush_seconds
+        after = self._indexed_through()
+        indexed = {
+            row[0]
+            for row in self._writer.execute(
+                "SELECT seq FROM indexed_records WHERE seq > ?", (after,)
+            )
+        }
+        batches = [(seq, arrived, keys) for seq, (keys, arrived) in handed.items()]
+        known = sorted(indexed.union(handed))
+        for first, last in _gaps(after, min(read_through, end), known):
+            batches.extend(self._read_batches(first - 1, last))
+        added = list(chain.from_iterable(keys for _seq, _arrived, keys in batches))
+        self._add_to_filter(added)
+        if batches:
+            with self._writing():
+                self._writer.execute(_INSERT_BATCHES, (_BATCHES_ENCODER.encode(batches),))
+                self._writer.executemany(
+                    "INSERT OR IGNORE INTO indexed_records (seq) VALUES (?)",
+                    [(seq,) for seq, _arrived, _keys in batches],
+                )
+                flush_id = self._writer.execute(
+                    "INSERT INTO flushes (written_at, keys) VALUES (?, ?)",
+                    (time.time(), _BATCHES_ENCODER.encode(added)),
+                ).lastrowid
+                self._advance_mark()
+                self._writer.execute(
+                    "DELETE FROM flushes WHERE written_at < ?",
+                    (time.time() - _FLUSH_ROWS_KEEP_SECONDS,),
+                )
+                if self._keep_seconds is not None:
+                    newest = max(arrived for _seq, arrived, _keys in batches)
+                    self._forget_some(newest - self._keep_seconds, len(added))
+            assert flush_id is not None
+            self._own_flushes.add(flush_id)
+        self._learn_others_keys()
+        with self._lock:
+            deque(map(self._claimed.pop, added, repeat(None)), maxlen=0)
+        return len(added)
+
+    def _durable_past_grace(self, end: int) -> int:
+        """The log's end as a flush at least `shared_grace_seconds` ago saw it (0 if none):
+        records up to it that nobody indexed since are read from the log."""
+        now = self._monotonic()
+        self._ends_seen.append((now, end))
+        while self._ends_seen and self._ends_seen[0][0] <= now - self._grace_seconds:
+            self._end_past_grace = self._ends_seen.popleft()[1]
+        return self._end_past_grace
+
+    def _advance_mark(self) -> None:
+        """Move the mark over the records now indexed without a gap after it and drop
+        their rows, no longer needed (inside the flush's transaction: the mark read here
+        is the newest, whichever process moved it last)."""
+        after = mark = self._indexed_through()
+        for (seq,) in self._writer.execute(
+            "SELECT seq FROM indexed_records WHERE seq > ? ORDER BY seq", (after,)
+        ).fetchall():
+            if seq != mark + 1:
+                break
+            mark = seq
+        if mark > after:
+            self._set_indexed_through(mark)
+        self._writer.execute("DELETE FROM indexed_records WHERE seq <= ?", (mark,))
+
+    def _add_to_filter(self, keys: Sequence[str]) -> None:
+        """Before the commit: a stored key is never "absent"."""
+        if self._filter is not None and self._filter.is_full:
+            self._build_filter(also=keys)
+        elif self._filter is not None:
+            with self._lock:
+                self._filter.add(keys)
+
+    def _learn_others_keys(self) -> None:
+        """Move the keys other processes wrote to the shared file since the last flush into
+        this process's filter; one that missed rows (pruned unread) builds it again."""
+        if self._filter is None:
+            return  # no filter yet: every key is looked up in SQLite meanwhile
+        with self._lock:
+            self._pull_others_keys()
+            rebuild = self._filter_stale or self._filter.is_full
+            if not rebuild:
+                # Under the lock: a key is always in the filter or in the recent set.
+                self._filter.add(list(self._others_recent))
+                self._others_recent = set()
+        if rebuild:
+            self._build_filter()
+
+    def _pull_others_keys(self) -> None:
+        """Read the `flushes` rows other processes committed since the last read into the
+        recent set (the caller holds `_lock`): one cheap query when there are none, so the
+        intake asks it for every batch and a key another process flushed is a duplicate
+        here at once, not only after this process's next flush."""
+        rows = self._reader.execute(
+            "SELECT id, keys FROM flushes WHERE id > ? ORDER BY id", (self._flushes_read,)
+        ).fetchall()
+        if not rows:
+            return
+        if rows[0][0] > self._flushes_read + 1:
+            self._filter_stale = True  # rows pruned before this process read them
+        for flush_id, keys in rows:
+            if flush_id in self._own_flushes:
+                self._own_flushes.discard(flush_id)
+            else:
+                self._others_recent.update(_KEYS_CODEC.decode(keys))
+        self._flushes_read = rows[-1][0]
 
     def _forget_lost(self, ranges: Sequence[tuple[int, int]], *, remember: bool = True) -> None:
         """Forget the keys of events in lost `ranges` that the event store never applied,
@@ -428,6 +593,11 @@ class DuplicateIndex:
         full (forgotten keys leave it then too). The caller holds `_flush_lock`, so no
         flush stores a key meanwhile."""
         with self._lock if self._shares_connection else nullcontext():
+            # Before the keys: rows other processes commit meanwhile are read again later.
+            row = self._writer.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'flushes'"
+            ).fetchone()
+            newest = int(row[0]) if row else 0
             count = self._writer.execute("SELECT count(*) FROM event_keys").fetchone()[0]
             built = KeyFilter(max(2 * (int(count) + len(also)), self._filter_keys))
             cursor = self._writer.execute("SELECT key FROM event_keys")
@@ -436,6 +606,11 @@ class DuplicateIndex:
         built.add(also)
         with self._lock:
             self._filter = built
+            # Every key of the rows up to `newest` is in the built filter.
+            self._flushes_read = newest
+            self._others_recent = set()
+            self._filter_stale = False
+            self._own_flushes = {id_ for id_ in self._own_flushes if id_ > newest}
 
     def _forget_some(self, cutoff: float, indexed: int) -> None:
         """Drop keys that arrived before `cutoff` (arrival times of the log, no wall clock),

@@ -169,6 +169,7 @@ class IntakeService:
         directory: IntakeDirectory | None = None,
         duplicate_index_path: Path | None = None,
         lost_records: LostRecords | None = None,
+        shared_log: bool = False,
     ) -> None:
         self._log = log
         self._quarantine = quarantine
@@ -188,6 +189,8 @@ class IntakeService:
             # Keys of events the log lost before the store applied them are forgotten, so
             # that a device resending one is accepted (zhian.log.damage).
             lost=lost_records,
+            # Other intake processes append to the same log (NATS): zhian.ingest.dedupe.
+            shared=shared_log,
         )
         self._encoder = msgspec.msgpack.Encoder()
         self._stats_lock = threading.Lock()
