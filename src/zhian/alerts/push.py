@@ -22,14 +22,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from py_vapid import Vapid02
 from pydantic import BaseModel, ConfigDict
-from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 from zhian.access.service import AccessService
 from zhian.alerts.models import PushSubscription
@@ -141,6 +143,9 @@ class PushService:
 
 def load_vapid(path: Path) -> Vapid02:
     """The node's VAPID key from `path`, made there (owner-only) on first use."""
+    # py_vapid and pywebpush load on the first push, not when the web process starts.
+    from py_vapid import Vapid02
+
     if path.exists():
         return Vapid02.from_file(private_key_file=str(path))
     vapid = Vapid02()
@@ -266,6 +271,8 @@ class PushNotifier:
         return accepted
 
     def _push(self, session: Session, row: PushSubscription, payload: str) -> int:
+        from pywebpush import WebPushException, webpush  # on first push, as in load_vapid
+
         try:
             webpush(
                 {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}},

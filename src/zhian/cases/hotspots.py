@@ -27,8 +27,6 @@ from enum import StrEnum
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
-from scipy.special import ndtr
 
 from zhian.cases.settings import CaseSettings
 
@@ -174,6 +172,8 @@ def density(
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     x_edges = grid.x0_m + np.arange(cols + 1) * grid.cell_m
     y_edges = grid.y0_m + np.arange(rows + 1) * grid.cell_m
+    from scipy.special import ndtr  # loaded on first use, not when the web process starts
+
     col_mass = np.diff(ndtr((x_edges[None, :] - cases.x[:, None]) / sigma), axis=1)
     row_mass = np.diff(ndtr((y_edges[None, :] - cases.y[:, None]) / sigma), axis=1)
     return np.asarray((row_mass * w[:, None]).T @ col_mass)
@@ -183,6 +183,8 @@ def _own_cell_mass(grid: Grid, cases: CasePoints, sigma_m: FloatArray) -> FloatA
     """The mass of each case's own kernel that falls in its own cell."""
     x_lo = grid.x0_m + np.floor((cases.x - grid.x0_m) / grid.cell_m) * grid.cell_m
     y_lo = grid.y0_m + np.floor((cases.y - grid.y0_m) / grid.cell_m) * grid.cell_m
+    from scipy.special import ndtr  # loaded on first use, not when the web process starts
+
     in_x = ndtr((x_lo + grid.cell_m - cases.x) / sigma_m) - ndtr((x_lo - cases.x) / sigma_m)
     in_y = ndtr((y_lo + grid.cell_m - cases.y) / sigma_m) - ndtr((y_lo - cases.y) / sigma_m)
     return np.asarray(in_x * in_y)
@@ -194,6 +196,8 @@ def neighbour_bandwidths(cases: CasePoints, k: int, floor_m: float) -> FloatArra
     n = len(cases)
     if n <= 1:
         return np.full(n, max(floor_m, 1.0))
+    from scipy.spatial import cKDTree  # loaded on first use (as ndtr above)
+
     tree = cKDTree(np.column_stack([cases.x, cases.y]))
     distances, _ = tree.query(np.column_stack([cases.x, cases.y]), k=min(k, n - 1) + 1)
     return np.asarray(np.maximum(np.asarray(distances, dtype=float)[:, -1], floor_m), dtype=float)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timezone
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 from zhian.errors import ConfigurationError
 from zhian.reports.content import Report, format_change, format_value
@@ -28,6 +30,9 @@ def document(settings: ReportSettings, *, orientation: str = "portrait") -> FPDF
             "reports.font_path to a font with Simplified Chinese",
             field="reports.font_path",
         )
+    # fpdf2 loads on the first report, not when the web process starts.
+    from fpdf import FPDF
+
     pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=15)
