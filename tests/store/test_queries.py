@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -333,6 +333,40 @@ def test_restricted_vehicle_entries(sim: Simulated) -> None:
     assert expected
     assert sorted((r.event_id, r.local_hour) for r in rows) == sorted(expected)
     assert [r.at for r in rows] == sorted(r.at for r in rows)
+
+
+def test_restricted_place_passages(sim: Simulated) -> None:
+    # The simulated district declares no restricted place: mark its vehicle gates restricted.
+    devices = sim.reference.devices
+    gates = {str(d["id"]) for d in sim.district.tables["devices"] if d["kind"] == "vehicle_gate"}
+    restricted = pa.array([d in gates for d in devices.column("device_id").to_pylist()])
+    column = devices.schema.get_field_index("is_restricted")
+    reference = replace(
+        sim.reference, devices=devices.set_column(column, "is_restricted", restricted)
+    )
+    expected = [
+        (e.id, e.device_id, e.direction, _local(e.time).hour)
+        for _, e in sim.window(VehicleEvent)
+        if e.device_id in gates
+    ]
+    rows = sim.queries.restricted_place_passages(
+        reference, SINCE, UNTIL, utc_offset_seconds=OFFSET_SECONDS
+    )
+    assert expected
+    assert sorted((r.event_id, r.device_id, r.direction, r.local_hour) for r in rows) == sorted(
+        expected
+    )
+    assert [r.at for r in rows] == sorted(r.at for r in rows)
+    registered = {plate for plate, _ in sim.registered_plates}
+    by_id = {e.id: e for _, e in sim.window(VehicleEvent)}
+    assert all(r.is_registered == (by_id[r.event_id].plate in registered) for r in rows)
+    # Without a restricted device, nothing passes one.
+    assert (
+        sim.queries.restricted_place_passages(
+            sim.reference, SINCE, UNTIL, utc_offset_seconds=OFFSET_SECONDS
+        )
+        == []
+    )
 
 
 def _unknown_entries(sim: Simulated) -> Iterator[AccessEvent]:

@@ -94,6 +94,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/node/quality"): NODE_CONTROL,
     ("POST", "/api/v1/node/directory/refresh"): NODE_CONTROL,
     ("GET", "/api/v1/node/devices/{device_id}/check"): NODE_CONTROL,
+    ("POST", "/api/v1/node/models/run"): NODE_CONTROL,
     # Intake: device tokens (zhian.web.deps.authenticate_device).
     ("POST", "/api/v1/events"): DEVICE,
     ("POST", "/api/v1/images"): DEVICE,

@@ -44,7 +44,14 @@ def test_map_layers_live_alert_and_drill_down(live_server: LiveServer, browser: 
     _sign_in(page, base, "/map")
     expect(page.locator("#map[data-ready='1']")).to_have_count(1)
     expect(page.locator("#live-state.on")).to_have_text("实时")
-    assert page.locator("#map-layers input[data-layer]").count() == 5
+    names = page.locator("#map-layers input[data-layer]").evaluate_all(
+        "boxes => boxes.map(box => box.dataset.layer)"
+    )
+    # Every layer this user may see: areas, buildings, devices, alerts, crowd, and the
+    # case analytics' hotspots and patrol points (#16).
+    assert sorted(names) == sorted(
+        ["areas", "buildings", "devices", "alerts", "zones", "hotspots", "patrols"]
+    )
     assert page.locator("#map").get_attribute("data-base") == "geometry"  # no tiles: own geometry
 
     # Devices draw as dots or clusters; unticking the layer removes them, ticking restores.
