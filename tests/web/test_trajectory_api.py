@@ -107,7 +107,7 @@ def test_the_page_shows_the_table_the_map_and_the_co_travellers(
     client: TestClient, clock: ManualClock, node: Node, passages: None
 ) -> None:
     page = client.get("/trajectories", params={"lang": "en"})
-    assert page.status_code == 200 and "Vehicle trajectory" in page.text
+    assert page.status_code == 200 and "Trajectories and co-travellers" in page.text
     assert 'href="/trajectories' in page.text  # the menu entry
     now = clock.now().astimezone(clock.now().tzinfo)
     form = {"plate": PLATE, "case_number": "A-2026-0001", "reason": "车辆被盗，追查去向",

@@ -82,6 +82,10 @@ def test_remote_reads_answer_what_the_store_holds(
         assert remote.plate_passages_near(moments, 60, 10) == node.store.plate_passages_near(
             moments, 60, 10
         )
+        keys = [("resident", node.governance.sealer.token("subject", "R0001"))]
+        subject_passages = remote.subject_passages(keys, since, until, 10)
+        assert subject_passages == node.store.subject_passages(keys, since, until, 10)
+        assert [p.event_id for p in subject_passages] == ["e0", "e1", "e2"]
         passages = remote.passage_counts(since, until)
         assert passages == node.store.queries.passage_counts(since, until) != []
     finally:

@@ -30,7 +30,7 @@ from zhian.store.duckdb_queries import DuckDbEventQueries
 from zhian.store.features import StoreProtector
 from zhian.store.maintenance import RetentionKeep
 from zhian.store.passages import DuckDbPassages
-from zhian.store.queries import EventQueries, PlatePassage
+from zhian.store.queries import EventQueries, PlatePassage, SubjectPassage
 from zhian.store.schema import (
     EVENT_TABLES,
     STORE_CONSUMER,
@@ -171,6 +171,31 @@ class EventStore:
         )
         return [_passage(row) for row in self._read(sql, parameters)]
 
+    def subject_passages(
+        self, keys: Sequence[tuple[str, str]], since: datetime, until: datetime, limit: int
+    ) -> list[SubjectPassage]:
+        """Access passages and matched face captures of any of `keys` ((subject_kind,
+        token): a resident's card and subject reference) in [since, until), in time order
+        (a person's trajectory, 轨迹). Denied access attempts count: the card was there."""
+        if not keys:
+            return []
+        values = ", ".join(f"($k{i}, $r{i})" for i in range(len(keys)))
+        parameters: dict[str, object] = {"since": since, "until": until, "limit": limit}
+        for i, (kind, token) in enumerate(keys):
+            parameters[f"k{i}"], parameters[f"r{i}"] = kind, token
+        parts = " UNION ALL ".join(
+            f"SELECT seq, event_id, device_id, time, '{kind}' AS type, subject_kind, "
+            f"subject_ref, subject_masked FROM {table} JOIN (VALUES {values}) "
+            "AS k(kind, ref) ON subject_kind = k.kind AND subject_ref = k.ref "
+            "WHERE time >= $since AND time < $until"
+            for kind, table in (("access", "access_events"), ("face", "face_events"))
+        )
+        sql = (
+            "SELECT seq, event_id, device_id, timezone('UTC', time), type, subject_kind, "
+            f"subject_ref, subject_masked FROM ({parts}) ORDER BY time, seq LIMIT $limit"
+        )
+        return [_subject_passage(row) for row in self._read(sql, parameters)]
+
     def identifier_tokens(self) -> set[str]:
         """Every identifier token a stored event still holds (the vault keeps no others)."""
         parts = " UNION ".join(
@@ -241,6 +266,13 @@ class EventStore:
         transaction; returns how many were re-sealed."""
         with self._write_lock:
             return maintenance.reseal_features(self._connection, self.protector)
+
+
+def _subject_passage(row: tuple[Any, ...]) -> SubjectPassage:
+    moment = row[3] if row[3].tzinfo is not None else row[3].replace(tzinfo=UTC)
+    return SubjectPassage(seq=row[0], event_id=row[1], device_id=row[2], time=moment,
+                          type=row[4], subject_kind=row[5], subject_token=row[6],
+                          subject_masked=row[7])  # fmt: skip
 
 
 def _passage(row: tuple[Any, ...]) -> PlatePassage:

@@ -83,6 +83,21 @@ class PlatePassage(msgspec.Struct, frozen=True, kw_only=True):
     plate_masked: str
 
 
+class SubjectPassage(msgspec.Struct, frozen=True, kw_only=True):
+    """One access passage or matched face capture of a person's key (a resident's card or
+    subject reference) as a trajectory reads it: where, when, which key (its kind and
+    token) and its masked form (never the value). `type` is "access" or "face"."""
+
+    seq: int
+    event_id: str
+    device_id: str
+    time: datetime
+    type: str
+    subject_kind: str
+    subject_token: str
+    subject_masked: str
+
+
 class PassageCount(msgspec.Struct, frozen=True, kw_only=True):
     """Access or vehicle passages of one device in one direction in one UTC hour of event
     time (`direction` "" when the device did not say)."""

@@ -26,7 +26,13 @@ from zhian.store.passages import (
     PassageRecord,
     SealedFaceCapture,
 )
-from zhian.store.queries import ArrivalStats, PassageCount, PlatePassage, StoredEventSummary
+from zhian.store.queries import (
+    ArrivalStats,
+    PassageCount,
+    PlatePassage,
+    StoredEventSummary,
+    SubjectPassage,
+)
 
 
 class EventReads(Protocol):
@@ -59,6 +65,10 @@ class EventReads(Protocol):
     def plate_passages_near(
         self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
     ) -> list[PlatePassage]: ...
+
+    def subject_passages(
+        self, keys: list[tuple[str, str]], since: datetime, until: datetime, limit: int
+    ) -> list[SubjectPassage]: ...
 
     def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]: ...
 
@@ -93,6 +103,13 @@ class _PlateArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class _NearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     moments: list[tuple[str, datetime]]
     window_seconds: float
+    limit: int
+
+
+class _SubjectArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    keys: list[tuple[str, str]]
+    since: datetime
+    until: datetime
     limit: int
 
 
@@ -156,6 +173,11 @@ class LocalEventReads:
     ) -> list[PlatePassage]:
         return self._store.plate_passages_near(moments, window_seconds, limit)
 
+    def subject_passages(
+        self, keys: list[tuple[str, str]], since: datetime, until: datetime, limit: int
+    ) -> list[SubjectPassage]:
+        return self._store.subject_passages(keys, since, until, limit)
+
     def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
         return self._store.queries.passage_counts(since, until)
 
@@ -204,6 +226,11 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         lambda store, args: store.plate_passages(
             args.plate_token, args.since, args.until, args.limit
         ),
+    ),
+    "subject_passages": StoreQuery(
+        _SubjectArgs,
+        list[SubjectPassage],
+        lambda store, args: store.subject_passages(args.keys, args.since, args.until, args.limit),
     ),
     "plate_passages_near": StoreQuery(
         _NearArgs,
@@ -300,6 +327,14 @@ class RemoteEventStore:
         answer: list[PlatePassage] = self._ask(
             "plate_passages_near",
             {"moments": moments, "window_seconds": window_seconds, "limit": limit},
+        )
+        return answer
+
+    def subject_passages(
+        self, keys: list[tuple[str, str]], since: datetime, until: datetime, limit: int
+    ) -> list[SubjectPassage]:
+        answer: list[SubjectPassage] = self._ask(
+            "subject_passages", {"keys": keys, "since": since, "until": until, "limit": limit}
         )
         return answer
 

@@ -1,8 +1,8 @@
 """What a trajectory (轨迹) and its co-travellers (同行) are, computed from passages.
 
 Pure functions of passages already read (within a case reference and the reader's scope:
-issue #16; the store query, API and pages that call them are still to come). A subject is
-a token (a plate's or a resident's, never the value); the output carries tokens only, for
+issue #16; `zhian.trajectories.service` reads them for the API and the page). A subject is
+a token (a plate's or a resident's key, never the value); the output carries tokens only, for
 the caller to mask or, after a permitted reveal, open.
 
 - A trajectory is the subject's passages in time order, each step flagged when the gap
@@ -39,6 +39,7 @@ class Passage:
     subject: str  # a token
     device_id: str
     time: datetime
+    source: str = ""  # what saw it: "vehicle", "access" (a door) or "face" (a camera match)
 
 
 @dataclass(frozen=True)

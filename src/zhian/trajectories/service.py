@@ -1,9 +1,12 @@
-"""Trajectory (轨迹) and co-traveller (同行) searches on a plate, under their safeguards.
+"""Trajectory (轨迹) searches on a plate or a resident, and co-traveller (同行) searches on
+a plate, under their safeguards.
 
+A plate's passages are its vehicle passages; a resident's are the access passages of their
+keys (their card and their subject reference) and the face captures matched to them.
 Each search needs a case of the reader's jurisdiction (its case number) and a stated
 reason; it reads only passages at devices of the reader's jurisdiction; it is audited
 (who, which subject as its token, which case, why, what was found); and it answers with
-masked plates only. Nothing here scores a person: co-travellers are listed by the number
+masked identifiers only. Nothing here scores a person: co-travellers are listed by the number
 of places shared, the fact that defines them.
 """
 
@@ -12,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from zhian.audit.service import Actor, AuditService
 from zhian.cases.service import CaseService
 from zhian.devices.schemas import DeviceRead
 from zhian.errors import BadRequestError, NotFoundError
-from zhian.governance.masking import mask_plate
+from zhian.governance.masking import mask_plate, mask_ref
 from zhian.governance.reveal import Purpose
-from zhian.store.queries import PlatePassage
+from zhian.store.queries import PlatePassage, SubjectPassage
 from zhian.store.remote import EventReads
 from zhian.trajectories.analysis import (
     CoTraveller,
@@ -37,25 +41,31 @@ MAX_PASSAGES = 5000
 MAX_NEAR_PASSAGES = 200_000
 MAX_DAYS = 92
 
+SUBJECT_KINDS = ("plate", "resident")
+
+_P = TypeVar("_P", PlatePassage, SubjectPassage)
+
 
 @dataclass(frozen=True)
 class TrajectoryQuery:
-    """What a search asks: the plate (in the clear, as the officer has it), the period
-    and the purpose."""
+    """What a search asks: the subject (a plate in the clear, as the officer has it, or a
+    resident's registry id), the period and the purpose."""
 
-    plate: str
+    subject: str
     case_number: str
     reason: str
     since: datetime
     until: datetime
+    subject_kind: str = "plate"  # one of SUBJECT_KINDS
 
 
 @dataclass(frozen=True)
 class TrajectoryResult:
-    plate_masked: str
+    subject_kind: str
+    subject_masked: str
     case_number: str
     steps: list[TrajectoryStep]
-    masks: dict[str, str]  # token -> masked plate
+    masks: dict[str, str]  # token -> masked plate or key
     device_names: dict[str, str]
 
 
@@ -70,7 +80,9 @@ class CoTravellerResult:
 
 
 class TrajectoryService:
-    """Reads a plate's trajectory and co-travellers for one reader, within their scope."""
+    """Reads a plate's or a resident's trajectory and a plate's co-travellers for one
+    reader, within their scope. `resident_keys` gives a resident id's keys as the store
+    holds them: (subject_kind, token) pairs, their subject reference first."""
 
     def __init__(
         self,
@@ -79,6 +91,7 @@ class TrajectoryService:
         cases: CaseService,
         devices: Sequence[DeviceRead],
         plate_token: Callable[[str], str],
+        resident_keys: Callable[[str], list[tuple[str, str]]],
         audit: AuditService,
         user_id: int,
         ip: str | None = None,
@@ -88,15 +101,21 @@ class TrajectoryService:
         self.cases = cases
         self.devices = {d.id: d for d in devices}
         self.plate_token = plate_token
+        self.resident_keys = resident_keys
         self.audit = audit
         self.user_id = user_id
         self.ip = ip
         self.limits = limits or TrajectoryLimits()
 
     def _checked(self, query: TrajectoryQuery) -> Purpose:
-        plate = query.plate.strip()
-        if not 2 <= len(plate) <= 16:
+        subject = query.subject.strip()
+        if query.subject_kind not in SUBJECT_KINDS:
+            raise BadRequestError("the subject kind is 'plate' or 'resident'",
+                                  field="subject_kind")  # fmt: skip
+        if query.subject_kind == "plate" and not 2 <= len(subject) <= 16:
             raise BadRequestError("give the plate (2-16 characters)", field="plate")
+        if query.subject_kind == "resident" and not 1 <= len(subject) <= 64:
+            raise BadRequestError("give the resident's id (1-64 characters)", field="resident_id")
         if not query.case_number.strip():
             raise BadRequestError("a trajectory search needs a case number", field="case_number")
         if not query.reason.strip():
@@ -113,49 +132,78 @@ class TrajectoryService:
             raise BadRequestError(f"search at most {MAX_DAYS} days at a time", field="until")
         return purpose
 
-    def _visible(self, passages: list[PlatePassage]) -> list[PlatePassage]:
+    def _visible(self, passages: list[_P]) -> list[_P]:
         """Only passages at devices of the reader's jurisdiction."""
         return [p for p in passages if p.device_id in self.devices]
 
     def _places(self) -> dict[str, Place]:
         return {d.id: Place(d.latitude, d.longitude) for d in self.devices.values()}
 
-    def _record(self, action: str, token: str, purpose: Purpose, **details: object) -> None:
+    def _record(
+        self, action: str, token: str, purpose: Purpose, record_type: str = "plate",
+        **details: object,
+    ) -> None:  # fmt: skip
         self.audit.record(
-            Actor.user(self.user_id), action, record_type="plate", record_ids=[token],
+            Actor.user(self.user_id), action, record_type=record_type, record_ids=[token],
             ip=self.ip, purpose=purpose.reason, case_number=purpose.case_number,
             details=details,
         )  # fmt: skip
 
     def trajectory(self, query: TrajectoryQuery) -> TrajectoryResult:
-        """The plate's passages in time order with gaps and implausible speeds flagged."""
+        """The subject's passages in time order with gaps and implausible speeds flagged."""
         purpose = self._checked(query)
-        token = self.plate_token(query.plate.strip())
+        if query.subject_kind == "resident":
+            return self._resident_trajectory(query, purpose)
+        token = self.plate_token(query.subject.strip())
         passages = self._visible(
             self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
         )
         self._record("trajectory.read", token, purpose, passages=len(passages),
                      since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
         steps = trajectory(
-            (Passage(p.plate_token, p.device_id, p.time) for p in passages),
+            (Passage(p.plate_token, p.device_id, p.time, "vehicle") for p in passages),
             self._places(),
             self.limits,
         )
         masks = {p.plate_token: p.plate_masked for p in passages}
-        shown = masks.get(token, mask_plate(query.plate.strip()))
-        return TrajectoryResult(shown, purpose.case_number or "", steps, masks,
+        shown = masks.get(token, mask_plate(query.subject.strip()))
+        return TrajectoryResult("plate", shown, purpose.case_number or "", steps, masks,
                                 self._names(passages))  # fmt: skip
+
+    def _resident_trajectory(self, query: TrajectoryQuery, purpose: Purpose) -> TrajectoryResult:
+        """A resident's door passages by any of their keys and the face captures matched to
+        them; audited under the token of their subject reference."""
+        resident_id = query.subject.strip()
+        keys = self.resident_keys(resident_id)
+        passages = self._visible(
+            self.reads.subject_passages(keys, query.since, query.until, MAX_PASSAGES)
+        )
+        token = keys[0][1]  # their subject reference's token: who the audit names
+        self._record("trajectory.read", token, purpose, "resident", passages=len(passages),
+                     since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
+        steps = trajectory(
+            (Passage(p.subject_token, p.device_id, p.time, p.type) for p in passages),
+            self._places(),
+            self.limits,
+        )
+        masks = {p.subject_token: f"{p.subject_kind} {p.subject_masked}" for p in passages}
+        return TrajectoryResult("resident", mask_ref(resident_id), purpose.case_number or "",
+                                steps, masks, self._names(passages))  # fmt: skip
 
     def co_travellers(
         self, query: TrajectoryQuery, *, window_seconds: float, min_places: int
     ) -> CoTravellerResult:
-        """Plates seen within `window_seconds` of the plate at ≥ `min_places` places."""
+        """Plates seen within `window_seconds` of the plate at ≥ `min_places` places (for
+        plates only: who a person walks with is not searched)."""
+        if query.subject_kind != "plate":
+            raise BadRequestError("co-travellers are searched for plates only",
+                                  field="subject_kind")  # fmt: skip
         if not 1 <= window_seconds <= 3600:
             raise BadRequestError("the window is 1 to 3600 seconds", field="window_seconds")
         if not 2 <= min_places <= 50:
             raise BadRequestError("min_places is 2 to 50", field="min_places")
         purpose = self._checked(query)
-        token = self.plate_token(query.plate.strip())
+        token = self.plate_token(query.subject.strip())
         mine = self._visible(
             self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
         )
@@ -172,9 +220,9 @@ class TrajectoryService:
                      window_seconds=window_seconds, min_places=min_places,
                      since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
         masks = {p.plate_token: p.plate_masked for p in [*mine, *near]}
-        return CoTravellerResult(masks.get(token, mask_plate(query.plate.strip())),
+        return CoTravellerResult(masks.get(token, mask_plate(query.subject.strip())),
                                  purpose.case_number or "", len(mine), found, masks,
                                  self._names([*mine, *near]))  # fmt: skip
 
-    def _names(self, passages: list[PlatePassage]) -> dict[str, str]:
+    def _names(self, passages: Sequence[PlatePassage | SubjectPassage]) -> dict[str, str]:
         return {p.device_id: self.devices[p.device_id].name for p in passages}

@@ -1,22 +1,24 @@
-"""Trajectory (轨迹) and co-traveller (同行) searches on a plate: JSON routes.
+"""Trajectory (轨迹) searches on a plate or a resident and co-traveller (同行) searches on a
+plate: JSON routes.
 
-POST, so that the plate and the purpose never sit in a URL (proxies and logs keep those).
+POST, so that the subject and the purpose never sit in a URL (proxies and logs keep those).
 Each needs `trajectories.search` (zhian.web.permissions), a case number of the user's
-jurisdiction and a reason; each is audited by `zhian.trajectories.service`; plates come
-back masked.
+jurisdiction and a reason; each is audited by `zhian.trajectories.service`; plates and
+residents' keys come back masked.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.devices.service import DeviceService
-from zhian.errors import ConfigurationError
+from zhian.errors import BadRequestError, ConfigurationError
 from zhian.governance.reveal import Purpose
+from zhian.registry.models import Resident
 from zhian.trajectories.service import TrajectoryQuery, TrajectoryService
 from zhian.web.auth import current_user
 from zhian.web.cases_api import case_service
@@ -32,11 +34,19 @@ router = APIRouter(
 
 
 class TrajectorySearch(BaseModel):
-    """A plate, the period, and why: the case number (of your jurisdiction) and reason."""
+    """A subject (a plate, or a resident by their registry id), the period, and why: the
+    case number (of your jurisdiction) and reason."""
 
     model_config = ConfigDict(extra="forbid")
 
-    plate: str = Field(min_length=2, max_length=16)
+    subject_kind: Literal["plate", "resident"] = Field(
+        default="plate", description="Whose passages: a plate's or a resident's."
+    )
+    plate: str | None = Field(default=None, min_length=2, max_length=16)
+    resident_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="The resident's registry id (with `subject_kind` resident).",
+    )  # fmt: skip
     case_number: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
     since: datetime
@@ -61,11 +71,23 @@ def trajectory_service(context: RequestContext) -> TrajectoryService:
         raise ConfigurationError(
             "plates are stored as keyed tokens: run `zhian keys init` first", field="plate"
         )
+
+    def resident_keys(resident_id: str) -> list[tuple[str, str]]:
+        """The keys the store knows the resident by: their subject reference and, when
+        registered, their card (whose token the registry holds). An unknown id still gives
+        its subject reference, so a search does not tell whether the id is registered."""
+        keys = [("resident", sealer.token("subject", resident_id))]
+        resident = context.session.get(Resident, resident_id)
+        if resident is not None and resident.card_ref_token:
+            keys.append(("card", resident.card_ref_token))
+        return keys
+
     return TrajectoryService(
         reads=node.event_reads,
         cases=case_service(context),
         devices=DeviceService(context.session).list_devices(scope=context.scope),
         plate_token=lambda plate: sealer.token("plate", plate),
+        resident_keys=resident_keys,
         audit=node.governance.audit(context.session),
         user_id=context.user.id,
         ip=context.ip,
@@ -73,21 +95,33 @@ def trajectory_service(context: RequestContext) -> TrajectoryService:
 
 
 def _query(body: TrajectorySearch) -> TrajectoryQuery:
-    return TrajectoryQuery(body.plate, body.case_number, body.reason, body.since, body.until)
+    field = "plate" if body.subject_kind == "plate" else "resident_id"
+    subject = getattr(body, field)
+    if subject is None:
+        raise BadRequestError(f"a {body.subject_kind} search needs `{field}`", field=field)
+    return TrajectoryQuery(subject, body.case_number, body.reason, body.since, body.until,
+                           body.subject_kind)  # fmt: skip
 
 
-@router.post("/trajectories", summary="A plate's passages in time order, flagged")
+@router.post("/trajectories", summary="A plate's or a resident's passages in time order")
 def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any]:
-    """The plate's passages at devices of your jurisdiction in the period, in time order,
-    each step with its gap and speed and the flags: `is_gap` (unseen longer than 6 h),
-    `is_implausible_speed` (faster than 150 km/h over 300 m or more)."""
+    """The subject's passages at devices of your jurisdiction in the period, in time order:
+    a plate's vehicle passages, or a resident's door passages (by their card or subject
+    reference) and face captures matched to them. Each step has its gap and speed, the
+    flags `is_gap` (unseen longer than 6 h) and `is_implausible_speed` (faster than
+    150 km/h over 300 m or more), its `source` (vehicle, access, face) and the masked key."""
     result = trajectory_service(context).trajectory(_query(body))
+    plate = {"plate_masked": result.subject_masked} if result.subject_kind == "plate" else {}
     return {
-        "plate_masked": result.plate_masked,
+        "subject_kind": result.subject_kind,
+        "subject_masked": result.subject_masked,
+        **plate,
         "case_number": result.case_number,
         "steps": [
             {
                 "time": step.passage.time.isoformat(),
+                "source": step.passage.source,
+                "subject_masked": result.masks.get(step.passage.subject, "***"),
                 "device_id": step.passage.device_id,
                 "device_name": result.device_names.get(step.passage.device_id),
                 "latitude": step.place.latitude if step.place else None,

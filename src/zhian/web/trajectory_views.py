@@ -1,9 +1,10 @@
-"""The trajectory page (轨迹): a plate's passages as a table and on a map with playback,
-and its co-travellers (同行), for a case of the user's jurisdiction with a reason.
+"""The trajectory page (轨迹): a plate's or a resident's passages as a table and on a map
+with playback, and a plate's co-travellers (同行), for a case of the user's jurisdiction
+with a reason.
 
-The form posts (the plate and the purpose stay out of URLs); the search, its checks and
-its audit entry are `zhian.trajectories.service`'s, the same as the API's. Plates are shown
-masked. Needs `trajectories.search` (zhian.web.permissions).
+The form posts (the subject and the purpose stay out of URLs); the search, its checks and
+its audit entry are `zhian.trajectories.service`'s, the same as the API's. Plates and
+residents' keys are shown masked. Needs `trajectories.search` (zhian.web.permissions).
 """
 
 from __future__ import annotations
@@ -26,13 +27,22 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 _PAIRS: dict[str, tuple[str, str]] = {
     "nav_trajectories": ("轨迹", "Trajectories"),
-    "traj_title": ("车辆轨迹与同行分析", "Vehicle trajectory and co-travellers"),
+    "traj_title": ("轨迹与同行分析", "Trajectories and co-travellers"),
     "traj_note": (
-        "须填写本辖区案件编号与检索事由；检索留痕，号牌脱敏显示。",
+        "须填写本辖区案件编号与检索事由；检索留痕，号牌与人员标识脱敏显示。",
         "Needs a case number of your jurisdiction and a reason; every search is audited "
-        "and plates are shown masked.",
+        "and plates and residents' keys are shown masked.",
     ),
+    "traj_kind": ("检索对象", "Subject"),
+    "traj_kind_plate": ("车辆（号牌）", "Vehicle (plate)"),
+    "traj_kind_resident": ("实有人口（人员编号）", "Resident (registry id)"),
     "traj_plate": ("号牌", "Plate"),
+    "traj_resident": ("人员编号", "Resident id"),
+    "traj_source": ("来源", "Source"),
+    "traj_key": ("标识", "Key"),
+    "traj_source_vehicle": ("过车", "vehicle passage"),
+    "traj_source_access": ("门禁", "door access"),
+    "traj_source_face": ("人脸抓拍", "face capture"),
     "traj_case": ("案件编号", "Case number"),
     "traj_reason": ("检索事由", "Reason"),
     "traj_since": ("起始时间", "From"),
@@ -48,7 +58,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "traj_flags": ("提示", "Flags"),
     "traj_flag_gap": ("长时间未见", "long unseen"),
     "traj_flag_speed": ("速度异常", "implausible speed"),
-    "traj_none": ("该时段内辖区点位无此号牌", "No passage of this plate at your devices then"),
+    "traj_none": (
+        "该时段内辖区点位无此对象的记录",
+        "No passage of this subject at your devices then",
+    ),
     "traj_play": ("回放", "Play back"),
     "traj_co_title": ("同行车辆", "Co-travellers"),
     "traj_co_places": ("共同点位数", "Shared places"),
@@ -58,8 +71,8 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
 
-FIELDS = ("plate", "case_number", "reason", "since", "until", "with_co", "window_seconds",
-          "min_places")  # fmt: skip
+FIELDS = ("subject_kind", "plate", "resident_id", "case_number", "reason", "since", "until",
+          "with_co", "window_seconds", "min_places")  # fmt: skip
 
 
 def _moment(page: Page, value: str, field: str) -> datetime:
@@ -87,8 +100,9 @@ def _render(page: Page, form: dict[str, str], status_code: int = 200, **extra: A
 
 def _defaults(page: Page) -> dict[str, str]:
     now = page.node.clock.now().astimezone(page.zone)
-    return {"since": f"{now - timedelta(days=7):%Y-%m-%dT%H:%M}", "until": f"{now:%Y-%m-%dT%H:%M}",
-            "window_seconds": "60", "min_places": "3"}  # fmt: skip
+    return {"subject_kind": "plate", "since": f"{now - timedelta(days=7):%Y-%m-%dT%H:%M}",
+            "until": f"{now:%Y-%m-%dT%H:%M}", "window_seconds": "60",
+            "min_places": "3"}  # fmt: skip
 
 
 @router.get("/trajectories", response_class=HTMLResponse, include_in_schema=False)
@@ -101,13 +115,15 @@ async def trajectory_search(page: PageDep) -> HTMLResponse:
     raw = await page.request.form()
     form = {name: str(raw.get(name, "")).strip() for name in FIELDS}
     try:
-        query = TrajectoryQuery(form["plate"], form["case_number"], form["reason"],
+        kind = form["subject_kind"] or "plate"
+        subject = form["resident_id"] if kind == "resident" else form["plate"]
+        query = TrajectoryQuery(subject, form["case_number"], form["reason"],
                                 _moment(page, form["since"], "since"),
-                                _moment(page, form["until"], "until"))  # fmt: skip
+                                _moment(page, form["until"], "until"), kind)  # fmt: skip
         service = trajectory_service(page.context)
         result = service.trajectory(query)
         co = None
-        if form["with_co"]:
+        if form["with_co"] and kind == "plate":  # co-travellers are vehicles' only
             co = service.co_travellers(
                 query, window_seconds=_number(form["window_seconds"], "window_seconds"),
                 min_places=int(_number(form["min_places"], "min_places")),
