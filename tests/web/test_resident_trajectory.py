@@ -18,10 +18,18 @@ from zhian.registry.service import RegistryService
 
 RESIDENT, CARD, NEIGHBOUR = "R0001", "CARD-7788", "R0002"
 CASE = "A-2026-0002"
+# A door of the station beside (J-OTHER), 30 km away: the station officer does not see it.
+OTHER_COMMUNITY = {"id": "C2", "jurisdiction_id": "J-OTHER", "name": "南苑", "kind": "gated",
+                   "latitude": 30.0, "longitude": 120.15}  # fmt: skip
+OTHER_DOOR = {"id": "DOOR9", "kind": "door", "name": "南苑门禁", "community_id": "C2",
+              "building_id": None, "unit_id": None, "zone_id": None, "gateway_id": None,
+              "latitude": 30.0, "longitude": 120.15, "is_enabled": True}  # fmt: skip
 
 
-def access(event_id: str, kind: str, ref: str, when: Any) -> dict[str, Any]:
-    return {"type": "access", "id": event_id, "device_id": "DOOR1", "time": when.isoformat(),
+def access(
+    event_id: str, kind: str, ref: str, when: Any, device_id: str = "DOOR1"
+) -> dict[str, Any]:
+    return {"type": "access", "id": event_id, "device_id": device_id, "time": when.isoformat(),
             "subject": {"kind": kind, "ref": ref}, "direction": "in", "method": "card",
             "result": "granted"}  # fmt: skip
 
@@ -38,16 +46,20 @@ def passages(node: Node, clock: ManualClock, client: TestClient) -> None:
                          "registered_use": "owner_occupied"}]),
             ("residents", [{"id": RESIDENT, "house_id": "H1", "birth_year": 1985,
                             "is_floating": False, "card_ref": CARD}]),
+            ("communities", [OTHER_COMMUNITY]),
+            ("devices", [OTHER_DOOR]),
         ):  # fmt: skip
             report = registry.load_rows(entity, rows)
             assert report.rejected == 0, report.errors
+    node.refresh_directory()
     now = clock.now()
     face = {"type": "face", "id": "f1", "device_id": "CAM1", "quality": 0.9,
             "time": (now - timedelta(hours=9)).isoformat(),
             "subject": {"kind": "resident", "ref": RESIDENT}}  # fmt: skip
     submit(node, access("a1", "card", CARD, now - timedelta(hours=10)), face,
            access("a2", "resident", RESIDENT, now - timedelta(hours=1)),
-           access("n1", "resident", NEIGHBOUR, now - timedelta(hours=2)))  # fmt: skip
+           access("n1", "resident", NEIGHBOUR, now - timedelta(hours=2)),
+           access("o1", "card", CARD, now - timedelta(hours=5), device_id="DOOR9"))  # fmt: skip
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     log_in(client, "station")
     created = client.post("/api/v1/cases", json={
@@ -78,7 +90,7 @@ def test_a_residents_trajectory_joins_their_keys_in_time_order_masked_and_audite
         ("access", "DOOR1"),
         ("face", "CAM1"),
         ("access", "DOOR1"),
-    ]  # the neighbour's passage is not theirs
+    ]  # the neighbour's passage is not theirs; their card at J-OTHER's door is not shown
     assert [s["is_gap"] for s in steps] == [False, False, True]  # 8 h unseen
     assert steps[0]["subject_masked"] == "card C******88"
     for clear in (RESIDENT, CARD, NEIGHBOUR):
@@ -103,6 +115,17 @@ def test_a_resident_search_has_the_plate_searchs_safeguards(
     assert client.post("/api/v1/trajectories", json=search(clock)).status_code == 404
     log_in(client, "grid")
     assert client.post("/api/v1/trajectories", json=search(clock)).status_code == 403
+
+
+def test_the_city_sees_the_residents_passages_at_every_station(
+    client: TestClient, clock: ManualClock, passages: None
+) -> None:
+    """Scope is the reader's: the city's command centre sees the door of J-OTHER too."""
+    log_in(client, "command")
+    response = client.post("/api/v1/trajectories", json=search(clock))
+    assert response.status_code == 200, response.text
+    devices = [s["device_id"] for s in response.json()["steps"]]
+    assert devices == ["DOOR1", "CAM1", "DOOR9", "DOOR1"]
 
 
 def test_an_unregistered_id_finds_only_its_own_reference(
