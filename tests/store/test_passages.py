@@ -199,3 +199,26 @@ def test_a_plates_passages_are_looked_up_through_the_plate_index(tmp_path: Path)
             str(row[1]) for row in events.query("EXPLAIN ANALYZE " + statement[0], statement[1])
         )
         assert "Index Scan" in plan
+
+
+def test_a_persons_keys_give_their_door_passages_and_matched_faces_in_time_order(
+    store: tuple[EventStore, MemoryVault],
+) -> None:
+    """`subject_passages` (a resident's trajectory): every key of theirs, oldest first."""
+    events, vault = store
+    keys = [
+        ("resident", vault.token("subject", "R0001")),
+        ("card", vault.token("subject", "C98765432")),
+    ]
+    until = AT + timedelta(hours=1)
+    found = events.subject_passages(keys, AT, until, 100)
+    assert [(p.event_id, p.type, p.subject_kind) for p in found] == [
+        ("a1", "access", "card"),
+        ("f1", "face", "resident"),
+    ]
+    assert found[0].subject_masked == "C******32" and found[0].subject_token == keys[1][1]
+    assert [p.event_id for p in events.subject_passages(keys, AT, until, 1)] == ["a1"]
+    assert events.subject_passages(keys[:1], AT, until, 100)[0].event_id == "f1"
+    # A kind must match as well as the token: the card's token named as a resident is not it.
+    assert events.subject_passages([("resident", keys[1][1])], AT, until, 100) == []
+    assert events.subject_passages([], AT, until, 100) == []
