@@ -103,6 +103,7 @@ def test_a_report_enters_as_an_alert_with_cleaned_photos_once(
     detail = client.get(f"/api/v1/alerts/{alert_id}").json()
     assert detail["rule"] == "patrol" and detail["kind"] == "patrol_hazard"
     assert detail["tier"] == "minor" and "消防通道" in detail["title_zh"]
+    assert detail["place_id"] == POINT and detail["evidence"]["images"] == [ref]
     assert patrol_alert_ids(node) == [alert_id]
     assert audit_actions(node).count("patrol.report") == 1
 
@@ -123,3 +124,19 @@ def test_bad_reports_are_refused_by_field(client: TestClient) -> None:
     assert not_image.status_code == 400 and not_image.json()["error"]["field"] == "photos"
     log_in(client, "outsider")
     assert report(client, key="rp-other01").status_code == 404
+
+
+def test_the_phone_page_offers_patrol_to_those_who_handle_alerts(client: TestClient) -> None:
+    log_in(client, "grid")
+    page = client.get("/phone")
+    assert page.status_code == 200
+    assert 'id="phone-alert-patrol"' in page.text
+    assert f'<option value="{POINT}">' in page.text
+    assert 'data-patrol="checkin"' in page.text and 'data-patrol="report"' in page.text
+    assert "安全隐患" in page.text
+    assert "Safety hazard" in client.get("/phone?lang=en").text
+    log_in(client, "outsider")  # a station with no buildings: no point to patrol
+    assert 'id="phone-alert-patrol"' not in client.get("/phone").text
+    log_in(client, "analyst")  # sees alerts, handles none
+    analyst_page = client.get("/phone")
+    assert analyst_page.status_code == 200 and 'id="phone-alert-patrol"' not in analyst_page.text
