@@ -5,6 +5,7 @@ scoped to the user's jurisdiction, audited, and bad input refused by field."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -12,6 +13,7 @@ from PIL import Image
 from tests.web.conftest import log_in
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter
+from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
 POINT = "C1-B1"  # at 30.27, 120.15 in the test registry
@@ -135,8 +137,46 @@ def test_the_phone_page_offers_patrol_to_those_who_handle_alerts(client: TestCli
     assert 'data-patrol="checkin"' in page.text and 'data-patrol="report"' in page.text
     assert "安全隐患" in page.text
     assert "Safety hazard" in client.get("/phone?lang=en").text
+    assert 'id="patrol-duty"' in page.text
+    assert 'data-layer="units"' not in client.get("/map").text  # may not dispatch
+    log_in(client, "station")
+    assert 'data-layer="units"' in client.get("/map").text
     log_in(client, "outsider")  # a station with no buildings: no point to patrol
     assert 'id="phone-alert-patrol"' not in client.get("/phone").text
     log_in(client, "analyst")  # sees alerts, handles none
     analyst_page = client.get("/phone")
     assert analyst_page.status_code == 200 and 'id="phone-alert-patrol"' not in analyst_page.text
+
+
+def units(client: TestClient) -> list[str]:
+    answer = client.get("/api/v1/patrol/units")
+    assert answer.status_code == 200, answer.text
+    return [feature["properties"]["name"] for feature in answer.json()["features"]]
+
+
+def duty(client: TestClient, on_duty: bool, **body: object):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/patrol/duty", json={"on_duty": on_duty, **body})
+
+
+def test_units_are_on_the_dispatchers_map_only_while_on_duty_and_fresh(
+    client: TestClient, clock: ManualClock
+) -> None:
+    log_in(client, "grid")
+    assert duty(client, True).json()["error"]["field"] == "latitude"
+    assert duty(client, True, **NEAR).status_code == 204
+    assert client.get("/api/v1/patrol/units").status_code == 403  # may not dispatch
+    log_in(client, "station")
+    assert units(client) == ["测试·grid"]
+    log_in(client, "outsider")  # another station's jurisdiction
+    assert units(client) == []
+
+    log_in(client, "grid")
+    assert duty(client, False).status_code == 204
+    log_in(client, "station")
+    assert units(client) == []
+
+    log_in(client, "grid")
+    assert duty(client, True, **NEAR).status_code == 204
+    clock.advance(timedelta(minutes=11))  # the phone stopped reporting
+    log_in(client, "station")
+    assert units(client) == []

@@ -29,3 +29,19 @@ class PatrolCheckin(Base):
     distance_m: Mapped[float] = mapped_column(Float)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     checked_in_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class PatrolPosition(Base):
+    """Where a patrol unit on duty last was: one row per user, only while on duty.
+
+    Going off duty deletes the row, so an off-duty position is never kept; a row older than
+    `POSITION_MAX_AGE` is never shown and is deleted at the next duty report of anyone.
+    """
+
+    __tablename__ = "patrol_positions"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    jurisdiction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

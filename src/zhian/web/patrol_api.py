@@ -15,8 +15,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.access.scope import JurisdictionScope
+from zhian.access.service import AccessService
 from zhian.audit.service import Actor
 from zhian.errors import BadRequestError
+from zhian.maps import layers
+from zhian.patrol import duty
 from zhian.patrol.service import CATEGORY_TIERS, MAX_REPORT_CHARS, PatrolReport, PatrolService
 from zhian.registry.service import RegistryService
 from zhian.tips.photos import clean_photo
@@ -148,3 +151,54 @@ def report(context: Context, body: ReportRequest, idempotency_key: IdempotencyKe
         details={"point_id": body.point_id, "category": body.category},
     )
     return JSONResponse({"alert_id": alert_id}, status_code=201)
+
+
+class DutyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on_duty: bool
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+@router.post(
+    "/duty",
+    summary="Go on duty (or report a new position on duty) or off duty",
+    status_code=204,
+    responses=error_responses(401, 403, 400),
+)
+def report_duty(context: Context, body: DutyRequest) -> Response:
+    """On duty the position is required and shown on the dispatchers' map; off duty the
+    last position is deleted at once (docs/phone.md "Patrol units on the map")."""
+    position: tuple[float, float] | None = None
+    if body.on_duty:
+        if body.latitude is None or body.longitude is None:
+            missing = "latitude" if body.latitude is None else "longitude"
+            raise BadRequestError(f"on duty, {missing} is required", field=missing)
+        position = (body.latitude, body.longitude)
+    duty.report_duty(
+        context.session,
+        user_id=context.user.id,
+        jurisdiction_id=context.user.jurisdiction_id,
+        position=position,
+        now=context.node.clock.now(),
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/units",
+    summary="Patrol units on duty in the user's jurisdiction, at their last position",
+    responses=error_responses(401, 403),
+)
+def patrol_units(context: Context) -> JSONResponse:
+    units = duty.units_on_duty(context.session, scope=context.scope, now=context.node.clock.now())
+    access = AccessService(context.session)
+    features = []
+    for unit in units:
+        user = access.get_user(unit.user_id)
+        name = user.display_name if user is not None else str(unit.user_id)
+        properties = {"user_id": unit.user_id, "name": name, "at": unit.reported_at.isoformat()}
+        features.append(layers.point(unit.latitude, unit.longitude, properties))
+    datum = context.node.settings.map.tile_datum.value
+    return JSONResponse(layers.in_datum(layers.collection(features), datum))

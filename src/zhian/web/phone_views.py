@@ -67,6 +67,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "patrol_cat_public_order": ("治安问题", "Public order"),
     "patrol_cat_fire": ("消防隐患", "Fire hazard"),
     "patrol_cat_other": ("其他", "Other"),
+    "patrol_duty_start": ("上岗（在地图上显示我的位置）", "On duty (show my position on the map)"),
+    "patrol_duty_stop": ("下岗（不再显示位置）", "Off duty (stop showing my position)"),
+    "patrol_duty_on": (
+        "在岗：页面打开时每分钟上报位置",
+        "On duty: the position is sent every minute while this page is open",
+    ),
 }
 for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)

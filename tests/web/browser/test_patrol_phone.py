@@ -18,6 +18,7 @@ from tests.web.browser.test_phone_offline import HERE, _photo
 from tests.web.browser.test_tips_phone import PASSWORD, tip_server  # noqa: F401 - the fixture
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.schemas import AlertFilter
+from zhian.patrol.duty import UnitPosition, units_on_duty
 from zhian.patrol.models import PatrolCheckin
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,13 @@ def _patrol_alerts(server: LiveServer) -> list[int]:
             AlertFilter(), page=1, per_page=50, scope=JurisdictionScope.unscoped()
         )
     return [alert.id for alert in page.items if alert.rule == "patrol"]
+
+
+def _units(server: LiveServer) -> list[UnitPosition]:
+    with server.node.db.session() as session:
+        return units_on_duty(
+            session, scope=JurisdictionScope.unscoped(), now=server.node.clock.now()
+        )
 
 
 def test_a_check_in_and_a_report_made_offline_are_sent_once(
@@ -79,4 +87,15 @@ def test_a_check_in_and_a_report_made_offline_are_sent_once(
         alert = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
     assert alert.kind == "patrol_hazard" and alert.place_id == "C1-B1"
     assert len(alert.evidence.images) == 1
+
+    # On duty: the position reaches the dispatchers' map; off duty: it is gone.
+    with page.expect_response("**/api/v1/patrol/duty") as on:
+        page.locator("#patrol-duty").click()
+    assert on.value.status == 204
+    assert [(u.latitude, u.longitude) for u in _units(tip_server)] == [
+        (HERE["latitude"], HERE["longitude"])
+    ]
+    with page.expect_response("**/api/v1/patrol/duty") as off:
+        page.locator("#patrol-duty").click()
+    assert off.value.status == 204 and _units(tip_server) == []
     context.close()

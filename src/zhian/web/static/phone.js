@@ -180,7 +180,44 @@
     });
   });
 
-  window.addEventListener("online", function () { showOnline(); flush(); });
+  // On duty (opt-in): while the page is open, the position goes to the dispatchers' map
+  // every minute; off duty is sent until the server has it (it then deletes the position).
+  // A position is of the moment, so it is not queued: a missed one is simply the next.
+  var DUTY = "zhian.phone.duty";
+  var dutyButton = document.getElementById("patrol-duty");
+  function dutyState() { return localStorage.getItem(DUTY) || "off"; }
+  function showDuty() {
+    if (!dutyButton) return;
+    var on = dutyState() === "on";
+    dutyButton.textContent = on ? dutyButton.dataset.stop : dutyButton.dataset.start;
+    document.getElementById("patrol-duty-state").textContent = on ? dutyButton.dataset.on : "";
+  }
+  function sendDuty() {
+    var state = dutyState();
+    if (state === "off-sent") return Promise.resolve();
+    var located = state === "on" ? position() : Promise.resolve(null);
+    return located.then(function (here) {
+      if (state === "on" && !here) return;
+      var body = { on_duty: state === "on" };
+      if (here) { body.latitude = here.latitude; body.longitude = here.longitude; }
+      return post("/api/v1/patrol/duty", JSON.stringify(body), { "Content-Type": "application/json" })
+        .then(function (response) {
+          if (response.ok && state === "off" && dutyState() === "off") localStorage.setItem(DUTY, "off-sent");
+        });
+    }).catch(function () {});
+  }
+  if (dutyButton) {
+    dutyButton.addEventListener("click", function () {
+      localStorage.setItem(DUTY, dutyState() === "on" ? "off" : "on");
+      showDuty();
+      sendDuty();
+    });
+    showDuty();
+    sendDuty();
+    setInterval(sendDuty, 60000);
+  }
+
+  window.addEventListener("online", function () { showOnline(); flush(); sendDuty(); });
   window.addEventListener("offline", showOnline);
   setInterval(function () { if (navigator.onLine) flush(); }, 15000);
   save(load());
