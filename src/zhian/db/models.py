@@ -33,6 +33,7 @@ from zhian.ingest.quarantine.models import QuarantineItem
 from zhian.ingest.viid.models import ViidCredential, ViidObject, ViidSubscription  # noqa: F401
 from zhian.models.orm import ModelParameter, WelfareOptin  # noqa: F401
 from zhian.models.utilities import UtilityReading  # noqa: F401
+from zhian.patrol.models import PatrolCheckin, PatrolPosition  # noqa: F401
 from zhian.registry.models import (
     Building,
     Community,

@@ -37,6 +37,7 @@ from zhian.web import (
     node_api,
     passage_views,
     passages_api,
+    patrol_api,
     phone_views,
     push_api,
     quality_views,
@@ -88,6 +89,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(phone_views.router)
     app.include_router(phone_views.public_router)
     app.include_router(push_api.router)
+    app.include_router(patrol_api.router)
     for pages in (workbench_views, alert_views, device_views, kpi_views, alerts_api, live):
         app.include_router(pages.router)
     app.include_router(crowd_views.router)

@@ -57,6 +57,8 @@ MAP_TEXT: dict[str, tuple[str, str]] = {
     "map_layer_patrols": ("巡逻点位（本班）", "Patrol points (this shift)"),
     "map_patrol_officer": ("民警", "Officer"),
     "map_patrol_hours": ("建议时段", "Hours"),
+    "map_layer_units": ("在岗巡逻力量", "Patrol units on duty"),
+    "map_unit_at": ("位置时间", "Position at"),
     "map_status_online": ("在线", "Online"),
     "map_status_offline": ("离线", "Offline"),
     "map_status_fault": ("故障", "Fault"),
@@ -124,6 +126,7 @@ def map_page(page: PageDep) -> HTMLResponse:
         "zones": user.can("crowd.view"),
         "hotspots": user.can("cases.view"),  # routes: zhian.web.hotspot_views
         "patrols": user.can("cases.view"),
+        "units": user.can("alerts.dispatch"),  # routes: zhian.web.patrol_api
     }
     config = {
         "base": base_layer(page.node.settings.map),

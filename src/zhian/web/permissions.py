@@ -267,6 +267,13 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/push/key"): "alerts.view",
     ("POST", "/api/v1/push/subscriptions"): "alerts.view",
     ("POST", "/api/v1/push/subscriptions/remove"): "alerts.view",
+    # Patrol (docs/phone.md): those who handle alerts on the ground patrol.
+    ("POST", "/api/v1/patrol/checkins"): "alerts.handle",
+    ("POST", "/api/v1/patrol/photos"): "alerts.handle",
+    ("POST", "/api/v1/patrol/reports"): "alerts.handle",
+    ("POST", "/api/v1/patrol/duty"): "alerts.handle",
+    # Units on duty are shown to those who may dispatch them.
+    ("GET", "/api/v1/patrol/units"): "alerts.dispatch",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

@@ -17,6 +17,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from zhian.alerts.schemas import AlertDetail
+from zhian.patrol.service import CATEGORY_TIERS
+from zhian.registry.schemas import BuildingRead
+from zhian.registry.service import RegistryService
 from zhian.web.alert_access import LIFECYCLE_ACTIONS, check_may_act, may_act
 from zhian.web.alerts_api import visible_alert
 from zhian.web.auth import current_user
@@ -31,6 +34,7 @@ public_router = APIRouter()
 
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SERVICE_WORKER = STATIC_DIR / "phone-sw.js"
+PATROL_PERMISSION = "alerts.handle"  # as the patrol API's routes (permissions.py)
 
 _PAIRS: dict[str, tuple[str, str]] = {
     "nav_phone": ("移动端", "Phone"),
@@ -51,6 +55,23 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "phone_push_off": (
         "此浏览器无法接收推送；页面打开时仍实时提醒",
         "This browser cannot receive pushes; the open page still announces alerts live",
+    ),
+    "patrol_title": ("巡逻", "Patrol"),
+    "patrol_point": ("巡逻点", "Patrol point"),
+    "patrol_checkin": ("巡逻打卡", "Check in here"),
+    "patrol_category": ("上报类别", "What was found"),
+    "patrol_text": ("情况说明", "Description"),
+    "patrol_report": ("巡逻上报", "Send the report"),
+    "patrol_cat_hazard": ("安全隐患", "Safety hazard"),
+    "patrol_cat_facility": ("设施损坏", "Damaged facility"),
+    "patrol_cat_public_order": ("治安问题", "Public order"),
+    "patrol_cat_fire": ("消防隐患", "Fire hazard"),
+    "patrol_cat_other": ("其他", "Other"),
+    "patrol_duty_start": ("上岗（在地图上显示我的位置）", "On duty (show my position on the map)"),
+    "patrol_duty_stop": ("下岗（不再显示位置）", "Off duty (stop showing my position)"),
+    "patrol_duty_on": (
+        "在岗：页面打开时每分钟上报位置",
+        "On duty: the position is sent every minute while this page is open",
     ),
 }
 for _key, (_zh, _en) in _PAIRS.items():
@@ -88,7 +109,16 @@ def phone_page(page: PageDep) -> HTMLResponse:
     for todo in todos:
         detail = context.alerts.get_alert(todo.alert.id, scope=context.scope)
         items.append({"alert": detail, "steps": _steps_for(page, detail)})
-    return page.render("phone.html", {"items": items})
+    # Patrol (check-in and report) for those who handle alerts: the buildings of the
+    # user's jurisdiction are the patrol points.
+    points: list[BuildingRead] = []
+    if page.user.can(PATROL_PERMISSION):
+        points = RegistryService(context.session).buildings(scope=context.scope)
+    texts = TEXT[page.lang]
+    categories = [(name, texts[f"patrol_cat_{name}"]) for name in CATEGORY_TIERS]
+    return page.render(
+        "phone.html", {"items": items, "points": points, "patrol_categories": categories}
+    )
 
 
 @public_router.get("/phone/sw.js", include_in_schema=False)

@@ -202,6 +202,22 @@
     });
   }
 
+  // Patrol units on duty (opted in from their phones), at their last fresh position.
+  function loadUnits() {
+    return getJSON("/api/v1/patrol/units").then(function (data) {
+      group("units", L.geoJSON(data, {
+        pointToLayer: function (f, at) {
+          return L.marker(at, { icon: dot("map-unit", 14), title: f.properties.name });
+        },
+        onEachFeature: function (f, shape) {
+          shape.bindPopup("<b>" + esc(f.properties.name) + "</b><br>" + t.map_unit_at + " " +
+            esc(new Date(f.properties.at).toLocaleTimeString()));
+        },
+      }));
+      document.getElementById("map").dataset.units = String(data.features.length);
+    });
+  }
+
   // --- alerts: markers, the side list, live arrivals -------------------------------------
   // An element, not a string: Leaflet re-renders string content on every update, which
   // would drop the responders filled in after the popup opened.
@@ -357,7 +373,7 @@
   // --- start ------------------------------------------------------------------------------
   var loaders = { areas: function () { return loadAreas(null); }, buildings: loadBuildings, devices: loadDevices,
                   zones: loadZones, alerts: loadAlerts, hotspots: loadHotspots,
-                  patrols: loadPatrols };
+                  patrols: loadPatrols, units: loadUnits };
   var pending = config.layers.map(function (name) {
     shown[name] = true;
     return loaders[name]();

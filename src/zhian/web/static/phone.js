@@ -61,11 +61,14 @@
   }
   function uploadPhotos(item) {
     // Photos first (content-addressed: sending one twice keeps one file), then the step.
-    var pending = item.photos.slice(item.body.attachments.length);
+    // Alert steps attach to `attachments`; a patrol report (item.url set) to `photos`.
+    var refs = item.url ? item.body.photos || [] : item.body.attachments;
+    var photoUrl = item.url ? "/api/v1/patrol/photos" : "/api/v1/alerts/" + item.alertId + "/photos";
+    var pending = item.photos.slice(refs.length);
     return pending.reduce(function (chain, photo) {
       return chain.then(function () {
         return fetch(photo.data).then(function (r) { return r.blob(); }).then(function (blob) {
-          return post("/api/v1/alerts/" + item.alertId + "/photos", blob, { "Content-Type": photo.type });
+          return post(photoUrl, blob, { "Content-Type": photo.type });
         }).then(function (response) {
           if (response.status >= 500 || response.status === 401 || response.status === 403) {
             throw { retry: true };
@@ -73,14 +76,15 @@
           if (!response.ok) throw { refused: response.status };
           return response.json();
         }).then(function (answer) {
-          item.body.attachments.push(answer.ref);
+          refs.push(answer.ref);
         });
       });
     }, Promise.resolve());
   }
   function sendOne(item) {
     return uploadPhotos(item).then(function () {
-      return post("/api/v1/alerts/" + item.alertId + "/" + item.action, JSON.stringify(item.body), {
+      var url = item.url || "/api/v1/alerts/" + item.alertId + "/" + item.action;
+      return post(url, JSON.stringify(item.body), {
         "Content-Type": "application/json", "Idempotency-Key": item.key,
       });
     }).then(function (response) {
@@ -104,7 +108,7 @@
         save(queue);
         if (result.ok) {
           var box = card(item.alertId);
-          if (box) {
+          if (box && !item.url) {
             box.dataset.state = result.answer.state;
             box.querySelector(".phone-state").textContent = result.answer.state;
           }
@@ -128,7 +132,29 @@
     return next().then(function () { flushing = false; }, function () { flushing = false; });
   }
 
+  function queuePatrol(button) {
+    // Check-in and report go through the same queue, to the patrol API (docs/phone.md).
+    var box = button.closest(".phone-patrol");
+    var point = box.querySelector(".patrol-point").value;
+    var isReport = button.dataset.patrol === "report";
+    var body = isReport
+      ? { point_id: point, category: box.querySelector(".patrol-category").value,
+          text: box.querySelector(".patrol-text").value, photos: [] }
+      : { point_id: point };
+    var ready = isReport ? readPhotos(box.querySelector(".patrol-photos")) : Promise.resolve([]);
+    Promise.all([ready, position()]).then(function (parts) {
+      if (parts[1]) { body.latitude = parts[1].latitude; body.longitude = parts[1].longitude; }
+      var queue = load();
+      queue.push({ key: newKey(), alertId: "patrol", label: button.textContent, body: body,
+                   photos: parts[0], url: isReport ? "/api/v1/patrol/reports" : "/api/v1/patrol/checkins" });
+      save(queue);
+      if (navigator.onLine) flush();
+    });
+  }
+
   root.addEventListener("click", function (event) {
+    var patrolButton = event.target.closest("button.patrol-step");
+    if (patrolButton) { queuePatrol(patrolButton); return; }
     var button = event.target.closest("button.phone-step");
     if (!button) return;
     var box = button.closest(".phone-alert");
@@ -154,7 +180,44 @@
     });
   });
 
-  window.addEventListener("online", function () { showOnline(); flush(); });
+  // On duty (opt-in): while the page is open, the position goes to the dispatchers' map
+  // every minute; off duty is sent until the server has it (it then deletes the position).
+  // A position is of the moment, so it is not queued: a missed one is simply the next.
+  var DUTY = "zhian.phone.duty";
+  var dutyButton = document.getElementById("patrol-duty");
+  function dutyState() { return localStorage.getItem(DUTY) || "off"; }
+  function showDuty() {
+    if (!dutyButton) return;
+    var on = dutyState() === "on";
+    dutyButton.textContent = on ? dutyButton.dataset.stop : dutyButton.dataset.start;
+    document.getElementById("patrol-duty-state").textContent = on ? dutyButton.dataset.on : "";
+  }
+  function sendDuty() {
+    var state = dutyState();
+    if (state === "off-sent") return Promise.resolve();
+    var located = state === "on" ? position() : Promise.resolve(null);
+    return located.then(function (here) {
+      if (state === "on" && !here) return;
+      var body = { on_duty: state === "on" };
+      if (here) { body.latitude = here.latitude; body.longitude = here.longitude; }
+      return post("/api/v1/patrol/duty", JSON.stringify(body), { "Content-Type": "application/json" })
+        .then(function (response) {
+          if (response.ok && state === "off" && dutyState() === "off") localStorage.setItem(DUTY, "off-sent");
+        });
+    }).catch(function () {});
+  }
+  if (dutyButton) {
+    dutyButton.addEventListener("click", function () {
+      localStorage.setItem(DUTY, dutyState() === "on" ? "off" : "on");
+      showDuty();
+      sendDuty();
+    });
+    showDuty();
+    sendDuty();
+    setInterval(sendDuty, 60000);
+  }
+
+  window.addEventListener("online", function () { showOnline(); flush(); sendDuty(); });
   window.addEventListener("offline", showOnline);
   setInterval(function () { if (navigator.onLine) flush(); }, 15000);
   save(load());
