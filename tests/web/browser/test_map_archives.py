@@ -47,10 +47,10 @@ def test_map_layers_live_alert_and_drill_down(live_server: LiveServer, browser: 
     names = page.locator("#map-layers input[data-layer]").evaluate_all(
         "boxes => boxes.map(box => box.dataset.layer)"
     )
-    # Every layer this user may see: areas, buildings, devices, alerts, crowd, and the
-    # case analytics' hotspots and patrol points (#16).
+    # Every layer this user may see: areas, buildings, devices, alerts, crowd, the case
+    # analytics' hotspots and patrol points (#16) and patrol units on duty (#19).
     assert sorted(names) == sorted(
-        ["areas", "buildings", "devices", "alerts", "zones", "hotspots", "patrols"]
+        ["areas", "buildings", "devices", "alerts", "zones", "hotspots", "patrols", "units"]
     )
     assert page.locator("#map").get_attribute("data-base") == "geometry"  # no tiles: own geometry
 
