@@ -31,8 +31,10 @@ def test_eval_prints_intervals_and_p90_on_the_hard_simulator() -> None:
     result = CliRunner().invoke(app, args.split(), env={"COLUMNS": "200"})
     assert result.exit_code in (0, 1), result.output  # 1: a model below the bar
     assert "hard simulator" in result.output
-    assert "precision [95% CI]" in result.output and "p90" in result.output
-    assert "Wilson score" in result.output
+    # The table may wrap its headers on a narrow console (Rich sizes it once per process),
+    # so look for the words, not the whole header.
+    assert all(word in result.output for word in ("precision", "[95%", "CI]", "p90"))
+    assert "Wilson" in result.output and "score" in result.output
 
 
 def test_an_unknown_difficulty_is_refused_naming_the_option() -> None:
