@@ -152,7 +152,8 @@ class CaseMapping:
         return self.columns.get(name) or self.mo.get(name) or name
 
 
-def _text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
+    """A cell as text: blanks trimmed, a whole float without its ".0", None when empty."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -161,7 +162,9 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-class _RowError(Exception):
+class RowError(Exception):
+    """A row refused: the field it names and the reason (shared by the mapped imports)."""
+
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(reason)
         self.name = name
@@ -176,7 +179,7 @@ class CaseRowReader:
 
     def _cell(self, row: Row, name: str) -> str | None:
         column = self.mapping.columns.get(name) or self.mapping.mo.get(name)
-        value = _text(row.get(column)) if column else None
+        value = cell_text(row.get(column)) if column else None
         if value is None:
             default = self.mapping.defaults.get(name)
             return None if default is None else str(default)
@@ -194,7 +197,7 @@ class CaseRowReader:
         if isinstance(raw, datetime):  # an Excel cell
             moment = raw
         else:
-            text = _text(raw)
+            text = cell_text(raw)
             if text is None:
                 return None
             moment = self._parse_time(name, text)
@@ -210,7 +213,7 @@ class CaseRowReader:
         try:
             return datetime.fromisoformat(text)
         except ValueError:
-            raise _RowError(name, f"'{text[:40]}' is not a date and time") from None
+            raise RowError(name, f"'{text[:40]}' is not a date and time") from None
 
     def _number(self, row: Row, name: str) -> float | None:
         text = self._cell(row, name)
@@ -219,7 +222,7 @@ class CaseRowReader:
         try:
             return float(text)
         except ValueError:
-            raise _RowError(name, f"'{text[:40]}' is not a number") from None
+            raise RowError(name, f"'{text[:40]}' is not a number") from None
 
     def _solved(self, row: Row, offender: str | None) -> bool:
         raw = self._translated("solved", self._cell(row, "solved"))
@@ -232,19 +235,19 @@ class CaseRowReader:
             return True
         if text in _FALSE:
             return False
-        raise _RowError("solved", f"'{text[:40]}' is neither yes nor no")
+        raise RowError("solved", f"'{text[:40]}' is neither yes nor no")
 
     def parse(self, row: Row) -> CaseCreate:
-        """The case of one row; _RowError or ValidationError when it is wrong."""
+        """The case of one row; RowError or ValidationError when it is wrong."""
         x, y = self._number(row, "x"), self._number(row, "y")
         latitude = longitude = None
         if (x is None) != (y is None):
-            raise _RowError("x" if x is None else "y", "give both coordinates, or neither")
+            raise RowError("x" if x is None else "y", "give both coordinates, or neither")
         if x is not None and y is not None:
             try:
                 latitude, longitude = to_wgs84(x, y, self.mapping.crs)
             except BadRequestError as exc:
-                raise _RowError("y", exc.message) from None
+                raise RowError("y", exc.message) from None
         offender = self._cell(row, "offender")
         values: dict[str, Any] = {
             "id": self._cell(row, "id"),
@@ -271,7 +274,7 @@ class CaseRowReader:
     def read(self, number: int, row: Row) -> CaseCreate | list[CaseRowError]:
         try:
             return self.parse(row)
-        except _RowError as fault:
+        except RowError as fault:
             return [CaseRowError(number, self.mapping.column_of(fault.name), fault.reason)]
         except ValidationError as exc:
             errors = []
@@ -310,7 +313,7 @@ def read_case_rows(
         raise ImportFileError(f"{path}: the file has no column '{missing[0]}'", field=missing[0])
     reader = CaseRowReader(mapping)
     for number, row in enumerate(sheet.rows(), start=2):
-        if all(_text(value) is None for value in row.values()):
+        if all(cell_text(value) is None for value in row.values()):
             continue
         yield number, reader.read(number, row)
 

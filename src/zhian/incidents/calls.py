@@ -19,9 +19,9 @@ from typing import Any
 
 from zhian.alerts.drafts import TIER_ORDER, Tier
 from zhian.cases.geo import normalise_crs, to_wgs84
-from zhian.cases.importer import TIME_FORMATS
+from zhian.cases.importer import TIME_FORMATS, RowError, cell_text
 from zhian.errors import BadRequestError
-from zhian.kit.characters import text_fault
+from zhian.kit.characters import has_markup, text_fault
 from zhian.kit.tables import ImportFileError, Row, open_sheets
 
 FIELDS = ("id", "time", "category", "tier", "summary", "address", "building_id", "x", "y")
@@ -29,7 +29,6 @@ _ALIASES = {"longitude": "x", "latitude": "y"}
 _SECTIONS = {"columns", "values", "coordinates", "time", "defaults"}
 # A category becomes part of the alert's kind (`call_fire`): a short lower-case name.
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_MARKUP = re.compile(r"[<>]|javascript:|&#|&[a-z]+;", re.IGNORECASE)
 MAX_ID_CHARS = 64
 MAX_SUMMARY_CHARS = 500
 MAX_ADDRESS_CHARS = 200
@@ -131,22 +130,6 @@ class CallMapping:
         return self.columns.get(name, name)
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-class _RowError(Exception):
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(reason)
-        self.name = name
-        self.reason = reason
-
-
 class CallRowReader:
     """Turns the rows of one export into `CallRecord`s, by the mapping."""
 
@@ -155,7 +138,7 @@ class CallRowReader:
 
     def _cell(self, row: Row, name: str) -> str | None:
         column = self.mapping.columns.get(name)
-        value = _text(row.get(column)) if column else None
+        value = cell_text(row.get(column)) if column else None
         if value is None:
             default = self.mapping.defaults.get(name)
             value = None if default is None else str(default)
@@ -167,12 +150,12 @@ class CallRowReader:
         if value is None:
             return None
         if len(value) > max_chars:
-            raise _RowError(name, f"is at most {max_chars} characters")
+            raise RowError(name, f"is at most {max_chars} characters")
         fault = text_fault(value)
         if fault is not None:
-            raise _RowError(name, fault)
-        if _MARKUP.search(value):
-            raise _RowError(name, "must be plain text: markup or script is not accepted")
+            raise RowError(name, fault)
+        if has_markup(value):
+            raise RowError(name, "must be plain text: markup or script is not accepted")
         return value
 
     def _time(self, row: Row) -> datetime:
@@ -181,9 +164,9 @@ class CallRowReader:
         if isinstance(raw, datetime):  # an Excel cell
             moment = raw
         else:
-            text = _text(raw)
+            text = cell_text(raw)
             if text is None:
-                raise _RowError("time", "is required")
+                raise RowError("time", "is required")
             moment = self._parse_time(text)
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.mapping.tz)
 
@@ -197,7 +180,7 @@ class CallRowReader:
         try:
             return datetime.fromisoformat(text)
         except ValueError:
-            raise _RowError("time", f"'{text[:40]}' is not a date and time") from None
+            raise RowError("time", f"'{text[:40]}' is not a date and time") from None
 
     def _number(self, row: Row, name: str) -> float | None:
         text = self._cell(row, name)
@@ -206,36 +189,36 @@ class CallRowReader:
         try:
             return float(text)
         except ValueError:
-            raise _RowError(name, f"'{text[:40]}' is not a number") from None
+            raise RowError(name, f"'{text[:40]}' is not a number") from None
 
     def _place(self, row: Row) -> tuple[float | None, float | None]:
         x, y = self._number(row, "x"), self._number(row, "y")
         if (x is None) != (y is None):
-            raise _RowError("x" if x is None else "y", "give both coordinates, or neither")
+            raise RowError("x" if x is None else "y", "give both coordinates, or neither")
         if x is None or y is None:
             return None, None
         try:
             return to_wgs84(x, y, self.mapping.crs)
         except BadRequestError as exc:
-            raise _RowError("y", exc.message) from None
+            raise RowError("y", exc.message) from None
 
     def _tier(self, row: Row) -> Tier:
         tier = self._cell(row, "tier") or "general"
         if tier not in TIER_ORDER:
-            raise _RowError(
+            raise RowError(
                 "tier",
                 f"'{tier[:32]}' is not minor, general or major (translate it in [values.tier])",
             )
         return tier  # type: ignore[return-value]
 
     def parse(self, row: Row) -> CallRecord:
-        """The record of one row; _RowError naming the field when it is wrong."""
+        """The record of one row; RowError naming the field when it is wrong."""
         record_id = self._plain(row, "id", MAX_ID_CHARS)
         if record_id is None:
-            raise _RowError("id", "is required")
+            raise RowError("id", "is required")
         category = self._cell(row, "category") or "other"
         if not _CATEGORY.match(category):
-            raise _RowError(
+            raise RowError(
                 "category",
                 f"'{category[:32]}' is not a short lower-case name such as fire or theft "
                 "(translate it in [values.category])",
@@ -243,7 +226,7 @@ class CallRowReader:
         building_id = self._plain(row, "building_id", 64)
         latitude, longitude = self._place(row)
         if building_id is None and latitude is None:
-            raise _RowError("building_id", "give the building or the coordinates of the call")
+            raise RowError("building_id", "give the building or the coordinates of the call")
         return CallRecord(
             record_id=record_id,
             called_at=self._time(row),
@@ -259,7 +242,7 @@ class CallRowReader:
     def read(self, number: int, row: Row) -> CallRecord | CallRowError:
         try:
             return self.parse(row)
-        except _RowError as fault:
+        except RowError as fault:
             return CallRowError(number, self.mapping.column_of(fault.name), fault.reason)
 
 
@@ -291,6 +274,6 @@ def read_call_rows(
         raise ImportFileError(f"{path}: the file has no column '{missing[0]}'", field=missing[0])
     reader = CallRowReader(mapping)
     for number, row in enumerate(sheet.rows(), start=2):
-        if all(_text(value) is None for value in row.values()):
+        if all(cell_text(value) is None for value in row.values()):
             continue
         yield number, reader.read(number, row)

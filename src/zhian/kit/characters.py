@@ -34,6 +34,9 @@ _CONTROL_NAMES = {
 FORMULA_STARTS = "=+-@"
 # A plain number ("-1", "+86", "-0.5") is read by a spreadsheet as that number, never run.
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# What a page could render as markup or run as script: tags, character references and
+# `javascript:` links. Free text from the public and the field refuses them outright.
+_MARKUP = re.compile(r"[<>]|javascript:|&#|&[a-z]+;", re.IGNORECASE)
 
 
 def describe_character(char: str) -> str:
@@ -73,3 +76,9 @@ def formula_fault(value: str) -> str | None:
             "remove it or write the value without it"
         )
     return None
+
+
+def has_markup(value: str) -> bool:
+    """Whether `value` holds markup or script (`<`, `>`, a character reference or
+    `javascript:`): what plain-text fields refuse."""
+    return _MARKUP.search(value) is not None

@@ -24,7 +24,7 @@ from zhian.errors import BadRequestError, ConflictError, NotFoundError, TooManyR
 from zhian.governance.identity import IdentitySealer
 from zhian.governance.masking import mask_phone
 from zhian.governance.validation import InvalidValueError, normalise_phone
-from zhian.kit.characters import text_fault
+from zhian.kit.characters import has_markup, text_fault
 from zhian.kit.clock import Clock
 from zhian.maps.coords import distance_m
 from zhian.registry.schemas import BuildingRead, CommunityRead
@@ -47,7 +47,6 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: guessing one is hopeless under the lookup limit
 _CODE_SHAPE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 # Markup or script starts with one of these; plain text never needs them here.
-_MARKUP = re.compile(r"[<>]|javascript:|&#|&[a-z]+;", re.IGNORECASE)
 MAX_REASON_CHARS = 500
 QUEUE_LIMIT = 200
 TIP_RULE = "tip"
@@ -93,7 +92,7 @@ def plain_text(value: str, field: str, *, max_chars: int, required: bool = True)
     fault = text_fault(value)
     if fault is not None:
         raise BadRequestError(f"{field} {fault}", field=field)
-    if _MARKUP.search(value):
+    if has_markup(value):
         raise BadRequestError(
             f"{field} must be plain text: markup or script ('<', '>', character "
             "references, 'javascript:') is not accepted",
