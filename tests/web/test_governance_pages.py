@@ -140,7 +140,7 @@ def test_sql_in_every_audit_filter_is_only_a_value(
 def test_export_neutralises_formulas_and_is_itself_audited(
     client: TestClient, node: Node, users: None
 ) -> None:
-    dangerous = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    dangerous = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", " =1+1"]
     with node.db.session() as session:
         audit = node.governance.audit(session)
         for n, value in enumerate(dangerous):
@@ -157,7 +157,7 @@ def test_export_neutralises_formulas_and_is_itself_audited(
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
     assert sorted(row["purpose"] for row in rows) == sorted("'" + value for value in dangerous)
-    assert all(not row["purpose"].startswith(("=", "+", "-", "@")) for row in rows)
+    assert all(row["purpose"].startswith("'") for row in rows)
 
     [trace] = audit_entries(node, action="audit.export")
     assert trace.case_number == "A2026-0042"

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from openpyxl import Workbook
 
 from zhian.cases.hotspots import Grid
+from zhian.kit.exports import safe_cell
 
 FloatArray = NDArray[np.float64]
 
@@ -205,7 +206,6 @@ def _shifted(values: FloatArray, dr: int, dc: int) -> FloatArray:
 PLAN_COLUMNS = ("station", "date", "shift", "officer", "order", "latitude", "longitude",
                 "hours", "expected_incidents", "share_of_shift_risk", "cases", "alerts",
                 "crowd")  # fmt: skip
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _hours_text(hours: Sequence[int]) -> str:
@@ -214,9 +214,7 @@ def _hours_text(hours: Sequence[int]) -> str:
 
 def _safe(value: object) -> object:
     """A text cell a spreadsheet would run as a formula is kept as text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    return safe_cell(value) if isinstance(value, str) else value
 
 
 def plan_rows(station: str, plan_date: str, stops: Sequence[PatrolStop]) -> list[list[object]]:

@@ -22,7 +22,9 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 def safe_cell(value: object) -> str:
     """The cell as text a spreadsheet shows and never runs."""
     text = "" if value is None else str(value)
-    if text.lstrip(" \t\r\n").startswith(tuple(FORMULA_STARTS)):
+    # A leading tab or carriage return is itself a formula trigger in some spreadsheets
+    # (OWASP CSV injection), and blanks before "=" do not stop the others.
+    if text.startswith(("\t", "\r")) or text.lstrip(" \t\r\n").startswith(tuple(FORMULA_STARTS)):
         return "'" + text
     return text
 

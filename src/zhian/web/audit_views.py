@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from zhian.access.service import AccessService, UserRead
 from zhian.audit.service import Actor, AuditEntryRead
 from zhian.errors import BadRequestError
+from zhian.kit.exports import safe_cell
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -31,7 +32,6 @@ PER_PAGE = 50
 EXPORT_MAX_ROWS = 10_000
 FILTERS = ("actor", "action", "record_type", "record", "case_number", "since", "until")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = (
     "id",
     "at",
@@ -74,11 +74,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
 for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
-
-
-def neutralise_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text: formula starters get a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _moment(value: str, field: str, zone: timezone) -> datetime:
@@ -206,7 +201,7 @@ def export_csv(entries: list[AuditEntryRead], names: Mapping[str, str]) -> str:
             _details(entry.details),
             entry.hash,
         ]
-        writer.writerow([neutralise_cell(cell) for cell in row])
+        writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()
 
 
