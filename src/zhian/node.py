@@ -270,6 +270,7 @@ class Node:
             clock=clock,
             alert_settings=settings.alerts,
             identity=self.governance.sealer,
+            cipher=self.governance.cipher(),
             refresh_directory=self.refresh_directory,
             publish=self.live_feed.publish,
         )

@@ -142,6 +142,24 @@ def test_an_entry_reaches_the_child_and_its_hit_raises_the_alert_at_the_parent_t
     assert local.id >= 1
 
 
+def test_the_hit_raised_at_the_parent_goes_to_its_webhooks(
+    parent: Node, child: Node, forward: UpwardForwarder, clock: ManualClock
+) -> None:
+    # The parent's alert from a child's hit queues its webhook message, sealed like any
+    # other (before, the cascade's alert service had no key ring and the batch failed).
+    with parent.alerts() as alerts:
+        hook = alerts.webhooks.subscribe("http://127.0.0.1:9/hook", "s" * 20)
+    add_entry(parent, clock, PLATE, "J-CITY")
+    drain(forward)
+    plate_passes(child, clock, "v-1", PLATE)
+    drain(forward)
+
+    assert len(watchlist_alerts(parent)) == 1
+    with parent.alerts() as alerts:
+        deliveries = alerts.webhooks.deliveries(hook.id)
+    assert "alert.created" in {d.message_type for d in deliveries}
+
+
 def test_a_withdrawal_at_the_parent_withdraws_the_entry_below(
     parent: Node, child: Node, forward: UpwardForwarder, clock: ManualClock
 ) -> None:

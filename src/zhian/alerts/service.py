@@ -83,8 +83,11 @@ class AlertService:
         *,
         clock: Clock,
         settings: AlertSettings,
-        cipher: BodyCipher | None = None,
+        cipher: BodyCipher | None,
     ) -> None:
+        # `cipher` has no default: a service made without the key ring cannot queue webhook
+        # messages or keep notes, and a caller that forgot it failed only when a webhook was
+        # active (the cascade's services did). None is for code that never does either.
         self.session = session
         self.repository = AlertRepository(session)
         self.clock = clock

@@ -407,7 +407,10 @@ class UpwardForwarder:
         limit = self._settings.batch_events
         if self._settings.alerts or self._settings.device_online:
             with self._db.session() as session:
-                alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
+                # Reads history only: no webhook is queued and no note opened here.
+                alerts = AlertService(
+                    session, clock=self._clock, settings=self._alert_settings, cipher=None
+                )
                 if self._settings.alerts:
                     changes = alert_changes(
                         session, alerts.history_after(positions[ALERT_CHANGES], limit)

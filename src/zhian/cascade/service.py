@@ -25,6 +25,7 @@ from zhian.alerts.drafts import Tier as DraftTier
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
+from zhian.alerts.webhooks import BodyCipher
 from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary, ChildOverride
 from zhian.cascade.presets import presets_for
 from zhian.cascade.repository import ChildDataRepository
@@ -135,6 +136,7 @@ class ChildBatchService:
         clock: Clock,
         alert_settings: AlertSettings,
         identity: IdentityProtector | None = None,
+        cipher: BodyCipher | None = None,
         refresh_directory: Callable[[], None] | None = None,
         publish: Callable[[LiveMessage], None] | None = None,
     ) -> None:
@@ -144,6 +146,7 @@ class ChildBatchService:
         self._clock = clock
         self._alert_settings = alert_settings
         self._identity = identity  # opens the watchlist identifiers sent down
+        self._cipher = cipher  # seals the webhook messages of the alerts raised here
         self._refresh = refresh_directory
         self._publish = publish
 
@@ -292,7 +295,12 @@ class ChildBatchService:
         watchlists = WatchlistService(
             session, clock=self._clock, scope=JurisdictionScope.unscoped()
         )
-        alerts = AlertService(session, clock=self._clock, settings=self._alert_settings)
+        alerts = AlertService(
+            session,
+            clock=self._clock,
+            settings=self._alert_settings,
+            cipher=self._cipher,
+        )
         places = load_directory(session)
         drafts = [
             _hit_draft(node_id, change, places)

@@ -21,6 +21,7 @@ from zhian.cli.common import DEFAULT_WORKSPACE, WorkspaceOption, console, error_
 from zhian.cli.watchlist import UserOption, _acting_user, _audit, _session
 from zhian.config import load_settings
 from zhian.errors import ZhianError
+from zhian.governance.context import Governance
 from zhian.incidents.calls import CallMapping, read_call_rows
 from zhian.incidents.service import CallImportReport, CallImportService
 from zhian.kit.clock import SystemClock
@@ -67,7 +68,13 @@ def import_calls(
             registry = RegistryService(session)
             everywhere = JurisdictionScope.unscoped()
             service = CallImportService(
-                AlertService(session, clock=clock, settings=settings.alerts),
+                AlertService(
+                    session,
+                    clock=clock,
+                    settings=settings.alerts,
+                    # Alerts raised here queue webhook messages, sealed with the key ring.
+                    cipher=Governance.load(settings.governance, settings.workspace, clock).cipher(),
+                ),
                 buildings=registry.buildings(scope=everywhere),
                 communities=registry.list_communities(scope=everywhere),
                 place_radius_m=settings.tips.place_radius_m,
