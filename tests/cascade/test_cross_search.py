@@ -30,6 +30,7 @@ from tests.cascade.parents import (
     open_parent,
     parent_settings,
 )
+from tests.governance.factories import LI_ID, ZHANG_ID
 from tests.web.session import sign_in
 from zhian.audit.service import AuditEntryRead
 from zhian.cascade.forwarder import UpwardForwarder
@@ -38,18 +39,21 @@ from zhian.cascade.search_requests import (
     ENCODER,
     PENDING_DECODER,
     PendingSearches,
+    SearchAnswer,
     SearchResponder,
     SignedSearch,
 )
 from zhian.cascade.settings import ParentSettings
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.registry.service import RegistryService
 from zhian.web.app import create_app
 
 PLATE, OTHER_PLATE = "浙A12345", "浙B54321"
 CASE = "A-2026-0042"
 REASON = "车辆被盗，跨区追查去向"
 CHILD_DEVICES = ("CAM1", "DOOR1", "CNT1")
+CARD = "CARD-7788"
 
 
 @dataclass
@@ -95,6 +99,7 @@ class Tree:
     forward: UpwardForwarder
     clock: ManualClock
     tokens: dict[str, str]
+    credential: str  # the child's node credential
 
     def as_user(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -142,6 +147,14 @@ def vehicle(event_id: str, device: str, plate: str, when: Any) -> bytes:
     return json.dumps({
         "type": "vehicle", "id": event_id, "device_id": device, "time": when.isoformat(),
         "plate": plate, "plate_color": "blue", "vehicle_class": "car", "direction": "in",
+    }).encode()  # fmt: skip
+
+
+def door(event_id: str, kind: str, ref: str, when: Any) -> bytes:
+    return json.dumps({
+        "type": "access", "id": event_id, "device_id": "DOOR1", "time": when.isoformat(),
+        "subject": {"kind": kind, "ref": ref}, "direction": "in", "method": "card",
+        "result": "granted",
     }).encode()  # fmt: skip
 
 
@@ -198,7 +211,7 @@ def tree(tmp_path: Path, clock: ManualClock) -> Iterator[Tree]:
             searches=responder(child, settings),
         )
         drain(forward)  # registers: the parent knows the child and its jurisdiction
-        yield Tree(parent, child, client, link, forward, clock, tokens)
+        yield Tree(parent, child, client, link, forward, clock, tokens, credential)
         forward.stop()
     child.close()
     parent.close()
@@ -240,6 +253,23 @@ def test_a_request_with_a_case_gets_the_childs_passages_and_both_sides_audit_it(
     # Answered once: the next poll neither asks again nor audits again.
     tree.answer_round()
     assert len(audit(tree.child, "cascade.search.answer")) == 1
+    # A second answer (a replay of the child's, or another's) changes nothing.
+    again = SearchAnswer(node_id=CHILD_ID, request_id=request["id"], status="refused",
+                         refusal="again")  # fmt: skip
+    replayed = tree.client.post(
+        "/api/v1/cascade/search-answers",
+        content=ENCODER.encode(again),
+        headers={"Authorization": f"Bearer {tree.credential}",
+                 "Content-Type": "application/msgpack"},
+    )  # fmt: skip
+    assert replayed.status_code == 409, replayed.text
+    assert tree.read(request["id"]).json()["answers"][0]["passages"] == 3
+    # A user's token cannot fetch or answer a child's requests.
+    fetch = tree.client.get(
+        "/api/v1/cascade/search-requests", params={"node_id": CHILD_ID},
+        headers=tree.as_user("station"),
+    )  # fmt: skip
+    assert fetch.status_code == 403
 
 
 def test_a_request_needs_a_case_of_the_users_jurisdiction_and_a_reason(tree: Tree) -> None:
@@ -346,3 +376,45 @@ def test_the_page_asks_and_shows_each_childs_answer(tree: Tree) -> None:
     assert "浙A***45" in opened.text and PLATE not in opened.text
     [read] = audit(tree.parent, "cascade.search.read")
     assert read.case_number == CASE and read.details["nodes"] == [CHILD_ID]
+
+
+def test_an_id_number_finds_the_residents_passages_at_the_child(tree: Tree) -> None:
+    """The ID-card number travels to the child, which finds the resident it registers under
+    it (its own keyed token) and their door passages by card and by reference."""
+    with tree.child.db.session() as session:
+        registry = RegistryService(session, identity=tree.child.governance.sealer)
+        for entity, rows in (
+            ("houses", [{"id": "H1", "unit_id": "C1-B1-U1", "number": "301", "area_m2": 90,
+                         "registered_use": "owner_occupied"}]),
+            ("residents", [{"id": "R0001", "house_id": "H1", "birth_year": 1985,
+                            "is_floating": False, "card_ref": CARD, "id_number": ZHANG_ID}]),
+        ):  # fmt: skip
+            report = registry.load_rows(entity, rows)
+            assert report.rejected == 0, report.errors
+    now = tree.clock.now()
+    doors = [door("a1", "card", CARD, now - timedelta(hours=5)),
+             door("a2", "resident", "R0001", now - timedelta(hours=1)),
+             door("n1", "resident", "R0002", now - timedelta(hours=2))]  # fmt: skip
+    result = tree.child.intake.submit_raw(
+        doors, source="native", sender_id=None, content_type="application/json"
+    )
+    assert result.accepted == 3, result.items
+    assert tree.child.feeder.wait_caught_up(30)
+
+    found = tree.ask(subject_kind="id_number", plate=None, id_number=ZHANG_ID).json()
+    unknown = tree.ask(subject_kind="id_number", plate=None, id_number=LI_ID).json()
+    assert found["subject_masked"] == ZHANG_ID[:4] + "*" * 10 + ZHANG_ID[-4:]
+    tree.answer_round()
+
+    read = tree.read(found["id"])
+    [answer] = read.json()["answers"]
+    assert answer["status"] == "answered" and answer["passages"] == 2
+    assert [row["type"] for row in answer["rows"]] == ["access", "access"]
+    assert ZHANG_ID not in read.text and CARD not in read.text
+    [nobody] = tree.read(unknown["id"]).json()["answers"]
+    assert nobody["status"] == "answered" and nobody["passages"] == 0
+    entries = audit(tree.child, "cascade.search.answer")
+    assert {e.record_type for e in entries} == {"id_number"} and len(entries) == 2
+    sealer = tree.child.governance.sealer
+    assert sealer is not None
+    assert sealer.token("id_number", ZHANG_ID) in {e.record_ids[0] for e in entries}
