@@ -175,15 +175,33 @@ def tree(tmp_path: Path, clock: ManualClock) -> Iterator[Tree]:
     credential = issue_token(
         parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID
     )
-    # The plate at the community's three devices, an hour apart; another plate once.
+    # The child also serves a community of the station beside (J-OTHER): its camera is
+    # outside the asking station officer's scope, and its passage must not come back.
+    with child.db.session() as session:
+        registry = RegistryService(session, identity=child.governance.sealer)
+        for entity, rows in (
+            ("jurisdictions", [{"id": "J-OTHER", "parent_id": "J-CITY", "level": "station",
+                                "name": "南站"}]),
+            ("communities", [{"id": "C2", "jurisdiction_id": "J-OTHER", "name": "南苑",
+                              "kind": "gated", "latitude": 30.0, "longitude": 120.15}]),
+            ("devices", [{"id": "CAM9", "kind": "vehicle_gate", "name": "南苑卡口",
+                          "community_id": "C2", "latitude": 30.0, "longitude": 120.15,
+                          "is_enabled": True}]),
+        ):  # fmt: skip
+            report = registry.load_rows(entity, rows)
+            assert report.rejected == 0, report.errors
+    child.refresh_directory()
+    # The plate at the community's three devices, an hour apart, and once at the other
+    # station's camera; another plate once.
     now = clock.now()
     raw = [vehicle(f"p{i}", d, PLATE, now - timedelta(hours=3 - i))
            for i, d in enumerate(CHILD_DEVICES)]  # fmt: skip
     raw.append(vehicle("o1", "CAM1", OTHER_PLATE, now - timedelta(hours=2)))
+    raw.append(vehicle("s1", "CAM9", PLATE, now - timedelta(minutes=30)))
     result = child.intake.submit_raw(
         raw, source="native", sender_id=None, content_type="application/json"
     )
-    assert result.accepted == 4, result.items
+    assert result.accepted == 5, result.items
     assert child.feeder.wait_caught_up(30)
     with TestClient(create_app(parent)) as client:
         station = {"Authorization": f"Bearer {tokens['station']}"}
@@ -232,7 +250,8 @@ def test_a_request_with_a_case_gets_the_childs_passages_and_both_sides_audit_it(
     assert read.status_code == 200, read.text
     [answer] = read.json()["answers"]
     assert answer["status"] == "answered" and answer["passages"] == 3
-    assert [row["device_id"] for row in answer["rows"]] == list(CHILD_DEVICES)  # time order
+    # In time order, and only at the child's devices in the asker's scope (not CAM9).
+    assert [row["device_id"] for row in answer["rows"]] == list(CHILD_DEVICES)
     assert {row["subject_masked"] for row in answer["rows"]} == {"浙A***45"}
     assert PLATE not in read.text and "浙B" not in read.text  # masked; the other plate absent
 

@@ -359,11 +359,10 @@ class CrossSearchService:
         return request
 
     def _targets(self, node_id: str | None) -> list[str]:
-        every = {row.node_id: row.jurisdiction_id for row in ChildDataRepository(
-            self._session).children()}  # fmt: skip
-        mine = sorted(
-            n for n, j in every.items() if self._scope.is_unscoped or self._scope.contains(j)
-        )
+        children = ChildDataRepository(self._session).children()
+        every = {row.node_id: row.jurisdiction_id for row in children}
+        # The children whose jurisdiction the user's scope covers (ChildReadService's rule).
+        mine = sorted(n for n, j in every.items() if self._scope.contains(j))
         if node_id is None:
             if not mine:
                 raise NotFoundError("no child node lies in your jurisdiction", field="node_id")
