@@ -437,3 +437,33 @@ def test_an_id_number_finds_the_residents_passages_at_the_child(tree: Tree) -> N
     sealer = tree.child.governance.sealer
     assert sealer is not None
     assert sealer.token("id_number", ZHANG_ID) in {e.record_ids[0] for e in entries}
+
+
+def test_a_child_that_does_not_answer_searches_lets_them_time_out(tree: Tree) -> None:
+    settings = parent_settings(tree.credential, events="none", searches=False)
+    silent = UpwardForwarder(
+        db=tree.child.db,
+        log=tree.child.log,
+        images=tree.child.images,
+        clock=tree.clock,
+        settings=settings,
+        alert_settings=tree.child.settings.alerts,
+        workspace=tree.child.settings.workspace,
+        log_dir=tree.child.settings.log_dir,
+        identity=tree.child.governance.sealer,
+        transport=tree.link.transport,
+        draw=lambda: 0.0,
+        searches=responder(tree.child, settings),
+    )
+    request = tree.ask(expires_in_minutes=5).json()
+    tree.link.requests.clear()
+    tree.clock.advance(timedelta(seconds=11))
+    drain(silent)
+    assert "/api/v1/cascade/hello" in tree.link.requests  # it did reach the parent
+    assert "/api/v1/cascade/search-requests" not in tree.link.requests
+    [pending] = tree.read(request["id"]).json()["answers"]
+    assert pending["status"] == "pending" and pending["delivered_at"] is None
+    tree.clock.advance(timedelta(minutes=6))
+    [late] = tree.read(request["id"]).json()["answers"]
+    assert late["status"] == "timed_out"
+    assert audit(tree.child, "cascade.search.answer") == []
