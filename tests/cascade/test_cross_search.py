@@ -393,6 +393,7 @@ def test_the_page_asks_and_shows_each_childs_answer(tree: Tree) -> None:
     assert opened.status_code == 200 and "Cross-node search" in opened.text
     assert len(re.findall(r'<tr data-device="', opened.text)) == 3
     assert "浙A***45" in opened.text and PLATE not in opened.text
+    assert opened.text.count("vehicle passage") == 3
     [read] = audit(tree.parent, "cascade.search.read")
     assert read.case_number == CASE and read.details["nodes"] == [CHILD_ID]
 

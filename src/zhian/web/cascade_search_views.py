@@ -69,6 +69,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "xs_type": ("类型", "Type"),
     "xs_device": ("点位", "Device"),
     "xs_key": ("标识", "Key"),
+    "xs_type_vehicle": ("过车", "vehicle passage"),
+    "xs_type_access": ("门禁", "door access"),
+    "xs_type_face": ("人脸抓拍", "face capture"),
     "xs_no_passage": ("该平台无此对象的通行记录", "No passage of the subject at this node"),
     "xs_refreshing": ("每 5 秒刷新答复状态", "Refreshing the answers every 5 s"),
 }
