@@ -16,6 +16,7 @@ from zhian.access.scope import JurisdictionScope
 from zhian.alerts.loop import AlertLoop
 from zhian.cascade.component import ViidComponent
 from zhian.cascade.forwarder import UpwardForwarder
+from zhian.cascade.search_requests import SearchResponder
 from zhian.cascade.service import ChildBatchService
 from zhian.config import Settings
 from zhian.db.engine import Database, make_engine
@@ -287,6 +288,15 @@ class Node:
                 identity=self.governance.sealer,
                 on_orders_changed=self.refresh_directory,
                 model_settings=settings.models,
+                searches=SearchResponder(
+                    db=self.db,
+                    reads=self.event_reads,
+                    clock=clock,
+                    identity=self.governance.sealer,
+                    audit=self.governance.audit,
+                    node_id=settings.parent.node_id,
+                    token=settings.parent.token.get_secret_value(),
+                ),
             )
             if settings.parent.is_enabled and role is not NodeRole.WEB
             else None

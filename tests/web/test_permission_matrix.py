@@ -83,6 +83,16 @@ NOT_EXERCISED_WHEN_ALLOWED = {
     ("POST", "/models/place-types/{place_type}"): "also needs a jurisdiction holding every "
     "community, which no user here has (403 by design); tests/models/test_model_views.py "
     "signs in one",
+    **{
+        route: "a cross-node search request is its asker's own (404 for everyone else by "
+        "design); tests/cascade/test_cross_search.py asks one and reads it"
+        for route in (
+            ("GET", "/api/v1/cascade/searches/{request_id}"),
+            ("GET", "/cascade/searches/{request_id}"),
+            ("GET", "/cascade/searches/{request_id}/progress"),
+            ("GET", "/cascade/searches/{request_id}/answers/{node_id}"),
+        )
+    },
 }
 
 # Extra master data: a second station with its own community and device.

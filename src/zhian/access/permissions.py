@@ -308,6 +308,17 @@ PERMISSIONS: tuple[Permission, ...] = (
         _IN,
     ),
     _permission(
+        "cascade.search",
+        "Ask the child nodes of the jurisdiction for a plate's or an ID-card number's "
+        "passages, for a case of the jurisdiction with a stated purpose, and read their "
+        "answers (跨区域研判; audited on both sides; identifiers masked).",
+        "跨区域研判：为辖区案件向下级平台检索车辆或身份证号的通行记录并查看答复"
+        "（须填案件编号与事由，上下级均留痕，标识脱敏）",
+        _CC,
+        _SO,
+        _AN,
+    ),
+    _permission(
         "cascade.view",
         "See the child nodes of the jurisdiction: last contact and what they delivered.",
         "查看辖区下级平台的级联链路：最近联络与上报情况",

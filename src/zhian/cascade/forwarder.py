@@ -33,6 +33,15 @@ from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
 from zhian.cascade.presets import apply_presets
 from zhian.cascade.repository import ForwardPositionRepository
+from zhian.cascade.search_requests import (
+    ENCODER as SEARCH_ENCODER,
+)
+from zhian.cascade.search_requests import (
+    PENDING_DECODER,
+    PendingSearches,
+    SearchAnswer,
+    SearchResponder,
+)
 from zhian.cascade.settings import ParentSettings
 from zhian.cascade.wire import (
     BATCH_ACK_DECODER,
@@ -74,6 +83,8 @@ BATCHES_PATH: Final = "/api/v1/cascade/batches"
 HELLO_PATH: Final = "/api/v1/cascade/hello"
 ORDERS_PATH: Final = "/api/v1/cascade/orders"
 OVERRIDES_PATH: Final = "/api/v1/cascade/overrides"
+SEARCH_REQUESTS_PATH: Final = "/api/v1/cascade/search-requests"
+SEARCH_ANSWERS_PATH: Final = "/api/v1/cascade/search-answers"
 _RECORDS_PER_READ: Final = 16
 
 
@@ -172,6 +183,27 @@ class ParentClient:
     def report_overrides(self, report: Overrides) -> None:
         self._post(OVERRIDES_PATH, ENCODER.encode(report))
 
+    def search_requests(self) -> PendingSearches:
+        """The parent's cross-node search requests waiting for this node's answer."""
+        headers = {"Authorization": f"Bearer {self._settings.token.get_secret_value()}"}
+        try:
+            response = self._http.get(
+                self._base + SEARCH_REQUESTS_PATH,
+                params={"node_id": self._settings.node_id},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            return PENDING_DECODER.decode(response.content)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise LinkError(f"the parent's search requests are unreadable: {exc}") from exc
+
+    def answer_search(self, answer: SearchAnswer) -> None:
+        self._post(SEARCH_ANSWERS_PATH, SEARCH_ENCODER.encode(answer))
+
     def send(self, batch: ChildBatch) -> BatchAck:
         body = ENCODER.encode(batch)
         try:
@@ -220,6 +252,7 @@ class UpwardForwarder:
         model_settings: ModelSettings | None = None,
         transport: httpx.BaseTransport | None = None,
         draw: Callable[[], float] | None = None,
+        searches: SearchResponder | None = None,
     ) -> None:
         if not settings.is_enabled:
             raise ValueError("parent.url is empty: there is no parent to forward to")
@@ -245,6 +278,9 @@ class UpwardForwarder:
         # The presets pushed down apply over these defaults; the overrides last reported.
         self._model_settings = model_settings or ModelSettings()
         self._overrides_reported: list[ParameterOverride] | None = None
+        # Cross-node search (跨区域研判): answers the parent's requests (search_requests).
+        self._searches = searches if settings.searches else None
+        self._searches_asked_at: datetime | None = None
         self._backfill: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self.events_sent = 0
@@ -298,6 +334,7 @@ class UpwardForwarder:
         if not self.link.is_up and not self._register(now):
             return 0
         self._sync_orders(now)
+        self._sync_searches(now)
         pending = self._build()
         if pending.is_empty:
             if pending.positions != self.positions():
@@ -395,6 +432,28 @@ class UpwardForwarder:
             logger.warning("could not report the parameter overrides: %s", exc)
             return
         self._overrides_reported = overrides
+
+    # --- cross-node search requests from the parent ----------------------------------------
+
+    def _sync_searches(self, now: datetime) -> None:
+        """Ask the parent for its search requests with the orders, answer each (a refusal
+        is an answer too); one whose answer is lost comes again and is answered again."""
+        if self._searches is None:
+            return
+        asked = self._searches_asked_at
+        if asked is not None and (now - asked).total_seconds() < self._settings.orders_poll_seconds:
+            return
+        try:
+            pending = self._client.search_requests()
+        except LinkError as exc:
+            logger.warning("could not fetch the parent's search requests: %s", exc)
+            return
+        self._searches_asked_at = now
+        for answer in self._searches.answer_all(pending):
+            try:
+                self._client.answer_search(answer)
+            except LinkError as exc:
+                logger.warning("could not answer search request %s: %s", answer.request_id, exc)
 
     # --- building a batch -------------------------------------------------------------------
 

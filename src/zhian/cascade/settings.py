@@ -111,6 +111,16 @@ class ParentSettings(BaseModel):
         ),
     )
 
+    searches: bool = Field(
+        default=True,
+        description=(
+            "Answer the parent's cross-node search requests (跨区域研判), fetched with the "
+            "orders every `orders_poll_seconds`: each is checked, run on this node's store, "
+            "audited here and answered (or refused with the reason). Off: none is fetched "
+            "and the parent sees them time out."
+        ),
+    )
+
     @model_validator(mode="after")
     def _complete(self) -> ParentSettings:
         if self.url and not self.node_id:

@@ -23,6 +23,7 @@ from zhian.cascade.models import (  # noqa: F401
     ReceivedOrder,
     ViidUpperOutbox,
 )
+from zhian.cascade.search_models import CrossSearchAnswer, CrossSearchRequest  # noqa: F401
 from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401
 from zhian.db.base import Base
 from zhian.devices.models import Device

@@ -18,6 +18,8 @@ from zhian.web import (
     audit_views,
     auth,
     cascade_api,
+    cascade_search_api,
+    cascade_search_views,
     case_views,
     cases_api,
     crowd_views,
@@ -82,6 +84,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(intake_api.router)
     app.include_router(viid_api.router)
     app.include_router(cascade_api.router)  # the hierarchy (docs/cascade.md)
+    app.include_router(cascade_search_api.router)  # cross-node search (跨区域研判)
+    app.include_router(cascade_search_views.router)
     app.include_router(node_api.router)  # CLI commands on this machine (zhian.kit.running)
     app.include_router(status_views.router)
     app.include_router(status_views.public_router)

@@ -45,6 +45,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_tips", "/tips"),  # text registered by zhian.web.tip_triage_views
     ("nav_hotspots", "/hotspots"),  # text registered by zhian.web.hotspot_views
     ("nav_trajectories", "/trajectories"),  # text registered by zhian.web.trajectory_views
+    ("nav_cascade_searches", "/cascade/searches"),  # zhian.web.cascade_search_views
     ("nav_devices", "/devices"),
     ("nav_kpis", "/kpis"),
     ("nav_stats", "/stats"),  # text registered by zhian.web.stats_views

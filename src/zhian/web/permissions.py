@@ -291,6 +291,17 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/cascade/children"): "cascade.view",
     ("GET", "/api/v1/cascade/overrides"): "cascade.view",
     ("GET", "/api/v1/cascade/alerts"): "alerts.view",
+    # Cross-node search (跨区域研判): zhian.web.cascade_search_api and _views.
+    ("GET", "/api/v1/cascade/search-requests"): "cascade.forward",
+    ("POST", "/api/v1/cascade/search-answers"): "cascade.forward",
+    ("POST", "/api/v1/cascade/searches"): "cascade.search",
+    ("GET", "/api/v1/cascade/searches"): "cascade.search",
+    ("GET", "/api/v1/cascade/searches/{request_id}"): "cascade.search",
+    ("GET", "/cascade/searches"): "cascade.search",
+    ("POST", "/cascade/searches"): "cascade.search",
+    ("GET", "/cascade/searches/{request_id}"): "cascade.search",
+    ("GET", "/cascade/searches/{request_id}/progress"): "cascade.search",
+    ("GET", "/cascade/searches/{request_id}/answers/{node_id}"): "cascade.search",
 }
 
 
