@@ -54,6 +54,8 @@ def test_units_are_scored_ranked_and_drilled_into(
         "online_rate": 25,
         "false_alarm_rate": 20,
         "data_reporting": 10,
+        "registry_tasks": 10,
+        "resident_satisfaction": 10,
     }
     had = [(weights[n], s["score"]) for n, s in scores.items() if s["score"] is not None]
     expected = round(sum(w * v for w, v in had) / sum(w for w, _ in had), 1)
