@@ -58,7 +58,6 @@ JOB_TEXT: dict[str, tuple[str, str]] = {
     "report_job_done": ("已生成", "Ready"),
     "report_job_failed": ("生成失败", "Failed"),
     "report_job_back": ("返回报表中心", "Back to the reports"),
-    "report_job_generate": ("生成", "Generate"),
 }
 for _key, (_zh, _en) in JOB_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
