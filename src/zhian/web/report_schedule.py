@@ -145,7 +145,8 @@ def run_due_reports(node: Node, now: datetime) -> int:
 
 @asynccontextmanager
 async def report_schedule(app: FastAPI) -> AsyncIterator[None]:
-    """The app's lifespan: the schedule's loop runs while the app serves, when configured."""
+    """The app's lifespan: the schedule's loop runs while the app serves; the report jobs'
+    pool is shut down with it."""
     node: Node = app.state.node
 
     def step() -> None:
@@ -153,11 +154,13 @@ async def report_schedule(app: FastAPI) -> AsyncIterator[None]:
         run_due_reports(node, now)
         prune_reports(node, now)
 
-    # Always: report jobs are pruned even where nothing is scheduled.
+    # Always: report jobs are pruned even where nothing is scheduled (then not at start:
+    # a schedule's missed reports are made at once, pruning can wait its turn).
     loop = BackgroundLoop(
         "report-schedule",
         step,
         interval_seconds=node.settings.reports.schedule_check_seconds,
+        wait_first=not node.settings.reports.scheduled,
     )
     loop.start()
     try:
