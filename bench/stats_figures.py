@@ -5,7 +5,8 @@
 
 Prints the seconds one statistics read (every figure with 环比 and 同比), one 12-period
 trend and one weekly PDF report take for the whole node, over the last simulated day and
-week, and the event and alert counts they read.
+week, and the event and alert counts they read; and the share of the visiting vehicles
+(one `plates_seen` read of the store per period counted) in a statistics read.
 """
 
 from __future__ import annotations
@@ -40,10 +41,19 @@ def main(workspace: Path) -> None:
             began = time.perf_counter()
             metrics.trend(area, period, "passages", None, 12)
             trend = time.perf_counter() - began
+            began = time.perf_counter()
+            pairs = [
+                len(node.event_reads.plates_seen(each.start, each.end))
+                for each in (period, period.previous(), period.year_before())
+            ]
+            visiting = time.perf_counter() - began
             print(
-                f"{granularity.value} {period.label()}: statistics {read:.3f} s, "
-                f"12-period trend {trend:.3f} s, alerts {statistics.value('alerts'):.0f}, "
-                f"passages {statistics.value('passages'):.0f}"
+                f"{granularity.value} {period.label()}: statistics {read:.3f} s "
+                f"(of which visiting vehicles' store reads {visiting:.3f} s, {pairs[0]} "
+                f"device-plate pairs in the period), 12-period trend {trend:.3f} s, "
+                f"alerts {statistics.value('alerts'):.0f}, "
+                f"passages {statistics.value('passages'):.0f}, "
+                f"visiting vehicles {statistics.value('visiting_vehicles'):.0f}"
             )
         period = period_containing(Granularity.WEEK, last, zone)
         began = time.perf_counter()

@@ -276,6 +276,15 @@ def test_passage_counts(sim: Simulated) -> None:
     assert {c.direction for c in counts} >= {"in", "out"}
 
 
+def test_plates_seen(sim: Simulated) -> None:
+    expected = {
+        (e.device_id, sim.vault.token("plate", e.plate)) for _, e in sim.window(VehicleEvent)
+    }
+    rows = sim.queries.plates_seen(SINCE, UNTIL)
+    assert len(expected) > 50
+    assert [(r.device_id, r.plate) for r in rows] == sorted(expected)
+
+
 # --- batch models ---------------------------------------------------------------------------
 
 

@@ -54,6 +54,8 @@ def test_units_are_scored_ranked_and_drilled_into(
         "online_rate": 25,
         "false_alarm_rate": 20,
         "data_reporting": 10,
+        "registry_tasks": 10,
+        "resident_satisfaction": 10,
     }
     had = [(weights[n], s["score"]) for n, s in scores.items() if s["score"] is not None]
     expected = round(sum(w * v for w, v in had) / sum(w for w, _ in had), 1)
@@ -134,3 +136,27 @@ def test_the_assessment_report_carries_the_scores_in_excel_and_pdf(
     assert pdf.status_code == 200
     text = re.sub(r"[\s\x00]+", "", PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text())
     assert "考核评价报表" in text and "NorthStation" in text
+
+
+def test_the_assessment_report_as_a_print_page(
+    client: TestClient, node: Node, clock: ManualClock, fire: AlertSummary
+) -> None:
+    node.rule_engine.stop()  # the API and the page read the same online samples
+    clock.advance(timedelta(minutes=10))
+    log_in(client, "command")
+    client.post(f"/alerts/{fire.id}/actions/sign", data={})
+    units = client.get("/api/v1/assessment").json()  # the month, as the report
+    page = client.get("/reports/assessment/print?lang=zh")
+    assert page.status_code == 200
+    assert '<h1 id="report-title">考核评价报表</h1>' in page.text
+    row = re.search(r'<tr data-unit="J-STATION">(.*?)</tr>', page.text, re.S)
+    assert row, "the station's row"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    station = score_of(units, "J-STATION")
+    assert cells[0] == str(station["rank"]) and cells[1] == "North Station"
+    assert cells[2] == f"{station['total']:.1f}"
+    assert cells[3] == "50.0"  # sign time: 10 minutes against 5
+    assert "签收用时（分钟）" in page.text and "<nav" not in page.text
+    log_in(client, "outsider")
+    refused = client.get("/reports/assessment/print?jurisdiction=J-STATION")
+    assert refused.status_code == 400

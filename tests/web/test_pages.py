@@ -61,6 +61,7 @@ def test_static_assets_are_served_from_the_package(client: TestClient) -> None:
         "/static/vendor/htmx/htmx.min.js",
         "/static/vendor/htmx-ext-sse/sse.min.js",
         "/static/vendor/echarts/echarts.common.min.js",
+        "/static/vendor/leaflet-heat/leaflet-heat.js",
         "/static/app.js",
         "/static/app.css",
     ]:

@@ -103,7 +103,8 @@ def test_the_print_page_and_bad_input(client: TestClient, alarms: None) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "kind"
     assert client.get("/reports/daily.pdf?day=2026-02-30").json()["error"]["field"] == "day"
     listing = client.get("/reports?lang=zh").text
-    assert 'href="/reports/daily.xlsx?' in listing and 'href="/reports?lang=zh"' in listing
+    assert 'name="kind" value="daily"' in listing and 'href="/reports?lang=zh"' in listing
+    assert 'href="/reports/assessment/print?' in listing
 
 
 def test_reports_keep_to_the_users_jurisdiction(client: TestClient, alarms: None) -> None:

@@ -3,18 +3,22 @@ the JSON API agreeing with the page, scope, permissions and clear errors."""
 
 from __future__ import annotations
 
+import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from tests.ingest.factories import access_event
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from zhian.devices.service import DeviceService
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.registry.service import RegistryService
 
 
 @pytest.fixture
@@ -166,3 +170,63 @@ def test_passages_by_direction_type_and_hour_and_the_reporting_rate(
     page = client.get("/stats?lang=zh").text
     assert cell(row(page, "passages_by_direction", "in"), "value") == "2"
     assert "进" in row(page, "passages_by_direction", "in")
+
+
+GATE = {"id": "GATE1", "kind": "vehicle_gate", "name": "North vehicle gate", "community_id": "C1",
+        "building_id": None, "unit_id": None, "zone_id": None, "gateway_id": None,
+        "latitude": 30.27, "longitude": 120.15, "is_enabled": True}  # fmt: skip
+RESIDENT_CAR, VISITOR, COURIER = "浙A12345", "浙B67890", "浙C24680"
+
+
+def vehicle(event_id: str, at: datetime, plate: str, device: str = "GATE1") -> dict[str, Any]:
+    return {"type": "vehicle", "id": event_id, "device_id": device, "time": at.isoformat(),
+            "plate": plate, "plate_color": "blue", "vehicle_class": "car",
+            "direction": "in"}  # fmt: skip
+
+
+def test_visiting_vehicles_are_plates_at_the_gates_not_registered_to_the_area(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    with node.db.session() as session:
+        registry = RegistryService(session, identity=node.governance.sealer)
+        for entity, rows in (
+            ("devices", [GATE]),
+            ("vehicles", [{"id": "V1", "plate": RESIDENT_CAR, "plate_color": "blue",
+                           "vehicle_class": "car", "community_id": "C1", "owner_id": None}]),
+        ):  # fmt: skip
+            report = registry.load_rows(entity, rows)
+            assert report.rejected == 0, report.errors
+        DeviceService(session).issue_tokens(["GATE1"], now=clock.now())
+    node.refresh_directory()
+    now = clock.now()
+    submit(
+        node,
+        vehicle("v-1", now - timedelta(hours=2), RESIDENT_CAR),  # registered here: not a visit
+        vehicle("v-2", now - timedelta(hours=2), VISITOR),
+        vehicle("v-3", now - timedelta(hours=1), VISITOR),  # the same plate: one vehicle
+        vehicle("v-4", now - timedelta(minutes=30), COURIER),
+        vehicle("v-5", now - timedelta(minutes=20), "浙D13579", device="CAM1"),  # not a gate
+        vehicle("v-6", now - timedelta(days=1), COURIER),  # yesterday
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "command")
+    report = client.get("/api/v1/stats?granularity=day").json()
+    visiting = figure(report, "visiting_vehicles")
+    assert (visiting["value"], visiting["previous"], visiting["change_previous_pct"]) == (
+        2,
+        1,
+        100.0,
+    )
+    assert figure(report, "vehicles")["value"] == 1
+    page = client.get("/stats?lang=zh").text
+    assert cell(row(page, "visiting_vehicles"), "value") == "2"
+    assert "来访车辆" in row(page, "visiting_vehicles")
+    trend = client.get("/api/v1/stats/trend?metric=visiting_vehicles&periods=2").json()
+    assert [p["value"] for p in trend] == [1, 2]
+    # The daily report prints the same figure.
+    book = load_workbook(io.BytesIO(client.get("/reports/daily.xlsx?lang=zh").content))
+    rows = {r[0]: r[1:] for r in book["报表"].iter_rows(values_only=True) if r and r[0]}
+    assert rows["来访车辆"][0] == 2 and rows["来访车辆"][1] == 100.0
+    # Another station's officer sees none of this gate's visitors.
+    log_in(client, "outsider")
+    assert figure(client.get("/api/v1/stats").json(), "visiting_vehicles")["value"] == 0

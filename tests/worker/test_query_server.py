@@ -88,6 +88,7 @@ def test_remote_reads_answer_what_the_store_holds(
         assert [p.event_id for p in subject_passages] == ["e0", "e1", "e2"]
         passages = remote.passage_counts(since, until)
         assert passages == node.store.queries.passage_counts(since, until) != []
+        assert remote.plates_seen(since, until) == node.store.queries.plates_seen(since, until)
     finally:
         remote.close()
 

@@ -136,8 +136,10 @@ class WebhookService:
             for r in self.repository.deliveries(subscription_id)
         ]
 
-    def enqueue(self, message: LiveMessage) -> int:
-        """Queue `message` for every active subscription whose kinds match; returns how many."""
+    def enqueue(self, message: LiveMessage, *, named_only: bool = False) -> int:
+        """Queue `message` for every active subscription whose kinds match; returns how many.
+        `named_only`: only for subscriptions that name the message's type (a report file
+        goes to those who asked for reports, not to every catch-all alert receiver)."""
         if self._active is None:
             self._active = self.repository.subscriptions(active_only=True)
         if not self._active:
@@ -146,7 +148,8 @@ class WebhookService:
         targets = [
             sub
             for sub in self._active
-            if not sub.kinds or kind in sub.kinds or message.type in sub.kinds
+            if (sub.kinds and message.type in sub.kinds)
+            or (not named_only and (not sub.kinds or kind in sub.kinds))
         ]
         if not targets:
             return 0

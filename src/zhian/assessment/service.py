@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -133,13 +134,16 @@ class AssessmentService:
         scope: JurisdictionScope,
         jurisdiction_id: str | None,
         period: Period,
+        progress: Callable[[float], None] | None = None,
     ) -> list[UnitScore]:
-        """Each unit's scores over the period, best total first, ranked (ties share a rank)."""
+        """Each unit's scores over the period, best total first, ranked (ties share a rank).
+        `progress(fraction)` hears each unit scored."""
         metrics.area(scope, jurisdiction_id)  # 400 outside the scope
         indicators = self.indicators()
         weights = {i.name: i.weight for i in indicators}
         units = []
-        for unit in self.units(scope, jurisdiction_id):
+        assessed = self.units(scope, jurisdiction_id)
+        for done, unit in enumerate(assessed, start=1):
             values = metrics.flow_values(metrics.area(scope, unit), period.start, period.end)
             overdue = values.get(("overdue_rate", None))
             values[(ON_TIME_RATE, None)] = None if overdue is None else round(100.0 - overdue, 1)
@@ -153,6 +157,8 @@ class AssessmentService:
                 for i in indicators
             ]
             units.append((unit, total_score(scores, weights), scores))
+            if progress is not None:
+                progress(done / len(assessed))
         units.sort(key=lambda u: (u[1] is None, -(u[1] or 0), u[0]))
         ranked: list[UnitScore] = []
         for position, (unit, total, scores) in enumerate(units, start=1):

@@ -21,8 +21,8 @@ class IndicatorSetting(BaseModel):
     better: Better = Field(description="Whether a higher or a lower value is better.")
 
 
-# The indicators that the metrics layer computes today. Handling on time is
-# 100 − overdue rate; sign time is the median minutes to sign.
+# The indicators. Handling on time is 100 − overdue rate; sign time is the median
+# minutes to sign; registry tasks and satisfaction are figures of docs/statistics.md.
 DEFAULT_INDICATORS: dict[str, dict[str, object]] = {
     "sign_time": {"metric": "median_sign_minutes", "weight": 25, "target": 5, "better": "lower"},
     "on_time_handling": {"metric": "on_time_rate", "weight": 30, "target": 95, "better": "higher"},
@@ -37,6 +37,18 @@ DEFAULT_INDICATORS: dict[str, dict[str, object]] = {
         "metric": "data_reporting_rate",
         "weight": 10,
         "target": 95,
+        "better": "higher",
+    },
+    "registry_tasks": {
+        "metric": "registry_tasks_completed",
+        "weight": 10,
+        "target": 90,
+        "better": "higher",
+    },
+    "resident_satisfaction": {
+        "metric": "resident_satisfaction",
+        "weight": 10,
+        "target": 90,
         "better": "higher",
     },
 }

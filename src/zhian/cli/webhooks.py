@@ -36,6 +36,8 @@ MESSAGE_TYPES = (
     "alert.breached",
     "procedure.skipped",
     "incident.updated",
+    # An archived report file (docs/reports.md): sent only to subscriptions naming it.
+    "report.archived",
 )
 _ALERT_KIND = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 

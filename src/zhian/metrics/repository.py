@@ -17,8 +17,16 @@ from zhian.access.scope import ScopedColumn
 from zhian.alerts.models import Alert, AlertDeadline, DeviceOnlineSample
 from zhian.alerts.schemas import Outcome
 from zhian.cases.models import Case
-from zhian.devices.models import Device
-from zhian.registry.models import Building, House, Resident, Unit, Vehicle
+from zhian.devices.models import Device, DeviceKind
+from zhian.registry.models import (
+    Building,
+    House,
+    RegistrationDraft,
+    Resident,
+    Unit,
+    Vehicle,
+)
+from zhian.tips.models import Tip
 
 
 def _within(column: ScopedColumn, ids: Collection[str] | None) -> ColumnElement[bool]:
@@ -81,6 +89,24 @@ class MetricsRepository:
             _within(Device.community_id, communities),
         )
         return {str(d): str(c) for d, c in self.session.execute(query)}
+
+    def vehicle_gates(self, communities: Collection[str] | None) -> set[str]:
+        """The enabled vehicle gates of the communities of the area."""
+        query = select(Device.id).where(
+            Device.is_enabled.is_(True),
+            Device.kind == DeviceKind.VEHICLE_GATE.value,
+            Device.community_id.is_not(None),
+            _within(Device.community_id, communities),
+        )
+        return {str(d) for d in self.session.scalars(query)}
+
+    def registered_plate_tokens(self, communities: Collection[str] | None) -> set[str]:
+        """The plate tokens of the vehicles registered to a community of the area (tokens
+        only: compared with the event store's, never opened)."""
+        query = select(Vehicle.plate_token).where(
+            Vehicle.plate_token.is_not(None), _within(Vehicle.community_id, communities)
+        )
+        return {str(t) for t in self.session.scalars(query)}
 
     # -- devices ---------------------------------------------------------------------------
 
@@ -145,6 +171,53 @@ class MetricsRepository:
             )
         )
         return [(met, breached) for met, breached in self.session.execute(query)]
+
+    def task_deadlines_due(
+        self,
+        jurisdictions: Collection[str] | None,
+        rules: Collection[str],
+        since: datetime,
+        until: datetime,
+    ) -> list[tuple[datetime | None, datetime | None]]:
+        """(met_at, breached_at) of the deadlines falling due in the window of the alerts
+        of `rules` (the registry models' findings: tasks, not suspicions)."""
+        query = (
+            select(AlertDeadline.met_at, AlertDeadline.breached_at)
+            .join(Alert, Alert.id == AlertDeadline.alert_id)
+            .where(
+                AlertDeadline.due_at >= since,
+                AlertDeadline.due_at < until,
+                Alert.rule.in_(sorted(rules)),
+                _within(Alert.jurisdiction_id, jurisdictions),
+            )
+        )
+        return [(met, breached) for met, breached in self.session.execute(query)]
+
+    def registration_drafts(
+        self, communities: Collection[str] | None, created_since: datetime, created_until: datetime
+    ) -> list[tuple[datetime, datetime | None]]:
+        """(created_at, decided_at) of the registration drafts of the area's communities
+        created in the window."""
+        query = select(RegistrationDraft.created_at, RegistrationDraft.decided_at).where(
+            RegistrationDraft.created_at >= created_since,
+            RegistrationDraft.created_at < created_until,
+            _within(RegistrationDraft.community_id, communities),
+        )
+        return [(created, decided) for created, decided in self.session.execute(query)]
+
+    # -- resident tips -----------------------------------------------------------------------
+
+    def tip_ratings(
+        self, jurisdictions: Collection[str] | None, since: datetime, until: datetime
+    ) -> list[int]:
+        """The ratings (1–5) residents gave in the window to tips of the area."""
+        query = select(Tip.rating).where(
+            Tip.rating.is_not(None),
+            Tip.rated_at >= since,
+            Tip.rated_at < until,
+            _within(Tip.jurisdiction_id, jurisdictions),
+        )
+        return [int(r) for r in self.session.scalars(query) if r is not None]
 
     # -- cases -----------------------------------------------------------------------------
 

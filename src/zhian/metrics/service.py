@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope, require_scope, subtree
 from zhian.alerts import online_rate as online
 from zhian.errors import BadRequestError
+from zhian.kit.clock import Clock, SystemClock
 from zhian.metrics.catalogue import METRICS_BY_NAME, Kind
 from zhian.metrics.periods import Period, hour_window
 from zhian.metrics.repository import MetricsRepository
 from zhian.metrics.schemas import Area, FigureRead, StatisticsRead, TrendPoint, change_pct
+from zhian.registry.drafts import DRAFT_DUE_DAYS
+from zhian.registry.loop import LOOP_RULES
 from zhian.registry.service import RegistryService
 from zhian.store.remote import EventReads
 
@@ -39,6 +42,8 @@ TREND_PERIODS = 12
 # arrival_stats also counts late events; the reporting rate does not use that count.
 REPORT_LATE_SECONDS = 300.0
 MAX_TREND_PERIODS = 60
+# A tip rated 4 or 5 stars: the resident was satisfied (满意).
+SATISFIED_RATING = 4
 
 
 def _median_minutes(seconds: list[float]) -> float | None:
@@ -52,11 +57,15 @@ def _pct(part: int, whole: int) -> float | None:
 class MetricsService:
     """Computes every figure of `zhian.metrics.catalogue` for an area within a user's scope."""
 
-    def __init__(self, session: Session, events: EventReads | None = None) -> None:
+    def __init__(
+        self, session: Session, events: EventReads | None = None, clock: Clock | None = None
+    ) -> None:
         """`events`: the event store's reads, for passages and the data reporting rate;
-        without them those figures are left out."""
+        without them those figures are left out. `clock`: now, for the registry tasks still
+        open past their due time."""
         self.session = session
         self.events = events
+        self.clock = clock or SystemClock()
         self.repository = MetricsRepository(session)
         self._registry = RegistryService(session)
 
@@ -126,6 +135,11 @@ class MetricsService:
         values[("overdue_rate", None)] = _pct(breached, met + breached)
         if self.events is not None:
             values.update(self._event_values(area, start, end, self.events))
+        values[("registry_tasks_completed", None)] = self._registry_tasks(area, start, end)
+        ratings = self.repository.tip_ratings(area.jurisdictions, start, end)
+        values[("resident_satisfaction", None)] = _pct(
+            sum(1 for r in ratings if r >= SATISFIED_RATING), len(ratings)
+        )
         cases = self.repository.cases_by_category(area.jurisdictions, start, end)
         values[("cases", None)] = sum(cases.values())
         values.update({("cases", key): n for key, n in cases.items()})
@@ -160,7 +174,49 @@ class MetricsService:
             if row.device_id in devices
         }
         values[("data_reporting_rate", None)] = _pct(len(reporting), len(devices))
+        values[("visiting_vehicles", None)] = self._visiting_vehicles(area, start, end, events)
         return values
+
+    def _visiting_vehicles(
+        self, area: Area, start: datetime, end: datetime, events: EventReads
+    ) -> int:
+        """Distinct plates seen at the area's vehicle gates and not registered to it."""
+        gates = self.repository.vehicle_gates(area.communities)
+        if not gates:
+            return 0
+        registered = self.repository.registered_plate_tokens(area.communities)
+        return len(
+            {
+                seen.plate
+                for seen in events.plates_seen(start, end)
+                if seen.device_id in gates and seen.plate not in registered
+            }
+        )
+
+    def _registry_tasks(self, area: Area, start: datetime, end: datetime) -> float | None:
+        """Registry tasks falling due in [start, end) done on time, in percent: the
+        registry models' findings by their alert deadlines (met or breached), and the
+        registration drafts due `DRAFT_DUE_DAYS` after they were created (completed or
+        dismissed by then, or late: decided after, or still open once due)."""
+        on_time = late = 0
+        for met_at, breached_at in self.repository.task_deadlines_due(
+            area.jurisdictions, LOOP_RULES, start, end
+        ):
+            if breached_at is not None:
+                late += 1
+            elif met_at is not None:
+                on_time += 1
+        due_after = timedelta(days=DRAFT_DUE_DAYS)
+        now = self.clock.now()
+        for created_at, decided_at in self.repository.registration_drafts(
+            area.communities, start - due_after, end - due_after
+        ):
+            due_at = created_at + due_after
+            if decided_at is not None and decided_at <= due_at:
+                on_time += 1
+            elif decided_at is not None or due_at <= now:
+                late += 1
+        return _pct(on_time, on_time + late)
 
     def _alert_values(self, area: Area, start: datetime, end: datetime) -> Values:
         rows = self.repository.alerts_raised(area.jurisdictions, start, end)
@@ -194,13 +250,22 @@ class MetricsService:
         )
         return values
 
-    def statistics(self, area: Area, period: Period) -> StatisticsRead:
-        """Every figure of the area over the period, with 环比 and 同比 for flows."""
+    def statistics(
+        self, area: Area, period: Period, progress: Callable[[float], None] | None = None
+    ) -> StatisticsRead:
+        """Every figure of the area over the period, with 环比 and 同比 for flows.
+        `progress(fraction)` hears how far it has got (a third per period counted)."""
         current = self.flow_values(area, period.start, period.end)
+        if progress is not None:
+            progress(1 / 3)
         before = period.previous()
         previous = self.flow_values(area, before.start, before.end)
+        if progress is not None:
+            progress(2 / 3)
         year = period.year_before()
         year_before = self.flow_values(area, year.start, year.end)
+        if progress is not None:
+            progress(1.0)
         figures = [_figure(k, v, previous, year_before) for k, v in current.items()]
         figures += [_figure(k, v, None, None) for k, v in self.stock_values(area).items()]
         # Counts over breakdown values that only the earlier periods saw: 0 now.

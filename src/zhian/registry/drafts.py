@@ -31,6 +31,9 @@ DISMISSED: Final = "dismissed"
 RESIDENT_FIELDS: Final = ("id", "house_id", "birth_year", "is_floating", "name", "id_number",
                           "phone")  # fmt: skip
 MAX_REASON: Final = 500
+# A draft is due this many days after it was created: completed or dismissed by then, it
+# counts as a registry task done on time (the assessment's `registry_tasks_completed`).
+DRAFT_DUE_DAYS: Final = 7
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class DraftDesk:
             first = report.errors[0]
             raise BadRequestError(first.reason, field=first.column)
         draft.status = COMPLETED
+        draft.decided_at = at
         self.session.add(
             HouseChange(
                 house_id=house.id,
@@ -96,7 +100,7 @@ class DraftDesk:
         )
         return row["id"]
 
-    def dismiss(self, draft_id: int, reason: str, *, scope: JurisdictionScope) -> str:
+    def dismiss(self, draft_id: int, reason: str, *, scope: JurisdictionScope, at: datetime) -> str:
         """Close the draft without a registration; returns the reason as kept (audited)."""
         draft = self._open_row(draft_id, scope)
         reason = reason.strip()
@@ -106,6 +110,7 @@ class DraftDesk:
             raise BadRequestError(f"reason must be at most {MAX_REASON} characters",
                                   field="reason")  # fmt: skip
         draft.status = DISMISSED
+        draft.decided_at = at
         return reason
 
     def _row(self, draft_id: int, scope: JurisdictionScope) -> RegistrationDraft:

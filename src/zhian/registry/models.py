@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zhian.db.base import Base
+from zhian.db.base import Base, UtcDateTime
 
 
 class JurisdictionLevel(StrEnum):
@@ -210,9 +210,12 @@ class RegistrationDraft(Base):
     place_id: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     alert_id: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # UtcDateTime: kept in UTC whatever zone the clock gives (SQLite keeps no zone).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # When it was completed or dismissed (the assessment's registry tasks done on time).
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PlaceRestriction(Base):

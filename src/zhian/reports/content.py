@@ -39,7 +39,11 @@ _SITUATION = (
         ("median_sign_minutes", "median_close_minutes", "overdue_rate", "false_alarm_rate"),
     ),
     ("设备运行", "Device health", ("devices", "device_online_rate", "data_reporting_rate")),
-    ("通行", "Passages", ("passages", "passages_by_direction", "passages_by_type")),
+    (
+        "通行",
+        "Passages",
+        ("passages", "passages_by_direction", "passages_by_type", "visiting_vehicles"),
+    ),
     ("案件", "Cases", ("cases",)),
     ("实有信息", "Registry", ("population", "houses", "vehicles")),
 )
@@ -52,7 +56,7 @@ SECTIONS = {
             ("median_sign_minutes", "median_close_minutes", "overdue_rate"),
         ),
         ("设备运行", "Device health", ("devices", "device_online_rate", "data_reporting_rate")),
-        ("通行", "Passages", ("passages", "passages_by_direction")),
+        ("通行", "Passages", ("passages", "passages_by_direction", "visiting_vehicles")),
         ("案件", "Cases", ("cases",)),
     ),
     ReportKind.WEEKLY: _SITUATION,
@@ -118,10 +122,14 @@ def build_report(
     area_name: str,
     key_label: Callable[[str, str], str],
     now: datetime,
+    progress: Callable[[float], None] | None = None,
 ) -> Report:
     """The report of `kind` for the area over `period`; `key_label(metric, key)` names a
-    breakdown value (a tier, a rule …) in `lang`."""
-    statistics = metrics.statistics(area, period)
+    breakdown value (a tier, a rule …) in `lang`. `progress(fraction)` hears how far the
+    figures have got (the file is written after)."""
+    statistics = metrics.statistics(
+        area, period, None if progress is None else (lambda done: progress(0.9 * done))
+    )
     is_en = lang == "en"
     sections = []
     for heading_zh, heading_en, names in SECTIONS[kind]:
@@ -146,6 +154,9 @@ def build_report(
                 )
         sections.append(ReportSection(heading_en if is_en else heading_zh, rows))
     title_zh, title_en = TITLES[kind]
+    notable = metrics.notable_alerts(area, period.start, period.end, NOTABLE_ALERTS)
+    if progress is not None:
+        progress(1.0)
     return Report(
         kind=kind,
         lang=lang,
@@ -156,6 +167,6 @@ def build_report(
         end=period.end,
         generated_at=now,
         sections=sections,
-        notable=metrics.notable_alerts(area, period.start, period.end, NOTABLE_ALERTS),
+        notable=notable,
         statistics=statistics,
     )

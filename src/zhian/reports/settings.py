@@ -14,7 +14,10 @@ DEFAULT_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 class ScheduledReport(BaseModel):
     """One report generated for every complete period into the report archive."""
 
-    kind: str = Field(pattern="^(daily|weekly|monthly)$", description="daily, weekly or monthly.")
+    kind: str = Field(
+        pattern="^(daily|weekly|monthly|assessment)$",
+        description="daily, weekly, monthly or assessment (the units' scores of a month).",
+    )
     jurisdiction_id: str = Field(min_length=1, max_length=64, description="The area.")
     formats: list[Literal["xlsx", "pdf"]] = Field(
         default=["xlsx", "pdf"], description="Files to keep: xlsx and/or pdf."
@@ -43,8 +46,34 @@ class ReportSettings(BaseModel):
         default=[],
         description="Reports generated for each complete period (yesterday, last week, last "
         'month) into the report archive, e.g. [{kind = "daily", jurisdiction_id = '
-        '"J-DISTRICT"}]. Checked every `schedule_check_seconds`.',
+        '"J-DISTRICT"}]; each file is also sent to the webhook subscriptions naming '
+        "`report.archived`. Checked every `schedule_check_seconds`.",
     )
     schedule_check_seconds: float = Field(
-        default=600, ge=10, le=86_400, description="How often the schedule is checked."
+        default=600,
+        ge=10,
+        le=86_400,
+        description="How often the schedule is checked (and old archive files and report "
+        "jobs pruned).",
+    )
+    archive_keep_days: int = Field(
+        default=0,
+        ge=0,
+        le=36_500,
+        description="Archived report files whose period began more than this many days ago "
+        "are deleted when the schedule is checked; 0 keeps them all.",
+    )
+    job_keep_hours: float = Field(
+        default=24,
+        gt=0,
+        le=24 * 90,
+        description="Reports generated on demand (report jobs) are kept this long for their "
+        "download, then deleted.",
+    )
+    job_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Reports generated on demand at the same time by each web process; "
+        "more wait their turn (queued).",
     )

@@ -17,6 +17,7 @@ from zhian.store.queries import (
     HouseDoorOccupant,
     NightPresence,
     PassageCount,
+    PlateSeen,
     ReferenceTables,
     ResidentSighting,
     RestrictedPlacePassage,
@@ -305,6 +306,16 @@ class DuckDbEventQueries:
             PassageCount(
                 device_id=r[0], type=r[1], direction=r[2], hour=_utc(r[3]), count=int(r[4])
             )
+            for r in self._rows(sql, {"since": since, "until": until})
+        ]
+
+    def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
+        sql = (
+            "SELECT DISTINCT device_id, plate FROM vehicle_events WHERE plate IS NOT NULL "
+            "AND time >= $since AND time < $until ORDER BY device_id, plate"
+        )
+        return [
+            PlateSeen(device_id=r[0], plate=r[1])
             for r in self._rows(sql, {"since": since, "until": until})
         ]
 

@@ -109,6 +109,14 @@ class PassageCount(msgspec.Struct, frozen=True, kw_only=True):
     count: int
 
 
+class PlateSeen(msgspec.Struct, frozen=True, kw_only=True):
+    """A plate (its token) seen at least once by one device in a window (the statistics'
+    visiting vehicles): one row per device and plate, however often it passed."""
+
+    device_id: str
+    plate: str
+
+
 class ArrivalStats(msgspec.Struct, frozen=True, kw_only=True):
     """What arrived from one device through one source in one hour, and how late.
 
@@ -289,6 +297,11 @@ class EventQueries(Protocol):
     def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
         """Access and vehicle passages per device, direction and UTC hour of event time in
         [since, until) (the statistics' passages by hour, day and direction)."""
+        ...
+
+    def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
+        """Each distinct (device, plate token) of the vehicle passages with a plate in
+        [since, until) (the statistics' visiting vehicles)."""
         ...
 
     # Batch models: events in [since, until), joined to the reference tables.

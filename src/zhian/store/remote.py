@@ -30,6 +30,7 @@ from zhian.store.queries import (
     ArrivalStats,
     PassageCount,
     PlatePassage,
+    PlateSeen,
     StoredEventSummary,
     SubjectPassage,
 )
@@ -71,6 +72,8 @@ class EventReads(Protocol):
     ) -> list[SubjectPassage]: ...
 
     def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]: ...
+
+    def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]: ...
 
 
 class _NoArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -181,6 +184,9 @@ class LocalEventReads:
     def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
         return self._store.queries.passage_counts(since, until)
 
+    def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
+        return self._store.queries.plates_seen(since, until)
+
 
 # The allow-list: each name is one of the store's named queries (`zhian.store.queries`)
 # that pages in another process ask for, plus the store's position in the log.
@@ -243,6 +249,12 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         _WindowArgs,
         list[PassageCount],
         lambda store, args: store.queries.passage_counts(args.since, args.until),
+    ),
+    # Visiting vehicles (statistics): plate tokens only, one per device.
+    "plates_seen": StoreQuery(
+        _WindowArgs,
+        list[PlateSeen],
+        lambda store, args: store.queries.plates_seen(args.since, args.until),
     ),
 }
 
@@ -340,6 +352,10 @@ class RemoteEventStore:
 
     def passage_counts(self, since: datetime, until: datetime) -> list[PassageCount]:
         answer: list[PassageCount] = self._ask("passage_counts", {"since": since, "until": until})
+        return answer
+
+    def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
+        answer: list[PlateSeen] = self._ask("plates_seen", {"since": since, "until": until})
         return answer
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from zhian.store.queries import (
     HouseDoorOccupant,
     NightPresence,
     PassageCount,
+    PlateSeen,
     ReferenceTables,
     ResidentSighting,
     RestrictedPlacePassage,
@@ -399,6 +400,15 @@ class SparkEventQueries:
                 device_id=r[0], type=r[1], direction=r[2], hour=_utc(r[3]), count=int(r[4])
             )
             for r in self._rows(sql, _window(since, until))
+        ]
+
+    def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
+        sql = (
+            "SELECT DISTINCT device_id, plate FROM vehicle_events WHERE plate IS NOT NULL "
+            f"AND time >= {_SINCE} AND time < {_UNTIL} ORDER BY device_id, plate"
+        )
+        return [
+            PlateSeen(device_id=r[0], plate=r[1]) for r in self._rows(sql, _window(since, until))
         ]
 
     # --- batch models ---------------------------------------------------------------------

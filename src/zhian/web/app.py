@@ -44,6 +44,7 @@ from zhian.web import (
     push_api,
     quality_views,
     quarantine_views,
+    report_jobs,
     report_views,
     resident_views,
     screen_views,
@@ -115,6 +116,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(event_views.router)
     app.include_router(stats_views.router)
     app.include_router(stats_views.api)
+    app.include_router(report_jobs.router)
+    app.include_router(report_jobs.api)
     app.include_router(report_views.router)
     app.include_router(assessment_views.router)
     app.include_router(assessment_views.api)

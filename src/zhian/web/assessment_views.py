@@ -52,6 +52,8 @@ ASSESSMENT_TEXT: dict[str, tuple[str, str]] = {
     "ind_online_rate": ("设备在线率", "Device online rate"),
     "ind_false_alarm_rate": ("误报率", "False-alarm rate"),
     "ind_data_reporting": ("数据上报率", "Data reporting rate"),
+    "ind_registry_tasks": ("登记任务按时完成率", "Registry tasks done on time"),
+    "ind_resident_satisfaction": ("群众满意率", "Residents' satisfaction"),
 }
 for _key, (_zh, _en) in ASSESSMENT_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -112,7 +114,7 @@ def drill_down(unit: str, metric: str, period: Period, lang: str) -> str:
 def _scores(page: Page, jurisdiction: str | None, period: Period) -> list[UnitScore]:
     context = page.context
     return _service(page).scores(
-        MetricsService(context.session, context.node.event_reads),
+        MetricsService(context.session, context.node.event_reads, context.node.clock),
         context.scope,
         jurisdiction,
         period,
@@ -217,7 +219,7 @@ def assessment_api(
 ) -> Response:
     period = _period(context, granularity, day)
     units = _service(context).scores(
-        MetricsService(context.session, context.node.event_reads),
+        MetricsService(context.session, context.node.event_reads, context.node.clock),
         context.scope,
         jurisdiction,
         period,

@@ -141,7 +141,7 @@ async def dismiss_draft(page: PageDep, draft_id: DraftId) -> Response:
     raw = await page.request.form()
     reason = str(raw.get("reason") or "")
     try:
-        kept = desk.dismiss(draft_id, reason, scope=page.context.scope)
+        kept = desk.dismiss(draft_id, reason, scope=page.context.scope, at=page.now)
     except (BadRequestError, ConflictError) as error:
         form = {"reason": reason}
         return _render(page, draft, error=error, form=form, status_code=error.status_code)

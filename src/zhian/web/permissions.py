@@ -162,6 +162,13 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/reports/{kind}.xlsx"): "kpi.view",
     ("GET", "/reports/{kind}.pdf"): "kpi.view",
     ("GET", "/reports/archive/{report_id}"): "kpi.view",
+    # Reports generated in the background (zhian.web.report_jobs): the asker's own jobs.
+    ("POST", "/reports/jobs"): "kpi.view",
+    ("GET", "/reports/jobs/{job_id}"): "kpi.view",
+    ("GET", "/reports/jobs/{job_id}/progress"): "kpi.view",
+    ("GET", "/reports/jobs/{job_id}/download"): "kpi.view",
+    ("POST", "/api/v1/reports/jobs"): "kpi.view",
+    ("GET", "/api/v1/reports/jobs/{job_id}"): "kpi.view",
     # Assessment (考核评价): zhian.web.assessment_views.
     ("GET", "/assessment"): "kpi.view",
     ("POST", "/assessment/indicators/{name}"): "assessment.manage",

@@ -3,15 +3,20 @@ an area, generated on demand as Excel, PDF or a print-friendly page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
+from zhian.access.scope import JurisdictionScope
 from zhian.assessment.service import AssessmentService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.metrics.periods import parse_period
 from zhian.metrics.service import MetricsService
+from zhian.node import Node
 from zhian.registry.service import RegistryService
 from zhian.reports.assessment import AssessmentReport, assessment_pdf, assessment_workbook
 from zhian.reports.content import (
@@ -27,9 +32,9 @@ from zhian.reports.pdf import pdf_bytes
 from zhian.reports.service import ReportArchiveService
 from zhian.web.assessment_views import indicator_name
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import TEXT, text
 from zhian.web.kpi_views import jurisdiction_choices
-from zhian.web.layout import Page, PageDep
+from zhian.web.layout import Page, PageDep, display_zone
 from zhian.web.stats_views import key_label
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -62,8 +67,8 @@ Kind = Annotated[str, Path(max_length=16)]
 ArchiveId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Jurisdiction = Annotated[str | None, Query(max_length=64)]
 Day = Annotated[str | None, Query(max_length=10)]
-ASSESSMENT = "assessment"  # the per-unit assessment report: Excel and PDF, no print page
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ASSESSMENT = "assessment"  # the per-unit assessment report: Excel, PDF and a print page
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def report_kind(value: str) -> ReportKind:
@@ -75,27 +80,54 @@ def report_kind(value: str) -> ReportKind:
 
 def make_report(page: Page, kind: str, jurisdiction: str | None, day: str | None) -> Report:
     """The report of the user's area (or one below it) for the period holding `day`."""
+    return situation_report(
+        page.node,
+        page.context.session,
+        page.context.scope,
+        kind,
+        jurisdiction,
+        day,
+        lang=page.lang,
+        now=page.now,
+    )
+
+
+def situation_report(
+    node: Node,
+    session: Session,
+    scope: JurisdictionScope,
+    kind: str,
+    jurisdiction: str | None,
+    day: str | None,
+    *,
+    lang: str,
+    now: datetime,
+    progress: Callable[[float], None] | None = None,
+) -> Report:
+    """The daily, weekly or monthly report of an area of `scope` for the period holding
+    `day` (today when None). 400 naming `kind`, `jurisdiction` or `day` on bad input."""
     chosen = report_kind(kind)
-    context = page.context
-    metrics = MetricsService(context.session, context.node.event_reads)
-    area = metrics.area(context.scope, jurisdiction)
+    metrics = MetricsService(session, node.event_reads, node.clock)
+    area = metrics.area(scope, jurisdiction)
+    zone = display_zone(node)
     period = parse_period(
         {"daily": "day", "weekly": "week", "monthly": "month"}[chosen.value],
         day,
-        now=page.now,
-        zone=page.zone,
+        now=now,
+        zone=zone,
     )
-    names = RegistryService(context.session).jurisdiction_names()
-    area_name = names.get(area.jurisdiction_id or "", "") or page.t["all"]
+    names = RegistryService(session).jurisdiction_names()
+    area_name = names.get(area.jurisdiction_id or "", "") or text(lang)["all"]
     return build_report(
         metrics,
         area,
         period,
         chosen,
-        lang=page.lang,
+        lang=lang,
         area_name=area_name,
-        key_label=lambda metric, key: key_label(page.lang, metric, key),
-        now=page.now,
+        key_label=lambda metric, key: key_label(lang, metric, key),
+        now=now,
+        progress=progress,
     )
 
 
@@ -103,19 +135,41 @@ def make_assessment_report(
     page: Page, jurisdiction: str | None, day: str | None
 ) -> AssessmentReport:
     """The assessment of the units below the area over the month holding `day`."""
-    context = page.context
-    period = parse_period("month", day, now=page.now, zone=page.zone)
-    service = AssessmentService(context.session, page.node.settings.assessment)
-    metrics = MetricsService(context.session, context.node.event_reads)
-    units = service.scores(metrics, context.scope, jurisdiction, period)
-    names = RegistryService(context.session).jurisdiction_names()
-    area = jurisdiction or context.scope.root
-    return AssessmentReport(
+    return assessment_report(
+        page.node,
+        page.context.session,
+        page.context.scope,
+        jurisdiction,
+        day,
         lang=page.lang,
-        area_name=names.get(area or "", "") or page.t["all"],
+        now=page.now,
+    )
+
+
+def assessment_report(
+    node: Node,
+    session: Session,
+    scope: JurisdictionScope,
+    jurisdiction: str | None,
+    day: str | None,
+    *,
+    lang: str,
+    now: datetime,
+    progress: Callable[[float], None] | None = None,
+) -> AssessmentReport:
+    """The assessment of the units below an area of `scope` over the month holding `day`."""
+    period = parse_period("month", day, now=now, zone=display_zone(node))
+    service = AssessmentService(session, node.settings.assessment)
+    metrics = MetricsService(session, node.event_reads, node.clock)
+    units = service.scores(metrics, scope, jurisdiction, period, progress)
+    names = RegistryService(session).jurisdiction_names()
+    area = jurisdiction or scope.root
+    return AssessmentReport(
+        lang=lang,
+        area_name=names.get(area or "", "") or text(lang)["all"],
         period=period.label(),
         indicators=service.indicators(),
-        indicator_names={i.name: indicator_name(page.lang, i.name) for i in service.indicators()},
+        indicator_names={i.name: indicator_name(lang, i.name) for i in service.indicators()},
         unit_names=names,
         units=units,
     )
@@ -166,7 +220,7 @@ def archived_report(page: PageDep, report_id: ArchiveId) -> Response:
     read, content = ReportArchiveService(page.context.session).content(
         report_id, scope=page.context.scope
     )
-    media = _XLSX if read.format == "xlsx" else "application/pdf"
+    media = XLSX_MEDIA if read.format == "xlsx" else "application/pdf"
     name = f"zhian-{read.kind}-{read.jurisdiction_id}-{read.period}.{read.format}"
     return Response(
         content,
@@ -183,6 +237,16 @@ def _ascii(name: str) -> str:
 def report_print(
     page: PageDep, kind: Kind, jurisdiction: Jurisdiction = None, day: Day = None
 ) -> HTMLResponse:
+    if kind == ASSESSMENT:
+        scored = make_assessment_report(page, jurisdiction, day)
+        return page.render(
+            "report_assessment_print.html",
+            {
+                "report": scored,
+                "units": list(zip(scored.units, scored.rows(), strict=True)),
+                "generated_at": page.now,
+            },
+        )
     report = make_report(page, kind, jurisdiction, day)
     return page.render(
         "report_print.html",
@@ -197,12 +261,12 @@ def report_excel(
     if kind == ASSESSMENT:
         scored = make_assessment_report(page, jurisdiction, day)
         return _download(
-            assessment_workbook(scored), _XLSX, f"zhian-assessment-{scored.period}.xlsx"
+            assessment_workbook(scored), XLSX_MEDIA, f"zhian-assessment-{scored.period}.xlsx"
         )
     report = make_report(page, kind, jurisdiction, day)
     return Response(
         workbook_bytes(report, page.zone),
-        media_type=_XLSX,
+        media_type=XLSX_MEDIA,
         headers={"Content-Disposition": f'attachment; filename="{_file_name(report, "xlsx")}"'},
     )
 

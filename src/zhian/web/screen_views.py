@@ -4,7 +4,7 @@ warnings with their forecast; kept current by the live feed and a periodic snaps
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -15,7 +15,7 @@ from zhian.metrics.periods import Granularity, hour_window, period_containing
 from zhian.metrics.schemas import StatisticsRead
 from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
-from zhian.rules.crowd import LEVELS
+from zhian.rules.crowd import LEVELS, ZoneView
 from zhian.web.auth import current_user
 from zhian.web.deps import Context
 from zhian.web.i18n import TEXT, label
@@ -46,6 +46,8 @@ SCREEN_TEXT: dict[str, tuple[str, str]] = {
     "screen_crossing": ("预计越线", "Crossing in"),
     "screen_minutes": ("分钟", "min"),
     "screen_no_crowd": ("无人流预警", "No crowd warning"),
+    "screen_measured": ("实测", "Measured"),
+    "screen_forecast": ("预测", "Forecast"),
 }
 for _key, (_zh, _en) in SCREEN_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -55,6 +57,28 @@ TILES = ("alerts", "median_sign_minutes", "overdue_rate", "device_online_rate", 
 TREND_DAYS = 14
 TOP_TYPES = 5
 WARNING_LEVEL = 2  # 预警 and above (zhian.rules.crowd.LEVELS)
+CROWD_ZONES = 3  # warned zones listed with their curve: what the panel holds
+CURVE_MINUTES = 30  # measured minutes drawn before the forecast
+
+
+def zone_curve(view: ZoneView, zone: tzinfo) -> dict[str, list[Any]]:
+    """A zone's density (persons/m²) over its last minutes and the forecast's mean path
+    after them (the crowd page's chart, small): labels in the local zone, `measured`
+    then `forecast`, each None where the other holds the point (the last measured point
+    starts the forecast line)."""
+    history = [(at.astimezone(zone), people / view.area_m2) for at, people in view.history]
+    history = history[-CURVE_MINUTES:]
+    labels = [at.strftime("%H:%M") for at, _ in history]
+    measured: list[float | None] = [round(density, 3) for _, density in history]
+    forecast: list[float | None] = [None] * len(history)
+    if view.forecast is not None and history:
+        last = history[-1][0]
+        forecast[-1] = measured[-1]
+        for minute, (mean, _sd) in enumerate(view.forecast.path, start=1):
+            labels.append((last + timedelta(minutes=minute)).strftime("%H:%M"))
+            measured.append(None)
+            forecast.append(round(mean / view.area_m2, 3))
+    return {"labels": labels, "measured": measured, "forecast": forecast}
 
 
 def _tile(statistics: StatisticsRead, metric: str, lang: str) -> dict[str, Any]:
@@ -90,6 +114,14 @@ def screen_snapshot(context: Context, lang: str) -> dict[str, Any]:
     trend = metrics.trend(area, today, "alerts", None, TREND_DAYS)
     faults = context.alerts.open_device_alerts(scope=context.scope)
     in_scope = {z.id for z in RegistryService(context.session).zones(scope=context.scope)}
+    warned = sorted(
+        (
+            view
+            for view in node.crowd.snapshot().zones
+            if view.zone_id in in_scope and (view.level >= WARNING_LEVEL or view.forecast_warning)
+        ),
+        key=lambda v: (-v.level, v.crossing_in_minutes is None, v.crossing_in_minutes or 0),
+    )
     crowd = [
         {
             "zone_id": view.zone_id,
@@ -99,9 +131,9 @@ def screen_snapshot(context: Context, lang: str) -> dict[str, Any]:
             "density_per_m2": round(view.density, 2),
             "crossing_in_minutes": view.crossing_in_minutes,
             "is_forecast_warning": view.forecast_warning,
+            "curve": zone_curve(view, zone),
         }
-        for view in node.crowd.snapshot().zones
-        if view.zone_id in in_scope and (view.level >= WARNING_LEVEL or view.forecast_warning)
+        for view in warned[:CROWD_ZONES]
     ]
     return {
         "generated_at": now.isoformat(),
@@ -119,6 +151,9 @@ def screen_snapshot(context: Context, lang: str) -> dict[str, Any]:
             "open_alerts": len([a for a in faults if a.state != AlertState.CLOSED]),
         },
         "crowd": crowd,
+        # Persons/m² at the crowd rule's threshold: the heat layer's full heat, the
+        # curves' warning line.
+        "crowd_threshold": node.crowd.config.threshold,
     }
 
 

@@ -157,7 +157,7 @@ def stats_page(
     metric: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     context = page.context
-    service = MetricsService(context.session, context.node.event_reads)
+    service = MetricsService(context.session, context.node.event_reads, context.node.clock)
     error: ZhianError | None = None
     try:
         period = _period(page, granularity, day)
@@ -221,7 +221,7 @@ def stats_api(
     granularity: Granularity = None,
     day: Day = None,
 ) -> Response:
-    service = MetricsService(context.session, context.node.event_reads)
+    service = MetricsService(context.session, context.node.event_reads, context.node.clock)
     period = _period(context, granularity, day)
     body = statistics_for(service, context, jurisdiction, period).model_dump_json()
     return Response(body, media_type="application/json")
@@ -242,7 +242,7 @@ def stats_trend_api(
     day: Day = None,
     periods: Annotated[int, Query(ge=1, le=60)] = TREND_PERIODS,
 ) -> Response:
-    service = MetricsService(context.session, context.node.event_reads)
+    service = MetricsService(context.session, context.node.event_reads, context.node.clock)
     period = _period(context, granularity, day)
     area = service.area(context.scope, jurisdiction)
     points = service.trend(area, period, metric, key or None, periods)

@@ -5,6 +5,9 @@ lost connection shows "disconnected" and the screen reconnects on its own. Scree
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.web.browser.test_alert_loop import (  # noqa: F401 (fixtures)
@@ -15,9 +18,51 @@ from tests.web.browser.test_alert_loop import (  # noqa: F401 (fixtures)
     live_server,
 )
 from tests.web.browser.test_map_archives import _sign_in
+from zhian.access.scope import JurisdictionScope
+from zhian.devices.models import Device
+from zhian.node import Node
+from zhian.registry.service import RegistryService
 
 pytestmark = pytest.mark.slow
 WALL = {"width": 1920, "height": 1080}
+MINUTES = 36
+
+
+def _crowds(node: Node) -> None:
+    """The last half hour of the district's crowd zones, a reading a minute: the first zone
+    filling fast (its forecast crosses the threshold), the others steady. The rule engine
+    is paused while these minutes are replayed into it, then runs on."""
+    with node.db.session() as session:
+        zones = RegistryService(session).zones(scope=JurisdictionScope.unscoped())
+        counters = {
+            d.zone_id: d.id
+            for d in session.query(Device).filter(Device.kind == "crowd_counter")
+            if d.zone_id and d.id.endswith("-OCC")
+        }
+    plans = []
+    for index, zone in enumerate(z for z in zones if z.id in counters):
+        start, step = (0.5, 0.025) if index == 0 else (0.3 + 0.3 * index, 0.0)
+        plans.append((zone, counters[zone.id], start, step))
+    assert plans, "the district has counted crowd zones"
+    engine = node.rule_engine
+    engine.stop()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    for minute in range(MINUTES, 0, -1):
+        at = now - timedelta(minutes=minute) + timedelta(seconds=20)
+        raw = [
+            json.dumps({"type": "crowd", "id": f"screen-{zone.id}-{minute}", "device_id": device,
+                        "time": at.isoformat(), "zone_id": zone.id,
+                        "occupancy": round(zone.area_m2 * (start + step * (MINUTES - minute)))}
+                       ).encode()
+            for zone, device, start, step in plans
+        ]  # fmt: skip
+        result = node.intake.submit_raw(
+            raw, source="native", sender_id=None, content_type="application/json"
+        )
+        assert result.accepted == len(raw), result.items
+        engine.drain()
+        engine.evaluate(at + timedelta(seconds=40))
+    engine.start()
 
 
 def test_the_big_screen_fits_updates_live_and_reconnects(
@@ -33,8 +78,21 @@ def test_the_big_screen_fits_updates_live_and_reconnects(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    _crowds(live_server.node)
     _sign_in(page, live_server.base_url, "/screen")
     expect(page.locator("#screen-map[data-ready='1']")).to_have_count(1)
+    # Crowd density as heat over the zones, and the warned zone's forecast curve.
+    expect(page.locator("#screen-map[data-heat-points]")).to_have_count(1)
+    assert int(page.locator("#screen-map").get_attribute("data-heat-points") or 0) > 0
+    heat = page.evaluate(
+        "() => { const c = document.querySelector('canvas.leaflet-heatmap-layer');"
+        " if (!c) return -1; const d = c.getContext('2d').getImageData(0, 0, c.width,"
+        " c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++;"
+        " return n; }"
+    )
+    assert heat > 0, "the heat layer drew nothing"
+    expect(page.locator("#screen-crowd li[data-zone-id]").first).to_be_visible()
+    expect(page.locator("#screen-crowd .crowd-curve canvas").first).to_be_visible()
     expect(page.locator("#screen-live.on")).to_have_text("实时")
 
     fits = page.evaluate(
