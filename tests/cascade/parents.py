@@ -68,10 +68,11 @@ class FaultyLink:
         return httpx.MockTransport(self)
 
 
-def open_parent(workspace: Path, clock: ManualClock) -> Node:
+def open_parent(workspace: Path, clock: ManualClock, **sections: Any) -> Node:
     """A district node that knows the jurisdictions and communities (the city-wide standard
-    address registry) but none of the community's devices, and a second station beside."""
-    node = Node.open(load_settings(workspace, web={"secret_key": "p" * 40}), clock)
+    address registry) but none of the community's devices, and a second station beside.
+    `sections`: settings sections to override (e.g. intake={...})."""
+    node = Node.open(load_settings(workspace, web={"secret_key": "p" * 40}, **sections), clock)
     load_master_data(node, now=clock.now(), skip_devices=ALL_DEVICES)
     with node.db.session() as session:
         registry = RegistryService(session, identity=node.governance.sealer)

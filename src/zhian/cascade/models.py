@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -63,6 +63,13 @@ class ChildLink(Base):
     events_accepted: Mapped[int] = mapped_column(BigInteger)
     events_duplicate: Mapped[int] = mapped_column(BigInteger)
     events_held: Mapped[int] = mapped_column(BigInteger)
+    # The child's side of the link as it last reported it (None: never reported).
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cache_records: Mapped[int | None] = mapped_column(BigInteger)
+    cache_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    is_cache_alarm: Mapped[bool | None] = mapped_column(Boolean)
+    backfill_percent: Mapped[float | None] = mapped_column(Float)
+    backfill_records_left: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ChildAlertChange(Base):
@@ -134,4 +141,18 @@ class ChildOverride(Base):
     name: Mapped[str] = mapped_column(String(64))
     preset: Mapped[float] = mapped_column(Float)
     local: Mapped[float] = mapped_column(Float)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChildProcedureOverride(Base):
+    """A response procedure a child keeps its own steps for, as it last reported (parent
+    side): `kind` and `tier` as in `zhian.alerts.procedures` (`*` for every)."""
+
+    __tablename__ = "cascade_procedure_overrides"
+    __table_args__ = (UniqueConstraint("node_id", "kind", "tier"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16))
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -82,6 +82,10 @@ def _figures(
     overrides: dict[str, list[str]] = {}
     for item in ChildReadService(context.session).overrides(scope=scope):
         overrides.setdefault(item.node_id, []).append(f"{item.community_id}:{item.name}")
+    for procedure in ChildReadService(context.session).procedure_overrides(scope=scope):
+        overrides.setdefault(procedure.node_id, []).append(
+            f"procedure:{procedure.kind}/{procedure.tier}"
+        )
     return {
         "overrides": overrides,
         "level": chosen,
