@@ -286,6 +286,7 @@ class Node:
                 identity=self.governance.sealer,
                 on_orders_changed=self.refresh_directory,
                 model_settings=settings.models,
+                event_reads=self.event_reads,
             )
             if settings.parent.is_enabled and role is not NodeRole.WEB
             else None

@@ -136,9 +136,15 @@ def parent_settings(token: str, **overrides: Any) -> ParentSettings:
 
 
 def forwarder(
-    child: Node, link: FaultyLink, settings: ParentSettings, *, draw: float = 0.0
+    child: Node,
+    link: FaultyLink,
+    settings: ParentSettings,
+    *,
+    draw: float = 0.0,
+    kpis: bool = False,
 ) -> UpwardForwarder:
-    """The child's forwarder over `link`, with a fixed jitter draw (0: no jitter)."""
+    """The child's forwarder over `link`, with a fixed jitter draw (0: no jitter); with
+    `kpis`, it sends the KPI summaries of its event store as the node's does."""
     return UpwardForwarder(
         db=child.db,
         log=child.log,
@@ -152,6 +158,7 @@ def forwarder(
         on_orders_changed=child.refresh_directory,
         transport=link.transport,
         draw=lambda: draw,
+        event_reads=child.event_reads if kpis else None,
     )
 
 

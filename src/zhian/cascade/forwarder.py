@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
+from zhian.cascade.kpis import hour_number, kpi_summaries
 from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
 from zhian.cascade.presets import apply_presets, apply_procedures
@@ -46,6 +47,7 @@ from zhian.cascade.wire import (
     ChildBatch,
     DeviceSummary,
     Hello,
+    KpiReport,
     LinkStatus,
     OnlineSummary,
     Orders,
@@ -64,6 +66,7 @@ from zhian.log.base import PrunableLog
 from zhian.log.readers import LogReader
 from zhian.models.settings import ModelSettings
 from zhian.registry.identity import IdentityProtector
+from zhian.store.remote import EventReads
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,12 @@ HELLO_PATH: Final = "/api/v1/cascade/hello"
 ORDERS_PATH: Final = "/api/v1/cascade/orders"
 OVERRIDES_PATH: Final = "/api/v1/cascade/overrides"
 STATUS_PATH: Final = "/api/v1/cascade/status"
+KPIS_PATH: Final = "/api/v1/cascade/kpis"
+# The last closed hour whose KPI summaries the parent acknowledged (an epoch hour number).
+KPI_HOURS = "kpi_hours"
+# At most this many hours of KPI summaries go up in one report (and a node that never
+# sent any starts this far back).
+_KPI_HOURS_PER_REPORT: Final = 24
 _RECORDS_PER_READ: Final = 16
 # Batches that fit after a 413 before the forwarder tries twice the size again.
 _BATCHES_BEFORE_GROWING: Final = 20
@@ -188,6 +197,9 @@ class ParentClient:
     def report_status(self, status: LinkStatus) -> None:
         self._post(STATUS_PATH, ENCODER.encode(status))
 
+    def report_kpis(self, report: KpiReport) -> None:
+        self._post(KPIS_PATH, ENCODER.encode(report))
+
     def send(self, batch: ChildBatch) -> BatchAck:
         body = ENCODER.encode(batch)
         try:
@@ -236,6 +248,7 @@ class UpwardForwarder:
         model_settings: ModelSettings | None = None,
         transport: httpx.BaseTransport | None = None,
         draw: Callable[[], float] | None = None,
+        event_reads: EventReads | None = None,
     ) -> None:
         if not settings.is_enabled:
             raise ValueError("parent.url is empty: there is no parent to forward to")
@@ -265,6 +278,8 @@ class UpwardForwarder:
         # Most events (and alert changes, summaries) in one batch: halved when the parent
         # answers 413, grown back after batches that fit.
         self._batch_limit = settings.batch_events
+        # The KPI summaries are computed from this node's event store (None: none sent).
+        self._event_reads = event_reads
         self._fitting_batches = 0
         # When the link status last went up, and whether a back-fill ran then.
         self._status_sent: tuple[datetime, bool] | None = None
@@ -291,6 +306,7 @@ class UpwardForwarder:
                 ONLINE: stored.get(ONLINE, 0),
                 RELAYED: stored.get(RELAYED, 0),
                 RELAYED_ONLINE: stored.get(RELAYED_ONLINE, 0),
+                KPI_HOURS: stored.get(KPI_HOURS, 0),
             }
         return dict(self._positions)
 
@@ -312,6 +328,7 @@ class UpwardForwarder:
             try:
                 sent = self._step()
                 self._report_status()
+                self._report_kpis()
                 return sent
             finally:
                 self._write_health()
@@ -446,6 +463,36 @@ class UpwardForwarder:
         except LinkError as exc:
             logger.warning("could not report the link status to the parent: %s", exc)
         self._status_sent = (now, running)
+
+    def _report_kpis(self) -> None:
+        """Send the KPI summaries of the closed hours the parent has not acknowledged, once
+        an hour closes; the position moves only after the parent took them. A parent that
+        cannot take them is logged and asked again at the next step."""
+        if self._event_reads is None or not self.link.is_up:
+            return
+        closed = hour_number(self._clock.now()) - 1
+        done = self.positions().get(KPI_HOURS, 0)
+        if done >= closed:
+            return
+        first = max(done + 1, closed - _KPI_HOURS_PER_REPORT + 1)
+        hours = range(first, min(closed, first + _KPI_HOURS_PER_REPORT - 1) + 1)
+        with self._db.session() as session:
+            summaries = [s for h in hours for s in kpi_summaries(session, self._event_reads, h)]
+        try:
+            self._client.report_kpis(
+                KpiReport(
+                    node_id=self._settings.node_id,
+                    events_forwarded=self._settings.events != "none",
+                    summaries=summaries,
+                )
+            )
+        except LinkError as exc:
+            logger.warning("could not send the KPI summaries to the parent: %s", exc)
+            return
+        with self._db.session() as session:
+            ForwardPositionRepository(session).save({KPI_HOURS: hours[-1]}, self._clock.now())
+        if self._positions is not None:
+            self._positions[KPI_HOURS] = hours[-1]
 
     # --- orders from the parent ------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class ChildLink(Base):
     is_cache_alarm: Mapped[bool | None] = mapped_column(Boolean)
     backfill_percent: Mapped[float | None] = mapped_column(Float)
     backfill_records_left: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether the child sends its events up (None: not reported; False: event mode none).
+    events_forwarded: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ChildAlertChange(Base):
@@ -156,3 +158,20 @@ class ChildProcedureOverride(Base):
     kind: Mapped[str] = mapped_column(String(64))
     tier: Mapped[str] = mapped_column(String(16))
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChildKpiSummary(Base):
+    """A child's figures of one community and closed hour (parent side), for the roll-up
+    of children whose events this node does not hold in full."""
+
+    __tablename__ = "cascade_kpi_summaries"
+    __table_args__ = (UniqueConstraint("node_id", "community_id", "hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    community_id: Mapped[str] = mapped_column(String(64), index=True)
+    devices: Mapped[int] = mapped_column(Integer)
+    reporting_devices: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

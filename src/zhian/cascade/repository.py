@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from zhian.cascade.models import (
     ChildAlertChange,
+    ChildKpiSummary,
     ChildLink,
     ChildOnlineSummary,
     ChildOverride,
@@ -245,6 +246,39 @@ class ChildDataRepository:
             ChildOverride.node_id, ChildOverride.community_id, ChildOverride.name
         )
         return list(self.session.scalars(query))
+
+    def put_kpis(self, rows: list[ChildKpiSummary]) -> None:
+        """Store KPI summaries, each replacing the one of its node, community and hour."""
+        for row in rows:
+            self.session.execute(
+                delete(ChildKpiSummary).where(
+                    ChildKpiSummary.node_id == row.node_id,
+                    ChildKpiSummary.community_id == row.community_id,
+                    ChildKpiSummary.hour == row.hour,
+                )
+            )
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def latest_kpis(self, nodes: Collection[str]) -> list[ChildKpiSummary]:
+        """The newest KPI summary of each community the `nodes` report."""
+        latest = (
+            select(
+                ChildKpiSummary.node_id,
+                ChildKpiSummary.community_id,
+                func.max(ChildKpiSummary.hour).label("hour"),
+            )
+            .where(ChildKpiSummary.node_id.in_(nodes))
+            .group_by(ChildKpiSummary.node_id, ChildKpiSummary.community_id)
+            .subquery()
+        )
+        query = select(ChildKpiSummary).join(
+            latest,
+            (ChildKpiSummary.node_id == latest.c.node_id)
+            & (ChildKpiSummary.community_id == latest.c.community_id)
+            & (ChildKpiSummary.hour == latest.c.hour),
+        )
+        return list(self.session.scalars(query.order_by(ChildKpiSummary.hour)))
 
     def replace_procedure_overrides(self, node_id: str, rows: list[ChildProcedureOverride]) -> None:
         self.session.execute(

@@ -28,6 +28,7 @@ from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.cascade.models import (
     ChildAlertChange,
+    ChildKpiSummary,
     ChildLink,
     ChildOnlineSummary,
     ChildOverride,
@@ -40,6 +41,7 @@ from zhian.cascade.wire import (
     BatchAck,
     ChildBatch,
     DeviceSummary,
+    KpiReport,
     LinkStatus,
     OnlineSummary,
     Order,
@@ -119,6 +121,7 @@ class ChildLinkRead:
     is_cache_alarm: bool | None = None
     backfill_percent: float | None = None
     backfill_records_left: int | None = None
+    events_forwarded: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,39 @@ class ChildBatchService:
             link.backfill_percent = status.backfill_percent
             link.backfill_records_left = status.backfill_records_left
         return now
+
+    def report_kpis(self, report: KpiReport, credential: UserRead) -> int:
+        """Keep a child's hourly KPI summaries (idempotent by node, community and hour: a
+        summary sent again replaces the one before); each must be of a community in the
+        credential's scope (403 naming the item otherwise, nothing stored)."""
+        scope = self.credential_scope(credential, report.node_id)
+        for i, item in enumerate(report.summaries):
+            if not scope.contains_community(item.community_id):
+                raise ForbiddenError(
+                    f"community '{item.community_id}' is outside the node credential's "
+                    "jurisdiction",
+                    field=f"summaries[{i}].community_id",
+                )
+        now = self._clock.now()
+        with self._session() as session:
+            repository = ChildDataRepository(session)
+            repository.put_kpis(
+                [
+                    ChildKpiSummary(
+                        node_id=report.node_id,
+                        hour=item.hour,
+                        community_id=item.community_id,
+                        devices=item.devices,
+                        reporting_devices=item.reporting_devices,
+                        events=item.events,
+                        received_at=now,
+                    )
+                    for item in report.summaries
+                ]
+            )
+            link = self._link(repository, report.node_id, credential.jurisdiction_id, now)
+            link.events_forwarded = report.events_forwarded
+        return len(report.summaries)
 
     def apply(self, batch: ChildBatch, credential: UserRead) -> BatchAck:
         """Store a child's batch; refuses it whole (nothing stored) when any part lies
@@ -606,6 +642,26 @@ class ChildReadService:
             for row in self.repository.open_alerts(where, limit)
         ]
 
+    def reporting_from_summaries(
+        self, *, scope: JurisdictionScope
+    ) -> dict[str, tuple[int, int, datetime]]:
+        """Community -> (reporting devices, enabled devices, hour) by the newest KPI summary
+        of each community of the scope whose child this node does not hold the events of
+        in full: one that forwards no events, or one whose last link report shows a cache
+        still waiting. The roll-up counts those communities by the child's own figures."""
+        partial = {
+            link.node_id
+            for link in self.children(scope=scope)
+            if link.events_forwarded is False or (link.cache_records or 0) > 0
+        }
+        if not partial:
+            return {}
+        return {
+            row.community_id: (row.reporting_devices, row.devices, row.hour)
+            for row in self.repository.latest_kpis(partial)
+            if scope.contains_community(row.community_id)
+        }
+
     def overrides(self, *, scope: JurisdictionScope) -> list[ChildOverrideRead]:
         """The presets the children of the scope keep their own value for, by node."""
         nodes = {child.node_id for child in self.children(scope=scope)}
@@ -651,6 +707,7 @@ class ChildReadService:
                 is_cache_alarm=row.is_cache_alarm,
                 backfill_percent=row.backfill_percent,
                 backfill_records_left=row.backfill_records_left,
+                events_forwarded=row.events_forwarded,
             )
             for row in self.repository.children()
             if scope.is_unscoped or scope.contains(row.jurisdiction_id)

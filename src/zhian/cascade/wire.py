@@ -199,6 +199,27 @@ class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     backfill_records_left: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
+class KpiSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One community's figures of one closed UTC hour at the child, as its metrics layer
+    computes them from the events it holds: for a parent that does not hold them all."""
+
+    hour: AwareTime  # the hour's start
+    community_id: Id64
+    devices: Annotated[int, msgspec.Meta(ge=0)]  # enabled devices
+    reporting_devices: Annotated[int, msgspec.Meta(ge=0)]  # of them, sent an event
+    events: Annotated[int, msgspec.Meta(ge=0)]  # events that arrived from them
+
+
+class KpiReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The KPI summaries of the hours the parent has not acknowledged yet, oldest first
+    (`POST /api/v1/cascade/kpis`); `events_forwarded`: whether the child sends its events
+    up at all (mode none: the parent holds none of them)."""
+
+    node_id: NodeId
+    events_forwarded: bool
+    summaries: list[KpiSummary]
+
+
 class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A child registering (again) with its parent after a start or an outage."""
 
@@ -219,3 +240,4 @@ HELLO_ACK_DECODER: Final = msgspec.msgpack.Decoder(HelloAck)
 ORDERS_DECODER: Final = msgspec.msgpack.Decoder(Orders)
 OVERRIDES_DECODER: Final = msgspec.msgpack.Decoder(Overrides)
 LINK_STATUS_DECODER: Final = msgspec.msgpack.Decoder(LinkStatus)
+KPI_REPORT_DECODER: Final = msgspec.msgpack.Decoder(KpiReport)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,6 +43,19 @@ MAX_TREND_PERIODS = 60
 
 def _median_minutes(seconds: list[float]) -> float | None:
     return round(statistics.median(seconds) / 60, 1) if seconds else None
+
+
+def reporting_devices(
+    events: EventReads, devices: Collection[str], start: datetime, end: datetime
+) -> set[str]:
+    """The devices of `devices` that sent an event arriving in [start, end): the data
+    reporting rate's numerator (one definition, for the pages and the cascade's KPIs)."""
+    wanted = set(devices)
+    return {
+        row.device_id
+        for row in events.arrival_stats(start, end, late_after_seconds=REPORT_LATE_SECONDS)
+        if row.device_id in wanted
+    }
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -154,13 +167,19 @@ class MetricsService:
         for metric, counts in by.items():
             values[(metric, None)] = total
             values.update({(metric, key): n for key, n in counts.items()})
-        reporting = {
-            row.device_id
-            for row in events.arrival_stats(start, end, late_after_seconds=REPORT_LATE_SECONDS)
-            if row.device_id in devices
-        }
+        reporting = reporting_devices(events, devices, start, end)
         values[("data_reporting_rate", None)] = _pct(len(reporting), len(devices))
         return values
+
+    def reporting_counts(
+        self, communities: frozenset[str] | None, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """(devices that sent an event in [start, end), enabled devices) of `communities`
+        (None: every community): the two sides of the data reporting rate."""
+        devices = self.repository.enabled_device_communities(communities)
+        if self.events is None or not devices:
+            return 0, len(devices)
+        return len(reporting_devices(self.events, devices, start, end)), len(devices)
 
     def _alert_values(self, area: Area, start: datetime, end: datetime) -> Values:
         rows = self.repository.alerts_raised(area.jurisdictions, start, end)

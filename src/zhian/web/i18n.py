@@ -233,6 +233,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "subjects stay at the child).",
     ),
     "child_alert_since": ("状态时间", "Since"),
+    "child_reporting_by_summary": ("(含下级上报的上一小时)", "(partly the child's last hour)"),
     "child_cache": ("缓存积压", "Cache depth"),
     "child_cache_records": ("{n} 条记录", "{n} records"),
     "child_cache_alarm": ("缓存告警", "cache alarm"),

@@ -293,6 +293,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/cascade/orders"): "cascade.forward",
     ("POST", "/api/v1/cascade/overrides"): "cascade.forward",
     ("POST", "/api/v1/cascade/status"): "cascade.forward",
+    ("POST", "/api/v1/cascade/kpis"): "cascade.forward",
     ("GET", "/api/v1/cascade/children"): "cascade.view",
     ("GET", "/api/v1/cascade/overrides"): "cascade.view",
     ("GET", "/api/v1/cascade/procedure-overrides"): "cascade.view",
