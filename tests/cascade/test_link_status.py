@@ -110,6 +110,11 @@ def test_the_parent_sees_the_childs_cache_depth_and_backfill_progress(
         assert row is not None
         assert '<td data-figure="cache">5 records' in row.group(1)
         assert '<td data-figure="backfill">29% <span class="muted">(5 left)' in row.group(1)
+        status = client.get("/status?lang=en").text  # the status page's children table
+        row = re.search(rf'<tr data-node="{CHILD_ID}">(.*?)</tr>', status, re.S)
+        assert row is not None
+        assert '<td data-figure="cache">5 records</td>' in row.group(1)
+        assert '<td data-figure="backfill">29%</td>' in row.group(1)
 
         # The back-fill ends: its end goes up at once, without waiting `status_seconds`.
         drain(forward)
