@@ -23,7 +23,7 @@ from zhian.alerts.procedures import (
     ProcedureBook,
     ProcedureStepSpec,
     check_key,
-    steps_from_json,
+    steps_as_stored,
     steps_to_json,
 )
 
@@ -52,7 +52,7 @@ def load_book(session: Session) -> ProcedureBook:
     rows = list(session.scalars(select(ResponseProcedure)))
     if not rows:
         return DEFAULT_BOOK
-    return ProcedureBook({(row.kind, row.tier): steps_from_json(row.steps) for row in rows})
+    return ProcedureBook({(row.kind, row.tier): steps_as_stored(row.steps) for row in rows})
 
 
 class ProcedureService:
@@ -141,7 +141,7 @@ class ProcedureService:
                 and row is not None
                 and row.origin == LOCAL
                 and row.updated_by is not None  # edited here, not the seeded default
-                and steps_from_json(row.steps) != steps
+                and steps_as_stored(row.steps) != steps
             ):
                 overrides.append((kind, tier))
                 continue
@@ -149,7 +149,7 @@ class ProcedureService:
                 row = _row(kind, tier, steps, FROM_PARENT, None, now)
                 self.session.add(row)
                 rows[(kind, tier)] = row
-            elif row.origin != FROM_PARENT or steps_from_json(row.steps) != steps:
+            elif row.origin != FROM_PARENT or steps_as_stored(row.steps) != steps:
                 row.steps = steps_to_json(steps)
                 row.origin = FROM_PARENT
                 row.updated_by = None
@@ -180,7 +180,7 @@ def _read(row: ResponseProcedure) -> ProcedureRead:
     return ProcedureRead(
         kind=row.kind,
         tier=row.tier,
-        steps=steps_from_json(row.steps),
+        steps=steps_as_stored(row.steps),
         origin=row.origin,
         updated_by=row.updated_by,
         updated_at=row.updated_at,

@@ -179,6 +179,20 @@ def steps_from_json(items: Iterable[Mapping[str, Any]]) -> tuple[ProcedureStepSp
     )
 
 
+def steps_as_stored(items: Iterable[Mapping[str, Any]]) -> tuple[ProcedureStepSpec, ...]:
+    """Steps as the table holds them, read without judging them again (they were checked
+    when written): a role a later version no longer knows must not break the alert pages."""
+    return tuple(
+        ProcedureStepSpec(
+            str(item.get("key", "")),
+            str(item.get("text_zh", "")),
+            str(item.get("text_en", "")),
+            str(item["role"]) if item.get("role") else None,
+        )
+        for item in items
+    )
+
+
 def steps_to_json(steps: Iterable[ProcedureStepSpec]) -> list[dict[str, str | None]]:
     return [
         {"key": s.key, "text_zh": s.text_zh, "text_en": s.text_en, "role": s.role} for s in steps

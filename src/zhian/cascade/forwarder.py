@@ -280,6 +280,7 @@ class UpwardForwarder:
         self._batch_limit = settings.batch_events
         # The KPI summaries are computed from this node's event store (None: none sent).
         self._event_reads = event_reads
+        self._kpis_failed_at: datetime | None = None
         self._fitting_batches = 0
         # When the link status last went up, and whether a back-fill ran then.
         self._status_sent: tuple[datetime, bool] | None = None
@@ -470,10 +471,14 @@ class UpwardForwarder:
         cannot take them is logged and asked again at the next step."""
         if self._event_reads is None or not self.link.is_up:
             return
-        closed = hour_number(self._clock.now()) - 1
+        now = self._clock.now()
+        closed = hour_number(now) - 1
         done = self.positions().get(KPI_HOURS, 0)
         if done >= closed:
             return
+        tried = self._kpis_failed_at
+        if tried is not None and (now - tried).total_seconds() < self._settings.status_seconds:
+            return  # a parent that refused them is asked again after a pause, not each step
         first = max(done + 1, closed - _KPI_HOURS_PER_REPORT + 1)
         hours = range(first, min(closed, first + _KPI_HOURS_PER_REPORT - 1) + 1)
         with self._db.session() as session:
@@ -488,7 +493,9 @@ class UpwardForwarder:
             )
         except LinkError as exc:
             logger.warning("could not send the KPI summaries to the parent: %s", exc)
+            self._kpis_failed_at = now
             return
+        self._kpis_failed_at = None
         with self._db.session() as session:
             ForwardPositionRepository(session).save({KPI_HOURS: hours[-1]}, self._clock.now())
         if self._positions is not None:
