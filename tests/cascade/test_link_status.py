@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -153,3 +154,41 @@ def test_a_status_is_taken_only_for_the_node_the_credential_speaks_for(
             headers=headers,
         )
         assert bad.status_code == 400 and '"field":"body"' in bad.text.replace(" ", "")
+
+
+def test_a_parent_without_the_status_and_kpi_routes_keeps_the_link_up(
+    parent: Node, child: Node, clock: ManualClock
+) -> None:
+    """An older parent answers 404 to the link status and the KPI summaries: logged, the
+    events still go up, and the KPIs are asked again only after `status_seconds`."""
+    credential = issue_token(
+        parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID
+    )
+    with TestClient(create_app(parent), follow_redirects=False) as client:
+        link = _OlderParent(client)
+        settings = parent_settings(credential, status_seconds=60)
+        forward = forwarder(child, link, settings, kpis=True)
+        _records(child, clock, "a", 3)
+        drain(forward)
+        assert forward.link.is_up
+        assert link.requests.count("/api/v1/cascade/kpis") == 1
+        # The records waiting at the start made a back-fill: its start and its end.
+        assert link.requests.count("/api/v1/cascade/status") == 2
+        _records(child, clock, "b", 2)
+        drain(forward)
+        assert forward.link.is_up
+        assert link.requests.count("/api/v1/cascade/kpis") == 1  # not each step
+        clock.advance(timedelta(seconds=61))
+        forward.step()
+        assert link.requests.count("/api/v1/cascade/kpis") == 2
+    assert len(parent.event_reads.recent_events(limit=100, device_id="DOOR1")) == 25
+
+
+class _OlderParent(FaultyLink):
+    """A parent from before the link status and KPI summaries: 404 for those routes."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path in ("/api/v1/cascade/status", "/api/v1/cascade/kpis"):
+            self.requests.append(request.url.path)
+            return httpx.Response(404, json={"detail": "Not Found"})
+        return super().__call__(request)

@@ -468,7 +468,7 @@ class UpwardForwarder:
     def _report_kpis(self) -> None:
         """Send the KPI summaries of the closed hours the parent has not acknowledged, once
         an hour closes; the position moves only after the parent took them. A parent that
-        cannot take them is logged and asked again at the next step."""
+        cannot take them is logged and asked again after `status_seconds`."""
         if self._event_reads is None or not self.link.is_up:
             return
         now = self._clock.now()
