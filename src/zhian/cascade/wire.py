@@ -173,10 +173,11 @@ class Overrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
     procedures: list[ProcedureOverride] = []
 
 
-class Orders(msgspec.Struct, frozen=True):
+class Orders(msgspec.Struct, frozen=True, omit_defaults=True):
     """Every order in force over the child's jurisdiction (and those withdrawn), the
     model parameter presets of its communities and the parent's response procedures.
-    Fields a later parent adds are ignored, so an older child still reads its orders."""
+    Fields a later parent adds are ignored here; empty lists are left out, so a child
+    from before pushed-down procedures reads its orders while none are pushed."""
 
     node_id: str
     orders: list[Order]
