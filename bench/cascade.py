@@ -97,7 +97,7 @@ def prepare_parent(workspace: Path, district: District) -> str:
                 now=clock.now(),
             )
             return access.issue_api_token(
-                "installer", "bench child", now=clock.now(), permissions=("cascade.forward",)
+                "installer", "bench-child", now=clock.now(), permissions=("cascade.forward",)
             )
 
 

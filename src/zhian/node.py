@@ -297,6 +297,7 @@ class Node:
                     node_id=settings.parent.node_id,
                     token=settings.parent.token.get_secret_value(),
                 ),
+                event_reads=self.event_reads,
             )
             if settings.parent.is_enabled and role is not NodeRole.WEB
             else None

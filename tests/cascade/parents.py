@@ -68,10 +68,11 @@ class FaultyLink:
         return httpx.MockTransport(self)
 
 
-def open_parent(workspace: Path, clock: ManualClock) -> Node:
+def open_parent(workspace: Path, clock: ManualClock, **sections: Any) -> Node:
     """A district node that knows the jurisdictions and communities (the city-wide standard
-    address registry) but none of the community's devices, and a second station beside."""
-    node = Node.open(load_settings(workspace, web={"secret_key": "p" * 40}), clock)
+    address registry) but none of the community's devices, and a second station beside.
+    `sections`: settings sections to override (e.g. intake={...})."""
+    node = Node.open(load_settings(workspace, web={"secret_key": "p" * 40}, **sections), clock)
     load_master_data(node, now=clock.now(), skip_devices=ALL_DEVICES)
     with node.db.session() as session:
         registry = RegistryService(session, identity=node.governance.sealer)
@@ -135,9 +136,15 @@ def parent_settings(token: str, **overrides: Any) -> ParentSettings:
 
 
 def forwarder(
-    child: Node, link: FaultyLink, settings: ParentSettings, *, draw: float = 0.0
+    child: Node,
+    link: FaultyLink,
+    settings: ParentSettings,
+    *,
+    draw: float = 0.0,
+    kpis: bool = False,
 ) -> UpwardForwarder:
-    """The child's forwarder over `link`, with a fixed jitter draw (0: no jitter)."""
+    """The child's forwarder over `link`, with a fixed jitter draw (0: no jitter); with
+    `kpis`, it sends the KPI summaries of its event store as the node's does."""
     return UpwardForwarder(
         db=child.db,
         log=child.log,
@@ -151,6 +158,7 @@ def forwarder(
         on_orders_changed=child.refresh_directory,
         transport=link.transport,
         draw=lambda: draw,
+        event_reads=child.event_reads if kpis else None,
     )
 
 

@@ -151,3 +151,38 @@ def test_users_outside_the_children_or_without_the_permission_see_no_roll_up(
         assert page.status_code == 200
         assert 'id="child-rollup"' not in page.text
         assert CHILD_ID not in page.text
+
+
+def _child_alert_rows(page: str) -> list[tuple[str, str]]:
+    """(alert id, state cell text) of the wall's children's-alerts section, in order."""
+    section = re.search(r'<section[^>]*id="child-alerts">(.*?)</section>', page, re.S)
+    if section is None:
+        return []
+    rows = re.findall(
+        r'<tr data-node="[^"]+" data-alert="(\d+)".*?data-figure="state">(.*?)</td>',
+        section.group(1),
+        re.S,
+    )
+    return [(alert, re.sub(r"<[^>]+>", "", state).strip()) for alert, state in rows]
+
+
+def test_the_alert_wall_lists_the_childrens_open_alerts_by_scope(
+    parent: Node, clock: ManualClock
+) -> None:
+    credential = issue_token(
+        parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID
+    )
+    with TestClient(create_app(parent)) as client:
+        _deliver(client, credential, clock)
+        sign_in(client, "command", PASSWORD)
+        wall = client.get("/alerts?lang=en").text
+        # Alert 2 is closed; 3 changed last; 1 breached its deadline.
+        assert _child_alert_rows(wall) == [("3", "Signed"), ("1", "New Overdue")]
+        assert "Fire alarm" in wall
+        # A grid worker of the children's station reads alerts: sees them, without the roll-up.
+        sign_in(client, "grid", PASSWORD)
+        wall = client.get("/alerts?lang=en").text
+        assert [alert for alert, _ in _child_alert_rows(wall)] == ["3", "1"]
+        assert 'id="child-rollup"' not in wall
+        sign_in(client, "outsider", PASSWORD)
+        assert _child_alert_rows(client.get("/alerts").text) == []

@@ -5,11 +5,12 @@ reaches the community through the district, and its hit comes back up to the cit
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.cascade.parents import (
     FaultyLink,
@@ -28,11 +29,17 @@ from tests.cascade.test_orders import PLATE, add_entry, entries, plate_passes, w
 from tests.ingest.factories import access_event
 from tests.web.conftest import alarm_event
 from zhian.access.scope import JurisdictionScope
+from zhian.alerts.drafts import OnlineSample
 from zhian.alerts.schemas import AlertFilter
 from zhian.cascade.forwarder import UpwardForwarder
+from zhian.cascade.models import ChildOnlineSummary
+from zhian.cascade.repository import ChildDataRepository
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.registry.service import RegistryService
 from zhian.web.app import create_app
+
+KIND = "barrier"  # the device kind of the online samples the relay test records
 
 
 @pytest.fixture
@@ -108,3 +115,77 @@ def test_the_city_sees_the_community_once_and_its_order_hit_comes_back_up(
     assert len(watchlist_alerts(district)) == 1  # on the copy it passed down
     (at_city,) = watchlist_alerts(city)  # the issuing level, once
     assert at_city.jurisdiction_id == "J-STATION"
+
+
+def _add_community(node: Node, clock: ManualClock, community_id: str) -> None:
+    with node.db.session() as session:
+        report = RegistryService(session).load_rows(
+            "communities",
+            [
+                {
+                    "id": community_id,
+                    "jurisdiction_id": "J-STATION",
+                    "name": "Second Estate",
+                    "kind": "open",
+                    "latitude": 30.28,
+                    "longitude": 120.16,
+                }
+            ],
+        )
+        assert report.rejected == 0, report.errors
+
+
+def _sample(node: Node, at: datetime, community_id: str, total: int, online: int) -> None:
+    """A sample of a device kind no node holds (its own samplers never report it)."""
+    with node.alerts() as alerts:
+        alerts.record_samples([OnlineSample(at, community_id, KIND, total, online)])
+
+
+def test_the_district_relays_its_communities_online_summaries_to_the_city(
+    tree: tuple[Node, Node, Node],
+    links: tuple[UpwardForwarder, UpwardForwarder, TestClient],
+    clock: ManualClock,
+) -> None:
+    city, district, community = tree
+    up_district, up_city, _city_client = links
+    for node in (city, district):
+        _add_community(node, clock, "C2")  # a community of the district's own, no child node
+    now = clock.now()
+    _sample(community, now, "C1", total=4, online=3)  # counted at the community itself
+    # The district's own samples: C1 from the events that reached it, C2 first-hand.
+    _sample(district, now, "C1", total=4, online=1)
+    _sample(district, now, "C2", total=6, online=6)
+    drain(up_district)
+    drain(up_city)
+    # C1 once, as the community counted it (relayed, under the community's node id); C2
+    # from the district; the district's own C1 figure is not sent on.
+    assert _at_city(city) == [("community-1", "C1", 4, 3), ("district-1", "C2", 6, 6)]
+
+    # Relaying moves on, and sends nothing twice: a newer community sample replaces the
+    # older in the city's roll-up figures.
+    _sample(community, now + timedelta(minutes=5), "C1", total=4, online=4)
+    drain(up_district)
+    drain(up_city)
+    assert _at_city(city) == [
+        ("community-1", "C1", 4, 3),
+        ("community-1", "C1", 4, 4),
+        ("district-1", "C2", 6, 6),
+    ]
+    with city.db.session() as session:
+        latest = ChildDataRepository(session).latest_online(ChildOnlineSummary.device_kind == KIND)
+    assert sorted(latest) == [("C1", 4, 4), ("C2", 6, 6)]
+
+
+def _at_city(city: Node) -> list[tuple[str, str, int, int]]:
+    with city.db.session() as session:
+        rows = session.execute(
+            select(
+                ChildOnlineSummary.node_id,
+                ChildOnlineSummary.community_id,
+                ChildOnlineSummary.total,
+                ChildOnlineSummary.online,
+            )
+            .where(ChildOnlineSummary.device_kind == KIND)
+            .order_by(ChildOnlineSummary.node_id, ChildOnlineSummary.sampled_at)
+        ).all()
+    return [(str(n), str(c), int(t), int(o)) for n, c, t, o in rows]

@@ -93,6 +93,9 @@ NOT_EXERCISED_WHEN_ALLOWED = {
             ("GET", "/cascade/searches/{request_id}/answers/{node_id}"),
         )
     },
+    ("POST", "/procedures"): "procedures apply node-wide: also needs a jurisdiction holding "
+    "every community, which no user here has (403 by design); "
+    "tests/web/test_procedures_page.py signs in one",
 }
 
 # Extra master data: a second station with its own community and device.
@@ -467,7 +470,15 @@ def test_a_refused_page_is_the_shell_saying_what_is_missing_and_whom_to_ask(
     assert '<html lang="zh-CN">' in text and "无权访问" in text
     assert "查询审计日志" in text and "网格员" in text  # the permission, the user's role
     assert "持有此权限的角色：审计" in text  # whom to ask for it
-    assert menu_links(text) == ["/workbench", "/alerts", "/phone", "/map", "/devices", "/status"]
+    assert menu_links(text) == [
+        "/workbench",
+        "/alerts",
+        "/phone",
+        "/map",
+        "/devices",
+        "/procedures",
+        "/status",
+    ]
 
     english = request_as(client, cookies, "grid_worker", "GET", "/audit?lang=en")
     assert english.status_code == 403 and '<html lang="en">' in english.text

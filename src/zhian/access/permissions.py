@@ -79,6 +79,14 @@ PERMISSIONS: tuple[Permission, ...] = (
         *_RESPONDERS,
     ),
     _permission(
+        "procedures.manage",
+        "Edit the node's response procedures (预案): the steps alerts of a kind and tier "
+        "tick before closing (a user whose jurisdiction holds every community of the node).",
+        "编辑本节点的处置预案（按预警类型与级别的处置步骤；辖区须涵盖本节点全部社区）",
+        _CC,
+        _SO,
+    ),
+    _permission(
         "watchlists.view",
         "See watchlist entries of the jurisdiction (identities stay masked).",
         "查看辖区布控（身份信息脱敏）",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -119,6 +119,26 @@ class ProcedureStep(Base):
     reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ResponseProcedure(Base):
+    """A response procedure (预案) of this node: the ordered steps of alerts of a kind
+    (`*`: every kind) at a tier (`*`: every tier), see `zhian.alerts.procedures`.
+
+    `origin` is `local` (the built-in default as seeded, or edited here: `updated_by` is
+    then the user) or `parent` (pushed down by the parent node, docs/cascade.md)."""
+
+    __tablename__ = "response_procedures"
+    __table_args__ = (UniqueConstraint("kind", "tier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16))
+    # [{"key", "text_zh", "text_en", "role"}], in order; empty: no checklist.
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(16))
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WebhookSubscription(Base):

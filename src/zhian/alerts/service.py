@@ -23,7 +23,8 @@ from zhian.alerts.models import (
 )
 from zhian.alerts.notes import NoteSealer
 from zhian.alerts.places import JurisdictionTree
-from zhian.alerts.procedures import procedure_for
+from zhian.alerts.procedure_store import load_book
+from zhian.alerts.procedures import ProcedureBook
 from zhian.alerts.repository import AlertRepository
 from zhian.alerts.schemas import (
     AlertDetail,
@@ -98,9 +99,17 @@ class AlertService:
         # And what officers type (notes, reasons, feedback) at rest.
         self.notes = NoteSealer(cipher)
         self._tree: JurisdictionTree | None = None
+        self._procedures: ProcedureBook | None = None
         # Recorded with every action of this service (it lives for one request): the
         # request's idempotency key, the responder's reported position.
         self.action_data: dict[str, Any] = {}
+
+    @property
+    def procedures(self) -> ProcedureBook:
+        """This node's response procedures (read once per service, i.e. per request)."""
+        if self._procedures is None:
+            self._procedures = load_book(self.session)
+        return self._procedures
 
     # -- places ----------------------------------------------------------------------------
 
@@ -561,7 +570,9 @@ class AlertService:
 
     def _steps(self, alert: Alert) -> list[readers.StepState]:
         return readers.step_states(
-            procedure_for(alert.kind, alert.tier), self.repository.steps_of(alert.id), self.notes
+            self.procedures.steps_for(alert.kind, alert.tier),
+            self.repository.steps_of(alert.id),
+            self.notes,
         )
 
     def _record(
@@ -685,7 +696,7 @@ class AlertService:
         state = AlertState(alert.state)
         actions = [name for name, (sources, _) in TRANSITIONS.items() if state in sources]
         if state in OPEN_STATES:
-            if procedure_for(alert.kind, alert.tier):
+            if self.procedures.steps_for(alert.kind, alert.tier):
                 actions.append("tick_step")
             actions.append("close")
         return actions

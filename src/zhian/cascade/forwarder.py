@@ -25,14 +25,16 @@ from typing import Final
 
 import httpx
 import msgspec
+from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
+from zhian.cascade.kpis import hour_number, kpi_summaries
 from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
-from zhian.cascade.presets import apply_presets
-from zhian.cascade.repository import ForwardPositionRepository
+from zhian.cascade.presets import apply_presets, apply_procedures
+from zhian.cascade.repository import ChildDataRepository, ForwardPositionRepository
 from zhian.cascade.search_requests import (
     ENCODER as SEARCH_ENCODER,
 )
@@ -54,11 +56,13 @@ from zhian.cascade.wire import (
     ChildBatch,
     DeviceSummary,
     Hello,
+    KpiReport,
+    LinkStatus,
     OnlineSummary,
     Orders,
     Overrides,
-    ParameterOverride,
     ParameterPreset,
+    ProcedurePreset,
 )
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
@@ -71,6 +75,7 @@ from zhian.log.base import PrunableLog
 from zhian.log.readers import LogReader
 from zhian.models.settings import ModelSettings
 from zhian.registry.identity import IdentityProtector
+from zhian.store.remote import EventReads
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +83,8 @@ READER_NAME: Final = "parent"
 EVENTS, ALERT_CHANGES, ONLINE = "events", "alert_changes", "online"
 # Children's alert changes this node received, relayed up (by their id here).
 RELAYED = "relayed_alert_changes"
+# Children's online summaries this node received, relayed up (by their id here).
+RELAYED_ONLINE = "relayed_online"
 HEALTH_FILE: Final = "parent-link.json"
 BATCHES_PATH: Final = "/api/v1/cascade/batches"
 HELLO_PATH: Final = "/api/v1/cascade/hello"
@@ -85,11 +92,24 @@ ORDERS_PATH: Final = "/api/v1/cascade/orders"
 OVERRIDES_PATH: Final = "/api/v1/cascade/overrides"
 SEARCH_REQUESTS_PATH: Final = "/api/v1/cascade/search-requests"
 SEARCH_ANSWERS_PATH: Final = "/api/v1/cascade/search-answers"
+STATUS_PATH: Final = "/api/v1/cascade/status"
+KPIS_PATH: Final = "/api/v1/cascade/kpis"
+# The last closed hour whose KPI summaries the parent acknowledged (an epoch hour number).
+KPI_HOURS = "kpi_hours"
+# At most this many hours of KPI summaries go up in one report (and a node that never
+# sent any starts this far back).
+_KPI_HOURS_PER_REPORT: Final = 24
 _RECORDS_PER_READ: Final = 16
+# Batches that fit after a 413 before the forwarder tries twice the size again.
+_BATCHES_BEFORE_GROWING: Final = 20
 
 
 class LinkError(Exception):
     """The parent did not acknowledge: unreachable, too slow, or it refused."""
+
+
+class BatchTooLargeError(LinkError):
+    """The parent refused the body as too large (HTTP 413): send smaller batches."""
 
 
 class LinkHealth(msgspec.Struct):
@@ -152,6 +172,8 @@ class ParentClient:
             response = self._http.post(self._base + path, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code == 413:
+            raise BatchTooLargeError(f"HTTP 413: {response.text[:300]}")
         if response.status_code != 200:
             raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
         return response.content
@@ -204,6 +226,12 @@ class ParentClient:
     def answer_search(self, answer: SearchAnswer) -> None:
         self._post(SEARCH_ANSWERS_PATH, SEARCH_ENCODER.encode(answer))
 
+    def report_status(self, status: LinkStatus) -> None:
+        self._post(STATUS_PATH, ENCODER.encode(status))
+
+    def report_kpis(self, report: KpiReport) -> None:
+        self._post(KPIS_PATH, ENCODER.encode(report))
+
     def send(self, batch: ChildBatch) -> BatchAck:
         body = ENCODER.encode(batch)
         try:
@@ -253,6 +281,7 @@ class UpwardForwarder:
         transport: httpx.BaseTransport | None = None,
         draw: Callable[[], float] | None = None,
         searches: SearchResponder | None = None,
+        event_reads: EventReads | None = None,
     ) -> None:
         if not settings.is_enabled:
             raise ValueError("parent.url is empty: there is no parent to forward to")
@@ -277,11 +306,20 @@ class UpwardForwarder:
         self._orders_asked_at: datetime | None = None
         # The presets pushed down apply over these defaults; the overrides last reported.
         self._model_settings = model_settings or ModelSettings()
-        self._overrides_reported: list[ParameterOverride] | None = None
+        self._overrides_reported: Overrides | None = None
         # Cross-node search (跨区域研判): answers the parent's requests (search_requests).
         self._searches = searches if settings.searches else None
         self._searches_asked_at: datetime | None = None
         self._backfill: tuple[int, int] | None = None
+        # Most events (and alert changes, summaries) in one batch: halved when the parent
+        # answers 413, grown back after batches that fit.
+        self._batch_limit = settings.batch_events
+        # The KPI summaries are computed from this node's event store (None: none sent).
+        self._event_reads = event_reads
+        self._kpis_failed_at: datetime | None = None
+        self._fitting_batches = 0
+        # When the link status last went up, and whether a back-fill ran then.
+        self._status_sent: tuple[datetime, bool] | None = None
         self._lock = threading.Lock()
         self.events_sent = 0
         self.batches_sent = 0
@@ -304,6 +342,8 @@ class UpwardForwarder:
                 ALERT_CHANGES: stored.get(ALERT_CHANGES, 0),
                 ONLINE: stored.get(ONLINE, 0),
                 RELAYED: stored.get(RELAYED, 0),
+                RELAYED_ONLINE: stored.get(RELAYED_ONLINE, 0),
+                KPI_HOURS: stored.get(KPI_HOURS, 0),
             }
         return dict(self._positions)
 
@@ -323,7 +363,10 @@ class UpwardForwarder:
         acknowledged: 0 when nothing went up."""
         with self._lock:
             try:
-                return self._step()
+                sent = self._step()
+                self._report_status()
+                self._report_kpis()
+                return sent
             finally:
                 self._write_health()
 
@@ -342,12 +385,22 @@ class UpwardForwarder:
             self._backfill = None
             return 0
         error = ""
-        for _attempt in range(self._settings.attempts):
+        attempt = 0
+        while attempt < self._settings.attempts:
             try:
                 ack = self._client.send(pending.batch)
+            except BatchTooLargeError as exc:
+                error = str(exc)
+                if not self._shrink(pending):
+                    attempt += 1
+                    continue
+                pending = self._build()  # smaller, from the same positions: not a failure
+                continue
             except LinkError as exc:
                 error = str(exc)
+                attempt += 1
                 continue
+            self._grow()
             self._commit(pending.positions)
             self._devices_told.update(device.id for device in pending.batch.devices)
             self.link.contact(self._clock.now())
@@ -371,6 +424,30 @@ class UpwardForwarder:
         )
         return 0
 
+    def _shrink(self, pending: _Pending) -> bool:
+        """Halve the batch after the parent answered 413; False when it cannot get smaller
+        (one log record, or nothing but alert changes and summaries, at one item)."""
+        if self._batch_limit <= 1 or pending.items <= 1:
+            return False
+        self._batch_limit = max(1, min(self._batch_limit, pending.items) // 2)
+        self._fitting_batches = 0
+        logger.warning(
+            "the parent refused a batch of %d items as too large (413): sending at most %d "
+            "from now on",
+            pending.items,
+            self._batch_limit,
+        )
+        return True
+
+    def _grow(self) -> None:
+        """After a run of batches that fit, try twice the size again, up to the setting."""
+        if self._batch_limit >= self._settings.batch_events:
+            return
+        self._fitting_batches += 1
+        if self._fitting_batches >= _BATCHES_BEFORE_GROWING:
+            self._batch_limit = min(self._settings.batch_events, self._batch_limit * 2)
+            self._fitting_batches = 0
+
     def _register(self, now: datetime) -> bool:
         try:
             self._client.hello(now)
@@ -389,6 +466,77 @@ class UpwardForwarder:
         start, end = self.positions()[EVENTS], self._log.durable_seq
         self._backfill = (start, end) if end > start else None
         return True
+
+    def _report_status(self) -> None:
+        """Tell the parent this side of the link every `status_seconds`, and as soon as a
+        back-fill starts or ends. A parent that cannot take it is logged, nothing more:
+        the batches decide whether the link is up."""
+        if not self.link.is_up:
+            return
+        now = self._clock.now()
+        running = self._backfill is not None
+        sent = self._status_sent
+        if (
+            sent is not None
+            and sent[1] == running
+            and (now - sent[0]).total_seconds() < self._settings.status_seconds
+        ):
+            return
+        health = self.health()
+        left = None
+        if health.backfill_to_seq is not None and health.backfill_percent is not None:
+            left = max(0, health.backfill_to_seq - health.forwarded_through_seq)
+        try:
+            self._client.report_status(
+                LinkStatus(
+                    node_id=self._settings.node_id,
+                    sent_at=now,
+                    cache_records=health.cache_records,
+                    cache_bytes=health.cache_bytes,
+                    is_cache_alarm=health.is_cache_alarm,
+                    backfill_percent=health.backfill_percent,
+                    backfill_records_left=left,
+                )
+            )
+        except LinkError as exc:
+            logger.warning("could not report the link status to the parent: %s", exc)
+        self._status_sent = (now, running)
+
+    def _report_kpis(self) -> None:
+        """Send the KPI summaries of the closed hours the parent has not acknowledged, once
+        an hour closes; the position moves only after the parent took them. A parent that
+        cannot take them is logged and asked again after `status_seconds`."""
+        if self._event_reads is None or not self.link.is_up:
+            return
+        now = self._clock.now()
+        closed = hour_number(now) - 1
+        done = self.positions().get(KPI_HOURS, 0)
+        if done >= closed:
+            return
+        tried = self._kpis_failed_at
+        if tried is not None and (now - tried).total_seconds() < self._settings.status_seconds:
+            return  # a parent that refused them is asked again after a pause, not each step
+        first = max(done + 1, closed - _KPI_HOURS_PER_REPORT + 1)
+        hours = range(first, min(closed, first + _KPI_HOURS_PER_REPORT - 1) + 1)
+        with self._db.session() as session:
+            summaries = [s for h in hours for s in kpi_summaries(session, self._event_reads, h)]
+        try:
+            self._client.report_kpis(
+                KpiReport(
+                    node_id=self._settings.node_id,
+                    events_forwarded=self._settings.events != "none",
+                    summaries=summaries,
+                )
+            )
+        except LinkError as exc:
+            logger.warning("could not send the KPI summaries to the parent: %s", exc)
+            self._kpis_failed_at = now
+            return
+        self._kpis_failed_at = None
+        with self._db.session() as session:
+            ForwardPositionRepository(session).save({KPI_HOURS: hours[-1]}, self._clock.now())
+        if self._positions is not None:
+            self._positions[KPI_HOURS] = hours[-1]
 
     # --- orders from the parent ------------------------------------------------------------
 
@@ -409,11 +557,13 @@ class UpwardForwarder:
         self._orders_asked_at = now
         if self._orders.apply(orders.orders) and self._on_orders_changed is not None:
             self._on_orders_changed()  # the rules match the new entries from now on
-        self._apply_presets(orders.parameters, now)
+        self._apply_presets(orders.parameters, orders.procedures, now)
 
-    def _apply_presets(self, presets: list[ParameterPreset], now: datetime) -> None:
-        """Apply the parent's parameter presets here and tell it, when the set changed,
-        which of them this node keeps its own value for."""
+    def _apply_presets(
+        self, presets: list[ParameterPreset], procedures: list[ProcedurePreset], now: datetime
+    ) -> None:
+        """Apply the parent's parameter presets and response procedures here and tell it,
+        when the set changed, which of them this node keeps its own for."""
         with self._db.session() as session:
             overrides = apply_presets(
                 session,
@@ -422,16 +572,21 @@ class UpwardForwarder:
                 allow_override=self._settings.parameter_overrides,
                 now=now,
             )
-        if overrides == self._overrides_reported:
+            kept = apply_procedures(
+                session,
+                procedures,
+                allow_override=self._settings.procedure_overrides,
+                now=now,
+            )
+        report = Overrides(node_id=self._settings.node_id, overrides=overrides, procedures=kept)
+        if report == self._overrides_reported:
             return
         try:
-            self._client.report_overrides(
-                Overrides(node_id=self._settings.node_id, overrides=overrides)
-            )
+            self._client.report_overrides(report)
         except LinkError as exc:  # told at the next poll
-            logger.warning("could not report the parameter overrides: %s", exc)
+            logger.warning("could not report the overrides: %s", exc)
             return
-        self._overrides_reported = overrides
+        self._overrides_reported = report
 
     # --- cross-node search requests from the parent ----------------------------------------
 
@@ -463,7 +618,7 @@ class UpwardForwarder:
         positions[EVENTS] = through
         changes: list[AlertChange] = []
         online: list[OnlineSummary] = []
-        limit = self._settings.batch_events
+        limit = self._batch_limit
         if self._settings.alerts or self._settings.device_online:
             with self._db.session() as session:
                 # Reads history only: no webhook is queued and no note opened here.
@@ -481,19 +636,7 @@ class UpwardForwarder:
                         positions[RELAYED] = relayed[-1][0]
                         changes += [change for _id, change in relayed]
                 if self._settings.device_online:
-                    online = [
-                        OnlineSummary(
-                            sample_id=s.id,
-                            sampled_at=s.sampled_at,
-                            community_id=s.community_id,
-                            device_kind=s.device_kind,
-                            total=s.total,
-                            online=s.online,
-                        )
-                        for s in alerts.online_samples_after(positions[ONLINE], limit)
-                    ]
-        if online:
-            positions[ONLINE] = online[-1].sample_id
+                    online = self._online(session, alerts, positions, limit)
         images: dict[str, bytes] = {}
         events = [self._shaped(event, images) for event in events]
         batch = ChildBatch(
@@ -507,21 +650,61 @@ class UpwardForwarder:
         )
         return _Pending(batch, positions, len(events))
 
+    def _online(
+        self, session: Session, alerts: AlertService, positions: dict[str, int], limit: int
+    ) -> list[OnlineSummary]:
+        """This node's online samples, then those its children sent (relayed, each under
+        the node it was sampled at). Of its own, a community that a child reports is left
+        out: the child's summary counts its devices first-hand, ours from the events that
+        reached us. Moves `positions` past what it read."""
+        relayed_rows = ChildDataRepository(session).online_after(positions[RELAYED_ONLINE], limit)
+        reported = ChildDataRepository(session).reported_communities()
+        own_rows = alerts.online_samples_after(positions[ONLINE], limit)
+        if own_rows:
+            positions[ONLINE] = own_rows[-1].id
+        if relayed_rows:
+            positions[RELAYED_ONLINE] = relayed_rows[-1].id
+        own = [
+            OnlineSummary(
+                sample_id=s.id,
+                sampled_at=s.sampled_at,
+                community_id=s.community_id,
+                device_kind=s.device_kind,
+                total=s.total,
+                online=s.online,
+            )
+            for s in own_rows
+            if s.community_id not in reported
+        ]
+        return own + [
+            OnlineSummary(
+                sample_id=r.sample_id,
+                sampled_at=r.sampled_at,
+                community_id=r.community_id,
+                device_kind=r.device_kind,
+                total=r.total,
+                online=r.online,
+                origin_node=r.node_id,
+            )
+            for r in relayed_rows
+        ]
+
     def _read_events(self, after_seq: int) -> tuple[list[Event], int]:
-        """Whole log records after `after_seq`, up to about `batch_events` events."""
+        """Whole log records after `after_seq`, up to about the batch limit in events
+        (`batch_events`, halved after a 413); at least one record."""
         if self._settings.events == "none":
             return [], max(after_seq, self._log.durable_seq)
         decoder = msgspec.msgpack.Decoder(LoggedBatch)
         events: list[Event] = []
         through = after_seq
-        while len(events) < self._settings.batch_events:
+        while len(events) < self._batch_limit:
             records = self._log.read(through, _RECORDS_PER_READ)
             if not records:
                 break
             for seq, payload in records:
                 events.extend(decoder.decode(payload).events)
                 through = seq
-                if len(events) >= self._settings.batch_events:
+                if len(events) >= self._batch_limit:
                     break
         return events, through
 

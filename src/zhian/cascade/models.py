@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -63,6 +63,15 @@ class ChildLink(Base):
     events_accepted: Mapped[int] = mapped_column(BigInteger)
     events_duplicate: Mapped[int] = mapped_column(BigInteger)
     events_held: Mapped[int] = mapped_column(BigInteger)
+    # The child's side of the link as it last reported it (None: never reported).
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cache_records: Mapped[int | None] = mapped_column(BigInteger)
+    cache_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    is_cache_alarm: Mapped[bool | None] = mapped_column(Boolean)
+    backfill_percent: Mapped[float | None] = mapped_column(Float)
+    backfill_records_left: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether the child sends its events up (None: not reported; False: event mode none).
+    events_forwarded: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ChildAlertChange(Base):
@@ -135,3 +144,34 @@ class ChildOverride(Base):
     preset: Mapped[float] = mapped_column(Float)
     local: Mapped[float] = mapped_column(Float)
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChildProcedureOverride(Base):
+    """A response procedure a child keeps its own steps for, as it last reported (parent
+    side): `kind` and `tier` as in `zhian.alerts.procedures` (`*` for every)."""
+
+    __tablename__ = "cascade_procedure_overrides"
+    __table_args__ = (UniqueConstraint("node_id", "kind", "tier"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChildKpiSummary(Base):
+    """A child's figures of one community and closed hour (parent side), for the roll-up
+    of children whose events this node does not hold in full."""
+
+    __tablename__ = "cascade_kpi_summaries"
+    __table_args__ = (UniqueConstraint("node_id", "community_id", "hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    community_id: Mapped[str] = mapped_column(String(64), index=True)
+    devices: Mapped[int] = mapped_column(Integer)
+    reporting_devices: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

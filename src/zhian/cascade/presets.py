@@ -14,10 +14,18 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhian.cascade.wire import ParameterOverride, ParameterPreset
+from zhian.alerts.procedure_store import ProcedureService
+from zhian.alerts.procedures import check_key, steps_from_json
+from zhian.cascade.wire import (
+    ParameterOverride,
+    ParameterPreset,
+    ProcedureOverride,
+    ProcedurePreset,
+)
 from zhian.errors import BadRequestError
 from zhian.models.orm import ModelParameter
 from zhian.models.parameters import ParameterService
@@ -87,3 +95,34 @@ def apply_presets(
             logger.error("the parent's preset %s is refused here: %s", preset.name, exc)
     session.flush()
     return overrides
+
+
+def apply_procedures(
+    session: Session,
+    procedures: list[ProcedurePreset],
+    *,
+    allow_override: bool,
+    now: datetime,
+) -> list[ProcedureOverride]:
+    """Bring this node's response procedures in step with the parent's; returns those it
+    keeps its own steps for. A malformed procedure is logged and skipped (it stays as it
+    was here); one the parent no longer sends returns to the built-in default."""
+    presets = []
+    for procedure in procedures:
+        try:
+            check_key(procedure.kind, procedure.tier)
+            steps = steps_from_json(msgspec.structs.asdict(step) for step in procedure.steps)
+        except BadRequestError as exc:
+            logger.error(
+                "the parent's procedure %s/%s is refused here: %s (%s)",
+                procedure.kind,
+                procedure.tier,
+                exc,
+                exc.field,
+            )
+            continue
+        presets.append((procedure.kind, procedure.tier, steps))
+    kept = ProcedureService(session).apply_from_parent(
+        presets, allow_override=allow_override, now=now
+    )
+    return [ProcedureOverride(kind=kind, tier=tier) for kind, tier in kept]

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from zhian.cascade.models import (
     ChildAlertChange,
+    ChildKpiSummary,
     ChildLink,
     ChildOnlineSummary,
     ChildOverride,
+    ChildProcedureOverride,
     ForwardPosition,
     ReceivedOrder,
     ViidUpperOutbox,
@@ -116,6 +118,15 @@ class ChildDataRepository:
         query = select(ChildAlertChange).where(ChildAlertChange.id > after_id)
         return list(self.session.scalars(query.order_by(ChildAlertChange.id).limit(limit)))
 
+    def online_after(self, after_id: int, limit: int) -> list[ChildOnlineSummary]:
+        """Children's online summaries as received, above `after_id` (to relay them up)."""
+        query = select(ChildOnlineSummary).where(ChildOnlineSummary.id > after_id)
+        return list(self.session.scalars(query.order_by(ChildOnlineSummary.id).limit(limit)))
+
+    def reported_communities(self) -> set[str]:
+        """The communities some child sends online summaries of."""
+        return set(self.session.scalars(select(ChildOnlineSummary.community_id).distinct()))
+
     def alert_changes(
         self, where: ColumnElement[bool], *, node_id: str | None, limit: int
     ) -> list[ChildAlertChange]:
@@ -156,6 +167,32 @@ class ChildDataRepository:
             for node, alert, state, jurisdiction, community in self.session.execute(query)
         ]
 
+    def open_alerts(self, where: ColumnElement[bool], limit: int) -> list[ChildAlertChange]:
+        """The latest state change of each child alert `where` covers that is not closed,
+        most recent first."""
+        latest = (
+            select(
+                ChildAlertChange.node_id,
+                ChildAlertChange.alert_id,
+                func.max(ChildAlertChange.action_id).label("action_id"),
+            )
+            .where(where, ChildAlertChange.to_state.is_not(None))
+            .group_by(ChildAlertChange.node_id, ChildAlertChange.alert_id)
+            .subquery()
+        )
+        query = (
+            select(ChildAlertChange)
+            .join(
+                latest,
+                (ChildAlertChange.node_id == latest.c.node_id)
+                & (ChildAlertChange.action_id == latest.c.action_id),
+            )
+            .where(ChildAlertChange.to_state != "closed")
+            .order_by(ChildAlertChange.at.desc(), ChildAlertChange.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
     def breached_alerts(self, where: ColumnElement[bool]) -> set[tuple[str, int]]:
         """(node, alert id) of the child alerts `where` covers that breached a deadline."""
         query = (
@@ -166,8 +203,10 @@ class ChildDataRepository:
         return {(node, alert) for node, alert in self.session.execute(query)}
 
     def latest_online(self, where: ColumnElement[bool]) -> list[tuple[str, int, int]]:
-        """(community, total, online) of the newest sample per child, community and device
-        kind that `where` covers."""
+        """(community, total, online) of the newest sample per community and device kind
+        that `where` covers: per node the newest by id, then of those the newest in time
+        (a community counted once, by the node that reported it last: a district that
+        relays its community's summaries stops sending its own of that community)."""
         latest = (
             select(func.max(ChildOnlineSummary.sample_id).label("sample_id"))
             .add_columns(ChildOnlineSummary.node_id)
@@ -180,13 +219,22 @@ class ChildDataRepository:
             .subquery()
         )
         query = select(
-            ChildOnlineSummary.community_id, ChildOnlineSummary.total, ChildOnlineSummary.online
+            ChildOnlineSummary.community_id,
+            ChildOnlineSummary.device_kind,
+            ChildOnlineSummary.sampled_at,
+            ChildOnlineSummary.total,
+            ChildOnlineSummary.online,
         ).join(
             latest,
             (ChildOnlineSummary.node_id == latest.c.node_id)
             & (ChildOnlineSummary.sample_id == latest.c.sample_id),
         )
-        return [(c, total, online) for c, total, online in self.session.execute(query)]
+        newest: dict[tuple[str, str], tuple[datetime, int, int]] = {}
+        for community, kind, at, total, online in self.session.execute(query):
+            held = newest.get((community, kind))
+            if held is None or at > held[0]:
+                newest[(community, kind)] = (at, total, online)
+        return [(c, total, online) for (c, _kind), (_at, total, online) in newest.items()]
 
     def replace_overrides(self, node_id: str, rows: list[ChildOverride]) -> None:
         self.session.execute(delete(ChildOverride).where(ChildOverride.node_id == node_id))
@@ -196,6 +244,52 @@ class ChildDataRepository:
     def overrides(self) -> list[ChildOverride]:
         query = select(ChildOverride).order_by(
             ChildOverride.node_id, ChildOverride.community_id, ChildOverride.name
+        )
+        return list(self.session.scalars(query))
+
+    def put_kpis(self, rows: list[ChildKpiSummary]) -> None:
+        """Store KPI summaries, each replacing the one of its node, community and hour."""
+        for row in rows:
+            self.session.execute(
+                delete(ChildKpiSummary).where(
+                    ChildKpiSummary.node_id == row.node_id,
+                    ChildKpiSummary.community_id == row.community_id,
+                    ChildKpiSummary.hour == row.hour,
+                )
+            )
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def latest_kpis(self, nodes: Collection[str]) -> list[ChildKpiSummary]:
+        """The newest KPI summary of each community the `nodes` report."""
+        latest = (
+            select(
+                ChildKpiSummary.node_id,
+                ChildKpiSummary.community_id,
+                func.max(ChildKpiSummary.hour).label("hour"),
+            )
+            .where(ChildKpiSummary.node_id.in_(nodes))
+            .group_by(ChildKpiSummary.node_id, ChildKpiSummary.community_id)
+            .subquery()
+        )
+        query = select(ChildKpiSummary).join(
+            latest,
+            (ChildKpiSummary.node_id == latest.c.node_id)
+            & (ChildKpiSummary.community_id == latest.c.community_id)
+            & (ChildKpiSummary.hour == latest.c.hour),
+        )
+        return list(self.session.scalars(query.order_by(ChildKpiSummary.hour)))
+
+    def replace_procedure_overrides(self, node_id: str, rows: list[ChildProcedureOverride]) -> None:
+        self.session.execute(
+            delete(ChildProcedureOverride).where(ChildProcedureOverride.node_id == node_id)
+        )
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def procedure_overrides(self) -> list[ChildProcedureOverride]:
+        query = select(ChildProcedureOverride).order_by(
+            ChildProcedureOverride.node_id, ChildProcedureOverride.kind, ChildProcedureOverride.tier
         )
         return list(self.session.scalars(query))
 

@@ -22,11 +22,19 @@ from zhian.access.scope import JurisdictionScope, subtree
 from zhian.access.service import AccessService, UserRead
 from zhian.alerts.drafts import AlertDraft
 from zhian.alerts.drafts import Tier as DraftTier
+from zhian.alerts.procedure_store import ProcedureService
 from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.alerts.webhooks import BodyCipher
-from zhian.cascade.models import ChildAlertChange, ChildLink, ChildOnlineSummary, ChildOverride
+from zhian.cascade.models import (
+    ChildAlertChange,
+    ChildKpiSummary,
+    ChildLink,
+    ChildOnlineSummary,
+    ChildOverride,
+    ChildProcedureOverride,
+)
 from zhian.cascade.presets import presets_for
 from zhian.cascade.repository import ChildDataRepository
 from zhian.cascade.wire import (
@@ -34,9 +42,14 @@ from zhian.cascade.wire import (
     BatchAck,
     ChildBatch,
     DeviceSummary,
+    KpiReport,
+    LinkStatus,
+    OnlineSummary,
     Order,
     Orders,
     Overrides,
+    ProcedurePreset,
+    ProcedureStep,
 )
 from zhian.db.engine import Database
 from zhian.devices.service import DeviceService
@@ -74,6 +87,23 @@ class ChildAlertRead:
 
 
 @dataclass(frozen=True)
+class ChildOpenAlertRead:
+    """A child's alert that is not closed, as its latest state change shows it."""
+
+    node_id: str
+    alert_id: int
+    state: str
+    since: datetime
+    kind: str
+    tier: str
+    title_zh: str
+    title_en: str
+    community_id: str | None
+    jurisdiction_id: str | None
+    is_overdue: bool
+
+
+@dataclass(frozen=True)
 class ChildLinkRead:
     """A child node as the parent last heard from it."""
 
@@ -85,6 +115,14 @@ class ChildLinkRead:
     events_accepted: int
     events_duplicate: int
     events_held: int
+    # The child's side of the link as it last reported (None: never reported).
+    status_at: datetime | None = None
+    cache_records: int | None = None
+    cache_bytes: int | None = None
+    is_cache_alarm: bool | None = None
+    backfill_percent: float | None = None
+    backfill_records_left: int | None = None
+    events_forwarded: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +134,16 @@ class ChildOverrideRead:
     name: str
     preset: float
     local: float
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class ChildProcedureOverrideRead:
+    """A response procedure (kind, tier) a child keeps its own steps for."""
+
+    node_id: str
+    kind: str
+    tier: str
     reported_at: datetime
 
 
@@ -184,6 +232,55 @@ class ChildBatchService:
             link.registered_at = now
         return now
 
+    def report_status(self, status: LinkStatus, credential: UserRead) -> datetime:
+        """Keep a child's link status (cache depth, back-fill progress) with its link; it
+        counts as contact. Returns the time it was taken."""
+        self.credential_scope(credential, status.node_id)
+        now = self._clock.now()
+        with self._session() as session:
+            repository = ChildDataRepository(session)
+            link = self._link(repository, status.node_id, credential.jurisdiction_id, now)
+            link.status_at = now
+            link.cache_records = status.cache_records
+            link.cache_bytes = status.cache_bytes
+            link.is_cache_alarm = status.is_cache_alarm
+            link.backfill_percent = status.backfill_percent
+            link.backfill_records_left = status.backfill_records_left
+        return now
+
+    def report_kpis(self, report: KpiReport, credential: UserRead) -> int:
+        """Keep a child's hourly KPI summaries (idempotent by node, community and hour: a
+        summary sent again replaces the one before); each must be of a community in the
+        credential's scope (403 naming the item otherwise, nothing stored)."""
+        scope = self.credential_scope(credential, report.node_id)
+        for i, item in enumerate(report.summaries):
+            if not scope.contains_community(item.community_id):
+                raise ForbiddenError(
+                    f"community '{item.community_id}' is outside the node credential's "
+                    "jurisdiction",
+                    field=f"summaries[{i}].community_id",
+                )
+        now = self._clock.now()
+        with self._session() as session:
+            repository = ChildDataRepository(session)
+            repository.put_kpis(
+                [
+                    ChildKpiSummary(
+                        node_id=report.node_id,
+                        hour=item.hour,
+                        community_id=item.community_id,
+                        devices=item.devices,
+                        reporting_devices=item.reporting_devices,
+                        events=item.events,
+                        received_at=now,
+                    )
+                    for item in report.summaries
+                ]
+            )
+            link = self._link(repository, report.node_id, credential.jurisdiction_id, now)
+            link.events_forwarded = report.events_forwarded
+        return len(report.summaries)
+
     def apply(self, batch: ChildBatch, credential: UserRead) -> BatchAck:
         """Store a child's batch; refuses it whole (nothing stored) when any part lies
         outside the credential's scope or is malformed, naming the part."""
@@ -247,10 +344,24 @@ class ChildBatchService:
             below = set(parents) if jurisdiction_id is None else subtree(parents, jurisdiction_id)
             communities = [c for c, j in tree.community_jurisdiction.items() if j in below]
             parameters = presets_for(session, communities)
+            procedures = [
+                ProcedurePreset(
+                    kind=procedure.kind,
+                    tier=procedure.tier,
+                    steps=[
+                        ProcedureStep(
+                            key=step.key, text_zh=step.text_zh, text_en=step.text_en, role=step.role
+                        )
+                        for step in procedure.steps
+                    ],
+                )
+                for procedure in ProcedureService(session).pushed_down()
+            ]
         return Orders(
             node_id=node_id,
             orders=[Order(**order.model_dump(mode="python")) for order in orders],
             parameters=parameters,
+            procedures=procedures,
         )
 
     def report_overrides(self, report: Overrides, credential: UserRead) -> int:
@@ -267,6 +378,15 @@ class ChildBatchService:
                 )
         now = self._clock.now()
         with self._session() as session:
+            ChildDataRepository(session).replace_procedure_overrides(
+                report.node_id,
+                [
+                    ChildProcedureOverride(
+                        node_id=report.node_id, kind=item.kind, tier=item.tier, reported_at=now
+                    )
+                    for item in report.procedures
+                ],
+            )
             ChildDataRepository(session).replace_overrides(
                 report.node_id,
                 [
@@ -281,7 +401,7 @@ class ChildBatchService:
                     for item in report.overrides
                 ],
             )
-        return len(report.overrides)
+        return len(report.overrides) + len(report.procedures)
 
     def _raise_order_hits(
         self, session: Session, node_id: str, changes: list[ChildAlertChange]
@@ -430,24 +550,28 @@ class ChildBatchService:
     def _new_online(
         self, repository: ChildDataRepository, batch: ChildBatch
     ) -> list[ChildOnlineSummary]:
-        if not batch.online:
-            return []
-        known = repository.known_sample_ids(
-            batch.node_id, [sample.sample_id for sample in batch.online]
-        )
-        return [
-            ChildOnlineSummary(
-                node_id=batch.node_id,
-                sample_id=sample.sample_id,
-                sampled_at=sample.sampled_at,
-                community_id=sample.community_id,
-                device_kind=sample.device_kind,
-                total=sample.total,
-                online=sample.online,
-            )
-            for sample in batch.online
-            if sample.sample_id not in known
-        ]
+        """The summaries not stored yet, each under the node it was sampled at (the sender,
+        or the node further down a relayed summary names)."""
+        by_node: dict[str, list[OnlineSummary]] = {}
+        for sample in batch.online:
+            by_node.setdefault(sample.origin_node or batch.node_id, []).append(sample)
+        rows: list[ChildOnlineSummary] = []
+        for node_id, samples in by_node.items():
+            known = repository.known_sample_ids(node_id, [s.sample_id for s in samples])
+            rows += [
+                ChildOnlineSummary(
+                    node_id=node_id,
+                    sample_id=sample.sample_id,
+                    sampled_at=sample.sampled_at,
+                    community_id=sample.community_id,
+                    device_kind=sample.device_kind,
+                    total=sample.total,
+                    online=sample.online,
+                )
+                for sample in samples
+                if sample.sample_id not in known
+            ]
+        return rows
 
     @staticmethod
     def _link(
@@ -502,6 +626,50 @@ class ChildReadService:
             for row in self.repository.alert_changes(where, node_id=node_id, limit=limit)
         ]
 
+    def open_alerts(self, *, scope: JurisdictionScope, limit: int = 50) -> list[ChildOpenAlertRead]:
+        """The children's alerts in the scope not closed yet (relayed ones included), most
+        recently changed first, each with whether it breached a deadline."""
+        where = scope.clause(ChildAlertChange.jurisdiction_id) | scope.community_clause(
+            ChildAlertChange.community_id
+        )
+        breached = self.repository.breached_alerts(where)
+        return [
+            ChildOpenAlertRead(
+                node_id=row.node_id,
+                alert_id=row.alert_id,
+                state=row.to_state or "",
+                since=row.at,
+                kind=row.kind,
+                tier=row.tier,
+                title_zh=row.title_zh,
+                title_en=row.title_en,
+                community_id=row.community_id,
+                jurisdiction_id=row.jurisdiction_id,
+                is_overdue=(row.node_id, row.alert_id) in breached,
+            )
+            for row in self.repository.open_alerts(where, limit)
+        ]
+
+    def reporting_from_summaries(
+        self, *, scope: JurisdictionScope
+    ) -> dict[str, tuple[int, int, datetime]]:
+        """Community -> (reporting devices, enabled devices, hour) by the newest KPI summary
+        of each community of the scope whose child this node does not hold the events of
+        in full: one that forwards no events, or one whose last link report shows a cache
+        still waiting. The roll-up counts those communities by the child's own figures."""
+        partial = {
+            link.node_id
+            for link in self.children(scope=scope)
+            if link.events_forwarded is False or (link.cache_records or 0) > 0
+        }
+        if not partial:
+            return {}
+        return {
+            row.community_id: (row.reporting_devices, row.devices, row.hour)
+            for row in self.repository.latest_kpis(partial)
+            if scope.contains_community(row.community_id)
+        }
+
     def overrides(self, *, scope: JurisdictionScope) -> list[ChildOverrideRead]:
         """The presets the children of the scope keep their own value for, by node."""
         nodes = {child.node_id for child in self.children(scope=scope)}
@@ -518,6 +686,17 @@ class ChildReadService:
             if row.node_id in nodes and scope.contains_community(row.community_id)
         ]
 
+    def procedure_overrides(self, *, scope: JurisdictionScope) -> list[ChildProcedureOverrideRead]:
+        """The procedures the children of the scope keep their own steps for, by node."""
+        nodes = {child.node_id for child in self.children(scope=scope)}
+        return [
+            ChildProcedureOverrideRead(
+                node_id=row.node_id, kind=row.kind, tier=row.tier, reported_at=row.reported_at
+            )
+            for row in self.repository.procedure_overrides()
+            if row.node_id in nodes
+        ]
+
     def children(self, *, scope: JurisdictionScope) -> list[ChildLinkRead]:
         """The children whose jurisdiction the scope covers, with their last contact."""
         return [
@@ -530,6 +709,13 @@ class ChildReadService:
                 events_accepted=row.events_accepted,
                 events_duplicate=row.events_duplicate,
                 events_held=row.events_held,
+                status_at=row.status_at,
+                cache_records=row.cache_records,
+                cache_bytes=row.cache_bytes,
+                is_cache_alarm=row.is_cache_alarm,
+                backfill_percent=row.backfill_percent,
+                backfill_records_left=row.backfill_records_left,
+                events_forwarded=row.events_forwarded,
             )
             for row in self.repository.children()
             if scope.is_unscoped or scope.contains(row.jurisdiction_id)

@@ -57,6 +57,14 @@ class ParentSettings(BaseModel):
     orders_poll_seconds: float = Field(
         default=10.0, gt=0, description="How often the parent is asked for its watchlist orders."
     )
+    status_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How often this node tells the parent its side of the link (cache depth, "
+            "back-fill progress), for the parent's links table; also when a back-fill ends."
+        ),
+    )
     batch_events: int = Field(
         default=500, ge=1, le=5000, description="Most events in one batch to the parent."
     )
@@ -118,6 +126,15 @@ class ParentSettings(BaseModel):
             "orders every `orders_poll_seconds`: each is checked, run on this node's store, "
             "audited here and answered (or refused with the reason). Off: none is fetched "
             "and the parent sees them time out."
+        ),
+    )
+
+    procedure_overrides: bool = Field(
+        default=False,
+        description=(
+            "Keep this node's own response procedure (预案) where the parent pushes one down "
+            "and a user here edited it; the parent sees each such override. Off: the "
+            "parent's procedures apply."
         ),
     )
 

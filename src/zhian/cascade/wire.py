@@ -61,7 +61,7 @@ class AlertChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     origin_node: NodeId | None = None
 
 
-class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """How many devices of one kind in one community of the child were reporting."""
 
     sample_id: Annotated[int, msgspec.Meta(ge=1)]
@@ -70,6 +70,9 @@ class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     device_kind: Short
     total: Annotated[int, msgspec.Meta(ge=0)]
     online: Annotated[int, msgspec.Meta(ge=0)]
+    # A summary relayed from a node further down: the node it was sampled at (None: the
+    # sender); `sample_id` is then that node's.
+    origin_node: NodeId | None = None
 
 
 class ChildBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -135,20 +138,87 @@ class ParameterOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     local: float
 
 
-class Overrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Every preset the child overrides now (the set replaces the one reported before)."""
+class ProcedureStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One step of a response procedure, in the form `zhian.alerts.procedures` stores it."""
+
+    key: Short
+    text_zh: Title
+    text_en: Title
+    role: Short | None = None
+
+
+class ProcedurePreset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A response procedure (预案) of the parent pushed down: the child applies it unless it
+    may and does keep its own (kind and tier `*` for every)."""
+
+    kind: Short
+    tier: Annotated[str, msgspec.Meta(max_length=16)]
+    steps: list[ProcedureStep]
+
+
+class ProcedureOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A procedure the child keeps its own steps for (its configuration allows it)."""
+
+    kind: Short
+    tier: Annotated[str, msgspec.Meta(max_length=16)]
+
+
+class Overrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Every preset and procedure the child overrides now (the set replaces the one
+    reported before). Without procedure overrides the field is left out, so a parent
+    that predates pushed-down procedures reads the report."""
 
     node_id: NodeId
     overrides: list[ParameterOverride]
+    procedures: list[ProcedureOverride] = []
 
 
-class Orders(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Every order in force over the child's jurisdiction (and those withdrawn), and the
-    model parameter presets of its communities."""
+class Orders(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Every order in force over the child's jurisdiction (and those withdrawn), the
+    model parameter presets of its communities and the parent's response procedures.
+    Fields a later parent adds are ignored here; empty lists are left out, so a child
+    from before pushed-down procedures reads its orders while none are pushed."""
 
     node_id: str
     orders: list[Order]
     parameters: list[ParameterPreset] = []
+    procedures: list[ProcedurePreset] = []
+
+
+class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The child's side of the link, sent up now and then (`POST /api/v1/cascade/status`):
+    what waits in its cache for the parent and how far the back-fill after an outage has
+    come, so the parent's links table shows them."""
+
+    node_id: NodeId
+    sent_at: AwareTime
+    cache_records: Annotated[int, msgspec.Meta(ge=0)]
+    cache_bytes: Annotated[int, msgspec.Meta(ge=0)]
+    is_cache_alarm: bool
+    # While a back-fill runs: its progress (0-100) and the log records it has yet to send.
+    backfill_percent: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    backfill_records_left: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class KpiSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One community's figures of one closed UTC hour at the child, as its metrics layer
+    computes them from the events it holds: for a parent that does not hold them all."""
+
+    hour: AwareTime  # the hour's start
+    community_id: Id64
+    devices: Annotated[int, msgspec.Meta(ge=0)]  # enabled devices
+    reporting_devices: Annotated[int, msgspec.Meta(ge=0)]  # of them, sent an event
+    events: Annotated[int, msgspec.Meta(ge=0)]  # events that arrived from them
+
+
+class KpiReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The KPI summaries of the hours the parent has not acknowledged yet, oldest first
+    (`POST /api/v1/cascade/kpis`); `events_forwarded`: whether the child sends its events
+    up at all (mode none: the parent holds none of them)."""
+
+    node_id: NodeId
+    events_forwarded: bool
+    summaries: list[KpiSummary]
 
 
 class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -170,3 +240,5 @@ BATCH_ACK_DECODER: Final = msgspec.msgpack.Decoder(BatchAck)
 HELLO_ACK_DECODER: Final = msgspec.msgpack.Decoder(HelloAck)
 ORDERS_DECODER: Final = msgspec.msgpack.Decoder(Orders)
 OVERRIDES_DECODER: Final = msgspec.msgpack.Decoder(Overrides)
+LINK_STATUS_DECODER: Final = msgspec.msgpack.Decoder(LinkStatus)
+KPI_REPORT_DECODER: Final = msgspec.msgpack.Decoder(KpiReport)

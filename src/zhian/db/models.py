@@ -10,6 +10,7 @@ from zhian.alerts.models import (  # noqa: F401
     LiveMessageRecord,
     ProcedureStep,
     PushSubscription,
+    ResponseProcedure,
     WebhookDelivery,
     WebhookSubscription,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +48,19 @@ SATISFIED_RATING = 4
 
 def _median_minutes(seconds: list[float]) -> float | None:
     return round(statistics.median(seconds) / 60, 1) if seconds else None
+
+
+def reporting_devices(
+    events: EventReads, devices: Collection[str], start: datetime, end: datetime
+) -> set[str]:
+    """The devices of `devices` that sent an event arriving in [start, end): the data
+    reporting rate's numerator (one definition, for the pages and the cascade's KPIs)."""
+    wanted = set(devices)
+    return {
+        row.device_id
+        for row in events.arrival_stats(start, end, late_after_seconds=REPORT_LATE_SECONDS)
+        if row.device_id in wanted
+    }
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -168,11 +181,7 @@ class MetricsService:
         for metric, counts in by.items():
             values[(metric, None)] = total
             values.update({(metric, key): n for key, n in counts.items()})
-        reporting = {
-            row.device_id
-            for row in events.arrival_stats(start, end, late_after_seconds=REPORT_LATE_SECONDS)
-            if row.device_id in devices
-        }
+        reporting = reporting_devices(events, devices, start, end)
         values[("data_reporting_rate", None)] = _pct(len(reporting), len(devices))
         values[("visiting_vehicles", None)] = self._visiting_vehicles(area, start, end, events)
         return values
@@ -217,6 +226,16 @@ class MetricsService:
             elif decided_at is not None or due_at <= now:
                 late += 1
         return _pct(on_time, on_time + late)
+
+    def reporting_counts(
+        self, communities: frozenset[str] | None, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """(devices that sent an event in [start, end), enabled devices) of `communities`
+        (None: every community): the two sides of the data reporting rate."""
+        devices = self.repository.enabled_device_communities(communities)
+        if self.events is None or not devices:
+            return 0, len(devices)
+        return len(reporting_devices(self.events, devices, start, end)), len(devices)
 
     def _alert_values(self, area: Area, start: datetime, end: datetime) -> Values:
         rows = self.repository.alerts_raised(area.jurisdictions, start, end)

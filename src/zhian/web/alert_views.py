@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from zhian.access.service import AccessService
 from zhian.alerts.identifiers import AlertPlate, plate_of
 from zhian.alerts.schemas import AlertDetail, AlertFilter, AlertPage
+from zhian.cascade.service import ChildReadService
 from zhian.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ZhianError
 from zhian.governance.reveal import REVEAL_PERMISSION, Purpose
 from zhian.registry.service import RegistryService
@@ -105,6 +106,8 @@ def alert_wall(page: PageDep) -> HTMLResponse:
             "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
             "rollup": child_rollup(page),
             "rollup_action": "/alerts",
+            # The children's open alerts (docs/cascade.md "Parent pages"), by scope.
+            "child_alerts": ChildReadService(context.session).open_alerts(scope=context.scope),
         },
         status_code=error.status_code if error else 200,
     )

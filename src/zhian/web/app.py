@@ -41,6 +41,7 @@ from zhian.web import (
     passages_api,
     patrol_api,
     phone_views,
+    procedure_views,
     push_api,
     quality_views,
     quarantine_views,
@@ -99,6 +100,8 @@ def create_app(node: Node) -> FastAPI:
         app.include_router(pages.router)
     app.include_router(crowd_views.router)
     app.include_router(model_views.router)
+    app.include_router(procedure_views.router)  # response procedures (预案)
+    app.include_router(procedure_views.api)
     app.include_router(watchlist_views.router)
     app.include_router(cases_api.router)
     app.include_router(case_views.router)

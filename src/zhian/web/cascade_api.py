@@ -18,6 +18,8 @@ from zhian.cascade.wire import (
     CONTENT_TYPE,
     ENCODER,
     HELLO_DECODER,
+    KPI_REPORT_DECODER,
+    LINK_STATUS_DECODER,
     OVERRIDES_DECODER,
     HelloAck,
 )
@@ -115,11 +117,44 @@ async def report_overrides(request: Request, node: NodeDep, user: UserDep) -> di
     return {"overrides": count}
 
 
+@router.post(
+    "/status",
+    summary="A child node reports its side of the link (cache depth, back-fill progress)",
+    responses=error_responses(400, 413, 415),
+)
+async def report_status(request: Request, node: NodeDep, user: UserDep) -> dict[str, str]:
+    status = _decoded(LINK_STATUS_DECODER, await _msgpack_body(request, node))
+    at = await anyio.to_thread.run_sync(lambda: node.children.report_status(status, user))
+    return {"received_at": at.isoformat()}
+
+
+@router.post(
+    "/kpis",
+    summary="A child node delivers its hourly KPI summaries (per community and hour)",
+    responses=error_responses(400, 413, 415),
+)
+async def deliver_kpis(request: Request, node: NodeDep, user: UserDep) -> dict[str, int]:
+    """Every summary must be of a community in the node credential's jurisdiction (403
+    naming it otherwise, nothing stored); one sent again replaces the one before."""
+    report = _decoded(KPI_REPORT_DECODER, await _msgpack_body(request, node))
+    count = await anyio.to_thread.run_sync(lambda: node.children.report_kpis(report, user))
+    return {"summaries": count}
+
+
 @router.get("/overrides", summary="Parameter presets the children of the jurisdiction override")
 def list_overrides(context: Context) -> list[dict[str, Any]]:
     return [
         asdict(item) for item in ChildReadService(context.session).overrides(scope=context.scope)
     ]
+
+
+@router.get(
+    "/procedure-overrides",
+    summary="Response procedures the children of the jurisdiction keep their own steps for",
+)
+def list_procedure_overrides(context: Context) -> list[dict[str, Any]]:
+    reads = ChildReadService(context.session).procedure_overrides(scope=context.scope)
+    return [asdict(item) for item in reads]
 
 
 @router.get("/children", summary="Child nodes of the jurisdiction and their last contact")

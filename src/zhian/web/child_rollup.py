@@ -73,15 +73,31 @@ def _figures(
         ],
     )
     now = page.now
+    # Communities whose child's events this node does not hold in full: counted by the
+    # child's own KPI summaries (its last closed hour) instead of the events held here.
+    summarised = ChildReadService(context.session).reporting_from_summaries(scope=scope)
     rows = []
     for area, rollup in zip(areas, rollups, strict=True):
-        flows = metrics.flow_values(area, now - REPORTING_WINDOW, now)
+        communities = area.communities or frozenset()
+        by_child = [summarised[c] for c in communities if c in summarised]
+        held = frozenset(c for c in communities if c not in summarised)
+        reporting, devices = metrics.reporting_counts(held, now - REPORTING_WINDOW, now)
+        reporting += sum(r for r, _d, _h in by_child)
+        devices += sum(d for _r, d, _h in by_child)
         rows.append(
-            {**asdict(rollup), "data_reporting_rate_pct": flows.get(("data_reporting_rate", None))}
+            {
+                **asdict(rollup),
+                "data_reporting_rate_pct": round(100 * reporting / devices, 1) if devices else None,
+                "reporting_from_summaries": bool(by_child),
+            }
         )
     overrides: dict[str, list[str]] = {}
     for item in ChildReadService(context.session).overrides(scope=scope):
         overrides.setdefault(item.node_id, []).append(f"{item.community_id}:{item.name}")
+    for procedure in ChildReadService(context.session).procedure_overrides(scope=scope):
+        overrides.setdefault(procedure.node_id, []).append(
+            f"procedure:{procedure.kind}/{procedure.tier}"
+        )
     return {
         "overrides": overrides,
         "level": chosen,

@@ -225,7 +225,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "child_last_contact": ("最近联络", "Last contact"),
     "child_events_accepted": ("已接收事件", "Events accepted"),
     "child_events_held": ("隔离事件", "Events held"),
-    "child_overrides": ("未采用的下发参数", "Presets overridden"),
+    "child_overrides": ("未采用的下发参数或预案", "Presets or procedures overridden"),
+    "child_alerts": ("下级平台未结预警", "Child nodes' open alerts"),
+    "child_alerts_note": (
+        "由下级平台处置；此处显示其上报的最新状态（证据与对象留在下级平台）。",
+        "Handled at the child node; shown as its latest reported state (evidence and "
+        "subjects stay at the child).",
+    ),
+    "child_alert_since": ("状态时间", "Since"),
+    "child_reporting_by_summary": ("(含下级上报的上一小时)", "(partly the child's last hour)"),
+    "child_cache": ("缓存积压", "Cache depth"),
+    "child_cache_records": ("{n} 条记录", "{n} records"),
+    "child_cache_alarm": ("缓存告警", "cache alarm"),
+    "child_backfill": ("补传进度", "Back-fill"),
+    "child_backfill_left": ("剩余 {n} 条", "{n} left"),
+    "child_backfill_done": ("无补传", "none running"),
     # KPIs
     "kpis_title": ("考核指标", "KPIs"),
     "jurisdiction": ("辖区", "Jurisdiction"),

@@ -54,6 +54,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_screen", "/screen"),  # text registered by zhian.web.screen_views
     ("nav_crowd", "/crowd"),  # text registered by zhian.web.crowd_views
     ("nav_models", "/models"),  # text registered by zhian.web.model_views
+    ("nav_procedures", "/procedures"),  # text registered by zhian.web.procedure_views
     ("nav_status", "/status"),
     ("nav_quality", "/quality"),  # governance texts registered by zhian.web.*_views
     ("nav_quarantine", "/quarantine"),

@@ -146,6 +146,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/devices/{device_id}/viid-password"): "devices.manage",
     ("GET", "/kpis"): "kpi.view",
     ("GET", "/crowd"): "crowd.view",
+    # Response procedures (预案): zhian.web.procedure_views.
+    ("GET", "/procedures"): "alerts.view",
+    ("POST", "/procedures"): "procedures.manage",
+    ("GET", "/api/v1/procedures"): "alerts.view",
     ("GET", "/models"): "models.view",
     ("GET", "/models/communities/{community_id}"): "models.view",
     ("POST", "/models/communities/{community_id}"): "models.manage",
@@ -295,8 +299,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cascade/batches"): "cascade.forward",
     ("GET", "/api/v1/cascade/orders"): "cascade.forward",
     ("POST", "/api/v1/cascade/overrides"): "cascade.forward",
+    ("POST", "/api/v1/cascade/status"): "cascade.forward",
+    ("POST", "/api/v1/cascade/kpis"): "cascade.forward",
     ("GET", "/api/v1/cascade/children"): "cascade.view",
     ("GET", "/api/v1/cascade/overrides"): "cascade.view",
+    ("GET", "/api/v1/cascade/procedure-overrides"): "cascade.view",
     ("GET", "/api/v1/cascade/alerts"): "alerts.view",
     # Cross-node search (跨区域研判): zhian.web.cascade_search_api and _views.
     ("GET", "/api/v1/cascade/search-requests"): "cascade.forward",
