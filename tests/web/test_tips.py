@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests.web.conftest import log_in
+from zhian.access.models import User
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.procedures import MAJOR_STEPS
 from zhian.alerts.schemas import AlertFilter
@@ -261,6 +262,15 @@ def test_from_tip_to_alert_to_outcome_and_rating(client: TestClient, node: Node)
     log_in(client, "station")
     photo = client.get(f"/tips/{tip_id}/photos/1")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    with node.db.session() as session:  # every read of a resident's photo is audited
+        [read] = node.governance.audit(session).search(action="tip.photo_view")
+    assert read.record_type == "tip" and read.record_ids == [str(tip_id)]
+    with node.db.session() as session:
+        station = session.scalars(select(User).where(User.username == "station")).one()
+    assert read.details == {"photo": 1} and read.actor_id == str(station.id)
+    assert client.get(f"/tips/{tip_id}/photos/2").status_code == 404
+    with node.db.session() as session:  # a photo that is not there is not a read
+        assert len(node.governance.audit(session).search(action="tip.photo_view")) == 1
     assert client.post(f"/tips/{tip_id}/accept", data={"tier": "severe"}).status_code == 400
     accepted = client.post(f"/tips/{tip_id}/accept", data={"tier": "major"})
     assert accepted.status_code == 303, accepted.text
