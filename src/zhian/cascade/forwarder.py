@@ -29,6 +29,7 @@ import msgspec
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
+from zhian.cascade.case_studies import CASE_STUDIES, shared_case_studies
 from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
 from zhian.cascade.presets import apply_presets
@@ -42,6 +43,7 @@ from zhian.cascade.wire import (
     ORDERS_DECODER,
     AlertChange,
     BatchAck,
+    CaseStudyItem,
     ChildBatch,
     DeviceSummary,
     Hello,
@@ -194,7 +196,7 @@ class _Pending:
     @property
     def items(self) -> int:
         b = self.batch
-        return len(b.events) + len(b.alert_changes) + len(b.online)
+        return len(b.events) + len(b.alert_changes) + len(b.online) + len(b.case_studies)
 
     @property
     def is_empty(self) -> bool:
@@ -268,6 +270,7 @@ class UpwardForwarder:
                 ALERT_CHANGES: stored.get(ALERT_CHANGES, 0),
                 ONLINE: stored.get(ONLINE, 0),
                 RELAYED: stored.get(RELAYED, 0),
+                CASE_STUDIES: stored.get(CASE_STUDIES, 0),
             }
         return dict(self._positions)
 
@@ -432,6 +435,13 @@ class UpwardForwarder:
                     ]
         if online:
             positions[ONLINE] = online[-1].sample_id
+        # Case library entries shared upward, in the order they changed (docs/case-library.md).
+        with self._db.session() as session:
+            studies: list[CaseStudyItem] = shared_case_studies(
+                session, self._clock, positions[CASE_STUDIES], limit
+            )
+        if studies:
+            positions[CASE_STUDIES] = studies[-1].share_seq
         images: dict[str, bytes] = {}
         events = [self._shaped(event, images) for event in events]
         batch = ChildBatch(
@@ -442,6 +452,7 @@ class UpwardForwarder:
             events=events,
             alert_changes=changes,
             online=online,
+            case_studies=studies,
         )
         return _Pending(batch, positions, len(events))
 

@@ -264,6 +264,15 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/phone/sw.js"): PUBLIC,
     ("GET", "/phone/manifest.webmanifest"): PUBLIC,
     ("POST", "/api/v1/alerts/{alert_id}/photos"): "alerts.handle",
+    # Incidents with their alerts (docs/incidents.md).
+    ("GET", "/incidents"): "alerts.view",
+    # The case library (docs/case-library.md).
+    ("GET", "/library"): "library.view",
+    ("GET", "/library/new"): "library.manage",
+    ("POST", "/library"): "library.manage",
+    ("GET", "/library/{study_id}"): "library.view",
+    ("GET", "/library/{study_id}/edit"): "library.manage",
+    ("POST", "/library/{study_id}"): "library.manage",
     ("GET", "/api/v1/push/key"): "alerts.view",
     ("POST", "/api/v1/push/subscriptions"): "alerts.view",
     ("POST", "/api/v1/push/subscriptions/remove"): "alerts.view",
