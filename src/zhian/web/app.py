@@ -40,6 +40,7 @@ from zhian.web import (
     passage_views,
     passages_api,
     patrol_api,
+    patrol_views,
     phone_views,
     push_api,
     quality_views,
@@ -122,6 +123,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(tip_triage_views.router)
     app.include_router(library_views.router)
     app.include_router(incident_views.router)
+    app.include_router(patrol_views.router)
     app.include_router(face_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)

@@ -38,6 +38,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_incidents", "/incidents"),  # text registered by zhian.web.incident_views
     ("nav_phone", "/phone"),  # text registered by zhian.web.phone_views
     ("nav_map", "/map"),  # text registered by zhian.web.map_views
+    ("nav_checkins", "/patrol/checkins"),  # text registered by zhian.web.patrol_views
     ("nav_search", "/search"),  # text registered by zhian.web.search_views
     ("nav_passages", "/passages"),  # text registered by zhian.web.passage_views
     ("nav_faces", "/face-search"),  # text registered by zhian.web.face_views

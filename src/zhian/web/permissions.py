@@ -283,6 +283,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/patrol/duty"): "alerts.handle",
     # Units on duty are shown to those who may dispatch them.
     ("GET", "/api/v1/patrol/units"): "alerts.dispatch",
+    ("GET", "/patrol/checkins"): "alerts.dispatch",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",
