@@ -253,6 +253,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/tip"): PUBLIC,
     ("POST", "/tip"): PUBLIC,
     ("GET", "/tip/lookup"): PUBLIC,
+    ("GET", "/tip/tiles/{z}/{x}/{y}"): PUBLIC,
     ("GET", "/tip/{code}"): PUBLIC,
     ("POST", "/tip/{code}/rating"): PUBLIC,
     ("GET", "/tips"): "tips.triage",
