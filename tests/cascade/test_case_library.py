@@ -25,8 +25,10 @@ from tests.cascade.parents import (
     open_parent,
     parent_settings,
 )
+from tests.cascade.test_three_levels import links, tree  # noqa: F401 - the fixtures
 from tests.web.session import sign_in
 from zhian.access.scope import JurisdictionScope
+from zhian.cascade.forwarder import UpwardForwarder
 from zhian.cascade.wire import CONTENT_TYPE, ENCODER, CaseStudyItem, ChildBatch
 from zhian.case_library.schemas import CaseStudyFilter, CaseStudyWrite
 from zhian.case_library.service import CaseLibraryService
@@ -217,3 +219,28 @@ def test_a_batch_with_personal_data_or_outside_the_credential_is_refused(
     assert response.json()["error"]["field"] == field
     assert parent_titles(parent) == []
     assert msgspec.msgpack.decode(ENCODER.encode(batch), type=ChildBatch).case_studies
+
+
+def test_a_shared_entry_is_relayed_to_the_city_with_the_node_it_was_written_at(
+    tree: tuple[Node, Node, Node],  # noqa: F811 - the fixture imported above
+    links: tuple[UpwardForwarder, UpwardForwarder, TestClient],  # noqa: F811
+    clock: ManualClock,
+) -> None:
+    city, district, community = tree
+    up_district, up_city, _city_client = links
+    shared = write(community, clock, "门禁尾随盗窃的发现与处置", shared=True)
+    drain(up_district)
+    drain(up_city)
+    expected = [("门禁尾随盗窃的发现与处置", CHILD_ID, "J-STATION")]
+    assert parent_titles(district) == expected
+    assert parent_titles(city) == expected  # relayed, still naming the community
+    # Changed at the community: the change goes up both levels, one copy at each.
+    write(community, clock, "门禁尾随盗窃（修订）", shared=True, entry_id=shared)
+    drain(up_district)
+    drain(up_city)
+    assert parent_titles(city) == [("门禁尾随盗窃（修订）", CHILD_ID, "J-STATION")]
+
+    write(community, clock, "门禁尾随盗窃（修订）", shared=False, entry_id=shared)
+    drain(up_district)
+    drain(up_city)
+    assert parent_titles(district) == [] and parent_titles(city) == []
