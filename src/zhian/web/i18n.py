@@ -432,6 +432,10 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "retention_run": ("数据保留清理", "retention run"),
         "watchlist_entry": ("布控", "watchlist entry"),
         "webhook_subscription": ("Webhook 订阅", "webhook subscription"),
+        "tip": ("随手拍", "resident tip"),
+        "case_study": ("案例", "case library entry"),
+        "patrol_checkin": ("巡逻打卡", "patrol check-in"),
+        "building": ("楼栋", "building"),
     },
     # Statistics (zhian.web.stats_views): breakdown values of the metrics layer.
     "registration": {
