@@ -180,3 +180,38 @@ def test_units_are_on_the_dispatchers_map_only_while_on_duty_and_fresh(
     clock.advance(timedelta(minutes=11))  # the phone stopped reporting
     log_in(client, "station")
     assert units(client) == []
+
+
+def test_the_check_ins_page_lists_who_checked_in_where_and_when_by_scope(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    log_in(client, "grid")
+    assert check_in(client, key="ck-grid-01").status_code == 201
+    clock.advance(timedelta(hours=2))
+    assert check_in(client, key="ck-grid-02").status_code == 201
+    log_in(client, "station")
+    assert check_in(client, key="ck-station-1").status_code == 201
+
+    def rows(query: str = "") -> list[str]:
+        page = client.get("/patrol/checkins?" + query)
+        assert page.status_code == 200, page.text
+        return [part.split(">")[0] for part in page.text.split("<tr data-checkin-id=")[1:]]
+
+    page = client.get("/patrol/checkins")
+    assert "巡逻打卡记录" in page.text and "测试·grid" in page.text and "测试·station" in page.text
+    assert len(rows()) == 3
+    grid_id = page.text.split(">测试·grid</option>")[0].rsplit('value="', 1)[1].split('"')[0]
+    assert len(rows(f"user={grid_id}")) == 2
+    since = (clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    assert len(rows(f"from={since}")) == 2  # the grid worker's second and the officer's
+    assert len(rows(f"user={grid_id}&from={since}")) == 1
+    assert len(rows("point=C1-B2")) == 0
+    bad = client.get("/patrol/checkins?from=soon")
+    assert bad.status_code == 400 and 'data-field="from"' in bad.text
+    assert "Patrol check-ins" in client.get("/patrol/checkins?lang=en").text
+    assert "patrol.checkins_view" in audit_actions(node)
+
+    log_in(client, "outsider")
+    assert rows() == []
+    log_in(client, "grid")  # a patrol member does not read the others' check-ins
+    assert client.get("/patrol/checkins").status_code == 403

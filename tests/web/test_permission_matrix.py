@@ -24,6 +24,8 @@ from zhian.access.permissions import PERMISSIONS_BY_NAME
 from zhian.access.roles import UNSCOPED_ROLES, Role
 from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
+from zhian.case_library.schemas import CaseStudyWrite
+from zhian.case_library.service import CaseLibraryService
 from zhian.cases.linkage import FEATURES, LinkageModel
 from zhian.cases.models import LinkageModelVersion
 from zhian.cases.schemas import CaseCreate
@@ -62,6 +64,7 @@ PATH_VALUES = {
     "place_type": "campsite",
     "resident_id": "R1",
     "entry_id": "",  # a watchlist entry of J-STATION
+    "study_id": "",  # a case library entry of J-STATION
     "case_id": "CASE-1",  # cases of J-STATION
     "other_id": "CASE-2",
     "version_id": "",  # a linkage model version
@@ -97,6 +100,26 @@ NOT_EXERCISED_WHEN_ALLOWED = {
     "every community, which no user here has (403 by design); "
     "tests/web/test_procedures_page.py signs in one",
 }
+CASE_STUDY = CaseStudyWrite(
+    title="电动车楼道起火处置",
+    category="fire",
+    summary="五分钟到场疏散",
+    lessons="楼道禁止充电",
+    occurred_at=datetime(2026, 11, 19, tzinfo=UTC),
+    jurisdiction_id="J-STATION",
+)
+
+
+class _NoLinks:
+    def has_alert(self, alert_id: int) -> bool:
+        return False
+
+    def has_incident(self, incident_id: int) -> bool:
+        return False
+
+    def has_case(self, case_id: str) -> bool:
+        return False
+
 
 # Extra master data: a second station with its own community and device.
 OTHER_PLACE = {
@@ -204,6 +227,10 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             )
             entry = watchlists.add(WATCHLIST_ENTRY, user_id=1)
             PATH_VALUES["entry_id"] = str(entry.id)
+            study = CaseLibraryService(
+                session, clock=clock, scope=JurisdictionScope.unscoped()
+            ).create(CASE_STUDY, user_id=1, links=_NoLinks())
+            PATH_VALUES["study_id"] = str(study.id)
             PATH_VALUES["version_id"] = str(add_cases(session, clock))
         with node.alerts() as alerts:
             [alert_id] = alerts.raise_drafts(
@@ -473,8 +500,10 @@ def test_a_refused_page_is_the_shell_saying_what_is_missing_and_whom_to_ask(
     assert menu_links(text) == [
         "/workbench",
         "/alerts",
+        "/incidents",
         "/phone",
         "/map",
+        "/library",
         "/devices",
         "/procedures",
         "/status",

@@ -1,6 +1,6 @@
-"""Web Push of new alerts, tested against a local receiver that speaks the protocol: it
-checks the VAPID JWT (ES256, RFC 8292) against the node's public key and decrypts the
-`aes128gcm` body (RFC 8291) with the keys a browser would have made."""
+"""Web Push of new alerts, dispatches and escalations, tested against a local receiver that
+speaks the protocol: it checks the VAPID JWT (ES256, RFC 8292) against the node's public
+key and decrypts the `aes128gcm` body (RFC 8291) with the keys a browser would have made."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from zhian.access.service import AccessService
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
@@ -208,3 +210,74 @@ def test_subscriptions_only_to_push_services_and_only_with_well_formed_keys(
     assert client.get("/api/v1/push/key").status_code == 200  # analysts see alerts
     client.cookies.clear()
     assert client.get("/api/v1/push/key").status_code == 401
+
+
+def decrypted(receiver: Receiver, index: int, browser: Browser) -> dict[str, Any]:
+    _path, _headers, body = receiver.received[index]
+    clear = http_ece.decrypt(
+        body, private_key=browser.private_key, auth_secret=browser.auth, version="aes128gcm"
+    )
+    message: dict[str, Any] = json.loads(clear)
+    return message
+
+
+def test_an_escalation_and_a_dispatch_to_you_are_pushed_to_whom_they_concern(
+    client: TestClient, pushing: Node, receiver: Receiver, clock: ManualClock
+) -> None:
+    browsers = {name: Browser() for name in ("command", "station", "grid")}
+    for name, browser in browsers.items():
+        log_in(client, name)
+        assert subscribe(client, receiver.endpoint(name), browser).status_code == 201
+    with pushing.db.session() as session:
+        ids = {user.username: user.id for user in AccessService(session).list_users()}
+    push = pushing.alert_loop.push
+    assert push is not None
+
+    def notices(alert_id: int) -> list[tuple[str, str]]:
+        """(whose phone, notice type) of every push about one alert, in order (the
+        devices falling silent while the clock jumps raise alerts of their own)."""
+        push.wait_idle()
+        found = []
+        for index, (path, _h, _b) in enumerate(receiver.received):
+            name = path.rsplit("/", 1)[1]
+            message = decrypted(receiver, index, browsers[name])
+            if message["alert_id"] == alert_id:
+                found.append((name, message["type"]))
+        return found
+
+    submit(pushing, alarm_event("push-tamper", clock.now(), kind="tamper", device_id="CAM1"))
+    tamper = wait_for_alert(pushing, "alarm_tamper")  # minor, at J-STATION: the grid worker's
+    assert notices(tamper.id) == [("grid", "alert.created")]
+
+    # Nobody signed in time: the alert is escalated to J-CITY, whose command centre (a user
+    # placed there who may dispatch) gets the notice; the grid worker and the station
+    # officer do not.
+    clock.advance(timedelta(hours=6))
+    with pushing.alerts() as alerts:
+        assert alerts.check_deadlines(clock.now())[1] >= 1
+    assert notices(tamper.id) == [("grid", "alert.created"), ("command", "alert.escalated")]
+
+    # The station officer signs and dispatches it to the grid worker: the grid worker's
+    # phone is told; a dispatch to oneself pushes nothing.
+    log_in(client, "station")
+    assert client.post(f"/api/v1/alerts/{tamper.id}/sign", json={}).status_code == 200
+    dispatched = client.post(
+        f"/api/v1/alerts/{tamper.id}/dispatch", json={"assignee_id": ids["grid"]}
+    )
+    assert dispatched.status_code == 200, dispatched.text
+    assert notices(tamper.id)[2:] == [("grid", "alert.dispatched")]
+    index = next(
+        i
+        for i, (path, _h, _b) in enumerate(receiver.received)
+        if path == "/push/grid"
+        and decrypted(receiver, i, browsers["grid"])["type"] == "alert.dispatched"
+    )
+    notice = decrypted(receiver, index, browsers["grid"])
+    assert notice["url"] == f"/alerts/{tamper.id}" and notice["title_zh"]
+
+    submit(pushing, alarm_event("push-tamper-2", clock.now(), kind="tamper", device_id="DOOR1"))
+    second = wait_for_alert(pushing, "alarm_tamper")
+    assert second.id != tamper.id
+    assert client.post(f"/api/v1/alerts/{second.id}/sign", json={}).status_code == 200
+    assert client.post(f"/api/v1/alerts/{second.id}/dispatch", json={}).status_code == 200
+    assert notices(second.id) == [("grid", "alert.created")]  # to oneself: no notice

@@ -4,6 +4,7 @@ resident seeing the outcome, and every kind of bad input the public can send."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -12,10 +13,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests.web.conftest import log_in
+from zhian.access.models import User
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.procedures import MAJOR_STEPS
 from zhian.alerts.schemas import AlertFilter
 from zhian.ingest.images import SEALED_MARK
+from zhian.maps.coords import distance_m, wgs84_to_gcj02
 from zhian.node import Node
 from zhian.tips.models import Tip
 
@@ -261,6 +264,15 @@ def test_from_tip_to_alert_to_outcome_and_rating(client: TestClient, node: Node)
     log_in(client, "station")
     photo = client.get(f"/tips/{tip_id}/photos/1")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    with node.db.session() as session:  # every read of a resident's photo is audited
+        [read] = node.governance.audit(session).search(action="tip.photo_view")
+    assert read.record_type == "tip" and read.record_ids == [str(tip_id)]
+    with node.db.session() as session:
+        station = session.scalars(select(User).where(User.username == "station")).one()
+    assert read.details == {"photo": 1} and read.actor_id == str(station.id)
+    assert client.get(f"/tips/{tip_id}/photos/2").status_code == 404
+    with node.db.session() as session:  # a photo that is not there is not a read
+        assert len(node.governance.audit(session).search(action="tip.photo_view")) == 1
     assert client.post(f"/tips/{tip_id}/accept", data={"tier": "severe"}).status_code == 400
     accepted = client.post(f"/tips/{tip_id}/accept", data={"tier": "major"})
     assert accepted.status_code == 303, accepted.text
@@ -327,3 +339,34 @@ def test_a_tip_closed_at_triage_shows_the_reason_to_the_resident(
             AlertFilter(), page=1, per_page=50, scope=JurisdictionScope.unscoped()
         )
         assert all(item.rule != "tip" for item in page.items)
+
+
+def test_a_place_picked_on_gcj02_tiles_is_kept_in_wgs84_and_the_form_carries_the_map(
+    client: TestClient, node: Node
+) -> None:
+    form = client.get("/tip")
+    assert 'id="tip-map"' in form.text and 'id="tip-map-config"' in form.text
+    assert "vendor/leaflet/leaflet.js" in form.text and "或在地图上点选位置" in form.text
+    config = json.loads(form.text.split('id="tip-map-config">')[1].split("</script>")[0])
+    assert config["datum"] == "wgs84" and config["communities"]  # a start and landmarks
+    assert client.get("/tip/tiles/1/0/0").status_code == 404  # no MBTiles on this node
+
+    wgs = (30.2703, 120.1501)
+    gcj = wgs84_to_gcj02(*wgs)
+    assert distance_m(wgs, gcj) > 100  # the offset the conversion must undo
+    token = form_token(client)
+    sent = client.post(
+        "/tip",
+        data={"csrf_token": token, "category": "smoke", "description": "楼道有烟",
+              "latitude": f"{gcj[0]:.6f}", "longitude": f"{gcj[1]:.6f}", "datum": "gcj02"},
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    tip = tip_row(node, code_of(sent))
+    assert distance_m((tip.latitude, tip.longitude), wgs) < 1.0
+    assert tip.building_id == "C1-B1"
+    bad = client.post(
+        "/tip",
+        data={"csrf_token": token, "category": "smoke", "description": "楼道有烟",
+              "latitude": "30.27", "longitude": "120.15", "datum": "baidu"},
+    )  # fmt: skip
+    assert bad.status_code == 400 and 'data-field="datum"' in bad.text

@@ -292,6 +292,21 @@ PERMISSIONS: tuple[Permission, ...] = (
         *_POLICE,
     ),
     _permission(
+        "library.view",
+        "Read the case library (案例库) of the jurisdiction, entries shared by child nodes "
+        "included.",
+        "查看辖区案例库（含下级平台共享的案例）",
+        *_RESPONDERS,
+        _AN,
+    ),
+    _permission(
+        "library.manage",
+        "Write and edit case library entries (no personal data), and share them upward (audited).",
+        "撰写、修改案例库条目（不含个人信息）并向上级共享（留痕）",
+        *_POLICE,
+        _AN,
+    ),
+    _permission(
         "integrations.manage",
         "Manage API tokens, webhooks and platform links (GA/T 1400, cascade).",
         "管理接口令牌、Webhook 与平台对接",

@@ -1,6 +1,6 @@
 """Web Push (RFC 8030, encrypted per RFC 8291 `aes128gcm`, signed with VAPID per RFC 8292):
 users' browser subscriptions, the node's VAPID key, and the notifier that pushes a new
-alert to the users who must act on it.
+alert, a dispatch and an escalation to the users who must act on it.
 
 The notifier hears what the alert loop announces in this process (after its transaction
 committed, beside the live feed: `AlertLoop.announce`) and hands it to a background
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from py_vapid import Vapid02
 
-from zhian.access.service import AccessService
+from zhian.access.service import AccessService, UserRead
 from zhian.alerts.models import PushSubscription
 from zhian.alerts.schemas import AlertSummary, LiveMessage
 from zhian.alerts.settings import PushSettings
@@ -110,6 +110,30 @@ class PushService:
 
     def recipients(self, alert: AlertSummary) -> list[PushSubscription]:
         """Subscriptions of the active users of the alert's owner role who see it."""
+        return self._chosen(alert, lambda user: user.role == alert.owner_role)
+
+    def recipients_of(self, message: LiveMessage) -> list[PushSubscription]:
+        """Whose phones a pushed message goes to: a new alert to its owner role's users
+        who see it; a dispatch to the user it was dispatched to; an escalation to the
+        users placed at the jurisdiction it was escalated to who may dispatch (the
+        supervisors there). Always only users who see the alert."""
+        alert, kind = message.alert, push_kind(message)
+        if alert is None or kind is None:
+            return []
+        if kind == "alert.dispatched":
+            assignee = message.data.get("assignee_id")
+            return self._chosen(alert, lambda user: user.id == assignee)
+        if kind == "alert.escalated":
+            target = message.data.get("escalated_to")
+            return self._chosen(
+                alert,
+                lambda user: user.jurisdiction_id == target and user.can("alerts.dispatch"),
+            )
+        return self.recipients(alert)
+
+    def _chosen(
+        self, alert: AlertSummary, wanted: Callable[[UserRead], bool]
+    ) -> list[PushSubscription]:
         rows = self.session.scalars(select(PushSubscription)).all()
         if not rows:
             return []
@@ -118,7 +142,7 @@ class PushService:
         chosen = []
         for row in rows:
             user = users.get(row.user_id)
-            if user is None or user.role != alert.owner_role:
+            if user is None or not wanted(user):
                 continue
             scope = access.scope_for(user)
             if scope.contains_alert(alert.jurisdiction_id, alert.escalated_to_jurisdiction_id):
@@ -164,14 +188,32 @@ def application_server_key(vapid: Vapid02) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+def push_kind(message: LiveMessage) -> str | None:
+    """Which pushed notice a live message is, or None when it is not pushed: a new alert
+    (`alert.created`), a dispatch to another user (`alert.dispatched`: the one dispatching
+    to themselves needs no notice) or an escalation after a breached deadline
+    (`alert.escalated`)."""
+    data = message.data
+    if message.type == "alert.created":
+        return "alert.created"
+    if message.type == "alert.transition" and data.get("action") == "dispatch":
+        assignee = data.get("assignee_id")
+        if assignee is not None and assignee != data.get("user_id"):
+            return "alert.dispatched"
+        return None
+    if message.type == "alert.breached" and data.get("escalated_to"):
+        return "alert.escalated"
+    return None
+
+
 def payload_of(message: LiveMessage) -> str | None:
     """What a phone shows for a live message, or None for messages not pushed."""
-    alert = message.alert
-    if message.type != "alert.created" or alert is None:
+    alert, kind = message.alert, push_kind(message)
+    if kind is None or alert is None:
         return None
     return json.dumps(
         {
-            "type": message.type,
+            "type": kind,
             "alert_id": alert.id,
             "tier": alert.tier.value,
             "title_zh": alert.title_zh,
@@ -264,8 +306,8 @@ class PushNotifier:
             return 0
         accepted = 0
         with self._sessions() as session:
-            for row in PushService(session, clock=self.clock, settings=self.settings).recipients(
-                message.alert
+            for row in PushService(session, clock=self.clock, settings=self.settings).recipients_of(
+                message
             ):
                 accepted += self._push(session, row, payload)
         return accepted

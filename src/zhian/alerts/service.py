@@ -505,6 +505,8 @@ class AlertService:
                 "from_state": state.value,
                 "to_state": target.value,
                 "user_id": user_id,
+                # A dispatch names whom it went to (pushed to that user's phone).
+                **({"assignee_id": alert.assignee_id} if action == "dispatch" else {}),
             },
         )
         return self._detail(alert)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
+from zhian.cascade.case_studies import CASE_STUDIES, shared_case_studies
 from zhian.cascade.kpis import hour_number, kpi_summaries
 from zhian.cascade.link import Backoff, LinkState
 from zhian.cascade.orders import OrderApplier, alert_changes, relayed_changes
@@ -53,6 +54,7 @@ from zhian.cascade.wire import (
     ORDERS_DECODER,
     AlertChange,
     BatchAck,
+    CaseStudyItem,
     ChildBatch,
     DeviceSummary,
     Hello,
@@ -254,7 +256,7 @@ class _Pending:
     @property
     def items(self) -> int:
         b = self.batch
-        return len(b.events) + len(b.alert_changes) + len(b.online)
+        return len(b.events) + len(b.alert_changes) + len(b.online) + len(b.case_studies)
 
     @property
     def is_empty(self) -> bool:
@@ -344,6 +346,7 @@ class UpwardForwarder:
                 RELAYED: stored.get(RELAYED, 0),
                 RELAYED_ONLINE: stored.get(RELAYED_ONLINE, 0),
                 KPI_HOURS: stored.get(KPI_HOURS, 0),
+                CASE_STUDIES: stored.get(CASE_STUDIES, 0),
             }
         return dict(self._positions)
 
@@ -637,6 +640,13 @@ class UpwardForwarder:
                         changes += [change for _id, change in relayed]
                 if self._settings.device_online:
                     online = self._online(session, alerts, positions, limit)
+        # Case library entries shared upward, in the order they changed (docs/case-library.md).
+        with self._db.session() as session:
+            studies: list[CaseStudyItem] = shared_case_studies(
+                session, self._clock, positions[CASE_STUDIES], limit
+            )
+        if studies:
+            positions[CASE_STUDIES] = studies[-1].share_seq
         images: dict[str, bytes] = {}
         events = [self._shaped(event, images) for event in events]
         batch = ChildBatch(
@@ -647,6 +657,7 @@ class UpwardForwarder:
             events=events,
             alert_changes=changes,
             online=online,
+            case_studies=studies,
         )
         return _Pending(batch, positions, len(events))
 

@@ -27,6 +27,7 @@ from zhian.alerts.schemas import LiveMessage
 from zhian.alerts.service import AlertService
 from zhian.alerts.settings import AlertSettings
 from zhian.alerts.webhooks import BodyCipher
+from zhian.cascade.case_studies import check_case_studies, receive_case_studies
 from zhian.cascade.models import (
     ChildAlertChange,
     ChildKpiSummary,
@@ -287,6 +288,7 @@ class ChildBatchService:
         scope = self.credential_scope(credential, batch.node_id)
         jurisdiction_id = credential.jurisdiction_id
         self._check_scope(batch, scope)
+        check_case_studies(batch.case_studies, scope)
         self._register_devices(batch.devices, scope)
         self._save_images(batch.images)
         accepted = duplicate = held = 0
@@ -301,6 +303,7 @@ class ChildBatchService:
             online = self._new_online(repository, batch)
             repository.add_all([*changes, *online])
             messages = self._raise_order_hits(session, batch.node_id, changes)
+            studies = receive_case_studies(session, self._clock, batch.node_id, batch.case_studies)
             link = self._link(repository, batch.node_id, jurisdiction_id, now)
             link.batches += 1
             link.events_accepted += accepted
@@ -315,6 +318,7 @@ class ChildBatchService:
             held=held,
             alert_changes=len(changes),
             online=len(online),
+            case_studies=studies,
         )
 
     def orders_for(self, node_id: str, credential: UserRead) -> Orders:

@@ -75,6 +75,32 @@ class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
     origin_node: NodeId | None = None
 
 
+class CaseStudyItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A case library entry the child shares (or no longer shares: `is_shared` false, the
+    parent withdraws it). It holds no personal data (the child refused any at entry, the
+    parent checks again). Links name records at the node it was written at."""
+
+    origin_id: Annotated[int, msgspec.Meta(ge=1)]
+    share_seq: Annotated[int, msgspec.Meta(ge=1)]
+    is_shared: bool
+    title: Title
+    category: Short
+    summary: str
+    what_happened: str
+    what_worked: str
+    lessons: str
+    tags: list[Short]
+    occurred_at: AwareTime
+    jurisdiction_id: Id64
+    incident_id: int | None
+    alert_ids: list[int]
+    case_ids: list[Id64]
+    created_at: AwareTime
+    updated_at: AwareTime
+    # An entry relayed from a node further down: the node it was written at (None: the sender).
+    origin_node: NodeId | None = None
+
+
 class ChildBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Everything one forwarding step sends, in the order the parent applies it."""
 
@@ -85,6 +111,7 @@ class ChildBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     events: list[Event] = []
     alert_changes: list[AlertChange] = []
     online: list[OnlineSummary] = []
+    case_studies: list[CaseStudyItem] = []
 
 
 class BatchAck(msgspec.Struct, frozen=True):
@@ -95,6 +122,7 @@ class BatchAck(msgspec.Struct, frozen=True):
     held: int  # events the parent's intake refused: kept in its quarantine, replayable
     alert_changes: int  # newly stored (the others were there already)
     online: int
+    case_studies: int = 0  # case library entries taken in (new, changed or withdrawn)
 
 
 class Order(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

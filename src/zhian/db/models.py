@@ -25,6 +25,7 @@ from zhian.cascade.models import (  # noqa: F401
     ViidUpperOutbox,
 )
 from zhian.cascade.search_models import CrossSearchAnswer, CrossSearchRequest  # noqa: F401
+from zhian.case_library.models import CaseStudy  # noqa: F401
 from zhian.cases.models import Case, CaseLink, LinkageModelVersion  # noqa: F401
 from zhian.db.base import Base
 from zhian.devices.models import Device

@@ -63,6 +63,20 @@ class PatrolReport:
     longitude: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class CheckinRead:
+    """A check-in as a supervisor sees it."""
+
+    id: int
+    user_id: int
+    building_id: str
+    community_id: str
+    latitude: float
+    longitude: float
+    distance_m: float
+    checked_in_at: datetime
+
+
 class PatrolService:
     """Check-ins and reports of one user, within that user's scope."""
 
@@ -87,6 +101,41 @@ class PatrolService:
                 f"no patrol point '{point_id[:64]}' in your jurisdiction", field="point_id"
             )
         return building
+
+    def checkins(
+        self,
+        *,
+        user_id: int | None = None,
+        building_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+    ) -> list[CheckinRead]:
+        """Check-ins at patrol points of the scope's communities, newest first; `until` is
+        exclusive."""
+        query = select(PatrolCheckin).where(self.scope.community_clause(PatrolCheckin.community_id))
+        if user_id is not None:
+            query = query.where(PatrolCheckin.user_id == user_id)
+        if building_id:
+            query = query.where(PatrolCheckin.building_id == building_id)
+        if since is not None:
+            query = query.where(PatrolCheckin.checked_in_at >= since)
+        if until is not None:
+            query = query.where(PatrolCheckin.checked_in_at < until)
+        query = query.order_by(PatrolCheckin.checked_in_at.desc(), PatrolCheckin.id.desc())
+        return [
+            CheckinRead(
+                id=row.id,
+                user_id=row.user_id,
+                building_id=row.building_id,
+                community_id=row.community_id,
+                latitude=row.latitude,
+                longitude=row.longitude,
+                distance_m=row.distance_m,
+                checked_in_at=row.checked_in_at,
+            )
+            for row in self.session.scalars(query.limit(limit))
+        ]
 
     def check_in(
         self, point_id: str, latitude: float, longitude: float, *, key: str, now: datetime

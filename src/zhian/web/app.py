@@ -29,9 +29,11 @@ from zhian.web import (
     face_views,
     follow_views,
     hotspot_views,
+    incident_views,
     intake_api,
     kpi_views,
     layout,
+    library_views,
     live,
     map_views,
     metrics,
@@ -40,6 +42,7 @@ from zhian.web import (
     passage_views,
     passages_api,
     patrol_api,
+    patrol_views,
     phone_views,
     procedure_views,
     push_api,
@@ -128,6 +131,9 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(screen_views.api)
     app.include_router(tip_views.router)  # public: resident tips (docs/tips.md)
     app.include_router(tip_triage_views.router)
+    app.include_router(library_views.router)
+    app.include_router(incident_views.router)
+    app.include_router(patrol_views.router)
     app.include_router(face_views.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)

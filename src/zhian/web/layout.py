@@ -35,14 +35,17 @@ STATIC_DIR = Path(__file__).parent / "static"
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("nav_workbench", "/workbench"),
     ("nav_alerts", "/alerts"),
+    ("nav_incidents", "/incidents"),  # text registered by zhian.web.incident_views
     ("nav_phone", "/phone"),  # text registered by zhian.web.phone_views
     ("nav_map", "/map"),  # text registered by zhian.web.map_views
+    ("nav_checkins", "/patrol/checkins"),  # text registered by zhian.web.patrol_views
     ("nav_search", "/search"),  # text registered by zhian.web.search_views
     ("nav_passages", "/passages"),  # text registered by zhian.web.passage_views
     ("nav_faces", "/face-search"),  # text registered by zhian.web.face_views
     ("nav_watchlists", "/watchlists"),  # text registered by zhian.web.watchlist_views
     ("nav_cases", "/cases"),  # text registered by zhian.web.case_views
     ("nav_tips", "/tips"),  # text registered by zhian.web.tip_triage_views
+    ("nav_library", "/library"),  # text registered by zhian.web.library_views
     ("nav_hotspots", "/hotspots"),  # text registered by zhian.web.hotspot_views
     ("nav_trajectories", "/trajectories"),  # text registered by zhian.web.trajectory_views
     ("nav_cascade_searches", "/cascade/searches"),  # zhian.web.cascade_search_views

@@ -304,7 +304,11 @@ def map_tile(
     y: Annotated[int, PathParam(ge=0, lt=2**24)],
 ) -> Response:
     """One tile of the configured MBTiles file (404 when none is set or the tile is absent)."""
-    path = context.node.settings.map.mbtiles_path
+    return tile_response(context.node.settings.map.mbtiles_path, z, x, y)
+
+
+def tile_response(path: Path | None, z: int, x: int, y: int) -> Response:
+    """A tile of the MBTiles file at `path` (also the base of the public tip form's map)."""
     if path is None:
         raise NotFoundError("this node serves no tiles: map.mbtiles_path is not set", field="z")
     try:

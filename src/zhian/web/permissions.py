@@ -264,6 +264,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/tip"): PUBLIC,
     ("POST", "/tip"): PUBLIC,
     ("GET", "/tip/lookup"): PUBLIC,
+    ("GET", "/tip/tiles/{z}/{x}/{y}"): PUBLIC,
     ("GET", "/tip/{code}"): PUBLIC,
     ("POST", "/tip/{code}/rating"): PUBLIC,
     ("GET", "/tips"): "tips.triage",
@@ -275,6 +276,15 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/phone/sw.js"): PUBLIC,
     ("GET", "/phone/manifest.webmanifest"): PUBLIC,
     ("POST", "/api/v1/alerts/{alert_id}/photos"): "alerts.handle",
+    # Incidents with their alerts (docs/incidents.md).
+    ("GET", "/incidents"): "alerts.view",
+    # The case library (docs/case-library.md).
+    ("GET", "/library"): "library.view",
+    ("GET", "/library/new"): "library.manage",
+    ("POST", "/library"): "library.manage",
+    ("GET", "/library/{study_id}"): "library.view",
+    ("GET", "/library/{study_id}/edit"): "library.manage",
+    ("POST", "/library/{study_id}"): "library.manage",
     ("GET", "/api/v1/push/key"): "alerts.view",
     ("POST", "/api/v1/push/subscriptions"): "alerts.view",
     ("POST", "/api/v1/push/subscriptions/remove"): "alerts.view",
@@ -285,6 +295,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/patrol/duty"): "alerts.handle",
     # Units on duty are shown to those who may dispatch them.
     ("GET", "/api/v1/patrol/units"): "alerts.dispatch",
+    ("GET", "/patrol/checkins"): "alerts.dispatch",
     # Governance: audit log, data quality, quarantine (docs/governance.md).
     ("GET", "/audit"): "audit.view",
     ("GET", "/audit/export.csv"): "audit.export",

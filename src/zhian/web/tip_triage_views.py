@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from zhian.audit.service import Actor
 from zhian.errors import NotFoundError, ZhianError
 from zhian.tips.schemas import TipStatus
 from zhian.web.auth import current_user
@@ -76,11 +77,20 @@ def tip_queue(page: PageDep, done: str = "") -> HTMLResponse:
 
 @router.get("/tips/{tip_id}/photos/{index}", include_in_schema=False)
 def tip_photo(page: PageDep, tip_id: TipId, index: PhotoIndex) -> Response:
-    """One photo of a tip in the user's scope, opened from its sealed file."""
+    """One photo of a tip in the user's scope, opened from its sealed file; audited."""
     tip = tip_service(page.node, page.context.session).get(tip_id, scope=page.context.scope)
     if index > len(tip.photos):
         raise NotFoundError(f"tip {tip_id} has no photo {index}", field="index")
     ref = tip.photos[index - 1]
+    # A resident's photo may show people: every read is audited, as a reveal is.
+    page.node.governance.audit(page.context.session).record(
+        Actor.user(page.user.id),
+        "tip.photo_view",
+        record_type="tip",
+        record_ids=[str(tip_id)],
+        ip=page.context.ip,
+        details={"photo": index},
+    )
     media_type = "image/png" if ref.endswith(".png") else "image/jpeg"
     return Response(
         page.node.images.read(ref),

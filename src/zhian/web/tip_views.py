@@ -14,9 +14,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from zhian.access.scope import JurisdictionScope
 from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError, TooManyRequestsError, ZhianError
 from zhian.kit.rate_limits import WindowCounter
+from zhian.maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from zhian.node import Node
 from zhian.registry.service import RegistryService
 from zhian.tips.repository import TipRepository
@@ -37,6 +39,7 @@ from zhian.web.deps import get_node
 from zhian.web.error_text import plain_message, reason_zh
 from zhian.web.i18n import TEXT, register_labels
 from zhian.web.layout import page_lang, remember_lang
+from zhian.web.map_views import tile_response
 from zhian.web.sessions import (
     PRESESSION_COOKIE,
     PRESESSION_MAX_AGE_SECONDS,
@@ -69,6 +72,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "tip_locate": ("使用手机定位", "Use my location"),
     "tip_locating": ("正在定位…", "Locating…"),
     "tip_locate_failed": ("无法定位，请手动填写坐标", "No location: type the coordinates"),
+    "tip_map_hint": ("或在地图上点选位置", "Or tap the place on the map"),
+    "tip_map_picked": ("已在地图上选定位置", "Place set on the map"),
     "tip_latitude": ("纬度", "Latitude"),
     "tip_longitude": ("经度", "Longitude"),
     "tip_photos": ("照片", "Photos"),
@@ -322,10 +327,57 @@ def _form_page(
             "error": error,
             "form": form or {},
             "categories": list(get_node(request).settings.tips.categories),
+            "map_config": _map_config(get_node(request)),
         },
         status_code=status_code,
         headers=headers,
     )
+
+
+def _map_config(node: Node) -> dict[str, Any]:
+    """What the form's map picker needs: the base layer (the map page's tiles; an MBTiles
+    file through the public `/tip/tiles`), its datum, and the communities of the node (name
+    and centre, in the tiles' datum) to start from and find one's way without tiles."""
+    settings = node.settings.map
+    tile_url = settings.tile_url
+    if tile_url is None and settings.mbtiles_path is not None:
+        tile_url = "/tip/tiles/{z}/{x}/{y}"
+    datum = str(getattr(settings.tile_datum, "value", settings.tile_datum))
+    with node.db.session() as session:
+        communities = RegistryService(session).list_communities(scope=JurisdictionScope.unscoped())
+    points: list[tuple[str, float, float]] = []
+    for community in communities:
+        lat, lng = community.latitude, community.longitude
+        if datum == "gcj02":
+            lat, lng = wgs84_to_gcj02(lat, lng)
+        points.append((community.name, round(lat, 6), round(lng, 6)))
+    centre = [39.9, 116.4]
+    if points:
+        centre = [
+            round(sum(p[1] for p in points) / len(points), 6),
+            round(sum(p[2] for p in points) / len(points), 6),
+        ]
+    places = [{"name": name, "lat": lat, "lng": lng} for name, lat, lng in points]
+    return {
+        "tile_url": tile_url,
+        "attribution": settings.attribution,
+        "max_zoom": settings.max_zoom,
+        "datum": datum,
+        "centre": centre,
+        "communities": places,
+    }
+
+
+@router.get("/tip/tiles/{z}/{x}/{y}")
+def tip_tile(
+    request: Request,
+    z: Annotated[int, PathParam(ge=0, le=24)],
+    x: Annotated[int, PathParam(ge=0, lt=2**24)],
+    y: Annotated[int, PathParam(ge=0, lt=2**24)],
+) -> Response:
+    """A base-map tile for the public form's map (the node's MBTiles file: a base map holds
+    no record of the node; 404 when the node serves none)."""
+    return tile_response(get_node(request).settings.map.mbtiles_path, z, x, y)
 
 
 @router.get("/tip", response_class=HTMLResponse)
@@ -343,7 +395,7 @@ async def submit_tip(request: Request) -> Response:
         fields, photos = await _read_form(request, settings.max_photos, settings.max_photo_bytes)
         form = {
             name: fields.get(name, "")
-            for name in ("category", "description", "contact", "latitude", "longitude")
+            for name in ("category", "description", "contact", "latitude", "longitude", "datum")
         }
         submission = _submission(form)
         receipt = await run_in_threadpool(_submit, node, submission, photos, _address(request))
@@ -376,6 +428,14 @@ def _submission(form: dict[str, str]) -> TipSubmission:
             raise BadRequestError(
                 f"{name} must be between -{limits[name]:g} and {limits[name]:g}", field=name
             )
+    # A place picked on a map of GCJ-02 tiles comes in GCJ-02: kept in WGS84 like the rest.
+    datum = form.get("datum", "") or "wgs84"
+    if datum not in ("wgs84", "gcj02"):
+        raise BadRequestError("datum must be wgs84 or gcj02", field="datum")
+    if datum == "gcj02":
+        coordinates["latitude"], coordinates["longitude"] = gcj02_to_wgs84(
+            coordinates["latitude"], coordinates["longitude"]
+        )
     return TipSubmission.model_construct(
         category=form["category"].strip(),
         description=form["description"],

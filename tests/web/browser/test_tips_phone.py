@@ -28,6 +28,7 @@ from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.config import load_settings
 from zhian.node import Node
+from zhian.tips.repository import TipRepository
 from zhian.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -176,3 +177,62 @@ def test_a_tip_from_the_phone_to_the_outcome(
     page.screenshot(path=str(ARTIFACTS / "tip-outcome-phone.png"), full_page=True)
     resident.close()
     officer.close()
+
+
+def test_the_place_is_tapped_on_the_map_at_phone_size_and_the_location_still_works(
+    tip_server: LiveServer,
+    browser: object,  # noqa: F811 - the fixture imported above
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(exist_ok=True)
+    base = tip_server.base_url
+    resident = browser.new_context(
+        viewport=PHONE, locale="zh-CN", geolocation=HERE, permissions=["geolocation"],
+        has_touch=True, is_mobile=True,
+    )  # fmt: skip
+    resident.set_default_timeout(15_000)
+    page = resident.new_page()
+    page.goto(f"{base}/tip")
+    holder = page.locator("#tip-map")
+    expect(holder).to_be_visible()
+    expect(page.locator("#tip-map .leaflet-tooltip").first).to_be_visible()  # a community
+    box = holder.bounding_box()
+    assert box is not None and box["width"] <= PHONE["width"] and box["height"] >= 200
+    assert _fits_the_width(page)
+
+    # The phone's location first, then a tap on the map moves the place to the tapped point
+    # (the map opens centred on the node's communities).
+    page.click("#tip-locate")
+    expect(page.locator("#tip-latitude")).to_have_value("30.270100")
+    centre = page.evaluate(
+        "JSON.parse(document.getElementById('tip-map-config').textContent).centre"
+    )
+    page.evaluate("document.getElementById('tip-map').scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)  # the pan to the located point
+    map_box = holder.bounding_box()
+    assert map_box is not None
+    # 100 px above the map's centre (the located point), clear of the marker and labels.
+    page.touchscreen.tap(map_box["x"] + map_box["width"] / 2, map_box["y"] + 30)
+    expect(page.locator("#tip-locate-state")).to_contain_text("已在地图上选定位置")
+    tapped = (
+        float(page.locator("#tip-latitude").input_value()),
+        float(page.locator("#tip-longitude").input_value()),
+    )
+    # North of the located point (30.2701, 120.1501), on its meridian: the map had panned
+    # to it; at zoom 16 a pixel is about 2.3 m, so the tap is some 230 m north.
+    assert tapped[0] > HERE["latitude"] + 0.001 and abs(tapped[1] - HERE["longitude"]) < 0.0002
+    assert page.locator("#tip-datum").input_value() == "wgs84"
+    assert centre  # the map's start, from the node's communities
+    page.screenshot(path=str(ARTIFACTS / "tip-map-phone.png"), full_page=True)
+
+    page.select_option("#tip-category", "parking")
+    page.fill("#tip-description", "消防通道有车辆长期占用")
+    page.click("#tip-submit")
+    expect(page.locator("#tip-received")).to_be_visible()
+    code = page.locator("#tip-code-value").inner_text().strip()
+    with tip_server.node.db.session() as session:
+        tip = TipRepository(session).by_code(code)
+        assert tip is not None
+        assert abs(tip.latitude - tapped[0]) < 1e-6 and abs(tip.longitude - tapped[1]) < 1e-6

@@ -43,6 +43,9 @@ self.addEventListener("push", function (event) {
   try { message = event.data ? event.data.json() : {}; } catch (e) { message = {}; }
   var english = (self.navigator.language || "").indexOf("zh") !== 0;
   var title = english ? (message.title_en || "New alert") : (message.title_zh || "新预警");
+  // A dispatch to this user and an escalation say so before the alert's title.
+  if (message.type === "alert.dispatched") { title = (english ? "Dispatched to you: " : "派给你：") + title; }
+  if (message.type === "alert.escalated") { title = (english ? "Escalated (deadline missed): " : "超时升级：") + title; }
   event.waitUntil(self.registration.showNotification(title, {
     body: english ? "Zhian · tap to open" : "治安 · 点击查看",
     tag: "alert-" + (message.alert_id || ""),
