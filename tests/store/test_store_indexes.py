@@ -104,7 +104,14 @@ def _filters(vault: MemoryVault) -> list[PassageFilter]:
         PassageFilter(
             since=AT, until=AT + timedelta(hours=34), plate_tokens=plates, limit=7, offset=5
         ),
-        # ... or does not, and the whole window is read.
+        # ... or the last 8 days do ...
+        PassageFilter(
+            since=AT - timedelta(days=20),
+            until=AT + timedelta(days=2),
+            plate_tokens=plates,
+            limit=30,
+        ),
+        # ... or neither does, and the whole window is read.
         PassageFilter(
             since=AT, until=AT + timedelta(hours=34), plate_tokens=plates, limit=50, offset=40
         ),
@@ -158,6 +165,7 @@ def test_passage_searches_answer_the_same_with_the_indexes_or_without(tmp_path: 
         if search.plate_tokens and len(search.plate_tokens) > 1 and not search.subject_tokens:
             assert [r.event_id for r in answer] == _expected(events, search), search
     assert len(answers[0][0]) == 50 and len(answers[0][-2]) == 50 and answers[0][-1]
+    assert len(answers[0][-3]) == 30
     person = answers[0][4]
     assert {r.type for r in person} == {"access", "face"}
     assert all(r.subject is not None and r.subject.startswith(("card", "resident")) for r in person)

@@ -107,14 +107,13 @@ def _build_index(
 
     def report() -> None:
         while not finished.wait(progress_seconds):
-            done = connection.query_progress()
-            if done >= 0:
-                logger.info(
-                    "building the index %s: %.0f %% after %.0f s",
-                    index.name,
-                    done,
-                    time.monotonic() - began,
-                )
+            done = connection.query_progress()  # -1 when DuckDB cannot tell
+            logger.info(
+                "building the index %s: %s after %.0f s",
+                index.name,
+                f"{done:.0f} %" if done >= 0 else "still running",
+                time.monotonic() - began,
+            )
 
     reporter = threading.Thread(target=report, name=f"index {index.name}", daemon=True)
     connection.execute("SET enable_progress_bar_print = false")

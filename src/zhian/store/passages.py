@@ -23,7 +23,8 @@ import msgspec
 PassageType = Literal["access", "vehicle", "face"]
 PASSAGE_TYPES: Final[tuple[PassageType, ...]] = ("access", "vehicle", "face")
 MAX_PAGE_ROWS: Final = 5000  # an export's page; a screen shows far fewer
-RECENT_FIRST: Final = timedelta(days=1)  # a many-plate search tries its last day first
+# A many-plate search tries its last day, then its last 8 days, before the whole window.
+RECENT_FIRST: Final = (timedelta(days=1), timedelta(days=8))
 
 
 class PassageFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,8 +44,8 @@ class PassageFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     subject_tokens: tuple[str, ...] | None = None
     limit: int = 50
     offset: int = 0
-    # Set by `DuckDbPassages.passages` on its first try of a many-plate search: the lookup
-    # reads the window by time (its last day), not through the index.
+    # Set by `DuckDbPassages.passages` on its first tries of a many-plate search: the lookup
+    # reads the window by time (its last days), not through the index.
     recent: bool = False
 
 
@@ -166,7 +167,7 @@ def _token_parameters(search: PassageFilter) -> dict[str, str]:
     return parameters
 
 
-# A search narrowed to its most recent day (`PassageFilter.recent`) reads that day's rows
+# A search narrowed to its most recent days (`PassageFilter.recent`) reads their rows
 # by time, which the store's zone maps prune to a few blocks, not through the index.
 _RECENT: Final = " AND time >= $since AND time < $until"
 
@@ -271,15 +272,18 @@ class DuckDbPassages:
     def passages(self, search: PassageFilter) -> list[PassageRecord]:
         """Newest first; `limit` rows from `offset` on."""
         check_filter(search)
-        if len(search.plate_tokens or ()) > 1 and search.until - search.since > RECENT_FIRST:
-            # A plate with its misreads: its newest page is most often within the last day
+        if len(search.plate_tokens or ()) > 1:
+            # A plate with its misreads: its newest page is most often within the last days
             # (a few hundred plates pass every day), found there by a short scan, while the
             # index fetches every passage of every plate one by one (bench/search.py). The
-            # page is the same if the last day holds it whole; else the whole window is read.
-            recent = msgspec.structs.replace(search, since=search.until - RECENT_FIRST, recent=True)
-            rows = self._rows(recent)
-            if len(rows) == search.limit:
-                return [_record(row) for row in rows]
+            # page is the same if the last days hold it whole; else the whole window is read.
+            for span in RECENT_FIRST:
+                if search.until - search.since <= span:
+                    break
+                recent = msgspec.structs.replace(search, since=search.until - span, recent=True)
+                rows = self._rows(recent)
+                if len(rows) == search.limit:
+                    return [_record(row) for row in rows]
         return [_record(row) for row in self._rows(msgspec.structs.replace(search, recent=False))]
 
     def _rows(self, search: PassageFilter) -> list[tuple[Any, ...]]:
