@@ -1,6 +1,7 @@
 """Trajectory (轨迹) and co-traveller (同行) reads over many vehicle passages, in DuckDB.
 
 Run: .venv/bin/python bench/trajectory.py [--events 20000000] [--days 365] [--queries 100]
+     [--database FILE] (on disk rather than in memory)
 
 Builds a table shaped like the event store's `vehicle_events` (seq, event_id, device_id,
 time, plate_token, plate_masked; rows appended in time order, as the store writes them)
@@ -28,6 +29,7 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
@@ -148,9 +150,21 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--append", type=int, default=200_000)
+    parser.add_argument(
+        "--database",
+        default=":memory:",
+        help="a DuckDB file to build the table in (deleted first; for 10^8 rows, which do "
+        "not fit in a shared machine's memory); default in memory",
+    )
+    parser.add_argument("--memory", default="6GB", help="DuckDB's memory_limit")
     args = parser.parse_args()
-    con = duckdb.connect()
+    if args.database != ":memory:":
+        for leftover in (Path(args.database), Path(args.database + ".wal")):
+            leftover.unlink(missing_ok=True)
+    con = duckdb.connect(args.database)
     con.execute(f"SET threads = {int(args.threads)}")
+    con.execute(f"SET memory_limit = '{args.memory}'")
+    con.execute("SET enable_progress_bar_print = false")
     began = time.perf_counter()
     build(con, args.events, args.days)
     since, until = plant(con, args.days)

@@ -19,7 +19,12 @@ def open_event_store(
             parquet_path, protector, compact_files=settings.parquet_compact_files
         )
     if settings.type == "duckdb":
-        return EventStore(duckdb_path, protector, plate_index=settings.plate_index)
+        return EventStore(
+            duckdb_path,
+            protector,
+            plate_index=settings.plate_index,
+            subject_index=settings.subject_index,
+        )
     raise ValueError(f'store.type must be "duckdb" or "parquet", not {settings.type!r}')
 
 

@@ -34,7 +34,6 @@ from zhian.store.queries import EventQueries, PlatePassage, SubjectPassage
 from zhian.store.schema import (
     EVENT_TABLES,
     STORE_CONSUMER,
-    index_statements,
     schema_statements,
     union_all,
 )
@@ -49,7 +48,14 @@ class EventStore:
     Pages and models read it through `queries`, by name.
     """
 
-    def __init__(self, path: Path, protector: StoreProtector, *, plate_index: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        protector: StoreProtector,
+        *,
+        plate_index: bool = True,
+        subject_index: bool = True,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self.protector = protector
@@ -61,8 +67,9 @@ class EventStore:
             maintenance.upgrade_older_rows(self._connection, path, protector)
             if maintenance.compaction_marker(path).exists():
                 self._connection = maintenance.compact(self._connection, path)
-            for statement in index_statements(plate_index=plate_index):
-                self._connection.execute(statement)
+            maintenance.build_indexes(
+                self._connection, plate_index=plate_index, subject_index=subject_index
+            )
         # Readers take cursors from a connection nobody executes on, so that opening one
         # never races with a batch being written on the main connection.
         self._reader_root = self._connection.cursor()
@@ -139,11 +146,7 @@ class EventStore:
         self, plate_token: str, since: datetime, until: datetime, limit: int
     ) -> list[PlatePassage]:
         """A plate's passages in [since, until), in time order (a trajectory, 轨迹)."""
-        sql = (
-            "SELECT seq, event_id, device_id, timezone('UTC', time), plate, plate_masked "
-            "FROM vehicle_events WHERE plate = $plate AND time >= $since AND time < $until "
-            "ORDER BY time, seq LIMIT $limit"
-        )
+        sql = plate_passages_sql()
         rows = self._read(sql, {"plate": plate_token, "since": since, "until": until,
                                 "limit": limit})  # fmt: skip
         return [_passage(row) for row in rows]
@@ -179,22 +182,10 @@ class EventStore:
         (a person's trajectory, 轨迹). Denied access attempts count: the card was there."""
         if not keys:
             return []
-        values = ", ".join(f"($k{i}, $r{i})" for i in range(len(keys)))
-        parameters: dict[str, object] = {"since": since, "until": until, "limit": limit}
-        for i, (kind, token) in enumerate(keys):
-            parameters[f"k{i}"], parameters[f"r{i}"] = kind, token
-        parts = " UNION ALL ".join(
-            f"SELECT seq, event_id, device_id, time, '{kind}' AS type, subject_kind, "
-            f"subject_ref, subject_masked FROM {table} JOIN (VALUES {values}) "
-            "AS k(kind, ref) ON subject_kind = k.kind AND subject_ref = k.ref "
-            "WHERE time >= $since AND time < $until"
-            for kind, table in (("access", "access_events"), ("face", "face_events"))
-        )
-        sql = (
-            "SELECT seq, event_id, device_id, timezone('UTC', time), type, subject_kind, "
-            f"subject_ref, subject_masked FROM ({parts}) ORDER BY time, seq LIMIT $limit"
-        )
-        return [_subject_passage(row) for row in self._read(sql, parameters)]
+        return [
+            _subject_passage(row)
+            for row in self._read(*subject_passages_statement(keys, since, until, limit))
+        ]
 
     def identifier_tokens(self) -> set[str]:
         """Every identifier token a stored event still holds (the vault keeps no others)."""
@@ -266,6 +257,46 @@ class EventStore:
         transaction; returns how many were re-sealed."""
         with self._write_lock:
             return maintenance.reseal_features(self._connection, self.protector)
+
+
+def plate_passages_sql() -> str:
+    """`EventStore.plate_passages`' statement: the plate looked up on its own (materialised),
+    which the plate index answers (`store.plate_index`), then narrowed to the window and
+    ordered; in one SELECT, DuckDB's top-N rewrite would scan the table instead."""
+    return (
+        "WITH found AS MATERIALIZED (SELECT seq, event_id, device_id, time, plate, "
+        "plate_masked FROM vehicle_events WHERE plate = $plate) "
+        "SELECT seq, event_id, device_id, timezone('UTC', time), plate, plate_masked "
+        "FROM found WHERE time >= $since AND time < $until ORDER BY time, seq LIMIT $limit"
+    )
+
+
+def subject_passages_statement(
+    keys: Sequence[tuple[str, str]], since: datetime, until: datetime, limit: int
+) -> tuple[str, dict[str, object]]:
+    """`EventStore.subject_passages`' statement and parameters (`keys` not empty)."""
+    # The tokens as a constant IN list, looked up on their own (materialised), which the
+    # subject index answers (`store.subject_index`); the kind and the window are checked on
+    # the rows found. With the window or the time order in the same SELECT, DuckDB's top-N
+    # rewrite scans the table instead (as for plates: zhian.store.passages).
+    tokens = ", ".join(f"$r{i}" for i in range(len(keys)))
+    pairs = ", ".join(f"($k{i}, $r{i})" for i in range(len(keys)))
+    parameters: dict[str, object] = {"since": since, "until": until, "limit": limit}
+    for i, (kind, token) in enumerate(keys):
+        parameters[f"k{i}"], parameters[f"r{i}"] = kind, token
+    lookups = ", ".join(
+        f"{kind} AS MATERIALIZED (SELECT seq, event_id, device_id, time, '{kind}' AS type, "
+        f"subject_kind, subject_ref, subject_masked FROM {table} "
+        f"WHERE subject_ref IN ({tokens}))"
+        for kind, table in (("access", "access_events"), ("face", "face_events"))
+    )
+    sql = (
+        f"WITH {lookups} SELECT seq, event_id, device_id, timezone('UTC', time), type, "
+        "subject_kind, subject_ref, subject_masked FROM (SELECT * FROM access UNION ALL "
+        f"SELECT * FROM face) WHERE (subject_kind, subject_ref) IN (VALUES {pairs}) "
+        "AND time >= $since AND time < $until ORDER BY time, seq LIMIT $limit"
+    )
+    return sql, parameters
 
 
 def _subject_passage(row: tuple[Any, ...]) -> SubjectPassage:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 import duckdb
@@ -23,6 +23,8 @@ import msgspec
 PassageType = Literal["access", "vehicle", "face"]
 PASSAGE_TYPES: Final[tuple[PassageType, ...]] = ("access", "vehicle", "face")
 MAX_PAGE_ROWS: Final = 5000  # an export's page; a screen shows far fewer
+# A many-plate search tries its last day, then its last 8 days, before the whole window.
+RECENT_FIRST: Final = (timedelta(days=1), timedelta(days=8))
 
 
 class PassageFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -42,6 +44,9 @@ class PassageFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     subject_tokens: tuple[str, ...] | None = None
     limit: int = 50
     offset: int = 0
+    # Set by `DuckDbPassages.passages` on its first tries of a many-plate search: the lookup
+    # reads the window by time (its last days), not through the index.
+    recent: bool = False
 
 
 class PassageRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,24 +135,59 @@ def _wanted_types(search: PassageFilter) -> list[PassageType]:
     return types
 
 
-# A plate's passages are looked up first, on their own, in a materialised CTE: a lookup by
-# `plate IN (...)` alone is what the store's ART index on the plate answers
-# (`store.plate_index`), while the same filter inside the newest-first UNION lets DuckDB's
-# top-N rewrite (late materialisation) scan the whole table: p95 ≈ 300 ms at 2 × 10^6
-# events with the index or without it (bench/search.py, docs/search.md).
-_PLATE_LOOKUP: Final = "plate_lookup"
+# A subject's passages are looked up first, on their own, in a materialised CTE per table: a
+# lookup by `plate IN (...)` (or `subject_ref IN (...)`) alone is what the store's ART
+# indexes answer (`store.plate_index`, `store.subject_index`), while the same filter inside
+# the newest-first UNION lets DuckDB's top-N rewrite (late materialisation) scan the whole
+# table: p95 ≈ 300 ms at 2 × 10^6 events with the index or without it (bench/search.py,
+# docs/search.md). Each token is a constant of the IN list (an unnested list parameter is
+# a join, which scans), and the lookup fetches only the columns the list shows: every row
+# it finds is fetched through the index one by one, column by column.
+_LOOKUP_COLUMNS: Final[dict[PassageType, str]] = {
+    "access": "seq, event_id, device_id, time, direction, subject_kind, subject_masked, "
+    "method, result",
+    "vehicle": "seq, event_id, device_id, time, direction, plate_masked, plate_color, "
+    "vehicle_class, image",
+    "face": "seq, event_id, device_id, time, subject_kind, subject_masked, quality, image",
+}
+_TABLES: Final[dict[PassageType, str]] = {
+    "access": "access_events",
+    "vehicle": "vehicle_events",
+    "face": "face_events",
+}
+_PARAMETER_PREFIX: Final = {"plate_tokens": "plate", "subject_tokens": "subject"}
 
 
-def _plate_parameters(search: PassageFilter) -> dict[str, str]:
-    """One named parameter per plate token, so the lookup is a constant IN list."""
-    return {f"plate{i}": token for i, token in enumerate(search.plate_tokens or ())}
+def _token_parameters(search: PassageFilter) -> dict[str, str]:
+    """One named parameter per plate or subject token, so each lookup is a constant IN list."""
+    parameters = {}
+    for field, prefix in _PARAMETER_PREFIX.items():
+        for i, token in enumerate(getattr(search, field) or ()):
+            parameters[f"{prefix}{i}"] = token
+    return parameters
 
 
-def _plate_lookup_sql(search: PassageFilter) -> str:
-    names = ", ".join(f"${name}" for name in _plate_parameters(search))
+# A search narrowed to its most recent days (`PassageFilter.recent`) reads their rows
+# by time, which the store's zone maps prune to a few blocks, not through the index.
+_RECENT: Final = " AND time >= $since AND time < $until"
+
+
+def _lookup_name(kind: PassageType) -> str:
+    return f"{kind}_lookup"
+
+
+def _looked_up(kind: PassageType, search: PassageFilter) -> bool:
+    """Whether `kind`'s passages are narrowed by tokens (and so read by a lookup)."""
+    return bool(getattr(search, _SUBJECT_COLUMN[kind][1]))
+
+
+def _lookup_sql(kind: PassageType, search: PassageFilter) -> str:
+    column, field = _SUBJECT_COLUMN[kind]
+    prefix = _PARAMETER_PREFIX[field]
+    names = ", ".join(f"${prefix}{i}" for i in range(len(getattr(search, field))))
     return (
-        f"WITH {_PLATE_LOOKUP} AS MATERIALIZED "
-        f"(SELECT * FROM vehicle_events WHERE plate IN ({names})) "
+        f"{_lookup_name(kind)} AS MATERIALIZED (SELECT {_LOOKUP_COLUMNS[kind]} "
+        f"FROM {_TABLES[kind]} WHERE {column} IN ({names}){_RECENT if search.recent else ''})"
     )
 
 
@@ -158,11 +198,11 @@ def _part(kind: PassageType, search: PassageFilter) -> str:
     if search.direction is not None:
         conditions.append("direction = $direction")
     select = _SELECTS[kind]
-    column, tokens = _SUBJECT_COLUMN[kind]
-    if kind == "vehicle" and search.plate_tokens is not None:
-        select = select.replace(" FROM vehicle_events", f" FROM {_PLATE_LOOKUP}")
+    tokens = _SUBJECT_COLUMN[kind][1]
+    if _looked_up(kind, search):
+        select = select.replace(f" FROM {_TABLES[kind]}", f" FROM {_lookup_name(kind)}")
     elif getattr(search, tokens) is not None:
-        conditions.append(f"{column} IN (SELECT unnest(${tokens}))")
+        conditions.append("FALSE")  # an empty token list matches nothing
     return f"{select} WHERE {' AND '.join(conditions)}"
 
 
@@ -171,11 +211,12 @@ def passages_sql(search: PassageFilter) -> str | None:
     types = _wanted_types(search)
     if not types or search.device_ids == ():
         return None
-    lookup = _plate_lookup_sql(search) if "vehicle" in types and search.plate_tokens else ""
+    lookups = [_lookup_sql(kind, search) for kind in types if _looked_up(kind, search)]
+    with_clause = f"WITH {', '.join(lookups)} " if lookups else ""
     union = " UNION ALL ".join(_part(kind, search) for kind in types)
     return (
-        f"{lookup}SELECT type, seq, event_id, device_id, timezone('UTC', time), direction, "
-        f"subject, detail, has_image FROM ({union}) ORDER BY time DESC, seq DESC "
+        f"{with_clause}SELECT type, seq, event_id, device_id, timezone('UTC', time), "
+        f"direction, subject, detail, has_image FROM ({union}) ORDER BY time DESC, seq DESC "
         "LIMIT $limit OFFSET $offset"
     )
 
@@ -190,10 +231,9 @@ def passages_statement(search: PassageFilter) -> tuple[str, dict[str, object]] |
         "until": search.until,
         "devices": list(search.device_ids or ()),
         "direction": search.direction,
-        "subject_tokens": list(search.subject_tokens or ()),
         "limit": search.limit,
         "offset": search.offset,
-        **_plate_parameters(search),
+        **_token_parameters(search),
     }
     # DuckDB refuses a parameter the statement does not name; `$plate1` is not `$plate10`.
     return sql, {k: v for k, v in parameters.items() if re.search(rf"\${k}\b", sql)}
@@ -232,12 +272,26 @@ class DuckDbPassages:
     def passages(self, search: PassageFilter) -> list[PassageRecord]:
         """Newest first; `limit` rows from `offset` on."""
         check_filter(search)
+        if len(search.plate_tokens or ()) > 1:
+            # A plate with its misreads: its newest page is most often within the last days
+            # (a few hundred plates pass every day), found there by a short scan, while the
+            # index fetches every passage of every plate one by one (bench/search.py). The
+            # page is the same if the last days hold it whole; else the whole window is read.
+            for span in RECENT_FIRST:
+                if search.until - search.since <= span:
+                    break
+                recent = msgspec.structs.replace(search, since=search.until - span, recent=True)
+                rows = self._rows(recent)
+                if len(rows) == search.limit:
+                    return [_record(row) for row in rows]
+        return [_record(row) for row in self._rows(msgspec.structs.replace(search, recent=False))]
+
+    def _rows(self, search: PassageFilter) -> list[tuple[Any, ...]]:
         statement = passages_statement(search)
         if statement is None:
             return []
         with closing(self._root.cursor()) as cursor:
-            rows = cursor.execute(*statement).fetchall()
-        return [_record(row) for row in rows]
+            return cursor.execute(*statement).fetchall()
 
     def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
         """One passage of a device by its event id (the first stored), or None."""

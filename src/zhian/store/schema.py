@@ -4,9 +4,11 @@ these tables and columns; the SQL fragments are DuckDB's and serve that engine's
 
 Tables carry no index by time: events arrive roughly in time order, so DuckDB's per-block
 min/max (zone maps) already prune by `time`, and retention deletes by time range. One read
-cannot be pruned that way, a plate's passages (trajectories, search, the follow list): the
-store keeps an ART index on `vehicle_events.plate` unless `store.plate_index` is off
-(bench/trajectory.py measures what it gains and what it costs intake).
+cannot be pruned that way, a subject's passages (trajectories, search, the follow list): the
+store keeps an ART index on `vehicle_events.plate` unless `store.plate_index` is off, and
+on the subject tokens of `access_events` and `face_events` (a resident's door passages and
+matched captures) unless `store.subject_index` is off (bench/trajectory.py and
+bench/search.py measure what they gain and what they cost intake).
 
 No personal data is kept in the clear: identifiers are stored as keyed tokens (with a
 masked form), face features as sealed values (BLOB) bound to their row; see
@@ -204,7 +206,28 @@ EVENT_TABLES: Final[dict[type[Event], EventTable]] = {
 TABLE_BY_TYPE: Final = {table.event_type: table for table in EVENT_TABLES.values()}
 
 
+@dataclass(frozen=True)
+class StoreIndex:
+    """An ART index the store keeps on one column, while its setting is on."""
+
+    name: str
+    table: str
+    column: str
+    setting: str  # the `store.` setting that keeps it
+
+    def create(self) -> str:
+        return f"CREATE INDEX IF NOT EXISTS {self.name} ON {self.table} ({self.column})"
+
+    def drop(self) -> str:
+        return f"DROP INDEX IF EXISTS {self.name}"
+
+
 PLATE_INDEX: Final = "vehicle_events_plate"
+STORE_INDEXES: Final = (
+    StoreIndex(PLATE_INDEX, "vehicle_events", "plate", "plate_index"),
+    StoreIndex("access_events_subject", "access_events", "subject_ref", "subject_index"),
+    StoreIndex("face_events_subject", "face_events", "subject_ref", "subject_index"),
+)
 
 
 def schema_statements() -> list[str]:
@@ -220,12 +243,18 @@ def schema_statements() -> list[str]:
     return statements
 
 
-def index_statements(*, plate_index: bool) -> list[str]:
-    """The DDL that adds the plate index, or drops it (idempotent); run after the tables
-    are up to date, so that upgrading older rows never rewrites an indexed column."""
-    if plate_index:
-        return [f"CREATE INDEX IF NOT EXISTS {PLATE_INDEX} ON vehicle_events (plate)"]
-    return [f"DROP INDEX IF EXISTS {PLATE_INDEX}"]
+def wanted_indexes(*, plate_index: bool, subject_index: bool) -> dict[StoreIndex, bool]:
+    """Each of the store's indexes, and whether the settings keep it."""
+    on = {"plate_index": plate_index, "subject_index": subject_index}
+    return {index: on[index.setting] for index in STORE_INDEXES}
+
+
+def index_statements(*, plate_index: bool, subject_index: bool) -> list[str]:
+    """The DDL that adds the indexes the settings keep and drops the others (idempotent);
+    run after the tables are up to date, so that upgrading older rows never rewrites an
+    indexed column. `zhian.store.maintenance.build_indexes` runs the same with progress."""
+    wanted = wanted_indexes(plate_index=plate_index, subject_index=subject_index)
+    return [index.create() if keep else index.drop() for index, keep in wanted.items()]
 
 
 def union_all(select: Callable[[EventTable], str]) -> str:

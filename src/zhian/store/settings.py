@@ -36,7 +36,16 @@ class StoreSettings(BaseModel):
         description="Keep an index on vehicle passages' plate tokens in the DuckDB store: a "
         "plate's passages (trajectories, search, follow list) are read in milliseconds "
         "instead of a scan of every passage, for slower appends of vehicle passages "
-        "(bench/trajectory.py). Turning it off drops the index at the next start.",
+        "(bench/trajectory.py). Turning it off drops the index at the next start; turning it "
+        "on builds it then, with progress in the log.",
+    )
+    subject_index: bool = Field(
+        default=True,
+        description="Keep an index on the subject tokens of door passages and face captures "
+        "in the DuckDB store: a resident's passages (trajectories, passage search, follow "
+        "list) are read through it instead of a scan of every door passage and capture, for "
+        "slower appends of those events (bench/trajectory.py). Turning it off drops the index "
+        "at the next start; turning it on builds it then, with progress in the log.",
     )
     batch_events: int = Field(
         default=20_000, ge=1, description="Most events the store appends in one transaction."

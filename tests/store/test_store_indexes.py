@@ -1,0 +1,266 @@
+"""The store's indexes (`store.plate_index`, `store.subject_index`): the passage search (a
+plate with its one-character misreads, a person's tokens), a plate's trajectory and a
+resident's trajectory answer the same with the indexes or without them, read through the
+indexes when they are there, and an index a store gains at start is built with its
+progress in the log."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.store.vault import MemoryVault
+from zhian.ingest.events import AccessEvent, Event, FaceEvent, LoggedEvent, Subject, VehicleEvent
+from zhian.search.plates import plate_query
+from zhian.store import EventStore
+from zhian.store.engines import open_event_store
+from zhian.store.events import plate_passages_sql, subject_passages_statement
+from zhian.store.passages import PassageFilter, PassageRecord, passages_statement
+from zhian.store.settings import StoreSettings
+
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+TYPED = "浙A12345"
+QUERY = plate_query(TYPED)
+assert QUERY is not None
+# The typed plate, three of its misreads that occur, and plates that are not near it.
+NEAR = (QUERY.near[0], QUERY.near[40], QUERY.near[-1])
+PLATES = (TYPED, *NEAR, "沪C24680", "京B67890")
+CARDS = ("C0001", "C0002", "C0003")
+RESIDENTS = ("R0001", "R0002")
+
+
+def _events(count: int) -> list[Event]:
+    """Vehicle passages, door passages and face captures, interleaved over 4 devices each."""
+    events: list[Event] = []
+    for n in range(count):
+        at, k = AT + timedelta(minutes=n), n // 3
+        if n % 3 == 0:
+            events.append(VehicleEvent(
+                id=f"v{n}", device_id=f"gate-{n % 4}", time=at, plate=PLATES[k % len(PLATES)],
+                plate_color="blue", vehicle_class="car", direction=("in", "out")[n % 2],
+            ))  # fmt: skip
+        elif n % 3 == 1:
+            key = (
+                Subject(kind="card", ref=CARDS[k % len(CARDS)])
+                if k % 2
+                else Subject(kind="resident", ref=RESIDENTS[k // 2 % len(RESIDENTS)])
+            )
+            events.append(AccessEvent(
+                id=f"a{n}", device_id=f"door-{n % 4}", time=at, subject=key,
+                direction=("in", "out")[n % 2], method="card", result="granted",
+            ))  # fmt: skip
+        else:
+            events.append(FaceEvent(
+                id=f"f{n}", device_id=f"cam-{n % 4}", time=at, quality=0.9,
+                subject=Subject(kind="resident", ref=RESIDENTS[k % len(RESIDENTS)]),
+            ))  # fmt: skip
+    return events
+
+
+def _logged(events: list[Event]) -> list[tuple[int, LoggedEvent]]:
+    return [
+        (seq, LoggedEvent(received_at=e.time, source="native", event=e))
+        for seq, e in enumerate(events, start=1)
+    ]
+
+
+def _open(folder: Path, vault: MemoryVault, *, indexes: bool) -> EventStore:
+    settings = StoreSettings(plate_index=indexes, subject_index=indexes)
+    return open_event_store(settings, folder / "events.duckdb", folder / "parquet", vault)
+
+
+def _indexes(store: EventStore) -> set[str]:
+    return {name for (name,) in store.query("SELECT index_name FROM duckdb_indexes()")}
+
+
+def _filters(vault: MemoryVault) -> list[PassageFilter]:
+    """The page's searches: a plate with its misreads (typed first, as the page asks), a
+    plate alone, a person's keys, narrowed and paged."""
+    assert QUERY is not None
+    plates = tuple(vault.token("plate", p) for p in (QUERY.plate, *QUERY.near))
+    person = tuple(vault.token("subject", ref) for ref in (CARDS[0], RESIDENTS[1]))
+    window = {"since": AT, "until": AT + timedelta(days=1)}
+    return [
+        PassageFilter(**window, plate_tokens=plates),
+        PassageFilter(**window, plate_tokens=plates, limit=7, offset=5),
+        PassageFilter(**window, plate_tokens=plates, direction="out", device_ids=("gate-1",)),
+        PassageFilter(**window, plate_tokens=plates[:1], limit=500),
+        PassageFilter(**window, subject_tokens=person, limit=500),
+        PassageFilter(**window, subject_tokens=person, types=("face",), limit=3, offset=2),
+        PassageFilter(**window, plate_tokens=plates[:1], subject_tokens=person, limit=500),
+        PassageFilter(
+            since=AT + timedelta(minutes=30),
+            until=AT + timedelta(minutes=90),
+            plate_tokens=plates,
+            subject_tokens=person,
+        ),
+        # Longer than a day: the last day is tried first (it holds the page whole) ...
+        PassageFilter(
+            since=AT - timedelta(days=2), until=AT + timedelta(hours=15), plate_tokens=plates
+        ),
+        PassageFilter(
+            since=AT, until=AT + timedelta(hours=34), plate_tokens=plates, limit=7, offset=5
+        ),
+        # ... or the last 8 days do ...
+        PassageFilter(
+            since=AT - timedelta(days=20),
+            until=AT + timedelta(days=2),
+            plate_tokens=plates,
+            limit=30,
+        ),
+        # ... or neither does, and the whole window is read.
+        PassageFilter(
+            since=AT, until=AT + timedelta(hours=34), plate_tokens=plates, limit=50, offset=40
+        ),
+        PassageFilter(
+            since=AT - timedelta(days=3),
+            until=AT + timedelta(hours=13),
+            plate_tokens=plates,
+            direction="in",
+            limit=100,
+        ),
+    ]
+
+
+def _expected(events: list[Event], search: PassageFilter) -> list[str]:
+    """A plate search's page computed from the events themselves."""
+    assert QUERY is not None
+    wanted = {TYPED, *QUERY.near}
+    found = sorted(
+        (
+            e
+            for e in events
+            if isinstance(e, VehicleEvent)
+            and e.plate in wanted
+            and search.since <= e.time < search.until
+            and search.direction in (None, e.direction)
+            and (search.device_ids is None or e.device_id in search.device_ids)
+        ),
+        key=lambda e: e.time,
+        reverse=True,
+    )
+    return [e.id for e in found[search.offset : search.offset + search.limit]]
+
+
+def _answers(store: EventStore, vault: MemoryVault) -> list[list[PassageRecord]]:
+    return [store.passages.passages(search) for search in _filters(vault)]
+
+
+def test_passage_searches_answer_the_same_with_the_indexes_or_without(tmp_path: Path) -> None:
+    vault = MemoryVault()
+    events = _events(900)
+    answers = []
+    for indexes in (True, False):
+        with _open(tmp_path / str(indexes), vault, indexes=indexes) as store:
+            store.apply(_logged(events))
+            assert bool(_indexes(store)) is indexes
+            answers.append(_answers(store, vault))
+    assert answers[0] == answers[1]
+    # And they are the right ones: the typed plate's and its misreads' passages, newest first.
+    searches = _filters(vault)
+    for search, answer in zip(searches, answers[0], strict=True):
+        if search.plate_tokens and len(search.plate_tokens) > 1 and not search.subject_tokens:
+            assert [r.event_id for r in answer] == _expected(events, search), search
+    assert len(answers[0][0]) == 50 and len(answers[0][-2]) == 50 and answers[0][-1]
+    assert len(answers[0][-3]) == 30
+    person = answers[0][4]
+    assert {r.type for r in person} == {"access", "face"}
+    assert all(r.subject is not None and r.subject.startswith(("card", "resident")) for r in person)
+
+
+def test_trajectories_read_the_same_with_the_indexes_or_without(tmp_path: Path) -> None:
+    vault = MemoryVault()
+    events = _events(600)
+    read = []
+    for indexes in (True, False):
+        with _open(tmp_path / str(indexes), vault, indexes=indexes) as store:
+            store.apply(_logged(events))
+            keys = [
+                ("resident", vault.token("subject", RESIDENTS[0])),
+                ("card", vault.token("subject", CARDS[1])),
+            ]
+            since, until = AT + timedelta(hours=1), AT + timedelta(hours=8)
+            person = store.subject_passages(keys, since, until, 1000)
+            plate = store.plate_passages(vault.token("plate", TYPED), since, until, 1000)
+            read.append(([(p.event_id, p.type) for p in person], [p.event_id for p in plate]))
+    assert read[0] == read[1]
+    person_ids, plate_ids = read[0]
+    expected_person = [
+        e.id
+        for e in events
+        if isinstance(e, AccessEvent | FaceEvent)
+        and e.subject is not None
+        and (e.subject.kind, e.subject.ref) in {("resident", RESIDENTS[0]), ("card", CARDS[1])}
+        and AT + timedelta(hours=1) <= e.time < AT + timedelta(hours=8)
+    ]
+    assert [event_id for event_id, _ in person_ids] == expected_person
+    assert {kind for _, kind in person_ids} == {"access", "face"}
+    expected_plate = [
+        e.id
+        for e in events
+        if isinstance(e, VehicleEvent)
+        and e.plate == TYPED
+        and AT + timedelta(hours=1) <= e.time < AT + timedelta(hours=8)
+    ]
+    assert plate_ids == expected_plate and plate_ids
+
+
+def _plan(store: EventStore, sql: str, parameters: dict[str, object]) -> str:
+    return "\n".join(str(row[1]) for row in store.query("EXPLAIN ANALYZE " + sql, parameters))
+
+
+def test_the_lookups_go_through_the_indexes(tmp_path: Path) -> None:
+    vault = MemoryVault()
+    with _open(tmp_path, vault, indexes=True) as store:
+        store.apply(_logged(_events(300)))
+        for search in _filters(vault):
+            statement = passages_statement(search)
+            assert statement is not None
+            plan = _plan(store, *statement)
+            looked_up = int(bool(search.plate_tokens)) + 2 * int(bool(search.subject_tokens))
+            if search.types == ("face",):
+                looked_up = 1
+            assert plan.count("Index Scan") == looked_up, plan
+            assert "Sequential Scan" not in plan
+        keys = [("resident", vault.token("subject", RESIDENTS[0]))]
+        since, until = AT, AT + timedelta(days=1)
+        plan = _plan(store, *subject_passages_statement(keys, since, until, 100))
+        assert plan.count("Index Scan") == 2 and "Sequential Scan" not in plan
+        window = {"plate": vault.token("plate", TYPED), "since": since, "until": until}
+        plan = _plan(store, plate_passages_sql(), {**window, "limit": 100})
+        assert plan.count("Index Scan") == 1 and "Sequential Scan" not in plan
+
+
+def test_an_index_a_store_gains_is_built_at_start_with_its_progress_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    vault = MemoryVault()
+    with _open(tmp_path, vault, indexes=False) as store:
+        store.apply(_logged(_events(90)))
+        assert _indexes(store) == set()
+    logged = caplog.at_level(logging.INFO, logger="zhian.store.maintenance")
+    with logged, _open(tmp_path, vault, indexes=True) as store:
+        assert _indexes(store) == {
+            "vehicle_events_plate",
+            "access_events_subject",
+            "face_events_subject",
+        }
+        assert store.last_seq() == 90
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        "building the index access_events_subject on access_events (subject_ref) over 30 "
+        "rows; intake waits until it is built"
+    ) in messages
+    assert any(m.startswith("built the index face_events_subject in ") for m in messages)
+    caplog.clear()
+    path = tmp_path / "events.duckdb"
+    logged = caplog.at_level(logging.INFO, logger="zhian.store.maintenance")
+    with logged, EventStore(path, vault, plate_index=True, subject_index=False) as store:
+        assert _indexes(store) == {"vehicle_events_plate"}
+    assert [r.getMessage() for r in caplog.records] == [
+        "dropped the index access_events_subject (store.subject_index is off)",
+        "dropped the index face_events_subject (store.subject_index is off)",
+    ]
