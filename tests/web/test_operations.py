@@ -310,11 +310,13 @@ def test_the_status_page_lists_this_process_from_its_heartbeat(
     log_in(client)
     # The first heartbeat was written at start; the next one (within 5 s) has the fire.
     assert wait_until(
-        lambda: [
-            (p["lag_records"], p["intake_accepted"])
-            for p in client.get("/api/v1/status").json()["processes"]
-        ]
-        == [(0, 1)],
+        lambda: (
+            [
+                (p["lag_records"], p["intake_accepted"])
+                for p in client.get("/api/v1/status").json()["processes"]
+            ]
+            == [(0, 1)]
+        ),
         timeout_seconds=20,
     )
     (process,) = client.get("/api/v1/status").json()["processes"]
