@@ -469,6 +469,8 @@ class Node:
             target=self._watch_directory, name="directory-refresh", daemon=True
         )
         self._directory_thread.start()
+        if self._heartbeat is not None:  # started before: one row per process
+            return
         self._heartbeat = Heartbeat(self.db, self.role.value, self.process_figures)
         try:
             self._heartbeat.beat()  # listed at once, not after the first interval
