@@ -313,7 +313,10 @@ class Settings(BaseSettings):
 
     @property
     def parquet_store_path(self) -> Path:
-        """The Parquet event store's folder (store.type = "parquet")."""
+        """The Parquet event store's folder (store.type = "parquet"); for a store in an
+        S3-compatible bucket (`s3://…`), the local folder of its writer's lock."""
+        if self.store.parquet_path.startswith("s3://"):
+            return self.workspace / "events-parquet-s3"
         if self.store.parquet_path:
             return Path(self.store.parquet_path)
         return self.workspace / "events-parquet"

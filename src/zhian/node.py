@@ -42,6 +42,7 @@ from zhian.log.factory import follow_event_log, open_event_log
 from zhian.log.readers import LogReader
 from zhian.models.engines import batch_queries
 from zhian.models.scheduler import ModelScheduler
+from zhian.processes.heartbeat import Heartbeat, ProcessFigures, ProcessReport, live_processes
 from zhian.registry.service import RegistryService
 from zhian.retention_classes import node_retention_registry
 from zhian.rules.crowd import CrowdConfig, CrowdMonitor, CrowdRule, CrowdSnapshot
@@ -321,6 +322,8 @@ class Node:
         )
         self._directory_stop = threading.Event()
         self._directory_thread: threading.Thread | None = None
+        # Written while the loops run: every process of the node lists every other.
+        self._heartbeat: Heartbeat | None = None
 
     def _build_loops(self, store: EventStore) -> None:
         settings = self.settings
@@ -478,6 +481,45 @@ class Node:
             target=self._watch_directory, name="directory-refresh", daemon=True
         )
         self._directory_thread.start()
+        if self._heartbeat is not None:  # started before: one row per process
+            return
+        self._heartbeat = Heartbeat(self.db, self.role.value, self.process_figures)
+        try:
+            self._heartbeat.beat()  # listed at once, not after the first interval
+        except Exception:  # the loop tries again; a node does not fail on its heartbeat
+            logger.exception("heartbeat: the first row could not be written")
+        self._heartbeat.start()
+
+    def process_figures(self) -> tuple[int | None, ProcessFigures]:
+        """What this process reports of itself: the lag of the log readers it runs (the
+        largest, and each), the intake's accepted count, rule latency and model run times."""
+        readers: dict[str, int] = {}
+        if self.role is not NodeRole.WEB:
+            durable = self.log.durable_seq
+            for position in self.log.readers.positions():
+                readers[position.name] = max(0, durable - position.seq)
+        return (
+            max(readers.values()) if readers else None,
+            ProcessFigures(
+                readers=readers,
+                intake_accepted=(
+                    None if self.role is NodeRole.WORKER else self.intake.stats.accepted
+                ),
+                rule_latency=(
+                    self._rule_engine.latency.states() if self._rule_engine is not None else {}
+                ),
+                model_run_seconds=(self._models.times.states() if self._models is not None else {}),
+            ),
+        )
+
+    def processes(self) -> list[ProcessReport]:
+        """Every live process of the node (their heartbeats), on whichever machine."""
+        return live_processes(self.db)
+
+    @property
+    def heartbeat_key(self) -> str | None:
+        """This process's heartbeat row, while its loops run."""
+        return self._heartbeat.key if self._heartbeat is not None else None
 
     def refresh_directory(self) -> None:
         """Reload devices, zones and watchlists into the intake and the rules after a change."""
@@ -567,6 +609,8 @@ class Node:
         )
 
     def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         self._directory_stop.set()
         if self._directory_thread is not None:
             self._directory_thread.join(timeout=10)

@@ -16,17 +16,21 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ingest.factories import load_master_data
 from tests.ingest.test_durability import free_port
 from tests.log.nats_server import nats_config  # noqa: F401 (a fixture)
 from tests.log.test_nats_intake import nats_env, nats_log_settings
+from tests.web.session import sign_in
 from tests.worker.test_split_processes import (
     add_sos_device,
+    add_user_token,
     sos_alerts,
     wait_for,
     zhian_process,
@@ -230,6 +234,101 @@ def test_the_scaled_tier_stores_every_acknowledged_event_once_through_kill_9(
             # The killed web process was started again by `serve`.
             assert web.poll() is None
             assert web_pids(port, web.pid) - pids, "a new web process took the killed one's place"
+        finally:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=60)
+            print((workspace / "worker.log").read_text(errors="replace"))  # shown on failure
+
+
+def listed_processes(port: int, token: str) -> list[dict[str, object]]:
+    response = httpx.get(
+        f"http://127.0.0.1:{port}/api/v1/status",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    processes: list[dict[str, object]] = response.json()["processes"]
+    return processes
+
+
+def metric_series(port: int, name: str) -> list[dict[str, str]]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return [
+        {**sample.labels, "value": str(sample.value)}
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+@pytest.mark.slow
+def test_every_process_of_the_node_is_on_the_status_page_and_in_metrics(
+    scaled_node: tuple[Settings, dict[str, str]],
+) -> None:
+    settings, env = scaled_node
+    tokens = {device: add_sos_device(settings, device) for device in DEVICES}
+    admin = add_user_token(settings, "admin")
+    port = free_port()
+    workspace = settings.workspace
+    serve_args = ("serve", "--workers", "2", "--web-only", "--port", str(port))
+    with zhian_process(workspace, *serve_args, env=env) as web:
+        wait_ready(port, web)
+        pids = web_pids(port, web.pid)
+        worker = start_worker(workspace, env)
+        try:
+            wait_for(lambda: answers(settings), "the worker", timeout_seconds=STARTING_SECONDS)
+            assert send_until_acknowledged(port, tokens, 0) == EVENTS_PER_BATCH
+            wait_for(one_sos_alert(settings, DEVICES[0]), "the worker's SOS alert")
+
+            def all_three() -> bool:
+                listed = listed_processes(port, admin)
+                accepted = sum(int(str(p["intake_accepted"] or 0)) for p in listed)
+                return accepted == EVENTS_PER_BATCH and sorted(
+                    (str(p["role"]), int(str(p["pid"]))) for p in listed
+                ) == sorted([("web", pid) for pid in pids] + [("worker", worker.pid)])
+
+            # Whichever web process answers lists both web processes and the worker, each
+            # with its own figures (a heartbeat's worth late).
+            wait_for(all_three, "both web processes and the worker listed", timeout_seconds=60)
+            for _ in range(4):
+                listed = listed_processes(port, admin)
+                assert sum(1 for p in listed if p["is_self"]) == 1
+                (from_worker,) = [p for p in listed if p["role"] == "worker"]
+                assert from_worker["is_self"] is False
+                assert set(from_worker["readers"]) >= {"rules", "store"}  # type: ignore[arg-type]
+                assert isinstance(from_worker["lag_records"], int)
+                webs = [p for p in listed if p["role"] == "web"]
+                assert all(p["lag_records"] is None for p in webs)
+                assert sum(int(str(p["intake_accepted"])) for p in webs) == EVENTS_PER_BATCH
+            # The page, signed in as a person (pages take no API token).
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as browser:
+                sign_in(cast(TestClient, browser), "ops-admin", "a long enough passphrase 42")
+                page = browser.get("/status?lang=en")
+            assert "Processes of this node" in page.text
+            assert str(worker.pid) in page.text and all(str(pid) in page.text for pid in pids)
+
+            # The worker's rule latency reaches /metrics through its heartbeat: the alert
+            # was raised after the events' arrival.
+            def worker_latency() -> list[dict[str, str]]:
+                return [
+                    series
+                    for series in metric_series(port, "zhian_rule_latency_seconds_count")
+                    if series["role"] == "worker" and series["since"] == "arrival"
+                ]
+
+            wait_for(lambda: bool(worker_latency()), "the worker's rule latency in /metrics")
+            (latency,) = worker_latency()
+            assert latency["pid"] == str(worker.pid) and float(latency["value"]) >= 1
+            beats = metric_series(port, "zhian_process_heartbeat_timestamp_seconds")
+            assert sorted(series["role"] for series in beats) == ["web", "web", "worker"]
+
+            # A worker that stops cleanly takes its row with it.
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+            # (The status page needs the worker for its store figures; /metrics does not.)
+            beats = metric_series(port, "zhian_process_heartbeat_timestamp_seconds")
+            assert sorted(series["role"] for series in beats) == ["web", "web"]
         finally:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 
 from tests.ingest.factories import access_event
 from tests.ingest.mqtt.conftest import wait_until
-from tests.web.conftest import FAST_HASHER, log_in
+from tests.web.conftest import FAST_HASHER, alarm_event, log_in, submit
 from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertSummary
 from zhian.db.engine import make_engine
@@ -26,6 +27,7 @@ from zhian.devices.service import DeviceService
 from zhian.kit.clock import ManualClock
 from zhian.kit.logs import configure_logging
 from zhian.log.base import EventLogError
+from zhian.models.catalogue import MODELS
 from zhian.node import Node
 from zhian.web.app import create_app
 
@@ -300,3 +302,82 @@ def test_the_status_page_shows_each_readers_lag_and_this_process(
     page = client.get("/status?lang=en")
     assert "Log readers" in page.text and "rules" in page.text
     assert "日志读取方" in client.get("/status?lang=zh").text
+
+
+def test_the_status_page_lists_this_process_from_its_heartbeat(
+    client: TestClient, node: Node, fire: AlertSummary
+) -> None:
+    log_in(client)
+    # The first heartbeat was written at start; the next one (within 5 s) has the fire.
+    assert wait_until(
+        lambda: (
+            [
+                (p["lag_records"], p["intake_accepted"])
+                for p in client.get("/api/v1/status").json()["processes"]
+            ]
+            == [(0, 1)]
+        ),
+        timeout_seconds=20,
+    )
+    (process,) = client.get("/api/v1/status").json()["processes"]
+    assert process["role"] == "all" and process["pid"] == os.getpid()
+    assert process["is_self"] is True
+    assert process["readers"] == {"rules": 0, "store": 0}
+    assert node.intake.stats.accepted == 1
+    page = client.get("/status?lang=en")
+    assert "Processes of this node" in page.text and "(served this page)" in page.text
+    assert "节点进程" in client.get("/status?lang=zh").text
+
+
+def _series(loopback: TestClient, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    return {
+        labels: value
+        for (sample, labels), value in samples(loopback.get("/metrics").text).items()
+        if sample == name
+    }
+
+
+def test_metrics_report_rule_latency_from_event_time_and_from_arrival(
+    loopback: TestClient, node: Node, clock: ManualClock
+) -> None:
+    # The device's clock says three seconds ago; the intake stamps its arrival now, and the
+    # node's clock stands still: three seconds from event time, none from arrival.
+    submit(node, alarm_event("latency-1", clock.now() - timedelta(seconds=3), kind="sos"))
+    assert wait_until(
+        lambda: (
+            sorted(_series(loopback, "zhian_rule_latency_seconds_count").values()) == [1.0, 1.0]
+        ),
+        timeout_seconds=20,
+    )
+    sums = {
+        dict(labels)["since"]: value
+        for labels, value in _series(loopback, "zhian_rule_latency_seconds_sum").items()
+    }
+    assert sums == {"event_time": 3.0, "arrival": 0.0}
+    buckets = {
+        (dict(labels)["since"], dict(labels)["le"]): value
+        for labels, value in _series(loopback, "zhian_rule_latency_seconds_bucket").items()
+    }
+    assert buckets[("event_time", "2.5")] == 0 and buckets[("event_time", "5.0")] == 1
+    assert buckets[("arrival", "0.01")] == 1
+    labels = dict(next(iter(_series(loopback, "zhian_rule_latency_seconds_count"))))
+    assert labels["role"] == "all" and labels["pid"] == str(os.getpid())
+
+
+def test_metrics_report_each_batch_models_run_time(loopback: TestClient, node: Node) -> None:
+    assert _series(loopback, "zhian_model_run_seconds_count") == {}
+    node.models.run()
+    names = {model.name for model in MODELS}
+    assert wait_until(
+        lambda: (
+            {
+                dict(labels)["model"]: value
+                for labels, value in _series(loopback, "zhian_model_run_seconds_count").items()
+            }
+            == dict.fromkeys(names, 1.0)
+        ),
+        timeout_seconds=20,
+    )
+    assert all(v >= 0 for v in _series(loopback, "zhian_model_run_seconds_sum").values())
+    seen = _series(loopback, "zhian_process_heartbeat_timestamp_seconds")
+    assert [dict(labels)["role"] for labels in seen] == ["all"]

@@ -37,6 +37,7 @@ from zhian.ingest.viid.models import ViidCredential, ViidObject, ViidSubscriptio
 from zhian.models.orm import ModelParameter, WelfareOptin  # noqa: F401
 from zhian.models.utilities import UtilityReading  # noqa: F401
 from zhian.patrol.models import PatrolCheckin, PatrolPosition  # noqa: F401
+from zhian.processes.models import ProcessHeartbeat  # noqa: F401
 from zhian.registry.models import (
     Building,
     Community,

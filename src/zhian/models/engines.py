@@ -21,6 +21,12 @@ def batch_queries(settings: BatchSettings, store: EventStore) -> EventQueries:
         return store.queries
     if not isinstance(store, ParquetEventStore):
         raise BatchEngineError('batch.engine = "spark" reads the Parquet store (store.type)')
+    if not store.location.is_local:
+        raise BatchEngineError(
+            'batch.engine = "spark" reads a folder (a local disk or a mount every executor '
+            f"sees), not the bucket {store.location.shown}: Spark's S3 connector (hadoop-aws) "
+            'is not part of pyspark; use batch.engine = "duckdb" with an s3:// store'
+        )
     try:
         from zhian.store.spark_queries import SparkEventQueries, spark_session
     except ImportError as exc:

@@ -25,6 +25,7 @@ from zhian.ingest.events import (
     is_history_source,
 )
 from zhian.kit.clock import Clock
+from zhian.kit.histogram import Histogram, HistogramState
 from zhian.kit.loops import BackgroundLoop
 from zhian.log.base import EventLog
 from zhian.log.readers import LogReader
@@ -51,6 +52,29 @@ RECORDS_PER_READ = 256
 CHECKPOINT_SECONDS = 1.0
 # Arrival times further ahead of the clock than this do not move stream time.
 MAX_AHEAD = timedelta(seconds=60)
+# Seconds from an event to its alert: tens of milliseconds live, minutes for a late device.
+LATENCY_BOUNDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+class RuleLatency:
+    """How long after an event the alert it caused was raised (committed), live only.
+
+    `event_time`: from the event's own time (the device's clock: includes the device's and
+    the network's delay); `arrival`: from the intake's arrival time (the log, the rule
+    engine and the commit). Replayed history is left out: its alerts are raised at their
+    own time, not now."""
+
+    def __init__(self) -> None:
+        self.event_time = Histogram(LATENCY_BOUNDS)
+        self.arrival = Histogram(LATENCY_BOUNDS)
+
+    def observe(self, raised_at: datetime, causes: Sequence[tuple[datetime, datetime]]) -> None:
+        for event_time, arrived in causes:
+            self.event_time.observe(max(0.0, (raised_at - event_time).total_seconds()))
+            self.arrival.observe(max(0.0, (raised_at - arrived).total_seconds()))
+
+    def states(self) -> dict[str, HistogramState]:
+        return {"event_time": self.event_time.state(), "arrival": self.arrival.state()}
 
 
 class AlertSink(Protocol):
@@ -169,6 +193,7 @@ class RuleEngine:
         self._lock = threading.Lock()
         self.last_error: Exception | None = None
         self.processed = 0
+        self.latency = RuleLatency()
 
     # -- state -------------------------------------------------------------------------------
 
@@ -222,6 +247,8 @@ class RuleEngine:
             decode = self._decoder.decode
             clock_now = self._clock.now()
             count = 0
+            # (event time, arrival) of each live alert draft, timed once committed.
+            causes: list[tuple[datetime, datetime]] = []
             # Whole records (one per accepted request), gathered to about `batch_events`.
             while count < self.settings.batch_events:
                 records = self._log.read(last, RECORDS_PER_READ)
@@ -253,11 +280,15 @@ class RuleEngine:
                             if result is not None:
                                 if history:
                                     result = _raised_at(result, event.time)
+                                else:
+                                    causes.extend([(event.time, arrived)] * len(result.drafts))
                                 out.extend(result)
                     count += len(batch.events)
                     last = seq
             if last != after or out:
                 self._commit(out, last)
+                if causes:
+                    self.latency.observe(self._clock.now(), causes)
             self.processed += count
             return count
 

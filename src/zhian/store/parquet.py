@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import threading
 import time
 import uuid
@@ -32,7 +31,6 @@ from typing import Any, Final, TextIO
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from zhian.ingest.events import Event, LoggedEvent
 from zhian.store import maintenance
@@ -40,6 +38,7 @@ from zhian.store.duckdb_queries import DuckDbEventQueries
 from zhian.store.events import EventStore
 from zhian.store.features import StoreProtector
 from zhian.store.maintenance import RetentionKeep
+from zhian.store.parquet_files import ParquetFolder
 from zhian.store.passages import DuckDbPassages
 from zhian.store.queries import EventQueries
 from zhian.store.schema import EVENT_TABLES, TABLE_BY_TYPE, EventTable
@@ -70,36 +69,25 @@ class Manifest:
     files: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path) -> Manifest:
-        path = root / MANIFEST
-        if not path.exists():
+    def load(cls, folder: ParquetFolder) -> Manifest:
+        text = folder.read_text(MANIFEST)
+        if text is None:
             return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         if data.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"{path}: manifest format {data.get('format')!r} is not supported")
+            raise ValueError(
+                f"{folder.shown}/{MANIFEST}: manifest format {data.get('format')!r} "
+                "is not supported"
+            )
         return cls(int(data["last_seq"]), {k: list(v) for k, v in data["files"].items()})
 
-    def save(self, root: Path) -> None:
+    def save(self, folder: ParquetFolder) -> None:
         """Replace the manifest atomically and durably."""
         body = {"format": MANIFEST_FORMAT, "last_seq": self.last_seq, "files": self.files}
-        fresh = root / (MANIFEST + ".tmp")
-        with fresh.open("w", encoding="utf-8") as out:
-            json.dump(body, out, sort_keys=True)
-            out.flush()
-            os.fsync(out.fileno())
-        fresh.replace(root / MANIFEST)
-        _fsync_dir(root)
+        folder.replace_text(MANIFEST, json.dumps(body, sort_keys=True))
 
     def copy(self) -> Manifest:
         return Manifest(self.last_seq, {k: list(v) for k, v in self.files.items()})
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _day_of(relative: str) -> date:
@@ -112,18 +100,35 @@ class ParquetEventStore(EventStore):
     writes them. Reads (the named queries, operational reads) run on DuckDB over the files
     the manifest names, through one view per event table."""
 
-    def __init__(self, root: Path, protector: StoreProtector, *, compact_files: int = 8) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self._path = root
-        self._lock_file = _hold_writer_lock(root)
+    def __init__(
+        self,
+        root: Path | ParquetFolder,
+        protector: StoreProtector,
+        *,
+        compact_files: int = 8,
+        lock_folder: Path | None = None,
+    ) -> None:
+        """`root`: a local folder, or a `ParquetFolder` (an S3-compatible bucket and
+        prefix); `lock_folder` holds the writer's lock (default: the folder itself; a
+        bucket needs a local one)."""
+        folder = ParquetFolder.local(root) if isinstance(root, Path) else root
+        if lock_folder is None:
+            if not folder.is_local:
+                raise ValueError("a Parquet store in a bucket needs a local lock_folder")
+            lock_folder = Path(folder.root)
+        lock_folder.mkdir(parents=True, exist_ok=True)
+        self._folder = folder
+        self._path = Path(folder.root) if folder.is_local else lock_folder
+        self._lock_file = _hold_writer_lock(lock_folder, folder.shown)
         self.protector = protector
         self._compact_files = compact_files
         self._write_lock = threading.Lock()
         # Files a commit replaced, deleted once no query can still be reading them.
         self._retired: list[tuple[float, list[str]]] = []
-        self._manifest = Manifest.load(root)
+        self._manifest = Manifest.load(folder)
         self._remove_unlisted_files()
         self._connection = duckdb.connect(":memory:")
+        folder.attach(self._connection)
         # Footers are read once per file, not once per query.
         self._connection.execute("SET enable_object_cache = true")
         self._reader_root = self._connection.cursor()
@@ -134,59 +139,61 @@ class ParquetEventStore(EventStore):
 
     # --- the files ------------------------------------------------------------------------
 
+    @property
+    def location(self) -> ParquetFolder:
+        """Where the files live (a folder, or a bucket and prefix)."""
+        return self._folder
+
     def table_files(self) -> dict[str, list[Path]]:
-        """The files the store holds now, by table name (every table, empty lists too)."""
+        """The files the store holds now, by table name (every table, empty lists too):
+        local paths, which Spark reads (a store in a bucket has none to give)."""
+        if not self._folder.is_local:
+            raise ValueError(
+                f"{self._folder.shown} is in a bucket: Spark here reads a folder (a local "
+                "disk or a mount every executor sees)"
+            )
         with self._write_lock:
             manifest = self._manifest.copy()
         return {
-            t.name: [self._path / f for f in manifest.files.get(t.name, [])]
+            t.name: [Path(self._folder.full(f)) for f in manifest.files.get(t.name, [])]
             for t in EVENT_TABLES.values()
         }
 
     def _remove_unlisted_files(self) -> None:
         """Delete what a crash left: files written for a batch whose manifest never came."""
         listed = {f for files in self._manifest.files.values() for f in files}
-        for path in self._path.rglob("*.parquet"):
-            if path.relative_to(self._path).as_posix() not in listed:
-                path.unlink()
-        (self._path / (MANIFEST + ".tmp")).unlink(missing_ok=True)
+        for relative in self._folder.files(".parquet"):
+            if relative not in listed:
+                self._folder.delete(relative)
+        self._folder.delete(MANIFEST + ".tmp")
         self._remove_empty_folders()
 
     def _remove_empty_folders(self) -> None:
-        for table in EVENT_TABLES.values():
-            folder = self._path / table.name
-            if not folder.is_dir():
-                continue
-            for day in folder.iterdir():
-                if day.is_dir() and not any(day.iterdir()):
-                    day.rmdir()
+        self._folder.remove_empty_folders([table.name for table in EVENT_TABLES.values()])
 
     def _write_file(self, table: EventTable, day: date, rows: pa.Table) -> str:
         """Write one new file of `table` for `day` (flushed to disk); returns its path
         relative to the store's folder."""
         relative = f"{table.name}/day={day.isoformat()}/part-{uuid.uuid4().hex}.parquet"
-        path = self._path / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
         rows = rows.sort_by([("device_id", "ascending"), ("time", "ascending")])
-        pq.write_table(
+        self._folder.write_table(
+            relative,
             rows.cast(arrow_schema(table)),
-            path,
             row_group_size=ROW_GROUP_ROWS,
             compression="zstd",
         )
-        with path.open("rb") as written:
-            os.fsync(written.fileno())
-        _fsync_dir(path.parent)
         return relative
 
     def _commit(self, manifest: Manifest, tables: set[str], gone: Sequence[str] = ()) -> None:
         """Make `manifest` the store's (atomically) and refresh the changed tables' views.
         The files it no longer names are deleted `RETIRED_SECONDS` later: a query that
         began on the old list (DuckDB, Spark) may still be reading them."""
-        manifest.save(self._path)
+        manifest.save(self._folder)
         self._manifest = manifest
-        self._last_seq = manifest.last_seq
         self._refresh_views(TABLE_BY_NAME[name] for name in tables)
+        # Only then the position: a reader told the store holds a record reads it (the
+        # views over a bucket take a round trip or more to bind).
+        self._last_seq = manifest.last_seq
         now = time.monotonic()
         if gone:
             self._retired.append((now, list(gone)))
@@ -196,7 +203,7 @@ class ParquetEventStore(EventStore):
 
     def _delete(self, files: Sequence[str]) -> None:
         for relative in files:
-            (self._path / relative).unlink(missing_ok=True)
+            self._folder.delete(relative)
         if files:
             self._remove_empty_folders()
 
@@ -205,7 +212,7 @@ class ParquetEventStore(EventStore):
             files = self._manifest.files.get(table.name, [])
             columns = ", ".join(name for name, _ in table.sql_columns())
             if files:
-                listed = ", ".join(_sql_text(str(self._path / f)) for f in files)
+                listed = ", ".join(_sql_text(self._folder.query_path(f)) for f in files)
                 source = f"SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = true)"
             else:
                 source = "SELECT " + ", ".join(
@@ -269,15 +276,11 @@ class ParquetEventStore(EventStore):
         for table, day in sorted(partitions, key=lambda p: (p[0].name, p[1])):
             files = manifest.files.get(table.name, [])
             small = [
-                f
-                for f in files
-                if _day_of(f) == day and (self._path / f).stat().st_size < SMALL_FILE_BYTES
+                f for f in files if _day_of(f) == day and self._folder.size(f) < SMALL_FILE_BYTES
             ]
             if len(small) < at_least:
                 continue
-            merged = pa.concat_tables(
-                [pq.read_table(self._path / f, partitioning=None) for f in small]
-            )
+            merged = pa.concat_tables([self._folder.read_table(f) for f in small])
             kept = [f for f in files if f not in small]
             manifest.files[table.name] = [*kept, self._write_file(table, day, merged)]
             gone.extend(small)
@@ -319,7 +322,8 @@ class ParquetEventStore(EventStore):
                         kept_files.append(relative)
                         continue
                     source = (
-                        f"(SELECT * FROM read_parquet({_sql_text(str(self._path / relative))}, "
+                        f"(SELECT * FROM read_parquet("
+                        f"{_sql_text(self._folder.query_path(relative))}, "
                         "hive_partitioning = false))"
                     )
                     ((total, leaving),) = cursor.execute(
@@ -357,7 +361,7 @@ class ParquetEventStore(EventStore):
                 files = manifest.files.get(table.name, [])
                 replaced: list[str] = []
                 for relative in files:
-                    rows = pq.read_table(self._path / relative, partitioning=None)
+                    rows = self._folder.read_table(relative)
                     fresh_rows, count = _resealed(rows, table, self.protector)
                     if not count:
                         replaced.append(relative)
@@ -384,19 +388,23 @@ class ParquetEventStore(EventStore):
 
     def bytes_on_disk(self) -> int:
         """The size of every file the store holds."""
-        return sum(path.stat().st_size for files in self.table_files().values() for path in files)
+        with self._write_lock:
+            manifest = self._manifest.copy()
+        return sum(self._folder.size(f) for files in manifest.files.values() for f in files)
 
 
-def _hold_writer_lock(root: Path) -> TextIO:
+def _hold_writer_lock(folder: Path, shown: str) -> TextIO:
     """One writing process per store, as DuckDB enforces for its file: a second opener gets
-    the same `duckdb.IOException` (a `serve --all` beside a worker is told so)."""
-    handle = (root / ".lock").open("a")
+    the same `duckdb.IOException` (a `serve --all` beside a worker is told so). For a
+    store in a bucket the lock is a local file: one writer per machine is enforced, one
+    writer per bucket prefix is the deployment's (one worker per node)."""
+    handle = (folder / ".lock").open("a")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         raise duckdb.IOException(
-            f"Could not set lock on {root}: the Parquet store is held by another process"
+            f"Could not set lock on {shown}: the Parquet store is held by another process"
         ) from None
     return handle
 

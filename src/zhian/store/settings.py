@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class StoreSettings(BaseModel):
@@ -22,8 +22,27 @@ class StoreSettings(BaseModel):
     )
     parquet_path: str = Field(
         default="",
-        description='Folder of the Parquet store (store.type = "parquet"); empty: '
-        "`events-parquet` in the workspace. A local or mounted folder (S3 is not built yet).",
+        description='Where the Parquet store lives (store.type = "parquet"): a local or mounted '
+        "folder, or an S3-compatible bucket and prefix as `s3://bucket/prefix` (endpoint and "
+        "keys below); empty: `events-parquet` in the workspace.",
+    )
+    s3_endpoint_url: str = Field(
+        default="",
+        description="Endpoint of the S3-compatible store for an `s3://` parquet_path, as "
+        "`http(s)://host:port` (MinIO, Ceph, a cloud's); empty: AWS's own.",
+    )
+    s3_region: str = Field(
+        default="", description="Region of the bucket (`s3://` parquet_path); empty: the default."
+    )
+    s3_access_key_id: str = Field(
+        default="",
+        description="Access key id for an `s3://` parquet_path; empty (with the secret empty "
+        "too): the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment or profile.",
+    )
+    s3_secret_access_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Secret access key for an `s3://` parquet_path: set it in the environment "
+        "(ZHIAN_STORE__S3_SECRET_ACCESS_KEY), not in zhian.toml.",
     )
     parquet_compact_files: int = Field(
         default=8,

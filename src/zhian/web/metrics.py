@@ -31,7 +31,7 @@ import sqlalchemy.exc
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -150,10 +150,54 @@ class NodeFigures(Collector):
             if store is not None:
                 yield store
         alerts = self._alert_figures()
-        up.add_metric(["database"], 1 if alerts is not None else 0)
+        processes = self._process_figures() if alerts is not None else None
+        up.add_metric(["database"], 1 if alerts is not None and processes is not None else 0)
         if alerts is not None:
             yield alerts
+        if processes is not None:
+            yield from processes
         yield up
+
+    def _process_figures(self) -> list[Metric] | None:
+        """Each live process of the node, from its heartbeat (zhian.processes): when it
+        last beat, its lag, and the figures of a process that serves no HTTP (the worker's
+        rule latency and model run times), labelled by process, up to a heartbeat old."""
+        try:
+            reports = self._node.processes()
+        except sqlalchemy.exc.SQLAlchemyError:
+            logger.exception("metrics: the operational database does not answer")
+            return None
+        seen = GaugeMetricFamily(
+            "zhian_process_heartbeat_timestamp_seconds",
+            "When each live process of the node last wrote its heartbeat (Unix time).",
+            labels=["role", "host", "pid", "version"],
+        )
+        lag = GaugeMetricFamily(
+            "zhian_process_lag_records",
+            "Log records the readers a process runs have still to do (the largest).",
+            labels=["role", "host", "pid"],
+        )
+        latency = HistogramMetricFamily(
+            "zhian_rule_latency_seconds",
+            "Seconds from an event (`since`: its event time, or its arrival at the intake) "
+            "to the alert the rules raised for it (committed), live events only.",
+            labels=["role", "host", "pid", "since"],
+        )
+        model_seconds = HistogramMetricFamily(
+            "zhian_model_run_seconds",
+            "Seconds each batch model took per run (its queries and its own work).",
+            labels=["role", "host", "pid", "model"],
+        )
+        for report in reports:
+            who = [report.role, report.host, str(report.pid)]
+            seen.add_metric([*who, report.version], report.seen_at.timestamp())
+            if report.lag_records is not None:
+                lag.add_metric(who, report.lag_records)
+            for since, state in report.figures.rule_latency.items():
+                latency.add_metric([*who, since], state.cumulative(), state.sum)
+            for model, state in report.figures.model_run_seconds.items():
+                model_seconds.add_metric([*who, model], state.cumulative(), state.sum)
+        return [seen, lag, latency, model_seconds]
 
     def _log_figures(self) -> tuple[int, list[Metric]] | None:
         try:

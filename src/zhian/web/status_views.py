@@ -69,6 +69,15 @@ TEXT: dict[str, dict[str, str]] = {
         "reveal": "显示原文",
         "reveal_note": "车牌与人员编号默认脱敏；查看原文须说明用途并留痕审计。",
         "readers": "日志读取方与积压",
+        "processes": "节点进程",
+        "host": "主机",
+        "role": "角色",
+        "version": "版本",
+        "started": "启动时间",
+        "seen": "最近心跳",
+        "process_lag": "积压记录",
+        "intake_accepted": "本进程已接收",
+        "this_one": "（本页由此进程提供）",
         "process": "本进程",
         "pid": "进程号",
         "role_all": "全部功能（单进程）",
@@ -126,6 +135,15 @@ TEXT: dict[str, dict[str, str]] = {
         "reveal": "Show in the clear",
         "reveal_note": "Plates and subject refs are masked; clear text needs a purpose (audited).",
         "readers": "Log readers and their lag",
+        "processes": "Processes of this node",
+        "host": "Host",
+        "role": "Role",
+        "version": "Version",
+        "started": "Started",
+        "seen": "Last heartbeat",
+        "process_lag": "Records behind",
+        "intake_accepted": "Accepted here",
+        "this_one": "(served this page)",
         "process": "This process",
         "pid": "pid",
         "role_all": "everything (one process)",
@@ -185,6 +203,27 @@ def reader_lags(node: Node, durable: int) -> list[dict[str, Any]]:
     ]
 
 
+def process_rows(node: Node) -> list[dict[str, Any]]:
+    """Every live process of the node from their heartbeats (role, version, host, pid,
+    lag), whichever machine runs them; `is_self` marks the one answering."""
+    own = node.heartbeat_key
+    return [
+        {
+            "role": report.role,
+            "version": report.version,
+            "host": report.host,
+            "pid": report.pid,
+            "started_at": report.started_at,
+            "seen_at": report.seen_at,
+            "lag_records": report.lag_records,
+            "readers": report.figures.readers,
+            "intake_accepted": report.figures.intake_accepted,
+            "is_self": report.key == own,
+        }
+        for report in node.processes()
+    ]
+
+
 def status_snapshot(context: RequestContext) -> dict[str, Any]:
     """Everything the status page and its JSON twin show, within the user's scope.
 
@@ -219,6 +258,7 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
     return {
         "now": now,
         "process": process_info(node),
+        "processes": process_rows(node),
         "intake": {
             "accepted": stats.accepted,
             "duplicate": stats.duplicate,
