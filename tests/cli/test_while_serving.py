@@ -558,6 +558,19 @@ def case_demo(s: Serving) -> None:
     ok("demo", "--no-serve", "--days", "0.05", "--scale", "0.05", "-w", str(other))
 
 
+def case_registry_export(s: Serving) -> None:
+    out = s.files / "upward"
+    out.mkdir()
+    output = ok("registry", "export", "C1", "--kind", "houses", "--user", "officer", "-o",
+                str(out), *ws(s))  # fmt: skip
+    [written] = out.glob("registry-C1-houses-*.csv")
+    assert "1 rows (houses)" in output
+    rows = list(csv.reader(written.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][:2] == ["house_id", "building_id"] and rows[1][0] == "C1-B1-U1-101"
+    bad = zhian("registry", "export", "C1", "--kind", "people", "--user", "officer", *ws(s))
+    assert bad.exit_code == 2 and "kind" in bad.output
+
+
 def case_serve(s: Serving) -> None:
     # A second node on the same workspace is refused before it opens anything.
     env = {"ZHIAN_WEB__SECRET_KEY": SECRET_KEY}
@@ -603,6 +616,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("webhooks", "add"): case_webhooks_add,
     ("webhooks", "list"): case_webhooks_list,
     ("webhooks", "remove"): case_webhooks_remove,
+    ("registry", "export"): case_registry_export,
     ("ferry", "export"): case_ferry_export,
     ("ferry", "import"): case_ferry_import,
     ("ferry", "watch"): case_ferry_watch,

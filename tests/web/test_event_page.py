@@ -70,3 +70,41 @@ def test_another_jurisdiction_gets_404_and_no_image(client: TestClient) -> None:
     assert client.get("/events/GATE1/v-img/image").status_code == 404
     sign_in(client, "grid", PASSWORD)
     assert client.get("/events/GATE1/v-img/image").status_code == 403
+
+
+def test_alarms_and_heartbeats_have_their_page_too(
+    client: TestClient,
+    search_node: Node,  # noqa: F811
+    clock: ManualClock,
+) -> None:
+    now = clock.now() - timedelta(minutes=2)
+    events = [
+        {"type": "alarm", "id": "a-1", "device_id": "GATE1", "time": now.isoformat(),
+         "kind": "intrusion", "level": 2, "detail": "barrier forced open"},
+        {"type": "heartbeat", "id": "h-1", "device_id": "GATE1", "time": now.isoformat(),
+         "status": "fault", "fault_code": "E42"},
+    ]  # fmt: skip
+    result = search_node.intake.submit_raw(
+        [json.dumps(e).encode() for e in events],
+        source="native",
+        sender_id=None,
+        content_type="application/json",
+    )
+    assert result.accepted == 2, result.items
+    while search_node.feeder.feed_once():
+        pass
+    sign_in(client, "station", PASSWORD)
+    alarm = client.get("/events/GATE1/a-1", params={"lang": "en"})
+    assert alarm.status_code == 200, alarm.text
+    assert 'data-type="alarm"' in alarm.text and "<h1>Event · Alarm</h1>" in alarm.text
+    assert "intrusion" in alarm.text and "barrier forced open" in alarm.text
+    assert 'id="event-no-image"' in alarm.text and 'id="event-subject"' not in alarm.text
+    heartbeat = client.get("/events/GATE1/h-1", params={"lang": "en"})
+    assert heartbeat.status_code == 200 and "E42" in heartbeat.text
+    assert "Heartbeat" in heartbeat.text
+    assert client.get("/events/GATE1/a-1/image").status_code == 400  # no image to serve
+    assert _audited(search_node, "event.view") == 2
+    device = client.get("/devices/GATE1")
+    assert 'href="/events/GATE1/a-1?lang=en"' in device.text
+    sign_in(client, "outsider", PASSWORD)
+    assert client.get("/events/GATE1/a-1").status_code == 404

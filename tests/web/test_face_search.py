@@ -118,3 +118,65 @@ def test_other_roles_and_jurisdictions(client: TestClient) -> None:
         client, feature=_feature(PROBE), case_number="A2026-0042", reason="robbery suspect"
     )
     assert status == 200 and 'data-compared="0"' in page
+
+
+def _api(client: TestClient, **body: object) -> tuple[int, dict[str, object]]:
+    answer = client.post("/api/v1/faces/search", json=body)
+    return answer.status_code, answer.json()
+
+
+def test_the_api_refuses_a_search_without_a_case_number_and_audits_it(
+    client: TestClient,
+    search_node: Node,  # noqa: F811
+) -> None:
+    sign_in(client, "station", PASSWORD)
+    status, body = _api(client, feature=_feature(PROBE), reason="robbery suspect")
+    assert status == 400 and body["error"]["field"] == "case_number"  # type: ignore[index]
+    status, body = _api(client, feature=_feature(PROBE), case_number="A2026-0042")
+    assert status == 400 and body["error"]["field"] == "case_number"  # type: ignore[index]
+    assert len(_audit(search_node, "faces.search.refused")) == 2
+    assert _audit(search_node, "faces.search") == []
+    status, body = _api(client, feature="not base64!", case_number="A2026-0042",
+                        reason="robbery suspect")  # fmt: skip
+    assert status == 400 and body["error"]["field"] == "feature"  # type: ignore[index]
+    status, _ = _api(client, feature=_feature(PROBE), case_number="A2026-0042",
+                     reason="robbery suspect", top_k=51)  # fmt: skip
+    assert status == 422
+
+
+def test_the_api_answers_the_top_captures_with_their_similarity_and_audits(
+    client: TestClient,
+    search_node: Node,  # noqa: F811
+) -> None:
+    sign_in(client, "station", PASSWORD)
+    status, body = _api(client, feature=_feature(PROBE), case_number="A2026-0042",
+                        reason="robbery suspect", top_k=2, min_similarity=-1)  # fmt: skip
+    assert status == 200, body
+    assert body["compared"] == 2 and body["case_number"] == "A2026-0042"
+    matches = body["matches"]
+    assert isinstance(matches, list)
+    assert [m["event_id"] for m in matches] == ["f-like", "f-unlike"]
+    expected = sum(p * q for p, q in zip(PROBE, LIKE, strict=True)) / (
+        sum(p * p for p in PROBE) ** 0.5 * sum(q * q for q in LIKE) ** 0.5
+    )
+    assert matches[0]["similarity"] == pytest.approx(expected, abs=1e-3)
+    assert matches[1]["similarity"] == pytest.approx(0.0, abs=1e-3)
+    assert matches[0]["page"] == "/events/CAM1/f-like"
+    status, top = _api(client, feature=_feature(PROBE), case_number="A2026-0042",
+                       reason="robbery suspect", top_k=1, min_similarity=-1)  # fmt: skip
+    assert [m["event_id"] for m in top["matches"]] == ["f-like"]  # type: ignore[union-attr]
+    entries = _audit(search_node, "faces.search")
+    [first] = [e for e in entries if e.details["top_k"] == 2]  # type: ignore[attr-defined]
+    assert len(entries) == 2 and first.case_number == "A2026-0042"  # type: ignore[attr-defined]
+    assert first.record_ids == ["CAM1/f-like", "CAM1/f-unlike"]  # type: ignore[attr-defined]
+
+
+def test_the_api_needs_the_permission_and_keeps_to_the_jurisdiction(client: TestClient) -> None:
+    sign_in(client, "grid", PASSWORD)
+    status, _ = _api(client, feature=_feature(PROBE), case_number="A2026-0042",
+                     reason="robbery suspect")  # fmt: skip
+    assert status == 403
+    sign_in(client, "outsider", PASSWORD)
+    status, body = _api(client, feature=_feature(PROBE), case_number="A2026-0042",
+                        reason="robbery suspect", min_similarity=-1)  # fmt: skip
+    assert status == 200 and body["compared"] == 0 and body["matches"] == []

@@ -4,6 +4,7 @@ layer, within the user's jurisdiction, for the roles that may see cases."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +13,9 @@ from openpyxl import load_workbook
 from tests.cases.factories import simulated_cases
 from tests.web.conftest import log_in
 from zhian.access.scope import JurisdictionScope
+from zhian.cases.hotspot_service import FIT_CACHE
 from zhian.cases.service import CaseService
+from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
 
@@ -146,3 +149,44 @@ def test_patrol_points_on_the_map_the_workbench_and_the_page(
     log_in(client, "grid")
     assert client.get("/workbench/_patrols").status_code == 403
     assert "workbench/_patrols" not in client.get("/workbench").text
+
+
+def holds(cell: dict[str, float], point: tuple[float, float]) -> bool:
+    return cell["south"] <= point[0] < cell["north"] and cell["west"] <= point[1] < cell["east"]
+
+
+def test_the_fit_is_kept_between_requests_and_redone_when_the_cases_change(
+    client: TestClient, clock: ManualClock, with_cases: None
+) -> None:
+    FIT_CACHE.clear()
+    log_in(client, "station")
+    first = client.get("/api/v1/hotspots", params={"limit": 5}).json()
+    assert (FIT_CACHE.misses, FIT_CACHE.hits) == (1, 0)
+    again = client.get("/api/v1/hotspots", params={"limit": 5}).json()
+    assert (FIT_CACHE.misses, FIT_CACHE.hits) == (1, 1) and again == first
+    # Time passing alone changes no case: the same fit, the triggered risk decayed further.
+    clock.advance(timedelta(hours=6))
+    later = client.get("/api/v1/hotspots", params={"limit": 5}).json()
+    assert (FIT_CACHE.misses, FIT_CACHE.hits) == (1, 2)
+    # A new case: the station's cases changed, so the model is fitted again, and the cell
+    # of the new case now expects more.
+    top = first["stations"][0]["cells"][0]
+    created = client.post("/api/v1/cases", json={
+        "id": "A-2026-0777", "category": "burglary",
+        "time_from": (clock.now() - timedelta(hours=3)).isoformat(),
+        "latitude": top["latitude"], "longitude": top["longitude"],
+        "jurisdiction_id": "J-STATION",
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    after = client.get("/api/v1/hotspots", params={"limit": 5}).json()
+    assert FIT_CACHE.misses == 2
+    # (the grid is laid over the cases afresh, so cells are found by the point they hold)
+    point = (top["latitude"], top["longitude"])
+    cell = next(c for c in after["stations"][0]["cells"] if holds(c, point))
+    before = next(c for c in later["stations"][0]["cells"] if holds(c, point))
+    assert cell["score"] > before["score"]
+    assert after["stations"][0]["cases_used"] == later["stations"][0]["cases_used"] + 1
+    # What the cache answers is what a fresh fit gives.
+    FIT_CACHE.clear()
+    assert client.get("/api/v1/hotspots", params={"limit": 5}).json() == after
+    assert (FIT_CACHE.misses, FIT_CACHE.hits) == (1, 0)

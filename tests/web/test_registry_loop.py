@@ -8,10 +8,12 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from tests.web.session import sign_in
 from tests.web.test_resident_reveal import (  # noqa: F401 (fixture)
@@ -21,6 +23,7 @@ from tests.web.test_resident_reveal import (  # noqa: F401 (fixture)
     keyed_node,
 )
 from zhian.alerts.drafts import AlertDraft
+from zhian.cli.main import app
 from zhian.node import Node
 from zhian.registry.models import House, RegistrationDraft, Resident
 from zhian.registry.service import RegistryService
@@ -196,3 +199,50 @@ def test_the_registry_export_is_refused_without_permission_scope_or_a_valid_kind
     assert bad.status_code == 400 and "kind" in bad.text
     bad = client.post("/archives/communities/C1/export", data={"kind": "houses", "format": "pdf"})
     assert bad.status_code == 400 and "format" in bad.text
+
+
+def test_the_command_line_writes_the_same_file_as_the_page(
+    client: TestClient,
+    keyed_node: Node,  # noqa: F811
+    workspace: Path,
+    tmp_path: Path,
+) -> None:
+    """`zhian registry export` (the CLI) gives the page's file byte for byte, residents
+    masked, audited as the user with `via: cli`; it refuses what the page refuses."""
+    sign_in(client, "station", PASSWORD)
+    runner = CliRunner()
+    for kind, file_format in (("residents", "csv"), ("houses", "csv"), ("vehicles", "csv")):
+        web = client.post("/archives/communities/C1/export",
+                          data={"kind": kind, "format": file_format})  # fmt: skip
+        assert web.status_code == 200, web.text
+        out = tmp_path / f"cli-{kind}.{file_format}"
+        result = runner.invoke(app, ["registry", "export", "C1", "--kind", kind, "--format",
+                                     file_format, "--user", "station", "-w", str(workspace),
+                                     "-o", str(out)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == web.content, kind
+    assert NAME not in (tmp_path / "cli-residents.csv").read_text(encoding="utf-8-sig")
+    folder = tmp_path / "upward"
+    folder.mkdir()
+    into = runner.invoke(app, ["registry", "export", "C1", "--kind", "houses", "--format",
+                               "xlsx", "--user", "station", "-w", str(workspace), "-o",
+                               str(folder)])  # fmt: skip
+    assert into.exit_code == 0, into.output
+    [xlsx] = folder.glob("registry-C1-houses-*.xlsx")
+    assert load_workbook(xlsx).active is not None
+    with keyed_node.db.session() as session:
+        entries = keyed_node.governance.audit(session).search(action="registry.export")
+    via_cli = [e for e in entries if (e.details or {}).get("via") == "cli"]
+    assert len(entries) == 7 and len(via_cli) == 4
+    (residents_entry,) = [e for e in via_cli if (e.details or {})["kind"] == "residents"]
+    assert "R1" in residents_entry.details["residents"]
+    for args, field in (
+        (["C1", "--kind", "people", "--user", "station"], "kind"),
+        (["C1", "--format", "pdf", "--user", "station"], "format"),
+        (["C1", "--user", "outsider"], "community_id"),  # another station's community
+        (["C1", "--user", "grid"], "registry.export"),  # may view, not export
+    ):
+        refused = runner.invoke(app, ["registry", "export", *args, "-w", str(workspace),
+                                      "-o", str(tmp_path / "refused.csv")])  # fmt: skip
+        assert refused.exit_code == 2 and field in refused.output, (args, refused.output)
+    assert not (tmp_path / "refused.csv").exists()

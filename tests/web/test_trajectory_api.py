@@ -143,3 +143,31 @@ def test_a_co_traveller_plate_is_revealed_only_on_request_and_audited(
     assert entry.case_number == "A-2026-0001" and entry.purpose == body["reason"]
     short = client.post("/api/v1/trajectories/co-travellers", json={**body, "reason": "abc"})
     assert short.status_code == 400 and short.json()["error"]["field"] == "reason"
+
+
+def test_the_page_reveals_a_co_travellers_plate_on_request_and_audits_it(
+    client: TestClient, clock: ManualClock, node: Node, passages: None
+) -> None:
+    page = client.get("/trajectories", params={"lang": "en"})
+    assert 'name="reveal"' in page.text and "Show the co-travellers&#39; plates" in page.text
+    now = clock.now()
+    form = {"plate": PLATE, "case_number": "A-2026-0001", "reason": "车辆被盗，追查去向",
+            "since": f"{now - timedelta(days=1):%Y-%m-%dT%H:%M}",
+            "until": f"{now + timedelta(minutes=1):%Y-%m-%dT%H:%M}", "with_co": "1",
+            "window_seconds": "60", "min_places": "3"}  # fmt: skip
+    masked = client.post("/trajectories", data=form)
+    assert masked.status_code == 200 and "浙B***90" in masked.text
+    assert COMPANION not in masked.text and 'class="revealed"' not in masked.text
+    shown = client.post("/trajectories", data={**form, "reveal": "1"})
+    assert shown.status_code == 200, shown.text
+    assert f'<td class="revealed">{COMPANION}</td>' in shown.text
+    assert PASSER not in shown.text  # only the co-travellers found are opened
+    with node.db.session() as session:
+        [entry] = node.governance.audit(session).search(action="trajectory.reveal_plates")
+    assert entry.case_number == "A-2026-0001" and entry.purpose == form["reason"]
+    # A reason too thin: the search is refused, and nothing is revealed.
+    thin = client.post("/trajectories", data={**form, "reason": "abc", "reveal": "1"})
+    assert thin.status_code == 400 and 'data-field="reason"' in thin.text
+    assert COMPANION not in thin.text.replace(f'value="{PLATE}"', "")
+    with node.db.session() as session:
+        assert len(node.governance.audit(session).search(action="trajectory.reveal_plates")) == 1

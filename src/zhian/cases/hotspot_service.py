@@ -7,8 +7,11 @@ outline, and the forecast of the configured method from the cases of the look-ba
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -20,6 +23,8 @@ from zhian.cases.hotspots import (
     Grid,
     HotspotMethod,
     HotspotParameters,
+    SelfExcitingFit,
+    fit_self_exciting,
     forecast,
     grid_over,
     top_cells,
@@ -43,6 +48,60 @@ from zhian.registry.service import RegistryService
 
 DAY_SECONDS = 86_400.0
 STATION_LEVEL = "station"
+# (latitude, longitude, days before now, local hour, midpoint in UNIX seconds) of a case
+CasePlace = tuple[float, float, float, float, float]
+
+
+class FitCache:
+    """The self-exciting fits of the stations, kept between requests (a fit is the costly
+    part of a forecast: an EM over every case of the look-back; scoring a fit is cheap).
+
+    A fit is keyed by what it was fitted on: the grid, the parameters and the cases (place
+    and absolute time of each), so any change to the cases of a station — a new case, an
+    edit that moves one, a deletion, a case leaving the look-back — gives another key and a
+    new fit, in every process, with nothing to notify. Least recently used fits are
+    dropped beyond `size`. Thread-safe; one per process."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._fits: OrderedDict[str, SelfExcitingFit] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(grid: Grid, parameters: HotspotParameters, places: Sequence[CasePlace]) -> str:
+        digest = hashlib.sha256()
+        digest.update(repr((grid.centre_lat, grid.centre_lon, grid.cell_m, grid.x0_m,
+                            grid.y0_m, grid.shape, astuple(parameters))).encode())  # fmt: skip
+        cases = np.array(sorted((p[4], p[0], p[1]) for p in places), dtype=np.float64)
+        digest.update(cases.tobytes())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> SelfExcitingFit | None:
+        with self._lock:
+            fit = self._fits.get(key)
+            if fit is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._fits.move_to_end(key)
+            return fit
+
+    def put(self, key: str, fit: SelfExcitingFit) -> None:
+        with self._lock:
+            self._fits[key] = fit
+            self._fits.move_to_end(key)
+            while len(self._fits) > self.size:
+                self._fits.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fits.clear()
+            self.hits = self.misses = 0
+
+
+FIT_CACHE = FitCache()
 
 
 @dataclass(frozen=True)
@@ -168,16 +227,19 @@ class HotspotService:
 
     def _cases_by_station(
         self, tree: JurisdictionTreeRead, since: datetime, now: datetime
-    ) -> dict[str, list[tuple[float, float, float, float]]]:
-        """station -> (latitude, longitude, days before now, local hour) of its cases."""
-        by_station: dict[str, list[tuple[float, float, float, float]]] = {}
+    ) -> dict[str, list[CasePlace]]:
+        """station -> (latitude, longitude, days before now, local hour, midpoint in UNIX
+        seconds) of its cases."""
+        by_station: dict[str, list[CasePlace]] = {}
         for jurisdiction, _, lat, lon, time_from, time_to in self.repository.places(
             scope=self.scope, since=since, until=now
         ):
             middle = time_from + (time_to - time_from) / 2
             days = (middle - now).total_seconds() / DAY_SECONDS
             hour = middle.astimezone(now.tzinfo).hour
-            by_station.setdefault(station_of(tree, jurisdiction), []).append((lat, lon, days, hour))
+            by_station.setdefault(station_of(tree, jurisdiction), []).append(
+                (lat, lon, days, hour, middle.timestamp())
+            )
         return by_station
 
     def patrol_plan(
@@ -227,14 +289,13 @@ class HotspotService:
         return PatrolPlan(station_id, name, f"{now:%Y-%m-%d}", officers,
                           settings.patrol_radius_m, shifts, stops)  # fmt: skip
 
-    def _daily_case_risk(
-        self, grid: Grid, points: list[tuple[float, float, float, float]]
-    ) -> np.ndarray:
+    def _daily_case_risk(self, grid: Grid, points: list[CasePlace]) -> np.ndarray:
         """Expected cases per cell in one day, by the configured forecast."""
         x, y = grid.project(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
         cases = CasePoints.of(x, y, np.array([p[2] for p in points]))
         method = HotspotMethod(self.settings.hotspot_method)
-        scores = forecast(method, grid, cases, 0.0, self.parameters)
+        scores = forecast(method, grid, cases, 0.0, self.parameters,
+                          fit=self._fit(method, grid, cases, points))  # fmt: skip
         if method is HotspotMethod.SELF_EXCITING:  # expected cases over the horizon
             return scores / self.parameters.horizon_days
         # A count or a density: scaled to the station's cases per day over the look-back.
@@ -245,7 +306,7 @@ class HotspotService:
     def _risk(
         self,
         grid: Grid,
-        points: list[tuple[float, float, float, float]],
+        points: list[CasePlace],
         alerts: Sequence[tuple[float, float, float, int]],
         crowd: Sequence[tuple[float, float, int]],
         now: datetime,
@@ -263,6 +324,30 @@ class HotspotService:
             risk_points, {"alerts": hour_profile([a[3] for a in alerts])},
         )  # fmt: skip
 
+    def _fit(
+        self, method: HotspotMethod, grid: Grid, cases: CasePoints, points: list[CasePlace]
+    ) -> SelfExcitingFit | None:
+        """The self-exciting fit on the cases before now (`FIT_CACHE`'s when the same grid
+        and cases were fitted before); None for the other methods, which fit nothing."""
+        if method is not HotspotMethod.SELF_EXCITING or not len(cases):
+            return None
+        lookback = self.parameters.lookback_days
+        # The cases `forecast` reads: before now, within the look-back.
+        past = [p for p in points if -lookback <= p[2] < 0.0]
+        key = FIT_CACHE.key(grid, self.parameters, past)
+        cached = FIT_CACHE.get(key)
+        if cached is not None:
+            return cached
+        known = cases.before(0.0)
+        keep = known.t >= -lookback
+        known = CasePoints(known.x[keep], known.y[keep], known.t[keep])
+        span = min(lookback, -float(known.t[0])) if len(known) else 1.0
+        fit = fit_self_exciting(grid, known, neighbours=self.parameters.neighbours,
+                                min_bandwidth_m=self.parameters.min_bandwidth_m,
+                                span_days=span)  # fmt: skip
+        FIT_CACHE.put(key, fit)
+        return fit
+
     def _check_station(self, tree: JurisdictionTreeRead, station_id: str) -> None:
         if station_id not in tree.parents or not (
             self.scope.is_unscoped or self.scope.contains(station_id)
@@ -274,7 +359,7 @@ class HotspotService:
         self,
         station: str,
         name: str,
-        points: list[tuple[float, float, float, float]],
+        points: list[CasePlace],
         extra: list[tuple[float, float]],
         method: HotspotMethod,
         now: datetime,
@@ -286,7 +371,8 @@ class HotspotService:
         grid = grid_over(lats, lons, cell_m)
         x, y = grid.project(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
         cases = CasePoints.of(x, y, np.array([p[2] for p in points]))
-        scores = forecast(method, grid, cases, 0.0, self.parameters)
+        scores = forecast(method, grid, cases, 0.0, self.parameters,
+                          fit=self._fit(method, grid, cases, points))  # fmt: skip
         counts = _past_counts(grid, cases)
         rows, cols = top_cells(scores, limit)
         finite = scores[np.isfinite(scores)]

@@ -342,7 +342,7 @@ class HotspotParameters:
     bandwidth_m: float = 100.0
     horizon_days: float = 7.0
     lookback_days: float = 365.0
-    neighbours: int = 5
+    neighbours: int = 3
     min_bandwidth_m: float = 20.0
 
     @classmethod

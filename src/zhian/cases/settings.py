@@ -114,7 +114,7 @@ class CaseSettings(BaseModel):
         default=365.0, gt=0, description="Hotspots: how many days of past cases a forecast uses."
     )
     hotspot_neighbours: int = Field(
-        default=5,
+        default=3,
         ge=1,
         le=100,
         description=(

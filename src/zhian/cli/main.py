@@ -27,6 +27,7 @@ from zhian.cli.clear_errors import ClearErrorsGroup
 from zhian.cli.log_commands import app as log_app
 from zhian.cli.model_commands import app as models_app
 from zhian.cli.registry import import_master_data
+from zhian.cli.registry_export import app as registry_app
 from zhian.cli.simulate import simulate
 from zhian.kit.private_files import create_owner_only
 
@@ -77,6 +78,7 @@ app.add_typer(cases.app, name="cases")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(models_app, name="models")
 app.add_typer(webhook_commands.app, name="webhooks")
+app.add_typer(registry_app, name="registry")
 app.add_typer(ferry.app, name="ferry")
 app.add_typer(node_commands.docs_app, name="docs")
 app.add_typer(access.users_app, name="users")

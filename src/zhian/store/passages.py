@@ -20,6 +20,8 @@ from typing import Any, Final, Literal
 import duckdb
 import msgspec
 
+from zhian.store.schema import EVENT_TABLES
+
 PassageType = Literal["access", "vehicle", "face"]
 PASSAGE_TYPES: Final[tuple[PassageType, ...]] = ("access", "vehicle", "face")
 MAX_PAGE_ROWS: Final = 5000  # an export's page; a screen shows far fewer
@@ -250,11 +252,23 @@ def check_filter(search: PassageFilter) -> None:
 
 
 def _detail_sql() -> str:
+    """One event of a device by its id, of any type: a passage as the list shows it, and an
+    alarm, heartbeat or crowd count with its table's one-line summary (no subject, no
+    direction, no image)."""
     parts = []
     for kind in PASSAGE_TYPES:
         image = "NULL::VARCHAR" if kind == "access" else "image"
         select = _SELECTS[kind].replace(" FROM ", f", {image} AS image_ref FROM ", 1)
         parts.append(f"{select} WHERE device_id = $device AND event_id = $event")
+    for table in EVENT_TABLES.values():
+        if table.event_type in PASSAGE_TYPES:
+            continue
+        parts.append(
+            f"SELECT '{table.event_type}' AS type, seq, event_id, device_id, time, "
+            f"NULL::VARCHAR AS direction, NULL::VARCHAR AS subject, {table.summary_sql} AS "
+            f"detail, FALSE AS has_image, NULL::VARCHAR AS image_ref FROM {table.name} "
+            "WHERE device_id = $device AND event_id = $event"
+        )
     return (
         "SELECT type, seq, event_id, device_id, timezone('UTC', time), direction, subject, "
         f"detail, has_image, image_ref FROM ({' UNION ALL '.join(parts)}) "
@@ -294,7 +308,8 @@ class DuckDbPassages:
             return cursor.execute(*statement).fetchall()
 
     def passage(self, device_id: str, event_id: str) -> PassageDetail | None:
-        """One passage of a device by its event id (the first stored), or None."""
+        """One event of a device by its event id (the first stored), or None: a passage,
+        or an alarm, heartbeat or crowd count (`_detail_sql`)."""
         with closing(self._root.cursor()) as cursor:
             rows = cursor.execute(
                 _detail_sql(), {"device": device_id, "event": event_id}

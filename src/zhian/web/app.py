@@ -26,6 +26,7 @@ from zhian.web import (
     device_views,
     draft_views,
     event_views,
+    face_api,
     face_views,
     follow_views,
     hotspot_views,
@@ -135,6 +136,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(incident_views.router)
     app.include_router(patrol_views.router)
     app.include_router(face_views.router)
+    app.include_router(face_api.router)
     for governance_pages in (audit_views, quality_views, quarantine_views):
         app.include_router(governance_pages.router)
     layout.install(app, status_views.templates)

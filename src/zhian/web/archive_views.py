@@ -19,14 +19,13 @@ from zhian.access.service import AccessService
 from zhian.alerts.schemas import AlertFilter, AlertSummary
 from zhian.devices.schemas import DeviceRead
 from zhian.devices.service import DeviceService
-from zhian.errors import BadRequestError
 from zhian.follows.models import FollowKind
-from zhian.kit.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 from zhian.maps.layers import DeviceStatus, device_status
 from zhian.registry.archive import ArchiveReader
-from zhian.registry.export import EXPORT_KINDS, MaskedFields, RegistryExport
+from zhian.registry.export import EXPORT_KINDS
 from zhian.registry.loop import RegistryLoop
 from zhian.registry.service import RegistryService
+from zhian.registry.upward import EXPORT_ACTION, upward_file
 from zhian.web.auth import current_user
 from zhian.web.follow_views import follow_state
 from zhian.web.i18n import TEXT
@@ -35,7 +34,7 @@ from zhian.web.layout import Page, PageDep
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
 RecordId = Annotated[str, PathParam(min_length=1, max_length=64)]
-EXPORT_PERMISSION = "registry.export"  # also the audit action of an export
+EXPORT_PERMISSION = EXPORT_ACTION  # also the audit action of an export
 ALERTS_SHOWN = 20
 
 # The archive pages' own texts (zh, en), registered with the page texts.
@@ -197,44 +196,22 @@ async def community_export(page: PageDep, community_id: RecordId) -> Response:
     (`registry.export`) with the kind, format, row count and the residents it carries."""
     context = page.context
     form = await page.request.form()
-    kind = str(form.get("kind") or "")
-    file_format = str(form.get("format") or "csv")
-    if kind not in EXPORT_KINDS:
-        raise BadRequestError(f"kind must be one of {', '.join(EXPORT_KINDS)}", field="kind")
-    if file_format not in ("csv", "xlsx"):
-        raise BadRequestError("format must be csv or xlsx", field="format")
-    ArchiveReader(context.session).community(community_id, scope=context.scope)  # 404 if not ours
-
-    def masker(resident_id: str) -> MaskedFields:
-        masked = context.reveal.masked(resident_id, scope=context.scope)
-        if masked is None:
-            return MaskedFields(name=None, id_number=None)
-        return MaskedFields(name=masked.name, id_number=masked.id_number)
-
-    table = RegistryExport(context.session).table(kind, community_id, masker)
-    context.reveal.record_read(
-        context.user,
-        context.read(
-            EXPORT_PERMISSION,
-            "community",
-            community_id,
-            kind=kind,
-            format=file_format,
-            rows=len(table.rows),
-            residents=table.resident_ids,
-        ),
+    exported = upward_file(
+        context.session,
+        context.reveal,
+        user=context.user,
+        scope=context.scope,
+        community_id=community_id,
+        kind=str(form.get("kind") or ""),
+        file_format=str(form.get("format") or "csv"),
+        local_now=page.now.astimezone(page.zone),
+        ip=context.ip,
     )
-    stamp = page.now.astimezone(page.zone).strftime("%Y%m%d-%H%M%S")
-    name = f"registry-{community_id}-{kind}-{stamp}.{file_format}"
-    if file_format == "xlsx":
-        body, media_type = xlsx_bytes(kind, table.header, table.rows), XLSX_MEDIA_TYPE
-    else:
-        body, media_type = csv_bytes(table.header, table.rows), CSV_MEDIA_TYPE
     return Response(
-        body,
-        media_type=media_type,
+        exported.body,
+        media_type=exported.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": f'attachment; filename="{exported.name}"',
             "Cache-Control": "no-store",
         },
     )

@@ -1,6 +1,7 @@
-"""A passage's own page (事件详情): the door, vehicle or face event with its image.
+"""An event's own page (事件详情): a door, vehicle or face passage with its image, or an
+alarm, heartbeat or crowd count with its details.
 
-The page shows the passage as the list does (identifiers masked) and, when the event
+The page shows a passage as the list does (identifiers masked) and, when the event
 carries one, its image: a face capture, a vehicle snapshot or a GA/T 1400 sub-image, all
 stored sealed (`zhian.ingest.images`). The image is served only for the event that refers
 to it (no browsing of the image store by reference), only to a user whose jurisdiction
@@ -19,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.kit.thumbnails import thumbnail
-from zhian.store.passages import PassageDetail
+from zhian.store.passages import PASSAGE_TYPES, PassageDetail
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -34,6 +35,10 @@ EVENT_TEXT: dict[str, tuple[str, str]] = {
     "evt_no_image": ("该事件没有图片", "This event has no image"),
     "evt_full": ("查看原图", "Full image"),
     "evt_event_id": ("事件编号", "Event id"),
+    "evt_title_event": ("事件详情", "Event"),
+    "pas_type_alarm": ("报警", "Alarm"),
+    "pas_type_heartbeat": ("心跳", "Heartbeat"),
+    "pas_type_crowd": ("客流", "Crowd count"),
 }
 for _key, (_zh, _en) in EVENT_TEXT.items():
     TEXT["zh"].setdefault(_key, _zh)
@@ -63,7 +68,12 @@ def event_page(page: PageDep, device_id: Identifier, event_id: Identifier) -> HT
         context.read("event.view", "event", event_id, device_id=device_id, masked=True),
     )
     response = page.render(
-        "event.html", {"passage": detail.record, "has_image": bool(detail.image)}
+        "event.html",
+        {
+            "passage": detail.record,
+            "has_image": bool(detail.image),
+            "is_passage": detail.record.type in PASSAGE_TYPES,
+        },
     )
     response.headers["Cache-Control"] = "no-store"
     return response

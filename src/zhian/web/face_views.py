@@ -10,9 +10,11 @@ masked subjects and link to each capture's page, whose image is read with its ow
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
@@ -22,6 +24,7 @@ from zhian.governance.reveal import Purpose
 from zhian.search.faces import FaceSearchResult, probe_vector, rank_captures
 from zhian.store.passages import CaptureWindow, SealedFaceCapture
 from zhian.web.auth import current_user
+from zhian.web.deps import RequestContext
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 
@@ -30,6 +33,8 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 SEARCH_ACTION: Final = "faces.search"
 MAX_TOP_K: Final = 50
 MAX_COMPARED: Final = 20_000
+DEFAULT_TOP_K: Final = 10
+DEFAULT_MIN_SIMILARITY: Final = 0.6
 FORM_FIELDS: Final = ("feature", "case_number", "reason", "top_k", "min_similarity")
 
 FACE_TEXT: dict[str, tuple[str, str]] = {
@@ -68,33 +73,43 @@ def _number(value: str, name: str, default: float, low: float, high: float) -> f
     return number
 
 
-def _purpose(form: dict[str, str]) -> Purpose:
-    purpose = Purpose(form["case_number"] or None, form["reason"] or None)
-    if not purpose.case_number or not (purpose.reason or "").strip():
-        raise BadRequestError("a face search needs a case number and a reason", field="case_number")
-    return purpose.checked()
-
-
 def _search(page: Page, form: dict[str, str], purpose: Purpose) -> FaceSearchResult:
-    context = page.context
     probe = probe_vector(form["feature"])
-    top_k = int(_number(form["top_k"], "top_k", 10, 1, MAX_TOP_K))
-    minimum = _number(form["min_similarity"], "min_similarity", 0.6, -1.0, 1.0)
-    sealer = page.node.vault
-    now = page.now
+    top_k = int(_number(form["top_k"], "top_k", DEFAULT_TOP_K, 1, MAX_TOP_K))
+    minimum = _number(form["min_similarity"], "min_similarity", DEFAULT_MIN_SIMILARITY, -1.0, 1.0)
+    return search_faces(page.context, probe, purpose, top_k=top_k, min_similarity=minimum,
+                        now=page.now)  # fmt: skip
+
+
+def search_faces(
+    context: RequestContext,
+    probe: npt.NDArray[np.float32],
+    purpose: Purpose,
+    *,
+    top_k: int,
+    min_similarity: float,
+    now: datetime,
+) -> FaceSearchResult:
+    """The page's and the API's search: the captures of the user's jurisdiction within the
+    face retention, each compared feature opened, the search audited (`faces.search`) with
+    the checked purpose, the captures matched and how many were compared."""
+    node = context.node
+    sealer = node.vault
     devices = DeviceService(context.session).list_devices(scope=context.scope)
     window = CaptureWindow(
-        since=now - timedelta(days=page.node.settings.governance.face_days),
+        since=now - timedelta(days=node.settings.governance.face_days),
         until=now,
         device_ids=None if context.scope.is_unscoped else tuple(d.id for d in devices),
         limit=MAX_COMPARED,
     )
-    captures = page.node.event_reads.sealed_captures(window)
+    captures = node.event_reads.sealed_captures(window)
 
     def open_feature(capture: SealedFaceCapture) -> str:
         return sealer.open_feature(capture.device_id, capture.event_id, capture.feature)
 
-    result = rank_captures(probe, captures, open_feature, top_k=top_k, min_similarity=minimum)
+    result = rank_captures(
+        probe, captures, open_feature, top_k=top_k, min_similarity=min_similarity
+    )
     context.reveal.record_read(
         context.user,
         context.read(
@@ -103,12 +118,26 @@ def _search(page: Page, form: dict[str, str], purpose: Purpose) -> FaceSearchRes
             *(f"{m.device_id}/{m.event_id}" for m in result.matches),
             compared=result.compared,
             top_k=top_k,
-            min_similarity=minimum,
+            min_similarity=min_similarity,
             since=window.since.isoformat(),
         ),
         purpose=purpose,
     )
     return result
+
+
+def checked_purpose(case_number: str | None, reason: str | None) -> Purpose:
+    """The purpose of a face search, or BadRequestError naming `case_number` (both the case
+    number and a reason are required) or the field the purpose check names."""
+    purpose = Purpose(case_number or None, reason or None)
+    if not purpose.case_number or not (purpose.reason or "").strip():
+        raise BadRequestError("a face search needs a case number and a reason", field="case_number")
+    return purpose.checked()
+
+
+def refuse_search(context: RequestContext, purpose: Purpose, error: ZhianError) -> None:
+    """Audit a refused face search (`faces.search.refused`)."""
+    context.reveal.refuse(context.user, purpose, context.read(SEARCH_ACTION, "face_event"), error)
 
 
 def _render(
@@ -145,10 +174,9 @@ async def face_search(page: PageDep) -> HTMLResponse:
     form = {name: str(raw.get(name) or "").strip() for name in FORM_FIELDS}
     purpose = Purpose(form["case_number"] or None, form["reason"] or None)
     try:
-        checked = _purpose(form)
+        checked = checked_purpose(form["case_number"], form["reason"])
         result = _search(page, form, checked)
     except BadRequestError as error:
-        read = page.context.read(SEARCH_ACTION, "face_event")
-        page.context.reveal.refuse(page.user, purpose, read, error)
+        refuse_search(page.context, purpose, error)
         return _render(page, form, error=error, status_code=400)
     return _render(page, form, result)

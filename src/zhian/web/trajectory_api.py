@@ -145,7 +145,13 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
     result = trajectory_service(context).co_travellers(
         _query(body), window_seconds=body.window_seconds, min_places=body.min_places
     )
-    clear = _revealed(context, body, [found.subject for found in result.found])
+    clear = (
+        revealed_plates(
+            context, body.case_number, body.reason, [found.subject for found in result.found]
+        )
+        if body.reveal
+        else {}
+    )
     return {
         "plate_masked": result.plate_masked,
         "case_number": result.case_number,
@@ -167,16 +173,16 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
     }  # fmt: skip
 
 
-def _revealed(
-    context: RequestContext, body: CoTravellerSearch, tokens: list[str]
+def revealed_plates(
+    context: RequestContext, case_number: str, reason: str, tokens: list[str]
 ) -> dict[str, str]:
-    """token -> plate in the clear when the search asked for it: the reveal service checks
-    the permission and the purpose (the same case and reason) and audits it, or refuses
-    (403, 400) and records the refusal."""
-    if not body.reveal or not tokens:
+    """token -> plate in the clear, for a search that asked for it (the API's `reveal`,
+    the page's box): the reveal service checks the permission and the purpose (the same
+    case and reason) and audits it, or refuses (403, 400) and records the refusal."""
+    if not tokens:
         return {}
     read = context.read("trajectory.reveal_plates", "plate", *tokens,
-                        case_number=body.case_number)  # fmt: skip
-    stated = context.reveal.authorise(context.user, Purpose(body.case_number, body.reason), read)
+                        case_number=case_number)  # fmt: skip
+    stated = context.reveal.authorise(context.user, Purpose(case_number, reason), read)
     opened = context.reveal.opened(tokens, user=context.user, purpose=stated, read=read)
     return {token: item.value for token, item in opened.items()}

@@ -21,7 +21,7 @@ from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 from zhian.web.map_views import base_layer
-from zhian.web.trajectory_api import trajectory_service
+from zhian.web.trajectory_api import revealed_plates, trajectory_service
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -66,13 +66,19 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "traj_co_title": ("同行车辆", "Co-travellers"),
     "traj_co_places": ("共同点位数", "Shared places"),
     "traj_co_none": ("未发现同行车辆", "No co-traveller found"),
+    "traj_reveal": (
+        "显示同行车辆完整号牌（以本案件编号与事由为目的，查看留痕）",
+        "Show the co-travellers' plates in full (for this case and reason; audited)",
+    ),
+    "traj_plate_clear": ("完整号牌", "Plate in full"),
 }
 for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
 
 FIELDS = ("subject_kind", "plate", "resident_id", "case_number", "reason", "since", "until",
-          "with_co", "window_seconds", "min_places")  # fmt: skip
+          "with_co", "window_seconds", "min_places", "reveal")  # fmt: skip
+REVEAL_PERMISSION = "personal_data.reveal"
 
 
 def _moment(page: Page, value: str, field: str) -> datetime:
@@ -92,8 +98,9 @@ def _number(value: str, field: str) -> float:
 
 def _render(page: Page, form: dict[str, str], status_code: int = 200, **extra: Any) -> HTMLResponse:
     context: dict[str, Any] = {"form": form, "form_error": None, "result": None,
-                               "co": None, "points": [], "base": base_layer(
-                                   page.node.settings.map)}  # fmt: skip
+                               "co": None, "clear": {}, "points": [],
+                               "may_reveal": page.user.can(REVEAL_PERMISSION),
+                               "base": base_layer(page.node.settings.map)}  # fmt: skip
     context.update(extra)
     return page.render("trajectories.html", context, status_code=status_code)
 
@@ -130,9 +137,19 @@ async def trajectory_search(page: PageDep) -> HTMLResponse:
             )  # fmt: skip
     except ZhianError as error:
         return _render(page, form, error.status_code, form_error=error)
+    clear: dict[str, str] = {}
+    reveal_error: ZhianError | None = None
+    if co is not None and co.found and form["reveal"]:
+        try:  # refused (no permission, a weak reason): audited, the plates stay masked
+            clear = revealed_plates(page.context, form["case_number"], form["reason"],
+                                    [found.subject for found in co.found])  # fmt: skip
+        except ZhianError as error:
+            reveal_error = error
     points = [
         {"lat": s.place.latitude, "lon": s.place.longitude, "time": s.passage.time.isoformat(),
          "device": result.device_names.get(s.passage.device_id, s.passage.device_id)}
         for s in result.steps if s.place is not None
     ]  # fmt: skip
-    return _render(page, form, result=result, co=co, points=points)
+    return _render(page, form, reveal_error.status_code if reveal_error else 200,
+                   form_error=reveal_error, result=result, co=co, clear=clear,
+                   points=points)  # fmt: skip

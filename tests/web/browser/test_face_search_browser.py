@@ -1,0 +1,102 @@
+"""Search by face (以图搜图) in a real browser (headless Chromium against a real node): the
+page refuses a search without a case reference (the refusal audited, nothing compared),
+and with a case number and a reason finds the planted capture, most similar first.
+Screenshots go to `artifacts/` (face-search-refused.png, face-search.png).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from datetime import timedelta
+
+import pytest
+
+from tests.web.browser.test_alert_loop import (  # noqa: F401 (fixtures)
+    ARTIFACTS,
+    DESKTOP,
+    PASSWORD,
+    LiveServer,
+    browser,
+    live_server,
+)
+from zhian.node import Node
+
+pytestmark = pytest.mark.slow
+
+PROBE = [1.0] * 64 + [0.0] * 64
+LIKE = [0.9] * 64 + [0.1] * 64
+
+
+def _feature(values: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def _capture(node: Node) -> str:
+    """A face capture with a feature at one of the district's face cameras; its event id."""
+    from sqlalchemy import select
+
+    from zhian.devices.models import Device
+
+    with node.db.session() as session:
+        camera = session.scalars(
+            select(Device).where(Device.kind == "face_camera").order_by(Device.id).limit(1)
+        ).one()
+        camera_id = camera.id
+    event = {"type": "face", "id": "face-browser-1", "device_id": camera_id,
+             "time": (node.clock.now() - timedelta(minutes=3)).isoformat(), "quality": 0.9,
+             "feature": _feature(LIKE)}  # fmt: skip
+    result = node.intake.submit_raw([json.dumps(event).encode()], source="native",
+                                    sender_id=None, content_type="application/json")  # fmt: skip
+    assert result.accepted == 1, result.items
+    assert node.feeder.wait_caught_up(timeout_seconds=20)
+    return "face-browser-1"
+
+
+def _audited(node: Node, action: str) -> int:
+    with node.db.session() as session:
+        return len(node.governance.audit(session).search(action=action))
+
+
+def test_a_face_search_is_refused_without_a_case_reference(
+    live_server: LiveServer,  # noqa: F811
+    browser: object,  # noqa: F811
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(exist_ok=True)
+    event_id = _capture(live_server.node)
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.base_url}/face-search")
+    page.fill("#username", "command")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#face-form")).to_be_visible()
+
+    # No case number: refused, the field named, nothing compared, the refusal audited.
+    page.fill("#face-feature", _feature(PROBE))
+    page.fill("#face-reason", "robbery suspect")
+    page.click("#face-go")
+    expect(page.locator("#face-error")).to_have_attribute("data-field", "case_number")
+    expect(page.locator("#face-results")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "face-search-refused.png"))
+    assert _audited(live_server.node, "faces.search.refused") == 1
+    assert _audited(live_server.node, "faces.search") == 0
+
+    # With a case number and a reason: the capture, with its similarity, audited.
+    page.fill("#face-case", "A2026-0042")
+    page.click("#face-go")
+    row = page.locator(f"#face-results tr[data-event='{event_id}']")
+    expect(row).to_have_count(1)
+    assert float(row.get_attribute("data-similarity") or "0") > 0.9
+    expect(page.locator("#face-error")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "face-search.png"))
+    assert _audited(live_server.node, "faces.search") == 1
+    assert not errors, errors
+    context.close()
