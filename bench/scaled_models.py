@@ -80,6 +80,7 @@ from zhian.sim import TZ, District, Simulation, build_district
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.store.events import EventStore
 from zhian.store.parquet import MANIFEST, ROW_GROUP_ROWS, Manifest, ParquetEventStore
+from zhian.store.parquet_files import ParquetFolder
 from zhian.store.queries import EventQueries
 from zhian.store.schema import EVENT_TABLES, STORE_CONSUMER, EventTable
 
@@ -298,7 +299,7 @@ def export_parquet(connection: duckdb.DuckDBPyConnection, root: Path, last_seq: 
         )
         print(f"  exported {table.name:17} in {time.perf_counter() - began:6.1f} s "
               f"→ {len(files[table.name])} files", flush=True)  # fmt: skip
-    Manifest(last_seq, files).save(root)
+    Manifest(last_seq, files).save(ParquetFolder.local(root))
 
 
 def main() -> None:
