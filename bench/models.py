@@ -29,8 +29,8 @@ from typing import Any
 
 import psycopg
 
+from scaled_models import master_of  # the registry as a node holds it: tokens
 from zhian.config import ModelSettings
-from zhian.devices.models import Device
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.identity import IdentitySealer
 from zhian.governance.keys import generate_keyring
@@ -39,10 +39,8 @@ from zhian.governance.vault import IdentifierVault
 from zhian.ingest.events import Event, LoggedEvent
 from zhian.models.base import ModelRun
 from zhian.models.catalogue import MODELS
-from zhian.models.master import MasterData, TokenOf, build_master
-from zhian.models.orm import WelfareOptin
-from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
-from zhian.sim import TZ, District, Simulation, build_district
+from zhian.models.master import MasterData
+from zhian.sim import TZ, Simulation, build_district
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.store.events import EventStore
 
@@ -79,21 +77,6 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, rss_bytes())
-
-
-def master_of(district: District, optins: list[str], tokens: TokenOf) -> MasterData:
-    t = district.tables
-    return build_master(
-        {str(r["id"]): Community(**r) for r in t["communities"]},
-        {str(r["id"]): Building(**r) for r in t["buildings"]},
-        {str(r["id"]): Unit(**r) for r in t["units"]},
-        [House(**r) for r in t["houses"]],
-        [Resident(**r) for r in t["residents"]],
-        [Device(**r) for r in t["devices"]],
-        [Vehicle(**r) for r in t["vehicles"]],
-        [WelfareOptin(resident_id=r, requested_by="self", since=START) for r in optins],
-        tokens,
-    )
 
 
 def bench_vault() -> IdentifierVault:

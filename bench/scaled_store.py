@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scaled_models import master_of  # the registry as a node holds it: tokens
 from zhian.alerts.drafts import AlertDraft
-from zhian.devices.models import Device
 from zhian.governance.crypto import FieldCipher
 from zhian.governance.identity import IdentitySealer
 from zhian.governance.keys import generate_keyring
@@ -41,11 +41,8 @@ from zhian.governance.vault import IdentifierVault
 from zhian.ingest.events import Event, LoggedEvent
 from zhian.models.base import ModelRun
 from zhian.models.catalogue import MODELS
-from zhian.models.master import MasterData, TokenOf, build_master
-from zhian.models.orm import WelfareOptin
 from zhian.models.settings import ModelSettings
-from zhian.registry.models import Building, Community, House, Resident, Unit, Vehicle
-from zhian.sim import TZ, District, Simulation, build_district
+from zhian.sim import TZ, Simulation, build_district
 from zhian.sim.scenarios_housing import WELFARE_OPTIN
 from zhian.store.events import EventStore
 from zhian.store.parquet import ParquetEventStore
@@ -107,21 +104,6 @@ class PeakMemory:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def master_of(district: District, optins: list[str], tokens: TokenOf) -> MasterData:
-    t = district.tables
-    return build_master(
-        {str(r["id"]): Community(**r) for r in t["communities"]},
-        {str(r["id"]): Building(**r) for r in t["buildings"]},
-        {str(r["id"]): Unit(**r) for r in t["units"]},
-        [House(**r) for r in t["houses"]],
-        [Resident(**r) for r in t["residents"]],
-        [Device(**r) for r in t["devices"]],
-        [Vehicle(**r) for r in t["vehicles"]],
-        [WelfareOptin(resident_id=r, requested_by="self", since=START) for r in optins],
-        tokens,
-    )
 
 
 def bench_vault() -> IdentifierVault:
