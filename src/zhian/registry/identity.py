@@ -51,6 +51,18 @@ class ProtectedCode:
     column: str
     token_kind: str  # the event store's kind: a card is a subject reference, a plate a plate
     mask: Callable[[str], str]
+    many: bool = False  # a comma-separated list: tokens and masked forms listed the same way
+
+    def token_of(self, value: str, token: Callable[[str, str], str]) -> str:
+        """The value's token (`token(kind, value)`), or each listed value's, comma-separated."""
+        if not self.many:
+            return token(self.token_kind, value)
+        return ",".join(token(self.token_kind, item) for item in value.split(",") if item)
+
+    def masked(self, value: str) -> str:
+        if not self.many:
+            return self.mask(value)
+        return ",".join(self.mask(item) for item in value.split(",") if item)
 
     @property
     def token_column(self) -> str:
@@ -67,10 +79,13 @@ class ProtectedCode:
 
 CARD_REF = ProtectedCode("card_ref", "subject", mask_ref)
 PLATE = ProtectedCode("plate", "plate", mask_plate)
+# A restricted place's allowed plates (docs/models.md, restricted places).
+ALLOWED_PLATES = ProtectedCode("allowed_plates", "plate", mask_plate, many=True)
 # Per registry table: the import columns held only as token + sealed copy + masked form.
 PROTECTED_CODES: Mapping[str, tuple[ProtectedCode, ...]] = {
     "residents": (CARD_REF,),
     "vehicles": (PLATE,),
+    "place_restrictions": (ALLOWED_PLATES,),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base
@@ -233,3 +233,8 @@ class PlaceRestriction(Base):
     allowed_owners: Mapped[str] = mapped_column(String(64), default="")
     allowed_from_hour: Mapped[int | None] = mapped_column()
     allowed_until_hour: Mapped[int | None] = mapped_column()
+    # Allowed plates, like a vehicle's plate never in clear: the tokens the event store
+    # joins on (comma-separated), a sealed copy of the list and the masked plates.
+    allowed_plates_token: Mapped[str | None] = mapped_column(Text)
+    allowed_plates_enc: Mapped[bytes | None] = mapped_column()
+    allowed_plates_masked: Mapped[str | None] = mapped_column(Text)

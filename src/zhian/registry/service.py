@@ -312,14 +312,16 @@ class _Load:
             value = values.pop(code.column, None)
             if code.column not in present:
                 continue
+            if code.many and not value:
+                value = None  # an empty list: nothing to seal
             if value is not None and self.identity is None:
                 return RowError(row, code.column, NO_KEY_REASON)
             codes[code.column] = value
             if value is None or self.identity is None:
                 values[code.token_column] = values[code.masked_column] = None
             else:
-                values[code.token_column] = self.identity.token(code.token_kind, value)
-                values[code.masked_column] = code.mask(value)
+                values[code.token_column] = code.token_of(value, self.identity.token)
+                values[code.masked_column] = code.masked(value)
             present = (present - {code.column}) | {code.token_column, code.masked_column}
         for code in self.codes:
             values.setdefault(code.token_column, None)
