@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from zhian.governance.masking import mask_plate, mask_ref
+from zhian.governance.plates import plate_kind
 
 # Sealed columns per identity field of a resident; the ID number also gets a join token.
 SEALED_COLUMNS: Mapping[str, str] = {
@@ -52,6 +53,13 @@ class ProtectedCode:
     token_kind: str  # the event store's kind: a card is a subject reference, a plate a plate
     mask: Callable[[str], str]
     many: bool = False  # a comma-separated list: tokens and masked forms listed the same way
+    # What kind of code it is, kept beside it (a plate's kind: `other` is flagged in data
+    # quality), in `kind_column`; None: no kind kept.
+    classify: Callable[[str], str] | None = None
+
+    @property
+    def kind_column(self) -> str | None:
+        return None if self.classify is None else f"{self.column}_kind"
 
     def token_of(self, value: str, token: Callable[[str, str], str]) -> str:
         """The value's token (`token(kind, value)`), or each listed value's, comma-separated."""
@@ -78,7 +86,7 @@ class ProtectedCode:
 
 
 CARD_REF = ProtectedCode("card_ref", "subject", mask_ref)
-PLATE = ProtectedCode("plate", "plate", mask_plate)
+PLATE = ProtectedCode("plate", "plate", mask_plate, classify=lambda plate: plate_kind(plate).value)
 # A restricted place's allowed plates (docs/models.md, restricted places).
 ALLOWED_PLATES = ProtectedCode("allowed_plates", "plate", mask_plate, many=True)
 # Per registry table: the import columns held only as token + sealed copy + masked form.

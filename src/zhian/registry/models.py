@@ -174,6 +174,9 @@ class Vehicle(Base):
     plate_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     plate_enc: Mapped[bytes | None] = mapped_column()
     plate_masked: Mapped[str | None] = mapped_column(String(16))
+    # The plate's kind by the plate rule (zhian.governance.plates): `other` (foreign,
+    # unreadable) is kept and counted on the data-quality page.
+    plate_kind: Mapped[str | None] = mapped_column(String(16), index=True)
     plate_color: Mapped[str] = mapped_column(String(16))
     vehicle_class: Mapped[str] = mapped_column(String(16))
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
