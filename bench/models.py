@@ -170,9 +170,9 @@ WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.time >= %(since)s AND e
 ORDER BY e.plate, d.community_id, e.time DESC
 """
 PG_RESTRICTED = """
-SELECT e.plate, e.vehicle_class, d.community_id, e.event_id, e.time
+SELECT e.plate, e.vehicle_class, d.community_id, e.event_id, e.time, e.direction
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
+WHERE d.kind = 'vehicle_gate' AND d.is_residential
   AND e.vehicle_class IN ('muck_truck', 'hazmat') AND e.time >= %(day2)s AND e.time < %(now)s
 ORDER BY e.time
 """

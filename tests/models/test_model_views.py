@@ -143,3 +143,33 @@ def test_place_type_thresholds_are_read_by_all_and_set_by_who_holds_every_commun
     assert bad.status_code == 400 and 'data-field="vacant_absent_days"' in bad.text
     shown = client.get("/models/place-types/campsite?lang=en")
     assert 'value="30.0"' in shown.text and "Campsite" in shown.text
+
+
+def test_a_communitys_restricted_places_are_shown_with_plates_masked(
+    site: tuple[Node, TestClient],
+) -> None:
+    from zhian.governance.masking import mask_plate
+    from zhian.registry.service import RegistryService
+
+    node, client = site
+    sign_in(client, "station", PASSWORD)
+    assert 'id="restrictions-none"' in client.get("/models/communities/C01?lang=en").text
+    district = build_district(seed=2, scale=0.1)
+    gate = next(
+        str(d["id"])
+        for d in district.tables["devices"]
+        if d["kind"] == "vehicle_gate" and d["community_id"] == "C01"
+    )
+    with node.db.session() as session:
+        report = RegistryService(session, identity=node.governance.require_sealer()).load_rows(
+            "place_restrictions",
+            [{"id": "G1", "device_id": gate, "name": "护林通道", "allowed_owners": "community",
+              "allowed_from_hour": "6", "allowed_until_hour": "20", "allowed_plates": "浙AF0001"}],
+        )  # fmt: skip
+        assert report.inserted == 1, report.errors
+    page = client.get("/models/communities/C01?lang=zh").text
+    row = page.split('data-restriction="G1"')[1].split("</tr>")[0]
+    assert "护林通道" in row and "6:00–20:00" in row and "双向" in row
+    assert mask_plate("浙AF0001") in row and "浙AF0001" not in page
+    # Another community's page does not list it.
+    assert 'data-restriction="G1"' not in client.get("/models/communities/C02").text

@@ -186,3 +186,109 @@ def test_false_alarm_feedback_lowers_running_precision(node: Node, district: Dis
         feedback = collect_feedback(alerts, scope=JurisdictionScope.unscoped())
     assert feedback[("model.restricted_vehicle", community)].false_alarms == 1
     assert feedback[("model.restricted_vehicle", None)].precision == 0.0
+
+
+def _car_at_gate(
+    district: District, event_id: str, gate: str, at: datetime, direction: str, *, trade: bool
+) -> VehicleEvent:
+    car = district.trade_plates[0] if trade else district.passing_plates[0]
+    return VehicleEvent(
+        id=event_id, device_id=gate, time=at, plate=car.plate, plate_color=car.plate_color,
+        vehicle_class=car.vehicle_class, direction="in" if direction == "in" else "out",
+    )  # fmt: skip
+
+
+def _zombies(node: Node, moment: datetime) -> list[dict[str, object]]:
+    _at(node, moment)
+    found = []
+    with node.alerts() as alerts:
+        for alert_id in node.models.run_once():
+            detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
+            if detail.rule == "model.zombie_vehicle":
+                found.append(dict(detail.evidence.figures))
+    return found
+
+
+def test_a_stranger_car_that_stays_is_a_zombie_one_read_elsewhere_later_left(
+    node: Node, district: District
+) -> None:
+    site = next(s for s in district.sites if s.vehicle_gates)
+    gate = site.vehicle_gates[0]
+    assert district.passing_plates[0].vehicle_class not in ("van", "truck")
+    entered = _car_at_gate(district, "z1", gate, START, "in", trade=False)
+    _submit(node, [entered])
+    [alert] = _zombies(node, START + timedelta(days=8))
+    assert alert["param.zombie_absent_days"] == 7 and alert["days_since_entry"] == 8.0
+    # Two days after it entered, the district's checkpoint read it: its way out was missed.
+    checkpoint = district.public.checkpoint
+    later = _car_at_gate(district, "z2", checkpoint, START + timedelta(days=2), "out", trade=False)
+    _submit(node, [later])
+    assert _zombies(node, START + timedelta(days=9)) == []
+
+
+def test_a_delivery_van_waits_for_the_commercial_threshold(node: Node, district: District) -> None:
+    site = next(s for s in district.sites if s.vehicle_gates)
+    van = district.trade_plates[0]
+    assert van.vehicle_class in ("van", "truck")
+    _submit(node, [_car_at_gate(district, "v1", site.vehicle_gates[0], START, "in", trade=True)])
+    assert _zombies(node, START + timedelta(days=8)) == []  # a van's exit read was missed
+    [alert] = _zombies(node, START + timedelta(days=31))
+    assert alert["param.zombie_commercial_absent_days"] == 30
+    assert alert["vehicle_class"] == van.vehicle_class
+
+
+def _truck_passage(
+    district: District, event_id: str, at: datetime, direction: str, truck: int = 0
+) -> VehicleEvent:
+    _, _, event = _muck_truck(district)
+    car = district.muck_trucks[truck]
+    return VehicleEvent(
+        id=event_id, device_id=event.device_id, time=at, plate=car.plate,
+        plate_color=car.plate_color, vehicle_class=car.vehicle_class,
+        direction="in" if direction == "in" else "out",
+    )  # fmt: skip
+
+
+def _restricted(node: Node, moment: datetime) -> list[dict[str, object]]:
+    _at(node, moment)
+    found = []
+    with node.alerts() as alerts:
+        for alert_id in node.models.run_once():
+            detail = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
+            if detail.rule == "model.restricted_vehicle":
+                found.append(
+                    {"zh": detail.evidence.explanation_zh, **dict(detail.evidence.figures)}
+                )
+    return found
+
+
+def test_a_muck_truck_whose_entry_was_not_read_is_judged_by_its_way_out(
+    node: Node, district: District
+) -> None:
+    day = START.replace(hour=0) + timedelta(days=1)
+    _at(node, day.replace(hour=6))
+    # At night: in and out read, and one whose entry was missed leaving at 05:10 (it may
+    # have come in before 05:00): nothing.
+    _submit(node, [
+        _truck_passage(district, "n1", day.replace(hour=23) - timedelta(days=1), "in"),
+        _truck_passage(district, "n2", day.replace(hour=23, minute=15) - timedelta(days=1), "out"),
+        _truck_passage(district, "n3", day.replace(hour=5, minute=10), "out"),
+    ])  # fmt: skip
+    assert _restricted(node, day.replace(hour=6)) == []
+    # In the afternoon, only its way out was read, twice (a duplicated read): one alert.
+    _at(node, day.replace(hour=15))
+    _submit(node, [
+        _truck_passage(district, "d1", day.replace(hour=14, minute=30), "out"),
+        _truck_passage(district, "d2", day.replace(hour=14, minute=30, second=4), "out"),
+    ])  # fmt: skip
+    [alert] = _restricted(node, day.replace(hour=15))
+    assert alert["entry_read"] == "missed" and alert["rule_broken"] == "hours"
+    assert "驶入未被识读" in str(alert["zh"])
+    # Another truck read coming in and going out: the entry raises it, the exit nothing.
+    _at(node, day.replace(hour=17))
+    _submit(node, [
+        _truck_passage(district, "e1", day.replace(hour=16), "in", truck=1),
+        _truck_passage(district, "e2", day.replace(hour=16, minute=20), "out", truck=1),
+    ])  # fmt: skip
+    alerts = _restricted(node, day.replace(hour=17))
+    assert sorted(str(a.get("entry_read")) for a in alerts) == ["None", "missed"]

@@ -22,6 +22,7 @@ from zhian.sim import TZ, District, build_district
 
 START = datetime(2026, 11, 2, 0, 0, tzinfo=TZ)
 RULE = "护林通道仅限本社区车辆白天通行"
+RANGERS = "浙A·F0001，苏E 99999"
 
 
 @pytest.fixture
@@ -37,9 +38,13 @@ def node(request: pytest.FixtureRequest, tmp_path: Path, district: District) -> 
         gate = _gate(district)
         with (tmp_path / "csv" / "place_restrictions.csv").open("w", encoding="utf-8") as file:
             writer = csv.writer(file)
-            header = "id,device_id,name,allowed_owners,allowed_from_hour,allowed_until_hour"
+            header = (
+                "id,device_id,name,allowed_owners,allowed_from_hour,allowed_until_hour,"
+                "allowed_plates"
+            )
             writer.writerow(header.split(","))
-            writer.writerow(["G1", gate, RULE, "community", "6", "20"])
+            # The rangers' own trucks, registered nowhere, written as people write plates.
+            writer.writerow(["G1", gate, RULE, "community", "6", "20", RANGERS])
         reports = import_paths(
             opened.db,
             sorted((tmp_path / "csv").glob("*.csv")),
@@ -104,3 +109,56 @@ def test_passages_breaking_a_restricted_gates_rule_alert_with_the_rule_and_the_p
     # Plates appear masked only.
     assert mask_plate("苏E12345") in stranger.evidence.explanation_zh
     assert "苏E12345" not in stranger.evidence.explanation_zh + stranger.evidence.explanation_en
+
+
+def test_a_plate_on_the_rules_list_is_allowed_and_held_only_as_a_token(
+    node: Node, district: District
+) -> None:
+    from sqlalchemy import select
+
+    from zhian.registry.models import PlaceRestriction
+
+    with node.db.session() as session:
+        row = session.scalars(select(PlaceRestriction)).one()
+        assert row.allowed_plates_masked == f"{mask_plate('浙AF0001')},{mask_plate('苏E99999')}"
+        assert row.allowed_plates_token is not None and "F0001" not in row.allowed_plates_token
+        assert row.allowed_plates_enc is not None
+    assert isinstance(node.clock, ManualClock)
+    node.clock.set(START + timedelta(hours=23, minutes=30))
+    _pass(node, district, "ranger-day", "浙AF0001", 10)  # on the list, by day: allowed
+    _pass(node, district, "ranger-night", "苏E99999", 22)  # on the list, at night
+    _pass(node, district, "other-day", "苏E99998", 11)  # not on the list
+    while node.feeder.feed_once():
+        pass
+    with node.alerts() as alerts:
+        details = [
+            alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
+            for alert_id in node.models.run_once()
+        ]
+    found = {
+        d.evidence.events[0].id: d.evidence.figures["rule_broken"]
+        for d in details
+        if d.evidence.figures.get("place_rule") == "G1"
+    }
+    assert found == {"ranger-night": "hours", "other-day": "vehicle"}
+
+
+def test_an_unreadable_allowed_plate_is_refused_naming_the_column(
+    tmp_path: Path, district: District
+) -> None:
+    settings = load_settings(tmp_path / "ws2", log={"fsync": False})
+    with Node.open(settings, ManualClock(START), feed=False) as opened:
+        district.write_csv(tmp_path / "csv2")
+        path = tmp_path / "csv2" / "place_restrictions.csv"
+        path.write_text(
+            f'id,device_id,name,allowed_plates\nG2,{_gate(district)},{RULE},"浙AF0001,浙A<F2>"\n',
+            encoding="utf-8",
+        )
+        reports = import_paths(
+            opened.db, sorted((tmp_path / "csv2").glob("*.csv")),
+            identity=opened.governance.require_sealer(),
+        )  # fmt: skip
+    [report] = [r for r in reports if r.entity == "place_restrictions"]
+    [error] = report.errors
+    assert report.rejected == 1 and error.column == "allowed_plates"
+    assert "浙A<F2>" in error.reason

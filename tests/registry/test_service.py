@@ -270,7 +270,19 @@ def test_foreign_and_misread_plates_are_imported_and_absurd_ones_refused(
     assert errors_of(report) == [(4, "plate", "must contain only letters and digits, got '<'")]
     assert report.inserted == 2
     with district_db.session() as session:
-        assert session.get(Vehicle, "V20") is not None and session.get(Vehicle, "V21") is not None
+        german, hong_kong = session.get(Vehicle, "V20"), session.get(Vehicle, "V21")
+        assert german is not None and hong_kong is not None
+        # Kept, and flagged: data quality counts the registry's plates of kind other.
+        assert (german.plate_kind, hong_kong.plate_kind) == ("other", "hk_macau")
+        service = RegistryService(session)
+        others = service.vehicles_with_plate_kind("other")
+        assert others >= 1
+        assert service.vehicles_with_plate_kind("hk_macau") >= 1
+    # Imported again as a civil plate, the row is no longer flagged.
+    report = load(district_db, "vehicles", [{**rows[0], "plate": "浙A1234B"}])
+    assert report.updated == 1
+    with district_db.session() as session:
+        assert RegistryService(session).vehicles_with_plate_kind("other") == others - 1
 
 
 def test_place_restrictions_are_imported_with_their_lists_checked(district_db: Database) -> None:

@@ -11,6 +11,8 @@ import pytest
 from zhian.ingest.events import AccessEvent, Event, FaceEvent, VehicleEvent
 from zhian.sim import TZ, District, Simulation, TruthRecord, build_district
 from zhian.sim.hard import (
+    CARPOOL,
+    FAMILY_MOVES_WITHIN,
     HOSPITAL_STAY,
     WEDDING,
     with_device_faults,
@@ -125,3 +127,28 @@ def test_the_field_noise_and_drawn_parameters_are_planted(district: District) ->
 def test_an_unknown_difficulty_is_refused(district: District) -> None:
     with pytest.raises(ValueError, match="difficulty"):
         run(district, "brutal")
+
+
+def test_a_family_moves_within_the_community_and_a_carpool_comes_and_goes(
+    district: District,
+) -> None:
+    doors_before = [p.unit_door for p in district.people]
+    events, truth = stream(run(district, "hard", days=10))
+    assert [p.unit_door for p in district.people] == doors_before  # the district is untouched
+    [move] = [r for r in truth if r.scenario == FAMILY_MOVES_WITHIN]
+    residents = set(move.detail["residents"])
+    subjects = {p.access_subject.ref for p in district.people if p.id in residents}
+    reads = [
+        e
+        for e in events
+        if isinstance(e, AccessEvent) and e.subject is not None and e.subject.ref in subjects
+    ]
+    after = {e.device_id for e in reads if e.time >= move.start + timedelta(hours=1)}
+    assert move.detail["new_door"] in after and move.detail["old_door"] not in after
+    # A colleague's car: in and out again within minutes, twice on workdays, never at weekends.
+    [carpool, *_] = [r for r in truth if r.scenario == CARPOOL]
+    passages = [e for e in events if isinstance(e, VehicleEvent) and e.plate == carpool.subject]
+    workdays = {e.time.astimezone(TZ).date() for e in passages}
+    assert len(workdays) >= 6 and all(day.weekday() < 5 for day in workdays)
+    directions = Counter(e.direction for e in passages)
+    assert directions["in"] >= 1.6 * len(workdays) <= directions["out"]  # a few reads missed

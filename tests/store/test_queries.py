@@ -316,31 +316,37 @@ def _at_residential_gate(sim: Simulated, e: VehicleEvent) -> bool:
 
 
 def test_gate_vehicle_stays(sim: Simulated) -> None:
-    passes: dict[tuple[str, str], list[datetime]] = {}
+    passes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+    seen: dict[str, datetime] = {}  # a plate's newest read at any vehicle device
     for _, e in sim.window(VehicleEvent):
+        plate = sim.vault.token("plate", e.plate)
+        seen[plate] = max(seen.get(plate, e.time), e.time)
         community = sim.devices[e.device_id]["community_id"]
         if _at_residential_gate(sim, e) and (e.plate, community) not in sim.registered_plates:
-            passes.setdefault((sim.vault.token("plate", e.plate), community), []).append(e.time)
+            passes.setdefault((plate, community), []).append((e.time, e.vehicle_class))
     rows = sim.queries.gate_vehicle_stays(sim.reference, SINCE, UNTIL)
     assert passes
-    assert {(r.plate, r.community_id): (r.passages, r.last_at) for r in rows} == {
-        key: (len(times), max(times)) for key, times in passes.items()
+    assert {
+        (r.plate, r.community_id): (r.passages, r.last_at, r.vehicle_class, r.seen_at) for r in rows
+    } == {
+        (plate, community): (len(reads), *max(reads), seen[plate])
+        for (plate, community), reads in passes.items()
     }
+    # Some of them were read elsewhere after their last passage here (the checkpoint).
+    assert any(r.seen_at is not None and r.seen_at > r.last_at for r in rows)
 
 
 def test_restricted_vehicle_entries(sim: Simulated) -> None:
     expected = [
-        (e.id, _local(e.time).hour)
+        (e.id, _local(e.time).hour, e.direction)
         for _, e in sim.window(VehicleEvent)
-        if _at_residential_gate(sim, e)
-        and e.direction == "in"
-        and e.vehicle_class in ("muck_truck", "hazmat")
+        if _at_residential_gate(sim, e) and e.vehicle_class in ("muck_truck", "hazmat")
     ]
     rows = sim.queries.restricted_vehicle_entries(
         sim.reference, SINCE, UNTIL, utc_offset_seconds=OFFSET_SECONDS
     )
-    assert expected
-    assert sorted((r.event_id, r.local_hour) for r in rows) == sorted(expected)
+    assert {direction for _, _, direction in expected} == {"in", "out"}
+    assert sorted((r.event_id, r.local_hour, r.direction) for r in rows) == sorted(expected)
     assert [r.at for r in rows] == sorted(r.at for r in rows)
 
 

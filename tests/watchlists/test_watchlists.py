@@ -42,7 +42,7 @@ def test_an_entry_states_its_legal_basis_target_and_a_future_expiry(
     with pytest.raises(ValidationError, match="legal_basis_kind"):
         _entry(later, legal_basis_kind="suspicion")
     with pytest.raises(ValidationError, match="plate"):
-        _entry(later, plate="not a plate")
+        _entry(later, plate="浙A<123>")  # a symbol: no plate of any country
     with pytest.raises(ValidationError, match="subject_ref"):
         _entry(later, target="person", plate=None)
     with pytest.raises(BadRequestError) as past, node.watchlists() as watchlists:
@@ -56,10 +56,16 @@ def test_an_entry_states_its_legal_basis_target_and_a_future_expiry(
     with node.watchlists() as watchlists:
         matcher = watchlists.matcher(plate_tolerance=0, face_threshold=0.9)
     assert [m.item.entry_id for m in matcher.match_plate("浙A12345", clock.now())] == [entry.id]
+    # A foreign plate is kept by the same plate rule as the intake's (kind `other`), and a
+    # passage read the way cameras write it matches it.
+    with node.watchlists() as watchlists:
+        foreign = watchlists.add(_entry(later, plate="ab-123 cd"), user_id=users.officer)
+        matcher = watchlists.matcher(plate_tolerance=0, face_threshold=0.9)
+    assert [m.item.entry_id for m in matcher.match_plate("AB123CD", clock.now())] == [foreign.id]
     clock.advance(timedelta(days=1, seconds=1))
     with node.watchlists() as watchlists:
         assert watchlists.list_entries() == []  # expired
-        assert len(watchlists.list_entries(active_only=False)) == 1
+        assert len(watchlists.list_entries(active_only=False)) == 2
 
 
 def test_withdrawal_needs_a_reason_and_happens_once(

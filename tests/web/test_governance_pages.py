@@ -201,8 +201,19 @@ def test_quality_page_shows_worst_sources_first_within_the_jurisdiction(
     assert "75.0%" in rows  # CAM1: 3 of 4 valid, below the 98 % goal
     assert 'id="below-goal" class="breach">1 / 2' in page.text
     assert 'id="other-plates"' not in page.text  # a whole-node figure: unscoped users only
+    assert 'id="registry-other-plates"' not in page.text
     log_in(client, "admin")
     assert 'id="other-plates">1<' in client.get("/quality").text
+    assert 'id="registry-other-plates">0<' in client.get("/quality").text
+    # A registered vehicle with a foreign plate: kept at import, and counted here.
+    with node.db.session() as session:
+        report = RegistryService(session, identity=node.governance.require_sealer()).load_rows(
+            "vehicles",
+            [{"id": "VX", "plate": "B-AB 1234", "plate_color": "other",
+              "vehicle_class": "car", "community_id": "C1"}],
+        )  # fmt: skip
+        assert report.inserted == 1, report.errors
+    assert 'id="registry-other-plates">1<' in client.get("/quality").text
 
     log_in(client, "outsider")  # a station officer of J-OTHER sees none of it
     other = client.get("/quality")

@@ -109,7 +109,7 @@ def test_an_entry_without_basis_expiry_or_in_another_jurisdiction_is_refused(
         "legal_basis_kind": form(clock, legal_basis_kind="suspicion"),
         "expires_at": form(clock, expires_at=""),
         "jurisdiction_id": form(clock, jurisdiction_id="J-OTHER"),
-        "plate": form(clock, plate="not a plate"),
+        "plate": form(clock, plate="浙A<123>"),  # a symbol: no plate of any country
     }
     for field, data in cases.items():
         answer = post(client, "/watchlists", data)
@@ -160,7 +160,7 @@ def test_bulk_import_and_withdrawal_report_each_refused_row(
     csv_text = (
         "target,label,plate,legal_basis_kind,legal_basis_ref,jurisdiction_id,expires_at\n"
         f"plate,车一,浙A11111,stolen_vehicle,BD-1,J-STATION,{expires}\n"
-        f"plate,车二,bad,stolen_vehicle,BD-2,J-STATION,{expires}\n"
+        f"plate,车二,b@d,stolen_vehicle,BD-2,J-STATION,{expires}\n"
         f"plate,车三,浙A33333,stolen_vehicle,BD-3,J-OTHER,{expires}\n"
         f"plate,车四,浙A44444,stolen_vehicle,BD-4,J-STATION,{expires}\n"
     )

@@ -150,6 +150,7 @@ def rule_of(restriction: PlaceRestriction) -> PlaceRule:
         restriction.name,
         governs_classes=_words(restriction.governs_classes),
         governs_direction=restriction.direction,
+        allowed_plates=_words(restriction.allowed_plates_token or ""),
         allowed_classes=_words(restriction.allowed_classes),
         allowed_owners=frozenset(OwnerType(word) for word in _words(restriction.allowed_owners)),
         allowed_from_hour=restriction.allowed_from_hour,

@@ -86,6 +86,13 @@ class ModelSettings(BaseModel):
     zombie_absent_days: int = Field(
         default=7, ge=1, description="Days a vehicle stays in after entering, without passage."
     )
+    zombie_commercial_absent_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days a van or truck (deliveries, trades) stays in after entering, without "
+        "passage: such vehicles come and go many times a day, so an exit the gate did not read "
+        "is far likelier than one left for good.",
+    )
     muck_allowed_from_hour: int = Field(
         default=22, ge=0, le=23, description="Local hour from which muck trucks may enter."
     )

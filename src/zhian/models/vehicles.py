@@ -17,19 +17,34 @@ from zhian.models.place_rules import (
 )
 from zhian.models.rarity import PassageHistory
 from zhian.models.settings import ModelSettings
-from zhian.store.queries import RestrictedPlacePassage
+from zhian.store.queries import RestrictedPlacePassage, RestrictedVehicleEntry
+
+# Vans and trucks (deliveries, trades, muck) come and go many times a day: an exit the gate
+# did not read is far likelier than one left for good, so they wait longer.
+COMMERCIAL_CLASSES = frozenset({"van", "truck", "muck_truck"})
+# A read elsewhere this long after the entry here means the vehicle left (devices' clocks
+# may disagree by minutes).
+SEEN_AFTER_MARGIN = timedelta(hours=1)
+# A way out is matched with a way in read at most this long before it (a muck truck or a
+# hazmat vehicle unloads and leaves); an exit without one tells of a missed entry read.
+TRIP_CONTEXT = timedelta(hours=12)
+# The same exit reported twice by a reader, seconds apart, is one passage.
+DUPLICATE_READ = timedelta(minutes=10)
+# The hours before an exit in which its unread entry is taken to lie.
+INFERRED_ENTRY_HOURS = 1
 
 
 class ZombieVehicleModel:
     """A vehicle not registered to the community entered through its gate and has not
-    passed any of its gates for more than N days: a property task (abandoned or stored)."""
+    passed any of its gates, nor been read anywhere else, for more than N days (vans and
+    trucks: `zombie_commercial_absent_days`): a property task (abandoned or stored)."""
 
     name = "model.zombie_vehicle"
     scenario = "zombie_vehicle"
     identifier = "plate"  # its subjects: store tokens of this kind
     title_zh = "僵尸车"
     title_en = "Zombie vehicle"
-    parameters = ("zombie_absent_days",)
+    parameters = ("zombie_absent_days", "zombie_commercial_absent_days")
 
     def min_delay(self, settings: ModelSettings) -> timedelta:
         return timedelta(days=settings.zombie_absent_days)
@@ -37,42 +52,47 @@ class ZombieVehicleModel:
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=run.settings.lookback_days)
         drafts = []
-        for (
-            plate,
-            masked,
-            community,
-            direction,
-            entered,
-            event_id,
-            device,
-            passes,
-        ) in run.queries.gate_vehicle_stays(run.master.reference, since, run.now):
-            params = run.params(community)
-            days = (run.now - entered).total_seconds() / 86400
-            if direction != "in" or days <= params.zombie_absent_days:
+        for stay in run.queries.gate_vehicle_stays(run.master.reference, since, run.now):
+            if stay.last_direction != "in":
                 continue
+            entered = stay.last_at
+            # Read at any gate or checkpoint after it entered here: it left, and the gate
+            # missed its way out (the margin covers devices' clocks that disagree).
+            if stay.seen_at is not None and stay.seen_at - entered > SEEN_AFTER_MARGIN:
+                continue
+            params = run.params(stay.community_id)
+            commercial = stay.vehicle_class in COMMERCIAL_CLASSES
+            threshold = (
+                params.zombie_commercial_absent_days if commercial else params.zombie_absent_days
+            )
+            days = (run.now - entered).total_seconds() / 86400
+            if days <= threshold:
+                continue
+            community = stay.community_id
+            masked = stay.plate_masked
             name = run.master.community_name.get(community, community)
             drafts.append(
                 AlertDraft(
                     rule=self.name,
                     kind="zombie_vehicle",
                     tier="minor",
-                    subject=plate,
+                    subject=stay.plate,
                     place_id=community,
                     community_id=community,
                     place_name=name,
-                    device_id=device,
+                    device_id=stay.last_device_id,
                     observed_at=run.now,
                     explanation_zh=f"车辆{masked}于{run.local(entered):%m-%d %H:%M}驶入{name}后"
                     f"已{days:.0f}天无通行记录，疑似僵尸车",
                     explanation_en=f"Vehicle {masked} entered {name} on "
                     f"{run.local(entered):%m-%d %H:%M} and has not passed a gate for "
                     f"{days:.0f} days",
-                    events=(EventRef(event_id, "vehicle", device, entered),),
+                    events=(EventRef(stay.last_event_id, "vehicle", stay.last_device_id, entered),),
                     figures={
                         **parameter_figures(params, self.parameters),
                         "days_since_entry": round(days, 1),
-                        "passages": passes,
+                        "passages": stay.passages,
+                        "vehicle_class": stay.vehicle_class,
                     },
                 )
             )
@@ -97,52 +117,90 @@ class RestrictedVehicleModel:
 
     def run(self, run: ModelRun) -> list[AlertDraft]:
         since = run.now - timedelta(days=2)
-        entries = run.queries.restricted_vehicle_entries(
-            run.master.reference, since, run.now, utc_offset_seconds=run.utc_offset_seconds
+        # Read from a little earlier: a way out is matched with the way in before it.
+        passages = run.queries.restricted_vehicle_entries(
+            run.master.reference,
+            since - TRIP_CONTEXT,
+            run.now,
+            utc_offset_seconds=run.utc_offset_seconds,
         )
         drafts = self._place_rule_drafts(run, since)
-        for plate, masked, vclass, community, event_id, device, at, hour in entries:
-            params = run.params(community)
-            rule = residential_rules(params)[vclass]
-            passage = VehiclePassage(plate, vclass, "in", hour)
-            broken = rule.broken_by(passage)
-            if broken is None:
+        previous: dict[tuple[str, str], RestrictedVehicleEntry] = {}
+        for row in passages:
+            key = (row.plate, row.community_id)
+            before, previous[key] = previous.get(key), row
+            inferred = row.direction != "in"
+            if inferred and not _entry_missed(row, before):
                 continue
-            name = run.master.community_name.get(community, community)
-            what_zh = "危化品运输车" if vclass == "hazmat" else "渣土车"
-            when = run.local(at)
-            reason_zh = (
-                "禁止驶入居住区"
-                if vclass == "hazmat"
-                else (f"非许可时段（{rule.hours_text}）驶入居住区")
-            )
-            drafts.append(
-                AlertDraft(
-                    rule=self.name,
-                    kind="restricted_vehicle",
-                    tier="general",
-                    subject=plate,
-                    place_id=community,
-                    community_id=community,
-                    place_name=name,
-                    device_id=device,
-                    observed_at=at,
-                    explanation_zh=f"{what_zh}{masked}于{when:%m-%d %H:%M}{reason_zh}：{name}",
-                    explanation_en=f"{vclass} {masked} entered the residential community {name} "
-                    f"at {when:%m-%d %H:%M}"
-                    + ("" if vclass == "hazmat" else f", outside {rule.hours_text}"),
-                    events=(EventRef(event_id, "vehicle", device, at),),
-                    figures={
-                        **parameter_figures(params, self.parameters),
-                        "vehicle_class": vclass,
-                        "local_hour": hour,
-                        # The rule it broke, and which part (docs/models.md, place rules).
-                        "place_rule": rule.key,
-                        "rule_broken": broken.value,
-                    },
-                )
-            )
+            if row.at < since:
+                continue
+            draft = self._residential_draft(run, row, inferred=inferred)
+            if draft is not None:
+                drafts.append(draft)
         return drafts
+
+    def _residential_draft(
+        self, run: ModelRun, row: RestrictedVehicleEntry, *, inferred: bool
+    ) -> AlertDraft | None:
+        """The alert for a muck truck or hazmat vehicle that entered against its rule: read
+        entering, or read leaving when its entry was not read (`inferred`). An inferred
+        entry lies within `INFERRED_ENTRY_HOURS` before the exit: it breaks the hours only
+        when every hour it could have come in is outside them."""
+        params = run.params(row.community_id)
+        rule = residential_rules(params)[row.vehicle_class]
+        hours = [row.local_hour]
+        if inferred:
+            hours += [(row.local_hour - h) % 24 for h in range(1, INFERRED_ENTRY_HOURS + 1)]
+        broken = [
+            rule.broken_by(VehiclePassage(row.plate, row.vehicle_class, "in", h)) for h in hours
+        ]
+        part = broken[0]
+        if part is None or any(b is None for b in broken):
+            return None
+        name = run.master.community_name.get(row.community_id, row.community_id)
+        hazmat = row.vehicle_class == "hazmat"
+        what_zh = "危化品运输车" if hazmat else "渣土车"
+        when = run.local(row.at)
+        reason_zh = "禁止驶入居住区" if hazmat else f"非许可时段（{rule.hours_text}）驶入居住区"
+        if inferred:
+            how_zh = (
+                f"于{when:%m-%d %H:%M}驶出{name}"
+                f"（驶入未被识读，应在此前{INFERRED_ENTRY_HOURS}小时内）"
+            )
+            how_en = (
+                f"left the residential community {name} at {when:%m-%d %H:%M} (its entry, "
+                f"within the hour{'s' if INFERRED_ENTRY_HOURS > 1 else ''} before, was not read)"
+            )
+            sentence_zh = f"{what_zh}{row.plate_masked}{how_zh}，{reason_zh}"
+        else:
+            how_en = f"entered the residential community {name} at {when:%m-%d %H:%M}"
+            sentence_zh = f"{what_zh}{row.plate_masked}于{when:%m-%d %H:%M}{reason_zh}：{name}"
+        figures: dict[str, float | int | str] = {
+            **parameter_figures(params, self.parameters),
+            "vehicle_class": row.vehicle_class,
+            "local_hour": row.local_hour,
+            # The rule it broke, and which part (docs/models.md, place rules).
+            "place_rule": rule.key,
+            "rule_broken": part.value,
+        }
+        if inferred:
+            figures["entry_read"] = "missed"  # judged by the way out (docs/models.md)
+        return AlertDraft(
+            rule=self.name,
+            kind="restricted_vehicle",
+            tier="general",
+            subject=row.plate,
+            place_id=row.community_id,
+            community_id=row.community_id,
+            place_name=name,
+            device_id=row.device_id,
+            observed_at=row.at,
+            explanation_zh=sentence_zh,
+            explanation_en=f"{row.vehicle_class} {row.plate_masked} {how_en}"
+            + ("" if hazmat else f", outside {rule.hours_text}"),
+            events=(EventRef(row.event_id, "vehicle", row.device_id, row.at),),
+            figures=figures,
+        )
 
     def _place_rule_drafts(self, run: ModelRun, since: datetime) -> list[AlertDraft]:
         """An alert per passage through a restricted device that breaks one of its rules,
@@ -217,6 +275,17 @@ class RestrictedVehicleModel:
                 "rule_broken": broken.value,
             },
         )
+
+
+def _entry_missed(exit: RestrictedVehicleEntry, before: RestrictedVehicleEntry | None) -> bool:
+    """Whether a way out had no way in read before it: the vehicle's previous passage at the
+    community's gates was not an entry within `TRIP_CONTEXT`, nor the same exit read twice
+    (a reader reporting one passage again seconds later)."""
+    if before is None:
+        return True
+    if before.direction == "in":
+        return exit.at - before.at > TRIP_CONTEXT
+    return exit.at - before.at > DUPLICATE_READ
 
 
 def _owner(row: RestrictedPlacePassage, community: str | None) -> OwnerType:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from zhian.governance.masking import mask_plate, mask_ref
+from zhian.governance.plates import plate_kind
 
 # Sealed columns per identity field of a resident; the ID number also gets a join token.
 SEALED_COLUMNS: Mapping[str, str] = {
@@ -51,6 +52,25 @@ class ProtectedCode:
     column: str
     token_kind: str  # the event store's kind: a card is a subject reference, a plate a plate
     mask: Callable[[str], str]
+    many: bool = False  # a comma-separated list: tokens and masked forms listed the same way
+    # What kind of code it is, kept beside it (a plate's kind: `other` is flagged in data
+    # quality), in `kind_column`; None: no kind kept.
+    classify: Callable[[str], str] | None = None
+
+    @property
+    def kind_column(self) -> str | None:
+        return None if self.classify is None else f"{self.column}_kind"
+
+    def token_of(self, value: str, token: Callable[[str, str], str]) -> str:
+        """The value's token (`token(kind, value)`), or each listed value's, comma-separated."""
+        if not self.many:
+            return token(self.token_kind, value)
+        return ",".join(token(self.token_kind, item) for item in value.split(",") if item)
+
+    def masked(self, value: str) -> str:
+        if not self.many:
+            return self.mask(value)
+        return ",".join(self.mask(item) for item in value.split(",") if item)
 
     @property
     def token_column(self) -> str:
@@ -66,11 +86,14 @@ class ProtectedCode:
 
 
 CARD_REF = ProtectedCode("card_ref", "subject", mask_ref)
-PLATE = ProtectedCode("plate", "plate", mask_plate)
+PLATE = ProtectedCode("plate", "plate", mask_plate, classify=lambda plate: plate_kind(plate).value)
+# A restricted place's allowed plates (docs/models.md, restricted places).
+ALLOWED_PLATES = ProtectedCode("allowed_plates", "plate", mask_plate, many=True)
 # Per registry table: the import columns held only as token + sealed copy + masked form.
 PROTECTED_CODES: Mapping[str, tuple[ProtectedCode, ...]] = {
     "residents": (CARD_REF,),
     "vehicles": (PLATE,),
+    "place_restrictions": (ALLOWED_PLATES,),
 }
 
 

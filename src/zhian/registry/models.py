@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -174,6 +174,9 @@ class Vehicle(Base):
     plate_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     plate_enc: Mapped[bytes | None] = mapped_column()
     plate_masked: Mapped[str | None] = mapped_column(String(16))
+    # The plate's kind by the plate rule (zhian.governance.plates): `other` (foreign,
+    # unreadable) is kept and counted on the data-quality page.
+    plate_kind: Mapped[str | None] = mapped_column(String(16), index=True)
     plate_color: Mapped[str] = mapped_column(String(16))
     vehicle_class: Mapped[str] = mapped_column(String(16))
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
@@ -236,3 +239,8 @@ class PlaceRestriction(Base):
     allowed_owners: Mapped[str] = mapped_column(String(64), default="")
     allowed_from_hour: Mapped[int | None] = mapped_column()
     allowed_until_hour: Mapped[int | None] = mapped_column()
+    # Allowed plates, like a vehicle's plate never in clear: the tokens the event store
+    # joins on (comma-separated), a sealed copy of the list and the masked plates.
+    allowed_plates_token: Mapped[str | None] = mapped_column(Text)
+    allowed_plates_enc: Mapped[bytes | None] = mapped_column()
+    allowed_plates_masked: Mapped[str | None] = mapped_column(Text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -328,6 +329,22 @@ OwnerList = Annotated[str, StringConstraints(max_length=64), _word_list(OWNER_TY
 Hour = Annotated[int, Field(ge=0, le=23)]
 
 
+def _plate_list(value: str) -> str:
+    """Plates separated by commas (or Chinese commas, semicolons), each read by the plate
+    rule (`read_plate`: a foreign or unreadable plate is kept), duplicates dropped."""
+    items = [item for item in re.split(r"[,，;；]", value) if item.strip()]
+    plates = []
+    for item in items:
+        try:
+            plates.append(read_plate(item))
+        except ValueError as exc:
+            raise ValueError(f"plate '{item.strip()}' {exc}") from exc
+    return ",".join(dict.fromkeys(plates))
+
+
+PlateList = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_plate_list)]
+
+
 class PlaceRestrictionRow(RowModel):
     id: Code
     device_id: Code | None = None
@@ -339,6 +356,7 @@ class PlaceRestrictionRow(RowModel):
     allowed_owners: OwnerList = ""
     allowed_from_hour: Hour | None = None
     allowed_until_hour: Hour | None = None
+    allowed_plates: PlateList = ""
 
     @model_validator(mode="after")
     def _one_place_and_whole_hours(self) -> PlaceRestrictionRow:

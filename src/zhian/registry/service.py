@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhian.access.scope import JurisdictionScope
@@ -228,6 +229,7 @@ class _Load:
         self.columns = (
             *(name for name in self.fields if name not in clear),
             *(name for code in self.codes for name in (code.token_column, code.masked_column)),
+            *(code.kind_column for code in self.codes if code.kind_column is not None),
         )
         self.shown = {code.token_column: code.column for code in self.codes}
         self.report = ImportReport(entity=entity)
@@ -312,18 +314,25 @@ class _Load:
             value = values.pop(code.column, None)
             if code.column not in present:
                 continue
+            if code.many and not value:
+                value = None  # an empty list: nothing to seal
             if value is not None and self.identity is None:
                 return RowError(row, code.column, NO_KEY_REASON)
             codes[code.column] = value
             if value is None or self.identity is None:
                 values[code.token_column] = values[code.masked_column] = None
             else:
-                values[code.token_column] = self.identity.token(code.token_kind, value)
-                values[code.masked_column] = code.mask(value)
+                values[code.token_column] = code.token_of(value, self.identity.token)
+                values[code.masked_column] = code.masked(value)
             present = (present - {code.column}) | {code.token_column, code.masked_column}
+            if code.kind_column is not None and code.classify is not None:
+                values[code.kind_column] = None if value is None else code.classify(value)
+                present |= {code.kind_column}
         for code in self.codes:
             values.setdefault(code.token_column, None)
             values.setdefault(code.masked_column, None)
+            if code.kind_column is not None:
+                values.setdefault(code.kind_column, None)
         return values, present, codes
 
     def _column_rank(self, error: RowError) -> int:
@@ -568,6 +577,12 @@ class RegistryService:
         return {
             entity: self.repository.count(ENTITIES[entity].orm_model) for entity in ENTITY_ORDER
         }
+
+    def vehicles_with_plate_kind(self, kind: str) -> int:
+        """Registered vehicles whose plate is of `kind` by the plate rule (data quality
+        counts `other`: foreign or unreadable plates, kept at import)."""
+        query = select(func.count()).select_from(Vehicle).where(Vehicle.plate_kind == kind)
+        return int(self.repository.session.scalar(query) or 0)
 
     def snapshot(self) -> RegistrySnapshot:
         """The whole registry, read once (batch models join against it). Residents whose

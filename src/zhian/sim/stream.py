@@ -8,6 +8,7 @@ a stream of any length runs in bounded memory.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import zlib
@@ -59,6 +60,12 @@ class Simulation:
             raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
         if start.tzinfo is None or (end is not None and end.tzinfo is None):
             raise ValueError("start and end must be timezone-aware")
+        if difficulty == "hard":
+            # Hard scenarios move residents (a family moving within the community): each
+            # stream moves its own copies, so a district gives the same stream every time.
+            district = dataclasses.replace(
+                district, people=[dataclasses.replace(p) for p in district.people]
+            )
         self.district = district
         self.seed = seed
         local = start.astimezone(TZ)

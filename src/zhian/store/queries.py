@@ -171,7 +171,8 @@ class ResidentSighting(NamedTuple):
 
 class GateVehicleStay(NamedTuple):
     """A vehicle not registered to a residential community, at that community's gates:
-    its last passage and how many it made."""
+    its last passage and how many it made, its class as last read, and its newest read at
+    any vehicle device of the store (a read elsewhere after its entry here: it left)."""
 
     plate: str
     plate_masked: str
@@ -181,10 +182,13 @@ class GateVehicleStay(NamedTuple):
     last_event_id: str
     last_device_id: str
     passages: int
+    vehicle_class: str = "other"
+    seen_at: datetime | None = None
 
 
 class RestrictedVehicleEntry(NamedTuple):
-    """A muck truck or hazmat vehicle entering a residential community through its gate."""
+    """A muck truck or hazmat vehicle passing a residential community's gate, either way:
+    its way out tells of an entry the gate did not read."""
 
     plate: str
     plate_masked: str
@@ -194,6 +198,7 @@ class RestrictedVehicleEntry(NamedTuple):
     device_id: str
     at: datetime
     local_hour: int
+    direction: str = "in"
 
 
 class RestrictedPlacePassage(NamedTuple):
@@ -328,8 +333,8 @@ class EventQueries(Protocol):
         *,
         utc_offset_seconds: int,
     ) -> list[RestrictedVehicleEntry]:
-        """Muck trucks and hazmat vehicles entering residential communities, oldest
-        first, with the local hour of entry."""
+        """Muck trucks and hazmat vehicles passing the gates of residential communities,
+        either way, oldest first, with the local hour of the passage."""
         ...
 
     def restricted_place_passages(

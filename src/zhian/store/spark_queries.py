@@ -82,21 +82,31 @@ FROM s GROUP BY resident_id
 """
 
 _GATE_STAYS_SQL: Final = f"""
-SELECT e.plate, first(e.plate_masked), d.community_id, max_by(e.direction, e.time),
-       unix_micros(max(e.time)), max_by(e.event_id, e.time), max_by(e.device_id, e.time),
-       count(*)
-FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.watches_stays AND e.time >= {_SINCE} AND e.time < {_UNTIL}
-  AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
-                  AND v.community_id = d.community_id)
-GROUP BY e.plate, d.community_id
+WITH stays AS (
+  SELECT e.plate, first(e.plate_masked) AS masked, d.community_id,
+         max_by(e.direction, e.time) AS direction, max(e.time) AS last_at,
+         max_by(e.event_id, e.time) AS event_id, max_by(e.device_id, e.time) AS device_id,
+         count(*) AS passages, max_by(e.vehicle_class, e.time) AS vehicle_class
+  FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
+  WHERE d.kind = 'vehicle_gate' AND d.watches_stays AND e.time >= {_SINCE} AND e.time < {_UNTIL}
+    AND NOT EXISTS (SELECT 1 FROM m_vehicles v WHERE v.plate = e.plate
+                    AND v.community_id = d.community_id)
+  GROUP BY e.plate, d.community_id
+), seen AS (
+  SELECT plate, max(time) AS seen_at FROM vehicle_events
+  WHERE time >= {_SINCE} AND time < {_UNTIL} AND plate IN (SELECT plate FROM stays)
+  GROUP BY plate
+)
+SELECT s.plate, s.masked, s.community_id, s.direction, unix_micros(s.last_at), s.event_id,
+       s.device_id, s.passages, s.vehicle_class, unix_micros(seen.seen_at)
+FROM stays s JOIN seen ON seen.plate = s.plate
 """
 
 _RESTRICTED_SQL: Final = f"""
 SELECT e.plate, e.plate_masked, e.vehicle_class, d.community_id, e.event_id, e.device_id,
-       unix_micros(e.time), hour({_LOCAL.format(col="e.time")})
+       unix_micros(e.time), hour({_LOCAL.format(col="e.time")}), e.direction
 FROM vehicle_events e JOIN m_devices d ON d.device_id = e.device_id
-WHERE d.kind = 'vehicle_gate' AND d.is_residential AND e.direction = 'in'
+WHERE d.kind = 'vehicle_gate' AND d.is_residential
   AND e.vehicle_class IN ('muck_truck', 'hazmat') AND e.time >= {_SINCE} AND e.time < {_UNTIL}
 ORDER BY e.time
 """
@@ -429,7 +439,10 @@ class SparkEventQueries:
     ) -> list[GateVehicleStay]:
         rows = self._rows(_GATE_STAYS_SQL, _window(since, until), reference.by_name())
         return [
-            GateVehicleStay(r[0], r[1], r[2], r[3], _utc(r[4]), r[5], r[6], int(r[7])) for r in rows
+            GateVehicleStay(
+                r[0], r[1], r[2], r[3], _utc(r[4]), r[5], r[6], int(r[7]), r[8], _utc(r[9])
+            )
+            for r in rows
         ]
 
     def restricted_vehicle_entries(
@@ -443,7 +456,7 @@ class SparkEventQueries:
         parameters = {**_window(since, until), "offset": utc_offset_seconds}
         rows = self._rows(_RESTRICTED_SQL, parameters, reference.by_name())
         return [
-            RestrictedVehicleEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]))
+            RestrictedVehicleEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]), r[8])
             for r in rows
         ]
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from zhian.governance.masking import IDENTIFIER_NAMES, identifiers_in, mask_identifiers
-
-# A Chinese plate: province character, issuing-office letter, 5 or 6 characters (new energy:
-# 6), and an optional trailing character (学, 警, 挂 …).
-PLATE_PATTERN = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}[\u4e00-\u9fff]?$")
+from zhian.governance.plates import PlateRefusedError, read_plate
 
 
 def refuse_identifiers(text: str) -> None:
@@ -68,10 +64,12 @@ class WatchlistEntryCreate(BaseModel):
     def _plate(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        plate = value.upper().replace(" ", "").replace("·", "")
-        if not PLATE_PATTERN.match(plate):
-            raise ValueError("is not a plate number (e.g. 浙A12345)")
-        return plate
+        # The intake's plate rule: the same reading gives the same plate, hence the same
+        # token the hits join on; a foreign or unusual plate is accepted (kind `other`).
+        try:
+            return read_plate(value)
+        except PlateRefusedError as exc:
+            raise ValueError(f"is not a plate number (e.g. 浙A12345): {exc}") from exc
 
     @field_validator("feature")
     @classmethod

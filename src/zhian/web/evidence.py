@@ -37,6 +37,11 @@ PARAMETER_TEXT: dict[str, tuple[str, str]] = {
     "group_rental_min_days": ("常住判定天数", "时间窗内经过本户门禁达到此天数即视为常住"),
     "group_rental_window_days": ("群租时间窗(天)", "群租模型统计的天数"),
     "zombie_absent_days": ("僵尸车静止天数", "车辆入场后无通行记录的天数"),
+    "zombie_commercial_absent_days": (
+        "货车/厢式车静止天数",
+        "厢式车、货车（送货、施工车辆）入场后无通行记录的天数；此类车辆频繁进出，"
+        "出场漏识读远比弃置常见",
+    ),
     "muck_allowed_from_hour": ("渣土车准入开始时刻", "渣土车允许进入的起始本地时刻（时）"),
     "muck_allowed_until_hour": ("渣土车准入结束时刻", "渣土车允许进入的截止本地时刻（时）"),
     "casing_min_units": ("踩点最少单元数", "非本单元人员在时间窗内进入的不同单元门数量"),
@@ -63,6 +68,7 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
     "communities": ("涉及社区数", "Communities"),
     "crossing_in_minutes": ("预计超限(分钟后)", "Crosses the threshold in (min)"),
     "days_since_entry": ("入场天数", "Days since entry"),
+    "entry_read": ("驶入识读", "Entry read"),
     "face_captures": ("人脸抓拍次数", "Face captures"),
     "forecast_density": ("预测密度(人/平方米)", "Forecast density (people/m²)"),
     "forecast_sd_density": ("预测标准差(人/平方米)", "Forecast SD (people/m²)"),
@@ -152,6 +158,8 @@ def figure_value(lang: str, key: str, value: Any, zone: timezone) -> str:
         return _pick(RESIDENTIAL_RULE_NAMES[str(value)], lang)
     if key == "rule_broken" and str(value) in BROKEN_NAMES:
         return _pick(BROKEN_NAMES[str(value)], lang)
+    if key == "entry_read" and value == "missed":
+        return "missed: judged by the way out" if lang == "en" else "未识读，按驶出判断"
     if key.endswith("_at") and isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from zhian.access.scope import JurisdictionScope
+from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
 from zhian.models.catalogue import MODELS
 from zhian.models.feedback import collect_feedback
@@ -43,6 +44,20 @@ MODEL_TEXT: dict[str, tuple[str, str]] = {
         "Applies to every community of this type (a community's own value wins); only "
         "users whose jurisdiction holds every community may change it.",
     ),
+    "models_restrictions": ("本社区限行点位", "Restricted places of this community"),
+    "models_restrictions_note": (
+        "限行点位随基础数据导入（place_restrictions.csv），在此查看；修改请重新导入。",
+        "Restricted places come with the master data (place_restrictions.csv); change them "
+        "by importing again.",
+    ),
+    "models_restrictions_none": ("本社区没有限行点位", "No restricted place in this community"),
+    "restriction_rule": ("规则", "Rule"),
+    "restriction_place": ("点位", "Place"),
+    "restriction_governs": ("管控车辆与方向", "Governs"),
+    "restriction_allowed": ("许可车辆", "Allowed vehicles"),
+    "restriction_hours": ("许可时段", "Allowed hours"),
+    "restriction_any": ("不限", "any"),
+    "restriction_both_ways": ("双向", "both ways"),
     "place_type_open": ("开放式小区", "Open neighbourhood"),
     "place_type_gated": ("封闭式小区", "Gated estate"),
     "place_type_rental": ("出租屋集中区", "Rental block"),
@@ -101,9 +116,56 @@ def _parameter_page(
     ]
     return page.render(
         "model_parameters.html",
-        {"community": community, "rows": rows, "error": error, "saved": saved},
+        {
+            "community": community,
+            "rows": rows,
+            "error": error,
+            "saved": saved,
+            "restrictions": _restrictions(page, community_id),
+        },
         status_code=200 if error is None else error.status_code,
     )
+
+
+def _restrictions(page: Page, community_id: str) -> list[dict[str, Any]]:
+    """The restricted places at this community's devices (a device's own, or its zone's),
+    as read: plates masked, lists as written."""
+    session = page.context.session
+    devices = [
+        d
+        for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
+        if d.community_id == community_id
+    ]
+    names = {d.id: d.name for d in devices}
+    zones = {d.zone_id for d in devices if d.zone_id is not None}
+    found = []
+    for r in RegistryService(session).snapshot().place_restrictions:
+        if r.device_id in names:
+            place = names[r.device_id]
+        elif r.zone_id is not None and r.zone_id in zones:
+            place = r.zone_id
+        else:
+            continue
+        allowed = [
+            x for x in (r.allowed_classes, r.allowed_owners, r.allowed_plates_masked or "") if x
+        ]
+        hours = (
+            None
+            if r.allowed_from_hour is None
+            else f"{r.allowed_from_hour}:00–{r.allowed_until_hour}:00"
+        )
+        found.append(
+            {
+                "id": r.id,
+                "name": r.name,
+                "place": place,
+                "governs": r.governs_classes,
+                "direction": r.direction,
+                "allowed": ", ".join(allowed),
+                "hours": hours,
+            }
+        )
+    return found
 
 
 @router.get(

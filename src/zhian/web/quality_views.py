@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError
 from zhian.governance.quality import QualityBucket, QualityService
+from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -46,6 +47,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "quality_other_plates": (
         "启动以来其他类车牌（全节点）",
         "Plates of kind other since start (whole node)",
+    ),
+    "quality_registry_other_plates": (
+        "登记车辆中其他类车牌",
+        "Registered vehicles with plates of kind other",
     ),
     "quality_trend": ("每小时趋势", "Hourly trend"),
     "quality_hour": ("小时", "Hour"),
@@ -123,6 +128,12 @@ def quality_overview(page: Page, hours: int) -> dict[str, Any]:
         "goal": report.goal,
         "duplicates": report.duplicates_since_start if scope.is_unscoped else None,
         "other_plates": report.other_plates_since_start if scope.is_unscoped else None,
+        # Registered vehicles whose plate import kept as kind `other` (the plate rule).
+        "registry_other_plates": (
+            RegistryService(session).vehicles_with_plate_kind("other")
+            if scope.is_unscoped
+            else None
+        ),
         "trend": _hour_rates([bucket for bucket in hourly if visible(bucket)]),
         "names": {device_id: device.name for device_id, device in devices.items()},
         "hours": hours,
