@@ -345,3 +345,40 @@ def test_every_figure_on_the_page_opens_the_list_behind_it(
                 key,
                 target,
             )
+
+
+def test_the_registry_lists_match_the_stock_figures(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    load_gate_and_resident_car(node, clock)
+    log_in(client, "command")
+    report = client.get("/api/v1/stats").json()
+    for metric, key, marker in (
+        ("population", "household", "/residents/"),
+        ("population", "floating", "/residents/"),
+        ("houses", None, "/archives/houses/"),
+        ("vehicles", None, "/archives/vehicles/"),
+    ):
+        shown = figure(report, metric, key)["value"] if key else None
+        if metric == "houses":
+            shown = sum(
+                int(f["value"]) for f in report["figures"] if f["metric"] == "houses" and f["key"]
+            )
+        if metric == "vehicles":
+            shown = figure(report, "vehicles")["value"]
+        listing = client.get(f"/stats/registry?figure={metric}&key={key or ''}&lang=zh")
+        assert listing.status_code == 200
+        rows = re.findall(r'<tr class="registry-row">(.*?)</tr>', listing.text, re.S)
+        assert len(rows) == shown, (metric, key)
+        assert all(marker in r for r in rows)
+    vehicles = client.get("/stats/registry?figure=vehicles").text
+    assert RESIDENT_CAR not in vehicles and "浙A***45" in vehicles
+    with node.db.session() as session:
+        audited = node.governance.audit(session).search(action="stats.registry_list")
+    assert len(audited) == 5
+    for query in ("figure=people", "figure=population&key=x"):
+        assert client.get(f"/stats/registry?{query}").status_code == 400, query
+    # Another station's officer: none of these vehicles, and no way into this station.
+    log_in(client, "outsider")
+    assert 'id="registry-none"' in client.get("/stats/registry?figure=vehicles").text
+    assert client.get("/stats/registry?figure=vehicles&jurisdiction=J-STATION").status_code == 400
