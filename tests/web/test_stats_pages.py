@@ -382,3 +382,32 @@ def test_the_registry_lists_match_the_stock_figures(
     log_in(client, "outsider")
     assert 'id="registry-none"' in client.get("/stats/registry?figure=vehicles").text
     assert client.get("/stats/registry?figure=vehicles&jurisdiction=J-STATION").status_code == 400
+
+
+def test_a_passage_figure_opens_its_window_and_never_a_plate_search(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    now = clock.now()  # 09:00 in +08:00
+    submit(
+        node,
+        access_event("p-1", now - timedelta(minutes=30), direction="in"),
+        access_event("p-2", now - timedelta(minutes=20), direction="out"),
+        access_event("p-3", now - timedelta(hours=3), direction="in"),
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "command")
+    page = client.get("/stats?granularity=day&lang=zh").text
+    for metric, key, expected in (
+        ("passages_by_hour", "08", {"p-1", "p-2"}),
+        ("passages_by_direction", "in", {"p-1", "p-3"}),
+        ("passages", "", {"p-1", "p-2", "p-3"}),
+    ):
+        link = re.search(r'class="list-link" href="([^"]+)"', row(page, metric, key))
+        assert link, metric
+        listing = client.get(unescape(link.group(1))).text
+        assert set(re.findall(r'<tr data-event="([^"]+)"', listing)) == expected, metric
+    # A plate or a person in an address is no search: the page ignores it, nothing audited.
+    plain = client.get("/passages?plate=浙B67890&case_number=X1&reason=r").text
+    assert len(re.findall(r"<tr data-event=", plain)) == 3
+    with node.db.session() as session:
+        assert node.governance.audit(session).search(action="passages.subject_search") == []
