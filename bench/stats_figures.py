@@ -29,7 +29,9 @@ def main(workspace: Path) -> None:
     settings = load_settings(workspace)
     zone = timezone(timedelta(minutes=settings.pages.utc_offset_minutes))
     with Node.open(settings, feed=False) as node, node.db.session() as session:
-        metrics = MetricsService(session, node.event_reads)
+        metrics = MetricsService(
+            session, node.event_reads, draft_due_days=settings.registry.draft_due_days
+        )
         area = metrics.area(JurisdictionScope.unscoped(), None)
         last = max(node.event_reads.device_last_seen().values())
         print(f"events stored: {sum(node.event_reads.count_by_type().values())}")

@@ -29,6 +29,7 @@ from zhian.ingest.viid.settings import ViidSettings
 from zhian.log.settings import LogSettings
 from zhian.maps.settings import MapSettings
 from zhian.models.settings import BatchSettings, ModelSettings
+from zhian.registry.settings import RegistrySettings
 from zhian.reports.settings import ReportSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
 from zhian.store.settings import StoreSettings
@@ -254,6 +255,7 @@ class Settings(BaseSettings):
     map: MapSettings = MapSettings()
     reports: ReportSettings = ReportSettings()
     assessment: AssessmentSettings = AssessmentSettings()
+    registry: RegistrySettings = RegistrySettings()
     tips: TipSettings = TipSettings()
     models: ModelSettings = ModelSettings()
     batch: BatchSettings = BatchSettings()

@@ -283,6 +283,14 @@ def test_plates_seen(sim: Simulated) -> None:
     rows = sim.queries.plates_seen(SINCE, UNTIL)
     assert len(expected) > 50
     assert [(r.device_id, r.plate) for r in rows] == sorted(expected)
+    # Each row's passages: how many, the first and the last.
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for _, e in sim.window(VehicleEvent):
+        times.setdefault((e.device_id, sim.vault.token("plate", e.plate)), []).append(e.time)
+    for r in rows:
+        seen = times[(r.device_id, r.plate)]
+        assert (r.passages, r.first_seen, r.last_seen) == (len(seen), min(seen), max(seen))
+        assert r.plate_masked and "*" in r.plate_masked
 
 
 # --- batch models ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from zhian.devices.service import DeviceService
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.registry.service import RegistryService
+from zhian.sim import TZ
 
 
 @pytest.fixture
@@ -230,3 +231,183 @@ def test_visiting_vehicles_are_plates_at_the_gates_not_registered_to_the_area(
     # Another station's officer sees none of this gate's visitors.
     log_in(client, "outsider")
     assert figure(client.get("/api/v1/stats").json(), "visiting_vehicles")["value"] == 0
+
+
+def load_gate_and_resident_car(node: Node, clock: ManualClock) -> None:
+    with node.db.session() as session:
+        registry = RegistryService(session, identity=node.governance.sealer)
+        for entity, rows in (
+            ("devices", [GATE]),
+            ("vehicles", [{"id": "V1", "plate": RESIDENT_CAR, "plate_color": "blue",
+                           "vehicle_class": "car", "community_id": "C1", "owner_id": None}]),
+        ):  # fmt: skip
+            report = registry.load_rows(entity, rows)
+            assert report.rejected == 0, report.errors
+        DeviceService(session).issue_tokens(["GATE1"], now=clock.now())
+    node.refresh_directory()
+
+
+def test_the_visiting_vehicles_list_holds_the_plates_behind_the_number(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    load_gate_and_resident_car(node, clock)
+    now = clock.now()
+    submit(
+        node,
+        vehicle("v-1", now - timedelta(hours=2), RESIDENT_CAR),
+        vehicle("v-2", now - timedelta(hours=2), VISITOR),
+        vehicle("v-3", now - timedelta(hours=1), VISITOR),
+        vehicle("v-4", now - timedelta(minutes=30), COURIER),
+        vehicle("v-5", now - timedelta(days=1), COURIER),  # yesterday
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "command")
+    page = client.get("/stats?granularity=day&lang=zh").text
+    number = int(cell(row(page, "visiting_vehicles"), "value"))
+    link = re.search(r'class="list-link" href="([^"]+)"', row(page, "visiting_vehicles"))
+    assert link, "the visiting vehicles figure links to its list"
+    listing = client.get(unescape(link.group(1)))
+    assert listing.status_code == 200
+    rows = re.findall(r'<tr class="visiting-vehicle">(.*?)</tr>', listing.text, re.S)
+    assert len(rows) == number == 2
+    # Masked as on the passages page, the busiest first, with its gate and passages.
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in rows]
+    assert [c[0] for c in cells] == ["浙B***90", "浙C***80"]
+    assert VISITOR not in listing.text and COURIER not in listing.text
+    assert RESIDENT_CAR[-2:] + "<" not in listing.text.replace("浙B***90", "")
+    assert [c[4] for c in cells] == ["2", "1"]
+    assert all("North vehicle gate" in c[3] for c in cells)
+    first, last = (
+        (now - timedelta(hours=2)).astimezone(TZ),
+        (now - timedelta(hours=1)).astimezone(TZ),
+    )
+    assert (cells[0][1].strip(), cells[0][2].strip()) == (
+        first.strftime("%Y-%m-%d %H:%M"),
+        last.strftime("%Y-%m-%d %H:%M"),
+    )
+    # The read is audited with the area, the period and the rows shown.
+    with node.db.session() as session:
+        entries = node.governance.audit(session).search(action="stats.visiting_vehicles")
+    assert [(e.details or {}).get("rows") for e in entries] == [2]
+    # Yesterday's list: the courier alone; another station sees none.
+    yesterday = (now - timedelta(days=1)).astimezone(TZ).strftime("%Y-%m-%d")
+    old = client.get(f"/stats/visiting-vehicles?granularity=day&day={yesterday}").text
+    assert len(re.findall(r'<tr class="visiting-vehicle">', old)) == 1
+    log_in(client, "outsider")
+    outside = client.get("/stats/visiting-vehicles?granularity=day")
+    assert outside.status_code == 200 and 'id="visiting-none"' in outside.text
+    assert client.get("/stats/visiting-vehicles?jurisdiction=J-STATION").status_code == 400
+    log_in(client, "grid")
+    assert client.get("/stats/visiting-vehicles").status_code == 403
+
+
+# What a list page shows for each row, and what it says when it has none.
+LIST_ROWS = re.compile(
+    r'<tr[^>]*(data-alert-id|data-case-id|data-event|data-tip-id|data-community|data-device-id)="'
+    r'|<tr class="(visiting-vehicle|registry-row)"'
+)
+LIST_NONE = re.compile(
+    r'id="(pas-none|case-empty|visiting-none|registry-none|tips-recent-none)"'
+    r"|没有符合条件的预警"
+)
+
+
+def test_every_figure_on_the_page_opens_the_list_behind_it(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    raise_alarms(node, clock, "fire", "tamper")
+    load_gate_and_resident_car(node, clock)
+    now = clock.now()
+    submit(
+        node,
+        access_event("p-1", now - timedelta(minutes=30), direction="in"),
+        vehicle("v-1", now - timedelta(minutes=20), VISITOR),
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "command")
+    for granularity in ("day", "month"):
+        page = client.get(f"/stats?granularity={granularity}&lang=zh").text
+        figures = re.findall(r'<tr data-metric="([^"]+)" data-key="([^"]*)">(.*?)</tr>', page, re.S)
+        assert {metric for metric, _key, _html in figures} >= {
+            "population", "houses", "vehicles", "devices", "device_online_rate", "passages",
+            "passages_by_direction", "passages_by_hour", "data_reporting_rate",
+            "visiting_vehicles", "alerts", "alerts_by_kind", "median_sign_minutes",
+            "overdue_rate", "registry_tasks_completed", "resident_satisfaction",
+        }  # fmt: skip
+        for metric, key, html in figures:
+            link = re.search(r'class="list-link" href="([^"]+)"', html)
+            assert link, f"{metric}/{key} has no list behind it"
+            target = unescape(link.group(1))
+            listing = client.get(target)
+            assert listing.status_code == 200, (metric, key, target, listing.text[:300])
+            assert LIST_ROWS.search(listing.text) or LIST_NONE.search(listing.text), (
+                metric,
+                key,
+                target,
+            )
+
+
+def test_the_registry_lists_match_the_stock_figures(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    load_gate_and_resident_car(node, clock)
+    log_in(client, "command")
+    report = client.get("/api/v1/stats").json()
+    for metric, key, marker in (
+        ("population", "household", "/residents/"),
+        ("population", "floating", "/residents/"),
+        ("houses", None, "/archives/houses/"),
+        ("vehicles", None, "/archives/vehicles/"),
+    ):
+        shown = figure(report, metric, key)["value"] if key else None
+        if metric == "houses":
+            shown = sum(
+                int(f["value"]) for f in report["figures"] if f["metric"] == "houses" and f["key"]
+            )
+        if metric == "vehicles":
+            shown = figure(report, "vehicles")["value"]
+        listing = client.get(f"/stats/registry?figure={metric}&key={key or ''}&lang=zh")
+        assert listing.status_code == 200
+        rows = re.findall(r'<tr class="registry-row">(.*?)</tr>', listing.text, re.S)
+        assert len(rows) == shown, (metric, key)
+        assert all(marker in r for r in rows)
+    vehicles = client.get("/stats/registry?figure=vehicles").text
+    assert RESIDENT_CAR not in vehicles and "浙A***45" in vehicles
+    with node.db.session() as session:
+        audited = node.governance.audit(session).search(action="stats.registry_list")
+    assert len(audited) == 5
+    for query in ("figure=people", "figure=population&key=x"):
+        assert client.get(f"/stats/registry?{query}").status_code == 400, query
+    # Another station's officer: none of these vehicles, and no way into this station.
+    log_in(client, "outsider")
+    assert 'id="registry-none"' in client.get("/stats/registry?figure=vehicles").text
+    assert client.get("/stats/registry?figure=vehicles&jurisdiction=J-STATION").status_code == 400
+
+
+def test_a_passage_figure_opens_its_window_and_never_a_plate_search(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    now = clock.now()  # 09:00 in +08:00
+    submit(
+        node,
+        access_event("p-1", now - timedelta(minutes=30), direction="in"),
+        access_event("p-2", now - timedelta(minutes=20), direction="out"),
+        access_event("p-3", now - timedelta(hours=3), direction="in"),
+    )
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "command")
+    page = client.get("/stats?granularity=day&lang=zh").text
+    for metric, key, expected in (
+        ("passages_by_hour", "08", {"p-1", "p-2"}),
+        ("passages_by_direction", "in", {"p-1", "p-3"}),
+        ("passages", "", {"p-1", "p-2", "p-3"}),
+    ):
+        link = re.search(r'class="list-link" href="([^"]+)"', row(page, metric, key))
+        assert link, metric
+        listing = client.get(unescape(link.group(1))).text
+        assert set(re.findall(r'<tr data-event="([^"]+)"', listing)) == expected, metric
+    # A plate or a person in an address is no search: the page ignores it, nothing audited.
+    plain = client.get("/passages?plate=浙B67890&case_number=X1&reason=r").text
+    assert len(re.findall(r"<tr data-event=", plain)) == 3
+    with node.db.session() as session:
+        assert node.governance.audit(session).search(action="passages.subject_search") == []

@@ -235,7 +235,8 @@ METRICS: tuple[Metric, ...] = (
         "Registry tasks of the area falling due in the period: the deadlines of the registry "
         "models' findings (`model.vacant_house`, `model.group_rental`, `model.moved_out`, "
         "`model.unregistered_resident`) decided (met or breached), and the registration "
-        "drafts of the area's communities, due 7 days after they were created (done: "
+        "drafts of the area's communities, due `registry.draft_due_days` (7 by default) days "
+        "after they were created (done: "
         "completed or dismissed by then; late: decided after, or still open once due). "
         "100 × done on time ÷ (done on time + late). None due: no figure.",
     ),

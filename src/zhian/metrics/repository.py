@@ -2,7 +2,8 @@
 devices, the alert loop and cases, in one area and time window.
 
 A read model: it aggregates other domains' tables without changing them and reads no
-personal field (no `*_enc`, no token), only counts by code.
+personal field (no `*_enc`, no token), only counts by code; the lists behind the stock
+figures read ids, codes and masked plates.
 """
 
 from __future__ import annotations
@@ -72,6 +73,55 @@ class MetricsRepository:
     def registered_vehicles(self, communities: Collection[str] | None) -> int:
         query = select(func.count()).where(_within(Vehicle.community_id, communities))
         return int(self.session.scalar(query.select_from(Vehicle)) or 0)
+
+    # The lists behind the stock figures: ids, codes and masked values only.
+
+    def resident_rows(
+        self, communities: Collection[str] | None, floating: bool | None, limit: int
+    ) -> list[tuple[str, str, str, bool]]:
+        """(resident id, house id, community, is floating) of the area's residents."""
+        query = (
+            select(Resident.id, House.id, Building.community_id, Resident.is_floating)
+            .join(House, House.id == Resident.house_id)
+            .join(Unit, Unit.id == House.unit_id)
+            .join(Building, Building.id == Unit.building_id)
+            .where(_within(Building.community_id, communities))
+            .order_by(Resident.id)
+            .limit(limit)
+        )
+        if floating is not None:
+            query = query.where(Resident.is_floating.is_(floating))
+        return [(str(r), str(h), str(c), bool(f)) for r, h, c, f in self.session.execute(query)]
+
+    def house_rows(
+        self, communities: Collection[str] | None, use: str | None, limit: int
+    ) -> list[tuple[str, str, str, str]]:
+        """(house id, house number, community, recorded use) of the area's houses."""
+        query = (
+            select(House.id, House.number, Building.community_id, House.registered_use)
+            .join(Unit, Unit.id == House.unit_id)
+            .join(Building, Building.id == Unit.building_id)
+            .where(_within(Building.community_id, communities))
+            .order_by(House.id)
+            .limit(limit)
+        )
+        if use is not None:
+            query = query.where(House.registered_use == use)
+        return [(str(h), str(n), str(c), str(u)) for h, n, c, u in self.session.execute(query)]
+
+    def vehicle_rows(
+        self, communities: Collection[str] | None, limit: int
+    ) -> list[tuple[str, str, str, str]]:
+        """(vehicle id, masked plate, community, vehicle class) of the area's vehicles."""
+        query = (
+            select(Vehicle.id, Vehicle.plate_masked, Vehicle.community_id, Vehicle.vehicle_class)
+            .where(_within(Vehicle.community_id, communities))
+            .order_by(Vehicle.id)
+            .limit(limit)
+        )
+        return [
+            (str(v), str(p or ""), str(c), str(k)) for v, p, c, k in self.session.execute(query)
+        ]
 
     def enabled_devices_by_kind(self, communities: Collection[str] | None) -> dict[str, int]:
         query = (

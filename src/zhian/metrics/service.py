@@ -18,9 +18,10 @@ from zhian.metrics.catalogue import METRICS_BY_NAME, Kind
 from zhian.metrics.periods import Period, hour_window
 from zhian.metrics.repository import MetricsRepository
 from zhian.metrics.schemas import Area, FigureRead, StatisticsRead, TrendPoint, change_pct
-from zhian.registry.drafts import DRAFT_DUE_DAYS
 from zhian.registry.loop import LOOP_RULES
 from zhian.registry.service import RegistryService
+from zhian.registry.settings import DEFAULT_DRAFT_DUE_DAYS
+from zhian.store.queries import PlateSeen
 from zhian.store.remote import EventReads
 
 
@@ -34,6 +35,18 @@ class NotableAlert:
     state: str
     title_zh: str
     title_en: str
+
+
+@dataclass(frozen=True)
+class VisitingVehicle:
+    """One visiting vehicle of an area and period, as its list shows it: the plate masked
+    (never opened), the gates it passed and when."""
+
+    plate_masked: str
+    first_seen: datetime
+    last_seen: datetime
+    gate_ids: tuple[str, ...]
+    passages: int
 
 
 # (metric, breakdown key or None) -> value
@@ -71,12 +84,19 @@ class MetricsService:
     """Computes every figure of `zhian.metrics.catalogue` for an area within a user's scope."""
 
     def __init__(
-        self, session: Session, events: EventReads | None = None, clock: Clock | None = None
+        self,
+        session: Session,
+        events: EventReads | None = None,
+        clock: Clock | None = None,
+        *,
+        draft_due_days: int = DEFAULT_DRAFT_DUE_DAYS,
     ) -> None:
         """`events`: the event store's reads, for passages and the data reporting rate;
         without them those figures are left out. `clock`: now, for the registry tasks still
-        open past their due time."""
+        open past their due time. `draft_due_days`: the setting `registry.draft_due_days`
+        (a registration draft falls due that many days after it was created)."""
         self.session = session
+        self.draft_due_days = draft_due_days
         self.events = events
         self.clock = clock or SystemClock()
         self.repository = MetricsRepository(session)
@@ -190,22 +210,70 @@ class MetricsService:
         self, area: Area, start: datetime, end: datetime, events: EventReads
     ) -> int:
         """Distinct plates seen at the area's vehicle gates and not registered to it."""
+        return len(self._visits(area, start, end, events))
+
+    def _visits(
+        self, area: Area, start: datetime, end: datetime, events: EventReads
+    ) -> dict[str, list[PlateSeen]]:
+        """Plate token -> its (gate, plate) rows: the plates seen at the area's vehicle
+        gates in [start, end) and not registered to a community of the area."""
         gates = self.repository.vehicle_gates(area.communities)
         if not gates:
-            return 0
+            return {}
         registered = self.repository.registered_plate_tokens(area.communities)
-        return len(
-            {
-                seen.plate
-                for seen in events.plates_seen(start, end)
-                if seen.device_id in gates and seen.plate not in registered
-            }
-        )
+        visits: dict[str, list[PlateSeen]] = {}
+        for seen in events.plates_seen(start, end):
+            if seen.device_id in gates and seen.plate not in registered:
+                visits.setdefault(seen.plate, []).append(seen)
+        return visits
+
+    def registry_rows(
+        self, area: Area, figure: str, key: str | None, limit: int
+    ) -> list[tuple[str, ...]]:
+        """The list behind a stock figure of the registry (`population`, `houses`,
+        `vehicles`), narrowed to a breakdown value: ids, codes and masked plates only.
+        400 (field `figure` or `key`) for another figure or an unknown value."""
+        if figure == "population":
+            if key not in (None, "household", "floating"):
+                raise BadRequestError("must be household or floating", field="key")
+            floating = None if key is None else key == "floating"
+            return [
+                (resident, house, community, "floating" if is_floating else "household")
+                for resident, house, community, is_floating in self.repository.resident_rows(
+                    area.communities, floating, limit
+                )
+            ]
+        if figure == "houses":
+            return list(self.repository.house_rows(area.communities, key, limit))
+        if figure == "vehicles":
+            if key is not None:
+                raise BadRequestError("vehicles have no breakdown", field="key")
+            return list(self.repository.vehicle_rows(area.communities, limit))
+        raise BadRequestError("must be population, houses or vehicles", field="figure")
+
+    def visiting_vehicles(self, area: Area, period: Period) -> list[VisitingVehicle]:
+        """The list behind `visiting_vehicles`: one row per plate (masked), with its first
+        and last passage at the area's gates in the period, the gates and how many
+        passages; most passages first. Empty without the event store."""
+        if self.events is None:
+            return []
+        rows = [
+            VisitingVehicle(
+                plate_masked=seen[0].plate_masked,
+                first_seen=min(s.first_seen for s in seen),
+                last_seen=max(s.last_seen for s in seen),
+                gate_ids=tuple(sorted({s.device_id for s in seen})),
+                passages=sum(s.passages for s in seen),
+            )
+            for seen in self._visits(area, period.start, period.end, self.events).values()
+        ]
+        rows.sort(key=lambda row: (-row.passages, row.first_seen, row.plate_masked))
+        return rows
 
     def _registry_tasks(self, area: Area, start: datetime, end: datetime) -> float | None:
         """Registry tasks falling due in [start, end) done on time, in percent: the
         registry models' findings by their alert deadlines (met or breached), and the
-        registration drafts due `DRAFT_DUE_DAYS` after they were created (completed or
+        registration drafts due `draft_due_days` after they were created (completed or
         dismissed by then, or late: decided after, or still open once due)."""
         on_time = late = 0
         for met_at, breached_at in self.repository.task_deadlines_due(
@@ -215,7 +283,7 @@ class MetricsService:
                 late += 1
             elif met_at is not None:
                 on_time += 1
-        due_after = timedelta(days=DRAFT_DUE_DAYS)
+        due_after = timedelta(days=self.draft_due_days)
         now = self.clock.now()
         for created_at, decided_at in self.repository.registration_drafts(
             area.communities, start - due_after, end - due_after

@@ -31,9 +31,9 @@ DISMISSED: Final = "dismissed"
 RESIDENT_FIELDS: Final = ("id", "house_id", "birth_year", "is_floating", "name", "id_number",
                           "phone")  # fmt: skip
 MAX_REASON: Final = 500
-# A draft is due this many days after it was created: completed or dismissed by then, it
-# counts as a registry task done on time (the assessment's `registry_tasks_completed`).
-DRAFT_DUE_DAYS: Final = 7
+# A draft is due `registry.draft_due_days` after it was created (`zhian.registry.settings`):
+# completed or dismissed by then, it counts as a registry task done on time (the
+# assessment's `registry_tasks_completed`).
 
 
 @dataclass(frozen=True)

@@ -321,11 +321,20 @@ class DuckDbEventQueries:
 
     def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
         sql = (
-            "SELECT DISTINCT device_id, plate FROM vehicle_events WHERE plate IS NOT NULL "
-            "AND time >= $since AND time < $until ORDER BY device_id, plate"
+            "SELECT device_id, plate, max(plate_masked), timezone('UTC', min(time)), "
+            "timezone('UTC', max(time)), count(*) FROM vehicle_events "
+            "WHERE plate IS NOT NULL AND time >= $since AND time < $until "
+            "GROUP BY device_id, plate ORDER BY device_id, plate"
         )
         return [
-            PlateSeen(device_id=r[0], plate=r[1])
+            PlateSeen(
+                device_id=r[0],
+                plate=r[1],
+                plate_masked=r[2] or "",
+                first_seen=_utc(r[3]),
+                last_seen=_utc(r[4]),
+                passages=int(r[5]),
+            )
             for r in self._rows(sql, {"since": since, "until": until})
         ]
 

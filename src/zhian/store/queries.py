@@ -111,10 +111,15 @@ class PassageCount(msgspec.Struct, frozen=True, kw_only=True):
 
 class PlateSeen(msgspec.Struct, frozen=True, kw_only=True):
     """A plate (its token) seen at least once by one device in a window (the statistics'
-    visiting vehicles): one row per device and plate, however often it passed."""
+    visiting vehicles and the list behind them): one row per device and plate, with its
+    masked form, its first and last passage there and how many passages."""
 
     device_id: str
     plate: str
+    plate_masked: str
+    first_seen: datetime
+    last_seen: datetime
+    passages: int
 
 
 class ArrivalStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -306,7 +311,8 @@ class EventQueries(Protocol):
 
     def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
         """Each distinct (device, plate token) of the vehicle passages with a plate in
-        [since, until) (the statistics' visiting vehicles)."""
+        [since, until), with its first and last passage and their count (the statistics'
+        visiting vehicles), ordered by device and plate token."""
         ...
 
     # Batch models: events in [since, until), joined to the reference tables.

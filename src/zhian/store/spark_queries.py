@@ -414,11 +414,21 @@ class SparkEventQueries:
 
     def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
         sql = (
-            "SELECT DISTINCT device_id, plate FROM vehicle_events WHERE plate IS NOT NULL "
-            f"AND time >= {_SINCE} AND time < {_UNTIL} ORDER BY device_id, plate"
+            "SELECT device_id, plate, max(plate_masked), unix_micros(min(time)), "
+            "unix_micros(max(time)), count(*) FROM vehicle_events WHERE plate IS NOT NULL "
+            f"AND time >= {_SINCE} AND time < {_UNTIL} "
+            "GROUP BY device_id, plate ORDER BY device_id, plate"
         )
         return [
-            PlateSeen(device_id=r[0], plate=r[1]) for r in self._rows(sql, _window(since, until))
+            PlateSeen(
+                device_id=r[0],
+                plate=r[1],
+                plate_masked=r[2] or "",
+                first_seen=_utc(r[3]),
+                last_seen=_utc(r[4]),
+                passages=int(r[5]),
+            )
+            for r in self._rows(sql, _window(since, until))
         ]
 
     # --- batch models ---------------------------------------------------------------------

@@ -114,7 +114,12 @@ def drill_down(unit: str, metric: str, period: Period, lang: str) -> str:
 def _scores(page: Page, jurisdiction: str | None, period: Period) -> list[UnitScore]:
     context = page.context
     return _service(page).scores(
-        MetricsService(context.session, context.node.event_reads, context.node.clock),
+        MetricsService(
+            context.session,
+            context.node.event_reads,
+            context.node.clock,
+            draft_due_days=context.node.settings.registry.draft_due_days,
+        ),
         context.scope,
         jurisdiction,
         period,
@@ -219,7 +224,12 @@ def assessment_api(
 ) -> Response:
     period = _period(context, granularity, day)
     units = _service(context).scores(
-        MetricsService(context.session, context.node.event_reads, context.node.clock),
+        MetricsService(
+            context.session,
+            context.node.event_reads,
+            context.node.clock,
+            draft_due_days=context.node.settings.registry.draft_due_days,
+        ),
         context.scope,
         jurisdiction,
         period,

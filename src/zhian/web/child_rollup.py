@@ -59,7 +59,12 @@ def _figures(
     present = [lv for lv in LEVELS if any(tree.levels[jid] == lv for jid in in_scope)]
     chosen = level or _children_level(tree.levels, links) or (present[-1] if present else None)
     ids = sorted(jid for jid in in_scope if tree.levels[jid] == chosen)
-    metrics = MetricsService(context.session, context.node.event_reads, context.node.clock)
+    metrics = MetricsService(
+        context.session,
+        context.node.event_reads,
+        context.node.clock,
+        draft_due_days=context.node.settings.registry.draft_due_days,
+    )
     areas = [metrics.area(scope, jid) for jid in ids[:MAX_ROLLUP_ROWS]]
     rollups = ChildReadService(context.session).rollups(
         scope=scope,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
+from typing import Final
 
 from zhian.access.roles import ROLE_NAMES_EN, ROLE_NAMES_ZH, Role
 
@@ -326,6 +327,12 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "watchlist_person": ("布控人员", "Watchlist person"),
         "denied_access": ("多次刷卡失败", "Repeated denied access"),
         "tailgating": ("尾随/强行进入", "Tailgating"),
+        "crowd_overload": ("人员聚集超载", "Crowd overload"),
+        "patrol_hazard": ("巡逻上报·安全隐患", "Patrol report: hazard"),
+        "patrol_facility": ("巡逻上报·设施损坏", "Patrol report: damaged facility"),
+        "patrol_public_order": ("巡逻上报·治安问题", "Patrol report: public order"),
+        "patrol_fire": ("巡逻上报·消防隐患", "Patrol report: fire hazard"),
+        "patrol_other": ("巡逻上报·其他", "Patrol report: other"),
     },
     "figure": {
         "level": ("级别", "Level"),
@@ -416,6 +423,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "search.person": ("综合查询人员", "People looked up in search"),
         "passages.subject_search": ("按车牌或人员查询通行记录", "Passages searched by subject"),
         "passages.export": ("导出通行记录", "Passage records exported"),
+        "stats.visiting_vehicles": ("查看来访车辆明细", "Visiting vehicles listed"),
+        "stats.registry_list": ("查看统计登记明细", "Registry list behind a figure viewed"),
         "faces.search": ("以图搜图", "Face search"),
         "event.view": ("查看通行详情", "Passage viewed"),
         "event_image.read": ("查看通行图片", "Passage image read"),
@@ -518,9 +527,34 @@ def label(lang: str, group: str, value: object) -> str:
     names = _LABELS.get(group, {}).get(str(value))
     if names is None and group in ("rule", "kind"):
         names = _model_titles().get(str(value))
+    if names is None and group == "kind":
+        names = _kind_names(str(value))
     if names is None:
         return str(value)
     return names[1] if lang == "en" else names[0]
+
+
+# Alert kinds made of a prefix and a category (`tip_<category>`, `call_<category>`,
+# `patrol_<category>`): a category the tables do not name shows the prefix's name and its
+# code, so a deployment's own categories still read as a tip, a call or a patrol report.
+_KIND_PREFIXES: Final[dict[str, tuple[str, str]]] = {
+    "tip_": ("随手拍", "Tip"),
+    "call_": ("110警情", "110 call"),
+    "patrol_": ("巡逻上报", "Patrol report"),
+}
+
+
+def _kind_names(kind: str) -> tuple[str, str] | None:
+    """A model's finding (its kind is the model's name without `model.`), or a prefixed
+    kind of a category the tables do not name."""
+    names = _model_titles().get(f"model.{kind}")
+    if names is not None:
+        return names
+    for prefix, (zh, en) in _KIND_PREFIXES.items():
+        if kind.startswith(prefix) and len(kind) > len(prefix):
+            code = kind.removeprefix(prefix)
+            return f"{zh}·{code}", f"{en}: {code}"
+    return None
 
 
 @cache
@@ -532,8 +566,16 @@ def _model_titles() -> dict[str, tuple[str, str]]:
 
 
 def choices(lang: str, group: str) -> list[tuple[str, str]]:
-    """(value, display name) of every value of `group`, in table order, for a select."""
-    return [(value, label(lang, group, value)) for value in _LABELS.get(group, {})]
+    """(value, display name) of every value of `group`, in table order, for a select; the
+    alert kinds end with the models' findings."""
+    values = list(_LABELS.get(group, {}))
+    if group == "kind":
+        values += [
+            name.removeprefix("model.")
+            for name in _model_titles()
+            if name.removeprefix("model.") not in values
+        ]
+    return [(value, label(lang, group, value)) for value in values]
 
 
 def register_labels(group: str, names: Mapping[str, tuple[str, str]]) -> None:

@@ -304,10 +304,18 @@ def _search(page: Page, form: dict[str, str], types: list[str]) -> HTMLResponse:
     return _render(page, query, records, form=form, types=types)
 
 
+# What an address may carry (the statistics' list behind a passage figure): the window,
+# the place, the direction and the types; never a plate or a person (POST only).
+ADDRESS_FIELDS: Final = ("community_id", "device_id", "since", "until", "direction", "offset")
+
+
 @router.get("/passages", response_class=HTMLResponse, include_in_schema=False)
 def passages_page(page: PageDep) -> HTMLResponse:
-    """The last day's passages at the devices of the user's jurisdiction."""
-    return _search(page, {name: "" for name in FORM_FIELDS}, [])
+    """The passages at the devices of the user's jurisdiction: the last day's, or the
+    window, place, direction and types the address names."""
+    params = page.request.query_params
+    form = {name: (params.get(name, "") if name in ADDRESS_FIELDS else "") for name in FORM_FIELDS}
+    return _search(page, form, [str(value) for value in params.getlist("types")])
 
 
 @router.post("/passages", response_class=HTMLResponse, include_in_schema=False)

@@ -158,6 +158,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/kpis"): "kpi.view",
     # Statistics (专题统计): the metrics layer's figures (zhian.web.stats_views).
     ("GET", "/stats"): "kpi.view",
+    # The plates behind the visiting-vehicles figure (masked, audited): passage data.
+    ("GET", "/stats/visiting-vehicles"): "passages.view",
+    # The residents, houses and vehicles behind the stock figures: ids and masked plates.
+    ("GET", "/stats/registry"): "residents.view",
     ("GET", "/api/v1/stats"): "kpi.view",
     ("GET", "/api/v1/stats/trend"): "kpi.view",
     # Reports (报表中心): zhian.web.report_views.

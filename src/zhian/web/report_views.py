@@ -107,7 +107,12 @@ def situation_report(
     """The daily, weekly or monthly report of an area of `scope` for the period holding
     `day` (today when None). 400 naming `kind`, `jurisdiction` or `day` on bad input."""
     chosen = report_kind(kind)
-    metrics = MetricsService(session, node.event_reads, node.clock)
+    metrics = MetricsService(
+        session,
+        node.event_reads,
+        node.clock,
+        draft_due_days=node.settings.registry.draft_due_days,
+    )
     area = metrics.area(scope, jurisdiction)
     zone = display_zone(node)
     period = parse_period(
@@ -160,7 +165,12 @@ def assessment_report(
     """The assessment of the units below an area of `scope` over the month holding `day`."""
     period = parse_period("month", day, now=now, zone=display_zone(node))
     service = AssessmentService(session, node.settings.assessment)
-    metrics = MetricsService(session, node.event_reads, node.clock)
+    metrics = MetricsService(
+        session,
+        node.event_reads,
+        node.clock,
+        draft_due_days=node.settings.registry.draft_due_days,
+    )
     units = service.scores(metrics, scope, jurisdiction, period, progress)
     names = RegistryService(session).jurisdiction_names()
     area = jurisdiction or scope.root

@@ -96,7 +96,7 @@ def screen_snapshot(context: Context, lang: str) -> dict[str, Any]:
     node = context.node
     now: datetime = node.clock.now()
     zone = display_zone(node)
-    metrics = MetricsService(context.session)
+    metrics = MetricsService(context.session, draft_due_days=node.settings.registry.draft_due_days)
     area = metrics.area(context.scope, None)
     today = period_containing(Granularity.DAY, now, zone)
     statistics = metrics.statistics(area, today)

@@ -30,6 +30,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "tips_triage_title": ("随手拍审核", "Tip triage"),
     "tips_queue": ("待审核", "Waiting for triage"),
     "tips_recent": ("已处理", "Triaged"),
+    "tips_recent_none": ("暂无已处理的随手拍", "No triaged tip yet"),
     "tips_empty": ("暂无待审核的报告", "No tips waiting"),
     "tips_place": ("位置", "Place"),
     "tips_contact": ("联系电话（脱敏）", "Phone (masked)"),
