@@ -450,6 +450,13 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "case_study": ("案例", "case library entry"),
         "patrol_checkin": ("巡逻打卡", "patrol check-in"),
         "building": ("楼栋", "building"),
+        "case": ("案件", "case"),
+        "linkage_model": ("串并模型", "case-linkage model"),
+        "response_procedure": ("处置预案", "response procedure"),
+        "community": ("小区", "community"),
+        "plate": ("车牌", "plate"),
+        "person": ("人员", "person"),  # a followed resident (zhian.follows)
+        "id_number": ("身份证号", "ID-card number"),  # a cascade search's subject
     },
     # Statistics (zhian.web.stats_views): breakdown values of the metrics layer.
     "registration": {
