@@ -400,6 +400,8 @@ def test_the_audit_page_names_case_and_linkage_model_records(
     assert page.status_code == 200
     assert '<td>案件 <span translate="no">A-2026-0077</span></td>' in page.text
     assert '<td>串并模型 <span translate="no">3</span></td>' in page.text
+    assert 'data-action="case.create">新建案件</td>' in page.text
+    assert 'data-action="case.model_train">训练串并模型</td>' in page.text
     english = client.get("/audit?lang=en")
     assert '<td>case <span translate="no">A-2026-0077</span></td>' in english.text
     assert '<td>case-linkage model <span translate="no">3</span></td>' in english.text

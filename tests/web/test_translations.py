@@ -118,6 +118,7 @@ def test_every_audit_action_the_code_records_is_named() -> None:
     prefixes += "|personal_data|quarantine|resident|retention|watchlist|webhook"
     prefixes += "|search|passages|registry|event|event_image|faces"  # issue #15
     prefixes += "|tip|case_study|patrol"  # issue #19
+    prefixes += "|case|follow|procedures|trajectory"  # issue #16
     recorded = set(re.findall(rf'"((?:{prefixes})\.[a-z_]+)"', source))
     # Not audit actions: template names, permissions and file names with the same shape.
     recorded = {
@@ -132,18 +133,23 @@ def test_every_audit_action_the_code_records_is_named() -> None:
 def _recorded_record_types() -> set[str]:
     """Every record type the code audits, read from the source: each string given as the
     `record_type` keyword of a call, or positionally where a function or a dataclass
-    defined in the code takes `record_type` (RevealRead, RequestContext.read, …); and the
-    kinds audited from a value (followed subjects, a cascade search's subject)."""
+    defined in the code takes `record_type` (RevealRead, RequestContext.read, …), or as the
+    default of such a parameter; and the kinds audited from a value (followed subjects, a
+    cascade search's subject)."""
     trees = [
         ast.parse(path.read_text(encoding="utf-8"))
         for path in (Path(__file__).parents[2] / "src" / "zhian").rglob("*.py")
     ]
     positions: dict[str, set[int]] = {}
+    defaults: list[ast.expr] = []  # a parameter's default: `record_type: str = "plate"`
     for tree in trees:
         for node in ast.walk(tree):
             names: list[str] = []
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 arguments = node.args.posonlyargs + node.args.args
+                pairs = list(zip(arguments[::-1], node.args.defaults[::-1], strict=False))
+                pairs += list(zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True))
+                defaults += [d for a, d in pairs if a.arg == "record_type" and d is not None]
                 names = [a.arg for a in arguments if a.arg not in ("self", "cls")]
             elif isinstance(node, ast.ClassDef):
                 names = [
@@ -155,7 +161,7 @@ def _recorded_record_types() -> set[str]:
                 continue
             if "record_type" in names:
                 positions.setdefault(node.name, set()).add(names.index("record_type"))
-    found: set[str] = set()
+    found = {d.value for d in defaults if isinstance(d, ast.Constant) and isinstance(d.value, str)}
     for tree in trees:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
