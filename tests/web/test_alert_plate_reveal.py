@@ -154,3 +154,21 @@ def test_an_alert_without_a_plate_has_nothing_to_reveal(
     assert asked.status_code == 404 and 'id="reveal-error" data-field="plate"' in asked.text
     api = client.get(f"/api/v1/alerts/{fire.id}", params={"reveal": "1", "case_number": BASIS})
     assert api.status_code == 404 and api.json()["error"]["field"] == "plate"
+
+
+def test_the_evidence_events_link_to_their_event_pages_for_who_may_open_them(
+    client: TestClient, hit: AlertSummary
+) -> None:
+    """A station officer (passages.view) follows the evidence event to its event page; a
+    grid worker, who sees the alert but not passages, gets the id without a link."""
+    link = '<a href="/events/CAM1/plate-hit-1?lang=zh">plate-hit-1</a>'
+    log_in(client, "station")
+    page = client.get(f"/alerts/{hit.id}")
+    assert page.status_code == 200 and link in page.text
+    event = client.get("/events/CAM1/plate-hit-1?lang=zh")
+    assert event.status_code == 200 and MASKED in event.text and PLATE not in event.text
+    log_in(client, "grid")
+    page = client.get(f"/alerts/{hit.id}")
+    assert page.status_code == 200
+    assert 'data-event="plate-hit-1">plate-hit-1</td>' in page.text
+    assert "/events/CAM1/plate-hit-1" not in page.text

@@ -1,6 +1,7 @@
-"""Search by face (以图搜图): refused (and audited) without a case number; with one, the
-captures of the jurisdiction within the face retention, most similar first, masked, the
-search audited with how many captures were compared."""
+"""Search by face (以图搜图): refused (and audited) without a case number, or with one that
+is not a case of the user's jurisdiction; with one, the captures of the jurisdiction within
+the face retention, most similar first, masked, the search audited with how many captures
+were compared."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PROBE = [1.0] * 64 + [0.0] * 64
 LIKE = [0.9] * 64 + [0.1] * 64
 UNLIKE = [0.0] * 64 + [1.0] * 64
+OTHER_CASE = "B2026-0007"
 
 
 def _feature(values: list[float]) -> str:
@@ -54,6 +56,19 @@ def client(search_node: Node, clock: ManualClock) -> Iterator[TestClient]:  # no
     while search_node.feeder.feed_once():
         pass
     with TestClient(create_app(search_node), follow_redirects=False) as test_client:
+        for user, case_number, jurisdiction in (
+            ("station", "A2026-0042", "J-STATION"),
+            ("outsider", OTHER_CASE, "J-OTHER"),
+        ):
+            sign_in(test_client, user, PASSWORD)
+            created = test_client.post("/api/v1/cases", json={
+                "id": case_number, "category": "robbery",
+                "time_from": (clock.now() - timedelta(hours=5)).isoformat(),
+                "latitude": 30.27, "longitude": 120.15, "jurisdiction_id": jurisdiction,
+            })  # fmt: skip
+            assert created.status_code == 201, created.text
+        test_client.cookies.clear()
+        test_client.headers.pop("X-CSRF-Token", None)
         yield test_client
 
 
@@ -115,7 +130,7 @@ def test_other_roles_and_jurisdictions(client: TestClient) -> None:
     assert client.get("/face-search").status_code == 403
     sign_in(client, "outsider", PASSWORD)
     status, page = _search(
-        client, feature=_feature(PROBE), case_number="A2026-0042", reason="robbery suspect"
+        client, feature=_feature(PROBE), case_number=OTHER_CASE, reason="robbery suspect"
     )
     assert status == 200 and 'data-compared="0"' in page
 
@@ -177,6 +192,29 @@ def test_the_api_needs_the_permission_and_keeps_to_the_jurisdiction(client: Test
                      reason="robbery suspect")  # fmt: skip
     assert status == 403
     sign_in(client, "outsider", PASSWORD)
-    status, body = _api(client, feature=_feature(PROBE), case_number="A2026-0042",
+    status, body = _api(client, feature=_feature(PROBE), case_number=OTHER_CASE,
                         reason="robbery suspect", min_similarity=-1)  # fmt: skip
     assert status == 200 and body["compared"] == 0 and body["matches"] == []
+
+
+@pytest.mark.parametrize("case_number", ["A2026-9999", OTHER_CASE])
+def test_a_case_unknown_or_of_another_jurisdiction_is_refused_and_audited(
+    client: TestClient,
+    search_node: Node,  # noqa: F811
+    case_number: str,
+) -> None:
+    """A well-formed case number is not enough: the case must be one the user's
+    jurisdiction holds (as for a trajectory search), on the page and through the API."""
+    sign_in(client, "station", PASSWORD)
+    status, page = _search(client, feature=_feature(PROBE), case_number=case_number,
+                           reason="robbery suspect")  # fmt: skip
+    assert status == 404 and 'id="face-error" data-field="case_number"' in page
+    assert 'data-event="f-like"' not in page
+    status, body = _api(client, feature=_feature(PROBE), case_number=case_number,
+                        reason="robbery suspect", min_similarity=-1)  # fmt: skip
+    assert status == 404 and body["error"]["field"] == "case_number"  # type: ignore[index]
+    assert "matches" not in body
+    refused = _audit(search_node, "faces.search.refused")
+    assert len(refused) == 2
+    assert {e.case_number for e in refused} == {case_number}  # type: ignore[attr-defined]
+    assert _audit(search_node, "faces.search") == []

@@ -388,3 +388,31 @@ def test_alerts_of_another_jurisdiction_are_not_found_and_image_refs_do_not_trav
         response = client.get(f"/api/v1/alerts/{fire.id}/images/{ref}")
         assert response.status_code in (400, 404), ref
         assert b"root:" not in response.content and b"SQLite" not in response.content
+
+
+def test_the_audit_page_names_case_and_linkage_model_records(
+    client: TestClient, node: Node, clock: ManualClock, users: None
+) -> None:
+    """A case created through the API and a trained linkage model show their record type
+    by name on the audit page, in Chinese and in English."""
+    log_in(client, "station")
+    created = client.post("/api/v1/cases", json={
+        "id": "A-2026-0077", "category": "burglary", "time_from": clock.now().isoformat(),
+        "latitude": 30.27, "longitude": 120.15, "jurisdiction_id": "J-STATION",
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    with node.db.session() as session:
+        node.governance.audit(session).record(
+            Actor.system("linkage"), "case.model_train", record_type="linkage_model",
+            record_ids=["3"],
+        )  # fmt: skip
+    log_in(client, "auditor")
+    page = client.get("/audit")
+    assert page.status_code == 200
+    assert '<td>案件 <span translate="no">A-2026-0077</span></td>' in page.text
+    assert '<td>串并模型 <span translate="no">3</span></td>' in page.text
+    assert 'data-action="case.create">新建案件</td>' in page.text
+    assert 'data-action="case.model_train">训练串并模型</td>' in page.text
+    english = client.get("/audit?lang=en")
+    assert '<td>case <span translate="no">A-2026-0077</span></td>' in english.text
+    assert '<td>case-linkage model <span translate="no">3</span></td>' in english.text

@@ -4,12 +4,15 @@ Chinese without pydantic's wording or links. The browser test walks the rendered
 
 from __future__ import annotations
 
+import ast
 import re
 import typing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from zhian.cascade.search_requests import SubjectKind
 from zhian.errors import BadRequestError
+from zhian.follows.models import FollowKind
 from zhian.ingest.events import AlarmKind
 from zhian.models.catalogue import MODELS
 from zhian.models.parameters import TUNABLE
@@ -115,6 +118,7 @@ def test_every_audit_action_the_code_records_is_named() -> None:
     prefixes += "|personal_data|quarantine|resident|retention|watchlist|webhook"
     prefixes += "|search|passages|registry|event|event_image|faces"  # issue #15
     prefixes += "|tip|case_study|patrol"  # issue #19
+    prefixes += "|case|follow|procedures|trajectory"  # issue #16
     recorded = set(re.findall(rf'"((?:{prefixes})\.[a-z_]+)"', source))
     # Not audit actions: template names, permissions and file names with the same shape.
     recorded = {
@@ -124,3 +128,61 @@ def test_every_audit_action_the_code_records_is_named() -> None:
     }
     named = {value for value, _name in choices("zh", "audit_action")}
     assert recorded - named == set()
+
+
+def _recorded_record_types() -> set[str]:
+    """Every record type the code audits, read from the source: each string given as the
+    `record_type` keyword of a call, or positionally where a function or a dataclass
+    defined in the code takes `record_type` (RevealRead, RequestContext.read, …), or as the
+    default of such a parameter; and the kinds audited from a value (followed subjects, a
+    cascade search's subject)."""
+    trees = [
+        ast.parse(path.read_text(encoding="utf-8"))
+        for path in (Path(__file__).parents[2] / "src" / "zhian").rglob("*.py")
+    ]
+    positions: dict[str, set[int]] = {}
+    defaults: list[ast.expr] = []  # a parameter's default: `record_type: str = "plate"`
+    for tree in trees:
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                arguments = node.args.posonlyargs + node.args.args
+                pairs = list(zip(arguments[::-1], node.args.defaults[::-1], strict=False))
+                pairs += list(zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True))
+                defaults += [d for a, d in pairs if a.arg == "record_type" and d is not None]
+                names = [a.arg for a in arguments if a.arg not in ("self", "cls")]
+            elif isinstance(node, ast.ClassDef):
+                names = [
+                    s.target.id
+                    for s in node.body
+                    if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+                ]
+            else:
+                continue
+            if "record_type" in names:
+                positions.setdefault(node.name, set()).add(names.index("record_type"))
+    found = {d.value for d in defaults if isinstance(d, ast.Constant) and isinstance(d.value, str)}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            given = [k.value for k in node.keywords if k.arg == "record_type"]
+            callee = node.func
+            name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", "")
+            given += [node.args[i] for i in positions.get(name, ()) if i < len(node.args)]
+            found |= {
+                g.value for g in given if isinstance(g, ast.Constant) and isinstance(g.value, str)
+            }
+    assert {"alert", "resident", "case", "linkage_model"} <= found  # the reading works
+    found |= {kind.value for kind in FollowKind}  # zhian.web.follow_views
+    found |= set(typing.get_args(SubjectKind))  # zhian.cascade.search_requests
+    return found
+
+
+def test_every_record_type_the_code_audits_is_named_in_both_languages() -> None:
+    recorded = _recorded_record_types()
+    named = {value for value, _name in choices("zh", "record_type")}
+    assert recorded - named == set()
+    for value in recorded:
+        assert _CJK.search(label("zh", "record_type", value)), value
+        assert label("en", "record_type", value) != label("zh", "record_type", value), value

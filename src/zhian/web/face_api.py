@@ -2,7 +2,8 @@
 
 The same search as the page `/face-search` (`zhian.web.face_views`): a POST, so the
 feature and the purpose stay out of URLs; a case number and a reason are required and a
-search without them is refused (400 naming `case_number`) and the refusal audited
+search without them is refused (400 naming `case_number`), as is one whose case is not
+in the user's jurisdiction (404 naming `case_number`), and the refusal audited
 (`faces.search.refused`); an allowed one is audited (`faces.search`) with the captures
 matched and how many were compared. Subjects come back masked. Needs `faces.search`.
 """
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.devices.service import DeviceService
-from zhian.errors import BadRequestError
+from zhian.errors import BadRequestError, NotFoundError
 from zhian.governance.reveal import Purpose
 from zhian.search.faces import MAX_FEATURE_CHARS, probe_vector
 from zhian.web.auth import current_user
@@ -34,7 +35,7 @@ router = APIRouter(
     prefix="/api/v1",
     tags=["search"],
     dependencies=[Depends(current_user)],
-    responses=error_responses(400, 401, 403),
+    responses=error_responses(400, 401, 403, 404),
 )
 
 
@@ -62,9 +63,9 @@ def face_search(context: Context, body: FaceSearch) -> dict[str, Any]:
     `min_similarity`, most similar first, with masked subjects and each capture's page."""
     purpose = Purpose(body.case_number or None, body.reason or None)
     try:
-        checked = checked_purpose(body.case_number, body.reason)
+        checked = checked_purpose(context, body.case_number, body.reason)
         probe = probe_vector(body.feature)
-    except BadRequestError as error:
+    except (BadRequestError, NotFoundError) as error:
         refuse_search(context, purpose, error)
         raise
     now = context.node.clock.now()

@@ -1,7 +1,8 @@
 """Search by face (以图搜图): top captures like a face feature, for a case.
 
-A face search is an image search: it needs a case number and a reason (DESIGN.md) and is
-refused, and the refusal audited, without them. It compares only captures within the
+A face search is an image search: it needs a case number and a reason (DESIGN.md), the
+case one of the user's jurisdiction (as a trajectory search does), and is refused, and the
+refusal audited, otherwise. It compares only captures within the
 short retention of face captures (`governance.face_days`) at devices of the user's
 jurisdiction, opens each compared feature and audits the search (`faces.search`: the case
 number, the reason, how many captures were compared and which matched). Results show
@@ -19,11 +20,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from zhian.devices.service import DeviceService
-from zhian.errors import BadRequestError, ZhianError
+from zhian.errors import BadRequestError, NotFoundError, ZhianError
 from zhian.governance.reveal import Purpose
 from zhian.search.faces import FaceSearchResult, probe_vector, rank_captures
 from zhian.store.passages import CaptureWindow, SealedFaceCapture
 from zhian.web.auth import current_user
+from zhian.web.cases_api import case_service
 from zhian.web.deps import RequestContext
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
@@ -126,13 +128,24 @@ def search_faces(
     return result
 
 
-def checked_purpose(case_number: str | None, reason: str | None) -> Purpose:
-    """The purpose of a face search, or BadRequestError naming `case_number` (both the case
-    number and a reason are required) or the field the purpose check names."""
+def checked_purpose(
+    context: RequestContext, case_number: str | None, reason: str | None
+) -> Purpose:
+    """The purpose of a face search, as a trajectory search checks it: BadRequestError
+    naming `case_number` (both the case number and a reason are required) or the field the
+    purpose check names; NotFoundError naming `case_number` when no case of that number is
+    in the user's jurisdiction."""
     purpose = Purpose(case_number or None, reason or None)
     if not purpose.case_number or not (purpose.reason or "").strip():
         raise BadRequestError("a face search needs a case number and a reason", field="case_number")
-    return purpose.checked()
+    checked = purpose.checked()
+    number = (checked.case_number or "").strip()
+    try:
+        case_service(context).get(number)
+    except NotFoundError:
+        raise NotFoundError(f"no case '{number[:64]}' in your jurisdiction",
+                            field="case_number") from None  # fmt: skip
+    return checked
 
 
 def refuse_search(context: RequestContext, purpose: Purpose, error: ZhianError) -> None:
@@ -174,9 +187,9 @@ async def face_search(page: PageDep) -> HTMLResponse:
     form = {name: str(raw.get(name) or "").strip() for name in FORM_FIELDS}
     purpose = Purpose(form["case_number"] or None, form["reason"] or None)
     try:
-        checked = checked_purpose(form["case_number"], form["reason"])
+        checked = checked_purpose(page.context, form["case_number"], form["reason"])
         result = _search(page, form, checked)
-    except BadRequestError as error:
+    except (BadRequestError, NotFoundError) as error:
         refuse_search(page.context, purpose, error)
-        return _render(page, form, error=error, status_code=400)
+        return _render(page, form, error=error, status_code=error.status_code)
     return _render(page, form, result)

@@ -435,6 +435,20 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "retention.apply": ("执行数据保留清理", "Retention applied"),
         "webhook.subscribe": ("订阅 Webhook", "Webhook subscribed"),
         "webhook.remove": ("删除 Webhook", "Webhook removed"),
+        "case.create": ("新建案件", "Case created"),
+        "case.create_from_alert": ("由预警立案", "Case created from an alert"),
+        "case.import": ("导入案件", "Cases imported"),
+        "case.update": ("修改案件", "Case changed"),
+        "case.link_accept": ("确认串并", "Case link accepted"),
+        "case.link_reject": ("否决串并", "Case link rejected"),
+        "case.model_train": ("训练串并模型", "Case-linkage model trained"),
+        "case.model_rollback": ("回滚串并模型", "Case-linkage model rolled back"),
+        "follow.add": ("添加关注", "Follow added"),
+        "follow.remove": ("取消关注", "Follow removed"),
+        "procedures.update": ("修改处置预案", "Response procedure changed"),
+        "trajectory.read": ("轨迹查询", "Trajectory searched"),
+        "trajectory.co_travellers": ("同行车辆分析", "Co-travellers searched"),
+        "trajectory.reveal_plates": ("查看同行车牌原文", "Co-travellers' plates revealed"),
     },
     "record_type": {
         "alert": ("预警", "alert"),
@@ -459,6 +473,13 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "case_study": ("案例", "case library entry"),
         "patrol_checkin": ("巡逻打卡", "patrol check-in"),
         "building": ("楼栋", "building"),
+        "case": ("案件", "case"),
+        "linkage_model": ("串并模型", "case-linkage model"),
+        "response_procedure": ("处置预案", "response procedure"),
+        "community": ("小区", "community"),
+        "plate": ("车牌", "plate"),
+        "person": ("人员", "person"),  # a followed resident (zhian.follows)
+        "id_number": ("身份证号", "ID-card number"),  # a cascade search's subject
     },
     # Statistics (zhian.web.stats_views): breakdown values of the metrics layer.
     "registration": {

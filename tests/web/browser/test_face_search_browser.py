@@ -54,6 +54,23 @@ def _capture(node: Node) -> str:
     return "face-browser-1"
 
 
+def _case(node: Node, case_number: str) -> None:
+    """A case of the district (the command centre's jurisdiction): a face search needs one."""
+    from zhian.access.scope import JurisdictionScope
+    from zhian.access.service import AccessService
+    from zhian.cases.schemas import CaseCreate
+    from zhian.cases.service import CaseService
+
+    with node.db.session() as session:
+        command = next(u for u in AccessService(session).list_users() if u.username == "command")
+        cases = CaseService(session, clock=node.clock, settings=node.settings.cases,
+                            scope=JurisdictionScope.unscoped())  # fmt: skip
+        case = CaseCreate(id=case_number, category="robbery", time_from=node.clock.now(),
+                          latitude=30.27, longitude=120.15,
+                          jurisdiction_id=command.jurisdiction_id)  # fmt: skip
+        cases.create(case, user_id=None, source="test")
+
+
 def _audited(node: Node, action: str) -> int:
     with node.db.session() as session:
         return len(node.governance.audit(session).search(action=action))
@@ -89,7 +106,15 @@ def test_a_face_search_is_refused_without_a_case_reference(
     assert _audited(live_server.node, "faces.search.refused") == 1
     assert _audited(live_server.node, "faces.search") == 0
 
-    # With a case number and a reason: the capture, with its similarity, audited.
+    # A case number that names no case of the jurisdiction: refused the same way.
+    page.fill("#face-case", "A2026-9999")
+    page.click("#face-go")
+    expect(page.locator("#face-error")).to_have_attribute("data-field", "case_number")
+    expect(page.locator("#face-results")).to_have_count(0)
+    assert _audited(live_server.node, "faces.search.refused") == 2
+
+    # With a case of the jurisdiction and a reason: the capture, with its similarity, audited.
+    _case(live_server.node, "A2026-0042")
     page.fill("#face-case", "A2026-0042")
     page.click("#face-go")
     row = page.locator(f"#face-results tr[data-event='{event_id}']")
