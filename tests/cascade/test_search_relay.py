@@ -42,6 +42,19 @@ DISTRICT_CAM = "DCAM1"  # a camera of the district's own, not at the community
 
 
 @dataclass
+class LossyAnswers(TamperingLink):
+    """The link, losing the next `drop` search answers on the way up (not delivered)."""
+
+    drop: int = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.drop and request.url.path.endswith("/search-answers"):
+            self.drop -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return super().__call__(request)
+
+
+@dataclass
 class Levels:
     city: Node
     district: Node
@@ -49,6 +62,7 @@ class Levels:
     city_client: TestClient
     district_client: TestClient
     to_district: TamperingLink  # community → district
+    to_city: LossyAnswers  # district → city
     up_city: UpwardForwarder
     up_district: UpwardForwarder
     clock: ManualClock
@@ -156,11 +170,12 @@ def levels(tmp_path: Path, clock: ManualClock) -> Iterator[Levels]:
             down = TamperingLink(district_client)
             up_district = _forwarder(community, down, link_settings(to_district, events="none"))
             city_settings = link_settings(to_city, node_id=DISTRICT_ID, events="none")
-            up_city = _forwarder(district, TamperingLink(city_client), city_settings)
+            to_city = LossyAnswers(city_client)
+            up_city = _forwarder(district, to_city, city_settings)
             drain(up_district)  # registers: the district knows its child
             drain(up_city)
             yield Levels(city, district, community, city_client, district_client, down,
-                         up_city, up_district, clock, city_token)  # fmt: skip
+                         to_city, up_city, up_district, clock, city_token)  # fmt: skip
             up_district.stop()
             up_city.stop()
     finally:
@@ -266,3 +281,23 @@ def test_the_expiry_is_inherited_and_an_unanswered_part_times_out_at_the_city(
     answers = {a["path"]: a["status"] for a in levels.read(request["id"]).json()["answers"]}
     assert answers == {DISTRICT_ID: "answered", f"{DISTRICT_ID}/{CHILD_ID}": "timed_out"}
     assert audit(levels.community, "cascade.search.answer") == []
+
+
+def test_a_childs_answer_waits_until_the_city_knows_the_district_passed_the_request_on(
+    levels: Levels,
+) -> None:
+    # The district's own answer (which names the community) is lost twice on the way up;
+    # meanwhile the community answers: its answer is not dropped, it goes up once the city
+    # expects it.
+    levels.to_city.drop = 2
+    request = levels.ask().json()
+    levels.rounds(2)
+    assert levels.to_city.drop == 0
+    parts = {a["path"]: a["status"] for a in levels.read(request["id"]).json()["answers"]}
+    assert parts == {DISTRICT_ID: "pending"}
+    levels.rounds(2)
+    answers = {a["path"]: a for a in levels.read(request["id"]).json()["answers"]}
+    assert answers[f"{DISTRICT_ID}/{CHILD_ID}"]["passages"] == 3
+    assert answers[DISTRICT_ID]["passages"] == 1
+    assert len(audit(levels.district, "cascade.search.relay")) == 1  # passed on once
+    assert len(audit(levels.community, "cascade.search.answer")) == 1

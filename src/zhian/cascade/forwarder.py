@@ -617,8 +617,8 @@ class UpwardForwarder:
             try:
                 self._client.answer_search(answer)
             except LinkError as exc:
-                if str(exc).startswith(("HTTP 404", "HTTP 409")):
-                    # Not asked there, or timed out or answered already: never taken.
+                if str(exc).startswith("HTTP 409"):
+                    # Timed out there, or answered already: never taken.
                     logger.warning("search answer of %s not taken: %s", answer.node_id, exc)
                     self._searches.sent_up(row_id)
                 else:

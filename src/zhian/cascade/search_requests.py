@@ -775,7 +775,9 @@ class SearchResponder:
         """The answers of this node's children (and the nodes below them) to the requests it
         passed on, not yet sent up: each as the answer of that node to the parent's request,
         through this node (the row id marks it sent with `sent_up`). A part still pending
-        goes up when it is answered; one that times out, the parent times out itself."""
+        goes up when it is answered; one that times out, the parent times out itself. One
+        the parent does not expect yet (404: this node's own answer naming the child has not
+        reached it) is sent again at the next poll, until the request expires."""
         ups: list[tuple[int, SearchAnswer]] = []
         with self._db.session() as session:
             rows = session.execute(
@@ -785,6 +787,7 @@ class SearchResponder:
                     CrossSearchRequest.parent_request_id.is_not(None),
                     CrossSearchAnswer.status != PENDING,
                     CrossSearchAnswer.sent_up_at.is_(None),
+                    CrossSearchRequest.expires_at > self._clock.now(),
                 )
                 .order_by(CrossSearchAnswer.id)
             ).all()
