@@ -6,6 +6,7 @@ community reaches the city with its reason; nothing is asked twice."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +17,15 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.cascade.parents import CHILD_ID, add_user, drain, issue_token, open_child, open_parent
+from tests.cascade.parents import (
+    CHILD_ID,
+    PASSWORD,
+    add_user,
+    drain,
+    issue_token,
+    open_child,
+    open_parent,
+)
 from tests.cascade.parents import parent_settings as link_settings
 from tests.cascade.test_cross_search import (
     CASE,
@@ -29,6 +38,7 @@ from tests.cascade.test_cross_search import (
     responder,
     vehicle,
 )
+from tests.web.session import sign_in
 from zhian.cascade.forwarder import UpwardForwarder
 from zhian.cascade.search_models import CrossSearchRequest
 from zhian.cascade.settings import ParentSettings
@@ -243,6 +253,21 @@ def test_the_communitys_passages_reach_the_city_through_the_district(levels: Lev
         headers={"Authorization": f"Bearer {district_user}"},
     )
     assert relayed.status_code == 404
+
+
+def test_the_citys_page_shows_each_part_under_its_node_path(levels: Levels) -> None:
+    request = levels.ask().json()
+    levels.rounds()
+    browser = TestClient(levels.city_client.app)
+    sign_in(browser, "station", PASSWORD)
+    progress = browser.get(f"/cascade/searches/{request['id']}/progress")
+    assert progress.status_code == 200, progress.text
+    assert f"{DISTRICT_ID} › {CHILD_ID}" in progress.text
+    assert f'data-path="{DISTRICT_ID}/{CHILD_ID}" data-status="answered"' in progress.text
+    opened = browser.get(f"/cascade/searches/{request['id']}/answers/{CHILD_ID}")
+    assert opened.status_code == 200 and len(re.findall(r'<tr data-device="', opened.text)) == 3
+    [read] = audit(levels.city, "cascade.search.read")
+    assert read.details["nodes"] == [CHILD_ID]
 
 
 def test_a_refusal_at_the_community_reaches_the_city_with_its_reason(levels: Levels) -> None:
