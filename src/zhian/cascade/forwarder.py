@@ -612,6 +612,19 @@ class UpwardForwarder:
                 self._client.answer_search(answer)
             except LinkError as exc:
                 logger.warning("could not answer search request %s: %s", answer.request_id, exc)
+        # The answers of the nodes below, to requests this node passed on, go up as they come.
+        for row_id, answer in self._searches.follow_ups():
+            try:
+                self._client.answer_search(answer)
+            except LinkError as exc:
+                if str(exc).startswith("HTTP 409"):
+                    # Timed out there, or answered already: never taken.
+                    logger.warning("search answer of %s not taken: %s", answer.node_id, exc)
+                    self._searches.sent_up(row_id)
+                else:
+                    logger.warning("could not send up %s's answer: %s", answer.node_id, exc)
+                continue
+            self._searches.sent_up(row_id)
 
     # --- building a batch -------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ class CrossSearchRequest(Base):
     target_node_id: Mapped[str | None] = mapped_column(String(64))
     asked_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when this node passed on its parent's request to its own children: the parent's
+    # request id (one relay per request, never twice) and the nodes the request came down
+    # through, top first, "/"-joined. The user fields then name the asker at the top.
+    parent_request_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    relay_path: Mapped[str | None] = mapped_column(String(400))
 
 
 class CrossSearchAnswer(Base):
@@ -66,3 +71,11 @@ class CrossSearchAnswer(Base):
     body: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The node path below this node, "/"-joined: the child itself, or the child and the
+    # nodes below it that it passed the request on to (None: the child itself).
+    path: Mapped[str | None] = mapped_column(String(400))
+    # The nodes the child passed the request on to (JSON list of ids), announced with its
+    # answer.
+    relayed: Mapped[str | None] = mapped_column(Text)
+    # For a relayed request: when this answer was sent on up to the parent.
+    sent_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -68,12 +68,16 @@ MAX_EXPIRY_MINUTES: Final = 24 * 60
 # Statuses of a child's part of a request.
 PENDING, ANSWERED, REFUSED, TIMED_OUT = "pending", "answered", "refused", "timed_out"
 # The audit actions (both sides).
-ASK, READ, ANSWER, REFUSE = (
+ASK, READ, ANSWER, REFUSE, RELAY = (
     "cascade.search.ask",
     "cascade.search.read",
     "cascade.search.answer",
     "cascade.search.refuse",
+    "cascade.search.relay",
 )
+# How many levels below the asking node a request goes at most (city → district →
+# community → below): a node this deep answers from its own store and passes nothing on.
+MAX_RELAY_DEPTH: Final = 3
 # The child's own actor in its audit trail: the parent user who asked is in the details.
 CHILD_ACTOR: Final = Actor.system("cascade-search")
 Text500 = Annotated[str, msgspec.Meta(max_length=500)]
@@ -102,6 +106,9 @@ class SearchAsked(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     until: AwareTime
     asked_at: AwareTime
     expires_at: AwareTime
+    # The nodes the request came down through (top first): empty when the asker's node is
+    # this node's parent.
+    relay_path: Annotated[list[NodeId], msgspec.Meta(max_length=MAX_RELAY_DEPTH)] = []
 
 
 class SignedSearch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -135,6 +142,10 @@ class SearchAnswer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     status: Literal["answered", "refused"]
     refusal: Text500 = ""
     passages: Annotated[list[AnsweredPassage], msgspec.Meta(max_length=MAX_PASSAGES)] = []
+    # A node below the sender answering through it: the nodes between (the sender first).
+    via: Annotated[list[NodeId], msgspec.Meta(max_length=MAX_RELAY_DEPTH)] = []
+    # The nodes the answering node passed the request on to (their answers follow).
+    relayed: Annotated[list[NodeId], msgspec.Meta(max_length=1000)] = []
 
 
 ENCODER: Final = msgspec.msgpack.Encoder()
@@ -182,6 +193,8 @@ class ChildAnswerRead:
     delivered_at: datetime | None
     answered_at: datetime | None
     rows: list[AnsweredPassage] = field(default_factory=list)
+    # The node path from the child of this node down to the answering node ("/"-joined).
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -293,6 +306,7 @@ class CrossSearchService:
                     body=None,
                     delivered_at=None,
                     answered_at=None,
+                    path=node_id,
                 )
             )
         self._session.flush()
@@ -317,7 +331,10 @@ class CrossSearchService:
         """The user's own requests, newest first, with each child's status (no passages)."""
         rows = self._session.scalars(
             select(CrossSearchRequest)
-            .where(CrossSearchRequest.user_id == self._user.id)
+            .where(
+                CrossSearchRequest.user_id == self._user.id,
+                CrossSearchRequest.parent_request_id.is_(None),
+            )
             .order_by(CrossSearchRequest.asked_at.desc())
             .limit(limit)
         )
@@ -352,7 +369,11 @@ class CrossSearchService:
 
     def _own(self, request_id: str) -> CrossSearchRequest:
         request = self._session.get(CrossSearchRequest, request_id)
-        if request is None or request.user_id != self._user.id:
+        if (
+            request is None
+            or request.user_id != self._user.id
+            or request.parent_request_id is not None  # passed on for a parent's user
+        ):
             # Another user's request is theirs, for their case: not shown, not confirmed.
             raise NotFoundError(f"no search request '{request_id[:64]}' of yours",
                                 field="request_id")  # fmt: skip
@@ -391,8 +412,9 @@ class CrossSearchService:
                 delivered_at=row.delivered_at,
                 answered_at=row.answered_at,
                 rows=_PASSAGES_JSON.decode(row.body) if with_rows and row.body else [],
+                path=row.path or row.node_id,
             )
-            for row in self._session.scalars(query.order_by(CrossSearchAnswer.node_id))
+            for row in self._session.scalars(query.order_by(CrossSearchAnswer.id))
         ]
         return CrossSearchRead(
             id=request.id,
@@ -493,8 +515,9 @@ class SearchDelivery:
     def take_answer(self, answer: SearchAnswer, credential: UserRead) -> str:
         """Keep a child's answer (its status per child); 404 for a request it was not asked,
         409 once it answered or the request timed out."""
-        self._credential_scope(credential, answer.node_id)
+        self._credential_scope(credential, answer.via[0] if answer.via else answer.node_id)
         now = self._clock.now()
+        path = "/".join([*answer.via, answer.node_id])
         with self._db.session() as session:
             request = session.get(CrossSearchRequest, answer.request_id)
             row = session.scalars(
@@ -503,7 +526,7 @@ class SearchDelivery:
                     CrossSearchAnswer.node_id == answer.node_id,
                 )
             ).one_or_none()
-            if request is None or row is None:
+            if request is None or row is None or (row.path or row.node_id) != path:
                 raise NotFoundError(
                     f"node '{answer.node_id}' was not asked '{answer.request_id}'",
                     field="request_id",
@@ -519,7 +542,46 @@ class SearchDelivery:
             else:
                 row.passages = len(answer.passages)
                 row.body = msgspec.json.encode(answer.passages).decode()
+            added = self._expect(session, row, path, answer.relayed)
+            row.relayed = json.dumps(added) if added else None
             return row.status
+
+    @staticmethod
+    def _expect(
+        session: Session, row: CrossSearchAnswer, path: str, relayed: list[str]
+    ) -> list[str]:
+        """A pending part for each node the child passed the request on to, under its path
+        (within the depth limit; a node already asked for this request is not asked twice)."""
+        depth = path.count("/") + 1
+        if not relayed or depth >= MAX_RELAY_DEPTH:
+            return []
+        asked = set(
+            session.scalars(
+                select(CrossSearchAnswer.node_id).where(
+                    CrossSearchAnswer.request_id == row.request_id
+                )
+            )
+        )
+        added: list[str] = []
+        for node_id in relayed:
+            if node_id in asked:
+                continue
+            asked.add(node_id)
+            added.append(node_id)
+            session.add(
+                CrossSearchAnswer(
+                    request_id=row.request_id,
+                    node_id=node_id,
+                    status=PENDING,
+                    refusal=None,
+                    passages=0,
+                    body=None,
+                    delivered_at=None,
+                    answered_at=None,
+                    path=f"{path}/{node_id}",
+                )
+            )
+        return added
 
 
 def _token_sha256(session: Session, credential: UserRead) -> str:
@@ -546,6 +608,7 @@ def _asked(request: CrossSearchRequest, node_id: str, identity: IdentityProtecto
         until=request.until,
         asked_at=request.asked_at,
         expires_at=request.expires_at,
+        relay_path=request.relay_path.split("/") if request.relay_path else [],
     )
 
 
@@ -595,8 +658,10 @@ class SearchResponder:
         except msgspec.DecodeError as exc:
             logger.error("a search request from the parent is unreadable: %s", exc)
             return None
+        relayed: list[str] = []
         try:
             self._check(signed, asked)
+            relayed = self._relay(asked)
             scope, devices = self._place(asked)
             passages = self._search(asked, scope, devices)
         except SearchRefusedError as exc:
@@ -604,11 +669,153 @@ class SearchResponder:
             logger.warning("search request %s refused: %s", asked.request_id, reason)
             self._record(REFUSE, asked, None, refusal=reason)
             return SearchAnswer(
-                node_id=self._node_id, request_id=asked.request_id, status="refused", refusal=reason
+                node_id=self._node_id,
+                request_id=asked.request_id,
+                status="refused",
+                refusal=reason,
+                relayed=relayed,
             )
         return SearchAnswer(
-            node_id=self._node_id, request_id=asked.request_id, status="answered", passages=passages
+            node_id=self._node_id,
+            request_id=asked.request_id,
+            status="answered",
+            passages=passages,
+            relayed=relayed,
         )
+
+    def _relay(self, asked: SearchAsked) -> list[str]:
+        """Pass a checked request on to this node's own children whose jurisdiction the
+        asker's scope covers: a request of this node's, linked to the parent's (same case,
+        reason, subject, period and expiry; the asker at the top and the nodes it came
+        through kept), which `SearchDelivery` signs for each child. Once per parent request
+        (a request delivered again is not passed on again); none below the depth limit, and
+        none to a node it already came through. Audited `cascade.search.relay`."""
+        if self._identity is None or len(asked.relay_path) + 1 >= MAX_RELAY_DEPTH:
+            return []
+        path = [*asked.relay_path, self._node_id]
+        with self._db.session() as session:
+            done = session.scalars(
+                select(CrossSearchRequest).where(
+                    CrossSearchRequest.parent_request_id == asked.request_id
+                )
+            ).one_or_none()
+            if done is not None:
+                return sorted(
+                    session.scalars(
+                        select(CrossSearchAnswer.node_id).where(
+                            CrossSearchAnswer.request_id == done.id,
+                            CrossSearchAnswer.path == CrossSearchAnswer.node_id,
+                        )
+                    )
+                )
+            access = UserRepository(session)
+            parents = access.jurisdiction_parents()
+            if asked.jurisdiction_id is not None and asked.jurisdiction_id not in parents:
+                return []  # the refusal follows from `_place`
+            scope = JurisdictionScope.build(
+                role=asked.role,
+                jurisdiction_id=asked.jurisdiction_id,
+                parents=parents,
+                community_jurisdiction=access.community_jurisdictions(),
+            )
+            nodes = sorted(
+                row.node_id
+                for row in ChildDataRepository(session).children()
+                if scope.contains(row.jurisdiction_id) and row.node_id not in path
+            )
+            if not nodes:
+                return []
+            kind, subject = _subject(asked.subject_kind, asked.subject)
+            request_id = secrets.token_hex(16)
+            session.add(
+                CrossSearchRequest(
+                    id=request_id,
+                    user_id=asked.user_id,
+                    username=asked.username,
+                    display_name=asked.display_name,
+                    role=asked.role,
+                    jurisdiction_id=asked.jurisdiction_id,
+                    case_number=asked.case_number,
+                    reason=asked.reason,
+                    subject_kind=kind,
+                    subject_token=self._identity.token(kind, subject),
+                    subject_masked=mask_plate(subject)
+                    if kind == "plate"
+                    else mask_id_number(subject),
+                    subject_enc=self._identity.seal(*subject_context(request_id), subject),
+                    since=asked.since,
+                    until=asked.until,
+                    target_node_id=None,
+                    asked_at=self._clock.now(),
+                    expires_at=asked.expires_at,
+                    parent_request_id=asked.request_id,
+                    relay_path="/".join(path),
+                )
+            )
+            session.flush()
+            for node_id in nodes:
+                session.add(
+                    CrossSearchAnswer(
+                        request_id=request_id,
+                        node_id=node_id,
+                        status=PENDING,
+                        refusal=None,
+                        passages=0,
+                        body=None,
+                        delivered_at=None,
+                        answered_at=None,
+                        path=node_id,
+                    )
+                )
+            session.flush()
+        self._record(RELAY, asked, None, relay_request_id=request_id, nodes=nodes)
+        return nodes
+
+    def follow_ups(self) -> list[tuple[int, SearchAnswer]]:
+        """The answers of this node's children (and the nodes below them) to the requests it
+        passed on, not yet sent up: each as the answer of that node to the parent's request,
+        through this node (the row id marks it sent with `sent_up`). A part still pending
+        goes up when it is answered; one that times out, the parent times out itself. One
+        the parent does not expect yet (404: this node's own answer naming the child has not
+        reached it) is sent again at the next poll, until the request expires."""
+        ups: list[tuple[int, SearchAnswer]] = []
+        with self._db.session() as session:
+            rows = session.execute(
+                select(CrossSearchAnswer, CrossSearchRequest)
+                .join(CrossSearchRequest, CrossSearchRequest.id == CrossSearchAnswer.request_id)
+                .where(
+                    CrossSearchRequest.parent_request_id.is_not(None),
+                    CrossSearchAnswer.status != PENDING,
+                    CrossSearchAnswer.sent_up_at.is_(None),
+                    CrossSearchRequest.expires_at > self._clock.now(),
+                )
+                .order_by(CrossSearchAnswer.id)
+            ).all()
+            for row, request in rows:
+                assert request.parent_request_id is not None
+                path = (row.path or row.node_id).split("/")
+                ups.append(
+                    (
+                        row.id,
+                        SearchAnswer(
+                            node_id=row.node_id,
+                            request_id=request.parent_request_id,
+                            status="refused" if row.status == REFUSED else "answered",
+                            refusal=(row.refusal or "-") if row.status == REFUSED else "",
+                            passages=_PASSAGES_JSON.decode(row.body) if row.body else [],
+                            via=[self._node_id, *path[:-1]],
+                            relayed=json.loads(row.relayed) if row.relayed else [],
+                        ),
+                    )
+                )
+        return ups
+
+    def sent_up(self, row_id: int) -> None:
+        """A follow-up the parent took (or will never take: 409): not sent again."""
+        with self._db.session() as session:
+            row = session.get(CrossSearchAnswer, row_id)
+            if row is not None:
+                row.sent_up_at = self._clock.now()
 
     def _check(self, signed: SignedSearch, asked: SearchAsked) -> None:
         if not hmac.compare_digest(signature(self._key, signed.body), signed.signature):
@@ -706,6 +913,7 @@ class SearchResponder:
             "parent_jurisdiction_id": asked.jurisdiction_id,
             "since": asked.since.isoformat(),
             "until": asked.until.isoformat(),
+            "relay_path": list(asked.relay_path),
             **extra,
         }
         with self._db.session() as session:
@@ -737,6 +945,7 @@ def answer_json(answer: ChildAnswerRead) -> dict[str, Any]:
     """A child's part of a request as the JSON API shows it."""
     return {
         "node_id": answer.node_id,
+        "path": answer.path or answer.node_id,
         "status": answer.status,
         "refusal": answer.refusal,
         "passages": answer.passages,
