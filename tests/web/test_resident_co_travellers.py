@@ -117,8 +117,9 @@ def test_the_companion_is_found_masked_and_the_search_audited(
 def test_the_window_and_the_places_decide(
     client: TestClient, clock: ManualClock, passages: None
 ) -> None:
-    """Five minutes behind is a co-traveller for a 10-minute window; one shared door is
-    one with `min_places` 2 only for those seen at two doors or more (never the stranger)."""
+    """Five minutes behind is a co-traveller for a 10-minute window, not for a minute's; the
+    stranger's one shared door is not enough even for `min_places` 2; nobody shares four
+    doors of the station."""
     wide = client.post("/api/v1/trajectories/co-travellers",
                        json=search(clock, window_seconds=600)).json()  # fmt: skip
     assert sorted(f["subject_masked"] for f in wide["co_travellers"]) == [
