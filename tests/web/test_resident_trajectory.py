@@ -109,8 +109,10 @@ def test_a_resident_search_has_the_plate_searchs_safeguards(
     assert missing.status_code == 400 and missing.json()["error"]["field"] == "resident_id"
     no_reason = client.post("/api/v1/trajectories", json=search(clock, reason=" "))
     assert no_reason.status_code == 400 and no_reason.json()["error"]["field"] == "reason"
-    co = client.post("/api/v1/trajectories/co-travellers", json=search(clock))
-    assert co.status_code == 400 and co.json()["error"]["field"] == "subject_kind"
+    co = client.post("/api/v1/trajectories/co-travellers", json=search(clock, reason=""))
+    assert co.status_code in (400, 422) and "reason" in co.text
+    few = client.post("/api/v1/trajectories/co-travellers", json=search(clock, min_places=1))
+    assert few.status_code == 400 and few.json()["error"]["field"] == "min_places"
     log_in(client, "outsider")  # another station: the case is not theirs
     assert client.post("/api/v1/trajectories", json=search(clock)).status_code == 404
     log_in(client, "grid")
@@ -150,6 +152,7 @@ def test_the_page_shows_a_residents_passages_by_source(
     assert shown.status_code == 200, shown.text
     assert shown.text.count("data-device=") == 3 and shown.text.count("data-gap=") == 1
     assert 'data-source="face"' in shown.text and "face capture" in shown.text
-    assert "R**01" in shown.text and 'id="traj-co"' not in shown.text
+    assert "R**01" in shown.text and 'id="traj-co"' in shown.text  # the neighbour: once
+    assert "No co-traveller found" in shown.text
     assert CARD not in shown.text
     assert RESIDENT not in shown.text.replace(f'value="{RESIDENT}"', "")  # the form echoes it

@@ -86,6 +86,9 @@ def test_remote_reads_answer_what_the_store_holds(
         subject_passages = remote.subject_passages(keys, since, until, 10)
         assert subject_passages == node.store.subject_passages(keys, since, until, 10)
         assert [p.event_id for p in subject_passages] == ["e0", "e1", "e2"]
+        near = remote.subject_passages_near(moments, 60, 10)
+        assert near == node.store.subject_passages_near(moments, 60, 10)
+        assert near != [] and {p.device_id for p in near} == {"DOOR1"}
         passages = remote.passage_counts(since, until)
         assert passages == node.store.queries.passage_counts(since, until) != []
         assert remote.plates_seen(since, until) == node.store.queries.plates_seen(since, until)

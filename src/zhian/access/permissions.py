@@ -277,9 +277,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     _permission(
         "trajectories.search",
-        "Search a plate's or a resident's trajectory and a plate's co-travellers for a case "
-        "of the jurisdiction, with a stated purpose (audited; plates and keys masked).",
-        "为辖区案件检索车辆或人员轨迹与同行车辆（须填案件编号与事由，留痕，号牌与标识脱敏）",
+        "Search a plate's or a resident's trajectory and co-travellers for a case of the "
+        "jurisdiction, with a stated purpose (audited; plates and keys masked).",
+        "为辖区案件检索车辆或人员轨迹与同行对象（须填案件编号与事由，留痕，号牌与标识脱敏）",
         _CC,
         _SO,
         _AN,

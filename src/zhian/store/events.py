@@ -174,6 +174,20 @@ class EventStore:
         )
         return [_passage(row) for row in self._read(sql, parameters)]
 
+    def subject_passages_near(
+        self, moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[SubjectPassage]:
+        """Door passages (granted or denied, any card or subject reference) at each
+        (device, moment) within `window_seconds` of it: what a resident's co-travellers
+        (同行) are found among. One range join, narrowed by time first, as for plates."""
+        if not moments:
+            return []
+        return [
+            _subject_passage(row)
+            for row in self._read(*subject_passages_near_statement(moments, window_seconds,
+                                                                   limit))
+        ]  # fmt: skip
+
     def subject_passages(
         self, keys: Sequence[tuple[str, str]], since: datetime, until: datetime, limit: int
     ) -> list[SubjectPassage]:
@@ -295,6 +309,28 @@ def subject_passages_statement(
         "subject_kind, subject_ref, subject_masked FROM (SELECT * FROM access UNION ALL "
         f"SELECT * FROM face) WHERE (subject_kind, subject_ref) IN (VALUES {pairs}) "
         "AND time >= $since AND time < $until ORDER BY time, seq LIMIT $limit"
+    )
+    return sql, parameters
+
+
+def subject_passages_near_statement(
+    moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
+) -> tuple[str, dict[str, object]]:
+    """`EventStore.subject_passages_near`' statement and parameters (`moments` not empty)."""
+    values = ", ".join(f"($d{i}, $t{i})" for i in range(len(moments)))
+    parameters: dict[str, object] = {"window": window_seconds, "limit": limit}
+    for i, (device_id, moment) in enumerate(moments):
+        parameters[f"d{i}"], parameters[f"t{i}"] = device_id, moment
+    parameters["since"] = min(m for _, m in moments) - timedelta(seconds=window_seconds)
+    parameters["until"] = max(m for _, m in moments) + timedelta(seconds=window_seconds)
+    sql = (
+        "SELECT a.seq, a.event_id, a.device_id, timezone('UTC', a.time), 'access', "
+        "a.subject_kind, a.subject_ref, a.subject_masked FROM access_events a "
+        f"JOIN (VALUES {values}) AS s(device_id, time) "
+        "ON a.device_id = s.device_id AND a.time BETWEEN s.time - to_seconds($window) "
+        "AND s.time + to_seconds($window) "
+        "WHERE a.time >= $since AND a.time <= $until AND a.subject_ref IS NOT NULL "
+        "ORDER BY a.time, a.seq LIMIT $limit"
     )
     return sql, parameters
 

@@ -67,6 +67,10 @@ class EventReads(Protocol):
         self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
     ) -> list[PlatePassage]: ...
 
+    def subject_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[SubjectPassage]: ...
+
     def subject_passages(
         self, keys: list[tuple[str, str]], since: datetime, until: datetime, limit: int
     ) -> list[SubjectPassage]: ...
@@ -176,6 +180,11 @@ class LocalEventReads:
     ) -> list[PlatePassage]:
         return self._store.plate_passages_near(moments, window_seconds, limit)
 
+    def subject_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[SubjectPassage]:
+        return self._store.subject_passages_near(moments, window_seconds, limit)
+
     def subject_passages(
         self, keys: list[tuple[str, str]], since: datetime, until: datetime, limit: int
     ) -> list[SubjectPassage]:
@@ -242,6 +251,13 @@ STORE_QUERIES: Final[dict[str, StoreQuery]] = {
         _NearArgs,
         list[PlatePassage],
         lambda store, args: store.plate_passages_near(
+            args.moments, args.window_seconds, args.limit
+        ),
+    ),
+    "subject_passages_near": StoreQuery(
+        _NearArgs,
+        list[SubjectPassage],
+        lambda store, args: store.subject_passages_near(
             args.moments, args.window_seconds, args.limit
         ),
     ),
@@ -338,6 +354,15 @@ class RemoteEventStore:
     ) -> list[PlatePassage]:
         answer: list[PlatePassage] = self._ask(
             "plate_passages_near",
+            {"moments": moments, "window_seconds": window_seconds, "limit": limit},
+        )
+        return answer
+
+    def subject_passages_near(
+        self, moments: list[tuple[str, datetime]], window_seconds: float, limit: int
+    ) -> list[SubjectPassage]:
+        answer: list[SubjectPassage] = self._ask(
+            "subject_passages_near",
             {"moments": moments, "window_seconds": window_seconds, "limit": limit},
         )
         return answer

@@ -1,5 +1,5 @@
-"""Trajectory (轨迹) searches on a plate or a resident, and co-traveller (同行) searches on
-a plate, under their safeguards.
+"""Trajectory (轨迹) and co-traveller (同行) searches on a plate or a resident, under their
+safeguards.
 
 A plate's passages are its vehicle passages; a resident's are the access passages of their
 keys (their card and their subject reference) and the face captures matched to them.
@@ -71,7 +71,8 @@ class TrajectoryResult:
 
 @dataclass(frozen=True)
 class CoTravellerResult:
-    plate_masked: str
+    subject_kind: str
+    subject_masked: str
     case_number: str
     subject_passages: int
     found: list[CoTraveller]
@@ -80,9 +81,9 @@ class CoTravellerResult:
 
 
 class TrajectoryService:
-    """Reads a plate's or a resident's trajectory and a plate's co-travellers for one
-    reader, within their scope. `resident_keys` gives a resident id's keys as the store
-    holds them: (subject_kind, token) pairs, their subject reference first."""
+    """Reads a plate's or a resident's trajectory and co-travellers for one reader, within
+    their scope. `resident_keys` gives a resident id's keys as the store holds them:
+    (subject_kind, token) pairs, their subject reference first."""
 
     def __init__(
         self,
@@ -193,16 +194,19 @@ class TrajectoryService:
     def co_travellers(
         self, query: TrajectoryQuery, *, window_seconds: float, min_places: int
     ) -> CoTravellerResult:
-        """Plates seen within `window_seconds` of the plate at ≥ `min_places` places (for
-        plates only: who a person walks with is not searched)."""
-        if query.subject_kind != "plate":
-            raise BadRequestError("co-travellers are searched for plates only",
+        """Other subjects seen within `window_seconds` of the subject at ≥ `min_places`
+        places: for a plate, plates; for a resident, the cards and subject references of
+        door passages. Listed by places shared, never scored."""
+        if query.subject_kind not in SUBJECT_KINDS:
+            raise BadRequestError("the subject kind is 'plate' or 'resident'",
                                   field="subject_kind")  # fmt: skip
         if not 1 <= window_seconds <= 3600:
             raise BadRequestError("the window is 1 to 3600 seconds", field="window_seconds")
         if not 2 <= min_places <= 50:
             raise BadRequestError("min_places is 2 to 50", field="min_places")
         purpose = self._checked(query)
+        if query.subject_kind == "resident":
+            return self._resident_co_travellers(query, purpose, window_seconds, min_places)
         token = self.plate_token(query.subject.strip())
         mine = self._visible(
             self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
@@ -220,8 +224,39 @@ class TrajectoryService:
                      window_seconds=window_seconds, min_places=min_places,
                      since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
         masks = {p.plate_token: p.plate_masked for p in [*mine, *near]}
-        return CoTravellerResult(masks.get(token, mask_plate(query.subject.strip())),
+        return CoTravellerResult("plate", masks.get(token, mask_plate(query.subject.strip())),
                                  purpose.case_number or "", len(mine), found, masks,
+                                 self._names([*mine, *near]))  # fmt: skip
+
+    def _resident_co_travellers(
+        self, query: TrajectoryQuery, purpose: Purpose, window_seconds: float, min_places: int
+    ) -> CoTravellerResult:
+        """The keys (a card or a subject reference) of door passages within the window of
+        the resident's passages at ≥ `min_places` distinct devices; the resident's own keys
+        are not listed. Audited under the token of their subject reference."""
+        resident_id = query.subject.strip()
+        keys = self.resident_keys(resident_id)
+        mine = self._visible(
+            self.reads.subject_passages(keys, query.since, query.until, MAX_PASSAGES)
+        )
+        near = self._visible(self.reads.subject_passages_near(
+            [(p.device_id, p.time) for p in mine], window_seconds, MAX_NEAR_PASSAGES
+        ))  # fmt: skip
+        own = {token for _, token in keys}
+        found = co_travellers(
+            [Passage(p.subject_token, p.device_id, p.time, p.type) for p in mine],
+            (Passage(p.subject_token, p.device_id, p.time, p.type) for p in near
+             if p.subject_token not in own),
+            window_seconds=window_seconds,
+            min_places=min_places,
+        )  # fmt: skip
+        token = keys[0][1]
+        self._record("trajectory.co_travellers", token, purpose, "resident", found=len(found),
+                     window_seconds=window_seconds, min_places=min_places,
+                     since=query.since.isoformat(), until=query.until.isoformat())  # fmt: skip
+        masks = {p.subject_token: f"{p.subject_kind} {p.subject_masked}" for p in [*mine, *near]}
+        return CoTravellerResult("resident", mask_ref(resident_id), purpose.case_number or "",
+                                 len(mine), found, masks,
                                  self._names([*mine, *near]))  # fmt: skip
 
     def _names(self, passages: Sequence[PlatePassage | SubjectPassage]) -> dict[str, str]:

@@ -1,5 +1,4 @@
-"""Trajectory (轨迹) searches on a plate or a resident and co-traveller (同行) searches on a
-plate: JSON routes.
+"""Trajectory (轨迹) and co-traveller (同行) searches on a plate or a resident: JSON routes.
 
 POST, so that the subject and the purpose never sit in a URL (proxies and logs keep those).
 Each needs `trajectories.search` (zhian.web.permissions), a case number of the user's
@@ -58,8 +57,9 @@ class CoTravellerSearch(TrajectorySearch):
     min_places: int = Field(default=3, description="At this many distinct places at least.")
     reveal: bool = Field(
         default=False,
-        description="Also show the co-travellers' plates in the clear (needs "
-        "`personal_data.reveal`; audited as `trajectory.reveal_plates`).",
+        description="Also show the co-travellers' plates (or, for a resident, keys) in the "
+        "clear (needs `personal_data.reveal`; audited as `trajectory.reveal_plates` or "
+        "`trajectory.reveal_keys`).",
     )
 
 
@@ -138,28 +138,37 @@ def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any
     }  # fmt: skip
 
 
-@router.post("/trajectories/co-travellers", summary="Plates seen with a plate at several places")
+@router.post(
+    "/trajectories/co-travellers",
+    summary="Who was seen with a plate or a resident at several places",
+)
 def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str, Any]:
-    """Plates seen within `window_seconds` of the plate at `min_places` or more distinct
-    devices of your jurisdiction in the period, most shared places first; masked."""
+    """Others seen within `window_seconds` of the subject at `min_places` or more distinct
+    devices of your jurisdiction in the period, most shared places first; masked. For a
+    plate, plates; for a resident (`subject_kind` resident), the keys of door passages (a
+    card or a subject reference), the resident's own keys excepted."""
     result = trajectory_service(context).co_travellers(
         _query(body), window_seconds=body.window_seconds, min_places=body.min_places
     )
+    tokens = [found.subject for found in result.found]
     clear = (
-        revealed_plates(
-            context, body.case_number, body.reason, [found.subject for found in result.found]
-        )
+        revealed_keys(context, result.subject_kind, body.case_number, body.reason, tokens)
         if body.reveal
         else {}
     )
+    is_plate = result.subject_kind == "plate"
     return {
-        "plate_masked": result.plate_masked,
+        "subject_kind": result.subject_kind,
+        "subject_masked": result.subject_masked,
+        **({"plate_masked": result.subject_masked} if is_plate else {}),
         "case_number": result.case_number,
         "subject_passages": result.subject_passages,
         "co_travellers": [
             {
-                "plate_masked": result.masks.get(found.subject, "***"),
-                **({"plate": clear[found.subject]} if found.subject in clear else {}),
+                "subject_masked": result.masks.get(found.subject, "***"),
+                **({"plate_masked": result.masks.get(found.subject, "***")} if is_plate else {}),
+                **({("plate" if is_plate else "key"): clear[found.subject]}
+                   if found.subject in clear else {}),
                 "places": found.places,
                 "pairs": [
                     {"device_id": mine.device_id,
@@ -173,16 +182,32 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
     }  # fmt: skip
 
 
+def revealed_keys(
+    context: RequestContext, subject_kind: str, case_number: str, reason: str, tokens: list[str]
+) -> dict[str, str]:
+    """token -> the co-travellers' plates (`trajectory.reveal_plates`) or, for a resident's
+    co-travellers, their card or subject reference (`trajectory.reveal_keys`) in the clear."""
+    if subject_kind == "plate":
+        return revealed_plates(context, case_number, reason, tokens)
+    return _revealed(context, "trajectory.reveal_keys", "subject", case_number, reason, tokens)
+
+
 def revealed_plates(
     context: RequestContext, case_number: str, reason: str, tokens: list[str]
 ) -> dict[str, str]:
     """token -> plate in the clear, for a search that asked for it (the API's `reveal`,
     the page's box): the reveal service checks the permission and the purpose (the same
     case and reason) and audits it, or refuses (403, 400) and records the refusal."""
+    return _revealed(context, "trajectory.reveal_plates", "plate", case_number, reason, tokens)
+
+
+def _revealed(
+    context: RequestContext, action: str, record_type: str, case_number: str, reason: str,
+    tokens: list[str],
+) -> dict[str, str]:  # fmt: skip
     if not tokens:
         return {}
-    read = context.read("trajectory.reveal_plates", "plate", *tokens,
-                        case_number=case_number)  # fmt: skip
+    read = context.read(action, record_type, *tokens, case_number=case_number)
     stated = context.reveal.authorise(context.user, Purpose(case_number, reason), read)
     opened = context.reveal.opened(tokens, user=context.user, purpose=stated, read=read)
     return {token: item.value for token, item in opened.items()}

@@ -1,5 +1,5 @@
 """The trajectory page (轨迹): a plate's or a resident's passages as a table and on a map
-with playback, and a plate's co-travellers (同行), for a case of the user's jurisdiction
+with playback, and their co-travellers (同行), for a case of the user's jurisdiction
 with a reason.
 
 The form posts (the subject and the purpose stay out of URLs); the search, its checks and
@@ -21,7 +21,7 @@ from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 from zhian.web.map_views import base_layer
-from zhian.web.trajectory_api import revealed_plates, trajectory_service
+from zhian.web.trajectory_api import revealed_keys, trajectory_service
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -47,7 +47,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "traj_reason": ("检索事由", "Reason"),
     "traj_since": ("起始时间", "From"),
     "traj_until": ("截止时间", "To"),
-    "traj_with_co": ("同时分析同行车辆", "Also find co-travellers"),
+    "traj_with_co": ("同时分析同行对象", "Also find co-travellers"),
     "traj_window": ("同行时间窗（秒）", "Window (seconds)"),
     "traj_min_places": ("最少共同点位", "Shared places at least"),
     "traj_search": ("检索", "Search"),
@@ -63,12 +63,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "No passage of this subject at your devices then",
     ),
     "traj_play": ("回放", "Play back"),
-    "traj_co_title": ("同行车辆", "Co-travellers"),
+    "traj_co_title": ("同行对象", "Co-travellers"),
     "traj_co_places": ("共同点位数", "Shared places"),
-    "traj_co_none": ("未发现同行车辆", "No co-traveller found"),
+    "traj_co_none": ("未发现同行对象", "No co-traveller found"),
+    "traj_key_clear": ("完整标识", "Key in full"),
     "traj_reveal": (
-        "显示同行车辆完整号牌（以本案件编号与事由为目的，查看留痕）",
-        "Show the co-travellers' plates in full (for this case and reason; audited)",
+        "显示同行对象完整号牌或标识（以本案件编号与事由为目的，查看留痕）",
+        "Show the co-travellers' plates or keys in full (for this case and reason; audited)",
     ),
     "traj_plate_clear": ("完整号牌", "Plate in full"),
 }
@@ -130,7 +131,7 @@ async def trajectory_search(page: PageDep) -> HTMLResponse:
         service = trajectory_service(page.context)
         result = service.trajectory(query)
         co = None
-        if form["with_co"] and kind == "plate":  # co-travellers are vehicles' only
+        if form["with_co"]:
             co = service.co_travellers(
                 query, window_seconds=_number(form["window_seconds"], "window_seconds"),
                 min_places=int(_number(form["min_places"], "min_places")),
@@ -141,8 +142,9 @@ async def trajectory_search(page: PageDep) -> HTMLResponse:
     reveal_error: ZhianError | None = None
     if co is not None and co.found and form["reveal"]:
         try:  # refused (no permission, a weak reason): audited, the plates stay masked
-            clear = revealed_plates(page.context, form["case_number"], form["reason"],
-                                    [found.subject for found in co.found])  # fmt: skip
+            found = [c.subject for c in co.found]
+            clear = revealed_keys(page.context, co.subject_kind, form["case_number"],
+                                  form["reason"], found)  # fmt: skip
         except ZhianError as error:
             reveal_error = error
     points = [
