@@ -13,7 +13,7 @@ from zhian.cli.main import app
 from zhian.config import load_settings
 from zhian.evaluation.models import ModelScore, percentile, score, wilson_interval
 from zhian.models.catalogue import MODELS
-from zhian.sim import TZ, Simulation, build_district
+from zhian.sim import TZ, Simulation, TruthRecord, build_district
 from zhian.sim.hard import FAMILY_MOVES_WITHIN
 
 
@@ -79,3 +79,19 @@ def test_an_alert_on_a_family_that_moved_within_the_community_is_a_false_alert(
         assert (result.alerts, result.true_alerts) == (1, 0)
         assert result.false_by_scenario == {FAMILY_MOVES_WITHIN: 1}
         assert result.precision == 0.0
+
+
+def test_a_missed_situation_names_what_else_was_planted_on_it(tmp_path: Path) -> None:
+    start = datetime(2026, 9, 1, tzinfo=TZ)
+    end = start + timedelta(days=30)
+    truth = [
+        TruthRecord("vacant_house", "H1", start, None, {}),
+        TruthRecord(FAMILY_MOVES_WITHIN, "H1", start, None, {"residents": ["R1"]}),
+        TruthRecord("vacant_house", "H2", start, None, {}),
+    ]
+    [model] = [m for m in MODELS if m.name == "model.vacant_house"]
+    first_alert = {("model.vacant_house", "H2"): start + timedelta(days=15)}
+    settings = load_settings(tmp_path).models
+    result = score([model], first_alert, truth, end, settings, 6.0, lambda k, v: v)[model.name]
+    assert (result.planted, result.detected, result.missed_subjects) == (2, 1, ["H1"])
+    assert result.missed_by_scenario == {FAMILY_MOVES_WITHIN: 1}

@@ -285,7 +285,11 @@ def _defeat_lines(scores: dict[str, ModelScore]) -> list[str]:
             on = ", ".join(f"{name} {n}" for name, n in s.false_by_scenario.most_common())
             parts.append(f"false alerts on: {on}")
         if s.missed_subjects:
-            parts.append(f"missed {len(s.missed_subjects)} of {s.planted} planted")
+            missed = f"missed {len(s.missed_subjects)} of {s.planted} planted"
+            if s.missed_by_scenario:
+                on = ", ".join(f"{n} {k}" for n, k in s.missed_by_scenario.most_common())
+                missed += f" (also planted on them: {on})"
+            parts.append(missed)
         if parts:
             lines.append(f"{s.model} · " + "; ".join(parts))
     return lines
