@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
 from zhian.cli.main import app
-from zhian.evaluation.models import ModelScore, percentile, wilson_interval
+from zhian.config import load_settings
+from zhian.evaluation.models import ModelScore, percentile, score, wilson_interval
+from zhian.models.catalogue import MODELS
+from zhian.sim import TZ, Simulation, TruthRecord, build_district
+from zhian.sim.hard import FAMILY_MOVES_WITHIN
 
 
 def test_wilson_interval_matches_the_textbook_values() -> None:
@@ -41,3 +48,50 @@ def test_an_unknown_difficulty_is_refused_naming_the_option() -> None:
     result = CliRunner().invoke(app, ["eval", "--difficulty", "brutal"])
     assert result.exit_code == 2
     assert "--difficulty" in result.output and "standard, hard" in result.output
+
+
+def test_an_alert_on_a_family_that_moved_within_the_community_is_a_false_alert(
+    tmp_path: Path,
+) -> None:
+    # The household left its registered house for another unit of the same community: the
+    # old house is empty, but nothing is wrong with the family, and the registry needs an
+    # update, not a visit. A moved-out or vacant-house alert on it is scored as false and
+    # named by the scenario ("what defeats each model").
+    start = datetime(2026, 9, 1, tzinfo=TZ)
+    end = start + timedelta(days=10)
+    simulation = Simulation(
+        build_district(seed=4, scale=0.2), start=start, end=end, seed=4, difficulty="hard"
+    )
+    for _ in simulation.events():
+        pass
+    truth = simulation.truth
+    [move] = [r for r in truth if r.scenario == FAMILY_MOVES_WITHIN]
+    models = [m for m in MODELS if m.name in ("model.moved_out", "model.vacant_house")]
+    at = move.start + timedelta(days=1)
+    first_alert = {
+        ("model.vacant_house", move.subject): at,
+        ("model.moved_out", str(move.detail["residents"][0])): at,
+    }
+    settings = load_settings(tmp_path).models
+    scores = score(models, first_alert, truth, end, settings, 6.0, lambda kind, value: value)
+    for model in models:
+        result = scores[model.name]
+        assert (result.alerts, result.true_alerts) == (1, 0)
+        assert result.false_by_scenario == {FAMILY_MOVES_WITHIN: 1}
+        assert result.precision == 0.0
+
+
+def test_a_missed_situation_names_what_else_was_planted_on_it(tmp_path: Path) -> None:
+    start = datetime(2026, 9, 1, tzinfo=TZ)
+    end = start + timedelta(days=30)
+    truth = [
+        TruthRecord("vacant_house", "H1", start, None, {}),
+        TruthRecord(FAMILY_MOVES_WITHIN, "H1", start, None, {"residents": ["R1"]}),
+        TruthRecord("vacant_house", "H2", start, None, {}),
+    ]
+    [model] = [m for m in MODELS if m.name == "model.vacant_house"]
+    first_alert = {("model.vacant_house", "H2"): start + timedelta(days=15)}
+    settings = load_settings(tmp_path).models
+    result = score([model], first_alert, truth, end, settings, 6.0, lambda k, v: v)[model.name]
+    assert (result.planted, result.detected, result.missed_subjects) == (2, 1, ["H1"])
+    assert result.missed_by_scenario == {FAMILY_MOVES_WITHIN: 1}

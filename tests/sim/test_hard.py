@@ -8,13 +8,22 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from zhian.ingest.events import AccessEvent, Event, FaceEvent, VehicleEvent
+from zhian.ingest.events import (
+    AccessEvent,
+    CrowdEvent,
+    Event,
+    FaceEvent,
+    HeartbeatEvent,
+    VehicleEvent,
+)
 from zhian.sim import TZ, District, Simulation, TruthRecord, build_district
 from zhian.sim.hard import (
     CARPOOL,
+    COUNTING_LINE_FAILURE,
     FAMILY_MOVES_WITHIN,
     HOSPITAL_STAY,
     WEDDING,
+    WEDDING_CROWD,
     with_device_faults,
 )
 from zhian.sim.scenarios_housing import MOVED_OUT
@@ -152,3 +161,56 @@ def test_a_family_moves_within_the_community_and_a_carpool_comes_and_goes(
     assert len(workdays) >= 6 and all(day.weekday() < 5 for day in workdays)
     directions = Counter(e.direction for e in passages)
     assert directions["in"] >= 1.6 * len(workdays) <= directions["out"]  # a few reads missed
+
+
+def test_a_wedding_crowd_surges_at_a_zone_with_counting_lines_below_the_threshold(
+    district: District,
+) -> None:
+    events, truth = stream(run(district, "hard", days=1))
+    [crowd] = [r for r in truth if r.scenario == WEDDING_CROWD]
+    zone, area = crowd.subject, float(crowd.detail["area_m2"])
+    assert crowd.end is not None and 3 <= (crowd.end - crowd.start).total_seconds() / 3600 <= 6
+    assert 0.25 * 1.5 <= crowd.detail["extra_peak_density"] <= 0.5 * 1.5
+    counts = [e for e in events if isinstance(e, CrowdEvent) and e.zone_id == zone]
+    assert any(e.count_in is not None for e in counts), "the zone has no counting line"
+    seen = [e for e in counts if e.occupancy is not None]
+    during = [e.occupancy for e in seen if crowd.start <= e.time < crowd.end]
+    before = [e.occupancy for e in seen if crowd.start - timedelta(hours=2) <= e.time < crowd.start]
+    assert during and before
+    # The camera sees the wedding party: at its peak, well over the morning before it ...
+    assert max(during) >= max(before) + 0.8 * crowd.detail["extra_peak"]  # type: ignore[operator]
+    # ... and the zone stays below the warning density: a warning here would be false.
+    assert max(during) < 1.5 * area
+
+
+def test_a_counting_line_fails_silently_counting_nobody_for_hours(district: District) -> None:
+    events, truth = stream(run(district, "hard", days=1))
+    [failure] = [r for r in truth if r.scenario == COUNTING_LINE_FAILURE]
+    line = failure.subject
+    assert failure.end is not None
+    assert 2 <= (failure.end - failure.start).total_seconds() / 3600 <= 6
+    counts = [e for e in events if isinstance(e, CrowdEvent) and e.device_id == line]
+    during = [e for e in counts if failure.start <= e.time < failure.end]
+    # It goes on reporting every minute, but counts nobody in or out ...
+    assert len(during) >= 0.9 * (failure.end - failure.start).total_seconds() / 60
+    assert all(e.count_in == 0 and e.count_out == 0 for e in during)
+    # ... while the zone is busy: the other counters still count people then and there.
+    others = [
+        e for e in events
+        if isinstance(e, CrowdEvent) and e.zone_id == failure.detail["zone"]
+        and e.device_id != line and failure.start <= e.time < failure.end
+    ]  # fmt: skip
+    assert sum((e.count_in or 0) + (e.occupancy or 0) for e in others) > 0
+    # Outside the window it counts, and its heartbeats never report a fault.
+    assert sum(e.count_in or 0 for e in counts if e.time >= failure.end) > 0
+    beats = [e for e in events if isinstance(e, HeartbeatEvent) and e.device_id == line]
+    assert beats and all(e.status == "ok" for e in beats)
+
+
+def test_the_crowd_noise_is_the_same_for_the_same_seed(district: District) -> None:
+    names = (WEDDING_CROWD, COUNTING_LINE_FAILURE)
+    a, b = (stream(run(district, "hard", days=1))[1] for _ in range(2))
+    planted = [r for r in a if r.scenario in names]
+    assert len(planted) == 2 and planted == [r for r in b if r.scenario in names]
+    standard = {r.scenario for r in stream(run(district, "standard", days=1))[1]}
+    assert not standard & set(names)

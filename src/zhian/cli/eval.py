@@ -22,7 +22,7 @@ from zhian.evaluation import crowd as crowd_eval
 from zhian.evaluation import crowd_counts
 from zhian.evaluation.models import ModelScore, evaluate
 from zhian.rules.crowd import CrowdConfig
-from zhian.sim.hard import DIFFICULTIES
+from zhian.sim.hard import COUNTING_LINE_FAILURE, DIFFICULTIES, WEDDING_CROWD
 
 # The bar of issue #6, for every model on the standard scenarios.
 BAR = 0.95
@@ -82,7 +82,7 @@ def eval_models(
         leads: dict[int, crowd_eval.CrowdEvalResult] = {}
         for seed in range(1, seeds + 1):
             with console.status(f"Temple-fair day through the crowd rule, seed {seed}…"):
-                leads[seed] = crowd_eval.evaluate(seed)
+                leads[seed] = crowd_eval.evaluate(seed, difficulty=difficulty)
         console.print(_crowd_table(leads))
         if any(not _crowd_ok(r) for r in leads.values()):
             below.append("crowd")
@@ -202,8 +202,13 @@ def _crowd_table(results: dict[int, crowd_eval.CrowdEvalResult]) -> Table:
         title="Crowd warning · temple fair · lead before 1.5 persons/m² "
         f"(bar ≥ {CROWD_LEAD_BAR:g} min)"
     )
-    for column in ("seed", "zones crossing", "least lead", "per zone", "false warnings"):
-        table.add_column(column, justify="left" if column == "per zone" else "right")
+    hard = any(r.noise for r in results.values())
+    columns = ["seed", "zones crossing", "least lead", "per zone", "false warnings"]
+    if hard:  # the hard day's crowd noise, and what the warnings and device checks did
+        columns += ["wedding crowd", "failed line"]
+    for column in columns:
+        left = column in ("per zone", "wedding crowd", "failed line")
+        table.add_column(column, justify="left" if left else "right")
     for seed, r in results.items():
         lead = r.min_lead_minutes
         zones = ", ".join(
@@ -216,8 +221,23 @@ def _crowd_table(results: dict[int, crowd_eval.CrowdEvalResult]) -> Table:
             "missed" if lead is None else f"{lead:.0f} min",
             zones or "–",
             str(len(r.false_warnings)),
+            *(_noise_cells(r) if hard else ()),
         )
     return table
+
+
+def _noise_cells(r: crowd_eval.CrowdEvalResult) -> tuple[str, str]:
+    """What the crowd warning did at the wedding crowd's zone, and whether a device alert
+    named the counting line that counted nobody."""
+    warned = {zone for zone, _ in r.false_warnings}
+    wedding = ", ".join(
+        f"{z} {'warned' if z in warned else 'no warning'}" for z in r.noise.get(WEDDING_CROWD, [])
+    )
+    failed = ", ".join(
+        f"{d} {'device alert' if d in r.device_alerts else 'unseen'}"
+        for d in r.noise.get(COUNTING_LINE_FAILURE, [])
+    )
+    return wedding or "–", failed or "–"
 
 
 def _hours(value: float | None) -> str:
@@ -265,7 +285,11 @@ def _defeat_lines(scores: dict[str, ModelScore]) -> list[str]:
             on = ", ".join(f"{name} {n}" for name, n in s.false_by_scenario.most_common())
             parts.append(f"false alerts on: {on}")
         if s.missed_subjects:
-            parts.append(f"missed {len(s.missed_subjects)} of {s.planted} planted")
+            missed = f"missed {len(s.missed_subjects)} of {s.planted} planted"
+            if s.missed_by_scenario:
+                on = ", ".join(f"{n} {k}" for n, k in s.missed_by_scenario.most_common())
+                missed += f" (also planted on them: {on})"
+            parts.append(missed)
         if parts:
             lines.append(f"{s.model} · " + "; ".join(parts))
     return lines

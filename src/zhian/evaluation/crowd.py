@@ -10,6 +10,12 @@ Lead time per zone = the truth's crossing of 1.5 persons/m² minus the first min
 zone's alert stood at tier `general` or above (a forecast warning or the warning level).
 A false warning is such an alert for a zone without a planted crossing (the shopping
 street, the plaza and the school gate, whose counting lines drift; the fair's quiet zones).
+
+With `difficulty="hard"` the day also holds the hard simulator's crowd noise
+(`zhian.sim.hard`): a wedding crowd at the street or the plaza (a steep surge declared
+nowhere, peaking below the threshold) and a counting line that counts nobody for hours
+while beating as healthy. The device alerts (offline, fault) raised over the day are
+counted per device, so the report says whether the devices' health checks saw the failure.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from zhian.registry.importer import import_paths
 from zhian.rules.crowd import CROWD_KIND
 from zhian.rules.crowd_data import CrowdDataService, FlowPointIn
 from zhian.sim import TZ, Simulation, build_district
+from zhian.sim.hard import CountingLineFails, Difficulty, WeddingCrowd
+from zhian.sim.scenarios import Scenario
 from zhian.sim.scenarios_crowd import (
     TEMPLE_FAIR_SURGE,
     CountingLineDrift,
@@ -40,6 +48,7 @@ from zhian.sim.scenarios_crowd import (
 
 DAY = datetime(2026, 11, 16, tzinfo=TZ)  # a Monday: the school runs happen
 WARNING_TIERS = frozenset({"general", "major"})
+DEVICE_KINDS = ("device_offline", "device_fault")
 
 
 @dataclass
@@ -51,6 +60,10 @@ class CrowdEvalResult:
     false_warnings: list[tuple[str, datetime]] = field(default_factory=list)
     crossings: dict[str, datetime] = field(default_factory=dict)
     events: int = 0
+    # Crowd counters that a device alert (offline or fault) named over the day.
+    device_alerts: list[str] = field(default_factory=list)
+    # The hard day's crowd noise: scenario name -> subjects (zone or counting line).
+    noise: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def min_lead_minutes(self) -> float | None:
@@ -66,23 +79,28 @@ def evaluate(
     from_hour: float = 0.0,
     to_hour: float = 24.0,
     workspace: Path | None = None,
+    difficulty: Difficulty = "standard",
 ) -> CrowdEvalResult:
     """Run the crowd rule over one simulated fair day (hours of DAY) and score it."""
     if workspace is None:
         with tempfile.TemporaryDirectory(prefix="zhian-crowd-eval-") as folder:
-            return _run(seed, from_hour, to_hour, Path(folder) / "workspace")
-    return _run(seed, from_hour, to_hour, workspace)
+            return _run(seed, from_hour, to_hour, Path(folder) / "workspace", difficulty)
+    return _run(seed, from_hour, to_hour, workspace, difficulty)
 
 
-def _run(seed: int, from_hour: float, to_hour: float, workspace: Path) -> CrowdEvalResult:
+def _run(
+    seed: int, from_hour: float, to_hour: float, workspace: Path, difficulty: Difficulty
+) -> CrowdEvalResult:
     district = with_temple_fair(build_district(seed=seed, scale=0.1))
     start = DAY + timedelta(hours=from_hour)
     end = DAY + timedelta(hours=to_hour)
-    simulation = Simulation(
-        district, start=start, end=end, seed=seed, scenarios=[TempleFair, CountingLineDrift]
-    )
+    scenarios: list[type[Scenario]] = [TempleFair, CountingLineDrift]
+    if difficulty == "hard":  # only the crowd noise: the rest of the hard day is not read
+        scenarios += [WeddingCrowd, CountingLineFails]
+    simulation = Simulation(district, start=start, end=end, seed=seed, scenarios=scenarios)
     clock = ManualClock(start)
     first_warning: dict[str, datetime] = {}
+    device_alerts: set[str] = set()
     total = 0
     settings = load_settings(workspace, log={"fsync": False})
     with Node.open(settings, clock, feed=False) as node:
@@ -135,6 +153,15 @@ def _run(seed: int, from_hour: float, to_hour: float, workspace: Path) -> CrowdE
         while minute_end <= end:
             tick()
             minute_end += timedelta(minutes=1)
+        # Every device alert of the day, open or closed, on a crowd counter (the other
+        # devices send nothing here and are offline by design).
+        counters = {c.device_id for c in district.public.crowd_counters}
+        with node.alerts() as alerts:
+            for kind in DEVICE_KINDS:
+                devices = alerts.list_alerts(
+                    AlertFilter(kind=kind), scope=JurisdictionScope.unscoped(), per_page=500
+                )
+                device_alerts.update(a.device_id for a in devices.items if a.device_id in counters)
     crossings = {r.subject: r.start for r in simulation.truth if r.scenario == TEMPLE_FAIR_SURGE}
     crossings = {zone: at for zone, at in crossings.items() if start <= at < end}
     leads: dict[str, float | None] = {}
@@ -144,4 +171,8 @@ def _run(seed: int, from_hour: float, to_hour: float, workspace: Path) -> CrowdE
             None if warned is None or warned > crossed else (crossed - warned).total_seconds() / 60
         )
     false = sorted((z, at) for z, at in first_warning.items() if z not in crossings)
-    return CrowdEvalResult(leads, false, crossings, total)
+    noise: dict[str, list[str]] = {}
+    for record in simulation.truth:
+        if record.scenario in (WeddingCrowd.name, CountingLineFails.name):
+            noise.setdefault(record.scenario, []).append(record.subject)
+    return CrowdEvalResult(leads, false, crossings, total, sorted(device_alerts), noise)

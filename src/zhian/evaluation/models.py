@@ -84,6 +84,9 @@ class ModelScore:
     # What the simulator had planted on the subject of each false alert ("unplanted" when
     # nothing): the scenarios that defeat the model.
     false_by_scenario: Counter[str] = field(default_factory=Counter)
+    # What else the simulator had planted on the subjects of the missed situations (noise
+    # that hid them, such as a family that moved within the community).
+    missed_by_scenario: Counter[str] = field(default_factory=Counter)
     # Registry candidates by face (unregistered-resident model), over the alerts whose last
     # draft offered candidates or could have: those of someone the truth says is in the
     # registry at another address, and those of someone in no registry entry.
@@ -138,6 +141,7 @@ class ModelScore:
         self.false_subjects += other.false_subjects
         self.missed_subjects += other.missed_subjects
         self.false_by_scenario += other.false_by_scenario
+        self.missed_by_scenario += other.missed_by_scenario
         self.candidate_cases += other.candidate_cases
         self.candidate_linked += other.candidate_linked
         self.candidate_hits += other.candidate_hits
@@ -265,6 +269,9 @@ def score(
                 result.delays_hours.append(max(0.0, hours))
             else:
                 result.missed_subjects.append(record.subject)
+                others = planted_on(record.subject, truth, identifier, tokens)
+                for name in [n for n in others if n != model.scenario]:
+                    result.missed_by_scenario[name] += 1
         scores[model.name] = result
     return scores
 

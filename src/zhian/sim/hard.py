@@ -28,7 +28,7 @@ from typing import Literal
 
 import msgspec
 
-from zhian.ingest.events import AccessEvent, Event, FaceEvent, Subject, VehicleEvent
+from zhian.ingest.events import AccessEvent, CrowdEvent, Event, FaceEvent, Subject, VehicleEvent
 from zhian.sim.activity import Routines
 from zhian.sim.district import District
 from zhian.sim.people import Car, Role, make_plate
@@ -41,7 +41,7 @@ from zhian.sim.scenarios_housing import (
     _pass,
 )
 from zhian.sim.scenarios_vehicles import _drive
-from zhian.sim.timeline import DAY_SECONDS, Day
+from zhian.sim.timeline import DAY_SECONDS, Day, Sink
 
 Difficulty = Literal["standard", "hard"]
 DIFFICULTIES: tuple[Difficulty, ...] = ("standard", "hard")
@@ -50,6 +50,15 @@ HOSPITAL_STAY = "hospital_stay"
 WEDDING = "wedding"
 FAMILY_MOVES_WITHIN = "family_moves_within"
 CARPOOL = "carpool"
+WEDDING_CROWD = "wedding_crowd"
+COUNTING_LINE_FAILURE = "counting_line_failure"
+
+# The field's warning density (persons/m²) that the wedding crowd stays below.
+CROWD_THRESHOLD = 1.5
+# Public zones where a wedding party gathers (the shopping street's restaurants, the plaza).
+WEDDING_CROWD_ZONES = ("Z01", "Z02")
+# The public zones' counting lines (the temple fair's, when added, are left alone).
+PUBLIC_LINE_ZONES = ("Z01", "Z02", "Z03")
 
 # Device faults, per read of a passage, gate or camera (heartbeats and counts are left be).
 MISSED_READ = 0.03
@@ -204,6 +213,86 @@ class Carpool(Scenario):
                 day.at(t + 120 + int(rng.random() * 480), _drive, (gate, car, "out"))
 
 
+class WeddingCrowd(Scenario):
+    """Noise for the crowd rule: a wedding party at a restaurant on the shopping street or
+    on the plaza. Its guests arrive over an hour or two and leave over the afternoon: a
+    surge as steep as a planned event's, declared nowhere, whose extra people peak at 25–50 %
+    of the warning density of the zone (its counting lines and camera see them). Truth:
+    the zone, the surge and its peak; nothing must warn."""
+
+    name = WEDDING_CROWD
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if not day.is_first:
+            return
+        areas = {
+            str(row["id"]): float(str(row["area_m2"]))
+            for row in district.tables.get("zones", [])
+            if row["id"] in WEDDING_CROWD_ZONES
+        }
+        lined = {c.zone_id for c in district.public.crowd_counters if c.mode == "line"}
+        zones = sorted(z for z in areas if z in lined)
+        if not zones:
+            return
+        zone = zones[int(rng.random() * len(zones))]
+        t0 = day.pick(rng, 10, 11.5)
+        if t0 is None:
+            return
+        t1 = t0 + int((3 + 3 * rng.random()) * HOUR)
+        share = 0.25 + 0.25 * rng.random()
+        peak = share * CROWD_THRESHOLD * areas[zone]
+        day.surge(zone, t0, t1, peak)
+        day.record(
+            self.name, zone, t0, t1, extra_peak=round(peak), area_m2=areas[zone],
+            extra_peak_density=round(peak / areas[zone], 3), threshold=CROWD_THRESHOLD,
+        )  # fmt: skip
+
+
+class CountingLineFails(Scenario):
+    """Noise for the crowd rule and the devices' health checks: a counting line whose beam
+    is blocked (a parked stall, a banner) goes on reporting every minute and beating as
+    healthy, but counts nobody in or out for 2–6 hours: the zone's flow looks like an empty
+    street while the occupancy camera still sees people. Truth: the line, the window."""
+
+    name = COUNTING_LINE_FAILURE
+
+    def __init__(self, routines: Routines) -> None:
+        super().__init__(routines)
+        self._failed: list[tuple[str, int, int]] = []
+
+    def plant(self, district: District, rng: random.Random, day: Day) -> None:
+        if not day.is_first:
+            return
+        lines = [
+            c
+            for c in district.public.crowd_counters
+            if c.mode == "line" and c.zone_id in PUBLIC_LINE_ZONES
+        ]
+        if not lines:
+            return
+        line = lines[int(rng.random() * len(lines))]
+        t0 = day.pick(rng, 9, 15)
+        if t0 is None:
+            return
+        t1 = t0 + int((2 + 4 * rng.random()) * HOUR)
+        self._failed.append((line.device_id, t0, t1))
+        day.record(self.name, line.device_id, t0, t1, zone=line.zone_id)
+
+    def on_slice(self, sink: Sink, start: int) -> None:
+        for device, t0, t1 in self._failed:
+            if t1 <= sink.base or t0 >= sink.base + len(sink.buckets):
+                continue
+            for i, bucket in enumerate(sink.buckets):
+                if not t0 <= sink.base + i < t1:
+                    continue
+                bucket[:] = [
+                    msgspec.structs.replace(e, count_in=0, count_out=0)
+                    if isinstance(e, CrowdEvent) and e.device_id == device
+                    else e
+                    for e in bucket
+                ]
+
+
 class VaryingUnregisteredResident(UnregisteredResident):
     """Unregistered lodgers who sleep at the unit on 55–95 % of nights."""
 
@@ -235,6 +324,8 @@ def hard_scenarios(standard: list[type[Scenario]]) -> list[type[Scenario]]:
         Wedding,
         FamilyMovesWithin,
         Carpool,
+        WeddingCrowd,
+        CountingLineFails,
     ]
 
 
