@@ -56,7 +56,7 @@ TOKEN_COLUMNS = {
 }
 SEALED_INPUTS = {
     "card_ref": {"card_ref_token", "card_ref_enc", "card_ref_masked"},
-    "plate": {"plate_token", "plate_enc", "plate_masked"},
+    "plate": {"plate_token", "plate_enc", "plate_masked", "plate_kind"},  # kind: #20
 }
 L = "[A-HJ-NP-Z]"
 PLATE_FORMATS = {

@@ -170,6 +170,10 @@ OWN_SESSION_ALLOWED = {
     # Not a route: the report schedule's background loop, one transaction per scheduled
     # report, so one that fails leaves the others archived.
     "report_schedule.py",
+    # Not a route either: a report job runs in the job pool after the request answered,
+    # committing its progress as it goes; the job row is committed before it is handed to
+    # the pool so the generator and the pollers see it (zhian.web.report_jobs).
+    "report_jobs.py",
     # The public tip pages (随手拍): no user, so no request context; each request opens
     # one transaction of its own, committed before the answer (zhian.web.tip_views).
     "tip_views.py",

@@ -28,7 +28,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # A command run while the node serves (an import, a case file) waits for the node's
+    # writes (heartbeats, report jobs, the rules' commits) rather than failing: 5 s was
+    # too short on a busy machine ("database is locked" from `zhian cases import`).
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
