@@ -317,7 +317,12 @@ def test_every_process_of_the_node_is_on_the_status_page_and_in_metrics(
                     if series["role"] == "worker" and series["since"] == "arrival"
                 ]
 
-            wait_for(lambda: bool(worker_latency()), "the worker's rule latency in /metrics")
+            # The series appears with the worker's heartbeat, before its first alert is
+            # counted: wait for a count, not only for the series.
+            wait_for(
+                lambda: any(float(s["value"]) >= 1 for s in worker_latency()),
+                "the worker's rule latency in /metrics",
+            )
             (latency,) = worker_latency()
             assert latency["pid"] == str(worker.pid) and float(latency["value"]) >= 1
             beats = metric_series(port, "zhian_process_heartbeat_timestamp_seconds")
