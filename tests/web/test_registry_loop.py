@@ -35,6 +35,11 @@ def client(keyed_node: Node) -> Iterator[TestClient]:  # noqa: F811
     with TestClient(create_app(keyed_node), follow_redirects=False) as test_client:
         yield test_client
 
+# Real tokens are lower-case base32, so this one cannot appear in an export by chance
+# (a bare "tok_x" did: one real token in 32 begins with it).
+UNREGISTERED_CARD_TOKEN = "tok_UNREGISTERED-CARD"
+UNREGISTERED_CARD = f"card:{UNREGISTERED_CARD_TOKEN}"
+
 
 def _raise(node: Node, rule: str, subject: str, place_id: str) -> int:
     at = node.clock.now()
@@ -117,7 +122,7 @@ def test_a_confirmed_unregistered_resident_becomes_a_registration_draft(
     client: TestClient,
     keyed_node: Node,  # noqa: F811
 ) -> None:
-    alert_id = _raise(keyed_node, "model.unregistered_resident", "card:tok_x", "C1-B1-U1")
+    alert_id = _raise(keyed_node, "model.unregistered_resident", UNREGISTERED_CARD, "C1-B1-U1")
     sign_in(client, "station", PASSWORD)
     _confirm(client, alert_id)
     with keyed_node.db.session() as session:
@@ -127,7 +132,7 @@ def test_a_confirmed_unregistered_resident_becomes_a_registration_draft(
         ]
     page = client.get("/archives/communities/C1").text
     assert 'id="arc-drafts"' in page and f'href="/alerts/{alert_id}?lang=zh"' in page
-    assert "tok_x" not in page
+    assert UNREGISTERED_CARD_TOKEN not in page
 
 
 def _export(client: TestClient, kind: str, file_format: str = "csv") -> list[list[str]]:
@@ -153,7 +158,7 @@ def test_the_registry_list_exported_upward_reflects_the_loop(
         )
     moved = _raise(keyed_node, "model.moved_out", "R1", "H1")
     vacant = _raise(keyed_node, "model.vacant_house", "H1", "H1")
-    unregistered = _raise(keyed_node, "model.unregistered_resident", "card:tok_x", "C1-B1-U1")
+    unregistered = _raise(keyed_node, "model.unregistered_resident", UNREGISTERED_CARD, "C1-B1-U1")
     sign_in(client, "station", PASSWORD)
     for alert_id in (moved, vacant, unregistered):
         _confirm(client, alert_id)
@@ -166,7 +171,7 @@ def test_the_registry_list_exported_upward_reflects_the_loop(
     assert record["name_masked"] == "张**" and record["moved_out_at"]
     assert record["id_number_token"] and record["id_number_masked"].count("*") >= 8
     exported = "".join(",".join(row) for row in residents)
-    assert NAME not in exported and ZHANG_ID not in exported and "tok_x" not in exported
+    assert NAME not in exported and ZHANG_ID not in exported and UNREGISTERED_CARD_TOKEN not in exported
 
     header, *houses = _export(client, "houses", "xlsx")
     by_id = {row[0]: dict(zip(header, row, strict=True)) for row in houses}
