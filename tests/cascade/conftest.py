@@ -1,5 +1,13 @@
-"""Cascade tests share the GA/T 1400 node, devices and emulator fixtures."""
+"""Cascade tests share the GA/T 1400 node, devices and emulator fixtures, and a district
+parent with its staff above a community child (a module with other needs defines its own
+`parent` or `child`, which takes precedence)."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cascade.parents import add_staff, open_child, open_parent
 from tests.ingest.viid.conftest import (  # noqa: F401 - fixtures
     camera,
     client,
@@ -7,3 +15,20 @@ from tests.ingest.viid.conftest import (  # noqa: F401 - fixtures
     registered,
     settings,
 )
+from zhian.kit.clock import ManualClock
+from zhian.node import Node
+
+
+@pytest.fixture
+def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
+    parent_node = open_parent(tmp_path / "district", clock)
+    add_staff(parent_node, clock)
+    yield parent_node
+    parent_node.close()
+
+
+@pytest.fixture
+def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
+    child_node = open_child(tmp_path / "community", clock)
+    yield child_node
+    child_node.close()

@@ -96,6 +96,24 @@ def add_user(node: Node, clock: ManualClock, username: str, role: str, place: st
         )
 
 
+# The parent's users, by the part each plays in the tests: who forwards from the child's
+# station, an integrator of another station, the city's command centre, an officer of another
+# station, an auditor and a grid worker.
+STAFF: dict[str, tuple[str, str]] = {
+    "installer": ("integrator", "J-STATION"),
+    "elsewhere": ("integrator", "J-OTHER"),
+    "command": ("command_centre", "J-CITY"),
+    "outsider": ("station_officer", "J-OTHER"),
+    "auditor": ("auditor", "J-CITY"),
+    "grid": ("grid_worker", "J-STATION"),
+}
+
+
+def add_staff(node: Node, clock: ManualClock) -> None:
+    for username, (role, place) in STAFF.items():
+        add_user(node, clock, username, role, place)
+
+
 def issue_token(
     node: Node,
     clock: ManualClock,

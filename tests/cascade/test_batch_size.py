@@ -18,7 +18,6 @@ from tests.cascade.parents import (
     drain,
     forwarder,
     issue_token,
-    open_child,
     open_parent,
     parent_batches,
     parent_events,
@@ -38,13 +37,6 @@ BODY_LIMIT = 4096  # bytes: some 15 access events with their device summaries
 def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
     node = open_parent(tmp_path / "district", clock, intake={"max_body_bytes": BODY_LIMIT})
     add_user(node, clock, "installer", "integrator", "J-STATION")
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
     yield node
     node.close()
 

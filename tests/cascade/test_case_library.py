@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -17,12 +16,9 @@ from tests.cascade.parents import (
     CHILD_ID,
     PASSWORD,
     FaultyLink,
-    add_user,
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_settings,
 )
 from tests.cascade.test_three_levels import links, tree  # noqa: F401 - the fixtures
@@ -49,27 +45,9 @@ class NoLinks:
 
 
 @pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "elsewhere", "integrator", "J-OTHER")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    add_user(node, clock, "outsider", "station_officer", "J-OTHER")
-    yield node
-    node.close()
-
-
-@pytest.fixture
 def parent_client(parent: Node) -> Iterator[TestClient]:
     with TestClient(create_app(parent), follow_redirects=False) as client:
         yield client
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 @pytest.fixture

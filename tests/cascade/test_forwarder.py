@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import msgspec
@@ -17,13 +16,10 @@ from PIL import Image
 from tests.cascade.parents import (
     CHILD_ID,
     FaultyLink,
-    add_user,
     api,
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_batches,
     parent_events,
     parent_settings,
@@ -44,28 +40,9 @@ from zhian.web.app import create_app
 
 
 @pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "elsewhere", "integrator", "J-OTHER")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    add_user(node, clock, "outsider", "station_officer", "J-OTHER")
-    add_user(node, clock, "auditor", "auditor", "J-CITY")
-    yield node
-    node.close()
-
-
-@pytest.fixture
 def parent_client(parent: Node) -> Iterator[TestClient]:
     with TestClient(create_app(parent), follow_redirects=False) as client:
         yield client
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 @pytest.fixture

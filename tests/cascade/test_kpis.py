@@ -5,11 +5,8 @@ child's events (mode none) rolls up its data reporting rate from them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -17,12 +14,9 @@ from tests.cascade.parents import (
     CHILD_ID,
     PASSWORD,
     FaultyLink,
-    add_user,
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_settings,
     submit,
 )
@@ -35,22 +29,6 @@ from zhian.kit.clock import ManualClock
 from zhian.metrics.repository import MetricsRepository
 from zhian.node import Node
 from zhian.web.app import create_app
-
-
-@pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 def _forwarder(child: Node, link: FaultyLink, credential: str) -> UpwardForwarder:

@@ -4,9 +4,7 @@ the parent's links table (and `GET /api/v1/cascade/children`) shows them by scop
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,13 +15,10 @@ from tests.cascade.parents import (
     CHILD_ID,
     PASSWORD,
     FaultyLink,
-    add_user,
     api,
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_events,
     parent_settings,
     submit,
@@ -34,23 +29,6 @@ from zhian.cascade.wire import CONTENT_TYPE, ENCODER, LinkStatus
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.web.app import create_app
-
-
-@pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    add_user(node, clock, "outsider", "station_officer", "J-OTHER")
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 def _records(child: Node, clock: ManualClock, prefix: str, records: int, per: int = 5) -> None:

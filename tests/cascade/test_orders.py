@@ -7,19 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.cascade.parents import (
     FaultyLink,
-    add_user,
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_settings,
 )
 from zhian.access.scope import JurisdictionScope
@@ -33,21 +29,6 @@ from zhian.web.app import create_app
 PLATE = "浙A12345"
 OTHER_PLATE = "浙B54321"
 BASIS = "CASE-2026-0042"
-
-
-@pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 @pytest.fixture
@@ -180,7 +161,6 @@ def test_a_withdrawal_at_the_parent_withdraws_the_entry_below(
 
 
 def test_orders_need_the_node_credential(parent: Node, clock: ManualClock) -> None:
-    add_user(parent, clock, "command", "command_centre", "J-CITY")
     command = issue_token(parent, clock, "command")
     with TestClient(create_app(parent)) as client:
         headers = {"Authorization": f"Bearer {command}"}

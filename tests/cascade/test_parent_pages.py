@@ -5,14 +5,12 @@ scope and only for those who may see child nodes (docs/cascade.md "Parent pages"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.cascade.parents import CHILD_ID, PASSWORD, add_user, issue_token, open_parent
+from tests.cascade.parents import CHILD_ID, PASSWORD, issue_token
 from tests.web.session import sign_in
 from zhian.cascade.wire import CONTENT_TYPE, ENCODER, AlertChange, ChildBatch, OnlineSummary
 from zhian.kit.clock import ManualClock
@@ -20,17 +18,6 @@ from zhian.node import Node
 from zhian.web.app import create_app
 
 PAGES = ("/workbench", "/alerts", "/devices", "/kpis")
-
-
-@pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    add_user(node, clock, "outsider", "station_officer", "J-OTHER")
-    add_user(node, clock, "grid", "grid_worker", "J-STATION")
-    yield node
-    node.close()
 
 
 def _change(

@@ -4,23 +4,16 @@ value; the district sees which node overrides what, within its users' scope."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.cascade.parents import (
     CHILD_ID,
     PASSWORD,
     FaultyLink,
-    add_user,
     api,
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_settings,
 )
 from tests.web.session import sign_in
@@ -31,23 +24,6 @@ from zhian.node import Node
 from zhian.web.app import create_app
 
 LOCAL_USER = 7  # a user of the child who set the community's value there
-
-
-@pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    add_user(node, clock, "outsider", "station_officer", "J-OTHER")
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 def _set(node: Node, clock: ManualClock, values: dict[str, float], user_id: int) -> None:

@@ -4,10 +4,6 @@ the district sees which node keeps its own, within its users' scope."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.cascade.parents import (
@@ -19,8 +15,6 @@ from tests.cascade.parents import (
     drain,
     forwarder,
     issue_token,
-    open_child,
-    open_parent,
     parent_settings,
 )
 from tests.web.session import sign_in
@@ -38,23 +32,6 @@ DISTRICT_FIRE = (
 )
 COMMUNITY_FIRE = (ProcedureStepSpec("bell", "拉响警铃", "Ring the bell"),)
 DISTRICT_TAMPER = (ProcedureStepSpec("look", "查看设备", "Look at the device"),)
-
-
-@pytest.fixture
-def parent(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_parent(tmp_path / "district", clock)
-    add_user(node, clock, "installer", "integrator", "J-STATION")
-    add_user(node, clock, "command", "command_centre", "J-CITY")
-    add_user(node, clock, "outsider", "station_officer", "J-OTHER")
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
-    node = open_child(tmp_path / "community", clock)
-    yield node
-    node.close()
 
 
 def _edit(

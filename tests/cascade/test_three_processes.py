@@ -115,7 +115,7 @@ class Served:
                 stderr=log,
                 env={**os.environ, **self.env},
             )
-        wait_for(lambda: self._healthy(), 60, f"{self.workspace.name} did not start")
+        wait_for(lambda: self._healthy(), 180, f"{self.workspace.name} did not start")
 
     def _healthy(self) -> bool:
         try:

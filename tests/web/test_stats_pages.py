@@ -188,17 +188,7 @@ def vehicle(event_id: str, at: datetime, plate: str, device: str = "GATE1") -> d
 def test_visiting_vehicles_are_plates_at_the_gates_not_registered_to_the_area(
     client: TestClient, node: Node, clock: ManualClock
 ) -> None:
-    with node.db.session() as session:
-        registry = RegistryService(session, identity=node.governance.sealer)
-        for entity, rows in (
-            ("devices", [GATE]),
-            ("vehicles", [{"id": "V1", "plate": RESIDENT_CAR, "plate_color": "blue",
-                           "vehicle_class": "car", "community_id": "C1", "owner_id": None}]),
-        ):  # fmt: skip
-            report = registry.load_rows(entity, rows)
-            assert report.rejected == 0, report.errors
-        DeviceService(session).issue_tokens(["GATE1"], now=clock.now())
-    node.refresh_directory()
+    load_gate_and_resident_car(node, clock)
     now = clock.now()
     submit(
         node,

@@ -187,20 +187,22 @@ class ParentClient:
         except msgspec.DecodeError as exc:
             raise LinkError(f"the parent's answer to hello is unreadable: {exc}") from exc
 
-    def orders(self) -> Orders:
+    def _get(self, path: str) -> bytes:
+        """What the parent holds for this node at `path` (asked by node id, with its token)."""
         headers = {"Authorization": f"Bearer {self._settings.token.get_secret_value()}"}
         try:
             response = self._http.get(
-                self._base + ORDERS_PATH,
-                params={"node_id": self._settings.node_id},
-                headers=headers,
+                self._base + path, params={"node_id": self._settings.node_id}, headers=headers
             )
         except httpx.HTTPError as exc:
             raise LinkError(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
             raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
+        return response.content
+
+    def orders(self) -> Orders:
         try:
-            return ORDERS_DECODER.decode(response.content)
+            return ORDERS_DECODER.decode(self._get(ORDERS_PATH))
         except msgspec.DecodeError as exc:
             raise LinkError(f"the parent's orders are unreadable: {exc}") from exc
 
@@ -209,19 +211,8 @@ class ParentClient:
 
     def search_requests(self) -> PendingSearches:
         """The parent's cross-node search requests waiting for this node's answer."""
-        headers = {"Authorization": f"Bearer {self._settings.token.get_secret_value()}"}
         try:
-            response = self._http.get(
-                self._base + SEARCH_REQUESTS_PATH,
-                params={"node_id": self._settings.node_id},
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code != 200:
-            raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
-        try:
-            return PENDING_DECODER.decode(response.content)
+            return PENDING_DECODER.decode(self._get(SEARCH_REQUESTS_PATH))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise LinkError(f"the parent's search requests are unreadable: {exc}") from exc
 

@@ -19,6 +19,7 @@ from zhian.access.roles import Role
 from zhian.access.service import UserRead
 from zhian.alerts.schemas import AlertDetail, AlertFilter, AlertState, AlertSummary, Tier
 from zhian.errors import BadRequestError, ForbiddenError
+from zhian.web.time_input import parse_local_time
 
 # Rank of the responder roles along the escalation ladder; other roles read but never act.
 ROLE_RANK: dict[Role, int] = {
@@ -67,13 +68,7 @@ def check_may_act(user: UserRead, alert: AlertSummary, action: str) -> None:
 
 
 def _local(value: str, field: str, zone: timezone) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value}' is not a date and time like 2026-11-20T09:30", field=field
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    return parse_local_time(value, field, zone)
 
 
 def parse_filter(params: Mapping[str, str], *, zone: timezone) -> AlertFilter:

@@ -25,6 +25,7 @@ from zhian.kit.exports import safe_cell
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
+from zhian.web.time_input import parse_local_time
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -77,13 +78,7 @@ for _key, (_zh, _en) in _PAIRS.items():
 
 
 def _moment(value: str, field: str, zone: timezone) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value}' is not a date and time like 2026-11-20T09:30", field=field
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    return parse_local_time(value, field, zone)
 
 
 def _page_number(value: str | None) -> int:

@@ -23,6 +23,7 @@ from zhian.web.auth import current_user
 from zhian.web.cascade_search_api import cross_search_service
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
+from zhian.web.time_input import parse_local_time
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -84,11 +85,7 @@ FIELDS = ("subject_kind", "plate", "id_number", "case_number", "reason", "since"
 
 
 def _moment(page: Page, value: str, field: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(f"'{value[:40]}' is not a date and time", field=field) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
+    return parse_local_time(value, field, page.zone)
 
 
 def _defaults(page: Page) -> dict[str, str]:

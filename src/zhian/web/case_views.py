@@ -8,7 +8,6 @@ listed nor found. Every write and every link decision is audited.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -117,18 +116,6 @@ def _audit(page: Page, action: str, *ids: str, **details: object) -> None:
     )  # fmt: skip
 
 
-def _time(value: str, field: str, page: Page) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value[:40]}' is not a time (e.g. 2026-03-01T02:30)", field=field
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
-
-
 def _mo_from(form: dict[str, str], features: list[str]) -> dict[str, list[str]]:
     return {name: [form[f"mo_{name}"]] for name in features if form.get(f"mo_{name}")}
 
@@ -148,8 +135,8 @@ def case_from_form(fields: dict[str, str], mo: dict[str, list[str]], page: Page)
     values: dict[str, Any] = {
         k: v for k, v in fields.items() if v and k not in {"crs", "latitude", "longitude"}
     }
-    values["time_from"] = _time(fields.get("time_from", ""), "time_from", page)
-    values["time_to"] = _time(fields.get("time_to", ""), "time_to", page)
+    values["time_from"] = page.form_time(fields.get("time_from", ""), "time_from")
+    values["time_to"] = page.form_time(fields.get("time_to", ""), "time_to")
     values["latitude"], values["longitude"] = lat, lon
     values["is_solved"] = fields.get("is_solved") == "1"
     values["mo"] = mo
@@ -282,8 +269,8 @@ async def edit_case(page: PageDep, case_id: CaseId) -> Response:
             "category": fields.get("category") or None,
             "status": fields.get("status") or None,
             "address": fields.get("address") or None,
-            "time_from": _time(fields.get("time_from", ""), "time_from", page),
-            "time_to": _time(fields.get("time_to", ""), "time_to", page),
+            "time_from": page.form_time(fields.get("time_from", ""), "time_from"),
+            "time_to": page.form_time(fields.get("time_to", ""), "time_to"),
             "is_solved": fields.get("is_solved") == "1",
             "offender_ref": fields.get("offender_ref") or None,
             "mo": _mo_from(fields, page.node.settings.cases.mo_features),

@@ -5,8 +5,6 @@ summary; filters by state, tier and the period it opened in (`alerts.view`).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
@@ -15,7 +13,7 @@ from zhian.alerts.incidents import INCIDENT_STATES, IncidentRead, IncidentReadSe
 from zhian.errors import BadRequestError, ZhianError
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
-from zhian.web.layout import Page, PageDep
+from zhian.web.layout import PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -50,18 +48,6 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["en"].setdefault(_key, _en)
 
 
-def _time(value: str, field: str, page: Page) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value[:40]}' is not a time (e.g. 2026-03-01T02:30)", field=field
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
-
-
 @router.get("/incidents", response_class=HTMLResponse, include_in_schema=False)
 def incidents_page(page: PageDep) -> HTMLResponse:
     params = page.request.query_params
@@ -84,8 +70,8 @@ def incidents_page(page: PageDep) -> HTMLResponse:
         incidents = reads.list_incidents(
             state=fields["state"] or None,
             tier=fields["tier"] or None,
-            opened_from=_time(fields["from"], "from", page),
-            opened_to=_time(fields["to"], "to", page),
+            opened_from=page.form_time(fields["from"], "from"),
+            opened_to=page.form_time(fields["to"], "to"),
             ids=ids,
         )
     except ZhianError as exc:

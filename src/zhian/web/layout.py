@@ -25,6 +25,7 @@ from zhian.web.error_text import error_text
 from zhian.web.evidence import event_summary, figure_label, figure_value
 from zhian.web.i18n import DEFAULT_LANG, LANGS, choices, label, text
 from zhian.web.permissions import page_permission
+from zhian.web.time_input import parse_local_time
 
 LANG_COOKIE = "zhian_lang"
 LANG_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
@@ -229,6 +230,11 @@ class Page:
     @property
     def now(self) -> datetime:
         return self.node.clock.now()
+
+    def form_time(self, value: str, field: str) -> datetime | None:
+        """A time typed in a form or a query (ISO 8601); without an offset it is read in the
+        display zone, as the user sees times on the pages. Empty: None."""
+        return parse_local_time(value, field, self.zone) if value else None
 
     def render(
         self, name: str, context: Mapping[str, Any], *, status_code: int = 200

@@ -6,7 +6,6 @@ nodes appear under their jurisdiction, read-only. Every write is audited.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -116,18 +115,6 @@ def _service(page: Page) -> CaseLibraryService:
                               scope=page.context.scope)  # fmt: skip
 
 
-def _time(value: str, field: str, page: Page) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value[:40]}' is not a time (e.g. 2026-03-01T02:30)", field=field
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
-
-
 def _numbers(value: str, field: str) -> list[int]:
     numbers = []
     for part in _SPLIT.split(value.strip()):
@@ -152,7 +139,7 @@ def entry_from_form(fields: dict[str, str], page: Page) -> CaseStudyWrite:
         "what_worked": fields.get("what_worked", ""),
         "lessons": fields.get("lessons", ""),
         "tags": [tag for tag in _SPLIT.split(fields.get("tags", "")) if tag],
-        "occurred_at": _time(fields.get("occurred_at", ""), "occurred_at", page),
+        "occurred_at": page.form_time(fields.get("occurred_at", ""), "occurred_at"),
         "jurisdiction_id": fields.get("jurisdiction_id") or None,
         "incident_id": incident[0] if incident else None,
         "alert_ids": _numbers(fields.get("alert_ids", ""), "alert_ids"),
@@ -239,8 +226,8 @@ def library_page(page: PageDep) -> HTMLResponse:
             text=fields["q"][:100],
             tag=fields["tag"].lower()[:32],
             category=fields["category"],
-            occurred_from=_time(fields["from"], "from", page),
-            occurred_to=_time(fields["to"], "to", page),
+            occurred_from=page.form_time(fields["from"], "from"),
+            occurred_to=page.form_time(fields["to"], "to"),
         )
         entries = service.search(filters)
     except ZhianError as exc:

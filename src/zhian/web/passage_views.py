@@ -30,6 +30,7 @@ from zhian.store.passages import MAX_PAGE_ROWS, PASSAGE_TYPES, PassageFilter, Pa
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
+from zhian.web.time_input import parse_local_time
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -101,13 +102,7 @@ class PassageQuery:
 def _moment(value: str, name: str, zone: timezone, default: datetime) -> datetime:
     if not value:
         return default
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value[:40]}' is not a date and time like 2026-11-20T09:30", field=name
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    return parse_local_time(value, name, zone)
 
 
 def _offset(value: str) -> int:

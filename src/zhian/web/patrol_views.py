@@ -5,8 +5,6 @@ who send patrols). Reading it is audited: a check-in is where a staff member sto
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
@@ -17,7 +15,7 @@ from zhian.patrol.service import CheckinRead, PatrolService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
-from zhian.web.layout import Page, PageDep
+from zhian.web.layout import PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -40,18 +38,6 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["en"].setdefault(_key, _en)
 
 
-def _time(value: str, field: str, page: Page) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value[:40]}' is not a time (e.g. 2026-03-01T02:30)", field=field
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
-
-
 @router.get("/patrol/checkins", response_class=HTMLResponse, include_in_schema=False)
 def checkins_page(page: PageDep) -> HTMLResponse:
     params = page.request.query_params
@@ -71,8 +57,8 @@ def checkins_page(page: PageDep) -> HTMLResponse:
         checkins = service.checkins(
             user_id=user_id,
             building_id=fields["point"][:64] or None,
-            since=_time(fields["from"], "from", page),
-            until=_time(fields["to"], "to", page),
+            since=page.form_time(fields["from"], "from"),
+            until=page.form_time(fields["to"], "to"),
         )
     except ZhianError as exc:
         error = exc

@@ -249,6 +249,17 @@ def trend_chart(points: list[TrendPoint], title: str, unit: str) -> dict[str, An
     }
 
 
+def _back_to_stats(page: Page, jurisdiction: str | None, period: Period) -> str:
+    """The statistics page of the same area and period, for a list's back link."""
+    query = {
+        "jurisdiction": jurisdiction or "",
+        "granularity": period.granularity.value,
+        "day": period.first_day.isoformat(),
+        "lang": page.lang,
+    }
+    return f"/stats?{urlencode(query)}"
+
+
 def _period(page_or_context: Context | Page, granularity: str | None, day: str | None) -> Period:
     node = page_or_context.node
     return parse_period(granularity, day, now=node.clock.now(), zone=display_zone(node))
@@ -369,15 +380,7 @@ def visiting_vehicles_page(
             "gates": gates,
             "area_name": names.get(area.jurisdiction_id or "", area.jurisdiction_id or ""),
             "period": period,
-            "back": "/stats?"
-            + urlencode(
-                {
-                    "jurisdiction": jurisdiction or "",
-                    "granularity": period.granularity.value,
-                    "day": period.first_day.isoformat(),
-                    "lang": page.lang,
-                }
-            ),
+            "back": _back_to_stats(page, jurisdiction, period),
         },
     )
     response.headers["Cache-Control"] = "no-store"
@@ -431,15 +434,7 @@ def registry_list_page(
             "limit": REGISTRY_ROWS,
             "communities": communities,
             "area_name": names.get(area.jurisdiction_id or "", area.jurisdiction_id or ""),
-            "back": "/stats?"
-            + urlencode(
-                {
-                    "jurisdiction": jurisdiction or "",
-                    "granularity": period.granularity.value,
-                    "day": period.first_day.isoformat(),
-                    "lang": page.lang,
-                }
-            ),
+            "back": _back_to_stats(page, jurisdiction, period),
         },
     )
     response.headers["Cache-Control"] = "no-store"

@@ -21,6 +21,7 @@ from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
 from zhian.web.map_views import base_layer
+from zhian.web.time_input import parse_local_time
 from zhian.web.trajectory_api import revealed_keys, trajectory_service
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -83,11 +84,7 @@ REVEAL_PERMISSION = "personal_data.reveal"
 
 
 def _moment(page: Page, value: str, field: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(f"'{value[:40]}' is not a date and time", field=field) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
+    return parse_local_time(value, field, page.zone)
 
 
 def _number(value: str, field: str) -> float:

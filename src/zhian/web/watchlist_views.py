@@ -37,6 +37,7 @@ from zhian.watchlists.service import (
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
 from zhian.web.layout import Page, PageDep
+from zhian.web.time_input import parse_local_time
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
 
@@ -176,13 +177,7 @@ def _render(page: Page, *, status_code: int = 200, **extra: Any) -> HTMLResponse
 
 def parse_expiry(value: str, page: Page) -> datetime:
     """A `datetime-local` value (in the display zone) or an ISO time with its offset."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            f"'{value[:40]}' is not a time (e.g. 2026-12-31T23:59)", field="expires_at"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=page.zone)
+    return parse_local_time(value, "expires_at", page.zone)
 
 
 def entry_from_form(fields: dict[str, str], page: Page) -> WatchlistEntryCreate:
