@@ -32,6 +32,7 @@ from tests.cascade.parents import (
 )
 from tests.governance.factories import LI_ID, ZHANG_ID
 from tests.web.session import sign_in
+from zhian.access.service import hash_api_token
 from zhian.audit.service import AuditEntryRead
 from zhian.cascade.forwarder import UpwardForwarder
 from zhian.cascade.search_requests import (
@@ -42,6 +43,8 @@ from zhian.cascade.search_requests import (
     SearchAnswer,
     SearchResponder,
     SignedSearch,
+    credential_key,
+    signature,
 )
 from zhian.cascade.settings import ParentSettings
 from zhian.kit.clock import ManualClock
@@ -60,9 +63,13 @@ CARD = "CARD-7788"
 class TamperingLink(FaultyLink):
     """The link, with a hand on the search requests going down: `alter` rewrites each
     request's bytes (keeping the parent's signature); `hold` keeps the requests back (the
-    child hears of none) until `release`, which delivers what was held, however late."""
+    child hears of none) until `release`, which delivers what was held, however late;
+    `newer` plays a parent one version ahead: fields this version does not know are added
+    to each request and to the list, signed again with the credential's key `key`."""
 
     alter: dict[str, Any] = field(default_factory=dict)
+    newer: dict[str, Any] = field(default_factory=dict)
+    key: bytes = b""
     hold: bool = False
     held: list[bytes] = field(default_factory=list)
     release: bool = False
@@ -87,6 +94,15 @@ class TamperingLink(FaultyLink):
                 for s in pending.searches
             ]  # fmt: skip
             return httpx.Response(200, content=ENCODER.encode(PendingSearches(CHILD_ID, searches)))
+        if self.newer:
+            listed = msgspec.msgpack.decode(answer.content)
+            for search in listed["searches"]:
+                body = {**msgspec.msgpack.decode(search["body"]), **self.newer}
+                search["body"] = msgspec.msgpack.encode(body)
+                search["signature"] = signature(self.key, search["body"])
+                search |= self.newer
+            listed |= self.newer
+            return httpx.Response(200, content=msgspec.msgpack.encode(listed))
         return answer
 
 
@@ -345,6 +361,45 @@ def test_the_child_refuses_a_request_altered_on_the_way(tree: Tree) -> None:
     assert audit(tree.child, "cascade.search.answer") == []
     [refusal] = audit(tree.child, "cascade.search.refuse")
     assert refusal.details["request_id"] == request["id"] and refusal.case_number == CASE
+
+
+def test_a_parent_one_version_ahead_adding_fields_is_still_answered(tree: Tree) -> None:
+    # The parent was upgraded first: its requests carry a field this child does not know.
+    tree.link.newer = {"priority": "urgent", "trace": {"hops": 1}}
+    tree.link.key = credential_key(hash_api_token(tree.credential))
+    request = tree.ask().json()
+    tree.answer_round()
+
+    [answer] = tree.read(request["id"]).json()["answers"]
+    assert answer["status"] == "answered" and answer["passages"] == 3
+    assert audit(tree.child, "cascade.search.refuse") == []
+
+
+def _post_answer(tree: Tree, answer: dict[str, Any]) -> httpx.Response:
+    return tree.client.post(
+        "/api/v1/cascade/search-answers",
+        content=msgspec.msgpack.encode(answer),
+        headers={"Authorization": f"Bearer {tree.credential}",
+                 "Content-Type": "application/msgpack"},
+    )  # fmt: skip
+
+
+def test_a_child_one_version_ahead_may_add_fields_but_not_leave_required_ones_out(
+    tree: Tree,
+) -> None:
+    request = tree.ask().json()
+    answer = {"node_id": CHILD_ID, "request_id": request["id"], "status": "answered",
+              "passages": [], "confidence": 0.9}  # fmt: skip
+    # A required field left out: refused, naming it, and nothing recorded.
+    missing = _post_answer(tree, {k: v for k, v in answer.items() if k != "status"})
+    assert missing.status_code == 400, missing.text
+    assert "status" in missing.json()["error"]["message"]
+    assert tree.read(request["id"]).json()["answers"][0]["status"] == "pending"
+    # The field this version does not know is ignored; the answer is taken.
+    taken = _post_answer(tree, answer)
+    assert taken.status_code == 200, taken.text
+    [kept] = tree.read(request["id"]).json()["answers"]
+    assert kept["status"] == "answered" and kept["passages"] == 0
 
 
 def test_the_child_refuses_a_request_delivered_after_its_expiry(tree: Tree) -> None:

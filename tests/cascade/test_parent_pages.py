@@ -44,22 +44,29 @@ def _change(
 def _deliver(client: TestClient, credential: str, clock: ManualClock) -> None:
     """The child reports: alert 1 open and past its deadline, alert 2 closed, alert 3
     open in time; its doors in C1 are 3 of 4 online."""
-    batch = ChildBatch(
-        node_id=CHILD_ID,
-        sent_at=clock.now(),
-        alert_changes=[
-            _change(1, 1, "raised", "new", clock),
-            _change(2, 2, "raised", "new", clock),
-            _change(3, 1, "breached", None, clock),
-            _change(4, 2, "closed", "closed", clock),
-            _change(5, 3, "raised", "new", clock),
-            _change(6, 3, "signed", "signed", clock),
-        ],
-        online=[
-            OnlineSummary(1, clock.now() - timedelta(hours=1), "C1", "door", 4, 1),
-            OnlineSummary(2, clock.now(), "C1", "door", 4, 3),
-        ],
+    _post(
+        client,
+        credential,
+        ChildBatch(
+            node_id=CHILD_ID,
+            sent_at=clock.now(),
+            alert_changes=[
+                _change(1, 1, "raised", "new", clock),
+                _change(2, 2, "raised", "new", clock),
+                _change(3, 1, "breached", None, clock),
+                _change(4, 2, "closed", "closed", clock),
+                _change(5, 3, "raised", "new", clock),
+                _change(6, 3, "signed", "signed", clock),
+            ],
+            online=[
+                OnlineSummary(1, clock.now() - timedelta(hours=1), "C1", "door", 4, 1),
+                OnlineSummary(2, clock.now(), "C1", "door", 4, 3),
+            ],
+        ),
     )
+
+
+def _post(client: TestClient, credential: str, batch: ChildBatch) -> None:
     answer = client.post(
         "/api/v1/cascade/batches",
         content=ENCODER.encode(batch),
@@ -106,6 +113,29 @@ def test_every_parent_page_rolls_up_the_children_by_level_within_scope(
         wrong = client.get("/alerts?level=planet").text
         assert 'id="child-level-error"' in wrong and "level" in wrong
         assert _row(wrong, "J-STATION")["open"] == "2"
+
+
+def test_a_childs_delivery_shows_on_the_parent_pages_at_once_not_when_the_cache_expires(
+    parent: Node, clock: ManualClock
+) -> None:
+    assert parent.settings.pages.figures_cache_seconds > 0  # the pages keep their figures
+    credential = issue_token(
+        parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID
+    )
+    with TestClient(create_app(parent)) as client:
+        sign_in(client, "command", PASSWORD)
+        _deliver(client, credential, clock)
+        for path in PAGES:
+            assert _row(client.get(path).text, "J-STATION")["open"] == "2", path
+        # The child closes alert 3 and raises alerts 4 and 5: every page shows it at once.
+        changes = [
+            _change(7, 3, "closed", "closed", clock),
+            _change(8, 4, "raised", "new", clock),
+            _change(9, 5, "raised", "new", clock),
+        ]
+        _post(client, credential, ChildBatch(CHILD_ID, clock.now(), alert_changes=changes))
+        for path in PAGES:
+            assert _row(client.get(path).text, "J-STATION")["open"] == "3", path
 
 
 def test_who_may_see_children_but_not_alerts_sees_the_roll_up_without_alert_counts(

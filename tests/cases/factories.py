@@ -13,6 +13,7 @@ from zhian.cases.service import CaseService
 from zhian.cases.settings import CaseSettings
 from zhian.governance.tokens import Tokeniser
 from zhian.kit.clock import ManualClock
+from zhian.registry.identity import IdentityProtector
 
 TOKEN_KEY = b"k" * 32
 
@@ -39,13 +40,16 @@ def service(
     *,
     tokens: bool = True,
     settings: CaseSettings | None = None,
+    sealer: IdentityProtector | None = None,
 ) -> CaseService:
+    """A case service; `sealer` seals notes on links (tests/registry/factories.SEALER)."""
     return CaseService(
         session,
         clock=clock,
         settings=settings or CaseSettings(),
         scope=scope or JurisdictionScope.unscoped(),
         tokeniser=Tokeniser(TOKEN_KEY) if tokens else None,
+        sealer=sealer,
     )
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.cases.factories import series_of, service, simulated_cases
-from tests.registry.factories import load_two_stations
+from tests.registry.factories import SEALER, load_two_stations
 from zhian.cases.facts import CaseFacts, TimeOfDayClasses, mo_values
 from zhian.cases.linkage import Blocking, CaseArrays, candidate_pairs, evaluate
 from zhian.cases.settings import DEFAULT_MO_FEATURES, CaseSettings
 from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
+from zhian.errors import ConfigurationError
 from zhian.kit.clock import ManualClock
 from zhian.sim.scenarios_cases import simulate_cases
 from zhian.sim.timeline import TZ
@@ -86,7 +87,7 @@ def loaded(tmp_path: Path, clock: ManualClock) -> Iterator[Database]:
 def test_candidates_decisions_and_series(loaded: Database, clock: ManualClock) -> None:
     truth = series_of()
     with loaded.session() as session:
-        cases = service(session, clock)
+        cases = service(session, clock, sealer=SEALER)
         version = cases.train(user_id=5, reason="test")
         assert version.is_active and version.auc is not None and version.auc >= 0.9
         hits = 0
@@ -101,8 +102,13 @@ def test_candidates_decisions_and_series(loaded: Database, clock: ManualClock) -
             "log_distance", "log_time_gap", "mo_overlap", "same_time_of_day", "same_target",
             "same_category",
         }  # fmt: skip
+        # A node without a key ring cannot keep a note: refused, naming the field.
+        with pytest.raises(ConfigurationError, match="no key ring") as refused:
+            service(session, clock).decide(first, top.case.id, accept=True, user_id=9, note="x")
+        assert refused.value.field == "note"
         link = cases.decide(first, top.case.id, accept=True, user_id=9, note="same MO")
         assert (link.decided_by, link.is_accepted, link.model_version) == (9, True, version.id)
+        assert [each.note for each in cases.links(first)] == ["same MO"]
         assert [c.decision for c in cases.candidates(first, limit=1)] == ["accepted"]
         third = next(c.case.id for c in cases.candidates(top.case.id, limit=5)
                      if c.case.id != first)  # fmt: skip

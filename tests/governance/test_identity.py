@@ -242,6 +242,8 @@ def test_rotation_reseals_every_value_under_the_new_key(
             "alert_procedure_steps.reason_enc": 0,
             "webhook_subscriptions.secret_enc": 0,
             "tips.contact_enc": 0,
+            "tips.description_enc": 0,
+            "case_links.note_enc": 0,
         }
         assert key_census(session) == {"k2": 4}
     with db.session() as session:

@@ -163,10 +163,15 @@ def test_no_card_or_plate_in_clear_in_the_database_and_no_clear_capture_in_blobs
 
 
 def _heads_before_pii() -> list[str]:
+    return heads_before(PII_REVISIONS)
+
+
+def heads_before(revisions: frozenset[str]) -> list[str]:
+    """The heads of a schema just before `revisions` (heads of the current one)."""
     script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
     heads = set(script.get_heads())
-    # Below the #12 revisions: their parents (and what they depend on) are the old heads.
-    while found := heads & PII_REVISIONS:
+    # Below the revisions: their parents (and what they depend on) are the old heads.
+    while found := heads & revisions:
         for revision in found:
             heads.discard(revision)
             below = script.get_revision(revision)

@@ -4,6 +4,7 @@ confirmed alert turned into a case, linkage trained and decided on by an analyst
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.cases.factories import simulated_cases
 from tests.web.conftest import log_in
@@ -78,11 +79,22 @@ def test_an_analyst_trains_and_decides_links(client: TestClient, node: Node) -> 
     some = client.get("/api/v1/cases", params={"limit": 50}).json()[10]["id"]
     [top] = client.get(f"/api/v1/cases/{some}/candidates", params={"limit": 1}).json()
     assert top["reasons"] and 0 <= top["probability"] <= 1
+    note = "same MO as 李四's burglary, see statement 17"
     decided = client.post(f"/api/v1/cases/{some}/links/{top['case']['id']}",
-                          json={"accept": True, "note": "same MO"})  # fmt: skip
+                          json={"accept": True, "note": note})  # fmt: skip
     assert decided.status_code == 200, decided.text
-    analyst_id = client.get("/api/v1/cases/" + some + "/links").json()[0]["decided_by"]
-    assert analyst_id == decided.json()["decided_by"]
+    assert decided.json()["note"] == note
+    # At rest the note is sealed: no column of the link holds its text.
+    with node.db.engine.connect() as connection:
+        [row] = connection.execute(text("SELECT * FROM case_links")).all()
+    assert all("李四".encode() not in (v.encode() if isinstance(v, str) else v)
+               for v in row if isinstance(v, str | bytes))  # fmt: skip
+    # A permitted role reads it back, opened; the read of the notes is audited.
+    [link] = client.get("/api/v1/cases/" + some + "/links").json()
+    assert link["decided_by"] == decided.json()["decided_by"] and link["note"] == note
+    with node.db.session() as session:
+        [entry] = node.governance.audit(session).search(action="case.links_read")
+    assert entry.record_ids == [some] and entry.record_type == "case"
     series = client.get(f"/api/v1/cases/{some}/series").json()
     assert {c["id"] for c in series} == {some, top["case"]["id"]}
     versions = client.get("/api/v1/linkage/models").json()

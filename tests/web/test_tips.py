@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy import text as text_query
 
 from tests.web.conftest import log_in
 from zhian.access.models import User
@@ -119,6 +120,38 @@ def test_a_tip_is_kept_with_photos_stripped_and_sealed_and_contact_protected(
     with Image.open(io.BytesIO(clear)) as kept:
         assert kept.size == (64, 48) and not kept.getexif()
         assert "exif" not in kept.info
+
+
+def test_the_description_is_sealed_at_rest_and_shown_to_triage_with_the_read_audited(
+    client: TestClient, node: Node
+) -> None:
+    text = "3号楼王五家门口堆满纸箱，电话13900001111"
+    code = code_of(send_tip(client, description=text))
+    # No column of the row holds the text: only its sealed copy, for this tip's code.
+    with node.db.engine.connect() as connection:
+        row = connection.execute(
+            text_query("SELECT * FROM tips WHERE code = :code"), {"code": code}
+        ).one()
+    for value in row:
+        raw = value.encode() if isinstance(value, str) else value
+        assert not isinstance(raw, bytes) or "王五".encode() not in raw, row
+    tip = tip_row(node, code)
+    sealer = node.governance.require_sealer()
+    assert sealer.open("tips", "description_enc", code, tip.description_enc) == text
+
+    # The resident holding the code reads it back; the officer of the place reads it in
+    # triage, and that read is audited naming the tip.
+    assert text in client.get(f"/tip/{code}").text
+    log_in(client, "station")
+    queue = client.get("/tips")
+    assert queue.status_code == 200 and text in queue.text
+    with node.db.session() as session:
+        [entry] = node.governance.audit(session).search(action="tip.view")
+    assert entry.record_ids == [str(tip.id)] and entry.record_type == "tip"
+    # Raised as an alert, its summary is opened from the sealed copy too.
+    accepted = client.post(f"/tips/{tip.id}/accept", data={"tier": "minor"})
+    assert accepted.status_code == 303, accepted.text
+    assert "王五家门口" in client.get(accepted.headers["location"]).text
 
 
 def test_a_png_keeps_no_text_chunks(client: TestClient, node: Node) -> None:

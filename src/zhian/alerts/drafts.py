@@ -65,7 +65,13 @@ class AlertDraft:
 
 @dataclass(frozen=True, slots=True)
 class AlertClear:
-    """The condition behind an open alert ended by itself (a device came back)."""
+    """The condition behind an open alert ended by itself (a device came back).
+
+    `cleared_at` is set only for history replayed after the fact, as a draft's `raised_at`:
+    the moment the rule ended it, which the close is stamped at. The node's clock is then
+    where the replay has reached, ahead of the rules reading it. None, the live default:
+    the alert closes when the clear is applied.
+    """
 
     rule: str
     subject: str
@@ -73,6 +79,7 @@ class AlertClear:
     observed_at: datetime
     note_zh: str
     note_en: str
+    cleared_at: datetime | None = None
 
     @property
     def key(self) -> str:

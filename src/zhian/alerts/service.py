@@ -252,7 +252,17 @@ class AlertService:
         for key, alert in self.repository.active_by_keys(wanted.keys()).items():
             clear = wanted[key]
             note = f"{clear.note_zh} / {clear.note_en}"
-            self._close(alert, Outcome.RESOLVED, user_id=None, ip=None, note=note, action="cleared")
+            # Replayed history closes at the time the rule cleared it (never later than now).
+            at = clear.cleared_at
+            self._close(
+                alert,
+                Outcome.RESOLVED,
+                user_id=None,
+                ip=None,
+                note=note,
+                action="cleared",
+                at=at if at is not None and at < self.clock.now() else None,
+            )
             closed.append(alert.id)
         return closed
 
@@ -520,8 +530,9 @@ class AlertService:
         ip: str | None,
         note: str,
         action: str,
+        at: datetime | None = None,
     ) -> None:
-        now = self.clock.now()
+        now = at or self.clock.now()
         state = AlertState(alert.state)
         alert.state = AlertState.CLOSED.value
         alert.outcome = outcome.value
@@ -538,6 +549,7 @@ class AlertService:
             ip=ip,
             note=note,
             data={"outcome": outcome.value},
+            at=now,
         )
         self.repository.flush()
         self._emit(

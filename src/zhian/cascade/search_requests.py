@@ -84,9 +84,12 @@ Text500 = Annotated[str, msgspec.Meta(max_length=500)]
 
 
 # --- on the wire (msgpack, node credential) -------------------------------------------------
+# Parent and child are upgraded one at a time, so either may be a version ahead: a field
+# the reader does not know is ignored (`forbid_unknown_fields=False`), as a new field must
+# have a default for older senders; a missing required field is still refused, naming it.
 
 
-class SearchAsked(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SearchAsked(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
     """One request as a child receives it (the signed bytes decode to this)."""
 
     request_id: Id64
@@ -111,19 +114,19 @@ class SearchAsked(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     relay_path: Annotated[list[NodeId], msgspec.Meta(max_length=MAX_RELAY_DEPTH)] = []
 
 
-class SignedSearch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class SignedSearch(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A request's bytes (msgpack of `SearchAsked`) and their HMAC for the credential."""
 
     body: bytes
     signature: Annotated[str, msgspec.Meta(max_length=128)]
 
 
-class PendingSearches(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class PendingSearches(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     node_id: NodeId
     searches: list[SignedSearch]
 
 
-class AnsweredPassage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class AnsweredPassage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
     """One passage of the subject at the child, masked."""
 
     time: AwareTime
@@ -134,7 +137,7 @@ class AnsweredPassage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     subject_masked: Annotated[str, msgspec.Meta(max_length=80)]
 
 
-class SearchAnswer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SearchAnswer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
     """A child's answer: its passages, or its refusal with the reason."""
 
     node_id: NodeId

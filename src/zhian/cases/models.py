@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -45,7 +54,9 @@ class Case(Base):
 
 class CaseLink(Base):
     """An analyst's decision on a suggested link between two cases (`case_a` < `case_b`):
-    accepted links group cases into series; who decided, and when, is kept."""
+    accepted links group cases into series; who decided, and when, is kept. The analyst's
+    note may name a suspect: kept only sealed (context `case_links.note_enc:<a>/<b>`),
+    NULL when there is none."""
 
     __tablename__ = "case_links"
     __table_args__ = (UniqueConstraint("case_a", "case_b"), Index("ix_case_links_case_b", "case_b"))
@@ -56,7 +67,7 @@ class CaseLink(Base):
     is_accepted: Mapped[bool] = mapped_column(Boolean)
     probability: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[int | None] = mapped_column(Integer)
-    note: Mapped[str] = mapped_column(String(1000))
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_by: Mapped[int] = mapped_column(Integer)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -44,9 +44,10 @@ from zhian.cases.schemas import (
     ModelVersionRead,
 )
 from zhian.cases.settings import CaseSettings
-from zhian.errors import BadRequestError, ConflictError, NotFoundError
+from zhian.errors import BadRequestError, ConfigurationError, ConflictError, NotFoundError
 from zhian.governance.tokens import Tokeniser
 from zhian.kit.clock import Clock
+from zhian.registry.identity import IdentityProtector
 from zhian.registry.service import RegistryService
 
 _METRES_PER_DEGREE_LAT = 110_574.0
@@ -118,6 +119,7 @@ class CaseService:
         settings: CaseSettings,
         scope: JurisdictionScope,
         tokeniser: Tokeniser | None = None,
+        sealer: IdentityProtector | None = None,
     ) -> None:
         self.repository = CaseRepository(session)
         self.registry = RegistryService(session, clock=clock)
@@ -125,6 +127,9 @@ class CaseService:
         self.settings = settings
         self.scope = scope
         self.tokeniser = tokeniser
+        # Seals and opens the analysts' notes on links (they may name a suspect); a service
+        # without one refuses a note rather than keep it in clear.
+        self.sealer = sealer
         self.time_of_day = TimeOfDayClasses(
             night_from_hour=settings.night_from_hour,
             morning_from_hour=settings.morning_from_hour,
@@ -518,6 +523,7 @@ class CaseService:
         self._visible(case_id)
         self._visible(other_id)
         first, second = sorted((case_id, other_id))
+        sealed_note = self._seal_note(first, second, note[:1000])  # refused before any change
         probability, version_id = None, None
         version = self.repository.active_version()
         if version is not None:
@@ -532,14 +538,49 @@ class CaseService:
         link.is_accepted = accept
         link.probability = probability
         link.model_version = version_id
-        link.note = note[:1000]
+        link.note_enc = sealed_note
         link.decided_by, link.decided_at = user_id, now
         self.repository.session.flush()
-        return LinkRead.model_validate(link)
+        return self._read_link(link)
 
     def links(self, case_id: str) -> list[LinkRead]:
         self._visible(case_id)
-        return [LinkRead.model_validate(link) for link in self.repository.links_of([case_id])]
+        return [self._read_link(link) for link in self.repository.links_of([case_id])]
+
+    def _seal_note(self, case_a: str, case_b: str, note: str) -> bytes | None:
+        """The note sealed for its pair of cases (`case_links.note_enc:<a>/<b>`); None
+        for no note, which needs no key."""
+        if not note:
+            return None
+        if self.sealer is None:
+            raise ConfigurationError(
+                "notes on case links are sealed at rest and this node has no key ring yet; "
+                "run `zhian keys init` first",
+                field="note",
+            )
+        return self.sealer.seal("case_links", "note_enc", f"{case_a}/{case_b}", note)
+
+    def _read_link(self, link: CaseLink) -> LinkRead:
+        note = ""
+        if link.note_enc is not None:
+            if self.sealer is None:
+                raise ConfigurationError(
+                    "notes on case links are sealed at rest and this service was given no "
+                    "key ring (open it through the node, which holds the key ring)",
+                    field="note",
+                )
+            pair = f"{link.case_a}/{link.case_b}"
+            note = self.sealer.open("case_links", "note_enc", pair, link.note_enc)
+        return LinkRead(
+            case_a=link.case_a,
+            case_b=link.case_b,
+            is_accepted=link.is_accepted,
+            probability=link.probability,
+            model_version=link.model_version,
+            note=note,
+            decided_by=link.decided_by,
+            decided_at=link.decided_at,
+        )
 
     def series(self, case_id: str) -> list[CaseRead]:
         """The series of a case: every case reached from it through accepted links, by

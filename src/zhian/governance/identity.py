@@ -94,6 +94,10 @@ _ALERT_STEPS = table(
     "alert_procedure_steps", column("id"), column("alert_id"), column("reason_enc")
 )
 _WEBHOOK_SUBSCRIPTIONS = table("webhook_subscriptions", column("id"), column("secret_enc"))
+# Analysts' notes on case links belong to `zhian.cases`: named, not imported, like the alerts.
+_CASE_LINKS = table(
+    "case_links", column("id"), column("case_a"), column("case_b"), column("note_enc")
+)
 QUARANTINE_RESEAL_BATCH_ROWS = 20
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(
@@ -170,6 +174,15 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     ),
     # Issue #19: a resident tip's contact phone, sealed for the tip's follow-up code.
     SealedColumn("tips", _TIPS.c.code, _TIPS.c.contact_enc),
+    # Hardening (#15–#19 follow-ups): what a resident wrote, and analysts' notes on links,
+    # sealed for the tip's code and for the pair of cases.
+    SealedColumn("tips", _TIPS.c.code, _TIPS.c.description_enc),
+    SealedColumn(
+        "case_links",
+        _CASE_LINKS.c.id,
+        _CASE_LINKS.c.note_enc,
+        context_columns=(_CASE_LINKS.c.case_a, _CASE_LINKS.c.case_b),
+    ),
 )
 
 

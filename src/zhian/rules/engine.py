@@ -107,9 +107,12 @@ def build_rules(settings: RuleSettings, protector: IdentifierProtector) -> list[
 
 
 def _raised_at(output: RuleOutput, moment: datetime) -> RuleOutput:
-    """`output` with its drafts raised at `moment` (replayed history)."""
+    """`output` with its drafts raised, and its clears cleared, at `moment` (replayed
+    history: the replay's clock runs ahead of the rules reading it)."""
     if output.drafts:
         output.drafts = [replace(draft, raised_at=moment) for draft in output.drafts]
+    if output.clears:
+        output.clears = [replace(clear, cleared_at=moment) for clear in output.clears]
     return output
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, Integer, String, Text
+from sqlalchemy import JSON, Float, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhian.db.base import Base, UtcDateTime
@@ -17,8 +17,10 @@ class Tip(Base):
     keyed token (for finding a repeat sender), a sealed copy (context
     `tips.contact_enc:<code>`) and a mask; the network address only as a keyed token, for
     the rate limit. Photos are image references, stripped of metadata and sealed like
-    every blob. `status`: pending (in the moderation queue), accepted (an alert handles
-    it: `alert_id`), closed (with a `close_reason` the resident reads).
+    every blob. The description is free text that may name people: kept only sealed
+    (context `tips.description_enc:<code>`). `status`: pending (in the moderation queue),
+    accepted (an alert handles it: `alert_id`), closed (with a `close_reason` the resident
+    reads).
     """
 
     __tablename__ = "tips"
@@ -26,7 +28,7 @@ class Tip(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     category: Mapped[str] = mapped_column(String(32), index=True)
-    description: Mapped[str] = mapped_column(Text)
+    description_enc: Mapped[bytes] = mapped_column(LargeBinary)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     building_id: Mapped[str | None] = mapped_column(String(64))

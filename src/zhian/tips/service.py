@@ -161,7 +161,7 @@ class TipService:
         tip = Tip(
             code=code,
             category=category,
-            description=description,
+            description_enc=self.sealer.seal("tips", "description_enc", code, description),
             latitude=submission.latitude,
             longitude=submission.longitude,
             building_id=None if building is None else building.id,
@@ -241,7 +241,7 @@ class TipService:
         return TipPublicStatus(
             code=tip.code,
             category=tip.category,
-            description=tip.description,
+            description=self.description(tip),
             submitted_at=tip.submitted_at,
             stage=stage,
             outcome=outcome,
@@ -291,10 +291,20 @@ class TipService:
         rows = self.repository.queue(
             scope=scope, statuses=[status.value for status in statuses], limit=QUEUE_LIMIT
         )
-        return [TipQueueItem.model_validate(row) for row in rows]
+        return [self._item(row) for row in rows]
 
     def get(self, tip_id: int, *, scope: JurisdictionScope) -> TipQueueItem:
-        return TipQueueItem.model_validate(self._visible(tip_id, scope))
+        return self._item(self._visible(tip_id, scope))
+
+    def description(self, tip: Tip) -> str:
+        """The tip's description, opened from its sealed copy."""
+        return self.sealer.open("tips", "description_enc", tip.code, tip.description_enc)
+
+    def _item(self, tip: Tip) -> TipQueueItem:
+        fields = {
+            name: getattr(tip, name) for name in TipQueueItem.model_fields if name != "description"
+        }
+        return TipQueueItem.model_validate({**fields, "description": self.description(tip)})
 
     def proposed_tier(self, category: str) -> str:
         return self.settings.categories.get(category, "minor")
@@ -354,7 +364,8 @@ class TipService:
         # building joins the first one's alert, and the alert loop's correlation groups
         # it with a smoke alarm there into one incident.
         place_id = tip.building_id or f"tip:{tip.code}"
-        summary = tip.description if len(tip.description) <= 80 else tip.description[:79] + "…"
+        description = self.description(tip)
+        summary = description if len(description) <= 80 else description[:79] + "…"
         return AlertDraft(
             rule=TIP_RULE,
             kind=f"tip_{tip.category}",

@@ -28,6 +28,7 @@ from zhian.node import Node
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, node_dependency, read_bounded_body
 from zhian.web.openapi_errors import error_responses
+from zhian.web.page_cache import page_cache_of
 
 router = APIRouter(
     prefix="/api/v1/cascade",
@@ -54,9 +55,19 @@ def _decoded(decoder: msgspec.msgpack.Decoder[T], body: bytes) -> T:
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise BadRequestError(f"the batch is not valid: {exc}", field="body") from exc
+        raise BadRequestError(f"the body is not valid: {exc}", field="body") from exc
     except msgspec.DecodeError as exc:
         raise BadRequestError(f"the body is not msgpack: {exc}", field="body") from exc
+
+
+def _delivered(request: Request) -> None:
+    """A child's delivery changed what the parent's pages show (its alerts, link, KPIs):
+    forget the answers this process keeps, as a commit of its own would. The delivery
+    sends no live message, so other web processes of the parent show it within
+    `pages.figures_cache_seconds`."""
+    cache = page_cache_of(request)
+    if cache is not None:
+        cache.note_write()
 
 
 @router.post(
@@ -67,6 +78,7 @@ def _decoded(decoder: msgspec.msgpack.Decoder[T], body: bytes) -> T:
 async def hello(request: Request, node: NodeDep, user: UserDep) -> Response:
     body = _decoded(HELLO_DECODER, await _msgpack_body(request, node))
     at = await anyio.to_thread.run_sync(lambda: node.children.hello(body.node_id, user))
+    _delivered(request)
     answer = ENCODER.encode(HelloAck(node_id=body.node_id, parent_time=at))
     return Response(answer, media_type=CONTENT_TYPE)
 
@@ -82,6 +94,7 @@ async def deliver_batch(request: Request, node: NodeDep, user: UserDep) -> Respo
     batch = _decoded(BATCH_DECODER, await _msgpack_body(request, node))
 
     ack = await anyio.to_thread.run_sync(lambda: node.children.apply(batch, user))
+    _delivered(request)
     return Response(ENCODER.encode(ack), media_type=CONTENT_TYPE)
 
 
@@ -114,6 +127,7 @@ async def report_overrides(request: Request, node: NodeDep, user: UserDep) -> di
     community in the node credential's jurisdiction (403 naming it otherwise)."""
     report = _decoded(OVERRIDES_DECODER, await _msgpack_body(request, node))
     count = await anyio.to_thread.run_sync(lambda: node.children.report_overrides(report, user))
+    _delivered(request)
     return {"overrides": count}
 
 
@@ -125,6 +139,7 @@ async def report_overrides(request: Request, node: NodeDep, user: UserDep) -> di
 async def report_status(request: Request, node: NodeDep, user: UserDep) -> dict[str, str]:
     status = _decoded(LINK_STATUS_DECODER, await _msgpack_body(request, node))
     at = await anyio.to_thread.run_sync(lambda: node.children.report_status(status, user))
+    _delivered(request)
     return {"received_at": at.isoformat()}
 
 
@@ -138,6 +153,7 @@ async def deliver_kpis(request: Request, node: NodeDep, user: UserDep) -> dict[s
     naming it otherwise, nothing stored); one sent again replaces the one before."""
     report = _decoded(KPI_REPORT_DECODER, await _msgpack_body(request, node))
     count = await anyio.to_thread.run_sync(lambda: node.children.report_kpis(report, user))
+    _delivered(request)
     return {"summaries": count}
 
 

@@ -106,6 +106,7 @@ def _service(page: Page, *, unscoped: bool = False) -> CaseService:
         settings=page.node.settings.cases,
         scope=JurisdictionScope.unscoped() if unscoped else page.context.scope,
         tokeniser=Tokeniser(ring.token_key) if ring is not None else None,
+        sealer=page.node.governance.sealer,
     )
 
 

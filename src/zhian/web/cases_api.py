@@ -52,6 +52,7 @@ def case_service(context: RequestContext, *, unscoped: bool = False) -> CaseServ
         settings=node.settings.cases,
         scope=JurisdictionScope.unscoped() if unscoped else context.scope,
         tokeniser=Tokeniser(ring.token_key) if ring is not None else None,
+        sealer=node.governance.sealer,
     )
 
 
@@ -161,8 +162,13 @@ def case_series(context: Context, case_id: CaseId) -> list[CaseRead]:
 
 @router.get("/cases/{case_id}/links", response_model=list[LinkRead], responses=error_responses(404))
 def case_links(context: Context, case_id: CaseId) -> list[LinkRead]:
-    """Decisions made on this case's links: accepted or rejected, by whom, when."""
-    return case_service(context).links(case_id)
+    """Decisions made on this case's links: accepted or rejected, by whom, when, and the
+    analysts' notes (opened from their sealed copies: a read of them is audited)."""
+    links = case_service(context).links(case_id)
+    noted = [f"{link.case_a}/{link.case_b}" for link in links if link.note]
+    if noted:
+        _audit(context, "case.links_read", case_id, links=noted, via="api")
+    return links
 
 
 @router.post(

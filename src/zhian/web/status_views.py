@@ -17,7 +17,8 @@ from zhian.access.scope import JurisdictionScope
 from zhian.cascade.forwarder import read_health
 from zhian.cascade.service import ChildReadService
 from zhian.devices.service import DeviceService
-from zhian.node import Node
+from zhian.kit.loopback import PeerUnreachableError
+from zhian.node import Node, NodeRole
 from zhian.store.queries import StoredEventSummary
 from zhian.web.auth import CurrentUser, current_user
 from zhian.web.deps import Context, RequestContext
@@ -103,6 +104,13 @@ TEXT: dict[str, dict[str, str]] = {
         "batches": "批次",
         "events_accepted": "已接收事件",
         "events_held": "隔离事件",
+        "worker": "后台进程",
+        "worker_up": "运行中",
+        "worker_stale": "有心跳但未响应（启动中或卡住）",
+        "worker_down": "未运行",
+        "store_unreachable": "事件库暂不可用：后台进程（zhian worker）未响应。接入照常写入日志，"
+        "后台进程恢复后自动补入事件库；以下与事件库有关的数字暂缺。",
+        "unknown": "未知",
     },
     "en": {
         "title": "Zhian · status",
@@ -169,6 +177,14 @@ TEXT: dict[str, dict[str, str]] = {
         "batches": "Batches",
         "events_accepted": "Events accepted",
         "events_held": "Events held",
+        "worker": "Worker process",
+        "worker_up": "running",
+        "worker_stale": "beating but not answering (starting or stuck)",
+        "worker_down": "not running",
+        "store_unreachable": "The event store does not answer: the worker process (zhian "
+        "worker) is down or starting. Intake still goes to the log, and the store catches up "
+        "once the worker answers; the figures read from the store are missing meanwhile.",
+        "unknown": "unknown",
     },
 }
 
@@ -224,41 +240,85 @@ def process_rows(node: Node) -> list[dict[str, Any]]:
     ]
 
 
+def _store_figures(node: Node, scope: JurisdictionScope, device_ids: set[str]) -> dict[str, Any]:
+    """What the status shows from the event store. Its process (the worker, for a web-only
+    process) may be down or starting: then the store's figures are None or empty and
+    `event_store` says why, and the rest of the status still answers."""
+    try:
+        last_seen = node.event_reads.device_last_seen()
+        if scope.is_unscoped:
+            recent = node.event_reads.recent_events(limit=50)
+        else:
+            last_seen = {key: value for key, value in last_seen.items() if key in device_ids}
+            recent = _recent_in_scope(node, device_ids)
+        return {
+            "event_store": {"state": "ok", "reason": None},
+            "last_seen": last_seen,
+            "recent": recent,
+            "last_seq": node.event_reads.last_seq(),
+            "stored_by_type": node.event_reads.count_by_type(),
+        }
+    except PeerUnreachableError as exc:
+        return {
+            "event_store": {"state": "unreachable", "reason": str(exc)},
+            "last_seen": None,
+            "recent": [],
+            "last_seq": None,
+            "stored_by_type": {},
+        }
+
+
+def worker_state(
+    node: Node, processes: list[dict[str, Any]], store_answers: bool
+) -> dict[str, Any] | None:
+    """How the worker of a web-only process stands: `up` (its store answers), `stale` (a
+    fresh heartbeat, yet the store does not answer: starting or stuck) or `down` (no
+    heartbeat within the last 30 s). None where this process runs the worker's part itself."""
+    if node.role is not NodeRole.WEB:
+        return None
+    beats = [row["seen_at"] for row in processes if row["role"] == NodeRole.WORKER.value]
+    state = "up" if store_answers else ("stale" if beats else "down")
+    return {"state": state, "seen_at": max(beats) if beats else None}
+
+
 def status_snapshot(context: RequestContext) -> dict[str, Any]:
     """Everything the status page and its JSON twin show, within the user's scope.
 
     Devices, their last-seen times and the recent events are those of the user's scope;
     the intake and store figures are node-wide counts without any record in them. Plates
     and subject references in the recent events are masked (`_snapshot` opens them
-    through the reveal service).
+    through the reveal service). A web-only process whose worker does not answer still
+    answers, with the worker shown down or stale and the store's figures missing.
     """
     node, scope = context.node, context.scope
     stats = node.intake.stats
     now = node.clock.now()
     durable = node.log.durable_seq
-    last_seen = node.event_reads.device_last_seen()
     devices = DeviceService(context.session).list_devices(scope=scope)
-    if not scope.is_unscoped:
-        in_scope = {device.id for device in devices}
-        last_seen = {key: value for key, value in last_seen.items() if key in in_scope}
-        recent = _recent_in_scope(node, in_scope)
-    else:
-        recent = node.event_reads.recent_events(limit=50)
+    store = _store_figures(node, scope, {device.id for device in devices})
+    last_seen: dict[str, Any] | None = store["last_seen"]
     device_rows = [
         {
             "id": device.id,
             "kind": device.kind,
             "name": device.name,
-            "last_seen": last_seen.get(device.id),
-            "is_silent": device.id not in last_seen or now - last_seen[device.id] > _SILENT_AFTER,
+            "last_seen": None if last_seen is None else last_seen.get(device.id),
+            # Unknown (None) while the store does not answer, rather than all silent.
+            "is_silent": None
+            if last_seen is None
+            else device.id not in last_seen or now - last_seen[device.id] > _SILENT_AFTER,
         }
         for device in devices
     ]
     device_rows.sort(key=lambda row: (not row["is_silent"], row["id"]))
+    processes = process_rows(node)
+    store_answers = store["event_store"]["state"] == "ok"
     return {
         "now": now,
         "process": process_info(node),
-        "processes": process_rows(node),
+        "processes": processes,
+        "worker": worker_state(node, processes, store_answers),
+        "event_store": store["event_store"],
         "intake": {
             "accepted": stats.accepted,
             "duplicate": stats.duplicate,
@@ -269,12 +329,12 @@ def status_snapshot(context: RequestContext) -> dict[str, Any]:
             "last_accepted_at": stats.last_accepted_at,
         },
         "log_seq": durable,
-        "store_lag": max(0, durable - node.event_reads.last_seq()),
+        "store_lag": None if store["last_seq"] is None else max(0, durable - store["last_seq"]),
         "readers": reader_lags(node, durable),
-        "stored_by_type": node.event_reads.count_by_type(),
+        "stored_by_type": store["stored_by_type"],
         # Counts by reason name no record: node-wide, as the intake figures.
         "quarantine_by_reason": node.quarantine.count_by_reason(scope=JurisdictionScope.unscoped()),
-        "recent": recent,
+        "recent": store["recent"],
         "devices": device_rows,
         **_cascade_figures(context),
     }
@@ -327,7 +387,9 @@ def status_json(
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """Plates and subject references are masked; `reveal=1` with a `case_number` or a
-    `reason` shows them to holders of `personal_data.reveal`, and the read is audited."""
+    `reason` shows them to holders of `personal_data.reveal`, and the read is audited.
+    A web-only process whose worker is down still answers 200: `worker.state` is `down`
+    or `stale`, `event_store.state` is `unreachable` and the store's figures are null."""
     snapshot = _snapshot(context, request)
     return Response(msgspec.json.encode(snapshot), media_type="application/json")
 

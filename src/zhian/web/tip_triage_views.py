@@ -53,13 +53,23 @@ for _key, (_zh, _en) in _PAIRS.items():
 def _queue_page(page: Page, *, error: ZhianError | None = None, notice: str = "") -> HTMLResponse:
     service = tip_service(page.node, page.context.session)
     scope = page.context.scope
+    pending = service.queue(scope=scope)
+    recent = service.queue(scope=scope, statuses=(TipStatus.ACCEPTED, TipStatus.CLOSED))[:20]
+    if pending or recent:
+        # The descriptions are opened from their sealed copies and may name people: the
+        # read is audited with the tips shown, as a photo's is.
+        page.node.governance.audit(page.context.session).record(
+            Actor.user(page.user.id),
+            "tip.view",
+            record_type="tip",
+            record_ids=[str(tip.id) for tip in (*pending, *recent)],
+            ip=page.context.ip,
+        )
     return page.render(
         "tips/triage.html",
         {
-            "pending": service.queue(scope=scope),
-            "recent": service.queue(scope=scope, statuses=(TipStatus.ACCEPTED, TipStatus.CLOSED))[
-                :20
-            ],
+            "pending": pending,
+            "recent": recent,
             "satisfaction": service.satisfaction(scope=scope),
             "proposed": service.proposed_tier,
             "tiers": TIERS,
