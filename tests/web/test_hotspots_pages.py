@@ -86,8 +86,13 @@ def test_the_map_layer_and_the_page(client: TestClient, with_cases: None) -> Non
     assert page.status_code == 200
     assert "Case hotspots" in page.text and 'data-station="J-STATION"' in page.text
     assert page.text.count("data-rank=") == 20
+    # The self-exciting forecast says why each cell ranks: long-term and near-repeat parts.
+    assert "Long-term part" in page.text and "Near-repeat part" in page.text
+    assert page.text.count('class="near-repeat"') == 20
     zh = client.get("/hotspots", params={"method": "kde", "lang": "zh"})
     assert "核密度" in zh.text and "不对任何个人评分" in zh.text
+    assert "其中近重复" not in zh.text  # kernel density has no near-repeat part
+    assert "其中近重复" in client.get("/hotspots", params={"lang": "zh"}).text
     wrong = client.get("/hotspots", params={"method": "nope"})
     assert wrong.status_code == 400 and 'data-field="method"' in wrong.text
 
