@@ -4,6 +4,8 @@ and the rolling-origin evaluation against naive counts on the simulator (the iss
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from zhian.cases.facts import CaseFacts
-from zhian.cases.hotspot_eval import evaluate_hotspots
+from zhian.cases.hotspot_eval import COUNT_SHARES, VALIDATION_ORIGINS, evaluate_hotspots
 from zhian.cases.hotspots import (
     CasePoints,
     Grid,
@@ -102,6 +104,20 @@ def test_a_fresh_case_raises_the_forecast_nearby_and_the_rise_fades() -> None:
     assert triggered == pytest.approx(expected, rel=0.05)
 
 
+def test_the_long_term_rate_blends_the_background_with_the_cells_own_count() -> None:
+    grid = square_grid()
+    cases = points(grid, [(10, 10, -30), (10, 10, -20), (10, 10, -5), (3, 4, -40), (15, 2, -9)])
+    fit = fit_self_exciting(grid, cases, neighbours=2, min_bandwidth_m=50, span_days=50)
+    assert fit.cell_rate is not None
+    assert fit.cell_rate[10, 10] * 50 == pytest.approx(3) and fit.cell_rate[3, 4] * 50 == 1
+    assert float(fit.cell_rate.sum()) * 50 == pytest.approx(5)
+    np.testing.assert_allclose(fit.long_term(0.0), fit.background)
+    np.testing.assert_allclose(fit.long_term(1.0), fit.cell_rate)
+    np.testing.assert_allclose(fit.long_term(0.25), 0.75 * fit.background + 0.25 * fit.cell_rate)
+    # The smoothed background spreads the busy cell over its neighbours; the count does not.
+    assert fit.long_term(1.0)[10, 11] == 0 < fit.long_term(0.0)[10, 11]
+
+
 def simulated_hawkes(
     grid: Grid, rng: np.random.Generator, *, days: float, background_per_day: float,
     branching: float, mean_delay_days: float, spread_m: float,
@@ -168,6 +184,40 @@ def test_the_chosen_model_beats_naive_counts_on_the_simulator() -> None:
         assert result.pai(HotspotMethod.SELF_EXCITING, coverage) > 3
 
 
+def test_the_count_share_is_chosen_on_training_cases_only() -> None:
+    """The self-exciting model's count share is chosen on the validation window before the
+    end of training: moving every test case elsewhere changes the test scores, never the
+    choice nor the validation figures it was made on."""
+    planted = simulate_cases(seed=4, start=datetime(2025, 1, 1, tzinfo=TZ), days=200,
+                             series=10, background_per_day=2)  # fmt: skip
+    facts = [CaseFacts(case_id=c.case_id, category=c.category, time_from=c.time_from,
+                       time_to=c.time_to, latitude=c.place.latitude,
+                       longitude=c.place.longitude, time_of_day="unknown")
+             for c in planted.cases]  # fmt: skip
+    train_until = datetime(2025, 5, 1, tzinfo=TZ)
+    test_from, test_to = train_until, datetime(2025, 7, 1, tzinfo=TZ)
+    # A different test window: every test case at the place of the last training case.
+    last = max((f for f in facts if f.time_to < train_until), key=lambda f: f.midpoint)
+    moved = [replace(f, latitude=last.latitude, longitude=last.longitude)
+             if f.midpoint >= test_from else f for f in facts]  # fmt: skip
+    runs = [
+        evaluate_hotspots(cases, train_until=train_until, test_from=test_from, test_to=test_to,
+                          cell_m=150, coverages_pct=[1, 5],
+                          parameters=HotspotParameters.of(CaseSettings()))
+        for cases in (facts, moved)
+    ]  # fmt: skip
+    real, elsewhere = runs
+    assert real.validation_origins == VALIDATION_ORIGINS and real.validation_cases > 50
+    assert set(real.validation) == set(COUNT_SHARES)
+    assert real.validation[real.count_share] == max(real.validation.values())
+    assert elsewhere.validation == real.validation
+    assert elsewhere.count_share == real.count_share
+    assert elsewhere.validation_cases == real.validation_cases
+    # The test window did change: all of it now falls in one cell, flagged once it fills.
+    for method in HotspotMethod:
+        assert elsewhere.score(method, 1).hit_rate > 0.8 > 0.6 > real.score(method, 1).hit_rate
+
+
 def test_the_periods_must_be_in_order() -> None:
     facts = simulator_facts(seed=2)[:50]
     with pytest.raises(BadRequestError) as caught:
@@ -194,6 +244,14 @@ def test_the_command_prints_every_method_and_names_a_bad_option(tmp_path: Path) 
     for text in ("naive counts (baseline)", "kernel density", "self-exciting", "PAI 5%",
                  "9 origins every 7 days"):  # fmt: skip
         assert text in result.output
+    # The caption (wrapped to the terminal) says which count share validation chose, how.
+    caption = " ".join(result.output.split())
+    chosen = re.search(r"Count share ([0-9.]+), chosen on (\d+) validation origins before the "
+                       r"end of training \((\d+) training cases; mean hit rate by share: "
+                       r"0: [0-9.]+, 0.25: [0-9.]+, 0.5: [0-9.]+, 0.75: [0-9.]+, 1: [0-9.]+\)",
+                       caption)  # fmt: skip
+    assert chosen is not None, caption
+    assert float(chosen[1]) in COUNT_SHARES and int(chosen[2]) == VALIDATION_ORIGINS
     bad = runner.invoke(app, [*base, "--coverage", "1,x"])
     assert bad.exit_code == 2 and "coverage" in bad.output
     backwards = runner.invoke(app, [*base[:-2], "--test-to", "2025-02-01"])

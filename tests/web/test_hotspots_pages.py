@@ -47,11 +47,16 @@ def test_the_station_sees_its_cells_ranked(client: TestClient, with_cases: None)
         assert cell["south"] < cell["latitude"] < cell["north"]
         assert cell["west"] < cell["longitude"] < cell["east"]
         assert set(cell) == {"rank", "latitude", "longitude", "south", "west", "north",
-                             "east", "score", "share", "past_cases"}  # fmt: skip
+                             "east", "score", "share", "past_cases", "long_term",
+                             "near_repeat"}  # fmt: skip
+        # Why the cell ranks: its score is the long-term part plus the near-repeat part.
+        assert cell["long_term"] > 0 and cell["near_repeat"] >= 0
+        assert cell["long_term"] + cell["near_repeat"] == pytest.approx(cell["score"], abs=2e-4)
     naive = client.get("/api/v1/hotspots", params={"method": "naive", "limit": 3}).json()
     top = naive["stations"][0]["cells"]
     assert [c["score"] for c in top] == sorted((c["score"] for c in top), reverse=True)
     assert int(top[0]["score"]) == top[0]["past_cases"]  # counts, ties broken by recency
+    assert all(c["near_repeat"] == 0 and c["long_term"] == c["score"] for c in top)
 
 
 def test_bad_options_are_named_and_other_stations_are_not_found(
@@ -81,8 +86,13 @@ def test_the_map_layer_and_the_page(client: TestClient, with_cases: None) -> Non
     assert page.status_code == 200
     assert "Case hotspots" in page.text and 'data-station="J-STATION"' in page.text
     assert page.text.count("data-rank=") == 20
+    # The self-exciting forecast says why each cell ranks: long-term and near-repeat parts.
+    assert "Long-term part" in page.text and "Near-repeat part" in page.text
+    assert page.text.count('class="near-repeat"') == 20
     zh = client.get("/hotspots", params={"method": "kde", "lang": "zh"})
     assert "核密度" in zh.text and "不对任何个人评分" in zh.text
+    assert "其中近重复" not in zh.text  # kernel density has no near-repeat part
+    assert "其中近重复" in client.get("/hotspots", params={"lang": "zh"}).text
     wrong = client.get("/hotspots", params={"method": "nope"})
     assert wrong.status_code == 400 and 'data-field="method"' in wrong.text
 
@@ -185,6 +195,8 @@ def test_the_fit_is_kept_between_requests_and_redone_when_the_cases_change(
     cell = next(c for c in after["stations"][0]["cells"] if holds(c, point))
     before = next(c for c in later["stations"][0]["cells"] if holds(c, point))
     assert cell["score"] > before["score"]
+    # ... and says so: the rise is in the near-repeat part.
+    assert cell["near_repeat"] > before["near_repeat"]
     assert after["stations"][0]["cases_used"] == later["stations"][0]["cases_used"] + 1
     # What the cache answers is what a fresh fit gives.
     FIT_CACHE.clear()

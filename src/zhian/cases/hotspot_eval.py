@@ -6,6 +6,12 @@ cases before `train_until`, and the test cases before the origin), flags its bes
 each coverage and is scored on the cases of the window that follows. Hit rate is the share
 of those cases falling in flagged cells; PAI (predictive accuracy index) is the hit rate
 divided by the share of the area flagged. Naive counts are the baseline, run alongside.
+
+The self-exciting model's one free choice, the share of its long-term rate taken from each
+cell's own count (`count_share`), is chosen before any test case is looked at: on a
+validation window of `VALIDATION_ORIGINS` origins just before `train_until`, forecasting
+from the training cases only and scored on training cases, the share with the best mean
+hit rate over the coverages asked wins (ties: the configured share, then the smaller).
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ from zhian.cases.hotspots import (
 from zhian.errors import BadRequestError
 
 DAY_SECONDS = 86_400.0
+# The validation window: this many forecast horizons before the end of training.
+VALIDATION_ORIGINS = 8
+# The shares of the long-term rate from the cell's own count that validation chooses from.
+COUNT_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,12 @@ class HotspotEvaluation:
     flagged: dict[float, int] = field(default_factory=dict)
     scores: list[HotspotScore] = field(default_factory=list)
     last_fit: SelfExcitingFit | None = None
+    # The self-exciting model's count share, chosen on the validation window, and the mean
+    # hit rate there of every share tried (empty: no validation case, the setting's share).
+    count_share: float = 0.0
+    validation_origins: int = 0
+    validation_cases: int = 0
+    validation: dict[float, float] = field(default_factory=dict)
 
     def score(self, method: HotspotMethod, coverage_pct: float) -> HotspotScore:
         return next(s for s in self.scores
@@ -123,27 +139,77 @@ def evaluate_hotspots(
         test_cases=0, outside_cases=int(((t >= start) & (t < end) & ~in_area).sum()),
         flagged=counts,
     )  # fmt: skip
+    choose_count_share(result, grid, known.before(0.0), counts, parameters)
+    chosen = replace(parameters, count_share=result.count_share)
     origin = start
     while origin < end:
         until = min(origin + parameters.horizon_days, end)
         window = in_area & (t >= origin) & (t < until)
         result.origins += 1
         result.test_cases += int(window.sum())
-        window_parameters = replace(parameters, horizon_days=until - origin)
+        window_parameters = replace(chosen, horizon_days=until - origin)
         for method in HotspotMethod:
             fit = _fit(grid, known, origin, window_parameters) if method is _SE else None
             if fit is not None:
                 result.last_fit = fit
             scores = forecast(method, grid, known, origin, window_parameters, fit=fit)
             for coverage, count in counts.items():
-                rows, cols = top_cells(scores, count)
-                flagged = np.zeros(grid.shape, dtype=bool)
-                flagged[rows, cols] = True
-                hits[method, coverage] += int(flagged[row[window], col[window]].sum())
+                hits[method, coverage] += _hits(scores, count, row[window], col[window])
         origin = until
     result.scores = [HotspotScore(m, c, hits[m, c], result.test_cases)
                      for m in HotspotMethod for c in coverages_pct]  # fmt: skip
     return result
+
+
+def _hits(scores: np.ndarray, count: int, rows: np.ndarray, cols: np.ndarray) -> int:
+    """How many of the cases at (rows, cols) fall in the `count` best cells."""
+    best_rows, best_cols = top_cells(scores, count)
+    flagged = np.zeros(scores.shape, dtype=bool)
+    flagged[best_rows, best_cols] = True
+    return int(flagged[rows, cols].sum())
+
+
+def choose_count_share(
+    result: HotspotEvaluation,
+    grid: Grid,
+    training: CasePoints,
+    counts: dict[float, int],
+    parameters: HotspotParameters,
+) -> None:
+    """Choose the self-exciting model's count share on the validation window: the last
+    `VALIDATION_ORIGINS` horizons before the end of training (time 0), forecasting from the
+    training cases before each origin and scoring on the training cases of its window.
+    Only `training` (cases before time 0) is read, so the test cannot sway the choice."""
+    if len(training) and training.t.max() >= 0:
+        raise ValueError("validation reads training cases only (before time 0)")
+    result.count_share = parameters.count_share
+    horizon = parameters.horizon_days
+    first = float(training.t[0]) if len(training) else 0.0
+    hits = dict.fromkeys(COUNT_SHARES, 0)
+    cases = 0
+    row, col, _ = grid.cells_of(training.x, training.y)
+    for k in range(VALIDATION_ORIGINS, 0, -1):
+        origin = -k * horizon
+        if origin <= first:  # nothing known yet to forecast from
+            continue
+        window = (training.t >= origin) & (training.t < origin + horizon)
+        result.validation_origins += 1
+        cases += int(window.sum())
+        window_parameters = replace(parameters, horizon_days=horizon)
+        fit = _fit(grid, training, origin, window_parameters)
+        for share in COUNT_SHARES:
+            scores = forecast(_SE, grid, training, origin,
+                              replace(window_parameters, count_share=share), fit=fit)  # fmt: skip
+            for count in counts.values():
+                hits[share] += _hits(scores, count, row[window], col[window])
+    result.validation_cases = cases
+    if cases == 0:
+        return
+    result.validation = {s: hits[s] / (cases * len(counts)) for s in COUNT_SHARES}
+    result.count_share = max(
+        COUNT_SHARES,
+        key=lambda s: (result.validation[s], s == parameters.count_share, -s),
+    )
 
 
 _SE = HotspotMethod.SELF_EXCITING

@@ -27,6 +27,7 @@ from zhian.cases.hotspots import (
     fit_self_exciting,
     forecast,
     grid_over,
+    self_exciting_parts,
     top_cells,
 )
 from zhian.cases.patrol import (
@@ -106,7 +107,10 @@ FIT_CACHE = FitCache()
 
 @dataclass(frozen=True)
 class HotspotCell:
-    """One ranked cell: where it is, what the forecast expects there, what happened."""
+    """One ranked cell: where it is, what the forecast expects there, what happened, and
+    why it ranks: `long_term` is the part of the score from the lasting rate (for naive
+    counts and kernel density, the whole score), `near_repeat` the part the recent cases
+    nearby still trigger (self-exciting model only; 0 otherwise)."""
 
     rank: int
     latitude: float
@@ -118,6 +122,8 @@ class HotspotCell:
     score: float
     share: float
     past_cases: int
+    long_term: float
+    near_repeat: float
 
 
 @dataclass(frozen=True)
@@ -338,9 +344,7 @@ class HotspotService:
         cached = FIT_CACHE.get(key)
         if cached is not None:
             return cached
-        known = cases.before(0.0)
-        keep = known.t >= -lookback
-        known = CasePoints(known.x[keep], known.y[keep], known.t[keep])
+        known = _recent(cases, lookback)
         span = min(lookback, -float(known.t[0])) if len(known) else 1.0
         fit = fit_self_exciting(grid, known, neighbours=self.parameters.neighbours,
                                 min_bandwidth_m=self.parameters.min_bandwidth_m,
@@ -371,8 +375,14 @@ class HotspotService:
         grid = grid_over(lats, lons, cell_m)
         x, y = grid.project(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
         cases = CasePoints.of(x, y, np.array([p[2] for p in points]))
-        scores = forecast(method, grid, cases, 0.0, self.parameters,
-                          fit=self._fit(method, grid, cases, points))  # fmt: skip
+        fit = self._fit(method, grid, cases, points)
+        scores = forecast(method, grid, cases, 0.0, self.parameters, fit=fit)
+        near_repeat = np.zeros(grid.shape)
+        if fit is not None:
+            _, near_repeat = self_exciting_parts(
+                grid, _recent(cases, self.parameters.lookback_days), fit, 0.0,
+                self.parameters.horizon_days, self.parameters.count_share,
+            )  # fmt: skip
         counts = _past_counts(grid, cases)
         rows, cols = top_cells(scores, limit)
         finite = scores[np.isfinite(scores)]
@@ -385,9 +395,18 @@ class HotspotService:
                 rank, round(lat, 6), round(lon, 6), round(south, 6), round(west, 6),
                 round(north, 6), round(east, 6), round(float(scores[r, c]), 4),
                 round(max(float(scores[r, c]), 0.0) / total, 4), int(counts[r, c]),
+                round(float(scores[r, c] - near_repeat[r, c]), 4),
+                round(float(near_repeat[r, c]), 4),
             ))  # fmt: skip
         return StationHotspots(station, name, method, cell_m, self.parameters.horizon_days, now,
                                grid.cell_count, len(points), cells)  # fmt: skip
+
+
+def _recent(cases: CasePoints, lookback_days: float) -> CasePoints:
+    """The cases a forecast at time 0 reads: before it, within the look-back."""
+    past = cases.before(0.0)
+    keep = past.t >= -lookback_days
+    return CasePoints(past.x[keep], past.y[keep], past.t[keep])
 
 
 def _past_counts(grid: Grid, cases: CasePoints) -> np.ndarray:

@@ -9,9 +9,13 @@ in the coming days. Three methods, from the plainest to the one the literature f
 - `kde`: kernel density of past cases, a Gaussian kernel of a set bandwidth, integrated
   over each cell.
 - `self_exciting`: a space-time Hawkes (ETAS-like) model after Mohler et al. (2011): a
-  lasting background rate (a smoothed density) plus a bump after every case, which decays
-  over days and spreads over metres, fitted by expectation-maximisation (stochastic
-  declustering). It captures near-repeat victimisation.
+  lasting background rate plus a bump after every case, which decays over days and spreads
+  over metres, fitted by expectation-maximisation (stochastic declustering). It captures
+  near-repeat victimisation. The long-term part of its forecast blends the fitted
+  background (a smoothed density) with each cell's own count of past cases, by a share
+  (`count_share`) that `zhian eval hotspots` chooses on a validation window before the
+  test: a smoothed density blurs the few cells where crime concentrates most, which a
+  cell's own count pins down.
 
 Coordinates are projected onto a local plane in metres (equirectangular about the area's
 centre: under 0.1 % error over a city). Time is in days from any fixed epoch.
@@ -225,13 +229,22 @@ class SelfExcitingFit:
 
     `branching` is the expected number of cases one case triggers, `decay_per_day` how fast
     that risk fades (1/mean delay), `spread_m` how far it reaches (Gaussian σ);
-    `background` is the lasting rate per cell per day."""
+    `background` is the lasting rate per cell per day; `cell_rate` the plain count of the
+    cases fitted on per cell per day (None: the background stands for it)."""
 
     branching: float
     decay_per_day: float
     spread_m: float
     background: FloatArray
     iterations: int
+    cell_rate: FloatArray | None = None
+
+    def long_term(self, count_share: float) -> FloatArray:
+        """The lasting rate per cell per day: the fitted background blended with the
+        cell's own count (`count_share` of it from the count)."""
+        if self.cell_rate is None or count_share <= 0:
+            return self.background
+        return (1 - count_share) * self.background + count_share * self.cell_rate
 
 
 # Pairs further apart than these are never a trigger and its offspring (keeps the pair set
@@ -318,21 +331,42 @@ def fit_self_exciting(
         branching, decay, spread = new_branching, new_decay, new_spread
         if converged:
             break
-    return SelfExcitingFit(branching, decay, spread, background, done)
+    return SelfExcitingFit(branching, decay, spread, background, done,
+                           _counts(grid, cases) / duration)  # fmt: skip
 
 
-def self_exciting_scores(
-    grid: Grid, cases: CasePoints, fit: SelfExcitingFit, now: float, horizon_days: float
-) -> FloatArray:
-    """Expected cases per cell over [now, now + horizon]: the background plus what each
-    past case still triggers in that window."""
+def self_exciting_parts(
+    grid: Grid,
+    cases: CasePoints,
+    fit: SelfExcitingFit,
+    now: float,
+    horizon_days: float,
+    count_share: float = 0.0,
+) -> tuple[FloatArray, FloatArray]:
+    """(long-term, near-repeat): the cases expected per cell over [now, now + horizon]
+    from the lasting rate, and from what the recent cases still trigger in that window.
+    Their sum is the forecast; apart, they say why a cell ranks."""
     age = np.maximum(now - cases.t, 0.0)
     live = age <= MAX_TRIGGER_DAYS * 2
     weights = fit.branching * (np.exp(-fit.decay_per_day * age) -
                                np.exp(-fit.decay_per_day * (age + horizon_days)))  # fmt: skip
     recent = CasePoints(cases.x[live], cases.y[live], cases.t[live])
     triggered = density(grid, recent, weights[live], fit.spread_m)
-    return fit.background * horizon_days + triggered
+    return fit.long_term(count_share) * horizon_days, triggered
+
+
+def self_exciting_scores(
+    grid: Grid,
+    cases: CasePoints,
+    fit: SelfExcitingFit,
+    now: float,
+    horizon_days: float,
+    count_share: float = 0.0,
+) -> FloatArray:
+    """Expected cases per cell over [now, now + horizon]: the long-term rate plus what each
+    past case still triggers in that window."""
+    long_term, triggered = self_exciting_parts(grid, cases, fit, now, horizon_days, count_share)
+    return long_term + triggered
 
 
 @dataclass(frozen=True)
@@ -344,6 +378,7 @@ class HotspotParameters:
     lookback_days: float = 365.0
     neighbours: int = 3
     min_bandwidth_m: float = 20.0
+    count_share: float = 0.25
 
     @classmethod
     def of(cls, settings: CaseSettings) -> HotspotParameters:
@@ -353,6 +388,7 @@ class HotspotParameters:
             lookback_days=settings.hotspot_lookback_days,
             neighbours=settings.hotspot_neighbours,
             min_bandwidth_m=settings.hotspot_min_bandwidth_m,
+            count_share=settings.hotspot_count_share,
         )
 
 
@@ -380,7 +416,8 @@ def forecast(
             fit = fit_self_exciting(grid, past, neighbours=parameters.neighbours,
                                     min_bandwidth_m=parameters.min_bandwidth_m,
                                     span_days=span)  # fmt: skip
-        scores = self_exciting_scores(grid, past, fit, now, parameters.horizon_days)
+        scores = self_exciting_scores(grid, past, fit, now, parameters.horizon_days,
+                                      parameters.count_share)  # fmt: skip
     return np.where(grid.inside, scores, -np.inf)
 
 

@@ -127,6 +127,16 @@ class CaseSettings(BaseModel):
         gt=0,
         description="Hotspots, self-exciting model: the narrowest background kernel (σ).",
     )
+    hotspot_count_share: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description=(
+            "Hotspots, self-exciting model: the share of the long-term rate taken from each "
+            "cell's own count of past cases (the rest from the smoothed background). "
+            "`zhian eval hotspots` chooses it on a validation window and prints its choice."
+        ),
+    )
     patrol_shifts: str = Field(
         default="day=8-16,evening=16-24,night=0-8",
         pattern=r"^\s*[^=,]+=\d{1,2}-\d{1,2}(\s*,\s*[^=,]+=\d{1,2}-\d{1,2})*\s*$",

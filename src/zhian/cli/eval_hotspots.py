@@ -143,6 +143,19 @@ def _table(
     table.caption = (
         f"Hit rate: share of the test cases in flagged cells; PAI: hit rate ÷ share of the "
         f"area flagged. {result.outside_cases} test cases fell outside the area. "
-        f"Self-exciting vs naive: {'; '.join(verdicts) or '–'}.{fitted}"
+        f"Self-exciting vs naive: {'; '.join(verdicts) or '–'}.{fitted} {_validation(result)}"
     )
     return table
+
+
+def _validation(result: HotspotEvaluation) -> str:
+    """How the self-exciting model's count share was chosen (on training cases only)."""
+    if not result.validation:
+        return (f"Count share {result.count_share:g} (the setting: no training case in the "
+                f"validation window).")  # fmt: skip
+    tried = ", ".join(f"{share:g}: {rate:.3f}" for share, rate in result.validation.items())
+    return (
+        f"Count share {result.count_share:g}, chosen on {result.validation_origins} "
+        f"validation origins before the end of training ({result.validation_cases} training "
+        f"cases; mean hit rate by share: {tried})."
+    )

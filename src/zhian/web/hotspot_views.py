@@ -69,6 +69,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "hotspots_score": ("预测值", "Forecast"),
     "hotspots_share": ("占比", "Share"),
     "hotspots_past": ("近期案件数", "Past cases"),
+    "hotspots_long_term": ("其中长期", "Long-term part"),
+    "hotspots_near_repeat": ("其中近重复", "Near-repeat part"),
+    "hotspots_why_note": (
+        "预测值 = 长期部分（该格历史案件的持续水平）+ 近重复部分（附近近期案件带来的短期风险）。",
+        "Forecast = long-term part (the cell's lasting level of past cases) + near-repeat "
+        "part (the short-lived risk from recent cases nearby).",
+    ),
     "hotspots_summary": (
         "网格 {cell} 米 · 预测未来 {days} 天 · 共 {cells} 格 · 依据 {cases} 起案件",
         "{cell} m cells · the next {days} days · {cells} cells · from {cases} cases",
@@ -152,7 +159,8 @@ def cell_features(forecasts: list[StationHotspots]) -> list[layers.Feature]:
                 "properties": {
                     "station_id": forecast.station_id, "station_name": forecast.station_name,
                     "rank": cell.rank, "score": cell.score, "share": cell.share,
-                    "past_cases": cell.past_cases, "method": forecast.method.value,
+                    "past_cases": cell.past_cases, "long_term": cell.long_term,
+                    "near_repeat": cell.near_repeat, "method": forecast.method.value,
                 },
             })  # fmt: skip
     return features
