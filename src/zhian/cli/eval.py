@@ -237,6 +237,10 @@ def _noise_cells(r: crowd_eval.CrowdEvalResult) -> tuple[str, str]:
         f"{d} {'device alert' if d in r.device_alerts else 'unseen'}"
         for d in r.noise.get(COUNTING_LINE_FAILURE, [])
     )
+    # A device alert on a counter that was not failing is a false one (the silent-line check).
+    healthy = sorted(set(r.device_alerts) - set(r.noise.get(COUNTING_LINE_FAILURE, [])))
+    if healthy:
+        failed = f"{failed or '–'}; false: {', '.join(healthy)}"
     return wedding or "–", failed or "–"
 
 
