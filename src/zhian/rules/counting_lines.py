@@ -113,6 +113,8 @@ class SilentLineRule:
         # line -> since when it has reported zeros without a gap, and its last reading
         self.zeros_since: dict[str, datetime] = {}
         self.last_reading: dict[str, datetime] = {}
+        # Readings are per minute: the engine ticks every second, the rule judges each minute.
+        self._next_judgement: datetime | None = None
 
     def set_directory(self, directory: PlaceDirectory) -> None:
         self.directory = directory
@@ -147,6 +149,9 @@ class SilentLineRule:
             self.last_reading[line] = minute
 
     def evaluate(self, now: datetime) -> RuleOutput | None:
+        if self._next_judgement is not None and now < self._next_judgement:
+            return None
+        self._next_judgement = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         out = RuleOutput()
         window = timedelta(minutes=self.config.window_minutes)
         for zone in self.zones.values():
