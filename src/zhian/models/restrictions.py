@@ -99,7 +99,7 @@ class RestrictedPlaceService:
         device_names = {d.id: d.name for d in devices}
         zones = self._zones(community_id, devices_zones={d.zone_id for d in devices})
         found = []
-        for r in RegistryService(self.session).snapshot().place_restrictions:
+        for r in RegistryService(self.session).place_restrictions():
             if r.device_id is not None and r.device_id in device_names:
                 place = device_names[r.device_id]
             elif r.zone_id is not None and r.zone_id in zones:
@@ -120,7 +120,7 @@ class RestrictedPlaceService:
 
     def create(self, community_id: str, form: Mapping[str, str]) -> str:
         """Store a new rule at one of the community's places; its id is made here."""
-        taken = {r.id for r in RegistryService(self.session).snapshot().place_restrictions}
+        taken = {r.id for r in RegistryService(self.session).place_restrictions()}
         number = 1
         while f"{community_id}-R{number}" in taken:
             number += 1
@@ -137,10 +137,7 @@ class RestrictedPlaceService:
     def remove(self, community_id: str, restriction_id: str) -> RestrictedPlaceRead:
         """Delete one of the community's rules; what it said, for the audit."""
         rule = self.get(community_id, restriction_id)
-        row = self.session.get(PlaceRestriction, restriction_id)
-        if row is not None:
-            self.session.delete(row)
-            self.session.flush()
+        RegistryService(self.session).remove_place_restriction(restriction_id)
         return rule
 
     def _store(
