@@ -53,16 +53,22 @@ def run(
     start: datetime,
     minutes: int,
     per_minute: dict[str, int | None],
+    frozen: frozenset[str] = frozenset(),
 ) -> list[RuleOutput]:
     """Feed `minutes` minutes of readings (None: the device sends nothing) and tick once a
-    minute; the rule's outputs."""
+    minute; the rule's outputs. A line's non-zero count varies a little from minute to
+    minute, as people do; `frozen` lines repeat theirs exactly."""
     outputs = []
     for m in range(minutes):
         at = start + timedelta(minutes=m, seconds=20)
         for device, value in per_minute.items():
             if value is None:
                 continue
-            event = camera(at, value) if device == CAMERA else line(device, at, value)
+            if device == CAMERA:
+                event = camera(at, value)
+            else:
+                jitter = 0 if value == 0 or device in frozen else m % 3 - 1
+                event = line(device, at, value + jitter)
             out = rule.on_event(event, at)
             if out is not None:
                 outputs.append(out)
@@ -129,3 +135,16 @@ def test_a_line_alone_in_its_zone_is_judged_by_its_own_hour_of_week() -> None:
     assert drafts(third) == [(LINE_A, OWN_HISTORY)]
     [draft] = [d for o in third for d in o.drafts]
     assert 150 <= float(draft.figures["expected_crossings"]) <= 200  # 6 a minute, 30 min
+
+
+def test_a_frozen_counter_reporting_the_same_count_every_minute_is_a_fault() -> None:
+    rule = make_rule()
+    busy = {LINE_A: 10, LINE_B: 12, CAMERA: 300}
+    run(rule, START, 180, busy)
+    frozen = run(rule, START + timedelta(hours=3), 40, {**busy, LINE_A: 7}, frozenset({LINE_A}))
+    [draft] = [d for o in frozen for d in o.drafts]
+    assert draft.subject == LINE_A and draft.figures["fault_code"] == "counting_line_flat"
+    assert "the same 7 crossings every minute" in draft.explanation_en
+    assert "都是7" in draft.explanation_zh
+    # A line that varies, even around a low count, is never called frozen.
+    assert drafts(run(rule, START + timedelta(hours=4), 90, {**busy, LINE_A: 2})) == []

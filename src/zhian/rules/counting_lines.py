@@ -1,5 +1,6 @@
 """Silent counting lines: a line that goes on reporting, and beating healthy, but counts
-nobody while its zone's other counters, or its own hour-of-week history, say people pass.
+nobody (or the same number every minute, a frozen counter) while its zone's other
+counters, or its own hour-of-week history, say people pass.
 
 A blocked beam (a parked stall, a banner) leaves a line reporting zeros every minute: the
 heartbeat says nothing is wrong and the offline check sees a device that reports. What
@@ -8,8 +9,11 @@ its share of what its neighbours see: the other lines of its zone (crossings per
 crossing) and the zone's occupancy camera (crossings per person-minute). A line that
 reported nothing but zeros for `window_minutes` while every neighbour's share says at
 least `min_expected` crossings should have been counted raises a `device_fault` alert
-naming the evidence. Where no neighbour was learnt, the line's own hour-of-week profile
-(two weeks or more of its counts) is the evidence. The smallest expectation wins: a
+naming the evidence. So does a line that reported one same non-zero count every minute of
+the window (a frozen counter): people crossing a line are never that regular (whatever its
+mean, a Poisson count repeats a non-zero value thirty minutes running with a chance below
+10⁻¹²). Where no neighbour was learnt, the line's own hour-of-week profile (two weeks or
+more of its counts) is the evidence. The smallest expectation wins: a
 neighbour line that counts phantom entries (a drifting line) is outvoted by a camera that
 sees few people, which is how the rule keeps quiet lines at a quiet school gate.
 
@@ -30,7 +34,9 @@ from zhian.rules.directory import PlaceDirectory
 from zhian.rules.settings import RuleSettings
 
 SILENT_LINE_RULE = "counting_line_silent"
-SILENT_LINE_FAULT = "counting_line_silent"  # the fault code the alert's figures name
+# The fault codes the alert's figures name: zeros, or the same count every minute.
+SILENT_LINE_FAULT = "counting_line_silent"
+FLAT_LINE_FAULT = "counting_line_flat"
 # The evidence a silent line is judged on, as the alert's `line_evidence` figure names it.
 ZONE_LINES = "zone_lines"
 ZONE_CAMERA = "zone_camera"
@@ -109,9 +115,11 @@ class SilentLineRule:
         self.directory = PlaceDirectory({})
         self.zones: dict[str, _Zone] = {}
         self.lines: dict[str, _Line] = {}
-        self.flagged: set[str] = set()
-        # line -> since when it has reported zeros without a gap, and its last reading
-        self.zeros_since: dict[str, datetime] = {}
+        self.flagged: dict[str, int] = {}  # line -> the count it was flagged for
+        # line -> since when it has reported one same count (zero, or frozen) without a
+        # gap, that count, and its last reading's minute
+        self.flat_since: dict[str, datetime] = {}
+        self.flat_count: dict[str, int] = {}
         self.last_reading: dict[str, datetime] = {}
         # Readings are per minute: the engine ticks every second, the rule judges each minute.
         self._next_judgement: datetime | None = None
@@ -130,21 +138,22 @@ class SilentLineRule:
             self.lines.setdefault(event.device_id, _Line())
             bucket = zone.minutes[minute]
             bucket[event.device_id] = bucket.get(event.device_id, 0) + crossings
-            self._track_zeros(event.device_id, minute, crossings)
-            if crossings > 0 and event.device_id in self.flagged:
-                self.flagged.discard(event.device_id)
+            self._track_flat(event.device_id, minute, crossings)
+            if event.device_id in self.flagged and crossings != self.flagged[event.device_id]:
+                del self.flagged[event.device_id]
                 return RuleOutput(clears=[self._clear(event.device_id, event.time)])
         elif event.occupancy is not None:
             zone.cameras.add(event.device_id)
             zone.minutes[minute][event.device_id] = event.occupancy
         return None
 
-    def _track_zeros(self, line: str, minute: datetime, crossings: int) -> None:
+    def _track_flat(self, line: str, minute: datetime, crossings: int) -> None:
+        """A run of one same count starts again at another count or after a gap."""
         previous = self.last_reading.get(line)
-        if crossings > 0:
-            self.zeros_since[line] = minute + timedelta(minutes=1)
-        elif previous is None or minute - previous > _GAP:
-            self.zeros_since[line] = minute
+        gap = previous is None or minute - previous > _GAP
+        if gap or crossings != self.flat_count.get(line):
+            self.flat_since[line] = minute
+            self.flat_count[line] = crossings
         if previous is None or minute > previous:
             self.last_reading[line] = minute
 
@@ -157,10 +166,10 @@ class SilentLineRule:
         for zone in self.zones.values():
             self._learn(zone, now)
             recent = [(m, v) for m, v in zone.minutes.items() if now - window <= m < now]
-            for line in sorted(zone.lines - self.flagged):
+            for line in sorted(zone.lines - self.flagged.keys()):
                 draft = self._judge(zone, line, recent, now)
                 if draft is not None:
-                    self.flagged.add(line)
+                    self.flagged[line] = self.flat_count[line]
                     out.drafts.append(draft)
         return out or None
 
@@ -174,11 +183,11 @@ class SilentLineRule:
         place = self.directory.get(line)
         if place is None or not place.is_enabled:
             return None
-        since = self.zeros_since.get(line)
+        since = self.flat_since.get(line)
         if since is None or now - since < timedelta(minutes=self.config.window_minutes):
-            return None  # it counted someone, or began reporting, within the window
+            return None  # its count changed, or it began reporting, within the window
         readings = [counts[line] for _, counts in recent if line in counts]
-        if sum(readings) > 0 or len(readings) < _MIN_REPORTING * self.config.window_minutes:
+        if len(readings) < _MIN_REPORTING * self.config.window_minutes:
             return None
         state = self.lines[line]
         evidence: list[tuple[float, str]] = []
@@ -201,7 +210,7 @@ class SilentLineRule:
         expected, source = min(evidence)
         if expected < self.config.min_expected:
             return None
-        return self._draft(line, expected, source, now)
+        return self._draft(line, self.flat_count[line], expected, source, now)
 
     def _learn(self, zone: _Zone, now: datetime) -> None:
         """Fold each hour that ended (a minute's grace for late readings) into the lines'
@@ -243,10 +252,21 @@ class SilentLineRule:
             seen = sum(v for counts in minutes for d, v in counts.items() if d in zone.cameras)
             state.by_camera.add(own, seen)
 
-    def _draft(self, line: str, expected: float, source: str, now: datetime) -> AlertDraft:
+    def _draft(
+        self, line: str, count: int, expected: float, source: str, now: datetime
+    ) -> AlertDraft:
         place = self.directory.devices[line]
         minutes = self.config.window_minutes
         why_zh, why_en = _EVIDENCE_TEXT[source]
+        if count == 0:
+            said_zh = f"{place.name}疑似计数失效：近{minutes}分钟上报的进出人数均为0"
+            said_en = f"{place.kind_en} {line} counts nobody: {minutes} min of zero crossings"
+        else:  # a frozen counter: people pass, never the same number each minute
+            said_zh = f"{place.name}疑似计数冻结：近{minutes}分钟每分钟上报的进出人数都是{count}"
+            said_en = (
+                f"{place.kind_en} {line} reports the same {count} crossings every minute for "
+                f"{minutes} min"
+            )
         return AlertDraft(
             rule=SILENT_LINE_RULE,
             kind="device_fault",
@@ -255,19 +275,19 @@ class SilentLineRule:
             place_id=place.place_id,
             observed_at=now,
             explanation_zh=(
-                f"{place.name}疑似计数失效：近{minutes}分钟上报的进出人数均为0，而{why_zh}"
-                f"（按以往比例应约{expected:.0f}人次）；心跳正常，请检查是否被遮挡"
+                f"{said_zh}，而{why_zh}（按以往比例应约{expected:.0f}人次）；心跳正常，"
+                "请检查是否被遮挡或计数故障"
             ),
             explanation_en=(
-                f"{place.kind_en} {line} counts nobody: {minutes} min of zero crossings while "
-                f"{why_en} (about {expected:.0f} crossings expected by its usual share); its "
-                "heartbeat is healthy: check for a blocked beam"
+                f"{said_en} while {why_en} (about {expected:.0f} crossings expected by its "
+                "usual share); its heartbeat is healthy: check for a blocked beam or a stuck "
+                "counter"
             ),
             device_id=line,
             community_id=place.community_id,
             place_name=place.name,
             figures={
-                "fault_code": SILENT_LINE_FAULT,
+                "fault_code": SILENT_LINE_FAULT if count == 0 else FLAT_LINE_FAULT,
                 "window_minutes": minutes,
                 "expected_crossings": round(expected, 1),
                 "line_evidence": source,

@@ -24,6 +24,10 @@ FAULT_NAMES: dict[str, tuple[str, str]] = {
         "计数线计数为零（疑似遮挡）",
         "counting line counts nobody (beam blocked?)",
     ),
+    "counting_line_flat": (
+        "计数线计数冻结（每分钟同一数值）",
+        "counting line frozen (the same count every minute)",
+    ),
     "unknown": ("未说明的故障", "unspecified fault"),
 }
 

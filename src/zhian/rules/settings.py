@@ -70,7 +70,8 @@ class RuleSettings(BaseModel):
         le=1440,
         description="A counting line that reported only zero crossings this long, while its "
         "zone's other counters (or its own history at this hour of the week) say people pass, "
-        "raises a device fault (rule counting_line_silent).",
+        "raises a device fault (rule counting_line_silent); so does one that reported the "
+        "same non-zero count every minute that long (a frozen counter).",
     )
     silent_line_min_expected: float = Field(
         default=20.0,
