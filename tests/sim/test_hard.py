@@ -214,3 +214,39 @@ def test_the_crowd_noise_is_the_same_for_the_same_seed(district: District) -> No
     assert len(planted) == 2 and planted == [r for r in b if r.scenario in names]
     standard = {r.scenario for r in stream(run(district, "standard", days=1))[1]}
     assert not standard & set(names)
+
+
+def test_a_crowd_scenario_changes_no_other_draw_of_the_day(district: District) -> None:
+    """The crowd counts draw from their own stream, one per zone: planting a wedding crowd
+    leaves the background's visits, deliveries and traffic, every other device's events and
+    the other zones' counts exactly as they were for the same seed."""
+    from zhian.sim.hard import WeddingCrowd
+    from zhian.sim.scenarios import SCENARIOS
+
+    def day(scenarios: list[type]) -> tuple[list[Event], list[TruthRecord]]:
+        simulation = Simulation(
+            district, start=START, end=START + timedelta(days=1), seed=4, scenarios=scenarios
+        )
+        return list(simulation.events()), simulation.truth
+
+    without, _ = day(list(SCENARIOS))
+    with_crowd, truth = day([*SCENARIOS, WeddingCrowd])
+    [crowd] = [r for r in truth if r.scenario == WEDDING_CROWD]
+
+    def split(events: list[Event]) -> tuple[list[Event], list[Event], list[Event]]:
+        counts = [e for e in events if isinstance(e, CrowdEvent)]
+        return (
+            [e for e in events if not isinstance(e, CrowdEvent)],
+            [e for e in counts if e.zone_id != crowd.subject],
+            [e for e in counts if e.zone_id == crowd.subject],
+        )
+
+    others_a, elsewhere_a, zone_a = split(without)
+    others_b, elsewhere_b, zone_b = split(with_crowd)
+    assert len(others_a) > 1000 and others_a == others_b  # passages, captures, heartbeats
+    assert elsewhere_a and elsewhere_a == elsewhere_b  # the other zones' counts
+    # The wedding zone's counts do change: the crowd is there.
+    assert zone_a != zone_b
+    during = [e for e in zone_b if crowd.start <= e.time < crowd.end and e.occupancy is not None]
+    quiet = [e for e in zone_a if crowd.start <= e.time < crowd.end and e.occupancy is not None]
+    assert sum(e.occupancy or 0 for e in during) > sum(e.occupancy or 0 for e in quiet)

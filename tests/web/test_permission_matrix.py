@@ -72,6 +72,7 @@ PATH_VALUES = {
     "building_id": "C1-B1",
     "house_id": "H1",
     "vehicle_id": "V1",
+    "restriction_id": "C1-R1",  # a restricted place at DOOR1 (the fixture stores it)
     "event_id": "matrix-passage-1",  # a door passage at DOOR1 (the fixture stores it)
     "z": "1",
     "x": "0",
@@ -96,6 +97,9 @@ NOT_EXERCISED_WHEN_ALLOWED = {
             ("GET", "/cascade/searches/{request_id}/answers/{node_id}"),
         )
     },
+    ("POST", "/models/communities/{community_id}/restrictions/{restriction_id}/remove"): "the "
+    "first allowed role removes the rule, the next finds it gone (404 by design); "
+    "tests/models/test_restriction_views.py removes one",
     ("POST", "/procedures"): "procedures apply node-wide: also needs a jurisdiction holding "
     "every community, which no user here has (403 by design); "
     "tests/web/test_procedures_page.py signs in one",
@@ -163,6 +167,7 @@ VEHICLES = [
         "owner_id": "R1",
     }
 ]
+RESTRICTIONS = [{"id": "C1-R1", "device_id": "DOOR1", "name": "仅本社区车辆"}]
 WATCHLIST_ENTRY = WatchlistEntryCreate(
     target=WatchTarget.PLATE,
     label="stolen car",
@@ -216,6 +221,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
                 ("houses", HOUSES),
                 ("residents", RESIDENTS),
                 ("vehicles", VEHICLES),
+                ("place_restrictions", RESTRICTIONS),
             ):
                 report = registry.load_rows(entity, rows)
                 assert report.rejected == 0, report.errors

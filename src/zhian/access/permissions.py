@@ -192,10 +192,12 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     _permission(
         "models.manage",
-        "Change a community's model parameters (thresholds, windows, permitted hours), and "
-        "a place type's zombie and vacancy thresholds where the jurisdiction holds every "
+        "Change a community's model parameters (thresholds, windows, permitted hours) and "
+        "its restricted places (which vehicles may pass a gate or zone, when and which way), "
+        "and a place type's zombie and vacancy thresholds where the jurisdiction holds every "
         "community.",
-        "修改社区的研判模型参数（阈值、时间窗、许可时段）；辖区涵盖全部社区者可修改场所类型的僵尸车与空置阈值",
+        "修改社区的研判模型参数（阈值、时间窗、许可时段）与限行点位（许可车辆、时段、方向）；"
+        "辖区涵盖全部社区者可修改场所类型的僵尸车与空置阈值",
         _CC,
         _SO,
     ),

@@ -233,11 +233,19 @@ def _noise_cells(r: crowd_eval.CrowdEvalResult) -> tuple[str, str]:
     wedding = ", ".join(
         f"{z} {'warned' if z in warned else 'no warning'}" for z in r.noise.get(WEDDING_CROWD, [])
     )
-    failed = ", ".join(
-        f"{d} {'device alert' if d in r.device_alerts else 'unseen'}"
-        for d in r.noise.get(COUNTING_LINE_FAILURE, [])
-    )
+    failed = ", ".join(f"{d} {_line_found(r, d)}" for d in r.noise.get(COUNTING_LINE_FAILURE, []))
+    # A device alert on a counter that was not failing is a false one (the silent-line check).
+    healthy = sorted(set(r.device_alerts) - set(r.noise.get(COUNTING_LINE_FAILURE, [])))
+    if healthy:
+        failed = f"{failed or '–'}; false: {', '.join(healthy)}"
     return wedding or "–", failed or "–"
+
+
+def _line_found(r: crowd_eval.CrowdEvalResult, line: str) -> str:
+    if line not in r.device_alerts:
+        return "unseen"
+    minutes = r.detect_minutes(line)
+    return "device alert" if minutes is None else f"device alert after {minutes:.0f} min"
 
 
 def _hours(value: float | None) -> str:

@@ -64,6 +64,17 @@ class CrowdEvalResult:
     device_alerts: list[str] = field(default_factory=list)
     # The hard day's crowd noise: scenario name -> subjects (zone or counting line).
     noise: dict[str, list[str]] = field(default_factory=dict)
+    # When each named counter's first device alert was raised, and when each failing
+    # line began to count nobody (the truth): the time to detect.
+    device_alert_at: dict[str, datetime] = field(default_factory=dict)
+    failure_start: dict[str, datetime] = field(default_factory=dict)
+
+    def detect_minutes(self, line: str) -> float | None:
+        """Minutes from a failing line's first zero to its first device alert."""
+        alerted, failed = self.device_alert_at.get(line), self.failure_start.get(line)
+        if alerted is None or failed is None:
+            return None
+        return (alerted - failed).total_seconds() / 60
 
     @property
     def min_lead_minutes(self) -> float | None:
@@ -100,7 +111,7 @@ def _run(
     simulation = Simulation(district, start=start, end=end, seed=seed, scenarios=scenarios)
     clock = ManualClock(start)
     first_warning: dict[str, datetime] = {}
-    device_alerts: set[str] = set()
+    device_alerts: dict[str, datetime] = {}
     total = 0
     settings = load_settings(workspace, log={"fsync": False})
     with Node.open(settings, clock, feed=False) as node:
@@ -161,7 +172,10 @@ def _run(
                 devices = alerts.list_alerts(
                     AlertFilter(kind=kind), scope=JurisdictionScope.unscoped(), per_page=500
                 )
-                device_alerts.update(a.device_id for a in devices.items if a.device_id in counters)
+                for alert in devices.items:
+                    if alert.device_id in counters:
+                        first = device_alerts.get(alert.device_id, alert.created_at)
+                        device_alerts[alert.device_id] = min(first, alert.created_at)
     crossings = {r.subject: r.start for r in simulation.truth if r.scenario == TEMPLE_FAIR_SURGE}
     crossings = {zone: at for zone, at in crossings.items() if start <= at < end}
     leads: dict[str, float | None] = {}
@@ -172,7 +186,12 @@ def _run(
         )
     false = sorted((z, at) for z, at in first_warning.items() if z not in crossings)
     noise: dict[str, list[str]] = {}
+    failure_start: dict[str, datetime] = {}
     for record in simulation.truth:
         if record.scenario in (WeddingCrowd.name, CountingLineFails.name):
             noise.setdefault(record.scenario, []).append(record.subject)
-    return CrowdEvalResult(leads, false, crossings, total, sorted(device_alerts), noise)
+        if record.scenario == CountingLineFails.name:
+            failure_start[record.subject] = record.start
+    return CrowdEvalResult(
+        leads, false, crossings, total, sorted(device_alerts), noise, device_alerts, failure_start
+    )

@@ -598,6 +598,17 @@ class RegistryService:
             place_restrictions=rows(PlaceRestriction),
         )
 
+    def place_restrictions(self) -> list[PlaceRestriction]:
+        """Every restricted place (the parameters page filters them by community)."""
+        return self.repository.all_rows(PlaceRestriction)
+
+    def remove_place_restriction(self, restriction_id: str) -> None:
+        """Delete one restricted place; its alerts keep naming it by id."""
+        row = self.repository.session.get(PlaceRestriction, restriction_id)
+        if row is not None:
+            self.repository.session.delete(row)
+            self.repository.session.flush()
+
     def list_communities(self, *, scope: JurisdictionScope) -> list[CommunityRead]:
         """The communities within `scope`, by id (pass `JurisdictionScope.unscoped()` for the
         node's own work, never for a user)."""

@@ -19,6 +19,15 @@ FAULT_NAMES: dict[str, tuple[str, str]] = {
     "lens_obstructed": ("镜头被遮挡", "lens obstructed"),
     "power_unstable": ("供电不稳", "power unstable"),
     "offline": ("离线", "offline"),
+    # Not a device's own code: the silent-line check's finding (zhian.rules.counting_lines).
+    "counting_line_silent": (
+        "计数线计数为零（疑似遮挡）",
+        "counting line counts nobody (beam blocked?)",
+    ),
+    "counting_line_flat": (
+        "计数线计数冻结（每分钟同一数值）",
+        "counting line frozen (the same count every minute)",
+    ),
     "unknown": ("未说明的故障", "unspecified fault"),
 }
 

@@ -32,6 +32,7 @@ from zhian.log.readers import LogReader
 from zhian.rules.access import AccessConfig, AccessPatternRule
 from zhian.rules.alarms import AlarmConfig, AlarmRule
 from zhian.rules.base import Rule
+from zhian.rules.counting_lines import SilentLineConfig, SilentLineRule
 from zhian.rules.crowd import CrowdConfig, CrowdRule
 from zhian.rules.devices import DeviceHealthConfig, DeviceHealthRule
 from zhian.rules.directory import PlaceDirectory
@@ -98,6 +99,7 @@ def build_rules(settings: RuleSettings, protector: IdentifierProtector) -> list[
     `protector` seals the identifiers a rule names in its alerts (watchlist plates)."""
     return [
         DeviceHealthRule(DeviceHealthConfig.from_settings(settings)),
+        SilentLineRule(SilentLineConfig.from_settings(settings)),
         AlarmRule(AlarmConfig.from_settings(settings)),
         AccessPatternRule(AccessConfig.from_settings(settings)),
         WatchlistRule(protector.protect),

@@ -64,6 +64,22 @@ class RuleSettings(BaseModel):
         le=1,
         description="Cosine similarity from which a face feature hits a watchlist person.",
     )
+    silent_line_minutes: int = Field(
+        default=30,
+        ge=5,
+        le=1440,
+        description="A counting line that reported only zero crossings this long, while its "
+        "zone's other counters (or its own history at this hour of the week) say people pass, "
+        "raises a device fault (rule counting_line_silent); so does one that reported the "
+        "same non-zero count every minute that long (a frozen counter).",
+    )
+    silent_line_min_expected: float = Field(
+        default=20.0,
+        gt=0,
+        description="The crossings the silent line's neighbours (by its learnt share of what "
+        "they see) must expect over silent_line_minutes before it is called silent; the "
+        "smallest expectation of its neighbours counts.",
+    )
     batch_events: int = Field(
         default=5000, ge=1, description="Most log records the rule engine reads in one step."
     )

@@ -78,7 +78,8 @@ class Background:
                         self._delivery(sink, gate, hour_t + int(rng.random() * 3600), rng)
         if hour >= 22 or hour < 5:
             self._muck_trucks(sink, hour_t, rng)
-        self.crowds.run_hour(sink, day_start, hour_t, weekend, rng)
+        # The counts draw from the crowd's own stream (Crowds.start_day), not from `rng`.
+        self.crowds.run_hour(sink, day_start, hour_t, weekend)
 
     def _checkpoint(
         self, sink: Sink, hour: int, hour_t: int, weekend: bool, rng: random.Random

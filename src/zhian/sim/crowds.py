@@ -90,11 +90,15 @@ class Crowds:
         self.phase = {c.device_id: zlib.crc32(c.device_id.encode()) % 60 for c in self.counters}
         self.targets = {(z, w): _targets(z, w) for z in self.zones for w in (False, True)}
         self.mood = dict.fromkeys(self.zones, 1.0)
+        self.rngs = {zone: random.Random(0) for zone in self.zones}
 
     def start_day(self, rng: random.Random) -> None:
-        """Some days are busier than others."""
+        """Some days are busier than others. `rng` is the day's crowd stream, split into one
+        per zone: the counts draw only from their zone's, so a surge (more people, more
+        draws) leaves every other draw of the day as it was, other zones' counts included."""
         for zone in self.zones:
             self.mood[zone] = 0.85 + 0.3 * rng.random()
+        self.rngs = {zone: random.Random(rng.getrandbits(64)) for zone in self.zones}
 
     def target(self, zone: str, weekend: bool, minute: int, t: int) -> float:
         value = self.targets[zone, weekend][minute % MINUTES_PER_DAY] * self.mood[zone]
@@ -103,11 +107,10 @@ class Crowds:
                 value += surge.people_at(t)
         return value
 
-    def run_hour(
-        self, sink: Sink, day_start: int, hour_t: int, weekend: bool, rng: random.Random
-    ) -> None:
+    def run_hour(self, sink: Sink, day_start: int, hour_t: int, weekend: bool) -> None:
         first_minute = (hour_t - day_start) // 60
         for zone in self.zones:
+            rng = self.rngs[zone]
             dwell = DWELL_MINUTES.get(zone, 30.0)
             counters = self.by_zone[zone]
             before = self.target(zone, weekend, first_minute - 1, hour_t - 60)

@@ -276,16 +276,21 @@ class CountingLineDrift(Scenario):
         day.record(
             self.name, line.device_id, t0, t1, zone=line.zone_id, extra_per_minute=per_minute
         )
+        # The phantom counts draw from a stream of their own, not the sink's: the day's
+        # other events stay the same whichever line drifts and how much.
+        counts = random.Random(rng.getrandbits(64))
         for hour in range(self.start_hour, self.end_hour):
             day.at(
-                day.start + hour * 3600, self._emit_hour, (line.device_id, line.zone_id, per_minute)
+                day.start + hour * 3600,
+                self._emit_hour,
+                (line.device_id, line.zone_id, per_minute, counts),
             )
 
     @staticmethod
-    def _emit_hour(sink: Sink, t: int, arg: tuple[str, str, float]) -> None:
-        device, zone, per_minute = arg
+    def _emit_hour(sink: Sink, t: int, arg: tuple[str, str, float, random.Random]) -> None:
+        device, zone, per_minute, counts = arg
         for m in range(60):
-            extra = poisson(sink.rng, per_minute)
+            extra = poisson(counts, per_minute)
             if extra:
                 sink.line_count(t + 60 * m + 45, device, zone, extra, 0, 60)
 

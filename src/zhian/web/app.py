@@ -52,6 +52,7 @@ from zhian.web import (
     report_jobs,
     report_views,
     resident_views,
+    restriction_views,
     screen_views,
     search_views,
     stats_views,
@@ -104,6 +105,7 @@ def create_app(node: Node) -> FastAPI:
         app.include_router(pages.router)
     app.include_router(crowd_views.router)
     app.include_router(model_views.router)
+    app.include_router(restriction_views.router)
     app.include_router(procedure_views.router)  # response procedures (预案)
     app.include_router(procedure_views.api)
     app.include_router(watchlist_views.router)

@@ -30,6 +30,11 @@ _REASONS: tuple[tuple[re.Pattern[str], _Reason], ...] = tuple(
         (r"less than or equal to ([-\d.]+)", lambda m: f"应不大于 {m[1]}"),
         (r"greater than ([-\d.]+)", lambda m: f"应大于 {m[1]}"),
         (r"less than ([-\d.]+)", lambda m: f"应小于 {m[1]}"),
+        (r"must be at most ([-\d.]+)$", lambda m: f"应不大于 {m[1]}"),
+        (r"must be at least ([-\d.]+)$", lambda m: f"应不小于 {m[1]}"),
+        (r"give either device_id or zone_id", lambda m: "请在卡口/道闸与区域中选择且只选择一个"),
+        (r"give both allowed_from_hour", lambda m: "开始与截止时刻须同时填写或同时留空"),
+        (r"not a device or zone of community", lambda m: "不是本社区的设备或区域"),
         (r"at most (\d+) characters?", lambda m: f"最多 {m[1]} 个字符"),
         (r"at least (\d+) characters?", lambda m: f"至少 {m[1]} 个字符"),
         (r"valid integer|whole number", lambda m: "应为整数"),
@@ -66,6 +71,16 @@ _FIELD_NAMES: dict[str, tuple[str, str]] = {
     "plate": ("车牌", "plate"),
     "file": ("文件", "file"),
     "ref": ("图片", "image"),
+    # A restricted place's form (zhian.web.restriction_views).
+    "device_id": ("卡口或道闸", "vehicle gate or checkpoint"),
+    "zone_id": ("区域", "zone"),
+    "governs_classes": ("管控车辆类型", "vehicle classes governed"),
+    "direction": ("管控方向", "direction"),
+    "allowed_classes": ("许可车辆类型", "allowed vehicle classes"),
+    "allowed_owners": ("许可车主类型", "allowed owner types"),
+    "allowed_plates": ("许可车牌", "allowed plates"),
+    "allowed_from_hour": ("许可开始时刻", "allowed from hour"),
+    "allowed_until_hour": ("许可截止时刻", "allowed until hour"),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from zhian.models.place_rules import BROKEN_NAMES, RESIDENTIAL_RULE_NAMES
 from zhian.models.settings import ModelSettings
 from zhian.rules.alarms import ALARM_NAMES
+from zhian.rules.counting_lines import LINE_EVIDENCE_NAMES
 from zhian.rules.device_text import alarm_detail_zh, fault_name
 
 # Model parameters (`zhian.models.parameters.TUNABLE`): name -> (Chinese name, Chinese
@@ -58,6 +59,8 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
     "silent_hours": ("未出现小时数", "Hours unseen"),
     "last_seen_at": ("最后上报时间", "Last seen"),
     "fault_code": ("故障", "Fault"),
+    "expected_crossings": ("应有通过人次", "Crossings expected"),
+    "line_evidence": ("判断依据", "Judged by"),
     "denied": ("拒绝次数", "Denied"),
     "denied_reads": ("拒绝刷卡次数", "Denied reads"),
     "seconds_after_denied": ("距拒绝秒数", "Seconds after the denial"),
@@ -152,6 +155,8 @@ def figure_value(lang: str, key: str, value: Any, zone: timezone) -> str:
         return _pick(ALARM_NAMES[str(value)], lang)
     if key == "fault_code":
         return fault_name(str(value), lang)
+    if key == "line_evidence" and str(value) in LINE_EVIDENCE_NAMES:
+        return _pick(LINE_EVIDENCE_NAMES[str(value)], lang)
     if key == "vehicle_class" and str(value) in VEHICLE_CLASSES:
         return _pick(VEHICLE_CLASSES[str(value)], lang)
     if key == "place_rule" and str(value) in RESIDENTIAL_RULE_NAMES:

@@ -351,6 +351,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "crowd": ("人员聚集", "Crowding"),
         "device_offline": ("设备离线", "Device offline"),
         "device_fault": ("设备故障", "Device fault"),
+        "counting_line_silent": ("计数线计数为零", "Counting line counts nobody"),
         "watchlist": ("布控比中", "Watchlist hits"),
     },
     "protocol": {
@@ -457,6 +458,9 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "trajectory.read": ("轨迹查询", "Trajectory searched"),
         "trajectory.co_travellers": ("同行车辆分析", "Co-travellers searched"),
         "trajectory.reveal_plates": ("查看同行车牌原文", "Co-travellers' plates revealed"),
+        "place_restriction.create": ("新增限行点位", "Restricted place added"),
+        "place_restriction.update": ("修改限行点位", "Restricted place changed"),
+        "place_restriction.remove": ("删除限行点位", "Restricted place removed"),
     },
     "record_type": {
         "alert": ("预警", "alert"),
@@ -468,6 +472,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "image": ("图片", "image"),
         "key_ring": ("密钥环", "key ring"),
         "legal_hold": ("法律保全", "legal hold"),
+        "place_restriction": ("限行点位", "restricted place"),
         "quarantine_item": ("隔离数据", "quarantine item"),
         "resident": ("居民", "resident"),
         "subject": ("通行人员标识", "passage subject"),

@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from zhian.access.scope import JurisdictionScope
-from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
 from zhian.models.catalogue import MODELS
 from zhian.models.feedback import collect_feedback
 from zhian.models.parameters import PLACE_TYPE_TUNABLE, PLACE_TYPES, TUNABLE, ParameterService
+from zhian.models.restrictions import RestrictedPlaceService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.evidence import parameter_description, parameter_name
@@ -46,9 +46,9 @@ MODEL_TEXT: dict[str, tuple[str, str]] = {
     ),
     "models_restrictions": ("本社区限行点位", "Restricted places of this community"),
     "models_restrictions_note": (
-        "限行点位随基础数据导入（place_restrictions.csv），在此查看；修改请重新导入。",
-        "Restricted places come with the master data (place_restrictions.csv); change them "
-        "by importing again.",
+        "限行点位可在此新增、修改、删除，也可随基础数据导入（place_restrictions.csv）。",
+        "Restricted places are added, changed and removed here, or imported with the master "
+        "data (place_restrictions.csv).",
     ),
     "models_restrictions_none": ("本社区没有限行点位", "No restricted place in this community"),
     "restriction_rule": ("规则", "Rule"),
@@ -122,47 +122,29 @@ def _parameter_page(
             "error": error,
             "saved": saved,
             "restrictions": _restrictions(page, community_id),
+            "may_manage": page.user.can("models.manage"),
+            "restriction_saved": page.request.query_params.get("restriction_saved"),
+            "restriction_removed": page.request.query_params.get("restriction_removed") == "1",
         },
         status_code=200 if error is None else error.status_code,
     )
 
 
 def _restrictions(page: Page, community_id: str) -> list[dict[str, Any]]:
-    """The restricted places at this community's devices (a device's own, or its zone's),
-    as read: plates masked, lists as written."""
-    session = page.context.session
-    devices = [
-        d
-        for d in DeviceService(session).list_devices(scope=JurisdictionScope.unscoped())
-        if d.community_id == community_id
-    ]
-    names = {d.id: d.name for d in devices}
-    zones = {d.zone_id for d in devices if d.zone_id is not None}
+    """The restricted places at this community's devices and zones, as read: plates
+    masked, lists as written."""
     found = []
-    for r in RegistryService(session).snapshot().place_restrictions:
-        if r.device_id in names:
-            place = names[r.device_id]
-        elif r.zone_id is not None and r.zone_id in zones:
-            place = r.zone_id
-        else:
-            continue
-        allowed = [
-            x for x in (r.allowed_classes, r.allowed_owners, r.allowed_plates_masked or "") if x
-        ]
-        hours = (
-            None
-            if r.allowed_from_hour is None
-            else f"{r.allowed_from_hour}:00–{r.allowed_until_hour}:00"
-        )
+    for r in RestrictedPlaceService(page.context.session).list_rules(community_id):
+        allowed = [x for x in (r.allowed_classes, r.allowed_owners, r.allowed_plates_masked) if x]
         found.append(
             {
                 "id": r.id,
                 "name": r.name,
-                "place": place,
+                "place": r.place_name,
                 "governs": r.governs_classes,
                 "direction": r.direction,
                 "allowed": ", ".join(allowed),
-                "hours": hours,
+                "hours": r.hours_text,
             }
         )
     return found

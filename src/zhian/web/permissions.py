@@ -155,6 +155,14 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/models/communities/{community_id}"): "models.manage",
     ("GET", "/models/place-types/{place_type}"): "models.view",
     ("POST", "/models/place-types/{place_type}"): "models.manage",  # over every community
+    ("GET", "/models/communities/{community_id}/restrictions/new"): "models.manage",
+    ("POST", "/models/communities/{community_id}/restrictions"): "models.manage",
+    ("GET", "/models/communities/{community_id}/restrictions/{restriction_id}"): "models.manage",
+    ("POST", "/models/communities/{community_id}/restrictions/{restriction_id}"): "models.manage",
+    (
+        "POST",
+        "/models/communities/{community_id}/restrictions/{restriction_id}/remove",
+    ): "models.manage",
     ("GET", "/api/v1/kpis"): "kpi.view",
     # Statistics (专题统计): the metrics layer's figures (zhian.web.stats_views).
     ("GET", "/stats"): "kpi.view",
