@@ -66,7 +66,11 @@ async def submit_events(
             field="body",
         )
     result = await node.intake.submit_raw_async(
-        framed.items, source="native", sender_id=sender_id, content_type=media_type(content_type)
+        framed.items,
+        source="native",
+        sender_id=sender_id,
+        content_type=media_type(content_type),
+        decoded=framed.events,
     )
     if framed.lines:
         result = msgspec.structs.replace(
