@@ -33,6 +33,11 @@ def deep_bodies() -> dict[str, bytes]:
         "objects": b'{"a":' * LEVELS + b"1" + b"}" * LEVELS,
         "inside an event": b'{"type":"access","extra":' + b"[" * LEVELS + b"]" * LEVELS + b"}",
         "unclosed": b"[" * LEVELS,
+        # An array is first decoded straight into events (framing); a value it skips while
+        # looking for an event's `type` is as deep as the decoder ever goes.
+        "in an array, before the type": (
+            b'[{"extra":' + b"[" * LEVELS + b"]" * LEVELS + b',"type":"access"}]'
+        ),
     }
 
 

@@ -186,6 +186,28 @@ def test_device_rules_per_item(
     }
 
 
+def test_an_event_refused_from_a_well_formed_array_is_quarantined_verbatim(
+    client: TestClient, node: Node, tokens: dict[str, str], clock: ManualClock
+) -> None:
+    # Every item is a valid event, so the array is decoded in one go (framing); the refused
+    # one's bytes are still cut from the body as sent, spacing and key order included.
+    now = clock.now()
+    good = json.dumps(access_event("fine", now, device_id="DOOR1"))
+    stranger = json.dumps(access_event("stray", now, device_id="NOPE"), indent=1)
+    body = f"[ {good} ,\n{stranger}\t]"
+    response = client.post(
+        "/api/v1/events",
+        content=body.encode(),
+        headers={**bearer(tokens["G1"]), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["accepted"], result["rejected"]) == (1, 1)
+    assert result["items"][1]["code"] == "unknown_device"
+    held = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+    assert [(item.event_id, item.raw) for item in held] == [("stray", stranger.encode())]
+
+
 def test_event_time_window(client: TestClient, tokens: dict[str, str], clock: ManualClock) -> None:
     now = clock.now()
     result = post_json(

@@ -78,6 +78,21 @@ def test_a_json_body_of_several_values_is_refused_whole(values: list[Any], seps:
         split_body(joined(values, seps), "application/json")
 
 
+@given(st.lists(containers, min_size=1, max_size=5), st.sampled_from([",", ", ", " ,\n"]))
+def test_a_json_array_yields_each_item_as_decode_event_reads_it(
+    values: list[Any], sep: str
+) -> None:
+    body = ("[" + sep.join(json.dumps(v, ensure_ascii=False) for v in values) + "]").encode()
+
+    framed = split_body(body, "application/json")
+
+    assert [json.loads(item) for item in framed.items] == values
+    if framed.events is not None:  # decoded in one go: only when every item is an event
+        assert framed.events == [decode_event(item) for item in framed.items]
+    else:
+        assert any(isinstance(decode_event(item), ItemRejected) for item in framed.items)
+
+
 @given(st.lists(st.lists(containers, min_size=1, max_size=3), min_size=1, max_size=4))
 def test_every_ndjson_line_yields_at_most_one_event(lines: list[list[Any]]) -> None:
     body = b"\n".join(joined(values, [","] * 3) for values in lines)

@@ -250,26 +250,41 @@ class IntakeService:
         sender_id: str | None,
         content_type: str,
         hold_rejected: bool = True,
+        decoded: Sequence[Event] | None = None,
     ) -> BatchResult:
         """Items as received, each one JSON object, decoded and checked on its own.
 
         An item that is not exactly one JSON value is refused whole (`decode_event`), so
         every item yields at most one event and every event meets the device checks.
         `hold_rejected=False` is for replays from the quarantine, which keeps its own rows.
+        `decoded`, when a framing has already decoded every item as an event (a JSON array
+        decoded whole, zhian.ingest.native.framing), is `decode_event` of each item.
         """
-        # One decode call per item: as fast as decoding a joined array, and an item can't
-        # close the array early or open a second element the way a joined array lets it.
-        candidates: list[Event | ItemRejected] = [decode_event(raw) for raw in items]
+        # One decode call per item (unless decoded): an item can't close the array early
+        # or open a second element the way a joined array lets it.
+        candidates: list[Event | ItemRejected] = (
+            list(decoded) if decoded is not None else [decode_event(raw) for raw in items]
+        )
         return self._process(
             candidates, items, source, sender_id, content_type, hold_rejected=hold_rejected
         )
 
     async def submit_raw_async(
-        self, items: Sequence[bytes], *, source: str, sender_id: str | None, content_type: str
+        self,
+        items: Sequence[bytes],
+        *,
+        source: str,
+        sender_id: str | None,
+        content_type: str,
+        decoded: Sequence[Event] | None = None,
     ) -> BatchResult:
         return await anyio.to_thread.run_sync(
             lambda: self.submit_raw(
-                items, source=source, sender_id=sender_id, content_type=content_type
+                items,
+                source=source,
+                sender_id=sender_id,
+                content_type=content_type,
+                decoded=decoded,
             )
         )
 

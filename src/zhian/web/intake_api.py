@@ -11,7 +11,7 @@ from zhian.errors import BadRequestError, PayloadTooLargeError
 from zhian.ingest.native.framing import media_type, split_body
 from zhian.ingest.validate import FieldError
 from zhian.node import Node
-from zhian.web.deps import authenticate_device, get_node, read_bounded_body
+from zhian.web.deps import authenticate_device, node_dependency, read_bounded_body
 from zhian.web.openapi_errors import error_responses
 
 # Devices authenticate by their own token (zhian.web.deps), not by a session: no 403.
@@ -43,7 +43,7 @@ _JSON = "application/json"
 )
 async def submit_events(
     request: Request,
-    node: Annotated[Node, Depends(get_node)],
+    node: Annotated[Node, Depends(node_dependency)],
     sender_id: Annotated[str, Depends(authenticate_device)],
 ) -> Response:
     settings = node.settings.intake
@@ -66,7 +66,11 @@ async def submit_events(
             field="body",
         )
     result = await node.intake.submit_raw_async(
-        framed.items, source="native", sender_id=sender_id, content_type=media_type(content_type)
+        framed.items,
+        source="native",
+        sender_id=sender_id,
+        content_type=media_type(content_type),
+        decoded=framed.events,
     )
     if framed.lines:
         result = msgspec.structs.replace(
@@ -96,7 +100,7 @@ async def submit_events(
 )
 async def upload_image(
     request: Request,
-    node: Annotated[Node, Depends(get_node)],
+    node: Annotated[Node, Depends(node_dependency)],
     _sender_id: Annotated[str, Depends(authenticate_device)],
 ) -> Response:
     body = await read_bounded_body(request, node.settings.images.max_bytes)
