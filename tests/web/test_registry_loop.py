@@ -35,6 +35,7 @@ def client(keyed_node: Node) -> Iterator[TestClient]:  # noqa: F811
     with TestClient(create_app(keyed_node), follow_redirects=False) as test_client:
         yield test_client
 
+
 # Real tokens are lower-case base32, so this one cannot appear in an export by chance
 # (a bare "tok_x" did: one real token in 32 begins with it).
 UNREGISTERED_CARD_TOKEN = "tok_UNREGISTERED-CARD"
@@ -171,7 +172,11 @@ def test_the_registry_list_exported_upward_reflects_the_loop(
     assert record["name_masked"] == "张**" and record["moved_out_at"]
     assert record["id_number_token"] and record["id_number_masked"].count("*") >= 8
     exported = "".join(",".join(row) for row in residents)
-    assert NAME not in exported and ZHANG_ID not in exported and UNREGISTERED_CARD_TOKEN not in exported
+    assert (
+        NAME not in exported
+        and ZHANG_ID not in exported
+        and UNREGISTERED_CARD_TOKEN not in exported
+    )
 
     header, *houses = _export(client, "houses", "xlsx")
     by_id = {row[0]: dict(zip(header, row, strict=True)) for row in houses}
