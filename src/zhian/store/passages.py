@@ -31,7 +31,7 @@ RECENT_FIRST: Final = (timedelta(days=1), timedelta(days=8))
 # A subject's newest page is read by time (a scan of the rows between its oldest and newest
 # passage) rather than through the index when that scan reads at most this many rows per
 # passage the index would fetch: fetching one row through the index costs about as much as
-# scanning 3,000 to 4,000 (bench/search.py at 10^7 passages, docs/search.md).
+# scanning 3,000 to 4,000 (an exploratory store of 10^7 events, docs/search.md, *Latency*).
 SCAN_ROWS_PER_FETCH: Final = 2000
 # Up to this many tokens, a read by time checks each token on its own (`_lookup_sql`).
 EQUALITY_TOKENS: Final = 8
