@@ -7,9 +7,12 @@ progress in the log."""
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
+import msgspec
 import pytest
 
 from tests.store.vault import MemoryVault
@@ -18,7 +21,12 @@ from zhian.search.plates import plate_query
 from zhian.store import EventStore
 from zhian.store.engines import open_event_store
 from zhian.store.events import plate_passages_sql, subject_passages_statement
-from zhian.store.passages import PassageFilter, PassageRecord, passages_statement
+from zhian.store.passages import (
+    DuckDbPassages,
+    PassageFilter,
+    PassageRecord,
+    passages_statement,
+)
 from zhian.store.settings import StoreSettings
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -122,21 +130,43 @@ def _filters(vault: MemoryVault) -> list[PassageFilter]:
             direction="in",
             limit=100,
         ),
+        # A subject's newest page, its times found first through the index and then read
+        # by time (`DuckDbPassages`): a plate, a person, both, narrowed and paged.
+        PassageFilter(**window, plate_tokens=plates[:1], limit=10),
+        PassageFilter(**window, plate_tokens=plates[:1], limit=5, offset=7, direction="in"),
+        PassageFilter(**window, plate_tokens=plates[:2], limit=6, device_ids=("gate-0", "gate-3")),
+        PassageFilter(**window, subject_tokens=person, limit=12, offset=3),
+        PassageFilter(**window, subject_tokens=person, limit=8, device_ids=("door-1", "cam-1")),
+        PassageFilter(**window, plate_tokens=plates[:1], subject_tokens=person, limit=20),
+        PassageFilter(**window, plate_tokens=(plates[0], plates[0]), limit=9),
     ]
 
 
-def _expected(events: list[Event], search: PassageFilter) -> list[str]:
-    """A plate search's page computed from the events themselves."""
-    assert QUERY is not None
-    wanted = {TYPED, *QUERY.near}
+def _expected(events: list[Event], search: PassageFilter, vault: MemoryVault) -> list[str]:
+    """A search's page by plate or subject tokens computed from the events themselves."""
+
+    def token(event: Event) -> str | None:
+        kind = {VehicleEvent: "vehicle", AccessEvent: "access", FaceEvent: "face"}[type(event)]
+        if kind not in search.types:
+            return None
+        if isinstance(event, VehicleEvent) and search.plate_tokens is not None:
+            return vault.token("plate", event.plate)
+        if (
+            isinstance(event, AccessEvent | FaceEvent)
+            and event.subject is not None
+            and search.subject_tokens is not None
+        ):
+            return vault.token("subject", event.subject.ref)
+        return None
+
+    wanted = {*(search.plate_tokens or ()), *(search.subject_tokens or ())}
     found = sorted(
         (
             e
             for e in events
-            if isinstance(e, VehicleEvent)
-            and e.plate in wanted
+            if token(e) in wanted
             and search.since <= e.time < search.until
-            and search.direction in (None, e.direction)
+            and search.direction in (None, getattr(e, "direction", None))
             and (search.device_ids is None or e.device_id in search.device_ids)
         ),
         key=lambda e: e.time,
@@ -159,13 +189,16 @@ def test_passage_searches_answer_the_same_with_the_indexes_or_without(tmp_path: 
             assert bool(_indexes(store)) is indexes
             answers.append(_answers(store, vault))
     assert answers[0] == answers[1]
-    # And they are the right ones: the typed plate's and its misreads' passages, newest first.
+    # And they are the right ones: each subject's passages in the window, newest first.
     searches = _filters(vault)
     for search, answer in zip(searches, answers[0], strict=True):
-        if search.plate_tokens and len(search.plate_tokens) > 1 and not search.subject_tokens:
-            assert [r.event_id for r in answer] == _expected(events, search), search
-    assert len(answers[0][0]) == 50 and len(answers[0][-2]) == 50 and answers[0][-1]
-    assert len(answers[0][-3]) == 30
+        assert [r.event_id for r in answer] == _expected(events, search, vault), search
+    assert len(answers[0][0]) == 50 and len(answers[0][11]) == 50 and answers[0][12]
+    assert len(answers[0][10]) == 30
+    assert all(
+        len(answer) == search.limit
+        for search, answer in zip(searches[13:], answers[0][13:], strict=True)
+    )
     person = answers[0][4]
     assert {r.type for r in person} == {"access", "face"}
     assert all(r.subject is not None and r.subject.startswith(("card", "resident")) for r in person)
@@ -264,3 +297,56 @@ def test_an_index_a_store_gains_is_built_at_start_with_its_progress_logged(
         "dropped the index access_events_subject (store.subject_index is off)",
         "dropped the index face_events_subject (store.subject_index is off)",
     ]
+
+
+class _RecordingCursor:
+    """A cursor that keeps the parameters of each statement it runs."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, seen: list[dict[str, object]]) -> None:
+        self._cursor, self._seen = cursor, seen
+
+    def execute(self, sql: str, parameters: dict[str, object]) -> duckdb.DuckDBPyConnection:
+        self._seen.append(parameters)
+        return self._cursor.execute(sql, parameters)
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
+class _Recording:
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection, self.seen = connection, list[dict[str, object]]()
+
+    def cursor(self) -> _RecordingCursor:
+        return _RecordingCursor(self.connection.cursor(), self.seen)
+
+
+def test_a_subjects_newest_page_is_read_over_its_own_span_of_time(tmp_path: Path) -> None:
+    vault = MemoryVault()
+    with _open(tmp_path, vault, indexes=True) as store:
+        store.apply(_logged(_events(900)))
+        path = store.path
+    window = {"since": AT - timedelta(days=30), "until": AT + timedelta(days=2)}
+    searches = [
+        PassageFilter(**window, plate_tokens=(vault.token("plate", TYPED),), limit=10),
+        PassageFilter(
+            **window, subject_tokens=(vault.token("subject", CARDS[0]),), limit=20, offset=4
+        ),
+    ]
+    with closing(duckdb.connect(str(path))) as connection:
+        recording = _Recording(connection)
+        indexed = DuckDbPassages(
+            recording,  # type: ignore[arg-type]
+            indexed=["vehicle_events", "access_events", "face_events"],
+        )
+        for search in searches:
+            page = indexed.passages(search)
+            assert page == DuckDbPassages(connection).passages(search)
+            assert len(page) == search.limit
+            # The page's times first, then only the span from its oldest row to its newest
+            # (the offset's rows before it included), not the 32 days asked.
+            newest = DuckDbPassages(connection).passages(
+                msgspec.structs.replace(search, limit=1, offset=0)
+            )[0]
+            assert recording.seen[-1]["since"] == page[-1].time
+            assert recording.seen[-1]["until"] == newest.time + timedelta(microseconds=1)

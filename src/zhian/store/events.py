@@ -36,6 +36,7 @@ from zhian.store.schema import (
     STORE_CONSUMER,
     schema_statements,
     union_all,
+    wanted_indexes,
 )
 from zhian.store.writer import write_batch
 
@@ -74,7 +75,10 @@ class EventStore:
         # never races with a batch being written on the main connection.
         self._reader_root = self._connection.cursor()
         self.queries: EventQueries = DuckDbEventQueries(self._reader_root)
-        self.passages = DuckDbPassages(self._reader_root)
+        kept = wanted_indexes(plate_index=plate_index, subject_index=subject_index)
+        self.passages = DuckDbPassages(
+            self._reader_root, indexed=[index.table for index, keep in kept.items() if keep]
+        )
         # fetchall, not fetchone: DuckDB refuses other work while a result is unfinished.
         ((last_seq,),) = self._connection.execute(
             "SELECT last_seq FROM store_state WHERE consumer = ?", [STORE_CONSUMER]
@@ -158,21 +162,8 @@ class EventStore:
         co-travellers (同行) are found among. One range join, narrowed by time first."""
         if not moments:
             return []
-        values = ", ".join(f"($d{i}, $t{i})" for i in range(len(moments)))
-        parameters: dict[str, object] = {"window": window_seconds, "limit": limit}
-        for i, (device_id, moment) in enumerate(moments):
-            parameters[f"d{i}"], parameters[f"t{i}"] = device_id, moment
-        parameters["since"] = min(m for _, m in moments) - timedelta(seconds=window_seconds)
-        parameters["until"] = max(m for _, m in moments) + timedelta(seconds=window_seconds)
-        sql = (
-            "SELECT v.seq, v.event_id, v.device_id, timezone('UTC', v.time), v.plate, "
-            f"v.plate_masked FROM vehicle_events v JOIN (VALUES {values}) AS s(device_id, time) "
-            "ON v.device_id = s.device_id AND v.time BETWEEN s.time - to_seconds($window) "
-            "AND s.time + to_seconds($window) "
-            "WHERE v.time >= $since AND v.time <= $until AND v.plate IS NOT NULL "
-            "ORDER BY v.time, v.seq LIMIT $limit"
-        )
-        return [_passage(row) for row in self._read(sql, parameters)]
+        statement = plate_passages_near_statement(moments, window_seconds, limit)
+        return [_passage(row) for row in self._read(*statement)]
 
     def subject_passages_near(
         self, moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
@@ -277,10 +268,12 @@ def plate_passages_sql() -> str:
     """`EventStore.plate_passages`' statement: the plate looked up on its own (materialised),
     which the plate index answers (`store.plate_index`), then narrowed to the window and
     ordered; in one SELECT, DuckDB's top-N rewrite would scan the table instead."""
+    # Every row found holds the plate asked for, so it is not fetched (each column fetched
+    # through the index costs its own read per row).
     return (
-        "WITH found AS MATERIALIZED (SELECT seq, event_id, device_id, time, plate, "
-        "plate_masked FROM vehicle_events WHERE plate = $plate) "
-        "SELECT seq, event_id, device_id, timezone('UTC', time), plate, plate_masked "
+        "WITH found AS MATERIALIZED (SELECT seq, event_id, device_id, time, plate_masked "
+        "FROM vehicle_events WHERE plate = $plate) "
+        "SELECT seq, event_id, device_id, timezone('UTC', time), $plate::VARCHAR, plate_masked "
         "FROM found WHERE time >= $since AND time < $until ORDER BY time, seq LIMIT $limit"
     )
 
@@ -313,16 +306,41 @@ def subject_passages_statement(
     return sql, parameters
 
 
-def subject_passages_near_statement(
+def _near_parameters(
     moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
 ) -> tuple[str, dict[str, object]]:
-    """`EventStore.subject_passages_near`' statement and parameters (`moments` not empty)."""
+    """The (device, moment) VALUES list of a read of passages near moments, and its
+    parameters: each moment, the window, the limit and the span of time they cover."""
     values = ", ".join(f"($d{i}, $t{i})" for i in range(len(moments)))
     parameters: dict[str, object] = {"window": window_seconds, "limit": limit}
     for i, (device_id, moment) in enumerate(moments):
         parameters[f"d{i}"], parameters[f"t{i}"] = device_id, moment
     parameters["since"] = min(m for _, m in moments) - timedelta(seconds=window_seconds)
     parameters["until"] = max(m for _, m in moments) + timedelta(seconds=window_seconds)
+    return values, parameters
+
+
+def plate_passages_near_statement(
+    moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
+) -> tuple[str, dict[str, object]]:
+    """`EventStore.plate_passages_near`' statement and parameters (`moments` not empty)."""
+    values, parameters = _near_parameters(moments, window_seconds, limit)
+    sql = (
+        "SELECT v.seq, v.event_id, v.device_id, timezone('UTC', v.time), v.plate, "
+        f"v.plate_masked FROM vehicle_events v JOIN (VALUES {values}) AS s(device_id, time) "
+        "ON v.device_id = s.device_id AND v.time BETWEEN s.time - to_seconds($window) "
+        "AND s.time + to_seconds($window) "
+        "WHERE v.time >= $since AND v.time <= $until AND v.plate IS NOT NULL "
+        "ORDER BY v.time, v.seq LIMIT $limit"
+    )
+    return sql, parameters
+
+
+def subject_passages_near_statement(
+    moments: Sequence[tuple[str, datetime]], window_seconds: float, limit: int
+) -> tuple[str, dict[str, object]]:
+    """`EventStore.subject_passages_near`' statement and parameters (`moments` not empty)."""
+    values, parameters = _near_parameters(moments, window_seconds, limit)
     sql = (
         "SELECT a.seq, a.event_id, a.device_id, timezone('UTC', a.time), 'access', "
         "a.subject_kind, a.subject_ref, a.subject_masked FROM access_events a "

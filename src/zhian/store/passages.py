@@ -13,6 +13,7 @@ model asks it, so Spark does not answer it; pages in another process ask it by n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -27,6 +28,13 @@ PASSAGE_TYPES: Final[tuple[PassageType, ...]] = ("access", "vehicle", "face")
 MAX_PAGE_ROWS: Final = 5000  # an export's page; a screen shows far fewer
 # A many-plate search tries its last day, then its last 8 days, before the whole window.
 RECENT_FIRST: Final = (timedelta(days=1), timedelta(days=8))
+# A subject's newest page is read by time (a scan of the rows between its oldest and newest
+# passage) rather than through the index when that scan reads at most this many rows per
+# passage the index would fetch: fetching one row through the index costs about as much as
+# scanning 3,000 to 4,000 (an exploratory store of 10^7 events, docs/search.md, *Latency*).
+SCAN_ROWS_PER_FETCH: Final = 2000
+# Up to this many tokens, a read by time checks each token on its own (`_lookup_sql`).
+EQUALITY_TOKENS: Final = 8
 
 
 class PassageFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -186,10 +194,21 @@ def _looked_up(kind: PassageType, search: PassageFilter) -> bool:
 def _lookup_sql(kind: PassageType, search: PassageFilter) -> str:
     column, field = _SUBJECT_COLUMN[kind]
     prefix = _PARAMETER_PREFIX[field]
-    names = ", ".join(f"${prefix}{i}" for i in range(len(getattr(search, field))))
+    tokens: tuple[str, ...] = getattr(search, field)
+    select = f"SELECT {_LOOKUP_COLUMNS[kind]} FROM {_TABLES[kind]} WHERE "
+    if search.recent and len(set(tokens)) <= EQUALITY_TOKENS:
+        # Read by time, a few tokens are each their own equality, which the scan checks on
+        # the token column alone before it reads any other; an IN list is checked after
+        # every column of every row in the span has been read.
+        first = {token: i for i, token in reversed(list(enumerate(tokens)))}
+        reads = " UNION ALL ".join(
+            f"{select}{column} = ${prefix}{i}{_RECENT}" for i in sorted(first.values())
+        )
+        return f"{_lookup_name(kind)} AS MATERIALIZED ({reads})"
+    names = ", ".join(f"${prefix}{i}" for i in range(len(tokens)))
     return (
-        f"{_lookup_name(kind)} AS MATERIALIZED (SELECT {_LOOKUP_COLUMNS[kind]} "
-        f"FROM {_TABLES[kind]} WHERE {column} IN ({names}){_RECENT if search.recent else ''})"
+        f"{_lookup_name(kind)} AS MATERIALIZED ({select}{column} IN ({names})"
+        f"{_RECENT if search.recent else ''})"
     )
 
 
@@ -206,6 +225,41 @@ def _part(kind: PassageType, search: PassageFilter) -> str:
     elif getattr(search, tokens) is not None:
         conditions.append("FALSE")  # an empty token list matches nothing
     return f"{select} WHERE {' AND '.join(conditions)}"
+
+
+def _page_times_sql(search: PassageFilter, kinds: list[PassageType]) -> str:
+    """The first step of a subject's newest page: the time, token and row id of each of its
+    passages, looked up through the index with no other column fetched (the costly part of
+    an index read is fetching each row's columns, the event id above all), narrowed as the
+    page is, newest first, `$limit` of them; and how many passages the lookup found."""
+    extra = ""
+    if search.device_ids is not None:
+        extra += ", device_id"
+    if search.direction is not None:
+        extra += ", direction"
+    lookups, parts = [], []
+    for kind in kinds:
+        column, field = _SUBJECT_COLUMN[kind]
+        prefix = _PARAMETER_PREFIX[field]
+        names = ", ".join(f"${prefix}{i}" for i in range(len(getattr(search, field))))
+        lookups.append(
+            f"{kind}_times AS MATERIALIZED (SELECT rowid AS row_id, seq, time, "
+            f"{column} AS token{extra} FROM {_TABLES[kind]} WHERE {column} IN ({names}))"
+        )
+        conditions = ["time >= $since", "time < $until"]
+        if search.device_ids is not None:
+            conditions.append("device_id IN (SELECT unnest($devices))")
+        if search.direction is not None:
+            conditions.append("direction = $direction")
+        parts.append(
+            f"SELECT '{kind}' AS type, row_id, seq, time, token FROM {kind}_times "
+            f"WHERE {' AND '.join(conditions)}"
+        )
+    found = " + ".join(f"(SELECT count(*) FROM {kind}_times)" for kind in kinds)
+    return (
+        f"WITH {', '.join(lookups)} SELECT type, row_id, timezone('UTC', time), token, {found} "
+        f"FROM ({' UNION ALL '.join(parts)}) ORDER BY time DESC, seq DESC LIMIT $limit"
+    )
 
 
 def passages_sql(search: PassageFilter) -> str | None:
@@ -228,6 +282,10 @@ def passages_statement(search: PassageFilter) -> tuple[str, dict[str, object]] |
     sql = passages_sql(search)
     if sql is None:
         return None
+    return sql, _parameters(search, sql)
+
+
+def _parameters(search: PassageFilter, sql: str) -> dict[str, object]:
     parameters: dict[str, object] = {
         "since": search.since,
         "until": search.until,
@@ -238,7 +296,7 @@ def passages_statement(search: PassageFilter) -> tuple[str, dict[str, object]] |
         **_token_parameters(search),
     }
     # DuckDB refuses a parameter the statement does not name; `$plate1` is not `$plate10`.
-    return sql, {k: v for k, v in parameters.items() if re.search(rf"\${k}\b", sql)}
+    return {k: v for k, v in parameters.items() if re.search(rf"\${k}\b", sql)}
 
 
 def check_filter(search: PassageFilter) -> None:
@@ -278,10 +336,16 @@ def _detail_sql() -> str:
 
 class DuckDbPassages:
     """Passage search over a DuckDB store (its file, or views over its Parquet files);
-    each call reads through a cursor of its own taken from `reader_root`."""
+    each call reads through a cursor of its own taken from `reader_root`.
 
-    def __init__(self, reader_root: duckdb.DuckDBPyConnection) -> None:
+    `indexed` names the tables whose subject column an index answers (`store.plate_index`,
+    `store.subject_index`): a search by subject there reads its newest page first."""
+
+    def __init__(
+        self, reader_root: duckdb.DuckDBPyConnection, *, indexed: Iterable[str] = ()
+    ) -> None:
         self._root = reader_root
+        self._indexed = frozenset(indexed)
 
     def passages(self, search: PassageFilter) -> list[PassageRecord]:
         """Newest first; `limit` rows from `offset` on."""
@@ -298,7 +362,69 @@ class DuckDbPassages:
                 rows = self._rows(recent)
                 if len(rows) == search.limit:
                     return [_record(row) for row in rows]
-        return [_record(row) for row in self._rows(msgspec.structs.replace(search, recent=False))]
+        whole = msgspec.structs.replace(search, recent=False)
+        return [_record(row) for row in self._rows(self._newest_page(whole) or whole)]
+
+    def _newest_page(self, search: PassageFilter) -> PassageFilter | None:
+        """The same search narrowed to the span of time that holds its page, to be read by
+        time, when that is cheaper than reading every passage of its subjects through the
+        index; None to read the search as it is.
+
+        Through the index, every passage of the subjects is fetched, column by column, row
+        by row, before the window narrows them and the page keeps `limit`: a subject seen
+        daily costs its whole history for a page of its last days. So the index first gives
+        only the time of each passage (`_page_times_sql`); the page's rows are then the
+        newest `offset + limit` of them, between their oldest and newest time, and a read of
+        that span by time (the zone maps prune the rest) finds the same rows, and with
+        them every other passage of the span, which the time order then leaves off the
+        page. The span's rows are estimated by its row ids (rows are stored in about their
+        time order); a span longer than `SCAN_ROWS_PER_FETCH` rows per passage found is read
+        through the index after all, as is a window holding fewer than `offset + limit` and a
+        search by more than `EQUALITY_TOKENS` tokens of a kind."""
+        kinds = [kind for kind in _wanted_types(search) if _looked_up(kind, search)]
+        if not kinds or search.device_ids == ():
+            return None
+        if max(len(search.plate_tokens or ()), len(search.subject_tokens or ())) > (
+            EQUALITY_TOKENS
+        ):
+            # A plate with its misreads: finding the times of every variant's passages
+            # cost more than it saved (bench/search.py at 10^8: p50 1.14 s → 1.84 s with
+            # three variants seen); its last days are tried first instead (`passages`).
+            return None
+        if any(_TABLES[kind] not in self._indexed for kind in kinds):
+            return None  # without the index, finding the times scans the tables
+        wanted = search.offset + search.limit
+        sql = _page_times_sql(search, kinds)
+        parameters = _parameters(msgspec.structs.replace(search, limit=wanted, offset=0), sql)
+        with closing(self._root.cursor()) as cursor:
+            times = cursor.execute(sql, parameters).fetchall()
+        if len(times) < wanted:
+            return None
+        on_page = sorted({kind for kind, _, _, _, _ in times})
+        plates = tuple(sorted({token for kind, _, _, token, _ in times if kind == "vehicle"}))
+        subjects = tuple(sorted({token for kind, _, _, token, _ in times if kind != "vehicle"}))
+        if len(plates) > EQUALITY_TOKENS or len(subjects) > EQUALITY_TOKENS:
+            return None
+        span = 0  # the rows a read by time scans: each token's, in each table on the page
+        for kind in on_page:
+            row_ids = [row_id for k, row_id, _, _, _ in times if k == kind]
+            span += (max(row_ids) - min(row_ids) + 1) * len(
+                plates if kind == "vehicle" else subjects
+            )
+        if span > times[0][4] * SCAN_ROWS_PER_FETCH:
+            return None
+        newest, oldest = (times[i][2].replace(tzinfo=UTC) for i in (0, -1))
+        # Only the types and tokens with a passage on the page are kept: [oldest, newest]
+        # holds every row of the page, so the same rows come first in the same order.
+        return msgspec.structs.replace(
+            search,
+            since=oldest,
+            until=newest + timedelta(microseconds=1),
+            types=tuple(on_page),
+            plate_tokens=plates if search.plate_tokens is not None else None,
+            subject_tokens=subjects if search.subject_tokens is not None else None,
+            recent=True,
+        )
 
     def _rows(self, search: PassageFilter) -> list[tuple[Any, ...]]:
         statement = passages_statement(search)
