@@ -226,6 +226,21 @@ def test_a_stranger_car_that_stays_is_a_zombie_one_read_elsewhere_later_left(
     assert _zombies(node, START + timedelta(days=9)) == []
 
 
+def test_a_zombie_alert_says_it_rests_on_gate_reads_only(node: Node, district: District) -> None:
+    site = next(s for s in district.sites if s.vehicle_gates)
+    _submit(node, [_car_at_gate(district, "z1", site.vehicle_gates[0], START, "in", trade=False)])
+    _at(node, START + timedelta(days=8))
+    with node.alerts() as alerts:
+        found = [
+            alerts.get_alert(i, scope=JurisdictionScope.unscoped()) for i in node.models.run_once()
+        ]
+    [alert] = [a for a in found if a.rule == "model.zombie_vehicle"]
+    # What it rests on, and what that evidence cannot tell (issue #20: a missed exit).
+    assert "nor been read at any other device" in alert.evidence.explanation_en
+    assert "a car whose way out the gate missed reads the same" in alert.evidence.explanation_en
+    assert "驶出漏读的车辆表现相同" in alert.evidence.explanation_zh
+
+
 def test_a_delivery_van_waits_for_the_commercial_threshold(node: Node, district: District) -> None:
     site = next(s for s in district.sites if s.vehicle_gates)
     van = district.trade_plates[0]

@@ -17,6 +17,10 @@ from zhian.models.utilities import (
 )
 from zhian.store.queries import ResidentSighting
 
+# From this age a resident is expected to pass a reader (the youngest go out with an adult
+# and read no card): a registered adult never seen at all counts as absent.
+ADULT_AGE = 18
+
 
 def _usage_sentence(usage: UsageSummary | None) -> tuple[str, str]:
     """The readings' part of the vacant-house sentence, zh and en; empty without readings."""
@@ -44,8 +48,10 @@ def _ref(seen: ResidentSighting) -> EventRef:
 class MovedOutModel:
     """A registered resident with no passage of any kind (door, camera, own car) for N
     consecutive days, after having been seen: the registry may be stale. When a whole
-    household is gone, one task for the house. Residents never seen at all (small children,
-    who read no card) raise nothing: absence is only measured from a sighting."""
+    household is gone, one task for the house. An adult never seen at all while the rest of
+    the household has been seen for N days or more is as absent (moved out before the
+    store's records begin, or the readers missed the way out); children never seen (the
+    youngest read no card) and households never seen at all raise nothing."""
 
     name = "model.moved_out"
     scenario = "moved_out"
@@ -95,6 +101,8 @@ class MovedOutModel:
             # Only while the rest of the household is still about: a household that left
             # together is reported once, as a household, when the last of them passes N.
             recent = run.now - max(s.at for s in known) < limit / 2
+            if recent:
+                drafts += self._never_seen(run, house, members, known, limit)
             for s in absent if recent else ():
                 days = (run.now - s.at).days
                 drafts.append(
@@ -116,6 +124,56 @@ class MovedOutModel:
                         figures={**figures, "absent_days": days},
                     )
                 )
+        return drafts
+
+    def _never_seen(
+        self,
+        run: ModelRun,
+        house: str,
+        members: list[str],
+        known: list[ResidentSighting],
+        limit: timedelta,
+    ) -> list[AlertDraft]:
+        """Adults of a household still about who have not been seen once since the store
+        first saw the household, N days ago or more: as absent as one last seen then (a
+        resident who moved out before the records begin, or whose way out the readers
+        missed). Children are left out: the youngest read no card."""
+        watched_since = min(s.first_at or s.at for s in known)
+        days = (run.now - watched_since).days
+        if run.now - watched_since < limit:
+            return []
+        seen = {s.resident_id for s in known}
+        year = run.local(run.now).year
+        community = run.master.house_community.get(house)
+        label_zh, label_en = run.master.house_label[house]
+        figures = parameter_figures(run.params(community), self.parameters)
+        # The evidence: the newest sighting of the household, which is still about.
+        latest = max(known, key=lambda s: s.at)
+        since = run.local(watched_since)
+        drafts = []
+        for resident in members:
+            born = run.master.birth_year.get(resident)
+            if resident in seen or born is None or year - born < ADULT_AGE:
+                continue
+            drafts.append(
+                AlertDraft(
+                    rule=self.name,
+                    kind="moved_out",
+                    tier="minor",
+                    subject=resident,
+                    place_id=house,
+                    community_id=community,
+                    place_name=label_zh,
+                    observed_at=run.now,
+                    explanation_zh=f"{label_zh}登记居民{resident}自{since:%m-%d}起{days}天从未出现"
+                    f"（同户其他人仍在），请核实登记",
+                    explanation_en=f"Registered resident {resident} of {label_en} has not been "
+                    f"seen once in the {days} days since the household was first seen "
+                    f"({since:%m-%d}), while the household has: please check the registry",
+                    events=(_ref(latest),),
+                    figures={**figures, "absent_days": days, "household_seen_days": days},
+                )
+            )
         return drafts
 
 

@@ -49,6 +49,7 @@ class MasterData:
     community_name: dict[str, str] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)  # house -> residents
     resident_house: dict[str, str] = field(default_factory=dict)
+    birth_year: dict[str, int] = field(default_factory=dict)  # resident -> year of birth
     device_community: dict[str, str | None] = field(default_factory=dict)
     optins: dict[str, str] = field(default_factory=dict)  # resident -> self | guardian
     device_name: dict[str, str] = field(default_factory=dict)
@@ -164,6 +165,7 @@ def build_master(
         community_name={c.id: c.name for c in communities.values()},
         members=members,
         resident_house={r.id: r.house_id for r in residents},
+        birth_year={r.id: r.birth_year for r in residents},
         device_community={d.id: d.community_id for d in devices},
         optins={o.resident_id: o.requested_by for o in optins},
         device_name={d.id: d.name for d in devices},

@@ -82,11 +82,15 @@ class ZombieVehicleModel:
                     place_name=name,
                     device_id=stay.last_device_id,
                     observed_at=run.now,
+                    # The evidence, and its limit: gate reads only; a car whose way out
+                    # the gate missed reads the same (docs/models.md, zombie vehicle).
                     explanation_zh=f"车辆{masked}于{run.local(entered):%m-%d %H:%M}驶入{name}后"
-                    f"已{days:.0f}天无通行记录，疑似僵尸车",
+                    f"已{days:.0f}天无通行记录，其间也未在其他点位被识读，疑似僵尸车"
+                    f"（仅依据道闸识读：驶出漏读的车辆表现相同，请现场核实）",
                     explanation_en=f"Vehicle {masked} entered {name} on "
-                    f"{run.local(entered):%m-%d %H:%M} and has not passed a gate for "
-                    f"{days:.0f} days",
+                    f"{run.local(entered):%m-%d %H:%M} and has not passed a gate, nor been "
+                    f"read at any other device, for {days:.0f} days (gate reads only: a car "
+                    f"whose way out the gate missed reads the same; please check on site)",
                     events=(EventRef(stay.last_event_id, "vehicle", stay.last_device_id, entered),),
                     figures={
                         **parameter_figures(params, self.parameters),

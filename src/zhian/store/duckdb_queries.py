@@ -51,7 +51,8 @@ WITH s AS (
 SELECT resident_id, timezone('UTC', max(time)), arg_max(event_id, time),
        arg_max(device_id, time), arg_max(type, time),
        arg_max(direction, time) FILTER (WHERE direction IS NOT NULL),
-       timezone('UTC', max(time) FILTER (WHERE direction IS NOT NULL))
+       timezone('UTC', max(time) FILTER (WHERE direction IS NOT NULL)),
+       timezone('UTC', min(time))
 FROM s GROUP BY resident_id
 """
 
@@ -346,7 +347,14 @@ class DuckDbEventQueries:
         rows = self._rows(_SIGHTINGS_SQL, _window(since, until), reference.by_name())
         return [
             ResidentSighting(
-                row[0], _utc(row[1]), row[2], row[3], row[4], row[5], _utc_or_none(row[6])
+                row[0],
+                _utc(row[1]),
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                _utc_or_none(row[6]),
+                _utc(row[7]),
             )
             for row in rows
         ]

@@ -162,8 +162,10 @@ class SealedCapture(NamedTuple):
 
 class ResidentSighting(NamedTuple):
     """A registered resident's newest sighting (a granted door passage by their card or
-    face, a face capture matched to them, or their own car at a gate), and their newest
-    passage that has a direction."""
+    face, a face capture matched to them, or their own car at a gate), their newest
+    passage that has a direction, and their first sighting in the window (since when the
+    store has watched them: a housemate's first sighting dates the absence of a resident
+    never seen at all)."""
 
     resident_id: str
     at: datetime
@@ -172,6 +174,7 @@ class ResidentSighting(NamedTuple):
     event_type: str
     direction: str | None
     direction_at: datetime | None
+    first_at: datetime | None = None
 
 
 class GateVehicleStay(NamedTuple):

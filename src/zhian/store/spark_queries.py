@@ -77,7 +77,8 @@ WITH s AS (
 )
 SELECT resident_id, unix_micros(max(time)), max_by(event_id, time), max_by(device_id, time),
        max_by(type, time), max_by(direction, time) FILTER (WHERE direction IS NOT NULL),
-       unix_micros(max(time) FILTER (WHERE direction IS NOT NULL))
+       unix_micros(max(time) FILTER (WHERE direction IS NOT NULL)),
+       unix_micros(min(time))
 FROM s GROUP BY resident_id
 """
 
@@ -439,7 +440,14 @@ class SparkEventQueries:
         rows = self._rows(_SIGHTINGS_SQL, _window(since, until), reference.by_name())
         return [
             ResidentSighting(
-                r[0], _utc(r[1]), r[2], r[3], r[4], r[5], None if r[6] is None else _utc(r[6])
+                r[0],
+                _utc(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                None if r[6] is None else _utc(r[6]),
+                _utc(r[7]),
             )
             for r in rows
         ]

@@ -78,6 +78,10 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
     "trend_per_minute": ("每分钟变化(人)", "Trend (people/min)"),
     "absent_days": ("缺席天数", "Days absent"),
     "household": ("同户人数", "Household members"),
+    "household_seen_days": (
+        "同户被看到的天数(此人从未出现)",
+        "Days household seen (this one never)",
+    ),
     "local_hour": ("本地时刻(时)", "Local hour"),
     "minutes": ("分钟数", "Minutes"),
     "occupant_days": ("常住人天数", "Occupant days"),
