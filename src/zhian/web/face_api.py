@@ -6,28 +6,38 @@ search without them is refused (400 naming `case_number`), as is one whose case 
 in the user's jurisdiction (404 naming `case_number`), and the refusal audited
 (`faces.search.refused`); an allowed one is audited (`faces.search`) with the captures
 matched and how many were compared. Subjects come back masked. Needs `faces.search`.
+
+`/faces/search-by-photo` takes a photo instead (multipart: `photo`, JPEG or PNG, at most
+`images.max_bytes`), computes its embedding in the node and runs the same search, refused
+and audited in the same way; the photo is not kept (docs/search.md).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+import anyio
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.devices.service import DeviceService
-from zhian.errors import BadRequestError, NotFoundError
 from zhian.governance.reveal import Purpose
-from zhian.search.faces import MAX_FEATURE_CHARS, probe_vector
+from zhian.search.faces import MAX_FEATURE_CHARS, FaceSearchResult, probe_vector
+from zhian.search.photo import SAME_PERSON_SIMILARITY
 from zhian.web.auth import current_user
-from zhian.web.deps import Context
+from zhian.web.deps import Context, RequestContext
 from zhian.web.face_views import (
     DEFAULT_MIN_SIMILARITY,
     DEFAULT_TOP_K,
+    MAX_FACES,
     MAX_TOP_K,
+    REFUSALS,
     checked_purpose,
+    photo_details,
+    photo_probe,
     refuse_search,
     search_faces,
+    uploaded,
 )
 from zhian.web.openapi_errors import error_responses
 
@@ -65,18 +75,72 @@ def face_search(context: Context, body: FaceSearch) -> dict[str, Any]:
     try:
         checked = checked_purpose(context, body.case_number, body.reason)
         probe = probe_vector(body.feature)
-    except (BadRequestError, NotFoundError) as error:
+    except REFUSALS as error:
         refuse_search(context, purpose, error)
         raise
     now = context.node.clock.now()
     result = search_faces(context, probe, checked, top_k=body.top_k,
-                          min_similarity=body.min_similarity, now=now)  # fmt: skip
+                          min_similarity=body.min_similarity, now=now,
+                          details={"probe": "feature"})  # fmt: skip
+    return _answer(context, checked, result, body.top_k, body.min_similarity)
+
+
+@router.post("/faces/search-by-photo", summary="Captures most like the face in a photo, for a case")
+async def face_search_by_photo(
+    context: Context,
+    photo: Annotated[UploadFile, File(description="The photo: JPEG or PNG.")],
+    case_number: Annotated[str | None, Form(max_length=64)] = None,
+    reason: Annotated[str | None, Form(max_length=500)] = None,
+    top_k: Annotated[int, Form(ge=1, le=MAX_TOP_K)] = DEFAULT_TOP_K,
+    min_similarity: Annotated[float, Form(ge=-1.0, le=1.0)] = SAME_PERSON_SIMILARITY,
+    face: Annotated[
+        int | None, Form(ge=1, le=MAX_FACES, description="Which face (largest first) to use.")
+    ] = None,
+) -> dict[str, Any]:
+    """The same search as `/faces/search` with the embedding of a face in the photo,
+    computed in the node (dlib's ResNet model, `dlib-resnet-v1`; only when
+    `faces.capture_feature_model` says the cameras' features are of that model). A photo
+    with no face is refused (400 naming `photo`); with several, the largest is used unless
+    `face` picks another, and `photo.faces` lists them all. The photo is not kept."""
+    purpose = Purpose(case_number or None, reason or None)
+    node = context.node
+    try:
+        try:
+            data = await uploaded(photo, node.settings.images.max_bytes)
+        finally:
+            await photo.close()
+        checked = checked_purpose(context, case_number, reason)
+        found = await anyio.to_thread.run_sync(photo_probe, node, data, face)
+    except REFUSALS as error:
+        refuse_search(context, purpose, error)
+        raise
+    result = search_faces(context, found.vector, checked, top_k=top_k,
+                          min_similarity=min_similarity, now=node.clock.now(),
+                          details=photo_details(found))  # fmt: skip
+    return {
+        **_answer(context, checked, result, top_k, min_similarity),
+        "photo": {
+            "model": found.model,
+            "faces": [vars(f) for f in found.faces],
+            "face_used": found.chosen,
+            "largest_used": found.picked_largest,
+        },
+    }
+
+
+def _answer(
+    context: RequestContext,
+    checked: Purpose,
+    result: FaceSearchResult,
+    top_k: int,
+    min_similarity: float,
+) -> dict[str, Any]:
     names = {d.id: d.name for d in DeviceService(context.session).list_devices(scope=context.scope)}
     return {
         "case_number": checked.case_number,
         "compared": result.compared,
-        "top_k": body.top_k,
-        "min_similarity": body.min_similarity,
+        "top_k": top_k,
+        "min_similarity": min_similarity,
         "matches": [
             {
                 "device_id": match.device_id,
