@@ -147,8 +147,36 @@ def test_scope_purpose_and_a_bad_feature(
         response = _post(client, search(clock, **changes))
         assert response.status_code == 400, (changes, response.text)
         assert response.json()["error"]["field"] == field
-    trajectory = client.post("/api/v1/trajectories", json={
-        k: v for k, v in search(clock).items() if k not in ("window_seconds", "min_places")
-    })  # fmt: skip
-    assert trajectory.status_code == 400
-    assert trajectory.json()["error"]["field"] == "subject_kind"
+
+
+def test_a_faces_trajectory_is_its_matched_captures_in_time_order_audited(
+    client: TestClient, clock: ManualClock, node: Node, captures: None
+) -> None:
+    body = {k: v for k, v in search(clock).items() if k not in ("window_seconds", "min_places")}
+    response = client.post("/api/v1/trajectories", json=body)
+    assert response.status_code == 200, response.text
+    steps = response.json()["steps"]
+    assert [s["device_id"] for s in steps] == list(CAMERAS)  # J-OTHER's camera not read
+    assert {s["source"] for s in steps} == {"face"} and steps[1]["seconds_since_previous"] == 3600
+    with node.db.session() as session:
+        [entry] = node.governance.audit(session).search(action="trajectory.read")
+    assert entry.record_type == "face_event" and entry.case_number == CASE
+    assert sorted(entry.record_ids) == ["FC1/s0", "FC2/s1", "FC3/s2"]
+    assert entry.details["compared"] == 10 and entry.details["matched"] == 3
+
+
+def test_the_page_shows_a_faces_trajectory_and_co_travellers(
+    client: TestClient, clock: ManualClock, captures: None
+) -> None:
+    now = clock.now()
+    form = {"subject_kind": "face", "feature": FACES.enrolled("subject"), "case_number": CASE,
+            "reason": REASON, "since": f"{now - timedelta(days=1):%Y-%m-%dT%H:%M}",
+            "until": f"{now + timedelta(minutes=1):%Y-%m-%dT%H:%M}", "with_co": "1",
+            "window_seconds": "60", "min_places": "3", "reveal": "1"}  # fmt: skip
+    page = client.post("/trajectories", data=form, params={"lang": "zh"})
+    assert page.status_code == 200, page.text
+    assert page.text.count('data-source="face"') == 3
+    assert 'id="traj-co"' in page.text and "face FC1/c0" in page.text
+    assert 'data-places="3"' in page.text and 'class="revealed"' not in page.text
+    strict = client.post("/trajectories", data={**form, "min_similarity": "0.999"})
+    assert strict.status_code == 200 and 'id="traj-none"' in strict.text

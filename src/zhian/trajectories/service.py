@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from zhian.audit.service import Actor, AuditService
 from zhian.cases.service import CaseService
 from zhian.devices.schemas import DeviceRead
@@ -40,7 +43,12 @@ from zhian.trajectories.analysis import (
     co_travellers,
     trajectory,
 )
-from zhian.trajectories.faces import DEFAULT_THRESHOLD, FaceCapture, face_passages
+from zhian.trajectories.faces import (
+    DEFAULT_THRESHOLD,
+    SUBJECT_TOKEN,
+    FaceCapture,
+    face_passages,
+)
 
 # A search reads at most this many passages (a trajectory) or candidate passages (the
 # co-travellers' range join): a bound, so one request cannot read the whole store.
@@ -163,14 +171,17 @@ class TrajectoryService:
             details=details,
         )  # fmt: skip
 
-    def trajectory(self, query: TrajectoryQuery) -> TrajectoryResult:
-        """The subject's passages in time order with gaps and implausible speeds flagged."""
-        if query.subject_kind == "face":
-            raise BadRequestError("a face's trajectory is later: search its co-travellers, or "
-                                  "its captures by face search", field="subject_kind")  # fmt: skip
+    def trajectory(
+        self, query: TrajectoryQuery, *, min_similarity: float = DEFAULT_THRESHOLD
+    ) -> TrajectoryResult:
+        """The subject's passages in time order with gaps and implausible speeds flagged
+        (for a face, the captures at `min_similarity` or more to its feature)."""
+        _check_similarity(min_similarity)
         purpose = self._checked(query)
         if query.subject_kind == "resident":
             return self._resident_trajectory(query, purpose)
+        if query.subject_kind == "face":
+            return self._face_trajectory(query, purpose, min_similarity)
         token = self.plate_token(query.subject.strip())
         passages = self._visible(
             self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
@@ -226,8 +237,7 @@ class TrajectoryService:
             raise BadRequestError("the window is 1 to 3600 seconds", field="window_seconds")
         if not 2 <= min_places <= 50:
             raise BadRequestError("min_places is 2 to 50", field="min_places")
-        if not 0.0 < min_similarity <= 1.0:
-            raise BadRequestError("min_similarity is above 0 and at most 1", field="min_similarity")
+        _check_similarity(min_similarity)
         purpose = self._checked(query)
         if query.subject_kind == "resident":
             return self._resident_co_travellers(query, purpose, window_seconds, min_places)
@@ -286,17 +296,11 @@ class TrajectoryService:
                                  len(mine), found, masks,
                                  self._names([*mine, *near]))  # fmt: skip
 
-    def _face_co_travellers(
-        self, query: TrajectoryQuery, purpose: Purpose, window_seconds: float, min_places: int,
-        min_similarity: float,
-    ) -> CoTravellerResult:  # fmt: skip
-        """The faces of captures within the window of the captures matched to the subject's
-        feature, at ≥ `min_places` distinct devices. Every capture of the period at the
-        reader's devices is compared (its feature opened); the audit entry (record type
-        `face_event`) names the captures taken for the subject and counts those compared."""
+    def _face_captures(self, query: TrajectoryQuery) -> tuple[int, list[FaceCapture]]:
+        """Every capture of the period at the reader's devices with its feature opened (at
+        most `MAX_FACE_CAPTURES`, newest first), and how many were read."""
         if self.open_feature is None:
             raise BadRequestError("face features cannot be opened on this node", field="feature")
-        probe = probe_vector(query.subject)
         sealed = self.reads.sealed_captures(CaptureWindow(
             since=query.since, until=query.until, device_ids=tuple(self.devices),
             limit=MAX_FACE_CAPTURES,
@@ -307,19 +311,53 @@ class TrajectoryService:
             if vector is not None:
                 captures.append(FaceCapture(capture.device_id, capture.event_id, capture.time,
                                             vector, capture.subject))  # fmt: skip
-        passages = face_passages(probe, captures, threshold=min_similarity,
+        return len(sealed), captures
+
+    def _record_face(
+        self, action: str, purpose: Purpose, query: TrajectoryQuery, matched: list[FaceCapture],
+        **details: object,
+    ) -> None:  # fmt: skip
+        """Audit a face search (record type `face_event`): the captures taken for the
+        subject as the record ids, never the feature."""
+        self.audit.record(
+            Actor.user(self.user_id), action, record_type="face_event",
+            record_ids=[c.ref for c in matched], ip=self.ip, purpose=purpose.reason,
+            case_number=purpose.case_number,
+            details={"probe": "feature", "matched": len(matched), **details,
+                     "since": query.since.isoformat(), "until": query.until.isoformat()},
+        )  # fmt: skip
+
+    def _face_trajectory(
+        self, query: TrajectoryQuery, purpose: Purpose, min_similarity: float = DEFAULT_THRESHOLD
+    ) -> TrajectoryResult:
+        """The captures matched to the subject's feature, in time order, flagged as any
+        trajectory; audited as `trajectory.read` with those captures."""
+        compared, captures = self._face_captures(query)
+        passages = face_passages(_probe(query), captures, threshold=min_similarity,
+                                 window_seconds=1)  # fmt: skip
+        self._record_face("trajectory.read", purpose, query, passages.matched,
+                          compared=compared, min_similarity=min_similarity)  # fmt: skip
+        steps = trajectory(passages.mine, self._places(), self.limits)
+        names = {c.device_id: self.devices[c.device_id].name for c in passages.matched}
+        masks = {SUBJECT_TOKEN: "-"}  # a face has no key to show
+        return TrajectoryResult("face", "face", purpose.case_number or "", steps, masks, names)
+
+    def _face_co_travellers(
+        self, query: TrajectoryQuery, purpose: Purpose, window_seconds: float, min_places: int,
+        min_similarity: float,
+    ) -> CoTravellerResult:  # fmt: skip
+        """The faces of captures within the window of the captures matched to the subject's
+        feature, at ≥ `min_places` distinct devices. Every capture of the period at the
+        reader's devices is compared (its feature opened); the audit entry (record type
+        `face_event`) names the captures taken for the subject and counts those compared."""
+        compared, captures = self._face_captures(query)
+        passages = face_passages(_probe(query), captures, threshold=min_similarity,
                                  window_seconds=window_seconds)  # fmt: skip
         found = co_travellers(passages.mine, passages.others, window_seconds=window_seconds,
                               min_places=min_places)  # fmt: skip
-        self.audit.record(
-            Actor.user(self.user_id), "trajectory.co_travellers", record_type="face_event",
-            record_ids=[c.ref for c in passages.matched], ip=self.ip, purpose=purpose.reason,
-            case_number=purpose.case_number,
-            details={"probe": "feature", "compared": len(sealed), "matched":
-                     len(passages.matched), "found": len(found), "window_seconds":
-                     window_seconds, "min_places": min_places, "min_similarity": min_similarity,
-                     "since": query.since.isoformat(), "until": query.until.isoformat()},
-        )  # fmt: skip
+        self._record_face("trajectory.co_travellers", purpose, query, passages.matched,
+                          compared=compared, found=len(found), window_seconds=window_seconds,
+                          min_places=min_places, min_similarity=min_similarity)  # fmt: skip
         masks = {token: _face_label(members) for token, members in passages.faces.items()}
         names = {c.device_id: self.devices[c.device_id].name for c in captures}
         return CoTravellerResult("face", "face", purpose.case_number or "",
@@ -327,6 +365,15 @@ class TrajectoryService:
 
     def _names(self, passages: Sequence[PlatePassage | SubjectPassage]) -> dict[str, str]:
         return {p.device_id: self.devices[p.device_id].name for p in passages}
+
+
+def _check_similarity(min_similarity: float) -> None:
+    if not 0.0 < min_similarity <= 1.0:
+        raise BadRequestError("min_similarity is above 0 and at most 1", field="min_similarity")
+
+
+def _probe(query: TrajectoryQuery) -> npt.NDArray[np.float32]:
+    return probe_vector(query.subject)
 
 
 def _face_label(members: list[FaceCapture]) -> str:

@@ -85,7 +85,11 @@ def face_search(context: Context, body: FaceSearch) -> dict[str, Any]:
     return _answer(context, checked, result, body.top_k, body.min_similarity)
 
 
-@router.post("/faces/search-by-photo", summary="Captures most like the face in a photo, for a case")
+@router.post(
+    "/faces/search-by-photo",
+    summary="Captures most like the face in a photo, for a case",
+    responses=error_responses(413, described={413: "The photo is larger than `images.max_bytes`."}),
+)
 async def face_search_by_photo(
     context: Context,
     photo: Annotated[UploadFile, File(description="The photo: JPEG or PNG.")],

@@ -44,7 +44,7 @@ class TrajectorySearch(BaseModel):
 
     subject_kind: Literal["plate", "resident", "face"] = Field(
         default="plate",
-        description="Whose passages: a plate's, a resident's or (co-travellers only) a face's.",
+        description="Whose passages: a plate's, a resident's or a face's.",
     )
     plate: str | None = Field(default=None, min_length=2, max_length=16)
     resident_id: str | None = Field(
@@ -54,8 +54,13 @@ class TrajectorySearch(BaseModel):
     feature: str | None = Field(
         default=None, min_length=1, max_length=MAX_FEATURE_CHARS,
         description="The face's feature, base64 little-endian float32 (with `subject_kind` "
-        "face; co-travellers only).",
+        "face).",
     )  # fmt: skip
+    min_similarity: float = Field(
+        default=DEFAULT_THRESHOLD,
+        description="For a face: a capture is taken for a face at this cosine similarity or "
+        "more (0.6 for the simulator's and common camera features, 0.93 for dlib-resnet-v1).",
+    )
     case_number: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
     since: datetime
@@ -65,11 +70,6 @@ class TrajectorySearch(BaseModel):
 class CoTravellerSearch(TrajectorySearch):
     window_seconds: float = Field(default=60, description="Seen within this many seconds.")
     min_places: int = Field(default=3, description="At this many distinct places at least.")
-    min_similarity: float = Field(
-        default=DEFAULT_THRESHOLD,
-        description="For a face: a capture is taken for a face at this cosine similarity or "
-        "more (0.6 for the simulator's and common camera features, 0.93 for dlib-resnet-v1).",
-    )
     reveal: bool = Field(
         default=False,
         description="Also show the co-travellers' plates (or, for a resident, keys) in the "
@@ -122,14 +122,17 @@ def _query(body: TrajectorySearch) -> TrajectoryQuery:
                            body.subject_kind)  # fmt: skip
 
 
-@router.post("/trajectories", summary="A plate's or a resident's passages in time order")
+@router.post("/trajectories", summary="A plate's, a resident's or a face's passages in time order")
 def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any]:
     """The subject's passages at devices of your jurisdiction in the period, in time order:
     a plate's vehicle passages, or a resident's door passages (by their card or subject
-    reference) and face captures matched to them. Each step has its gap and speed, the
+    reference) and face captures matched to them, or a face's captures (`subject_kind` face:
+    those at `min_similarity` or more to its `feature`). Each step has its gap and speed, the
     flags `is_gap` (unseen longer than 6 h) and `is_implausible_speed` (faster than
     150 km/h over 300 m or more), its `source` (vehicle, access, face) and the masked key."""
-    result = trajectory_service(context).trajectory(_query(body))
+    result = trajectory_service(context).trajectory(
+        _query(body), min_similarity=body.min_similarity
+    )
     plate = {"plate_masked": result.subject_masked} if result.subject_kind == "plate" else {}
     return {
         "subject_kind": result.subject_kind,
