@@ -6,6 +6,7 @@ the audit entry names the probe as a photo, its model and faces, never the photo
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -62,14 +63,9 @@ def client(
         yield test_client
 
 
-def _api(
-    client: TestClient, data: bytes, name: str = "photo.png", **form: object
-) -> tuple[int, dict[str, object]]:
-    answer = client.post(
-        "/api/v1/faces/search-by-photo",
-        files={"photo": (name, data, "image/png")},
-        data={k: str(v) for k, v in form.items()},
-    )
+def _api(client: TestClient, data: bytes, **body: object) -> tuple[int, dict[str, object]]:
+    photo = base64.b64encode(data).decode("ascii")
+    answer = client.post("/api/v1/faces/search-by-photo", json={"photo": photo, **body})
     return answer.status_code, answer.json()
 
 
@@ -77,7 +73,7 @@ def test_a_photo_finds_the_persons_captures_above_everyone_else_and_is_audited(
     client: TestClient,
     search_node: Node,  # noqa: F811
 ) -> None:
-    status, body = _api(client, photos.jpeg(photos.astronaut()), "face.jpg", case_number=CASE,
+    status, body = _api(client, photos.jpeg(photos.astronaut()), case_number=CASE,
                         reason="robbery suspect", top_k=10)  # fmt: skip
     assert status == 200, body
     assert body["compared"] == 6 + OTHERS
@@ -183,3 +179,18 @@ def test_the_page_searches_by_photo_and_says_which_face_was_used(
     assert answer.status_code == 400 and 'data-field="photo"' in answer.text
     (entry,) = _audit(search_node, "faces.search")
     assert entry.details["faces_found"] == 2  # type: ignore[attr-defined]
+
+
+def test_a_photo_too_large_or_not_base64_is_refused_naming_the_photo(
+    client: TestClient,
+    search_node: Node,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(search_node.settings.images, "max_bytes", 4096)
+    status, body = _api(client, photos.png(photos.astronaut()), case_number=CASE,
+                        reason="robbery suspect")  # fmt: skip
+    assert status == 413 and body["error"]["field"] == "photo"  # type: ignore[index]
+    answer = client.post("/api/v1/faces/search-by-photo", json={
+        "photo": "not base64!", "case_number": CASE, "reason": "robbery suspect"})  # fmt: skip
+    assert answer.status_code == 400 and answer.json()["error"]["field"] == "photo"
+    assert len(_audit(search_node, "faces.search.refused")) == 2

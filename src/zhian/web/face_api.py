@@ -7,20 +7,22 @@ in the user's jurisdiction (404 naming `case_number`), and the refusal audited
 (`faces.search.refused`); an allowed one is audited (`faces.search`) with the captures
 matched and how many were compared. Subjects come back masked. Needs `faces.search`.
 
-`/faces/search-by-photo` takes a photo instead (multipart: `photo`, JPEG or PNG, at most
-`images.max_bytes`), computes its embedding in the node and runs the same search, refused
-and audited in the same way; the photo is not kept (docs/search.md).
+`/faces/search-by-photo` takes a photo instead (`photo`: base64 of a JPEG or PNG file, at
+most `images.max_bytes` decoded), computes its embedding in the node and runs the same
+search, refused and audited in the same way; the photo is not kept (docs/search.md).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import base64
+import binascii
+from typing import Any, Final
 
-import anyio
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhian.devices.service import DeviceService
+from zhian.errors import BadRequestError
 from zhian.governance.reveal import Purpose
 from zhian.search.faces import MAX_FEATURE_CHARS, FaceSearchResult, probe_vector
 from zhian.search.photo import SAME_PERSON_SIMILARITY
@@ -37,9 +39,12 @@ from zhian.web.face_views import (
     photo_probe,
     refuse_search,
     search_faces,
-    uploaded,
 )
 from zhian.web.openapi_errors import error_responses
+
+# Base64 of a 20 MiB file: above any `images.max_bytes` worth setting for a photo; the
+# decoded size is checked against the setting (413 naming `photo`).
+MAX_PHOTO_CHARS: Final = 28_000_000
 
 router = APIRouter(
     prefix="/api/v1",
@@ -85,44 +90,50 @@ def face_search(context: Context, body: FaceSearch) -> dict[str, Any]:
     return _answer(context, checked, result, body.top_k, body.min_similarity)
 
 
+class FacePhotoSearch(BaseModel):
+    """A photo (base64 of a JPEG or PNG file) and why: a case number and a reason (both
+    required; a search without them is refused with 400 and audited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    photo: str = Field(
+        max_length=MAX_PHOTO_CHARS,
+        description="Base64 of the photo file, JPEG or PNG, at most `images.max_bytes` once "
+        "decoded.",
+    )
+    case_number: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    top_k: int = Field(default=DEFAULT_TOP_K, ge=1, le=MAX_TOP_K)
+    min_similarity: float = Field(default=SAME_PERSON_SIMILARITY, ge=-1.0, le=1.0)
+    face: int | None = Field(
+        default=None, ge=1, le=MAX_FACES, description="Which face (largest first) to use."
+    )
+
+
 @router.post(
     "/faces/search-by-photo",
     summary="Captures most like the face in a photo, for a case",
     responses=error_responses(413, described={413: "The photo is larger than `images.max_bytes`."}),
 )
-async def face_search_by_photo(
-    context: Context,
-    photo: Annotated[UploadFile, File(description="The photo: JPEG or PNG.")],
-    case_number: Annotated[str | None, Form(max_length=64)] = None,
-    reason: Annotated[str | None, Form(max_length=500)] = None,
-    top_k: Annotated[int, Form(ge=1, le=MAX_TOP_K)] = DEFAULT_TOP_K,
-    min_similarity: Annotated[float, Form(ge=-1.0, le=1.0)] = SAME_PERSON_SIMILARITY,
-    face: Annotated[
-        int | None, Form(ge=1, le=MAX_FACES, description="Which face (largest first) to use.")
-    ] = None,
-) -> dict[str, Any]:
+def face_search_by_photo(context: Context, body: FacePhotoSearch) -> dict[str, Any]:
     """The same search as `/faces/search` with the embedding of a face in the photo,
     computed in the node (dlib's ResNet model, `dlib-resnet-v1`; only when
     `faces.capture_feature_model` says the cameras' features are of that model). A photo
     with no face is refused (400 naming `photo`); with several, the largest is used unless
     `face` picks another, and `photo.faces` lists them all. The photo is not kept."""
-    purpose = Purpose(case_number or None, reason or None)
+    purpose = Purpose(body.case_number or None, body.reason or None)
     node = context.node
     try:
-        try:
-            data = await uploaded(photo, node.settings.images.max_bytes)
-        finally:
-            await photo.close()
-        checked = checked_purpose(context, case_number, reason)
-        found = await anyio.to_thread.run_sync(photo_probe, node, data, face)
+        checked = checked_purpose(context, body.case_number, body.reason)
+        found = photo_probe(node, _decoded(body.photo), body.face)
     except REFUSALS as error:
         refuse_search(context, purpose, error)
         raise
-    result = search_faces(context, found.vector, checked, top_k=top_k,
-                          min_similarity=min_similarity, now=node.clock.now(),
+    result = search_faces(context, found.vector, checked, top_k=body.top_k,
+                          min_similarity=body.min_similarity, now=node.clock.now(),
                           details=photo_details(found))  # fmt: skip
     return {
-        **_answer(context, checked, result, top_k, min_similarity),
+        **_answer(context, checked, result, body.top_k, body.min_similarity),
         "photo": {
             "model": found.model,
             "faces": [vars(f) for f in found.faces],
@@ -130,6 +141,13 @@ async def face_search_by_photo(
             "largest_used": found.picked_largest,
         },
     }
+
+
+def _decoded(photo: str) -> bytes:
+    try:
+        return base64.b64decode("".join(photo.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequestError("the photo is not base64", field="photo") from None
 
 
 def _answer(
