@@ -32,6 +32,7 @@ from zhian.models.settings import BatchSettings, ModelSettings
 from zhian.registry.settings import RegistrySettings
 from zhian.reports.settings import ReportSettings
 from zhian.rules.settings import CrowdSettings, RuleSettings
+from zhian.search.settings import FaceSearchSettings
 from zhian.store.settings import StoreSettings
 from zhian.tips.settings import TipSettings
 
@@ -45,6 +46,7 @@ __all__ = [
     "CaseSettings",
     "CrowdSettings",
     "DatabaseSettings",
+    "FaceSearchSettings",
     "FerrySettings",
     "GovernanceSettings",
     "ImageSettings",
@@ -252,6 +254,7 @@ class Settings(BaseSettings):
     viid: ViidSettings = ViidSettings()
     parent: ParentSettings = ParentSettings()
     crowd: CrowdSettings = CrowdSettings()
+    faces: FaceSearchSettings = FaceSearchSettings()
     map: MapSettings = MapSettings()
     reports: ReportSettings = ReportSettings()
     assessment: AssessmentSettings = AssessmentSettings()

@@ -141,6 +141,12 @@ class ImageStore:
         return count
 
 
+def image_format(data: bytes) -> str | None:
+    """'JPEG' or 'PNG' after a full structural check, or None for anything else;
+    PayloadTooLargeError for a decompression bomb (a search by photo checks its upload so)."""
+    return _sniff(data)
+
+
 def _sniff(data: bytes) -> str | None:
     """The image format Pillow finds after a full structural check, or None.
 

@@ -1,12 +1,15 @@
-"""Trajectory (轨迹) and co-traveller (同行) searches on a plate or a resident, under their
-safeguards.
+"""Trajectory (轨迹) and co-traveller (同行) searches on a plate, a resident or a face,
+under their safeguards.
 
 A plate's passages are its vehicle passages; a resident's are the access passages of their
 keys (their card and their subject reference) and the face captures matched to them.
 Each search needs a case of the reader's jurisdiction (its case number) and a stated
 reason; it reads only passages at devices of the reader's jurisdiction; it is audited
 (who, which subject as its token, which case, why, what was found); and it answers with
-masked identifiers only. Nothing here scores a person: co-travellers are listed by the number
+masked identifiers only. A face's co-travellers are the faces seen near the captures matched
+to its feature (`zhian.trajectories.faces`); each capture feature compared is opened, and
+the audit entry counts them and names the captures taken for the subject. Nothing here
+scores a person: co-travellers are listed by the number
 of places shared, the fact that defines them.
 """
 
@@ -17,12 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from zhian.audit.service import Actor, AuditService
 from zhian.cases.service import CaseService
 from zhian.devices.schemas import DeviceRead
 from zhian.errors import BadRequestError, NotFoundError
 from zhian.governance.masking import mask_plate, mask_ref
 from zhian.governance.reveal import Purpose
+from zhian.models.faces import decode_feature
+from zhian.search.faces import probe_vector
+from zhian.store.passages import CaptureWindow, SealedFaceCapture
 from zhian.store.queries import PlatePassage, SubjectPassage
 from zhian.store.remote import EventReads
 from zhian.trajectories.analysis import (
@@ -34,6 +43,12 @@ from zhian.trajectories.analysis import (
     co_travellers,
     trajectory,
 )
+from zhian.trajectories.faces import (
+    DEFAULT_THRESHOLD,
+    SUBJECT_TOKEN,
+    FaceCapture,
+    face_passages,
+)
 
 # A search reads at most this many passages (a trajectory) or candidate passages (the
 # co-travellers' range join): a bound, so one request cannot read the whole store.
@@ -41,7 +56,9 @@ MAX_PASSAGES = 5000
 MAX_NEAR_PASSAGES = 200_000
 MAX_DAYS = 92
 
-SUBJECT_KINDS = ("plate", "resident")
+SUBJECT_KINDS = ("plate", "resident", "face")
+# A face's co-travellers compare at most this many captures of the period (newest first).
+MAX_FACE_CAPTURES = 200_000
 
 _P = TypeVar("_P", PlatePassage, SubjectPassage)
 
@@ -94,6 +111,7 @@ class TrajectoryService:
         plate_token: Callable[[str], str],
         resident_keys: Callable[[str], list[tuple[str, str]]],
         audit: AuditService,
+        open_feature: Callable[[SealedFaceCapture], str] | None = None,
         user_id: int,
         ip: str | None = None,
         limits: TrajectoryLimits | None = None,
@@ -104,6 +122,7 @@ class TrajectoryService:
         self.plate_token = plate_token
         self.resident_keys = resident_keys
         self.audit = audit
+        self.open_feature = open_feature
         self.user_id = user_id
         self.ip = ip
         self.limits = limits or TrajectoryLimits()
@@ -111,8 +130,10 @@ class TrajectoryService:
     def _checked(self, query: TrajectoryQuery) -> Purpose:
         subject = query.subject.strip()
         if query.subject_kind not in SUBJECT_KINDS:
-            raise BadRequestError("the subject kind is 'plate' or 'resident'",
+            raise BadRequestError("the subject kind is 'plate', 'resident' or 'face'",
                                   field="subject_kind")  # fmt: skip
+        if query.subject_kind == "face":
+            probe_vector(subject)  # BadRequestError naming `feature`
         if query.subject_kind == "plate" and not 2 <= len(subject) <= 16:
             raise BadRequestError("give the plate (2-16 characters)", field="plate")
         if query.subject_kind == "resident" and not 1 <= len(subject) <= 64:
@@ -150,11 +171,17 @@ class TrajectoryService:
             details=details,
         )  # fmt: skip
 
-    def trajectory(self, query: TrajectoryQuery) -> TrajectoryResult:
-        """The subject's passages in time order with gaps and implausible speeds flagged."""
+    def trajectory(
+        self, query: TrajectoryQuery, *, min_similarity: float = DEFAULT_THRESHOLD
+    ) -> TrajectoryResult:
+        """The subject's passages in time order with gaps and implausible speeds flagged
+        (for a face, the captures at `min_similarity` or more to its feature)."""
+        _check_similarity(min_similarity)
         purpose = self._checked(query)
         if query.subject_kind == "resident":
             return self._resident_trajectory(query, purpose)
+        if query.subject_kind == "face":
+            return self._face_trajectory(query, purpose, min_similarity)
         token = self.plate_token(query.subject.strip())
         passages = self._visible(
             self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
@@ -192,21 +219,31 @@ class TrajectoryService:
                                 steps, masks, self._names(passages))  # fmt: skip
 
     def co_travellers(
-        self, query: TrajectoryQuery, *, window_seconds: float, min_places: int
+        self,
+        query: TrajectoryQuery,
+        *,
+        window_seconds: float,
+        min_places: int,
+        min_similarity: float = DEFAULT_THRESHOLD,
     ) -> CoTravellerResult:
         """Other subjects seen within `window_seconds` of the subject at ≥ `min_places`
         places: for a plate, plates; for a resident, the cards and subject references of
-        door passages. Listed by places shared, never scored."""
+        door passages; for a face (its feature), the faces of captures, a capture taken
+        for a face at `min_similarity` or more. Listed by places shared, never scored."""
         if query.subject_kind not in SUBJECT_KINDS:
-            raise BadRequestError("the subject kind is 'plate' or 'resident'",
+            raise BadRequestError("the subject kind is 'plate', 'resident' or 'face'",
                                   field="subject_kind")  # fmt: skip
         if not 1 <= window_seconds <= 3600:
             raise BadRequestError("the window is 1 to 3600 seconds", field="window_seconds")
         if not 2 <= min_places <= 50:
             raise BadRequestError("min_places is 2 to 50", field="min_places")
+        _check_similarity(min_similarity)
         purpose = self._checked(query)
         if query.subject_kind == "resident":
             return self._resident_co_travellers(query, purpose, window_seconds, min_places)
+        if query.subject_kind == "face":
+            return self._face_co_travellers(query, purpose, window_seconds, min_places,
+                                            min_similarity)  # fmt: skip
         token = self.plate_token(query.subject.strip())
         mine = self._visible(
             self.reads.plate_passages(token, query.since, query.until, MAX_PASSAGES)
@@ -259,5 +296,88 @@ class TrajectoryService:
                                  len(mine), found, masks,
                                  self._names([*mine, *near]))  # fmt: skip
 
+    def _face_captures(self, query: TrajectoryQuery) -> tuple[int, list[FaceCapture]]:
+        """Every capture of the period at the reader's devices with its feature opened (at
+        most `MAX_FACE_CAPTURES`, newest first), and how many were read."""
+        if self.open_feature is None:
+            raise BadRequestError("face features cannot be opened on this node", field="feature")
+        sealed = self.reads.sealed_captures(CaptureWindow(
+            since=query.since, until=query.until, device_ids=tuple(self.devices),
+            limit=MAX_FACE_CAPTURES,
+        ))  # fmt: skip
+        captures = []
+        for capture in sealed:
+            vector = decode_feature(self.open_feature(capture))
+            if vector is not None:
+                captures.append(FaceCapture(capture.device_id, capture.event_id, capture.time,
+                                            vector, capture.subject))  # fmt: skip
+        return len(sealed), captures
+
+    def _record_face(
+        self, action: str, purpose: Purpose, query: TrajectoryQuery, matched: list[FaceCapture],
+        **details: object,
+    ) -> None:  # fmt: skip
+        """Audit a face search (record type `face_event`): the captures taken for the
+        subject as the record ids, never the feature."""
+        self.audit.record(
+            Actor.user(self.user_id), action, record_type="face_event",
+            record_ids=[c.ref for c in matched], ip=self.ip, purpose=purpose.reason,
+            case_number=purpose.case_number,
+            details={"probe": "feature", "matched": len(matched), **details,
+                     "since": query.since.isoformat(), "until": query.until.isoformat()},
+        )  # fmt: skip
+
+    def _face_trajectory(
+        self, query: TrajectoryQuery, purpose: Purpose, min_similarity: float = DEFAULT_THRESHOLD
+    ) -> TrajectoryResult:
+        """The captures matched to the subject's feature, in time order, flagged as any
+        trajectory; audited as `trajectory.read` with those captures."""
+        compared, captures = self._face_captures(query)
+        passages = face_passages(_probe(query), captures, threshold=min_similarity,
+                                 window_seconds=1)  # fmt: skip
+        self._record_face("trajectory.read", purpose, query, passages.matched,
+                          compared=compared, min_similarity=min_similarity)  # fmt: skip
+        steps = trajectory(passages.mine, self._places(), self.limits)
+        names = {c.device_id: self.devices[c.device_id].name for c in passages.matched}
+        masks = {SUBJECT_TOKEN: "-"}  # a face has no key to show
+        return TrajectoryResult("face", "face", purpose.case_number or "", steps, masks, names)
+
+    def _face_co_travellers(
+        self, query: TrajectoryQuery, purpose: Purpose, window_seconds: float, min_places: int,
+        min_similarity: float,
+    ) -> CoTravellerResult:  # fmt: skip
+        """The faces of captures within the window of the captures matched to the subject's
+        feature, at ≥ `min_places` distinct devices. Every capture of the period at the
+        reader's devices is compared (its feature opened); the audit entry (record type
+        `face_event`) names the captures taken for the subject and counts those compared."""
+        compared, captures = self._face_captures(query)
+        passages = face_passages(_probe(query), captures, threshold=min_similarity,
+                                 window_seconds=window_seconds)  # fmt: skip
+        found = co_travellers(passages.mine, passages.others, window_seconds=window_seconds,
+                              min_places=min_places)  # fmt: skip
+        self._record_face("trajectory.co_travellers", purpose, query, passages.matched,
+                          compared=compared, found=len(found), window_seconds=window_seconds,
+                          min_places=min_places, min_similarity=min_similarity)  # fmt: skip
+        masks = {token: _face_label(members) for token, members in passages.faces.items()}
+        names = {c.device_id: self.devices[c.device_id].name for c in captures}
+        return CoTravellerResult("face", "face", purpose.case_number or "",
+                                 len(passages.mine), found, masks, names)  # fmt: skip
+
     def _names(self, passages: Sequence[PlatePassage | SubjectPassage]) -> dict[str, str]:
         return {p.device_id: self.devices[p.device_id].name for p in passages}
+
+
+def _check_similarity(min_similarity: float) -> None:
+    if not 0.0 < min_similarity <= 1.0:
+        raise BadRequestError("min_similarity is above 0 and at most 1", field="min_similarity")
+
+
+def _probe(query: TrajectoryQuery) -> npt.NDArray[np.float32]:
+    return probe_vector(query.subject)
+
+
+def _face_label(members: list[FaceCapture]) -> str:
+    """How a face found is shown: the masked subject a capture of it was matched to (a
+    resident's masked reference), else its first capture (`face CAM1/ev-1`)."""
+    named = next((c.subject_masked for c in members if c.subject_masked), None)
+    return named or f"face {members[0].ref}"

@@ -22,6 +22,24 @@ _REASONS: tuple[tuple[re.Pattern[str], _Reason], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), reason)
     for pattern, reason in (
         (r"has no image", lambda m: "此预警没有这张图片，或图片已按保留期限清理"),
+        # Search by photo (zhian.search.photo): before the general image reasons below.
+        (
+            r"no face found",
+            lambda m: "照片中未找到人脸：请使用正面、光线充足、人脸宽约 40 像素以上的照片",
+        ),
+        (
+            r"compared only with features of the same model",
+            lambda m: "本节点抓拍特征的模型与照片特征的模型不同，不能以照片检索，请改用特征值检索",
+        ),
+        (
+            r"choose one from 1 to (\d+)",
+            lambda m: f"照片中有 {m[1]} 张人脸，请填写 1 到 {m[1]} 的序号",
+        ),
+        (r"a photo or a feature, not both", lambda m: "照片和特征值只能二选一"),
+        (r"give a face photo or a face feature", lambda m: "请上传照片或填写特征值"),
+        (r"choose a photo", lambda m: "请选择照片（JPEG 或 PNG）"),
+        (r"the photo is \d+ bytes", lambda m: "文件过大"),
+        (r"needs dlib", lambda m: "本节点未安装人脸识别模型，不能以照片检索"),
         (
             r"(plate number|ID number|phone number) in clear",
             lambda m: "不得包含车牌号、身份证号或手机号原文，请填写在对应的脱敏字段",
@@ -81,6 +99,9 @@ _FIELD_NAMES: dict[str, tuple[str, str]] = {
     "allowed_plates": ("许可车牌", "allowed plates"),
     "allowed_from_hour": ("许可开始时刻", "allowed from hour"),
     "allowed_until_hour": ("许可截止时刻", "allowed until hour"),
+    "photo": ("人脸照片", "photo"),
+    "face": ("人脸序号", "face number"),
+    "feature": ("人脸特征", "feature"),
 }
 
 

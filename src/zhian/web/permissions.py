@@ -270,6 +270,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/face-search"): "faces.search",
     ("POST", "/face-search"): "faces.search",
     ("POST", "/api/v1/faces/search"): "faces.search",
+    ("POST", "/api/v1/faces/search-by-photo"): "faces.search",
     ("GET", "/events/{device_id}/{event_id}"): "passages.view",
     ("GET", "/events/{device_id}/{event_id}/image"): "passages.view",
     # Resident tips (随手拍, docs/tips.md): the public form and follow-up page need no

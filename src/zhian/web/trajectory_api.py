@@ -1,4 +1,5 @@
-"""Trajectory (轨迹) and co-traveller (同行) searches on a plate or a resident: JSON routes.
+"""Trajectory (轨迹) and co-traveller (同行) searches on a plate or a resident, and
+co-travellers on a face (its feature): JSON routes.
 
 POST, so that the subject and the purpose never sit in a URL (proxies and logs keep those).
 Each needs `trajectories.search` (zhian.web.permissions), a case number of the user's
@@ -18,6 +19,9 @@ from zhian.devices.service import DeviceService
 from zhian.errors import BadRequestError, ConfigurationError
 from zhian.governance.reveal import Purpose
 from zhian.registry.models import Resident
+from zhian.search.faces import MAX_FEATURE_CHARS
+from zhian.store.passages import SealedFaceCapture
+from zhian.trajectories.faces import DEFAULT_THRESHOLD
 from zhian.trajectories.service import TrajectoryQuery, TrajectoryService
 from zhian.web.auth import current_user
 from zhian.web.cases_api import case_service
@@ -38,14 +42,25 @@ class TrajectorySearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject_kind: Literal["plate", "resident"] = Field(
-        default="plate", description="Whose passages: a plate's or a resident's."
+    subject_kind: Literal["plate", "resident", "face"] = Field(
+        default="plate",
+        description="Whose passages: a plate's, a resident's or a face's.",
     )
     plate: str | None = Field(default=None, min_length=2, max_length=16)
     resident_id: str | None = Field(
         default=None, min_length=1, max_length=64,
         description="The resident's registry id (with `subject_kind` resident).",
     )  # fmt: skip
+    feature: str | None = Field(
+        default=None, min_length=1, max_length=MAX_FEATURE_CHARS,
+        description="The face's feature, base64 little-endian float32 (with `subject_kind` "
+        "face).",
+    )  # fmt: skip
+    min_similarity: float = Field(
+        default=DEFAULT_THRESHOLD,
+        description="For a face: a capture is taken for a face at this cosine similarity or "
+        "more (0.6 for the simulator's and common camera features, 0.93 for dlib-resnet-v1).",
+    )
     case_number: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
     since: datetime
@@ -82,8 +97,12 @@ def trajectory_service(context: RequestContext) -> TrajectoryService:
             keys.append(("card", resident.card_ref_token))
         return keys
 
+    def open_feature(capture: SealedFaceCapture) -> str:
+        return node.vault.open_feature(capture.device_id, capture.event_id, capture.feature)
+
     return TrajectoryService(
         reads=node.event_reads,
+        open_feature=open_feature,
         cases=case_service(context),
         devices=DeviceService(context.session).list_devices(scope=context.scope),
         plate_token=lambda plate: sealer.token("plate", plate),
@@ -95,7 +114,7 @@ def trajectory_service(context: RequestContext) -> TrajectoryService:
 
 
 def _query(body: TrajectorySearch) -> TrajectoryQuery:
-    field = "plate" if body.subject_kind == "plate" else "resident_id"
+    field = {"plate": "plate", "resident": "resident_id", "face": "feature"}[body.subject_kind]
     subject = getattr(body, field)
     if subject is None:
         raise BadRequestError(f"a {body.subject_kind} search needs `{field}`", field=field)
@@ -103,14 +122,17 @@ def _query(body: TrajectorySearch) -> TrajectoryQuery:
                            body.subject_kind)  # fmt: skip
 
 
-@router.post("/trajectories", summary="A plate's or a resident's passages in time order")
+@router.post("/trajectories", summary="A plate's, a resident's or a face's passages in time order")
 def search_trajectory(context: Context, body: TrajectorySearch) -> dict[str, Any]:
     """The subject's passages at devices of your jurisdiction in the period, in time order:
     a plate's vehicle passages, or a resident's door passages (by their card or subject
-    reference) and face captures matched to them. Each step has its gap and speed, the
+    reference) and face captures matched to them, or a face's captures (`subject_kind` face:
+    those at `min_similarity` or more to its `feature`). Each step has its gap and speed, the
     flags `is_gap` (unseen longer than 6 h) and `is_implausible_speed` (faster than
     150 km/h over 300 m or more), its `source` (vehicle, access, face) and the masked key."""
-    result = trajectory_service(context).trajectory(_query(body))
+    result = trajectory_service(context).trajectory(
+        _query(body), min_similarity=body.min_similarity
+    )
     plate = {"plate_masked": result.subject_masked} if result.subject_kind == "plate" else {}
     return {
         "subject_kind": result.subject_kind,
@@ -146,10 +168,17 @@ def search_co_travellers(context: Context, body: CoTravellerSearch) -> dict[str,
     """Others seen within `window_seconds` of the subject at `min_places` or more distinct
     devices of your jurisdiction in the period, most shared places first; masked. For a
     plate, plates; for a resident (`subject_kind` resident), the keys of door passages (a
-    card or a subject reference), the resident's own keys excepted."""
+    card or a subject reference), the resident's own keys excepted; for a face
+    (`subject_kind` face, its `feature`), the faces of the captures near the captures
+    matched to it at `min_similarity`, each shown as the masked subject a capture of it was
+    matched to or as its first capture (`face CAM1/ev-1`, whose page shows it)."""
+    if body.reveal and body.subject_kind == "face":
+        raise BadRequestError("a face's co-travellers have no key to reveal: open a capture's "
+                              "page instead", field="reveal")  # fmt: skip
     result = trajectory_service(context).co_travellers(
-        _query(body), window_seconds=body.window_seconds, min_places=body.min_places
-    )
+        _query(body), window_seconds=body.window_seconds, min_places=body.min_places,
+        min_similarity=body.min_similarity,
+    )  # fmt: skip
     tokens = [found.subject for found in result.found]
     clear = (
         revealed_keys(context, result.subject_kind, body.case_number, body.reason, tokens)

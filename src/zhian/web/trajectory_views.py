@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from zhian.errors import BadRequestError, ZhianError
+from zhian.trajectories.faces import DEFAULT_THRESHOLD
 from zhian.trajectories.service import TrajectoryQuery
 from zhian.web.auth import current_user
 from zhian.web.i18n import TEXT
@@ -37,6 +38,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "traj_kind": ("检索对象", "Subject"),
     "traj_kind_plate": ("车辆（号牌）", "Vehicle (plate)"),
     "traj_kind_resident": ("实有人口（人员编号）", "Resident (registry id)"),
+    "traj_kind_face": ("人脸（特征值）", "Face (feature)"),
+    "traj_feature": ("人脸特征（base64 float32）", "Face feature (base64 float32)"),
+    "traj_min_similarity": ("人脸最低相似度", "Face minimum similarity"),
     "traj_plate": ("号牌", "Plate"),
     "traj_resident": ("人员编号", "Resident id"),
     "traj_source": ("来源", "Source"),
@@ -78,8 +82,10 @@ for _key, (_zh, _en) in _PAIRS.items():
     TEXT["zh"].setdefault(_key, _zh)
     TEXT["en"].setdefault(_key, _en)
 
-FIELDS = ("subject_kind", "plate", "resident_id", "case_number", "reason", "since", "until",
-          "with_co", "window_seconds", "min_places", "reveal")  # fmt: skip
+FIELDS = ("subject_kind", "plate", "resident_id", "feature", "case_number", "reason", "since",
+          "until", "with_co", "window_seconds", "min_places", "min_similarity",
+          "reveal")  # fmt: skip
+_SUBJECT_FIELD = {"plate": "plate", "resident": "resident_id", "face": "feature"}
 REVEAL_PERMISSION = "personal_data.reveal"
 
 
@@ -121,23 +127,26 @@ async def trajectory_search(page: PageDep) -> HTMLResponse:
     form = {name: str(raw.get(name, "")).strip() for name in FIELDS}
     try:
         kind = form["subject_kind"] or "plate"
-        subject = form["resident_id"] if kind == "resident" else form["plate"]
+        subject = form[_SUBJECT_FIELD.get(kind, "plate")]
         query = TrajectoryQuery(subject, form["case_number"], form["reason"],
                                 _moment(page, form["since"], "since"),
                                 _moment(page, form["until"], "until"), kind)  # fmt: skip
+        similarity = (_number(form["min_similarity"], "min_similarity")
+                      if form["min_similarity"] else DEFAULT_THRESHOLD)  # fmt: skip
         service = trajectory_service(page.context)
-        result = service.trajectory(query)
+        result = service.trajectory(query, min_similarity=similarity)
         co = None
         if form["with_co"]:
             co = service.co_travellers(
                 query, window_seconds=_number(form["window_seconds"], "window_seconds"),
                 min_places=int(_number(form["min_places"], "min_places")),
+                min_similarity=similarity,
             )  # fmt: skip
     except ZhianError as error:
         return _render(page, form, error.status_code, form_error=error)
     clear: dict[str, str] = {}
     reveal_error: ZhianError | None = None
-    if co is not None and co.found and form["reveal"]:
+    if co is not None and co.found and form["reveal"] and co.subject_kind != "face":
         try:  # refused (no permission, a weak reason): audited, the plates stay masked
             found = [c.subject for c in co.found]
             clear = revealed_keys(page.context, co.subject_kind, form["case_number"],

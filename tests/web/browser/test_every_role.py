@@ -59,6 +59,8 @@ ALLOWED_WORDS = frozenset(
         "min",
         "Excel",
         "PDF",  # a file format, named so in Chinese too (the report centre)
+        "JPEG",  # photo formats, named so in Chinese too (search by photo)
+        "PNG",
         "Leaflet",  # the map library's name in the map's attribution line
     }
 )
