@@ -229,8 +229,9 @@ def spark_session(master: str, app_name: str = "zhian-batch") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         # A view's files are listed when it is made, for every query: above this many paths
-        # Spark lists them in a job of its own (a task per file), seconds on busy cores
-        # against tenths of a second listed in the driver (bench/results/scaled-models-*).
+        # (32 by default) Spark lists them in a job of its own, a task per file: 1–8 s for
+        # 50 files on busy cores against 0.2–0.3 s in the driver
+        # (bench/results/spark-listing-50-files.txt).
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
         .config("spark.sql.ansi.enabled", "false")
         .getOrCreate()
