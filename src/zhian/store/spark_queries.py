@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, functions
 from pyspark.sql import types as spark_types
 
 from zhian.store.queries import (
@@ -310,7 +310,10 @@ class SparkEventQueries:
             fields.append(spark_types.StructField(f.name, _ARROW_TO_SPARK[f.type]))
         schema = spark_types.StructType(fields)
         rows = [tuple(r.values()) for r in table.to_pylist()]
-        self._spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
+        # Broadcast: Spark cannot size a frame made from Python rows, so without the hint
+        # it plans a sort-merge join that shuffles the event rows too (× 1.05–1.6 once
+        # warm, bench/results/spark-broadcast-3e6.txt).
+        functions.broadcast(self._spark.createDataFrame(rows, schema)).createOrReplaceTempView(name)
 
     def _rows(
         self,
