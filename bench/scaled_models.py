@@ -2,7 +2,7 @@
 DuckDB over the files, and on the embedded DuckDB store as baseline, in the same run.
 
 Run: .venv/bin/python -u bench/scaled_models.py [--events 10000000] [--scale 2]
-         [--master local[2]] [--folder DIR] [--keep]
+         [--master local[2]] [--folder DIR] [--keep] [--spark-all-files]
 
 Filling a store of 10^8 events through the simulator and each store's `apply` takes about
 half an hour per store on this machine (bench/results/models-1e8.txt), so the stores are
@@ -28,8 +28,11 @@ Each model then runs once at the last event's time, alone, on each engine, throu
 production path (`model.run` on the named analytical queries); its wall time and the peak
 resident memory of this process and its children (Spark's JVM) are printed, with the ratio
 against the embedded store and the alerts of each engine (the two Parquet engines must
-agree). Spark's JVM starts in a warm-up query before the models, timed apart. The stores
-are deleted at the end unless `--keep`.
+agree). Spark is timed apart before the models: importing pyspark, starting the session
+(the JVM), and a first query over every file. Spark is handed only the files of each
+query's window (the manifest's days); `--spark-all-files` also runs every model on Spark
+handed every file of each table, as before that pruning, in the same run. The stores are
+deleted at the end unless `--keep`.
 """
 
 from __future__ import annotations
@@ -312,6 +315,9 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=None, help="where the stores go")
     parser.add_argument("--keep", action="store_true", help="leave the stores on disk")
     parser.add_argument("--duckdb-memory", default="4GB", help="DuckDB memory while building")
+    parser.add_argument(
+        "--spark-all-files", action="store_true", help="also run Spark on every file (no pruning)"
+    )
     args = parser.parse_args()
     # `timeout` or `kill` still deletes the stores (the `finally` below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -365,11 +371,20 @@ def main() -> None:
               f"bytes/event ({parquet.bytes_on_disk() / 2**30:.2f} GiB)")  # fmt: skip
         assert (parquet_root / MANIFEST).exists()
 
-        spark = batch_queries(BatchSettings(engine="spark", spark_master=args.master), parquet)
-        seconds, peak = timed(spark.count_by_type)
-        print(f"spark  session start and first query (count by type) {seconds:.1f} s, "
+        began = time.perf_counter()
+        from zhian.store.spark_queries import SparkEventQueries, spark_session
+
+        imported = time.perf_counter() - began
+        seconds, peak = timed(lambda: spark_session(args.master))
+        print(f"spark  import pyspark {imported:.1f} s; session start (JVM) {seconds:.1f} s, "
               f"{peak / 2**30:.1f} GiB (master {args.master}); load average {load_average()}",
               flush=True)  # fmt: skip
+        spark = batch_queries(BatchSettings(engine="spark", spark_master=args.master), parquet)
+        seconds, peak = timed(spark.count_by_type)
+        print(f"spark  first query (count by type, every file) {seconds:.1f} s, "
+              f"{peak / 2**30:.1f} GiB", flush=True)  # fmt: skip
+        seconds, peak = timed(spark.count_by_type)
+        print(f"spark  the same query again {seconds:.1f} s", flush=True)
 
         optins = [r.subject for r in simulation.truth if r.scenario == WELFARE_OPTIN]
         master = master_of(district, optins, vault.token)
@@ -379,6 +394,11 @@ def main() -> None:
             "parquet-duckdb": batch_queries(BatchSettings(engine="duckdb"), parquet),
             "parquet-spark": spark,
         }
+        if args.spark_all_files:
+            # Before #14's pruning: Spark handed every file of each table, whatever the window.
+            engines["spark-all-files"] = SparkEventQueries(
+                lambda: spark_session(args.master), lambda since, until: parquet.table_files()
+            )
         settings = ModelSettings()
         for model in MODELS:
             results: dict[str, tuple[float, int, list[AlertDraft]]] = {}
@@ -400,7 +420,8 @@ def main() -> None:
                          f"{peak / 2**30:4.1f} GiB {len(drafts):4d} alerts")  # fmt: skip
             key = lambda d: (d.rule, d.subject, d.place_id)  # noqa: E731
             agree = [sorted(r[2], key=key) for r in results.values()]
-            print(line + f"  spark=duckdb alerts: {'yes' if agree[1] == agree[2] else 'NO'}"
+            same = all(a == agree[1] for a in agree[2:])
+            print(line + f"  spark=duckdb alerts: {'yes' if same else 'NO'}"
                   f"  =embedded: {'yes' if agree[0] == agree[1] else 'NO'}",
                   flush=True)  # fmt: skip
         print(f"load average at end {load_average()}")

@@ -5,9 +5,10 @@ alerts, evidence and figures included. One Spark session for the module, a small
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from zhian.ingest.events import LoggedEvent
 from zhian.models.base import ModelRun
 from zhian.models.catalogue import MODELS
 from zhian.models.engines import batch_queries
+from zhian.models.faces import LINK_SECONDS
 from zhian.models.master import MasterData, build_master
 from zhian.models.orm import WelfareOptin
 from zhian.models.runner import run_models
@@ -116,12 +118,14 @@ def _restricted_gate(devices: list[dict[str, object]]) -> PlaceRestriction:
     )  # fmt: skip
 
 
-def _alerts(engines: Engines, queries: EventQueries, now: datetime) -> list[AlertDraft]:
+def _alerts(
+    engines: Engines, queries: EventQueries, now: datetime, settings: ModelSettings = SETTINGS
+) -> list[AlertDraft]:
     run = ModelRun(
         queries=queries,
         sealer=engines.vault,
         master=engines.master,
-        settings=SETTINGS,
+        settings=settings,
         now=now,
         overrides={},
     )
@@ -170,3 +174,38 @@ def test_the_spark_engine_needs_the_parquet_store(tmp_path: Path) -> None:
         pytest.raises(BatchEngineError, match="Parquet store"),
     ):
         batch_queries(BatchSettings(engine="spark"), store)
+
+
+@pytest.mark.slow
+def test_spark_reads_only_the_files_of_the_models_windows(engines: Engines, tmp_path: Path) -> None:
+    """Each model's Spark query is handed the files of its window's days alone: with every
+    file of the days before the windows overwritten by garbage, every model still raises
+    what DuckDB raises over the intact files, and Spark's views list only window days."""
+    from zhian.store.spark_queries import SparkEventQueries
+
+    now = END
+    settings = SETTINGS.model_copy(update={"lookback_days": 2})
+    # The earliest event time any model asks for: the lookback, less the face link.
+    earliest = (now - timedelta(days=2, seconds=LINK_SECONDS)).astimezone(UTC)
+    copy = tmp_path / "events"
+    shutil.copytree(engines.store.location.root, copy, ignore=shutil.ignore_patterns(".lock"))
+    with ParquetEventStore(copy, engines.vault) as store:
+        every = [f for files in store.table_files().values() for f in files]
+        outside = [f for f in every if date.fromisoformat(f.parent.name[4:]) < earliest.date()]
+        assert 0 < len(outside) < len(every)
+        for path in outside:
+            path.write_bytes(b"not a parquet file")
+        spark = batch_queries(BatchSettings(engine="spark", spark_master="local[2]"), store)
+        assert isinstance(spark, SparkEventQueries)
+        on_spark = _alerts(engines, spark, now, settings)
+        for table in ("access_events", "vehicle_events", "face_events"):
+            read = spark.input_files(table)
+            assert read, table
+            days = {date.fromisoformat(f.split("/day=")[1][:10]) for f in read}
+            assert min(days) >= earliest.date(), (table, sorted(days))
+        # Spark does fail on those files when a query reads them (one without a window).
+        with pytest.raises(Exception, match=r"(?i)parquet|corrupt|footer|magic"):
+            spark.count_by_type()
+    on_duckdb = _alerts(engines, engines.duckdb, now, settings)
+    assert on_duckdb, "no alert at all: the comparison would be vacuous"
+    assert on_spark == on_duckdb

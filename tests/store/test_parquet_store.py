@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -168,6 +168,35 @@ def test_small_files_of_a_partition_are_merged(tmp_path: Path) -> None:
         # The merged files stay a while for queries that began before (no longer listed).
         assert len(parquet_files(store.path)) > 6
     assert len(parquet_files(tmp_path / "pq")) == 6  # and go when the store closes
+
+
+def test_the_files_of_a_window_are_those_of_its_utc_days(tmp_path: Path) -> None:
+    """`table_files(since, until)`: the files of the UTC days [since, until) touches, from
+    the manifest (what the Spark engine is handed for a query over that window)."""
+    with ParquetEventStore(tmp_path / "pq", MemoryVault()) as store:
+        for day in range(4):  # 2025-03-01 .. 03-04, 08:00 UTC on
+            first = 1 + 60 * day
+            start = START + timedelta(days=day)
+            store.apply(numbered(make_logged(60, first=first, start=start), first_seq=first))
+
+        def days(since: datetime | None, until: datetime | None) -> list[str]:
+            files = store.table_files(since, until)["access_events"]
+            return sorted({f.parent.name for f in files})
+
+        assert days(None, None) == [f"day=2025-03-0{d}" for d in (1, 2, 3, 4)]
+        midnight = datetime(2025, 3, 2, tzinfo=UTC)
+        # `until` at midnight leaves that day out; `since` at midnight keeps it.
+        assert days(midnight, midnight + timedelta(days=1)) == ["day=2025-03-02"]
+        assert days(midnight - timedelta(microseconds=1), midnight) == ["day=2025-03-01"]
+        # Local times are UTC days all the same: 2025-03-03 06:00 +08 is 03-02 22:00 UTC.
+        local = timezone(timedelta(hours=8))
+        since = datetime(2025, 3, 3, 6, tzinfo=local)
+        assert days(since, since + timedelta(hours=12)) == ["day=2025-03-02", "day=2025-03-03"]
+        assert days(midnight + timedelta(days=1), None) == ["day=2025-03-03", "day=2025-03-04"]
+        assert days(None, midnight) == ["day=2025-03-01"]
+        assert days(datetime(2025, 4, 1, tzinfo=UTC), None) == []
+        with pytest.raises(ValueError, match="since must be timezone-aware"):
+            store.table_files(datetime(2025, 3, 2), None)
 
 
 def _passages(day: datetime, count: int, prefix: str) -> list[LoggedEvent]:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -90,6 +90,30 @@ class Manifest:
         return Manifest(self.last_seq, {k: list(v) for k, v in self.files.items()})
 
 
+@dataclass(frozen=True)
+class DayRange:
+    """The UTC days of the partitions a time window touches (either end open: None)."""
+
+    first: date | None
+    last: date | None
+
+    def holds(self, day: date) -> bool:
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+
+
+def window_days(since: datetime | None, until: datetime | None) -> DayRange | None:
+    """The partition days of the event times in [since, until) (None: no bound at all)."""
+    if since is None and until is None:
+        return None
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware")
+    first = None if since is None else since.astimezone(UTC).date()
+    # `until` is excluded: a window ending at midnight UTC does not touch that day.
+    last = None if until is None else (until.astimezone(UTC) - timedelta(microseconds=1)).date()
+    return DayRange(first, last)
+
+
 def _day_of(relative: str) -> date:
     """The partition day of a file (`<table>/day=YYYY-MM-DD/<name>`)."""
     return date.fromisoformat(relative.split("/")[1].removeprefix("day="))
@@ -144,18 +168,28 @@ class ParquetEventStore(EventStore):
         """Where the files live (a folder, or a bucket and prefix)."""
         return self._folder
 
-    def table_files(self) -> dict[str, list[Path]]:
+    def table_files(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, list[Path]]:
         """The files the store holds now, by table name (every table, empty lists too):
-        local paths, which Spark reads (a store in a bucket has none to give)."""
+        local paths, which Spark reads (a store in a bucket has none to give). With
+        `since` and/or `until`, only the files of the UTC days that can hold an event time
+        in [since, until): the manifest names each file's day, so a query over a window
+        is handed that window's files and never opens the others."""
         if not self._folder.is_local:
             raise ValueError(
                 f"{self._folder.shown} is in a bucket: Spark here reads a folder (a local "
                 "disk or a mount every executor sees)"
             )
+        days = window_days(since, until)
         with self._write_lock:
             manifest = self._manifest.copy()
         return {
-            t.name: [Path(self._folder.full(f)) for f in manifest.files.get(t.name, [])]
+            t.name: [
+                Path(self._folder.full(f))
+                for f in manifest.files.get(t.name, [])
+                if days is None or days.holds(_day_of(f))
+            ]
             for t in EVENT_TABLES.values()
         }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, functions
 from pyspark.sql import types as spark_types
 
 from zhian.store.queries import (
@@ -229,6 +229,11 @@ def spark_session(master: str, app_name: str = "zhian-batch") -> SparkSession:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
+        # A view's files are listed when it is made, for every query: above this many paths
+        # (32 by default) Spark lists them in a job of its own, a task per file: 1–8 s for
+        # 50 files on busy cores against 0.2–0.3 s in the driver
+        # (bench/results/spark-listing-50-files.txt).
+        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
         .config("spark.sql.ansi.enabled", "false")
         .getOrCreate()
     )
@@ -254,14 +259,19 @@ _ARROW_TO_SPARK: Final[dict[pa.DataType, spark_types.DataType]] = {
 }
 
 
+# The store's files by table, of the days a window [since, until) touches (None: open).
+TableFiles = Callable[[datetime | None, datetime | None], dict[str, list[Path]]]
+
+
 class SparkEventQueries:
     """`EventQueries` answered by Spark over the Parquet store's files; `files` names them
     by table (`ParquetEventStore.table_files`) and is asked afresh for every query, so a
-    query sees what the store had committed when it began."""
+    query sees what the store had committed when it began. A query over a window of event
+    time is handed only the files of the window's days (the manifest knows each file's
+    day): Spark lists, plans and opens those alone, so a model's cost follows its window,
+    not the store's history."""
 
-    def __init__(
-        self, spark: Callable[[], SparkSession], files: Callable[[], dict[str, list[Path]]]
-    ) -> None:
+    def __init__(self, spark: Callable[[], SparkSession], files: TableFiles) -> None:
         # The session starts (a JVM, seconds) at the first query, not when a node opens.
         self._session = spark
         self._files = files
@@ -272,9 +282,18 @@ class SparkEventQueries:
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _events(self) -> None:
-        files = self._files()
+    def input_files(self, table: str) -> list[str]:
+        """The files Spark resolved for `table` in the latest query (its view's input files,
+        as Spark lists them): what that query read of the table."""
+        return sorted(self._spark.table(table).inputFiles())
+
+    def _events(self, sql: str, since: datetime | None, until: datetime | None) -> None:
+        """A view of each event table `sql` names over the window's files (a table it does
+        not name is not listed: Spark lists a table's files when its view is made)."""
+        files = self._files(since, until)
         for table in EVENT_TABLES.values():
+            if table.name not in sql:
+                continue
             paths = [str(p) for p in files.get(table.name, [])]
             schema = spark_schema(table)
             frame: DataFrame = (
@@ -292,15 +311,23 @@ class SparkEventQueries:
             fields.append(spark_types.StructField(f.name, _ARROW_TO_SPARK[f.type]))
         schema = spark_types.StructType(fields)
         rows = [tuple(r.values()) for r in table.to_pylist()]
-        self._spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
+        # Broadcast: Spark cannot size a frame made from Python rows, so without the hint
+        # it plans a sort-merge join that shuffles the event rows too (× 1.05–1.6 once
+        # warm, bench/results/spark-broadcast-3e6.txt).
+        functions.broadcast(self._spark.createDataFrame(rows, schema)).createOrReplaceTempView(name)
 
     def _rows(
         self,
         sql: str,
         parameters: dict[str, object] | None = None,
         tables: dict[str, pa.Table] | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Any]:
-        self._events()
+        """The rows of `sql` over the event files of the days [since, until) touches (every
+        file when both are None); the SQL itself still filters by time within them."""
+        self._events(sql, since, until)
         for name, table in (tables or {}).items():
             self._arrow(name, table)
         used = {k: v for k, v in (parameters or {}).items() if f":{k}" in sql}
@@ -359,7 +386,7 @@ class SparkEventQueries:
             "SELECT unix_micros(date_trunc('MINUTE', time)) AS minute, count(*) "
             f"FROM ({parts}) GROUP BY 1 ORDER BY 1"
         )
-        rows = self._rows(sql, {"since": _micros(since)})
+        rows = self._rows(sql, {"since": _micros(since)}, since=since)
         return [(_utc(row[0]), int(row[1])) for row in rows]
 
     def arrival_stats(
@@ -379,6 +406,8 @@ class SparkEventQueries:
             f"FROM ({parts})) GROUP BY device_id, source, 3 ORDER BY hour, device_id, source"
         )
         parameters = {**_window(since, until), "late": float(late_after_seconds)}
+        # By arrival, not event time: a late or early event lies in another day's files, so
+        # every file is read.
         return [
             ArrivalStats(
                 device_id=row[0],
@@ -410,7 +439,7 @@ class SparkEventQueries:
             PassageCount(
                 device_id=r[0], type=r[1], direction=r[2], hour=_utc(r[3]), count=int(r[4])
             )
-            for r in self._rows(sql, _window(since, until))
+            for r in self._rows(sql, _window(since, until), since=since, until=until)
         ]
 
     def plates_seen(self, since: datetime, until: datetime) -> list[PlateSeen]:
@@ -429,7 +458,7 @@ class SparkEventQueries:
                 last_seen=_utc(r[4]),
                 passages=int(r[5]),
             )
-            for r in self._rows(sql, _window(since, until))
+            for r in self._rows(sql, _window(since, until), since=since, until=until)
         ]
 
     # --- batch models ---------------------------------------------------------------------
@@ -437,7 +466,9 @@ class SparkEventQueries:
     def resident_sightings(
         self, reference: ReferenceTables, since: datetime, until: datetime
     ) -> list[ResidentSighting]:
-        rows = self._rows(_SIGHTINGS_SQL, _window(since, until), reference.by_name())
+        rows = self._rows(
+            _SIGHTINGS_SQL, _window(since, until), reference.by_name(), since=since, until=until
+        )
         return [
             ResidentSighting(
                 r[0],
@@ -455,7 +486,9 @@ class SparkEventQueries:
     def gate_vehicle_stays(
         self, reference: ReferenceTables, since: datetime, until: datetime
     ) -> list[GateVehicleStay]:
-        rows = self._rows(_GATE_STAYS_SQL, _window(since, until), reference.by_name())
+        rows = self._rows(
+            _GATE_STAYS_SQL, _window(since, until), reference.by_name(), since=since, until=until
+        )
         return [
             GateVehicleStay(
                 r[0], r[1], r[2], r[3], _utc(r[4]), r[5], r[6], int(r[7]), r[8], _utc(r[9])
@@ -472,7 +505,9 @@ class SparkEventQueries:
         utc_offset_seconds: int,
     ) -> list[RestrictedVehicleEntry]:
         parameters = {**_window(since, until), "offset": utc_offset_seconds}
-        rows = self._rows(_RESTRICTED_SQL, parameters, reference.by_name())
+        rows = self._rows(
+            _RESTRICTED_SQL, parameters, reference.by_name(), since=since, until=until
+        )
         return [
             RestrictedVehicleEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]), r[8])
             for r in rows
@@ -487,7 +522,9 @@ class SparkEventQueries:
         utc_offset_seconds: int,
     ) -> list[RestrictedPlacePassage]:
         parameters = {**_window(since, until), "offset": utc_offset_seconds}
-        rows = self._rows(_RESTRICTED_PLACES_SQL, parameters, reference.by_name())
+        rows = self._rows(
+            _RESTRICTED_PLACES_SQL, parameters, reference.by_name(), since=since, until=until
+        )
         return [
             RestrictedPlacePassage(
                 r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), int(r[7]), r[8], bool(r[9])
@@ -499,7 +536,9 @@ class SparkEventQueries:
         self, reference: ReferenceTables, since: datetime, until: datetime, *, min_units: int
     ) -> list[UnitDoorPassage]:
         parameters = {**_window(since, until), "min_units": min_units}
-        rows = self._rows(_UNIT_PASSAGES_SQL, parameters, reference.by_name())
+        rows = self._rows(
+            _UNIT_PASSAGES_SQL, parameters, reference.by_name(), since=since, until=until
+        )
         return [UnitDoorPassage(r[0], r[1], r[2], r[3], r[4], _utc(r[5])) for r in rows]
 
     def community_day_entries(
@@ -516,7 +555,9 @@ class SparkEventQueries:
             "offset": utc_offset_seconds,
             "min_communities": min_communities,
         }
-        rows = self._rows(_COMMUNITY_DAYS_SQL, parameters, reference.by_name())
+        rows = self._rows(
+            _COMMUNITY_DAYS_SQL, parameters, reference.by_name(), since=since, until=until
+        )
         return [
             CommunityDayEntries(r[0], r[1], list(r[2]), int(r[3]), _evidence(r[4])) for r in rows
         ]
@@ -530,7 +571,7 @@ class SparkEventQueries:
         utc_offset_seconds: int,
     ) -> list[HouseDoorOccupant]:
         parameters = {**_window(since, until), "offset": utc_offset_seconds}
-        rows = self._rows(_OCCUPANTS_SQL, parameters, reference.by_name())
+        rows = self._rows(_OCCUPANTS_SQL, parameters, reference.by_name(), since=since, until=until)
         return [
             HouseDoorOccupant(r[0], r[1], r[2], _utc(r[3]), list(r[4]), _evidence(r[5]))
             for r in rows
@@ -545,7 +586,7 @@ class SparkEventQueries:
         utc_offset_seconds: int,
     ) -> list[NightPresence]:
         parameters = {**_window(since, until), "offset": utc_offset_seconds}
-        rows = self._rows(_NIGHTS_SQL, parameters, reference.by_name())
+        rows = self._rows(_NIGHTS_SQL, parameters, reference.by_name(), since=since, until=until)
         return [
             NightPresence(r[0], r[1], _utc(r[2]), list(r[3]), r[4], r[5], _evidence(r[6]))
             for r in rows
@@ -564,6 +605,8 @@ class SparkEventQueries:
     ) -> dict[str, list[SealedCapture]]:
         if not subjects:
             return {}
+        # Face captures up to `link_seconds` before the window belong to its first passages.
+        link = timedelta(seconds=link_seconds)
         parameters = {**_window(since, until), "link": link_seconds, "most": max_captures}
         tables = {
             **reference.by_name(),
@@ -574,7 +617,9 @@ class SparkEventQueries:
             row[0]: [
                 SealedCapture(i["id"], i["dev"], _utc(i["t"]), bytes(i["feature"])) for i in row[1]
             ]
-            for row in self._rows(_CAPTURES_SQL, parameters, tables)
+            for row in self._rows(
+                _CAPTURES_SQL, parameters, tables, since=since - link, until=until
+            )
         }
 
 
