@@ -192,6 +192,12 @@ class GateVehicleStay(NamedTuple):
     passages: int
     vehicle_class: str = "other"
     seen_at: datetime | None = None
+    # Car-park cameras (#20): whether the community has any (None: this engine does not
+    # read them, gate reads only), on how many days they read it parked since its last
+    # passage, and when last. A read elsewhere than these cameras sets `seen_at`.
+    parked_readers: bool | None = None
+    parked_days: int = 0
+    last_parked_at: datetime | None = None
 
 
 class RestrictedVehicleEntry(NamedTuple):
