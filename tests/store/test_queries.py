@@ -296,7 +296,14 @@ def test_plates_seen(sim: Simulated) -> None:
 # --- batch models ---------------------------------------------------------------------------
 
 
-def test_resident_sightings(sim: Simulated) -> None:
+def test_resident_sightings(sim: Simulated, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.params["sim"] == "spark":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="the Spark engine does not yet leave car-park cameras' reads out (#20)",
+            )
+        )
     seen: dict[str, list[tuple[datetime, str, str | None]]] = {}
     for _, e in sim.window(AccessEvent):
         resident = sim.resident_of(e.subject)
@@ -308,7 +315,8 @@ def test_resident_sightings(sim: Simulated) -> None:
             seen.setdefault(resident, []).append((f.time, f.id, None))
     for _, v in sim.window(VehicleEvent):
         owner = sim.plate_owner.get(v.plate)
-        if owner is not None:
+        # A car read parked by a car-park camera is no sighting of its owner (#20).
+        if owner is not None and sim.devices[v.device_id]["kind"] != "parking_camera":
             seen.setdefault(owner, []).append((v.time, v.id, v.direction))
     rows = {r.resident_id: r for r in sim.queries.resident_sightings(sim.reference, SINCE, UNTIL)}
     assert len(seen) > 100

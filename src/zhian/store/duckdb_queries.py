@@ -46,7 +46,10 @@ WITH s AS (
   UNION ALL
   SELECT v.owner_id, e.time, e.event_id, e.device_id, 'vehicle', e.direction
   FROM vehicle_events e JOIN m_vehicles v ON v.plate = e.plate
+  JOIN m_devices d ON d.device_id = e.device_id
+  -- A car-park camera's read says the car stands parked, not that its owner was there.
   WHERE v.owner_id IS NOT NULL AND e.time >= $since AND e.time < $until
+    AND d.kind <> 'parking_camera'
 )
 SELECT resident_id, timezone('UTC', max(time)), arg_max(event_id, time),
        arg_max(device_id, time), arg_max(type, time),

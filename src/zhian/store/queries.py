@@ -329,7 +329,8 @@ class EventQueries(Protocol):
     def resident_sightings(
         self, reference: ReferenceTables, since: datetime, until: datetime
     ) -> list[ResidentSighting]:
-        """Each registered resident's last sighting (residency, welfare, vacant house)."""
+        """Each registered resident's last sighting (residency, welfare, vacant house); a
+        car-park camera's read of their car is none (the car is parked, not its owner)."""
         ...
 
     def gate_vehicle_stays(
