@@ -42,3 +42,19 @@ def test_time_to_detect_follows_the_parameters(scores: dict[str, ModelScore]) ->
     welfare = scores["model.welfare_check"].median_delay_hours
     assert moved is not None and 10 * 24 <= moved <= 11 * 24
     assert welfare is not None and 72 <= welfare <= 72 + 12
+
+
+def test_car_park_cameras_tell_a_zombie_from_a_guest_car_whose_exit_was_missed() -> None:
+    """Issue #20: on the hard simulator (seed 1, a fortnight) the gate missed the way out of
+    a guest's car (浙A95222), which on gate reads alone reads as a zombie. The car-park
+    camera stopped reading it parked when it left; the planted zombie it kept reading."""
+    from zhian.models.vehicles import ZombieVehicleModel
+
+    scores = evaluate_seed(
+        1, days=14, scale=0.5, step_hours=12, model_settings=SHORT,
+        models=[ZombieVehicleModel()], difficulty="hard",
+    )  # fmt: skip
+    score = scores["model.zombie_vehicle"]
+    assert score.planted >= 1
+    assert score.precision >= 0.95, score.false_subjects
+    assert score.recall >= 0.95, score.missed_subjects

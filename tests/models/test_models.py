@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from zhian.access.scope import JurisdictionScope
+from zhian.devices.models import Device
 from zhian.governance.masking import mask_plate
 from zhian.ingest.events import AccessEvent, Event, Subject, VehicleEvent
 from zhian.kit.clock import ManualClock
@@ -209,16 +211,37 @@ def _zombies(node: Node, moment: datetime) -> list[dict[str, object]]:
     return found
 
 
-def test_a_stranger_car_that_stays_is_a_zombie_one_read_elsewhere_later_left(
+def _parked_read(
+    district: District, event_id: str, camera: str, at: datetime, *, trade: bool = False
+) -> VehicleEvent:
+    """A car-park camera's read of the car standing parked (its direction means nothing)."""
+    return _car_at_gate(district, event_id, camera, at, "in", trade=trade)
+
+
+def _without_parking_cameras(node: Node, district: District) -> None:
+    """The community as one without car-park cameras: gate reads only."""
+    cameras = [camera for site in district.sites for camera in site.parking]
+    with node.db.session() as session:
+        session.execute(delete(Device).where(Device.id.in_(cameras)))
+    node.refresh_directory()
+
+
+def test_a_stranger_car_read_parked_is_a_zombie_one_read_elsewhere_later_left(
     node: Node, district: District
 ) -> None:
     site = next(s for s in district.sites if s.vehicle_gates)
-    gate = site.vehicle_gates[0]
+    gate, [camera] = site.vehicle_gates[0], site.parking
     assert district.passing_plates[0].vehicle_class not in ("van", "truck")
     entered = _car_at_gate(district, "z1", gate, START, "in", trade=False)
-    _submit(node, [entered])
+    parked = [
+        _parked_read(district, f"p{d}", camera, START + timedelta(days=d)) for d in range(1, 8)
+    ]
+    _at(node, START + timedelta(days=8))  # the reads lie in the past
+    _submit(node, [entered, *parked])
     [alert] = _zombies(node, START + timedelta(days=8))
     assert alert["param.zombie_absent_days"] == 7 and alert["days_since_entry"] == 8.0
+    assert alert["evidence"] == "parked_reads" and alert["days_read_parked"] == 7
+    assert alert["last_parked_read"] == f"{START + timedelta(days=7):%Y-%m-%d %H:%M}"
     # Two days after it entered, the district's checkpoint read it: its way out was missed.
     checkpoint = district.public.checkpoint
     later = _car_at_gate(district, "z2", checkpoint, START + timedelta(days=2), "out", trade=False)
@@ -226,7 +249,52 @@ def test_a_stranger_car_that_stays_is_a_zombie_one_read_elsewhere_later_left(
     assert _zombies(node, START + timedelta(days=9)) == []
 
 
-def test_a_zombie_alert_says_it_rests_on_gate_reads_only(node: Node, district: District) -> None:
+def test_with_car_park_cameras_a_car_not_read_parked_lately_left_unseen(
+    node: Node, district: District
+) -> None:
+    site = next(s for s in district.sites if s.vehicle_gates)
+    gate, [camera] = site.vehicle_gates[0], site.parking
+    _at(node, START + timedelta(days=8))  # the reads lie in the past
+    _submit(node, [_car_at_gate(district, "z1", gate, START, "in", trade=False)])
+    # Never read parked since it entered: the gate missed its way out.
+    assert _zombies(node, START + timedelta(days=8)) == []
+    # Read parked for three days, then no more: it left on the fourth, unseen by the gate.
+    _submit(
+        node,
+        [_parked_read(district, f"p{d}", camera, START + timedelta(days=d)) for d in (1, 2, 3)],
+    )
+    assert _zombies(node, START + timedelta(days=8)) == []
+    # Read again the day before: it is there (the camera missed it for a few days).
+    _submit(node, [_parked_read(district, "p7", camera, START + timedelta(days=7))])
+    [alert] = _zombies(node, START + timedelta(days=8))
+    assert alert["days_read_parked"] == 4
+    # A car-park camera of another community read it: it left this one.
+    other = next(s for s in district.sites if s.parking and s is not site).parking[0]
+    _submit(node, [_parked_read(district, "q1", other, START + timedelta(days=7, hours=2))])
+    assert _zombies(node, START + timedelta(days=8)) == []
+
+
+def test_a_zombie_alert_names_its_evidence(node: Node, district: District) -> None:
+    site = next(s for s in district.sites if s.vehicle_gates)
+    entered = _car_at_gate(district, "z1", site.vehicle_gates[0], START, "in", trade=False)
+    parked = _parked_read(district, "p1", site.parking[0], START + timedelta(days=7, hours=20))
+    _at(node, START + timedelta(days=8))
+    _submit(node, [entered, parked])
+    with node.alerts() as alerts:
+        found = [
+            alerts.get_alert(i, scope=JurisdictionScope.unscoped()) for i in node.models.run_once()
+        ]
+    [alert] = [a for a in found if a.rule == "model.zombie_vehicle"]
+    assert "the car-park camera last read it parked on 11-09 04:00" in alert.evidence.explanation_en
+    assert "车位相机最近于11-09 04:00识读到其停放" in alert.evidence.explanation_zh
+    assert "nor been read at any device but its car-park camera" in alert.evidence.explanation_en
+    assert "gate reads only" not in alert.evidence.explanation_en
+
+
+def test_without_car_park_cameras_a_zombie_alert_says_it_rests_on_gate_reads_only(
+    node: Node, district: District
+) -> None:
+    _without_parking_cameras(node, district)
     site = next(s for s in district.sites if s.vehicle_gates)
     _submit(node, [_car_at_gate(district, "z1", site.vehicle_gates[0], START, "in", trade=False)])
     _at(node, START + timedelta(days=8))
@@ -239,9 +307,11 @@ def test_a_zombie_alert_says_it_rests_on_gate_reads_only(node: Node, district: D
     assert "nor been read at any other device" in alert.evidence.explanation_en
     assert "a car whose way out the gate missed reads the same" in alert.evidence.explanation_en
     assert "驶出漏读的车辆表现相同" in alert.evidence.explanation_zh
+    assert alert.evidence.figures["evidence"] == "gate_reads_only"
 
 
 def test_a_delivery_van_waits_for_the_commercial_threshold(node: Node, district: District) -> None:
+    _without_parking_cameras(node, district)
     site = next(s for s in district.sites if s.vehicle_gates)
     van = district.trade_plates[0]
     assert van.vehicle_class in ("van", "truck")

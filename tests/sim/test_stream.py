@@ -116,7 +116,7 @@ def test_device_kinds_match_events(district: District, day_events: list[Event]) 
     kinds = {d: str(r["kind"]) for d, r in district.device_rows.items()}
     expected = {
         AccessEvent: {"door"},
-        VehicleEvent: {"vehicle_gate", "checkpoint"},
+        VehicleEvent: {"vehicle_gate", "checkpoint", "parking_camera"},
         FaceEvent: {"face_camera"},
         CrowdEvent: {"crowd_counter"},
     }

@@ -296,7 +296,14 @@ def test_plates_seen(sim: Simulated) -> None:
 # --- batch models ---------------------------------------------------------------------------
 
 
-def test_resident_sightings(sim: Simulated) -> None:
+def test_resident_sightings(sim: Simulated, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.params["sim"] == "spark":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="the Spark engine does not yet leave car-park cameras' reads out (#20)",
+            )
+        )
     seen: dict[str, list[tuple[datetime, str, str | None]]] = {}
     for _, e in sim.window(AccessEvent):
         resident = sim.resident_of(e.subject)
@@ -308,7 +315,8 @@ def test_resident_sightings(sim: Simulated) -> None:
             seen.setdefault(resident, []).append((f.time, f.id, None))
     for _, v in sim.window(VehicleEvent):
         owner = sim.plate_owner.get(v.plate)
-        if owner is not None:
+        # A car read parked by a car-park camera is no sighting of its owner (#20).
+        if owner is not None and sim.devices[v.device_id]["kind"] != "parking_camera":
             seen.setdefault(owner, []).append((v.time, v.id, v.direction))
     rows = {r.resident_id: r for r in sim.queries.resident_sightings(sim.reference, SINCE, UNTIL)}
     assert len(seen) > 100
@@ -323,25 +331,55 @@ def _at_residential_gate(sim: Simulated, e: VehicleEvent) -> bool:
     return sim.devices[e.device_id]["kind"] == "vehicle_gate" and e.device_id in sim.residential
 
 
-def test_gate_vehicle_stays(sim: Simulated) -> None:
+def test_gate_vehicle_stays(sim: Simulated, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.params["sim"] == "spark":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="the Spark engine does not yet tell car-park cameras' reads apart (#20)",
+            )
+        )
     passes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
-    seen: dict[str, datetime] = {}  # a plate's newest read at any vehicle device
+    reads: dict[str, list[tuple[datetime, str]]] = {}  # a plate's reads at vehicle devices
     for _, e in sim.window(VehicleEvent):
         plate = sim.vault.token("plate", e.plate)
-        seen[plate] = max(seen.get(plate, e.time), e.time)
+        reads.setdefault(plate, []).append((e.time, e.device_id))
         community = sim.devices[e.device_id]["community_id"]
         if _at_residential_gate(sim, e) and (e.plate, community) not in sim.registered_plates:
             passes.setdefault((plate, community), []).append((e.time, e.vehicle_class))
+    readers = {d["community_id"] for d in sim.devices.values() if d["kind"] == "parking_camera"}
+    assert readers
+
+    def parked_here(device: str, community: str) -> bool:
+        row = sim.devices[device]
+        return row["kind"] == "parking_camera" and row["community_id"] == community
+
+    def expected(plate: str, community: str, passed: list[tuple[datetime, str]]) -> tuple:
+        last = max(passed)
+        # A read anywhere but this community's own car-park camera: seen elsewhere.
+        seen = max(t for t, d in reads[plate] if not parked_here(d, community))
+        parked = [t for t, d in reads[plate] if parked_here(d, community) and t > last[0]]
+        days = len({int(t.timestamp()) // 86400 for t in parked})
+        return (len(passed), *last, seen, community in readers, days, max(parked, default=None))
+
     rows = sim.queries.gate_vehicle_stays(sim.reference, SINCE, UNTIL)
     assert passes
     assert {
-        (r.plate, r.community_id): (r.passages, r.last_at, r.vehicle_class, r.seen_at) for r in rows
-    } == {
-        (plate, community): (len(reads), *max(reads), seen[plate])
-        for (plate, community), reads in passes.items()
-    }
-    # Some of them were read elsewhere after their last passage here (the checkpoint).
+        (r.plate, r.community_id): (
+            r.passages,
+            r.last_at,
+            r.vehicle_class,
+            r.seen_at,
+            r.parked_readers,
+            r.parked_days,
+            r.last_parked_at,
+        )
+        for r in rows
+    } == {key: expected(*key, passed) for key, passed in passes.items()}
+    # Some of them were read elsewhere after their last passage here (the checkpoint), some
+    # were read parked since.
     assert any(r.seen_at is not None and r.seen_at > r.last_at for r in rows)
+    assert any(r.parked_days > 0 for r in rows)
 
 
 def test_restricted_vehicle_entries(sim: Simulated) -> None:

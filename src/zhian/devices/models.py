@@ -16,6 +16,9 @@ class DeviceKind(StrEnum):
     VEHICLE_GATE = "vehicle_gate"
     FACE_CAMERA = "face_camera"
     CHECKPOINT = "checkpoint"
+    # A car-park camera that reads parked cars' plates (车位检测相机): its vehicle events
+    # say a car stands parked there, not that it passed (docs/devices.md).
+    PARKING_CAMERA = "parking_camera"
     SMOKE_SENSOR = "smoke_sensor"
     PERIMETER_ALARM = "perimeter_alarm"
     SOS_BUTTON = "sos_button"

@@ -17,7 +17,11 @@ from zhian.models.place_rules import (
 )
 from zhian.models.rarity import PassageHistory
 from zhian.models.settings import ModelSettings
-from zhian.store.queries import RestrictedPlacePassage, RestrictedVehicleEntry
+from zhian.store.queries import (
+    GateVehicleStay,
+    RestrictedPlacePassage,
+    RestrictedVehicleEntry,
+)
 
 # Vans and trucks (deliveries, trades, muck) come and go many times a day: an exit the gate
 # did not read is far likelier than one left for good, so they wait longer.
@@ -32,12 +36,18 @@ TRIP_CONTEXT = timedelta(hours=12)
 DUPLICATE_READ = timedelta(minutes=10)
 # The hours before an exit in which its unread entry is taken to lie.
 INFERRED_ENTRY_HOURS = 1
+# Where the community has car-park cameras (#20), a zombie was read parked this recently:
+# they read each parked car a few times a day, so two days without a read means it left
+# (its way out unread by the gate).
+PARKED_RECENT = timedelta(days=2)
 
 
 class ZombieVehicleModel:
     """A vehicle not registered to the community entered through its gate and has not
     passed any of its gates, nor been read anywhere else, for more than N days (vans and
-    trucks: `zombie_commercial_absent_days`): a property task (abandoned or stored)."""
+    trucks: `zombie_commercial_absent_days`): a property task (abandoned or stored).
+    Where the community has car-park cameras, it must also have been read parked there
+    within `PARKED_RECENT`: one not read parked since (or at all) left unseen."""
 
     name = "model.zombie_vehicle"
     scenario = "zombie_vehicle"
@@ -68,39 +78,75 @@ class ZombieVehicleModel:
             days = (run.now - entered).total_seconds() / 86400
             if days <= threshold:
                 continue
-            community = stay.community_id
-            masked = stay.plate_masked
-            name = run.master.community_name.get(community, community)
-            drafts.append(
-                AlertDraft(
-                    rule=self.name,
-                    kind="zombie_vehicle",
-                    tier="minor",
-                    subject=stay.plate,
-                    place_id=community,
-                    community_id=community,
-                    place_name=name,
-                    device_id=stay.last_device_id,
-                    observed_at=run.now,
-                    # The evidence, and its limit: gate reads only; a car whose way out
-                    # the gate missed reads the same (docs/models.md, zombie vehicle).
-                    explanation_zh=f"车辆{masked}于{run.local(entered):%m-%d %H:%M}驶入{name}后"
-                    f"已{days:.0f}天无通行记录，其间也未在其他点位被识读，疑似僵尸车"
-                    f"（仅依据道闸识读：驶出漏读的车辆表现相同，请现场核实）",
-                    explanation_en=f"Vehicle {masked} entered {name} on "
-                    f"{run.local(entered):%m-%d %H:%M} and has not passed a gate, nor been "
-                    f"read at any other device, for {days:.0f} days (gate reads only: a car "
-                    f"whose way out the gate missed reads the same; please check on site)",
-                    events=(EventRef(stay.last_event_id, "vehicle", stay.last_device_id, entered),),
-                    figures={
-                        **parameter_figures(params, self.parameters),
-                        "days_since_entry": round(days, 1),
-                        "passages": stay.passages,
-                        "vehicle_class": stay.vehicle_class,
-                    },
-                )
-            )
+            parked = stay.parked_readers is True
+            if parked and (
+                stay.last_parked_at is None or run.now - stay.last_parked_at > PARKED_RECENT
+            ):
+                continue  # not read parked lately: it left, the gate missed its way out
+            drafts.append(self._draft(run, stay, days, params, parked=parked))
         return drafts
+
+    def _draft(
+        self,
+        run: ModelRun,
+        stay: GateVehicleStay,
+        days: float,
+        params: ModelSettings,
+        *,
+        parked: bool,
+    ) -> AlertDraft:
+        """The alert, naming its evidence: the car-park cameras' reads where the community
+        has them, else gate reads only and their limit (docs/models.md, zombie vehicle)."""
+        community = stay.community_id
+        masked = stay.plate_masked
+        name = run.master.community_name.get(community, community)
+        entered = run.local(stay.last_at)
+        figures: dict[str, float | int | str] = {
+            **parameter_figures(params, self.parameters),
+            "days_since_entry": round(days, 1),
+            "passages": stay.passages,
+            "vehicle_class": stay.vehicle_class,
+        }
+        elsewhere_zh, elsewhere_en = "其他点位", "any other device"
+        if parked and stay.last_parked_at is not None:
+            elsewhere_zh, elsewhere_en = (
+                "本小区车位相机以外的点位",
+                "any device but its car-park camera",
+            )
+            last = run.local(stay.last_parked_at)
+            evidence_zh = (
+                f"车位相机最近于{last:%m-%d %H:%M}识读到其停放，共{stay.parked_days}天有停放识读"
+            )
+            evidence_en = (
+                f"the car-park camera last read it parked on {last:%m-%d %H:%M}, on "
+                f"{stay.parked_days} days in all"
+            )
+            figures["evidence"] = "parked_reads"
+            figures["days_read_parked"] = stay.parked_days
+            figures["last_parked_read"] = f"{last:%Y-%m-%d %H:%M}"
+        else:
+            evidence_zh = "仅依据道闸识读：驶出漏读的车辆表现相同，请现场核实"
+            evidence_en = "gate reads only: a car whose way out the gate missed reads the same"
+            evidence_en += "; please check on site"
+            figures["evidence"] = "gate_reads_only"
+        return AlertDraft(
+            rule=self.name,
+            kind="zombie_vehicle",
+            tier="minor",
+            subject=stay.plate,
+            place_id=community,
+            community_id=community,
+            place_name=name,
+            device_id=stay.last_device_id,
+            observed_at=run.now,
+            explanation_zh=f"车辆{masked}于{entered:%m-%d %H:%M}驶入{name}后"
+            f"已{days:.0f}天无通行记录，其间也未在{elsewhere_zh}被识读，疑似僵尸车（{evidence_zh}）",
+            explanation_en=f"Vehicle {masked} entered {name} on {entered:%m-%d %H:%M} and has "
+            f"not passed a gate, nor been read at {elsewhere_en}, for {days:.0f} days "
+            f"({evidence_en})",
+            events=(EventRef(stay.last_event_id, "vehicle", stay.last_device_id, stay.last_at),),
+            figures=figures,
+        )
 
 
 class RestrictedVehicleModel:

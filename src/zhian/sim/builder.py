@@ -150,7 +150,13 @@ class Builder:
             )
             for g in range(spec.vehicle_gates)
         ]
-        site = Site(c, spec.kind.value, entrances, gates, gateway)
+        # A car-park camera where cars park inside (#20); no random draw, so the rest of
+        # the district is laid out as before.
+        parking = [
+            self.device(f"{c}-PK1", DeviceKind.PARKING_CAMERA, f"{spec.name}车位相机", c, centre)
+            for _ in range(1 if gates else 0)
+        ]
+        site = Site(c, spec.kind.value, entrances, gates, gateway, parking=parking)
         site_index = len(self.sites)
         self.sites.append(site)
         for b in range(n_buildings):

@@ -338,13 +338,16 @@ def _device_skew(device: str, seed: int) -> timedelta:
     return timedelta(seconds=rng.choice((-1, 1)) * rng.randint(low, high))
 
 
-def with_device_faults(events: Iterator[Event], seed: int) -> Iterator[Event]:
+def with_device_faults(
+    events: Iterator[Event], seed: int, *, exempt: frozenset[str] = frozenset()
+) -> Iterator[Event]:
     """The stream as faulty devices report it: reads missed, reads reported twice, and
-    each device's clock error on its times. Deterministic per seed."""
+    each device's clock error on its times. Deterministic per seed. The `exempt` devices'
+    events pass as they are, without a draw (they have faults of their own)."""
     rng = random.Random(seed * 7919 + 17)
     skews: dict[str, timedelta] = {}
     for event in events:
-        if not isinstance(event, _READS):
+        if not isinstance(event, _READS) or event.device_id in exempt:
             yield event
             continue
         draw = rng.random()

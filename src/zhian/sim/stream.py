@@ -20,6 +20,7 @@ from zhian.sim.activity import Routines
 from zhian.sim.background import Background
 from zhian.sim.district import District
 from zhian.sim.hard import DIFFICULTIES, Difficulty, hard_scenarios, with_device_faults
+from zhian.sim.parking import parking_cameras, with_parked_reads
 from zhian.sim.scenarios import SCENARIOS, Scenario
 from zhian.sim.timeline import (
     DAY_SECONDS,
@@ -95,9 +96,12 @@ class Simulation:
         return records
 
     def events(self) -> Iterator[Event]:
+        events = with_parked_reads(self._events(), self.district, self.seed)
         if self.difficulty == "hard":
-            return with_device_faults(self._events(), self.seed)
-        return self._events()
+            # Car-park cameras miss reads of their own (zhian.sim.parking).
+            exempt = parking_cameras(self.district)
+            return with_device_faults(events, self.seed, exempt=exempt)
+        return events
 
     def _events(self) -> Iterator[Event]:
         timeline = self.timeline

@@ -71,6 +71,8 @@ class Site:
     entrances: list[Entrance]
     vehicle_gates: list[str]
     gateway: str
+    # Car-park cameras reading parked cars' plates (车位相机), one per gated site (#20).
+    parking: list[str] = field(default_factory=list)
     unit_doors: list[str] = field(default_factory=list)
     residents_by_door: dict[str, list[int]] = field(default_factory=dict)
     households: list[tuple[str, list[int]]] = field(default_factory=list)

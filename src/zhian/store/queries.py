@@ -192,6 +192,12 @@ class GateVehicleStay(NamedTuple):
     passages: int
     vehicle_class: str = "other"
     seen_at: datetime | None = None
+    # Car-park cameras (#20): whether the community has any (None: this engine does not
+    # read them, gate reads only), on how many days they read it parked since its last
+    # passage, and when last. A read elsewhere than these cameras sets `seen_at`.
+    parked_readers: bool | None = None
+    parked_days: int = 0
+    last_parked_at: datetime | None = None
 
 
 class RestrictedVehicleEntry(NamedTuple):
@@ -323,7 +329,8 @@ class EventQueries(Protocol):
     def resident_sightings(
         self, reference: ReferenceTables, since: datetime, until: datetime
     ) -> list[ResidentSighting]:
-        """Each registered resident's last sighting (residency, welfare, vacant house)."""
+        """Each registered resident's last sighting (residency, welfare, vacant house); a
+        car-park camera's read of their car is none (the car is parked, not its owner)."""
         ...
 
     def gate_vehicle_stays(

@@ -534,6 +534,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "vehicle_gate": ("道闸", "Vehicle gate"),
         "face_camera": ("人脸抓拍机", "Face camera"),
         "checkpoint": ("卡口", "Checkpoint"),
+        "parking_camera": ("车位相机", "Car-park camera"),
         "smoke_sensor": ("烟感", "Smoke sensor"),
         "perimeter_alarm": ("周界报警", "Perimeter alarm"),
         "sos_button": ("一键求助", "SOS button"),

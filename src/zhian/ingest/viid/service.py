@@ -57,7 +57,13 @@ SOURCE = "viid"
 # A Digest password a person sets; a generated one is 24 characters.
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 128
-_FUNCTION_TYPES = {"vehicle_gate": "1", "checkpoint": "1", "face_camera": "2", "door": "3"}
+_FUNCTION_TYPES = {
+    "vehicle_gate": "1",
+    "checkpoint": "1",
+    "parking_camera": "1",
+    "face_camera": "2",
+    "door": "3",
+}
 
 
 def store_password(
