@@ -142,12 +142,6 @@ def _difference(on_duckdb: object, on_spark: object) -> object:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Spark engine does not yet read car-park cameras (#20): its gate_vehicle_stays "
-    "counts a parked read as a read elsewhere and its resident_sightings counts it as a "
-    "sighting; spark_queries.py needs the two changes of duckdb_queries.py",
-)
 @pytest.mark.parametrize("hours_before_end", [0, 30])
 def test_every_model_raises_the_same_alerts_on_duckdb_and_on_spark(
     engines: Engines, hours_before_end: int

@@ -296,14 +296,7 @@ def test_plates_seen(sim: Simulated) -> None:
 # --- batch models ---------------------------------------------------------------------------
 
 
-def test_resident_sightings(sim: Simulated, request: pytest.FixtureRequest) -> None:
-    if request.node.callspec.params["sim"] == "spark":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the Spark engine does not yet leave car-park cameras' reads out (#20)",
-            )
-        )
+def test_resident_sightings(sim: Simulated) -> None:
     seen: dict[str, list[tuple[datetime, str, str | None]]] = {}
     for _, e in sim.window(AccessEvent):
         resident = sim.resident_of(e.subject)
@@ -331,14 +324,7 @@ def _at_residential_gate(sim: Simulated, e: VehicleEvent) -> bool:
     return sim.devices[e.device_id]["kind"] == "vehicle_gate" and e.device_id in sim.residential
 
 
-def test_gate_vehicle_stays(sim: Simulated, request: pytest.FixtureRequest) -> None:
-    if request.node.callspec.params["sim"] == "spark":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the Spark engine does not yet tell car-park cameras' reads apart (#20)",
-            )
-        )
+def test_gate_vehicle_stays(sim: Simulated) -> None:
     passes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
     reads: dict[str, list[tuple[datetime, str]]] = {}  # a plate's reads at vehicle devices
     for _, e in sim.window(VehicleEvent):

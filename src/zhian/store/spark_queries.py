@@ -73,7 +73,10 @@ WITH s AS (
   UNION ALL
   SELECT v.owner_id, e.time, e.event_id, e.device_id, 'vehicle', e.direction
   FROM vehicle_events e JOIN m_vehicles v ON v.plate = e.plate
+  JOIN m_devices d ON d.device_id = e.device_id
+  -- A car-park camera's read says the car stands parked, not that its owner was there.
   WHERE v.owner_id IS NOT NULL AND e.time >= {_SINCE} AND e.time < {_UNTIL}
+    AND d.kind <> 'parking_camera'
 )
 SELECT resident_id, unix_micros(max(time)), max_by(event_id, time), max_by(device_id, time),
        max_by(type, time), max_by(direction, time) FILTER (WHERE direction IS NOT NULL),
@@ -94,13 +97,32 @@ WITH stays AS (
                     AND v.community_id = d.community_id)
   GROUP BY e.plate, d.community_id
 ), seen AS (
-  SELECT plate, max(time) AS seen_at FROM vehicle_events
-  WHERE time >= {_SINCE} AND time < {_UNTIL} AND plate IN (SELECT plate FROM stays)
-  GROUP BY plate
+  -- A read anywhere but this community's own car-park cameras (those say it is parked).
+  SELECT s.plate, s.community_id, max(e.time) AS seen_at
+  FROM stays s JOIN vehicle_events e ON e.plate = s.plate
+  JOIN m_devices d ON d.device_id = e.device_id
+  WHERE e.time >= {_SINCE} AND e.time < {_UNTIL}
+    AND NOT (d.kind = 'parking_camera' AND d.community_id = s.community_id)
+  GROUP BY s.plate, s.community_id
+), readers AS (
+  SELECT DISTINCT community_id FROM m_devices WHERE kind = 'parking_camera'
+), parked AS (
+  -- Reads of it parked here since its last passage: days read (UTC days) and the newest.
+  SELECT s.plate, s.community_id,
+         count(DISTINCT floor(unix_micros(e.time) / 86400000000)) AS days,
+         max(e.time) AS last_parked
+  FROM stays s JOIN vehicle_events e ON e.plate = s.plate AND e.time > s.last_at
+  JOIN m_devices d ON d.device_id = e.device_id AND d.kind = 'parking_camera'
+   AND d.community_id = s.community_id
+  WHERE e.time < {_UNTIL}
+  GROUP BY s.plate, s.community_id
 )
 SELECT s.plate, s.masked, s.community_id, s.direction, unix_micros(s.last_at), s.event_id,
-       s.device_id, s.passages, s.vehicle_class, unix_micros(seen.seen_at)
-FROM stays s JOIN seen ON seen.plate = s.plate
+       s.device_id, s.passages, s.vehicle_class, unix_micros(seen.seen_at),
+       r.community_id IS NOT NULL, coalesce(p.days, 0), unix_micros(p.last_parked)
+FROM stays s JOIN seen ON seen.plate = s.plate AND seen.community_id = s.community_id
+LEFT JOIN readers r ON r.community_id = s.community_id
+LEFT JOIN parked p ON p.plate = s.plate AND p.community_id = s.community_id
 """
 
 _RESTRICTED_SQL: Final = f"""
@@ -491,7 +513,19 @@ class SparkEventQueries:
         )
         return [
             GateVehicleStay(
-                r[0], r[1], r[2], r[3], _utc(r[4]), r[5], r[6], int(r[7]), r[8], _utc(r[9])
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                _utc(r[4]),
+                r[5],
+                r[6],
+                int(r[7]),
+                r[8],
+                _utc(r[9]),
+                parked_readers=bool(r[10]),
+                parked_days=int(r[11]),
+                last_parked_at=None if r[12] is None else _utc(r[12]),
             )
             for r in rows
         ]
