@@ -175,7 +175,7 @@ def request_context(
 Context = Annotated[RequestContext, Depends(request_context, scope="function")]
 
 
-async def authenticate_device(request: Request) -> str:
+def authenticate_device(request: Request) -> str:
     """The device id behind the request's bearer token; 401 when missing, unknown or the
     device is disabled (saying so)."""
     header = request.headers.get("authorization", "")
