@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol, cast
 
@@ -280,34 +278,15 @@ class IntakeService:
         content_type: str,
         decoded: Sequence[Event] | None = None,
     ) -> BatchResult:
-        """`submit_raw` for async handlers. A batch with nothing to refuse is checked on
-        the caller's event loop and awaits the log's `append_async`: no worker thread
-        between the request and the log. A batch with a refusal (which may reload the
-        directory and writes the quarantine, both blocking) takes `submit_raw` on a worker
-        thread, checked again there."""
-
-        def on_thread() -> BatchResult:
-            return self.submit_raw(
+        return await anyio.to_thread.run_sync(
+            lambda: self.submit_raw(
                 items,
                 source=source,
                 sender_id=sender_id,
                 content_type=content_type,
                 decoded=decoded,
             )
-
-        candidates: list[Event | ItemRejected] = (
-            list(decoded) if decoded is not None else [decode_event(raw) for raw in items]
         )
-        if len(candidates) != len(items):
-            raise ValueError(f"{len(candidates)} candidates for {len(items)} items")
-        now = self._clock.now()
-        checked = self._check(candidates, sender_id, now)
-        if any(type(item) is ItemRejected for item in checked):
-            return await anyio.to_thread.run_sync(on_thread)
-        valid = cast(list[Event], checked)
-        claimed, fresh, parts = self._claim(valid, now, source)
-        await self._append_async(parts, now.timestamp())
-        return self._finish(checked, [], claimed, fresh, source, now)
 
     def quarantine_whole(
         self,
@@ -358,7 +337,13 @@ class IntakeService:
 
         def check() -> tuple[list[Event | ItemRejected], list[ItemRejected]]:
             # Against the directory as it is now (a reload below replaces it).
-            checked = self._check(candidates, sender_id, now)
+            checked = self._validator.check_batch(
+                candidates,
+                directory=self.directory,
+                sender_id=sender_id,
+                now=now,
+                image_exists=self._image_exists,
+            )
             return checked, [item for item in checked if isinstance(item, ItemRejected)]
 
         checked, rejected = check()
@@ -368,50 +353,20 @@ class IntakeService:
             list[Event],
             checked if not rejected else [e for e in checked if type(e) is not ItemRejected],
         )
-        claimed, fresh, parts = self._claim(valid, now, source)
-        self._append(parts, now.timestamp())
+        keys = [f"{e.device_id}\x1f{e.id}" for e in valid]  # see dedupe.event_key
+        received_at = now.timestamp()
+        claimed = self._index.reserve(keys, received_at)
+        # A key repeated inside one batch is claimed by its first occurrence only.
+        fresh = [e for e, is_new in zip(valid, claimed, strict=True) if is_new]
+        if fresh:
+            fresh_keys = [k for k, is_new in zip(keys, claimed, strict=True) if is_new]
+            self._append(now, source, fresh, fresh_keys, received_at)
 
         if rejected and hold_rejected:
             self._hold_rejected(checked, raws, now, source, sender_id, content_type)
-        return self._finish(checked, rejected, claimed, fresh, source, now)
-
-    def _claim(
-        self, valid: list[Event], now: datetime, source: str
-    ) -> tuple[list[bool], list[Event], list[tuple[bytes, list[str]]]]:
-        """Reserve the events' keys; returns the claims, the fresh events and the log
-        records that hold them (none when nothing is fresh)."""
-        keys = [f"{e.device_id}\x1f{e.id}" for e in valid]  # see dedupe.event_key
-        claimed = self._index.reserve(keys, now.timestamp())
-        # A key repeated inside one batch is claimed by its first occurrence only.
-        fresh = [e for e, is_new in zip(valid, claimed, strict=True) if is_new]
-        if not fresh:
-            return claimed, fresh, []
-        fresh_keys = [k for k, is_new in zip(keys, claimed, strict=True) if is_new]
-        return claimed, fresh, self._parts(now, source, fresh, fresh_keys)
-
-    def _check(
-        self, candidates: list[Event | ItemRejected], sender_id: str | None, now: datetime
-    ) -> list[Event | ItemRejected]:
-        return self._validator.check_batch(
-            candidates,
-            directory=self.directory,
-            sender_id=sender_id,
-            now=now,
-            image_exists=self._image_exists,
-        )
-
-    def _finish(
-        self,
-        checked: list[Event | ItemRejected],
-        rejected: list[ItemRejected],
-        claimed: list[bool],
-        fresh: list[Event],
-        source: str,
-        now: datetime,
-    ) -> BatchResult:
         result = BatchResult(
             accepted=len(fresh),
-            duplicate=len(claimed) - len(fresh),
+            duplicate=len(valid) - len(fresh),
             rejected=len(rejected),
             items=self._outcomes(checked, claimed, has_rejected=bool(rejected)),
         )
@@ -430,9 +385,26 @@ class IntakeService:
             with self._stats_lock:
                 self.stats.other_plates += other
 
-    def _append(self, parts: list[tuple[bytes, list[str]]], received_at: float) -> None:
-        """Make the fresh events durable, as the records `_parts` cut (one, or several
-        past the log's record limit); returns once all are."""
+    def _append(
+        self,
+        now: datetime,
+        source: str,
+        fresh: list[Event],
+        fresh_keys: list[str],
+        received_at: float,
+    ) -> None:
+        """Make the fresh events durable, as one log record or, past the log's record
+        limit (NATS: log.nats_max_message_bytes), as several; returns once all are."""
+        record = self._encoder.encode(LoggedBatch(now, source, fresh))
+        limit = self._log.max_record_bytes
+        if limit is None or len(record) <= limit:
+            parts = [(record, fresh_keys)]
+        else:
+            try:
+                parts = list(self._split(now, source, fresh, fresh_keys, limit))
+            except EventTooLargeError:
+                self._index.release(fresh_keys)
+                raise
         for index, (part, part_keys) in enumerate(parts):
             try:
                 # The batch's id (its events' keys, hashed): a log shared by several intake
@@ -445,45 +417,6 @@ class IntakeService:
                 self._index.release([key for _, keys in parts[index:] for key in keys])
                 raise
             self._index.logged(seq, part_keys, received_at)
-
-    async def _append_async(self, parts: list[tuple[bytes, list[str]]], received_at: float) -> None:
-        """`_append` awaiting the log. A request cancelled meanwhile (the client left)
-        does not cancel the append under way: its keys are settled by the append's
-        outcome (logged or released), and only the parts not yet sent are released."""
-        for index, (part, part_keys) in enumerate(parts):
-            try:
-                pending = asyncio.ensure_future(
-                    self._log.append_async([part], ids=[batch_id(part_keys)])
-                )
-            except BaseException:
-                self._index.release([key for _, keys in parts[index:] for key in keys])
-                raise
-            pending.add_done_callback(partial(self._settle, part_keys, received_at))
-            try:
-                await asyncio.shield(pending)
-            except BaseException:
-                self._index.release([key for _, keys in parts[index + 1 :] for key in keys])
-                raise
-
-    def _settle(self, keys: list[str], received_at: float, done: asyncio.Future[int]) -> None:
-        if done.cancelled() or done.exception() is not None:
-            self._index.release(keys)
-        else:
-            self._index.logged(done.result(), keys, received_at)
-
-    def _parts(
-        self, now: datetime, source: str, fresh: list[Event], fresh_keys: list[str]
-    ) -> list[tuple[bytes, list[str]]]:
-        """The log records of a batch with the keys each holds."""
-        record = self._encoder.encode(LoggedBatch(now, source, fresh))
-        limit = self._log.max_record_bytes
-        if limit is None or len(record) <= limit:
-            return [(record, fresh_keys)]
-        try:
-            return list(self._split(now, source, fresh, fresh_keys, limit))
-        except EventTooLargeError:
-            self._index.release(fresh_keys)
-            raise
 
     def _split(
         self, now: datetime, source: str, events: list[Event], keys: list[str], limit: int
