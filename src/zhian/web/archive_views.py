@@ -28,7 +28,7 @@ from zhian.registry.service import RegistryService
 from zhian.registry.upward import EXPORT_ACTION, upward_file
 from zhian.web.auth import current_user
 from zhian.web.follow_views import follow_state
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -113,9 +113,7 @@ ARCHIVE_TEXT: dict[str, tuple[str, str]] = {
     "arc_export_xlsx": ("导出 Excel", "Export Excel"),
     "arc_export_hint": ("导出留痕审计", "Exports are audited"),
 }
-for _key, (_zh, _en) in ARCHIVE_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(ARCHIVE_TEXT)
 
 
 def _alerts_at(page: Page, place: str, *, only_open: bool = False) -> list[AlertSummary]:

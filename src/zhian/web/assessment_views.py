@@ -18,7 +18,7 @@ from zhian.metrics.service import MetricsService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.deps import Context
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import TEXT, add_texts
 from zhian.web.kpi_views import jurisdiction_choices
 from zhian.web.layout import Page, PageDep, display_zone
 from zhian.web.openapi_errors import error_responses
@@ -55,9 +55,7 @@ ASSESSMENT_TEXT: dict[str, tuple[str, str]] = {
     "ind_registry_tasks": ("登记任务按时完成率", "Registry tasks done on time"),
     "ind_resident_satisfaction": ("群众满意率", "Residents' satisfaction"),
 }
-for _key, (_zh, _en) in ASSESSMENT_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(ASSESSMENT_TEXT)
 
 Jurisdiction = Annotated[str | None, Query(max_length=64)]
 Granularity = Annotated[str | None, Query(max_length=8)]

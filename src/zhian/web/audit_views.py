@@ -23,7 +23,7 @@ from zhian.audit.service import Actor, AuditEntryRead
 from zhian.errors import BadRequestError
 from zhian.kit.exports import safe_cell
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.time_input import parse_local_time
 
@@ -72,9 +72,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "audit_more": ("下一页", "Next page"),
     "audit_prev": ("上一页", "Previous page"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def _moment(value: str, field: str, zone: timezone) -> datetime:

@@ -21,7 +21,7 @@ from zhian.cascade.service import ChildReadService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.web.auth import current_user
 from zhian.web.cascade_search_api import cross_search_service
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.time_input import parse_local_time
 
@@ -76,9 +76,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "xs_no_passage": ("该平台无此对象的通行记录", "No passage of the subject at this node"),
     "xs_refreshing": ("每 5 秒刷新答复状态", "Refreshing the answers every 5 s"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 FIELDS = ("subject_kind", "plate", "id_number", "case_number", "reason", "since", "until",
           "node_id", "expires_in_minutes")  # fmt: skip

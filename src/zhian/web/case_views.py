@@ -25,7 +25,7 @@ from zhian.errors import BadRequestError, ZhianError
 from zhian.governance.tokens import Tokeniser
 from zhian.web.auth import current_user
 from zhian.web.cases_api import retrain_if_due
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -89,9 +89,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "beside distance alone, time alone and distance + time.",
     ),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 CASE_FIELDS = ("id", "category", "time_from", "time_to", "address", "house_id", "building_id",
                "latitude", "longitude", "crs", "jurisdiction_id", "status", "is_solved",

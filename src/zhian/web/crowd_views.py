@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from zhian.rules.crowd import LEVELS, ZoneView
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -35,9 +35,7 @@ CROWD_TEXT: dict[str, tuple[str, str]] = {
     "crowd_threshold": ("警戒线", "Threshold"),
     "crowd_crossing": ("预计越线（分钟）", "Crossing in (minutes)"),
 }
-for _key, (_zh, _en) in CROWD_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(CROWD_TEXT)
 
 
 def forecast_chart(

@@ -21,7 +21,7 @@ from zhian.errors import BadRequestError, ConflictError
 from zhian.registry.drafts import RESIDENT_FIELDS, DraftDesk, DraftRead
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -60,9 +60,7 @@ DRAFT_TEXT: dict[str, tuple[str, str]] = {
     "drf_dismiss_submit": ("撤销", "Dismiss"),
     "drf_back": ("返回社区档案", "Back to the community archive"),
 }
-for _key, (_zh, _en) in DRAFT_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(DRAFT_TEXT)
 
 
 def _desk(page: Page) -> DraftDesk:

@@ -15,7 +15,7 @@ from zhian.access.roles import Role, role_name
 from zhian.access.service import UserRead
 from zhian.errors import NotFoundError, ZhianError
 from zhian.web.error_text import error_sentence
-from zhian.web.i18n import TEXT, text
+from zhian.web.i18n import add_texts, text
 from zhian.web.layout import page_lang, templates
 from zhian.web.permissions import PermissionRefusedError
 from zhian.web.sessions import authenticate
@@ -58,9 +58,7 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     "permission_name": ("权限编码", "Permission code"),
     "list_separator": ("、", ", "),
 }
-for _key, (_zh, _en) in ERROR_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(ERROR_TEXT)
 
 
 def wants_page(request: Request) -> bool:

@@ -22,7 +22,7 @@ from zhian.errors import BadRequestError, NotFoundError
 from zhian.kit.thumbnails import thumbnail
 from zhian.store.passages import PASSAGE_TYPES, PassageDetail
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -40,9 +40,7 @@ EVENT_TEXT: dict[str, tuple[str, str]] = {
     "pas_type_heartbeat": ("心跳", "Heartbeat"),
     "pas_type_crowd": ("客流", "Crowd count"),
 }
-for _key, (_zh, _en) in EVENT_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(EVENT_TEXT)
 
 
 def visible_passage(page: Page, device_id: str, event_id: str) -> PassageDetail:

@@ -50,7 +50,7 @@ from zhian.store.passages import CaptureWindow, SealedFaceCapture
 from zhian.web.auth import current_user
 from zhian.web.cases_api import case_service
 from zhian.web.deps import RequestContext
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -100,9 +100,7 @@ FACE_TEXT: dict[str, tuple[str, str]] = {
     "face_compared": ("已比对抓拍数", "Captures compared"),
     "face_none": ("没有达到相似度的抓拍", "No capture reaches the similarity"),
 }
-for _key, (_zh, _en) in FACE_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(FACE_TEXT)
 
 
 def _number(value: str, name: str, default: float, low: float, high: float) -> float:

@@ -27,7 +27,7 @@ from zhian.follows.service import FollowRead, FollowService
 from zhian.registry.search import RegistrySearch
 from zhian.store.passages import PassageFilter
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -57,9 +57,7 @@ FOLLOW_TEXT: dict[str, tuple[str, str]] = {
     "fol_new_alerts": ("新预警", "New alerts"),
     "fol_new_passages": ("新通行", "New passages"),
 }
-for _key, (_zh, _en) in FOLLOW_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(FOLLOW_TEXT)
 
 
 def _audit(page: Page, action: str, follow: FollowRead, reason: str | None) -> None:

@@ -31,7 +31,7 @@ from zhian.maps import layers
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, RequestContext
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import PageDep
 from zhian.web.openapi_errors import error_responses
 
@@ -98,9 +98,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "patrol_risk": ("覆盖风险（预计事件数）", "Risk covered (expected incidents)"),
     "patrol_download": ("下载排班计划", "Download the shift plan"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def hotspot_service(context: RequestContext) -> HotspotService:

@@ -263,6 +263,15 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {key: pair[1] for key, pair in _PAIRS.items()},
 }
 
+
+def add_texts(pairs: Mapping[str, tuple[str, str]]) -> None:
+    """A page module's own strings, key -> (Chinese, English), added to the catalogue; a key
+    the catalogue already holds keeps its text (the first module to name it wins)."""
+    for key, (zh, en) in pairs.items():
+        TEXT["zh"].setdefault(key, zh)
+        TEXT["en"].setdefault(key, en)
+
+
 # Display names of the values pages show, per group: value -> (Chinese, English).
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "jurisdiction_level": {

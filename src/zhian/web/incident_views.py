@@ -12,7 +12,7 @@ from zhian.alerts.drafts import TIER_ORDER
 from zhian.alerts.incidents import INCIDENT_STATES, IncidentRead, IncidentReadService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -43,9 +43,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "incidents_reports": ("报告数", "Reports"),
     "incidents_write_up": ("写入案例库", "Write up in the case library"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 @router.get("/incidents", response_class=HTMLResponse, include_in_schema=False)

@@ -22,7 +22,7 @@ from zhian.cases.service import CaseService
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError, ZhianError
 from zhian.governance.tokens import Tokeniser
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -68,9 +68,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "library_links": ("关联", "Links"),
     "library_updated": ("更新于", "Updated"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def category_names(lang: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from zhian.registry.service import RegistryService
 from zhian.web.alerts_api import AlertId, assignee_choices, visible_alert
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, RequestContext
-from zhian.web.i18n import TEXT, label
+from zhian.web.i18n import add_texts, label
 from zhian.web.layout import PageDep
 from zhian.web.openapi_errors import error_responses
 
@@ -88,9 +88,7 @@ MAP_TEXT: dict[str, tuple[str, str]] = {
         "Base map: the district's own geometry (no tile server configured)",
     ),
 }
-for _key, (_zh, _en) in MAP_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(MAP_TEXT)
 
 
 def _geojson(context: RequestContext, features: list[dict[str, Any]], **extra: Any) -> JSONResponse:

@@ -19,7 +19,7 @@ from zhian.models.restrictions import RestrictedPlaceService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.evidence import parameter_description, parameter_name
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -67,9 +67,7 @@ MODEL_TEXT: dict[str, tuple[str, str]] = {
     "place_type_long_stay_park": ("长时停车场", "Long-stay car park"),
     "place_type_holiday_homes": ("度假房", "Holiday homes"),
 }
-for _key, (_zh, _en) in MODEL_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(MODEL_TEXT)
 
 CommunityId = Annotated[str, Path(min_length=1, max_length=64)]
 

@@ -28,7 +28,7 @@ from zhian.registry.service import RegistryService
 from zhian.search.plates import plate_query
 from zhian.store.passages import MAX_PAGE_ROWS, PASSAGE_TYPES, PassageFilter, PassageRecord
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.time_input import parse_local_time
 
@@ -82,9 +82,7 @@ PASSAGE_TEXT: dict[str, tuple[str, str]] = {
     "pas_previous": ("上一页", "Previous page"),
     "pas_rows": ("条", "rows"),
 }  # fmt: skip
-for _key, (_zh, _en) in PASSAGE_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(PASSAGE_TEXT)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from zhian.errors import BadRequestError, ZhianError
 from zhian.patrol.service import CheckinRead, PatrolService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -33,9 +33,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "checkins_empty": ("没有符合条件的打卡记录", "No check-in matches"),
     "checkins_count": ("条记录", "check-ins"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 @router.get("/patrol/checkins", response_class=HTMLResponse, include_in_schema=False)

@@ -24,7 +24,7 @@ from zhian.web.alert_access import LIFECYCLE_ACTIONS, check_may_act, may_act
 from zhian.web.alerts_api import visible_alert
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, read_bounded_body
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import TEXT, add_texts
 from zhian.web.layout import STATIC_DIR, PageDep
 from zhian.web.openapi_errors import error_responses
 from zhian.web.permissions import ROUTES, ByPathParameter
@@ -74,9 +74,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "On duty: the position is sent every minute while this page is open",
     ),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def _action_permission(action: str) -> str:

@@ -18,7 +18,7 @@ from zhian.errors import ForbiddenError, ZhianError
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.deps import Context
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.openapi_errors import error_responses
 
@@ -57,9 +57,7 @@ PROCEDURE_TEXT: dict[str, tuple[str, str]] = {
         "holds every community may change them.",
     ),
 }
-for _key, (_zh, _en) in PROCEDURE_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(PROCEDURE_TEXT)
 
 
 def _may_change(page: Page) -> bool:

@@ -19,7 +19,7 @@ from zhian.errors import BadRequestError
 from zhian.governance.quality import QualityBucket, QualityService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -57,9 +57,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "quality_empty": ("该时段没有数据", "No data in this window"),
     "quality_quarantine": ("隔离区", "Quarantine"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 @dataclass(frozen=True)

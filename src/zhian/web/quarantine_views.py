@@ -19,7 +19,7 @@ from zhian.errors import BadRequestError, ForbiddenError, NotFoundError
 from zhian.governance.reveal import REVEAL_PERMISSION, Purpose, RevealRead
 from zhian.ingest.quarantine.masking import masked_raw, shown_raw
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -55,9 +55,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "quarantine_case_number": ("案件编号", "Case number"),
     "quarantine_purpose": ("查看事由", "Reason"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def _filters(page: Page) -> dict[str, str]:

@@ -30,7 +30,7 @@ from zhian.reports.jobs import JobState, ReportJobRead, ReportJobService
 from zhian.reports.pdf import pdf_bytes
 from zhian.web.auth import current_user
 from zhian.web.deps import Context
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import PageDep, display_zone
 from zhian.web.openapi_errors import error_responses
 from zhian.web.report_views import (
@@ -59,9 +59,7 @@ JOB_TEXT: dict[str, tuple[str, str]] = {
     "report_job_failed": ("生成失败", "Failed"),
     "report_job_back": ("返回报表中心", "Back to the reports"),
 }
-for _key, (_zh, _en) in JOB_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(JOB_TEXT)
 
 JobId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FORMATS = ("xlsx", "pdf")

@@ -32,7 +32,7 @@ from zhian.reports.pdf import pdf_bytes
 from zhian.reports.service import ReportArchiveService
 from zhian.web.assessment_views import indicator_name
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT, text
+from zhian.web.i18n import add_texts, text
 from zhian.web.kpi_views import jurisdiction_choices
 from zhian.web.layout import Page, PageDep, display_zone
 from zhian.web.stats_views import key_label
@@ -59,9 +59,7 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
         "No archived report yet. Reports generated on schedule are kept here; see the setting",
     ),
 }
-for _key, (_zh, _en) in REPORT_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(REPORT_TEXT)
 
 Kind = Annotated[str, Path(max_length=16)]
 ArchiveId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -26,7 +26,7 @@ from zhian.registry.schemas import ResidentPlaceRead
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.follow_views import follow_state
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -65,9 +65,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     "res_revealed": ("原文（仅显示一次，已审计）", "Clear value (shown once, audited)"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def _visible_resident(page: Page, resident_id: str) -> ResidentPlaceRead:

@@ -14,7 +14,7 @@ from zhian.errors import NotFoundError, ZhianError
 from zhian.models.restrictions import PLATES_FIELD, RULE_FIELDS, RestrictedPlaceService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -58,9 +58,7 @@ RESTRICTION_TEXT: dict[str, tuple[str, str]] = {
     "restriction_until_hour": ("许可截止时刻（0–23）", "Allowed until hour (0–23)"),
     "restriction_back": ("返回本社区参数", "Back to the community's parameters"),
 }
-for _key, (_zh, _en) in RESTRICTION_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(RESTRICTION_TEXT)
 
 CommunityId = Annotated[str, Path(min_length=1, max_length=64)]
 RestrictionId = Annotated[str, Path(min_length=1, max_length=64)]

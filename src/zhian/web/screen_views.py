@@ -18,7 +18,7 @@ from zhian.registry.service import RegistryService
 from zhian.rules.crowd import LEVELS, ZoneView
 from zhian.web.auth import current_user
 from zhian.web.deps import Context
-from zhian.web.i18n import TEXT, label
+from zhian.web.i18n import add_texts, label
 from zhian.web.layout import PageDep, display_zone
 from zhian.web.openapi_errors import error_responses
 from zhian.web.stats_views import metric_title
@@ -49,9 +49,7 @@ SCREEN_TEXT: dict[str, tuple[str, str]] = {
     "screen_measured": ("实测", "Measured"),
     "screen_forecast": ("预测", "Forecast"),
 }
-for _key, (_zh, _en) in SCREEN_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(SCREEN_TEXT)
 
 TILES = ("alerts", "median_sign_minutes", "overdue_rate", "device_online_rate", "cases")
 TREND_DAYS = 14

@@ -23,7 +23,7 @@ from zhian.errors import BadRequestError
 from zhian.search.service import SearchHit, SearchKind, SearchResults, SearchService
 from zhian.web.auth import current_user
 from zhian.web.deps import Context, RequestContext
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import PageDep
 from zhian.web.openapi_errors import error_responses
 
@@ -68,9 +68,7 @@ SEARCH_TEXT: dict[str, tuple[str, str]] = {
     "search_kind_alert": ("预警", "Alerts"),
     "search_kind_case": ("案件", "Cases"),
 }
-for _key, (_zh, _en) in SEARCH_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(SEARCH_TEXT)
 
 
 class SearchRequest(BaseModel):

@@ -19,7 +19,7 @@ from zhian.metrics.service import TREND_PERIODS, MetricsService
 from zhian.registry.service import RegistryService
 from zhian.web.auth import current_user
 from zhian.web.deps import Context
-from zhian.web.i18n import TEXT, label
+from zhian.web.i18n import add_texts, label
 from zhian.web.kpi_views import jurisdiction_choices
 from zhian.web.layout import Page, PageDep, display_zone
 from zhian.web.openapi_errors import error_responses
@@ -84,9 +84,7 @@ STATS_TEXT: dict[str, tuple[str, str]] = {
         "now: they have no history, so no comparison.",
     ),
 }
-for _key, (_zh, _en) in STATS_TEXT.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(STATS_TEXT)
 
 # Breakdown -> label group of zhian.web.i18n for the key's display name.
 KEY_GROUPS = {

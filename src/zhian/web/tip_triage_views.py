@@ -15,7 +15,7 @@ from zhian.audit.service import Actor
 from zhian.errors import NotFoundError, ZhianError
 from zhian.tips.schemas import TipStatus
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.tip_views import tip_error, tip_service
 
@@ -45,9 +45,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "tips_done_accept": ("已转为预警", "Alert raised"),
     "tips_done_close": ("已关闭，说明已告知群众", "Closed; the resident sees the reason"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def _queue_page(page: Page, *, error: ZhianError | None = None, notice: str = "") -> HTMLResponse:

@@ -37,7 +37,7 @@ from zhian.tips.schemas import TipReceipt, TipSubmission
 from zhian.tips.service import PhotoUpload, TipService, normalise_code
 from zhian.web.deps import get_node
 from zhian.web.error_text import plain_message, reason_zh
-from zhian.web.i18n import TEXT, register_labels
+from zhian.web.i18n import TEXT, add_texts, register_labels
 from zhian.web.layout import page_lang, remember_lang
 from zhian.web.map_views import tile_response
 from zhian.web.sessions import (
@@ -129,9 +129,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "tip_f_form": ("表单", "form"),
     "tip_f_csrf_token": ("页面令牌", "page token"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 # The default categories' names; a deployment's own categories show their code.
 CATEGORY_NAMES: dict[str, tuple[str, str]] = {

@@ -19,7 +19,7 @@ from zhian.errors import BadRequestError, ZhianError
 from zhian.trajectories.faces import DEFAULT_THRESHOLD
 from zhian.trajectories.service import TrajectoryQuery
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.map_views import base_layer
 from zhian.web.time_input import parse_local_time
@@ -78,9 +78,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     "traj_plate_clear": ("完整号牌", "Plate in full"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 FIELDS = ("subject_kind", "plate", "resident_id", "feature", "case_number", "reason", "since",
           "until", "with_co", "window_seconds", "min_places", "min_similarity",

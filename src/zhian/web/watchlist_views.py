@@ -35,7 +35,7 @@ from zhian.watchlists.service import (
     WatchlistService,
 )
 from zhian.web.auth import current_user
-from zhian.web.i18n import TEXT
+from zhian.web.i18n import add_texts
 from zhian.web.layout import Page, PageDep
 from zhian.web.time_input import parse_local_time
 
@@ -95,9 +95,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "wl_added": ("已新增布控", "Entry added"),
     "wl_done_withdraw": ("已撤控", "Entry withdrawn"),
 }
-for _key, (_zh, _en) in _PAIRS.items():
-    TEXT["zh"].setdefault(_key, _zh)
-    TEXT["en"].setdefault(_key, _en)
+add_texts(_PAIRS)
 
 
 def _service(page: Page) -> WatchlistService:
