@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.cascade.parents import add_staff, open_child, open_parent
+from tests.cascade.parents import CHILD_ID, add_staff, issue_token, open_child, open_parent
 from tests.ingest.viid.conftest import (  # noqa: F401 - fixtures
     camera,
     client,
@@ -17,6 +18,7 @@ from tests.ingest.viid.conftest import (  # noqa: F401 - fixtures
 )
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
+from zhian.web.app import create_app
 
 
 @pytest.fixture
@@ -32,3 +34,17 @@ def child(tmp_path: Path, clock: ManualClock) -> Iterator[Node]:
     child_node = open_child(tmp_path / "community", clock)
     yield child_node
     child_node.close()
+
+
+@pytest.fixture
+def parent_client(parent: Node) -> Iterator[TestClient]:
+    """The parent's API, as the child's forwarder and the parent's users reach it."""
+    with TestClient(create_app(parent), follow_redirects=False) as api:
+        yield api
+
+
+@pytest.fixture
+def credential(parent: Node, clock: ManualClock) -> str:
+    """The child's node credential: an integrator's token at the child's station, narrowed
+    to `cascade.forward`."""
+    return issue_token(parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID)

@@ -5,7 +5,6 @@ refused whole, naming the item."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -18,7 +17,6 @@ from tests.cascade.parents import (
     FaultyLink,
     drain,
     forwarder,
-    issue_token,
     parent_settings,
 )
 from tests.cascade.test_three_levels import links, tree  # noqa: F401 - the fixtures
@@ -30,7 +28,6 @@ from zhian.case_library.schemas import CaseStudyFilter, CaseStudyWrite
 from zhian.case_library.service import CaseLibraryService
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
-from zhian.web.app import create_app
 
 
 class NoLinks:
@@ -42,17 +39,6 @@ class NoLinks:
 
     def has_case(self, case_id: str) -> bool:
         return False
-
-
-@pytest.fixture
-def parent_client(parent: Node) -> Iterator[TestClient]:
-    with TestClient(create_app(parent), follow_redirects=False) as client:
-        yield client
-
-
-@pytest.fixture
-def credential(parent: Node, clock: ManualClock) -> str:
-    return issue_token(parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID)
 
 
 def write(child: Node, clock: ManualClock, title: str, *, shared: bool, entry_id: int = 0) -> int:

@@ -4,7 +4,6 @@ each and in order, through an outage, a lost answer and a refused registration."
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -36,20 +35,6 @@ from zhian.devices.service import DeviceService
 from zhian.ingest.events import AccessEvent
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
-from zhian.web.app import create_app
-
-
-@pytest.fixture
-def parent_client(parent: Node) -> Iterator[TestClient]:
-    with TestClient(create_app(parent), follow_redirects=False) as client:
-        yield client
-
-
-@pytest.fixture
-def credential(parent: Node, clock: ManualClock) -> str:
-    """The child's node credential: an integrator's token at the child's station, narrowed
-    to `cascade.forward`."""
-    return issue_token(parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID)
 
 
 @pytest.fixture

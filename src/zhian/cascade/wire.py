@@ -5,6 +5,13 @@ events name (so the parent can place them), the images they refer to (per the ev
 the events themselves in log order, the alert state changes and the device online
 summaries. Every part is idempotent at the parent: events by (device, event id), alert
 changes by (child, action id), online summaries by (child, sample id).
+
+Parent and child are upgraded one at a time, so either may be a version ahead: every
+message here ignores a field the reader does not know (`forbid_unknown_fields=False`: a
+new field always has a default for older senders), and a required field left out is still
+refused, naming it (`Object missing required field ...`). The events inside a batch are
+the intake's own `Event`, which keeps refusing unknown fields: a new event field is a
+change of the event schema, taken by the parent first.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ Short = Annotated[str, msgspec.Meta(max_length=64)]
 Title = Annotated[str, msgspec.Meta(max_length=500)]
 
 
-class DeviceSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class DeviceSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A device of the child as the parent registers it (no token: it never posts there)."""
 
     id: Id64
@@ -34,7 +41,7 @@ class DeviceSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     longitude: float
 
 
-class AlertChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class AlertChange(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """One entry of a child alert's history, with what the parent needs to show and place it.
 
     Subjects and evidence stay at the child: they may hold personal data, and a parent user
@@ -61,7 +68,7 @@ class AlertChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     origin_node: NodeId | None = None
 
 
-class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """How many devices of one kind in one community of the child were reporting."""
 
     sample_id: Annotated[int, msgspec.Meta(ge=1)]
@@ -75,7 +82,7 @@ class OnlineSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
     origin_node: NodeId | None = None
 
 
-class CaseStudyItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CaseStudyItem(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A case library entry the child shares (or no longer shares: `is_shared` false, the
     parent withdraws it). It holds no personal data (the child refused any at entry, the
     parent checks again). Links name records at the node it was written at."""
@@ -101,7 +108,7 @@ class CaseStudyItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     origin_node: NodeId | None = None
 
 
-class ChildBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ChildBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """Everything one forwarding step sends, in the order the parent applies it."""
 
     node_id: NodeId
@@ -125,7 +132,7 @@ class BatchAck(msgspec.Struct, frozen=True):
     case_studies: int = 0  # case library entries taken in (new, changed or withdrawn)
 
 
-class Order(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Order(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A watchlist entry the parent sends down (布控下发), withdrawn ones too (撤控).
 
     The identifiers travel in the clear over the node credential's link: the child
@@ -148,7 +155,7 @@ class Order(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     withdraw_reason: Annotated[str, msgspec.Meta(max_length=500)] | None
 
 
-class ParameterPreset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ParameterPreset(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A model parameter the parent set for one community below the child's jurisdiction
     (a preset pushed down): the child applies it unless it may and does override it."""
 
@@ -157,7 +164,7 @@ class ParameterPreset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     value: float
 
 
-class ParameterOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ParameterOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A preset the child keeps its own value for (its configuration allows it)."""
 
     community_id: Id64
@@ -166,7 +173,7 @@ class ParameterOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     local: float
 
 
-class ProcedureStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ProcedureStep(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """One step of a response procedure, in the form `zhian.alerts.procedures` stores it."""
 
     key: Short
@@ -175,7 +182,7 @@ class ProcedureStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     role: Short | None = None
 
 
-class ProcedurePreset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ProcedurePreset(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A response procedure (预案) of the parent pushed down: the child applies it unless it
     may and does keep its own (kind and tier `*` for every)."""
 
@@ -184,14 +191,14 @@ class ProcedurePreset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     steps: list[ProcedureStep]
 
 
-class ProcedureOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ProcedureOverride(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A procedure the child keeps its own steps for (its configuration allows it)."""
 
     kind: Short
     tier: Annotated[str, msgspec.Meta(max_length=16)]
 
 
-class Overrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+class Overrides(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """Every preset and procedure the child overrides now (the set replaces the one
     reported before). Without procedure overrides the field is left out, so a parent
     that predates pushed-down procedures reads the report."""
@@ -213,7 +220,7 @@ class Orders(msgspec.Struct, frozen=True, omit_defaults=True):
     procedures: list[ProcedurePreset] = []
 
 
-class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """The child's side of the link, sent up now and then (`POST /api/v1/cascade/status`):
     what waits in its cache for the parent and how far the back-fill after an outage has
     come, so the parent's links table shows them."""
@@ -228,7 +235,7 @@ class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     backfill_records_left: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
-class KpiSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class KpiSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """One community's figures of one closed UTC hour at the child, as its metrics layer
     computes them from the events it holds: for a parent that does not hold them all."""
 
@@ -239,7 +246,7 @@ class KpiSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     events: Annotated[int, msgspec.Meta(ge=0)]  # events that arrived from them
 
 
-class KpiReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class KpiReport(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """The KPI summaries of the hours the parent has not acknowledged yet, oldest first
     (`POST /api/v1/cascade/kpis`); `events_forwarded`: whether the child sends its events
     up at all (mode none: the parent holds none of them)."""
@@ -249,7 +256,7 @@ class KpiReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     summaries: list[KpiSummary]
 
 
-class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """A child registering (again) with its parent after a start or an outage."""
 
     node_id: NodeId
