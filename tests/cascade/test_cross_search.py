@@ -65,10 +65,12 @@ class TamperingLink(FaultyLink):
     request's bytes (keeping the parent's signature); `hold` keeps the requests back (the
     child hears of none) until `release`, which delivers what was held, however late;
     `newer` plays a parent one version ahead: fields this version does not know are added
-    to each request and to the list, signed again with the credential's key `key`."""
+    to each request and to the list, signed again with the credential's key `key`;
+    `leave_out` plays a parent that sends a request without these fields, signed likewise."""
 
     alter: dict[str, Any] = field(default_factory=dict)
     newer: dict[str, Any] = field(default_factory=dict)
+    leave_out: list[str] = field(default_factory=list)
     key: bytes = b""
     hold: bool = False
     held: list[bytes] = field(default_factory=list)
@@ -94,10 +96,12 @@ class TamperingLink(FaultyLink):
                 for s in pending.searches
             ]  # fmt: skip
             return httpx.Response(200, content=ENCODER.encode(PendingSearches(CHILD_ID, searches)))
-        if self.newer:
+        if self.newer or self.leave_out:
             listed = msgspec.msgpack.decode(answer.content)
             for search in listed["searches"]:
                 body = {**msgspec.msgpack.decode(search["body"]), **self.newer}
+                for key in self.leave_out:
+                    body.pop(key, None)
                 search["body"] = msgspec.msgpack.encode(body)
                 search["signature"] = signature(self.key, search["body"])
                 search |= self.newer
@@ -373,6 +377,39 @@ def test_a_parent_one_version_ahead_adding_fields_is_still_answered(tree: Tree) 
     [answer] = tree.read(request["id"]).json()["answers"]
     assert answer["status"] == "answered" and answer["passages"] == 3
     assert audit(tree.child, "cascade.search.refuse") == []
+
+
+def test_a_request_without_a_required_field_is_refused_naming_it(tree: Tree) -> None:
+    # A request the child cannot read (here: no case number) is answered with a refusal
+    # that names the field, so the parent shows why instead of a timeout; both audited.
+    tree.link.leave_out = ["case_number"]
+    tree.link.key = credential_key(hash_api_token(tree.credential))
+    request = tree.ask().json()
+    tree.answer_round()
+
+    [answer] = tree.read(request["id"]).json()["answers"]
+    assert answer["status"] == "refused", answer
+    assert "case_number" in answer["refusal"] and "unreadable" in answer["refusal"]
+    assert audit(tree.child, "cascade.search.answer") == []
+    [refusal] = audit(tree.child, "cascade.search.refuse")
+    assert refusal.details["request_id"] == request["id"]
+    assert "case_number" in refusal.details["refusal"] and refusal.purpose == REASON
+
+
+def test_an_unreadable_request_that_does_not_verify_is_refused_for_its_signature(
+    tree: Tree,
+) -> None:
+    # Without the credential's key the request cannot be signed again: what it says is not
+    # the parent's, and the refusal says so rather than naming a field.
+    tree.link.leave_out = ["case_number"]
+    tree.link.key = b"not the credential's key"
+    request = tree.ask().json()
+    tree.answer_round()
+
+    [answer] = tree.read(request["id"]).json()["answers"]
+    assert answer["status"] == "refused" and "signature" in answer["refusal"]
+    [refusal] = audit(tree.child, "cascade.search.refuse")
+    assert refusal.details["request_id"] == request["id"]
 
 
 def _post_answer(tree: Tree, answer: dict[str, Any]) -> httpx.Response:

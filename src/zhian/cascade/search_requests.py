@@ -647,7 +647,7 @@ class SearchResponder:
 
     def answer_all(self, pending: PendingSearches) -> list[SearchAnswer]:
         """An answer (passages or a refusal) for every request that names itself; a
-        request so garbled that it names nothing is logged and dropped."""
+        request so garbled that it names no request id is logged and dropped."""
         answers = []
         for signed in pending.searches:
             answer = self.answer(signed)
@@ -659,8 +659,7 @@ class SearchResponder:
         try:
             asked = ASKED_DECODER.decode(signed.body)
         except msgspec.DecodeError as exc:
-            logger.error("a search request from the parent is unreadable: %s", exc)
-            return None
+            return self._unreadable(signed, exc)
         relayed: list[str] = []
         try:
             self._check(signed, asked)
@@ -684,6 +683,57 @@ class SearchResponder:
             status="answered",
             passages=passages,
             relayed=relayed,
+        )
+
+    def _unreadable(self, signed: SignedSearch, exc: msgspec.DecodeError) -> SearchAnswer | None:
+        """A request this node cannot read (a required field left out, a value out of
+        bounds): refused with the reason naming the field, so the parent shows why rather
+        than a timeout, and audited with what the request says. One without a readable
+        request id cannot be answered: logged and dropped."""
+        try:
+            raw = msgspec.msgpack.decode(signed.body)
+        except msgspec.DecodeError:
+            raw = None
+        request_id = raw.get("request_id") if isinstance(raw, dict) else None
+        if not isinstance(request_id, str) or not 0 < len(request_id) <= 64:
+            logger.error("a search request from the parent is unreadable: %s", exc)
+            return None
+        assert isinstance(raw, dict)
+        if hmac.compare_digest(signature(self._key, signed.body), signed.signature):
+            reason = f"the request is unreadable here: {exc}"
+        else:
+            reason = (
+                "the request's signature does not verify for this node's credential "
+                "(forged or altered)"
+            )
+        logger.warning("search request %s refused: %s", request_id, reason)
+
+        def text(key: str, limit: int) -> str | None:
+            value = raw.get(key)
+            return (value[:limit] or None) if isinstance(value, str) else None
+
+        with self._db.session() as session:
+            self._audit(session).record(
+                CHILD_ACTOR,
+                REFUSE,
+                record_type=text("subject_kind", 16) or "unknown",
+                record_ids=[],
+                purpose=text("reason", 500),
+                case_number=text("case_number", 64),
+                details={
+                    "request_id": request_id,
+                    "parent_user_id": user_id
+                    if isinstance(user_id := raw.get("user_id"), int)
+                    else None,
+                    "parent_username": text("username", 64),
+                    "refusal": reason,
+                },
+            )
+        return SearchAnswer(
+            node_id=self._node_id,
+            request_id=request_id,
+            status="refused",
+            refusal=reason[:500],
         )
 
     def _relay(self, asked: SearchAsked) -> list[str]:
