@@ -5,6 +5,7 @@ district too; a withdrawal reaches the community; another station's entry never 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -167,3 +168,33 @@ def test_orders_need_the_node_credential(parent: Node, clock: ManualClock) -> No
         response = client.get("/api/v1/cascade/orders?node_id=x", headers=headers)
         assert response.status_code == 403
         assert client.get("/api/v1/cascade/orders?node_id=x").status_code == 401
+
+
+def test_an_unreachable_parent_is_logged_once_not_at_every_step(
+    parent: Node, child: Node, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    credential = issue_token(
+        parent, clock, "installer", permissions=("cascade.forward",), name="community-1"
+    )
+    with TestClient(create_app(parent)) as client:
+        link = FaultyLink(client)
+        forward = forwarder(child, link, parent_settings(credential, events="none"))
+        drain(forward)  # registered, nothing to send: the link stays up
+        link.down = True
+        caplog.set_level(logging.WARNING, logger="zhian.cascade.forwarder")
+        asked = len(link.requests)
+        for _ in range(100):  # five minutes of steps while the parent is away
+            clock.advance(timedelta(seconds=3))
+            forward.step()
+        orders_asked = link.requests[asked:].count("/api/v1/cascade/orders")
+        assert 20 <= orders_asked <= 30  # asked every poll (10 s), not at every step
+        failing = [r for r in caplog.records if "watchlist orders" in r.getMessage()]
+        assert len(failing) == 1 and "could not fetch" in failing[0].getMessage()
+
+        add_entry(parent, clock, PLATE, "J-CITY")
+        link.down = False
+        clock.advance(timedelta(seconds=10))
+        drain(forward)
+        back = [r for r in caplog.records if "watchlist orders" in r.getMessage()]
+        assert len(back) == 2 and "fetched again" in back[1].getMessage()
+        assert [e.plate for e in entries(child)] != []  # and the order applied

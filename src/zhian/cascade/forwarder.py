@@ -254,6 +254,34 @@ class _Pending:
         return self.items == 0
 
 
+class _Fetches:
+    """Whether asking the parent for one thing (its orders, its search requests) fails:
+    logged once when it starts failing and once when it works again, not at every step
+    while the parent is away."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._failing = False
+
+    def failed(self, exc: Exception, poll_seconds: float) -> None:
+        if self._failing:
+            logger.debug("could not fetch %s (still): %s", self._what, exc)
+            return
+        self._failing = True
+        logger.warning(
+            "could not fetch %s: %s; asked again every %.0f s and at each registration "
+            "(logged again once it works)",
+            self._what,
+            exc,
+            poll_seconds,
+        )
+
+    def worked(self) -> None:
+        if self._failing:
+            self._failing = False
+            logger.warning("%s fetched again", self._what)
+
+
 class UpwardForwarder:
     """Forwards events, alert history and online summaries to the parent node, in order."""
 
@@ -297,12 +325,14 @@ class UpwardForwarder:
         self._orders = OrderApplier(db=db, clock=clock, identity=identity)
         self._on_orders_changed = on_orders_changed
         self._orders_asked_at: datetime | None = None
+        self._orders_fetch = _Fetches("the parent's watchlist orders")
         # The presets pushed down apply over these defaults; the overrides last reported.
         self._model_settings = model_settings or ModelSettings()
         self._overrides_reported: Overrides | None = None
         # Cross-node search (跨区域研判): answers the parent's requests (search_requests).
         self._searches = searches if settings.searches else None
         self._searches_asked_at: datetime | None = None
+        self._searches_fetch = _Fetches("the parent's search requests")
         self._backfill: tuple[int, int] | None = None
         # Most events (and alert changes, summaries) in one batch: halved when the parent
         # answers 413, grown back after batches that fit.
@@ -456,6 +486,8 @@ class UpwardForwarder:
             return False
         self.link.registered(self._clock.now())
         self._devices_told.clear()
+        # Orders and search requests are asked for at once after each registration.
+        self._orders_asked_at = self._searches_asked_at = None
         # Everything durable now and not yet acknowledged is the back-fill of this outage.
         start, end = self.positions()[EVENTS], self._log.durable_seq
         self._backfill = (start, end) if end > start else None
@@ -543,12 +575,13 @@ class UpwardForwarder:
         )
         if not due:
             return
+        self._orders_asked_at = now  # a failure too waits for the next poll
         try:
             orders = self._client.orders()
-        except LinkError as exc:  # the batches say whether the link is down; asked again later
-            logger.warning("could not fetch the parent's watchlist orders: %s", exc)
+        except LinkError as exc:  # the batches say whether the link is down
+            self._orders_fetch.failed(exc, self._settings.orders_poll_seconds)
             return
-        self._orders_asked_at = now
+        self._orders_fetch.worked()
         if self._orders.apply(orders.orders) and self._on_orders_changed is not None:
             self._on_orders_changed()  # the rules match the new entries from now on
         self._apply_presets(orders.parameters, orders.procedures, now)
@@ -592,12 +625,13 @@ class UpwardForwarder:
         asked = self._searches_asked_at
         if asked is not None and (now - asked).total_seconds() < self._settings.orders_poll_seconds:
             return
+        self._searches_asked_at = now  # a failure too waits for the next poll
         try:
             pending = self._client.search_requests()
         except LinkError as exc:
-            logger.warning("could not fetch the parent's search requests: %s", exc)
+            self._searches_fetch.failed(exc, self._settings.orders_poll_seconds)
             return
-        self._searches_asked_at = now
+        self._searches_fetch.worked()
         for answer in self._searches.answer_all(pending):
             try:
                 self._client.answer_search(answer)
