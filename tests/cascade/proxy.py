@@ -2,15 +2,19 @@
 
 It forwards loopback connections to a target port and can be told to cut the link (open
 connections are reset and new ones closed at once), to slow it (each chunk waits
-`delay_seconds` before it goes on) and to hold connections back so that a later one
-overtakes them (`hold_seconds`: each new connection waits that long before it is joined to
-the target; with several connections in flight, their requests reach the target in another
-order than they were sent).
+`delay_seconds` before it goes on), to hold connections back so that a later one
+overtakes them (`hold_seconds`: each new connection waits a random share of it before it is
+joined to the target; a request the sender gave up on and sent again on a new connection
+may then reach the target after its copy, in another order than it was sent) and to lose
+answers (`loss_rate`: that share of the answers are lost on the way back, the request
+having gone through, and their connection dropped, so the sender sends again). The random draws
+come from `seed`, so a run can be repeated.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
@@ -19,11 +23,14 @@ import time
 class FaultProxy:
     """127.0.0.1:`port` → 127.0.0.1:`target_port`, with faults on demand."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, *, seed: int = 17) -> None:
         self.target_port = target_port
         self.is_cut = False
         self.delay_seconds = 0.0
         self.hold_seconds = 0.0
+        self.loss_rate = 0.0
+        self.answers_lost = 0
+        self._random = random.Random(seed)
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -49,6 +56,13 @@ class FaultProxy:
     def heal(self) -> None:
         self.is_cut = False
 
+    def reconnect(self) -> None:
+        """Drop the open connections (the sender opens new ones, each drawing its hold)."""
+        with self._lock:
+            for sock in list(self._open):
+                _close(sock)
+            self._open.clear()
+
     def stop(self) -> None:
         self._stopped = True
         self.cut()
@@ -66,8 +80,10 @@ class FaultProxy:
             threading.Thread(target=self._join, args=(client,), daemon=True).start()
 
     def _join(self, client: socket.socket) -> None:
-        if self.hold_seconds:
-            time.sleep(self.hold_seconds)
+        with self._lock:
+            hold = self._random.uniform(0, self.hold_seconds)
+        if hold:
+            time.sleep(hold)
         try:
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
         except OSError:
@@ -80,15 +96,23 @@ class FaultProxy:
                 _close(upstream)
                 return
             self._open.update((client, upstream))
-        for source, sink in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+        for source, sink, answers in ((client, upstream, False), (upstream, client, True)):
+            threading.Thread(target=self._pump, args=(source, sink, answers), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _lose(self) -> bool:
+        with self._lock:
+            lost = self._random.random() < self.loss_rate
+            self.answers_lost += lost
+        return lost
+
+    def _pump(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
         try:
             while True:
                 chunk = source.recv(65536)
                 if not chunk:
                     break
+                if answers and self.loss_rate and self._lose():
+                    break  # the request went through; its answer goes nowhere
                 if self.delay_seconds:
                     time.sleep(self.delay_seconds)
                 if self.is_cut:

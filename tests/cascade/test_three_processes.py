@@ -1,10 +1,12 @@
 """Three nodes as separate `zhian serve` processes on loopback: community → district → city.
 
 During sustained intake at the community, the community↔district link (a fault proxy the
-test controls) is slowed, then cut, the district is killed with SIGKILL and started again,
-and the link heals. Every event the community acknowledged arrives at the city exactly
-once and in order per device, the alert's state changes too; a city watchlist entry reaches
-the community and its hit comes back up to the city.
+test controls) is slowed, then made lossy (answers lost) with connections held back so that
+a batch sent again overtakes its first copy, then cut for a minute, during which the
+district is killed with SIGKILL and started again, and the link heals. Every event the
+community acknowledged arrives at the city exactly once and in order per device, the alert's
+state changes too; a city watchlist entry reaches the community and its hit comes back up
+to the city.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from zhian.watchlists.schemas import WatchlistEntryCreate
 pytestmark = pytest.mark.slow
 
 DEVICES = ("DOOR1", "CAM1")
+CUT_SECONDS = 60  # the issue's minute without a link
 
 
 def prepare(workspace: Path, *, devices: bool, child: str = "") -> dict[str, str]:
@@ -240,15 +243,23 @@ def test_every_event_and_alert_change_reaches_the_city_once_in_order_through_fau
     proxy.delay_seconds = 0.05  # a slow link
     time.sleep(2)
     proxy.delay_seconds = 0.0
-    proxy.cut()  # the community↔district link goes down during intake
-    time.sleep(3)
+    # Lossy and reordered: a third of the answers lost, each new connection held back up to
+    # 5 s (past the 3 s acknowledgement timeout), so resent batches overtake their copies.
+    proxy.loss_rate, proxy.hold_seconds = 0.3, 5.0
+    proxy.reconnect()
+    time.sleep(8)
+    proxy.loss_rate, proxy.hold_seconds = 0.0, 0.0
+    cut_at = time.monotonic()
+    proxy.cut()  # the community↔district link goes down for a minute during intake
+    time.sleep(CUT_SECONDS / 3)
     district.kill_9()
     district.start()
-    time.sleep(2)
+    time.sleep(max(0.0, cut_at + CUT_SECONDS - time.monotonic()))
     proxy.heal()
     time.sleep(2)
     stop.set()
     feeder.join(timeout=30)
+    assert proxy.answers_lost > 0  # the lossy phase did lose answers
 
     # An alarm at the community, signed there: both changes must reach the city.
     now = SystemClock().now()
