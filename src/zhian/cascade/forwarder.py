@@ -110,6 +110,10 @@ class LinkError(Exception):
     """The parent did not acknowledge: unreachable, too slow, or it refused."""
 
 
+class UnreachableError(LinkError):
+    """No answer from the parent at all: no connection, or none within the timeout."""
+
+
 class BatchTooLargeError(LinkError):
     """The parent refused the body as too large (HTTP 413): send smaller batches."""
 
@@ -173,7 +177,7 @@ class ParentClient:
         try:
             response = self._http.post(self._base + path, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+            raise UnreachableError(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code == 413:
             raise BatchTooLargeError(f"HTTP 413: {response.text[:300]}")
         if response.status_code != 200:
@@ -195,7 +199,7 @@ class ParentClient:
                 self._base + path, params={"node_id": self._settings.node_id}, headers=headers
             )
         except httpx.HTTPError as exc:
-            raise LinkError(f"{type(exc).__name__}: {exc}") from exc
+            raise UnreachableError(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
             raise LinkError(f"HTTP {response.status_code}: {response.text[:300]}")
         return response.content
@@ -437,6 +441,10 @@ class UpwardForwarder:
                     ack.held,
                 )
             return pending.items
+        self._went_down(error)
+        return 0
+
+    def _went_down(self, error: str) -> None:
         pause = self.link.failed(self._clock.now(), error)
         logger.warning(
             "parent %s did not acknowledge %d tries (%s): the link is down, data stays "
@@ -446,7 +454,6 @@ class UpwardForwarder:
             error,
             pause,
         )
-        return 0
 
     def _shrink(self, pending: _Pending) -> bool:
         """Halve the batch after the parent answered 413; False when it cannot get smaller
@@ -495,8 +502,10 @@ class UpwardForwarder:
 
     def _report_status(self) -> None:
         """Tell the parent this side of the link every `status_seconds`, and as soon as a
-        back-fill starts or ends. A parent that cannot take it is logged, nothing more:
-        the batches decide whether the link is up."""
+        back-fill starts or ends. It is a notification like a batch: a parent that gives no
+        answer at all to `attempts` tries takes the link down, so a node with nothing to
+        send sees its parent gone; a parent that answers but cannot take it (an older one:
+        404) is logged, nothing more."""
         if not self.link.is_up:
             return
         now = self._clock.now()
@@ -512,21 +521,29 @@ class UpwardForwarder:
         left = None
         if health.backfill_to_seq is not None and health.backfill_percent is not None:
             left = max(0, health.backfill_to_seq - health.forwarded_through_seq)
-        try:
-            self._client.report_status(
-                LinkStatus(
-                    node_id=self._settings.node_id,
-                    sent_at=now,
-                    cache_records=health.cache_records,
-                    cache_bytes=health.cache_bytes,
-                    is_cache_alarm=health.is_cache_alarm,
-                    backfill_percent=health.backfill_percent,
-                    backfill_records_left=left,
-                )
-            )
-        except LinkError as exc:
-            logger.warning("could not report the link status to the parent: %s", exc)
+        status = LinkStatus(
+            node_id=self._settings.node_id,
+            sent_at=now,
+            cache_records=health.cache_records,
+            cache_bytes=health.cache_bytes,
+            is_cache_alarm=health.is_cache_alarm,
+            backfill_percent=health.backfill_percent,
+            backfill_records_left=left,
+        )
         self._status_sent = (now, running)
+        error = ""
+        for _ in range(self._settings.attempts):
+            try:
+                self._client.report_status(status)
+            except UnreachableError as exc:
+                error = str(exc)
+                continue
+            except LinkError as exc:
+                logger.warning("could not report the link status to the parent: %s", exc)
+                return
+            self.link.contact(self._clock.now())
+            return
+        self._went_down(error)
 
     def _report_kpis(self) -> None:
         """Send the KPI summaries of the closed hours the parent has not acknowledged, once
