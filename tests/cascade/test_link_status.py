@@ -3,6 +3,7 @@ the parent's links table (and `GET /api/v1/cascade/children`) shows them by scop
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -136,10 +137,11 @@ def test_a_status_is_taken_only_for_the_node_the_credential_speaks_for(
 
 
 def test_a_parent_without_the_status_and_kpi_routes_keeps_the_link_up(
-    parent: Node, child: Node, clock: ManualClock
+    parent: Node, child: Node, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An older parent answers 404 to the link status and the KPI summaries: logged, the
-    events still go up, and the KPIs are asked again only after `status_seconds`."""
+    """An older parent answers 404 to the link status and the KPI summaries: logged once
+    each, the events still go up, and the KPIs are asked again only after `status_seconds`."""
+    caplog.set_level(logging.WARNING, logger="zhian.cascade.forwarder")
     credential = issue_token(
         parent, clock, "installer", permissions=("cascade.forward",), name=CHILD_ID
     )
@@ -160,6 +162,9 @@ def test_a_parent_without_the_status_and_kpi_routes_keeps_the_link_up(
         clock.advance(timedelta(seconds=61))
         forward.step()
         assert link.requests.count("/api/v1/cascade/kpis") == 2
+        assert link.requests.count("/api/v1/cascade/status") == 3
+    for what in ("link status", "KPI summaries"):  # each refused more than once, logged once
+        assert len([r for r in caplog.records if what in r.getMessage()]) == 1, what
     assert len(parent_events(parent, "DOOR1")) == 25  # once the parent's store caught up
 
 

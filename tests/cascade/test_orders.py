@@ -201,5 +201,5 @@ def test_an_idle_child_sees_its_parent_gone_and_logs_it_once_not_at_every_step(
         drain(forward)
         assert forward.link.is_up
         back = [r for r in caplog.records if "watchlist orders" in r.getMessage()]
-        assert len(back) == 2 and "fetched again" in back[1].getMessage()
+        assert len(back) == 2 and "works again" in back[1].getMessage()
         assert len(entries(child)) == 1  # asked at once after registering: applied

@@ -258,32 +258,32 @@ class _Pending:
         return self.items == 0
 
 
-class _Fetches:
-    """Whether asking the parent for one thing (its orders, its search requests) fails:
-    logged once when it starts failing and once when it works again, not at every step
-    while the parent is away."""
+class _Failing:
+    """Whether one exchange with the parent (fetching its orders or search requests,
+    reporting the link status or the KPI summaries) fails: logged once when it starts
+    failing and once when it works again, not at every try while the parent is away or
+    cannot take it (an older parent)."""
 
     def __init__(self, what: str) -> None:
         self._what = what
         self._failing = False
 
-    def failed(self, exc: Exception, poll_seconds: float) -> None:
+    def failed(self, exc: Exception, every_seconds: float) -> None:
         if self._failing:
-            logger.debug("could not fetch %s (still): %s", self._what, exc)
+            logger.debug("could not %s (still): %s", self._what, exc)
             return
         self._failing = True
         logger.warning(
-            "could not fetch %s: %s; asked again every %.0f s and at each registration "
-            "(logged again once it works)",
+            "could not %s: %s; tried again every %.0f s (logged again once it works)",
             self._what,
             exc,
-            poll_seconds,
+            every_seconds,
         )
 
     def worked(self) -> None:
         if self._failing:
             self._failing = False
-            logger.warning("%s fetched again", self._what)
+            logger.warning("%s: works again", self._what)
 
 
 class UpwardForwarder:
@@ -329,14 +329,16 @@ class UpwardForwarder:
         self._orders = OrderApplier(db=db, clock=clock, identity=identity)
         self._on_orders_changed = on_orders_changed
         self._orders_asked_at: datetime | None = None
-        self._orders_fetch = _Fetches("the parent's watchlist orders")
+        self._orders_fetch = _Failing("fetch the parent's watchlist orders")
         # The presets pushed down apply over these defaults; the overrides last reported.
         self._model_settings = model_settings or ModelSettings()
         self._overrides_reported: Overrides | None = None
         # Cross-node search (跨区域研判): answers the parent's requests (search_requests).
         self._searches = searches if settings.searches else None
         self._searches_asked_at: datetime | None = None
-        self._searches_fetch = _Fetches("the parent's search requests")
+        self._searches_fetch = _Failing("fetch the parent's search requests")
+        self._status_report = _Failing("report the link status to the parent")
+        self._kpi_report = _Failing("send the KPI summaries to the parent")
         self._backfill: tuple[int, int] | None = None
         # Most events (and alert changes, summaries) in one batch: halved when the parent
         # answers 413, grown back after batches that fit.
@@ -539,8 +541,9 @@ class UpwardForwarder:
                 error = str(exc)
                 continue
             except LinkError as exc:
-                logger.warning("could not report the link status to the parent: %s", exc)
+                self._status_report.failed(exc, self._settings.status_seconds)
                 return
+            self._status_report.worked()
             self.link.contact(self._clock.now())
             return
         self._went_down(error)
@@ -572,9 +575,10 @@ class UpwardForwarder:
                 )
             )
         except LinkError as exc:
-            logger.warning("could not send the KPI summaries to the parent: %s", exc)
+            self._kpi_report.failed(exc, self._settings.status_seconds)
             self._kpis_failed_at = now
             return
+        self._kpi_report.worked()
         self._kpis_failed_at = None
         with self._db.session() as session:
             ForwardPositionRepository(session).save({KPI_HOURS: hours[-1]}, self._clock.now())
