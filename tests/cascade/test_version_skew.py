@@ -29,6 +29,7 @@ from zhian.cascade.wire import (
     KpiReport,
     KpiSummary,
     LinkStatus,
+    OnlineSummary,
     Overrides,
     ParameterOverride,
 )
@@ -39,12 +40,12 @@ from zhian.web.app import create_app
 NEWER = {"priority": "urgent", "trace": {"hops": 1}}
 
 
-def _newer(message: Any, *, inner: str | None = None) -> dict[str, Any]:
+def _newer(message: Any, *inner: str) -> dict[str, Any]:
     """The message as a newer sender writes it: extra fields at the top and in each item
-    of the list `inner`."""
+    of the lists `inner`."""
     body: dict[str, Any] = {**msgspec.to_builtins(message), **NEWER}
-    if inner is not None:
-        body[inner] = [{**item, **NEWER} for item in body[inner]]
+    for name in inner:
+        body[name] = [{**item, **NEWER} for item in body[name]]
     return body
 
 
@@ -63,11 +64,18 @@ def _messages(clock: ManualClock) -> list[tuple[str, dict[str, Any], str]]:
     device = DeviceSummary(
         id="NEW1", kind="door", name="a door", community_id="C1", latitude=30.0, longitude=120.0
     )
+    online = OnlineSummary(
+        sample_id=1, sampled_at=now, community_id="C1", device_kind="door", total=2, online=1
+    )
     return [
         ("hello", _newer(Hello(node_id=CHILD_ID, sent_at=now)), "sent_at"),
         (
             "batches",
-            _newer(ChildBatch(node_id=CHILD_ID, sent_at=now, devices=[device]), inner="devices"),
+            _newer(
+                ChildBatch(node_id=CHILD_ID, sent_at=now, devices=[device], online=[online]),
+                "devices",
+                "online",
+            ),
             "node_id",
         ),
         (
@@ -95,7 +103,7 @@ def _messages(clock: ManualClock) -> list[tuple[str, dict[str, Any], str]]:
                         )
                     ],
                 ),
-                inner="summaries",
+                "summaries",
             ),
             "events_forwarded",
         ),
@@ -106,7 +114,7 @@ def _messages(clock: ManualClock) -> list[tuple[str, dict[str, Any], str]]:
                     node_id=CHILD_ID,
                     overrides=[ParameterOverride(community_id="C1", name="x", preset=1, local=2)],
                 ),
-                inner="overrides",
+                "overrides",
             ),
             "overrides",
         ),
@@ -125,6 +133,8 @@ def test_a_parent_takes_what_a_newer_child_sends_and_names_a_field_left_out(
 
         taken = _post(parent_client, credential, path, body)
         assert taken.status_code == 200, (path, taken.text)
+        if path == "batches":  # the online summary with its unknown field is stored
+            assert msgspec.msgpack.decode(taken.content)["online"] == 1
 
 
 @dataclass
