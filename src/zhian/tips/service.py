@@ -28,6 +28,7 @@ from zhian.kit.characters import has_markup, text_fault
 from zhian.kit.clock import Clock
 from zhian.maps.coords import distance_m
 from zhian.registry.schemas import BuildingRead, CommunityRead
+from zhian.tips.categories import tip_alert_titles, tip_place_name
 from zhian.tips.models import Tip
 from zhian.tips.photos import clean_photo
 from zhian.tips.repository import TipRepository
@@ -364,8 +365,10 @@ class TipService:
         # building joins the first one's alert, and the alert loop's correlation groups
         # it with a smoke alarm there into one incident.
         place_id = tip.building_id or f"tip:{tip.code}"
-        description = self.description(tip)
-        summary = description if len(description) <= 80 else description[:79] + "…"
+        # The resident's words stay sealed (the title names the category and the place):
+        # whoever sees the alert reads them through the audited tip page.
+        place = self._place_name(tip)
+        title_zh, title_en = tip_alert_titles(tip.category, place)
         return AlertDraft(
             rule=TIP_RULE,
             kind=f"tip_{tip.category}",
@@ -373,9 +376,18 @@ class TipService:
             subject=tip.category,
             place_id=place_id,
             observed_at=tip.submitted_at,
-            explanation_zh=f"群众随手拍：{summary}",
-            explanation_en=f"Resident tip: {summary}",
+            explanation_zh=title_zh,
+            explanation_en=title_en,
             community_id=tip.community_id,
+            place_name=place,
             images=tuple(tip.photos),
             figures={"tip_id": tip.id, "latitude": tip.latitude, "longitude": tip.longitude},
+        )
+
+    def _place_name(self, tip: Tip) -> str | None:
+        """The tip's building (with its community), else its community, by name."""
+        communities = {community.id: community.name for community in self._communities()}
+        buildings = {building.id: building.name for building in self._buildings()}
+        return tip_place_name(
+            communities.get(tip.community_id or ""), buildings.get(tip.building_id or "")
         )
