@@ -388,6 +388,13 @@ def test_a_tip_closed_at_triage_shows_the_reason_to_the_resident(
     refused = client.post(f"/tips/{tip_id}/close", data={"reason": "<i>no</i>"})
     assert refused.status_code == 400 and 'data-field="reason"' in refused.text
     assert client.post(f"/tips/{tip_id}/close", data={"reason": ""}).status_code == 400
+    # The code alone opens the reason: it may name no one (plate, phone, ID number).
+    for named in ("车主13900001111已移车", "浙A12345已驶离"):
+        refused = client.post(f"/tips/{tip_id}/close", data={"reason": named})
+        assert refused.status_code == 400 and 'data-field="reason"' in refused.text
+        assert (
+            "13900001111" not in refused.text and "不能写入身份证号、手机号或车牌号" in refused.text
+        )
     closed = client.post(f"/tips/{tip_id}/close", data={"reason": "已通知物业移车，车辆已驶离"})
     assert closed.status_code == 303
     status = resident.get(f"/tip/{code}")

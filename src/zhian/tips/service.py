@@ -22,7 +22,12 @@ from zhian.alerts.schemas import AlertState
 from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError, ConflictError, NotFoundError, TooManyRequestsError
 from zhian.governance.identity import IdentitySealer
-from zhian.governance.masking import mask_phone
+from zhian.governance.masking import (
+    IDENTIFIER_NAMES,
+    identifiers_in,
+    mask_identifiers,
+    mask_phone,
+)
 from zhian.governance.validation import InvalidValueError, normalise_phone
 from zhian.kit.characters import has_markup, text_fault
 from zhian.kit.clock import Clock
@@ -100,6 +105,20 @@ def plain_text(value: str, field: str, *, max_chars: int, required: bool = True)
             field=field,
         )
     return value
+
+
+def without_identifiers(text: str, field: str, *, why: str) -> str:
+    """`text` when it holds no identity card, mobile or plate number in clear; otherwise
+    a 400 naming `field` and the number masked, followed by `why`."""
+    found = identifiers_in(text)
+    if found:
+        kind, value = found[0]
+        raise BadRequestError(
+            f"{field} holds a {IDENTIFIER_NAMES[kind]} in clear ({mask_identifiers(value)}): "
+            + why,
+            field=field,
+        )
+    return text
 
 
 def normalise_code(code: str) -> str:
@@ -334,8 +353,15 @@ class TipService:
         return ids[0]
 
     def close(self, tip_id: int, *, reason: str, scope: JurisdictionScope, user_id: int) -> None:
-        """Close a pending tip with a reason the resident reads on the status page."""
-        text = plain_text(reason, "reason", max_chars=MAX_REASON_CHARS)
+        """Close a pending tip with a reason the resident reads on the status page.
+
+        The reason is read by whoever holds the code, so it is kept in clear and may name
+        no one: an identity card, mobile or plate number in it is refused."""
+        text = without_identifiers(
+            plain_text(reason, "reason", max_chars=MAX_REASON_CHARS),
+            "reason",
+            why="the resident reads the reason with the follow-up code alone, write it without",
+        )
         tip = self._pending(tip_id, scope)
         tip.status = TipStatus.CLOSED.value
         tip.close_reason = text

@@ -151,6 +151,7 @@ register_labels(
 # (pattern in the English message, the Chinese reason) for what `reason_zh` does not know.
 _TIP_REASONS_ZH: tuple[tuple[str, str], ...] = (
     ("plain text", "只接受纯文本，不能包含 < > 等标记或脚本"),
+    ("follow-up code alone", "群众凭查询码即可看到说明，不能写入身份证号、手机号或车牌号"),
     ("too many tips", "提交过于频繁，请一小时后再试"),
     ("too many look-ups", "查询过于频繁，请稍后再试"),
     ("photos may be sent", "照片数量超过上限"),
