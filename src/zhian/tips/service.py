@@ -29,7 +29,7 @@ from zhian.governance.masking import (
     mask_phone,
 )
 from zhian.governance.validation import InvalidValueError, normalise_phone
-from zhian.kit.characters import has_markup, text_fault
+from zhian.kit.characters import plain_text_fault
 from zhian.kit.clock import Clock
 from zhian.maps.coords import distance_m
 from zhian.registry.schemas import BuildingRead, CommunityRead
@@ -95,15 +95,9 @@ def plain_text(value: str, field: str, *, max_chars: int, required: bool = True)
         raise BadRequestError(f"{field} is required", field=field)
     if len(value) > max_chars:
         raise BadRequestError(f"{field} is at most {max_chars} characters", field=field)
-    fault = text_fault(value)
+    fault = plain_text_fault(value)
     if fault is not None:
         raise BadRequestError(f"{field} {fault}", field=field)
-    if has_markup(value):
-        raise BadRequestError(
-            f"{field} must be plain text: markup or script ('<', '>', character "
-            "references, 'javascript:') is not accepted",
-            field=field,
-        )
     return value
 
 
