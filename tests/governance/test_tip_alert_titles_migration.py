@@ -4,6 +4,7 @@ their titles."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ _ALERT = (
     "INSERT INTO alerts (id, rule, kind, tier, state, key, subject, place_id, community_id, "
     "owner_role, title_zh, title_en, evidence, count, is_breached, created_at, first_seen_at, "
     "last_seen_at, attachments) VALUES (:id, :rule, :kind, 'minor', 'new', :key, :subject, "
-    ":place, 'C1', 'grid_worker', :title, :title, '{}', 1, 0, '2026-01-01 00:00:00', "
+    ":place, 'C1', 'grid_worker', :title, :title, :evidence, 1, 0, '2026-01-01 00:00:00', "
     "'2026-01-01 00:00:00', '2026-01-01 00:00:00', '[]')"
 )
 
@@ -48,13 +49,23 @@ def test_tip_alerts_are_renamed_by_category_and_place(tmp_path: Path) -> None:
             (3, "alarm", "alarm_smoke", "alarm|D1|C1-B1", "D1", "C1-B1", "烟感告警"),
         ):
             keys = ("id", "rule", "kind", "key", "subject", "place", "title")
-            connection.execute(sa.text(_ALERT), dict(zip(keys, row, strict=True)))
+            values = dict(zip(keys, row, strict=True))
+            evidence = {"images": [], "explanation_zh": row[-1], "explanation_en": row[-1]}
+            connection.execute(
+                sa.text(_ALERT), {**values, "evidence": json.dumps(evidence, ensure_ascii=False)}
+            )
 
     REAL_UPGRADE(engine, identity=SEALER)
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text("SELECT id, title_zh, title_en, place_name FROM alerts ORDER BY id")
         ).all()
+        evidence = [
+            json.loads(value)
+            for value in connection.execute(sa.text("SELECT evidence FROM alerts ORDER BY id"))
+            .scalars()
+            .all()
+        ]
     engine.dispose()
     assert rows == [
         (
@@ -71,3 +82,8 @@ def test_tip_alerts_are_renamed_by_category_and_place(tmp_path: Path) -> None:
         ),
         (3, "烟感告警", "烟感告警", None),
     ]
+    # The alert page's "why" reads the evidence's explanation: renamed too, the rest kept.
+    assert [item["explanation_zh"] for item in evidence] == [row[1] for row in rows]
+    assert [item["explanation_en"] for item in evidence] == [row[2] for row in rows]
+    assert all(item["images"] == [] for item in evidence)
+    assert "王五" not in json.dumps(evidence, ensure_ascii=False)

@@ -3,9 +3,9 @@
 Until now an alert raised from a resident's tip kept the first 80 characters of the tip's
 description in its title (`title_zh`, `title_en`), in clear, while the description itself
 is sealed. A tip is personal data: the title of such an alert (rule `tip`) is rewritten
-here as new ones are made ("群众随手拍：<category>（<community> <building>）"), and its
-`place_name` filled in. The words stay in the tip, sealed, read through the audited tip
-page. Nothing else of the alert changes.
+here as new ones are made ("群众随手拍：<category>（<community> <building>）"), with the
+explanation its evidence repeats, and its `place_name` filled in. The words stay in the
+tip, sealed, read through the audited tip page. Nothing else of the alert changes.
 
 Revision ID: 0050tiptitles
 Revises: 0001
@@ -35,25 +35,35 @@ def _place(bind: sa.Connection, place_id: str, community_id: str | None) -> str 
     return tip_place_name(community, building)
 
 
+_ALERTS = sa.table(
+    "alerts",
+    sa.column("id", sa.Integer()),
+    sa.column("rule", sa.String()),
+    sa.column("subject", sa.String()),
+    sa.column("place_id", sa.String()),
+    sa.column("community_id", sa.String()),
+    sa.column("place_name", sa.String()),
+    sa.column("title_zh", sa.String()),
+    sa.column("title_en", sa.String()),
+    sa.column("evidence", sa.JSON()),
+)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
+    a = _ALERTS.c
     rows = bind.execute(
-        sa.text("SELECT id, subject, place_id, community_id FROM alerts WHERE rule = 'tip'")
+        sa.select(a.id, a.subject, a.place_id, a.community_id, a.evidence).where(a.rule == "tip")
     ).all()
-    for alert_id, category, place_id, community_id in rows:
+    for alert_id, category, place_id, community_id, evidence in rows:
         place = _place(bind, str(place_id), community_id)
         zh, en = tip_alert_titles(str(category), place)
+        # The evidence repeats the title as its explanation (the alert page's "why").
+        evidence = {**(evidence or {}), "explanation_zh": zh, "explanation_en": en}
         bind.execute(
-            sa.text(
-                "UPDATE alerts SET title_zh = :zh, title_en = :en, place_name = :place "
-                "WHERE id = :id"
-            ),
-            {
-                "zh": zh,
-                "en": en,
-                "place": place,
-                "id": alert_id,
-            },
+            _ALERTS.update()
+            .where(a.id == alert_id)
+            .values(title_zh=zh, title_en=en, place_name=place, evidence=evidence)
         )
 
 
