@@ -5,8 +5,8 @@ their titles."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -23,13 +23,15 @@ _ALERT = (
     "INSERT INTO alerts (id, rule, kind, tier, state, key, subject, place_id, community_id, "
     "owner_role, title_zh, title_en, evidence, count, is_breached, created_at, first_seen_at, "
     "last_seen_at, attachments) VALUES (:id, :rule, :kind, 'minor', 'new', :key, :subject, "
-    ":place, 'C1', 'grid_worker', :title, :title, :evidence, 1, 0, '2026-01-01 00:00:00', "
+    ":place, 'C1', 'grid_worker', :title, :title, '{}', 1, FALSE, '2026-01-01 00:00:00', "
     "'2026-01-01 00:00:00', '2026-01-01 00:00:00', '[]')"
 )
+_EVIDENCE = sa.table("alerts", sa.column("id", sa.Integer()), sa.column("evidence", sa.JSON()))
 
 
-def test_tip_alerts_are_renamed_by_category_and_place(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+@pytest.mark.empty_database
+def test_tip_alerts_are_renamed_by_category_and_place(database_url: str) -> None:
+    engine = make_engine(database_url)
     config = alembic_config(engine)
     for head in heads_before(frozenset({REVISION})):
         command.upgrade(config, head)
@@ -49,10 +51,10 @@ def test_tip_alerts_are_renamed_by_category_and_place(tmp_path: Path) -> None:
             (3, "alarm", "alarm_smoke", "alarm|D1|C1-B1", "D1", "C1-B1", "烟感告警"),
         ):
             keys = ("id", "rule", "kind", "key", "subject", "place", "title")
-            values = dict(zip(keys, row, strict=True))
+            connection.execute(sa.text(_ALERT), dict(zip(keys, row, strict=True)))
             evidence = {"images": [], "explanation_zh": row[-1], "explanation_en": row[-1]}
             connection.execute(
-                sa.text(_ALERT), {**values, "evidence": json.dumps(evidence, ensure_ascii=False)}
+                _EVIDENCE.update().where(_EVIDENCE.c.id == row[0]).values(evidence=evidence)
             )
 
     REAL_UPGRADE(engine, identity=SEALER)
@@ -61,7 +63,7 @@ def test_tip_alerts_are_renamed_by_category_and_place(tmp_path: Path) -> None:
             sa.text("SELECT id, title_zh, title_en, place_name FROM alerts ORDER BY id")
         ).all()
         evidence = [
-            json.loads(value)
+            value if isinstance(value, dict) else json.loads(value)
             for value in connection.execute(sa.text("SELECT evidence FROM alerts ORDER BY id"))
             .scalars()
             .all()
