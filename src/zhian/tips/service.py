@@ -52,7 +52,6 @@ from zhian.tips.settings import TipSettings
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: guessing one is hopeless under the lookup limit
 _CODE_SHAPE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
-# Markup or script starts with one of these; plain text never needs them here.
 MAX_REASON_CHARS = 500
 QUEUE_LIMIT = 200
 TIP_RULE = "tip"
