@@ -123,3 +123,33 @@ def test_bad_keys_and_other_jurisdictions_are_refused(
         ).status_code
         == 403
     )
+
+
+def test_script_or_markup_in_a_handling_a_note_or_a_reason_is_refused_naming_the_field(
+    client: TestClient, fire: AlertSummary
+) -> None:
+    log_in(client, "command")
+    script = act(client, fire.id, "sign", key="k-sign-bad1", note="<script>alert(1)</script>")
+    assert script.status_code == 400 and script.json()["error"]["field"] == "note"
+    hidden = act(client, fire.id, "sign", key="k-sign-bad2", note="ok\u202egnp.exe")
+    assert hidden.status_code == 400 and hidden.json()["error"]["field"] == "note"
+    assert act(client, fire.id, "sign", key="k-sign-0002", note="已签收").status_code == 200
+    assert act(client, fire.id, "dispatch", key="k-disp-0002").status_code == 200
+    assert act(client, fire.id, "arrive", key="k-arr-00002").status_code == 200
+    for feedback in ('<img src=x onerror="1">', "见 javascript:void(0)", "已处置 &#60;b&#62;"):
+        bad = act(client, fire.id, "handle", key=None, feedback=feedback)
+        assert bad.status_code == 400, feedback
+        assert bad.json()["error"]["field"] == "feedback"
+        assert "plain text" in bad.json()["error"]["message"]
+    first_step = client.get(f"/api/v1/alerts/{fire.id}").json()["procedure"][0]["key"]
+    skip = client.post(
+        f"/api/v1/alerts/{fire.id}/steps/{first_step}",
+        json={"skipped": True, "reason": "<b>不需要</b>"},
+    )
+    assert skip.status_code == 400 and skip.json()["error"]["field"] == "reason"
+    detail = client.get(f"/api/v1/alerts/{fire.id}").json()
+    assert detail["state"] == "on_site"  # nothing refused was taken
+    assert all(step["status"] == "pending" for step in detail["procedure"])
+    handled = act(client, fire.id, "handle", key="k-hand-0002", feedback="已扑灭，3 > 2 层无人")
+    assert handled.status_code == 400  # '>' is markup's, even in a sentence
+    assert act(client, fire.id, "handle", key="k-hand-0003", feedback="已扑灭").status_code == 200

@@ -23,7 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from tests.web.conftest import (
+    FAST_HASHER,
+    PASSWORD,
+    alarm_event,
+    log_in,
+    submit,
+    wait_for_alert,
+)
 from zhian.access.service import AccessService
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
@@ -281,3 +288,43 @@ def test_an_escalation_and_a_dispatch_to_you_are_pushed_to_whom_they_concern(
     assert client.post(f"/api/v1/alerts/{second.id}/sign", json={}).status_code == 200
     assert client.post(f"/api/v1/alerts/{second.id}/dispatch", json={}).status_code == 200
     assert notices(second.id) == [("grid", "alert.created")]  # to oneself: no notice
+
+
+def test_a_minor_alert_is_the_property_staffs_too_on_their_phone_and_pushed(
+    client: TestClient, pushing: Node, receiver: Receiver, clock: ManualClock
+) -> None:
+    # The issue's routing: minor → grid worker and property.
+    with pushing.db.session() as session:
+        AccessService(session, password_hasher=FAST_HASHER).create_user(
+            "estate",
+            PASSWORD,
+            role="property_security",
+            jurisdiction_id="J-STATION",
+            display_name="测试·estate",
+            now=clock.now(),
+        )
+    browsers = {"grid": Browser(), "estate": Browser()}
+    for name, browser in browsers.items():
+        log_in(client, name)
+        assert subscribe(client, receiver.endpoint(name), browser).status_code == 201
+
+    submit(pushing, alarm_event("push-tamper", clock.now(), kind="tamper", device_id="CAM1"))
+    tamper = wait_for_alert(pushing, "alarm_tamper")  # minor: the grid worker's
+    submit(pushing, alarm_event("push-fire", clock.now(), kind="fire"))
+    fire = wait_for_alert(pushing, "alarm_fire")  # major: the command centre's only
+    assert pushing.alert_loop.push is not None
+    pushing.alert_loop.push.wait_idle()
+    pushed = sorted(
+        (path.rsplit("/", 1)[1], decrypted(receiver, i, browsers[path.rsplit("/", 1)[1]]))
+        for i, (path, _h, _b) in enumerate(receiver.received)
+    )
+    assert [(name, message["alert_id"]) for name, message in pushed] == [
+        ("estate", tamper.id),
+        ("grid", tamper.id),
+    ]
+    # The property staff's phone lists it with the steps they may take, not the major one.
+    phone = client.get("/phone")  # signed in as "estate", the last log_in above
+    assert phone.status_code == 200
+    assert f'data-alert-id="{tamper.id}"' in phone.text
+    assert f'data-alert-id="{fire.id}"' not in phone.text
+    assert client.post(f"/api/v1/alerts/{tamper.id}/sign", json={}).status_code == 200

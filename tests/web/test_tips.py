@@ -148,10 +148,35 @@ def test_the_description_is_sealed_at_rest_and_shown_to_triage_with_the_read_aud
     with node.db.session() as session:
         [entry] = node.governance.audit(session).search(action="tip.view")
     assert entry.record_ids == [str(tip.id)] and entry.record_type == "tip"
-    # Raised as an alert, its summary is opened from the sealed copy too.
+    # Raised as an alert, the resident's words stay sealed: the alert's title names the
+    # category and the place; its page links to the tip, whose every read is audited.
     accepted = client.post(f"/tips/{tip.id}/accept", data={"tier": "minor"})
     assert accepted.status_code == 303, accepted.text
-    assert "王五家门口" in client.get(accepted.headers["location"]).text
+    alert_page = client.get(accepted.headers["location"]).text
+    assert "王五" not in alert_page and "13900001111" not in alert_page
+    assert f'href="/tips/{tip.id}?lang=zh"' in alert_page
+    alert_id = int(accepted.headers["location"].split("/")[2].split("?")[0])
+    with node.alerts() as alerts:
+        alert = alerts.get_alert(alert_id, scope=JurisdictionScope.unscoped())
+    assert alert.title_zh == "群众随手拍：冒烟 / 异味（Garden Estate Building 1）", alert.title_zh
+    assert alert.title_en == "Resident tip: Smoke or smell of burning at Garden Estate Building 1"
+    assert "王五" not in alert.title_en + json.dumps(alert.evidence.model_dump(mode="json"))
+    with node.db.engine.connect() as connection:  # nor in any alert column at rest
+        for row in connection.execute(text_query("SELECT * FROM alerts")):
+            assert "王五" not in " ".join(str(value) for value in row)
+
+    # The minor alert's grid worker, who may not triage, reads the words on the tip page.
+    log_in(client, "grid")
+    one = client.get(f"/tips/{tip.id}")
+    assert one.status_code == 200 and text in one.text
+    with node.db.session() as session:
+        reads = node.governance.audit(session).search(action="tip.view")
+    assert [read.record_ids for read in reads] == [[str(tip.id)]] * 2
+    # Outside the jurisdiction, the tip is not there; a read refused is not audited.
+    log_in(client, "outsider")
+    assert client.get(f"/tips/{tip.id}").status_code == 404
+    with node.db.session() as session:
+        assert len(node.governance.audit(session).search(action="tip.view")) == 2
 
 
 def test_a_png_keeps_no_text_chunks(client: TestClient, node: Node) -> None:
@@ -363,6 +388,13 @@ def test_a_tip_closed_at_triage_shows_the_reason_to_the_resident(
     refused = client.post(f"/tips/{tip_id}/close", data={"reason": "<i>no</i>"})
     assert refused.status_code == 400 and 'data-field="reason"' in refused.text
     assert client.post(f"/tips/{tip_id}/close", data={"reason": ""}).status_code == 400
+    # The code alone opens the reason: it may name no one (plate, phone, ID number).
+    for named in ("车主13900001111已移车", "浙A12345已驶离"):
+        refused = client.post(f"/tips/{tip_id}/close", data={"reason": named})
+        assert refused.status_code == 400 and 'data-field="reason"' in refused.text
+        assert (
+            "13900001111" not in refused.text and "不能写入身份证号、手机号或车牌号" in refused.text
+        )
     closed = client.post(f"/tips/{tip_id}/close", data={"reason": "已通知物业移车，车辆已驶离"})
     assert closed.status_code == 303
     status = resident.get(f"/tip/{code}")

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 from zhian.access.service import AccessService, UserRead
 from zhian.alerts.models import PushSubscription
-from zhian.alerts.schemas import AlertSummary, LiveMessage
+from zhian.alerts.schemas import AlertSummary, LiveMessage, owner_roles_of
 from zhian.alerts.settings import PushSettings
 from zhian.errors import BadRequestError
 from zhian.kit.clock import Clock
@@ -109,8 +109,9 @@ class PushService:
         return [PushSubscriptionRead.model_validate(row) for row in rows]
 
     def recipients(self, alert: AlertSummary) -> list[PushSubscription]:
-        """Subscriptions of the active users of the alert's owner role who see it."""
-        return self._chosen(alert, lambda user: user.role == alert.owner_role)
+        """Subscriptions of the active users of the alert's owner role (and of a role that
+        shares its alerts: property staff a grid worker's) who see it."""
+        return self._chosen(alert, lambda user: alert.owner_role in owner_roles_of(user.role))
 
     def recipients_of(self, message: LiveMessage) -> list[PushSubscription]:
         """Whose phones a pushed message goes to: a new alert to its owner role's users

@@ -21,7 +21,7 @@ from zhian.alerts.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from zhian.alerts.schemas import AlertFilter, AlertState, Outcome
+from zhian.alerts.schemas import AlertFilter, AlertState, Outcome, owner_roles_of
 from zhian.registry.schemas import JurisdictionTreeRead
 from zhian.registry.service import RegistryService
 
@@ -254,13 +254,14 @@ class AlertRepository:
     def open_alerts_of(
         self, *, scope: JurisdictionScope, user_id: int, role: str, everything: bool
     ) -> list[Alert]:
-        """Open alerts in `scope` a user must act on: assigned to them, owned by their role,
-        or escalated to a jurisdiction of their (scoped) view; `everything` for an admin."""
+        """Open alerts in `scope` a user must act on: assigned to them, owned by their role
+        (or one it shares alerts with: `owner_roles_of`), or escalated to a jurisdiction of
+        their (scoped) view; `everything` for an admin."""
         query = self._filtered(select(Alert), AlertFilter(is_open=True), scope)
         if not everything:
             mine: list[ColumnElement[bool]] = [
                 Alert.assignee_id == user_id,
-                Alert.owner_role == role,
+                Alert.owner_role.in_(owner_roles_of(role)),
             ]
             if not scope.is_unscoped:
                 mine.append(scope.clause(Alert.escalated_to_jurisdiction_id))

@@ -30,6 +30,18 @@ class Tier(StrEnum):
     MAJOR = "major"
 
 
+# A tier's alerts are owned by one role (`zhian.alerts.service.TIER_ROLES`); a minor one,
+# the grid worker's, is the property staff's too ("minor → grid worker and property"):
+# it is among their to-dos and pushed to their phones, as it is the grid worker's.
+_SHARES_ALERTS_OF: dict[str, tuple[str, ...]] = {"property_security": ("grid_worker",)}
+
+
+def owner_roles_of(role: str) -> tuple[str, ...]:
+    """The owner roles whose alerts a user of `role` must act on: their own, and for
+    property staff the grid worker's."""
+    return (role, *_SHARES_ALERTS_OF.get(role, ()))
+
+
 STATE_NAMES_ZH = {
     AlertState.NEW: "待签收",
     AlertState.SIGNED: "已签收",

@@ -47,6 +47,7 @@ from zhian.alerts.settings import AlertSettings
 from zhian.alerts.sla import DeadlinePolicy, milestones_met_by
 from zhian.alerts.webhooks import BodyCipher, WebhookService
 from zhian.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from zhian.kit.characters import plain_text_fault
 from zhian.kit.clock import Clock
 
 # The responder role for each tier (routing: jurisdiction of the place + this role).
@@ -67,6 +68,7 @@ OPEN_STATES = frozenset(AlertState) - {AlertState.CLOSED}
 UNCORRELATED_KINDS = frozenset({"device_offline", "device_fault"})
 MAX_EVIDENCE_EVENTS = 20
 MAX_NOTE_CHARS = 2000
+MAX_FEEDBACK_CHARS = 4000  # the API's limit on a handling's feedback
 
 
 class AlertService:
@@ -337,6 +339,7 @@ class AlertService:
     ) -> AlertDetail:
         if not feedback.strip():
             raise BadRequestError("feedback is required to mark an alert handled", field="feedback")
+        feedback = _note(feedback, "feedback", MAX_FEEDBACK_CHARS)
         bad = [ref for ref in attachments if not readers.is_image_ref(ref)]
         if bad:
             raise BadRequestError(
@@ -425,6 +428,7 @@ class AlertService:
             raise ConflictError(f"step '{step}' is already {steps[step].status}", field="step")
         if skipped and not reason.strip():
             raise BadRequestError("skipping a step needs a reason", field="reason")
+        reason = _note(reason, "reason")
         now = self.clock.now()
         status = "skipped" if skipped else "ticked"
         self.repository.add(
@@ -895,7 +899,13 @@ def _watchlist_entry_of(alert: Alert) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def _note(note: str) -> str:
-    if len(note) > MAX_NOTE_CHARS:
-        raise BadRequestError(f"note is longer than {MAX_NOTE_CHARS} characters", field="note")
+def _note(note: str, field: str = "note", max_chars: int = MAX_NOTE_CHARS) -> str:
+    """What an officer typed (a note, a reason, the feedback), trimmed: plain text only,
+    as every text from the public and the field (no markup or script, no control or
+    bidirectional character); a 400 naming `field` otherwise."""
+    if len(note) > max_chars:
+        raise BadRequestError(f"{field} is longer than {max_chars} characters", field=field)
+    fault = plain_text_fault(note)
+    if fault is not None:
+        raise BadRequestError(f"{field} {fault}", field=field)
     return note.strip()

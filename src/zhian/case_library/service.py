@@ -29,9 +29,8 @@ from zhian.case_library.schemas import (
     CaseStudyWrite,
 )
 from zhian.errors import BadRequestError, ForbiddenError, NotFoundError
-from zhian.governance.masking import IDENTIFIER_NAMES, identifiers_in, mask_identifiers
 from zhian.kit.clock import Clock
-from zhian.tips.service import plain_text
+from zhian.tips.service import plain_text, without_identifiers
 
 # A tag is one word: letters (any script), digits, `-` and `_`.
 _TAG = re.compile(r"^[\w-]+$")
@@ -82,16 +81,11 @@ def _read(entry: CaseStudy) -> CaseStudyRead:
 
 def checked_text(value: str, field: str, *, max_chars: int, required: bool) -> str:
     """Plain text within `max_chars`, with no identifier in clear (400 naming `field`)."""
-    text = plain_text(value, field, max_chars=max_chars, required=required)
-    found = identifiers_in(text)
-    if found:
-        kind = found[0][0]
-        raise BadRequestError(
-            f"{field} holds a {IDENTIFIER_NAMES[kind]} in clear ({mask_identifiers(found[0][1])}): "
-            "a case library entry carries no personal data, write it without",
-            field=field,
-        )
-    return text
+    return without_identifiers(
+        plain_text(value, field, max_chars=max_chars, required=required),
+        field,
+        why="a case library entry carries no personal data, write it without",
+    )
 
 
 def checked_tags(tags: list[str]) -> list[str]:

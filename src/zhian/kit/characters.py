@@ -82,3 +82,17 @@ def has_markup(value: str) -> bool:
     """Whether `value` holds markup or script (`<`, `>`, a character reference or
     `javascript:`): what plain-text fields refuse."""
     return _MARKUP.search(value) is not None
+
+
+def plain_text_fault(value: str) -> str | None:
+    """Why `value` cannot be plain text from the public or the field (a control or
+    bidirectional character, markup or script), or None; to follow the field's name."""
+    fault = text_fault(value)
+    if fault is not None:
+        return fault
+    if has_markup(value):
+        return (
+            "must be plain text: markup or script ('<', '>', character references, "
+            "'javascript:') is not accepted"
+        )
+    return None

@@ -22,12 +22,18 @@ from zhian.alerts.schemas import AlertState
 from zhian.alerts.service import AlertService
 from zhian.errors import BadRequestError, ConflictError, NotFoundError, TooManyRequestsError
 from zhian.governance.identity import IdentitySealer
-from zhian.governance.masking import mask_phone
+from zhian.governance.masking import (
+    IDENTIFIER_NAMES,
+    identifiers_in,
+    mask_identifiers,
+    mask_phone,
+)
 from zhian.governance.validation import InvalidValueError, normalise_phone
-from zhian.kit.characters import has_markup, text_fault
+from zhian.kit.characters import plain_text_fault
 from zhian.kit.clock import Clock
 from zhian.maps.coords import distance_m
 from zhian.registry.schemas import BuildingRead, CommunityRead
+from zhian.tips.categories import tip_alert_titles, tip_place_name
 from zhian.tips.models import Tip
 from zhian.tips.photos import clean_photo
 from zhian.tips.repository import TipRepository
@@ -46,7 +52,6 @@ from zhian.tips.settings import TipSettings
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: guessing one is hopeless under the lookup limit
 _CODE_SHAPE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
-# Markup or script starts with one of these; plain text never needs them here.
 MAX_REASON_CHARS = 500
 QUEUE_LIMIT = 200
 TIP_RULE = "tip"
@@ -89,16 +94,24 @@ def plain_text(value: str, field: str, *, max_chars: int, required: bool = True)
         raise BadRequestError(f"{field} is required", field=field)
     if len(value) > max_chars:
         raise BadRequestError(f"{field} is at most {max_chars} characters", field=field)
-    fault = text_fault(value)
+    fault = plain_text_fault(value)
     if fault is not None:
         raise BadRequestError(f"{field} {fault}", field=field)
-    if has_markup(value):
+    return value
+
+
+def without_identifiers(text: str, field: str, *, why: str) -> str:
+    """`text` when it holds no identity card, mobile or plate number in clear; otherwise
+    a 400 naming `field` and the number masked, followed by `why`."""
+    found = identifiers_in(text)
+    if found:
+        kind, value = found[0]
         raise BadRequestError(
-            f"{field} must be plain text: markup or script ('<', '>', character "
-            "references, 'javascript:') is not accepted",
+            f"{field} holds a {IDENTIFIER_NAMES[kind]} in clear ({mask_identifiers(value)}): "
+            + why,
             field=field,
         )
-    return value
+    return text
 
 
 def normalise_code(code: str) -> str:
@@ -333,8 +346,15 @@ class TipService:
         return ids[0]
 
     def close(self, tip_id: int, *, reason: str, scope: JurisdictionScope, user_id: int) -> None:
-        """Close a pending tip with a reason the resident reads on the status page."""
-        text = plain_text(reason, "reason", max_chars=MAX_REASON_CHARS)
+        """Close a pending tip with a reason the resident reads on the status page.
+
+        The reason is read by whoever holds the code, so it is kept in clear and may name
+        no one: an identity card, mobile or plate number in it is refused."""
+        text = without_identifiers(
+            plain_text(reason, "reason", max_chars=MAX_REASON_CHARS),
+            "reason",
+            why="the resident reads the reason with the follow-up code alone, write it without",
+        )
         tip = self._pending(tip_id, scope)
         tip.status = TipStatus.CLOSED.value
         tip.close_reason = text
@@ -364,8 +384,10 @@ class TipService:
         # building joins the first one's alert, and the alert loop's correlation groups
         # it with a smoke alarm there into one incident.
         place_id = tip.building_id or f"tip:{tip.code}"
-        description = self.description(tip)
-        summary = description if len(description) <= 80 else description[:79] + "…"
+        # The resident's words stay sealed (the title names the category and the place):
+        # whoever sees the alert reads them through the audited tip page.
+        place = self._place_name(tip)
+        title_zh, title_en = tip_alert_titles(tip.category, place)
         return AlertDraft(
             rule=TIP_RULE,
             kind=f"tip_{tip.category}",
@@ -373,9 +395,18 @@ class TipService:
             subject=tip.category,
             place_id=place_id,
             observed_at=tip.submitted_at,
-            explanation_zh=f"群众随手拍：{summary}",
-            explanation_en=f"Resident tip: {summary}",
+            explanation_zh=title_zh,
+            explanation_en=title_en,
             community_id=tip.community_id,
+            place_name=place,
             images=tuple(tip.photos),
             figures={"tip_id": tip.id, "latitude": tip.latitude, "longitude": tip.longitude},
+        )
+
+    def _place_name(self, tip: Tip) -> str | None:
+        """The tip's building (with its community), else its community, by name."""
+        communities = {community.id: community.name for community in self._communities()}
+        buildings = {building.id: building.name for building in self._buildings()}
+        return tip_place_name(
+            communities.get(tip.community_id or ""), buildings.get(tip.building_id or "")
         )

@@ -53,6 +53,7 @@ PARAMETER_TEXT: dict[str, tuple[str, str]] = {
 
 # Evidence figures of rules and models: key -> (Chinese, English).
 FIGURE_NAMES: dict[str, tuple[str, str]] = {
+    "tip_id": ("随手拍原文", "Resident's tip"),
     "level": ("级别", "Level"),
     "alarm_kind": ("报警类型", "Alarm kind"),
     "silent_minutes": ("静默分钟", "Silent minutes"),

@@ -282,6 +282,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/tip/{code}"): PUBLIC,
     ("POST", "/tip/{code}/rating"): PUBLIC,
     ("GET", "/tips"): "tips.triage",
+    # One tip: triage, or a user who sees the alert it became (checked by the route).
+    ("GET", "/tips/{tip_id}"): "alerts.view",
     ("GET", "/tips/{tip_id}/photos/{index}"): "tips.triage",
     ("POST", "/tips/{tip_id}/accept"): "tips.triage",
     ("POST", "/tips/{tip_id}/close"): "tips.triage",

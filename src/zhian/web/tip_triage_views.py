@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from zhian.access.permissions import has_permission
 from zhian.audit.service import Actor
 from zhian.errors import NotFoundError, ZhianError
 from zhian.tips.schemas import TipStatus
@@ -44,6 +45,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "tips_closed_note": ("已关闭", "Closed"),
     "tips_done_accept": ("已转为预警", "Alert raised"),
     "tips_done_close": ("已关闭，说明已告知群众", "Closed; the resident sees the reason"),
+    "tips_one_title": ("随手拍原文", "The resident's tip"),
+    "tips_read_audited": (
+        "群众原话属个人信息，本次查看已记录审计。",
+        "A resident's words are personal data: this read is in the audit log.",
+    ),
+    "tips_status": ("状态", "State"),
+    "tips_submitted": ("提交时间", "Sent"),
+    "tips_photos_on_alert": ("照片见预警证据", "The photos are on the alert"),
 }
 add_texts(_PAIRS)
 
@@ -82,6 +91,32 @@ def _queue_page(page: Page, *, error: ZhianError | None = None, notice: str = ""
 @router.get("/tips", response_class=HTMLResponse, include_in_schema=False)
 def tip_queue(page: PageDep, done: str = "") -> HTMLResponse:
     return _queue_page(page, notice=done if done in ("accept", "close") else "")
+
+
+@router.get("/tips/{tip_id}", response_class=HTMLResponse, include_in_schema=False)
+def tip_page(page: PageDep, tip_id: TipId) -> HTMLResponse:
+    """One tip, its description opened from the sealed copy; every read audited.
+
+    The alert a tip became names only its category and place: its responders read the
+    resident's words here. Triage (`tips.triage`) reads any tip of its scope; another user
+    who reads alerts only a tip whose alert they see (404 otherwise, as out of scope).
+    """
+    service = tip_service(page.node, page.context.session)
+    tip = service.get(tip_id, scope=page.context.scope)
+    may_triage = has_permission(page.user.role, "tips.triage")
+    if not may_triage:
+        if tip.alert_id is None:
+            raise NotFoundError(f"no tip {tip_id} in your jurisdiction", field="tip_id")
+        # 404 when the alert is outside the user's scope.
+        page.context.alerts.get_alert(tip.alert_id, scope=page.context.scope)
+    page.node.governance.audit(page.context.session).record(
+        Actor.user(page.user.id),
+        "tip.view",
+        record_type="tip",
+        record_ids=[str(tip.id)],
+        ip=page.context.ip,
+    )
+    return page.render("tips/tip.html", {"tip": tip, "may_triage": may_triage})
 
 
 @router.get("/tips/{tip_id}/photos/{index}", include_in_schema=False)

@@ -32,6 +32,7 @@ from zhian.kit.rate_limits import WindowCounter
 from zhian.maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from zhian.node import Node
 from zhian.registry.service import RegistryService
+from zhian.tips.categories import CATEGORY_NAMES
 from zhian.tips.repository import TipRepository
 from zhian.tips.schemas import TipReceipt, TipSubmission
 from zhian.tips.service import PhotoUpload, TipService, normalise_code
@@ -131,20 +132,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
 }
 add_texts(_PAIRS)
 
-# The default categories' names; a deployment's own categories show their code.
-CATEGORY_NAMES: dict[str, tuple[str, str]] = {
-    "parking": ("违规停车", "Illegal parking"),
-    "noise": ("噪声扰民", "Noise"),
-    "dispute": ("纠纷", "Dispute"),
-    "facility": ("设施损坏", "Damaged facility"),
-    "suspicious": ("可疑情况", "Suspicious activity"),
-    "theft": ("盗窃", "Theft"),
-    "crowding": ("人员聚集", "Crowding"),
-    "smoke": ("冒烟 / 异味", "Smoke or smell of burning"),
-    "fire": ("火情", "Fire"),
-    "violence": ("暴力", "Violence"),
-    "other": ("其他", "Other"),
-}
 register_labels("tip_category", CATEGORY_NAMES)
 register_labels("rule", {"tip": ("群众随手拍", "Resident tip")})
 register_labels(
@@ -164,6 +151,7 @@ register_labels(
 # (pattern in the English message, the Chinese reason) for what `reason_zh` does not know.
 _TIP_REASONS_ZH: tuple[tuple[str, str], ...] = (
     ("plain text", "只接受纯文本，不能包含 < > 等标记或脚本"),
+    ("follow-up code alone", "群众凭查询码即可看到说明，不能写入身份证号、手机号或车牌号"),
     ("too many tips", "提交过于频繁，请一小时后再试"),
     ("too many look-ups", "查询过于频繁，请稍后再试"),
     ("photos may be sent", "照片数量超过上限"),

@@ -159,6 +159,13 @@ def test_a_tip_from_the_phone_to_the_outcome(
     desk.wait_for_url("**/alerts/*")
     alert_id = int(desk.url.split("/alerts/")[1].split("?")[0])
     expect(desk.locator("#why")).to_contain_text("群众随手拍")
+    # The alert names the category and place, not the resident's words: the officer taps
+    # through to the tip's page (an audited read) to read them.
+    expect(desk.locator("h1")).not_to_contain_text("电线烧焦")
+    expect(desk.locator("#why")).not_to_contain_text("电线烧焦")
+    desk.click("#tip-link")
+    expect(desk.locator("#tip-description")).to_contain_text("3号楼楼道有烟味")
+    assert _fits_the_width(desk)
 
     # The resident follows it with the code: being handled, then handled with the outcome.
     page.goto(f"{base}/tip")
