@@ -16,6 +16,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from zhian.access.scope import JurisdictionScope
+from zhian.cases.schemas import CaseCreate, CaseStatus, CaseUpdate
+from zhian.cases.service import CaseService
+from zhian.cases.settings import CaseSettings
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 from zhian.reports.settings import DEFAULT_FONT, ScheduledReport
@@ -143,3 +147,45 @@ def test_scheduled_reports_land_in_the_archive_once_and_in_scope(
     log_in(client, "outsider")
     assert client.get(f"/reports/archive/{found.group(1)}").status_code == 404
     assert 'data-archive-id="' not in client.get("/reports").text
+
+
+def test_the_situation_report_lists_the_cases_of_the_period_in_scope(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    """The weekly report's cases: the period's cases of the area, unsolved first, with no
+    address; a case of the station beside or of the week before is not in it."""
+    now = clock.now()
+    with node.db.session() as session:
+        cases = CaseService(
+            session, clock=clock, settings=CaseSettings(), scope=JurisdictionScope.unscoped()
+        )
+        for case_id, jurisdiction, began in (
+            ("CASE-SOLVED", "J-STATION", now - timedelta(hours=2)),
+            ("CASE-OPEN", "J-STATION", now - timedelta(hours=3)),
+            ("CASE-BESIDE", "J-OTHER", now - timedelta(hours=1)),
+            ("CASE-OLD", "J-STATION", now - timedelta(days=8)),
+        ):
+            cases.create(
+                CaseCreate(id=case_id, category="burglary", time_from=began, latitude=30.27,
+                           longitude=120.15, jurisdiction_id=jurisdiction, address="幸福路1号"),
+                user_id=1, source="test",
+            )  # fmt: skip
+        cases.update("CASE-SOLVED", CaseUpdate(status=CaseStatus.CLOSED, is_solved=True), user_id=1)
+        session.commit()
+    log_in(client, "station")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx?lang=zh").content))
+    listed = list(book["本期案件"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listed] == ["CASE-OPEN", "CASE-SOLVED"]
+    assert listed[0][3:] == ("已受理", "否") and listed[1][3:] == ("已结案", "是")
+    figures = {row[0]: row[1] for row in book["报表"].iter_rows(values_only=True) if row[0]}
+    category = next(label for label in figures if str(label).startswith("案件数（按类别） · "))
+    assert figures[category] == len(listed)
+    assert not any("幸福路" in str(cell) for row in listed for cell in row)
+    page = client.get("/reports/weekly/print?lang=en").text
+    section = page.split('id="report-cases"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'data-case-id="([^"]+)"', section) == ["CASE-OPEN", "CASE-SOLVED"]
+    assert "reported" in section and "solved" in section and "幸福路" not in section
+    log_in(client, "outsider")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx").content))
+    listed = list(book["本期案件"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listed] == ["CASE-BESIDE"]

@@ -38,6 +38,19 @@ class NotableAlert:
 
 
 @dataclass(frozen=True)
+class NotableCase:
+    """A case of the period, as a report lists it: its number, category and progress; no
+    address, modus operandi or offender (no personal data)."""
+
+    id: str
+    time_from: datetime
+    category: str
+    status: str
+    is_solved: bool
+    jurisdiction_id: str
+
+
+@dataclass(frozen=True)
 class VisitingVehicle:
     """One visiting vehicle of an area and period, as its list shows it: the plate masked
     (never opened), the gates it passed and when."""
@@ -398,6 +411,16 @@ class MetricsService:
         return [
             NotableAlert(r.id, r.created_at, r.kind, r.state, r.title_zh, r.title_en)
             for r in rows[:limit]
+        ]
+
+    def notable_cases(
+        self, area: Area, start: datetime, end: datetime, limit: int
+    ) -> list[NotableCase]:
+        """The cases that began in the period in the area, at most `limit`: the unsolved
+        ones first (they still need work), each group newest first."""
+        return [
+            NotableCase(c.id, c.time_from, c.category, c.status, c.is_solved, c.jurisdiction_id)
+            for c in self.repository.cases_began(area.jurisdictions, start, end, limit)
         ]
 
     def community_online(self, area: Area, now: datetime) -> dict[str, tuple[int, int]]:

@@ -1,5 +1,6 @@
-"""What a report says: its sections of figures (with 环比 and 同比) and notable alerts,
-built once from the metrics layer and then written as Excel, PDF or a printable page."""
+"""What a report says: its sections of figures (with 环比 and 同比), notable alerts and
+the period's cases, built once from the metrics layer and then written as Excel, PDF or a
+printable page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from zhian.cases.schemas import STATUS_NAMES_ZH
 from zhian.metrics.catalogue import METRICS_BY_NAME
 from zhian.metrics.periods import Granularity, Period
 from zhian.metrics.schemas import Area, StatisticsRead
@@ -63,6 +65,19 @@ SECTIONS = {
     ReportKind.MONTHLY: _SITUATION,
 }
 NOTABLE_ALERTS = 20
+NOTABLE_CASES = 20
+
+
+@dataclass(frozen=True)
+class ReportCase:
+    """A case as the report prints it: number, when it began, category and status named in
+    the report's language."""
+
+    id: str
+    time_from: datetime
+    category: str
+    status: str
+    is_solved: bool
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,7 @@ class Report:
     generated_at: datetime
     sections: list[ReportSection]
     notable: list[NotableAlert]
+    cases: list[ReportCase]
     statistics: StatisticsRead
 
 
@@ -155,6 +171,16 @@ def build_report(
         sections.append(ReportSection(heading_en if is_en else heading_zh, rows))
     title_zh, title_en = TITLES[kind]
     notable = metrics.notable_alerts(area, period.start, period.end, NOTABLE_ALERTS)
+    cases = [
+        ReportCase(
+            id=case.id,
+            time_from=case.time_from,
+            category=key_label("cases", case.category),
+            status=_case_status(case.status, is_en),
+            is_solved=case.is_solved,
+        )
+        for case in metrics.notable_cases(area, period.start, period.end, NOTABLE_CASES)
+    ]
     if progress is not None:
         progress(1.0)
     return Report(
@@ -168,5 +194,11 @@ def build_report(
         generated_at=now,
         sections=sections,
         notable=notable,
+        cases=cases,
         statistics=statistics,
     )
+
+
+def _case_status(status: str, is_en: bool) -> str:
+    names = {code.value: name for code, name in STATUS_NAMES_ZH.items()}
+    return status if is_en else names.get(status, status)

@@ -49,6 +49,8 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "report_generated": ("生成时间", "Generated"),
     "report_notable": ("重大预警", "Major alerts"),
     "report_none": ("无", "none"),
+    "report_cases": ("本期案件", "Cases"),
+    "report_case_solved": ("已破案", "solved"),
     "report_archive": ("报表归档", "Report archive"),
     "report_assessment": ("考核评价报表（月）", "Assessment report (month)"),
     "report_period": ("周期", "Period"),
