@@ -21,7 +21,9 @@ from zhian.cases.schemas import CaseCreate, CaseStatus, CaseUpdate
 from zhian.cases.service import CaseService
 from zhian.cases.settings import CaseSettings
 from zhian.kit.clock import ManualClock
+from zhian.metrics.catalogue import METRICS_BY_NAME
 from zhian.node import Node
+from zhian.reports.content import format_change, format_value
 from zhian.reports.settings import DEFAULT_FONT, ScheduledReport
 from zhian.web.report_schedule import run_due_reports
 
@@ -189,3 +191,49 @@ def test_the_situation_report_lists_the_cases_of_the_period_in_scope(
     book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx").content))
     listed = list(book["本期案件"].iter_rows(min_row=2, values_only=True))
     assert [row[0] for row in listed] == ["CASE-BESIDE"]
+
+
+def figure_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """The figure rows of a report sheet: those after a section's column heads."""
+    rows, collecting = [], False
+    for row in sheet.iter_rows(values_only=True):
+        if row[:4] == ("指标", "数值", "环比(%)", "同比(%)"):
+            collecting = True
+        elif all(cell is None for cell in row):
+            collecting = False
+        elif collecting:
+            rows.append(row[:4])
+    return rows
+
+
+@needs_font
+@pytest.mark.parametrize(("kind", "granularity"), [("daily", "day"), ("weekly", "week")])
+def test_every_figure_in_the_files_is_the_metrics_layers(
+    client: TestClient, node: Node, alarms: None, kind: str, granularity: str
+) -> None:
+    """Each row of the Excel sheet and of the PDF, value, 环比 and 同比, is the figure
+    /api/v1/stats gives for the same area and period (the print page names each row)."""
+    node.rule_engine.stop()  # no online sample between the API and the files
+    assert node.feeder.wait_caught_up(timeout_seconds=10)  # the store holds the alarms
+    log_in(client, "station")
+    api = client.get(f"/api/v1/stats?granularity={granularity}").json()
+    expected = {(f["metric"], f["key"] or ""): f for f in api["figures"]}
+    page = client.get(f"/reports/{kind}/print?lang=zh").text
+    named = re.findall(r'<tr data-metric="([^"]+)" data-key="([^"]*)">', page)
+    assert len(named) > 15
+    book = load_workbook(io.BytesIO(client.get(f"/reports/{kind}.xlsx?lang=zh").content))
+    rows = figure_rows(book["报表"])
+    pdf = PdfReader(io.BytesIO(client.get(f"/reports/{kind}.pdf?lang=zh").content))
+    text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in pdf.pages))
+    for (label, value, previous, year), (metric, key) in zip(rows, named, strict=True):
+        figure = expected[(metric, key)]
+        wanted = (figure["value"], figure["change_previous_pct"], figure["change_year_pct"])
+        assert (value, previous, year) == wanted, (metric, key)
+        printed = (
+            str(label)
+            + format_value(figure["value"], METRICS_BY_NAME[metric].unit.value)
+            + format_change(figure["change_previous_pct"])
+            + format_change(figure["change_year_pct"])
+        )
+        assert re.sub(r"\s+", "", printed) in text, (metric, key, printed)
+    assert any(value for _label, value, _p, _y in rows), "some figure is not zero"
