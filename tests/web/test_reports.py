@@ -237,3 +237,25 @@ def test_every_figure_in_the_files_is_the_metrics_layers(
         )
         assert re.sub(r"\s+", "", printed) in text, (metric, key, printed)
     assert any(value for _label, value, _p, _y in rows), "some figure is not zero"
+
+
+def test_what_changed_leads_the_report(client: TestClient, node: Node, alarms: None) -> None:
+    """The first section (主要变化) holds the figures that moved most against the previous
+    period: |环比| of 10 % or more, largest first, at most five, each figure once."""
+    node.rule_engine.stop()
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "station")
+    api = client.get("/api/v1/stats?granularity=day").json()
+    change = {(f["metric"], f["key"] or ""): f["change_previous_pct"] for f in api["figures"]}
+    page = client.get("/reports/daily/print?lang=zh").text
+    sections = page.split("<section>")[1:]
+    assert "<h2>主要变化</h2>" in sections[0]
+    named = r'<tr data-metric="([^"]+)" data-key="([^"]*)">'
+    shown = re.findall(named, sections[0])
+    below = dict.fromkeys(found for s in sections[1:] for found in re.findall(named, s))
+    moved = [f for f in below if change[f] is not None and abs(change[f]) >= 10]
+    moved.sort(key=lambda f: -abs(change[f] or 0.0))
+    assert shown == moved[:5] and ("alerts", "") in shown  # 2 alerts against 1: +100 %
+    book = load_workbook(io.BytesIO(client.get("/reports/daily.xlsx?lang=en").content))
+    labels = [row[0] for row in book.active.iter_rows(values_only=True)]
+    assert labels.index("What changed") < labels.index("Alerts today")

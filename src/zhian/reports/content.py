@@ -66,6 +66,11 @@ SECTIONS = {
 }
 NOTABLE_ALERTS = 20
 NOTABLE_CASES = 20
+# "What changed" (主要变化): the figures that moved most against the previous period, at
+# most CHANGED_ROWS of them, each by CHANGED_MIN_PCT or more either way.
+CHANGED_ROWS = 5
+CHANGED_MIN_PCT = 10.0
+CHANGED_HEADING = ("主要变化", "What changed")
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,8 @@ def build_report(
                     )
                 )
         sections.append(ReportSection(heading_en if is_en else heading_zh, rows))
+    heading = CHANGED_HEADING[1] if is_en else CHANGED_HEADING[0]
+    sections.insert(0, ReportSection(heading, what_changed(sections)))
     title_zh, title_en = TITLES[kind]
     notable = metrics.notable_alerts(area, period.start, period.end, NOTABLE_ALERTS)
     cases = [
@@ -197,6 +204,19 @@ def build_report(
         cases=cases,
         statistics=statistics,
     )
+
+
+def what_changed(sections: list[ReportSection]) -> list[ReportRow]:
+    """The rows whose 环比 moved most (by CHANGED_MIN_PCT or more), largest move first; a
+    figure shown in two sections counts once."""
+    seen: dict[tuple[str, str | None], ReportRow] = {}
+    for section in sections:
+        for row in section.rows:
+            change = row.change_previous_pct
+            if change is not None and abs(change) >= CHANGED_MIN_PCT:
+                seen.setdefault((row.metric, row.key), row)
+    moved = sorted(seen.values(), key=lambda row: -abs(row.change_previous_pct or 0.0))
+    return moved[:CHANGED_ROWS]
 
 
 def _case_status(status: str, is_en: bool) -> str:

@@ -76,6 +76,8 @@ def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes
                     format_change(row.change_year_pct),
                 ),
             )
+        if not section.rows:
+            pdf.cell(0, 7, _NONE[lang], border=1, new_x="LMARGIN", new_y="NEXT")
     alerts = []
     for alert in report.notable:
         when = alert.created_at.astimezone(zone).strftime("%m-%d %H:%M")
