@@ -98,6 +98,8 @@ def test_the_weekly_report_pdf_embeds_a_chinese_font_and_renders(
     assert title.getextrema()[0] < 100, "no title drawn"
     margin = image.crop((0, 0, 35, image.height))  # 15 mm ≈ 42 px at 72 dpi
     assert margin.getextrema()[0] > 200, "ink in the left margin"
+    right = image.crop((image.width - 35, 0, image.width, image.height))
+    assert right.getextrema()[0] > 200, "a table runs into the right margin"
 
 
 def test_the_print_page_and_bad_input(client: TestClient, alarms: None) -> None:

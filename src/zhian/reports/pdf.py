@@ -21,7 +21,7 @@ _NOTABLE = {"zh": "重大预警", "en": "Major alerts"}
 _CASES = {"zh": "本期案件", "en": "Cases"}
 _SOLVED = {"zh": "已破案", "en": "solved"}
 _NONE = {"zh": "无", "en": "none"}
-_WIDTHS = (95, 30, 30, 30)  # mm, on A4 with 15 mm margins
+_WIDTHS = (90, 30, 30, 30)  # mm: the 180 mm between A4's 15 mm margins
 
 
 def document(settings: ReportSettings, *, orientation: str = "portrait") -> FPDF:
@@ -77,7 +77,7 @@ def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes
                 ),
             )
         if not section.rows:
-            pdf.cell(0, 7, _NONE[lang], border=1, new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(sum(_WIDTHS), 7, _NONE[lang], border=1, new_x="LMARGIN", new_y="NEXT")
     alerts = []
     for alert in report.notable:
         when = alert.created_at.astimezone(zone).strftime("%m-%d %H:%M")
