@@ -261,3 +261,30 @@ def test_what_changed_leads_the_report(client: TestClient, node: Node, alarms: N
     book = load_workbook(io.BytesIO(client.get("/reports/daily.xlsx?lang=en").content))
     labels = [row[0] for row in book.active.iter_rows(values_only=True)]
     assert labels.index("What changed") < labels.index("Alerts today")
+
+
+def test_the_situation_reports_carry_trends_of_the_metrics_layer(
+    client: TestClient, node: Node, alarms: None
+) -> None:
+    """The weekly report's trends: alerts, cases, handling, devices and passages over six
+    weeks, each the figures /api/v1/stats/trend gives; the daily report has none."""
+    node.rule_engine.stop()
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "station")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx?lang=zh").content))
+    sheet = list(book["趋势"].iter_rows(values_only=True))
+    periods, rows = sheet[0][1:], {row[0]: list(row[1:]) for row in sheet[1:]}
+    assert len(periods) == 6 and rows["预警数"][-1] == 3
+    page = client.get("/reports/weekly/print?lang=zh").text
+    for metric, title in (("alerts", "预警数"), ("overdue_rate", "超时率"), ("passages", "通行量")):
+        trend = client.get(f"/api/v1/stats/trend?metric={metric}&granularity=week&periods=6")
+        points = trend.json()
+        assert [p["period"] for p in points] == list(periods)
+        assert [p["value"] for p in points] == rows[title], metric
+        assert f'<tr data-trend="{metric}">' in page
+    assert (
+        "趋势"
+        not in load_workbook(
+            io.BytesIO(client.get("/reports/daily.xlsx?lang=zh").content)
+        ).sheetnames
+    )

@@ -71,6 +71,27 @@ NOTABLE_CASES = 20
 CHANGED_ROWS = 5
 CHANGED_MIN_PCT = 10.0
 CHANGED_HEADING = ("主要变化", "What changed")
+# The situation reports' trends (趋势): these figures over the last TREND_COUNT periods.
+TREND_FIGURES = (
+    "alerts",
+    "cases",
+    "median_sign_minutes",
+    "overdue_rate",
+    "device_online_rate",
+    "passages",
+)
+TREND_COUNT = 6
+TRENDS_IN = (ReportKind.WEEKLY, ReportKind.MONTHLY)
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One figure over the report's trend periods, oldest first."""
+
+    metric: str
+    label: str
+    unit: str
+    values: list[float | None]
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,9 @@ class Report:
     sections: list[ReportSection]
     notable: list[NotableAlert]
     cases: list[ReportCase]
+    # The trend periods' labels, oldest first, and a row per figure; empty for a daily report.
+    trend_periods: list[str]
+    trends: list[TrendRow]
     statistics: StatisticsRead
 
 
@@ -148,10 +172,33 @@ def build_report(
     """The report of `kind` for the area over `period`; `key_label(metric, key)` names a
     breakdown value (a tier, a rule …) in `lang`. `progress(fraction)` hears how far the
     figures have got (the file is written after)."""
+    has_trends = kind in TRENDS_IN
+    share = 0.5 if has_trends else 0.9  # of the progress, for the period's figures
     statistics = metrics.statistics(
-        area, period, None if progress is None else (lambda done: progress(0.9 * done))
+        area, period, None if progress is None else (lambda done: progress(share * done))
     )
     is_en = lang == "en"
+    trend_periods: list[str] = []
+    trends: list[TrendRow] = []
+    if has_trends:
+        points = metrics.trends(
+            area,
+            period,
+            [(name, None) for name in TREND_FIGURES],
+            TREND_COUNT,
+            None if progress is None else (lambda done: progress(share + 0.45 * done)),
+        )
+        trend_periods = [point.period for point in points[(TREND_FIGURES[0], None)]]
+        for name in TREND_FIGURES:
+            metric = METRICS_BY_NAME[name]
+            trends.append(
+                TrendRow(
+                    metric=name,
+                    label=metric.title_en if is_en else metric.title_zh,
+                    unit=metric.unit.value,
+                    values=[point.value for point in points[(name, None)]],
+                )
+            )
     sections = []
     for heading_zh, heading_en, names in SECTIONS[kind]:
         rows = []
@@ -202,6 +249,8 @@ def build_report(
         sections=sections,
         notable=notable,
         cases=cases,
+        trend_periods=trend_periods,
+        trends=trends,
         statistics=statistics,
     )
 

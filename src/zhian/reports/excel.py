@@ -22,13 +22,14 @@ _CASES = {
     "zh": ("本期案件", "案件编号", "发案时间", "类别", "状态", "已破案"),
     "en": ("Cases", "Case no.", "Began", "Category", "Status", "Solved"),
 }
+_TRENDS = {"zh": ("趋势", "指标"), "en": ("Trends", "Figure")}
 _YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 _FORMATS = {"count": "0", "percent": '0.0"%"', "minutes": "0.0"}
 
 
 def workbook_bytes(report: Report, zone: timezone) -> bytes:
-    """The report as an .xlsx file: one sheet of figures, one of major alerts, one of the
-    period's cases."""
+    """The report as an .xlsx file: one sheet of figures, one of trends (weekly and
+    monthly), one of major alerts, one of the period's cases."""
     lang = "en" if report.lang == "en" else "zh"
     book = Workbook()
     sheet = book.active
@@ -50,6 +51,12 @@ def workbook_bytes(report: Report, zone: timezone) -> bytes:
     sheet.column_dimensions["A"].width = 36
     for column in "BCD":
         sheet.column_dimensions[column].width = 16
+    if report.trends:
+        _listing(
+            book,
+            (*_TRENDS[lang], *report.trend_periods),
+            [[row.label, *row.values] for row in report.trends],
+        )
     stamp = "%Y-%m-%d %H:%M"
     _listing(
         book,

@@ -19,6 +19,7 @@ _HEAD = {
 }
 _NOTABLE = {"zh": "重大预警", "en": "Major alerts"}
 _CASES = {"zh": "本期案件", "en": "Cases"}
+_TRENDS = {"zh": ("趋势", "指标"), "en": ("Trends", "Figure")}
 _SOLVED = {"zh": "已破案", "en": "solved"}
 _NONE = {"zh": "无", "en": "none"}
 _WIDTHS = (90, 30, 30, 30)  # mm: the 180 mm between A4's 15 mm margins
@@ -43,8 +44,8 @@ def document(settings: ReportSettings, *, orientation: str = "portrait") -> FPDF
 
 
 def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes:
-    """The report as a PDF: title, area and period, a table per section, major alerts, the
-    period's cases."""
+    """The report as a PDF: title, area and period, a table per section, the trends (weekly
+    and monthly), major alerts, the period's cases."""
     lang = "en" if report.lang == "en" else "zh"
     pdf = document(settings)
     pdf.set_title(report.title)
@@ -78,6 +79,8 @@ def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes
             )
         if not section.rows:
             pdf.cell(sum(_WIDTHS), 7, _NONE[lang], border=1, new_x="LMARGIN", new_y="NEXT")
+    if report.trends:
+        _trends(pdf, report, lang)
     alerts = []
     for alert in report.notable:
         when = alert.created_at.astimezone(zone).strftime("%m-%d %H:%M")
@@ -110,3 +113,23 @@ def _listing(pdf: FPDF, heading: str, lines: list[str], lang: str) -> None:
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     if not lines:
         pdf.cell(0, 6, _NONE[lang], new_x="LMARGIN", new_y="NEXT")
+
+
+def _trends(pdf: FPDF, report: Report, lang: str) -> None:
+    """A table of the trend figures (rows) over the trend periods (columns)."""
+    pdf.ln(3)
+    pdf.set_font(FAMILY, size=13)
+    pdf.cell(0, 8, _TRENDS[lang][0], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    label_width = 60
+    width = (sum(_WIDTHS) - label_width) / max(1, len(report.trend_periods))
+    pdf.set_fill_color(230, 234, 240)
+    pdf.cell(label_width, 7, _TRENDS[lang][1], border=1, fill=True)
+    for period in report.trend_periods:
+        pdf.cell(width, 7, period, border=1, align="R", fill=True)
+    pdf.ln()
+    for row in report.trends:
+        pdf.cell(label_width, 7, row.label, border=1)
+        for value in row.values:
+            pdf.cell(width, 7, format_value(value, row.unit), border=1, align="R")
+        pdf.ln()

@@ -50,6 +50,7 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "report_notable": ("重大预警", "Major alerts"),
     "report_none": ("无", "none"),
     "report_cases": ("本期案件", "Cases"),
+    "report_trends": ("趋势", "Trends"),
     "report_case_solved": ("已破案", "solved"),
     "report_archive": ("报表归档", "Report archive"),
     "report_assessment": ("考核评价报表（月）", "Assessment report (month)"),
