@@ -1,5 +1,6 @@
-"""The workbench counts its days in the configured zone (`pages.utc_offset_minutes`), not a
-fixed +08:00: its week table and chart axis end on the local today."""
+"""Pages count their days in the configured zone (`pages.utc_offset_minutes`), not a fixed
++08:00: the workbench's week table and chart axis, the statistics and their trend axis, the
+reports and the big screen's clock."""
 
 from __future__ import annotations
 
@@ -48,3 +49,16 @@ def test_the_week_ends_on_the_local_day(utc_client: TestClient) -> None:
     header = page.split('id="week-table"', 1)[1].split("</tr>", 1)[0]
     assert header.rstrip().endswith("<th>11-19</th>"), header
     assert '"11-20"' not in page.split('id="week-chart-data"', 1)[1].split("</script>", 1)[0]
+
+
+def test_statistics_reports_and_the_screen_use_the_local_day(utc_client: TestClient) -> None:
+    """18:00 UTC on the 19th, shown in UTC: the day is the 19th on the statistics API and
+    its trend axis, in the daily report and on the big screen's clock (not Beijing's 20th)."""
+    stats = utc_client.get("/api/v1/stats?granularity=day").json()
+    assert stats["period"] == "2026-11-19" and stats["start"].startswith("2026-11-19T00:00")
+    page = utc_client.get("/stats?granularity=day").text
+    axis = page.split('id="stats-trend-data"', 1)[1].split("</script>", 1)[0]
+    assert '"2026-11-19"]' in axis and '"2026-11-20"' not in axis
+    report = utc_client.get("/reports/daily/print?lang=en").text
+    assert "2026-11-19 00:00 – 2026-11-20 00:00" in report
+    assert utc_client.get("/api/v1/screen").json()["generated_local"] == "18:00:00"

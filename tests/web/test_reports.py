@@ -16,8 +16,14 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from zhian.access.scope import JurisdictionScope
+from zhian.cases.schemas import CaseCreate, CaseStatus, CaseUpdate
+from zhian.cases.service import CaseService
+from zhian.cases.settings import CaseSettings
 from zhian.kit.clock import ManualClock
+from zhian.metrics.catalogue import METRICS_BY_NAME
 from zhian.node import Node
+from zhian.reports.content import format_change, format_value
 from zhian.reports.settings import DEFAULT_FONT, ScheduledReport
 from zhian.web.report_schedule import run_due_reports
 
@@ -92,6 +98,8 @@ def test_the_weekly_report_pdf_embeds_a_chinese_font_and_renders(
     assert title.getextrema()[0] < 100, "no title drawn"
     margin = image.crop((0, 0, 35, image.height))  # 15 mm ≈ 42 px at 72 dpi
     assert margin.getextrema()[0] > 200, "ink in the left margin"
+    right = image.crop((image.width - 35, 0, image.width, image.height))
+    assert right.getextrema()[0] > 200, "a table runs into the right margin"
 
 
 def test_the_print_page_and_bad_input(client: TestClient, alarms: None) -> None:
@@ -143,3 +151,140 @@ def test_scheduled_reports_land_in_the_archive_once_and_in_scope(
     log_in(client, "outsider")
     assert client.get(f"/reports/archive/{found.group(1)}").status_code == 404
     assert 'data-archive-id="' not in client.get("/reports").text
+
+
+def test_the_situation_report_lists_the_cases_of_the_period_in_scope(
+    client: TestClient, node: Node, clock: ManualClock
+) -> None:
+    """The weekly report's cases: the period's cases of the area, unsolved first, with no
+    address; a case of the station beside or of the week before is not in it."""
+    now = clock.now()
+    with node.db.session() as session:
+        cases = CaseService(
+            session, clock=clock, settings=CaseSettings(), scope=JurisdictionScope.unscoped()
+        )
+        for case_id, jurisdiction, began in (
+            ("CASE-SOLVED", "J-STATION", now - timedelta(hours=2)),
+            ("CASE-OPEN", "J-STATION", now - timedelta(hours=3)),
+            ("CASE-BESIDE", "J-OTHER", now - timedelta(hours=1)),
+            ("CASE-OLD", "J-STATION", now - timedelta(days=8)),
+        ):
+            cases.create(
+                CaseCreate(id=case_id, category="burglary", time_from=began, latitude=30.27,
+                           longitude=120.15, jurisdiction_id=jurisdiction, address="幸福路1号"),
+                user_id=1, source="test",
+            )  # fmt: skip
+        cases.update("CASE-SOLVED", CaseUpdate(status=CaseStatus.CLOSED, is_solved=True), user_id=1)
+        session.commit()
+    log_in(client, "station")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx?lang=zh").content))
+    listed = list(book["本期案件"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listed] == ["CASE-OPEN", "CASE-SOLVED"]
+    assert listed[0][3:] == ("已受理", "否") and listed[1][3:] == ("已结案", "是")
+    figures = {row[0]: row[1] for row in book["报表"].iter_rows(values_only=True) if row[0]}
+    category = next(label for label in figures if str(label).startswith("案件数 · "))
+    assert figures[category] == len(listed)
+    assert not any("幸福路" in str(cell) for row in listed for cell in row)
+    page = client.get("/reports/weekly/print?lang=en").text
+    section = page.split('id="report-cases"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'data-case-id="([^"]+)"', section) == ["CASE-OPEN", "CASE-SOLVED"]
+    assert "reported" in section and "solved" in section and "幸福路" not in section
+    log_in(client, "outsider")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx").content))
+    listed = list(book["本期案件"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listed] == ["CASE-BESIDE"]
+
+
+def figure_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """The figure rows of a report sheet: those after a section's column heads."""
+    rows, collecting = [], False
+    for row in sheet.iter_rows(values_only=True):
+        if row[:4] == ("指标", "数值", "环比(%)", "同比(%)"):
+            collecting = True
+        elif all(cell is None for cell in row):
+            collecting = False
+        elif collecting:
+            rows.append(row[:4])
+    return rows
+
+
+@needs_font
+@pytest.mark.parametrize(("kind", "granularity"), [("daily", "day"), ("weekly", "week")])
+def test_every_figure_in_the_files_is_the_metrics_layers(
+    client: TestClient, node: Node, alarms: None, kind: str, granularity: str
+) -> None:
+    """Each row of the Excel sheet and of the PDF, value, 环比 and 同比, is the figure
+    /api/v1/stats gives for the same area and period (the print page names each row)."""
+    node.rule_engine.stop()  # no online sample between the API and the files
+    assert node.feeder.wait_caught_up(timeout_seconds=10)  # the store holds the alarms
+    log_in(client, "station")
+    api = client.get(f"/api/v1/stats?granularity={granularity}").json()
+    expected = {(f["metric"], f["key"] or ""): f for f in api["figures"]}
+    page = client.get(f"/reports/{kind}/print?lang=zh").text
+    named = re.findall(r'<tr data-metric="([^"]+)" data-key="([^"]*)">', page)
+    assert len(named) > 15
+    book = load_workbook(io.BytesIO(client.get(f"/reports/{kind}.xlsx?lang=zh").content))
+    rows = figure_rows(book["报表"])
+    pdf = PdfReader(io.BytesIO(client.get(f"/reports/{kind}.pdf?lang=zh").content))
+    text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in pdf.pages))
+    for (label, value, previous, year), (metric, key) in zip(rows, named, strict=True):
+        figure = expected[(metric, key)]
+        wanted = (figure["value"], figure["change_previous_pct"], figure["change_year_pct"])
+        assert (value, previous, year) == wanted, (metric, key)
+        printed = (
+            str(label)
+            + format_value(figure["value"], METRICS_BY_NAME[metric].unit.value)
+            + format_change(figure["change_previous_pct"])
+            + format_change(figure["change_year_pct"])
+        )
+        assert re.sub(r"\s+", "", printed) in text, (metric, key, printed)
+    assert any(value for _label, value, _p, _y in rows), "some figure is not zero"
+
+
+def test_what_changed_leads_the_report(client: TestClient, node: Node, alarms: None) -> None:
+    """The first section (主要变化) holds the figures that moved most against the previous
+    period: |环比| of 10 % or more, largest first, at most five, each figure once."""
+    node.rule_engine.stop()
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "station")
+    api = client.get("/api/v1/stats?granularity=day").json()
+    change = {(f["metric"], f["key"] or ""): f["change_previous_pct"] for f in api["figures"]}
+    page = client.get("/reports/daily/print?lang=zh").text
+    sections = page.split("<section>")[1:]
+    assert "<h2>主要变化</h2>" in sections[0]
+    named = r'<tr data-metric="([^"]+)" data-key="([^"]*)">'
+    shown = re.findall(named, sections[0])
+    below = dict.fromkeys(found for s in sections[1:] for found in re.findall(named, s))
+    moved = [f for f in below if change[f] is not None and abs(change[f]) >= 10]
+    moved.sort(key=lambda f: -abs(change[f] or 0.0))
+    assert shown == moved[:5] and ("alerts", "") in shown  # 2 alerts against 1: +100 %
+    book = load_workbook(io.BytesIO(client.get("/reports/daily.xlsx?lang=en").content))
+    labels = [row[0] for row in book.active.iter_rows(values_only=True)]
+    assert labels.index("What changed") < labels.index("Alerts today")
+
+
+def test_the_situation_reports_carry_trends_of_the_metrics_layer(
+    client: TestClient, node: Node, alarms: None
+) -> None:
+    """The weekly report's trends: alerts, cases, handling, devices and passages over six
+    weeks, each the figures /api/v1/stats/trend gives; the daily report has none."""
+    node.rule_engine.stop()
+    assert node.feeder.wait_caught_up(timeout_seconds=10)
+    log_in(client, "station")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx?lang=zh").content))
+    sheet = list(book["趋势"].iter_rows(values_only=True))
+    periods, rows = sheet[0][1:], {row[0]: list(row[1:]) for row in sheet[1:]}
+    assert len(periods) == 6 and rows["预警数"][-1] == 3
+    page = client.get("/reports/weekly/print?lang=zh").text
+    for metric, title in (("alerts", "预警数"), ("overdue_rate", "超时率"), ("passages", "通行量")):
+        trend = client.get(f"/api/v1/stats/trend?metric={metric}&granularity=week&periods=6")
+        points = trend.json()
+        assert [p["period"] for p in points] == list(periods)
+        assert [p["value"] for p in points] == rows[title], metric
+        assert f'<tr data-trend="{metric}">' in page
+    assert (
+        "趋势"
+        not in load_workbook(
+            io.BytesIO(client.get("/reports/daily.xlsx?lang=zh").content)
+        ).sheetnames
+    )

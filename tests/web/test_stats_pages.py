@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from tests.ingest.factories import access_event
+from tests.metrics.test_catalogue import FORBIDDEN
 from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
 from zhian.devices.service import DeviceService
 from zhian.kit.clock import ManualClock
@@ -401,3 +402,23 @@ def test_a_passage_figure_opens_its_window_and_never_a_plate_search(
     assert len(re.findall(r"<tr data-event=", plain)) == 3
     with node.db.session() as session:
         assert node.governance.audit(session).search(action="passages.subject_search") == []
+
+
+def test_no_figure_or_list_counts_people_by_ethnicity_or_region_of_origin(
+    client: TestClient,
+) -> None:
+    """What the API answers has no such figure or breakdown, and asking for one is refused
+    naming the field (DESIGN.md, "what Zhian does not do")."""
+    log_in(client, "command")
+    report = client.get("/api/v1/stats?granularity=month").json()
+    said = {str(f["metric"]) for f in report["figures"]} | {
+        str(f["key"]) for f in report["figures"] if f["key"]
+    }
+    assert {"household", "floating"} <= said  # population: by registration type only
+    assert not [word for word in said if FORBIDDEN.search(word)], said
+    for metric in ("ethnicity", "origin", "population_by_ethnicity"):
+        trend = client.get(f"/api/v1/stats/trend?metric={metric}")
+        assert trend.status_code == 400 and trend.json()["error"]["field"] == "metric"
+    for key in ("ethnicity", "origin"):
+        listing = client.get(f"/stats/registry?figure=population&key={key}")
+        assert listing.status_code == 400 and "key" in listing.text

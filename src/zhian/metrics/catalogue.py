@@ -252,8 +252,8 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "cases",
-        "案件数（按类别）",
-        "Cases by category",
+        "案件数",
+        "Cases",
         Unit.COUNT,
         Kind.FLOW,
         "category",

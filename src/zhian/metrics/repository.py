@@ -284,3 +284,19 @@ class MetricsRepository:
             .group_by(Case.category)
         )
         return {str(category): int(n) for category, n in self.session.execute(query)}
+
+    def cases_began(
+        self, jurisdictions: Collection[str] | None, since: datetime, until: datetime, limit: int
+    ) -> list[Case]:
+        """Cases that began in the window in the area: unsolved first, newest first."""
+        query = (
+            select(Case)
+            .where(
+                Case.time_from >= since,
+                Case.time_from < until,
+                _within(Case.jurisdiction_id, jurisdictions),
+            )
+            .order_by(Case.is_solved, Case.time_from.desc(), Case.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))

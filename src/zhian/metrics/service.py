@@ -38,6 +38,19 @@ class NotableAlert:
 
 
 @dataclass(frozen=True)
+class NotableCase:
+    """A case of the period, as a report lists it: its number, category and progress; no
+    address, modus operandi or offender (no personal data)."""
+
+    id: str
+    time_from: datetime
+    category: str
+    status: str
+    is_solved: bool
+    jurisdiction_id: str
+
+
+@dataclass(frozen=True)
 class VisitingVehicle:
     """One visiting vehicle of an area and period, as its list shows it: the plate masked
     (never opened), the gates it passed and when."""
@@ -373,17 +386,35 @@ class MetricsService:
         self, area: Area, period: Period, metric: str, key: str | None, count: int = TREND_PERIODS
     ) -> list[TrendPoint]:
         """The flow figure over `count` periods ending with `period`, oldest first."""
-        definition = METRICS_BY_NAME.get(metric)
-        if definition is None or definition.kind is not Kind.FLOW:
-            raise BadRequestError(f"no trend for '{metric}'", field="metric")
+        return self.trends(area, period, [(metric, key)], count)[(metric, key)]
+
+    def trends(
+        self,
+        area: Area,
+        period: Period,
+        figures: Collection[tuple[str, str | None]],
+        count: int = TREND_PERIODS,
+        progress: Callable[[float], None] | None = None,
+    ) -> dict[tuple[str, str | None], list[TrendPoint]]:
+        """Each (metric, key) flow figure over `count` periods ending with `period`, oldest
+        first, every period counted once for all of them. `progress(fraction)` hears each
+        period done."""
+        for metric, _key in figures:
+            definition = METRICS_BY_NAME.get(metric)
+            if definition is None or definition.kind is not Kind.FLOW:
+                raise BadRequestError(f"no trend for '{metric}'", field="metric")
         periods = list(_periods_ending(period, min(count, MAX_TREND_PERIODS)))
-        points = []
-        for each in periods:
+        points: dict[tuple[str, str | None], list[TrendPoint]] = {f: [] for f in figures}
+        for done, each in enumerate(periods, start=1):
             values = self.flow_values(area, each.start, each.end)
-            value = values.get((metric, key))
-            if value is None and definition.unit.value == "count":
-                value = 0
-            points.append(TrendPoint(period=each.label(), start=each.start, value=value))
+            for metric, key in figures:
+                value = values.get((metric, key))
+                if value is None and METRICS_BY_NAME[metric].unit.value == "count":
+                    value = 0
+                point = TrendPoint(period=each.label(), start=each.start, value=value)
+                points[(metric, key)].append(point)
+            if progress is not None:
+                progress(done / len(periods))
         return points
 
     def notable_alerts(
@@ -398,6 +429,16 @@ class MetricsService:
         return [
             NotableAlert(r.id, r.created_at, r.kind, r.state, r.title_zh, r.title_en)
             for r in rows[:limit]
+        ]
+
+    def notable_cases(
+        self, area: Area, start: datetime, end: datetime, limit: int
+    ) -> list[NotableCase]:
+        """The cases that began in the period in the area, at most `limit`: the unsolved
+        ones first (they still need work), each group newest first."""
+        return [
+            NotableCase(c.id, c.time_from, c.category, c.status, c.is_solved, c.jurisdiction_id)
+            for c in self.repository.cases_began(area.jurisdictions, start, end, limit)
         ]
 
     def community_online(self, area: Area, now: datetime) -> dict[str, tuple[int, int]]:

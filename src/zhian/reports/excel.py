@@ -18,11 +18,18 @@ _NOTABLE = {
     "zh": ("重大预警", "编号", "时间", "类型", "状态", "标题"),
     "en": ("Major alerts", "No.", "Time", "Type", "State", "Title"),
 }
+_CASES = {
+    "zh": ("本期案件", "案件编号", "发案时间", "类别", "状态", "已破案"),
+    "en": ("Cases", "Case no.", "Began", "Category", "Status", "Solved"),
+}
+_TRENDS = {"zh": ("趋势", "指标"), "en": ("Trends", "Figure")}
+_YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 _FORMATS = {"count": "0", "percent": '0.0"%"', "minutes": "0.0"}
 
 
 def workbook_bytes(report: Report, zone: timezone) -> bytes:
-    """The report as an .xlsx file: one sheet of figures, one of major alerts."""
+    """The report as an .xlsx file: one sheet of figures, one of trends (weekly and
+    monthly), one of major alerts, one of the period's cases."""
     lang = "en" if report.lang == "en" else "zh"
     book = Workbook()
     sheet = book.active
@@ -44,18 +51,50 @@ def workbook_bytes(report: Report, zone: timezone) -> bytes:
     sheet.column_dimensions["A"].width = 36
     for column in "BCD":
         sheet.column_dimensions[column].width = 16
-    notable = book.create_sheet(_NOTABLE[lang][0])
-    notable.append(list(_NOTABLE[lang][1:]))
-    for alert in report.notable:
-        notable.append(
+    if report.trends:
+        _listing(
+            book,
+            (*_TRENDS[lang], *report.trend_periods),
+            [[row.label, *row.values] for row in report.trends],
+        )
+    stamp = "%Y-%m-%d %H:%M"
+    _listing(
+        book,
+        _NOTABLE[lang],
+        [
             [
                 alert.id,
-                alert.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                alert.created_at.astimezone(zone).strftime(stamp),
                 alert.kind,
                 alert.state,
                 alert.title_en if lang == "en" else alert.title_zh,
             ]
-        )
+            for alert in report.notable
+        ],
+    )
+    yes, no = _YES_NO[lang]
+    _listing(
+        book,
+        _CASES[lang],
+        [
+            [
+                case.id,
+                case.time_from.astimezone(zone).strftime(stamp),
+                case.category,
+                case.status,
+                yes if case.is_solved else no,
+            ]
+            for case in report.cases
+        ],
+    )
     out = BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _listing(book: Workbook, head: tuple[str, ...], rows: list[list[object]]) -> None:
+    """A sheet named `head[0]` with the column names `head[1:]`, then a row per record."""
+    sheet = book.create_sheet(head[0])
+    sheet.append(list(head[1:]))
+    for row in rows:
+        sheet.append(row)

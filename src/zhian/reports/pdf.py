@@ -18,8 +18,11 @@ _HEAD = {
     "en": ("Figure", "Value", "vs previous", "vs a year ago"),
 }
 _NOTABLE = {"zh": "重大预警", "en": "Major alerts"}
+_CASES = {"zh": "本期案件", "en": "Cases"}
+_TRENDS = {"zh": ("趋势", "指标"), "en": ("Trends", "Figure")}
+_SOLVED = {"zh": "已破案", "en": "solved"}
 _NONE = {"zh": "无", "en": "none"}
-_WIDTHS = (95, 30, 30, 30)  # mm, on A4 with 15 mm margins
+_WIDTHS = (90, 30, 30, 30)  # mm: the 180 mm between A4's 15 mm margins
 
 
 def document(settings: ReportSettings, *, orientation: str = "portrait") -> FPDF:
@@ -41,7 +44,8 @@ def document(settings: ReportSettings, *, orientation: str = "portrait") -> FPDF
 
 
 def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes:
-    """The report as a PDF: title, area and period, a table per section, major alerts."""
+    """The report as a PDF: title, area and period, a table per section, the trends (weekly
+    and monthly), major alerts, the period's cases."""
     lang = "en" if report.lang == "en" else "zh"
     pdf = document(settings)
     pdf.set_title(report.title)
@@ -73,16 +77,21 @@ def pdf_bytes(report: Report, zone: timezone, settings: ReportSettings) -> bytes
                     format_change(row.change_year_pct),
                 ),
             )
-    pdf.ln(3)
-    pdf.set_font(FAMILY, size=13)
-    pdf.cell(0, 8, _NOTABLE[lang], new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FAMILY, size=10)
+        if not section.rows:
+            pdf.cell(sum(_WIDTHS), 7, _NONE[lang], border=1, new_x="LMARGIN", new_y="NEXT")
+    if report.trends:
+        _trends(pdf, report, lang)
+    alerts = []
     for alert in report.notable:
         when = alert.created_at.astimezone(zone).strftime("%m-%d %H:%M")
-        title = alert.title_en if lang == "en" else alert.title_zh
-        pdf.multi_cell(0, 6, f"#{alert.id}  {when}  {title}", new_x="LMARGIN", new_y="NEXT")
-    if not report.notable:
-        pdf.cell(0, 6, _NONE[lang], new_x="LMARGIN", new_y="NEXT")
+        alerts.append(f"#{alert.id}  {when}  {alert.title_en if lang == 'en' else alert.title_zh}")
+    _listing(pdf, _NOTABLE[lang], alerts, lang)
+    cases = []
+    for case in report.cases:
+        when = case.time_from.astimezone(zone).strftime("%m-%d %H:%M")
+        solved = f"  {_SOLVED[lang]}" if case.is_solved else ""
+        cases.append(f"{case.id}  {when}  {case.category}  {case.status}{solved}")
+    _listing(pdf, _CASES[lang], cases, lang)
     return bytes(pdf.output())
 
 
@@ -92,3 +101,35 @@ def _row(pdf: FPDF, cells: tuple[str, ...], *, fill: bool = False) -> None:
     for width, text, align in zip(_WIDTHS, cells, ("L", "R", "R", "R"), strict=True):
         pdf.cell(width, 7, text, border=1, align=align, fill=fill)
     pdf.ln()
+
+
+def _listing(pdf: FPDF, heading: str, lines: list[str], lang: str) -> None:
+    """A heading, then a line per record ("none" when there is none)."""
+    pdf.ln(3)
+    pdf.set_font(FAMILY, size=13)
+    pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=10)
+    for line in lines:
+        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    if not lines:
+        pdf.cell(0, 6, _NONE[lang], new_x="LMARGIN", new_y="NEXT")
+
+
+def _trends(pdf: FPDF, report: Report, lang: str) -> None:
+    """A table of the trend figures (rows) over the trend periods (columns)."""
+    pdf.ln(3)
+    pdf.set_font(FAMILY, size=13)
+    pdf.cell(0, 8, _TRENDS[lang][0], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    label_width = 60
+    width = (sum(_WIDTHS) - label_width) / max(1, len(report.trend_periods))
+    pdf.set_fill_color(230, 234, 240)
+    pdf.cell(label_width, 7, _TRENDS[lang][1], border=1, fill=True)
+    for period in report.trend_periods:
+        pdf.cell(width, 7, period, border=1, align="R", fill=True)
+    pdf.ln()
+    for row in report.trends:
+        pdf.cell(label_width, 7, row.label, border=1)
+        for value in row.values:
+            pdf.cell(width, 7, format_value(value, row.unit), border=1, align="R")
+        pdf.ln()

@@ -1,11 +1,12 @@
 """The big screen (大屏) in a real browser at 1920×1080: dark, nothing scrolls, the map and
 every panel drawn; a fire alarm updates the tiles and the map live, without a reload; a
-lost connection shows "disconnected" and the screen reconnects on its own. Screenshot:
-`artifacts/screen.png`."""
+lost connection shows "disconnected" and the screen reconnects on its own; figures left
+stale say so, with their time in the configured zone. Screenshot: `artifacts/screen.png`."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -117,6 +118,43 @@ def test_the_big_screen_fits_updates_live_and_reconnects(
     # The connection drops: the screen says so; it comes back on its own.
     context.set_offline(True)
     expect(page.locator("#screen-live")).to_have_text("连接中断")
+    context.set_offline(False)
+    expect(page.locator("#screen-live.on")).to_have_text("实时", timeout=20_000)
+    assert errors == []
+    context.close()
+
+
+def test_the_big_screen_says_when_its_figures_are_stale_in_the_configured_zone(
+    live_server: LiveServer,  # noqa: F811
+    browser: object,  # noqa: F811
+) -> None:
+    """Offline for two minutes (the page's clock run forward): the header says the figures
+    are stale and when they were last updated, in the configured zone (+08:00), not the
+    zone of the browser's machine (New York here)."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    context = browser.new_context(viewport=WALL, locale="zh-CN", timezone_id="America/New_York")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.clock.install()
+    before = datetime.now(UTC) + timedelta(hours=8)
+    _sign_in(page, live_server.base_url, "/screen")
+    expect(page.locator("#screen-live.on")).to_have_text("实时")
+    updated = page.locator("#screen-updated")
+    shown = updated.inner_text()
+    after = datetime.now(UTC) + timedelta(hours=8)
+    hour_minute = shown.rsplit(" ", 1)[1][:5]
+    assert hour_minute in {f"{before:%H:%M}", f"{after:%H:%M}"}, shown
+
+    context.set_offline(True)
+    expect(page.locator("#screen-live")).to_have_text("连接中断")
+    page.clock.fast_forward(120_000)
+    page.clock.fast_forward(5_000)  # the staleness check runs every 5 s
+    expect(updated).to_have_class(re.compile(r"\bstale\b"))
+    assert updated.inner_text() == f"数据已过时 · {shown}"
     context.set_offline(False)
     expect(page.locator("#screen-live.on")).to_have_text("实时", timeout=20_000)
     assert errors == []

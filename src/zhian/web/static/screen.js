@@ -7,6 +7,9 @@
   var lang = body.dataset.lang || "zh";
   var STALE_SECONDS = 90, POLL_SECONDS = 60;
   var lastUpdate = Date.now();
+  // The last figures' time as the server wrote it, in the configured zone (never the
+  // browser's own zone, which a wall display's PC may have set to anything).
+  var lastLocal = "";
   var live = document.getElementById("screen-live");
   var updated = document.getElementById("screen-updated");
   var trendChart = null;
@@ -57,7 +60,8 @@
     crowdThreshold = snapshot.crowd_threshold || crowdThreshold;
     drawTrend(snapshot.trend);
     lastUpdate = Date.now();
-    updated.textContent = updated.dataset.label + " " + snapshot.generated_local;
+    lastLocal = snapshot.generated_local;
+    updated.textContent = updated.dataset.label + " " + lastLocal;
     updated.classList.remove("stale");
   }
   // A warned zone's density: measured minutes, then the forecast's mean (dashed), with
@@ -217,7 +221,7 @@
   setInterval(function () {
     if ((Date.now() - lastUpdate) / 1000 > STALE_SECONDS) {
       updated.classList.add("stale");
-      updated.textContent = updated.dataset.stale + " · " + updated.dataset.label + " " + new Date(lastUpdate).toLocaleTimeString();
+      updated.textContent = updated.dataset.stale + " · " + updated.dataset.label + " " + lastLocal;
     }
   }, 5000);
   setInterval(function () { refresh(); loadZones().catch(function () {}); }, POLL_SECONDS * 1000);
