@@ -631,10 +631,13 @@ class CaseService:
         return ModelVersionRead.model_validate(version)
 
     def retrain_if_due(self) -> ModelVersionRead | None:
-        """Retrain once `retrain_every_labelled` solved cases were added since the active
-        version was trained; None when not due, or when the data cannot train a model."""
-        active = self.repository.active_version()
-        trained_on = active.labelled_cases if active is not None else 0
+        """Retrain once `retrain_every_labelled` solved cases were added since the newest
+        version was trained; None when not due, or when the data cannot train a model.
+
+        Counted from the newest version, not the active one: an analyst's rollback to an
+        older version stands until that many more cases are labelled, rather than being
+        undone by the next write."""
+        trained_on = max((v.labelled_cases for v in self.repository.versions()), default=0)
         labelled = self.repository.count_labelled()
         if labelled - trained_on < self.settings.retrain_every_labelled:
             return None
