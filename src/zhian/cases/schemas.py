@@ -192,3 +192,29 @@ class ModelVersionRead(BaseModel):
     auc_distance_time: float | None
     brier: float | None
     is_active: bool
+
+
+class VersionScoreRead(BaseModel):
+    """One version in a comparison: its figures from when it was trained, and now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    created_at: datetime
+    is_active: bool
+    labelled_cases: int
+    auc_when_trained: float | None
+    auc: float | None  # on the comparison's test pairs
+    brier: float | None
+
+
+class LinkageComparisonRead(BaseModel):
+    """Versions scored on the same pairs: the later 30 % (by time) of today's solved
+    cases, so a version trained on fewer cases is judged on the same cases as the newest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    test_cases: int
+    test_pairs: int
+    test_linked_pairs: int
+    versions: list[VersionScoreRead]

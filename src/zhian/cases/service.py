@@ -27,6 +27,7 @@ from zhian.cases.linkage import (
     Blocking,
     CaseArrays,
     LinkageModel,
+    compare,
     evaluate,
     pair_features,
 )
@@ -39,9 +40,11 @@ from zhian.cases.schemas import (
     CaseRead,
     CaseStatus,
     CaseUpdate,
+    LinkageComparisonRead,
     LinkRead,
     LinkReason,
     ModelVersionRead,
+    VersionScoreRead,
 )
 from zhian.cases.settings import CaseSettings
 from zhian.errors import BadRequestError, ConfigurationError, ConflictError, NotFoundError
@@ -652,6 +655,43 @@ class CaseService:
 
     def versions(self) -> list[ModelVersionRead]:
         return [ModelVersionRead.model_validate(v) for v in self.repository.versions()]
+
+    def compare(self, version_ids: Iterable[int]) -> LinkageComparisonRead:
+        """Score the versions named on the same test pairs: the later 30 % of the node's
+        solved cases now (the split a version trained now is tested on), so an analyst
+        can see which version ranks today's cases best before rolling back or forward."""
+        wanted = list(dict.fromkeys(version_ids))
+        if not 2 <= len(wanted) <= 10:
+            raise BadRequestError("name two to ten versions to compare", field="versions")
+        versions = []
+        for version_id in wanted:
+            version = self.repository.version(version_id)
+            if version is None:
+                raise NotFoundError(f"no linkage model version {version_id}", field="versions")
+            versions.append(version)
+        rows = self.repository.labelled()
+        result = compare(
+            {v.id: LinkageModel.from_json(v.parameters) for v in versions},
+            [self._facts(row) for row in rows],
+            blocking=self.blocking,
+        )
+        return LinkageComparisonRead(
+            test_cases=result.test_cases,
+            test_pairs=result.test_pairs,
+            test_linked_pairs=result.test_linked_pairs,
+            versions=[
+                VersionScoreRead(
+                    id=v.id,
+                    created_at=v.created_at,
+                    is_active=v.is_active,
+                    labelled_cases=v.labelled_cases,
+                    auc_when_trained=v.auc,
+                    auc=result.scores[v.id][0],
+                    brier=result.scores[v.id][1],
+                )
+                for v in versions
+            ],
+        )
 
     def activate(self, version_id: int) -> ModelVersionRead:
         """Make an earlier (or later) version the active one: a rollback."""
