@@ -57,8 +57,12 @@ class CaseCreate(BaseModel):
             raise ValueError("time_to lies before time_from")
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give both latitude and longitude, or neither")
-        if self.latitude is None and self.house_id is None and self.building_id is None:
-            raise ValueError("a case needs a place: coordinates, a house_id or a building_id")
+        if (self.latitude is None and self.house_id is None and self.building_id is None
+                and not self.address):  # fmt: skip
+            raise ValueError(
+                "a case needs a place: coordinates, a house_id, a building_id or an address "
+                "naming a building of the registry"
+            )
         if self.offender_ref is not None and not self.is_solved:
             raise ValueError("only a solved case names an offender")
         return self

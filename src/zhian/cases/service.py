@@ -51,7 +51,7 @@ from zhian.errors import BadRequestError, ConfigurationError, ConflictError, Not
 from zhian.governance.tokens import Tokeniser
 from zhian.kit.clock import Clock
 from zhian.registry.identity import IdentityProtector
-from zhian.registry.service import RegistryService
+from zhian.registry.service import AddressMatcher, RegistryService
 
 _METRES_PER_DEGREE_LAT = 110_574.0
 
@@ -191,11 +191,20 @@ class CaseService:
             )
         return self.tokeniser.token("offender", offender_ref.strip().upper())
 
+    @cached_property
+    def _address_matcher(self) -> AddressMatcher:
+        return self.registry.address_matcher()
+
     def _place(
         self, data: CaseCreate
     ) -> tuple[float, float, str | None, str | None, str, str | None]:
         """(lat, lon, building_id, community_id, jurisdiction_id, address) of a new case."""
         place = None
+        if data.house_id is None and data.building_id is None and data.address:
+            # A case system's address text: placed at the one building it names, if any.
+            matched = self._address_matcher.building_of(data.address)
+            if matched is not None:
+                place = self.registry.place_of(building_id=matched)
         if data.house_id is not None or data.building_id is not None:
             place = self.registry.place_of(building_id=data.building_id, house_id=data.house_id)
             if place is None and data.latitude is None:
@@ -207,6 +216,12 @@ class CaseService:
                 )
         lat = data.latitude if data.latitude is not None else (place.latitude if place else None)
         lon = data.longitude if data.longitude is not None else (place.longitude if place else None)
+        if (lat is None or lon is None) and data.address:
+            raise BadRequestError(
+                f"'{data.address[:60]}' names no single building of the registry; give "
+                "coordinates, a house_id or a building_id",
+                field="address",
+            )
         if lat is None or lon is None:
             raise BadRequestError("a case needs a place", field="latitude")
         jurisdiction = data.jurisdiction_id or (place.jurisdiction_id if place else None)
