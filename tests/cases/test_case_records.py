@@ -120,3 +120,35 @@ def test_an_update_changes_what_it_names(db: Database, clock: ManualClock) -> No
         )
     assert updated.time_of_day == "afternoon" and updated.status == "closed"
     assert updated.has_offender and updated.mo == {"entry_method": ["撬锁"], "target": ["住宅"]}
+
+
+def test_an_address_naming_one_registry_building_places_the_case(
+    db: Database, clock: ManualClock
+) -> None:
+    with db.session() as session:
+        cases = service(session, clock)
+        # Full-width digits, spaces and punctuation as a case system writes them.
+        case = cases.create(
+            case_input("A2", WHEN, latitude=None, longitude=None, jurisdiction_id=None,
+                       address="City, Community C-B, Building C-B, unit 1, room 101"),
+            user_id=1, source="test",
+        )  # fmt: skip
+        assert (case.building_id, case.community_id, case.jurisdiction_id) == (
+            "B-C-B", "C-B", "J-B")  # fmt: skip
+        assert case.address == "City, Community C-B, Building C-B, unit 1, room 101"
+        # Coordinates given keep theirs; the building still names the community.
+        near = cases.create(
+            case_input("A3", WHEN, latitude=30.2701, longitude=120.1501, jurisdiction_id=None,
+                       address="ＣＯＭＭＵＮＩＴＹ Ｃ－Ｂ ＢＵＩＬＤＩＮＧ Ｃ－Ｂ"),
+            user_id=1, source="test",
+        )  # fmt: skip
+        assert (near.building_id, near.latitude) == ("B-C-B", 30.2701)
+        # No building named, or a building name without its community: refused by field.
+        for address in ("Somewhere Road 5", "Building C-B"):
+            with pytest.raises(BadRequestError) as refused:
+                cases.create(
+                    case_input("A4", WHEN, latitude=None, longitude=None, jurisdiction_id=None,
+                               address=address),
+                    user_id=1, source="test",
+                )  # fmt: skip
+            assert refused.value.field == "address"

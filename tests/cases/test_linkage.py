@@ -17,7 +17,7 @@ from zhian.cases.linkage import Blocking, CaseArrays, candidate_pairs, evaluate
 from zhian.cases.settings import DEFAULT_MO_FEATURES, CaseSettings
 from zhian.db import migrate
 from zhian.db.engine import Database, make_engine
-from zhian.errors import ConfigurationError
+from zhian.errors import BadRequestError, ConfigurationError, NotFoundError
 from zhian.kit.clock import ManualClock
 from zhian.sim.scenarios_cases import simulate_cases
 from zhian.sim.timeline import TZ
@@ -128,3 +128,50 @@ def test_versions_retrain_when_due_and_roll_back(loaded: Database, clock: Manual
         assert [v.id for v in cases.versions()] == [manual.id, automatic.id]
         assert cases.activate(automatic.id).is_active
         assert [v.is_active for v in cases.versions()] == [False, True]
+
+
+def test_versions_compare_on_the_same_pairs_and_a_rollback_stands(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
+    migrate.upgrade(engine)
+    database = Database(engine)
+    load_two_stations(database)
+    planted = simulated_cases()
+    solved = [i for i, case in enumerate(planted) if case.is_solved]
+    every = 40
+    first, second = solved[every * 2], solved[every * 3]  # 40 and 80 solved after the first
+    with database.session() as session:
+        cases = service(session, clock, settings=CaseSettings(retrain_every_labelled=every))
+        for case in planted[:first]:
+            cases.create(case, user_id=1, source="sim")
+        older = cases.retrain_if_due()
+        for case in planted[first:second]:
+            cases.create(case, user_id=1, source="sim")
+        newer = cases.retrain_if_due()
+        assert older is not None and newer is not None
+        assert newer.labelled_cases - older.labelled_cases == every
+        # Compared on the same pairs: today's later 30 %, the newest version's own test
+        # split, so its figure is the one it was trained with; the older one is scored anew.
+        compared = cases.compare([older.id, newer.id])
+        scored = {v.id: v for v in compared.versions}
+        assert scored[newer.id].auc == pytest.approx(newer.auc)
+        assert scored[older.id].auc_when_trained == older.auc
+        assert scored[older.id].auc is not None and scored[older.id].auc != older.auc
+        assert compared.test_pairs == newer.test_pairs and compared.test_linked_pairs > 0
+        with pytest.raises(BadRequestError) as one:
+            cases.compare([newer.id, newer.id])
+        assert one.value.field == "versions"
+        with pytest.raises(NotFoundError):
+            cases.compare([newer.id, 999])
+        assert cases.activate(older.id).is_active  # the analyst rolls back
+        # More than `every` cases were labelled since the older version, none since the
+        # newer: the rollback stands.
+        assert cases.retrain_if_due() is None
+        assert [v.id for v in cases.versions() if v.is_active] == [older.id]
+        for case in planted[second:]:
+            cases.create(case, user_id=1, source="sim")
+        assert len(solved) - every * 3 >= every  # enough newly labelled: a new version
+        latest = cases.retrain_if_due()
+        assert latest is not None and latest.is_active
+    engine.dispose()

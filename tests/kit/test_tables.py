@@ -80,3 +80,47 @@ def test_a_workbook_gives_its_first_sheet_or_every_sheet(tmp_path: Path) -> None
     broken.write_bytes(b"not a zip")
     with pytest.raises(ImportFileError, match=r"not a readable \.xlsx workbook"):
         open_sheets(broken)
+
+
+def test_json_records_are_flattened_rows_where_an_importer_asks_for_them(tmp_path: Path) -> None:
+    listed = tmp_path / "crimes.json"
+    listed.write_text(
+        '[{"ID": 1, "Place": {"lat": "30.1", "tags": ["a", "b"]}, "Empty": {}},'
+        ' {"ID": 2, "Arrest": true, "Place": null}]',
+        encoding="utf-8",
+    )
+    [sheet] = open_sheets(listed, json_records=True)
+    # Every name any record has, in the order first seen; nested names joined by dots.
+    assert sheet.header == ["id", "place.lat", "place.tags.0", "place.tags.1", "empty", "arrest",
+                            "place"]  # fmt: skip
+    assert sheet.first_row == 1
+    rows = list(sheet.rows())
+    assert rows[0]["place.lat"] == "30.1" and rows[0]["empty"] is None
+    assert rows[1] == {"id": 2, "place.lat": None, "place.tags.0": None, "place.tags.1": None,
+                       "empty": None, "arrest": True, "place": None}  # fmt: skip
+    lines = tmp_path / "crimes.jsonl"
+    lines.write_text('{"id": 1}\n\n{"id": 2, "x": 3}\n', encoding="utf-8")
+    [sheet] = open_sheets(lines, json_records=True)
+    assert [row["id"] for row in sheet.rows()] == [1, 2] and sheet.columns == ("id", "x")
+    # The other imports still take spreadsheets only.
+    with pytest.raises(ImportFileError, match=r"save it as \.csv or \.xlsx"):
+        open_sheets(listed)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[{"id": 1}, {"id": 2,}]', "not valid JSON at line 1, column 22"),
+        ('{"id": 1}', "must be a list of records, a GeoJSON FeatureCollection"),
+        ('[{"id": 1}, [1, 2]]', "record 2 is not an object"),
+        ("[" * 30 + "{}" + "]" * 30, "record 1 is not an object"),
+        ("[" + '{"a": ' * 12 + "1" + "}" * 12 + "]", "record 1 is nested deeper than 8 levels"),
+    ],
+)
+def test_a_json_file_that_is_no_list_of_records_is_refused_by_name(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "cases.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFileError, match=message):
+        open_sheets(path, json_records=True)

@@ -3,6 +3,8 @@ alert page's way to a case, candidate links decided by an analyst, the models' h
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.cases.factories import simulated_cases
@@ -86,6 +88,16 @@ def test_an_analyst_decides_a_candidate_and_rolls_back(client: TestClient, node:
     assert 'data-version="2" data-active="1"' in history
     assert client.post("/linkage/models/1/activate").status_code == 303
     assert 'data-version="1" data-active="1"' in client.get("/linkage/models").text
+    # Versions compared on the same pairs, on the page and through the API.
+    compared = client.get("/linkage/models", params={"compare": [1, 2]})
+    assert compared.status_code == 200 and 'id="linkage-comparison"' in compared.text
+    assert len(re.findall(r'data-auc="[01]\.\d{3}"', compared.text)) == 2
+    api = client.get("/api/v1/linkage/models/compare", params={"versions": [1, 2]})
+    assert api.status_code == 200, api.text
+    assert [v["id"] for v in api.json()["versions"]] == [1, 2]
+    alone = client.get("/linkage/models", params={"compare": [2]})
+    assert alone.status_code == 400 and 'data-field="versions"' in alone.text
+    assert client.get("/api/v1/linkage/models/compare", params={"versions": [2]}).status_code == 422
     detail = client.get(f"/cases/{some}").text
     other = detail.split('data-candidate="')[1].split('"')[0]
     decided = client.post(f"/cases/{some}/links/{other}", data={"decision": "accept"})

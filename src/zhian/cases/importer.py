@@ -294,7 +294,7 @@ def read_case_rows(
     the file (ImportFileError naming it); without a mapping file, so does a column that
     is no field, as no value may be silently ignored.
     """
-    [sheet] = open_sheets(path)
+    [sheet] = open_sheets(path, json_records=True)
     names = set(sheet.columns)
     wanted = {c for c in (*mapping.columns.values(), *mapping.mo.values())}
     if mapping.is_default:
@@ -312,7 +312,7 @@ def read_case_rows(
     if missing:
         raise ImportFileError(f"{path}: the file has no column '{missing[0]}'", field=missing[0])
     reader = CaseRowReader(mapping)
-    for number, row in enumerate(sheet.rows(), start=2):
+    for number, row in enumerate(sheet.rows(), start=sheet.first_row):
         if all(cell_text(value) is None for value in row.values()):
             continue
         yield number, reader.read(number, row)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -335,4 +335,49 @@ def evaluate(
         auc_time=auc(y_test, -x_test[:, 1]) if len(y_test) else None,
         auc_distance_time=auc(y_test, baseline.probability(x_test)) if len(y_test) else None,
         brier=float(np.mean((probability - y_test) ** 2)) if len(y_test) else None,
+    )
+
+
+@dataclass(frozen=True)
+class LinkageComparison:
+    """Stored model versions scored on one test set: the later cases of today's solved ones.
+
+    `scores` maps each version to its (AUC, Brier score) on the same pairs, so versions
+    trained on different data are compared on equal terms.
+    """
+
+    test_cases: int
+    test_pairs: int
+    test_linked_pairs: int
+    scores: dict[int, tuple[float | None, float | None]]
+
+
+def compare(
+    models: Mapping[int, LinkageModel],
+    cases: Sequence[CaseFacts],
+    *,
+    blocking: Blocking,
+    train_share: float = 0.7,
+) -> LinkageComparison:
+    """Score each model on the later `1 - train_share` of the solved cases, by time: the
+    split `evaluate` tests a version trained now on."""
+    solved = sorted((c for c in cases if c.offender is not None), key=lambda c: c.midpoint)
+    test = solved[int(len(solved) * train_share) :]
+    x_test, y_test = _labelled_pairs(test, blocking) if len(test) > 1 else (None, None)
+    if x_test is None or y_test is None or len(set(y_test.tolist())) < 2:
+        raise BadRequestError(
+            f"the later {len(test)} solved cases hold no linked and unlinked pairs to "
+            "compare versions on",
+            field="versions",
+        )
+    scores: dict[int, tuple[float | None, float | None]] = {}
+    for version, model in models.items():
+        probability = model.probability(x_test)
+        scores[version] = (auc(y_test, probability),
+                           float(np.mean((probability - y_test) ** 2)))  # fmt: skip
+    return LinkageComparison(
+        test_cases=len(test),
+        test_pairs=len(y_test),
+        test_linked_pairs=int(y_test.sum()),
+        scores=scores,
     )

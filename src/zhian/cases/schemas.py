@@ -57,8 +57,12 @@ class CaseCreate(BaseModel):
             raise ValueError("time_to lies before time_from")
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give both latitude and longitude, or neither")
-        if self.latitude is None and self.house_id is None and self.building_id is None:
-            raise ValueError("a case needs a place: coordinates, a house_id or a building_id")
+        if (self.latitude is None and self.house_id is None and self.building_id is None
+                and not self.address):  # fmt: skip
+            raise ValueError(
+                "a case needs a place: coordinates, a house_id, a building_id or an address "
+                "naming a building of the registry"
+            )
         if self.offender_ref is not None and not self.is_solved:
             raise ValueError("only a solved case names an offender")
         return self
@@ -192,3 +196,29 @@ class ModelVersionRead(BaseModel):
     auc_distance_time: float | None
     brier: float | None
     is_active: bool
+
+
+class VersionScoreRead(BaseModel):
+    """One version in a comparison: its figures from when it was trained, and now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    created_at: datetime
+    is_active: bool
+    labelled_cases: int
+    auc_when_trained: float | None
+    auc: float | None  # on the comparison's test pairs
+    brier: float | None
+
+
+class LinkageComparisonRead(BaseModel):
+    """Versions scored on the same pairs: the later 30 % (by time) of today's solved
+    cases, so a version trained on fewer cases is judged on the same cases as the newest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    test_cases: int
+    test_pairs: int
+    test_linked_pairs: int
+    versions: list[VersionScoreRead]

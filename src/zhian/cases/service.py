@@ -27,6 +27,7 @@ from zhian.cases.linkage import (
     Blocking,
     CaseArrays,
     LinkageModel,
+    compare,
     evaluate,
     pair_features,
 )
@@ -39,16 +40,18 @@ from zhian.cases.schemas import (
     CaseRead,
     CaseStatus,
     CaseUpdate,
+    LinkageComparisonRead,
     LinkRead,
     LinkReason,
     ModelVersionRead,
+    VersionScoreRead,
 )
 from zhian.cases.settings import CaseSettings
 from zhian.errors import BadRequestError, ConfigurationError, ConflictError, NotFoundError
 from zhian.governance.tokens import Tokeniser
 from zhian.kit.clock import Clock
 from zhian.registry.identity import IdentityProtector
-from zhian.registry.service import RegistryService
+from zhian.registry.service import AddressMatcher, RegistryService
 
 _METRES_PER_DEGREE_LAT = 110_574.0
 
@@ -188,11 +191,20 @@ class CaseService:
             )
         return self.tokeniser.token("offender", offender_ref.strip().upper())
 
+    @cached_property
+    def _address_matcher(self) -> AddressMatcher:
+        return self.registry.address_matcher()
+
     def _place(
         self, data: CaseCreate
     ) -> tuple[float, float, str | None, str | None, str, str | None]:
         """(lat, lon, building_id, community_id, jurisdiction_id, address) of a new case."""
         place = None
+        if data.house_id is None and data.building_id is None and data.address:
+            # A case system's address text: placed at the one building it names, if any.
+            matched = self._address_matcher.building_of(data.address)
+            if matched is not None:
+                place = self.registry.place_of(building_id=matched)
         if data.house_id is not None or data.building_id is not None:
             place = self.registry.place_of(building_id=data.building_id, house_id=data.house_id)
             if place is None and data.latitude is None:
@@ -204,6 +216,12 @@ class CaseService:
                 )
         lat = data.latitude if data.latitude is not None else (place.latitude if place else None)
         lon = data.longitude if data.longitude is not None else (place.longitude if place else None)
+        if (lat is None or lon is None) and data.address:
+            raise BadRequestError(
+                f"'{data.address[:60]}' names no single building of the registry; give "
+                "coordinates, a house_id or a building_id",
+                field="address",
+            )
         if lat is None or lon is None:
             raise BadRequestError("a case needs a place", field="latitude")
         jurisdiction = data.jurisdiction_id or (place.jurisdiction_id if place else None)
@@ -631,10 +649,13 @@ class CaseService:
         return ModelVersionRead.model_validate(version)
 
     def retrain_if_due(self) -> ModelVersionRead | None:
-        """Retrain once `retrain_every_labelled` solved cases were added since the active
-        version was trained; None when not due, or when the data cannot train a model."""
-        active = self.repository.active_version()
-        trained_on = active.labelled_cases if active is not None else 0
+        """Retrain once `retrain_every_labelled` solved cases were added since the newest
+        version was trained; None when not due, or when the data cannot train a model.
+
+        Counted from the newest version, not the active one: an analyst's rollback to an
+        older version stands until that many more cases are labelled, rather than being
+        undone by the next write."""
+        trained_on = max((v.labelled_cases for v in self.repository.versions()), default=0)
         labelled = self.repository.count_labelled()
         if labelled - trained_on < self.settings.retrain_every_labelled:
             return None
@@ -649,6 +670,43 @@ class CaseService:
 
     def versions(self) -> list[ModelVersionRead]:
         return [ModelVersionRead.model_validate(v) for v in self.repository.versions()]
+
+    def compare(self, version_ids: Iterable[int]) -> LinkageComparisonRead:
+        """Score the versions named on the same test pairs: the later 30 % of the node's
+        solved cases now (the split a version trained now is tested on), so an analyst
+        can see which version ranks today's cases best before rolling back or forward."""
+        wanted = list(dict.fromkeys(version_ids))
+        if not 2 <= len(wanted) <= 10:
+            raise BadRequestError("name two to ten versions to compare", field="versions")
+        versions = []
+        for version_id in wanted:
+            version = self.repository.version(version_id)
+            if version is None:
+                raise NotFoundError(f"no linkage model version {version_id}", field="versions")
+            versions.append(version)
+        rows = self.repository.labelled()
+        result = compare(
+            {v.id: LinkageModel.from_json(v.parameters) for v in versions},
+            [self._facts(row) for row in rows],
+            blocking=self.blocking,
+        )
+        return LinkageComparisonRead(
+            test_cases=result.test_cases,
+            test_pairs=result.test_pairs,
+            test_linked_pairs=result.test_linked_pairs,
+            versions=[
+                VersionScoreRead(
+                    id=v.id,
+                    created_at=v.created_at,
+                    is_active=v.is_active,
+                    labelled_cases=v.labelled_cases,
+                    auc_when_trained=v.auc,
+                    auc=result.scores[v.id][0],
+                    brier=result.scores[v.id][1],
+                )
+                for v in versions
+            ],
+        )
 
     def activate(self, version_id: int) -> ModelVersionRead:
         """Make an earlier (or later) version the active one: a rollback."""

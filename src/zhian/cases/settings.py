@@ -87,7 +87,8 @@ class CaseSettings(BaseModel):
         ge=1,
         description=(
             "Retrain the linkage model once this many solved cases (with an offender "
-            "token) have been added since the active version was trained."
+            "token) have been added since the newest version was trained (a rollback "
+            "stands until then)."
         ),
     )
     hotspot_cell_m: float = Field(

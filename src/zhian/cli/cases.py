@@ -72,7 +72,9 @@ def _print_report(report: CaseImportReport) -> None:
 
 @app.command("import")
 def import_cases(
-    path: Annotated[Path, typer.Argument(help="A .csv or .xlsx export of a case system.")],
+    path: Annotated[
+        Path, typer.Argument(help="A .csv, .xlsx, .json or .jsonl export of a case system.")
+    ],
     user: UserOption,
     mapping: Annotated[
         Path | None,

@@ -310,7 +310,7 @@ LINKAGE_BAR = 0.95
 @app.command("linkage")
 def eval_linkage(
     cases_file: Annotated[
-        Path, typer.Argument(help="CSV or .xlsx of cases; solved ones name their offender.")
+        Path, typer.Argument(help="CSV, .xlsx or JSON of cases; solved ones name their offender.")
     ],
     mapping: Annotated[
         Path | None,

@@ -44,7 +44,9 @@ def _date(value: str, option: str, offset_hours: float) -> datetime:
 
 
 def eval_hotspots(
-    cases_file: Annotated[Path, typer.Argument(help="CSV or .xlsx of cases with coordinates.")],
+    cases_file: Annotated[
+        Path, typer.Argument(help="CSV, .xlsx or JSON of cases with coordinates.")
+    ],
     train_until: Annotated[str, typer.Option(help="Training uses the cases before this date.")],
     test_from: Annotated[str, typer.Option(help="The first forecast origin (a date).")],
     test_to: Annotated[str, typer.Option(help="The last day tested (included).")],

@@ -1,10 +1,13 @@
-"""Spreadsheet files (CSV, Excel .xlsx): the one reader behind every bulk import.
+"""Spreadsheet files (CSV, Excel .xlsx, and JSON records where asked): the one reader
+behind every bulk import.
 
 Registry, watchlist and utility-reading imports read their files here, so they agree on
 what a file is: a CSV in UTF-8 (with or without BOM) or GB18030/GBK (what Chinese Excel
 saves), or the sheets of a workbook; a header row of names, stripped and lower-cased; and
 data rows numbered as the spreadsheet numbers them. Which columns a table may hold is the
-importer's business, not the reader's.
+importer's business, not the reader's. An importer that takes public data sets (cases)
+also asks for JSON: a list of records, a GeoJSON FeatureCollection or JSON Lines, each
+record flattened to one row (nested names joined by dots).
 
 Files come from officers' uploads, so the reader bounds what one file may cost (a 300 KB
 workbook can inflate to 300 MB): a workbook's zip is checked before openpyxl opens it
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +36,10 @@ Row = dict[str, object]
 
 CSV_SUFFIXES = frozenset({".csv"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+JSON_SUFFIXES = frozenset({".json", ".geojson"})
+JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+# How deep a record's nesting is flattened; deeper values are refused with the record.
+MAX_JSON_DEPTH = 8
 
 # What one file may cost. A registry of a large community (40,000 houses and residents,
 # 20 columns) is under a million cells and about 30 MB of sheet XML; the limits leave room
@@ -68,6 +76,9 @@ class Sheet:
     source: str  # the path, and the sheet for a workbook: "data/master.xlsx[houses]"
     header: list[str]
     _read_cells: Callable[[], Iterator[Iterable[object]]]
+    # The number of the first data row: 2 under a header row; 1 for JSON, whose rows are
+    # its records counted from the first.
+    first_row: int = 2
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -125,8 +136,11 @@ def decode_text(path: Path) -> str:
     )
 
 
-def open_sheets(path: Path, *, every_sheet: bool = False) -> list[Sheet]:
-    """The tables of a CSV or .xlsx file, each with its header read.
+def open_sheets(
+    path: Path, *, every_sheet: bool = False, json_records: bool = False
+) -> list[Sheet]:
+    """The tables of a CSV or .xlsx file (and, with `json_records`, of a JSON file), each
+    with its header read.
 
     A workbook gives its first sheet, or every sheet with `every_sheet`. Raises
     ImportFileError for a file that cannot be read at all.
@@ -138,8 +152,11 @@ def open_sheets(path: Path, *, every_sheet: bool = False) -> list[Sheet]:
         return [_csv_sheet(path)]
     if suffix in EXCEL_SUFFIXES:
         return _workbook_sheets(path, every_sheet=every_sheet)
+    if json_records and suffix in JSON_SUFFIXES | JSON_LINES_SUFFIXES:
+        return [_json_sheet(path, lines=suffix in JSON_LINES_SUFFIXES)]
+    kinds = ".csv, .xlsx, .json or .jsonl" if json_records else ".csv or .xlsx"
     raise ImportFileError(
-        f"{path}: cannot read '{suffix or path.name}' files; save it as .csv or .xlsx",
+        f"{path}: cannot read '{suffix or path.name}' files; save it as {kinds}",
         field="path",
     )
 
@@ -162,6 +179,91 @@ def _csv_sheet(path: Path) -> Sheet:
             ) from None
 
     return Sheet(name=None, source=str(path), header=header, _read_cells=read_cells)
+
+
+def _json_sheet(path: Path, *, lines: bool) -> Sheet:
+    """A JSON file as one table: each record a row, its nested names joined by dots.
+
+    Public data portals export a list of records (Socrata's `.json`), a GeoJSON
+    FeatureCollection (each feature's `properties` become the row, its geometry
+    `geometry.coordinates.0` and `.1`), or one record per line (`.jsonl`). The columns
+    are every name any record has, in the order first seen.
+    """
+    records = _json_records(path, decode_text(path), lines=lines)
+    flat: list[dict[str, object]] = []
+    names: dict[str, None] = {}
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise ImportFileError(
+                f"{path}: record {number} is not an object (a name: value record)",
+                field="record",
+            )
+        if record.get("type") == "Feature":
+            record = {**(record.get("properties") or {}), "geometry": record.get("geometry")}
+        row: dict[str, object] = {}
+        _flatten(str(path), number, "", record, row, depth=0)
+        flat.append(row)
+        names.update(dict.fromkeys(row))
+    keys = list(names)
+    header = normalise_header(keys)
+
+    def read_cells() -> Iterator[Sequence[object]]:
+        yield from _counted(
+            str(path), ([row.get(key) for key in keys] for row in flat), first=len(header)
+        )
+
+    return Sheet(name=None, source=str(path), header=header, _read_cells=read_cells, first_row=1)
+
+
+def _json_records(path: Path, text: str, *, lines: bool) -> list[object]:
+    try:
+        if lines:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            field="json",
+        ) from None
+    except RecursionError:
+        raise ImportFileError(f"{path}: the JSON is nested too deeply", field="json") from None
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict) and isinstance(document.get("features"), list):
+        return list(document["features"])
+    raise ImportFileError(
+        f"{path}: the JSON must be a list of records, a GeoJSON FeatureCollection or, in a "
+        ".jsonl file, one record per line",
+        field="json",
+    )
+
+
+def _flatten(
+    source: str, number: int, prefix: str, value: object, row: dict[str, object], *, depth: int
+) -> None:
+    """Put a record's values into `row` under dotted names ("location.latitude",
+    "geometry.coordinates.0"); an empty object or list is a blank cell."""
+    if depth > MAX_JSON_DEPTH:
+        raise ImportFileError(
+            f"{source}: record {number} is nested deeper than {MAX_JSON_DEPTH} levels at "
+            f"'{prefix}'",
+            field=prefix or "record",
+        )
+    items: Iterable[tuple[object, object]]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        row[prefix] = value
+        return
+    empty = True
+    for key, item in items:
+        empty = False
+        name = f"{prefix}.{key}" if prefix else str(key)
+        _flatten(source, number, name, item, row, depth=depth + 1)
+    if empty and prefix:
+        row[prefix] = None
 
 
 def _mib(size: int) -> str:

@@ -203,6 +203,14 @@ class RegistryRepository:
         rows = self.session.execute(select(Community.id, Community.jurisdiction_id))
         return {community_id: jurisdiction_id for community_id, jurisdiction_id in rows}
 
+    def building_names(self) -> list[tuple[str, str, str]]:
+        """(building id, community name, building name) of every building, for matching a
+        case's address text to the registry (#16)."""
+        statement = select(Building.id, Community.name, Building.name).join(
+            Community, Building.community_id == Community.id
+        )
+        return [(b, c, n) for b, c, n in self.session.execute(statement.order_by(Building.id))]
+
     def building_place(
         self, *, building_id: str | None = None, house_id: str | None = None
     ) -> RowMapping | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -701,6 +702,10 @@ class RegistryService:
             community_jurisdiction=self.repository.community_jurisdictions(),
         )
 
+    def address_matcher(self) -> AddressMatcher:
+        """A matcher of address texts to the registry's buildings, built once per use."""
+        return AddressMatcher(self.repository.building_names())
+
     def place_of(
         self, *, building_id: str | None = None, house_id: str | None = None
     ) -> PlaceRead | None:
@@ -721,6 +726,38 @@ class RegistryService:
             longitude=row["longitude"],
             address=name,
         )
+
+
+def address_key(text: str) -> str:
+    """An address folded for matching: full-width forms as ASCII (NFKC), no spaces or
+    punctuation between, one case."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+class AddressMatcher:
+    """Finds the one registry building an address text names: the text must hold the
+    building's community name followed by its building name ("阳光花园3幢2单元301室" →
+    阳光花园, 3幢). None when no building or more than one matches, so a guess never places
+    a case."""
+
+    def __init__(self, buildings: Iterable[tuple[str, str, str]]) -> None:
+        self._by_community: dict[str, list[tuple[str, str]]] = {}
+        for building_id, community, name in buildings:
+            key = address_key(community)
+            if key:
+                self._by_community.setdefault(key, []).append((address_key(name), building_id))
+
+    def building_of(self, address: str) -> str | None:
+        text = address_key(address)
+        found = {
+            building_id
+            for community, buildings in self._by_community.items()
+            if (start := text.find(community)) >= 0
+            for name, building_id in buildings
+            if name and text.startswith(name, start + len(community))
+        }
+        return found.pop() if len(found) == 1 else None
 
 
 @dataclass(frozen=True)

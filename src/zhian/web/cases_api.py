@@ -19,6 +19,7 @@ from zhian.cases.schemas import (
     CaseFromAlert,
     CaseRead,
     CaseUpdate,
+    LinkageComparisonRead,
     LinkDecision,
     LinkRead,
     ModelVersionRead,
@@ -192,6 +193,19 @@ def decide_link(
 def list_model_versions(context: Context) -> list[ModelVersionRead]:
     """The linkage model versions, newest first, each with its held-out evaluation."""
     return case_service(context, unscoped=True).versions()
+
+
+@router.get(
+    "/linkage/models/compare", response_model=LinkageComparisonRead,
+    responses=error_responses(400, 404),
+)  # fmt: skip
+def compare_model_versions(
+    context: Context,
+    versions: Annotated[list[int], Query(min_length=2, max_length=10)],
+) -> LinkageComparisonRead:
+    """Two to ten versions scored on the same pairs: the later 30 % of today's solved
+    cases, beside the AUC each had when it was trained."""
+    return case_service(context, unscoped=True).compare(versions)
 
 
 @router.post(

@@ -209,6 +209,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/cases/{case_id}/links"): "cases.view",
     ("POST", "/api/v1/cases/{case_id}/links/{other_id}"): "cases.link",
     ("GET", "/api/v1/linkage/models"): "cases.view",
+    ("GET", "/api/v1/linkage/models/compare"): "cases.view",
     ("POST", "/api/v1/linkage/models"): "cases.models",
     ("POST", "/api/v1/linkage/models/{version_id}/activate"): "cases.models",
     ("GET", "/cases"): "cases.view",
