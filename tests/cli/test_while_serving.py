@@ -485,6 +485,11 @@ def case_log_damage(s: Serving) -> None:
     assert "recorded no loss" in ok("log", "damage", *ws(s))
 
 
+def case_log_acknowledge_damage(s: Serving) -> None:
+    # Nothing lost, nothing to acknowledge; the book is written beside the running node.
+    assert "No loss waits" in ok("log", "acknowledge-damage", "--note", "checked", *ws(s))
+
+
 def case_cascade_status(s: Serving) -> None:
     # The served workspace has no parent: said in one line, beside the running node.
     assert "has no parent" in ok("cascade", "status", *ws(s))
@@ -626,6 +631,7 @@ CASES: dict[tuple[str, ...], Callable[[Serving], None]] = {
     ("log", "readers"): case_log_readers,
     ("log", "drop-reader"): case_log_drop_reader,
     ("log", "damage"): case_log_damage,
+    ("log", "acknowledge-damage"): case_log_acknowledge_damage,
     ("cascade", "status"): case_cascade_status,
     ("audit", "verify"): case_audit_verify,
     ("keys", "init"): case_keys_init,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 import zlib
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.ingest.conftest import bearer
-from zhian.ingest.images import MAX_IMAGE_PIXELS
+from zhian.ingest.images import MAX_IMAGE_PIXELS, ImageStore
 from zhian.kit.clock import ManualClock
 from zhian.node import Node
 
@@ -108,3 +110,24 @@ def test_an_image_declaring_too_many_pixels_is_refused_unread(
         assert f"limit is {MAX_IMAGE_PIXELS}" in message and "decompression bomb" in message
     assert not any(node.settings.blob_dir.rglob("*.png"))
     assert upload(client, tokens["CAM1"], png_bytes(), "image/png").status_code == 201
+
+
+def test_a_device_upload_is_checked_off_the_event_loop(
+    client: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A picture of up to images.max_pixels takes Pillow a while to check: on the loop it
+    # held every other request up (the page uploads: tests/web/test_uploads_off_the_loop.py).
+    loops: list[bool] = []
+    save = ImageStore.save
+
+    def recording_save(self: ImageStore, data: bytes, content_type: str | None) -> str:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:
+            loops.append(False)
+        return save(self, data, content_type)
+
+    monkeypatch.setattr(ImageStore, "save", recording_save)
+    assert upload(client, tokens["CAM1"], png_bytes(), "image/png").status_code == 201
+    assert loops == [False]

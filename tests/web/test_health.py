@@ -9,9 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from tests.store.factories import encode, make_logged
 from zhian import __version__
+from zhian.cli.main import app
 from zhian.config import load_settings
 from zhian.db.engine import make_engine
 from zhian.kit.clock import ManualClock
@@ -102,14 +104,21 @@ def test_a_worker_that_does_not_answer_is_degraded_not_down(
     assert response.json()["checks"]["event_store"] == "degraded"
 
 
+def lose_records(node: Node, count: int) -> int:
+    """Make the serving log record a loss of `count` records; returns the seq before it.
+
+    A reader registers past the log's end (the log lost records it had read): the log
+    numbers on after it and records the gap."""
+    end = node.log.durable_seq
+    node.log.readers.register("probe", end + count)
+    node.log.readers.drop("probe")
+    return end
+
+
 def test_a_loss_the_log_records_while_serving_makes_the_node_degraded(
     client: TestClient, node: Node
 ) -> None:
-    # A reader registers past the log's end (the log lost records it had read): the log
-    # numbers on after it and records the gap.
-    end = node.log.durable_seq
-    node.log.readers.register("probe", end + 3)
-    node.log.readers.drop("probe")
+    end = lose_records(node, 3)
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     body = response.json()
@@ -119,6 +128,36 @@ def test_a_loss_the_log_records_while_serving_makes_the_node_degraded(
     assert [(item["first_seq"], item["last_seq"], item["kept_aside"]) for item in lost] == [
         (end + 1, end + 3, None)
     ]
+
+
+def test_an_acknowledged_loss_is_no_longer_reported_and_a_later_one_is(
+    client: TestClient, node: Node
+) -> None:
+    lose_records(node, 3)
+    assert client.get("/api/v1/health").json()["checks"]["event_log"] == "degraded"
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "log",
+            "acknowledge-damage",
+            "--note",
+            "accepted",
+            "--workspace",
+            str(node.settings.workspace),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    healthy = client.get("/api/v1/health").json()
+    assert healthy["checks"]["event_log"] == "ok"
+    assert "event_log" not in healthy.get("details", {})
+
+    later = lose_records(node, 2)
+    body = client.get("/api/v1/health").json()
+    assert body["checks"]["event_log"] == "degraded"
+    assert [
+        (item["first_seq"], item["last_seq"]) for item in body["details"]["event_log"]["lost"]
+    ] == [(later + 1, later + 2)]
 
 
 def test_a_damaged_segment_is_named_with_its_range_and_the_file_kept_aside(

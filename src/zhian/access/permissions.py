@@ -48,6 +48,16 @@ def _permission(name: str, description: str, description_zh: str, *roles: Role) 
 
 PERMISSIONS: tuple[Permission, ...] = (
     _permission(
+        "account.password",
+        "Change one's own password (the current one is asked first); other sessions end.",
+        "修改本人密码（须先输入原密码），其他登录会话随即失效",
+        *_RESPONDERS,
+        _AN,
+        _AU,
+        _AD,
+        _IN,
+    ),
+    _permission(
         "status.view",
         "See the node's status page: intake figures, recent events and devices in scope.",
         "查看运行状态：接入统计、辖区内的最新事件与设备",

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from zhian.access.service import AccessService
@@ -254,7 +255,8 @@ async def _attachments(page: Page, form: FormData) -> list[str]:
                 f"photo '{upload.filename}' is larger than {max_bytes} bytes", field="attachments"
             )
         try:
-            refs.append(page.node.images.save(data, upload.content_type))
+            # Off the event loop: checking a large picture takes a while.
+            refs.append(await run_in_threadpool(page.node.images.save, data, upload.content_type))
         except ZhianError as error:
             raise type(error)(
                 f"photo '{upload.filename}': {error.message}", field="attachments"

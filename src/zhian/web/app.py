@@ -11,6 +11,7 @@ from zhian import __version__
 from zhian.errors import NotFoundError, ZhianError
 from zhian.node import Node, NodeRole
 from zhian.web import (
+    account_views,
     alert_views,
     alerts_api,
     archive_views,
@@ -120,6 +121,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(draft_views.router)
     app.include_router(passages_api.router)
     app.include_router(follow_views.router)
+    app.include_router(account_views.router)
     app.include_router(search_views.router)
     app.include_router(passage_views.router)
     app.include_router(event_views.router)

@@ -8,6 +8,7 @@ the route → permission map in `zhian.web.permissions` and its enforcement, wit
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -219,13 +220,7 @@ def login(
                 now=now,
             )
             if result.user is not None:
-                session_id = service.start_session(
-                    result.user.id,
-                    now=now,
-                    lifetime=SESSION_LIFETIME,
-                    client_address=client_address,
-                    user_agent=request.headers.get("user-agent"),
-                )
+                session_id = start_browser_session(service, request, result.user.id, now)
     if result is None or result.user is None:
         return _login_page(
             request,
@@ -237,19 +232,37 @@ def login(
         )
     response = RedirectResponse(_safe_next(next_url), status_code=303)
     # Always a new session (new id, new CSRF token): never the cookie sent before sign-in.
+    set_session_cookie(request, response, result.user.id, session_id)
+    response.delete_cookie(
+        PRESESSION_COOKIE, path="/", secure=_is_https(request), httponly=True, samesite="lax"
+    )
+    return response
+
+
+def start_browser_session(
+    service: AccessService, request: Request, user_id: int, now: datetime
+) -> str:
+    """A new server-side session for the browser that sent `request`; returns its id."""
+    return service.start_session(
+        user_id,
+        now=now,
+        lifetime=SESSION_LIFETIME,
+        client_address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def set_session_cookie(request: Request, response: Response, user_id: int, session_id: str) -> None:
+    """Give the browser the cookie of a session just started for `user_id`."""
     response.set_cookie(
         SESSION_COOKIE,
-        new_session_cookie(node.settings, result.user.id, session_id),
+        new_session_cookie(node_of(request).settings, user_id, session_id),
         max_age=SESSION_MAX_AGE_SECONDS,
         path="/",
         secure=_is_https(request),
         httponly=True,
         samesite="lax",
     )
-    response.delete_cookie(
-        PRESESSION_COOKIE, path="/", secure=_is_https(request), httponly=True, samesite="lax"
-    )
-    return response
 
 
 @router.post("/logout", include_in_schema=False)

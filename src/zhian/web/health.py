@@ -4,8 +4,9 @@ Load balancers and supervisors poll it, so it answers 503 when the node cannot k
 it acknowledges: the workspace disk nearly full, the operational database or the event
 store not answering a trivial query. The body names each check and its state, never a
 path or personal data: anyone on the network may read it. One detail is given: records the
-event log lost to a damaged disk (zhian.log.damage) make the node "degraded" for good, and
-`details.event_log` names each lost range of sequence numbers and the file kept aside in
+event log lost to a damaged disk (zhian.log.damage) make the node "degraded" until an
+operator acknowledges the loss (`zhian log acknowledge-damage`), and `details.event_log`
+names each lost range of sequence numbers not yet acknowledged and the file kept aside in
 the log's `damaged/` folder (a file name, not a path), as `zhian log damage` lists them.
 """
 
@@ -91,10 +92,11 @@ class LogLossDetail(TypedDict):
 
 
 def check_event_log(node: Node) -> tuple[CheckState, LogLossDetail | None]:
-    """Degraded once the log has recorded a loss: acknowledged events are gone (the node
-    still keeps what it acknowledges now). The detail names the ranges and kept files."""
+    """Degraded once the log has recorded a loss that no operator acknowledged yet:
+    acknowledged events are gone (the node still keeps what it acknowledges now). The
+    detail names those ranges and kept files."""
     try:
-        losses = node.log.losses()
+        losses = [loss for loss in node.log.losses() if loss.acknowledged is None]
     except (OSError, EventLogError):
         logger.exception("health: cannot read the event log's loss book")
         return "degraded", None

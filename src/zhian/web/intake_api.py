@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from zhian.errors import BadRequestError, PayloadTooLargeError
 from zhian.ingest.native.framing import media_type, split_body
@@ -104,5 +105,6 @@ async def upload_image(
     _sender_id: Annotated[str, Depends(authenticate_device)],
 ) -> Response:
     body = await read_bounded_body(request, node.settings.images.max_bytes)
-    ref = node.images.save(body, request.headers.get("content-type"))
+    # Off the event loop: checking a picture of up to images.max_pixels takes a while.
+    ref = await run_in_threadpool(node.images.save, body, request.headers.get("content-type"))
     return Response(msgspec.json.encode({"ref": ref}), media_type=_JSON, status_code=201)

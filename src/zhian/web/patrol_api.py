@@ -13,12 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from zhian.access.scope import JurisdictionScope
 from zhian.access.service import AccessService
 from zhian.audit.service import Actor
 from zhian.errors import BadRequestError
 from zhian.maps import layers
+from zhian.node import Node
 from zhian.patrol import duty
 from zhian.patrol.service import CATEGORY_TIERS, MAX_REPORT_CHARS, PatrolReport, PatrolService
 from zhian.registry.service import RegistryService
@@ -111,8 +113,14 @@ async def upload_patrol_photo(request: Request, context: Context) -> Response:
     its pixels (no position, camera or time metadata kept) and sealed at rest."""
     limit = context.node.settings.images.max_bytes
     data = await read_bounded_body(request, limit)
+    # Off the event loop: decoding and re-encoding a large picture takes a while.
+    ref = await run_in_threadpool(_clean_and_save, context.node, data, limit)
+    return JSONResponse({"ref": ref})
+
+
+def _clean_and_save(node: Node, data: bytes, limit: int) -> str:
     clean = clean_photo(data, index=1, max_bytes=limit)
-    return JSONResponse({"ref": context.node.images.save(clean.data, clean.content_type)})
+    return node.images.save(clean.data, clean.content_type)
 
 
 @router.post(

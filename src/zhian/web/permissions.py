@@ -76,6 +76,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
+    ("GET", "/account/password"): "account.password",
+    ("POST", "/account/password"): "account.password",
     ("GET", "/api/v1/health"): PUBLIC,
     # Operations (zhian.web.metrics): liveness and readiness for supervisors and load
     # balancers; /metrics checks itself that its client is on this machine.

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from zhian.alerts.schemas import AlertDetail
 from zhian.patrol.service import CATEGORY_TIERS
@@ -163,5 +164,6 @@ async def upload_alert_photo(request: Request, context: Context, alert_id: Alert
     node = context.node
     check_may_act(context.user, visible_alert(context, alert_id), "handle")
     data = await read_bounded_body(request, node.settings.images.max_bytes)
-    ref = node.images.save(data, request.headers.get("content-type"))
+    # Off the event loop: checking a picture of up to images.max_pixels takes a while.
+    ref = await run_in_threadpool(node.images.save, data, request.headers.get("content-type"))
     return JSONResponse({"ref": ref})

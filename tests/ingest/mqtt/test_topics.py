@@ -34,3 +34,22 @@ def test_the_quarantine_source_keeps_the_topic_within_the_column() -> None:
     assert isinstance(very_long, TopicAddress)
     assert very_long.source.endswith("34020000001320000001/heartbeat")
     assert len(very_long.source) <= 255
+
+
+def test_control_and_bidi_characters_in_a_topic_are_refused_and_never_repeated() -> None:
+    for topic, level, named in [
+        ("zhian/C1/DOOR\u202e1/access", "device", "U+202E"),
+        ("zhian/C\x001/DOOR1/access", "community", "U+0000"),
+        ("zhian/C1/ /access", "device", "blank"),
+    ]:
+        refused = parse_topic("zhian", topic)
+        assert isinstance(refused, FieldError), topic
+        assert refused.field == "topic"
+        assert f"the {level} level of the topic" in refused.reason and named in refused.reason
+        assert topic not in refused.reason
+        # The quarantine keeps the topic as the item's source, escaped.
+        source = TopicAddress(topic, "", "", "").source
+        assert source.isprintable(), source
+    assert TopicAddress("zhian/C1/DOOR\u202e1/access", "", "", "").source == (
+        "mqtt:zhian/C1/DOOR\\u202e1/access"
+    )

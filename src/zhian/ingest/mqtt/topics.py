@@ -9,6 +9,7 @@ import msgspec
 from zhian.ingest.events import EVENT_TYPES
 from zhian.ingest.json_depth import depth_error
 from zhian.ingest.validate import FieldError
+from zhian.kit.characters import identifier_fault
 
 # The quarantine's `source` column holds 255 characters; a longer topic keeps its tail
 # (device and type) there, and the device is also kept whole as the sender.
@@ -26,11 +27,18 @@ class TopicAddress:
 
     @property
     def source(self) -> str:
-        """The intake source for this topic: `mqtt:<topic>`, clipped to the column width."""
-        source = f"mqtt:{self.topic}"
+        """The intake source for this topic: `mqtt:<topic>`, clipped to the column width;
+        a character that is not printable is written as its code point (`\\u202e`), so a
+        refused topic never reorders or hides text where the quarantine shows it."""
+        topic = self.topic if self.topic.isprintable() else _escaped(self.topic)
+        source = f"mqtt:{topic}"
         if len(source) <= SOURCE_MAX_CHARS:
             return source
-        return "mqtt:…" + self.topic[-(SOURCE_MAX_CHARS - 6) :]
+        return "mqtt:…" + topic[-(SOURCE_MAX_CHARS - 6) :]
+
+
+def _escaped(text: str) -> str:
+    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in text)
 
 
 def subscription_filter(prefix: str) -> str:
@@ -55,6 +63,12 @@ def parse_topic(prefix: str, topic: str) -> TopicAddress | FieldError:
     _, community, device_id, event_type = levels
     if not community or not device_id:
         return FieldError("topic", f"'{topic}' has an empty community or device level")
+    # Checked here, not only once mapped to an event: a refusal quotes the topic, and the
+    # quarantine keeps it as the item's source, so a control or bidirectional character in
+    # it is named, never repeated.
+    for level, value in (("community", community), ("device", device_id)):
+        if (fault := identifier_fault(value)) is not None:
+            return FieldError("topic", f"the {level} level of the topic {fault}")
     if len(device_id) > 64:
         return FieldError("topic", f"the device level of '{topic}' is longer than 64 characters")
     if event_type not in EVENT_TYPES:

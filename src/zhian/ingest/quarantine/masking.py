@@ -35,18 +35,28 @@ def mask_ref(value: str) -> str:
     return value[:1] + "*" * max(len(value) - 3, 1) + value[-2:] if len(value) > 3 else "***"
 
 
-def _mask_json(value: Any) -> Any:
+# GA/T 1400 objects that describe equipment, not people: their `Name` is a device's,
+# a checkpoint's or a lane's, which a quarantine reader needs to see to triage the item.
+_EQUIPMENT_KEYS = frozenset(
+    {"APEObject", "APEListObject", "APSObject", "APSListObject", "TollgateObject",
+     "TollgateListObject", "LaneObject", "LaneListObject"}
+)  # fmt: skip
+
+
+def _mask_json(value: Any, *, in_equipment: bool = False) -> Any:
     if isinstance(value, dict):
         return {
             key: (
                 mask_ref(item)
-                if key in _SUBJECT_KEYS and isinstance(item, str)
-                else _mask_json(item)
+                if key in _SUBJECT_KEYS
+                and isinstance(item, str)
+                and not (in_equipment and key == "Name")
+                else _mask_json(item, in_equipment=in_equipment or key in _EQUIPMENT_KEYS)
             )
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_mask_json(item) for item in value]
+        return [_mask_json(item, in_equipment=in_equipment) for item in value]
     if isinstance(value, str):
         return mask_text(value)
     return value
