@@ -3,7 +3,6 @@ in little memory, with a message naming the limit; a normal file still reads."""
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -25,21 +24,19 @@ def read_all(path: Path) -> int:
     return sum(1 for sheet in open_sheets(path, every_sheet=True) for _ in sheet.rows())
 
 
-def test_a_workbook_that_inflates_past_the_limit_is_refused_fast_and_small(
+def test_a_workbook_that_inflates_past_the_limit_is_refused_without_inflating_it(
     tmp_path: Path,
 ) -> None:
     bomb = inflating_workbook(tmp_path / "bomb.xlsx", inflated_mib=300)
     assert bomb.stat().st_size < 2 * 1024 * 1024  # 300 MiB of sheet in a small file
     tracemalloc.start()
-    started = time.monotonic()
     try:
         with pytest.raises(ImportFileError) as caught:
             read_all(bomb)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.monotonic() - started < 10  # the zip directory is read, not the sheet
-    assert peak < 50 * 1024 * 1024
+    assert peak < 50 * 1024 * 1024  # the zip directory is read, not the sheet
     assert caught.value.field == "size"
     assert "inflates to 300 MiB, over the limit of 64 MiB" in caught.value.message
 
@@ -59,14 +56,12 @@ def test_a_sheet_past_the_cell_limit_is_stopped_while_reading(tmp_path: Path) ->
     # A few hundred bytes declaring the whole grid: openpyxl would yield 17 billion cells.
     path = vast_range_workbook(tmp_path / "vast.xlsx")
     tracemalloc.start()
-    started = time.monotonic()
     try:
         with pytest.raises(ImportFileError) as caught:
             list(read_rows(path, WITHDRAW_COLUMNS))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.monotonic() - started < 30
     assert peak < 50 * 1024 * 1024
     assert caught.value.field == "size"
     assert "more than 2,000,000 cells (rows × columns)" in caught.value.message
