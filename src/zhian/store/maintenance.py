@@ -154,6 +154,7 @@ def store_columns_uncompressed(connection: duckdb.DuckDBPyConnection) -> list[st
             ", ".join(table.uncompressed),
         )
         began = time.monotonic()
+        connection.execute("SET enable_progress_bar_print = false")
         columns = ", ".join(name for name, _ in table.sql_columns())
         fresh = f"{table.name}_rewritten"
         with transaction(connection):
