@@ -3,7 +3,7 @@ DuckDB store; a plate's trajectory and its co-travellers.
 
 Run: .venv/bin/python bench/search.py [--events 10000000] [--repeats 40] [--threads 2]
      [--store FILE] [--fill-only] [--keep-indexes] [--no-subject-index] [--frequent 20]
-     [--scan-repeats N] [--memory 4GB]
+     [--scan-repeats N] [--memory 4GB] [--layout-before]
 
 The store's own tables (`zhian.store.schema`) are filled straight in SQL with synthetic
 passages in time order, as a node appends them: half vehicle passages, 40 % door passages,
@@ -15,7 +15,12 @@ store is kept and reused by the next run (its indexes dropped first, unless
 `--keep-indexes`): 3 × 10^7 events fill in about 9 minutes on a shared two-core machine,
 10^8 in 23 minutes (1.9 GB). `--frequent N` plants N plates seen every 2 hours all year
 (4,380 passages each), appended once after the fill as late rows: the subjects a page is
-most often asked about, whose newest page lies in their last days.
+most often asked about, whose newest page lies in their last days. 20 more plates are
+seen every 2 hours among the fill's own rows (every K-th vehicle passage, in time order):
+a frequent plate whose passages lie scattered over the whole table, as a real one's do.
+The plate and event id of vehicle passages are stored uncompressed, as the store stores
+them (`EventTable.uncompressed`); `--layout-before` fills the table as stores were before
+(every column compressed as DuckDB chooses), to compare.
 
 Each question then runs `--repeats` times through the page's own code path
 (`zhian.store.passages.DuckDbPassages`, the SQL the passages page runs, and the store's
@@ -79,6 +84,8 @@ SUBJECTS = 200_000
 FILL_SLICE = 5_000_000
 FREQUENT_SEQ = 10**12  # the planted frequent plates' rows: seq from here on
 FREQUENT_EVERY = timedelta(hours=2)
+SPREAD_PLATES = 20  # frequent plates among the fill's own rows (every 2 hours, 4,380 a year)
+SPREAD_PASSAGES = 4380
 TRAJECTORY_DAYS = 92  # the longest window the trajectory page asks (trajectories.service)
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 
@@ -88,9 +95,13 @@ def _token(number_sql: str) -> str:
     return f"'tok_' || lpad(({number_sql})::VARCHAR, 32, 'a')"
 
 
-def fill(connection: duckdb.DuckDBPyConnection, events: int) -> None:
-    """Synthetic passages in time order; seconds per million rows."""
+def fill(connection: duckdb.DuckDBPyConnection, events: int, *, layout_before: bool) -> None:
+    """Synthetic passages in time order; with `layout_before`, in a vehicle_events table
+    whose columns DuckDB compresses as it chooses (as stores were created before the plate
+    and event id were stored uncompressed: `EventTable.uncompressed`)."""
     for statement in schema_statements():
+        if layout_before:
+            statement = statement.replace(" USING COMPRESSION uncompressed", "")
         connection.execute(statement)
     shares = {"vehicle_events": 0.5, "access_events": 0.4, "face_events": 0.1}
     for table, share in shares.items():
@@ -102,7 +113,13 @@ def fill(connection: duckdb.DuckDBPyConnection, events: int) -> None:
         device = f"'D' || lpad((hash(i) % {DEVICES})::VARCHAR, 5, '0')"
         common = f"i, 'e' || i, {device}, {time_sql}, {time_sql}, 'native'"
         if table == "vehicle_events":
-            plate = _token(f"hash(i * 7) % {PLATES}")
+            # Every `every`-th passage is one of the spread frequent plates, in turn.
+            every = max(1, round(rows / (SPREAD_PLATES * SPREAD_PASSAGES)))
+            plate = (
+                f"CASE WHEN i % {every} = 0 THEN 'tok_spread_' || "
+                f"lpad(((i // {every}) % {SPREAD_PLATES})::VARCHAR, 25, '0') "
+                f"ELSE {_token(f'hash(i * 7) % {PLATES}')} END"
+            )
             select = (
                 f"SELECT {common}, {plate}, 'blue', 'car', "
                 "CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END, NULL, '浙A***45'"
@@ -121,6 +138,10 @@ def fill(connection: duckdb.DuckDBPyConnection, events: int) -> None:
             last = min(rows, first + FILL_SLICE)
             connection.execute(f"INSERT INTO {table} {select} FROM range({first}, {last}) t(i)")
             connection.execute("CHECKPOINT")
+
+
+def spread_token(number: int) -> str:
+    return "tok_spread_" + str(number).rjust(25, "0")
 
 
 def frequent_token(number: int) -> str:
@@ -203,6 +224,12 @@ def main() -> None:
         default=20,
         help="plates seen every 2 hours, planted after the fill (default 20; 0: none)",
     )
+    parser.add_argument(
+        "--layout-before",
+        action="store_true",
+        help="fill vehicle_events with every column compressed as DuckDB chooses, as stores "
+        "were before the plate and event id were kept uncompressed (to compare)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     rng = random.Random(15)
@@ -217,12 +244,17 @@ def main() -> None:
             for statement in index_statements(plate_index=False, subject_index=False):
                 connection.execute(statement)
         elif not reused:
-            fill(connection, args.events)
+            fill(connection, args.events, layout_before=args.layout_before)
         size_mb = path.stat().st_size / 1e6
+        ((ddl,),) = connection.execute(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = 'vehicle_events'"
+        ).fetchall()
+        layout = "before" if "USING COMPRESSION" not in ddl else "plate, event_id uncompressed"
         print(
             f"store: {args.events:,} events {'reused' if reused else 'filled'} in "
             f"{time.perf_counter() - began:.0f} s, {size_mb:,.0f} MB on disk, "
-            f"DuckDB {duckdb.__version__}, {args.threads} threads"
+            f"DuckDB {duckdb.__version__}, {args.threads} threads; vehicle_events layout: "
+            f"{layout}"
         )
         if args.fill_only:
             connection.close()
@@ -241,6 +273,7 @@ def main() -> None:
         others = [_token_value(rng.randrange(PLATES)) for _ in range(args.repeats)]
         people = [_token_value(rng.randrange(SUBJECTS)) for _ in range(args.repeats)]
         frequent = [frequent_token(n % max(args.frequent, 1)) for n in range(args.repeats)]
+        spread = [spread_token(n % SPREAD_PLATES) for n in range(args.repeats)]
         # The misread variants of a typed plate: as many tokens as the page asks for.
         typed = plate_query(f"{PROVINCES[3]}A12345")
         assert typed is not None
@@ -381,6 +414,8 @@ def main() -> None:
                 plate_trajectory(plates, TRAJECTORY_DAYS))  # fmt: skip
         measure(f"frequent plate's trajectory ({TRAJECTORY_DAYS} days)", n,
                 plate_trajectory(frequent, TRAJECTORY_DAYS))  # fmt: skip
+        measure(f"spread frequent plate's trajectory ({TRAJECTORY_DAYS} days)", n,
+                plate_trajectory(spread, TRAJECTORY_DAYS))  # fmt: skip
         measure(f"plate + {near_count} misreads, worst, before", n, with_misreads(before))
         measure(f"plate + {near_count} misreads, worst, newest page", n, with_misreads(search))
         measure(f"plate + {near_count} misreads, 3 seen, before", n, with_few_misreads(before))

@@ -25,6 +25,13 @@ its places over 30 days). Then prints:
   (`zhian.store.events.subject_passages_statement`, `subject_passages_near_statement`)
   and grouped as the service does, best of 3.
 
+With `--layout-append N`, it measures instead what storing the plate and event id
+uncompressed (`EventTable.uncompressed`) costs intake and disk: in a DuckDB file, a table
+created as the store creates `vehicle_events` and one with every column compressed as DuckDB
+chooses (the layout before), each with the plate index and `--events` rows already in them,
+take N more passages in the store's batches of 20,000 (one transaction each), then a
+checkpoint (where DuckDB compresses); rows/s including the checkpoint, and MB on disk.
+
 The issue's targets: trajectory p95 ≤ 300 ms over 10^8 events; co-travellers for one
 subject over 30 days ≤ 5 s. This machine (2 shared cores) reaches the size it prints.
 """
@@ -41,6 +48,7 @@ from pathlib import Path
 import duckdb
 
 from zhian.store.events import subject_passages_near_statement, subject_passages_statement
+from zhian.store.schema import TABLE_BY_TYPE
 from zhian.trajectories.analysis import Passage, co_travellers
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -208,6 +216,38 @@ def append_rate(con: duckdb.DuckDBPyConnection, table: str, rows: int, offset: i
     return rows / (time.perf_counter() - began)
 
 
+def layout_append(path: Path, events: int, rows: int) -> None:
+    """Append rate and size of the store's vehicle_events layout against the one before."""
+    table = TABLE_BY_TYPE["vehicle"]
+    before = table.create_sql().replace(" USING COMPRESSION uncompressed", "")
+    plates = max(events // 500, 1)
+    select = (
+        "SELECT i, 'e' || uuid()::VARCHAR, 'CP' || lpad(CAST(hash(i * 7) % 2000 AS VARCHAR), "
+        f"4, '0'), TIMESTAMPTZ '{START.isoformat()}' + to_microseconds(i * 100000), "
+        f"TIMESTAMPTZ '{START.isoformat()}' + to_microseconds(i * 100000), 'native', "
+        f"'tok_' || lpad(CAST(hash(i * 13) % {plates} AS VARCHAR), 32, 'a'), 'blue', 'car', "
+        "'in', NULL, '浙A***00'"
+    )
+    for label, ddl in (("before (all compressed)", before), ("store", table.create_sql())):
+        for leftover in (path, Path(f"{path}.wal")):
+            leftover.unlink(missing_ok=True)
+        with duckdb.connect(str(path)) as con:
+            con.execute("SET threads = 2")
+            con.execute(ddl)
+            con.execute(f"INSERT INTO vehicle_events {select} FROM range({events}) r(i)")
+            con.execute("CREATE INDEX vehicle_events_plate ON vehicle_events (plate)")
+            con.execute("CHECKPOINT")
+            began = time.perf_counter()
+            for first in range(events, events + rows, 20_000):
+                last = min(events + rows, first + 20_000)
+                con.execute(f"INSERT INTO vehicle_events {select} FROM range({first}, {last}) r(i)")
+            con.execute("CHECKPOINT")
+            rate = rows / (time.perf_counter() - began)
+        print(f"{label:<24} appending {rows:,} passages to {events:,}: {rate:,.0f} rows/s "
+              f"(checkpoint included); {path.stat().st_size / 1e6:,.0f} MB on disk")  # fmt: skip
+    path.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000_000)
@@ -226,7 +266,15 @@ def main() -> None:
         help="door passages for the resident co-traveller read (default events/4; 0 skips)",
     )  # fmt: skip
     parser.add_argument("--memory", default="6GB", help="DuckDB's memory_limit")
+    parser.add_argument(
+        "--layout-append", type=int, default=0,
+        help="measure only the append rate and size of the store's vehicle_events layout "
+        "against the one before (rows appended; needs --database)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.layout_append:
+        layout_append(Path(args.database), args.events, args.layout_append)
+        return
     if args.database != ":memory:":
         for leftover in (Path(args.database), Path(args.database + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -299,6 +299,71 @@ def test_an_index_a_store_gains_is_built_at_start_with_its_progress_logged(
     ]
 
 
+def _compression(path: Path) -> dict[str, set[str]]:
+    """How DuckDB stores each column of vehicle_events in the file (after a checkpoint)."""
+    with closing(duckdb.connect(str(path), read_only=True)) as connection:
+        rows = connection.execute(
+            "SELECT column_name, compression FROM pragma_storage_info('vehicle_events') "
+            "WHERE segment_type <> 'VALIDITY'"
+        ).fetchall()
+    found: dict[str, set[str]] = {}
+    for column, compression in rows:
+        found.setdefault(column, set()).add(compression.lower())
+    return found
+
+
+def test_an_older_store_is_rewritten_with_the_looked_up_columns_uncompressed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A plate's rows are fetched one by one through the plate index: the plate and event id
+    # are stored uncompressed, which makes each fetch far cheaper (docs/search.md).
+    vault = MemoryVault()
+    events = _events(1500)
+    path = tmp_path / "events.duckdb"
+    with _open(tmp_path, vault, indexes=True) as store:
+        store.apply(_logged(events))
+    assert _compression(path)["plate"] == {"uncompressed"}
+    assert _compression(path)["event_id"] == {"uncompressed"}
+    assert _compression(path)["device_id"] != {"uncompressed"}
+    # A store created before: the same rows in a table without the columns' compression.
+    with closing(duckdb.connect(str(path))) as connection:
+        connection.execute("CREATE TABLE older AS SELECT * FROM vehicle_events ORDER BY rowid")
+        connection.execute("DROP TABLE vehicle_events")
+        connection.execute("ALTER TABLE older RENAME TO vehicle_events")
+        connection.execute("CHECKPOINT")
+        before = connection.execute("SELECT * FROM vehicle_events ORDER BY rowid").fetchall()
+    assert _compression(path)["plate"] != {"uncompressed"}
+    plate = vault.token("plate", TYPED)
+    since, until = AT + timedelta(hours=2), AT + timedelta(hours=20)
+    logged = caplog.at_level(logging.INFO, logger="zhian.store.maintenance")
+    with logged, _open(tmp_path, vault, indexes=True) as store:
+        assert store.query("SELECT * FROM vehicle_events ORDER BY rowid") == before
+        assert "vehicle_events_plate" in _indexes(store)
+        trajectory = [p.event_id for p in store.plate_passages(plate, since, until, 1000)]
+        window = {"plate": plate, "since": since, "until": until, "limit": 1000}
+        plan = _plan(store, plate_passages_sql(), window)
+        assert plan.count("Index Scan") == 1 and "Sequential Scan" not in plan
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        "rewriting vehicle_events (500 rows) to store plate, event_id uncompressed; "
+        "intake waits until it is done"
+    ) in messages
+    assert any(m.startswith("rewrote vehicle_events in ") for m in messages)
+    assert _compression(path)["plate"] == {"uncompressed"}
+    assert trajectory == [
+        e.id
+        for e in events
+        if isinstance(e, VehicleEvent) and e.plate == TYPED and since <= e.time < until
+    ]
+    assert trajectory
+    # Once rewritten, a later start leaves it as it is.
+    caplog.clear()
+    logged = caplog.at_level(logging.INFO, logger="zhian.store.maintenance")
+    with logged, _open(tmp_path, vault, indexes=True) as store:
+        assert store.last_seq() == len(events)
+    assert caplog.records == []
+
+
 class _RecordingCursor:
     """A cursor that keeps the parameters of each statement it runs."""
 

@@ -68,6 +68,7 @@ class EventStore:
             maintenance.upgrade_older_rows(self._connection, path, protector)
             if maintenance.compaction_marker(path).exists():
                 self._connection = maintenance.compact(self._connection, path)
+            maintenance.store_columns_uncompressed(self._connection)
             maintenance.build_indexes(
                 self._connection, plate_index=plate_index, subject_index=subject_index
             )

@@ -129,6 +129,47 @@ def _build_index(
 # --- upgrading an older file ---------------------------------------------------------------
 
 
+def store_columns_uncompressed(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rewrite each table created before some of its columns were stored uncompressed
+    (`EventTable.uncompressed`): DuckDB cannot change a column's compression in place, so
+    the rows move to a table created as the schema says, in one transaction, in their
+    order. Its indexes go with the old table; `build_indexes` builds them again after.
+    Returns the tables rewritten; each is logged with its rows and the time it took."""
+    rewritten = []
+    for table in EVENT_TABLES.values():
+        if not table.uncompressed:
+            continue
+        ((sql,),) = connection.execute(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ?", [table.name]
+        ).fetchall()
+        declared = sql.lower()
+        if all(f"{c} varchar using compression uncompressed" in declared
+               for c in table.uncompressed):  # fmt: skip
+            continue
+        ((rows,),) = connection.execute(f"SELECT count(*) FROM {table.name}").fetchall()
+        logger.info(
+            "rewriting %s (%s rows) to store %s uncompressed; intake waits until it is done",
+            table.name,
+            f"{rows:,}",
+            ", ".join(table.uncompressed),
+        )
+        began = time.monotonic()
+        connection.execute("SET enable_progress_bar_print = false")
+        columns = ", ".join(name for name, _ in table.sql_columns())
+        fresh = f"{table.name}_rewritten"
+        with transaction(connection):
+            connection.execute(table.create_sql(fresh))
+            connection.execute(
+                f"INSERT INTO {fresh} ({columns}) SELECT {columns} FROM {table.name} ORDER BY rowid"
+            )
+            connection.execute(f"DROP TABLE {table.name}")
+            connection.execute(f"ALTER TABLE {fresh} RENAME TO {table.name}")
+        connection.execute("CHECKPOINT")
+        logger.info("rewrote %s in %.1f s", table.name, time.monotonic() - began)
+        rewritten.append(table.name)
+    return rewritten
+
+
 def compaction_marker(path: Path) -> Path:
     """Present from before an upgrade commits until the file is rewritten: a crash in
     between leaves it, and the next open finishes the rewrite."""

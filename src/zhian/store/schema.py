@@ -91,6 +91,11 @@ class EventTable:
     summary_sql: str  # one line for lists, built in SQL from the columns (masked forms)
     # What a complete event of the type carries beyond its required fields (data quality).
     complete_sql: str = "TRUE"
+    # Columns DuckDB stores uncompressed (`USING COMPRESSION uncompressed`): those an index
+    # lookup fetches row by row. Fetching one row of a compressed string column (DuckDB's
+    # DICT_FSST) costs far more than of a plain one, and the lookup fetches the indexed
+    # column itself for every row it finds (bench/search.py, docs/search.md).
+    uncompressed: tuple[str, ...] = ()
 
     @property
     def identifier_columns(self) -> tuple[StoreColumn, ...]:
@@ -103,6 +108,15 @@ class EventTable:
     @property
     def has_image(self) -> bool:
         return any(c.name == "image" for c in self.columns)
+
+    def create_sql(self, name: str | None = None) -> str:
+        """The table's CREATE TABLE (as `name`, to rewrite it: `zhian.store.maintenance`)."""
+        body = ", ".join(
+            f"{column} {sql_type}"
+            + (" USING COMPRESSION uncompressed" if column in self.uncompressed else "")
+            for column, sql_type in self.sql_columns()
+        )
+        return f"CREATE TABLE IF NOT EXISTS {name or self.name} ({body})"
 
     def sql_columns(self) -> list[tuple[str, str]]:
         """Every column in table order; masked forms last, so older stores gain them by
@@ -159,6 +173,8 @@ EVENT_TABLES: Final[dict[type[Event], EventTable]] = {
         ),
         "concat_ws(' · ', direction, plate_masked, plate_color, vehicle_class)",
         complete_sql="image IS NOT NULL",
+        # A plate's trajectory and passages are read through the plate index.
+        uncompressed=("plate", "event_id"),
     ),
     FaceEvent: EventTable(
         "face",
@@ -237,9 +253,7 @@ def schema_statements() -> list[str]:
         "(consumer VARCHAR PRIMARY KEY, last_seq BIGINT NOT NULL)",
         f"INSERT INTO store_state VALUES ('{STORE_CONSUMER}', 0) ON CONFLICT DO NOTHING",
     ]
-    for table in EVENT_TABLES.values():
-        body = ", ".join(f"{name} {sql_type}" for name, sql_type in table.sql_columns())
-        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({body})")
+    statements.extend(table.create_sql() for table in EVENT_TABLES.values())
     return statements
 
 
