@@ -21,7 +21,14 @@ from zhian.rules.crowd_data import CrowdDataService, FlowPointIn
 MODEL = UnregisteredResidentModel
 
 
-def _unregistered_alert(node: Node) -> int:
+def unregistered_alert(
+    node: Node,
+    *,
+    community_id: str = "C1",
+    unit_id: str = "C1-B1-U1",
+    unit_name: str = "Building 1Unit 1",
+    candidates: tuple[str, str] = ("R-330102-000123", "R-330102-004567"),
+) -> int:
     """The draft the unregistered-resident model writes with face candidates (its figures
     and the runner's parameters link), at a unit named as the model names it."""
     at = node.clock.now()
@@ -30,23 +37,23 @@ def _unregistered_alert(node: Node) -> int:
         "nights": 9,
         "nights_list": ",".join(f"{at - timedelta(days=d):%m-%d}" for d in range(9, 0, -1)),
         "face_captures": 3,
-        "candidate_1": "R-330102-000123",
+        "candidate_1": candidates[0],
         "candidate_1_similarity": 0.912345,
-        "candidate_2": "R-330102-004567",
+        "candidate_2": candidates[1],
         "candidate_2_similarity": 0.87,
-        "parameters_url": "/models/communities/C1",
+        "parameters_url": f"/models/communities/{community_id}",
     }
     draft = AlertDraft(
         rule=MODEL.name,
         kind="unregistered_resident",
         tier="minor",
         subject="face:tok_stranger",
-        place_id="C1-B1-U1",
-        community_id="C1",
-        place_name="Building 1Unit 1",
+        place_id=unit_id,
+        community_id=community_id,
+        place_name=unit_name,
         observed_at=at,
-        explanation_zh="近14天中9天夜间出现于Building 1Unit 1，未登记，请办理居住登记",
-        explanation_en="Present overnight at Building 1 Unit 1 on 9 of the last 14 nights",
+        explanation_zh=f"近14天中9天夜间出现于{unit_name}，未登记，请办理居住登记",
+        explanation_en=f"Present overnight at {unit_name} on 9 of the last 14 nights",
         figures=figures,
     )
     with node.alerts() as alerts:
@@ -64,7 +71,7 @@ def _figures(page: str) -> dict[str, str]:
 def test_a_model_alert_names_its_community_and_links_candidates_and_parameters(
     client: TestClient, node: Node
 ) -> None:
-    alert_id = _unregistered_alert(node)
+    alert_id = unregistered_alert(node)
     log_in(client, "station")
     for lang, candidate, parameter, link_text in (
         ("zh", "候选居民1", "参数：", "调整本社区模型参数"),
@@ -90,28 +97,26 @@ def test_a_model_alert_names_its_community_and_links_candidates_and_parameters(
         assert link and link_text in link.group(2).lower() and "/" not in link.group(2)
 
 
-def _crowd_warning(node: Node) -> int:
+def crowd_warning(
+    node: Node, *, community_id: str = "C1", zone_id: str = "Z-PLAZA", zone_name: str = "Plaza"
+) -> int:
     """A crowd warning with the figures the crowd rule writes: its level by key, the flow
     points to close and the zones to divert to by id."""
     with node.db.session() as session:
         CrowdDataService(session).put_flow_points(
             [
-                FlowPointIn(
-                    id="FP-N", name="北门限流点", zone_id="Z-PLAZA", capacity_per_minute=60
-                ),
-                FlowPointIn(
-                    id="FP-S", name="South gate", zone_id="Z-PLAZA", capacity_per_minute=40
-                ),
+                FlowPointIn(id="FP-N", name="北门限流点", zone_id=zone_id, capacity_per_minute=60),
+                FlowPointIn(id="FP-S", name="South gate", zone_id=zone_id, capacity_per_minute=40),
             ]
         )
     draft = AlertDraft(
         rule="crowd",
         kind=CROWD_KIND,
         tier="general",
-        subject="Z-PLAZA",
-        place_id="Z-PLAZA",
-        community_id="C1",
-        place_name="Plaza",
+        subject=zone_id,
+        place_id=zone_id,
+        community_id=community_id,
+        place_name=zone_name,
         observed_at=node.clock.now(),
         explanation_zh="广场人员聚集",
         explanation_en="Crowding on the plaza",
@@ -124,7 +129,7 @@ def _crowd_warning(node: Node) -> int:
             "crossing_probability": 0.81,
             "officers_needed": 6,
             "close_points": "FP-N,FP-S",
-            "divert_to": "Z-PLAZA",
+            "divert_to": zone_id,
             "levels": "0.5/1/1.25/1.5/2",
         },
     )
@@ -134,7 +139,7 @@ def _crowd_warning(node: Node) -> int:
 
 
 def test_a_crowd_warning_names_its_level_points_and_zones(client: TestClient, node: Node) -> None:
-    alert_id = _crowd_warning(node)
+    alert_id = crowd_warning(node)
     log_in(client, "command")
     for lang, level, joined in (
         ("zh", "警戒", "北门限流点、South gate"),
@@ -145,6 +150,7 @@ def test_a_crowd_warning_names_its_level_points_and_zones(client: TestClient, no
             header = re.search(r"<th>(.*?)</th>", row, re.S)
             assert header and key not in header.group(1), f"raw key {key} shown"
         assert f"<td>{level}</td>" in rows["level"]
-        assert f"<td>{joined}</td>" in rows["close_points"]
-        assert "<td>Plaza</td>" in rows["divert_to"]
+        # Places are data: named as registered, never translated.
+        assert f'<td><span translate="no">{joined}</span></td>' in rows["close_points"]
+        assert '<td><span translate="no">Plaza</span></td>' in rows["divert_to"]
         assert "FP-N" not in rows["close_points"]

@@ -196,6 +196,7 @@ def _detail_page(
             "max_attachments": page.node.settings.pages.max_attachments,
             "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
             "figure_places": _figure_places(page, detail),
+            "place_list_figures": PLACE_LIST_FIGURES,
         },
         status_code=status_code,
     )

@@ -25,6 +25,7 @@ import uvicorn
 from argon2 import PasswordHasher
 
 from tests.web.browser.test_alert_loop import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _free_port, _need
+from tests.web.test_model_alert_evidence import crowd_warning, unregistered_alert
 from zhian.access.roles import UNSCOPED_ROLES, Role
 from zhian.access.service import AccessService
 from zhian.cli.demo import load_district
@@ -210,6 +211,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )
         assert result.accepted == len(events), result.items
         node.rule_engine.drain()
+        # A model alert with registry candidates and a crowd warning with its advice: their
+        # evidence must fit a phone and read in the page's language too.
+        zone = district.tables["zones"][0]
+        crowd_warning(
+            node, community_id=str(zone["community_id"]), zone_id=str(zone["id"]),
+            zone_name=str(zone["name"]),
+        )  # fmt: skip
+        unit = district.tables["units"][0]
+        residents = district.tables["residents"]
+        unregistered_alert(
+            node,
+            community_id=str(unit["id"]).split("-")[0],
+            unit_id=str(unit["id"]),
+            unit_name=f"1幢{unit['name']}",
+            candidates=(str(residents[0]["id"]), str(residents[1]["id"])),
+        )
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning")
@@ -287,11 +304,12 @@ def _menu(page: Any) -> list[str]:
 
 
 def _alert_pages(page: Any) -> list[str]:
-    """The first alert of the wall, when the role sees alerts: its detail page too."""
+    """The wall's alerts (alarms, a fault, a model's, a crowd warning), when the role sees
+    alerts: their detail pages too."""
     hrefs: list[str] = page.eval_on_selector_all(
         "#alert-rows a[href^='/alerts/']", "links => links.map(a => a.getAttribute('href'))"
     )
-    return hrefs[:2]
+    return list(dict.fromkeys(hrefs))[:5]
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[role.value for role in Role])
