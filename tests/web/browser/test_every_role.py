@@ -1,4 +1,5 @@
-"""Every role at desk and phone width, in a real browser, through every page of its menu.
+"""Every role in a real browser, through every page of its menu, in Chinese and English,
+each at desk and phone width.
 
 Fails on a page the menu offers that refuses (403) or is missing, a visible Chinese page
 carrying an English word that is not an allowed identifier, an English page whose table
@@ -107,6 +108,14 @@ _EMPTY_CHARTS_DRAWN = """() => {
   return bad;
 }"""
 
+
+# What sticks out past the right edge (outside any scrolling box), for the failure message.
+_TOO_WIDE = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+    && !(e.parentElement && e.parentElement.closest('.scroll, nav')))
+  .slice(0, 5)
+  .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} to ${
+    Math.round(e.getBoundingClientRect().right)} px`)"""
 
 # Tables on a phone whose header row is hidden while their cells do not name their column.
 _HEADLESS_TABLES = """() => {
@@ -268,7 +277,7 @@ def _problems_on(page: Any, url: str, *, lang: str, phone: bool) -> list[str]:
         return [f"{url}: HTTP {status}"]
     page.wait_for_load_state("networkidle")
     if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"):
-        problems.append(f"{url}: horizontal scrollbar")
+        problems.append(f"{url}: horizontal scrollbar from {page.evaluate(_TOO_WIDE)}")
     if phone:
         header = page.evaluate(
             "document.querySelector('header.top').getBoundingClientRect().height"
@@ -331,7 +340,7 @@ def test_every_page_of_the_menu_fits_and_speaks_the_language(
     if any(href.startswith("/alerts") for href in menu):
         page.goto(f"{site.base_url}/alerts?open=all&lang=zh")
         pages += [f"{site.base_url}{href}" for href in _alert_pages(page)]
-    for lang, viewport in (("zh", DESK), ("zh", PHONE), ("en", DESK)):
+    for lang, viewport in (("zh", DESK), ("zh", PHONE), ("en", DESK), ("en", PHONE)):
         page.set_viewport_size(viewport)
         for url in pages:
             joined = "&" if "?" in url else "?"
