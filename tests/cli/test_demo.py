@@ -4,8 +4,8 @@ The demo's own steps (district with the temple fair, master data with synthetic 
 accounts, watchlist, the stage of live scenarios, the replay as history with the models
 run along it) on a small district, a short history and shorter model windows; then its
 first live minutes, minute by minute on a manual clock. Every model of the catalogue and
-every rule kind must have raised an alert, and the crowd warning must carry its forecast
-and recommendations.
+every rule kind must have raised an alert, each with its evidence figures named in both
+languages, and the crowd warning must carry its forecast and recommendations.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from zhian.sim import Simulation
 from zhian.sim.replay import ArrivalClock
 from zhian.sim.stream import default_start
 from zhian.watchlists.service import WatchlistService
+from zhian.web.evidence import figure_label
 
 NOW = datetime(2026, 11, 18, 2, 10, tzinfo=UTC)  # 10:10 in the district
 DAYS = 5
@@ -127,6 +128,20 @@ def test_every_model_and_rule_fires_and_the_crowd_is_warned_within_minutes(
                 for a in crowd
                 if a.tier in ("general", "major")
             ]
+            # Every figure of every kind's evidence has a name in both languages (the
+            # alert page shows the name, never the key; plate_token is not shown).
+            unnamed = {
+                (kind, key)
+                for kind in kinds
+                for summary in alerts.list_alerts(
+                    AlertFilter(kind=kind), scope=JurisdictionScope.unscoped(), per_page=20
+                ).items
+                for key in alerts.get_alert(
+                    summary.id, scope=JurisdictionScope.unscoped()
+                ).evidence.figures
+                if key != "plate_token"
+                and key in {figure_label("zh", key), figure_label("en", key)}
+            }
         with node.db.session() as session:
             community = demo_community(district)
             officer = next(
@@ -138,6 +153,7 @@ def test_every_model_and_rule_fires_and_the_crowd_is_warned_within_minutes(
     assert {"integrator", "community", "command"} <= accounts
     assert [name for name, kind in MODEL_KINDS.items() if not kinds[kind]] == []
     assert [kind for kind in RULE_KINDS if not kinds.get(kind)] == []
+    assert sorted(unnamed) == []
     assert warned, "no crowd warning in the first live minutes"
     figures = warned[0].evidence.figures
     assert "forecast_density" in figures and figures["crossing_probability"]

@@ -17,6 +17,7 @@ from zhian.cascade.service import ChildReadService
 from zhian.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ZhianError
 from zhian.governance.reveal import REVEAL_PERMISSION, Purpose
 from zhian.registry.service import RegistryService
+from zhian.rules.crowd_data import CrowdDataService
 from zhian.web.alert_access import (
     FILTER_FIELDS,
     LIFECYCLE_ACTIONS,
@@ -34,6 +35,7 @@ from zhian.web.alerts_api import (
 from zhian.web.auth import current_user
 from zhian.web.child_rollup import child_rollup
 from zhian.web.error_pages import render_error_page
+from zhian.web.evidence import PLACE_LIST_FIGURES
 from zhian.web.layout import Page, PageDep
 from zhian.web.personal_data import wants_unmasked
 
@@ -194,9 +196,22 @@ def _detail_page(
             "error": error,
             "max_attachments": page.node.settings.pages.max_attachments,
             "warn_seconds": page.node.settings.pages.countdown_warning_seconds,
+            "figure_places": _figure_places(page, detail),
+            "place_list_figures": PLACE_LIST_FIGURES,
         },
         status_code=status_code,
     )
+
+
+def _figure_places(page: Page, detail: AlertDetail) -> dict[str, str]:
+    """Names of the zones and flow points a crowd warning's figures list by id."""
+    if not PLACE_LIST_FIGURES & detail.evidence.figures.keys():
+        return {}
+    directory = CrowdDataService(page.context.session).directory()
+    return {
+        **{zone.id: zone.name for zone in directory.zones.values()},
+        **{point.id: point.name for point in directory.points},
+    }
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)

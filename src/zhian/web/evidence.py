@@ -3,6 +3,7 @@ model parameters by their Chinese names, times in the display zone, links for re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,6 +11,7 @@ from zhian.models.place_rules import BROKEN_NAMES, RESIDENTIAL_RULE_NAMES
 from zhian.models.settings import ModelSettings
 from zhian.rules.alarms import ALARM_NAMES
 from zhian.rules.counting_lines import LINE_EVIDENCE_NAMES
+from zhian.rules.crowd import LEVELS as CROWD_LEVELS
 from zhian.rules.device_text import alarm_detail_zh, fault_name
 
 # Model parameters (`zhian.models.parameters.TUNABLE`): name -> (Chinese name, Chinese
@@ -102,7 +104,32 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
     "density_per_m2": ("密度(人/平方米)", "Density (people/m²)"),
     "occupancy": ("在场人数", "Occupancy"),
     "threshold": ("阈值", "Threshold"),
+    "density": ("密度(人/平方米)", "Density (people/m²)"),
+    "levels": ("等级分界(人/平方米)", "Level bounds (people/m²)"),
+    "forecast_minutes": ("预测时长(分钟)", "Forecast horizon (min)"),
+    "crossing_probability": ("越线概率", "Probability of crossing"),
+    "officers_needed": ("需警力(人)", "Officers needed"),
+    "close_points": ("建议关闭限流点", "Flow points to close"),
+    "divert_to": ("建议分流至", "Divert to"),
+    "nights": ("夜间出现天数", "Nights present"),
+    "nights_list": ("夜间出现日期", "Nights present on"),
+    "area_m2": ("房屋面积(平方米)", "Floor area (m²)"),
+    "m2_per_person": ("人均面积(平方米)", "Floor area per person (m²)"),
+    "evidence": ("判断依据", "Judged by"),
+    "days_read_parked": ("停放识读天数", "Days read parked"),
+    "last_parked_read": ("最近停放识读", "Last read parked"),
 }
+
+# Figures that list places by id, comma-joined: shown by the places' names.
+PLACE_LIST_FIGURES = frozenset({"close_points", "divert_to"})
+
+# What a zombie-vehicle alert was judged by (`zhian.models.vehicles`).
+EVIDENCE_NAMES: dict[str, tuple[str, str]] = {
+    "parked_reads": ("车位相机停放识读", "Car-park camera reads of it parked"),
+    "gate_reads_only": ("仅道闸识读，请现场核实", "Gate reads only: check on site"),
+}
+
+CROWD_LEVEL_NAMES: dict[str, tuple[str, str]] = {key: (zh, en) for key, zh, en in CROWD_LEVELS}
 
 VEHICLE_CLASSES: dict[str, tuple[str, str]] = {
     "car": ("小汽车", "Car"),
@@ -154,8 +181,18 @@ def _param(name: str, lang: str) -> str:
     return name if lang == "en" else PARAMETER_TEXT.get(name, (name, ""))[0]
 
 
-def figure_value(lang: str, key: str, value: Any, zone: timezone) -> str:
-    """A figure's value as read: names for codes, local times, rounded numbers."""
+def figure_value(
+    lang: str, key: str, value: Any, zone: timezone, places: Mapping[str, str] | None = None
+) -> str:
+    """A figure's value as read: names for codes, local times, rounded numbers; places
+    listed by id by their names in `places` (the id where unnamed)."""
+    if key in PLACE_LIST_FIGURES and isinstance(value, str):
+        named = [(places or {}).get(part, part) for part in value.split(",") if part]
+        return (", " if lang == "en" else "、").join(named) or "—"
+    if key == "level" and str(value) in CROWD_LEVEL_NAMES:
+        return _pick(CROWD_LEVEL_NAMES[str(value)], lang)
+    if key == "evidence" and str(value) in EVIDENCE_NAMES:
+        return _pick(EVIDENCE_NAMES[str(value)], lang)
     if key == "alarm_kind" and str(value) in ALARM_NAMES:
         return _pick(ALARM_NAMES[str(value)], lang)
     if key == "fault_code":

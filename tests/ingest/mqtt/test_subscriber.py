@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.ingest.factories import MASTER_DATA, access_event
+from tests.ingest.factories import MASTER_DATA, access_event, load_master_data
 from tests.ingest.mqtt.broker import restarted_broker
-from tests.ingest.mqtt.conftest import Publisher, wait_until
+from tests.ingest.mqtt.conftest import Publisher, mqtt_settings, wait_until
 from zhian.access.scope import JurisdictionScope
 from zhian.ingest.mqtt import MqttSubscriber
 from zhian.ingest.quarantine.service import QuarantineStore
@@ -217,3 +218,26 @@ def test_a_message_from_an_unknown_device_is_replayable_once_the_device_exists(
     assert (report.replayed, report.accepted) == (1, 1)
     assert mqtt_node.feeder.wait_caught_up(timeout_seconds=10)
     assert mqtt_node.store.count_event("NEW1", "n1") == 1
+
+
+def test_a_prefix_of_two_levels_receives_its_devices_events(
+    broker: None, workspace: Path, clock: ManualClock, prefix: str
+) -> None:
+    two_levels = f"hz/{prefix}"
+    with Node.open(mqtt_settings(workspace, two_levels), clock) as node:
+        load_master_data(node, now=clock.now())
+        subscriber = subscriber_of(node)
+        assert subscriber.wait_subscribed(10), subscriber.stats.last_error
+        sender = Publisher(f"pub-{prefix}")
+        try:
+            sender.publish(f"{two_levels}/C1/DOOR1/access", access_event("deep", clock.now()))
+            sender.publish(f"{two_levels}/C1/DOOR1", access_event("short", clock.now()))
+            assert wait_until(lambda: subscriber.stats.acked == 2), subscriber.stats
+        finally:
+            sender.close()
+        assert node.feeder.wait_caught_up(timeout_seconds=10)
+        assert node.store.event_id_counts("DOOR1") == {"deep": 1}
+        held = node.quarantine.list_held(scope=JurisdictionScope.unscoped())
+        assert [(item.event_id, item.source) for item in held] == [
+            ("short", f"mqtt:{two_levels}/C1/DOOR1")
+        ]

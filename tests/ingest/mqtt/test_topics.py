@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from zhian.ingest.mqtt import TopicAddress, parse_topic, subscription_filter
+from zhian.ingest.mqtt.settings import MqttSettings
 from zhian.ingest.validate import FieldError
 
 
@@ -53,3 +57,35 @@ def test_control_and_bidi_characters_in_a_topic_are_refused_and_never_repeated()
     assert TopicAddress("zhian/C1/DOOR\u202e1/access", "", "", "").source == (
         "mqtt:zhian/C1/DOOR\\u202e1/access"
     )
+
+
+def test_a_prefix_of_several_levels_is_matched_whole() -> None:
+    assert subscription_filter("hz/zhian") == "hz/zhian/#"
+    assert parse_topic("hz/zhian", "hz/zhian/C1/SMOKE-1/alarm") == TopicAddress(
+        "hz/zhian/C1/SMOKE-1/alarm", "C1", "SMOKE-1", "alarm"
+    )
+    for topic in ("hz/C1/SMOKE-1/alarm", "hz/zhianx/C1/SMOKE-1/alarm", "hz/zhian/C1/alarm"):
+        refused = parse_topic("hz/zhian", topic)
+        assert isinstance(refused, FieldError), topic
+        assert "does not follow hz/zhian/{community}/{device}/{type}" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [
+        ("zhian/", "empty level"),
+        ("/zhian", "empty level"),
+        ("hz//zhian", "empty level"),
+        ("zhian/#", "wildcards"),
+        ("zhian/+", "wildcards"),
+        ("$SYS", "broker's topics"),
+    ],
+)
+def test_a_prefix_that_could_never_match_is_refused_naming_the_setting(
+    prefix: str, reason: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        MqttSettings(topic_prefix=prefix)
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("topic_prefix",)
+    assert reason in error["msg"]

@@ -1,4 +1,5 @@
-"""Every role at desk and phone width, in a real browser, through every page of its menu.
+"""Every role in a real browser, through every page of its menu, in Chinese and English,
+each at desk and phone width.
 
 Fails on a page the menu offers that refuses (403) or is missing, a visible Chinese page
 carrying an English word that is not an allowed identifier, an English page whose table
@@ -25,6 +26,7 @@ import uvicorn
 from argon2 import PasswordHasher
 
 from tests.web.browser.test_alert_loop import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _free_port, _need
+from tests.web.test_model_alert_evidence import crowd_warning, unregistered_alert
 from zhian.access.roles import UNSCOPED_ROLES, Role
 from zhian.access.service import AccessService
 from zhian.cli.demo import load_district
@@ -106,6 +108,14 @@ _EMPTY_CHARTS_DRAWN = """() => {
   return bad;
 }"""
 
+
+# What sticks out past the right edge (outside any scrolling box), for the failure message.
+_TOO_WIDE = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+    && !(e.parentElement && e.parentElement.closest('.scroll, nav')))
+  .slice(0, 5)
+  .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} to ${
+    Math.round(e.getBoundingClientRect().right)} px`)"""
 
 # Tables on a phone whose header row is hidden while their cells do not name their column.
 _HEADLESS_TABLES = """() => {
@@ -210,6 +220,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )
         assert result.accepted == len(events), result.items
         node.rule_engine.drain()
+        # A model alert with registry candidates and a crowd warning with its advice: their
+        # evidence must fit a phone and read in the page's language too.
+        zone = district.tables["zones"][0]
+        crowd_warning(
+            node, community_id=str(zone["community_id"]), zone_id=str(zone["id"]),
+            zone_name=str(zone["name"]),
+        )  # fmt: skip
+        unit = district.tables["units"][0]
+        residents = district.tables["residents"]
+        unregistered_alert(
+            node,
+            community_id=str(unit["id"]).split("-")[0],
+            unit_id=str(unit["id"]),
+            unit_name=f"1幢{unit['name']}",
+            candidates=(str(residents[0]["id"]), str(residents[1]["id"])),
+        )
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning")
@@ -251,7 +277,7 @@ def _problems_on(page: Any, url: str, *, lang: str, phone: bool) -> list[str]:
         return [f"{url}: HTTP {status}"]
     page.wait_for_load_state("networkidle")
     if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"):
-        problems.append(f"{url}: horizontal scrollbar")
+        problems.append(f"{url}: horizontal scrollbar from {page.evaluate(_TOO_WIDE)}")
     if phone:
         header = page.evaluate(
             "document.querySelector('header.top').getBoundingClientRect().height"
@@ -287,11 +313,12 @@ def _menu(page: Any) -> list[str]:
 
 
 def _alert_pages(page: Any) -> list[str]:
-    """The first alert of the wall, when the role sees alerts: its detail page too."""
+    """The wall's alerts (alarms, a fault, a model's, a crowd warning), when the role sees
+    alerts: their detail pages too."""
     hrefs: list[str] = page.eval_on_selector_all(
         "#alert-rows a[href^='/alerts/']", "links => links.map(a => a.getAttribute('href'))"
     )
-    return hrefs[:2]
+    return list(dict.fromkeys(hrefs))[:5]
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[role.value for role in Role])
@@ -313,7 +340,7 @@ def test_every_page_of_the_menu_fits_and_speaks_the_language(
     if any(href.startswith("/alerts") for href in menu):
         page.goto(f"{site.base_url}/alerts?open=all&lang=zh")
         pages += [f"{site.base_url}{href}" for href in _alert_pages(page)]
-    for lang, viewport in (("zh", DESK), ("zh", PHONE), ("en", DESK)):
+    for lang, viewport in (("zh", DESK), ("zh", PHONE), ("en", DESK), ("en", PHONE)):
         page.set_viewport_size(viewport)
         for url in pages:
             joined = "&" if "?" in url else "?"

@@ -6,7 +6,7 @@ Zhian, so any module may import it (docs/configuration.md is generated from thes
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class MqttSettings(BaseModel):
@@ -29,10 +29,9 @@ class MqttSettings(BaseModel):
     topic_prefix: str = Field(
         default="zhian",
         min_length=1,
-        pattern=r"^[^#+]+$",
         description=(
-            "First topic level; Zhian subscribes to <prefix>/# "
-            "(topics <prefix>/community/device/type)."
+            "First topic level or levels (`zhian`, `hz/zhian`); Zhian subscribes to "
+            "<prefix>/# (topics <prefix>/community/device/type)."
         ),
     )
     username: str = Field(
@@ -73,3 +72,17 @@ class MqttSettings(BaseModel):
         gt=0,
         description="Longest wait for a batch to fill before it goes to the intake, in ms.",
     )
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _topic_levels(cls, value: str) -> str:
+        # Each level is matched whole against a topic's first levels, so a level may not be
+        # empty nor a wildcard; a topic starting with '$' is the broker's own, which the
+        # subscription's '#' does not match.
+        if any(wildcard in value for wildcard in "#+"):
+            raise ValueError("the topic prefix may not hold the wildcards '#' or '+'")
+        if value.startswith("$"):
+            raise ValueError("the topic prefix may not start with '$' (the broker's topics)")
+        if "" in value.split("/"):
+            raise ValueError("the topic prefix has an empty level (a '/' at either end, or '//')")
+        return value

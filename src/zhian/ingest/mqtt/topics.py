@@ -55,12 +55,13 @@ def subscription_filter(prefix: str) -> str:
 
 def parse_topic(prefix: str, topic: str) -> TopicAddress | FieldError:
     """The address a topic names, or why it is not a topic of the scheme."""
-    levels = topic.split("/")
-    if len(levels) != 4 or levels[0] != prefix:
+    # The prefix may span levels (`hz/zhian`): it is matched whole, then three levels follow.
+    levels = topic.removeprefix(f"{prefix}/").split("/") if topic.startswith(f"{prefix}/") else []
+    if len(levels) != 3:
         return FieldError(
             "topic", f"'{topic}' does not follow {prefix}/{{community}}/{{device}}/{{type}}"
         )
-    _, community, device_id, event_type = levels
+    community, device_id, event_type = levels
     if not community or not device_id:
         return FieldError("topic", f"'{topic}' has an empty community or device level")
     # Checked here, not only once mapped to an event: a refusal quotes the topic, and the
