@@ -46,6 +46,12 @@ def test_enter_list_and_edit_a_case(client: TestClient) -> None:
     assert edited.status_code == 303
     assert "技术开锁" in client.get("/cases/P-1").text
     assert 'data-case-id="P-1"' in client.get("/cases").text
+    # The status reads by name in the page's language, never as its code.
+    assert "<td>Closed</td>" in client.get("/cases").text  # English, chosen above
+    closed = client.get("/cases/P-1", params={"lang": "zh"}).text
+    assert "<dd>已结案" in closed and ">已受理</option>" in closed
+    listed = client.get("/cases").text
+    assert "<td>已结案</td>" in listed and "<td>closed</td>" not in listed
 
 
 def test_a_bad_form_names_its_field_and_others_see_nothing(client: TestClient) -> None:

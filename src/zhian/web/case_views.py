@@ -19,13 +19,19 @@ from pydantic import ValidationError
 from zhian.access.scope import JurisdictionScope
 from zhian.audit.service import Actor
 from zhian.cases.geo import to_wgs84
-from zhian.cases.schemas import CaseCreate, CaseFromAlert, CaseStatus, CaseUpdate
+from zhian.cases.schemas import (
+    STATUS_NAMES_ZH,
+    CaseCreate,
+    CaseFromAlert,
+    CaseStatus,
+    CaseUpdate,
+)
 from zhian.cases.service import CaseService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.governance.tokens import Tokeniser
 from zhian.web.auth import current_user
 from zhian.web.cases_api import retrain_if_due
-from zhian.web.i18n import add_texts
+from zhian.web.i18n import add_texts, register_labels
 from zhian.web.layout import Page, PageDep
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(current_user)])
@@ -99,6 +105,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "linkage_auc_now": ("今天的 AUC", "AUC today"),
 }
 add_texts(_PAIRS)
+# A case's status by name (its English name is its code, capitalised).
+register_labels(
+    "case_status", {s.value: (STATUS_NAMES_ZH[s], s.value.capitalize()) for s in CaseStatus}
+)
 
 CASE_FIELDS = ("id", "category", "time_from", "time_to", "address", "house_id", "building_id",
                "latitude", "longitude", "crs", "jurisdiction_id", "status", "is_solved",
