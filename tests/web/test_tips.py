@@ -145,6 +145,8 @@ def test_the_description_is_sealed_at_rest_and_shown_to_triage_with_the_read_aud
     log_in(client, "station")
     queue = client.get("/tips")
     assert queue.status_code == 200 and text in queue.text
+    # Its place by name, as the alert names it, not the registry's code.
+    assert "Garden Estate Building 1" in queue.text and "C1-B1" not in queue.text
     with node.db.session() as session:
         [entry] = node.governance.audit(session).search(action="tip.view")
     assert entry.record_ids == [str(tip.id)] and entry.record_type == "tip"
@@ -169,6 +171,7 @@ def test_the_description_is_sealed_at_rest_and_shown_to_triage_with_the_read_aud
     log_in(client, "grid")
     one = client.get(f"/tips/{tip.id}")
     assert one.status_code == 200 and text in one.text
+    assert "Garden Estate Building 1" in one.text and "C1-B1" not in one.text
     with node.db.session() as session:
         reads = node.governance.audit(session).search(action="tip.view")
     assert [read.record_ids for read in reads] == [[str(tip.id)]] * 2

@@ -58,6 +58,17 @@ TIP_RULE = "tip"
 ADDRESS_WINDOW = timedelta(hours=1)
 
 
+class PlacedTip(Protocol):
+    """What naming a tip's place reads of it (a stored tip or a queue item)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def community_id(self) -> str | None: ...
+    @property
+    def building_id(self) -> str | None: ...
+
+
 class _Located(Protocol):
     @property
     def latitude(self) -> float: ...
@@ -386,7 +397,7 @@ class TipService:
         place_id = tip.building_id or f"tip:{tip.code}"
         # The resident's words stay sealed (the title names the category and the place):
         # whoever sees the alert reads them through the audited tip page.
-        place = self._place_name(tip)
+        place = self.place_names([tip])[tip.id]
         title_zh, title_en = tip_alert_titles(tip.category, place)
         return AlertDraft(
             rule=TIP_RULE,
@@ -403,10 +414,14 @@ class TipService:
             figures={"tip_id": tip.id, "latitude": tip.latitude, "longitude": tip.longitude},
         )
 
-    def _place_name(self, tip: Tip) -> str | None:
-        """The tip's building (with its community), else its community, by name."""
+    def place_names(self, tips: Sequence[PlacedTip]) -> dict[int, str | None]:
+        """Each tip's building (with its community), else its community, by name, by tip id:
+        what its alert and the triage pages call its place (the registry read once)."""
         communities = {community.id: community.name for community in self._communities()}
         buildings = {building.id: building.name for building in self._buildings()}
-        return tip_place_name(
-            communities.get(tip.community_id or ""), buildings.get(tip.building_id or "")
-        )
+        return {
+            tip.id: tip_place_name(
+                communities.get(tip.community_id or ""), buildings.get(tip.building_id or "")
+            )
+            for tip in tips
+        }

@@ -77,6 +77,7 @@ def _queue_page(page: Page, *, error: ZhianError | None = None, notice: str = ""
         {
             "pending": pending,
             "recent": recent,
+            "places": service.place_names([*pending, *recent]),
             "satisfaction": service.satisfaction(scope=scope),
             "proposed": service.proposed_tier,
             "tiers": TIERS,
@@ -116,7 +117,10 @@ def tip_page(page: PageDep, tip_id: TipId) -> HTMLResponse:
         record_ids=[str(tip.id)],
         ip=page.context.ip,
     )
-    return page.render("tips/tip.html", {"tip": tip, "may_triage": may_triage})
+    return page.render(
+        "tips/tip.html",
+        {"tip": tip, "may_triage": may_triage, "places": service.place_names([tip])},
+    )
 
 
 @router.get("/tips/{tip_id}/photos/{index}", include_in_schema=False)
