@@ -21,7 +21,7 @@ from zhian.alerts.drafts import TIER_ORDER, Tier
 from zhian.cases.geo import normalise_crs, to_wgs84
 from zhian.cases.importer import TIME_FORMATS, RowError, cell_text
 from zhian.errors import BadRequestError
-from zhian.kit.characters import has_markup, text_fault
+from zhian.kit.characters import plain_text_fault
 from zhian.kit.tables import ImportFileError, Row, open_sheets
 
 FIELDS = ("id", "time", "category", "tier", "summary", "address", "building_id", "x", "y")
@@ -151,11 +151,9 @@ class CallRowReader:
             return None
         if len(value) > max_chars:
             raise RowError(name, f"is at most {max_chars} characters")
-        fault = text_fault(value)
+        fault = plain_text_fault(value)
         if fault is not None:
             raise RowError(name, fault)
-        if has_markup(value):
-            raise RowError(name, "must be plain text: markup or script is not accepted")
         return value
 
     def _time(self, row: Row) -> datetime:
