@@ -156,6 +156,9 @@ def test_the_description_is_sealed_at_rest_and_shown_to_triage_with_the_read_aud
     assert accepted.status_code == 303, accepted.text
     alert_page = client.get(accepted.headers["location"]).text
     assert "王五" not in alert_page and "13900001111" not in alert_page
+    # Triaged, the tip is listed by category and place, its words not opened again.
+    triaged = client.get("/tips").text
+    assert f'href="/tips/{tip.id}?lang=zh"' in triaged and "王五" not in triaged
     assert f'href="/tips/{tip.id}?lang=zh"' in alert_page
     alert_id = int(accepted.headers["location"].split("/")[2].split("?")[0])
     with node.alerts() as alerts:

@@ -62,14 +62,15 @@ def _queue_page(page: Page, *, error: ZhianError | None = None, notice: str = ""
     scope = page.context.scope
     pending = service.queue(scope=scope)
     recent = service.queue(scope=scope, statuses=(TipStatus.ACCEPTED, TipStatus.CLOSED))[:20]
-    if pending or recent:
-        # The descriptions are opened from their sealed copies and may name people: the
-        # read is audited with the tips shown, as a photo's is.
+    if pending:
+        # The descriptions waiting are opened from their sealed copies and may name people:
+        # the read is audited with the tips shown, as a photo's is. Triaged tips are listed
+        # by category and place only; their words are one audited click away (/tips/<id>).
         page.node.governance.audit(page.context.session).record(
             Actor.user(page.user.id),
             "tip.view",
             record_type="tip",
-            record_ids=[str(tip.id) for tip in (*pending, *recent)],
+            record_ids=[str(tip.id) for tip in pending],
             ip=page.context.ip,
         )
     return page.render(
