@@ -104,6 +104,10 @@ def test_an_analyst_decides_a_candidate_and_rolls_back(client: TestClient, node:
     alone = client.get("/linkage/models", params={"compare": [2]})
     assert alone.status_code == 400 and 'data-field="versions"' in alone.text
     assert client.get("/api/v1/linkage/models/compare", params={"versions": [2]}).status_code == 422
+    # A number past the database's integer range is refused by name, never asked of it.
+    huge = client.get("/api/v1/linkage/models/compare", params={"versions": [1, 2**63]})
+    assert huge.status_code == 422 and "versions" in huge.text
+    assert client.get("/linkage/models", params={"compare": [1, 2**63]}).status_code in (400, 422)
     detail = client.get(f"/cases/{some}").text
     other = detail.split('data-candidate="')[1].split('"')[0]
     decided = client.post(f"/cases/{some}/links/{other}", data={"decision": "accept"})

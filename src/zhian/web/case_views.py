@@ -30,7 +30,7 @@ from zhian.cases.service import CaseService
 from zhian.errors import BadRequestError, ZhianError
 from zhian.governance.tokens import Tokeniser
 from zhian.web.auth import current_user
-from zhian.web.cases_api import retrain_if_due
+from zhian.web.cases_api import StoredVersionId, retrain_if_due
 from zhian.web.i18n import add_texts, register_labels
 from zhian.web.layout import Page, PageDep
 
@@ -338,7 +338,7 @@ def _models_render(page: Page, *, status_code: int = 200, **extra: Any) -> HTMLR
 
 @router.get("/linkage/models", response_class=HTMLResponse, include_in_schema=False)
 def linkage_models_page(
-    page: PageDep, compare: Annotated[list[int] | None, Query(max_length=10)] = None
+    page: PageDep, compare: Annotated[list[StoredVersionId] | None, Query(max_length=10)] = None
 ) -> HTMLResponse:
     """The version history; with `compare` (two or more ticked), those versions scored
     on the same pairs above it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
 
 from zhian.access.scope import JurisdictionScope
 from zhian.audit.service import Actor
@@ -40,6 +41,9 @@ router = APIRouter(
 CaseId = Annotated[str, Path(min_length=1, max_length=64)]
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 VersionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# A version number in a query: bounded like a path's, so the database is never asked for
+# a number past its integer range.
+StoredVersionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 def case_service(context: RequestContext, *, unscoped: bool = False) -> CaseService:
@@ -201,7 +205,7 @@ def list_model_versions(context: Context) -> list[ModelVersionRead]:
 )  # fmt: skip
 def compare_model_versions(
     context: Context,
-    versions: Annotated[list[int], Query(min_length=2, max_length=10)],
+    versions: Annotated[list[StoredVersionId], Query(min_length=2, max_length=10)],
 ) -> LinkageComparisonRead:
     """Two to ten versions scored on the same pairs: the later 30 % of today's solved
     cases, beside the AUC each had when it was trained."""
