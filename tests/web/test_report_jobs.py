@@ -51,6 +51,9 @@ def alarms(node: Node, clock: ManualClock) -> None:
     submit(node, alarm_event("smoke-t", clock.now(), kind="smoke"))
     submit(node, alarm_event("tamper-t", clock.now(), kind="tamper", device_id="CAM1"))
     wait_for_alert(node, "alarm_tamper")
+    # The store holds them too: figures read from it (the data reporting rate) lag intake
+    # until the feeder has caught up, and a job and the API must read the same.
+    assert node.feeder.wait_caught_up(timeout_seconds=30)
 
 
 def finished(client: TestClient, job_id: int) -> dict[str, Any]:
