@@ -129,3 +129,12 @@ def tamper(node: Node, clock: ManualClock) -> AlertSummary:
     """A minor alert (tamper) at the same station: the grid worker's to sign."""
     submit(node, alarm_event("tamper-1", clock.now(), kind="tamper", device_id="CAM1"))
     return wait_for_alert(node, "alarm_tamper")
+
+
+def hold_still(node: Node) -> None:
+    """Stop the loops that change figures on their own timers (the rule engine's device
+    online samples, the SLA clock's breaches), after one SLA check: a test that compares a
+    report or a page with the API then reads the same state in both."""
+    node.rule_engine.stop()
+    node.alert_loop.sla_monitor.stop()
+    node.alert_loop.sla_monitor.tick()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import log_in
+from tests.web.conftest import hold_still, log_in
 from tests.web.test_registry_loop import _confirm, _raise
 from tests.web.test_tips import code_of, form_token, send_tip, tip_row
 from zhian.kit.clock import ManualClock
@@ -30,7 +30,7 @@ def station_score(client: TestClient, indicator: str, day: str) -> dict[str, obj
 def test_registry_tasks_done_on_time_count_findings_and_drafts(
     client: TestClient, node: Node, clock: ManualClock
 ) -> None:
-    node.rule_engine.stop()
+    hold_still(node)
     log_in(client, "station")
     first = _raise(node, "model.unregistered_resident", "card:tok_a", "C1-B1-U1")
     second = _raise(node, "model.unregistered_resident", "card:tok_b", "C1-B1-U1")

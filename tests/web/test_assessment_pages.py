@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tests.web.conftest import log_in
+from tests.web.conftest import hold_still, log_in
 from zhian.alerts.schemas import AlertSummary
 from zhian.audit.service import AuditService
 from zhian.kit.clock import ManualClock
@@ -26,7 +26,7 @@ def score_of(units: list[dict[str, object]], unit: str) -> dict[str, object]:
 def test_units_are_scored_ranked_and_drilled_into(
     client: TestClient, node: Node, clock: ManualClock, fire: AlertSummary
 ) -> None:
-    node.rule_engine.stop()  # no online sample between the API and the page below
+    hold_still(node)  # no online sample between the API and the page below
     clock.advance(timedelta(minutes=10))
     log_in(client, "command")
     assert client.post(f"/alerts/{fire.id}/actions/sign", data={}).status_code in (200, 303)
@@ -116,7 +116,7 @@ def test_the_assessment_report_carries_the_scores_in_excel_and_pdf(
 ) -> None:
     # The rule engine records device online samples on its own timer; stopped here so the
     # API and the report read the same samples (a sample between them changed the total).
-    node.rule_engine.stop()
+    hold_still(node)
     clock.advance(timedelta(minutes=10))
     log_in(client, "command")
     client.post(f"/alerts/{fire.id}/actions/sign", data={})
@@ -141,7 +141,7 @@ def test_the_assessment_report_carries_the_scores_in_excel_and_pdf(
 def test_the_assessment_report_as_a_print_page(
     client: TestClient, node: Node, clock: ManualClock, fire: AlertSummary
 ) -> None:
-    node.rule_engine.stop()  # the API and the page read the same online samples
+    hold_still(node)  # the API and the page read the same online samples
     clock.advance(timedelta(minutes=10))
     log_in(client, "command")
     client.post(f"/alerts/{fire.id}/actions/sign", data={})

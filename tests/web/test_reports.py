@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tests.web.conftest import alarm_event, log_in, submit, wait_for_alert
+from tests.web.conftest import alarm_event, hold_still, log_in, submit, wait_for_alert
 from zhian.access.scope import JurisdictionScope
 from zhian.cases.schemas import CaseCreate, CaseStatus, CaseUpdate
 from zhian.cases.service import CaseService
@@ -215,7 +215,7 @@ def test_every_figure_in_the_files_is_the_metrics_layers(
 ) -> None:
     """Each row of the Excel sheet and of the PDF, value, 环比 and 同比, is the figure
     /api/v1/stats gives for the same area and period (the print page names each row)."""
-    node.rule_engine.stop()  # no online sample between the API and the files
+    hold_still(node)  # no online sample between the API and the files
     assert node.feeder.wait_caught_up(timeout_seconds=10)  # the store holds the alarms
     log_in(client, "station")
     api = client.get(f"/api/v1/stats?granularity={granularity}").json()
@@ -244,7 +244,7 @@ def test_every_figure_in_the_files_is_the_metrics_layers(
 def test_what_changed_leads_the_report(client: TestClient, node: Node, alarms: None) -> None:
     """The first section (主要变化) holds the figures that moved most against the previous
     period: |环比| of 10 % or more, largest first, at most five, each figure once."""
-    node.rule_engine.stop()
+    hold_still(node)
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     log_in(client, "station")
     api = client.get("/api/v1/stats?granularity=day").json()
@@ -268,7 +268,7 @@ def test_the_situation_reports_carry_trends_of_the_metrics_layer(
 ) -> None:
     """The weekly report's trends: alerts, cases, handling, devices and passages over six
     weeks, each the figures /api/v1/stats/trend gives; the daily report has none."""
-    node.rule_engine.stop()
+    hold_still(node)
     assert node.feeder.wait_caught_up(timeout_seconds=10)
     log_in(client, "station")
     book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx?lang=zh").content))
